@@ -1,0 +1,154 @@
+# Exo's build. `make help` lists the targets and the run knobs.
+#
+#   make            build the kernel (with every user program inside it)
+#   make run        boot it in QEMU, serial console on this terminal
+#   make test       host unit tests + in-guest tests, ending "N passed, N failed"
+#   make iso        a GRUB-bootable image, build/exo.iso
+#   make bench      benchmarks (see doc/bench)
+#   make qemu-gdb   boot, waiting for GDB on localhost:1234
+#   make doc        regenerate doc/syscalls.md from inc/syscall.def
+
+BUILD ?= build
+CC := gcc
+LD := ld
+OBJCOPY := objcopy
+OBJDUMP := objdump
+NM := nm
+
+# Run knobs (tools/qemu reads them from the environment).
+MEM ?= 256M
+SMP ?= 1
+ACCEL ?= tcg
+V ?= 0
+export MEM SMP ACCEL V PORTS NET DISK
+
+GCC_INC := $(shell $(CC) -print-file-name=include)
+
+# Quiet unless V=1.
+ifeq ($(V),1)
+Q :=
+say := @true
+else
+Q := @
+say := @echo
+endif
+
+COMMON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-fno-omit-frame-pointer -ffreestanding -nostdinc -isystem $(GCC_INC) -I. \
+	-fno-stack-protector -fno-pic -fno-pie -fno-asynchronous-unwind-tables \
+	-fcf-protection=none -MMD -MP
+
+KCFLAGS := $(COMMON_CFLAGS) -mcmodel=kernel -mno-red-zone -mno-sse -mno-sse2 -mno-mmx \
+	-mno-avx -mno-80387 -DEXO_KERNEL
+UCFLAGS := $(COMMON_CFLAGS)
+LDFLAGS_COMMON := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
+
+# --- kernel -------------------------------------------------------------------
+KERN_SRCS := $(wildcard boot/*.S) $(wildcard kern/*.c) $(wildcard kern/*.S)
+# Pure, freestanding modules the kernel shares with the library OS.
+KERN_LIB_SRCS := lib/fmt.c lib/string.c
+KERN_OBJS := $(patsubst %,$(BUILD)/kern-obj/%.o,$(KERN_SRCS) $(KERN_LIB_SRCS)) \
+	$(BUILD)/kern-obj/programs.S.o
+
+$(BUILD)/kern-obj/%.c.o: %.c
+	@mkdir -p $(@D)
+	$(say) "  CC   $@"
+	$(Q)$(CC) $(KCFLAGS) -c -o $@ $<
+
+$(BUILD)/kern-obj/%.S.o: %.S
+	@mkdir -p $(@D)
+	$(say) "  CC   $@"
+	$(Q)$(CC) $(KCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
+
+# --- library OS and user programs ---------------------------------------------
+LIB_SRCS := $(wildcard lib/*.c) $(wildcard lib/*.S)
+LIB_OBJS := $(patsubst %,$(BUILD)/user-obj/%.o,$(LIB_SRCS))
+USER_PROGS := $(sort $(basename $(notdir $(wildcard user/*.c))))
+USER_ELFS := $(patsubst %,$(BUILD)/user/%,$(USER_PROGS)) $(BUILD)/user/badelf
+
+$(BUILD)/user-obj/%.c.o: %.c
+	@mkdir -p $(@D)
+	$(say) "  CC   $@"
+	$(Q)$(CC) $(UCFLAGS) -c -o $@ $<
+
+$(BUILD)/user-obj/%.S.o: %.S
+	@mkdir -p $(@D)
+	$(say) "  CC   $@"
+	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
+
+$(BUILD)/libos.a: $(LIB_OBJS)
+	@rm -f $@
+	$(say) "  AR   $@"
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/user/%: $(BUILD)/user-obj/user/%.c.o $(BUILD)/libos.a lib/user.ld
+	@mkdir -p $(@D)
+	$(say) "  LD   $@"
+	$(Q)$(LD) $(LDFLAGS_COMMON) -T lib/user.ld -o $@ $(BUILD)/user-obj/lib/crt0.S.o $< \
+		$(BUILD)/libos.a
+
+# A damaged program image, for the loader's error path (E_BAD_ELF).
+$(BUILD)/user/badelf: $(BUILD)/user/hello
+	$(say) "  GEN  $@"
+	$(Q)head -c 200 $< > $@
+
+# The programs carried in the boot image, in the kernel's rodata.
+$(BUILD)/kern-obj/programs.S: $(USER_ELFS) tools/mkprograms
+	@mkdir -p $(@D)
+	$(say) "  GEN  $@"
+	$(Q)tools/mkprograms $(USER_ELFS) > $@
+
+$(BUILD)/kern-obj/programs.S.o: $(BUILD)/kern-obj/programs.S
+	$(say) "  CC   $@"
+	$(Q)$(CC) $(KCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
+
+$(BUILD)/kernel: $(KERN_OBJS) kern/kernel.ld
+	$(say) "  LD   $@"
+	$(Q)$(LD) $(LDFLAGS_COMMON) -T kern/kernel.ld -o $@ $(KERN_OBJS)
+	$(Q)$(OBJDUMP) -d -S $@ > $(BUILD)/kernel.asm
+	$(Q)$(NM) -n $@ > $(BUILD)/kernel.sym
+
+all: $(BUILD)/kernel
+.DEFAULT_GOAL := all
+
+# --- running ------------------------------------------------------------------
+deps:
+	@tools/deps
+
+run: deps all
+	tools/qemu $(BUILD)/kernel
+
+qemu-gdb: deps all
+	@echo "GDB: gdb -ex 'target remote localhost:1234' $(BUILD)/kernel"
+	GDB=1 tools/qemu $(BUILD)/kernel
+
+$(BUILD)/exo.iso: $(BUILD)/kernel tools/mkiso
+	$(say) "  GEN  $@"
+	$(Q)tools/mkiso $(BUILD)/kernel $@
+
+iso: deps $(BUILD)/exo.iso
+
+# --- tests --------------------------------------------------------------------
+-include test/host.mk
+
+test: deps all $(BUILD)/exo.iso
+	@tools/test
+
+doc/syscalls.md: inc/syscall.def tools/gensyscalldoc
+	$(say) "  GEN  $@"
+	$(Q)tools/gensyscalldoc > $@
+
+doc: doc/syscalls.md
+
+help:
+	@sed -n 's/^#   //p' Makefile
+	@echo
+	@echo "Knobs: MEM=$(MEM) SMP=$(SMP) ACCEL=$(ACCEL) V=$(V) (V=1 prints the QEMU command)"
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps run qemu-gdb iso test doc help clean
+.DELETE_ON_ERROR:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,26 @@
+#ifndef EXO_KERN_CONSOLE_H
+#define EXO_KERN_CONSOLE_H
+
+#include <inc/types.h>
+
+/* Kernel output to the console (serial). printf-style, with %e for errors
+ * (no format attribute: the compiler would read %e as a double). */
+int cprintf(const char *fmt, ...);
+void cputs_kernel(const char *s, size_t n);
+
+/* A kernel bug: print where and why, a backtrace, and stop this CPU. */
+#define panic(...) _panic(__FILE__, __LINE__, __VA_ARGS__)
+void _panic(const char *file, int line, const char *fmt, ...) __attribute__((noreturn));
+
+#define assert(x)                                                    \
+	do {                                                         \
+		if (!(x))                                            \
+			panic("assertion failed: %s", #x);           \
+	} while (0)
+
+/* Console input multiplexing (console.c). */
+void console_irq(void);            /* serial interrupt: drain the UART */
+int console_getc(void);            /* buffered input byte, or -1 */
+void console_owner_changed(void);  /* kinfo.ki_console was set */
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * Environments: creation from a boot-image program, destruction that returns
+ * every page, parent/child bookkeeping for exit statuses, and the switch into
+ * user mode.
+ *
+ * An env id is (generation << LOG2NENV) | slot, so a stale id never names the
+ * slot's next occupant. Free slots are reused oldest first, which keeps the
+ * last occupant's exit status readable in the exposed table for a while.
+ *
+ * Lifecycle: RUNNABLE <-> RUNNING <-> BLOCKED, then ZOMBIE (dead, owning
+ * nothing, until the parent collects the status with sys_env_wait) or FREE
+ * straight away if no parent is alive to care.
+ *
+ * Locking: envs[], env_infos[] and the free list are protected by the big
+ * kernel lock. env_infos[] is also read, without it, by every library OS.
+ */
+#include <inc/error.h>
+#include <inc/kinfo.h>
+#include <inc/syscall.h>
+#include <kern/console.h>
+#include <kern/cpu.h>
+#include <kern/env.h>
+#include <kern/loader.h>
+#include <kern/lock.h>
+#include <kern/pmap.h>
+#include <kern/vm.h>
+#include <kern/x86.h>
+#include <lib/fmt.h>
+#include <lib/string.h>
+
+struct env envs[NENV];
+struct env_info env_infos[NENV] __attribute__((aligned(PAGE_SIZE)));
+_Static_assert(sizeof(env_infos) % PAGE_SIZE == 0, "env_infos is exposed whole pages");
+envid_t first_envid;
+
+static struct env *free_head, **free_tail = &free_head;
+static uint8_t fpu_initial[512] __attribute__((aligned(16)));
+
+extern struct kern_info kinfo;
+
+static void free_list_append(struct env *e)
+{
+	e->env_free_next = NULL;
+	*free_tail = e;
+	free_tail = &e->env_free_next;
+}
+
+void env_init(void)
+{
+	for (int i = 0; i < NENV; i++) {
+		envs[i].env_info = &env_infos[i];
+		envs[i].env_page_list = PPN_NONE;
+		free_list_append(&envs[i]);
+	}
+	/* The state `fninit` leaves, which every new env starts from. */
+	__asm__ volatile("fninit; fxsave64 %0" : "=m"(fpu_initial));
+}
+
+struct env *env_lookup(envid_t id)
+{
+	if (id <= 0)
+		return NULL;
+	struct env *e = &envs[ENVX(id)];
+	uint32_t s = e->env_info->env_status;
+	if (e->env_id != id || s == ENV_FREE || s == ENV_ZOMBIE)
+		return NULL;
+	return e;
+}
+
+bool env_is_ancestor(envid_t anc, const struct env *e)
+{
+	/* Parents are alive or 0 (orphans), so the chain has no cycles. */
+	for (int depth = 0; e && depth < NENV; depth++) {
+		if (e->env_id == anc)
+			return true;
+		e = env_lookup(e->env_info->env_parent_id);
+	}
+	return false;
+}
+
+static struct env *env_alloc(struct env *parent, const char *name)
+{
+	struct env *e = free_head;
+	if (!e)
+		return NULL;
+	free_head = e->env_free_next;
+	if (!free_head)
+		free_tail = &free_head;
+
+	uint32_t gen = ((uint32_t)e->env_id >> LOG2NENV) + 1;
+	gen &= (1u << (31 - LOG2NENV)) - 1;
+	if (gen == 0)
+		gen = 1;
+	e->env_id = (envid_t)((gen << LOG2NENV) | (uint32_t)(e - envs));
+
+	struct env_info *info = e->env_info;
+	memset(info, 0, sizeof(*info));
+	info->env_id = e->env_id;
+	info->env_parent_id = parent ? parent->env_id : 0;
+	strlcpy(info->env_name, name, sizeof(info->env_name));
+
+	memset(&e->env_tf, 0, sizeof(e->env_tf));
+	e->env_tf.tf_cs = GD_UT;
+	e->env_tf.tf_ss = GD_UD;
+	e->env_tf.tf_rflags = FL_IF | 0x2; /* bit 1 is always set */
+	e->env_page_list = PPN_NONE;
+	e->env_upcall_entry = e->env_xstack_lo = e->env_xstack_hi = 0;
+	e->env_block = BLOCK_NONE;
+	memcpy(e->env_fpu, fpu_initial, sizeof(fpu_initial));
+	return e;
+}
+
+/* Return e's slot to the free list. */
+static void env_free_slot(struct env *e)
+{
+	env_set_status(e, ENV_FREE);
+	free_list_append(e);
+}
+
+long env_create(struct env *parent, const char *name, const char *args)
+{
+	const struct program *prog = program_find(name);
+	if (!prog)
+		return -E_NOT_FOUND;
+	if (program_check(prog) < 0)
+		return -E_BAD_ELF;
+	struct env *e = env_alloc(parent, name);
+	if (!e)
+		return -E_NO_FREE_ENV;
+	int err = vm_create(e);
+	if (!err)
+		err = program_load(e, prog, args);
+	if (err) {
+		env_destroy(e, EXIT_KILLED, "could not be loaded");
+		/* nobody will wait for a child that never existed */
+		if (e->env_info->env_status == ENV_ZOMBIE)
+			env_reap(e);
+		return err;
+	}
+	if (!first_envid)
+		first_envid = e->env_id;
+	env_set_status(e, ENV_RUNNABLE);
+	return e->env_id;
+}
+
+void env_reap(struct env *e)
+{
+	env_free_slot(e);
+}
+
+void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
+{
+	struct cpu *c = thiscpu();
+	if (c->cpu_fpu_owner == e)
+		c->cpu_fpu_owner = NULL;
+	vm_destroy(e);
+	for (ppn_t p; (p = page_owned_next(e, PPN_NONE)) != PPN_NONE;)
+		page_give_back(p);
+
+	struct env_info *info = e->env_info;
+	info->env_exit = exit_status;
+	strlcpy(info->env_reason, reason ? reason : "", sizeof(info->env_reason));
+
+	/* Children outlive their parent as orphans; dead ones need no reaping. */
+	for (int i = 0; i < NENV; i++) {
+		struct env *ch = &envs[i];
+		if (ch == e || ch->env_info->env_status == ENV_FREE ||
+		    ch->env_info->env_parent_id != e->env_id)
+			continue;
+		ch->env_info->env_parent_id = 0;
+		if (ch->env_info->env_status == ENV_ZOMBIE)
+			env_free_slot(ch);
+	}
+
+	if (kinfo.ki_console == e->env_id) {
+		struct env *p = env_lookup(info->env_parent_id);
+		kinfo.ki_console = p ? p->env_id : 0;
+	}
+
+	struct env *parent = env_lookup(info->env_parent_id);
+	if (parent) {
+		env_set_status(e, ENV_ZOMBIE);
+		if (parent->env_info->env_status == ENV_BLOCKED &&
+		    parent->env_block == BLOCK_WAIT && parent->env_wait_for == e->env_id) {
+			parent->env_tf.tf_rax = exit_status;
+			parent->env_block = BLOCK_NONE;
+			env_set_status(parent, ENV_RUNNABLE);
+			env_reap(e);
+		}
+	} else {
+		env_free_slot(e);
+	}
+	if (c->cpu_env == e)
+		c->cpu_env = NULL;
+}
+
+void env_kill(struct env *e, const struct trapframe *tf, const char *fmt, ...)
+{
+	char reason[ENV_REASON_LEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	cprintf("[env %08x %s] killed: %s\n", e->env_id, e->env_info->env_name, reason);
+	if (tf)
+		cprintf("[env %08x] rip %016lx rsp %016lx rflags %08lx trap %lu err %lx\n",
+			e->env_id, tf->tf_rip, tf->tf_rsp, tf->tf_rflags, tf->tf_trapno,
+			tf->tf_err);
+	env_destroy(e, EXIT_KILLED, reason);
+}
+
+void env_run(struct env *e)
+{
+	struct cpu *c = thiscpu();
+	if (c->cpu_env && c->cpu_env != e &&
+	    c->cpu_env->env_info->env_status == ENV_RUNNING)
+		env_set_status(c->cpu_env, ENV_RUNNABLE);
+	c->cpu_env = e;
+	env_set_status(e, ENV_RUNNING);
+	e->env_info->env_cpu = c->cpu_id;
+	e->env_info->env_runs++;
+	if (rcr3() != e->env_cr3)
+		lcr3(e->env_cr3);
+	/* FPU/SSE state moves only when a different env gets the CPU. */
+	if (c->cpu_fpu_owner != e) {
+		if (c->cpu_fpu_owner)
+			__asm__ volatile("fxsave64 %0" : "=m"(c->cpu_fpu_owner->env_fpu));
+		__asm__ volatile("fxrstor64 %0" : : "m"(e->env_fpu));
+		c->cpu_fpu_owner = e;
+	}
+	unlock_kernel();
+	trap_return(&e->env_tf);
+}

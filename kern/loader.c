@@ -1,0 +1,174 @@
+/*
+ * Loading a program from the boot image into a new env: its ELF segments, an
+ * initial stack with argc/argv, and the registers to start it with.
+ *
+ * The boot image's programs are built by this tree, but the loader still
+ * checks every header field it uses (program_check), so a damaged image makes
+ * env_create fail with E_BAD_ELF rather than corrupt memory.
+ *
+ * Pages are allocated for, and owned by, the new env: tearing it down
+ * returns them like any other.
+ *
+ * Locking: under the big kernel lock; the program table is read-only.
+ */
+#include <inc/elf.h>
+#include <inc/error.h>
+#include <inc/memlayout.h>
+#include <inc/page.h>
+#include <inc/syscall.h>
+#include <kern/env.h>
+#include <kern/loader.h>
+#include <kern/pmap.h>
+#include <kern/vm.h>
+#include <kern/x86.h>
+#include <lib/string.h>
+
+#define MAX_ARGS 64 /* words of a sys_env_create argument string */
+
+const struct program *program_find(const char *name)
+{
+	for (const struct program *p = programs; p->name; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+int program_check(const struct program *prog)
+{
+	uint64_t size = (uint64_t)(prog->end - prog->start);
+	const struct elf64_ehdr *eh = (const void *)prog->start;
+	if (size < sizeof(*eh) || eh->e_magic != ELF_MAGIC || eh->e_class != ELFCLASS64 ||
+	    eh->e_data != ELFDATA2LSB || eh->e_type != ET_EXEC || eh->e_machine != EM_X86_64 ||
+	    eh->e_phentsize != sizeof(struct elf64_phdr) || eh->e_phoff > size ||
+	    (uint64_t)eh->e_phnum * sizeof(struct elf64_phdr) > size - eh->e_phoff ||
+	    eh->e_entry >= UTOP)
+		return -E_BAD_ELF;
+	const struct elf64_phdr *ph = (const void *)(prog->start + eh->e_phoff);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		if (ph[i].p_filesz > ph[i].p_memsz || ph[i].p_offset > size ||
+		    ph[i].p_filesz > size - ph[i].p_offset || ph[i].p_vaddr >= UTOP ||
+		    ph[i].p_memsz > UTOP - ph[i].p_vaddr)
+			return -E_BAD_ELF;
+	}
+	return 0;
+}
+
+/* The page bound at va in e, binding a fresh one (rights) if none is. */
+static void *page_at(struct env *e, uint64_t va, unsigned rights, int *err)
+{
+	pte_t *pte = vm_lookup(e, va);
+	if (pte && (*pte & PTE_P)) {
+		ppn_t ppn = PTE_ADDR(*pte) >> PAGE_SHIFT;
+		/* segments sharing a page get the union of their rights */
+		unsigned have = BIND_READ | ((*pte & PTE_W) ? BIND_WRITE : 0) |
+				((*pte & PTE_NX) ? 0 : BIND_EXEC);
+		if ((have | rights) != have)
+			*err = vm_bind(e, va, ppn, have | rights);
+		return page_kva(ppn);
+	}
+	long ppn = page_take(e, PAGE_USER, PPN_ANY);
+	if (ppn < 0) {
+		*err = (int)ppn;
+		return NULL;
+	}
+	*err = vm_bind(e, va, ppn, rights);
+	if (*err) {
+		page_give_back(ppn);
+		return NULL;
+	}
+	return page_kva(ppn);
+}
+
+static int load_segment(struct env *e, const struct program *prog, const struct elf64_phdr *ph)
+{
+	unsigned rights = BIND_READ;
+	if (ph->p_flags & PF_W)
+		rights |= BIND_WRITE;
+	if (ph->p_flags & PF_X)
+		rights |= BIND_EXEC;
+	const uint8_t *src = prog->start + ph->p_offset;
+	uint64_t end = ph->p_vaddr + ph->p_memsz;
+	for (uint64_t va = ROUNDDOWN(ph->p_vaddr, PAGE_SIZE); va < end; va += PAGE_SIZE) {
+		int err = 0;
+		uint8_t *page = page_at(e, va, rights, &err);
+		if (err)
+			return err;
+		/* The part of [p_vaddr, p_vaddr + filesz) inside this page. */
+		uint64_t lo = MAX(va, ph->p_vaddr);
+		uint64_t hi = MIN(va + PAGE_SIZE, ph->p_vaddr + ph->p_filesz);
+		if (lo < hi)
+			memcpy(page + (lo - va), src + (lo - ph->p_vaddr), hi - lo);
+	}
+	return 0;
+}
+
+/*
+ * Initial stack, from USTACKTOP down: the argument strings, then argv[] (NULL
+ * terminated), 16-byte aligned. The program starts with %rdi = argc, %rsi =
+ * argv and %rsp pointing below them, as a call would leave it.
+ */
+static int setup_stack(struct env *e, const char *name, const char *args)
+{
+	uint8_t *top = NULL;
+	for (int i = USTACK_PAGES; i > 0; i--) {
+		int err = 0;
+		top = page_at(e, USTACKTOP - (uint64_t)i * PAGE_SIZE, BIND_READ | BIND_WRITE, &err);
+		if (err)
+			return err;
+	}
+	/* All strings and pointers fit in the top page: args are bounded by
+	 * ENV_CREATE_ARGS_MAX and MAX_ARGS. */
+	_Static_assert(ENV_CREATE_NAME_MAX + ENV_CREATE_ARGS_MAX + (MAX_ARGS + 2) * 8 + 32 <
+			       PAGE_SIZE,
+		       "initial stack fits a page");
+	uint64_t sp = USTACKTOP;
+	uint64_t argv[MAX_ARGS + 2];
+	int argc = 0;
+	size_t n = strlen(name) + 1;
+	sp -= n;
+	memcpy(top + (sp - (USTACKTOP - PAGE_SIZE)), name, n);
+	argv[argc++] = sp;
+	for (const char *p = args; *p && argc < MAX_ARGS + 1;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		size_t len = 0;
+		while (p[len] && p[len] != ' ')
+			len++;
+		sp -= len + 1;
+		char *dst = (char *)top + (sp - (USTACKTOP - PAGE_SIZE));
+		memcpy(dst, p, len);
+		dst[len] = '\0';
+		argv[argc++] = sp;
+		p += len;
+	}
+	argv[argc] = 0;
+	sp = ROUNDDOWN(sp, 16) - (uint64_t)(argc + 1) * 8;
+	sp = ROUNDDOWN(sp, 16);
+	memcpy(top + (sp - (USTACKTOP - PAGE_SIZE)), argv, (uint64_t)(argc + 1) * 8);
+	e->env_tf.tf_rdi = (uint64_t)argc;
+	e->env_tf.tf_rsi = sp;
+	e->env_tf.tf_rsp = sp - 8; /* as if called: a slot for a return address */
+	return 0;
+}
+
+int program_load(struct env *e, const struct program *prog, const char *args)
+{
+	const struct elf64_ehdr *eh = (const void *)prog->start;
+	const struct elf64_phdr *ph = (const void *)(prog->start + eh->e_phoff);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		int err = load_segment(e, prog, &ph[i]);
+		if (err)
+			return err;
+	}
+	int err = setup_stack(e, prog->name, args);
+	if (err)
+		return err;
+	e->env_tf.tf_rip = eh->e_entry;
+	return 0;
+}

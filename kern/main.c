@@ -1,0 +1,109 @@
+/*
+ * kmain: the boot CPU's path from the boot loader to the first environment.
+ * Each step depends on the ones before it; the comment on each says why it is
+ * where it is.
+ */
+#include <inc/env.h>
+#include <inc/kinfo.h>
+#include <kern/acpi.h>
+#include <kern/bootinfo.h>
+#include <kern/bootproto.h>
+#include <kern/console.h>
+#include <kern/cpu.h>
+#include <kern/env.h>
+#include <kern/ioapic.h>
+#include <kern/lapic.h>
+#include <kern/loader.h>
+#include <kern/lock.h>
+#include <kern/pic.h>
+#include <kern/pmap.h>
+#include <kern/selftest.h>
+#include <kern/serial.h>
+#include <kern/trap.h>
+#include <lib/string.h>
+
+#define TIMER_HZ 100 /* scheduler tick; the slice vector will refine it */
+
+struct kern_info kinfo;
+
+/* Fill the exposed kern_info from what boot found. */
+static void kinfo_init(void)
+{
+	kinfo.ki_tsc_hz = tsc_hz;
+	kinfo.ki_tick_hz = TIMER_HZ;
+	kinfo.ki_ncpu = ncpu;
+	kinfo.ki_npages = npages;
+	kinfo.ki_free_pages = pages_free;
+	kinfo.ki_nenv = NENV;
+	strlcpy(kinfo.ki_cmdline, boot_info.cmdline, sizeof(kinfo.ki_cmdline));
+	for (const struct program *p = programs; p->name && kinfo.ki_nprogs < KI_MAX_PROGS; p++)
+		strlcpy(kinfo.ki_progs[kinfo.ki_nprogs++], p->name, KI_PROG_NAME_LEN);
+}
+
+/*
+ * The command line names the first program and its arguments:
+ *   init=PROGRAM [-- ARGS...]      (default: init, no arguments)
+ */
+static void start_first_env(void)
+{
+	char name[ENV_NAME_LEN] = "init";
+	const char *args = "";
+	const char *cmd = boot_info.cmdline;
+	for (const char *p = cmd; *p;) {
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, "init=", 5) == 0) {
+			size_t n = 0;
+			for (p += 5; p[n] && p[n] != ' ' && n + 1 < sizeof(name); n++)
+				name[n] = p[n];
+			name[n] = '\0';
+			p += n;
+		} else if (strncmp(p, "--", 2) == 0 && (p[2] == ' ' || p[2] == '\0')) {
+			args = p + 2;
+			break;
+		}
+		while (*p && *p != ' ')
+			p++;
+	}
+	long id = env_create(NULL, name, args);
+	if (id < 0)
+		panic("start_first_env: cannot start '%s': %le", name, id);
+	kinfo.ki_console = (envid_t)id;
+}
+
+void kmain(uint32_t protocol, uint64_t info_pa)
+{
+	/* Output first, so everything after can report. */
+	serial_init();
+	/* Copy the loader's data before any page can be reused. */
+	bool have_map = bootinfo_parse(protocol, info_pa);
+	/* GDT, TSS, %gs, syscall MSRs, NX: pmap's tables use NX bits. */
+	cpu_init(0, 0);
+	cprintf("\nExo exokernel, booted by %s\n",
+		protocol == BOOT_PVH ? "PVH" : protocol == BOOT_MULTIBOOT2 ? "multiboot2" : "?");
+	if (!have_map)
+		panic("kmain: the boot loader gave no memory map");
+	/* Direct map, kernel tables, the page table of owners. */
+	pmap_init();
+	/* ACPI tables are reached through the direct map. */
+	acpi_init(boot_info.rsdp_pa);
+	trap_init();
+	trap_init_percpu();
+	env_init();
+	pmap_init_exposed();
+	/* Interrupt controllers, then the calibrated timer. */
+	pic_disable();
+	lapic_init();
+	cpus[0].cpu_apic_id = lapic_id();
+	lapic_timer_calibrate();
+	ioapic_init();
+	ioapic_route(4, IRQ_SERIAL, lapic_id());
+	serial_enable_rx_irq();
+	kinfo_init();
+	selftest_run();
+	lapic_timer_start(TIMER_HZ);
+
+	start_first_env();
+	lock_kernel();
+	sched_yield();
+}

@@ -1,0 +1,38 @@
+#ifndef EXO_KERN_PMAP_H
+#define EXO_KERN_PMAP_H
+
+#include <inc/page.h>
+#include <kern/mmu.h>
+
+struct env;
+
+extern struct page_info *pages;  /* the exposed table, npages entries */
+extern uint64_t npages;
+extern uint64_t pages_free;
+extern pte_t *kern_pml4;
+extern physaddr_t kern_cr3;
+extern uint64_t pte_nx;          /* PTE_NX if the CPU has it, else 0 */
+extern pte_t exposed_pml4e;      /* PML4 slot 255 of every address space */
+
+#define PPN_NONE UINT32_MAX
+
+void pmap_init(void);
+void pmap_init_exposed(void);
+
+/*
+ * Take page ppn (or any free page if ppn == PPN_ANY) for owner with the given
+ * type, zero-filled. owner NULL means the kernel. Returns ppn or -E_BUSY /
+ * -E_NO_MEM / -E_INVAL.
+ */
+long page_take(struct env *owner, uint8_t type, uint64_t ppn);
+/* Return an unbound page to the free list. */
+void page_give_back(ppn_t ppn);
+/* Every page owned by e, in turn: next(e, ppn) with ppn = PPN_NONE starts. */
+ppn_t page_owned_next(const struct env *e, ppn_t ppn);
+
+static inline void *page_kva(ppn_t ppn)
+{
+	return KADDR((physaddr_t)ppn << PAGE_SHIFT);
+}
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * Choosing what runs: a FIFO run queue of RUNNABLE envs, round robin, each
+ * env running until it blocks, yields or the timer ends its tick. With nothing
+ * runnable the CPU halts until an interrupt.
+ *
+ * This is the interim policy of the foundation; the time-slice vector (each
+ * CPU's slots owned by envs, slice-end upcalls) replaces it.
+ *
+ * env_set_status is the one place an env's status changes, so the queue is
+ * always exactly the RUNNABLE envs.
+ *
+ * Locking: the run queue is protected by the big kernel lock.
+ */
+#include <kern/console.h>
+#include <kern/cpu.h>
+#include <kern/env.h>
+#include <kern/lock.h>
+#include <kern/pmap.h>
+#include <kern/x86.h>
+
+/* Doubly linked through env_rq_next/env_rq_prev: O(1) add and remove. */
+static struct env *runq_head, *runq_tail;
+
+static void runq_add(struct env *e)
+{
+	e->env_rq_next = NULL;
+	e->env_rq_prev = runq_tail;
+	if (runq_tail)
+		runq_tail->env_rq_next = e;
+	else
+		runq_head = e;
+	runq_tail = e;
+}
+
+static void runq_remove(struct env *e)
+{
+	if (e->env_rq_prev)
+		e->env_rq_prev->env_rq_next = e->env_rq_next;
+	else
+		runq_head = e->env_rq_next;
+	if (e->env_rq_next)
+		e->env_rq_next->env_rq_prev = e->env_rq_prev;
+	else
+		runq_tail = e->env_rq_prev;
+	e->env_rq_next = e->env_rq_prev = NULL;
+}
+
+void env_set_status(struct env *e, enum env_status s)
+{
+	uint32_t old = e->env_info->env_status;
+	if (old == (uint32_t)s)
+		return;
+	if (old == ENV_RUNNABLE)
+		runq_remove(e);
+	e->env_info->env_status = s;
+	if (s == ENV_RUNNABLE)
+		runq_add(e);
+}
+
+static void sched_halt(void) __attribute__((noreturn));
+
+void sched_yield(void)
+{
+	struct cpu *c = thiscpu();
+	struct env *cur = c->cpu_env;
+	if (cur && cur->env_info->env_status == ENV_RUNNING)
+		env_set_status(cur, ENV_RUNNABLE);
+	if (runq_head)
+		env_run(runq_head); /* takes it off the queue: RUNNING */
+	sched_halt();
+}
+
+static void sched_halt(void)
+{
+	struct cpu *c = thiscpu();
+	c->cpu_env = NULL;
+	bool any = false;
+	for (int i = 0; i < NENV && !any; i++) {
+		uint32_t s = env_infos[i].env_status;
+		any = s == ENV_BLOCKED || s == ENV_RUNNABLE || s == ENV_RUNNING;
+	}
+	if (!any) {
+		cprintf("exo: no environment left to run; halting\n");
+		outw(0xf4, 0); /* QEMU's isa-debug-exit, if present */
+		halt_forever();
+	}
+	unlock_kernel();
+	/* Wait on a fresh stack: the interrupt's trap() schedules and never
+	 * returns here. */
+	__asm__ volatile("movq %0, %%rsp\n\t"
+			 "xorl %%ebp, %%ebp\n\t"
+			 "1: sti\n\t"
+			 "hlt\n\t"
+			 "jmp 1b"
+			 :
+			 : "r"(c->cpu_kstack_top)
+			 : "memory");
+	__builtin_unreachable();
+}

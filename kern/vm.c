@@ -1,0 +1,211 @@
+/*
+ * Env address spaces: the hardware page tables that hold an env's bindings,
+ * and safe access to user memory from the kernel.
+ *
+ * Each env has its own PML4. Its upper half (256..511) is the kernel's, copied
+ * at creation; slot 255 is the shared exposed window; slots 0..254 hold the
+ * env's own bindings, in page-table pages the kernel allocates and charges to
+ * the env (PAGE_PGTABLE, owned by it, never bindable or freeable by it).
+ *
+ * Every binding counts as one reference on its page (pg_refs), so a page with
+ * bindings is never freed from under them.
+ *
+ * The kernel never dereferences a user pointer: it walks the env's tables and
+ * copies through the direct map, so a bad pointer is an error code, not a
+ * kernel fault, whichever address space is loaded.
+ *
+ * TLB: a change to the loaded address space is followed by invlpg; other
+ * address spaces are flushed when next loaded (no PCIDs yet). With more than
+ * one CPU this needs a shootdown; one CPU runs today.
+ *
+ * Locking: all under the big kernel lock.
+ */
+#include <inc/error.h>
+#include <inc/page.h>
+#include <kern/cpu.h>
+#include <kern/env.h>
+#include <kern/pmap.h>
+#include <kern/vm.h>
+#include <kern/x86.h>
+#include <lib/string.h>
+
+#define USER_PML4_SLOTS PT_INDEX(UTOP, 3) /* slots 0..254 */
+#define TABLE_FLAGS (PTE_P | PTE_W | PTE_U) /* rights are decided at the leaf */
+
+int vm_create(struct env *e)
+{
+	long ppn = page_take(e, PAGE_PGTABLE, PPN_ANY);
+	if (ppn < 0)
+		return (int)ppn;
+	pte_t *pml4 = page_kva(ppn);
+	for (int i = NPTENTRIES / 2; i < NPTENTRIES; i++)
+		pml4[i] = kern_pml4[i];
+	pml4[PT_INDEX(UEXPOSED, 3)] = exposed_pml4e;
+	e->env_pml4 = pml4;
+	e->env_cr3 = (physaddr_t)ppn << PAGE_SHIFT;
+	return 0;
+}
+
+static pte_t *walk(struct env *e, uint64_t va, bool create, int *err)
+{
+	pte_t *table = e->env_pml4;
+	for (int lvl = 3; lvl > 0; lvl--) {
+		pte_t *ent = &table[PT_INDEX(va, lvl)];
+		if (!(*ent & PTE_P)) {
+			if (!create)
+				return NULL;
+			long ppn = page_take(e, PAGE_PGTABLE, PPN_ANY);
+			if (ppn < 0) {
+				*err = (int)ppn;
+				return NULL;
+			}
+			*ent = ((physaddr_t)ppn << PAGE_SHIFT) | TABLE_FLAGS;
+		}
+		table = KADDR(PTE_ADDR(*ent));
+	}
+	return &table[PT_INDEX(va, 0)];
+}
+
+pte_t *vm_lookup(struct env *e, uint64_t va)
+{
+	if (va >= ULIM)
+		return NULL;
+	return walk(e, va, false, NULL);
+}
+
+static void flush(struct env *e, uint64_t va)
+{
+	if (thiscpu()->cpu_env == e)
+		invlpg(va);
+}
+
+static void drop(pte_t *pte)
+{
+	struct page_info *pg = &pages[PTE_ADDR(*pte) >> PAGE_SHIFT];
+	pg->pg_refs--;
+	*pte = 0;
+}
+
+int vm_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
+{
+	int err = 0;
+	pte_t *pte = walk(e, va, true, &err);
+	if (!pte)
+		return err;
+	if (*pte & PTE_P)
+		drop(pte);
+	pte_t bits = PTE_P | PTE_U;
+	if (rights & BIND_WRITE)
+		bits |= PTE_W;
+	if (!(rights & BIND_EXEC))
+		bits |= pte_nx;
+	pages[ppn].pg_refs++;
+	*pte = ((physaddr_t)ppn << PAGE_SHIFT) | bits;
+	flush(e, va);
+	return 0;
+}
+
+void vm_unbind(struct env *e, uint64_t va)
+{
+	pte_t *pte = walk(e, va, false, NULL);
+	if (pte && (*pte & PTE_P)) {
+		drop(pte);
+		flush(e, va);
+	}
+}
+
+/* Free the tables under a level-lvl table (3 = the PML4's user part). */
+static void free_tables(pte_t *table, int lvl, int nslots)
+{
+	for (int i = 0; i < nslots; i++) {
+		if (!(table[i] & PTE_P))
+			continue;
+		if (lvl == 0) {
+			drop(&table[i]);
+			continue;
+		}
+		ppn_t ppn = PTE_ADDR(table[i]) >> PAGE_SHIFT;
+		free_tables(page_kva(ppn), lvl - 1, NPTENTRIES);
+		table[i] = 0;
+		page_give_back(ppn);
+	}
+}
+
+void vm_destroy(struct env *e)
+{
+	if (!e->env_pml4)
+		return;
+	/* Never free the tables under us: run on the kernel's while we do. */
+	if (rcr3() == e->env_cr3)
+		lcr3(kern_cr3);
+	free_tables(e->env_pml4, 3, USER_PML4_SLOTS);
+	page_give_back(e->env_cr3 >> PAGE_SHIFT);
+	e->env_pml4 = NULL;
+	e->env_cr3 = 0;
+}
+
+/* Kernel pointer to user address va if its page is mapped with bits need. */
+static void *user_ptr(struct env *e, uint64_t va, pte_t need)
+{
+	if (va >= ULIM)
+		return NULL;
+	pte_t *pte = walk(e, va, false, NULL);
+	if (!pte || (*pte & (need | PTE_P | PTE_U)) != (need | PTE_P | PTE_U))
+		return NULL;
+	return (char *)KADDR(PTE_ADDR(*pte)) + (va & (PAGE_SIZE - 1));
+}
+
+bool vm_check(struct env *e, uint64_t va, uint64_t len, pte_t need)
+{
+	if (len == 0)
+		return true;
+	if (va + len < va || va + len > ULIM)
+		return false;
+	for (uint64_t p = ROUNDDOWN(va, PAGE_SIZE); p < va + len; p += PAGE_SIZE)
+		if (!user_ptr(e, p, need))
+			return false;
+	return true;
+}
+
+/* Copy between kernel buffer k and user range [va, va+len), page by page. */
+static int copy_user(struct env *e, void *k, uint64_t va, uint64_t len, bool to_user)
+{
+	if (!vm_check(e, va, len, to_user ? PTE_W : 0))
+		return -E_FAULT;
+	char *kp = k;
+	while (len > 0) {
+		uint64_t n = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+		char *u = user_ptr(e, va, 0);
+		if (to_user)
+			memcpy(u, kp, n);
+		else
+			memcpy(kp, u, n);
+		kp += n;
+		va += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int copy_from_user(struct env *e, void *dst, uint64_t va, uint64_t len)
+{
+	return copy_user(e, dst, va, len, false);
+}
+
+int copy_to_user(struct env *e, uint64_t va, const void *src, uint64_t len)
+{
+	return copy_user(e, (void *)src, va, len, true);
+}
+
+long copy_string_from_user(struct env *e, char *dst, uint64_t va, uint64_t max)
+{
+	for (uint64_t i = 0; i < max; i++) {
+		const char *u = user_ptr(e, va + i, 0);
+		if (!u || va + i < va)
+			return -E_FAULT;
+		dst[i] = *u;
+		if (*u == '\0')
+			return (long)i;
+	}
+	return -E_TOO_BIG;
+}

@@ -1,0 +1,53 @@
+/*
+ * The exception upcall trampoline and the return path that resumes the
+ * interrupted code without entering the kernel (see inc/upcall.h).
+ *
+ * On entry %rsp = %rdi = the struct upcall_frame the kernel wrote; every other
+ * register still holds the interrupted code's value (and is also saved in the
+ * frame), so the trampoline may use them freely.
+ *
+ * Resuming must restore all registers, %rflags, %rsp and %rip at once. The
+ * trick: store the target %rip on the interrupted stack just below its red
+ * zone, point %rsp at it, and `ret $128`, which pops %rip and then steps %rsp
+ * back over the red zone to exactly its old value. Only movs and the final
+ * ret follow popfq, so the restored flags survive.
+ */
+#include <inc/upcall.h>
+
+	.text
+	.globl upcall_entry
+upcall_entry:
+	movq %rsp, %rbx             /* the frame; %rbx is callee-saved */
+	andq $-16, %rsp
+	call *exception_handler(%rip)
+	movq %rbx, %rdi
+	/* fall through */
+
+/* void upcall_resume(const struct upcall_frame *uf) -- never returns */
+	.globl upcall_resume
+upcall_resume:
+	movq %rdi, %rsp
+	movq UF_RSP(%rsp), %rax
+	subq $(UPCALL_REDZONE + 8), %rax
+	movq UF_RIP(%rsp), %rcx
+	movq %rcx, (%rax)
+	movq %rax, UF_RSP(%rsp)
+	movq UF_RAX + 8(%rsp), %rbx
+	movq UF_RAX + 16(%rsp), %rcx
+	movq UF_RAX + 24(%rsp), %rdx
+	movq UF_RAX + 32(%rsp), %rsi
+	movq UF_RAX + 40(%rsp), %rdi
+	movq UF_RAX + 48(%rsp), %rbp
+	movq UF_RAX + 56(%rsp), %r8
+	movq UF_RAX + 64(%rsp), %r9
+	movq UF_RAX + 72(%rsp), %r10
+	movq UF_RAX + 80(%rsp), %r11
+	movq UF_RAX + 88(%rsp), %r12
+	movq UF_RAX + 96(%rsp), %r13
+	movq UF_RAX + 104(%rsp), %r14
+	movq UF_RAX + 112(%rsp), %r15
+	movq UF_RAX(%rsp), %rax
+	leaq UF_RFLAGS(%rsp), %rsp
+	popfq
+	movq (%rsp), %rsp
+	ret $UPCALL_REDZONE
