@@ -24,6 +24,16 @@
 #define strlcpy exo_strlcpy
 #define strtoul exo_strtoul
 #define strtol exo_strtol
+/* A host <ctype.h> may have made these macros; a test wants Exo's. */
+#undef isdigit
+#undef isupper
+#undef islower
+#undef isalpha
+#undef isalnum
+#undef isxdigit
+#undef isspace
+#undef tolower
+#undef toupper
 #define isdigit exo_isdigit
 #define isupper exo_isupper
 #define islower exo_islower

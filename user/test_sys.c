@@ -13,10 +13,21 @@ int main(void)
 	check_eq("cputs-wrap", sys_cputs("x", (uint64_t)-1), -E_FAULT);
 	check_eq("cputs-past-end", sys_cputs((const char *)(UTOP - 2), 8), -E_FAULT);
 
-	/* testrun holds the console, so we may not read it or give it away */
-	check_eq("cgetc-not-holder", sys_cgetc(0), -E_PERM);
+	/* testrun gave us the console, as the monitor does for a foreground
+	 * program: no input is waiting */
+	check("console-held", ukinfo->ki_console == thisenv_id);
+	check_eq("cgetc-nonblock-empty", sys_cgetc(CGETC_NONBLOCK), -E_AGAIN);
 	check_eq("cgetc-bad-flags", sys_cgetc(0x80), -E_INVAL);
+	check_eq("cons-grant-bad-env", sys_cons_grant(0x7ffffff), -E_BAD_ENV);
+	check_eq("cons-grant-negative", sys_cons_grant(-5), -E_BAD_ENV);
+	long child = sys_env_create("spin", "");
+	check_eq("cons-grant-child", sys_cons_grant((envid_t)child), 0);
+	check("console-moved", ukinfo->ki_console == child);
+	check_eq("cgetc-not-holder", sys_cgetc(0), -E_PERM);
 	check_eq("cons-grant-not-holder", sys_cons_grant(thisenv_id), -E_PERM);
+	sys_env_destroy((envid_t)child);
+	check("console-back-on-death", ukinfo->ki_console == thisenv_id);
+	sys_env_wait((envid_t)child);
 
 	check_eq("upcall-bad-kind", sys_env_set_upcall(UPCALL_KINDS, 0x400000, 0, 4096),
 		 -E_INVAL);
@@ -44,7 +55,6 @@ int main(void)
 	check("kinfo-tsc", ukinfo->ki_tsc_hz > 1000000);
 	check("kinfo-npages", ukinfo->ki_npages > 1000);
 	check("kinfo-progs", ukinfo->ki_nprogs > 3);
-	check("kinfo-console", ukinfo->ki_console == thisenv->env_parent_id);
 	uint64_t t = ukinfo->ki_ticks;
 	while (ukinfo->ki_ticks == t)
 		sys_yield();

@@ -28,6 +28,9 @@ static void run_test(const char *name)
 		failures++;
 		return;
 	}
+	/* like a foreground program at the monitor, the test holds the console;
+	 * it comes back to us when the test dies */
+	sys_cons_grant((envid_t)id);
 	uint64_t deadline = ukinfo->ki_ticks + (uint64_t)DEADLINE_SECONDS * ukinfo->ki_tick_hz;
 	bool late = false;
 	while (alive((envid_t)id)) {
