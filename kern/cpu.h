@@ -18,6 +18,7 @@
 #include <inc/types.h>
 
 struct env;
+struct trapframe;
 
 struct tss {
 	uint32_t reserved0;
@@ -35,6 +36,7 @@ struct cpu {
 	uint64_t cpu_user_rsp;      /* %gs:16, scratch for the syscall entry */
 	struct env *cpu_env;        /* env running here, or NULL when idle */
 	struct env *cpu_fpu_owner;  /* whose FPU/SSE state is in the registers */
+	struct trapframe *cpu_syscall_frame; /* the system call in progress */
 	uint32_t cpu_id;            /* index into cpus[] */
 	uint32_t cpu_apic_id;
 	uint64_t cpu_gdt[7];

@@ -27,13 +27,10 @@
 
 extern struct kern_info kinfo;
 
-/* The frame of the system call in progress on this CPU. */
-static struct trapframe *frame;
-
 static void save_caller(long result)
 {
 	struct env *e = curenv;
-	e->env_tf = *frame;
+	e->env_tf = *thiscpu()->cpu_syscall_frame;
 	e->env_tf.tf_rax = (uint64_t)result;
 }
 
@@ -248,7 +245,7 @@ static long sys_machine_reboot(void)
 void syscall(struct trapframe *tf)
 {
 	lock_kernel();
-	frame = tf;
+	thiscpu()->cpu_syscall_frame = tf;
 	long r;
 	switch (tf->tf_rax) {
 #define A1 tf->tf_rdi

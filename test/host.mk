@@ -1,0 +1,56 @@
+# Host unit tests: each test/test_X.c becomes $(BUILD)/host/test_X, built with
+# the host compiler and sanitizers, linked with the lib/ sources listed in
+# HOST_TEST_DEPS_X, and run by `make host-tests`. Each test prints one
+# "PASS: suite.test" or "FAIL: suite.test: ..." line (see test/check.h); a
+# binary that crashes or exits non-zero adds "FAIL: test_X: crashed or exited N".
+# The target fails if any line says FAIL.
+#
+# Included by the top-level Makefile; also usable alone from the repo root:
+#	make -f test/host.mk host-tests
+#
+# lib/ code is freestanding and uses libc's names (memcpy, snprintf...), so it is
+# compiled with test/rename.h, which renames those to exo_<name>.
+
+BUILD ?= build
+HOST_CC ?= cc
+HOST_TEST_TIMEOUT ?= 300 # seconds for one test binary, a backstop to check.h's own
+
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -I. -MMD -MP
+HOST_LIB_CFLAGS := $(HOST_CFLAGS) -ffreestanding -fno-builtin -include test/rename.h
+
+# A new test's lib/ dependencies: one line here, named after its file.
+HOST_TEST_DEPS_fmt := lib/fmt.c lib/string.c
+HOST_TEST_DEPS_string := lib/string.c
+
+HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
+HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))
+
+$(BUILD)/host/lib/%.o: lib/%.c test/rename.h
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
+
+define HOST_TEST_RULE
+$(BUILD)/host/test_$(1): test/test_$(1).c $(patsubst lib/%.c,$(BUILD)/host/lib/%.o,$(HOST_TEST_DEPS_$(1)))
+	@mkdir -p $$(@D)
+	$(HOST_CC) $(HOST_CFLAGS) -o $$@ $$< $$(filter %.o,$$^)
+endef
+$(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))
+
+# Output is collected per binary and then shown, so a crash's FAIL line comes
+# right after the lines of the tests that did run.
+host-tests: $(HOST_TEST_BINS)
+	@failed=0; \
+	for t in $(HOST_TEST_BINS); do \
+		timeout $(HOST_TEST_TIMEOUT) $$t > $$t.out; rc=$$?; \
+		cat $$t.out; \
+		if [ $$rc -ne 0 ]; then \
+			echo "FAIL: $${t##*/}: crashed or exited $$rc"; failed=1; \
+		fi; \
+		if grep -q '^FAIL: ' $$t.out; then failed=1; fi; \
+	done; \
+	exit $$failed
+
+.PHONY: host-tests
+
+-include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*.d)
