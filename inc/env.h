@@ -26,7 +26,7 @@ enum env_status {
 #define EXIT_DESTROYED 0x200     /* another env destroyed it */
 
 #define ENV_NAME_LEN 32
-#define ENV_REASON_LEN 96
+#define ENV_REASON_LEN 80
 
 struct env_info {
 	envid_t env_id;         /* current (or last) occupant; 0: never used */
@@ -36,10 +36,25 @@ struct env_info {
 	uint32_t env_pages;     /* physical pages owned, page tables included */
 	uint32_t env_cpu;       /* CPU it last ran on */
 	uint64_t env_runs;      /* times the kernel resumed it */
+	uint32_t env_bindings;  /* bindings in its software TLB */
+	uint32_t env_page_limit; /* most pages it may own, set by its creator */
+	uint32_t env_refills;   /* page faults the kernel resolved from the STLB */
+	uint32_t env_upcalls;   /* upcalls delivered (exceptions, revocations) */
 	char env_name[ENV_NAME_LEN];      /* program name */
 	char env_reason[ENV_REASON_LEN];  /* why the kernel killed it, or "" */
 };
 
 _Static_assert(sizeof(struct env_info) == 160, "env_info is exposed ABI");
+
+/* The lowest page limit an env may be given: room for its exception stack,
+ * repossession vector, page tables and a little code. */
+#define ENV_PAGES_MIN 32
+
+/* The registers sys_env_set_regs gives an unstarted env. */
+struct env_regs {
+	uint64_t r_rax, r_rbx, r_rcx, r_rdx, r_rsi, r_rdi, r_rbp;
+	uint64_t r_r8, r_r9, r_r10, r_r11, r_r12, r_r13, r_r14, r_r15;
+	uint64_t r_rip, r_rsp, r_rflags;
+};
 
 #endif

@@ -22,7 +22,9 @@
 	X(E_RANGE, 11, "out of range")                                    \
 	X(E_NOT_CHILD, 12, "not a child of the caller")                   \
 	X(E_BAD_ELF, 13, "malformed program image")                       \
-	X(E_TOO_BIG, 14, "argument too long")
+	X(E_TOO_BIG, 14, "argument too long")                            \
+	X(E_BAD_CAP, 15, "no capability in that key-ring slot")           \
+	X(E_FULL, 16, "no room left")
 
 enum {
 #define EXO_ERROR_ENUM(name, num, msg) name = num,

@@ -19,6 +19,8 @@ struct kern_info {
 	uint32_t ki_ncpu;        /* CPUs running */
 	uint64_t ki_npages;      /* entries at UPAGES (highest RAM page + 1) */
 	uint64_t ki_free_pages;  /* pages with type PAGE_FREE */
+	uint64_t ki_pool_pages;  /* kernel pages in pools that grow on demand
+				    and are reused, never freed (bindings) */
 	uint32_t ki_nenv;        /* entries at UENVS */
 	uint32_t ki_nprogs;      /* entries of ki_progs */
 	envid_t ki_console;      /* env that receives console input */

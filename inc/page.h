@@ -19,6 +19,7 @@ enum page_type {
 	PAGE_USER,         /* allocated by pg_owner: it may bind and free it */
 	PAGE_PGTABLE,      /* hardware page-table page kept for pg_owner */
 	PAGE_KERNEL,       /* the kernel's */
+	PAGE_ENVMETA,      /* kernel state kept for pg_owner: key ring, STLB */
 };
 
 struct page_info {
@@ -38,5 +39,16 @@ _Static_assert(sizeof(struct page_info) == 8, "page_info is exposed ABI");
 #define BIND_WRITE 0x2
 #define BIND_EXEC 0x4
 #define BIND_ALL (BIND_READ | BIND_WRITE | BIND_EXEC)
+
+/* One request of sys_page_bind_batch: bind ppn at va with rights, or unbind
+ * va when ppn is PPN_NONE. */
+#define PPN_NONE_REQ ((uint64_t)-2)
+struct bind_req {
+	uint64_t br_va;
+	uint64_t br_ppn;
+	uint64_t br_rights;
+};
+
+#define BIND_BATCH_MAX 128 /* requests per sys_page_bind_batch: 3 KiB copied in */
 
 #endif

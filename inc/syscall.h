@@ -5,6 +5,10 @@
 #ifndef EXO_INC_SYSCALL_H
 #define EXO_INC_SYSCALL_H
 
+#include <inc/cap.h>
+#include <inc/env.h>
+#include <inc/page.h>
+
 enum {
 #define SYS0(n) SYS_##n,
 #define SYS1(n, ...) SYS_##n,

@@ -39,6 +39,10 @@
 #define T_MCHK 18
 #define T_SIMDERR 19
 
+/* Upcalls that are not exceptions, delivered the same way (uf_trapno). */
+#define T_REVOKE 256     /* give back uf_va pages by tick uf_err (ki_ticks) */
+#define T_REPOSSESS 257  /* the kernel took pages: see the repossession vector */
+
 /* Page-fault error code bits (uf_err when uf_trapno == T_PGFLT). */
 #define PF_PRESENT 0x1  /* protection violation, not a missing page */
 #define PF_WRITE 0x2
@@ -61,6 +65,22 @@ struct upcall_frame {
 	uint64_t uf_rsp;     /* must follow uf_rflags: lib/upcall.S pops both */
 };
 #endif
+
+#ifndef __ASSEMBLER__
+/* The repossession vector: where the abort protocol says what it took. */
+struct rvec_entry {
+	uint64_t re_ppn;   /* the physical page taken */
+	uint64_t re_va;    /* where the env had it bound, or 0 */
+};
+
+struct rvec {
+	uint64_t rv_count;    /* entries written since the env last reset it */
+	uint64_t rv_lost;     /* pages taken that did not fit */
+	struct rvec_entry rv_entries[];
+};
+#endif
+
+#define RVEC_MAX 255 /* entries: header and entries fit one page */
 
 #define UF_RAX 24
 #define UF_RIP 144

@@ -17,12 +17,15 @@
 #include <inc/error.h>
 #include <inc/kinfo.h>
 #include <inc/syscall.h>
+#include <kern/cap.h>
 #include <kern/console.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
 #include <kern/loader.h>
 #include <kern/lock.h>
 #include <kern/pmap.h>
+#include <kern/revoke.h>
+#include <kern/stlb.h>
 #include <kern/vm.h>
 #include <kern/x86.h>
 #include <lib/fmt.h>
@@ -78,7 +81,9 @@ bool env_is_ancestor(envid_t anc, const struct env *e)
 	return false;
 }
 
-static struct env *env_alloc(struct env *parent, const char *name)
+/* Take a free slot for a child of parent named name. The env is BLOCKED
+ * (unstarted) and owns nothing yet. */
+static struct env *env_alloc_slot(struct env *parent, const char *name)
 {
 	struct env *e = free_head;
 	if (!e)
@@ -97,6 +102,7 @@ static struct env *env_alloc(struct env *parent, const char *name)
 	memset(info, 0, sizeof(*info));
 	info->env_id = e->env_id;
 	info->env_parent_id = parent ? parent->env_id : 0;
+	info->env_page_limit = parent ? parent->env_info->env_page_limit : UINT32_MAX;
 	strlcpy(info->env_name, name, sizeof(info->env_name));
 
 	memset(&e->env_tf, 0, sizeof(e->env_tf));
@@ -104,8 +110,13 @@ static struct env *env_alloc(struct env *parent, const char *name)
 	e->env_tf.tf_ss = GD_UD;
 	e->env_tf.tf_rflags = FL_IF | 0x2; /* bit 1 is always set */
 	e->env_page_list = PPN_NONE;
+	e->env_kpage = NULL;
+	e->env_nbindings = 0;
 	e->env_upcall_entry = e->env_xstack_lo = e->env_xstack_hi = 0;
-	e->env_block = BLOCK_NONE;
+	e->env_block = BLOCK_UNSTARTED;
+	e->env_revoking = e->env_revoke_upcall = e->env_repossess_upcall = false;
+	e->env_rvec_va = e->env_rvec_n = 0;
+	env_set_status(e, ENV_BLOCKED);
 	memcpy(e->env_fpu, fpu_initial, sizeof(fpu_initial));
 	return e;
 }
@@ -117,29 +128,79 @@ static void env_free_slot(struct env *e)
 	free_list_append(e);
 }
 
-long env_create(struct env *parent, const char *name, const char *args)
+/* Undo a creation that failed half way: nobody ever saw the env. */
+static void env_abandon(struct env *e)
+{
+	env_destroy(e, EXIT_KILLED, "could not be created");
+	if (e->env_info->env_status == ENV_ZOMBIE)
+		env_reap(e);
+}
+
+/*
+ * A new env with an empty address space, its kernel page and its keys: a
+ * child of parent under key (NULL: the first env, under the root name).
+ */
+static long env_new(struct env *parent, const struct cap *key, const char *name,
+		    struct env **out)
+{
+	struct env *e = env_alloc_slot(parent, name);
+	if (!e)
+		return -E_NO_FREE_ENV;
+	long r = page_take(e, PAGE_ENVMETA, PPN_ANY);
+	if (r >= 0) {
+		e->env_kpage = page_kva((ppn_t)r);
+		r = vm_create(e);
+	}
+	if (r >= 0) {
+		if (key)
+			r = cap_init_child(e, key);
+		else
+			cap_init_root(e);
+	}
+	if (r < 0) {
+		env_abandon(e);
+		return r;
+	}
+	*out = e;
+	return 0;
+}
+
+long env_create(struct env *parent, const struct cap *key, const char *name, const char *args)
 {
 	const struct program *prog = program_find(name);
 	if (!prog)
 		return -E_NOT_FOUND;
 	if (program_check(prog) < 0)
 		return -E_BAD_ELF;
-	struct env *e = env_alloc(parent, name);
-	if (!e)
-		return -E_NO_FREE_ENV;
-	int err = vm_create(e);
-	if (!err)
-		err = program_load(e, prog, args);
-	if (err) {
-		env_destroy(e, EXIT_KILLED, "could not be loaded");
-		/* nobody will wait for a child that never existed */
-		if (e->env_info->env_status == ENV_ZOMBIE)
-			env_reap(e);
-		return err;
+	struct env *e;
+	long r = env_new(parent, key, name, &e);
+	if (r < 0)
+		return r;
+	r = program_load(e, prog, args);
+	if (r < 0) {
+		env_abandon(e);
+		return r;
 	}
 	if (!first_envid)
 		first_envid = e->env_id;
+	e->env_block = BLOCK_NONE;
 	env_set_status(e, ENV_RUNNABLE);
+	return e->env_id;
+}
+
+long env_fork(struct env *parent, const struct cap *key)
+{
+	struct env *e;
+	long r = env_new(parent, key, parent->env_info->env_name, &e);
+	if (r < 0)
+		return r;
+	/* Like a forked Unix process keeps its signal handlers: the library
+	 * OS that forks binds the same handler code at the same address. */
+	e->env_upcall_entry = parent->env_upcall_entry;
+	e->env_xstack_lo = parent->env_xstack_lo;
+	e->env_xstack_hi = parent->env_xstack_hi;
+	e->env_tf.tf_rflags = parent->env_tf.tf_rflags;
+	memcpy(e->env_fpu, parent->env_fpu, sizeof(e->env_fpu));
 	return e->env_id;
 }
 
@@ -153,9 +214,19 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 	struct cpu *c = thiscpu();
 	if (c->cpu_fpu_owner == e)
 		c->cpu_fpu_owner = NULL;
+	/* Bindings first (they live in the kernel page), then the tables
+	 * that cache them, then every page it owns: kept by whoever else
+	 * still binds it, freed otherwise. */
+	if (e->env_kpage)
+		stlb_clear(e);
 	vm_destroy(e);
-	for (ppn_t p; (p = page_owned_next(e, PPN_NONE)) != PPN_NONE;)
-		page_give_back(p);
+	e->env_kpage = NULL;
+	for (ppn_t p; (p = page_owned_next(e, PPN_NONE)) != PPN_NONE;) {
+		if (pages[p].pg_type == PAGE_USER)
+			page_release(p);
+		else
+			page_give_back(p);
+	}
 
 	struct env_info *info = e->env_info;
 	info->env_exit = exit_status;
@@ -219,6 +290,8 @@ void env_run(struct env *e)
 	env_set_status(e, ENV_RUNNING);
 	e->env_info->env_cpu = c->cpu_id;
 	e->env_info->env_runs++;
+	if (e->env_revoke_upcall || e->env_repossess_upcall)
+		revoke_deliver(e, &e->env_tf);
 	if (rcr3() != e->env_cr3)
 		lcr3(e->env_cr3);
 	/* FPU/SSE state moves only when a different env gets the CPU. */

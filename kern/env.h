@@ -1,6 +1,7 @@
 #ifndef EXO_KERN_ENV_H
 #define EXO_KERN_ENV_H
 
+#include <inc/cap.h>
 #include <inc/env.h>
 #include <kern/mmu.h>
 #include <kern/trap.h>
@@ -9,19 +10,40 @@ enum env_block {
 	BLOCK_NONE = 0,
 	BLOCK_CONSOLE,  /* in sys_cgetc, waiting for input */
 	BLOCK_WAIT,     /* in sys_env_wait, waiting for env_wait_for to die */
+	BLOCK_UNSTARTED, /* made by sys_env_alloc, waiting for sys_env_start */
 };
+
+#define STLB_BUCKETS 512 /* per env: bindings hash on the virtual page */
+
+/* Kernel state kept for an env in one page charged to it (PAGE_ENVMETA). */
+struct env_kpage {
+	struct cap kp_ring[CAP_RING];         /* key ring */
+	uint32_t kp_stlb[STLB_BUCKETS];       /* STLB chains (stlb.c) */
+};
+
+_Static_assert(sizeof(struct env_kpage) == PAGE_SIZE, "env_kpage is one page");
 
 /* The kernel's private part of an env; the public part is *env_info. */
 struct env {
 	struct trapframe env_tf;      /* user registers while not running */
 	envid_t env_id;               /* == env_info->env_id while alive */
 	struct env_info *env_info;    /* its exposed entry at UENVS */
-	pte_t *env_pml4;              /* its address space */
+	pte_t *env_pml4;              /* its address space: the STLB's cache */
+	struct env_kpage *env_kpage;  /* key ring and STLB buckets */
+	struct cap env_guard;         /* what a key must dominate to control it */
+	uint32_t env_nbindings;       /* bindings in its STLB */
 	physaddr_t env_cr3;
 	uint32_t env_page_list;       /* first page it owns (pmap.c's lists) */
 	uint64_t env_upcall_entry;    /* exception entry, 0: none */
 	uint64_t env_xstack_lo, env_xstack_hi;
 	uint32_t env_block;           /* enum env_block when ENV_BLOCKED */
+	/* Revocation (revoke.c): give back pages until env_pages <= target. */
+	bool env_revoking;            /* a request is outstanding */
+	bool env_revoke_upcall;       /* T_REVOKE not yet delivered */
+	bool env_repossess_upcall;    /* T_REPOSSESS not yet delivered */
+	uint32_t env_revoke_target;
+	uint64_t env_revoke_deadline; /* in ticks */
+	uint64_t env_rvec_va, env_rvec_n; /* repossession vector */
 	envid_t env_wait_for;         /* BLOCK_WAIT: the child */
 	struct env *env_free_next;    /* free slots, oldest first */
 	struct env *env_rq_next, *env_rq_prev; /* run queue (sched.c) */
@@ -36,8 +58,13 @@ void env_init(void);
 /* The live (not free, not zombie) env with this id, or NULL. */
 struct env *env_lookup(envid_t id);
 /* Create an env running the boot image's program name with argument string
- * args; parent NULL for the first env. Returns its id or -E_*. */
-long env_create(struct env *parent, const char *name, const char *args);
+ * args, a child of parent under key (both NULL for the first env). Returns
+ * its id or -E_*. */
+long env_create(struct env *parent, const struct cap *key, const char *name,
+		const char *args);
+/* An unstarted child of parent under key with an empty address space and
+ * parent's upcalls, for a library OS to fill (fork). Returns its id. */
+long env_fork(struct env *parent, const struct cap *key);
 /* Kill e with the given exit status and (for EXIT_KILLED) reason. */
 void env_destroy(struct env *e, uint32_t exit_status, const char *reason);
 /* Kill e for misbehaving: logs the reason and the state it died in. */

@@ -19,6 +19,7 @@
 #include <kern/env.h>
 #include <kern/loader.h>
 #include <kern/pmap.h>
+#include <kern/stlb.h>
 #include <kern/vm.h>
 #include <kern/x86.h>
 #include <lib/string.h>
@@ -58,14 +59,13 @@ int program_check(const struct program *prog)
 /* The page bound at va in e, binding a fresh one (rights) if none is. */
 static void *page_at(struct env *e, uint64_t va, unsigned rights, int *err)
 {
-	pte_t *pte = vm_lookup(e, va);
-	if (pte && (*pte & PTE_P)) {
-		ppn_t ppn = PTE_ADDR(*pte) >> PAGE_SHIFT;
+	const struct binding *b = stlb_lookup(e, va);
+	if (b) {
 		/* segments sharing a page get the union of their rights */
-		unsigned have = BIND_READ | ((*pte & PTE_W) ? BIND_WRITE : 0) |
-				((*pte & PTE_NX) ? 0 : BIND_EXEC);
+		ppn_t ppn = b->b_ppn;
+		unsigned have = b->b_rights;
 		if ((have | rights) != have)
-			*err = vm_bind(e, va, ppn, have | rights);
+			*err = stlb_bind(e, va, ppn, have | rights);
 		return page_kva(ppn);
 	}
 	long ppn = page_take(e, PAGE_USER, PPN_ANY);
@@ -73,12 +73,12 @@ static void *page_at(struct env *e, uint64_t va, unsigned rights, int *err)
 		*err = (int)ppn;
 		return NULL;
 	}
-	*err = vm_bind(e, va, ppn, rights);
+	*err = stlb_bind(e, va, (ppn_t)ppn, rights);
 	if (*err) {
-		page_give_back(ppn);
+		page_give_back((ppn_t)ppn);
 		return NULL;
 	}
-	return page_kva(ppn);
+	return page_kva((ppn_t)ppn);
 }
 
 static int load_segment(struct env *e, const struct program *prog, const struct elf64_phdr *ph)

@@ -8,6 +8,7 @@
 #include <kern/acpi.h>
 #include <kern/bootinfo.h>
 #include <kern/bootproto.h>
+#include <kern/cap.h>
 #include <kern/console.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
@@ -65,7 +66,7 @@ static void start_first_env(void)
 		while (*p && *p != ' ')
 			p++;
 	}
-	long id = env_create(NULL, name, args);
+	long id = env_create(NULL, NULL, name, args);
 	if (id < 0)
 		panic("start_first_env: cannot start '%s': %le", name, id);
 	kinfo.ki_console = (envid_t)id;
@@ -90,6 +91,7 @@ void kmain(uint32_t protocol, uint64_t info_pa)
 	trap_init();
 	trap_init_percpu();
 	env_init();
+	cap_init();
 	pmap_init_exposed();
 	/* Interrupt controllers, then the calibrated timer. */
 	pic_disable();

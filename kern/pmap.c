@@ -9,7 +9,12 @@
  *
  * Private to the kernel are two link arrays threading every page onto exactly
  * one list: the free list, or its owner's list (so destroying an env visits
- * only its own pages). Kernel pages are on no list.
+ * only its own pages). Kernel pages are on no list. Two more per-page arrays
+ * belong to other mechanisms: page_binds (the STLB's reverse map) and
+ * page_guards (each user page's guard, cap.c).
+ *
+ * A page outlives its owner while other envs bind it (a copy-on-write child
+ * sharing its parent's pages): page_release hands it to one of them.
  *
  * Kernel address space: the direct map of all physical memory at PHYSMAP (1 GiB
  * pages where the CPU has them), and the kernel image at KERNBASE with 4 KiB
@@ -25,9 +30,11 @@
 #include <inc/error.h>
 #include <inc/kinfo.h>
 #include <kern/bootinfo.h>
+#include <kern/cap.h>
 #include <kern/console.h>
 #include <kern/env.h>
 #include <kern/pmap.h>
+#include <kern/stlb.h>
 #include <kern/x86.h>
 #include <lib/string.h>
 
@@ -38,6 +45,8 @@ pte_t *kern_pml4;
 physaddr_t kern_cr3;
 uint64_t pte_nx;
 pte_t exposed_pml4e;
+uint32_t *page_binds;
+uint32_t *page_guards;
 
 static uint32_t *link_next, *link_prev;
 static uint32_t free_head = PPN_NONE;
@@ -178,6 +187,8 @@ void pmap_init(void)
 	pages = early_alloc(npages * sizeof(struct page_info));
 	link_next = early_alloc(npages * sizeof(uint32_t));
 	link_prev = early_alloc(npages * sizeof(uint32_t));
+	page_binds = early_alloc(npages * sizeof(uint32_t));
+	page_guards = early_alloc(npages * sizeof(uint32_t));
 
 	/* pages[] starts all PAGE_RESERVED (zero). Free the usable RAM above
 	 * 1 MiB (below it: firmware, and later the SMP trampoline). */
@@ -259,12 +270,44 @@ void page_give_back(ppn_t ppn)
 		list_remove(&e->env_page_list, ppn);
 		e->env_info->env_pages--;
 	}
+	if (page_guards[ppn]) {
+		guard_put(page_guards[ppn]);
+		page_guards[ppn] = 0;
+	}
 	pg->pg_owner = PAGE_OWNER_NONE;
 	pg->pg_type = PAGE_FREE;
 	pg->pg_flags = 0;
 	list_push(&free_head, ppn);
 	pages_free++;
 	kinfo.ki_free_pages = pages_free;
+}
+
+void page_release(ppn_t ppn)
+{
+	struct env *owner = env_lookup(pages[ppn].pg_owner);
+	if (owner)
+		stlb_unbind_page(ppn, owner);
+	struct env *heir = stlb_other_binder(ppn, owner);
+	if (!heir) {
+		stlb_unbind_page(ppn, NULL);
+		page_give_back(ppn);
+		return;
+	}
+	/* The page lives on in heir's address space: it becomes heir's, under
+	 * heir's guard so heir can manage it. */
+	if (owner) {
+		list_remove(&owner->env_page_list, ppn);
+		owner->env_info->env_pages--;
+	}
+	pages[ppn].pg_owner = heir->env_id;
+	list_push(&heir->env_page_list, ppn);
+	heir->env_info->env_pages++;
+	long g = guard_get(&heir->env_guard);
+	if (g > 0) {
+		if (page_guards[ppn])
+			guard_put(page_guards[ppn]);
+		page_guards[ppn] = (uint32_t)g;
+	}
 }
 
 ppn_t page_owned_next(const struct env *e, ppn_t ppn)

@@ -13,6 +13,8 @@ extern pte_t *kern_pml4;
 extern physaddr_t kern_cr3;
 extern uint64_t pte_nx;          /* PTE_NX if the CPU has it, else 0 */
 extern pte_t exposed_pml4e;      /* PML4 slot 255 of every address space */
+extern uint32_t *page_binds;     /* per page: first binding (stlb.c) */
+extern uint32_t *page_guards;    /* per page: guard id (cap.c), 0: none */
 
 #define PPN_NONE UINT32_MAX
 
@@ -27,6 +29,9 @@ void pmap_init_exposed(void);
 long page_take(struct env *owner, uint8_t type, uint64_t ppn);
 /* Return an unbound page to the free list. */
 void page_give_back(ppn_t ppn);
+/* Its owner gives up user page ppn: the owner's bindings of it go; if other
+ * envs still bind it, it passes to one of them, else it is freed. */
+void page_release(ppn_t ppn);
 /* Every page owned by e, in turn: next(e, ppn) with ppn = PPN_NONE starts. */
 ppn_t page_owned_next(const struct env *e, ppn_t ppn);
 

@@ -11,19 +11,24 @@
  *
  * Locking: syscall() holds the big kernel lock from entry to exit.
  */
+#include <inc/cap.h>
 #include <inc/error.h>
 #include <inc/kinfo.h>
 #include <inc/page.h>
 #include <inc/syscall.h>
 #include <inc/upcall.h>
+#include <kern/cap.h>
 #include <kern/console.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
 #include <kern/lock.h>
 #include <kern/pmap.h>
+#include <kern/revoke.h>
+#include <kern/stlb.h>
 #include <kern/syscall.h>
 #include <kern/vm.h>
 #include <kern/x86.h>
+#include <lib/string.h>
 
 extern struct kern_info kinfo;
 
@@ -87,7 +92,16 @@ static long sys_cons_grant(envid_t envid)
 	return 0;
 }
 
-static long sys_env_create(uint64_t uname, uint64_t uargs)
+/* Key slot of e that may create children: it must carry CAP_M. */
+static long creator_key(struct env *e, uint64_t slot, const struct cap **key)
+{
+	long r = cap_key(e, slot, key);
+	if (r < 0)
+		return r;
+	return ((*key)->c_rights & CAP_M) ? 0 : -E_PERM;
+}
+
+static long sys_env_create(uint64_t uname, uint64_t uargs, uint64_t cap)
 {
 	struct env *e = curenv;
 	char name[ENV_CREATE_NAME_MAX], args[ENV_CREATE_ARGS_MAX];
@@ -100,17 +114,39 @@ static long sys_env_create(uint64_t uname, uint64_t uargs)
 		if (r < 0)
 			return r;
 	}
-	return env_create(e, name, args);
+	const struct cap *key;
+	if ((r = creator_key(e, cap, &key)) < 0)
+		return r;
+	return env_create(e, key, name, args);
 }
 
-static long sys_env_destroy(envid_t envid)
+/*
+ * The env a call acts on: the caller itself for 0 (or its own id), or a
+ * live env whose guard the caller's key in slot cap dominates with CAP_M.
+ */
+static long other_env(envid_t id, uint64_t cap, bool check_self, struct env **out)
 {
 	struct env *self = curenv;
-	struct env *e = env_lookup(envid);
+	struct env *e = (id == 0) ? self : env_lookup(id);
 	if (!e)
 		return -E_BAD_ENV;
-	if (!env_is_ancestor(self->env_id, e))
-		return -E_PERM;
+	if (e != self || check_self) {
+		long r = cap_check(self, cap, &e->env_guard, CAP_M);
+		if (r < 0)
+			return r;
+	}
+	*out = e;
+	return 0;
+}
+
+static long sys_env_destroy(envid_t envid, uint64_t cap)
+{
+	struct env *self = curenv, *e;
+	if (envid == 0)
+		return -E_BAD_ENV;
+	long r = other_env(envid, cap, true, &e);
+	if (r < 0)
+		return r;
 	env_destroy(e, EXIT_DESTROYED, "");
 	if (e == self)
 		sched_yield();
@@ -165,31 +201,52 @@ static long sys_yield(void)
 	sched_yield();
 }
 
-static long sys_page_alloc(uint64_t ppn)
+static long sys_page_alloc(uint64_t ppn, uint64_t cap)
 {
+	struct env *e = curenv;
 	if (ppn != PPN_ANY && ppn >= npages)
 		return -E_INVAL;
-	return page_take(curenv, PAGE_USER, ppn);
+	const struct cap *key;
+	long r = cap_key(e, cap, &key);
+	if (r < 0)
+		return r;
+	if (ppn != PPN_ANY && pages[ppn].pg_type != PAGE_FREE)
+		return -E_BUSY;
+	if (e->env_info->env_pages >= e->env_info->env_page_limit)
+		return -E_NO_MEM;
+	long g = guard_get(key);
+	if (g < 0)
+		return g;
+	r = page_take(e, PAGE_USER, ppn);
+	if (r < 0) {
+		guard_put((uint32_t)g);
+		if (r == -E_NO_MEM)
+			revoke_for_memory(e); /* ask someone for pages back */
+		return r;
+	}
+	page_guards[r] = (uint32_t)g;
+	return r;
 }
 
-/* The caller's own, user-allocated page ppn, or an error. */
-static long check_own_page(uint64_t ppn)
+/* May e's key in slot cap do `rights` to user page ppn? */
+static long check_page(struct env *e, uint64_t ppn, uint64_t cap, unsigned rights)
 {
 	if (ppn >= npages)
 		return -E_INVAL;
-	if (pages[ppn].pg_owner != curenv->env_id || pages[ppn].pg_type != PAGE_USER)
-		return -E_PERM;
-	return 0;
+	if (pages[ppn].pg_type != PAGE_USER) {
+		const struct cap *key;
+		long r = cap_key(e, cap, &key);
+		return r < 0 ? r : -E_PERM;
+	}
+	return cap_check(e, cap, guard_of(page_guards[ppn]), rights);
 }
 
-static long sys_page_free(uint64_t ppn)
+static long sys_page_free(uint64_t ppn, uint64_t cap)
 {
-	long r = check_own_page(ppn);
+	long r = check_page(curenv, ppn, cap, CAP_M);
 	if (r < 0)
 		return r;
-	if (pages[ppn].pg_refs != 0)
-		return -E_BUSY;
-	page_give_back(ppn);
+	page_release(ppn);
 	return 0;
 }
 
@@ -198,26 +255,238 @@ static long check_user_page_va(uint64_t va)
 	return (va % PAGE_SIZE != 0 || va >= UTOP) ? -E_INVAL : 0;
 }
 
-static long sys_page_bind(uint64_t va, uint64_t ppn, uint64_t rights)
+/* Everything page_bind checks but the target env. */
+static long check_bind(uint64_t va, uint64_t ppn, uint64_t rights, uint64_t cap)
 {
 	long r = check_user_page_va(va);
 	if (r < 0)
 		return r;
 	if ((rights & ~(uint64_t)BIND_ALL) || !(rights & BIND_READ))
 		return -E_INVAL;
-	if ((r = check_own_page(ppn)) < 0)
-		return r;
-	if (pages[ppn].pg_refs == UINT16_MAX)
-		return -E_BUSY;
-	return vm_bind(curenv, va, ppn, (unsigned)rights);
+	return check_page(curenv, ppn, cap, (rights & BIND_WRITE) ? CAP_R | CAP_W : CAP_R);
 }
 
-static long sys_page_unbind(uint64_t va)
+static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uint64_t rights,
+			  uint64_t cap)
 {
-	long r = check_user_page_va(va);
+	struct env *e;
+	long r = other_env(envid, cap, false, &e);
 	if (r < 0)
 		return r;
-	vm_unbind(curenv, va);
+	if ((r = check_bind(va, ppn, rights, cap)) < 0)
+		return r;
+	return stlb_bind(e, va, ppn, (unsigned)rights);
+}
+
+static long sys_page_unbind(envid_t envid, uint64_t va, uint64_t cap)
+{
+	struct env *e;
+	long r = other_env(envid, cap, false, &e);
+	if (r < 0)
+		return r;
+	if ((r = check_user_page_va(va)) < 0)
+		return r;
+	stlb_unbind(e, va);
+	return 0;
+}
+
+static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t n, uint64_t cap)
+{
+	struct env *e;
+	long r = other_env(envid, cap, false, &e);
+	if (r < 0)
+		return r;
+	if (n > BIND_BATCH_MAX)
+		return -E_INVAL;
+	struct bind_req reqs[BIND_BATCH_MAX];
+	if (copy_from_user(curenv, reqs, ureqs, n * sizeof(reqs[0])) < 0)
+		return -E_FAULT;
+	for (uint64_t i = 0; i < n; i++) {
+		r = reqs[i].br_ppn == PPN_NONE_REQ
+			    ? check_user_page_va(reqs[i].br_va)
+			    : check_bind(reqs[i].br_va, reqs[i].br_ppn, reqs[i].br_rights, cap);
+		if (r < 0)
+			return r;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		if (reqs[i].br_ppn == PPN_NONE_REQ) {
+			stlb_unbind(e, reqs[i].br_va);
+		} else {
+			r = stlb_bind(e, reqs[i].br_va, reqs[i].br_ppn, (unsigned)reqs[i].br_rights);
+			if (r < 0)
+				return r;
+		}
+	}
+	return (long)n;
+}
+
+static long sys_vm_flush(envid_t envid, uint64_t cap)
+{
+	struct env *e;
+	long r = other_env(envid, cap, false, &e);
+	if (r < 0)
+		return r;
+	vm_flush(e);
+	return 0;
+}
+
+static long sys_env_fork(uint64_t cap)
+{
+	const struct cap *key;
+	long r = creator_key(curenv, cap, &key);
+	if (r < 0)
+		return r;
+	return env_fork(curenv, key);
+}
+
+/* An unstarted env the caller controls. */
+static long unstarted_env(envid_t envid, uint64_t cap, struct env **out)
+{
+	struct env *e;
+	long r = other_env(envid, cap, true, &e);
+	if (r < 0)
+		return r;
+	if (e->env_info->env_status != ENV_BLOCKED || e->env_block != BLOCK_UNSTARTED)
+		return -E_BUSY;
+	*out = e;
+	return 0;
+}
+
+#define FL_USER_MASK 0xcd5UL /* CF PF AF ZF SF DF OF: what user code may set */
+
+static long sys_env_set_regs(envid_t envid, uint64_t uregs, uint64_t cap)
+{
+	struct env_regs regs;
+	if (copy_from_user(curenv, &regs, uregs, sizeof(regs)) < 0)
+		return -E_FAULT;
+	if (regs.r_rip >= UTOP)
+		return -E_INVAL;
+	struct env *e;
+	long r = unstarted_env(envid, cap, &e);
+	if (r < 0)
+		return r;
+	struct trapframe *tf = &e->env_tf;
+	tf->tf_rax = regs.r_rax, tf->tf_rbx = regs.r_rbx, tf->tf_rcx = regs.r_rcx;
+	tf->tf_rdx = regs.r_rdx, tf->tf_rsi = regs.r_rsi, tf->tf_rdi = regs.r_rdi;
+	tf->tf_rbp = regs.r_rbp, tf->tf_r8 = regs.r_r8, tf->tf_r9 = regs.r_r9;
+	tf->tf_r10 = regs.r_r10, tf->tf_r11 = regs.r_r11, tf->tf_r12 = regs.r_r12;
+	tf->tf_r13 = regs.r_r13, tf->tf_r14 = regs.r_r14, tf->tf_r15 = regs.r_r15;
+	tf->tf_rip = regs.r_rip;
+	tf->tf_rsp = regs.r_rsp;
+	tf->tf_rflags = (regs.r_rflags & FL_USER_MASK) | FL_IF | 0x2;
+	return 0;
+}
+
+static long sys_env_start(envid_t envid, uint64_t cap)
+{
+	struct env *e;
+	long r = unstarted_env(envid, cap, &e);
+	if (r < 0)
+		return r;
+	e->env_block = BLOCK_NONE;
+	env_set_status(e, ENV_RUNNABLE);
+	return 0;
+}
+
+static long sys_cap_derive(uint64_t src, uint64_t dst, uint64_t rights, uint64_t uname,
+			   uint64_t ncomp)
+{
+	struct env *e = curenv;
+	const struct cap *key;
+	long r = cap_key(e, src, &key);
+	if (r < 0)
+		return r;
+	if (dst >= CAP_RING)
+		return -E_BAD_CAP;
+	if (rights & ~(uint64_t)key->c_rights)
+		return -E_PERM;
+	if (ncomp > (uint64_t)(CAP_MAXLEN - key->c_len))
+		return -E_RANGE;
+	struct cap c = *key;
+	if (copy_from_user(e, &c.c_name[key->c_len], uname, ncomp * sizeof(c.c_name[0])) < 0)
+		return -E_FAULT;
+	c.c_len = (uint8_t)(key->c_len + ncomp);
+	c.c_rights = (uint8_t)rights;
+	e->env_kpage->kp_ring[dst] = c;
+	return 0;
+}
+
+static long sys_cap_grant(uint64_t src, envid_t envid)
+{
+	const struct cap *key;
+	long r = cap_key(curenv, src, &key);
+	if (r < 0)
+		return r;
+	struct env *to = env_lookup(envid);
+	if (!to)
+		return -E_BAD_ENV;
+	for (unsigned i = 0; i < CAP_RING; i++)
+		if (!to->env_kpage->kp_ring[i].c_valid) {
+			to->env_kpage->kp_ring[i] = *key;
+			return i;
+		}
+	return -E_FULL;
+}
+
+static long sys_cap_drop(uint64_t slot)
+{
+	if (slot >= CAP_RING)
+		return -E_BAD_CAP;
+	memset(&curenv->env_kpage->kp_ring[slot], 0, sizeof(struct cap));
+	return 0;
+}
+
+static long sys_cap_read(envid_t envid, uint64_t slot, uint64_t out)
+{
+	struct env *self = curenv;
+	if (slot >= CAP_RING)
+		return -E_BAD_CAP;
+	struct env *e = envid == 0 ? self : env_lookup(envid);
+	if (!e)
+		return -E_BAD_ENV;
+	if (e != self) {
+		bool any = false;
+		for (unsigned i = 0; i < CAP_RING && !any; i++)
+			any = cap_dominates(&self->env_kpage->kp_ring[i], &e->env_guard);
+		if (!any)
+			return -E_PERM;
+	}
+	if (copy_to_user(self, out, &e->env_kpage->kp_ring[slot], sizeof(struct cap)) < 0)
+		return -E_FAULT;
+	return 0;
+}
+
+static long sys_env_set_rvec(uint64_t va, uint64_t n)
+{
+	struct env *e = curenv;
+	if (va % 8 != 0 || va >= UTOP || n > RVEC_MAX)
+		return -E_INVAL;
+	if (va == 0 && n == 0) {
+		e->env_rvec_va = e->env_rvec_n = 0;
+		return 0;
+	}
+	if (n == 0)
+		return -E_INVAL;
+	if (!vm_check(e, va, sizeof(struct rvec) + n * sizeof(struct rvec_entry), true))
+		return -E_FAULT;
+	e->env_rvec_va = va;
+	e->env_rvec_n = n;
+	return 0;
+}
+
+static long sys_env_set_limit(envid_t envid, uint64_t npages, uint64_t cap)
+{
+	struct env *e;
+	if (envid == 0 || envid == curenv->env_id)
+		return -E_PERM;
+	long r = other_env(envid, cap, true, &e);
+	if (r < 0)
+		return r;
+	if (npages < ENV_PAGES_MIN)
+		return -E_INVAL;
+	e->env_info->env_page_limit = (uint32_t)MIN(npages, (uint64_t)UINT32_MAX);
+	if (e->env_info->env_pages > e->env_info->env_page_limit)
+		revoke_request(e, e->env_info->env_pages - e->env_info->env_page_limit);
 	return 0;
 }
 

@@ -22,7 +22,10 @@
 #include <kern/lapic.h>
 #include <kern/lock.h>
 #include <kern/pmap.h>
+#include <kern/revoke.h>
+#include <kern/stlb.h>
 #include <kern/trap.h>
+#include <kern/upcall.h>
 #include <kern/vm.h>
 #include <kern/x86.h>
 #include <lib/string.h>
@@ -141,48 +144,13 @@ static void __attribute__((noreturn)) kill_current(struct env *e, struct trapfra
 	sched_yield();
 }
 
-/*
- * Upcall the env's exception entry: write an upcall_frame on its exception
- * stack and resume it at the entry, with every register but %rsp, %rdi and
- * %rip as the fault left them.
- */
+/* Upcall the env's exception entry; an env that cannot take it dies. */
 static void __attribute__((noreturn)) deliver_exception(struct env *e, struct trapframe *tf)
 {
 	uint64_t va = tf->tf_trapno == T_PGFLT ? rcr2() : 0;
-	if (!e->env_upcall_entry)
-		kill_current(e, tf, "no exception entry", va);
-
-	/* A fault on the exception stack itself nests below the red zone. */
-	uint64_t sp = e->env_xstack_hi;
-	if (tf->tf_rsp > e->env_xstack_lo && tf->tf_rsp <= e->env_xstack_hi)
-		sp = tf->tf_rsp - UPCALL_REDZONE;
-	sp = ROUNDDOWN(sp - sizeof(struct upcall_frame), 16);
-	if (sp < e->env_xstack_lo || sp > e->env_xstack_hi)
-		kill_current(e, tf, "exception stack overflow (fault while handling a fault?)",
-			     va);
-
-	struct upcall_frame uf = {
-		.uf_trapno = tf->tf_trapno,
-		.uf_err = tf->tf_err,
-		.uf_va = va,
-		.uf_rax = tf->tf_rax, .uf_rbx = tf->tf_rbx, .uf_rcx = tf->tf_rcx,
-		.uf_rdx = tf->tf_rdx, .uf_rsi = tf->tf_rsi, .uf_rdi = tf->tf_rdi,
-		.uf_rbp = tf->tf_rbp, .uf_r8 = tf->tf_r8, .uf_r9 = tf->tf_r9,
-		.uf_r10 = tf->tf_r10, .uf_r11 = tf->tf_r11, .uf_r12 = tf->tf_r12,
-		.uf_r13 = tf->tf_r13, .uf_r14 = tf->tf_r14, .uf_r15 = tf->tf_r15,
-		.uf_rip = tf->tf_rip,
-		.uf_rflags = tf->tf_rflags,
-		.uf_rsp = tf->tf_rsp,
-	};
-	if (copy_to_user(e, sp, &uf, sizeof(uf)) < 0)
-		kill_current(e, tf, "exception stack not mapped writable", va);
-	pte_t *entry = vm_lookup(e, e->env_upcall_entry);
-	if (!entry || !(*entry & PTE_P) || (*entry & pte_nx))
-		kill_current(e, tf, "exception entry not mapped executable", va);
-
-	tf->tf_rip = e->env_upcall_entry;
-	tf->tf_rsp = sp;
-	tf->tf_rdi = sp;
+	const char *why = upcall_push(e, tf, tf->tf_trapno, tf->tf_err, va);
+	if (why)
+		kill_current(e, tf, why, va);
 	unlock_kernel();
 	trap_return(tf);
 }
@@ -215,7 +183,7 @@ void trap(struct trapframe *tf)
 	case IRQ_TIMER:
 		lapic_eoi();
 		if (thiscpu()->cpu_id == 0)
-			kinfo.ki_ticks++;
+			revoke_tick(++kinfo.ki_ticks);
 		preempt(tf);
 	case IRQ_SERIAL:
 		console_irq();
@@ -229,6 +197,10 @@ void trap(struct trapframe *tf)
 	default:
 		if (tf->tf_trapno >= IRQ_PIC_BASE && tf->tf_trapno < IRQ_PIC_BASE + 16)
 			break; /* stray IRQ from the masked 8259s */
+		if (tf->tf_trapno == T_PGFLT && stlb_refill(curenv, rcr2(), tf->tf_err)) {
+			curenv->env_info->env_refills++;
+			break; /* the binding was there: the cache is warm again */
+		}
 		if (tf->tf_trapno < 32)
 			deliver_exception(curenv, tf);
 		panic("trap: unexpected vector %lu", tf->tf_trapno);

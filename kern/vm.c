@@ -25,6 +25,7 @@
 #include <kern/cpu.h>
 #include <kern/env.h>
 #include <kern/pmap.h>
+#include <kern/stlb.h>
 #include <kern/vm.h>
 #include <kern/x86.h>
 #include <lib/string.h>
@@ -66,69 +67,62 @@ static pte_t *walk(struct env *e, uint64_t va, bool create, int *err)
 	return &table[PT_INDEX(va, 0)];
 }
 
-pte_t *vm_lookup(struct env *e, uint64_t va)
-{
-	if (va >= ULIM)
-		return NULL;
-	return walk(e, va, false, NULL);
-}
-
 static void flush(struct env *e, uint64_t va)
 {
 	if (thiscpu()->cpu_env == e)
 		invlpg(va);
 }
 
-static void drop(pte_t *pte)
-{
-	struct page_info *pg = &pages[PTE_ADDR(*pte) >> PAGE_SHIFT];
-	pg->pg_refs--;
-	*pte = 0;
-}
-
-int vm_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
+int vm_install(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
 {
 	int err = 0;
 	pte_t *pte = walk(e, va, true, &err);
 	if (!pte)
 		return err;
-	if (*pte & PTE_P)
-		drop(pte);
 	pte_t bits = PTE_P | PTE_U;
 	if (rights & BIND_WRITE)
 		bits |= PTE_W;
 	if (!(rights & BIND_EXEC))
 		bits |= pte_nx;
-	pages[ppn].pg_refs++;
 	*pte = ((physaddr_t)ppn << PAGE_SHIFT) | bits;
 	flush(e, va);
 	return 0;
 }
 
-void vm_unbind(struct env *e, uint64_t va)
+void vm_uninstall(struct env *e, uint64_t va)
 {
 	pte_t *pte = walk(e, va, false, NULL);
 	if (pte && (*pte & PTE_P)) {
-		drop(pte);
+		*pte = 0;
 		flush(e, va);
 	}
 }
 
-/* Free the tables under a level-lvl table (3 = the PML4's user part). */
+/* Free the page-table pages under a level-lvl table (3: the PML4's user
+ * part, which has nslots entries). Leaf entries are only a cache. */
 static void free_tables(pte_t *table, int lvl, int nslots)
 {
 	for (int i = 0; i < nslots; i++) {
 		if (!(table[i] & PTE_P))
 			continue;
-		if (lvl == 0) {
-			drop(&table[i]);
-			continue;
-		}
 		ppn_t ppn = PTE_ADDR(table[i]) >> PAGE_SHIFT;
-		free_tables(page_kva(ppn), lvl - 1, NPTENTRIES);
+		if (lvl > 1)
+			free_tables(page_kva(ppn), lvl - 1, NPTENTRIES);
 		table[i] = 0;
 		page_give_back(ppn);
 	}
+}
+
+static void reload(struct env *e)
+{
+	if (rcr3() == e->env_cr3)
+		lcr3(e->env_cr3);
+}
+
+void vm_flush(struct env *e)
+{
+	free_tables(e->env_pml4, 3, USER_PML4_SLOTS);
+	reload(e);
 }
 
 void vm_destroy(struct env *e)
@@ -144,25 +138,36 @@ void vm_destroy(struct env *e)
 	e->env_cr3 = 0;
 }
 
-/* Kernel pointer to user address va if its page is mapped with bits need. */
-static void *user_ptr(struct env *e, uint64_t va, pte_t need)
+/*
+ * Kernel pointer to user address va if e may access it: below UTOP through a
+ * binding in its STLB (the truth, whatever the page-table cache holds), in
+ * the exposed window read-only through the shared tables.
+ */
+static void *user_ptr(struct env *e, uint64_t va, bool write)
 {
-	if (va >= ULIM)
+	uint64_t off = va & (PAGE_SIZE - 1);
+	if (va < UTOP) {
+		const struct binding *b = stlb_lookup(e, va);
+		if (!b || (write && !(b->b_rights & BIND_WRITE)))
+			return NULL;
+		return (char *)page_kva(b->b_ppn) + off;
+	}
+	if (va >= ULIM || write)
 		return NULL;
 	pte_t *pte = walk(e, va, false, NULL);
-	if (!pte || (*pte & (need | PTE_P | PTE_U)) != (need | PTE_P | PTE_U))
+	if (!pte || !(*pte & PTE_P))
 		return NULL;
-	return (char *)KADDR(PTE_ADDR(*pte)) + (va & (PAGE_SIZE - 1));
+	return (char *)KADDR(PTE_ADDR(*pte)) + off;
 }
 
-bool vm_check(struct env *e, uint64_t va, uint64_t len, pte_t need)
+bool vm_check(struct env *e, uint64_t va, uint64_t len, bool write)
 {
 	if (len == 0)
 		return true;
 	if (va + len < va || va + len > ULIM)
 		return false;
 	for (uint64_t p = ROUNDDOWN(va, PAGE_SIZE); p < va + len; p += PAGE_SIZE)
-		if (!user_ptr(e, p, need))
+		if (!user_ptr(e, p, write))
 			return false;
 	return true;
 }
@@ -170,12 +175,12 @@ bool vm_check(struct env *e, uint64_t va, uint64_t len, pte_t need)
 /* Copy between kernel buffer k and user range [va, va+len), page by page. */
 static int copy_user(struct env *e, void *k, uint64_t va, uint64_t len, bool to_user)
 {
-	if (!vm_check(e, va, len, to_user ? PTE_W : 0))
+	if (!vm_check(e, va, len, to_user))
 		return -E_FAULT;
 	char *kp = k;
 	while (len > 0) {
 		uint64_t n = MIN(len, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
-		char *u = user_ptr(e, va, 0);
+		char *u = user_ptr(e, va, false);
 		if (to_user)
 			memcpy(u, kp, n);
 		else
@@ -200,7 +205,7 @@ int copy_to_user(struct env *e, uint64_t va, const void *src, uint64_t len)
 long copy_string_from_user(struct env *e, char *dst, uint64_t va, uint64_t max)
 {
 	for (uint64_t i = 0; i < max; i++) {
-		const char *u = user_ptr(e, va + i, 0);
+		const char *u = user_ptr(e, va + i, false);
 		if (!u || va + i < va)
 			return -E_FAULT;
 		dst[i] = *u;

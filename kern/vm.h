@@ -5,22 +5,26 @@
 
 struct env;
 
+/*
+ * The hardware page tables of an env: only a cache of its STLB (stlb.c).
+ */
 int vm_create(struct env *e);
 void vm_destroy(struct env *e);
-/* Bind page ppn at va with BIND_* rights; replaces what was there. */
-int vm_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights);
-void vm_unbind(struct env *e, uint64_t va);
-/* The leaf entry mapping va, or NULL if no page table covers it. */
-pte_t *vm_lookup(struct env *e, uint64_t va);
+/* Map ppn at va with BIND_* rights in e's page tables. 0 or -E_NO_MEM. */
+int vm_install(struct env *e, uint64_t va, ppn_t ppn, unsigned rights);
+void vm_uninstall(struct env *e, uint64_t va);
+/* Throw away every page-table page of e's user half; faults refill. */
+void vm_flush(struct env *e);
 
-/* Accessing user memory on behalf of e: every page is checked present, user
- * (and writable for copy_to_user) in e's page table; -E_FAULT otherwise. */
+/* Accessing user memory on behalf of e: every page is checked against e's
+ * bindings (readable, or writable for copy_to_user); -E_FAULT otherwise.
+ * The exposed window (UPAGES, UENVS, UINFO) is readable too. */
 int copy_from_user(struct env *e, void *dst, uint64_t va, uint64_t len);
 int copy_to_user(struct env *e, uint64_t va, const void *src, uint64_t len);
 /* Copy a NUL-terminated string of at most max bytes (NUL included). Returns
  * its length, -E_FAULT, or -E_TOO_BIG if no NUL within max bytes. */
 long copy_string_from_user(struct env *e, char *dst, uint64_t va, uint64_t max);
-/* Is [va, va+len) mapped with at least the given PTE bits? */
-bool vm_check(struct env *e, uint64_t va, uint64_t len, pte_t need);
+/* Is [va, va+len) accessible to e (for writing if write)? */
+bool vm_check(struct env *e, uint64_t va, uint64_t len, bool write);
 
 #endif

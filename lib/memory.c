@@ -10,12 +10,12 @@
 
 long page_alloc_bind(uint64_t va)
 {
-	long ppn = sys_page_alloc(PPN_ANY);
+	long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
 	if (ppn < 0)
 		return ppn;
-	long r = sys_page_bind(va, (uint64_t)ppn, BIND_READ | BIND_WRITE);
+	long r = sys_page_bind(0, va, (uint64_t)ppn, BIND_READ | BIND_WRITE, CAP_SELF);
 	if (r < 0) {
-		sys_page_free((uint64_t)ppn);
+		sys_page_free((uint64_t)ppn, CAP_SELF);
 		return r;
 	}
 	return ppn;

@@ -1,7 +1,7 @@
 /*
  * Host unit tests link Exo's lib/ code into an ordinary program, beside the
  * host C library, whose memcpy, strlen, snprintf... have the same names. The
- * host build compiles lib/*.c with `-include test/rename.h`, and each test
+ * host build compiles the lib/ sources with `-include test/rename.h`, and each test
  * includes it after its libc headers, so Exo's versions become exo_<name> and
  * the two never meet.
  *

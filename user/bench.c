@@ -66,19 +66,19 @@ int main(int argc, char **argv)
 
 	for (int i = 0; i < rounds; i++) {
 		uint64_t t0 = rdtsc();
-		long ppn = sys_page_alloc(PPN_ANY);
-		sys_page_free((uint64_t)ppn);
+		long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
+		sys_page_free((uint64_t)ppn, CAP_SELF);
 		samples[i] = rdtsc() - t0;
 	}
 	report("page_alloc_free", rounds);
 
 	for (int i = 0; i < rounds; i++) {
 		uint64_t t0 = rdtsc();
-		long ppn = sys_page_alloc(PPN_ANY);
-		sys_page_bind(SCRATCH, (uint64_t)ppn, BIND_READ | BIND_WRITE);
+		long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
+		sys_page_bind(0, SCRATCH, (uint64_t)ppn, BIND_READ | BIND_WRITE, CAP_SELF);
 		*(volatile uint64_t *)SCRATCH = 1;
-		sys_page_unbind(SCRATCH);
-		sys_page_free((uint64_t)ppn);
+		sys_page_unbind(0, SCRATCH, CAP_SELF);
+		sys_page_free((uint64_t)ppn, CAP_SELF);
 		samples[i] = rdtsc() - t0;
 	}
 	report("page_alloc_bind_touch_unbind_free", rounds);
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 	int env_rounds = rounds / 10 > 0 ? rounds / 10 : 1;
 	for (int i = 0; i < env_rounds; i++) {
 		uint64_t t0 = rdtsc();
-		long id = sys_env_create("nop", "");
+		long id = sys_env_create("nop", "", CAP_SELF);
 		sys_env_wait((envid_t)id);
 		samples[i] = rdtsc() - t0;
 	}

@@ -78,8 +78,8 @@ int main(int argc, char **argv)
 				   0x0000500000002000UL);
 		*(volatile int *)0 = 1;
 	} else if (!strcmp(mode, "ro-xstack")) {
-		long ppn = sys_page_alloc(PPN_ANY);
-		sys_page_bind(0x0000500000000000UL, (uint64_t)ppn, BIND_READ);
+		long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
+		sys_page_bind(0, 0x0000500000000000UL, (uint64_t)ppn, BIND_READ, CAP_SELF);
 		sys_env_set_upcall(UPCALL_EXCEPTION, (uint64_t)loop_handler, 0x0000500000000000UL,
 				   0x0000500000001000UL);
 		*(volatile int *)0 = 1;

@@ -78,7 +78,7 @@ static int cmd_run(int argc, char **argv)
 		printf("run: arguments too long\n");
 		return 1;
 	}
-	long id = sys_env_create(argv[1], args);
+	long id = sys_env_create(argv[1], args, CAP_SELF);
 	if (id < 0) {
 		printf("run: %s: %le\n", argv[1], id);
 		return 1;
@@ -114,7 +114,7 @@ static int cmd_kill(int argc, char **argv)
 		printf("kill: bad env id '%s'\n", argv[1]);
 		return 1;
 	}
-	long r = sys_env_destroy((envid_t)id);
+	long r = sys_env_destroy((envid_t)id, CAP_SELF);
 	if (r < 0) {
 		printf("kill: %08lx: %le\n", id, r);
 		return 1;

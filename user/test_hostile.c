@@ -23,7 +23,7 @@ static bool contains(const char *s, const char *sub)
 static void expect_killed(const char *mode, const char *reason)
 {
 	char name[64];
-	long id = sys_env_create("hostile", mode);
+	long id = sys_env_create("hostile", mode, CAP_SELF);
 	if (id < 0) {
 		snprintf(name, sizeof(name), "%s.start", mode);
 		check_eq(name, id, 0);
@@ -43,7 +43,7 @@ static void expect_killed(const char *mode, const char *reason)
 int main(void)
 {
 	uint64_t runs_before;
-	long neighbour = sys_env_create("counter", "400");
+	long neighbour = sys_env_create("counter", "400", CAP_SELF);
 	check("neighbour-start", neighbour > 0);
 	runs_before = uenvs[ENVX(neighbour)].env_runs;
 
@@ -61,16 +61,16 @@ int main(void)
 
 	/* A fault loop is an env spinning in user mode: preemptible and
 	 * killable, never a kernel hang. */
-	long loop = sys_env_create("hostile", "fault-loop");
+	long loop = sys_env_create("hostile", "fault-loop", CAP_SELF);
 	check("fault-loop.start", loop > 0);
 	uint64_t until = ukinfo->ki_ticks + 5;
 	while (ukinfo->ki_ticks < until)
 		sys_yield();
 	check("fault-loop.still-spinning", alive((envid_t)loop));
-	check_eq("fault-loop.destroy", sys_env_destroy((envid_t)loop), 0);
+	check_eq("fault-loop.destroy", sys_env_destroy((envid_t)loop, CAP_SELF), 0);
 	check_eq("fault-loop.status", sys_env_wait((envid_t)loop), EXIT_DESTROYED);
 
-	long fuzz = sys_env_create("hostile", "syscall-fuzz");
+	long fuzz = sys_env_create("hostile", "syscall-fuzz", CAP_SELF);
 	check_eq("syscall-fuzz.survives", sys_env_wait((envid_t)fuzz), 0);
 
 	check("neighbour-ran-meanwhile", uenvs[ENVX(neighbour)].env_runs > runs_before);

@@ -20,12 +20,12 @@ int main(void)
 	check_eq("cgetc-bad-flags", sys_cgetc(0x80), -E_INVAL);
 	check_eq("cons-grant-bad-env", sys_cons_grant(0x7ffffff), -E_BAD_ENV);
 	check_eq("cons-grant-negative", sys_cons_grant(-5), -E_BAD_ENV);
-	long child = sys_env_create("spin", "");
+	long child = sys_env_create("spin", "", CAP_SELF);
 	check_eq("cons-grant-child", sys_cons_grant((envid_t)child), 0);
 	check("console-moved", ukinfo->ki_console == child);
 	check_eq("cgetc-not-holder", sys_cgetc(0), -E_PERM);
 	check_eq("cons-grant-not-holder", sys_cons_grant(thisenv_id), -E_PERM);
-	sys_env_destroy((envid_t)child);
+	sys_env_destroy((envid_t)child, CAP_SELF);
 	check("console-back-on-death", ukinfo->ki_console == thisenv_id);
 	sys_env_wait((envid_t)child);
 

@@ -1,0 +1,43 @@
+# Benchmarks, included by the Makefile. See doc/bench/README.md.
+#
+#   make bench        Exo's microbenchmarks beside a Linux guest's, as ratios
+#                     (writes doc/bench/latest.md); knobs: BENCH_RUNS,
+#                     BENCH_ROUNDS, BENCH_ROUNDS_EXO, BENCH_CACHE
+#   make bench-smoke  both benchmark programs with tiny counts; PASS/FAIL lines
+#
+# The Linux-side programs are built here, on the host; tools/bench fetches the
+# Debian kernel and busybox, builds the initramfs and boots both guests.
+
+BUILD ?= build
+BENCH_CC ?= gcc
+BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-omit-frame-pointer
+BENCH_PROGS := $(BUILD)/bench/lbench $(BUILD)/bench/nop $(BUILD)/bench/mkcpio
+
+# The Linux guest's benchmark program: static, so the initramfs needs no libc.
+$(BUILD)/bench/lbench: bench/linux/lbench.c bench/bench.mk
+	@mkdir -p $(@D)
+	@echo "  CC   $@"
+	@$(BENCH_CC) $(BENCH_CFLAGS) -static -o $@ $<
+
+# What fork_exec_wait runs: no libc, only exit_group.
+$(BUILD)/bench/nop: bench/linux/nop.c bench/bench.mk
+	@mkdir -p $(@D)
+	@echo "  CC   $@"
+	@$(BENCH_CC) $(BENCH_CFLAGS) -static -nostdlib -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -o $@ $<
+
+# A host tool: writes the initramfs's cpio archive.
+$(BUILD)/bench/mkcpio: bench/linux/mkcpio.c bench/bench.mk
+	@mkdir -p $(@D)
+	@echo "  CC   $@"
+	@$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $<
+
+bench-progs: $(BENCH_PROGS)
+
+bench: deps $(BUILD)/kernel bench-progs
+	@BUILD=$(BUILD) tools/bench
+
+bench-smoke: deps $(BUILD)/kernel bench-progs
+	@BUILD=$(BUILD) tools/bench --smoke
+
+.PHONY: bench bench-smoke bench-progs

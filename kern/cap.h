@@ -1,0 +1,30 @@
+#ifndef EXO_KERN_CAP_H
+#define EXO_KERN_CAP_H
+
+#include <inc/cap.h>
+
+struct env;
+
+/* Does key's name prefix guard's? */
+bool cap_dominates(const struct cap *key, const struct cap *guard);
+/* The caller's key in slot: 0 with *key set, -E_BAD_CAP (slot out of range
+ * or empty). */
+int cap_key(struct env *e, uint64_t slot, const struct cap **key);
+/* Does e's key in slot authorise `rights` on a resource guarded by guard?
+ * 0, -E_BAD_CAP, or -E_PERM. */
+int cap_check(struct env *e, uint64_t slot, const struct cap *guard, unsigned rights);
+
+/* Give child its guard - key's name plus one component unique among the live
+ * envs - and its own key in CAP_SELF. -E_RANGE if the name cannot grow. */
+int cap_init_child(struct env *child, const struct cap *key);
+/* The first env: the root name (empty), which dominates everything. */
+void cap_init_root(struct env *e);
+
+/* Page guards, interned: pages mostly share their owner's guard. */
+void cap_init(void);
+/* Intern guard; returns its id (> 0) or -E_NO_MEM. */
+long guard_get(const struct cap *guard);
+void guard_put(uint32_t id);
+const struct cap *guard_of(uint32_t id);
+
+#endif

@@ -1,0 +1,39 @@
+#ifndef EXO_KERN_STLB_H
+#define EXO_KERN_STLB_H
+
+#include <inc/types.h>
+
+struct env;
+
+/* One verified binding: env (by slot) sees page ppn at va with rights. */
+struct binding {
+	uint64_t b_va;
+	uint32_t b_ppn;
+	uint16_t b_env;        /* ENVX of the env */
+	uint8_t b_rights;      /* BIND_* */
+	uint8_t b_pad;
+	uint32_t b_env_next;   /* next in the env's bucket (index + 1; 0 ends) */
+	uint32_t b_page_next;  /* next binding of the same page */
+};
+
+#define ENV_BINDINGS_MAX 65536 /* per env: no env can exhaust the pool */
+
+/* Bind ppn at va in e (replacing what was there) and install the hardware
+ * mapping. Checks are the caller's; fails only -E_NO_MEM or -E_BUSY (the
+ * page has UINT16_MAX bindings). */
+int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights);
+void stlb_unbind(struct env *e, uint64_t va);
+const struct binding *stlb_lookup(struct env *e, uint64_t va);
+/* A page fault at va with error err: install the mapping from the STLB if a
+ * binding allows the access. true if the fault is resolved. */
+bool stlb_refill(struct env *e, uint64_t va, uint64_t err);
+/* Remove every binding of e. */
+void stlb_clear(struct env *e);
+/* Remove every binding of page ppn held by env e (or by anyone if NULL). */
+void stlb_unbind_page(ppn_t ppn, struct env *only);
+/* Binding number i of a chain (page_binds, b_page_next); i > 0. */
+const struct binding *stlb_binding(uint32_t i);
+/* An env other than e that binds ppn, or NULL. */
+struct env *stlb_other_binder(ppn_t ppn, struct env *e);
+
+#endif
