@@ -130,6 +130,7 @@ iso: deps $(BUILD)/exo.iso
 
 # --- tests --------------------------------------------------------------------
 -include test/host.mk
+include bench/bench.mk
 
 test: deps all $(BUILD)/exo.iso
 	@tools/test

@@ -6,6 +6,18 @@
 #ifndef EXO_INC_ENV_H
 #define EXO_INC_ENV_H
 
+/* Offsets into struct env_regs, for lib/fork.S (asserted below). */
+#define R_RAX 0
+#define R_RBX 8
+#define R_RBP 48
+#define R_R12 88
+#define R_R13 96
+#define R_R14 104
+#define R_R15 112
+#define R_RIP 120
+#define R_RSP 128
+
+#ifndef __ASSEMBLER__
 #include <inc/types.h>
 
 #define LOG2NENV 10
@@ -26,7 +38,7 @@ enum env_status {
 #define EXIT_DESTROYED 0x200     /* another env destroyed it */
 
 #define ENV_NAME_LEN 32
-#define ENV_REASON_LEN 80
+#define ENV_REASON_LEN 72
 
 struct env_info {
 	envid_t env_id;         /* current (or last) occupant; 0: never used */
@@ -34,10 +46,11 @@ struct env_info {
 	uint32_t env_status;    /* enum env_status */
 	uint32_t env_exit;      /* exit status once dead (EXIT_*) */
 	uint32_t env_pages;     /* physical pages owned, page tables included */
+	uint32_t env_user_pages; /* of which user pages: what env_page_limit bounds */
 	uint32_t env_cpu;       /* CPU it last ran on */
 	uint64_t env_runs;      /* times the kernel resumed it */
 	uint32_t env_bindings;  /* bindings in its software TLB */
-	uint32_t env_page_limit; /* most pages it may own, set by its creator */
+	uint32_t env_page_limit; /* most user pages it may own, set by its creator */
 	uint32_t env_refills;   /* page faults the kernel resolved from the STLB */
 	uint32_t env_upcalls;   /* upcalls delivered (exceptions, revocations) */
 	char env_name[ENV_NAME_LEN];      /* program name */
@@ -56,5 +69,14 @@ struct env_regs {
 	uint64_t r_r8, r_r9, r_r10, r_r11, r_r12, r_r13, r_r14, r_r15;
 	uint64_t r_rip, r_rsp, r_rflags;
 };
+
+_Static_assert(__builtin_offsetof(struct env_regs, r_rbx) == R_RBX, "");
+_Static_assert(__builtin_offsetof(struct env_regs, r_rbp) == R_RBP, "");
+_Static_assert(__builtin_offsetof(struct env_regs, r_r12) == R_R12, "");
+_Static_assert(__builtin_offsetof(struct env_regs, r_r15) == R_R15, "");
+_Static_assert(__builtin_offsetof(struct env_regs, r_rip) == R_RIP, "");
+_Static_assert(__builtin_offsetof(struct env_regs, r_rsp) == R_RSP, "");
+
+#endif /* __ASSEMBLER__ */
 
 #endif

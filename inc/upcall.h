@@ -9,8 +9,10 @@
  *
  * The frame goes just below the top of the exception stack, or - when the
  * fault happened on the exception stack itself - below the interrupted %rsp
- * less the 128-byte red zone, so handlers may fault and nest. A frame that
- * would not fit inside the stack, an unmapped or read-only stack, or an entry
+ * less the 128-byte red zone and the 8-byte slot the resume code writes, so
+ * handlers may fault and nest. The page below
+ * the stack counts as its guard: a fault with %rsp there is a handler that
+ * overflowed its stack. A frame that would not fit inside the stack, an unmapped or read-only stack, or an entry
  * that is not mapped user-executable kills the env, never the kernel.
  */
 #ifndef EXO_INC_UPCALL_H
@@ -50,6 +52,9 @@
 #define PF_FETCH 0x10
 
 #define UPCALL_REDZONE 128
+/* Below the red zone, the resume code stores the interrupted %rip (see
+ * lib/upcall.S): a nested frame must leave that slot alone. */
+#define UPCALL_RESUME_SLOT 8
 
 #ifndef __ASSEMBLER__
 #include <inc/types.h>

@@ -195,10 +195,13 @@ long env_fork(struct env *parent, const struct cap *key)
 	if (r < 0)
 		return r;
 	/* Like a forked Unix process keeps its signal handlers: the library
-	 * OS that forks binds the same handler code at the same address. */
+	 * OS that forks binds the same handler code, exception stack and
+	 * repossession vector at the same addresses. */
 	e->env_upcall_entry = parent->env_upcall_entry;
 	e->env_xstack_lo = parent->env_xstack_lo;
 	e->env_xstack_hi = parent->env_xstack_hi;
+	e->env_rvec_va = parent->env_rvec_va;
+	e->env_rvec_n = parent->env_rvec_n;
 	e->env_tf.tf_rflags = parent->env_tf.tf_rflags;
 	memcpy(e->env_fpu, parent->env_fpu, sizeof(e->env_fpu));
 	return e->env_id;

@@ -16,6 +16,7 @@
 #include <inc/memlayout.h>
 #include <inc/page.h>
 #include <inc/syscall.h>
+#include <kern/cap.h>
 #include <kern/env.h>
 #include <kern/loader.h>
 #include <kern/pmap.h>
@@ -68,11 +69,15 @@ static void *page_at(struct env *e, uint64_t va, unsigned rights, int *err)
 			*err = stlb_bind(e, va, ppn, have | rights);
 		return page_kva(ppn);
 	}
-	long ppn = page_take(e, PAGE_USER, PPN_ANY);
+	long g = guard_get(&e->env_guard); /* guarded by the env's own name */
+	long ppn = g < 0 ? g : page_take(e, PAGE_USER, PPN_ANY);
 	if (ppn < 0) {
+		if (g > 0)
+			guard_put((uint32_t)g);
 		*err = (int)ppn;
 		return NULL;
 	}
+	page_guards[ppn] = (uint32_t)g;
 	*err = stlb_bind(e, va, (ppn_t)ppn, rights);
 	if (*err) {
 		page_give_back((ppn_t)ppn);

@@ -250,6 +250,8 @@ long page_take(struct env *owner, uint8_t type, uint64_t ppn)
 		pages[ppn].pg_owner = owner->env_id;
 		list_push(&owner->env_page_list, ppn);
 		owner->env_info->env_pages++;
+		if (type == PAGE_USER)
+			owner->env_info->env_user_pages++;
 	} else {
 		pages[ppn].pg_owner = PAGE_OWNER_KERNEL;
 	}
@@ -269,6 +271,8 @@ void page_give_back(ppn_t ppn)
 			panic("page_give_back: page %lu owner %d is gone", ppn, pg->pg_owner);
 		list_remove(&e->env_page_list, ppn);
 		e->env_info->env_pages--;
+		if (pg->pg_type == PAGE_USER)
+			e->env_info->env_user_pages--;
 	}
 	if (page_guards[ppn]) {
 		guard_put(page_guards[ppn]);
@@ -298,10 +302,12 @@ void page_release(ppn_t ppn)
 	if (owner) {
 		list_remove(&owner->env_page_list, ppn);
 		owner->env_info->env_pages--;
+		owner->env_info->env_user_pages--;
 	}
 	pages[ppn].pg_owner = heir->env_id;
 	list_push(&heir->env_page_list, ppn);
 	heir->env_info->env_pages++;
+	heir->env_info->env_user_pages++;
 	long g = guard_get(&heir->env_guard);
 	if (g > 0) {
 		if (page_guards[ppn])

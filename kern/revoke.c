@@ -10,9 +10,10 @@
  * the env's repossession vector and upcalls T_REPOSSESS so the library OS can
  * repair its page table.
  *
- * What the kernel takes first: page-table pages (only a cache: dropping them
- * loses nothing), then user pages nobody binds, then bound data pages, then
- * anything else. Never the pages under the exception stack or the
+ * Limits and targets count user pages (env_user_pages); the page tables and
+ * kernel page an env costs are bounded by its bindings. What the kernel takes
+ * first: the page-table cache (dropping it loses nothing), then user pages
+ * nobody binds, then bound data pages, then anything else. Never the pages under the exception stack or the
  * repossession vector: the guaranteed minimum the env needs to hear about
  * and recover from the loss.
  *
@@ -35,7 +36,7 @@ static unsigned outstanding; /* envs with env_revoking set */
 
 void revoke_request(struct env *e, uint64_t n)
 {
-	uint32_t pages = e->env_info->env_pages;
+	uint32_t pages = e->env_info->env_user_pages;
 	uint32_t target = n >= pages ? 0 : pages - (uint32_t)n;
 	if (!e->env_revoking) {
 		e->env_revoking = true;
@@ -56,11 +57,11 @@ void revoke_for_memory(struct env *requester)
 		uint32_t s = e->env_info->env_status;
 		if (e == requester || s == ENV_FREE || s == ENV_ZOMBIE)
 			continue;
-		if (!victim || e->env_info->env_pages > victim->env_info->env_pages)
+		if (!victim || e->env_info->env_user_pages > victim->env_info->env_user_pages)
 			victim = e;
 	}
-	if (victim && victim->env_info->env_pages > ENV_PAGES_MIN)
-		revoke_request(victim, MAX(victim->env_info->env_pages / 8, 16u));
+	if (victim && victim->env_info->env_user_pages > ENV_PAGES_MIN)
+		revoke_request(victim, MAX(victim->env_info->env_user_pages / 8, 16u));
 }
 
 static void finish(struct env *e)
@@ -118,7 +119,7 @@ static void take_pages(struct env *e)
 {
 	for (int pass = 0; pass < 3; pass++) {
 		ppn_t p = page_owned_next(e, PPN_NONE);
-		while (p != PPN_NONE && e->env_info->env_pages > e->env_revoke_target) {
+		while (p != PPN_NONE && e->env_info->env_user_pages > e->env_revoke_target) {
 			ppn_t next = page_owned_next(e, p);
 			uint64_t va = bound_at(e, p);
 			bool take = pages[p].pg_type == PAGE_USER && !(va && guaranteed(e, va));
@@ -143,7 +144,7 @@ static void abort_protocol(struct env *e)
 {
 	cprintf("[env %08x %s] missed its revocation deadline: %u pages over, taking them\n",
 		e->env_id, e->env_info->env_name,
-		e->env_info->env_pages - e->env_revoke_target);
+		e->env_info->env_user_pages - e->env_revoke_target);
 	vm_flush(e);
 	take_pages(e);
 	finish(e);
@@ -160,7 +161,7 @@ void revoke_tick(uint64_t now)
 		uint32_t s = e->env_info->env_status;
 		if (s == ENV_FREE || s == ENV_ZOMBIE)
 			finish(e);
-		else if (e->env_info->env_pages <= e->env_revoke_target)
+		else if (e->env_info->env_user_pages <= e->env_revoke_target)
 			finish(e); /* it complied */
 		else if (now >= e->env_revoke_deadline)
 			abort_protocol(e);
@@ -178,7 +179,7 @@ void revoke_deliver(struct env *e, struct trapframe *tf)
 		e->env_repossess_upcall = false;
 	}
 	if (e->env_revoke_upcall) {
-		uint32_t have = e->env_info->env_pages;
+		uint32_t have = e->env_info->env_user_pages;
 		uint64_t n = have > e->env_revoke_target ? have - e->env_revoke_target : 0;
 		if (n)
 			upcall_push(e, tf, T_REVOKE, e->env_revoke_deadline, n);

@@ -183,6 +183,14 @@ void stlb_unbind_page(ppn_t ppn, struct env *only)
 	}
 }
 
+bool stlb_env_binds(struct env *e, ppn_t ppn, unsigned rights)
+{
+	for (uint32_t i = page_binds[ppn]; i; i = B(i)->b_page_next)
+		if (&envs[B(i)->b_env] == e && (B(i)->b_rights & rights) == rights)
+			return true;
+	return false;
+}
+
 struct env *stlb_other_binder(ppn_t ppn, struct env *e)
 {
 	for (uint32_t i = page_binds[ppn]; i; i = B(i)->b_page_next)

@@ -33,6 +33,8 @@ void stlb_clear(struct env *e);
 void stlb_unbind_page(ppn_t ppn, struct env *only);
 /* Binding number i of a chain (page_binds, b_page_next); i > 0. */
 const struct binding *stlb_binding(uint32_t i);
+/* Does e bind ppn somewhere with at least rights? */
+bool stlb_env_binds(struct env *e, ppn_t ppn, unsigned rights);
 /* An env other than e that binds ppn, or NULL. */
 struct env *stlb_other_binder(ppn_t ppn, struct env *e);
 

@@ -212,7 +212,7 @@ static long sys_page_alloc(uint64_t ppn, uint64_t cap)
 		return r;
 	if (ppn != PPN_ANY && pages[ppn].pg_type != PAGE_FREE)
 		return -E_BUSY;
-	if (e->env_info->env_pages >= e->env_info->env_page_limit)
+	if (e->env_info->env_user_pages >= e->env_info->env_page_limit)
 		return -E_NO_MEM;
 	long g = guard_get(key);
 	if (g < 0)
@@ -263,7 +263,13 @@ static long check_bind(uint64_t va, uint64_t ppn, uint64_t rights, uint64_t cap)
 		return r;
 	if ((rights & ~(uint64_t)BIND_ALL) || !(rights & BIND_READ))
 		return -E_INVAL;
-	return check_page(curenv, ppn, cap, (rights & BIND_WRITE) ? CAP_R | CAP_W : CAP_R);
+	r = check_page(curenv, ppn, cap, (rights & BIND_WRITE) ? CAP_R | CAP_W : CAP_R);
+	/* A binding is authority too: what the caller has bound it may pass on,
+	 * with no more rights (so a forked child can fork again). */
+	if (r == -E_PERM && pages[ppn].pg_type == PAGE_USER &&
+	    stlb_env_binds(curenv, ppn, (unsigned)rights))
+		r = 0;
+	return r;
 }
 
 static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uint64_t rights,
@@ -474,6 +480,16 @@ static long sys_env_set_rvec(uint64_t va, uint64_t n)
 	return 0;
 }
 
+static long sys_page_lookup(uint64_t va)
+{
+	if (va >= UTOP)
+		return -E_INVAL;
+	const struct binding *b = stlb_lookup(curenv, va);
+	if (!b)
+		return -E_NOT_FOUND;
+	return (long)(((uint64_t)b->b_ppn << PAGE_SHIFT) | b->b_rights);
+}
+
 static long sys_env_set_limit(envid_t envid, uint64_t npages, uint64_t cap)
 {
 	struct env *e;
@@ -485,8 +501,8 @@ static long sys_env_set_limit(envid_t envid, uint64_t npages, uint64_t cap)
 	if (npages < ENV_PAGES_MIN)
 		return -E_INVAL;
 	e->env_info->env_page_limit = (uint32_t)MIN(npages, (uint64_t)UINT32_MAX);
-	if (e->env_info->env_pages > e->env_info->env_page_limit)
-		revoke_request(e, e->env_info->env_pages - e->env_info->env_page_limit);
+	if (e->env_info->env_user_pages > e->env_info->env_page_limit)
+		revoke_request(e, e->env_info->env_user_pages - e->env_info->env_page_limit);
 	return 0;
 }
 

@@ -24,10 +24,12 @@ const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, ui
 	if (!e->env_upcall_entry)
 		return "no exception entry";
 
-	/* A fault on the exception stack itself nests below the red zone. */
+	/* A fault on the exception stack itself nests below the red zone. The
+	 * page under the stack is its guard: a handler whose stack ran into it
+	 * is still on the exception stack, and out of room. */
 	uint64_t sp = e->env_xstack_hi;
-	if (tf->tf_rsp > e->env_xstack_lo && tf->tf_rsp <= e->env_xstack_hi)
-		sp = tf->tf_rsp - UPCALL_REDZONE;
+	if (tf->tf_rsp > e->env_xstack_lo - PAGE_SIZE && tf->tf_rsp <= e->env_xstack_hi)
+		sp = tf->tf_rsp - UPCALL_REDZONE - UPCALL_RESUME_SLOT;
 	sp = ROUNDDOWN(sp - sizeof(struct upcall_frame), 16);
 	if (sp < e->env_xstack_lo || sp > e->env_xstack_hi)
 		return "exception stack overflow (fault while handling a fault?)";

@@ -1,34 +1,68 @@
 /*
- * Registering a program's exception handler: allocate and bind the exception
- * stack (once), then point the kernel's upcall at lib/upcall.S's trampoline,
- * which calls the handler and resumes.
+ * Exceptions in the library OS. The upcall is registered before main runs
+ * (exception_init), on a stack the library OS binds itself, and every upcall
+ * comes to libos_exception: page faults go to the virtual memory system
+ * first (demand-zero, copy-on-write), revocation and repossession to it
+ * too; whatever is left goes to the program's handler if it set one.
+ *
+ * A fault nobody handles ends the program the way the kernel ends any env
+ * with no handler: the upcall is removed and the fault retried, so the
+ * kernel kills it and logs why.
  */
 #include <lib/libos.h>
+#include <lib/vm.h>
 
 extern void upcall_entry(void);
 
-/* Called by upcall_entry; never NULL while the upcall is registered. */
-exception_handler_t exception_handler;
+/* Called by upcall_entry (lib/upcall.S). */
+void (*const exception_handler)(struct upcall_frame *uf);
+static exception_handler_t program_handler;
+
+static const uint64_t xstack_lo = LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE;
+
+static int register_upcall(void)
+{
+	return (int)sys_env_set_upcall(UPCALL_EXCEPTION, (uint64_t)upcall_entry, xstack_lo,
+				       LIBOS_XSTACK_TOP);
+}
+
+static void libos_exception(struct upcall_frame *uf)
+{
+	switch (uf->uf_trapno) {
+	case T_PGFLT:
+		if (vm_fault(uf))
+			return;
+		break;
+	case T_REVOKE:
+		vm_release(uf->uf_va);
+		return;
+	case T_REPOSSESS:
+		vm_repossessed();
+		return;
+	}
+	if (program_handler) {
+		program_handler(uf);
+		return;
+	}
+	/* Unhandled: let the kernel kill us, with its report. */
+	sys_env_set_upcall(UPCALL_EXCEPTION, 0, 0, 0);
+	if (uf->uf_trapno == T_BRKPT)
+		uf->uf_rip -= 1; /* int3 again, now fatal */
+}
+
+void (*const exception_handler)(struct upcall_frame *uf) = libos_exception;
+
+void exception_init(void)
+{
+	for (uint64_t va = xstack_lo; va < LIBOS_XSTACK_TOP; va += PAGE_SIZE)
+		if (vm_page_alloc(va, PROT_READ | PROT_WRITE) < 0)
+			return; /* no upcalls: faults kill us, as without a library OS */
+	register_upcall();
+}
 
 int exception_set_handler(exception_handler_t h)
 {
-	static bool have_stack;
-	const uint64_t lo = LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE;
-	if (!h) {
-		long r = sys_env_set_upcall(UPCALL_EXCEPTION, 0, 0, 0);
-		if (r == 0)
-			exception_handler = NULL;
-		return (int)r;
-	}
-	if (!have_stack) {
-		for (uint64_t va = lo; va < LIBOS_XSTACK_TOP; va += PAGE_SIZE) {
-			long r = page_alloc_bind(va);
-			if (r < 0)
-				return (int)r;
-		}
-		have_stack = true;
-	}
-	exception_handler = h;
-	return (int)sys_env_set_upcall(UPCALL_EXCEPTION, (uint64_t)upcall_entry, lo,
-				       LIBOS_XSTACK_TOP);
+	program_handler = h;
+	/* NULL: no handler at all, not even the library OS's */
+	return h ? register_upcall() : (int)sys_env_set_upcall(UPCALL_EXCEPTION, 0, 0, 0);
 }

@@ -2,14 +2,19 @@
  * Program start and exit: what runs before main and after it.
  */
 #include <lib/libos.h>
+#include <lib/vm.h>
 
 envid_t thisenv_id;
 
 int main(int argc, char **argv);
 
+void exception_init(void);
+
 void libos_start(int argc, char **argv)
 {
 	thisenv_id = (envid_t)sys_getenvid();
+	exception_init();
+	vm_init();
 	exit(main(argc, argv));
 }
 

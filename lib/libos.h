@@ -48,8 +48,10 @@ void libos_panic(const char *file, int line, const char *fmt, ...) __attribute__
 	} while (0)
 
 /* Exceptions: h runs on the exception stack with the interrupted state in
- * *uf; when it returns, that state (as h may have changed it) is resumed.
- * NULL removes the handler: exceptions then kill the env. */
+ * *uf, for every exception the library OS does not handle itself (it takes
+ * the page faults of demand-zero and copy-on-write memory); when h returns,
+ * that state (as h may have changed it) is resumed. NULL removes every
+ * handler, the library OS's too: exceptions then kill the env. */
 typedef void (*exception_handler_t)(struct upcall_frame *uf);
 int exception_set_handler(exception_handler_t h);
 void upcall_resume(const struct upcall_frame *uf) __attribute__((noreturn));
@@ -61,8 +63,6 @@ void *calloc(size_t n, size_t size);
 void free(void *p);
 /* Allocate a fresh page and bind it read-write at va. Returns its ppn. */
 long page_alloc_bind(uint64_t va);
-/* Unbind va and free the page bound there. */
-int page_unbind_free(uint64_t va);
 
 /* Time: the TSC, and its rate from ukinfo. */
 static inline uint64_t rdtsc(void)

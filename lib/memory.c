@@ -2,48 +2,27 @@
  * Memory for programs: binding fresh pages, a heap grown by sbrk, and a
  * first-fit malloc over it.
  *
- * The heap is pages the library OS allocates and binds itself at
- * LIBOS_HEAP_BASE; it never shrinks. malloc keeps a free list of blocks with
+ * The heap is demand-zero memory at LIBOS_HEAP_BASE (lib/vm.c binds pages
+ * as they are touched); it never shrinks. malloc keeps a free list of blocks with
  * a header each, coalescing neighbours on free. Single-threaded for now.
  */
 #include <lib/libos.h>
+#include <lib/vm.h>
 
 long page_alloc_bind(uint64_t va)
 {
-	long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
-	if (ppn < 0)
-		return ppn;
-	long r = sys_page_bind(0, va, (uint64_t)ppn, BIND_READ | BIND_WRITE, CAP_SELF);
-	if (r < 0) {
-		sys_page_free((uint64_t)ppn, CAP_SELF);
-		return r;
-	}
-	return ppn;
+	return vm_page_alloc(va, PROT_READ | PROT_WRITE);
 }
 
-int page_unbind_free(uint64_t va)
-{
-	/* The exposed page table does not say what va maps to, so the library
-	 * OS would keep that; here we only need it for pages we just bound. */
-	(void)va;
-	return -E_NO_SYS;
-}
+static uint64_t heap_end = LIBOS_HEAP_BASE; /* program break */
 
-static uint64_t heap_end = LIBOS_HEAP_BASE;    /* program break */
-static uint64_t heap_mapped = LIBOS_HEAP_BASE; /* pages bound below this */
-
+/* The heap is a demand-zero region (vm_init): moving the break is all. */
 void *sbrk(intptr_t increment)
 {
 	uint64_t old = heap_end;
 	if (increment < 0 || (uint64_t)increment > LIBOS_HEAP_MAX - (heap_end - LIBOS_HEAP_BASE))
 		return (void *)-1;
-	uint64_t want = heap_end + (uint64_t)increment;
-	while (heap_mapped < want) {
-		if (page_alloc_bind(heap_mapped) < 0)
-			return (void *)-1;
-		heap_mapped += PAGE_SIZE;
-	}
-	heap_end = want;
+	heap_end += (uint64_t)increment;
 	return (void *)old;
 }
 

@@ -28,7 +28,7 @@ upcall_entry:
 upcall_resume:
 	movq %rdi, %rsp
 	movq UF_RSP(%rsp), %rax
-	subq $(UPCALL_REDZONE + 8), %rax
+	subq $(UPCALL_REDZONE + UPCALL_RESUME_SLOT), %rax
 	movq UF_RIP(%rsp), %rcx
 	movq %rcx, (%rax)
 	movq %rax, UF_RSP(%rsp)

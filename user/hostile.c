@@ -53,8 +53,8 @@ static int syscall_fuzz(void)
 		if (num == SYS_env_destroy && (envid_t)a[0] == thisenv_id)
 			continue;
 		/* console output only from unmapped addresses: no junk on the line */
-		if (num == SYS_cputs && a[0] < UTOP)
-			a[0] |= 0x0000600000000000UL;
+		if (num == SYS_cputs && a[0] < ULIM)
+			a[0] = 0x0000500000000000UL + (a[0] & 0xffffff);
 		if ((num == SYS_page_bind || num == SYS_page_unbind) && a[0] < UTOP)
 			a[0] = 0x0000200000000000UL + (a[0] % (1UL << 30));
 		exo_syscall(num, a[0], a[1], a[2], a[3], a[4]);

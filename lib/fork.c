@@ -1,0 +1,176 @@
+/*
+ * Processes in the library OS: copy-on-write fork built only on the kernel's
+ * primitives (env_fork, page_bind into the child, env_set_regs, env_start),
+ * spawn of a program from the boot image, and wait.
+ *
+ * fork shares every page of the parent with the child: read-only pages as
+ * they are, writable ones read-only on both sides and marked VPT_COW, so the
+ * first write on either side copies (lib/vm.c). The exception stack and the
+ * repossession vector cannot be shared - the fault handler runs on the one
+ * and the kernel writes the other - so the child gets fresh ones; the page
+ * table's leaves are copied outright.
+ *
+ * Order matters: the parent keeps running (and writing) while it forks. So it
+ * first marks its page table, then copies the leaves for the child, and only
+ * then rebinds: a page the parent writes after its rebinding faults and is
+ * copied in the parent alone, leaving the child's table and bindings as they
+ * were.
+ */
+#include <lib/libos.h>
+#include <lib/vm.h>
+
+long fork_capture(struct env_regs *r);
+
+struct fork_ctx {
+	envid_t child;
+	struct bind_req parent[BIND_BATCH_MAX], kid[BIND_BATCH_MAX];
+	unsigned np, nk;
+	long err;
+	uint64_t fresh_va[LIBOS_XSTACK_PAGES + 1];
+	uint64_t fresh_ppn[LIBOS_XSTACK_PAGES + 1];
+	unsigned nfresh;
+};
+
+static void flush(struct fork_ctx *c)
+{
+	if (c->err == 0 && c->nk)
+		c->err = MIN(0, sys_page_bind_batch(c->child, c->kid, c->nk, CAP_SELF));
+	if (c->err == 0 && c->np)
+		c->err = MIN(0, sys_page_bind_batch(0, c->parent, c->np, CAP_SELF));
+	c->np = c->nk = 0;
+}
+
+static bool unshareable(uint64_t va)
+{
+	return (va >= LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE &&
+		va < LIBOS_XSTACK_TOP) ||
+	       va == ROUNDDOWN(LIBOS_RVEC, PAGE_SIZE);
+}
+
+static unsigned rights_of_entry(uint64_t e)
+{
+	unsigned r = BIND_READ;
+	if ((e & VPT_W) && !(e & (VPT_COW | VPT_RO)))
+		r |= BIND_WRITE;
+	if (e & VPT_X)
+		r |= BIND_EXEC;
+	return r;
+}
+
+/* Pass 1: mark what will be shared copy-on-write; allocate the child's
+ * unshared pages. Only the page table changes: nothing is rebound yet. */
+static void mark(uint64_t va, uint64_t *s, void *arg)
+{
+	struct fork_ctx *c = arg;
+	if (c->err)
+		return;
+	if (unshareable(va)) {
+		long p = sys_page_alloc(PPN_ANY, CAP_SELF);
+		if (p < 0) {
+			c->err = p;
+			return;
+		}
+		c->fresh_va[c->nfresh] = va;
+		c->fresh_ppn[c->nfresh++] = (uint64_t)p;
+	} else if ((*s & VPT_W) && !(*s & (VPT_COW | VPT_SHARED))) {
+		*s |= VPT_COW;
+	}
+}
+
+/* Pass 3: bind every page into the child as its page table says, and make
+ * the parent's copy-on-write pages read-only, a batch at a time. */
+static void share(uint64_t va, uint64_t *s, void *arg)
+{
+	struct fork_ctx *c = arg;
+	if (c->err)
+		return;
+	uint64_t ppn = *s >> PAGE_SHIFT;
+	if (unshareable(va)) {
+		for (unsigned i = 0; i < c->nfresh; i++)
+			if (c->fresh_va[i] == va)
+				c->kid[c->nk++] = (struct bind_req){ va, c->fresh_ppn[i],
+								     BIND_READ | BIND_WRITE };
+	} else {
+		c->kid[c->nk++] = (struct bind_req){ va, ppn, rights_of_entry(*s) };
+		if (*s & VPT_COW)
+			c->parent[c->np++] = (struct bind_req){ va, ppn, rights_of_entry(*s) };
+	}
+	if (c->np == BIND_BATCH_MAX || c->nk == BIND_BATCH_MAX)
+		flush(c);
+}
+
+/* Give the child its own copy of a page-table leaf covering [base, base +
+ * 2 MiB), pointing at the child's own unshared pages. */
+static void copy_leaf(uint64_t leaf_va, uint64_t base, void *arg)
+{
+	struct fork_ctx *c = arg;
+	if (c->err)
+		return;
+	long p = sys_page_alloc(PPN_ANY, CAP_SELF);
+	long r = p < 0 ? p
+		       : sys_page_bind(0, LIBOS_TMP, (uint64_t)p, BIND_READ | BIND_WRITE, CAP_SELF);
+	if (r < 0) {
+		c->err = r;
+		return;
+	}
+	uint64_t *leaf = (uint64_t *)LIBOS_TMP;
+	memcpy(leaf, (void *)leaf_va, PAGE_SIZE);
+	for (unsigned i = 0; i < c->nfresh; i++) {
+		uint64_t f = c->fresh_va[i];
+		if (f >= base && f < base + (512UL << PAGE_SHIFT))
+			leaf[(f >> PAGE_SHIFT) & 511] =
+				(c->fresh_ppn[i] << PAGE_SHIFT) | VPT_P | VPT_W;
+	}
+	r = sys_page_bind(c->child, leaf_va, (uint64_t)p, BIND_READ | BIND_WRITE, CAP_SELF);
+	if (r >= 0)
+		r = sys_page_unbind(0, LIBOS_TMP, CAP_SELF);
+	if (r < 0)
+		c->err = r;
+}
+
+static struct fork_ctx ctx;
+
+long fork(void)
+{
+	struct env_regs regs;
+	memset(&regs, 0, sizeof(regs));
+	if (fork_capture(&regs)) {
+		/* the child, resumed by env_start, with the parent's data */
+		thisenv_id = (envid_t)sys_getenvid();
+		return 0;
+	}
+	long child = sys_env_fork(CAP_SELF);
+	if (child < 0)
+		return child;
+	struct fork_ctx *c = &ctx;
+	c->child = (envid_t)child;
+	c->np = c->nk = c->nfresh = 0;
+	c->err = 0;
+	vm_for_each_entry(mark, c);
+	if (c->err == 0)
+		vm_for_each_leaf(copy_leaf, c);
+	if (c->err == 0)
+		vm_for_each_entry(share, c);
+	flush(c);
+	long r = c->err;
+	if (r == 0)
+		r = sys_env_set_regs(c->child, &regs, CAP_SELF);
+	if (r == 0)
+		r = sys_env_start(c->child, CAP_SELF);
+	if (r < 0) {
+		sys_env_destroy(c->child, CAP_SELF);
+		sys_env_wait(c->child);
+		return r;
+	}
+	return child;
+}
+
+long spawn(const char *name, const char *args)
+{
+	return sys_env_create(name, args, CAP_SELF);
+}
+
+long wait(long id)
+{
+	return sys_env_wait((envid_t)id);
+}
