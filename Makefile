@@ -102,9 +102,33 @@ $(BUILD)/kern-obj/programs.S.o: $(BUILD)/kern-obj/programs.S
 	$(say) "  CC   $@"
 	$(Q)$(CC) $(KCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
 
-$(BUILD)/kernel: $(KERN_OBJS) kern/kernel.ld
+# The kernel carries its own symbol table for backtraces (kern/ksym.c): link
+# once with an empty table, list that image's functions (tools/mkksyms), link
+# again with the list, and check that no function moved in between.
+KSYMS := $(BUILD)/kern-obj/ksyms
+
+$(KSYMS)-empty.S: tools/mkksyms
+	@mkdir -p $(@D)
+	$(say) "  GEN  $@"
+	$(Q)tools/mkksyms < /dev/null > $@
+
+$(KSYMS).S: $(BUILD)/kernel.pass1 tools/mkksyms
+	$(say) "  GEN  $@"
+	$(Q)$(NM) -n $< | tools/mkksyms > $@
+
+$(KSYMS)-empty.S.o $(KSYMS).S.o: %.S.o: %.S
+	$(say) "  CC   $@"
+	$(Q)$(CC) $(KCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
+
+$(BUILD)/kernel.pass1: $(KERN_OBJS) $(KSYMS)-empty.S.o kern/kernel.ld
 	$(say) "  LD   $@"
-	$(Q)$(LD) $(LDFLAGS_COMMON) -T kern/kernel.ld -o $@ $(KERN_OBJS)
+	$(Q)$(LD) $(LDFLAGS_COMMON) -T kern/kernel.ld -o $@ $(KERN_OBJS) $(KSYMS)-empty.S.o
+
+$(BUILD)/kernel: $(KERN_OBJS) $(KSYMS).S.o kern/kernel.ld
+	$(say) "  LD   $@"
+	$(Q)$(LD) $(LDFLAGS_COMMON) -T kern/kernel.ld -o $@ $(KERN_OBJS) $(KSYMS).S.o
+	$(Q)$(NM) -n $@ | tools/mkksyms | cmp -s - $(KSYMS).S || \
+		{ echo "$@: functions moved between the two link passes"; exit 1; }
 	$(Q)$(OBJDUMP) -d -S $@ > $(BUILD)/kernel.asm
 	$(Q)$(NM) -n $@ > $(BUILD)/kernel.sym
 

@@ -9,8 +9,9 @@
  * only: the keys live in the kernel, so they cannot be forged.
  *
  * Each env's ring starts with its own key in slot CAP_SELF: the env's guard
- * name with all rights. A child's name extends its creator's by one
- * component, so an env's key dominates everything its descendants own.
+ * name with all rights. A child's name extends its creator's key by two
+ * components (its env id), so an env's key dominates everything its
+ * descendants own, and envs nest at most CAP_MAXLEN / 2 deep.
  */
 #ifndef EXO_INC_CAP_H
 #define EXO_INC_CAP_H

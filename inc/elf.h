@@ -13,6 +13,13 @@
 #define PF_X 1
 #define PF_W 2
 #define PF_R 4
+/* Sections and symbols, for naming addresses in backtraces (kern/ksym.c). */
+#define SHT_SYMTAB 2
+#define SHT_STRTAB 3
+#define SHT_NOBITS 8
+#define SHF_EXECINSTR 0x4
+#define STT_NOTYPE 0
+#define STT_FUNC 2
 
 struct elf64_ehdr {
 	uint32_t e_magic;

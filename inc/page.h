@@ -20,6 +20,8 @@ enum page_type {
 	PAGE_PGTABLE,      /* hardware page-table page kept for pg_owner */
 	PAGE_KERNEL,       /* the kernel's */
 	PAGE_ENVMETA,      /* kernel state kept for pg_owner: key ring, STLB */
+	PAGE_IMAGE,        /* read-only text of a boot-image program, shared by
+			      every env running it; the kernel's */
 };
 
 struct page_info {

@@ -44,7 +44,7 @@ int cap_check(struct env *e, uint64_t slot, const struct cap *guard, unsigned ri
 	return 0;
 }
 
-static bool same_name(const struct cap *a, const struct cap *b)
+bool cap_same_name(const struct cap *a, const struct cap *b)
 {
 	return a->c_len == b->c_len &&
 	       memcmp(a->c_name, b->c_name, a->c_len * sizeof(a->c_name[0])) == 0;
@@ -59,29 +59,17 @@ static void set_self(struct env *e)
 
 int cap_init_child(struct env *child, const struct cap *key)
 {
-	if (key->c_len >= CAP_MAXLEN)
+	/* Two components: the child's env id, unique among every env there has
+	 * been (ids wrap only after 2^31 creations), so no name is ever reused
+	 * while keys to it may survive. */
+	if (key->c_len + 2 > CAP_MAXLEN)
 		return -E_RANGE;
 	struct cap g = *key;
 	g.c_valid = 1;
 	g.c_rights = CAP_ALL;
-	g.c_len = key->c_len + 1;
-	/* A component no live env under the same prefix has: ids are unique
-	 * among live envs, but a name may outlive its env's id in keys. */
-	static uint16_t next;
-	for (unsigned tries = 0;; tries++) {
-		if (tries > NENV + 1)
-			return -E_RANGE;
-		g.c_name[key->c_len] = next++;
-		bool taken = false;
-		for (int i = 0; i < NENV && !taken; i++) {
-			struct env *o = &envs[i];
-			uint32_t s = o->env_info->env_status;
-			taken = o != child && s != ENV_FREE && s != ENV_ZOMBIE &&
-				same_name(&o->env_guard, &g);
-		}
-		if (!taken)
-			break;
-	}
+	g.c_name[key->c_len] = (uint16_t)((uint32_t)child->env_id >> 16);
+	g.c_name[key->c_len + 1] = (uint16_t)child->env_id;
+	g.c_len = key->c_len + 2;
 	child->env_guard = g;
 	set_self(child);
 	return 0;
@@ -132,7 +120,7 @@ long guard_get(const struct cap *c)
 {
 	unsigned b = hash_name(c);
 	for (uint16_t i = buckets[b]; i; i = guards[i].g_next)
-		if (same_name(&guards[i].g_cap, c)) {
+		if (cap_same_name(&guards[i].g_cap, c)) {
 			guards[i].g_refs++;
 			return i;
 		}

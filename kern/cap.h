@@ -14,8 +14,9 @@ int cap_key(struct env *e, uint64_t slot, const struct cap **key);
  * 0, -E_BAD_CAP, or -E_PERM. */
 int cap_check(struct env *e, uint64_t slot, const struct cap *guard, unsigned rights);
 
-/* Give child its guard - key's name plus one component unique among the live
- * envs - and its own key in CAP_SELF. -E_RANGE if the name cannot grow. */
+bool cap_same_name(const struct cap *a, const struct cap *b);
+/* Give child its guard - key's name plus two components, the child's env id -
+ * and its own key in CAP_SELF. -E_RANGE if the name cannot grow. */
 int cap_init_child(struct env *child, const struct cap *key);
 /* The first env: the root name (empty), which dominates everything. */
 void cap_init_root(struct env *e);

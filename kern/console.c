@@ -17,7 +17,9 @@
 #include <kern/cpu.h>
 #include <kern/env.h>
 #include <kern/lock.h>
+#include <kern/report.h>
 #include <kern/serial.h>
+#include <kern/trap.h>
 #include <kern/x86.h>
 #include <lib/fmt.h>
 
@@ -65,37 +67,55 @@ int cprintf(const char *fmt, ...)
 	return n;
 }
 
-static void backtrace(void)
+/*
+ * A kernel bug: say where and why, then what was running, the registers at
+ * the trap (if a trap caused it) and a symbolised backtrace, and stop. A
+ * panic while panicking (a fault in the report itself) says only that.
+ */
+static void __attribute__((noreturn)) vpanic(const struct trapframe *tf, const char *file,
+					     int line, const char *fmt, va_list ap)
 {
-	uint64_t *rbp = (uint64_t *)read_rbp();
-	cprintf("backtrace:\n");
-	for (int depth = 0; rbp && depth < 32; depth++) {
-		uint64_t rip = rbp[1];
-		if (rip < KERNBASE)
-			break;
-		cprintf("  %016lx\n", rip);
-		rbp = (uint64_t *)rbp[0];
-		if ((uint64_t)rbp < KERNBASE && ((uint64_t)rbp < PHYSMAP))
-			break;
+	static int depth;
+	cli();
+	panicking = true;
+	if (++depth > 1) {
+		if (depth == 2)
+			cprintf("\nkernel panic while panicking, at %s:%d\n", file, line);
+		outl(0xf4, 0x7f);
+		halt_forever();
 	}
+	struct cpu *c = thiscpu();
+	cprintf("kernel panic on cpu %u at %s:%d: ", c->cpu_id, file, line);
+	vcprintf(fmt, ap);
+	cprintf("\n");
+	struct env *e = c->cpu_env;
+	if (e)
+		cprintf("current env %08x (%s) on cpu %u\n", e->env_id, e->env_info->env_name,
+			c->cpu_id);
+	else
+		cprintf("no current env on cpu %u\n", c->cpu_id);
+	if (tf)
+		print_trapframe(tf);
+	if (tf && !(tf->tf_cs & 3))
+		backtrace_kernel(tf->tf_rip, tf->tf_rbp); /* from where it trapped */
+	else
+		backtrace_kernel(0, read_rbp());
+	outl(0xf4, 0x7f); /* under QEMU's isa-debug-exit: stop with status 255 */
+	halt_forever();
 }
 
 void _panic(const char *file, int line, const char *fmt, ...)
 {
-	cli();
-	panicking = true;
-	cprintf("kernel panic on cpu %u at %s:%d: ", thiscpu()->cpu_id, file, line);
 	va_list ap;
 	va_start(ap, fmt);
-	vcprintf(fmt, ap);
-	va_end(ap);
-	cprintf("\n");
-	struct env *e = thiscpu()->cpu_env;
-	if (e)
-		cprintf("current env %08x (%s)\n", e->env_id, e->env_info->env_name);
-	backtrace();
-	outl(0xf4, 0x7f); /* under QEMU's isa-debug-exit: stop with status 255 */
-	halt_forever();
+	vpanic(NULL, file, line, fmt, ap);
+}
+
+void _panic_tf(const struct trapframe *tf, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vpanic(tf, file, line, fmt, ap);
 }
 
 /* Hand the oldest buffered byte to the console holder if it is waiting. */

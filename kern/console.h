@@ -8,9 +8,15 @@
 int cprintf(const char *fmt, ...);
 void cputs_kernel(const char *s, size_t n);
 
-/* A kernel bug: print where and why, a backtrace, and stop this CPU. */
+/* A kernel bug: print where and why, the current env, a symbolised
+ * backtrace, and stop this CPU. panic_tf is for a trap in the kernel: it
+ * prints the trap frame's registers too and starts the backtrace there. */
+struct trapframe;
 #define panic(...) _panic(__FILE__, __LINE__, __VA_ARGS__)
+#define panic_tf(tf, ...) _panic_tf(tf, __FILE__, __LINE__, __VA_ARGS__)
 void _panic(const char *file, int line, const char *fmt, ...) __attribute__((noreturn));
+void _panic_tf(const struct trapframe *tf, const char *file, int line, const char *fmt, ...)
+	__attribute__((noreturn));
 
 #define assert(x)                                                    \
 	do {                                                         \

@@ -37,6 +37,7 @@ struct cpu {
 	struct env *cpu_env;        /* env running here, or NULL when idle */
 	struct env *cpu_fpu_owner;  /* whose FPU/SSE state is in the registers */
 	struct trapframe *cpu_syscall_frame; /* the system call in progress */
+	bool cpu_tlb_defer, cpu_tlb_pending; /* vm.c: batched TLB flushes */
 	uint32_t cpu_id;            /* index into cpus[] */
 	uint32_t cpu_apic_id;
 	uint64_t cpu_gdt[7];

@@ -102,6 +102,9 @@ static struct env *env_alloc_slot(struct env *parent, const char *name)
 	memset(info, 0, sizeof(*info));
 	info->env_id = e->env_id;
 	info->env_parent_id = parent ? parent->env_id : 0;
+	if (parent)
+		parent->env_nchildren++;
+	e->env_nchildren = 0;
 	info->env_page_limit = parent ? parent->env_info->env_page_limit : UINT32_MAX;
 	strlcpy(info->env_name, name, sizeof(info->env_name));
 
@@ -124,6 +127,9 @@ static struct env *env_alloc_slot(struct env *parent, const char *name)
 /* Return e's slot to the free list. */
 static void env_free_slot(struct env *e)
 {
+	struct env *parent = env_lookup(e->env_info->env_parent_id);
+	if (parent)
+		parent->env_nchildren--;
 	env_set_status(e, ENV_FREE);
 	free_list_append(e);
 }
@@ -236,12 +242,13 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 	strlcpy(info->env_reason, reason ? reason : "", sizeof(info->env_reason));
 
 	/* Children outlive their parent as orphans; dead ones need no reaping. */
-	for (int i = 0; i < NENV; i++) {
+	for (int i = 0; i < NENV && e->env_nchildren; i++) {
 		struct env *ch = &envs[i];
 		if (ch == e || ch->env_info->env_status == ENV_FREE ||
 		    ch->env_info->env_parent_id != e->env_id)
 			continue;
 		ch->env_info->env_parent_id = 0;
+		e->env_nchildren--;
 		if (ch->env_info->env_status == ENV_ZOMBIE)
 			env_free_slot(ch);
 	}

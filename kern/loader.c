@@ -13,6 +13,7 @@
  */
 #include <inc/elf.h>
 #include <inc/error.h>
+#include <inc/kinfo.h>
 #include <inc/memlayout.h>
 #include <inc/page.h>
 #include <inc/syscall.h>
@@ -86,6 +87,77 @@ static void *page_at(struct env *e, uint64_t va, unsigned rights, int *err)
 	return page_kva((ppn_t)ppn);
 }
 
+/*
+ * Read-only segments are loaded once per program and their pages bound into
+ * every env that runs it, as a page cache would: less to copy, and code that
+ * stays where it was (an emulator keeps its translations of it). The pages
+ * are the kernel's, kept for as long as it runs.
+ */
+#define IMAGE_CACHE_MAX 4096 /* read-only pages of all programs: a power of two */
+
+static struct {
+	const struct program *prog;
+	uint64_t va;
+	uint32_t ppn;
+} image_cache[IMAGE_CACHE_MAX];
+static unsigned image_cached;
+
+extern struct kern_info kinfo;
+
+/* The shared page of prog's read-only image at va, made on first use from
+ * the bytes of ph; PPN_NONE if the cache is full or memory short. */
+static ppn_t image_page(const struct program *prog, const struct elf64_phdr *ph, uint64_t va)
+{
+	unsigned h = (unsigned)(((uint64_t)prog >> 4) ^ (va >> PAGE_SHIFT)) * 2654435761u;
+	for (unsigned i = 0; i < IMAGE_CACHE_MAX; i++) {
+		unsigned k = (h + i) & (IMAGE_CACHE_MAX - 1);
+		if (image_cache[k].prog == prog && image_cache[k].va == va)
+			return image_cache[k].ppn;
+		if (image_cache[k].prog)
+			continue;
+		if (image_cached >= IMAGE_CACHE_MAX * 3 / 4)
+			return PPN_NONE;
+		long ppn = page_take(NULL, PAGE_IMAGE, PPN_ANY);
+		if (ppn < 0)
+			return PPN_NONE;
+		uint8_t *page = page_kva((ppn_t)ppn);
+		uint64_t lo = MAX(va, ph->p_vaddr);
+		uint64_t hi = MIN(va + PAGE_SIZE, ph->p_vaddr + ph->p_filesz);
+		if (lo < hi)
+			memcpy(page + (lo - va), prog->start + ph->p_offset + (lo - ph->p_vaddr),
+			       hi - lo);
+		image_cache[k].prog = prog;
+		image_cache[k].va = va;
+		image_cache[k].ppn = (uint32_t)ppn;
+		image_cached++;
+		kinfo.ki_pool_pages++;
+		return (ppn_t)ppn;
+	}
+	return PPN_NONE;
+}
+
+/* Bind the shared image pages of read-only segment ph; false if it cannot be
+ * shared (a page it has in common with another segment), nothing bound. */
+static bool load_shared(struct env *e, const struct program *prog, const struct elf64_phdr *ph,
+			unsigned rights, int *err)
+{
+	uint64_t lo = ROUNDDOWN(ph->p_vaddr, PAGE_SIZE), end = ph->p_vaddr + ph->p_memsz;
+	for (uint64_t va = lo; va < end; va += PAGE_SIZE)
+		if (stlb_lookup(e, va))
+			return false;
+	for (uint64_t va = lo; va < end; va += PAGE_SIZE) {
+		ppn_t ppn = image_page(prog, ph, va);
+		if (ppn == PPN_NONE) {
+			for (uint64_t v = lo; v < va; v += PAGE_SIZE)
+				stlb_unbind(e, v); /* private copies instead */
+			return false;
+		}
+		if ((*err = stlb_bind(e, va, ppn, rights)) < 0)
+			return true;
+	}
+	return true;
+}
+
 static int load_segment(struct env *e, const struct program *prog, const struct elf64_phdr *ph)
 {
 	unsigned rights = BIND_READ;
@@ -93,10 +165,12 @@ static int load_segment(struct env *e, const struct program *prog, const struct 
 		rights |= BIND_WRITE;
 	if (ph->p_flags & PF_X)
 		rights |= BIND_EXEC;
+	int err = 0;
+	if (!(rights & BIND_WRITE) && load_shared(e, prog, ph, rights, &err))
+		return err;
 	const uint8_t *src = prog->start + ph->p_offset;
 	uint64_t end = ph->p_vaddr + ph->p_memsz;
 	for (uint64_t va = ROUNDDOWN(ph->p_vaddr, PAGE_SIZE); va < end; va += PAGE_SIZE) {
-		int err = 0;
 		uint8_t *page = page_at(e, va, rights, &err);
 		if (err)
 			return err;

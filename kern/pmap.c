@@ -49,7 +49,7 @@ uint32_t *page_binds;
 uint32_t *page_guards;
 
 static uint32_t *link_next, *link_prev;
-static uint32_t free_head = PPN_NONE;
+static uint32_t free_head = PPN_NONE, free_tail = PPN_NONE;
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __kernel_end[];
@@ -160,6 +160,22 @@ static void list_push(uint32_t *head, ppn_t ppn)
 	*head = (uint32_t)ppn;
 }
 
+/* Freed pages go to the back of the free list: a page freed just now is
+ * handed out last. Under an emulator that caches translated code per page
+ * this matters a lot (reusing a page that held code right away makes the
+ * emulator throw that code away on the first write); on hardware it spreads
+ * wear and costs nothing. */
+static void free_push_tail(ppn_t ppn)
+{
+	link_next[ppn] = PPN_NONE;
+	link_prev[ppn] = free_tail;
+	if (free_tail != PPN_NONE)
+		link_next[free_tail] = (uint32_t)ppn;
+	else
+		free_head = (uint32_t)ppn;
+	free_tail = (uint32_t)ppn;
+}
+
 static void list_remove(uint32_t *head, ppn_t ppn)
 {
 	if (link_prev[ppn] != PPN_NONE)
@@ -215,9 +231,13 @@ void pmap_init(void)
 	}
 	/* Ranges may come unsorted: thread the list from the top down so it
 	 * hands out low pages first. */
-	for (ppn_t p = npages; p-- > 0;)
-		if (pages[p].pg_type == PAGE_FREE)
-			list_push(&free_head, p);
+	for (ppn_t p = npages; p-- > 0;) {
+		if (pages[p].pg_type != PAGE_FREE)
+			continue;
+		if (free_tail == PPN_NONE)
+			free_tail = (uint32_t)p; /* the first pushed ends the list */
+		list_push(&free_head, p);
+	}
 
 	cprintf("pmap: %lu MiB RAM, %lu pages free, kernel %lu KiB\n",
 		(npages << PAGE_SHIFT) >> 20, pages_free, (kernel_hi - kernel_lo) >> 10);
@@ -241,6 +261,8 @@ long page_take(struct env *owner, uint8_t type, uint64_t ppn)
 	} else if (pages[ppn].pg_type != PAGE_FREE) {
 		return -E_BUSY;
 	}
+	if (free_tail == ppn)
+		free_tail = link_prev[ppn];
 	list_remove(&free_head, ppn);
 	pages_free--;
 	zero_page(page_kva(ppn));
@@ -281,7 +303,7 @@ void page_give_back(ppn_t ppn)
 	pg->pg_owner = PAGE_OWNER_NONE;
 	pg->pg_type = PAGE_FREE;
 	pg->pg_flags = 0;
-	list_push(&free_head, ppn);
+	free_push_tail(ppn);
 	pages_free++;
 	kinfo.ki_free_pages = pages_free;
 }

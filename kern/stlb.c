@@ -110,8 +110,7 @@ int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
 	if (old && B(*old)->b_ppn == ppn) {
 		/* same page: only the rights change */
 		B(*old)->b_rights = (uint8_t)rights;
-		vm_uninstall(e, va);
-		vm_install(e, va, ppn, rights);
+		vm_install(e, va, ppn, rights); /* rewrites the entry in place */
 		return 0;
 	}
 	if (pages[ppn].pg_refs == UINT16_MAX)

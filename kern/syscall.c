@@ -266,7 +266,8 @@ static long check_bind(uint64_t va, uint64_t ppn, uint64_t rights, uint64_t cap)
 	r = check_page(curenv, ppn, cap, (rights & BIND_WRITE) ? CAP_R | CAP_W : CAP_R);
 	/* A binding is authority too: what the caller has bound it may pass on,
 	 * with no more rights (so a forked child can fork again). */
-	if (r == -E_PERM && pages[ppn].pg_type == PAGE_USER &&
+	uint8_t type = pages[ppn].pg_type;
+	if (r == -E_PERM && (type == PAGE_USER || (type == PAGE_IMAGE && !(rights & BIND_WRITE))) &&
 	    stlb_env_binds(curenv, ppn, (unsigned)rights))
 		r = 0;
 	return r;
@@ -307,23 +308,43 @@ static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t n, uint6
 	struct bind_req reqs[BIND_BATCH_MAX];
 	if (copy_from_user(curenv, reqs, ureqs, n * sizeof(reqs[0])) < 0)
 		return -E_FAULT;
+	/* Pages of a batch mostly share one guard: check each (guard, rights)
+	 * pair against the key once. */
+	uint32_t ok_guard = 0;
+	uint64_t ok_rights = 0;
 	for (uint64_t i = 0; i < n; i++) {
-		r = reqs[i].br_ppn == PPN_NONE_REQ
-			    ? check_user_page_va(reqs[i].br_va)
-			    : check_bind(reqs[i].br_va, reqs[i].br_ppn, reqs[i].br_rights, cap);
+		const struct bind_req *q = &reqs[i];
+		if (q->br_ppn == PPN_NONE_REQ) {
+			r = check_user_page_va(q->br_va);
+		} else if (ok_guard && q->br_ppn < npages && page_guards[q->br_ppn] == ok_guard &&
+			   pages[q->br_ppn].pg_type == PAGE_USER && q->br_rights == ok_rights &&
+			   q->br_va % PAGE_SIZE == 0 && q->br_va < UTOP) {
+			r = 0;
+		} else {
+			r = check_bind(q->br_va, q->br_ppn, q->br_rights, cap);
+			if (r == 0 && pages[q->br_ppn].pg_type == PAGE_USER &&
+			    cap_check(curenv, cap, guard_of(page_guards[q->br_ppn]),
+				      (q->br_rights & BIND_WRITE) ? CAP_R | CAP_W : CAP_R) == 0) {
+				ok_guard = page_guards[q->br_ppn];
+				ok_rights = q->br_rights;
+			}
+		}
 		if (r < 0)
 			return r;
 	}
-	for (uint64_t i = 0; i < n; i++) {
-		if (reqs[i].br_ppn == PPN_NONE_REQ) {
+	bool defer = n > 16; /* past this, one full flush beats n invlpg */
+	if (defer)
+		vm_defer_flushes();
+	r = 0;
+	for (uint64_t i = 0; i < n && r == 0; i++) {
+		if (reqs[i].br_ppn == PPN_NONE_REQ)
 			stlb_unbind(e, reqs[i].br_va);
-		} else {
+		else
 			r = stlb_bind(e, reqs[i].br_va, reqs[i].br_ppn, (unsigned)reqs[i].br_rights);
-			if (r < 0)
-				return r;
-		}
 	}
-	return (long)n;
+	if (defer)
+		vm_flush_deferred();
+	return r < 0 ? r : (long)n;
 }
 
 static long sys_vm_flush(envid_t envid, uint64_t cap)

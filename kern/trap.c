@@ -101,7 +101,7 @@ void trap_init_percpu(void)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
-static const char *trap_name(uint64_t n)
+const char *trap_name(uint64_t n)
 {
 	static const char *const names[] = {
 		"divide error", "debug", "NMI", "breakpoint", "overflow", "BOUND range",
@@ -169,13 +169,11 @@ void trap(struct trapframe *tf)
 	bool from_user = tf->tf_cs & 3;
 
 	if (tf->tf_trapno == T_DBLFLT || tf->tf_trapno == T_MCHK) {
-		print_trapframe(tf);
-		panic("trap: %s", trap_name(tf->tf_trapno));
+		panic_tf(tf, "trap: %s", trap_name(tf->tf_trapno));
 	}
 	if (tf->tf_trapno < 32 && !from_user) {
-		print_trapframe(tf);
-		panic("trap: %s in the kernel at rip %#lx", trap_name(tf->tf_trapno),
-		      tf->tf_rip);
+		panic_tf(tf, "trap: %s in the kernel at rip %#lx", trap_name(tf->tf_trapno),
+			 tf->tf_rip);
 	}
 	lock_kernel();
 

@@ -57,6 +57,8 @@ void trap_init(void);
 void trap_init_percpu(void);
 void trap(struct trapframe *tf);
 void print_trapframe(const struct trapframe *tf);
+/* "page fault", "general protection", ... for an exception vector. */
+const char *trap_name(uint64_t n);
 /* Return to user mode with the state in tf. Never returns. */
 void trap_return(const struct trapframe *tf) __attribute__((noreturn));
 

@@ -69,8 +69,27 @@ static pte_t *walk(struct env *e, uint64_t va, bool create, int *err)
 
 static void flush(struct env *e, uint64_t va)
 {
-	if (thiscpu()->cpu_env == e)
+	struct cpu *c = thiscpu();
+	if (c->cpu_env != e)
+		return;
+	if (c->cpu_tlb_defer)
+		c->cpu_tlb_pending = true;
+	else
 		invlpg(va);
+}
+
+void vm_defer_flushes(void)
+{
+	thiscpu()->cpu_tlb_defer = true;
+}
+
+void vm_flush_deferred(void)
+{
+	struct cpu *c = thiscpu();
+	c->cpu_tlb_defer = false;
+	if (c->cpu_tlb_pending && c->cpu_env)
+		lcr3(c->cpu_env->env_cr3); /* one flush for the whole batch */
+	c->cpu_tlb_pending = false;
 }
 
 int vm_install(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)

@@ -13,6 +13,10 @@ void vm_destroy(struct env *e);
 /* Map ppn at va with BIND_* rights in e's page tables. 0 or -E_NO_MEM. */
 int vm_install(struct env *e, uint64_t va, ppn_t ppn, unsigned rights);
 void vm_uninstall(struct env *e, uint64_t va);
+/* Between these, changed mappings of the running env are not flushed one
+ * by one: the TLB is flushed once at the end (a batch of binds). */
+void vm_defer_flushes(void);
+void vm_flush_deferred(void);
 /* Throw away every page-table page of e's user half; faults refill. */
 void vm_flush(struct env *e);
 

@@ -1,11 +1,13 @@
 /*
  * Memory and string routines (see lib/string.h for the interface).
  *
- * Every Exo target is x86-64, so memcpy and memset are single `rep movsb` /
- * `rep stosb` instructions: on CPUs with fast strings (ERMS) that is as quick
- * as an unrolled SSE loop, which the kernel could not use anyway. They rely on
- * the direction flag being clear, which the ABI guarantees at every call and
- * the kernel's trap entry restores.
+ * Every Exo target is x86-64, so memcpy and memset are `rep movsq` /
+ * `rep stosq` for the bulk and the byte form for the tail: on CPUs with fast
+ * strings that is as quick as an unrolled SSE loop (which the kernel could
+ * not use anyway), and under an emulator, which steps the byte forms one byte
+ * at a time, it is eight times quicker. They rely on the direction flag being
+ * clear, which the ABI guarantees at every call and the kernel's trap entry
+ * restores.
  *
  * The compiler may turn a byte loop back into a call to memcpy/memset/memmove;
  * inside those very functions that would recurse forever, so the only loops
@@ -20,15 +22,21 @@
 void *memset(void *dst, int c, size_t n)
 {
 	void *d = dst;
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	size_t words = n / 8, rest = n % 8;
+	uint64_t pattern = (uint8_t)c * 0x0101010101010101UL;
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(pattern) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(rest) : "a"(pattern) : "memory");
 	return dst;
 }
 
 /* Forward copy, correct also for overlapping buffers with dst below src:
- * rep movsb is defined to move one byte at a time in ascending order. */
+ * rep movs moves in ascending order, each word read before it is written, and
+ * a word written below its source never covers bytes not yet read. */
 static void copy_forward(void *dst, const void *src, size_t n)
 {
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+	size_t words = n / 8, rest = n % 8;
+	__asm__ volatile("rep movsq" : "+D"(dst), "+S"(src), "+c"(words) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(rest) : : "memory");
 }
 
 void *memcpy(void *restrict dst, const void *restrict src, size_t n)

@@ -5,6 +5,7 @@
  * the host's bench script reads. A small ROUNDS is a smoke run.
  */
 #include <lib/libos.h>
+#include <lib/vm.h>
 
 #define MAX_ROUNDS 20000
 #define SCRATCH 0x0000400000000000UL
@@ -32,6 +33,196 @@ static void report(const char *name, int n)
 static void on_breakpoint(struct upcall_frame *uf)
 {
 	(void)uf;
+}
+
+/* The faulting store of the VM benchmarks: `movb $1, (%rax)` is 3 bytes. */
+static inline void store_rax(volatile char *p)
+{
+	__asm__ volatile("movb $1, (%%rax)" ::"a"(p) : "memory");
+}
+
+#define VM_PAGES 100 /* Appel & Li's N */
+static char *vm_base;
+static long vm_open;
+
+static void on_fault_skip(struct upcall_frame *uf)
+{
+	uf->uf_rip += 3;
+}
+
+static void on_fault_unprotect(struct upcall_frame *uf)
+{
+	vm_protect(ROUNDDOWN(uf->uf_va, PAGE_SIZE), PAGE_SIZE, PROT_READ | PROT_WRITE);
+}
+
+/* appel1: protect the page left open last time, open the faulting one - in
+ * one batched crossing. */
+static void on_fault_appel1(struct upcall_frame *uf)
+{
+	uint64_t page = ROUNDDOWN(uf->uf_va, PAGE_SIZE);
+	uint64_t open = (uint64_t)vm_base + (uint64_t)vm_open * PAGE_SIZE;
+	vm_protect(open, PAGE_SIZE, PROT_READ);
+	vm_protect(page, PAGE_SIZE, PROT_READ | PROT_WRITE);
+	vm_open = (long)((page - (uint64_t)vm_base) / PAGE_SIZE);
+}
+
+static uint32_t rng = 12345;
+static uint32_t next_rand(void)
+{
+	rng = rng * 1103515245u + 12345u;
+	return rng >> 8;
+}
+
+static void bench_vm(int rounds)
+{
+	char *p = vm_alloc(PAGE_SIZE);
+	p[0] = 1;
+	vm_protect((uint64_t)p, PAGE_SIZE, PROT_READ);
+	exception_set_handler(on_fault_skip);
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		store_rax(p);
+		samples[i] = rdtsc() - t0;
+	}
+	report("trap", rounds);
+
+	exception_set_handler(on_fault_unprotect);
+	for (int i = 0; i < rounds; i++) {
+		vm_protect((uint64_t)p, PAGE_SIZE, PROT_READ);
+		uint64_t t0 = rdtsc();
+		store_rax(p);
+		samples[i] = rdtsc() - t0;
+	}
+	report("fault_fixup_roundtrip", rounds);
+
+	char *region = vm_alloc((VM_PAGES + 2) * PAGE_SIZE);
+	for (int i = 0; i < VM_PAGES + 2; i++)
+		region[(uint64_t)i * PAGE_SIZE] = 1;
+	uint64_t one = (uint64_t)region + PAGE_SIZE * (VM_PAGES / 2);
+	uint64_t hundred = (uint64_t)region + PAGE_SIZE;
+	for (int i = 0; i < rounds; i++) {
+		vm_protect(one, PAGE_SIZE, PROT_READ | PROT_WRITE);
+		uint64_t t0 = rdtsc();
+		vm_protect(one, PAGE_SIZE, PROT_READ);
+		samples[i] = rdtsc() - t0;
+	}
+	report("prot1", rounds);
+	vm_protect(one, PAGE_SIZE, PROT_READ | PROT_WRITE);
+	for (int i = 0; i < rounds; i++) {
+		vm_protect(hundred, VM_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE);
+		uint64_t t0 = rdtsc();
+		vm_protect(hundred, VM_PAGES * PAGE_SIZE, PROT_READ);
+		samples[i] = rdtsc() - t0;
+	}
+	report("prot100", rounds);
+	for (int i = 0; i < rounds; i++) {
+		vm_protect(hundred, VM_PAGES * PAGE_SIZE, PROT_READ);
+		uint64_t t0 = rdtsc();
+		vm_protect(hundred, VM_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE);
+		samples[i] = rdtsc() - t0;
+	}
+	report("unprot100", rounds);
+
+	vm_base = region;
+	vm_open = 0;
+	vm_protect((uint64_t)vm_base + PAGE_SIZE, (VM_PAGES - 1) * PAGE_SIZE, PROT_READ);
+	exception_set_handler(on_fault_appel1);
+	for (int i = 0; i < rounds; i++) {
+		long target;
+		do
+			target = (long)(next_rand() % VM_PAGES);
+		while (target == vm_open);
+		uint64_t t0 = rdtsc();
+		store_rax(vm_base + target * PAGE_SIZE);
+		samples[i] = rdtsc() - t0;
+	}
+	report("appel1", rounds);
+
+	int order[VM_PAGES];
+	exception_set_handler(on_fault_unprotect);
+	vm_protect((uint64_t)vm_base, VM_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE);
+	int arounds = rounds / 10 > 0 ? rounds / 10 : 1;
+	for (int i = 0; i < arounds; i++) {
+		for (int k = 0; k < VM_PAGES; k++)
+			order[k] = k;
+		for (int k = VM_PAGES - 1; k > 0; k--) {
+			int j = (int)(next_rand() % (uint32_t)(k + 1)), t = order[k];
+			order[k] = order[j];
+			order[j] = t;
+		}
+		uint64_t t0 = rdtsc();
+		vm_protect((uint64_t)vm_base, VM_PAGES * PAGE_SIZE, PROT_READ);
+		for (int k = 0; k < VM_PAGES; k++)
+			store_rax(vm_base + (uint64_t)order[k] * PAGE_SIZE);
+		samples[i] = (rdtsc() - t0) / VM_PAGES;
+	}
+	report("appel2", arounds);
+	exception_set_handler(on_breakpoint);
+}
+
+static void bench_bind(int rounds)
+{
+	long ppn[VM_PAGES];
+	struct bind_req reqs[VM_PAGES];
+	for (int i = 0; i < VM_PAGES; i++) {
+		ppn[i] = sys_page_alloc(PPN_ANY, CAP_SELF);
+		reqs[i] = (struct bind_req){ SCRATCH + (uint64_t)i * PAGE_SIZE, (uint64_t)ppn[i],
+					     BIND_READ | BIND_WRITE };
+	}
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		sys_page_bind(0, SCRATCH, (uint64_t)ppn[0], BIND_READ | BIND_WRITE, CAP_SELF);
+		sys_page_unbind(0, SCRATCH, CAP_SELF);
+		samples[i] = rdtsc() - t0;
+	}
+	report("bind_unbind_1", rounds);
+	for (int i = 0; i < rounds; i++) {
+		for (int k = 0; k < VM_PAGES; k++)
+			reqs[k].br_ppn = (uint64_t)ppn[k];
+		uint64_t t0 = rdtsc();
+		sys_page_bind_batch(0, reqs, VM_PAGES, CAP_SELF);
+		for (int k = 0; k < VM_PAGES; k++)
+			reqs[k].br_ppn = PPN_NONE_REQ;
+		sys_page_bind_batch(0, reqs, VM_PAGES, CAP_SELF);
+		samples[i] = rdtsc() - t0;
+	}
+	report("bind_unbind_100_batched", rounds);
+	sys_page_bind(0, SCRATCH, (uint64_t)ppn[0], BIND_READ | BIND_WRITE, CAP_SELF);
+	for (int i = 0; i < rounds; i++) {
+		sys_vm_flush(0, CAP_SELF);
+		uint64_t t0 = rdtsc();
+		*(volatile uint64_t *)SCRATCH;
+		samples[i] = rdtsc() - t0;
+	}
+	report("stlb_refill_fault", rounds);
+	sys_page_unbind(0, SCRATCH, CAP_SELF);
+	for (int i = 0; i < VM_PAGES; i++)
+		sys_page_free((uint64_t)ppn[i], CAP_SELF);
+}
+
+static void bench_fork(int rounds)
+{
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		long pid = fork();
+		if (pid == 0)
+			exit(0);
+		wait(pid);
+		samples[i] = rdtsc() - t0;
+	}
+	report("fork_exit_wait", rounds);
+	char *mib = vm_alloc(1UL << 20);
+	for (uint64_t k = 0; k < (1UL << 20); k += PAGE_SIZE)
+		mib[k] = 1;
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		long pid = fork();
+		if (pid == 0)
+			exit(0);
+		wait(pid);
+		samples[i] = rdtsc() - t0;
+	}
+	report("fork_1m_exit_wait", rounds);
 }
 
 static volatile uint64_t sink;
@@ -83,6 +274,9 @@ int main(int argc, char **argv)
 	}
 	report("page_alloc_bind_touch_unbind_free", rounds);
 
+	bench_vm(rounds);
+	bench_bind(rounds);
+
 	int env_rounds = rounds / 10 > 0 ? rounds / 10 : 1;
 	for (int i = 0; i < env_rounds; i++) {
 		uint64_t t0 = rdtsc();
@@ -91,6 +285,7 @@ int main(int argc, char **argv)
 		samples[i] = rdtsc() - t0;
 	}
 	report("env_create_run_exit_wait", env_rounds);
+	bench_fork(env_rounds);
 
 	printf("BENCH done tsc_hz %lu\n", ukinfo->ki_tsc_hz);
 	return 0;

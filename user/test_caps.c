@@ -76,7 +76,8 @@ int main(void)
 	long kid = sys_env_create("spin", "", CAP_SELF);
 	check("spin-start", kid > 0);
 	check_eq("read-child-ring", sys_cap_read((envid_t)kid, 0, &c), 0);
-	check("child-name-extends", c.c_len == self.c_len + 1);
+	check("child-name-extends", c.c_len == self.c_len + 2 &&
+					    memcmp(c.c_name, self.c_name, self.c_len * 2) == 0);
 	check_eq("read-parent-ring", sys_cap_read(thisenv->env_parent_id, 0, &c), -E_PERM);
 	check_eq("bind-into-child", sys_page_bind((envid_t)kid, VA, p, BIND_READ, CAP_SELF), 0);
 	check("child-bindings", uenvs[ENVX(kid)].env_bindings >= 1);
