@@ -62,6 +62,9 @@ _Static_assert(sizeof(struct env_info) == 160, "env_info is exposed ABI");
 /* The lowest page limit an env may be given: room for its exception stack,
  * repossession vector, page tables and a little code. */
 #define ENV_PAGES_MIN 32
+/* The most pages an env may pin against the abort protocol (env_set_pinned),
+ * beyond its exception stack and repossession vector. */
+#define ENV_PINNED_MAX 64
 
 /* The registers sys_env_set_regs gives an unstarted env. */
 struct env_regs {

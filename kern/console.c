@@ -33,6 +33,8 @@ static uint8_t input[INPUT_BUF];
 static unsigned input_head, input_len;
 static uint64_t input_dropped;
 
+static char last_output = '\n';
+
 void cputs_kernel(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -40,6 +42,13 @@ void cputs_kernel(const char *s, size_t n)
 			serial_putc('\r');
 		serial_putc(s[i]);
 	}
+	if (n)
+		last_output = s[n - 1];
+}
+
+bool console_at_line_start(void)
+{
+	return last_output == '\n';
 }
 
 static void put_chunk(void *arg, const char *s, size_t n)

@@ -7,6 +7,8 @@
  * (no format attribute: the compiler would read %e as a double). */
 int cprintf(const char *fmt, ...);
 void cputs_kernel(const char *s, size_t n);
+/* Did the last output end a line? (log lines start on a fresh one) */
+bool console_at_line_start(void);
 
 /* A kernel bug: print where and why, the current env, a symbolised
  * backtrace, and stop this CPU. panic_tf is for a trap in the kernel: it

@@ -24,8 +24,10 @@
 #include <kern/loader.h>
 #include <kern/lock.h>
 #include <kern/pmap.h>
+#include <kern/report.h>
 #include <kern/revoke.h>
 #include <kern/stlb.h>
+#include <kern/trace.h>
 #include <kern/vm.h>
 #include <kern/x86.h>
 #include <lib/fmt.h>
@@ -118,7 +120,9 @@ static struct env *env_alloc_slot(struct env *parent, const char *name)
 	e->env_upcall_entry = e->env_xstack_lo = e->env_xstack_hi = 0;
 	e->env_block = BLOCK_UNSTARTED;
 	e->env_revoking = e->env_revoke_upcall = e->env_repossess_upcall = false;
+	e->env_trace = false;
 	e->env_rvec_va = e->env_rvec_n = 0;
+	e->env_pinned_lo = e->env_pinned_hi = 0;
 	env_set_status(e, ENV_BLOCKED);
 	memcpy(e->env_fpu, fpu_initial, sizeof(fpu_initial));
 	return e;
@@ -201,13 +205,15 @@ long env_fork(struct env *parent, const struct cap *key)
 	if (r < 0)
 		return r;
 	/* Like a forked Unix process keeps its signal handlers: the library
-	 * OS that forks binds the same handler code, exception stack and
-	 * repossession vector at the same addresses. */
+	 * OS that forks binds the same handler code, exception stack,
+	 * repossession vector and page table at the same addresses. */
 	e->env_upcall_entry = parent->env_upcall_entry;
 	e->env_xstack_lo = parent->env_xstack_lo;
 	e->env_xstack_hi = parent->env_xstack_hi;
 	e->env_rvec_va = parent->env_rvec_va;
 	e->env_rvec_n = parent->env_rvec_n;
+	e->env_pinned_lo = parent->env_pinned_lo;
+	e->env_pinned_hi = parent->env_pinned_hi;
 	e->env_tf.tf_rflags = parent->env_tf.tf_rflags;
 	memcpy(e->env_fpu, parent->env_fpu, sizeof(e->env_fpu));
 	return e->env_id;
@@ -241,7 +247,8 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 	info->env_exit = exit_status;
 	strlcpy(info->env_reason, reason ? reason : "", sizeof(info->env_reason));
 
-	/* Children outlive their parent as orphans; dead ones need no reaping. */
+	/* Children outlive their parent as orphans; dead ones need no reaping,
+	 * and unstarted ones (env_fork) would never run. */
 	for (int i = 0; i < NENV && e->env_nchildren; i++) {
 		struct env *ch = &envs[i];
 		if (ch == e || ch->env_info->env_status == ENV_FREE ||
@@ -251,6 +258,9 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 		e->env_nchildren--;
 		if (ch->env_info->env_status == ENV_ZOMBIE)
 			env_free_slot(ch);
+		else if (ch->env_info->env_status == ENV_BLOCKED &&
+			 ch->env_block == BLOCK_UNSTARTED)
+			env_destroy(ch, EXIT_DESTROYED, "its parent died before starting it");
 	}
 
 	if (kinfo.ki_console == e->env_id) {
@@ -282,11 +292,7 @@ void env_kill(struct env *e, const struct trapframe *tf, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	cprintf("[env %08x %s] killed: %s\n", e->env_id, e->env_info->env_name, reason);
-	if (tf)
-		cprintf("[env %08x] rip %016lx rsp %016lx rflags %08lx trap %lu err %lx\n",
-			e->env_id, tf->tf_rip, tf->tf_rsp, tf->tf_rflags, tf->tf_trapno,
-			tf->tf_err);
+	report_kill(e, tf, reason); /* while its address space is still there */
 	env_destroy(e, EXIT_KILLED, reason);
 }
 
@@ -311,6 +317,8 @@ void env_run(struct env *e)
 		__asm__ volatile("fxrstor64 %0" : : "m"(e->env_fpu));
 		c->cpu_fpu_owner = e;
 	}
+	if (e->env_trace)
+		trace_resume(e); /* the result of a traced call it waited in */
 	unlock_kernel();
 	trap_return(&e->env_tf);
 }

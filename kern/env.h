@@ -44,8 +44,10 @@ struct env {
 	uint32_t env_revoke_target;
 	uint64_t env_revoke_deadline; /* in ticks */
 	uint64_t env_rvec_va, env_rvec_n; /* repossession vector */
+	uint64_t env_pinned_lo, env_pinned_hi; /* never repossessed */
 	envid_t env_wait_for;         /* BLOCK_WAIT: the child */
 	struct env *env_free_next;    /* free slots, oldest first */
+	bool env_trace;               /* log its system calls and upcalls (trace.c) */
 	uint32_t env_nchildren;       /* slots with env_parent_id == env_id */
 	struct env *env_rq_next, *env_rq_prev; /* run queue (sched.c) */
 	uint8_t env_fpu[512] __attribute__((aligned(16))); /* fxsave image */

@@ -56,7 +56,7 @@ static const struct elf64_shdr *section(const uint8_t *img, uint64_t size, unsig
 	const struct elf64_ehdr *eh = (const void *)img;
 	if (i >= eh->e_shnum)
 		return NULL;
-	const struct elf64_shdr *sh = (const void *)(img + eh->e_shoff) + i;
+	const struct elf64_shdr *sh = (const struct elf64_shdr *)(img + eh->e_shoff) + i;
 	/* SHT_NOBITS sections occupy no file bytes: nothing to bound */
 	if (sh->sh_type != SHT_NOBITS &&
 	    (sh->sh_offset > size || sh->sh_size > size - sh->sh_offset))

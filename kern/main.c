@@ -18,8 +18,10 @@
 #include <kern/lock.h>
 #include <kern/pic.h>
 #include <kern/pmap.h>
+#include <kern/report.h>
 #include <kern/selftest.h>
 #include <kern/serial.h>
+#include <kern/trace.h>
 #include <kern/trap.h>
 #include <lib/string.h>
 
@@ -44,11 +46,16 @@ static void kinfo_init(void)
 /*
  * The command line names the first program and its arguments:
  *   init=PROGRAM [-- ARGS...]      (default: init, no arguments)
+ * and takes, for debugging (doc/debugging.md):
+ *   trace=1                        trace the first env's system calls
+ *   panic_test=1 | panic_test=fault  panic on purpose once it is created
  */
 static void start_first_env(void)
 {
 	char name[ENV_NAME_LEN] = "init";
 	const char *args = "";
+	const char *panic_mode = NULL;
+	bool trace = false;
 	const char *cmd = boot_info.cmdline;
 	for (const char *p = cmd; *p;) {
 		while (*p == ' ')
@@ -62,6 +69,10 @@ static void start_first_env(void)
 		} else if (strncmp(p, "--", 2) == 0 && (p[2] == ' ' || p[2] == '\0')) {
 			args = p + 2;
 			break;
+		} else if (strncmp(p, "trace=1", 7) == 0 && (p[7] == ' ' || p[7] == '\0')) {
+			trace = true;
+		} else if (strncmp(p, "panic_test=", 11) == 0) {
+			panic_mode = p + 11;
 		}
 		while (*p && *p != ' ')
 			p++;
@@ -70,6 +81,10 @@ static void start_first_env(void)
 	if (id < 0)
 		panic("start_first_env: cannot start '%s': %le", name, id);
 	kinfo.ki_console = (envid_t)id;
+	if (trace)
+		trace_set(env_lookup((envid_t)id), true);
+	if (panic_mode)
+		panic_test(panic_mode);
 }
 
 void kmain(uint32_t protocol, uint64_t info_pa)

@@ -45,9 +45,9 @@ static void print_kernel_frame(uint64_t rip, bool is_return)
 	 * name the function the call was in */
 	struct sym s;
 	if (ksym_lookup(is_return ? rip - 1 : rip, &s))
-		cprintf("  %016lx %s+%#lx\n", rip, s.s_name, s.s_off + (is_return ? 1 : 0));
+		cprintf("  %#018lx %s+%#lx\n", rip, s.s_name, s.s_off + (is_return ? 1 : 0));
 	else
-		cprintf("  %016lx ?\n", rip);
+		cprintf("  %#018lx ?\n", rip);
 }
 
 void backtrace_kernel(uint64_t rip, uint64_t rbp)
@@ -95,6 +95,8 @@ void report_kill(struct env *e, const struct trapframe *tf, const char *reason)
 {
 	const char *name = e->env_info->env_name;
 	para.tb_len = 0;
+	if (!console_at_line_start())
+		para_add("\n");
 	para_add("[env %08x %s] killed: %s\n", e->env_id, name, reason);
 	if (!tf) {
 		cprintf("%s", para.tb_buf);
@@ -131,10 +133,13 @@ void report_kill(struct env *e, const struct trapframe *tf, const char *reason)
  * compiler cannot see it is (nearly) NULL and turn the load into a trap. */
 static volatile uint64_t *volatile panic_test_ptr = (uint64_t *)8;
 
-static void __attribute__((noinline)) panic_test_fault(void)
+static void __attribute__((noinline, noreturn)) panic_test_fault(void)
 {
 	cprintf("panic_test: reading %p in the kernel\n", panic_test_ptr);
-	(void)*panic_test_ptr;
+	uint64_t v = *panic_test_ptr;
+	/* a call that does not return has no epilogue to hoist the load past:
+	 * it faults with this function's frame set up */
+	panic("panic_test: read %#lx without a fault", v);
 }
 
 void panic_test(const char *mode)

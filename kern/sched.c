@@ -16,6 +16,7 @@
 #include <kern/env.h>
 #include <kern/lock.h>
 #include <kern/pmap.h>
+#include <kern/trace.h>
 #include <kern/x86.h>
 
 /* Doubly linked through env_rq_next/env_rq_prev: O(1) add and remove. */
@@ -61,6 +62,8 @@ static void sched_halt(void) __attribute__((noreturn));
 
 void sched_yield(void)
 {
+	if (trace_in_call)
+		trace_leave(); /* a traced system call gives up the CPU */
 	struct cpu *c = thiscpu();
 	struct env *cur = c->cpu_env;
 	if (cur && cur->env_info->env_status == ENV_RUNNING)

@@ -26,6 +26,7 @@
 #include <kern/revoke.h>
 #include <kern/stlb.h>
 #include <kern/syscall.h>
+#include <kern/trace.h>
 #include <kern/vm.h>
 #include <kern/x86.h>
 #include <lib/string.h>
@@ -501,6 +502,17 @@ static long sys_env_set_rvec(uint64_t va, uint64_t n)
 	return 0;
 }
 
+static long sys_env_set_pinned(uint64_t va, uint64_t npages)
+{
+	struct env *e = curenv;
+	if (va % PAGE_SIZE || npages > ENV_PINNED_MAX || va >= UTOP ||
+	    npages > (UTOP - va) / PAGE_SIZE)
+		return -E_INVAL;
+	e->env_pinned_lo = npages ? va : 0;
+	e->env_pinned_hi = npages ? va + npages * PAGE_SIZE : 0;
+	return 0;
+}
+
 static long sys_page_lookup(uint64_t va)
 {
 	if (va >= UTOP)
@@ -547,11 +559,23 @@ static long sys_machine_reboot(void)
 	halt_forever();
 }
 
-/* The dispatcher: one case per entry of inc/syscall.def. */
-void syscall(struct trapframe *tf)
+static long sys_env_trace(envid_t envid, uint64_t on, uint64_t cap)
 {
-	lock_kernel();
-	thiscpu()->cpu_syscall_frame = tf;
+	if (on > 1)
+		return -E_INVAL;
+	struct env *e;
+	long r = other_env(envid, cap, false, &e);
+	if (r < 0)
+		return r;
+	trace_set(e, on);
+	return 0;
+}
+
+/* The dispatcher: one case per entry of inc/syscall.def. Inlined into
+ * syscall(), so the untraced path has no extra call; trace.c has its own
+ * copy through syscall_dispatch. */
+static inline __attribute__((always_inline)) long dispatch(struct trapframe *tf)
+{
 	long r;
 	switch (tf->tf_rax) {
 #define A1 tf->tf_rdi
@@ -575,6 +599,22 @@ void syscall(struct trapframe *tf)
 	default:
 		r = -E_NO_SYS;
 	}
-	tf->tf_rax = (uint64_t)r;
+	return r;
+}
+
+long syscall_dispatch(struct trapframe *tf)
+{
+	return dispatch(tf);
+}
+
+void syscall(struct trapframe *tf)
+{
+	lock_kernel();
+	thiscpu()->cpu_syscall_frame = tf;
+	/* Tracing (kern/trace.c) costs this one predictable branch when off. */
+	if (__builtin_expect(curenv->env_trace, 0))
+		tf->tf_rax = (uint64_t)trace_syscall(tf);
+	else
+		tf->tf_rax = (uint64_t)dispatch(tf);
 	unlock_kernel();
 }

@@ -28,6 +28,7 @@
 #include <inc/syscall.h>
 #include <inc/upcall.h>
 #include <kern/console.h>
+#include <kern/cpu.h>
 #include <kern/env.h>
 #include <kern/report.h>
 #include <kern/syscall.h>
@@ -135,6 +136,8 @@ static void add_number(uint64_t v)
 static void log_call(struct env *e, const struct trace_rec *r, long result, enum outcome how)
 {
 	line.tb_len = 0;
+	if (!console_at_line_start())
+		textbuf_add(&line, "\n"); /* after a program's partial line */
 	textbuf_add(&line, "[env %08x %s] ", e->env_id, e->env_info->env_name);
 	const struct call_desc *d = r->tr_nr < NSYSCALLS ? &calls[r->tr_nr] : NULL;
 	if (d)
@@ -234,6 +237,8 @@ void trace_set(struct env *e, bool on)
 void trace_upcall(struct env *e, uint64_t trapno, uint64_t err, uint64_t va, uint64_t rip)
 {
 	line.tb_len = 0;
+	if (!console_at_line_start())
+		textbuf_add(&line, "\n"); /* after a program's partial line */
 	textbuf_add(&line, "[env %08x %s] upcall ", e->env_id, e->env_info->env_name);
 	if (trapno == T_REVOKE)
 		textbuf_add(&line, "revoke: give back %lu pages by tick %lu", va, err);

@@ -14,6 +14,7 @@
 #include <inc/upcall.h>
 #include <kern/env.h>
 #include <kern/stlb.h>
+#include <kern/trace.h>
 #include <kern/trap.h>
 #include <kern/upcall.h>
 #include <kern/vm.h>
@@ -53,6 +54,8 @@ const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, ui
 	if (copy_to_user(e, sp, &uf, sizeof(uf)) < 0)
 		return "exception stack not mapped writable";
 
+	if (e->env_trace)
+		trace_upcall(e, trapno, err, va, tf->tf_rip);
 	tf->tf_rip = e->env_upcall_entry;
 	tf->tf_rsp = sp;
 	tf->tf_rdi = sp;

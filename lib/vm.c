@@ -347,4 +347,6 @@ void vm_init(void)
 	vm_map_zero(LIBOS_HEAP_BASE, LIBOS_HEAP_MAX, PROT_READ | PROT_WRITE);
 	if (vm_page_alloc(LIBOS_RVEC, PROT_READ | PROT_WRITE) >= 0)
 		sys_env_set_rvec(LIBOS_RVEC, RVEC_MAX);
+	/* the page table's first leaves must survive the abort protocol */
+	sys_env_set_pinned(VPT_BASE, ENV_PINNED_MAX);
 }

@@ -19,15 +19,16 @@ static int cmd_help(int argc, char **argv);
 
 static int cmd_envs(int argc, char **argv)
 {
-	printf("%-8s %-8s %-9s %6s %10s  %s\n", "ENV", "PARENT", "STATUS", "PAGES", "RUNS",
-	       "NAME");
+	printf("%-8s %-8s %-9s %6s %6s %10s  %s\n", "ENV", "PARENT", "STATUS", "PAGES", "BINDS",
+	       "RUNS", "NAME");
 	for (uint32_t i = 0; i < ukinfo->ki_nenv; i++) {
 		const volatile struct env_info *e = &uenvs[i];
 		uint32_t s = e->env_status;
 		if (s == ENV_FREE)
 			continue;
-		printf("%08x %08x %-9s %6u %10lu  %s\n", e->env_id, e->env_parent_id,
-		       status_name(s), e->env_pages, e->env_runs, (const char *)e->env_name);
+		printf("%08x %08x %-9s %6u %6u %10lu  %s\n", e->env_id, e->env_parent_id,
+		       status_name(s), e->env_pages, e->env_bindings, e->env_runs,
+		       (const char *)e->env_name);
 	}
 	return 0;
 }
@@ -102,6 +103,49 @@ static int cmd_run(int argc, char **argv)
 	return 0;
 }
 
+static void print_cap(const struct cap *c)
+{
+	printf("%c%c%c ", (c->c_rights & CAP_R) ? 'r' : '-', (c->c_rights & CAP_W) ? 'w' : '-',
+	       (c->c_rights & CAP_M) ? 'm' : '-');
+	if (c->c_len == 0)
+		printf("(root)");
+	for (unsigned i = 0; i < c->c_len; i++)
+		printf("%s%x", i ? "." : "", c->c_name[i]);
+	printf("\n");
+}
+
+static int cmd_caps(int argc, char **argv)
+{
+	char *end = NULL;
+	long id = argc == 2 ? (long)strtoul(argv[1], &end, 16) : 0;
+	if (argc > 2 || (end && *end != '\0')) {
+		printf("usage: caps [ENVID (hex)]\n");
+		return 1;
+	}
+	struct cap c;
+	long r = sys_cap_read((envid_t)id, 0, &c);
+	if (r < 0) {
+		printf("caps: %le\n", r);
+		return 1;
+	}
+	const volatile struct env_info *e = &uenvs[ENVX(id ? id : thisenv_id)];
+	printf("env %08x: %u bindings, %u user pages (limit %u), %u refills, %u upcalls\n",
+	       e->env_id, e->env_bindings, e->env_user_pages, e->env_page_limit,
+	       e->env_refills, e->env_upcalls);
+	for (unsigned slot = 0; slot < CAP_RING; slot++) {
+		r = sys_cap_read((envid_t)id, slot, &c);
+		if (r < 0) {
+			printf("caps: %le\n", r);
+			return 1;
+		}
+		if (c.c_valid) {
+			printf("  [%2u] ", slot);
+			print_cap(&c);
+		}
+	}
+	return 0;
+}
+
 static int cmd_kill(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -149,6 +193,7 @@ static const struct command {
 	{ "progs", "list the programs in the boot image", cmd_progs },
 	{ "run", "run PROGRAM [ARGS...] [&]: start a program, wait unless &", cmd_run },
 	{ "kill", "kill ENVID: destroy an environment and its pages", cmd_kill },
+	{ "caps", "caps [ENVID]: an env's keys, bindings and pages", cmd_caps },
 	{ "reboot", "reset the machine", cmd_reboot },
 	{ "poweroff", "stop the machine (under QEMU: exit QEMU)", cmd_poweroff },
 };

@@ -123,6 +123,19 @@ int main(void)
 	while (shared[2] == 0 && ukinfo->ki_ticks < until)
 		sys_yield();
 	check("orphan-keeps-pages", shared[2] == 0x600d);
+	/* an unstarted child dies with its parent: nobody would ever start it */
+	shared[3] = 0;
+	pid = fork();
+	if (pid == 0) {
+		shared[3] = (uint64_t)sys_env_fork(CAP_SELF);
+		exit(0);
+	}
+	check_eq("unstarted-parent-exits", wait(pid), 0);
+	envid_t u = (envid_t)shared[3];
+	check("unstarted-made", u > 0);
+	check("unstarted-destroyed", uenvs[ENVX(u)].env_status == ENV_FREE &&
+					     uenvs[ENVX(u)].env_exit == EXIT_DESTROYED);
+
 	/* wait for the orphan to be gone before testrun counts pages */
 	envid_t g = (envid_t)shared[1];
 	while (uenvs[ENVX(g)].env_id == g && uenvs[ENVX(g)].env_status != ENV_FREE &&
