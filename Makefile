@@ -5,8 +5,26 @@
 #   make test       host unit tests + in-guest tests, ending "N passed, N failed"
 #   make iso        a GRUB-bootable image, build/exo.iso
 #   make bench      benchmarks (see doc/bench)
-#   make qemu-gdb   boot, waiting for GDB on localhost:1234
+#   make bench-smoke  both benchmark programs with tiny counts
+#   make host-tests just the host unit tests
+#   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
 #   make doc        regenerate doc/syscalls.md from inc/syscall.def
+#   make deps       install missing or too old tools (tools/checktools names them)
+#   make clean      remove the build directory
+#
+# Run knobs, for make run, qemu-gdb, test and bench alike (tools/qemu reads
+# them; doc/debugging.md shows them in use):
+#   MEM=256M        guest RAM
+#   SMP=1           guest CPUs
+#   ACCEL=tcg       tcg (emulation) or kvm
+#   PORTS=          host:guest forwards on QEMU's user network, adding a
+#                   virtio-net NIC: PORTS="tcp:8080:80 udp:5555:5555"
+#   NET=            none (default), user (default with PORTS), or tap: a TAP
+#                   device named by TAP=exo0, which needs root
+#   DISK=           a raw image attached as a virtio-blk disk, apart from boot
+#   APPEND=         kernel command line: init=PROGRAM -- ARGS, trace=1, ...
+#   GDBPORT=1234    where make qemu-gdb waits for GDB
+#   V=1             print the QEMU command line (and every build command)
 
 BUILD ?= build
 CC := gcc
@@ -20,7 +38,8 @@ MEM ?= 256M
 SMP ?= 1
 ACCEL ?= tcg
 V ?= 0
-export MEM SMP ACCEL V PORTS NET DISK
+GDBPORT ?= 1234
+export MEM SMP ACCEL V PORTS NET TAP DISK APPEND GDBPORT
 
 GCC_INC := $(shell $(CC) -print-file-name=include)
 
@@ -60,6 +79,16 @@ $(BUILD)/kern-obj/%.S.o: %.S
 	$(say) "  CC   $@"
 	$(Q)$(CC) $(KCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
 
+# Missing or too old build tools are named, with the command that installs
+# them, before anything is compiled (tools/checktools; make deps installs).
+TOOLS_OK := $(BUILD)/.tools-ok
+$(TOOLS_OK): tools/checktools
+	@mkdir -p $(@D)
+	@tools/checktools build
+	@touch $@
+
+$(KERN_OBJS): | $(TOOLS_OK)
+
 # --- library OS and user programs ---------------------------------------------
 LIB_SRCS := $(wildcard lib/*.c) $(wildcard lib/*.S)
 LIB_OBJS := $(patsubst %,$(BUILD)/user-obj/%.o,$(LIB_SRCS))
@@ -75,6 +104,8 @@ $(BUILD)/user-obj/%.S.o: %.S
 	@mkdir -p $(@D)
 	$(say) "  CC   $@"
 	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
+
+$(LIB_OBJS) $(patsubst %,$(BUILD)/user-obj/user/%.c.o,$(USER_PROGS)): | $(TOOLS_OK)
 
 $(BUILD)/libos.a: $(LIB_OBJS)
 	@rm -f $@
@@ -143,7 +174,7 @@ run: deps all
 	tools/qemu $(BUILD)/kernel
 
 qemu-gdb: deps all
-	@echo "GDB: gdb -ex 'target remote localhost:1234' $(BUILD)/kernel"
+	@echo "GDB: gdb -ex 'target remote localhost:$(GDBPORT)' $(BUILD)/kernel"
 	GDB=1 tools/qemu $(BUILD)/kernel
 
 $(BUILD)/exo.iso: $(BUILD)/kernel tools/mkiso
@@ -166,9 +197,12 @@ doc/syscalls.md: inc/syscall.def tools/gensyscalldoc
 doc: doc/syscalls.md
 
 help:
-	@sed -n 's/^#   //p' Makefile
-	@echo
-	@echo "Knobs: MEM=$(MEM) SMP=$(SMP) ACCEL=$(ACCEL) V=$(V) (V=1 prints the QEMU command)"
+	@echo "Targets:"
+	@sed -n '/^# Run knobs/q; s/^#   /  /p' Makefile
+	@echo "Run knobs, for make run, qemu-gdb, test and bench (see tools/qemu):"
+	@sed -n '/^# Run knobs/,/^$$/s/^#   /  /p' Makefile
+	@echo "Knobs now: MEM=$(MEM) SMP=$(SMP) ACCEL=$(ACCEL) PORTS='$(PORTS)' NET=$(NET)" \
+		"DISK=$(DISK) APPEND='$(APPEND)' GDBPORT=$(GDBPORT) V=$(V)"
 
 clean:
 	rm -rf $(BUILD)

@@ -18,8 +18,9 @@
 #ifndef EXO_INC_UPCALL_H
 #define EXO_INC_UPCALL_H
 
-#define UPCALL_EXCEPTION 0
-#define UPCALL_KINDS 1
+#define UPCALL_EXCEPTION 0 /* faults, revocation, repossession */
+#define UPCALL_PCT 1       /* protected control transfers (calls, messages) */
+#define UPCALL_KINDS 2
 
 /* Exception vectors (Intel SDM vol. 3 table 6-1) as seen in uf_trapno. */
 #define T_DIVIDE 0
@@ -44,6 +45,11 @@
 /* Upcalls that are not exceptions, delivered the same way (uf_trapno). */
 #define T_REVOKE 256     /* give back uf_va pages by tick uf_err (ki_ticks) */
 #define T_REPOSSESS 257  /* the kernel took pages: see the repossession vector */
+#define T_PCT_CALL 258   /* a synchronous call from env uf_va: reply with pct_reply */
+#define T_PCT_SEND 259   /* an asynchronous message from env uf_va */
+
+#define PCT_ARGS 3       /* words a protected control transfer carries */
+#define PCT_QUEUE 8      /* asynchronous messages an env can have waiting */
 
 /* Page-fault error code bits (uf_err when uf_trapno == T_PGFLT). */
 #define PF_PRESENT 0x1  /* protection violation, not a missing page */

@@ -23,6 +23,7 @@
 #include <kern/env.h>
 #include <kern/loader.h>
 #include <kern/lock.h>
+#include <kern/pct.h>
 #include <kern/pmap.h>
 #include <kern/report.h>
 #include <kern/revoke.h>
@@ -123,6 +124,9 @@ static struct env *env_alloc_slot(struct env *parent, const char *name)
 	e->env_trace = false;
 	e->env_rvec_va = e->env_rvec_n = 0;
 	e->env_pinned_lo = e->env_pinned_hi = 0;
+	e->env_pct_entry = e->env_pct_lo = e->env_pct_hi = 0;
+	e->env_pct_waiters = e->env_pct_qhead = e->env_pct_qlen = 0;
+	e->env_pct_replied = false;
 	env_set_status(e, ENV_BLOCKED);
 	memcpy(e->env_fpu, fpu_initial, sizeof(fpu_initial));
 	return e;
@@ -166,6 +170,7 @@ static long env_new(struct env *parent, const struct cap *key, const char *name,
 			r = cap_init_child(e, key);
 		else
 			cap_init_root(e);
+		e->env_pct_guard = e->env_guard; /* its ancestors may call it */
 	}
 	if (r < 0) {
 		env_abandon(e);
@@ -229,6 +234,7 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 	struct cpu *c = thiscpu();
 	if (c->cpu_fpu_owner == e)
 		c->cpu_fpu_owner = NULL;
+	pct_env_gone(e);
 	/* Bindings first (they live in the kernel page), then the tables
 	 * that cache them, then every page it owns: kept by whoever else
 	 * still binds it, freed otherwise. */
@@ -306,8 +312,11 @@ void env_run(struct env *e)
 	env_set_status(e, ENV_RUNNING);
 	e->env_info->env_cpu = c->cpu_id;
 	e->env_info->env_runs++;
+	e->env_pct_replied = false;
 	if (e->env_revoke_upcall || e->env_repossess_upcall)
 		revoke_deliver(e, &e->env_tf);
+	if (e->env_pct_qlen)
+		pct_deliver(e, &e->env_tf);
 	if (rcr3() != e->env_cr3)
 		lcr3(e->env_cr3);
 	/* FPU/SSE state moves only when a different env gets the CPU. */

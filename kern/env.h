@@ -3,6 +3,7 @@
 
 #include <inc/cap.h>
 #include <inc/env.h>
+#include <inc/upcall.h>
 #include <kern/mmu.h>
 #include <kern/trap.h>
 
@@ -10,7 +11,15 @@ enum env_block {
 	BLOCK_NONE = 0,
 	BLOCK_CONSOLE,  /* in sys_cgetc, waiting for input */
 	BLOCK_WAIT,     /* in sys_env_wait, waiting for env_wait_for to die */
-	BLOCK_UNSTARTED, /* made by sys_env_alloc, waiting for sys_env_start */
+	BLOCK_UNSTARTED, /* made by sys_env_fork, waiting for sys_env_start */
+	BLOCK_PCT,      /* in sys_pct_call, waiting for env_pct_peer's reply */
+	BLOCK_SLEEP,    /* in sys_env_sleep, until env_sleep_until or a PCT */
+};
+
+/* An asynchronous protected control transfer waiting for its target. */
+struct pct_msg {
+	envid_t m_from;
+	uint64_t m_args[PCT_ARGS];
 };
 
 #define STLB_BUCKETS 512 /* per env: bindings hash on the virtual page */
@@ -45,6 +54,19 @@ struct env {
 	uint64_t env_revoke_deadline; /* in ticks */
 	uint64_t env_rvec_va, env_rvec_n; /* repossession vector */
 	uint64_t env_pinned_lo, env_pinned_hi; /* never repossessed */
+	/* Protected control transfer (pct.c). */
+	uint64_t env_pct_entry, env_pct_lo, env_pct_hi;
+	struct cap env_pct_guard;     /* what a caller's key must dominate */
+	envid_t env_pct_peer;         /* BLOCK_PCT: whom it called */
+	uint64_t env_pct_frame;       /* the last frame pushed on its PCT stack */
+	envid_t env_pct_frame_caller; /* whose call that frame is (0: a message) */
+	bool env_pct_replied;         /* it replied and has not run since */
+	uint32_t env_pct_waiters;     /* envs blocked in a call to it */
+	struct pct_msg env_pct_q[PCT_QUEUE]; /* messages not yet delivered */
+	uint32_t env_pct_qhead, env_pct_qlen;
+	/* Sleeping (sched.c). */
+	uint64_t env_sleep_until;     /* tick to wake at; UINT64_MAX: never */
+	struct env *env_sleep_next, *env_sleep_prev;
 	envid_t env_wait_for;         /* BLOCK_WAIT: the child */
 	struct env *env_free_next;    /* free slots, oldest first */
 	bool env_trace;               /* log its system calls and upcalls (trace.c) */
@@ -82,5 +104,11 @@ void env_set_status(struct env *e, enum env_status s);
 
 /* Scheduler (sched.c). */
 void sched_yield(void) __attribute__((noreturn));
+/* Block e (the caller, its registers saved) until tick `until` or a wake. */
+void sched_sleep(struct env *e, uint64_t until);
+/* End e's sleep, making its sys_env_sleep return value. */
+void sched_wake(struct env *e, long value);
+/* Timer tick: wake the sleepers whose time has come. */
+void sched_tick(uint64_t now);
 
 #endif

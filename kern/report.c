@@ -85,8 +85,11 @@ static struct textbuf para; /* the kill report being written */
 static void para_add_user_addr(const struct program *prog, uint64_t addr, bool is_return)
 {
 	struct sym s;
-	if (prog && program_sym_lookup(prog, is_return ? addr - 1 : addr, &s))
-		para_add("%#lx %s+%#lx", addr, s.s_name, s.s_off + (is_return ? 1 : 0));
+	uint64_t at = is_return ? addr - 1 : addr, off = is_return ? 1 : 0;
+	if (prog && program_sym_lookup(prog, at, &s))
+		para_add("%#lx %s+%#lx", addr, s.s_name, s.s_off + off);
+	else if (ksym_lookup(at, &s)) /* a jump into the kernel's text */
+		para_add("%#lx %s+%#lx (kernel)", addr, s.s_name, s.s_off + off);
 	else
 		para_add("%#lx ?", addr);
 }
@@ -112,6 +115,17 @@ void report_kill(struct env *e, const struct trapframe *tf, const char *reason)
 		 tf->tf_rflags);
 	para_add_user_addr(prog, tf->tf_rip, false);
 	para_add("\n");
+	/* At a function's first instruction nothing is pushed yet: its caller
+	 * is the return address on top of the stack, and %rbp is the caller's
+	 * frame, which the walk below goes on from. */
+	struct sym at;
+	uint64_t ret;
+	if (prog && program_sym_lookup(prog, tf->tf_rip, &at) && at.s_off == 0 &&
+	    copy_from_user(e, &ret, tf->tf_rsp, sizeof(ret)) == 0) {
+		para_add("    ");
+		para_add_user_addr(prog, ret, true);
+		para_add("\n");
+	}
 	uint64_t rbp = tf->tf_rbp;
 	for (int depth = 0; depth < USER_FRAMES_MAX && rbp % 8 == 0; depth++) {
 		uint64_t frame[2]; /* saved %rbp, return %rip */

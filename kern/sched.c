@@ -58,6 +58,48 @@ void env_set_status(struct env *e, enum env_status s)
 		runq_add(e);
 }
 
+/*
+ * Sleepers: a list of the envs in BLOCK_SLEEP, checked every tick. Short:
+ * only envs that chose to sleep are on it.
+ */
+static struct env *sleepers;
+
+void sched_sleep(struct env *e, uint64_t until)
+{
+	e->env_block = BLOCK_SLEEP;
+	e->env_sleep_until = until;
+	e->env_sleep_prev = NULL;
+	e->env_sleep_next = sleepers;
+	if (sleepers)
+		sleepers->env_sleep_prev = e;
+	sleepers = e;
+	env_set_status(e, ENV_BLOCKED);
+}
+
+void sched_wake(struct env *e, long value)
+{
+	if (e->env_info->env_status != ENV_BLOCKED || e->env_block != BLOCK_SLEEP)
+		return;
+	if (e->env_sleep_prev)
+		e->env_sleep_prev->env_sleep_next = e->env_sleep_next;
+	else
+		sleepers = e->env_sleep_next;
+	if (e->env_sleep_next)
+		e->env_sleep_next->env_sleep_prev = e->env_sleep_prev;
+	e->env_tf.tf_rax = (uint64_t)value;
+	e->env_block = BLOCK_NONE;
+	env_set_status(e, ENV_RUNNABLE);
+}
+
+void sched_tick(uint64_t now)
+{
+	for (struct env *e = sleepers, *next; e; e = next) {
+		next = e->env_sleep_next;
+		if (now >= e->env_sleep_until)
+			sched_wake(e, 0);
+	}
+}
+
 static void sched_halt(void) __attribute__((noreturn));
 
 void sched_yield(void)

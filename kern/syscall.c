@@ -22,6 +22,7 @@
 #include <kern/cpu.h>
 #include <kern/env.h>
 #include <kern/lock.h>
+#include <kern/pct.h>
 #include <kern/pmap.h>
 #include <kern/revoke.h>
 #include <kern/stlb.h>
@@ -33,7 +34,7 @@
 
 extern struct kern_info kinfo;
 
-static void save_caller(long result)
+void syscall_save_caller(long result)
 {
 	struct env *e = curenv;
 	e->env_tf = *thiscpu()->cpu_syscall_frame;
@@ -72,7 +73,7 @@ static long sys_cgetc(uint64_t flags)
 		return c;
 	if (flags & CGETC_NONBLOCK)
 		return -E_AGAIN;
-	save_caller(0);
+	syscall_save_caller(0);
 	e->env_block = BLOCK_CONSOLE;
 	env_set_status(e, ENV_BLOCKED);
 	sched_yield();
@@ -175,7 +176,7 @@ static long sys_env_wait(envid_t envid)
 		env_reap(e);
 		return status;
 	}
-	save_caller(0);
+	syscall_save_caller(0);
 	self->env_block = BLOCK_WAIT;
 	self->env_wait_for = envid;
 	env_set_status(self, ENV_BLOCKED);
@@ -190,15 +191,23 @@ static long sys_env_set_upcall(uint64_t kind, uint64_t entry, uint64_t lo, uint6
 	if (entry != 0 && (lo >= hi || hi > UTOP || (lo | hi) % 16 != 0 ||
 			   hi - lo < sizeof(struct upcall_frame) + UPCALL_REDZONE))
 		return -E_INVAL;
-	e->env_upcall_entry = entry;
-	e->env_xstack_lo = entry ? lo : 0;
-	e->env_xstack_hi = entry ? hi : 0;
+	if (!entry)
+		lo = hi = 0;
+	if (kind == UPCALL_PCT) {
+		e->env_pct_entry = entry;
+		e->env_pct_lo = lo;
+		e->env_pct_hi = hi;
+	} else {
+		e->env_upcall_entry = entry;
+		e->env_xstack_lo = lo;
+		e->env_xstack_hi = hi;
+	}
 	return 0;
 }
 
 static long sys_yield(void)
 {
-	save_caller(0);
+	syscall_save_caller(0);
 	sched_yield();
 }
 

@@ -180,8 +180,11 @@ void trap(struct trapframe *tf)
 	switch (tf->tf_trapno) {
 	case IRQ_TIMER:
 		lapic_eoi();
-		if (thiscpu()->cpu_id == 0)
-			revoke_tick(++kinfo.ki_ticks);
+		if (thiscpu()->cpu_id == 0) {
+			uint64_t now = ++kinfo.ki_ticks;
+			revoke_tick(now);
+			sched_tick(now);
+		}
 		preempt(tf);
 	case IRQ_SERIAL:
 		console_irq();

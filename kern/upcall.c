@@ -19,21 +19,28 @@
 #include <kern/upcall.h>
 #include <kern/vm.h>
 
-const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, uint64_t err,
-			uint64_t va)
-{
-	if (!e->env_upcall_entry)
-		return "no exception entry";
+/* The entry and stack of one kind of upcall, and what to call them in the
+ * reasons an env dies for. */
+struct route {
+	uint64_t entry, lo, hi;
+	const char *no_entry, *overflow, *bad_entry, *bad_stack;
+};
 
-	/* A fault on the exception stack itself nests below the red zone. The
-	 * page under the stack is its guard: a handler whose stack ran into it
-	 * is still on the exception stack, and out of room. */
-	uint64_t sp = e->env_xstack_hi;
-	if (tf->tf_rsp > e->env_xstack_lo - PAGE_SIZE && tf->tf_rsp <= e->env_xstack_hi)
+static const char *push(struct env *e, struct trapframe *tf, const struct route *rt,
+			uint64_t trapno, uint64_t err, uint64_t va)
+{
+	if (!rt->entry)
+		return rt->no_entry;
+
+	/* A fault on the stack itself nests below the red zone. The page under
+	 * the stack is its guard: a handler whose stack ran into it is still on
+	 * the stack, and out of room. */
+	uint64_t sp = rt->hi;
+	if (tf->tf_rsp > rt->lo - PAGE_SIZE && tf->tf_rsp <= rt->hi)
 		sp = tf->tf_rsp - UPCALL_REDZONE - UPCALL_RESUME_SLOT;
 	sp = ROUNDDOWN(sp - sizeof(struct upcall_frame), 16);
-	if (sp < e->env_xstack_lo || sp > e->env_xstack_hi)
-		return "exception stack overflow (fault while handling a fault?)";
+	if (sp < rt->lo || sp > rt->hi)
+		return rt->overflow;
 
 	struct upcall_frame uf = {
 		.uf_trapno = trapno,
@@ -48,17 +55,75 @@ const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, ui
 		.uf_rflags = tf->tf_rflags,
 		.uf_rsp = tf->tf_rsp,
 	};
-	const struct binding *entry = stlb_lookup(e, e->env_upcall_entry);
+	const struct binding *entry = stlb_lookup(e, rt->entry);
 	if (!entry || !(entry->b_rights & BIND_EXEC))
-		return "exception entry not mapped executable";
+		return rt->bad_entry;
 	if (copy_to_user(e, sp, &uf, sizeof(uf)) < 0)
-		return "exception stack not mapped writable";
+		return rt->bad_stack;
 
 	if (e->env_trace)
 		trace_upcall(e, trapno, err, va, tf->tf_rip);
-	tf->tf_rip = e->env_upcall_entry;
+	tf->tf_rip = rt->entry;
 	tf->tf_rsp = sp;
 	tf->tf_rdi = sp;
+	e->env_info->env_upcalls++;
+	return NULL;
+}
+
+const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, uint64_t err,
+			uint64_t va)
+{
+	struct route rt = {
+		e->env_upcall_entry, e->env_xstack_lo, e->env_xstack_hi,
+		"no exception entry",
+		"exception stack overflow (fault while handling a fault?)",
+		"exception entry not mapped executable",
+		"exception stack not mapped writable",
+	};
+	return push(e, tf, &rt, trapno, err, va);
+}
+
+const char *upcall_push_pct(struct env *e, struct trapframe *tf, uint64_t trapno,
+			    envid_t caller, const uint64_t args[PCT_ARGS])
+{
+	struct route rt = {
+		e->env_pct_entry, e->env_pct_lo, e->env_pct_hi,
+		"no PCT entry",
+		"PCT stack overflow (calls nested too deep)",
+		"PCT entry not mapped executable",
+		"PCT stack not mapped writable",
+	};
+	const char *why = push(e, tf, &rt, trapno, 0, (uint64_t)caller);
+	if (!why) {
+		e->env_pct_frame = tf->tf_rsp;
+		e->env_pct_frame_caller = trapno == T_PCT_CALL ? caller : 0;
+		/* the handler's C arguments: (frame, caller, a0, a1, a2) */
+		tf->tf_rsi = (uint64_t)caller;
+		tf->tf_rdx = args[0];
+		tf->tf_rcx = args[1];
+		tf->tf_r8 = args[2];
+	}
+	return why;
+}
+
+const char *upcall_reuse_pct(struct env *e, struct trapframe *tf, envid_t caller,
+			     const uint64_t args[PCT_ARGS])
+{
+	/* The frame keeps the state the first call interrupted; only its header
+	 * changes. */
+	uint64_t hdr[3] = { T_PCT_CALL, 0, (uint64_t)caller };
+	if (copy_to_user(e, e->env_pct_frame, hdr, sizeof(hdr)) < 0)
+		return "PCT stack not mapped writable";
+	if (e->env_trace)
+		trace_upcall(e, T_PCT_CALL, 0, (uint64_t)caller, tf->tf_rip);
+	e->env_pct_frame_caller = caller;
+	tf->tf_rip = e->env_pct_entry;
+	tf->tf_rsp = e->env_pct_frame;
+	tf->tf_rdi = e->env_pct_frame;
+	tf->tf_rsi = (uint64_t)caller;
+	tf->tf_rdx = args[0];
+	tf->tf_rcx = args[1];
+	tf->tf_r8 = args[2];
 	e->env_info->env_upcalls++;
 	return NULL;
 }

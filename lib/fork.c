@@ -17,6 +17,7 @@
  * were.
  */
 #include <lib/libos.h>
+#include <lib/pct.h>
 #include <lib/vm.h>
 
 long fork_capture(struct env_regs *r);
@@ -26,8 +27,8 @@ struct fork_ctx {
 	struct bind_req parent[BIND_BATCH_MAX], kid[BIND_BATCH_MAX];
 	unsigned np, nk;
 	long err;
-	uint64_t fresh_va[LIBOS_XSTACK_PAGES + 1];
-	uint64_t fresh_ppn[LIBOS_XSTACK_PAGES + 1];
+	uint64_t fresh_va[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + 1];
+	uint64_t fresh_ppn[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + 1];
 	unsigned nfresh;
 };
 
@@ -44,6 +45,8 @@ static bool unshareable(uint64_t va)
 {
 	return (va >= LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE &&
 		va < LIBOS_XSTACK_TOP) ||
+	       (va >= LIBOS_PCTSTACK_TOP - LIBOS_PCTSTACK_PAGES * PAGE_SIZE &&
+		va < LIBOS_PCTSTACK_TOP) ||
 	       va == ROUNDDOWN(LIBOS_RVEC, PAGE_SIZE);
 }
 
@@ -137,6 +140,7 @@ long fork(void)
 	if (fork_capture(&regs)) {
 		/* the child, resumed by env_start, with the parent's data */
 		thisenv_id = (envid_t)sys_getenvid();
+		pct_after_fork();
 		return 0;
 	}
 	long child = sys_env_fork(CAP_SELF);
@@ -153,8 +157,10 @@ long fork(void)
 		vm_for_each_entry(share, c);
 	flush(c);
 	long r = c->err;
-	if (r == 0)
+	if (r == 0) {
+		pct_grant_to_child(c->child);
 		r = sys_env_set_regs(c->child, &regs, CAP_SELF);
+	}
 	if (r == 0)
 		r = sys_env_start(c->child, CAP_SELF);
 	if (r < 0) {

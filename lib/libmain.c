@@ -2,6 +2,7 @@
  * Program start and exit: what runs before main and after it.
  */
 #include <lib/libos.h>
+#include <lib/pct.h>
 #include <lib/vm.h>
 
 envid_t thisenv_id;
@@ -15,6 +16,7 @@ void libos_start(int argc, char **argv)
 	thisenv_id = (envid_t)sys_getenvid();
 	exception_init();
 	vm_init();
+	pct_init();
 	exit(main(argc, argv));
 }
 

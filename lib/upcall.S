@@ -51,3 +51,17 @@ upcall_resume:
 	popfq
 	movq (%rsp), %rsp
 	ret $UPCALL_REDZONE
+
+/*
+ * The protected-control-transfer entry: like upcall_entry, but on the PCT
+ * stack, and %rsi, %rdx, %rcx, %r8 already hold the caller's id and the three
+ * arguments, so pct_dispatch(frame, caller, a0, a1, a2) is called with the
+ * registers as the kernel left them.
+ */
+	.globl pct_entry
+pct_entry:
+	movq %rdi, %rbx             /* the frame */
+	andq $-16, %rsp
+	call pct_dispatch
+	movq %rbx, %rdi
+	jmp upcall_resume

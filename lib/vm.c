@@ -152,7 +152,15 @@ void *vm_alloc(uint64_t len)
 
 void *vm_alloc_shared(uint64_t len)
 {
-	return alloc_region(len, true);
+	/* Bound now: a page first touched after a fork would be each side's
+	 * own, not shared. */
+	char *p = alloc_region(len, true);
+	for (uint64_t off = 0; p && off < len; off += PAGE_SIZE) {
+		if (vm_page_alloc((uint64_t)p + off, PROT_READ | PROT_WRITE) < 0)
+			return NULL;
+		*slot_for((uint64_t)p + off, false) |= VPT_SHARED;
+	}
+	return p;
 }
 
 /* Batched rebinding: requests collect here and go in one crossing. */

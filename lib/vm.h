@@ -42,7 +42,8 @@ uint64_t vm_lookup(uint64_t va);
 int vm_map_zero(uint64_t va, uint64_t len, unsigned prot);
 /* Reserve len bytes of demand-zero memory; NULL if out of address space. */
 void *vm_alloc(uint64_t len);
-/* The same, but shared with children after fork (MAP_SHARED). */
+/* The same, but bound at once and shared with children after fork
+ * (MAP_SHARED). */
 void *vm_alloc_shared(uint64_t len);
 /* Bind a fresh zero page at va now (prot: PROT_*); returns its ppn. */
 long vm_page_alloc(uint64_t va, unsigned prot);

@@ -5,6 +5,8 @@
  * the host's bench script reads. A small ROUNDS is a smoke run.
  */
 #include <lib/libos.h>
+#include <lib/pct.h>
+#include <lib/pipe.h>
 #include <lib/vm.h>
 
 #define MAX_ROUNDS 20000
@@ -200,6 +202,108 @@ static void bench_bind(int rounds)
 		sys_page_free((uint64_t)ppn[i], CAP_SELF);
 }
 
+static uint64_t echo(envid_t caller, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	(void)caller, (void)a1, (void)a2;
+	return a0;
+}
+
+static volatile uint64_t *flags;
+
+static void on_msg(envid_t from, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	(void)a0, (void)a1, (void)a2;
+	flags[1]++;
+	pct_send(from, 0, 0, 0); /* bounce it back */
+}
+
+static void on_reply_msg(envid_t from, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	(void)from, (void)a0, (void)a1, (void)a2;
+	flags[2]++;
+}
+
+static void bench_ipc(int rounds)
+{
+	flags = vm_alloc_shared(PAGE_SIZE);
+	long pid = fork();
+	if (pid == 0) {
+		pct_serve(echo, on_msg);
+		flags[0] = 1;
+		while (flags[3] == 0)
+			sys_env_sleep(UINT64_MAX);
+		exit(0);
+	}
+	while (flags[0] == 0)
+		sys_yield();
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		pct_call((envid_t)pid, (uint64_t)i, 0, 0);
+		samples[i] = rdtsc() - t0;
+	}
+	report("pct_roundtrip", rounds);
+
+	/* async: send, the child's handler sends back; we sleep until ours runs */
+	pct_serve(NULL, on_reply_msg);
+	for (int i = 0; i < rounds; i++) {
+		uint64_t before = flags[2];
+		uint64_t t0 = rdtsc();
+		pct_send((envid_t)pid, 0, 0, 0);
+		while (flags[2] == before)
+			sys_env_sleep(UINT64_MAX);
+		samples[i] = rdtsc() - t0;
+	}
+	report("pct_send_roundtrip", rounds);
+	flags[3] = 1;
+	pct_send((envid_t)pid, 0, 0, 0);
+	wait(pid);
+
+	/* directed yield ping-pong: each side yields to the other */
+	flags[0] = flags[3] = 0;
+	envid_t me = thisenv_id;
+	pid = fork();
+	if (pid == 0) {
+		flags[0] = 1;
+		while (flags[3] == 0)
+			sys_yield_to(me);
+		exit(0);
+	}
+	while (flags[0] == 0)
+		sys_yield();
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		sys_yield_to((envid_t)pid);
+		samples[i] = rdtsc() - t0;
+	}
+	report("yield_pingpong", rounds);
+	flags[3] = 1;
+	wait(pid);
+
+	/* one byte each way through library-OS pipes */
+	struct pipe *down = pipe_new(), *up = pipe_new();
+	pid = fork();
+	if (pid == 0) {
+		pipe_reader(down);
+		pipe_writer(up);
+		uint8_t c;
+		while (pipe_read(down, &c, 1) == 1)
+			pipe_write(up, &c, 1);
+		exit(0);
+	}
+	pipe_writer(down);
+	pipe_reader(up);
+	for (int i = 0; i < rounds; i++) {
+		uint8_t c = (uint8_t)i;
+		uint64_t t0 = rdtsc();
+		pipe_write(down, &c, 1);
+		pipe_read(up, &c, 1);
+		samples[i] = rdtsc() - t0;
+	}
+	report("pipe_roundtrip", rounds);
+	pipe_close_write(down);
+	wait(pid);
+}
+
 static void bench_fork(int rounds)
 {
 	for (int i = 0; i < rounds; i++) {
@@ -276,6 +380,7 @@ int main(int argc, char **argv)
 
 	bench_vm(rounds);
 	bench_bind(rounds);
+	bench_ipc(rounds);
 
 	int env_rounds = rounds / 10 > 0 ? rounds / 10 : 1;
 	for (int i = 0; i < env_rounds; i++) {

@@ -60,7 +60,9 @@ static int cmd_progs(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_run(int argc, char **argv)
+/* run, or trace run: start argv[1] with the rest as arguments, traced from
+ * its first system call if traced. */
+static int run_program(int argc, char **argv, bool traced)
 {
 	if (argc < 2) {
 		printf("usage: run PROGRAM [ARGS...] [&]\n");
@@ -84,6 +86,10 @@ static int cmd_run(int argc, char **argv)
 		printf("run: %s: %le\n", argv[1], id);
 		return 1;
 	}
+	/* before it runs: the child gets the CPU only when we give it up */
+	long r = traced ? sys_env_trace((envid_t)id, 1, CAP_SELF) : 0;
+	if (r < 0)
+		printf("trace: %08lx: %le\n", id, r);
 	if (background) {
 		printf("[%08lx] %s\n", id, argv[1]);
 		return 0;
@@ -146,6 +152,37 @@ static int cmd_caps(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_run(int argc, char **argv)
+{
+	return run_program(argc, argv, false);
+}
+
+/* trace ENVID on|off, or trace run PROGRAM [ARGS...] [&]: the kernel logs
+ * the env's system calls and upcalls, one line each (doc/debugging.md). */
+static int cmd_trace(int argc, char **argv)
+{
+	if (argc >= 3 && strcmp(argv[1], "run") == 0)
+		return run_program(argc - 1, argv + 1, true);
+	bool on = argc == 3 && strcmp(argv[2], "on") == 0;
+	if (argc != 3 || (!on && strcmp(argv[2], "off") != 0)) {
+		printf("usage: trace ENVID on|off, or trace run PROGRAM [ARGS...] [&]\n");
+		return 1;
+	}
+	char *end;
+	long id = (long)strtoul(argv[1], &end, 16);
+	if (*end != '\0' || id < 0 || id > INT32_MAX) {
+		printf("trace: bad env id '%s'\n", argv[1]);
+		return 1;
+	}
+	long r = sys_env_trace((envid_t)id, on, CAP_SELF);
+	if (r < 0) {
+		printf("trace: %08lx: %le\n", id, r);
+		return 1;
+	}
+	printf("trace: %08lx %s\n", id, on ? "on" : "off");
+	return 0;
+}
+
 static int cmd_kill(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -193,6 +230,8 @@ static const struct command {
 	{ "progs", "list the programs in the boot image", cmd_progs },
 	{ "run", "run PROGRAM [ARGS...] [&]: start a program, wait unless &", cmd_run },
 	{ "kill", "kill ENVID: destroy an environment and its pages", cmd_kill },
+	{ "trace", "trace ENVID on|off, or trace run PROGRAM...: log its system calls",
+	  cmd_trace },
 	{ "caps", "caps [ENVID]: an env's keys, bindings and pages", cmd_caps },
 	{ "reboot", "reset the machine", cmd_reboot },
 	{ "poweroff", "stop the machine (under QEMU: exit QEMU)", cmd_poweroff },
