@@ -84,6 +84,29 @@ bool env_is_ancestor(envid_t anc, const struct env *e)
 	return false;
 }
 
+void fpu_switch(void)
+{
+	struct cpu *c = thiscpu();
+	struct env *e = c->cpu_env;
+	lcr0(rcr0() & ~(uint64_t)CR0_TS);
+	if (c->cpu_fpu_owner == e)
+		return;
+	if (c->cpu_fpu_owner)
+		__asm__ volatile("fxsave64 %0" : "=m"(c->cpu_fpu_owner->env_fpu));
+	__asm__ volatile("fxrstor64 %0" : : "m"(e->env_fpu));
+	c->cpu_fpu_owner = e;
+}
+
+/* Make e's saved FPU image current (it may live in the registers). */
+static void fpu_sync(struct env *e)
+{
+	struct cpu *c = thiscpu();
+	if (c->cpu_fpu_owner != e)
+		return;
+	lcr0(rcr0() & ~(uint64_t)CR0_TS);
+	__asm__ volatile("fxsave64 %0" : "=m"(e->env_fpu));
+}
+
 /* Take a free slot for a child of parent named name. The env is BLOCKED
  * (unstarted) and owns nothing yet. */
 static struct env *env_alloc_slot(struct env *parent, const char *name)
@@ -220,6 +243,7 @@ long env_fork(struct env *parent, const struct cap *key)
 	e->env_pinned_lo = parent->env_pinned_lo;
 	e->env_pinned_hi = parent->env_pinned_hi;
 	e->env_tf.tf_rflags = parent->env_tf.tf_rflags;
+	fpu_sync(parent);
 	memcpy(e->env_fpu, parent->env_fpu, sizeof(e->env_fpu));
 	return e->env_id;
 }
@@ -319,13 +343,11 @@ void env_run(struct env *e)
 		pct_deliver(e, &e->env_tf);
 	if (rcr3() != e->env_cr3)
 		lcr3(e->env_cr3);
-	/* FPU/SSE state moves only when a different env gets the CPU. */
-	if (c->cpu_fpu_owner != e) {
-		if (c->cpu_fpu_owner)
-			__asm__ volatile("fxsave64 %0" : "=m"(c->cpu_fpu_owner->env_fpu));
-		__asm__ volatile("fxrstor64 %0" : : "m"(e->env_fpu));
-		c->cpu_fpu_owner = e;
-	}
+	/* FPU/SSE state moves lazily: the first FPU instruction of an env that
+	 * does not own the registers traps (#NM, fpu_switch). */
+	uint64_t cr0 = rcr0();
+	if ((c->cpu_fpu_owner == e) == !!(cr0 & CR0_TS))
+		lcr0(cr0 ^ CR0_TS);
 	if (e->env_trace)
 		trace_resume(e); /* the result of a traced call it waited in */
 	unlock_kernel();

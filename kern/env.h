@@ -101,6 +101,8 @@ bool env_is_ancestor(envid_t anc, const struct env *e);
 /* Switch to e and return to user mode. */
 void env_run(struct env *e) __attribute__((noreturn));
 void env_set_status(struct env *e, enum env_status s);
+/* #NM from user mode: give the FPU/SSE registers to the running env. */
+void fpu_switch(void);
 
 /* Scheduler (sched.c). */
 void sched_yield(void) __attribute__((noreturn));

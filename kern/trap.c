@@ -198,6 +198,10 @@ void trap(struct trapframe *tf)
 	default:
 		if (tf->tf_trapno >= IRQ_PIC_BASE && tf->tf_trapno < IRQ_PIC_BASE + 16)
 			break; /* stray IRQ from the masked 8259s */
+		if (tf->tf_trapno == T_DEVICE) {
+			fpu_switch();
+			break;
+		}
 		if (tf->tf_trapno == T_PGFLT && stlb_refill(curenv, rcr2(), tf->tf_err)) {
 			curenv->env_info->env_refills++;
 			break; /* the binding was there: the cache is warm again */
