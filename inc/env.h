@@ -38,7 +38,7 @@ enum env_status {
 #define EXIT_DESTROYED 0x200     /* another env destroyed it */
 
 #define ENV_NAME_LEN 32
-#define ENV_REASON_LEN 72
+#define ENV_REASON_LEN 64
 
 struct env_info {
 	envid_t env_id;         /* current (or last) occupant; 0: never used */
@@ -53,6 +53,8 @@ struct env_info {
 	uint32_t env_page_limit; /* most user pages it may own, set by its creator */
 	uint32_t env_refills;   /* page faults the kernel resolved from the STLB */
 	uint32_t env_upcalls;   /* upcalls delivered (exceptions, revocations) */
+	uint32_t env_slices;    /* time-slice slots it owns */
+	uint32_t env_overruns;  /* slice ends it did not yield by the budget */
 	char env_name[ENV_NAME_LEN];      /* program name */
 	char env_reason[ENV_REASON_LEN];  /* why the kernel killed it, or "" */
 };

@@ -15,6 +15,8 @@
  * PHYSMAP├──────────────────────────────┤ 0xffff800000000000
  *        │   (non-canonical hole)       │
  *   ULIM ├──────────────────────────────┤ 0x0000800000000000
+ *        │ USLICES: struct slice_vec    │ read-only to users, one page
+ *        ├ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─┤ UEXPOSED + 3 GiB
  *        │ UINFO: struct kern_info      │ read-only to users, one page
  *        ├ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─┤ UEXPOSED + 2 GiB
  *        │ UENVS: struct env_info[NENV] │ read-only to users

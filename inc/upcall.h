@@ -20,7 +20,8 @@
 
 #define UPCALL_EXCEPTION 0 /* faults, revocation, repossession */
 #define UPCALL_PCT 1       /* protected control transfers (calls, messages) */
-#define UPCALL_KINDS 2
+#define UPCALL_SLICE 2     /* slice start and end (prologue, epilogue) */
+#define UPCALL_KINDS 3
 
 /* Exception vectors (Intel SDM vol. 3 table 6-1) as seen in uf_trapno. */
 #define T_DIVIDE 0
@@ -47,6 +48,8 @@
 #define T_REPOSSESS 257  /* the kernel took pages: see the repossession vector */
 #define T_PCT_CALL 258   /* a synchronous call from env uf_va: reply with pct_reply */
 #define T_PCT_SEND 259   /* an asynchronous message from env uf_va */
+#define T_EPILOGUE 260   /* its slot ends: save state and yield within the budget */
+#define T_PROLOGUE 261   /* its slot starts; uf_err 1: it overran last time */
 
 #define PCT_ARGS 3       /* words a protected control transfer carries */
 #define PCT_QUEUE 8      /* asynchronous messages an env can have waiting */

@@ -38,6 +38,9 @@ struct cpu {
 	struct env *cpu_fpu_owner;  /* whose FPU/SSE state is in the registers */
 	struct trapframe *cpu_syscall_frame; /* the system call in progress */
 	bool cpu_tlb_defer, cpu_tlb_pending; /* vm.c: batched TLB flushes */
+	uint64_t cpu_slice_given;     /* slice.c: slice number + 1 given away */
+	struct env *cpu_epilogue_env; /* slice.c: in its slice-end budget */
+	uint64_t cpu_epilogue_deadline;
 	uint32_t cpu_id;            /* index into cpus[] */
 	uint32_t cpu_apic_id;
 	uint64_t cpu_gdt[7];

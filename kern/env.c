@@ -25,6 +25,7 @@
 #include <kern/lock.h>
 #include <kern/pct.h>
 #include <kern/pmap.h>
+#include <kern/slice.h>
 #include <kern/report.h>
 #include <kern/revoke.h>
 #include <kern/stlb.h>
@@ -150,6 +151,9 @@ static struct env *env_alloc_slot(struct env *parent, const char *name)
 	e->env_pct_entry = e->env_pct_lo = e->env_pct_hi = 0;
 	e->env_pct_waiters = e->env_pct_qhead = e->env_pct_qlen = 0;
 	e->env_pct_replied = false;
+	e->env_slice_entry = e->env_slice_lo = e->env_slice_hi = 0;
+	e->env_slice_started = e->env_epilogue_sent = 0;
+	e->env_overran = false;
 	env_set_status(e, ENV_BLOCKED);
 	memcpy(e->env_fpu, fpu_initial, sizeof(fpu_initial));
 	return e;
@@ -259,6 +263,7 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 	if (c->cpu_fpu_owner == e)
 		c->cpu_fpu_owner = NULL;
 	pct_env_gone(e);
+	slice_env_gone(e);
 	/* Bindings first (they live in the kernel page), then the tables
 	 * that cache them, then every page it owns: kept by whoever else
 	 * still binds it, freed otherwise. */
@@ -341,6 +346,8 @@ void env_run(struct env *e)
 		revoke_deliver(e, &e->env_tf);
 	if (e->env_pct_qlen)
 		pct_deliver(e, &e->env_tf);
+	if (e->env_slice_entry)
+		slice_prologue(e);
 	if (rcr3() != e->env_cr3)
 		lcr3(e->env_cr3);
 	/* FPU/SSE state moves lazily: the first FPU instruction of an env that

@@ -64,6 +64,11 @@ struct env {
 	uint32_t env_pct_waiters;     /* envs blocked in a call to it */
 	struct pct_msg env_pct_q[PCT_QUEUE]; /* messages not yet delivered */
 	uint32_t env_pct_qhead, env_pct_qlen;
+	/* Time slices (slice.c). */
+	uint64_t env_slice_entry, env_slice_lo, env_slice_hi;
+	uint64_t env_slice_started;   /* slice number + 1 of its last prologue */
+	uint64_t env_epilogue_sent;   /* slice number of its last epilogue */
+	bool env_overran;             /* missed an epilogue budget: tell it */
 	/* Sleeping (sched.c). */
 	uint64_t env_sleep_until;     /* tick to wake at; UINT64_MAX: never */
 	struct env *env_sleep_next, *env_sleep_prev;

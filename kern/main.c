@@ -20,12 +20,12 @@
 #include <kern/pmap.h>
 #include <kern/report.h>
 #include <kern/selftest.h>
+#include <kern/slice.h>
 #include <kern/serial.h>
 #include <kern/trace.h>
 #include <kern/trap.h>
 #include <lib/string.h>
 
-#define TIMER_HZ 100 /* scheduler tick; the slice vector will refine it */
 
 struct kern_info kinfo;
 
@@ -33,7 +33,7 @@ struct kern_info kinfo;
 static void kinfo_init(void)
 {
 	kinfo.ki_tsc_hz = tsc_hz;
-	kinfo.ki_tick_hz = TIMER_HZ;
+	kinfo.ki_tick_hz = TICK_HZ;
 	kinfo.ki_ncpu = ncpu;
 	kinfo.ki_npages = npages;
 	kinfo.ki_free_pages = pages_free;
@@ -107,6 +107,7 @@ void kmain(uint32_t protocol, uint64_t info_pa)
 	trap_init_percpu();
 	env_init();
 	cap_init();
+	slice_init();
 	pmap_init_exposed();
 	/* Interrupt controllers, then the calibrated timer. */
 	pic_disable();
@@ -118,7 +119,7 @@ void kmain(uint32_t protocol, uint64_t info_pa)
 	serial_enable_rx_irq();
 	kinfo_init();
 	selftest_run();
-	lapic_timer_start(TIMER_HZ);
+	lapic_timer_start(TICK_HZ);
 
 	start_first_env();
 	lock_kernel();

@@ -32,6 +32,7 @@
 #include <kern/cpu.h>
 #include <kern/env.h>
 #include <kern/pct.h>
+#include <kern/slice.h>
 #include <kern/syscall.h>
 #include <kern/upcall.h>
 
@@ -157,6 +158,7 @@ long sys_yield_to(envid_t envid)
 		return -E_BAD_ENV;
 	if (t && t != self && t->env_info->env_status != ENV_RUNNABLE)
 		return -E_AGAIN;
+	slice_yielded(self);
 	syscall_save_caller(0);
 	if (!t || t == self)
 		sched_yield();

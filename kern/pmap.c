@@ -34,6 +34,7 @@
 #include <kern/console.h>
 #include <kern/env.h>
 #include <kern/pmap.h>
+#include <kern/slice.h>
 #include <kern/stlb.h>
 #include <kern/x86.h>
 #include <lib/string.h>
@@ -379,5 +380,6 @@ void pmap_init_exposed(void)
 	expose(pdpt, UPAGES, pages, npages * sizeof(struct page_info));
 	expose(pdpt, UENVS, env_infos, sizeof(struct env_info) * NENV);
 	expose(pdpt, UINFO, &kinfo, PAGE_SIZE);
+	expose(pdpt, USLICES, slice_vec, PAGE_SIZE);
 	exposed_pml4e = ((physaddr_t)ppn << PAGE_SHIFT) | PTE_P | PTE_U;
 }

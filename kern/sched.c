@@ -3,8 +3,8 @@
  * env running until it blocks, yields or the timer ends its tick. With nothing
  * runnable the CPU halts until an interrupt.
  *
- * This is the interim policy of the foundation; the time-slice vector (each
- * CPU's slots owned by envs, slice-end upcalls) replaces it.
+ * The time-slice vector (slice.c) comes first: the owner of the current
+ * slot runs when it is ready; this queue fills the rest of the time.
  *
  * env_set_status is the one place an env's status changes, so the queue is
  * always exactly the RUNNABLE envs.
@@ -16,6 +16,7 @@
 #include <kern/env.h>
 #include <kern/lock.h>
 #include <kern/pmap.h>
+#include <kern/slice.h>
 #include <kern/trace.h>
 #include <kern/x86.h>
 
@@ -110,6 +111,11 @@ void sched_yield(void)
 	struct env *cur = c->cpu_env;
 	if (cur && cur->env_info->env_status == ENV_RUNNING)
 		env_set_status(cur, ENV_RUNNABLE);
+	if (c->cpu_epilogue_env == cur && cur)
+		c->cpu_epilogue_env = NULL; /* it yielded (or blocked) in time */
+	struct env *owner = slice_pick();
+	if (owner)
+		env_run(owner); /* the slot's owner comes first */
 	if (runq_head)
 		env_run(runq_head); /* takes it off the queue: RUNNING */
 	sched_halt();

@@ -24,6 +24,7 @@
 #include <kern/lock.h>
 #include <kern/pct.h>
 #include <kern/pmap.h>
+#include <kern/slice.h>
 #include <kern/revoke.h>
 #include <kern/stlb.h>
 #include <kern/syscall.h>
@@ -197,6 +198,10 @@ static long sys_env_set_upcall(uint64_t kind, uint64_t entry, uint64_t lo, uint6
 		e->env_pct_entry = entry;
 		e->env_pct_lo = lo;
 		e->env_pct_hi = hi;
+	} else if (kind == UPCALL_SLICE) {
+		e->env_slice_entry = entry;
+		e->env_slice_lo = lo;
+		e->env_slice_hi = hi;
 	} else {
 		e->env_upcall_entry = entry;
 		e->env_xstack_lo = lo;
@@ -207,6 +212,7 @@ static long sys_env_set_upcall(uint64_t kind, uint64_t entry, uint64_t lo, uint6
 
 static long sys_yield(void)
 {
+	slice_yielded(curenv);
 	syscall_save_caller(0);
 	sched_yield();
 }

@@ -244,10 +244,16 @@ void trace_upcall(struct env *e, uint64_t trapno, uint64_t err, uint64_t va, uin
 		textbuf_add(&line, "revoke: give back %lu pages by tick %lu", va, err);
 	else if (trapno == T_REPOSSESS)
 		textbuf_add(&line, "repossess: %lu pages taken, listed in the vector", va);
+	else if (trapno == T_PCT_CALL)
+		textbuf_add(&line, "PCT call from env %08x", (uint32_t)va);
+	else if (trapno == T_PCT_SEND)
+		textbuf_add(&line, "PCT message from env %08x", (uint32_t)va);
 	else if (trapno == T_PGFLT)
 		textbuf_add(&line, "page fault (trap 14, err %#lx) at va %#lx", err, va);
-	else
+	else if (trapno < 32)
 		textbuf_add(&line, "%s (trap %lu, err %#lx)", trap_name(trapno), trapno, err);
+	else /* a kind added to inc/upcall.h without a name here */
+		textbuf_add(&line, "%lu (err %#lx, va %#lx)", trapno, err, va);
 	textbuf_add(&line, ", interrupting rip %#lx\n", rip);
 	cprintf("%s", line.tb_buf);
 }

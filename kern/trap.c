@@ -22,6 +22,7 @@
 #include <kern/lapic.h>
 #include <kern/lock.h>
 #include <kern/pmap.h>
+#include <kern/slice.h>
 #include <kern/revoke.h>
 #include <kern/stlb.h>
 #include <kern/trap.h>
@@ -185,7 +186,7 @@ void trap(struct trapframe *tf)
 			revoke_tick(now);
 			sched_tick(now);
 		}
-		preempt(tf);
+		slice_tick(tf);
 	case IRQ_SERIAL:
 		console_irq();
 		lapic_eoi();

@@ -127,3 +127,15 @@ const char *upcall_reuse_pct(struct env *e, struct trapframe *tf, envid_t caller
 	e->env_info->env_upcalls++;
 	return NULL;
 }
+
+const char *upcall_push_slice(struct env *e, struct trapframe *tf, uint64_t trapno, uint64_t err)
+{
+	struct route rt = {
+		e->env_slice_entry, e->env_slice_lo, e->env_slice_hi,
+		"no slice entry",
+		"slice upcall stack overflow",
+		"slice entry not mapped executable",
+		"slice upcall stack not mapped writable",
+	};
+	return push(e, tf, &rt, trapno, err, 0);
+}

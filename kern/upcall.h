@@ -25,5 +25,7 @@ const char *upcall_push_pct(struct env *e, struct trapframe *tf, uint64_t trapno
  * call in that same frame instead of nesting a new one. */
 const char *upcall_reuse_pct(struct env *e, struct trapframe *tf, envid_t caller,
 			     const uint64_t args[PCT_ARGS]);
+/* The same on e's slice route (UPCALL_SLICE): T_PROLOGUE or T_EPILOGUE. */
+const char *upcall_push_slice(struct env *e, struct trapframe *tf, uint64_t trapno, uint64_t err);
 
 #endif

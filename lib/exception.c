@@ -10,6 +10,7 @@
  * kernel kills it and logs why.
  */
 #include <lib/libos.h>
+#include <lib/slice.h>
 #include <lib/vm.h>
 
 extern void upcall_entry(void);
@@ -38,6 +39,10 @@ static void libos_exception(struct upcall_frame *uf)
 		return;
 	case T_REPOSSESS:
 		vm_repossessed();
+		return;
+	case T_PROLOGUE:
+	case T_EPILOGUE:
+		slice_dispatch(uf->uf_trapno, uf->uf_err);
 		return;
 	}
 	if (program_handler) {

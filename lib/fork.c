@@ -18,6 +18,7 @@
  */
 #include <lib/libos.h>
 #include <lib/pct.h>
+#include <lib/slice.h>
 #include <lib/vm.h>
 
 long fork_capture(struct env_regs *r);
@@ -27,8 +28,8 @@ struct fork_ctx {
 	struct bind_req parent[BIND_BATCH_MAX], kid[BIND_BATCH_MAX];
 	unsigned np, nk;
 	long err;
-	uint64_t fresh_va[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + 1];
-	uint64_t fresh_ppn[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + 1];
+	uint64_t fresh_va[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + LIBOS_SLICESTACK_PAGES + 1];
+	uint64_t fresh_ppn[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + LIBOS_SLICESTACK_PAGES + 1];
 	unsigned nfresh;
 };
 
@@ -47,6 +48,8 @@ static bool unshareable(uint64_t va)
 		va < LIBOS_XSTACK_TOP) ||
 	       (va >= LIBOS_PCTSTACK_TOP - LIBOS_PCTSTACK_PAGES * PAGE_SIZE &&
 		va < LIBOS_PCTSTACK_TOP) ||
+	       (va >= LIBOS_SLICESTACK_TOP - LIBOS_SLICESTACK_PAGES * PAGE_SIZE &&
+		va < LIBOS_SLICESTACK_TOP) ||
 	       va == ROUNDDOWN(LIBOS_RVEC, PAGE_SIZE);
 }
 

@@ -19,16 +19,16 @@ static int cmd_help(int argc, char **argv);
 
 static int cmd_envs(int argc, char **argv)
 {
-	printf("%-8s %-8s %-9s %6s %6s %10s  %s\n", "ENV", "PARENT", "STATUS", "PAGES", "BINDS",
-	       "RUNS", "NAME");
+	printf("%-8s %-8s %-9s %6s %6s %6s %8s %10s  %s\n", "ENV", "PARENT", "STATUS", "PAGES",
+	       "BINDS", "SLICES", "OVERRUNS", "RUNS", "NAME");
 	for (uint32_t i = 0; i < ukinfo->ki_nenv; i++) {
 		const volatile struct env_info *e = &uenvs[i];
 		uint32_t s = e->env_status;
 		if (s == ENV_FREE)
 			continue;
-		printf("%08x %08x %-9s %6u %6u %10lu  %s\n", e->env_id, e->env_parent_id,
-		       status_name(s), e->env_pages, e->env_bindings, e->env_runs,
-		       (const char *)e->env_name);
+		printf("%08x %08x %-9s %6u %6u %6u %8u %10lu  %s\n", e->env_id, e->env_parent_id,
+		       status_name(s), e->env_pages, e->env_bindings, e->env_slices,
+		       e->env_overruns, e->env_runs, (const char *)e->env_name);
 	}
 	return 0;
 }

@@ -1,0 +1,41 @@
+/*
+ * Slice-start and slice-end upcalls in the library OS (lib/slice.h). They
+ * come through the same trampoline as exceptions, on a stack of their own
+ * (an epilogue may arrive while an exception handler runs).
+ */
+#include <lib/libos.h>
+#include <lib/slice.h>
+#include <lib/vm.h>
+
+extern void upcall_entry(void);
+
+static slice_fn prologue, epilogue;
+
+int slice_upcalls(slice_fn on_prologue, slice_fn on_epilogue)
+{
+	const uint64_t lo = LIBOS_SLICESTACK_TOP - LIBOS_SLICESTACK_PAGES * PAGE_SIZE;
+	for (uint64_t va = lo; va < LIBOS_SLICESTACK_TOP; va += PAGE_SIZE)
+		if (!(vm_lookup(va) & VPT_P) && vm_page_alloc(va, PROT_READ | PROT_WRITE) < 0)
+			return -E_NO_MEM;
+	prologue = on_prologue;
+	epilogue = on_epilogue;
+	return (int)sys_env_set_upcall(UPCALL_SLICE, (uint64_t)upcall_entry, lo,
+				       LIBOS_SLICESTACK_TOP);
+}
+
+bool slice_dispatch(uint64_t trapno, uint64_t err)
+{
+	if (trapno == T_PROLOGUE) {
+		if (prologue)
+			prologue(err != 0);
+		return true;
+	}
+	if (trapno == T_EPILOGUE) {
+		if (epilogue)
+			epilogue(false);
+		else
+			sys_yield();
+		return true;
+	}
+	return false;
+}
