@@ -42,7 +42,7 @@ static void libos_exception(struct upcall_frame *uf)
 		return;
 	case T_PROLOGUE:
 	case T_EPILOGUE:
-		slice_dispatch(uf->uf_trapno, uf->uf_err);
+		slice_dispatch(uf);
 		return;
 	}
 	if (program_handler) {

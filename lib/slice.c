@@ -23,14 +23,22 @@ int slice_upcalls(slice_fn on_prologue, slice_fn on_epilogue)
 				       LIBOS_SLICESTACK_TOP);
 }
 
-bool slice_dispatch(uint64_t trapno, uint64_t err)
+static struct upcall_frame *frame;
+
+struct upcall_frame *slice_frame(void)
 {
-	if (trapno == T_PROLOGUE) {
+	return frame;
+}
+
+bool slice_dispatch(struct upcall_frame *uf)
+{
+	frame = uf;
+	if (uf->uf_trapno == T_PROLOGUE) {
 		if (prologue)
-			prologue(err != 0);
+			prologue(uf->uf_err != 0);
 		return true;
 	}
-	if (trapno == T_EPILOGUE) {
+	if (uf->uf_trapno == T_EPILOGUE) {
 		if (epilogue)
 			epilogue(false);
 		else

@@ -19,6 +19,9 @@
 typedef void (*slice_fn)(bool overran);
 int slice_upcalls(slice_fn on_prologue, slice_fn on_epilogue);
 /* Used by the exception dispatcher. */
-bool slice_dispatch(uint64_t trapno, uint64_t err);
+struct upcall_frame;
+bool slice_dispatch(struct upcall_frame *uf);
+/* Inside a slice handler: the state the upcall interrupted. */
+struct upcall_frame *slice_frame(void);
 
 #endif

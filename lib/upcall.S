@@ -26,12 +26,14 @@ upcall_entry:
 /* void upcall_resume(const struct upcall_frame *uf) -- never returns */
 	.globl upcall_resume
 upcall_resume:
-	movq %rdi, %rsp
-	movq UF_RSP(%rsp), %rax
+	/* The one store that can fault (the target stack may be a page not yet
+	 * bound) happens while %rsp is still ours, so the fault nests safely. */
+	movq UF_RSP(%rdi), %rax
 	subq $(UPCALL_REDZONE + UPCALL_RESUME_SLOT), %rax
-	movq UF_RIP(%rsp), %rcx
+	movq UF_RIP(%rdi), %rcx
 	movq %rcx, (%rax)
-	movq %rax, UF_RSP(%rsp)
+	movq %rax, UF_RSP(%rdi)
+	movq %rdi, %rsp
 	movq UF_RAX + 8(%rsp), %rbx
 	movq UF_RAX + 16(%rsp), %rcx
 	movq UF_RAX + 24(%rsp), %rdx

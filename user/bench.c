@@ -7,6 +7,7 @@
 #include <lib/libos.h>
 #include <lib/pct.h>
 #include <lib/pipe.h>
+#include <lib/thread.h>
 #include <lib/vm.h>
 
 #define MAX_ROUNDS 20000
@@ -304,6 +305,31 @@ static void bench_ipc(int rounds)
 	wait(pid);
 }
 
+static volatile int thread_rounds;
+
+static void *yielder(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < thread_rounds; i++)
+		thread_yield();
+	return NULL;
+}
+
+/* Two library-OS threads yielding to each other: no kernel involved. */
+static void bench_threads(int rounds)
+{
+	thread_rounds = rounds + 1;
+	struct thread *t = thread_create(yielder, NULL);
+	thread_yield(); /* let it start */
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		thread_yield(); /* to it and back */
+		samples[i] = rdtsc() - t0;
+	}
+	report("thread_yield_roundtrip", rounds);
+	thread_join(t);
+}
+
 static void bench_fork(int rounds)
 {
 	for (int i = 0; i < rounds; i++) {
@@ -381,6 +407,7 @@ int main(int argc, char **argv)
 	bench_vm(rounds);
 	bench_bind(rounds);
 	bench_ipc(rounds);
+	bench_threads(rounds);
 
 	int env_rounds = rounds / 10 > 0 ? rounds / 10 : 1;
 	for (int i = 0; i < env_rounds; i++) {

@@ -39,7 +39,8 @@ static int syscalls(void)
 	sys_cputs(NULL, 5);                         /* E_FAULT */
 	sys_env_wait(0x7ffffc00);                   /* E_BAD_ENV */
 	sys_cgetc(0xff);                            /* E_INVAL */
-	long id = sys_env_create("nop", "", CAP_SELF);
+	/* a child that yields many times is still running when we wait */
+	long id = sys_env_create("counter", "1000", CAP_SELF);
 	if (id >= 0)
 		sys_env_wait((envid_t)id);          /* waits, then 0 */
 	exception_set_handler(on_breakpoint);
