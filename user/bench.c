@@ -4,6 +4,7 @@
  * measured with rdtsc around single operations (the median of ROUNDS), which
  * the host's bench script reads. A small ROUNDS is a smoke run.
  */
+#include <inc/syscall_floor.h>
 #include <lib/libos.h>
 #include <lib/pct.h>
 #include <lib/pipe.h>
@@ -376,6 +377,20 @@ int main(int argc, char **argv)
 		samples[i] = rdtsc() - t0;
 	}
 	report("null_syscall", rounds);
+
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		exo_syscall(SYS_FLOOR, 0, 0, 0, 0, 0);
+		samples[i] = rdtsc() - t0;
+	}
+	report("floor_null_syscall", rounds);
+
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		__asm__ volatile("int %0" : : "i"(T_FLOOR) : "memory");
+		samples[i] = rdtsc() - t0;
+	}
+	report("floor_exception_roundtrip", rounds);
 
 	exception_set_handler(on_breakpoint);
 	for (int i = 0; i < rounds; i++) {

@@ -2,6 +2,7 @@
  * The system calls' argument checks not covered by test_pages and test_env:
  * console calls, upcall registration, machine control and unknown numbers.
  */
+#include <inc/syscall_floor.h>
 #include <lib/test.h>
 
 int main(void)
@@ -49,6 +50,11 @@ int main(void)
 	check_eq("unknown-syscall", exo_syscall(NSYSCALLS, 0, 0, 0, 0, 0), -E_NO_SYS);
 	check_eq("huge-syscall", exo_syscall((uint64_t)-1, 0, 0, 0, 0, 0), -E_NO_SYS);
 	check_eq("getenvid", sys_getenvid(), thisenv_id);
+	/* the benchmark floors: no kernel work, nothing changed */
+	check_eq("floor-syscall", exo_syscall(SYS_FLOOR, 0, 0, 0, 0, 0), SYS_FLOOR);
+	uint64_t before = thisenv->env_upcalls;
+	__asm__ volatile("int %0" : : "i"(T_FLOOR) : "memory");
+	check("floor-int-no-upcall", thisenv->env_upcalls == before);
 	check_eq("yield", sys_yield(), 0);
 
 	/* the exposed info page describes this machine */
