@@ -6,17 +6,6 @@
 #ifndef EXO_INC_ENV_H
 #define EXO_INC_ENV_H
 
-/* Offsets into struct env_regs, for lib/fork.S (asserted below). */
-#define R_RAX 0
-#define R_RBX 8
-#define R_RBP 48
-#define R_R12 88
-#define R_R13 96
-#define R_R14 104
-#define R_R15 112
-#define R_RIP 120
-#define R_RSP 128
-
 #ifndef __ASSEMBLER__
 #include <inc/types.h>
 
@@ -75,12 +64,7 @@ struct env_regs {
 	uint64_t r_rip, r_rsp, r_rflags;
 };
 
-_Static_assert(__builtin_offsetof(struct env_regs, r_rbx) == R_RBX, "");
-_Static_assert(__builtin_offsetof(struct env_regs, r_rbp) == R_RBP, "");
-_Static_assert(__builtin_offsetof(struct env_regs, r_r12) == R_R12, "");
-_Static_assert(__builtin_offsetof(struct env_regs, r_r15) == R_R15, "");
-_Static_assert(__builtin_offsetof(struct env_regs, r_rip) == R_RIP, "");
-_Static_assert(__builtin_offsetof(struct env_regs, r_rsp) == R_RSP, "");
+
 
 #endif /* __ASSEMBLER__ */
 

@@ -59,9 +59,8 @@ void (*const exception_handler)(struct upcall_frame *uf) = libos_exception;
 
 void exception_init(void)
 {
-	for (uint64_t va = xstack_lo; va < LIBOS_XSTACK_TOP; va += PAGE_SIZE)
-		if (vm_page_alloc(va, PROT_READ | PROT_WRITE) < 0)
-			return; /* no upcalls: faults kill us, as without a library OS */
+	if (vm_bind_stack(LIBOS_XSTACK_TOP, LIBOS_XSTACK_PAGES) < 0)
+		return; /* no upcalls: faults kill us, as without a library OS */
 	register_upcall();
 }
 

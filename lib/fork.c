@@ -21,8 +21,6 @@
 #include <lib/slice.h>
 #include <lib/vm.h>
 
-long fork_capture(struct env_regs *r);
-
 struct fork_ctx {
 	envid_t child;
 	struct bind_req parent[BIND_BATCH_MAX], kid[BIND_BATCH_MAX];
@@ -138,9 +136,9 @@ static struct fork_ctx ctx;
 
 long fork(void)
 {
-	struct env_regs regs;
-	memset(&regs, 0, sizeof(regs));
-	if (fork_capture(&regs)) {
+	struct upcall_frame f;
+	memset(&f, 0, sizeof(f));
+	if (upcall_save(&f)) {
 		/* the child, resumed by env_start, with the parent's data */
 		thisenv_id = (envid_t)sys_getenvid();
 		pct_after_fork();
@@ -161,6 +159,12 @@ long fork(void)
 	flush(c);
 	long r = c->err;
 	if (r == 0) {
+		/* the child returns from upcall_save with 1 */
+		struct env_regs regs = {
+			.r_rax = 1, .r_rbx = f.uf_rbx, .r_rbp = f.uf_rbp, .r_r12 = f.uf_r12,
+			.r_r13 = f.uf_r13, .r_r14 = f.uf_r14, .r_r15 = f.uf_r15,
+			.r_rip = f.uf_rip, .r_rsp = f.uf_rsp, .r_rflags = f.uf_rflags,
+		};
 		pct_grant_to_child(c->child);
 		r = sys_env_set_regs(c->child, &regs, CAP_SELF);
 	}

@@ -55,6 +55,8 @@ void libos_panic(const char *file, int line, const char *fmt, ...) __attribute__
 typedef void (*exception_handler_t)(struct upcall_frame *uf);
 int exception_set_handler(exception_handler_t h);
 void upcall_resume(const struct upcall_frame *uf) __attribute__((noreturn));
+/* Save the caller's state as a frame: returns 0, and 1 when resumed. */
+int upcall_save(struct upcall_frame *uf);
 
 /* Memory: pages allocated and bound by the library OS itself. */
 void *sbrk(intptr_t increment);

@@ -33,9 +33,8 @@ void pct_init(void)
 int pct_serve(pct_call_fn on_call, pct_msg_fn on_msg)
 {
 	const uint64_t lo = LIBOS_PCTSTACK_TOP - LIBOS_PCTSTACK_PAGES * PAGE_SIZE;
-	for (uint64_t va = lo; va < LIBOS_PCTSTACK_TOP; va += PAGE_SIZE)
-		if (!(vm_lookup(va) & VPT_P) && vm_page_alloc(va, PROT_READ | PROT_WRITE) < 0)
-			return -E_NO_MEM;
+	if (vm_bind_stack(LIBOS_PCTSTACK_TOP, LIBOS_PCTSTACK_PAGES) < 0)
+		return -E_NO_MEM;
 	call_handler = on_call;
 	msg_handler = on_msg;
 	serving = true;

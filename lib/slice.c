@@ -14,9 +14,8 @@ static slice_fn prologue, epilogue;
 int slice_upcalls(slice_fn on_prologue, slice_fn on_epilogue)
 {
 	const uint64_t lo = LIBOS_SLICESTACK_TOP - LIBOS_SLICESTACK_PAGES * PAGE_SIZE;
-	for (uint64_t va = lo; va < LIBOS_SLICESTACK_TOP; va += PAGE_SIZE)
-		if (!(vm_lookup(va) & VPT_P) && vm_page_alloc(va, PROT_READ | PROT_WRITE) < 0)
-			return -E_NO_MEM;
+	if (vm_bind_stack(LIBOS_SLICESTACK_TOP, LIBOS_SLICESTACK_PAGES) < 0)
+		return -E_NO_MEM;
 	prologue = on_prologue;
 	epilogue = on_epilogue;
 	return (int)sys_env_set_upcall(UPCALL_SLICE, (uint64_t)upcall_entry, lo,

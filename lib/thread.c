@@ -2,7 +2,7 @@
  * User-level threads (lib/thread.h).
  *
  * Every thread not running is kept as a struct upcall_frame - exactly what
- * the kernel hands an upcall - so a thread that yielded (thread_save) and one
+ * the kernel hands an upcall - so a thread that yielded (upcall_save) and one
  * preempted at a slice end (the epilogue's frame) are resumed the same way,
  * by upcall_resume, from any stack.
  *
@@ -28,7 +28,6 @@ struct thread {
 	uint8_t *t_stack;
 };
 
-int thread_save(struct upcall_frame *f);
 
 uint64_t thread_switches, thread_preemptions;
 
@@ -75,7 +74,7 @@ static void reschedule(void)
 	if (t == me)
 		return;
 	thread_switches++;
-	if (thread_save(&me->t_frame) == 0) {
+	if (upcall_save(&me->t_frame) == 0) {
 		current = t;
 		upcall_resume(&t->t_frame);
 	}

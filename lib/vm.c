@@ -123,6 +123,14 @@ long vm_page_alloc(uint64_t va, unsigned prot)
 	return ppn;
 }
 
+int vm_bind_stack(uint64_t top, unsigned npages)
+{
+	for (uint64_t va = top - (uint64_t)npages * PAGE_SIZE; va < top; va += PAGE_SIZE)
+		if (!(vm_lookup(va) & VPT_P) && vm_page_alloc(va, PROT_READ | PROT_WRITE) < 0)
+			return -E_NO_MEM;
+	return 0;
+}
+
 int vm_map_zero(uint64_t va, uint64_t len, unsigned prot)
 {
 	if (nregions == MAX_REGIONS || va % PAGE_SIZE || len == 0 || va + len > UTOP ||

@@ -47,6 +47,9 @@ void *vm_alloc(uint64_t len);
 void *vm_alloc_shared(uint64_t len);
 /* Bind a fresh zero page at va now (prot: PROT_*); returns its ppn. */
 long vm_page_alloc(uint64_t va, unsigned prot);
+/* Bind fresh pages under [top - npages pages, top) where none are bound: an
+ * upcall stack, bound now because the upcall cannot fault it in. */
+int vm_bind_stack(uint64_t top, unsigned npages);
 /* Change the protection of the bound pages of [va, va+len), batched. */
 int vm_protect(uint64_t va, uint64_t len, unsigned prot);
 /* Unbind and free the pages of [va, va+len). */
