@@ -63,7 +63,7 @@ UCFLAGS := $(COMMON_CFLAGS)
 LDFLAGS_COMMON := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
 
 # --- kernel -------------------------------------------------------------------
-KERN_SRCS := $(wildcard boot/*.S) $(wildcard kern/*.c) $(wildcard kern/*.S)
+KERN_SRCS := $(wildcard boot/*.S) $(wildcard kern/*.c) $(wildcard kern/*.S) $(wildcard kern/bpf/*.c)
 # Pure, freestanding modules the kernel shares with the library OS.
 KERN_LIB_SRCS := lib/fmt.c lib/string.c
 KERN_OBJS := $(patsubst %,$(BUILD)/kern-obj/%.o,$(KERN_SRCS) $(KERN_LIB_SRCS)) \
@@ -106,6 +106,31 @@ $(BUILD)/user-obj/%.S.o: %.S
 	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
 
 $(LIB_OBJS) $(patsubst %,$(BUILD)/user-obj/user/%.c.o,$(USER_PROGS)): | $(TOOLS_OK)
+
+# Downloaded code the library OS carries: restricted C built for the BPF
+# target, embedded as ELF objects it loads at run time (lib/bpf_elf.c).
+BPF_USER_SRCS := $(wildcard user/bpf/*.c)
+BPF_USER_OBJS := $(patsubst user/bpf/%.c,$(BUILD)/bpf/%.o,$(BPF_USER_SRCS))
+
+$(BUILD)/bpf/%.o: user/bpf/%.c lib/bpfprog.h inc/bpf.h
+	@mkdir -p $(@D)
+	$(say) "  BPF  $@"
+	$(Q)clang -O2 -g0 -target bpf -ffreestanding -I. -Wall -Werror -c -o $@ $<
+
+# bpfobj_NAME / bpfobj_NAME_end bracket each object.
+$(BUILD)/user-obj/bpfobjs.S: $(BPF_USER_OBJS)
+	@mkdir -p $(@D)
+	$(say) "  GEN  $@"
+	$(Q)( echo '	.section .rodata'; for f in $(BPF_USER_OBJS); do \
+		n=$$(basename $$f .o); echo "	.balign 8"; \
+		echo "	.globl bpfobj_$$n, bpfobj_$${n}_end"; \
+		echo "bpfobj_$$n: .incbin \"$$f\""; echo "bpfobj_$${n}_end:"; done ) > $@
+
+$(BUILD)/user-obj/bpfobjs.S.o: $(BUILD)/user-obj/bpfobjs.S
+	$(say) "  CC   $@"
+	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
+
+LIB_OBJS += $(BUILD)/user-obj/bpfobjs.S.o
 
 $(BUILD)/libos.a: $(LIB_OBJS)
 	@rm -f $@
@@ -185,6 +210,7 @@ iso: deps $(BUILD)/exo.iso
 
 # --- tests --------------------------------------------------------------------
 -include test/host.mk
+include test/bpf.mk
 include bench/bench.mk
 
 test: deps all $(BUILD)/exo.iso

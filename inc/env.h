@@ -27,7 +27,7 @@ enum env_status {
 #define EXIT_DESTROYED 0x200     /* another env destroyed it */
 
 #define ENV_NAME_LEN 32
-#define ENV_REASON_LEN 64
+#define ENV_REASON_LEN 60
 
 struct env_info {
 	envid_t env_id;         /* current (or last) occupant; 0: never used */
@@ -44,6 +44,7 @@ struct env_info {
 	uint32_t env_upcalls;   /* upcalls delivered (exceptions, revocations) */
 	uint32_t env_slices;    /* time-slice slots it owns */
 	uint32_t env_overruns;  /* slice ends it did not yield by the budget */
+	uint32_t env_pred_runs; /* times the kernel ran its wakeup predicate */
 	char env_name[ENV_NAME_LEN];      /* program name */
 	char env_reason[ENV_REASON_LEN];  /* why the kernel killed it, or "" */
 };

@@ -25,7 +25,8 @@
 	X(E_TOO_BIG, 14, "argument too long")                            \
 	X(E_BAD_CAP, 15, "no capability in that key-ring slot")           \
 	X(E_FULL, 16, "no room left")                                    \
-	X(E_NO_ENTRY, 17, "no entry point registered")
+	X(E_NO_ENTRY, 17, "no entry point registered")                    \
+	X(E_REFUSED, 18, "program refused by the verifier")
 
 enum {
 #define EXO_ERROR_ENUM(name, num, msg) name = num,

@@ -5,6 +5,7 @@
 #ifndef EXO_INC_SYSCALL_H
 #define EXO_INC_SYSCALL_H
 
+#include <inc/bpf.h>
 #include <inc/cap.h>
 #include <inc/env.h>
 #include <inc/page.h>

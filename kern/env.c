@@ -24,6 +24,7 @@
 #include <kern/loader.h>
 #include <kern/lock.h>
 #include <kern/pct.h>
+#include <kern/dlcode.h>
 #include <kern/pmap.h>
 #include <kern/slice.h>
 #include <kern/report.h>
@@ -154,6 +155,8 @@ static struct env *env_alloc_slot(struct env *parent, const char *name)
 	e->env_slice_entry = e->env_slice_lo = e->env_slice_hi = 0;
 	e->env_slice_started = e->env_epilogue_sent = 0;
 	e->env_overran = false;
+	e->env_sleep_pred = -1;
+	memset(e->env_progs, 0, sizeof(e->env_progs));
 	env_set_status(e, ENV_BLOCKED);
 	memcpy(e->env_fpu, fpu_initial, sizeof(fpu_initial));
 	return e;
@@ -264,6 +267,7 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 		c->cpu_fpu_owner = NULL;
 	pct_env_gone(e);
 	slice_env_gone(e);
+	dlcode_env_gone(e); /* before its pages go: the programs live in them */
 	/* Bindings first (they live in the kernel page), then the tables
 	 * that cache them, then every page it owns: kept by whoever else
 	 * still binds it, freed otherwise. */

@@ -2,6 +2,7 @@
 #define EXO_KERN_ENV_H
 
 #include <inc/cap.h>
+#include <inc/bpf.h>
 #include <inc/env.h>
 #include <inc/upcall.h>
 #include <kern/mmu.h>
@@ -25,6 +26,8 @@ struct pct_msg {
 #define STLB_BUCKETS 512 /* per env: bindings hash on the virtual page */
 
 /* Kernel state kept for an env in one page charged to it (PAGE_ENVMETA). */
+struct kprog;
+
 struct env_kpage {
 	struct cap kp_ring[CAP_RING];         /* key ring */
 	uint32_t kp_stlb[STLB_BUCKETS];       /* STLB chains (stlb.c) */
@@ -69,6 +72,10 @@ struct env {
 	uint64_t env_slice_started;   /* slice number + 1 of its last prologue */
 	uint64_t env_epilogue_sent;   /* slice number of its last epilogue */
 	bool env_overran;             /* missed an epilogue budget: tell it */
+	/* Downloaded code (dlcode.c). */
+	struct kprog *env_progs[BPF_PROGS_PER_ENV];
+	int env_sleep_pred;           /* sleeping on this program, or -1 */
+	uint64_t env_sleep_arg;
 	/* Sleeping (sched.c). */
 	uint64_t env_sleep_until;     /* tick to wake at; UINT64_MAX: never */
 	struct env *env_sleep_next, *env_sleep_prev;

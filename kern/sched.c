@@ -15,6 +15,7 @@
 #include <kern/cpu.h>
 #include <kern/env.h>
 #include <kern/lock.h>
+#include <kern/dlcode.h>
 #include <kern/pmap.h>
 #include <kern/slice.h>
 #include <kern/trace.h>
@@ -68,6 +69,7 @@ static struct env *sleepers;
 void sched_sleep(struct env *e, uint64_t until)
 {
 	e->env_block = BLOCK_SLEEP;
+	e->env_sleep_pred = -1;
 	e->env_sleep_until = until;
 	e->env_sleep_prev = NULL;
 	e->env_sleep_next = sleepers;
@@ -89,6 +91,7 @@ void sched_wake(struct env *e, long value)
 		e->env_sleep_next->env_sleep_prev = e->env_sleep_prev;
 	e->env_tf.tf_rax = (uint64_t)value;
 	e->env_block = BLOCK_NONE;
+	e->env_sleep_pred = -1;
 	env_set_status(e, ENV_RUNNABLE);
 }
 
@@ -96,7 +99,9 @@ void sched_tick(uint64_t now)
 {
 	for (struct env *e = sleepers, *next; e; e = next) {
 		next = e->env_sleep_next;
-		if (now >= e->env_sleep_until)
+		if (e->env_sleep_pred >= 0 && dlcode_pred_holds(e))
+			sched_wake(e, 2); /* its downloaded predicate holds */
+		else if (now >= e->env_sleep_until)
 			sched_wake(e, 0);
 	}
 }

@@ -6,11 +6,17 @@
  * flag, looks once more, then sleeps; the other side, after changing the
  * ring, sends a message if the flag is set. A message that arrives before
  * the sleep makes the sleep return at once (the kernel queues it).
+ *
+ * The reader also sleeps on a downloaded wakeup predicate over the ring's
+ * header (user/bpf/pipe_ready.c): the kernel wakes it within a tick of data
+ * arriving even when no message reaches it (a writer without a key to it,
+ * or a full message queue).
  */
 #include <lib/libos.h>
 #include <lib/pct.h>
 #include <lib/pipe.h>
 #include <lib/vm.h>
+#include <lib/wakeup.h>
 
 #define PIPE_BYTES (PAGE_SIZE - 64)
 
@@ -32,10 +38,25 @@ struct pipe *pipe_new(void)
 	return vm_alloc_shared(PAGE_SIZE);
 }
 
+/* The reader's predicate, one per process: the pipe it reads. */
+static long ready_slot = -1;
+static struct pipe *ready_pipe;
+
 void pipe_reader(struct pipe *p)
 {
 	pct_serve(NULL, NULL);
 	p->p_reader = thisenv_id;
+	if (ready_slot >= 0 && ready_pipe != p) {
+		sys_bpf_unload((uint64_t)ready_slot);
+		ready_slot = -1;
+	}
+	if (ready_slot < 0) {
+		struct bpf_grant g = { (uint64_t)p, 64, BPF_REGION_READ, 0 };
+		ready_slot = wakeup_load_elf(bpfobj_pipe_ready,
+					     (size_t)(bpfobj_pipe_ready_end - bpfobj_pipe_ready), &g,
+					     1, NULL);
+		ready_pipe = p;
+	}
 }
 
 void pipe_writer(struct pipe *p)
@@ -112,8 +133,12 @@ long pipe_read(struct pipe *p, void *buf, size_t n)
 		if (p->p_closed || !alive(p->p_writer))
 			return 0;
 		wait_on(&p->p_reader_waits);
-		if (p->p_tail == p->p_head && !p->p_closed)
-			sys_env_sleep(ukinfo->ki_tick_hz);
+		if (p->p_tail == p->p_head && !p->p_closed) {
+			if (ready_slot >= 0 && ready_pipe == p)
+				sys_env_sleep_until((uint64_t)ready_slot, 0, ukinfo->ki_tick_hz);
+			else
+				sys_env_sleep(ukinfo->ki_tick_hz);
+		}
 		p->p_reader_waits = 0;
 	}
 }

@@ -48,8 +48,9 @@ static int syscall_fuzz(void)
 		uint64_t a[5];
 		for (int j = 0; j < 5; j++)
 			a[j] = nasty_value();
-		if (num == SYS_env_exit || num == SYS_cgetc)
-			continue;
+		if (num == SYS_env_exit || num == SYS_cgetc || num == SYS_machine_exit ||
+		    num == SYS_machine_reboot)
+			continue; /* refused to a child anyway; as the first env they end the run */
 		if (num == SYS_env_destroy && (envid_t)a[0] == thisenv_id)
 			continue;
 		if (num == SYS_env_sleep)
@@ -57,8 +58,9 @@ static int syscall_fuzz(void)
 		/* console output only from unmapped addresses: no junk on the line */
 		if (num == SYS_cputs && a[0] < ULIM)
 			a[0] = 0x0000500000000000UL + (a[0] & 0xffffff);
-		if ((num == SYS_page_bind || num == SYS_page_unbind) && a[0] < UTOP)
-			a[0] = 0x0000200000000000UL + (a[0] % (1UL << 30));
+		/* (envid, va, ...): keep its own binds off its own pages */
+		if ((num == SYS_page_bind || num == SYS_page_unbind) && a[1] < UTOP)
+			a[1] = 0x0000200000000000UL + (a[1] % (1UL << 30));
 		exo_syscall(num, a[0], a[1], a[2], a[3], a[4]);
 	}
 	printf("hostile: survived 3000 random system calls\n");

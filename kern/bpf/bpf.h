@@ -53,10 +53,12 @@ struct bpf_prog {
 	struct bpf_aux *p_aux; /* p_len entries */
 	uint32_t p_nregions;
 	struct bpf_region p_regions[BPF_MAX_REGIONS];
+	uint32_t p_max_work; /* instruction visits allowed; 0: BPF_VERIFY_MAX_WORK */
 	/* set by bpf_verify */
 	bool p_verified;
 	bool p_loops;      /* has backward jumps: runs are charged against a budget */
 	uint64_t p_budget; /* the kind's budget, copied by bpf_runtime_init */
+	uint32_t p_work;   /* instruction visits verification took */
 };
 
 #define BPF_VERIFY_NO_LOOPS 0x1 /* reject backward jumps even if the kind has a budget */

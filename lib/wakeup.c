@@ -1,0 +1,37 @@
+/*
+ * Wakeup predicates in the library OS (lib/wakeup.h).
+ */
+#include <lib/bpf_elf.h>
+#include <lib/libos.h>
+#include <lib/vm.h>
+#include <lib/wakeup.h>
+
+long wakeup_load(const struct bpf_insn *insns, uint32_t n, const struct bpf_grant *grants,
+		 uint32_t ngrants, struct bpf_load_error *err)
+{
+	struct bpf_load a = { BPF_KIND_WAKEUP, n, insns, grants, ngrants, 0, err };
+	return sys_bpf_load(&a);
+}
+
+/* region0 .. region7 name the granted regions. */
+static int resolve(void *arg, const char *name)
+{
+	(void)arg;
+	if (strncmp(name, "region", 6) == 0 && name[6] >= '0' && name[6] < '0' + BPF_MAX_REGIONS &&
+	    name[7] == '\0')
+		return name[6] - '0';
+	return -1;
+}
+
+long wakeup_load_elf(const void *obj, size_t size, const struct bpf_grant *grants,
+		     uint32_t ngrants, struct bpf_load_error *err)
+{
+	static struct bpf_insn *insns; /* demand-zero: 32 KiB only if used */
+	if (!insns && !(insns = vm_alloc(BPF_MAX_INSNS * sizeof(*insns))))
+		return -E_NO_MEM;
+	uint32_t len = 0;
+	int r = bpf_elf_load(obj, size, "wakeup", insns, BPF_MAX_INSNS, &len, resolve, NULL);
+	if (r < 0)
+		return r;
+	return wakeup_load(insns, len, grants, ngrants, err);
+}

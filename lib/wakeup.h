@@ -1,0 +1,22 @@
+/*
+ * Wakeup predicates in the library OS: load one from an ELF object built
+ * with clang -target bpf (section "wakeup"; regions named region0..7), or
+ * from instructions, and sleep until it holds (sys_env_sleep_until).
+ */
+#ifndef EXO_LIB_WAKEUP_H
+#define EXO_LIB_WAKEUP_H
+
+#include <inc/bpf.h>
+#include <inc/types.h>
+
+/* Load the predicate; returns its slot or -E_* (E_REFUSED: *err, if not
+ * NULL, says which instruction and why). */
+long wakeup_load(const struct bpf_insn *insns, uint32_t n, const struct bpf_grant *grants,
+		 uint32_t ngrants, struct bpf_load_error *err);
+long wakeup_load_elf(const void *obj, size_t size, const struct bpf_grant *grants,
+		     uint32_t ngrants, struct bpf_load_error *err);
+
+/* The predicates carried in the library OS (user/bpf/NAME.c). */
+extern const char bpfobj_pipe_ready[], bpfobj_pipe_ready_end[];
+
+#endif
