@@ -10,6 +10,7 @@
 #include <lib/pipe.h>
 #include <lib/thread.h>
 #include <lib/vm.h>
+#include <lib/wakeup.h>
 
 #define MAX_ROUNDS 20000
 #define SCRATCH 0x0000400000000000UL
@@ -331,6 +332,28 @@ static void bench_threads(int rounds)
 	thread_join(t);
 }
 
+/* A wakeup predicate that holds: the system call, the kernel's check of the
+ * granted page and one run of the compiled predicate. */
+static void bench_predicate(int rounds)
+{
+	volatile uint64_t *word = vm_alloc(PAGE_SIZE);
+	word[0] = 1;
+	const struct bpf_insn prog[] = {
+		BPF_LD_REGION(1, 0, 0),
+		BPF_LDX_MEM(BPF_DW, 0, 1, 0),
+		BPF_EXIT_INSN(),
+	};
+	struct bpf_grant g = { (uint64_t)word, 8, BPF_REGION_READ, 0 };
+	long slot = wakeup_load(prog, ARRAY_SIZE(prog), &g, 1, NULL);
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		sys_env_sleep_until((uint64_t)slot, 0, 0);
+		samples[i] = rdtsc() - t0;
+	}
+	report("predicate_check", rounds);
+	sys_bpf_unload((uint64_t)slot);
+}
+
 static void bench_fork(int rounds)
 {
 	for (int i = 0; i < rounds; i++) {
@@ -423,6 +446,7 @@ int main(int argc, char **argv)
 	bench_bind(rounds);
 	bench_ipc(rounds);
 	bench_threads(rounds);
+	bench_predicate(rounds);
 
 	int env_rounds = rounds / 10 > 0 ? rounds / 10 : 1;
 	for (int i = 0; i < env_rounds; i++) {
