@@ -255,6 +255,47 @@ long env_fork(struct env *parent, const struct cap *key)
 	return e->env_id;
 }
 
+long env_exec(struct env *e, const char *name, const char *args)
+{
+	const struct program *prog = program_find(name);
+	if (!prog)
+		return -E_NOT_FOUND;
+	if (program_check(prog) < 0)
+		return -E_BAD_ELF;
+	/* Past here the old image is gone (as with Unix exec, a failure now
+	 * can only end the env). It keeps its id, parent, children, keys,
+	 * slots, limit and console. */
+	struct cpu *c = thiscpu();
+	if (c->cpu_fpu_owner == e)
+		c->cpu_fpu_owner = NULL;
+	dlcode_env_gone(e);
+	stlb_clear(e);
+	vm_flush(e);
+	for (ppn_t p = page_owned_next(e, PPN_NONE), next; p != PPN_NONE; p = next) {
+		next = page_owned_next(e, p);
+		if (pages[p].pg_type == PAGE_USER)
+			page_release(p);
+	}
+	e->env_upcall_entry = e->env_xstack_lo = e->env_xstack_hi = 0;
+	e->env_pct_entry = e->env_pct_lo = e->env_pct_hi = 0;
+	e->env_slice_entry = e->env_slice_lo = e->env_slice_hi = 0;
+	e->env_rvec_va = e->env_rvec_n = 0;
+	e->env_pinned_lo = e->env_pinned_hi = 0;
+	e->env_pct_qlen = 0;
+	memset(&e->env_tf, 0, sizeof(e->env_tf));
+	e->env_tf.tf_cs = GD_UT;
+	e->env_tf.tf_ss = GD_UD;
+	e->env_tf.tf_rflags = FL_IF | 0x2;
+	memcpy(e->env_fpu, fpu_initial, sizeof(fpu_initial));
+	strlcpy(e->env_info->env_name, name, sizeof(e->env_info->env_name));
+	int r = program_load(e, prog, args);
+	if (r < 0) {
+		env_destroy(e, EXIT_KILLED, "exec: no memory for the new program");
+		return r;
+	}
+	return 0;
+}
+
 void env_reap(struct env *e)
 {
 	env_free_slot(e);

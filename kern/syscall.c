@@ -124,6 +124,24 @@ static long sys_env_create(uint64_t uname, uint64_t uargs, uint64_t cap)
 	return env_create(e, key, name, args);
 }
 
+static long sys_env_exec(uint64_t uname, uint64_t uargs)
+{
+	struct env *e = curenv;
+	char name[ENV_CREATE_NAME_MAX], args[ENV_CREATE_ARGS_MAX];
+	long r = copy_string_from_user(e, name, uname, sizeof(name));
+	if (r < 0)
+		return r;
+	args[0] = '\0';
+	if (uargs && (r = copy_string_from_user(e, args, uargs, sizeof(args))) < 0)
+		return r;
+	r = env_exec(e, name, args);
+	if (r == -E_NOT_FOUND || r == -E_BAD_ELF)
+		return r; /* nothing changed */
+	if (r < 0)
+		sched_yield(); /* it is gone */
+	env_run(e); /* the new program, from its first instruction */
+}
+
 /*
  * The env a call acts on: the caller itself for 0 (or its own id), or a
  * live env whose guard the caller's key in slot cap dominates with CAP_M.

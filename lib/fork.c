@@ -1,7 +1,7 @@
 /*
  * Processes in the library OS: copy-on-write fork built only on the kernel's
  * primitives (env_fork, page_bind into the child, env_set_regs, env_start),
- * spawn of a program from the boot image, and wait.
+ * spawn and exec of a program from the boot image, and wait.
  *
  * fork shares every page of the parent with the child: read-only pages as
  * they are, writable ones read-only on both sides and marked VPT_COW, so the
@@ -181,6 +181,11 @@ long fork(void)
 long spawn(const char *name, const char *args)
 {
 	return sys_env_create(name, args, CAP_SELF);
+}
+
+long exec(const char *name, const char *args)
+{
+	return sys_env_exec(name, args); /* returns only on error */
 }
 
 long wait(long id)

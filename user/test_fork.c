@@ -95,6 +95,17 @@ int main(void)
 		all = all && kids[i] > 0 && wait(kids[i]) == i;
 	check("sixteen-children", all);
 
+	/* exec: the child becomes another program, keeping its id */
+	pid = fork();
+	if (pid == 0) {
+		if (exec("no-such-program", "") != -E_NOT_FOUND)
+			exit(1);
+		exec("exitwith", "7");
+		exit(2);
+	}
+	check_eq("exec-keeps-id", wait(pid), 7);
+	check("exec-name", strcmp((const char *)uenvs[ENVX(pid)].env_name, "exitwith") == 0);
+
 	/* a chain eight deep: each child forks the next */
 	check_eq("deep-chain", deep(8), 0);
 
