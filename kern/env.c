@@ -268,6 +268,7 @@ long env_exec(struct env *e, const char *name, const char *args)
 	struct cpu *c = thiscpu();
 	if (c->cpu_fpu_owner == e)
 		c->cpu_fpu_owner = NULL;
+	pct_env_gone(e); /* calls to the old program will not be answered */
 	dlcode_env_gone(e);
 	stlb_clear(e);
 	vm_flush(e);
