@@ -110,6 +110,8 @@ int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
 	if (old && B(*old)->b_ppn == ppn) {
 		/* same page: only the rights change */
 		B(*old)->b_rights = (uint8_t)rights;
+		if (vm_dirty(e, va, false))
+			B(*old)->b_flags |= BINDING_DIRTY;
 		vm_install(e, va, ppn, rights); /* rewrites the entry in place */
 		return 0;
 	}
@@ -127,6 +129,7 @@ int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
 	b->b_ppn = (uint32_t)ppn;
 	b->b_env = (uint16_t)ENVX(e->env_id);
 	b->b_rights = (uint8_t)rights;
+	b->b_flags = 0;
 	uint32_t *bk = bucket(e, va);
 	b->b_env_next = *bk;
 	*bk = i;
@@ -180,6 +183,13 @@ void stlb_unbind_page(ppn_t ppn, struct env *only)
 			remove_at(e, find(e, b->b_va));
 		i = next;
 	}
+}
+
+void stlb_note_dirty(struct env *e, uint64_t va)
+{
+	uint32_t *pp = find(e, ROUNDDOWN(va, PAGE_SIZE));
+	if (pp)
+		B(*pp)->b_flags |= BINDING_DIRTY;
 }
 
 bool stlb_env_binds(struct env *e, ppn_t ppn, unsigned rights)

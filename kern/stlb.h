@@ -11,10 +11,12 @@ struct binding {
 	uint32_t b_ppn;
 	uint16_t b_env;        /* ENVX of the env */
 	uint8_t b_rights;      /* BIND_* */
-	uint8_t b_pad;
+	uint8_t b_flags;       /* BINDING_DIRTY */
 	uint32_t b_env_next;   /* next in the env's bucket (index + 1; 0 ends) */
 	uint32_t b_page_next;  /* next binding of the same page */
 };
+
+#define BINDING_DIRTY 0x1 /* written through, as the page tables showed */
 
 #define ENV_BINDINGS_MAX 65536 /* per env: no env can exhaust the pool */
 
@@ -27,6 +29,9 @@ const struct binding *stlb_lookup(struct env *e, uint64_t va);
 /* A page fault at va with error err: install the mapping from the STLB if a
  * binding allows the access. true if the fault is resolved. */
 bool stlb_refill(struct env *e, uint64_t va, uint64_t err);
+/* The hardware's dirty bit for va is about to be lost (its page-table entry
+ * dropped or rewritten): keep it in the binding. */
+void stlb_note_dirty(struct env *e, uint64_t va);
 /* Remove every binding of e. */
 void stlb_clear(struct env *e);
 /* Remove every binding of page ppn held by env e (or by anyone if NULL). */

@@ -547,6 +547,20 @@ static long sys_env_set_pinned(uint64_t va, uint64_t npages)
 	return 0;
 }
 
+static long sys_page_dirty(uint64_t va, uint64_t clear)
+{
+	struct env *e = curenv;
+	if (va >= UTOP || clear > 1)
+		return -E_INVAL;
+	struct binding *b = (struct binding *)stlb_lookup(e, va);
+	if (!b)
+		return -E_NOT_FOUND;
+	bool dirty = (b->b_flags & BINDING_DIRTY) || vm_dirty(e, ROUNDDOWN(va, PAGE_SIZE), clear);
+	if (clear)
+		b->b_flags &= (uint8_t)~BINDING_DIRTY;
+	return dirty;
+}
+
 static long sys_page_lookup(uint64_t va)
 {
 	if (va >= UTOP)

@@ -117,16 +117,37 @@ void vm_uninstall(struct env *e, uint64_t va)
 	}
 }
 
+bool vm_dirty(struct env *e, uint64_t va, bool clear)
+{
+	pte_t *pte = walk(e, va, false, NULL);
+	if (!pte || !(*pte & PTE_P) || !(*pte & PTE_D))
+		return false;
+	if (clear) {
+		*pte &= ~PTE_D;
+		flush(e, va);
+	}
+	return true;
+}
+
 /* Free the page-table pages under a level-lvl table (3: the PML4's user
- * part, which has nslots entries). Leaf entries are only a cache. */
-static void free_tables(pte_t *table, int lvl, int nslots)
+ * part, which has nslots entries) covering va upward. Leaf entries are only
+ * a cache, but their dirty bits are not: those go back to the bindings. */
+static void free_tables(struct env *e, pte_t *table, int lvl, int nslots, uint64_t va,
+			bool keep_dirty)
 {
 	for (int i = 0; i < nslots; i++) {
 		if (!(table[i] & PTE_P))
 			continue;
+		uint64_t sub = va + ((uint64_t)i << (12 + 9 * lvl));
 		ppn_t ppn = PTE_ADDR(table[i]) >> PAGE_SHIFT;
-		if (lvl > 1)
-			free_tables(page_kva(ppn), lvl - 1, NPTENTRIES);
+		if (lvl > 1) {
+			free_tables(e, page_kva(ppn), lvl - 1, NPTENTRIES, sub, keep_dirty);
+		} else if (keep_dirty) {
+			const pte_t *pt = page_kva(ppn);
+			for (int k = 0; k < NPTENTRIES; k++)
+				if ((pt[k] & (PTE_P | PTE_D)) == (PTE_P | PTE_D))
+					stlb_note_dirty(e, sub + ((uint64_t)k << PAGE_SHIFT));
+		}
 		table[i] = 0;
 		page_give_back(ppn);
 	}
@@ -140,7 +161,7 @@ static void reload(struct env *e)
 
 void vm_flush(struct env *e)
 {
-	free_tables(e->env_pml4, 3, USER_PML4_SLOTS);
+	free_tables(e, e->env_pml4, 3, USER_PML4_SLOTS, 0, true);
 	reload(e);
 }
 
@@ -151,7 +172,7 @@ void vm_destroy(struct env *e)
 	/* Never free the tables under us: run on the kernel's while we do. */
 	if (rcr3() == e->env_cr3)
 		lcr3(kern_cr3);
-	free_tables(e->env_pml4, 3, USER_PML4_SLOTS);
+	free_tables(e, e->env_pml4, 3, USER_PML4_SLOTS, 0, false); /* bindings are gone */
 	page_give_back(e->env_cr3 >> PAGE_SHIFT);
 	e->env_pml4 = NULL;
 	e->env_cr3 = 0;

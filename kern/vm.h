@@ -17,6 +17,8 @@ void vm_uninstall(struct env *e, uint64_t va);
  * by one: the TLB is flushed once at the end (a batch of binds). */
 void vm_defer_flushes(void);
 void vm_flush_deferred(void);
+/* The hardware dirty bit of va's entry, if cached; clear it if clear. */
+bool vm_dirty(struct env *e, uint64_t va, bool clear);
 /* Throw away every page-table page of e's user half; faults refill. */
 void vm_flush(struct env *e);
 

@@ -128,6 +128,13 @@ static void bench_vm(int rounds)
 	}
 	report("unprot100", rounds);
 
+	for (int i = 0; i < rounds; i++) {
+		uint64_t t0 = rdtsc();
+		sys_page_dirty(one, 0);
+		samples[i] = rdtsc() - t0;
+	}
+	report("dirty", rounds);
+
 	vm_base = region;
 	vm_open = 0;
 	vm_protect((uint64_t)vm_base + PAGE_SIZE, (VM_PAGES - 1) * PAGE_SIZE, PROT_READ);

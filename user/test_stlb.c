@@ -52,6 +52,24 @@ int main(void)
 	check_eq("flush-again", sys_vm_flush(0, CAP_SELF), 0);
 	check("code-and-stack-refill", thisenv->env_refills > refills + N);
 
+	/* dirty: the hardware's bit, kept across the kernel dropping tables */
+	check_eq("dirty-after-write", sys_page_dirty(VA, 0), 1);
+	check_eq("dirty-clear", sys_page_dirty(VA, 1), 1);
+	check_eq("clean-after-clear", sys_page_dirty(VA, 0), 0);
+	(void)*(volatile uint64_t *)VA;
+	check_eq("clean-after-read", sys_page_dirty(VA, 0), 0);
+	*(volatile uint64_t *)VA = 1000;
+	check_eq("dirty-again", sys_page_dirty(VA, 0), 1);
+	sys_vm_flush(0, CAP_SELF);
+	check_eq("dirty-survives-flush", sys_page_dirty(VA, 0), 1);
+	sys_page_dirty(VA, 1);
+	sys_vm_flush(0, CAP_SELF);
+	(void)*(volatile uint64_t *)VA;
+	check_eq("clean-survives-flush", sys_page_dirty(VA, 0), 0);
+	check_eq("dirty-unbound", sys_page_dirty(VA - PAGE_SIZE, 0), -E_NOT_FOUND);
+	check_eq("dirty-beyond", sys_page_dirty(UTOP, 0), -E_INVAL);
+	check_eq("dirty-bad-clear", sys_page_dirty(VA, 2), -E_INVAL);
+
 	/* batch: bad input anywhere means nothing is applied */
 	struct bind_req bad[3] = {
 		{ VA + 200 * PAGE_SIZE, (uint64_t)ppn[0], BIND_READ },
