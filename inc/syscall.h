@@ -8,6 +8,7 @@
 #include <inc/bpf.h>
 #include <inc/cap.h>
 #include <inc/env.h>
+#include <inc/net.h>
 #include <inc/page.h>
 
 enum {

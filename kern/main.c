@@ -16,6 +16,8 @@
 #include <kern/lapic.h>
 #include <kern/loader.h>
 #include <kern/lock.h>
+#include <kern/net.h>
+#include <kern/pci.h>
 #include <kern/pic.h>
 #include <kern/pmap.h>
 #include <kern/report.h>
@@ -117,6 +119,9 @@ void kmain(uint32_t protocol, uint64_t info_pa)
 	ioapic_init();
 	ioapic_route(4, IRQ_SERIAL, lapic_id());
 	serial_enable_rx_irq();
+	/* Devices: the PCI scan, then the NIC (MSI-X to this CPU) if there is one. */
+	pci_init();
+	net_init();
 	kinfo_init();
 	selftest_run();
 	lapic_timer_start(TICK_HZ);

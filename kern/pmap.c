@@ -383,3 +383,41 @@ void pmap_init_exposed(void)
 	expose(pdpt, USLICES, slice_vec, PAGE_SIZE);
 	exposed_pml4e = ((physaddr_t)ppn << PAGE_SHIFT) | PTE_P | PTE_U;
 }
+
+/*
+ * Device memory outside the direct map. The direct map stops at max(RAM,
+ * 4 GiB), but firmware may put a 64-bit PCI BAR higher. Such a range gets
+ * 4 KiB entries (cache-disabled, write-through: PCD|PWT) at its KADDR,
+ * below the PHYSMAP slot every address space shares; pages already mapped
+ * (by a large direct-map page) are left alone.
+ */
+int pmap_map_mmio(physaddr_t pa, uint64_t len)
+{
+	physaddr_t lo = ROUNDDOWN(pa, PAGE_SIZE), hi = ROUNDUP(pa + len, PAGE_SIZE);
+	if (hi < lo || hi > PHYSMAP_SIZE)
+		return -E_INVAL;
+	for (physaddr_t p = lo; p < hi; p += PAGE_SIZE) {
+		uint64_t va = (uint64_t)KADDR(p);
+		pte_t *table = kern_pml4;
+		int lvl = 3;
+		for (; lvl > 0; lvl--) {
+			pte_t *e = &table[PT_INDEX(va, lvl)];
+			if ((*e & PTE_P) && (*e & PTE_PS))
+				break; /* a large page maps it already */
+			if (!(*e & PTE_P)) {
+				long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
+				if (ppn < 0)
+					return -E_NO_MEM;
+				*e = ((physaddr_t)ppn << PAGE_SHIFT) | PTE_P | PTE_W;
+			}
+			table = KADDR(PTE_ADDR(*e));
+		}
+		if (lvl > 0)
+			continue;
+		pte_t *e = &table[PT_INDEX(va, 0)];
+		if (!(*e & PTE_P))
+			*e = p | PTE_P | PTE_W | PTE_G | PTE_PCD | PTE_PWT | pte_nx;
+		invlpg(va);
+	}
+	return 0;
+}

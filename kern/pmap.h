@@ -35,6 +35,13 @@ void page_release(ppn_t ppn);
 /* Every page owned by e, in turn: next(e, ppn) with ppn = PPN_NONE starts. */
 ppn_t page_owned_next(const struct env *e, ppn_t ppn);
 
+/* Make device memory [pa, pa + len) reachable at KADDR(pa), uncached, where
+ * the direct map does not already cover it (a 64-bit PCI BAR above 4 GiB).
+ * Boot only, before the first env: the tables it adds hang below the shared
+ * PHYSMAP slot, so every address space sees them. 0, or -E_INVAL beyond
+ * PHYSMAP_SIZE, -E_NO_MEM without a page for a table. */
+int pmap_map_mmio(physaddr_t pa, uint64_t len);
+
 static inline void *page_kva(ppn_t ppn)
 {
 	return KADDR((physaddr_t)ppn << PAGE_SHIFT);

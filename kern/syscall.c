@@ -22,6 +22,7 @@
 #include <kern/cpu.h>
 #include <kern/env.h>
 #include <kern/lock.h>
+#include <kern/net.h>
 #include <kern/dlcode.h>
 #include <kern/pct.h>
 #include <kern/pmap.h>

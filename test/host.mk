@@ -34,6 +34,7 @@ HOST_LIB_CFLAGS := $(HOST_CFLAGS) -ffreestanding -fno-builtin -include test/rena
 # A new test's lib/ dependencies: one line here, named after its file.
 HOST_TEST_DEPS_fmt := lib/fmt.c lib/string.c
 HOST_TEST_DEPS_string := lib/string.c
+HOST_TEST_DEPS_netstack := lib/ether.c lib/arp.c lib/ipv4.c lib/udp.c lib/string.c
 
 HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
 HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))

@@ -1,0 +1,72 @@
+/*
+ * The network interface between the kernel and a library OS: the layout of
+ * an env's receive ring and what sys_net_info reports.
+ *
+ * Receive ring: npages contiguous pages (1..NET_RING_PAGES_MAX) that the env
+ * owns and binds writable at a page-aligned va, registered with
+ * sys_net_ring_attach. The kernel writes the whole first slot-sized area as a
+ * header and fills the slots after it:
+ *
+ *   va ┌──────────────────────────────┐
+ *      │ struct net_ring (header)     │ NET_SLOT_SIZE bytes
+ *      ├──────────────────────────────┤
+ *      │ slot 0: struct net_slot      │ NET_SLOT_SIZE bytes each
+ *      │ slot 1                       │
+ *      │ ...                          │ nr_nslots = npages * 2 - 1
+ *      └──────────────────────────────┘
+ *
+ * nr_head and nr_tail count frames since attach (free-running, wrapping at
+ * 2^32): frame number n is in slot n % nr_nslots. The kernel alone advances
+ * nr_head (after writing the slot); the env alone advances nr_tail (after it
+ * is done with the slot). The ring is empty when they are equal and full
+ * when nr_head - nr_tail == nr_nslots; a frame that finds it full is dropped
+ * and counted in nr_drops. The kernel trusts nothing it reads back: a
+ * nr_tail that is out of range makes the ring count as full.
+ */
+#ifndef EXO_INC_NET_H
+#define EXO_INC_NET_H
+
+#include <inc/types.h>
+
+#define NET_FRAME_MAX 1514     /* Ethernet header + 1500-byte payload, no FCS */
+#define NET_FRAME_MIN 14       /* an Ethernet header */
+#define NET_SLOT_SIZE 2048     /* two slots a page; a frame and its length fit */
+#define NET_RING_PAGES_MAX 64  /* 127 slots: bounds what the kernel records per env */
+
+struct net_ring {
+	volatile uint32_t nr_head;   /* frames written by the kernel */
+	volatile uint32_t nr_tail;   /* frames consumed by the env */
+	uint32_t nr_nslots;          /* set by the kernel at attach */
+	volatile uint32_t nr_drops;  /* frames lost because the ring was full */
+};
+
+struct net_slot {
+	uint32_t ns_len;             /* bytes of ns_data in use */
+	uint32_t ns_pad;
+	uint8_t ns_data[NET_SLOT_SIZE - 8];
+};
+
+_Static_assert(sizeof(struct net_slot) == NET_SLOT_SIZE, "net_slot is ABI");
+_Static_assert(NET_FRAME_MAX <= sizeof(((struct net_slot *)0)->ns_data), "");
+
+/* Slot i of the ring at r. */
+static inline struct net_slot *net_ring_slot(struct net_ring *r, uint32_t i)
+{
+	return (struct net_slot *)((char *)r + NET_SLOT_SIZE * (1 + (uint64_t)i));
+}
+
+/* What sys_net_info reports. */
+struct net_info {
+	uint8_t ni_mac[6];          /* the NIC's address */
+	uint8_t ni_link;            /* 1: link up (or the device cannot tell) */
+	uint8_t ni_pad;
+	envid_t ni_owner;           /* who receives unfiltered traffic, 0: nobody */
+	uint32_t ni_pad2;
+	uint64_t ni_rx_frames;      /* frames the device gave the kernel */
+	uint64_t ni_rx_delivered;   /* ... placed in a ring */
+	uint64_t ni_rx_unclaimed;   /* ... dropped: no ring wanted them */
+	uint64_t ni_rx_full;        /* ... dropped: the ring was full */
+	uint64_t ni_tx_frames;      /* frames handed to the device */
+};
+
+#endif
