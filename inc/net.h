@@ -69,4 +69,15 @@ struct net_info {
 	uint64_t ni_tx_frames;      /* frames handed to the device */
 };
 
+/* sys_net_filters: one installed filter. */
+struct net_filter_info {
+	int32_t nf_id;
+	envid_t nf_owner;
+	uint32_t nf_natoms;
+	uint32_t nf_pad;
+	uint64_t nf_hits;     /* frames it won */
+};
+
+#define NET_FILTERS_PER_ENV 16 /* DPF filters one env may install */
+
 #endif

@@ -25,6 +25,7 @@
 #include <kern/lock.h>
 #include <kern/pct.h>
 #include <kern/dlcode.h>
+#include <kern/netfilter.h>
 #include <kern/pmap.h>
 #include <kern/slice.h>
 #include <kern/report.h>
@@ -270,6 +271,7 @@ long env_exec(struct env *e, const char *name, const char *args)
 		c->cpu_fpu_owner = NULL;
 	pct_env_gone(e); /* calls to the old program will not be answered */
 	dlcode_env_gone(e);
+	netfilter_env_gone(e);
 	stlb_clear(e);
 	vm_flush(e);
 	for (ppn_t p = page_owned_next(e, PPN_NONE), next; p != PPN_NONE; p = next) {
@@ -310,6 +312,7 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 	pct_env_gone(e);
 	slice_env_gone(e);
 	dlcode_env_gone(e); /* before its pages go: the programs live in them */
+	netfilter_env_gone(e);
 	/* Bindings first (they live in the kernel page), then the tables
 	 * that cache them, then every page it owns: kept by whoever else
 	 * still binds it, freed otherwise. */

@@ -79,7 +79,8 @@ void *kdyn_alloc(struct env *owner, unsigned npages)
 	uint64_t va = KDYN_BASE + (uint64_t)start * PAGE_SIZE;
 	for (unsigned k = 0; k < npages; k++) {
 		pte_t *pte = walk(va + (uint64_t)k * PAGE_SIZE);
-		long ppn = pte ? page_take(owner, PAGE_ENVMETA, PPN_ANY) : -E_NO_MEM;
+		long ppn = !pte ? -E_NO_MEM
+				: page_take(owner, owner ? PAGE_ENVMETA : PAGE_KERNEL, PPN_ANY);
 		if (ppn < 0) {
 			kdyn_free((void *)va, k);
 			return NULL;

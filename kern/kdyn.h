@@ -10,7 +10,8 @@ struct env;
 #define KDYN_BASE 0xffffffffc0000000UL
 #define KDYN_PAGES (1u << 18) /* the whole GiB */
 
-/* npages fresh zeroed pages owned by owner (PAGE_ENVMETA), mapped read-write
+/* npages fresh zeroed pages owned by owner (PAGE_ENVMETA; NULL: the kernel,
+ * PAGE_KERNEL), mapped read-write
  * and never executable. NULL (no memory, no address space). */
 void *kdyn_alloc(struct env *owner, unsigned npages);
 /* Make a block read-only and executable, for code written into it: it is

@@ -17,6 +17,7 @@
 #include <kern/loader.h>
 #include <kern/lock.h>
 #include <kern/net.h>
+#include <kern/netfilter.h>
 #include <kern/pci.h>
 #include <kern/pic.h>
 #include <kern/pmap.h>
@@ -121,6 +122,7 @@ void kmain(uint32_t protocol, uint64_t info_pa)
 	serial_enable_rx_irq();
 	/* Devices: the PCI scan, then the NIC (MSI-X to this CPU) if there is one. */
 	pci_init();
+	netfilter_init();
 	net_init();
 	kinfo_init();
 	selftest_run();

@@ -14,11 +14,11 @@
  * move the ring. Nothing read back from the ring is trusted: the kernel keeps
  * its own head, and a tail that makes no sense counts as a full ring.
  *
- * Demultiplexing, for now: one env, the network owner, receives every frame
- * - the first env to attach a ring; a second env's attach is refused
- * (E_BUSY) while the owner lives. This is a stand-in for the packet filters
- * (kern/dpf.h, dpf_match); demux() and demux_may_attach() are the two
- * functions that change when they arrive.
+ * Demultiplexing: each env installs DPF filters for the traffic it wants
+ * (netfilter.c: one trie for all of them, compiled to native code, no env
+ * allowed to take another's traffic); a frame no filter claims goes to the
+ * default receiver - the env whose ring was attached first - or is dropped
+ * and counted (ni_rx_unclaimed).
  *
  * Transmit: sys_net_send sends a frame from the caller's memory, which must
  * be bound in the caller's software TLB and lie in user pages it owns. The
@@ -39,6 +39,7 @@
 #include <kern/cpu.h>
 #include <kern/env.h>
 #include <kern/net.h>
+#include <kern/netfilter.h>
 #include <kern/pmap.h>
 #include <kern/stlb.h>
 #include <kern/syscall.h>
@@ -105,7 +106,8 @@ static void *ring_at(struct ring *r, struct env *e, uint64_t off)
 	return (char *)page_kva(ppn) + off % PAGE_SIZE;
 }
 
-/* The network owner (the temporary rule): the env of the one ring, or 0. */
+/* The default receiver: unfiltered frames go to the env whose ring was
+ * attached first (the lowest table slot), or nowhere. */
 static envid_t net_owner(void)
 {
 	for (struct ring *r = rings; r < rings + NET_RINGS; r++)
@@ -114,25 +116,14 @@ static envid_t net_owner(void)
 	return 0;
 }
 
-/*
- * TEMPORARY demultiplexing (see the top of the file): every frame goes to
- * the network owner. Replace with dpf_match from kern/dpf.h: the env whose
- * filter accepts the frame.
- */
+/* Who gets a frame: the env whose packet filter accepts it (netfilter.c),
+ * if it has a ring; else the default receiver. */
 static envid_t demux(const uint8_t *frame, uint32_t len)
 {
-	(void)frame, (void)len;
+	envid_t id = netfilter_demux(frame, len);
+	if (id && ring_of(id))
+		return id;
 	return net_owner();
-}
-
-/* TEMPORARY with demux: may e attach a ring? Not while another env has one,
- * since without filters it would take that env's traffic. */
-static bool demux_may_attach(const struct env *e)
-{
-	for (struct ring *r = rings; r < rings + NET_RINGS; r++)
-		if (r->r_env && r->r_env != e->env_id)
-			return false;
-	return true;
 }
 
 void net_input(const uint8_t *frame, uint32_t len)
@@ -192,7 +183,7 @@ long sys_net_ring_attach(uint64_t va, uint64_t npages)
 			return -E_PERM;
 		ppn[i] = b->b_ppn;
 	}
-	if (mine || !demux_may_attach(self))
+	if (mine)
 		return -E_BUSY;
 	struct ring *r = rings;
 	while (r < rings + NET_RINGS && r->r_env)

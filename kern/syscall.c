@@ -23,6 +23,7 @@
 #include <kern/env.h>
 #include <kern/lock.h>
 #include <kern/net.h>
+#include <kern/netfilter.h>
 #include <kern/dlcode.h>
 #include <kern/pct.h>
 #include <kern/pmap.h>

@@ -56,6 +56,15 @@ static void insert(uint32_t ip, const uint8_t mac[6])
 	update(victim, ip, mac);
 }
 
+void arp_glean(uint32_t ip, const uint8_t mac[6])
+{
+	struct arp_entry *e = find(ip);
+	if (e)
+		update(e, ip, mac);
+	else if (ip)
+		insert(ip, mac);
+}
+
 bool arp_lookup(uint32_t ip, uint8_t mac[6])
 {
 	struct arp_entry *e = find(ip);

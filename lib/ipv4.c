@@ -66,6 +66,10 @@ void ip_input(const struct eth_hdr *eh, const uint8_t *pkt, size_t len)
 		net_stats.ip_not_ours++;
 		return;
 	}
+	/* An env that receives only its filtered traffic never sees ARP
+	 * replies (they go to the default receiver): learn the sender's
+	 * address from its datagrams instead. */
+	arp_glean(ntohl(ih->ih_src), eh->eh_src);
 	switch (ih->ih_proto) {
 	case IP_PROTO_ICMP:
 		icmp_input(eh, ih, pkt + hlen, total - hlen);

@@ -54,11 +54,13 @@ int net_open(void)
 	long r = sys_net_info(&ni);
 	if (r < 0)
 		return (int)r;
-	if (!ring && !(ring = bound_pages(RING_PAGES)))
-		return -E_NO_MEM;
-	if (!txbuf && !(txbuf = bound_pages(1)))
-		return -E_NO_MEM;
 	if (attached != thisenv_id) {
+		/* new, or a forked child: the ring and buffer it sees are its
+		 * parent's, shared copy-on-write; the kernel needs its own */
+		ring = bound_pages(RING_PAGES);
+		txbuf = bound_pages(1);
+		if (!ring || !txbuf)
+			return -E_NO_MEM;
 		r = sys_net_ring_attach(ring, RING_PAGES);
 		if (r < 0)
 			return (int)r;
@@ -108,4 +110,16 @@ int net_poll(uint64_t wait_ms)
 		if (r < 0)
 			return (int)r;
 	}
+}
+
+int net_claim_port(uint8_t proto, uint16_t port)
+{
+	struct dpf_filter f;
+	dpf_filter_ipv4_port(&f, proto, port);
+	return (int)sys_net_filter_add(&f, CAP_SELF);
+}
+
+void net_unclaim(int filter)
+{
+	sys_net_filter_remove((uint64_t)filter);
 }

@@ -108,6 +108,13 @@ int eth_output(const uint8_t dst[6], uint16_t type, size_t len);
 extern const uint8_t eth_broadcast[6];
 
 void arp_input(const uint8_t *pkt, size_t len);
+/* The link layer below (lib/net.c; host tests supply their own): have the
+ * kernel send us proto/port's packets (returns a filter id or -E_*), and
+ * stop. */
+int net_claim_port(uint8_t proto, uint16_t port);
+void net_unclaim(int filter);
+/* Learn ip's hardware address from a frame it sent us. */
+void arp_glean(uint32_t ip, const uint8_t mac[6]);
 /* The cached MAC of ip, if fresh. */
 bool arp_lookup(uint32_t ip, uint8_t mac[6]);
 /* Broadcast a request for ip. */

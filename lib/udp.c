@@ -25,6 +25,7 @@ struct dgram {
 struct sock {
 	bool s_used;
 	uint16_t s_port;      /* 0: not bound */
+	int s_filter;         /* the kernel packet filter for the port, or -1 */
 	uint8_t s_head, s_count;
 	struct dgram s_q[UDP_QUEUE];
 };
@@ -92,6 +93,7 @@ int udp_socket(void)
 		if (!socks[i].s_used) {
 			memset(&socks[i], 0, sizeof(socks[i]) - sizeof(socks[i].s_q));
 			socks[i].s_used = true;
+			socks[i].s_filter = -1;
 			return i;
 		}
 	}
@@ -116,6 +118,15 @@ int udp_bind(int sd, uint16_t port)
 		return -E_BUSY;
 	}
 	s->s_port = port;
+	/* Ask the kernel for this port's datagrams. If it cannot install the
+	 * filter for another reason, the socket still gets what the default
+	 * receiver is given. */
+	int id = net_claim_port(IP_PROTO_UDP, port);
+	if (id == -E_BUSY) {
+		s->s_port = 0;
+		return -E_BUSY; /* another env receives this port */
+	}
+	s->s_filter = id >= 0 ? id : -1;
 	return 0;
 }
 
@@ -185,6 +196,9 @@ int udp_close(int sd)
 	struct sock *s = sock_of(sd);
 	if (!s)
 		return -E_INVAL;
+	if (s->s_filter >= 0)
+		net_unclaim(s->s_filter);
+	s->s_filter = -1;
 	s->s_used = false;
 	s->s_port = 0;
 	return 0;

@@ -65,6 +65,18 @@ int net_tx(size_t len)
 
 static void feed(const uint8_t *f, size_t len); /* eth_input from an exact-size copy */
 
+/* No kernel here: every port is ours. */
+int net_claim_port(uint8_t proto, uint16_t port)
+{
+	(void)proto, (void)port;
+	return -E_NO_SYS;
+}
+
+void net_unclaim(int filter)
+{
+	(void)filter;
+}
+
 int net_poll(uint64_t wait_ms)
 {
 	if (npending == 0) {

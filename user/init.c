@@ -4,6 +4,7 @@
  * Everything it shows comes from the kernel's exposed tables (uenvs, upages,
  * ukinfo), read without a system call.
  */
+#include <inc/net.h>
 #include <lib/libos.h>
 
 #define MAX_ARGS 16
@@ -183,6 +184,21 @@ static int cmd_trace(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_filters(int argc, char **argv)
+{
+	static struct net_filter_info fi[64];
+	long n = sys_net_filters(fi, ARRAY_SIZE(fi));
+	if (n < 0) {
+		printf("filters: %le\n", n);
+		return 1;
+	}
+	printf("%-6s %-8s %5s %10s\n", "ID", "OWNER", "ATOMS", "FRAMES");
+	for (long i = 0; i < n; i++)
+		printf("%-6d %08x %5u %10lu\n", fi[i].nf_id, fi[i].nf_owner, fi[i].nf_natoms,
+		       fi[i].nf_hits);
+	return 0;
+}
+
 static int cmd_kill(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -233,6 +249,7 @@ static const struct command {
 	{ "trace", "trace ENVID on|off, or trace run PROGRAM...: log its system calls",
 	  cmd_trace },
 	{ "caps", "caps [ENVID]: an env's keys, bindings and pages", cmd_caps },
+	{ "filters", "installed packet filters and the frames each won", cmd_filters },
 	{ "reboot", "reset the machine", cmd_reboot },
 	{ "poweroff", "stop the machine (under QEMU: exit QEMU)", cmd_poweroff },
 };

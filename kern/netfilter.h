@@ -1,0 +1,18 @@
+#ifndef EXO_KERN_NETFILTER_H
+#define EXO_KERN_NETFILTER_H
+
+#include <inc/types.h>
+
+struct env;
+
+void netfilter_init(void);
+/* The env whose filter accepts the frame (its hit counted), or 0. */
+envid_t netfilter_demux(const uint8_t *frame, uint32_t len);
+/* e is dying: remove its filters. */
+void netfilter_env_gone(struct env *e);
+
+long sys_net_filter_add(uint64_t ufilter, uint64_t cap);
+long sys_net_filter_remove(uint64_t id);
+long sys_net_filters(uint64_t out, uint64_t max);
+
+#endif
