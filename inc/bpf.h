@@ -130,6 +130,9 @@ _Static_assert(sizeof(struct bpf_insn) == 8, "bpf_insn is one 64-bit slot");
  * bytes are readable or writable), the helpers it may call and its budget. */
 enum bpf_kind {
 	BPF_KIND_WAKEUP = 1, /* wakeup predicate: r0 != 0 wakes the env */
+	BPF_KIND_PACKET = 2, /* application-specific handler (ASH) of received
+				frames: r0 bit 0 set delivers the frame to the
+				env's ring (and wakes it), clear consumes it */
 	BPF_KIND_COUNT_PLUS_ONE
 };
 
@@ -140,6 +143,19 @@ struct bpf_wakeup_ctx {
 	uint64_t wc_env_id; /* the sleeping env */
 	uint64_t wc_arg;    /* the word the env passed when it went to sleep */
 };
+
+/* BPF_KIND_PACKET's context, read-only. Region 0 is the received frame
+ * itself (pc_len bytes readable, zero beyond up to BPF_PACKET_MAX); the
+ * env's grants are regions 1 and up. */
+struct bpf_packet_ctx {
+	uint64_t pc_len;    /* frame length */
+	uint64_t pc_ticks;  /* timer ticks since boot */
+	uint64_t pc_env_id; /* the env the frame is for */
+	uint64_t pc_arg;    /* the word the env gave when it attached the handler */
+};
+
+#define BPF_PACKET_MAX 1514
+#define BPF_BUDGET_PACKET 20000
 
 /* --- granted regions ------------------------------------------------------- */
 #define BPF_REGION_READ 0x1
@@ -154,7 +170,15 @@ struct bpf_wakeup_ctx {
 	  "region, or 0 when they are not all inside it")                                \
 	X(BPF_HELPER_REGION_WRITE, 3,                                                    \
 	  "s64 region_write(u64 region, u64 off, stack *src, const u64 len): copy len "  \
-	  "bytes of the stack into a writable region; 0, or -E_RANGE / -E_PERM")
+	  "bytes of the stack into a writable region; 0, or -E_RANGE / -E_PERM")          \
+	X(BPF_HELPER_COPY_CSUM, 4,                                                       \
+	  "s64 copy_csum(u64 dst_region, u64 dst_off, u64 src_region, u64 src_off, "     \
+	  "u64 len): copy between regions, returning the 16-bit ones'-complement sum "   \
+	  "of the bytes copied (the Internet checksum before its final inversion), or "  \
+	  "-E_RANGE / -E_PERM")                                                          \
+	X(BPF_HELPER_TX, 5,                                                              \
+	  "s64 tx(u64 region, u64 off, u64 len): transmit len bytes of a readable "      \
+	  "region as one frame (packet handlers); 0, or -E_RANGE / -E_PERM / -E_AGAIN")
 
 enum bpf_helper_id {
 #define BPF_HELPER_ENUM(name, id, desc) name = id,

@@ -67,6 +67,7 @@ struct net_info {
 	uint64_t ni_rx_unclaimed;   /* ... dropped: no ring wanted them */
 	uint64_t ni_rx_full;        /* ... dropped: the ring was full */
 	uint64_t ni_tx_frames;      /* frames handed to the device */
+	uint64_t ni_rx_ash;         /* frames a packet handler consumed in the kernel */
 };
 
 /* sys_net_filters: one installed filter. */
@@ -74,7 +75,7 @@ struct net_filter_info {
 	int32_t nf_id;
 	envid_t nf_owner;
 	uint32_t nf_natoms;
-	uint32_t nf_pad;
+	uint32_t nf_ash;      /* 1: a packet handler runs on its frames */
 	uint64_t nf_hits;     /* frames it won */
 };
 

@@ -40,6 +40,7 @@ struct kprog {
 	struct bpf_prog kp_prog;
 	uint64_t kp_ppn[BPF_MAX_REGIONS]; /* the page each region lies in */
 	bpf_jit_fn *kp_fn;                /* compiled code, or NULL: interpret */
+	uint32_t kp_first_grant;          /* packet handlers: region 0 is the frame */
 	void *kp_code;
 	unsigned kp_code_pages, kp_pages;
 };
@@ -56,28 +57,43 @@ static void unload(struct kprog *kp)
 	kdyn_free(kp, kp->kp_pages);
 }
 
-/* Check the grants against e's bindings; fill the program's regions. */
-static long take_grants(struct env *e, struct kprog *kp, const struct bpf_grant *g, uint32_t n)
+/* A packet handler's region 0: the frame, copied here zero-padded so the
+ * handler never sees what an earlier frame left in a buffer. */
+static uint8_t packet_buf[BPF_PACKET_MAX] __attribute__((aligned(16)));
+
+/* Check the grants against e's bindings; fill the program's regions from
+ * region `first` on. */
+static long take_grants(struct env *e, struct kprog *kp, const struct bpf_grant *g, uint32_t n,
+			uint32_t first)
 {
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t off = g[i].g_addr % PAGE_SIZE;
-		if (g[i].g_len == 0 || g[i].g_len > PAGE_SIZE - off || g[i].g_addr >= UTOP ||
-		    (g[i].g_flags & ~(uint32_t)(BPF_REGION_READ | BPF_REGION_WRITE)) ||
-		    !(g[i].g_flags & BPF_REGION_READ))
+	if (first) {
+		struct bpf_region *r = &kp->kp_prog.p_regions[0];
+		r->r_uaddr = 0;
+		r->r_len = BPF_PACKET_MAX;
+		r->r_kptr = packet_buf;
+		r->r_flags = BPF_REGION_READ;
+	}
+	for (uint32_t i = first; i < first + n; i++) {
+		const struct bpf_grant *gi = &g[i - first];
+		uint64_t off = gi->g_addr % PAGE_SIZE;
+		if (gi->g_len == 0 || gi->g_len > PAGE_SIZE - off || gi->g_addr >= UTOP ||
+		    (gi->g_flags & ~(uint32_t)(BPF_REGION_READ | BPF_REGION_WRITE)) ||
+		    !(gi->g_flags & BPF_REGION_READ))
 			return -E_INVAL;
-		const struct binding *b = stlb_lookup(e, g[i].g_addr);
-		if (!b || ((g[i].g_flags & BPF_REGION_WRITE) && !(b->b_rights & BIND_WRITE)))
+		const struct binding *b = stlb_lookup(e, gi->g_addr);
+		if (!b || ((gi->g_flags & BPF_REGION_WRITE) && !(b->b_rights & BIND_WRITE)))
 			return -E_FAULT;
 		if (pages[b->b_ppn].pg_type != PAGE_USER || pages[b->b_ppn].pg_owner != e->env_id)
 			return -E_PERM;
 		struct bpf_region *r = &kp->kp_prog.p_regions[i];
-		r->r_uaddr = g[i].g_addr;
-		r->r_len = g[i].g_len;
+		r->r_uaddr = gi->g_addr;
+		r->r_len = gi->g_len;
 		r->r_kptr = (char *)page_kva(b->b_ppn) + off;
-		r->r_flags = g[i].g_flags;
+		r->r_flags = gi->g_flags;
 		kp->kp_ppn[i] = b->b_ppn;
 	}
-	kp->kp_prog.p_nregions = n;
+	kp->kp_prog.p_nregions = first + n;
+	kp->kp_first_grant = first;
 	return 0;
 }
 
@@ -88,8 +104,9 @@ long sys_bpf_load(uint64_t uargs)
 	struct bpf_grant grants[BPF_MAX_REGIONS];
 	if (copy_from_user(e, &a, uargs, sizeof(a)) < 0)
 		return -E_FAULT;
-	if (a.bl_kind != BPF_KIND_WAKEUP || a.bl_len == 0 || a.bl_len > BPF_MAX_INSNS ||
-	    a.bl_ngrants > BPF_MAX_REGIONS)
+	uint32_t first = a.bl_kind == BPF_KIND_PACKET; /* region 0: the frame */
+	if ((a.bl_kind != BPF_KIND_WAKEUP && a.bl_kind != BPF_KIND_PACKET) || a.bl_len == 0 ||
+	    a.bl_len > BPF_MAX_INSNS || a.bl_ngrants > BPF_MAX_REGIONS - first)
 		return -E_INVAL;
 	if (copy_from_user(e, grants, (uint64_t)a.bl_grants, a.bl_ngrants * sizeof(grants[0])) < 0)
 		return -E_FAULT;
@@ -110,7 +127,7 @@ long sys_bpf_load(uint64_t uargs)
 	struct bpf_aux *aux = (struct bpf_aux *)((char *)insns + insn_bytes);
 	long r = copy_from_user(e, insns, (uint64_t)a.bl_insns, insn_bytes) < 0 ? -E_FAULT : 0;
 	if (r == 0)
-		r = take_grants(e, kp, grants, a.bl_ngrants);
+		r = take_grants(e, kp, grants, a.bl_ngrants, first);
 	size_t scratch_size = bpf_verify_scratch_size(insns, a.bl_len);
 	if (r == 0 && pages_for(scratch_size) > BPF_SCRATCH_MAX_PAGES)
 		r = -E_TOO_BIG;
@@ -185,13 +202,20 @@ static uint64_t read_tsc(void)
 	return rdtsc();
 }
 
+static bool grants_still_owned(struct env *e, const struct kprog *kp)
+{
+	for (uint32_t i = kp->kp_first_grant; i < kp->kp_prog.p_nregions; i++)
+		if (pages[kp->kp_ppn[i]].pg_owner != e->env_id ||
+		    pages[kp->kp_ppn[i]].pg_type != PAGE_USER)
+			return false;
+	return true;
+}
+
 /* Run e's predicate kp with arg: does it hold? */
 static bool holds(struct env *e, struct kprog *kp, uint64_t arg)
 {
-	for (uint32_t i = 0; i < kp->kp_prog.p_nregions; i++)
-		if (pages[kp->kp_ppn[i]].pg_owner != e->env_id ||
-		    pages[kp->kp_ppn[i]].pg_type != PAGE_USER)
-			return false; /* its memory changed hands: never again */
+	if (kp->kp_prog.p_kind != BPF_KIND_WAKEUP || !grants_still_owned(e, kp))
+		return false; /* its memory changed hands: never again */
 	struct bpf_wakeup_ctx ctx = { kinfo.ki_ticks, rdtsc(), (uint64_t)e->env_id, arg };
 	struct bpf_runtime rt;
 	bpf_runtime_init(&rt, &kp->kp_prog);
@@ -208,6 +232,8 @@ long sys_env_sleep_until(uint64_t slot, uint64_t arg, uint64_t ticks)
 	struct kprog *kp = loaded(e, slot, &err);
 	if (!kp)
 		return err;
+	if (kp->kp_prog.p_kind != BPF_KIND_WAKEUP)
+		return -E_INVAL; /* a packet handler is no predicate */
 	if (e->env_pct_qlen)
 		return 1;
 	if (holds(e, kp, arg))
@@ -235,4 +261,29 @@ void dlcode_env_gone(struct env *e)
 			unload(e->env_progs[i]);
 			e->env_progs[i] = NULL;
 		}
+}
+
+bool dlcode_is_packet_handler(struct env *e, uint64_t slot)
+{
+	return slot < BPF_PROGS_PER_ENV && e->env_progs[slot] &&
+	       e->env_progs[slot]->kp_prog.p_kind == BPF_KIND_PACKET;
+}
+
+long dlcode_run_packet(struct env *e, uint64_t slot, const uint8_t *frame, uint32_t len,
+		       uint64_t arg, int (*tx)(const void *, uint64_t))
+{
+	struct kprog *kp = slot < BPF_PROGS_PER_ENV ? e->env_progs[slot] : NULL;
+	if (!kp || kp->kp_prog.p_kind != BPF_KIND_PACKET || len > BPF_PACKET_MAX ||
+	    !grants_still_owned(e, kp))
+		return -1;
+	memcpy(packet_buf, frame, len);
+	memset(packet_buf + len, 0, BPF_PACKET_MAX - len);
+	struct bpf_packet_ctx ctx = { len, kinfo.ki_ticks, (uint64_t)e->env_id, arg };
+	struct bpf_runtime rt;
+	bpf_runtime_init(&rt, &kp->kp_prog);
+	rt.rt_region_len[0] = len; /* run-time guards stop at the frame's end */
+	rt.rt_clock = read_tsc;
+	rt.rt_tx = tx;
+	uint64_t r = kp->kp_fn ? kp->kp_fn(&ctx, &rt) : bpf_interp(&kp->kp_prog, &ctx, &rt);
+	return rt.rt_status == BPF_RUN_OK ? (long)(r & 1) : -1;
 }

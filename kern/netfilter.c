@@ -11,6 +11,11 @@
  * executable, and swapped in (14 us for 1000 filters, measured on the host);
  * if that fails the interpreter stands in.
  *
+ * A filter may carry an application-specific handler (ASH): a packet
+ * handler its owner loaded (dlcode.c), run in the kernel on each frame the
+ * filter wins, before the frame is delivered. It may reply (tx) and decide
+ * whether the env hears of the frame at all.
+ *
  * Locking: the big kernel lock.
  */
 #include <inc/dpf.h>
@@ -20,6 +25,7 @@
 #include <kern/cap.h>
 #include <kern/console.h>
 #include <kern/cpu.h>
+#include <kern/dlcode.h>
 #include <kern/dpf.h>
 #include <kern/env.h>
 #include <kern/kdyn.h>
@@ -31,6 +37,8 @@ extern struct kern_info kinfo;
 static struct dpf *dpf;
 static envid_t owner[DPF_MAX_FILTERS];
 static uint64_t hits[DPF_MAX_FILTERS];
+static int64_t ash_slot[DPF_MAX_FILTERS];  /* its owner's packet handler + 1, 0: none */
+static uint64_t ash_arg[DPF_MAX_FILTERS];
 static dpf_code_fn *code;
 static void *code_block;
 static unsigned code_pages;
@@ -72,15 +80,41 @@ static void recompile(void)
 	kinfo.ki_pool_pages = kinfo.ki_pool_pages - (old ? old_pages : 0) + (code ? code_pages : 0);
 }
 
-envid_t netfilter_demux(const uint8_t *frame, uint32_t len)
+envid_t netfilter_demux(const uint8_t *frame, uint32_t len, int64_t *ash, uint64_t *arg)
 {
+	*ash = -1;
 	if (!dpf)
 		return 0;
 	int id = code ? code(frame, len) : dpf_match(dpf, frame, len);
 	if (id < 0 || id >= DPF_MAX_FILTERS || !owner[id])
 		return 0;
 	hits[id]++;
+	*ash = ash_slot[id] - 1;
+	*arg = ash_arg[id];
 	return owner[id];
+}
+
+/* May the caller change filter id? 0, or why not. */
+static long check_mine(uint64_t id)
+{
+	if (id >= DPF_MAX_FILTERS)
+		return -E_INVAL;
+	if (!owner[id])
+		return -E_NOT_FOUND;
+	return owner[id] == curenv->env_id ? 0 : -E_PERM;
+}
+
+long sys_net_filter_ash(uint64_t id, uint64_t slot, uint64_t arg)
+{
+	struct env *self = curenv;
+	long r = check_mine(id);
+	if (r < 0)
+		return r;
+	if (slot != UINT64_MAX && !dlcode_is_packet_handler(self, slot))
+		return -E_INVAL;
+	ash_slot[id] = slot == UINT64_MAX ? 0 : (int64_t)slot + 1;
+	ash_arg[id] = arg;
+	return 0;
 }
 
 long sys_net_filter_add(uint64_t ufilter, uint64_t cap)
@@ -107,20 +141,19 @@ long sys_net_filter_add(uint64_t ufilter, uint64_t cap)
 		return id;
 	owner[id] = self->env_id;
 	hits[id] = 0;
+	ash_slot[id] = 0;
 	recompile();
 	return id;
 }
 
 long sys_net_filter_remove(uint64_t id)
 {
-	if (id >= DPF_MAX_FILTERS)
-		return -E_INVAL;
-	if (!owner[id])
-		return -E_NOT_FOUND;
-	if (owner[id] != curenv->env_id)
-		return -E_PERM;
+	long r = check_mine(id);
+	if (r < 0)
+		return r;
 	dpf_remove(dpf, (int)id);
 	owner[id] = 0;
+	ash_slot[id] = 0;
 	recompile();
 	return 0;
 }
@@ -136,7 +169,8 @@ long sys_net_filters(uint64_t out, uint64_t max)
 		envid_t o;
 		if (dpf_get(dpf, (int)i, &f, &o) < 0)
 			continue;
-		struct net_filter_info fi = { (int32_t)i, owner[i], f.df_natoms, 0, hits[i] };
+		struct net_filter_info fi = { (int32_t)i, owner[i], f.df_natoms,
+					      ash_slot[i] ? 1u : 0u, hits[i] };
 		if (copy_to_user(self, out + n * sizeof(fi), &fi, sizeof(fi)) < 0)
 			return -E_FAULT;
 		n++;
@@ -151,6 +185,7 @@ void netfilter_env_gone(struct env *e)
 		if (owner[i] == e->env_id) {
 			dpf_remove(dpf, (int)i);
 			owner[i] = 0;
+			ash_slot[i] = 0;
 			changed = true;
 		}
 	if (changed)

@@ -19,4 +19,9 @@ static uint64_t (*const bpf_region_read_u64)(uint64_t region, uint64_t off) =
 static int64_t (*const bpf_region_write)(uint64_t region, uint64_t off, const void *src,
 					 uint64_t len) = (void *)BPF_HELPER_REGION_WRITE;
 
+static int64_t (*const bpf_copy_csum)(uint64_t dst_region, uint64_t dst_off, uint64_t src_region,
+				      uint64_t src_off, uint64_t len) = (void *)BPF_HELPER_COPY_CSUM;
+static int64_t (*const bpf_tx)(uint64_t region, uint64_t off, uint64_t len) =
+	(void *)BPF_HELPER_TX;
+
 #endif

@@ -81,6 +81,10 @@ int udp_socket(void);
 int udp_bind(int s, uint16_t port);
 /* The socket's local port (bound by sendto if it was not). */
 int udp_port(int s);
+/* The kernel packet filter that claims the socket's port (to attach a
+ * packet handler to), or -E_NOT_FOUND (no filter: the default receiver's
+ * frames), -E_INVAL. */
+int udp_filter(int s);
 int udp_sendto(int s, const void *buf, size_t len, uint32_t ip, uint16_t port);
 /* The next datagram (truncated to len): its length; the sender in *ip,
  * *port (either may be NULL). Waits up to timeout_ms (UINT64_MAX: no

@@ -136,6 +136,14 @@ int udp_port(int sd)
 	return s ? s->s_port : -E_INVAL;
 }
 
+int udp_filter(int sd)
+{
+	struct sock *s = sock_of(sd);
+	if (!s)
+		return -E_INVAL;
+	return s->s_filter >= 0 ? s->s_filter : -E_NOT_FOUND;
+}
+
 int udp_sendto(int sd, const void *buf, size_t len, uint32_t ip, uint16_t port)
 {
 	struct sock *s = sock_of(sd);

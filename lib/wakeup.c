@@ -26,12 +26,19 @@ static int resolve(void *arg, const char *name)
 long wakeup_load_elf(const void *obj, size_t size, const struct bpf_grant *grants,
 		     uint32_t ngrants, struct bpf_load_error *err)
 {
+	return bpf_load_elf(BPF_KIND_WAKEUP, "wakeup", obj, size, grants, ngrants, err);
+}
+
+long bpf_load_elf(uint32_t kind, const char *section, const void *obj, size_t size,
+		  const struct bpf_grant *grants, uint32_t ngrants, struct bpf_load_error *err)
+{
 	static struct bpf_insn *insns; /* demand-zero: 32 KiB only if used */
 	if (!insns && !(insns = vm_alloc(BPF_MAX_INSNS * sizeof(*insns))))
 		return -E_NO_MEM;
 	uint32_t len = 0;
-	int r = bpf_elf_load(obj, size, "wakeup", insns, BPF_MAX_INSNS, &len, resolve, NULL);
+	int r = bpf_elf_load(obj, size, section, insns, BPF_MAX_INSNS, &len, resolve, NULL);
 	if (r < 0)
 		return r;
-	return wakeup_load(insns, len, grants, ngrants, err);
+	struct bpf_load a = { kind, len, insns, grants, ngrants, 0, err };
+	return sys_bpf_load(&a);
 }

@@ -16,7 +16,13 @@ long wakeup_load(const struct bpf_insn *insns, uint32_t n, const struct bpf_gran
 long wakeup_load_elf(const void *obj, size_t size, const struct bpf_grant *grants,
 		     uint32_t ngrants, struct bpf_load_error *err);
 
-/* The predicates carried in the library OS (user/bpf/NAME.c). */
+/* Any kind, from an ELF object's section (a packet handler: "packet"; its
+ * grants are regions 1 and up, region 0 being the frame). */
+long bpf_load_elf(uint32_t kind, const char *section, const void *obj, size_t size,
+		  const struct bpf_grant *grants, uint32_t ngrants, struct bpf_load_error *err);
+
+/* The downloaded code carried in the library OS (user/bpf/NAME.c). */
 extern const char bpfobj_pipe_ready[], bpfobj_pipe_ready_end[];
+extern const char bpfobj_udp_echo_ash[], bpfobj_udp_echo_ash_end[];
 
 #endif

@@ -578,3 +578,46 @@ TEST(misc, error_messages)
 	CHECK(bpf_kind_desc(0) == NULL);
 	CHECK(bpf_kind_desc(1000) == NULL);
 }
+
+/* --- packet handlers' helpers, called directly ------------------------------------------- */
+
+static int sent_len;
+static int fake_tx(const void *frame, uint64_t len)
+{
+	(void)frame;
+	sent_len = (int)len;
+	return 0;
+}
+
+TEST(helpers, copy_csum_and_tx)
+{
+	uint8_t src[20] = { 0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
+			    0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7 };
+	uint8_t dst[21] = { 0 };
+	struct bpf_runtime rt;
+	memset(&rt, 0, sizeof(rt));
+	rt.rt_nregions = 2;
+	rt.rt_region_base[0] = (uint64_t)(uintptr_t)src;
+	rt.rt_region_len[0] = sizeof(src);
+	rt.rt_region_flags[0] = BPF_REGION_READ;
+	rt.rt_region_base[1] = (uint64_t)(uintptr_t)dst;
+	rt.rt_region_len[1] = sizeof(dst);
+	rt.rt_region_flags[1] = BPF_REGION_READ | BPF_REGION_WRITE;
+	bpf_helper_fn *csum = bpf_helpers[BPF_HELPER_COPY_CSUM].h_fn;
+	bpf_helper_fn *tx = bpf_helpers[BPF_HELPER_TX].h_fn;
+	/* RFC 1071's example header: its sum is 0x479e (checksum 0xb861) */
+	CHECK_EQ(csum(1, 0, 0, 0, 20, &rt), 0x479eu);
+	CHECK(memcmp(dst, src, 20) == 0);
+	CHECK_EQ(csum(1, 1, 0, 0, 1, &rt), 0x4500u); /* an odd byte is the high half */
+	CHECK_EQ(csum(1, 0, 0, 0, 0, &rt), 0u);
+	CHECK_EQ((int64_t)csum(0, 0, 1, 0, 4, &rt), -E_PERM);  /* region 0 is read-only */
+	CHECK_EQ((int64_t)csum(1, 2, 0, 0, 20, &rt), -E_RANGE); /* past the end */
+	CHECK_EQ((int64_t)csum(1, 0, 0, UINT64_MAX, 2, &rt), -E_RANGE);
+	CHECK_EQ((int64_t)csum(2, 0, 0, 0, 1, &rt), -E_RANGE); /* no such region */
+	CHECK_EQ((int64_t)tx(0, 0, 20, 0, 0, &rt), -E_PERM);  /* no transmitter here */
+	rt.rt_tx = fake_tx;
+	CHECK_EQ(tx(0, 0, 20, 0, 0, &rt), 0u);
+	CHECK_EQ(sent_len, 20);
+	CHECK_EQ((int64_t)tx(0, 4, 20, 0, 0, &rt), -E_RANGE);
+	CHECK_EQ((int64_t)tx(0, 0, UINT64_MAX, 0, 0, &rt), -E_RANGE);
+}

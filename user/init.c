@@ -192,10 +192,10 @@ static int cmd_filters(int argc, char **argv)
 		printf("filters: %le\n", n);
 		return 1;
 	}
-	printf("%-6s %-8s %5s %10s\n", "ID", "OWNER", "ATOMS", "FRAMES");
+	printf("%-6s %-8s %5s %10s %s\n", "ID", "OWNER", "ATOMS", "FRAMES", "ASH");
 	for (long i = 0; i < n; i++)
-		printf("%-6d %08x %5u %10lu\n", fi[i].nf_id, fi[i].nf_owner, fi[i].nf_natoms,
-		       fi[i].nf_hits);
+		printf("%-6d %08x %5u %10lu %s\n", fi[i].nf_id, fi[i].nf_owner, fi[i].nf_natoms,
+		       fi[i].nf_hits, fi[i].nf_ash ? "yes" : "-");
 	return 0;
 }
 

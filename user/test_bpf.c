@@ -5,6 +5,8 @@
  * predicate that wakes a sleeper with no message sent, one that never ends
  * (stopped by its budget) and one whose memory changed hands.
  */
+#include <inc/dpf.h>
+#include <inc/net.h>
 #include <lib/test.h>
 #include <lib/vm.h>
 #include <lib/wakeup.h>
@@ -118,6 +120,69 @@ int main(void)
 	check("loop-accepted-with-budget", f >= 0);
 	check_eq("loop-does-not-hold", sys_env_sleep_until((uint64_t)f, 0, 5), 0);
 	sys_bpf_unload((uint64_t)f);
+
+	/* packet handlers (kind BPF_KIND_PACKET): region 0 is the frame,
+	 * read-only, BPF_PACKET_MAX bytes; the env's grants follow it. Run on
+	 * real frames by ashecho (tools/test-net). */
+	struct bpf_grant gp = { (uint64_t)shared, PAGE_SIZE, BPF_REGION_READ | BPF_REGION_WRITE, 0 };
+	long ph = bpf_load_elf(BPF_KIND_PACKET, "packet", bpfobj_udp_echo_ash,
+			       (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &gp, 1, &err);
+	check("packet-load-elf", ph >= 0);
+	check_eq("packet-is-no-predicate", sys_env_sleep_until((uint64_t)ph, 0, 0), -E_INVAL);
+	check_eq("packet-attach-no-filter", sys_net_filter_ash(DPF_MAX_FILTERS - 1, (uint64_t)ph, 0),
+		 -E_NOT_FOUND);
+	check_eq("packet-attach-bad-filter", sys_net_filter_ash(DPF_MAX_FILTERS, (uint64_t)ph, 0),
+		 -E_INVAL);
+	sys_bpf_unload((uint64_t)ph);
+	check_eq("packet-wrong-section",
+		 bpf_load_elf(BPF_KIND_PACKET, "wakeup", bpfobj_udp_echo_ash,
+			      (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &gp, 1, &err) < 0,
+		 1);
+	const struct bpf_insn frame_end[] = {
+		BPF_LD_REGION(1, 0, 0),
+		BPF_LDX_MEM(BPF_B, 0, 1, BPF_PACKET_MAX - 1), /* the frame's last byte */
+		BPF_EXIT_INSN(),
+	};
+	struct bpf_load pa = { BPF_KIND_PACKET, ARRAY_SIZE(frame_end), frame_end, NULL, 0, 0, &err };
+	long fe = sys_bpf_load(&pa);
+	check("packet-reads-frame", fe >= 0);
+	sys_bpf_unload((uint64_t)fe);
+	const struct bpf_insn past_frame[] = {
+		BPF_LD_REGION(1, 0, 0),
+		BPF_LDX_MEM(BPF_B, 0, 1, BPF_PACKET_MAX),
+		BPF_EXIT_INSN(),
+	};
+	pa.bl_insns = past_frame;
+	check_eq("packet-refuse-past-frame", sys_bpf_load(&pa), -E_REFUSED);
+	check("packet-refuse-past-frame-why", err.le_reason == BPF_ERR_OOB && err.le_insn == 2);
+	const struct bpf_insn write_frame[] = {
+		BPF_LD_REGION(1, 0, 0),
+		BPF_ST_MEM(BPF_B, 1, 0, 0), /* the frame is read-only */
+		BPF_MOV64_IMM(0, 1),
+		BPF_EXIT_INSN(),
+	};
+	pa.bl_insns = write_frame;
+	pa.bl_len = ARRAY_SIZE(write_frame);
+	check_eq("packet-refuse-frame-write", sys_bpf_load(&pa), -E_REFUSED);
+	check("packet-refuse-frame-write-why", err.le_reason == BPF_ERR_READ_ONLY);
+	struct bpf_grant many[BPF_MAX_REGIONS];
+	for (int i = 0; i < BPF_MAX_REGIONS; i++)
+		many[i] = g;
+	pa.bl_insns = frame_end;
+	pa.bl_len = ARRAY_SIZE(frame_end);
+	pa.bl_grants = many;
+	pa.bl_ngrants = BPF_MAX_REGIONS; /* one too many: region 0 is the frame */
+	check_eq("packet-too-many-grants", sys_bpf_load(&pa), -E_INVAL);
+	const struct bpf_insn pred_tx[] = {
+		BPF_MOV64_IMM(1, 0),
+		BPF_MOV64_IMM(2, 0),
+		BPF_MOV64_IMM(3, 60),
+		BPF_CALL_HELPER(BPF_HELPER_TX),
+		BPF_EXIT_INSN(),
+	};
+	check_eq("predicate-may-not-tx", wakeup_load(pred_tx, ARRAY_SIZE(pred_tx), &g, 1, &err),
+		 -E_REFUSED);
+	check("predicate-may-not-tx-why", err.le_reason == BPF_ERR_BAD_HELPER && err.le_insn == 3);
 
 	/* memory that changed hands is never read again */
 	volatile uint64_t *mine = vm_alloc(PAGE_SIZE);

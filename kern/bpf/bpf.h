@@ -91,6 +91,7 @@ struct bpf_runtime {
 	uint64_t rt_region_len[BPF_MAX_REGIONS];
 	uint32_t rt_region_flags[BPF_MAX_REGIONS];
 	uint64_t (*rt_clock)(void); /* BPF_HELPER_TSC; NULL reads as 0 */
+	int (*rt_tx)(const void *frame, uint64_t len); /* BPF_HELPER_TX; NULL: -E_PERM */
 };
 
 /* Status OK, the program's budget and its regions' addresses. */

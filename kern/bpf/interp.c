@@ -52,6 +52,48 @@ static uint64_t helper_region_write(uint64_t region, uint64_t off, uint64_t src,
 	return 0;
 }
 
+/* Is [off, off + len) inside region r, with flag? 0, -E_RANGE or -E_PERM. */
+static long region_span(const struct bpf_runtime *rt, uint64_t r, uint64_t off, uint64_t len,
+			uint32_t flag)
+{
+	if (r >= rt->rt_nregions || len > rt->rt_region_len[r] || off > rt->rt_region_len[r] - len)
+		return -E_RANGE;
+	return (rt->rt_region_flags[r] & flag) ? 0 : -E_PERM;
+}
+
+static uint64_t helper_copy_csum(uint64_t dr, uint64_t doff, uint64_t sr, uint64_t soff,
+				 uint64_t len, struct bpf_runtime *rt)
+{
+	long e = region_span(rt, dr, doff, len, BPF_REGION_WRITE);
+	if (!e)
+		e = region_span(rt, sr, soff, len, BPF_REGION_READ);
+	if (e)
+		return (uint64_t)e;
+	const uint8_t *src = (const uint8_t *)(uintptr_t)(rt->rt_region_base[sr] + soff);
+	uint8_t *dst = (uint8_t *)(uintptr_t)(rt->rt_region_base[dr] + doff);
+	memmove(dst, src, len);
+	uint64_t sum = 0;
+	for (uint64_t i = 0; i + 1 < len; i += 2)
+		sum += (uint64_t)dst[i] << 8 | dst[i + 1];
+	if (len & 1)
+		sum += (uint64_t)dst[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+static uint64_t helper_tx(uint64_t r, uint64_t off, uint64_t len, UNUSED uint64_t a4,
+			  UNUSED uint64_t a5, struct bpf_runtime *rt)
+{
+	long e = region_span(rt, r, off, len, BPF_REGION_READ);
+	if (e)
+		return (uint64_t)e;
+	if (!rt->rt_tx)
+		return (uint64_t)-E_PERM;
+	return (uint64_t)(int64_t)rt->rt_tx((const void *)(uintptr_t)(rt->rt_region_base[r] + off),
+					    len);
+}
+
 const struct bpf_helper_desc bpf_helpers[BPF_HELPER_COUNT_PLUS_ONE] = {
 	[BPF_HELPER_TSC] = { "tsc", helper_tsc, { 0 } },
 	[BPF_HELPER_REGION_READ_U64] = { "region_read_u64", helper_region_read_u64,
@@ -59,6 +101,10 @@ const struct bpf_helper_desc bpf_helpers[BPF_HELPER_COUNT_PLUS_ONE] = {
 	[BPF_HELPER_REGION_WRITE] = { "region_write", helper_region_write,
 				      { BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_STACK_MEM,
 					BPF_ARG_CONST_SIZE } },
+	[BPF_HELPER_COPY_CSUM] = { "copy_csum", helper_copy_csum,
+				   { BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR,
+				     BPF_ARG_SCALAR } },
+	[BPF_HELPER_TX] = { "tx", helper_tx, { BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR } },
 };
 
 /* --- running ---------------------------------------------------------------- */

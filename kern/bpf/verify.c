@@ -35,6 +35,10 @@ static const struct bpf_ctx_field wakeup_fields[] = {
 	{ 0, sizeof(struct bpf_wakeup_ctx), BPF_REGION_READ },
 };
 
+static const struct bpf_ctx_field packet_fields[] = {
+	{ 0, sizeof(struct bpf_packet_ctx), BPF_REGION_READ },
+};
+
 static const struct bpf_kind_desc kinds[] = {
 	[BPF_KIND_WAKEUP] = {
 		.k_name = "wakeup",
@@ -44,6 +48,16 @@ static const struct bpf_kind_desc kinds[] = {
 		.k_budget = BPF_BUDGET_WAKEUP,
 		.k_helpers = 1u << BPF_HELPER_TSC | 1u << BPF_HELPER_REGION_READ_U64 |
 			     1u << BPF_HELPER_REGION_WRITE,
+	},
+	[BPF_KIND_PACKET] = {
+		.k_name = "packet handler",
+		.k_ctx_size = sizeof(struct bpf_packet_ctx),
+		.k_fields = packet_fields,
+		.k_nfields = ARRAY_SIZE(packet_fields),
+		.k_budget = BPF_BUDGET_PACKET,
+		.k_helpers = 1u << BPF_HELPER_TSC | 1u << BPF_HELPER_REGION_READ_U64 |
+			     1u << BPF_HELPER_REGION_WRITE | 1u << BPF_HELPER_COPY_CSUM |
+			     1u << BPF_HELPER_TX,
 	},
 };
 
