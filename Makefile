@@ -7,6 +7,8 @@
 #   make bench      benchmarks (see doc/bench)
 #   make bench-smoke  both benchmark programs with tiny counts
 #   make host-tests just the host unit tests
+#   make dpf-bench  the packet-filter demux benchmark on the host (doc/dpf.md)
+#   make fuzz       each downloaded-code fuzzer for FUZZ_TIME seconds (60)
 #   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
 #   make doc        regenerate doc/syscalls.md from inc/syscall.def
 #   make deps       install missing or too old tools (tools/checktools names them)
@@ -211,6 +213,7 @@ iso: deps $(BUILD)/exo.iso
 # --- tests --------------------------------------------------------------------
 -include test/host.mk
 include test/bpf.mk
+include test/dpf.mk
 include bench/bench.mk
 
 test: deps all $(BUILD)/exo.iso

@@ -79,6 +79,21 @@ struct dpf {
 	uint16_t d_edges[DPF_EDGE_SLOTS]; /* EQ children by (node, value); 0: empty */
 };
 
+/* Shared by the trie (dpf.c) and its compiler (dpf_jit.c). */
+#define DPF_ROOT 0 /* the root state */
+
+static inline uint32_t dpf_width_mask(unsigned width)
+{
+	return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
+}
+
+/* A filter's rank at state s: higher is better, more atoms, then a lower id.
+ * Never 0 (depth >= 1). */
+static inline uint32_t dpf_rank(const struct dpf *d, uint16_t s)
+{
+	return (uint32_t)d->d_states[s].ds_depth << 16 | (0xffffu - d->d_states[s].ds_filter);
+}
+
 /* The compiled trie. */
 typedef int dpf_code_fn(const uint8_t *pkt, size_t len);
 

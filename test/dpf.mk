@@ -1,4 +1,4 @@
-# DPF packet filters (kern/dpf.c, doc/dpf.md): the host benchmark.
+# DPF packet filters (kern/dpf.c, kern/dpf_jit.c, doc/dpf.md): the host benchmark.
 #
 #   dpf-bench    demultiplexing cost per packet with 1, 10, 100 and 1000 UDP
 #                port filters: the compiled trie, the trie interpreter, and
@@ -22,11 +22,12 @@ dpf-bench:
 	@mkdir -p $(BUILD)/host
 	$(say) "  HOSTCC $(DPF_BENCH)"
 	$(Q)$(HOST_CC) $(DPF_ENGINE_CFLAGS) -c -o $(BUILD)/host/dpf_bench_engine.o kern/dpf.c
+	$(Q)$(HOST_CC) $(DPF_ENGINE_CFLAGS) -c -o $(BUILD)/host/dpf_bench_jit.o kern/dpf_jit.c
 	$(Q)pcap_def=; pcap_lib=; \
 	if echo 'int main(void) { return 0; }' | $(HOST_CC) -x c -include pcap/pcap.h - \
 		-lpcap -o /dev/null 2>/dev/null; then pcap_def=-DHAVE_PCAP; pcap_lib=-lpcap; fi; \
 	$(HOST_CC) $(DPF_BENCH_CFLAGS) $$pcap_def -o $(DPF_BENCH) test/dpf_bench.c \
-		$(BUILD)/host/dpf_bench_engine.o $$pcap_lib
+		$(BUILD)/host/dpf_bench_engine.o $(BUILD)/host/dpf_bench_jit.o $$pcap_lib
 	$(Q)$(DPF_BENCH)
 
 .PHONY: dpf-bench

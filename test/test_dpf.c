@@ -18,6 +18,7 @@
 /* The engine itself, compiled into this test with its sanitizers: the test
  * needs nothing from the make files but this file. */
 #include "kern/dpf.c"
+#include "kern/dpf_jit.c"
 
 static struct dpf D;
 static struct code_buf CB;
