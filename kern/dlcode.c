@@ -240,9 +240,7 @@ long sys_env_sleep_until(uint64_t slot, uint64_t arg, uint64_t ticks)
 		return 2;
 	if (ticks == 0)
 		return 0;
-	uint64_t until = ticks > UINT64_MAX - kinfo.ki_ticks ? UINT64_MAX : kinfo.ki_ticks + ticks;
-	syscall_save_caller(0);
-	sched_sleep(e, until);
+	sched_sleep(e, ticks);
 	e->env_sleep_pred = (int)slot;
 	e->env_sleep_arg = arg;
 	sched_yield();

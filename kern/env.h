@@ -123,8 +123,9 @@ void fpu_switch(void);
 
 /* Scheduler (sched.c). */
 void sched_yield(void) __attribute__((noreturn));
-/* Block e (the caller, its registers saved) until tick `until` or a wake. */
-void sched_sleep(struct env *e, uint64_t until);
+/* Block e, the env in this system call, for ticks (UINT64_MAX: no limit)
+ * or until a wake; the call returns 0 when the time is up. Then yield. */
+void sched_sleep(struct env *e, uint64_t ticks);
 /* End e's sleep, making its sys_env_sleep return value. */
 void sched_wake(struct env *e, long value);
 /* Timer tick: wake the sleepers whose time has come. */

@@ -32,7 +32,6 @@
  * Locking: the big kernel lock (system calls and IRQ_NET alike).
  */
 #include <inc/error.h>
-#include <inc/kinfo.h>
 #include <inc/net.h>
 #include <inc/page.h>
 #include <kern/console.h>
@@ -43,14 +42,11 @@
 #include <kern/netfilter.h>
 #include <kern/pmap.h>
 #include <kern/stlb.h>
-#include <kern/syscall.h>
 #include <kern/virtio_net.h>
 #include <kern/vm.h>
 #include <lib/string.h>
 
 #define NET_RINGS 32 /* rings attached at once: bounds the kernel's table */
-
-extern struct kern_info kinfo;
 
 /* The kernel's record of a ring; the shared header is only the env's view. */
 struct ring {
@@ -288,8 +284,6 @@ long sys_net_wait(uint64_t ticks)
 		return 1;
 	if (ticks == 0)
 		return 0;
-	uint64_t until = ticks > UINT64_MAX - kinfo.ki_ticks ? UINT64_MAX : kinfo.ki_ticks + ticks;
-	syscall_save_caller(0);
-	sched_sleep(self, until);
+	sched_sleep(self, ticks);
 	sched_yield();
 }

@@ -25,7 +25,6 @@
  * Locking: under the big kernel lock.
  */
 #include <inc/error.h>
-#include <inc/kinfo.h>
 #include <inc/upcall.h>
 #include <kern/cap.h>
 #include <kern/console.h>
@@ -36,7 +35,6 @@
 #include <kern/syscall.h>
 #include <kern/upcall.h>
 
-extern struct kern_info kinfo;
 
 /* Everything pct_call and pct_send check about the target. */
 static long check_target(envid_t envid, uint64_t cap, bool calling, struct env **out)
@@ -144,9 +142,7 @@ long sys_env_sleep(uint64_t ticks)
 		return 1; /* a transfer is already waiting */
 	if (ticks == 0)
 		return 0;
-	uint64_t until = ticks > UINT64_MAX - kinfo.ki_ticks ? UINT64_MAX : kinfo.ki_ticks + ticks;
-	syscall_save_caller(0);
-	sched_sleep(self, until);
+	sched_sleep(self, ticks);
 	sched_yield();
 }
 

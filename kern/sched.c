@@ -11,6 +11,7 @@
  *
  * Locking: the run queue is protected by the big kernel lock.
  */
+#include <inc/kinfo.h>
 #include <kern/console.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
@@ -18,8 +19,11 @@
 #include <kern/dlcode.h>
 #include <kern/pmap.h>
 #include <kern/slice.h>
+#include <kern/syscall.h>
 #include <kern/trace.h>
 #include <kern/x86.h>
+
+extern struct kern_info kinfo;
 
 /* Doubly linked through env_rq_next/env_rq_prev: O(1) add and remove. */
 static struct env *runq_head, *runq_tail;
@@ -66,8 +70,10 @@ void env_set_status(struct env *e, enum env_status s)
  */
 static struct env *sleepers;
 
-void sched_sleep(struct env *e, uint64_t until)
+void sched_sleep(struct env *e, uint64_t ticks)
 {
+	syscall_save_caller(0);
+	uint64_t until = ticks > UINT64_MAX - kinfo.ki_ticks ? UINT64_MAX : kinfo.ki_ticks + ticks;
 	e->env_block = BLOCK_SLEEP;
 	e->env_sleep_pred = -1;
 	e->env_sleep_until = until;

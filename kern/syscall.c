@@ -107,19 +107,26 @@ static long creator_key(struct env *e, uint64_t slot, const struct cap **key)
 	return ((*key)->c_rights & CAP_M) ? 0 : -E_PERM;
 }
 
+/* A program name and its argument string (uargs 0: none) from e. */
+static long copy_name_args(struct env *e, uint64_t uname, uint64_t uargs,
+			   char name[ENV_CREATE_NAME_MAX], char args[ENV_CREATE_ARGS_MAX])
+{
+	long r = copy_string_from_user(e, name, uname, ENV_CREATE_NAME_MAX);
+	if (r < 0)
+		return r;
+	args[0] = '\0';
+	if (uargs && (r = copy_string_from_user(e, args, uargs, ENV_CREATE_ARGS_MAX)) < 0)
+		return r;
+	return 0;
+}
+
 static long sys_env_create(uint64_t uname, uint64_t uargs, uint64_t cap)
 {
 	struct env *e = curenv;
 	char name[ENV_CREATE_NAME_MAX], args[ENV_CREATE_ARGS_MAX];
-	long r = copy_string_from_user(e, name, uname, sizeof(name));
+	long r = copy_name_args(e, uname, uargs, name, args);
 	if (r < 0)
 		return r;
-	args[0] = '\0';
-	if (uargs) {
-		r = copy_string_from_user(e, args, uargs, sizeof(args));
-		if (r < 0)
-			return r;
-	}
 	const struct cap *key;
 	if ((r = creator_key(e, cap, &key)) < 0)
 		return r;
@@ -130,11 +137,8 @@ static long sys_env_exec(uint64_t uname, uint64_t uargs)
 {
 	struct env *e = curenv;
 	char name[ENV_CREATE_NAME_MAX], args[ENV_CREATE_ARGS_MAX];
-	long r = copy_string_from_user(e, name, uname, sizeof(name));
+	long r = copy_name_args(e, uname, uargs, name, args);
 	if (r < 0)
-		return r;
-	args[0] = '\0';
-	if (uargs && (r = copy_string_from_user(e, args, uargs, sizeof(args))) < 0)
 		return r;
 	r = env_exec(e, name, args);
 	if (r == -E_NOT_FOUND || r == -E_BAD_ELF)

@@ -643,22 +643,17 @@ static void scalar_op(uint8_t code, struct vreg *d, const struct vreg *s)
 			}
 		}
 		break;
+	case BPF_ARSH:
+		if (b > (is64 ? (uint64_t)INT64_MAX : INT32_MAX))
+			break; /* may be negative: unknown */
+		/* non-negative: the same as a logical shift */
+		/* fall through */
 	case BPF_RSH:
 		if (c == e) {
 			lo = a >> (c & shmask);
 			hi = b >> (c & shmask);
 		} else {
 			hi = b;
-		}
-		break;
-	case BPF_ARSH:
-		if (b <= (is64 ? (uint64_t)INT64_MAX : INT32_MAX)) {
-			if (c == e) {
-				lo = a >> (c & shmask);
-				hi = b >> (c & shmask);
-			} else {
-				hi = b;
-			}
 		}
 		break;
 	case BPF_MOV:
