@@ -136,8 +136,8 @@ static envid_t demux(const uint8_t *frame, uint32_t len, bool *consumed)
 	*consumed = false;
 	uint64_t arg = 0;
 	envid_t id = netfilter_demux(frame, len, &ash, &arg);
-	struct env *e = id ? env_lookup(id) : NULL;
-	if (e && ash >= 0 && dlcode_run_packet(e, (uint64_t)ash, frame, len, arg, ash_tx) == 0) {
+	struct env *e = ash >= 0 ? env_lookup(id) : NULL; /* only a handler needs it */
+	if (e && dlcode_run_packet(e, (uint64_t)ash, frame, len, arg, ash_tx) == 0) {
 		stats.ni_rx_ash++;
 		*consumed = true; /* handled in the kernel: the env is not woken */
 		return 0;
