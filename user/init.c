@@ -87,7 +87,9 @@ static int run_program(int argc, char **argv, bool traced)
 		printf("run: %s: %le\n", argv[1], id);
 		return 1;
 	}
-	/* before it runs: the child gets the CPU only when we give it up */
+	/* Usually before it runs - but a timer tick between the two calls can
+	 * let the child make its first calls untraced (a known race: creating
+	 * an env stopped, to start it after tracing it, would close it). */
 	long r = traced ? sys_env_trace((envid_t)id, 1, CAP_SELF) : 0;
 	if (r < 0)
 		printf("trace: %08lx: %le\n", id, r);
