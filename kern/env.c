@@ -147,7 +147,8 @@ static struct env *env_alloc_slot(struct env *parent, const char *name)
 	e->env_upcall_entry = e->env_xstack_lo = e->env_xstack_hi = 0;
 	e->env_block = BLOCK_UNSTARTED;
 	e->env_revoking = e->env_revoke_upcall = e->env_repossess_upcall = false;
-	e->env_trace = false;
+	trace_set(e, parent && parent->env_trace_children);
+	e->env_trace_children = false;
 	e->env_rvec_va = e->env_rvec_n = 0;
 	e->env_pinned_lo = e->env_pinned_hi = 0;
 	e->env_pct_entry = e->env_pct_lo = e->env_pct_hi = 0;

@@ -82,6 +82,7 @@ struct env {
 	envid_t env_wait_for;         /* BLOCK_WAIT: the child */
 	struct env *env_free_next;    /* free slots, oldest first */
 	bool env_trace;               /* log its system calls and upcalls (trace.c) */
+	bool env_trace_children;      /* the envs it creates start with env_trace */
 	uint32_t env_nchildren;       /* slots with env_parent_id == env_id */
 	struct env *env_rq_next, *env_rq_prev; /* run queue (sched.c) */
 	uint8_t env_fpu[512] __attribute__((aligned(16))); /* fxsave image */

@@ -615,13 +615,14 @@ static long sys_machine_reboot(void)
 
 static long sys_env_trace(envid_t envid, uint64_t on, uint64_t cap)
 {
-	if (on > 1)
+	if (on > 3)
 		return -E_INVAL;
 	struct env *e;
 	long r = other_env(envid, cap, false, &e);
 	if (r < 0)
 		return r;
-	trace_set(e, on);
+	trace_set(e, on & 1);
+	e->env_trace_children = on & 2;
 	return 0;
 }
 

@@ -82,17 +82,18 @@ static int run_program(int argc, char **argv, bool traced)
 		printf("run: arguments too long\n");
 		return 1;
 	}
+	/* Traced from its first instruction: tracing it after creating it
+	 * would race with its first calls. (This stops tracing the monitor
+	 * itself, if someone had turned that on.) */
+	if (traced)
+		sys_env_trace(0, 2, CAP_SELF);
 	long id = sys_env_create(argv[1], args, CAP_SELF);
+	if (traced)
+		sys_env_trace(0, 0, CAP_SELF);
 	if (id < 0) {
 		printf("run: %s: %le\n", argv[1], id);
 		return 1;
 	}
-	/* Usually before it runs - but a timer tick between the two calls can
-	 * let the child make its first calls untraced (a known race: creating
-	 * an env stopped, to start it after tracing it, would close it). */
-	long r = traced ? sys_env_trace((envid_t)id, 1, CAP_SELF) : 0;
-	if (r < 0)
-		printf("trace: %08lx: %le\n", id, r);
 	if (background) {
 		printf("[%08lx] %s\n", id, argv[1]);
 		return 0;

@@ -99,5 +99,13 @@ int main(void)
 	for (int i = 0; i < 8; i++)
 		ok = ok && ids[i] > 0 && sys_env_wait((envid_t)ids[i]) == 0;
 	check("eight-concurrent", ok);
+
+	/* tracing: bits 0 (this env) and 1 (the envs it creates) only */
+	check_eq("trace-bad-bits", sys_env_trace(0, 4, CAP_SELF), -E_INVAL);
+	check_eq("trace-bad-env", sys_env_trace(-1, 1, CAP_SELF), -E_BAD_ENV);
+	check_eq("trace-children", sys_env_trace(0, 2, CAP_SELF), 0);
+	long t = sys_env_create("counter", "1", CAP_SELF);
+	check_eq("trace-children-off", sys_env_trace(0, 0, CAP_SELF), 0);
+	check_eq("traced-child-runs", t > 0 ? sys_env_wait((envid_t)t) : t, 0);
 	return test_finish();
 }
