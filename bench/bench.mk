@@ -11,7 +11,8 @@
 BUILD ?= build
 BENCH_CC ?= gcc
 BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-omit-frame-pointer
-BENCH_PROGS := $(BUILD)/bench/lbench $(BUILD)/bench/nop $(BUILD)/bench/mkcpio
+BENCH_PROGS := $(BUILD)/bench/lbench $(BUILD)/bench/nop $(BUILD)/bench/udpecho \
+	$(BUILD)/bench/mkcpio $(BUILD)/bench/udprtt
 
 # The Linux guest's benchmark program: static, so the initramfs needs no libc.
 $(BUILD)/bench/lbench: bench/linux/lbench.c bench/bench.mk
@@ -25,6 +26,18 @@ $(BUILD)/bench/nop: bench/linux/nop.c bench/bench.mk
 	@echo "  CC   $@"
 	@$(BENCH_CC) $(BENCH_CFLAGS) -static -nostdlib -fno-stack-protector \
 		-fno-asynchronous-unwind-tables -o $@ $<
+
+# The Linux guest's UDP echo server, for the network rows.
+$(BUILD)/bench/udpecho: bench/linux/udpecho.c bench/bench.mk
+	@mkdir -p $(@D)
+	@echo "  CC   $@"
+	@$(BENCH_CC) $(BENCH_CFLAGS) -static -o $@ $<
+
+# A host tool: times UDP echo round trips against either guest.
+$(BUILD)/bench/udprtt: bench/host/udprtt.c bench/bench.mk
+	@mkdir -p $(@D)
+	@echo "  CC   $@"
+	@$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $<
 
 # A host tool: writes the initramfs's cpio archive.
 $(BUILD)/bench/mkcpio: bench/linux/mkcpio.c bench/bench.mk

@@ -68,6 +68,14 @@ struct net_info {
 	uint64_t ni_rx_full;        /* ... dropped: the ring was full */
 	uint64_t ni_tx_frames;      /* frames handed to the device */
 	uint64_t ni_rx_ash;         /* frames a packet handler consumed in the kernel */
+	/* Turnaround: TSC cycles from a frame's arrival (the receive interrupt
+	 * handing it to the kernel) to the next frame sent, by an env or a
+	 * packet handler - for a request/response server, the guest's share of
+	 * a round trip. A frame sent with no arrival since the last is not
+	 * counted. */
+	uint64_t ni_turn_count;     /* turnarounds counted */
+	uint64_t ni_turn_cycles;    /* their sum */
+	uint64_t ni_turn_min;       /* the shortest; 0 if none */
 };
 
 /* sys_net_filters: one installed filter. */

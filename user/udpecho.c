@@ -1,17 +1,53 @@
 /*
- * udpecho [PORT]: a UDP echo server on PORT (default 5555) of 10.0.2.15.
- * Every datagram goes back to its sender unchanged; the datagram "quit" is
- * answered "bye" and ends the server (after a second in which it answers
- * any datagram "bye"), which then prints what its network stack counted
- * (frames dropped, and why) and exits 0.
+ * udpecho [-k] [PORT]: a UDP echo server on PORT (default 5555) of
+ * 10.0.2.15. Every datagram goes back to its sender unchanged; the datagram
+ * "quit" (or "!quit") is answered "bye" and ends the server (after a second
+ * in which it answers any datagram "bye"), which then prints what its
+ * network stack counted (frames dropped, and why) and exits 0.
+ *
+ * -k: the echo is answered in the kernel, on arrival, by a packet handler
+ * (user/bpf/udp_echo_ash.c) attached to the port's filter; the env sleeps
+ * and sees only the datagrams the handler passes on: those starting with
+ * '!', so "!quit" ends it. make bench compares the two (doc/bench).
  */
 #include <lib/libos.h>
 #include <lib/net.h>
+#include <lib/vm.h>
+#include <lib/wakeup.h>
 
 static char buf[UDP_PAYLOAD_MAX];
 
+/* Attach the echo handler to socket s's filter: 0 or -E_*. */
+static long echo_in_kernel(int s)
+{
+	long id = udp_filter(s);
+	if (id < 0)
+		return id;
+	/* the handler builds the reply here, in a page of ours */
+	void *scratch = vm_alloc_shared(PAGE_SIZE);
+	if (!scratch)
+		return -E_NO_MEM;
+	struct bpf_grant g = { (uint64_t)scratch, PAGE_SIZE, BPF_REGION_READ | BPF_REGION_WRITE, 0 };
+	struct bpf_load_error err;
+	long slot = bpf_load_elf(BPF_KIND_PACKET, "packet", bpfobj_udp_echo_ash,
+				 (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &g, 1, &err);
+	if (slot < 0) {
+		printf("udpecho: the handler was refused: %s\n", err.le_msg);
+		return slot;
+	}
+	return sys_net_filter_ash((uint64_t)id, (uint64_t)slot, 0);
+}
+
+static bool is_quit(const char *b, long n)
+{
+	return (n == 4 && memcmp(b, "quit", 4) == 0) || (n == 5 && memcmp(b, "!quit", 5) == 0);
+}
+
 int main(int argc, char **argv)
 {
+	bool in_kernel = argc > 1 && strcmp(argv[1], "-k") == 0;
+	if (in_kernel)
+		argc--, argv++;
 	uint16_t port = argc > 1 ? (uint16_t)strtoul(argv[1], NULL, 10) : 5555;
 	int r = net_open();
 	if (r < 0) {
@@ -23,7 +59,15 @@ int main(int argc, char **argv)
 		printf("udpecho: cannot bind port %u: %e\n", port, s < 0 ? s : r);
 		return 2;
 	}
-	printf("udpecho: listening on 10.0.2.15 port %u\n", port);
+	long k = in_kernel ? echo_in_kernel(s) : 0;
+	if (k < 0) {
+		printf("udpecho: cannot answer in the kernel: %le\n", k);
+		return 2;
+	}
+	printf("udpecho: listening on 10.0.2.15 port %u%s\n", port,
+	       in_kernel ? " (echo by a packet handler in the kernel)" : "");
+	struct net_info before, after;
+	sys_net_info(&before);
 	unsigned long echoed = 0;
 	uint32_t ip;
 	uint16_t from;
@@ -33,25 +77,29 @@ int main(int argc, char **argv)
 			printf("udpecho: recvfrom: %le\n", n);
 			return 1;
 		}
-		if (n == 4 && memcmp(buf, "quit", 4) == 0)
+		if (is_quit(buf, n))
 			break;
 		if ((r = udp_sendto(s, buf, (size_t)n, ip, from)) < 0)
 			printf("udpecho: sendto: %e\n", r);
 		else
 			echoed++;
 	}
+	sys_net_info(&after);
 	/* "bye" to every "quit" for a second more: one may be lost, and the
 	 * machine may stop as soon as this program ends */
 	do {
 		udp_sendto(s, "bye", 3, ip, from);
 	} while (udp_recvfrom(s, buf, sizeof(buf), &ip, &from, 1000) >= 0);
+	uint64_t turns = after.ni_turn_count - before.ni_turn_count;
+	printf("udpecho: turnaround %lu cycles on average over %lu replies\n",
+	       turns ? (after.ni_turn_cycles - before.ni_turn_cycles) / turns : 0, turns);
 	const struct net_stats *st = &net_stats;
-	printf("udpecho: %lu echoed; frames %lu, runt %lu, other type %lu, ip bad header %lu, "
-	       "bad checksum %lu, fragments %lu, not ours %lu; udp bad %lu, no port %lu, "
-	       "queue full %lu\n",
-	       echoed, st->rx_frames, st->rx_runt, st->rx_other_type, st->ip_bad_header,
-	       st->ip_bad_checksum, st->ip_fragments, st->ip_not_ours, st->udp_bad,
-	       st->udp_no_port, st->udp_queue_full);
+	printf("udpecho: %lu echoed, %lu by the kernel; frames %lu, runt %lu, other type %lu, "
+	       "ip bad header %lu, bad checksum %lu, fragments %lu, not ours %lu; udp bad %lu, "
+	       "no port %lu, queue full %lu\n",
+	       echoed, after.ni_rx_ash - before.ni_rx_ash, st->rx_frames, st->rx_runt,
+	       st->rx_other_type, st->ip_bad_header, st->ip_bad_checksum, st->ip_fragments,
+	       st->ip_not_ours, st->udp_bad, st->udp_no_port, st->udp_queue_full);
 	udp_close(s);
 	net_close();
 	return 0;
