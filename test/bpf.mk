@@ -15,7 +15,8 @@ BPF_CLANG ?= clang
 FUZZ_TIME ?= 60
 FUZZ_SMOKE_TIME ?= 5
 
-BPF_ENGINE_SRCS := kern/bpf/verify.c kern/bpf/interp.c kern/bpf/jit.c
+BPF_ENGINE_SRCS := kern/bpf/verify.c kern/bpf/vstate.c kern/bpf/absint.c kern/bpf/interp.c \
+	kern/bpf/jit.c
 BPF_LIB_SRCS := lib/bpf_elf.c lib/fmt.c lib/string.c
 BPF_HOST_OBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(BPF_ENGINE_SRCS) $(BPF_LIB_SRCS))
 BPF_HOST_TEST_BINS := $(patsubst test/%.c,$(BUILD)/host/%,$(wildcard test/test_bpf*.c))
