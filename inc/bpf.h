@@ -178,7 +178,11 @@ struct bpf_packet_ctx {
 	  "-E_RANGE / -E_PERM")                                                          \
 	X(BPF_HELPER_TX, 5,                                                              \
 	  "s64 tx(u64 region, u64 off, u64 len): transmit len bytes of a readable "      \
-	  "region as one frame (packet handlers); 0, or -E_RANGE / -E_PERM / -E_AGAIN")
+	  "region as one frame (packet handlers); 0, or -E_RANGE / -E_PERM / -E_AGAIN")  \
+	X(BPF_HELPER_NOTIFY, 6,                                                          \
+	  "s64 notify(u64 a0, u64 a1, u64 a2): queue an asynchronous message for the "   \
+	  "handler's env, as pct_send would, from sender 0 (the kernel), waking it if "  \
+	  "it sleeps (packet handlers); 0, or -E_FULL / -E_NO_ENTRY / -E_PERM")
 
 enum bpf_helper_id {
 #define BPF_HELPER_ENUM(name, id, desc) name = id,

@@ -27,6 +27,7 @@
 #include <kern/dlcode.h>
 #include <kern/env.h>
 #include <kern/kdyn.h>
+#include <kern/pct.h>
 #include <kern/pmap.h>
 #include <kern/stlb.h>
 #include <kern/syscall.h>
@@ -211,6 +212,12 @@ static bool grants_still_owned(struct env *e, const struct kprog *kp)
 	return true;
 }
 
+/* BPF_HELPER_NOTIFY for a packet handler: a message to its own env. */
+static long notify_owner(void *owner, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	return pct_post(owner, 0, a0, a1, a2);
+}
+
 /* Run e's predicate kp with arg: does it hold? */
 static bool holds(struct env *e, struct kprog *kp, uint64_t arg)
 {
@@ -282,6 +289,8 @@ long dlcode_run_packet(struct env *e, uint64_t slot, const uint8_t *frame, uint3
 	rt.rt_region_len[0] = len; /* run-time guards stop at the frame's end */
 	rt.rt_clock = read_tsc;
 	rt.rt_tx = tx;
+	rt.rt_notify = notify_owner;
+	rt.rt_owner = e;
 	uint64_t r = kp->kp_fn ? kp->kp_fn(&ctx, &rt) : bpf_interp(&kp->kp_prog, &ctx, &rt);
 	return rt.rt_status == BPF_RUN_OK ? (long)(r & 1) : -1;
 }

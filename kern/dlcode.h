@@ -14,7 +14,8 @@ bool dlcode_pred_holds(struct env *e);
 /* Is slot one of e's packet handlers? */
 bool dlcode_is_packet_handler(struct env *e, uint64_t slot);
 /* Run e's packet handler in slot on a received frame: 1 deliver it, 0 it
- * was consumed, -1 the handler failed (deliver). tx sends its replies. */
+ * was consumed, -1 the handler failed (deliver). tx sends its replies; its
+ * notify messages go to e (pct_post, sender 0). */
 long dlcode_run_packet(struct env *e, uint64_t slot, const uint8_t *frame, uint32_t len,
 		       uint64_t arg, int (*tx)(const void *, uint64_t));
 /* e is dying: unload its programs. */

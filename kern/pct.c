@@ -15,7 +15,8 @@
  *
  * An asynchronous transfer (pct_send) is queued, at most PCT_QUEUE per
  * target, and delivered the next time the target runs; it also ends the
- * target's sleep. Sleep (sys_env_sleep) lasts until a tick or a transfer, so
+ * target's sleep. The kernel posts such messages too (pct_post, sender 0):
+ * a packet handler's notify. Sleep (sys_env_sleep) lasts until a tick or a transfer, so
  * an idle server costs nothing.
  *
  * Authority: a caller's key must dominate the callee's PCT guard - by
@@ -113,10 +114,17 @@ long sys_pct_send(envid_t envid, uint64_t cap, uint64_t a0, uint64_t a1, uint64_
 	long r = check_target(envid, cap, false, &t);
 	if (r < 0)
 		return r;
+	return pct_post(t, curenv->env_id, a0, a1, a2);
+}
+
+long pct_post(struct env *t, envid_t from, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	if (!t->env_pct_entry)
+		return -E_NO_ENTRY;
 	if (t->env_pct_qlen == PCT_QUEUE)
 		return -E_FULL;
 	struct pct_msg *m = &t->env_pct_q[(t->env_pct_qhead + t->env_pct_qlen++) % PCT_QUEUE];
-	m->m_from = curenv->env_id;
+	m->m_from = from;
 	m->m_args[0] = a0;
 	m->m_args[1] = a1;
 	m->m_args[2] = a2;

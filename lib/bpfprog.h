@@ -23,5 +23,7 @@ static int64_t (*const bpf_copy_csum)(uint64_t dst_region, uint64_t dst_off, uin
 				      uint64_t src_off, uint64_t len) = (void *)BPF_HELPER_COPY_CSUM;
 static int64_t (*const bpf_tx)(uint64_t region, uint64_t off, uint64_t len) =
 	(void *)BPF_HELPER_TX;
+static int64_t (*const bpf_notify)(uint64_t a0, uint64_t a1, uint64_t a2) =
+	(void *)BPF_HELPER_NOTIFY;
 
 #endif

@@ -24,5 +24,6 @@ long bpf_load_elf(uint32_t kind, const char *section, const void *obj, size_t si
 /* The downloaded code carried in the library OS (user/bpf/NAME.c). */
 extern const char bpfobj_pipe_ready[], bpfobj_pipe_ready_end[];
 extern const char bpfobj_udp_echo_ash[], bpfobj_udp_echo_ash_end[];
+extern const char bpfobj_udp_notify_ash[], bpfobj_udp_notify_ash_end[];
 
 #endif

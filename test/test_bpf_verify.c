@@ -318,6 +318,9 @@ REJECT(helper_uninit_stack, UNINIT_STACK, 6,
        ST(W, 10, -8, 0), MOV(1, 0), MOV(2, 0), MOVR(3, 10), ALU(ADD, 3, -8), MOV(4, 8),
        CALL(REGION_WRITE), EXIT)
 ACCEPT(helper_result_is_number, CALL(TSC), ALU(RSH, 0, 3), EXIT)
+/* Predicates (the kind these tests verify) only decide: no messages, no frames. */
+REJECT(predicate_cannot_notify, BAD_HELPER, 3, MOV(1, 0), MOV(2, 0), MOV(3, 0), CALL(NOTIFY), EXIT)
+REJECT(predicate_cannot_transmit, BAD_HELPER, 3, MOV(1, 0), MOV(2, 0), MOV(3, 0), CALL(TX), EXIT)
 
 /* --- loops and budget --------------------------------------------------------------------- */
 
@@ -587,6 +590,31 @@ static int fake_tx(const void *frame, uint64_t len)
 	(void)frame;
 	sent_len = (int)len;
 	return 0;
+}
+
+static void *notified_owner;
+static uint64_t notified[3];
+
+static long fake_notify(void *owner, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	notified_owner = owner;
+	notified[0] = a0, notified[1] = a1, notified[2] = a2;
+	return a0 == 99 ? -E_FULL : 0;
+}
+
+TEST(helpers, notify)
+{
+	struct bpf_runtime rt;
+	memset(&rt, 0, sizeof(rt));
+	bpf_helper_fn *notify = bpf_helpers[BPF_HELPER_NOTIFY].h_fn;
+	CHECK_EQ((int64_t)notify(1, 2, 3, 0, 0, &rt), -E_PERM); /* no env to tell */
+	int owner;
+	rt.rt_notify = fake_notify;
+	rt.rt_owner = &owner;
+	CHECK_EQ(notify(1, 2, 3, 4, 5, &rt), 0u);
+	CHECK(notified_owner == &owner);
+	CHECK(notified[0] == 1 && notified[1] == 2 && notified[2] == 3);
+	CHECK_EQ((int64_t)notify(99, 0, 0, 0, 0, &rt), -E_FULL); /* the env's error, passed on */
 }
 
 TEST(helpers, copy_csum_and_tx)

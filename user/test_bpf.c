@@ -134,6 +134,17 @@ int main(void)
 	check_eq("packet-attach-bad-filter", sys_net_filter_ash(DPF_MAX_FILTERS, (uint64_t)ph, 0),
 		 -E_INVAL);
 	sys_bpf_unload((uint64_t)ph);
+	long pn = bpf_load_elf(BPF_KIND_PACKET, "packet", bpfobj_udp_notify_ash,
+			       (size_t)(bpfobj_udp_notify_ash_end - bpfobj_udp_notify_ash), &gp, 1, &err);
+	check("packet-notify-loads", pn >= 0);
+	sys_bpf_unload((uint64_t)pn);
+	const struct bpf_insn notify[] = {
+		BPF_MOV64_IMM(1, 0), BPF_MOV64_IMM(2, 0), BPF_MOV64_IMM(3, 0),
+		BPF_CALL_HELPER(BPF_HELPER_NOTIFY), BPF_EXIT_INSN(),
+	};
+	struct bpf_load pnw = { BPF_KIND_WAKEUP, ARRAY_SIZE(notify), notify, NULL, 0, 0, &err };
+	check_eq("predicate-may-not-notify", sys_bpf_load(&pnw), -E_REFUSED);
+	check("predicate-may-not-notify-why", err.le_reason == BPF_ERR_BAD_HELPER && err.le_insn == 3);
 	check_eq("packet-wrong-section",
 		 bpf_load_elf(BPF_KIND_PACKET, "wakeup", bpfobj_udp_echo_ash,
 			      (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &gp, 1, &err) < 0,

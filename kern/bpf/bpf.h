@@ -92,6 +92,9 @@ struct bpf_runtime {
 	uint32_t rt_region_flags[BPF_MAX_REGIONS];
 	uint64_t (*rt_clock)(void); /* BPF_HELPER_TSC; NULL reads as 0 */
 	int (*rt_tx)(const void *frame, uint64_t len); /* BPF_HELPER_TX; NULL: -E_PERM */
+	/* BPF_HELPER_NOTIFY, called with rt_owner; NULL: -E_PERM */
+	long (*rt_notify)(void *owner, uint64_t a0, uint64_t a1, uint64_t a2);
+	void *rt_owner;
 };
 
 /* Status OK, the program's budget and its regions' addresses. */

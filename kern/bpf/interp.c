@@ -94,6 +94,14 @@ static uint64_t helper_tx(uint64_t r, uint64_t off, uint64_t len, UNUSED uint64_
 					    len);
 }
 
+static uint64_t helper_notify(uint64_t a0, uint64_t a1, uint64_t a2, UNUSED uint64_t a4,
+			      UNUSED uint64_t a5, struct bpf_runtime *rt)
+{
+	if (!rt->rt_notify)
+		return (uint64_t)-E_PERM;
+	return (uint64_t)rt->rt_notify(rt->rt_owner, a0, a1, a2);
+}
+
 const struct bpf_helper_desc bpf_helpers[BPF_HELPER_COUNT_PLUS_ONE] = {
 	[BPF_HELPER_TSC] = { "tsc", helper_tsc, { 0 } },
 	[BPF_HELPER_REGION_READ_U64] = { "region_read_u64", helper_region_read_u64,
@@ -105,6 +113,8 @@ const struct bpf_helper_desc bpf_helpers[BPF_HELPER_COUNT_PLUS_ONE] = {
 				   { BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR,
 				     BPF_ARG_SCALAR } },
 	[BPF_HELPER_TX] = { "tx", helper_tx, { BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR } },
+	[BPF_HELPER_NOTIFY] = { "notify", helper_notify,
+				{ BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR } },
 };
 
 /* --- running ---------------------------------------------------------------- */

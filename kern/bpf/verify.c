@@ -52,7 +52,7 @@ static const struct bpf_kind_desc kinds[] = {
 		.k_budget = BPF_BUDGET_PACKET,
 		.k_helpers = 1u << BPF_HELPER_TSC | 1u << BPF_HELPER_REGION_READ_U64 |
 			     1u << BPF_HELPER_REGION_WRITE | 1u << BPF_HELPER_COPY_CSUM |
-			     1u << BPF_HELPER_TX,
+			     1u << BPF_HELPER_TX | 1u << BPF_HELPER_NOTIFY,
 	},
 };
 
