@@ -96,10 +96,11 @@ int main(int argc, char **argv)
 	const struct net_stats *st = &net_stats;
 	printf("udpecho: %lu echoed, %lu by the kernel; frames %lu, runt %lu, other type %lu, "
 	       "ip bad header %lu, bad checksum %lu, fragments %lu, not ours %lu; udp bad %lu, "
-	       "no port %lu, queue full %lu\n",
+	       "no port %lu, queue full %lu; arp bad %lu, icmp bad %lu\n",
 	       echoed, after.ni_rx_ash - before.ni_rx_ash, st->rx_frames, st->rx_runt,
 	       st->rx_other_type, st->ip_bad_header, st->ip_bad_checksum, st->ip_fragments,
-	       st->ip_not_ours, st->udp_bad, st->udp_no_port, st->udp_queue_full);
+	       st->ip_not_ours, st->udp_bad, st->udp_no_port, st->udp_queue_full, st->arp_bad,
+	       st->icmp_bad);
 	udp_close(s);
 	net_close();
 	return 0;
