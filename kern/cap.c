@@ -13,6 +13,7 @@
 #include <kern/cap.h>
 #include <kern/console.h>
 #include <kern/env.h>
+#include <kern/fastpath.h>
 #include <lib/string.h>
 
 bool cap_dominates(const struct cap *key, const struct cap *guard)
@@ -33,7 +34,7 @@ int cap_key(struct env *e, uint64_t slot, const struct cap **key)
 	return 0;
 }
 
-int cap_check(struct env *e, uint64_t slot, const struct cap *guard, unsigned rights)
+FASTPATH int cap_check(struct env *e, uint64_t slot, const struct cap *guard, unsigned rights)
 {
 	const struct cap *key;
 	int r = cap_key(e, slot, &key);

@@ -21,6 +21,7 @@
 #include <kern/console.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
+#include <kern/fastpath.h>
 #include <kern/loader.h>
 #include <kern/lock.h>
 #include <kern/pct.h>
@@ -65,7 +66,7 @@ void env_init(void)
 	__asm__ volatile("fninit; fxsave64 %0" : "=m"(fpu_initial));
 }
 
-struct env *env_lookup(envid_t id)
+FASTPATH struct env *env_lookup(envid_t id)
 {
 	if (id <= 0)
 		return NULL;
@@ -381,7 +382,7 @@ void env_kill(struct env *e, const struct trapframe *tf, const char *fmt, ...)
 	env_destroy(e, EXIT_KILLED, reason);
 }
 
-void env_run(struct env *e)
+FASTPATH void env_run(struct env *e)
 {
 	struct cpu *c = thiscpu();
 	if (c->cpu_env && c->cpu_env != e &&

@@ -31,6 +31,7 @@
 #include <kern/console.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
+#include <kern/fastpath.h>
 #include <kern/pct.h>
 #include <kern/slice.h>
 #include <kern/syscall.h>
@@ -38,7 +39,7 @@
 
 
 /* Everything pct_call and pct_send check about the target. */
-static long check_target(envid_t envid, uint64_t cap, bool calling, struct env **out)
+FASTPATH static long check_target(envid_t envid, uint64_t cap, bool calling, struct env **out)
 {
 	struct env *self = curenv;
 	struct env *t = env_lookup(envid);
@@ -55,7 +56,7 @@ static long check_target(envid_t envid, uint64_t cap, bool calling, struct env *
 	return 0;
 }
 
-long sys_pct_call(envid_t envid, uint64_t cap, uint64_t a0, uint64_t a1, uint64_t a2)
+FASTPATH long sys_pct_call(envid_t envid, uint64_t cap, uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	struct env *self = curenv, *callee;
 	long r = check_target(envid, cap, true, &callee);
@@ -86,7 +87,7 @@ long sys_pct_call(envid_t envid, uint64_t cap, uint64_t a0, uint64_t a1, uint64_
 	env_run(callee);
 }
 
-long sys_pct_reply(envid_t caller, uint64_t value)
+FASTPATH long sys_pct_reply(envid_t caller, uint64_t value)
 {
 	struct env *self = curenv;
 	struct env *c = env_lookup(caller);
@@ -108,7 +109,7 @@ long sys_pct_reply(envid_t caller, uint64_t value)
 	env_run(c); /* the rest of the time goes back with the reply */
 }
 
-long sys_pct_send(envid_t envid, uint64_t cap, uint64_t a0, uint64_t a1, uint64_t a2)
+FASTPATH long sys_pct_send(envid_t envid, uint64_t cap, uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	struct env *t;
 	long r = check_target(envid, cap, false, &t);
@@ -117,7 +118,7 @@ long sys_pct_send(envid_t envid, uint64_t cap, uint64_t a0, uint64_t a1, uint64_
 	return pct_post(t, curenv->env_id, a0, a1, a2);
 }
 
-long pct_post(struct env *t, envid_t from, uint64_t a0, uint64_t a1, uint64_t a2)
+FASTPATH long pct_post(struct env *t, envid_t from, uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	if (!t->env_pct_entry)
 		return -E_NO_ENTRY;
@@ -143,7 +144,7 @@ long sys_pct_set_guard(uint64_t slot)
 	return 0;
 }
 
-long sys_env_sleep(uint64_t ticks)
+FASTPATH long sys_env_sleep(uint64_t ticks)
 {
 	struct env *self = curenv;
 	if (self->env_pct_qlen)
@@ -154,7 +155,7 @@ long sys_env_sleep(uint64_t ticks)
 	sched_yield();
 }
 
-long sys_yield_to(envid_t envid)
+FASTPATH long sys_yield_to(envid_t envid)
 {
 	struct env *self = curenv;
 	struct env *t = envid ? env_lookup(envid) : NULL;
@@ -170,7 +171,7 @@ long sys_yield_to(envid_t envid)
 	env_run(t);
 }
 
-void pct_deliver(struct env *e, struct trapframe *tf)
+FASTPATH void pct_deliver(struct env *e, struct trapframe *tf)
 {
 	struct pct_msg *m = &e->env_pct_q[e->env_pct_qhead];
 	const char *why = upcall_push_pct(e, tf, T_PCT_SEND, m->m_from, m->m_args);

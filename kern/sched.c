@@ -15,6 +15,7 @@
 #include <kern/console.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
+#include <kern/fastpath.h>
 #include <kern/lock.h>
 #include <kern/dlcode.h>
 #include <kern/pmap.h>
@@ -52,7 +53,7 @@ static void runq_remove(struct env *e)
 	e->env_rq_next = e->env_rq_prev = NULL;
 }
 
-void env_set_status(struct env *e, enum env_status s)
+FASTPATH void env_set_status(struct env *e, enum env_status s)
 {
 	uint32_t old = e->env_info->env_status;
 	if (old == (uint32_t)s)
@@ -70,7 +71,7 @@ void env_set_status(struct env *e, enum env_status s)
  */
 static struct env *sleepers;
 
-void sched_sleep(struct env *e, uint64_t ticks)
+FASTPATH void sched_sleep(struct env *e, uint64_t ticks)
 {
 	syscall_save_caller(0);
 	uint64_t until = ticks > UINT64_MAX - kinfo.ki_ticks ? UINT64_MAX : kinfo.ki_ticks + ticks;
@@ -85,7 +86,7 @@ void sched_sleep(struct env *e, uint64_t ticks)
 	env_set_status(e, ENV_BLOCKED);
 }
 
-void sched_wake(struct env *e, long value)
+FASTPATH void sched_wake(struct env *e, long value)
 {
 	if (e->env_info->env_status != ENV_BLOCKED || e->env_block != BLOCK_SLEEP)
 		return;
@@ -114,7 +115,7 @@ void sched_tick(uint64_t now)
 
 static void sched_halt(void) __attribute__((noreturn));
 
-void sched_yield(void)
+FASTPATH void sched_yield(void)
 {
 	if (trace_in_call)
 		trace_leave(); /* a traced system call gives up the CPU */

@@ -26,6 +26,7 @@
 #include <kern/console.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
+#include <kern/fastpath.h>
 #include <kern/lock.h>
 #include <kern/slice.h>
 #include <kern/syscall.h>
@@ -58,7 +59,7 @@ static struct env *owner_of(unsigned cpu, uint64_t slice)
 	return id ? env_lookup(id) : NULL;
 }
 
-struct env *slice_pick(void)
+FASTPATH struct env *slice_pick(void)
 {
 	struct cpu *c = thiscpu();
 	uint64_t now = slice_number();
@@ -68,7 +69,7 @@ struct env *slice_pick(void)
 	return o;
 }
 
-void slice_yielded(struct env *e)
+FASTPATH void slice_yielded(struct env *e)
 {
 	struct cpu *c = thiscpu();
 	if (c->cpu_epilogue_env == e)

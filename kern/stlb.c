@@ -19,6 +19,7 @@
 #include <inc/page.h>
 #include <kern/console.h>
 #include <kern/env.h>
+#include <kern/fastpath.h>
 #include <kern/pmap.h>
 #include <kern/stlb.h>
 #include <kern/vm.h>
@@ -80,14 +81,14 @@ static uint32_t *find(struct env *e, uint64_t va)
 	return NULL;
 }
 
-const struct binding *stlb_lookup(struct env *e, uint64_t va)
+FASTPATH const struct binding *stlb_lookup(struct env *e, uint64_t va)
 {
 	uint32_t *pp = find(e, ROUNDDOWN(va, PAGE_SIZE));
 	return pp ? B(*pp) : NULL;
 }
 
 /* Unlink binding *pp (in its env's bucket) from everything and free it. */
-static void remove_at(struct env *e, uint32_t *pp)
+FASTPATH static void remove_at(struct env *e, uint32_t *pp)
 {
 	uint32_t i = *pp;
 	struct binding *b = B(i);
@@ -104,7 +105,7 @@ static void remove_at(struct env *e, uint32_t *pp)
 	free_bindings = i;
 }
 
-int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
+FASTPATH int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
 {
 	uint32_t *old = find(e, va);
 	if (old && B(*old)->b_ppn == ppn) {
@@ -144,14 +145,14 @@ int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
 	return 0;
 }
 
-void stlb_unbind(struct env *e, uint64_t va)
+FASTPATH void stlb_unbind(struct env *e, uint64_t va)
 {
 	uint32_t *pp = find(e, va);
 	if (pp)
 		remove_at(e, pp);
 }
 
-bool stlb_refill(struct env *e, uint64_t va, uint64_t err)
+FASTPATH bool stlb_refill(struct env *e, uint64_t va, uint64_t err)
 {
 	const struct binding *b = stlb_lookup(e, va);
 	if (!b)

@@ -21,6 +21,7 @@
 #include <kern/console.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
+#include <kern/fastpath.h>
 #include <kern/lock.h>
 #include <kern/net.h>
 #include <kern/netfilter.h>
@@ -38,14 +39,14 @@
 
 extern struct kern_info kinfo;
 
-void syscall_save_caller(long result)
+FASTPATH void syscall_save_caller(long result)
 {
 	struct env *e = curenv;
 	e->env_tf = *thiscpu()->cpu_syscall_frame;
 	e->env_tf.tf_rax = (uint64_t)result;
 }
 
-static long sys_getenvid(void)
+FASTPATH static long sys_getenvid(void)
 {
 	return curenv->env_id;
 }
@@ -152,7 +153,7 @@ static long sys_env_exec(uint64_t uname, uint64_t uargs)
  * The env a call acts on: the caller itself for 0 (or its own id), or a
  * live env whose guard the caller's key in slot cap dominates with CAP_M.
  */
-static long other_env(envid_t id, uint64_t cap, bool check_self, struct env **out)
+FASTPATH static long other_env(envid_t id, uint64_t cap, bool check_self, struct env **out)
 {
 	struct env *self = curenv;
 	struct env *e = (id == 0) ? self : env_lookup(id);
@@ -270,7 +271,7 @@ static long sys_page_alloc(uint64_t ppn, uint64_t cap)
 }
 
 /* May e's key in slot cap do `rights` to user page ppn? */
-static long check_page(struct env *e, uint64_t ppn, uint64_t cap, unsigned rights)
+FASTPATH static long check_page(struct env *e, uint64_t ppn, uint64_t cap, unsigned rights)
 {
 	if (ppn >= npages)
 		return -E_INVAL;
@@ -291,13 +292,13 @@ static long sys_page_free(uint64_t ppn, uint64_t cap)
 	return 0;
 }
 
-static long check_user_page_va(uint64_t va)
+FASTPATH static long check_user_page_va(uint64_t va)
 {
 	return (va % PAGE_SIZE != 0 || va >= UTOP) ? -E_INVAL : 0;
 }
 
 /* Everything page_bind checks but the target env. */
-static long check_bind(uint64_t va, uint64_t ppn, uint64_t rights, uint64_t cap)
+FASTPATH static long check_bind(uint64_t va, uint64_t ppn, uint64_t rights, uint64_t cap)
 {
 	long r = check_user_page_va(va);
 	if (r < 0)
@@ -314,7 +315,7 @@ static long check_bind(uint64_t va, uint64_t ppn, uint64_t rights, uint64_t cap)
 	return r;
 }
 
-static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uint64_t rights,
+FASTPATH static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uint64_t rights,
 			  uint64_t cap)
 {
 	struct env *e;
@@ -326,7 +327,7 @@ static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uint64_t rig
 	return stlb_bind(e, va, ppn, (unsigned)rights);
 }
 
-static long sys_page_unbind(envid_t envid, uint64_t va, uint64_t cap)
+FASTPATH static long sys_page_unbind(envid_t envid, uint64_t va, uint64_t cap)
 {
 	struct env *e;
 	long r = other_env(envid, cap, false, &e);
@@ -338,7 +339,7 @@ static long sys_page_unbind(envid_t envid, uint64_t va, uint64_t cap)
 	return 0;
 }
 
-static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t n, uint64_t cap)
+FASTPATH static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t n, uint64_t cap)
 {
 	struct env *e;
 	long r = other_env(envid, cap, false, &e);
@@ -657,7 +658,7 @@ static inline __attribute__((always_inline)) long dispatch(struct trapframe *tf)
 	return r;
 }
 
-long syscall_dispatch(struct trapframe *tf)
+FASTPATH long syscall_dispatch(struct trapframe *tf)
 {
 	return dispatch(tf);
 }

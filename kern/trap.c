@@ -20,6 +20,7 @@
 #include <kern/console.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
+#include <kern/fastpath.h>
 #include <kern/lapic.h>
 #include <kern/lock.h>
 #include <kern/net.h>

@@ -28,7 +28,8 @@
 #define TRAP_ERR(vec) \
 	.globl vector##vec; vector##vec: pushq $vec; jmp alltraps
 
-	.text
+	/* first in the kernel's text, before the fast path (kern/fastpath.h) */
+	.section .text.entry, "ax"
 	.balign 16
 TRAP_NOERR(0)
 TRAP_NOERR(1)

@@ -13,6 +13,7 @@
 #include <inc/page.h>
 #include <inc/upcall.h>
 #include <kern/env.h>
+#include <kern/fastpath.h>
 #include <kern/stlb.h>
 #include <kern/trace.h>
 #include <kern/trap.h>
@@ -26,7 +27,7 @@ struct route {
 	const char *no_entry, *overflow, *bad_entry, *bad_stack;
 };
 
-static const char *push(struct env *e, struct trapframe *tf, const struct route *rt,
+FASTPATH static const char *push(struct env *e, struct trapframe *tf, const struct route *rt,
 			uint64_t trapno, uint64_t err, uint64_t va)
 {
 	if (!rt->entry)
@@ -70,7 +71,7 @@ static const char *push(struct env *e, struct trapframe *tf, const struct route 
 	return NULL;
 }
 
-const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, uint64_t err,
+FASTPATH const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, uint64_t err,
 			uint64_t va)
 {
 	struct route rt = {
@@ -83,7 +84,7 @@ const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, ui
 	return push(e, tf, &rt, trapno, err, va);
 }
 
-const char *upcall_push_pct(struct env *e, struct trapframe *tf, uint64_t trapno,
+FASTPATH const char *upcall_push_pct(struct env *e, struct trapframe *tf, uint64_t trapno,
 			    envid_t caller, const uint64_t args[PCT_ARGS])
 {
 	struct route rt = {
@@ -106,7 +107,7 @@ const char *upcall_push_pct(struct env *e, struct trapframe *tf, uint64_t trapno
 	return why;
 }
 
-const char *upcall_reuse_pct(struct env *e, struct trapframe *tf, envid_t caller,
+FASTPATH const char *upcall_reuse_pct(struct env *e, struct trapframe *tf, envid_t caller,
 			     const uint64_t args[PCT_ARGS])
 {
 	/* The frame keeps the state the first call interrupted; only its header

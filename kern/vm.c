@@ -24,6 +24,7 @@
 #include <inc/page.h>
 #include <kern/cpu.h>
 #include <kern/env.h>
+#include <kern/fastpath.h>
 #include <kern/pmap.h>
 #include <kern/stlb.h>
 #include <kern/vm.h>
@@ -47,7 +48,7 @@ int vm_create(struct env *e)
 	return 0;
 }
 
-static pte_t *walk(struct env *e, uint64_t va, bool create, int *err)
+FASTPATH static pte_t *walk(struct env *e, uint64_t va, bool create, int *err)
 {
 	pte_t *table = e->env_pml4;
 	for (int lvl = 3; lvl > 0; lvl--) {
@@ -92,7 +93,7 @@ void vm_flush_deferred(void)
 	c->cpu_tlb_pending = false;
 }
 
-int vm_install(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
+FASTPATH int vm_install(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
 {
 	int err = 0;
 	pte_t *pte = walk(e, va, true, &err);
@@ -117,7 +118,7 @@ void vm_uninstall(struct env *e, uint64_t va)
 	}
 }
 
-bool vm_dirty(struct env *e, uint64_t va, bool clear)
+FASTPATH bool vm_dirty(struct env *e, uint64_t va, bool clear)
 {
 	pte_t *pte = walk(e, va, false, NULL);
 	if (!pte || !(*pte & PTE_P) || !(*pte & PTE_D))
@@ -232,12 +233,12 @@ static int copy_user(struct env *e, void *k, uint64_t va, uint64_t len, bool to_
 	return 0;
 }
 
-int copy_from_user(struct env *e, void *dst, uint64_t va, uint64_t len)
+FASTPATH int copy_from_user(struct env *e, void *dst, uint64_t va, uint64_t len)
 {
 	return copy_user(e, dst, va, len, false);
 }
 
-int copy_to_user(struct env *e, uint64_t va, const void *src, uint64_t len)
+FASTPATH int copy_to_user(struct env *e, uint64_t va, const void *src, uint64_t len)
 {
 	return copy_user(e, (void *)src, va, len, true);
 }
