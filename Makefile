@@ -26,6 +26,7 @@
 #   DISK=           a raw image attached as a virtio-blk disk, apart from boot
 #   APPEND=         kernel command line: init=PROGRAM -- ARGS, trace=1, ...
 #   GDBPORT=1234    where make qemu-gdb waits for GDB
+#   QEMU_ARGS=      more QEMU arguments, e.g. a monitor socket (doc/debugging.md)
 #   V=1             print the QEMU command line (and every build command)
 
 BUILD ?= build
@@ -41,7 +42,7 @@ SMP ?= 1
 ACCEL ?= tcg
 V ?= 0
 GDBPORT ?= 1234
-export MEM SMP ACCEL V PORTS NET TAP DISK APPEND GDBPORT
+export MEM SMP ACCEL V PORTS NET TAP DISK APPEND GDBPORT QEMU_ARGS
 
 GCC_INC := $(shell $(CC) -print-file-name=include)
 
