@@ -53,4 +53,8 @@ struct bind_req {
 
 #define BIND_BATCH_MAX 128 /* requests per sys_page_bind_batch: 3 KiB copied in */
 
+/* Pages per sys_page_protect: one page-table page's worth, which bounds the
+ * work of one call (it runs with interrupts off). */
+#define PROTECT_MAX_PAGES 512
+
 #endif

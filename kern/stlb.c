@@ -145,7 +145,21 @@ FASTPATH int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
 	return 0;
 }
 
-FASTPATH void stlb_unbind(struct env *e, uint64_t va)
+FASTPATH uint32_t stlb_find(struct env *e, uint64_t va)
+{
+	uint32_t *pp = find(e, ROUNDDOWN(va, PAGE_SIZE));
+	return pp ? *pp : 0;
+}
+
+void stlb_protect(struct env *e, uint32_t i, unsigned rights, struct vm_cursor *c)
+{
+	struct binding *b = B(i);
+	b->b_rights = (uint8_t)rights;
+	if (vm_reprotect(e, c, b->b_va, rights))
+		b->b_flags |= BINDING_DIRTY;
+}
+
+void stlb_unbind(struct env *e, uint64_t va)
 {
 	uint32_t *pp = find(e, va);
 	if (pp)

@@ -3,6 +3,8 @@
 
 #include <inc/types.h>
 
+struct vm_cursor;
+
 struct env;
 
 /* One verified binding: env (by slot) sees page ppn at va with rights. */
@@ -26,6 +28,12 @@ struct binding {
 int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights);
 void stlb_unbind(struct env *e, uint64_t va);
 const struct binding *stlb_lookup(struct env *e, uint64_t va);
+/* The number of e's binding at va (for stlb_protect), or 0. */
+uint32_t stlb_find(struct env *e, uint64_t va);
+/* Give e's binding number i the rights `rights`, keeping its page, and
+ * rewrite its hardware entry if it has one (through cursor c, see vm.h).
+ * Checks are the caller's. */
+void stlb_protect(struct env *e, uint32_t i, unsigned rights, struct vm_cursor *c);
 /* A page fault at va with error err: install the mapping from the STLB if a
  * binding allows the access. true if the fault is resolved. */
 bool stlb_refill(struct env *e, uint64_t va, uint64_t err);

@@ -389,6 +389,50 @@ FASTPATH static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t
 	return r < 0 ? r : (long)n;
 }
 
+static long sys_page_protect(envid_t envid, uint64_t va, uint64_t npages, uint64_t rights,
+			     uint64_t cap)
+{
+	struct env *e;
+	long r = other_env(envid, cap, false, &e);
+	if (r < 0)
+		return r;
+	if (va % PAGE_SIZE || va >= UTOP || npages > PROTECT_MAX_PAGES ||
+	    npages > (UTOP - va) / PAGE_SIZE)
+		return -E_INVAL;
+	if ((rights & ~(uint64_t)BIND_ALL) || !(rights & BIND_READ))
+		return -E_INVAL;
+	/* Check every bound page, remembering the bindings for the second
+	 * pass; the pages of one range mostly share a guard, checked once. */
+	uint32_t found[PROTECT_MAX_PAGES];
+	uint64_t n = 0;
+	uint32_t ok_guard = 0;
+	for (uint64_t i = 0; i < npages; i++) {
+		uint32_t b = stlb_find(e, va + i * PAGE_SIZE);
+		if (!b)
+			continue;
+		ppn_t ppn = stlb_binding(b)->b_ppn;
+		if (!(ok_guard && page_guards[ppn] == ok_guard && pages[ppn].pg_type == PAGE_USER)) {
+			r = check_bind(va + i * PAGE_SIZE, ppn, rights, cap);
+			if (r < 0)
+				return r;
+			if (pages[ppn].pg_type == PAGE_USER &&
+			    cap_check(curenv, cap, guard_of(page_guards[ppn]),
+				      (rights & BIND_WRITE) ? CAP_R | CAP_W : CAP_R) == 0)
+				ok_guard = page_guards[ppn];
+		}
+		found[n++] = b;
+	}
+	bool defer = n > 16; /* past this, one full flush beats n invlpg */
+	if (defer)
+		vm_defer_flushes();
+	struct vm_cursor cursor = VM_CURSOR_INIT;
+	for (uint64_t i = 0; i < n; i++)
+		stlb_protect(e, found[i], (unsigned)rights, &cursor);
+	if (defer)
+		vm_flush_deferred();
+	return (long)n;
+}
+
 static long sys_vm_flush(envid_t envid, uint64_t cap)
 {
 	struct env *e;

@@ -109,6 +109,28 @@ FASTPATH int vm_install(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
 	return 0;
 }
 
+bool vm_reprotect(struct env *e, struct vm_cursor *c, uint64_t va, unsigned rights)
+{
+	uint64_t base = ROUNDDOWN(va, (uint64_t)PAGE_SIZE * NPTENTRIES);
+	if (c->vc_base != base) { /* another leaf table: walk from the top */
+		pte_t *pte = walk(e, va, false, NULL);
+		c->vc_base = base;
+		c->vc_leaf = pte ? pte - PT_INDEX(va, 0) : NULL;
+	}
+	pte_t *pte = c->vc_leaf ? &c->vc_leaf[PT_INDEX(va, 0)] : NULL;
+	if (!pte || !(*pte & PTE_P))
+		return false; /* not cached: the refill will use the new rights */
+	bool dirty = *pte & PTE_D;
+	pte_t bits = PTE_P | PTE_U;
+	if (rights & BIND_WRITE)
+		bits |= PTE_W;
+	if (!(rights & BIND_EXEC))
+		bits |= pte_nx;
+	*pte = PTE_ADDR(*pte) | bits;
+	flush(e, va);
+	return dirty;
+}
+
 void vm_uninstall(struct env *e, uint64_t va)
 {
 	pte_t *pte = walk(e, va, false, NULL);

@@ -13,6 +13,17 @@ void vm_destroy(struct env *e);
 /* Map ppn at va with BIND_* rights in e's page tables. 0 or -E_NO_MEM. */
 int vm_install(struct env *e, uint64_t va, ppn_t ppn, unsigned rights);
 void vm_uninstall(struct env *e, uint64_t va);
+/* Where vm_reprotect last walked to: neighbouring pages share a leaf
+ * table, found once. Start with VM_CURSOR_INIT; good for one call's run
+ * (nothing may free page tables between its uses). */
+struct vm_cursor {
+	uint64_t vc_base; /* va of the leaf table's first page; 1: none yet */
+	uint64_t *vc_leaf; /* that table, or NULL: not there */
+};
+#define VM_CURSOR_INIT { 1, NULL }
+/* Rewrite va's entry, if cached, for BIND_* rights (same page); returns the
+ * hardware dirty bit it had, which the rewrite clears. */
+bool vm_reprotect(struct env *e, struct vm_cursor *c, uint64_t va, unsigned rights);
 /* Between these, changed mappings of the running env are not flushed one
  * by one: the TLB is flushed once at the end (a batch of binds). */
 void vm_defer_flushes(void);

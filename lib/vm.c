@@ -171,25 +171,20 @@ void *vm_alloc_shared(uint64_t len)
 	return p;
 }
 
-/* Batched rebinding: requests collect here and go in one crossing. */
-static struct bind_req batch[BIND_BATCH_MAX];
-static unsigned nbatch;
-
-static int batch_flush(void)
+/* The kernel's half of vm_protect: n pages from va get rights. */
+static int protect_run(uint64_t va, uint64_t n, unsigned rights)
 {
-	long r = nbatch ? sys_page_bind_batch(0, batch, nbatch, CAP_SELF) : 0;
-	nbatch = 0;
+	long r = n ? sys_page_protect(0, va, n, rights, CAP_SELF) : 0;
 	return r < 0 ? (int)r : 0;
-}
-
-static int batch_add(uint64_t va, uint64_t ppn, unsigned rights)
-{
-	batch[nbatch++] = (struct bind_req){ va, ppn, rights };
-	return nbatch == BIND_BATCH_MAX ? batch_flush() : 0;
 }
 
 int vm_protect(uint64_t va, uint64_t len, unsigned prot)
 {
+	/* Our page table first; the kernel gets each run of contiguous pages
+	 * that end up with the same rights in one call (copy-on-write pages
+	 * stay read-only, so a run can break there). */
+	uint64_t run_va = 0, run_n = 0;
+	unsigned run_rights = 0;
 	int r = 0;
 	for (uint64_t p = ROUNDDOWN(va, PAGE_SIZE); p < va + len && r == 0; p += PAGE_SIZE) {
 		uint64_t *s = slot_for(p, false);
@@ -201,10 +196,17 @@ int vm_protect(uint64_t va, uint64_t len, unsigned prot)
 		if (prot & PROT_EXEC)
 			f |= VPT_X;
 		*s = f;
-		r = batch_add(p, *s >> PAGE_SHIFT, rights_of(f));
+		unsigned rights = rights_of(f);
+		if (rights != run_rights || p != run_va + run_n * PAGE_SIZE ||
+		    run_n == PROTECT_MAX_PAGES) {
+			r = protect_run(run_va, run_n, run_rights);
+			run_va = p;
+			run_n = 0;
+			run_rights = rights;
+		}
+		run_n++;
 	}
-	int r2 = batch_flush();
-	return r ? r : r2;
+	return r ? r : protect_run(run_va, run_n, run_rights);
 }
 
 int vm_unmap(uint64_t va, uint64_t len)

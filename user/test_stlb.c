@@ -105,6 +105,49 @@ int main(void)
 	store(VA + PAGE_SIZE, 5);
 	check("ro-after-flush-upcalls", upcalls == 1);
 
+	/* page_protect: a range's rights in one call, all checked first */
+	check_eq("protect-rw", sys_page_protect(0, VA, N, BIND_READ | BIND_WRITE, CAP_SELF), N);
+	upcalls = 0;
+	store(VA + 7 * PAGE_SIZE, 7);
+	check("protect-rw-writes", upcalls == 0 && *(volatile uint8_t *)(VA + 7 * PAGE_SIZE) == 7);
+	check_eq("protect-ro", sys_page_protect(0, VA, N, BIND_READ, CAP_SELF), N);
+	check_eq("protect-keeps-dirty", sys_page_dirty(VA + 7 * PAGE_SIZE, 0), 1);
+	upcalls = 0;
+	store(VA + 9 * PAGE_SIZE, 1);
+	check("protect-ro-faults", upcalls == 1);
+	check_eq("protect-lookup", sys_page_lookup(VA + 3 * PAGE_SIZE),
+		 (long)(((uint64_t)ppn[3] << 12) | BIND_READ));
+	check_eq("protect-skips-unbound",
+		 sys_page_protect(0, VA - 10 * PAGE_SIZE, 20, BIND_READ, CAP_SELF), 10);
+	check_eq("protect-empty", sys_page_protect(0, VA, 0, BIND_READ, CAP_SELF), 0);
+	check_eq("protect-unaligned", sys_page_protect(0, VA + 1, 1, BIND_READ, CAP_SELF), -E_INVAL);
+	check_eq("protect-beyond", sys_page_protect(0, UTOP, 1, BIND_READ, CAP_SELF), -E_INVAL);
+	check_eq("protect-past-utop",
+		 sys_page_protect(0, UTOP - PAGE_SIZE, 2, BIND_READ, CAP_SELF), -E_INVAL);
+	check_eq("protect-too-many",
+		 sys_page_protect(0, VA, PROTECT_MAX_PAGES + 1, BIND_READ, CAP_SELF), -E_INVAL);
+	check_eq("protect-huge", sys_page_protect(0, VA, UINT64_MAX, BIND_READ, CAP_SELF), -E_INVAL);
+	check_eq("protect-no-read", sys_page_protect(0, VA, 1, BIND_WRITE, CAP_SELF), -E_INVAL);
+	check_eq("protect-bad-rights", sys_page_protect(0, VA, 1, BIND_READ | 0x10, CAP_SELF),
+		 -E_INVAL);
+	check_eq("protect-bad-cap", sys_page_protect(0, VA, 1, BIND_READ, 25), -E_BAD_CAP);
+	check_eq("protect-bad-env", sys_page_protect(0x7fff0000, VA, 1, BIND_READ, CAP_SELF),
+		 -E_BAD_ENV);
+	check_eq("protect-parent",
+		 sys_page_protect(thisenv->env_parent_id, VA, 1, BIND_READ, CAP_SELF), -E_PERM);
+	/* our own program text, bound read-only after the range: it may not be
+	 * made writable, and then nothing in the range changes */
+	long text = sys_page_lookup(ROUNDDOWN((uint64_t)main, PAGE_SIZE));
+	check("text-bound", text > 0);
+	uint64_t after = VA + (uint64_t)N * PAGE_SIZE;
+	check_eq("text-rebound", sys_page_bind(0, after, (uint64_t)text >> 12, BIND_READ, CAP_SELF),
+		 0);
+	check_eq("protect-text-writable",
+		 sys_page_protect(0, VA, N + 1, BIND_READ | BIND_WRITE, CAP_SELF), -E_PERM);
+	check_eq("protect-refused-applied-nothing", sys_page_lookup(VA),
+		 (long)(((uint64_t)ppn[0] << 12) | BIND_READ));
+	sys_page_unbind(0, after, CAP_SELF);
+
 	/* unbind everything in one batch: nothing stale, even after refills */
 	for (int i = 0; i < N; i++)
 		reqs[i].br_ppn = PPN_NONE_REQ;
