@@ -397,6 +397,7 @@ FASTPATH void env_run(struct env *e)
 		revoke_deliver(e, &e->env_tf);
 	if (e->env_pct_qlen)
 		pct_deliver(e, &e->env_tf);
+	e->env_woken = false;
 	if (e->env_slice_entry)
 		slice_prologue(e);
 	if (rcr3() != e->env_cr3)

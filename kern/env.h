@@ -67,6 +67,11 @@ struct env {
 	uint32_t env_pct_waiters;     /* envs blocked in a call to it */
 	struct pct_msg env_pct_q[PCT_QUEUE]; /* messages not yet delivered */
 	uint32_t env_pct_qhead, env_pct_qlen;
+	/* A message reached its handler while it was not asleep: the env may
+	 * have looked for the handler's effect just before, then called
+	 * env_sleep, so that sleep returns at once (pct.c). */
+	bool env_pct_unslept;
+	bool env_woken;               /* sched_wake ended its sleep; env_run clears it */
 	/* Time slices (slice.c). */
 	uint64_t env_slice_entry, env_slice_lo, env_slice_hi;
 	uint64_t env_slice_started;   /* slice number + 1 of its last prologue */

@@ -16,8 +16,11 @@
  * An asynchronous transfer (pct_send) is queued, at most PCT_QUEUE per
  * target, and delivered the next time the target runs; it also ends the
  * target's sleep. The kernel posts such messages too (pct_post, sender 0):
- * a packet handler's notify. Sleep (sys_env_sleep) lasts until a tick or a transfer, so
- * an idle server costs nothing.
+ * a packet handler's notify. Sleep (sys_env_sleep) lasts until a tick or a
+ * transfer, so an idle server costs nothing. A message whose handler ran
+ * while the env was awake makes its next sleep return at once: code that
+ * looks for a handler's effect and then sleeps cannot lose one that landed
+ * in between (the handler is an upcall, like a signal).
  *
  * Authority: a caller's key must dominate the callee's PCT guard - by
  * default the callee's own guard (its ancestors may call it); the callee can
@@ -147,8 +150,12 @@ long sys_pct_set_guard(uint64_t slot)
 FASTPATH long sys_env_sleep(uint64_t ticks)
 {
 	struct env *self = curenv;
-	if (self->env_pct_qlen)
-		return 1; /* a transfer is already waiting */
+	if (self->env_pct_qlen || self->env_pct_unslept) {
+		/* a transfer is waiting, or one ran its handler since the last
+		 * sleep: perhaps just after the caller looked for its effect */
+		self->env_pct_unslept = false;
+		return 1;
+	}
 	if (ticks == 0)
 		return 0;
 	sched_sleep(self, ticks);
@@ -184,6 +191,11 @@ FASTPATH void pct_deliver(struct env *e, struct trapframe *tf)
 	}
 	e->env_pct_qhead = (e->env_pct_qhead + 1) % PCT_QUEUE;
 	e->env_pct_qlen--;
+	/* Delivered as its sleep ends, the handler runs before the code after
+	 * env_sleep can look: that sleep has done its job. Delivered anywhere
+	 * else, the code may be between its look and its next sleep. */
+	if (!e->env_woken)
+		e->env_pct_unslept = true;
 }
 
 void pct_env_gone(struct env *e)

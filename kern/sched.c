@@ -99,6 +99,7 @@ FASTPATH void sched_wake(struct env *e, long value)
 	e->env_tf.tf_rax = (uint64_t)value;
 	e->env_block = BLOCK_NONE;
 	e->env_sleep_pred = -1;
+	e->env_woken = true;
 	env_set_status(e, ENV_RUNNABLE);
 }
 

@@ -27,6 +27,34 @@ static void on_msg(envid_t from, uint64_t a0, uint64_t a1, uint64_t a2)
 	shared[2]++;
 }
 
+static volatile int self_msgs;
+
+static void on_self(envid_t from, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	(void)from, (void)a0, (void)a1, (void)a2;
+	self_msgs++;
+}
+
+/* "Look, then sleep" must not lose a message whose handler runs between
+ * the look and the sleep: here the handler runs on the yield, after the
+ * look, and the sleep must return at once (before the kernel knew about
+ * this, it slept forever: make bench hung on it). Exit status says what
+ * went wrong. */
+static int look_then_sleep(void)
+{
+	if (pct_serve(NULL, on_self) < 0)
+		return 1;
+	if (pct_send(thisenv_id, 7, 0, 0) < 0)
+		return 2;
+	bool looked = self_msgs > 0; /* not yet: messages wait for the next run */
+	sys_yield();                 /* the handler runs here */
+	if (looked || self_msgs != 1)
+		return 3;
+	if (sys_env_sleep(UINT64_MAX) != 1)
+		return 4;
+	return sys_env_sleep(1) == 0 ? 0 : 5; /* once only: then it sleeps */
+}
+
 /* A server: serve, say so, then sleep until told to stop. */
 static long server(void)
 {
@@ -130,6 +158,10 @@ int main(void)
 	uint64_t t0 = ukinfo->ki_ticks;
 	check_eq("sleep-times-out", sys_env_sleep(3), 0);
 	check("sleep-slept", ukinfo->ki_ticks >= t0 + 3);
+	long looker = fork();
+	if (looker == 0)
+		exit(look_then_sleep());
+	check_eq("sleep-after-handler-returns-at-once", wait(looker), 0);
 
 	/* directed yield */
 	check_eq("yield-to-none", sys_yield_to(0x7fff0000), -E_BAD_ENV);
