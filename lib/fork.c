@@ -23,21 +23,27 @@
 
 struct fork_ctx {
 	envid_t child;
-	struct bind_req parent[BIND_BATCH_MAX], kid[BIND_BATCH_MAX];
-	unsigned np, nk;
+	struct bind_req kid[BIND_BATCH_MAX];
+	unsigned nk;
+	/* the parent's copy-on-write pages go read-only a run at a time */
+	uint64_t run_va, run_n;
+	unsigned run_rights;
 	long err;
 	uint64_t fresh_va[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + LIBOS_SLICESTACK_PAGES + 1];
 	uint64_t fresh_ppn[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + LIBOS_SLICESTACK_PAGES + 1];
 	unsigned nfresh;
 };
 
+/* The child's bindings first, then the parent's run: a page is bound into
+ * the child before the parent's own binding of it goes read-only. */
 static void flush(struct fork_ctx *c)
 {
 	if (c->err == 0 && c->nk)
 		c->err = MIN(0, sys_page_bind_batch(c->child, c->kid, c->nk, CAP_SELF));
-	if (c->err == 0 && c->np)
-		c->err = MIN(0, sys_page_bind_batch(0, c->parent, c->np, CAP_SELF));
-	c->np = c->nk = 0;
+	if (c->err == 0 && c->run_n)
+		c->err = MIN(0, sys_page_protect(0, c->run_va, c->run_n, c->run_rights, CAP_SELF));
+	c->nk = 0;
+	c->run_n = 0;
 }
 
 static bool unshareable(uint64_t va)
@@ -81,8 +87,9 @@ static void mark(uint64_t va, uint64_t *s, void *arg)
 	}
 }
 
-/* Pass 3: bind every page into the child as its page table says, and make
- * the parent's copy-on-write pages read-only, a batch at a time. */
+/* Pass 3: bind every page into the child as its page table says, a batch
+ * at a time, and make the parent's copy-on-write pages read-only, a run of
+ * contiguous pages at a time (page_protect). */
 static void share(uint64_t va, uint64_t *s, void *arg)
 {
 	struct fork_ctx *c = arg;
@@ -95,11 +102,21 @@ static void share(uint64_t va, uint64_t *s, void *arg)
 				c->kid[c->nk++] = (struct bind_req){ va, c->fresh_ppn[i],
 								     BIND_READ | BIND_WRITE };
 	} else {
-		c->kid[c->nk++] = (struct bind_req){ va, ppn, rights_of_entry(*s) };
-		if (*s & VPT_COW)
-			c->parent[c->np++] = (struct bind_req){ va, ppn, rights_of_entry(*s) };
+		unsigned rights = rights_of_entry(*s);
+		c->kid[c->nk++] = (struct bind_req){ va, ppn, rights };
+		if (*s & VPT_COW) {
+			if (c->run_n && (rights != c->run_rights ||
+					 va != c->run_va + c->run_n * PAGE_SIZE ||
+					 c->run_n == PROTECT_MAX_PAGES))
+				flush(c);
+			if (!c->run_n) {
+				c->run_va = va;
+				c->run_rights = rights;
+			}
+			c->run_n++;
+		}
 	}
-	if (c->np == BIND_BATCH_MAX || c->nk == BIND_BATCH_MAX)
+	if (c->nk == BIND_BATCH_MAX)
 		flush(c);
 }
 
@@ -149,7 +166,8 @@ long fork(void)
 		return child;
 	struct fork_ctx *c = &ctx;
 	c->child = (envid_t)child;
-	c->np = c->nk = c->nfresh = 0;
+	c->nk = c->nfresh = 0;
+	c->run_n = 0;
 	c->err = 0;
 	vm_for_each_entry(mark, c);
 	if (c->err == 0)
