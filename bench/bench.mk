@@ -14,8 +14,9 @@ BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-omit-frame-pointer
 BENCH_PROGS := $(BUILD)/bench/lbench $(BUILD)/bench/nop $(BUILD)/bench/udpecho \
 	$(BUILD)/bench/mkcpio $(BUILD)/bench/udprtt
 
-# The Linux guest's benchmark program: static, so the initramfs needs no libc.
-$(BUILD)/bench/lbench: bench/linux/lbench.c bench/bench.mk
+# The Linux guest's programs - the benchmarks, and the UDP echo server of
+# the network rows: static, so the initramfs needs no libc.
+$(BUILD)/bench/lbench $(BUILD)/bench/udpecho: $(BUILD)/bench/%: bench/linux/%.c bench/bench.mk
 	@mkdir -p $(@D)
 	@echo "  CC   $@"
 	@$(BENCH_CC) $(BENCH_CFLAGS) -static -o $@ $<
@@ -26,12 +27,6 @@ $(BUILD)/bench/nop: bench/linux/nop.c bench/bench.mk
 	@echo "  CC   $@"
 	@$(BENCH_CC) $(BENCH_CFLAGS) -static -nostdlib -fno-stack-protector \
 		-fno-asynchronous-unwind-tables -o $@ $<
-
-# The Linux guest's UDP echo server, for the network rows.
-$(BUILD)/bench/udpecho: bench/linux/udpecho.c bench/bench.mk
-	@mkdir -p $(@D)
-	@echo "  CC   $@"
-	@$(BENCH_CC) $(BENCH_CFLAGS) -static -o $@ $<
 
 # A host tool: times UDP echo round trips against either guest.
 $(BUILD)/bench/udprtt: bench/host/udprtt.c bench/bench.mk

@@ -93,18 +93,24 @@ void vm_flush_deferred(void)
 	c->cpu_tlb_pending = false;
 }
 
+/* The flags of a user leaf entry for BIND_* rights. */
+static pte_t leaf_bits(unsigned rights)
+{
+	pte_t bits = PTE_P | PTE_U;
+	if (rights & BIND_WRITE)
+		bits |= PTE_W;
+	if (!(rights & BIND_EXEC))
+		bits |= pte_nx;
+	return bits;
+}
+
 FASTPATH int vm_install(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
 {
 	int err = 0;
 	pte_t *pte = walk(e, va, true, &err);
 	if (!pte)
 		return err;
-	pte_t bits = PTE_P | PTE_U;
-	if (rights & BIND_WRITE)
-		bits |= PTE_W;
-	if (!(rights & BIND_EXEC))
-		bits |= pte_nx;
-	*pte = ((physaddr_t)ppn << PAGE_SHIFT) | bits;
+	*pte = ((physaddr_t)ppn << PAGE_SHIFT) | leaf_bits(rights);
 	flush(e, va);
 	return 0;
 }
@@ -121,12 +127,7 @@ bool vm_reprotect(struct env *e, struct vm_cursor *c, uint64_t va, unsigned righ
 	if (!pte || !(*pte & PTE_P))
 		return false; /* not cached: the refill will use the new rights */
 	bool dirty = *pte & PTE_D;
-	pte_t bits = PTE_P | PTE_U;
-	if (rights & BIND_WRITE)
-		bits |= PTE_W;
-	if (!(rights & BIND_EXEC))
-		bits |= pte_nx;
-	*pte = PTE_ADDR(*pte) | bits;
+	*pte = PTE_ADDR(*pte) | leaf_bits(rights);
 	flush(e, va);
 	return dirty;
 }

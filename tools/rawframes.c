@@ -90,6 +90,14 @@ static void udp(uint8_t *f, uint16_t ulen)
 	put16(u + 6, 0);
 }
 
+/* Ethernet, IPv4 (total length tot) and UDP (length ulen) headers. */
+static void ipv4_udp(uint8_t *f, uint16_t tot, uint16_t ulen)
+{
+	ether(f, ETHERTYPE_IP, 0);
+	ipv4(f, tot, IPPROTO_UDP);
+	udp(f, ulen);
+}
+
 #define KINDS 20
 
 /* Frame kind k into f: its length. */
@@ -118,42 +126,30 @@ static size_t make(uint8_t *f, int k)
 		f[14] = 0x4f;
 		return 40;
 	case 4: /* total length beyond the frame */
-		ether(f, ETHERTYPE_IP, 0);
-		ipv4(f, 1400, IPPROTO_UDP);
-		udp(f, 1380);
+		ipv4_udp(f, 1400, 1380);
 		return 60;
 	case 5: /* total length below the header */
 		ether(f, ETHERTYPE_IP, 0);
 		ipv4(f, 12, IPPROTO_UDP);
 		return 60;
 	case 6: /* bad header checksum */
-		ether(f, ETHERTYPE_IP, 0);
-		ipv4(f, 40, IPPROTO_UDP);
-		udp(f, 20);
+		ipv4_udp(f, 40, 20);
 		f[24] ^= 0x5a;
 		return 60;
 	case 7: /* a fragment (more fragments, or an offset) */
-		ether(f, ETHERTYPE_IP, 0);
-		ipv4(f, 40, IPPROTO_UDP);
+		ipv4_udp(f, 40, 20);
 		put16(f + 20, rnd() & 1 ? 0x2000 : (uint16_t)(1 + rnd() % 0x1fff));
 		put16(f + 24, 0);
 		put16(f + 24, csum(f + 14, 20));
-		udp(f, 20);
 		return 60;
 	case 8: /* UDP length beyond the datagram */
-		ether(f, ETHERTYPE_IP, 0);
-		ipv4(f, 40, IPPROTO_UDP);
-		udp(f, 500);
+		ipv4_udp(f, 40, 500);
 		return 60;
 	case 9: /* UDP length below its header */
-		ether(f, ETHERTYPE_IP, 0);
-		ipv4(f, 40, IPPROTO_UDP);
-		udp(f, (uint16_t)(rnd() % 8));
+		ipv4_udp(f, 40, (uint16_t)(rnd() % 8));
 		return 60;
 	case 10: /* UDP checksum wrong (nonzero: must be checked) */
-		ether(f, ETHERTYPE_IP, 0);
-		ipv4(f, 40, IPPROTO_UDP);
-		udp(f, 20);
+		ipv4_udp(f, 40, 20);
 		memcpy(f + 42, "bad-checksum", 12);
 		put16(f + 40, 0x1234);
 		return 60;
