@@ -58,8 +58,9 @@ static int syscall_fuzz(void)
 		/* console output only from unmapped addresses: no junk on the line */
 		if (num == SYS_cputs && a[0] < ULIM)
 			a[0] = 0x0000500000000000UL + (a[0] & 0xffffff);
-		/* (envid, va, ...): keep its own binds off its own pages */
-		if ((num == SYS_page_bind || num == SYS_page_unbind) && a[1] < UTOP)
+		/* (envid, va, ...): keep its own binds and protections off its own pages */
+		if ((num == SYS_page_bind || num == SYS_page_unbind || num == SYS_page_protect) &&
+		    a[1] < UTOP)
 			a[1] = 0x0000200000000000UL + (a[1] % (1UL << 30));
 		exo_syscall(num, a[0], a[1], a[2], a[3], a[4]);
 	}
