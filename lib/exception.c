@@ -19,12 +19,10 @@ extern void upcall_entry(void);
 void (*const exception_handler)(struct upcall_frame *uf);
 static exception_handler_t program_handler;
 
-static const uint64_t xstack_lo = LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE;
-
+/* The stack bound (vm_bind_stack skips what is there) and the entry set. */
 static int register_upcall(void)
 {
-	return (int)sys_env_set_upcall(UPCALL_EXCEPTION, (uint64_t)upcall_entry, xstack_lo,
-				       LIBOS_XSTACK_TOP);
+	return vm_upcall_route(UPCALL_EXCEPTION, upcall_entry, LIBOS_XSTACK_TOP, LIBOS_XSTACK_PAGES);
 }
 
 static void libos_exception(struct upcall_frame *uf)
@@ -59,9 +57,7 @@ void (*const exception_handler)(struct upcall_frame *uf) = libos_exception;
 
 void exception_init(void)
 {
-	if (vm_bind_stack(LIBOS_XSTACK_TOP, LIBOS_XSTACK_PAGES) < 0)
-		return; /* no upcalls: faults kill us, as without a library OS */
-	register_upcall();
+	register_upcall(); /* if the stack cannot be had, faults kill us, as without a library OS */
 }
 
 int exception_set_handler(exception_handler_t h)

@@ -57,16 +57,6 @@ static bool unshareable(uint64_t va)
 	       va == ROUNDDOWN(LIBOS_RVEC, PAGE_SIZE);
 }
 
-static unsigned rights_of_entry(uint64_t e)
-{
-	unsigned r = BIND_READ;
-	if ((e & VPT_W) && !(e & (VPT_COW | VPT_RO)))
-		r |= BIND_WRITE;
-	if (e & VPT_X)
-		r |= BIND_EXEC;
-	return r;
-}
-
 /* Pass 1: mark what will be shared copy-on-write; allocate the child's
  * unshared pages. Only the page table changes: nothing is rebound yet. */
 static void mark(uint64_t va, uint64_t *s, void *arg)
@@ -102,7 +92,7 @@ static void share(uint64_t va, uint64_t *s, void *arg)
 				c->kid[c->nk++] = (struct bind_req){ va, c->fresh_ppn[i],
 								     BIND_READ | BIND_WRITE };
 	} else {
-		unsigned rights = rights_of_entry(*s);
+		unsigned rights = vm_rights_of(*s);
 		c->kid[c->nk++] = (struct bind_req){ va, ppn, rights };
 		if (*s & VPT_COW) {
 			if (c->run_n && (rights != c->run_rights ||
@@ -127,11 +117,9 @@ static void copy_leaf(uint64_t leaf_va, uint64_t base, void *arg)
 	struct fork_ctx *c = arg;
 	if (c->err)
 		return;
-	long p = sys_page_alloc(PPN_ANY, CAP_SELF);
-	long r = p < 0 ? p
-		       : sys_page_bind(0, LIBOS_TMP, (uint64_t)p, BIND_READ | BIND_WRITE, CAP_SELF);
-	if (r < 0) {
-		c->err = r;
+	long p = vm_page_new(LIBOS_TMP, BIND_READ | BIND_WRITE);
+	if (p < 0) {
+		c->err = p;
 		return;
 	}
 	uint64_t *leaf = (uint64_t *)LIBOS_TMP;
@@ -142,7 +130,7 @@ static void copy_leaf(uint64_t leaf_va, uint64_t base, void *arg)
 			leaf[(f >> PAGE_SHIFT) & 511] =
 				(c->fresh_ppn[i] << PAGE_SHIFT) | VPT_P | VPT_W;
 	}
-	r = sys_page_bind(c->child, leaf_va, (uint64_t)p, BIND_READ | BIND_WRITE, CAP_SELF);
+	long r = sys_page_bind(c->child, leaf_va, (uint64_t)p, BIND_READ | BIND_WRITE, CAP_SELF);
 	if (r >= 0)
 		r = sys_page_unbind(0, LIBOS_TMP, CAP_SELF);
 	if (r < 0)

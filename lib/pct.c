@@ -32,13 +32,10 @@ void pct_init(void)
 
 int pct_serve(pct_call_fn on_call, pct_msg_fn on_msg)
 {
-	const uint64_t lo = LIBOS_PCTSTACK_TOP - LIBOS_PCTSTACK_PAGES * PAGE_SIZE;
-	if (vm_bind_stack(LIBOS_PCTSTACK_TOP, LIBOS_PCTSTACK_PAGES) < 0)
-		return -E_NO_MEM;
 	call_handler = on_call;
 	msg_handler = on_msg;
 	serving = true;
-	return (int)sys_env_set_upcall(UPCALL_PCT, (uint64_t)pct_entry, lo, LIBOS_PCTSTACK_TOP);
+	return vm_upcall_route(UPCALL_PCT, pct_entry, LIBOS_PCTSTACK_TOP, LIBOS_PCTSTACK_PAGES);
 }
 
 void pct_after_fork(void)

@@ -13,13 +13,10 @@ static slice_fn prologue, epilogue;
 
 int slice_upcalls(slice_fn on_prologue, slice_fn on_epilogue)
 {
-	const uint64_t lo = LIBOS_SLICESTACK_TOP - LIBOS_SLICESTACK_PAGES * PAGE_SIZE;
-	if (vm_bind_stack(LIBOS_SLICESTACK_TOP, LIBOS_SLICESTACK_PAGES) < 0)
-		return -E_NO_MEM;
 	prologue = on_prologue;
 	epilogue = on_epilogue;
-	return (int)sys_env_set_upcall(UPCALL_SLICE, (uint64_t)upcall_entry, lo,
-				       LIBOS_SLICESTACK_TOP);
+	return vm_upcall_route(UPCALL_SLICE, upcall_entry, LIBOS_SLICESTACK_TOP,
+			       LIBOS_SLICESTACK_PAGES);
 }
 
 static struct upcall_frame *frame;

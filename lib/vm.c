@@ -34,7 +34,7 @@ static struct region {
 static int nregions;
 static uint64_t mmap_next = MMAP_BASE;
 
-static unsigned rights_of(uint64_t flags)
+unsigned vm_rights_of(uint64_t flags)
 {
 	unsigned r = BIND_READ;
 	if ((flags & VPT_W) && !(flags & (VPT_COW | VPT_RO)))
@@ -67,13 +67,8 @@ static uint64_t *slot_for(uint64_t va, bool create)
 	if (!create || nleaves >= DIR_SIZE * 3 / 4)
 		return NULL;
 	uint64_t lva = VPT_BASE + nleaves * PAGE_SIZE;
-	long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
-	if (ppn < 0)
+	if (vm_page_new(lva, BIND_READ | BIND_WRITE) < 0)
 		return NULL;
-	if (sys_page_bind(0, lva, (uint64_t)ppn, BIND_READ | BIND_WRITE, CAP_SELF) < 0) {
-		sys_page_free((uint64_t)ppn, CAP_SELF);
-		return NULL;
-	}
 	nleaves++;
 	dir[h].key = key;
 	dir[h].leaf = (uint64_t *)lva;
@@ -105,22 +100,37 @@ void vm_for_each_leaf(void (*fn)(uint64_t leaf_va, uint64_t base, void *arg), vo
 			fn((uint64_t)dir[h].leaf, (dir[h].key - 1) << LEAF_SHIFT, arg);
 }
 
+long vm_page_new(uint64_t va, unsigned rights)
+{
+	long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
+	if (ppn < 0)
+		return ppn;
+	long r = sys_page_bind(0, va, (uint64_t)ppn, rights, CAP_SELF);
+	if (r < 0) {
+		sys_page_free((uint64_t)ppn, CAP_SELF);
+		return r;
+	}
+	return ppn;
+}
+
 long vm_page_alloc(uint64_t va, unsigned prot)
 {
 	uint64_t *s = slot_for(va, true);
 	if (!s)
 		return -E_NO_MEM;
-	long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
-	if (ppn < 0)
-		return ppn;
 	uint64_t flags = flags_of_prot(prot) | VPT_P;
-	long r = sys_page_bind(0, va, (uint64_t)ppn, rights_of(flags), CAP_SELF);
-	if (r < 0) {
-		sys_page_free((uint64_t)ppn, CAP_SELF);
-		return r;
-	}
-	*s = ((uint64_t)ppn << PAGE_SHIFT) | flags;
+	long ppn = vm_page_new(va, vm_rights_of(flags));
+	if (ppn >= 0)
+		*s = ((uint64_t)ppn << PAGE_SHIFT) | flags;
 	return ppn;
+}
+
+int vm_upcall_route(uint64_t kind, void (*entry)(void), uint64_t top, unsigned npages)
+{
+	if (vm_bind_stack(top, npages) < 0)
+		return -E_NO_MEM;
+	return (int)sys_env_set_upcall(kind, (uint64_t)entry, top - (uint64_t)npages * PAGE_SIZE,
+				       top);
 }
 
 int vm_bind_stack(uint64_t top, unsigned npages)
@@ -196,7 +206,7 @@ int vm_protect(uint64_t va, uint64_t len, unsigned prot)
 		if (prot & PROT_EXEC)
 			f |= VPT_X;
 		*s = f;
-		unsigned rights = rights_of(f);
+		unsigned rights = vm_rights_of(f);
 		if (rights != run_rights || p != run_va + run_n * PAGE_SIZE ||
 		    run_n == PROTECT_MAX_PAGES) {
 			r = protect_run(run_va, run_n, run_rights);
@@ -230,22 +240,18 @@ static bool cow(uint64_t va, uint64_t *s)
 	uint64_t old = *s >> PAGE_SHIFT;
 	uint64_t flags = (*s & VPT_FLAGS) & ~(uint64_t)VPT_COW;
 	if (upages[old].pg_refs == 1 && upages[old].pg_owner == thisenv_id) {
-		if (sys_page_bind(0, va, old, rights_of(flags), CAP_SELF) < 0)
+		if (sys_page_bind(0, va, old, vm_rights_of(flags), CAP_SELF) < 0)
 			return false;
 		*s = (old << PAGE_SHIFT) | flags;
 		vm_stats.cow_reuses++;
 		return true;
 	}
-	long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
+	long ppn = vm_page_new(LIBOS_TMP, BIND_READ | BIND_WRITE);
 	if (ppn < 0)
 		return false;
-	if (sys_page_bind(0, LIBOS_TMP, (uint64_t)ppn, BIND_READ | BIND_WRITE, CAP_SELF) < 0) {
-		sys_page_free((uint64_t)ppn, CAP_SELF);
-		return false;
-	}
 	memcpy((void *)LIBOS_TMP, (void *)va, PAGE_SIZE);
 	struct bind_req two[2] = {
-		{ va, (uint64_t)ppn, rights_of(flags) },
+		{ va, (uint64_t)ppn, vm_rights_of(flags) },
 		{ LIBOS_TMP, PPN_NONE_REQ, 0 },
 	};
 	if (sys_page_bind_batch(0, two, 2, CAP_SELF) < 0)

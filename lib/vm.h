@@ -38,6 +38,15 @@
 void vm_init(void);
 /* The entry for va, or 0. */
 uint64_t vm_lookup(uint64_t va);
+/* The BIND_* rights a page-table entry's flags give (copy-on-write and
+ * read-only pages: no write). */
+unsigned vm_rights_of(uint64_t flags);
+/* Allocate a page and bind it at va with rights: its ppn, or -E_* (then
+ * nothing is left allocated). */
+long vm_page_new(uint64_t va, unsigned rights);
+/* Bind the upcall stack [top - npages pages, top) and send upcalls of kind
+ * (UPCALL_*) to entry on it: 0 or -E_*. */
+int vm_upcall_route(uint64_t kind, void (*entry)(void), uint64_t top, unsigned npages);
 /* Make [va, va+len) demand-zero: pages appear, zeroed, when touched. */
 int vm_map_zero(uint64_t va, uint64_t len, unsigned prot);
 /* Reserve len bytes of demand-zero memory; NULL if out of address space. */

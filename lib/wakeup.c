@@ -42,3 +42,19 @@ long bpf_load_elf(uint32_t kind, const char *section, const void *obj, size_t si
 	struct bpf_load a = { kind, len, insns, grants, ngrants, 0, err };
 	return sys_bpf_load(&a);
 }
+
+long bpf_attach_packet(long filter, const void *obj, size_t size, const struct bpf_grant *grants,
+		       uint32_t ngrants, struct bpf_load_error *err)
+{
+	if (filter < 0)
+		return filter;
+	long slot = bpf_load_elf(BPF_KIND_PACKET, "packet", obj, size, grants, ngrants, err);
+	if (slot < 0)
+		return slot;
+	long r = sys_net_filter_ash((uint64_t)filter, (uint64_t)slot, 0);
+	if (r < 0) {
+		sys_bpf_unload((uint64_t)slot);
+		return r;
+	}
+	return slot;
+}

@@ -21,6 +21,13 @@ long wakeup_load_elf(const void *obj, size_t size, const struct bpf_grant *grant
 long bpf_load_elf(uint32_t kind, const char *section, const void *obj, size_t size,
 		  const struct bpf_grant *grants, uint32_t ngrants, struct bpf_load_error *err);
 
+/* Load the packet handler in obj's section "packet" (grants: regions 1 and
+ * up) and attach it to packet filter `filter` (net_filter_ash): its slot,
+ * or -E_* (E_REFUSED: *err says why; a handler that cannot be attached is
+ * unloaded again). */
+long bpf_attach_packet(long filter, const void *obj, size_t size, const struct bpf_grant *grants,
+		       uint32_t ngrants, struct bpf_load_error *err);
+
 /* The downloaded code carried in the library OS (user/bpf/NAME.c). */
 extern const char bpfobj_pipe_ready[], bpfobj_pipe_ready_end[];
 extern const char bpfobj_udp_echo_ash[], bpfobj_udp_echo_ash_end[];

@@ -49,13 +49,10 @@ static void on_notify(envid_t from, uint64_t len, uint64_t ip, uint64_t port)
 static long attach(long id, const char *obj, const char *end, const struct bpf_grant *g)
 {
 	struct bpf_load_error err;
-	long slot = bpf_load_elf(BPF_KIND_PACKET, "packet", obj, (size_t)(end - obj), g, 1, &err);
-	if (slot < 0) {
+	long slot = bpf_attach_packet(id, obj, (size_t)(end - obj), g, 1, &err);
+	if (slot == -E_REFUSED)
 		printf("ashecho: refused: %s\n", err.le_msg);
-		return slot;
-	}
-	long r = sys_net_filter_ash((uint64_t)id, (uint64_t)slot, 0);
-	return r < 0 ? r : slot;
+	return slot;
 }
 
 /* "!notify": swap in the notifying handler, wait (up to 10 s) for one

@@ -20,22 +20,18 @@ static char buf[UDP_PAYLOAD_MAX];
 /* Attach the echo handler to socket s's filter: 0 or -E_*. */
 static long echo_in_kernel(int s)
 {
-	long id = udp_filter(s);
-	if (id < 0)
-		return id;
 	/* the handler builds the reply here, in a page of ours */
 	void *scratch = vm_alloc_shared(PAGE_SIZE);
 	if (!scratch)
 		return -E_NO_MEM;
 	struct bpf_grant g = { (uint64_t)scratch, PAGE_SIZE, BPF_REGION_READ | BPF_REGION_WRITE, 0 };
 	struct bpf_load_error err;
-	long slot = bpf_load_elf(BPF_KIND_PACKET, "packet", bpfobj_udp_echo_ash,
-				 (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &g, 1, &err);
-	if (slot < 0) {
+	long slot = bpf_attach_packet(udp_filter(s), bpfobj_udp_echo_ash,
+				      (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &g, 1,
+				      &err);
+	if (slot == -E_REFUSED)
 		printf("udpecho: the handler was refused: %s\n", err.le_msg);
-		return slot;
-	}
-	return sys_net_filter_ash((uint64_t)id, (uint64_t)slot, 0);
+	return slot < 0 ? slot : 0;
 }
 
 static bool is_quit(const char *b, long n)
