@@ -205,25 +205,15 @@ static inline uint64_t bpf_end_eval(uint8_t code, int32_t imm, uint64_t dst)
 	}
 }
 
-/* Whether a conditional jump (JMP or JMP32, not JA) is taken. */
+/* Whether a conditional jump (JMP or JMP32, not JA) is taken. JMP32
+ * compares the low halves: zero-extended for the unsigned tests,
+ * sign-extended for the signed ones. */
 static inline bool bpf_jmp_eval(uint8_t code, uint64_t dst, uint64_t src)
 {
+	int64_t sd = (int64_t)dst, ss = (int64_t)src;
 	if (BPF_CLASS(code) == BPF_JMP32) {
-		uint32_t a = (uint32_t)dst, b = (uint32_t)src;
-		switch (BPF_OP(code)) {
-		case BPF_JEQ: return a == b;
-		case BPF_JNE: return a != b;
-		case BPF_JGT: return a > b;
-		case BPF_JGE: return a >= b;
-		case BPF_JLT: return a < b;
-		case BPF_JLE: return a <= b;
-		case BPF_JSET: return (a & b) != 0;
-		case BPF_JSGT: return (int32_t)a > (int32_t)b;
-		case BPF_JSGE: return (int32_t)a >= (int32_t)b;
-		case BPF_JSLT: return (int32_t)a < (int32_t)b;
-		case BPF_JSLE: return (int32_t)a <= (int32_t)b;
-		default: return false;
-		}
+		sd = (int32_t)dst, ss = (int32_t)src;
+		dst = (uint32_t)dst, src = (uint32_t)src;
 	}
 	switch (BPF_OP(code)) {
 	case BPF_JEQ: return dst == src;
@@ -233,10 +223,10 @@ static inline bool bpf_jmp_eval(uint8_t code, uint64_t dst, uint64_t src)
 	case BPF_JLT: return dst < src;
 	case BPF_JLE: return dst <= src;
 	case BPF_JSET: return (dst & src) != 0;
-	case BPF_JSGT: return (int64_t)dst > (int64_t)src;
-	case BPF_JSGE: return (int64_t)dst >= (int64_t)src;
-	case BPF_JSLT: return (int64_t)dst < (int64_t)src;
-	case BPF_JSLE: return (int64_t)dst <= (int64_t)src;
+	case BPF_JSGT: return sd > ss;
+	case BPF_JSGE: return sd >= ss;
+	case BPF_JSLT: return sd < ss;
+	case BPF_JSLE: return sd <= ss;
 	default: return false;
 	}
 }
