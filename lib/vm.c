@@ -34,16 +34,6 @@ static struct region {
 static int nregions;
 static uint64_t mmap_next = MMAP_BASE;
 
-unsigned vm_rights_of(uint64_t flags)
-{
-	unsigned r = BIND_READ;
-	if ((flags & VPT_W) && !(flags & (VPT_COW | VPT_RO)))
-		r |= BIND_WRITE;
-	if (flags & VPT_X)
-		r |= BIND_EXEC;
-	return r;
-}
-
 static uint64_t flags_of_prot(unsigned prot)
 {
 	return ((prot & PROT_WRITE) ? VPT_W : 0) | ((prot & PROT_EXEC) ? VPT_X : 0);

@@ -40,7 +40,15 @@ void vm_init(void);
 uint64_t vm_lookup(uint64_t va);
 /* The BIND_* rights a page-table entry's flags give (copy-on-write and
  * read-only pages: no write). */
-unsigned vm_rights_of(uint64_t flags);
+static inline unsigned vm_rights_of(uint64_t flags)
+{
+	unsigned r = BIND_READ;
+	if ((flags & VPT_W) && !(flags & (VPT_COW | VPT_RO)))
+		r |= BIND_WRITE;
+	if (flags & VPT_X)
+		r |= BIND_EXEC;
+	return r;
+}
 /* Allocate a page and bind it at va with rights: its ppn, or -E_* (then
  * nothing is left allocated). */
 long vm_page_new(uint64_t va, unsigned rights);
