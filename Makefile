@@ -66,9 +66,14 @@ UCFLAGS := $(COMMON_CFLAGS)
 LDFLAGS_COMMON := -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments
 
 # --- kernel -------------------------------------------------------------------
-KERN_SRCS := $(wildcard boot/*.S) $(wildcard kern/*.c) $(wildcard kern/*.S) $(wildcard kern/bpf/*.c)
-# Pure, freestanding modules the kernel shares with the library OS.
-KERN_LIB_SRCS := lib/fmt.c lib/string.c
+# The kernel's layers, bottom first (doc/design.md, "Layers"; tools/checklayers
+# holds the same order and checks that no file includes from a layer above).
+KERN_LAYERS := arch mem dev env bpf net disk debug
+KERN_SRCS := $(wildcard boot/*.S) \
+	$(foreach l,$(KERN_LAYERS),$(wildcard kern/$(l)/*.c kern/$(l)/*.S)) \
+	$(wildcard kern/*.c)
+# Pure, freestanding modules the kernel shares with the library OSes.
+KERN_LIB_SRCS := $(wildcard common/*.c)
 KERN_OBJS := $(patsubst %,$(BUILD)/kern-obj/%.o,$(KERN_SRCS) $(KERN_LIB_SRCS)) \
 	$(BUILD)/kern-obj/programs.S.o
 
@@ -92,11 +97,25 @@ $(TOOLS_OK): tools/checktools
 
 $(KERN_OBJS): | $(TOOLS_OK)
 
-# --- library OS and user programs ---------------------------------------------
-LIB_SRCS := $(wildcard lib/*.c) $(wildcard lib/*.S)
-LIB_OBJS := $(patsubst %,$(BUILD)/user-obj/%.o,$(LIB_SRCS))
-USER_PROGS := $(sort $(basename $(notdir $(wildcard user/*.c))))
+# --- library OSes and user programs -------------------------------------------
+# Each folder of lib/ builds its own archive (lib/base: what every library OS
+# needs; lib/net: the protocol stack; lib/posix: fork, exec, pipes); common/
+# goes into libcommon.a. A program links the archives it uses; every program
+# in user/ links all of them today, in the order below (users first).
+LIBS := posix net base
+LIB_ARCHIVES := $(patsubst %,$(BUILD)/lib/lib%.a,$(LIBS)) $(BUILD)/lib/libcommon.a
+lib_objs = $(patsubst %,$(BUILD)/user-obj/%.o,$(wildcard $(1)/*.c $(1)/*.S))
+# A program is one file, user/DIR/NAME.c, or a folder of files,
+# user/DIR/NAME/*.c (a server with several modules).
+USER_DIRS := bin srv bench test
+USER_SRCS := $(foreach d,$(USER_DIRS),$(wildcard user/$(d)/*.c))
+USER_PROG_DIRS := $(patsubst %/,%,$(foreach d,$(USER_DIRS),$(wildcard user/$(d)/*/)))
+USER_PROGS := $(sort $(basename $(notdir $(USER_SRCS))) $(notdir $(USER_PROG_DIRS)))
 USER_ELFS := $(patsubst %,$(BUILD)/user/%,$(USER_PROGS)) $(BUILD)/user/badelf
+# Two programs of one name in two folders would overwrite each other.
+ifneq ($(words $(USER_PROGS)),$(words $(USER_SRCS) $(USER_PROG_DIRS)))
+$(error two programs in user/ share a name)
+endif
 
 $(BUILD)/user-obj/%.c.o: %.c
 	@mkdir -p $(@D)
@@ -108,14 +127,15 @@ $(BUILD)/user-obj/%.S.o: %.S
 	$(say) "  CC   $@"
 	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
 
-$(LIB_OBJS) $(patsubst %,$(BUILD)/user-obj/user/%.c.o,$(USER_PROGS)): | $(TOOLS_OK)
+$(patsubst %.c,$(BUILD)/user-obj/%.c.o,$(USER_SRCS) $(wildcard $(addsuffix /*.c,$(USER_PROG_DIRS))) \
+	$(wildcard lib/*/*.c common/*.c)): | $(TOOLS_OK)
 
 # Downloaded code the library OS carries: restricted C built for the BPF
-# target, embedded as ELF objects it loads at run time (lib/bpf_elf.c).
+# target, embedded as ELF objects it loads at run time (lib/base/bpf_elf.c).
 BPF_USER_SRCS := $(wildcard user/bpf/*.c)
 BPF_USER_OBJS := $(patsubst user/bpf/%.c,$(BUILD)/bpf/%.o,$(BPF_USER_SRCS))
 
-$(BUILD)/bpf/%.o: user/bpf/%.c lib/bpfprog.h inc/bpf.h
+$(BUILD)/bpf/%.o: user/bpf/%.c lib/base/bpfprog.h inc/bpf.h
 	@mkdir -p $(@D)
 	$(say) "  BPF  $@"
 	$(Q)clang -O2 -g0 -target bpf -ffreestanding -I. -Wall -Werror -c -o $@ $<
@@ -133,18 +153,26 @@ $(BUILD)/user-obj/bpfobjs.S.o: $(BUILD)/user-obj/bpfobjs.S
 	$(say) "  CC   $@"
 	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
 
-LIB_OBJS += $(BUILD)/user-obj/bpfobjs.S.o
-
-$(BUILD)/libos.a: $(LIB_OBJS)
+$(BUILD)/lib/libbase.a: $(call lib_objs,lib/base) $(BUILD)/user-obj/bpfobjs.S.o
+$(BUILD)/lib/libnet.a: $(call lib_objs,lib/net)
+$(BUILD)/lib/libposix.a: $(call lib_objs,lib/posix)
+$(BUILD)/lib/libcommon.a: $(call lib_objs,common)
+$(LIB_ARCHIVES):
+	@mkdir -p $(@D)
 	@rm -f $@
 	$(say) "  AR   $@"
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/user/%: $(BUILD)/user-obj/user/%.c.o $(BUILD)/libos.a lib/user.ld
-	@mkdir -p $(@D)
-	$(say) "  LD   $@"
-	$(Q)$(LD) $(LDFLAGS_COMMON) -T lib/user.ld -o $@ $(BUILD)/user-obj/lib/crt0.S.o $< \
-		$(BUILD)/libos.a
+# USER_PROG_RULE NAME SOURCES
+define USER_PROG_RULE
+$(BUILD)/user/$(1): $(patsubst %,$(BUILD)/user-obj/%.o,$(2)) $(LIB_ARCHIVES) lib/base/user.ld
+	@mkdir -p $$(@D)
+	$$(say) "  LD   $$@"
+	$$(Q)$$(LD) $$(LDFLAGS_COMMON) -T lib/base/user.ld -o $$@ \
+		$$(BUILD)/user-obj/lib/base/crt0.S.o $$(filter %.o,$$^) $$(LIB_ARCHIVES)
+endef
+$(foreach src,$(USER_SRCS),$(eval $(call USER_PROG_RULE,$(notdir $(basename $(src))),$(src))))
+$(foreach d,$(USER_PROG_DIRS),$(eval $(call USER_PROG_RULE,$(notdir $(d)),$(wildcard $(d)/*.c))))
 
 # A damaged program image, for the loader's error path (E_BAD_ELF).
 $(BUILD)/user/badelf: $(BUILD)/user/hello
@@ -161,7 +189,7 @@ $(BUILD)/kern-obj/programs.S.o: $(BUILD)/kern-obj/programs.S
 	$(say) "  CC   $@"
 	$(Q)$(CC) $(KCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
 
-# The kernel carries its own symbol table for backtraces (kern/ksym.c): link
+# The kernel carries its own symbol table for backtraces (kern/debug/ksym.c): link
 # once with an empty table, list that image's functions (tools/mkksyms), link
 # again with the list, and check that no function moved in between.
 KSYMS := $(BUILD)/kern-obj/ksyms

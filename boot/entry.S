@@ -18,7 +18,7 @@
  * addresses.
  */
 #include <inc/memlayout.h>
-#include <kern/bootproto.h>
+#include <kern/arch/bootproto.h>
 
 #define CR0_PE 0x00000001
 #define CR0_WP 0x00010000

@@ -1,6 +1,6 @@
 /*
  * Packet filters (DPF): the user<->kernel format of a filter an env downloads
- * to claim packets. doc/dpf.md is the reference; kern/dpf.h is the engine.
+ * to claim packets. doc/dpf.md is the reference; kern/net/dpf.h is the engine.
  *
  * A filter is a conjunction of at most DPF_MAX_ATOMS atoms, applied in turn
  * with a "base" that starts at 0 (the first byte of the Ethernet frame):

@@ -13,7 +13,7 @@
 #define PF_X 1
 #define PF_W 2
 #define PF_R 4
-/* Sections and symbols, for naming addresses in backtraces (kern/ksym.c). */
+/* Sections and symbols, for naming addresses in backtraces (kern/debug/ksym.c). */
 #define SHT_SYMTAB 2
 #define SHT_STRTAB 3
 #define SHT_NOBITS 8

@@ -1,7 +1,7 @@
 /*
  * The one list of error codes. Every system call returns either a value >= 0 or
  * the negation of one of these; the `%e` conversion of the printf family (and
- * err_name()/err_message() in lib/fmt.c) print them.
+ * err_name()/err_message() in common/fmt.c) print them.
  *
  * Codes are stable: add new ones at the end, never renumber.
  */

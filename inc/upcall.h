@@ -5,7 +5,7 @@
  * on its exception stack. The kernel writes one struct upcall_frame there and
  * starts the entry with %rsp = %rdi = the frame and every other register as it
  * was at the fault, so the handler can resume the interrupted code itself
- * without entering the kernel (lib/upcall.S shows how).
+ * without entering the kernel (lib/base/upcall.S shows how).
  *
  * The frame goes just below the top of the exception stack, or - when the
  * fault happened on the exception stack itself - below the interrupted %rsp
@@ -62,7 +62,7 @@
 
 #define UPCALL_REDZONE 128
 /* Below the red zone, the resume code stores the interrupted %rip (see
- * lib/upcall.S): a nested frame must leave that slot alone. */
+ * lib/base/upcall.S): a nested frame must leave that slot alone. */
 #define UPCALL_RESUME_SLOT 8
 
 #ifndef __ASSEMBLER__
@@ -76,7 +76,7 @@ struct upcall_frame {
 	uint64_t uf_r8, uf_r9, uf_r10, uf_r11, uf_r12, uf_r13, uf_r14, uf_r15;
 	uint64_t uf_rip;
 	uint64_t uf_rflags;
-	uint64_t uf_rsp;     /* must follow uf_rflags: lib/upcall.S pops both */
+	uint64_t uf_rsp;     /* must follow uf_rflags: lib/base/upcall.S pops both */
 };
 #endif
 

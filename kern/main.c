@@ -5,29 +5,29 @@
  */
 #include <inc/env.h>
 #include <inc/kinfo.h>
-#include <kern/acpi.h>
-#include <kern/bootinfo.h>
-#include <kern/bootproto.h>
-#include <kern/cap.h>
-#include <kern/console.h>
-#include <kern/cpu.h>
-#include <kern/env.h>
-#include <kern/ioapic.h>
-#include <kern/lapic.h>
-#include <kern/loader.h>
-#include <kern/lock.h>
-#include <kern/net.h>
-#include <kern/netfilter.h>
-#include <kern/pci.h>
-#include <kern/pic.h>
-#include <kern/pmap.h>
-#include <kern/report.h>
-#include <kern/selftest.h>
-#include <kern/slice.h>
-#include <kern/serial.h>
-#include <kern/trace.h>
-#include <kern/trap.h>
-#include <lib/string.h>
+#include <kern/arch/acpi.h>
+#include <kern/arch/bootinfo.h>
+#include <kern/arch/bootproto.h>
+#include <kern/env/cap.h>
+#include <kern/arch/console.h>
+#include <kern/arch/cpu.h>
+#include <kern/env/env.h>
+#include <kern/arch/ioapic.h>
+#include <kern/arch/lapic.h>
+#include <kern/env/loader.h>
+#include <kern/arch/lock.h>
+#include <kern/net/net.h>
+#include <kern/net/netfilter.h>
+#include <kern/dev/pci.h>
+#include <kern/arch/pic.h>
+#include <kern/mem/pmap.h>
+#include <kern/debug/report.h>
+#include <kern/debug/selftest.h>
+#include <kern/env/slice.h>
+#include <kern/dev/serial.h>
+#include <kern/debug/trace.h>
+#include <kern/arch/trap.h>
+#include <common/string.h>
 
 
 struct kern_info kinfo;

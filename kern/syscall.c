@@ -17,25 +17,25 @@
 #include <inc/page.h>
 #include <inc/syscall.h>
 #include <inc/upcall.h>
-#include <kern/cap.h>
-#include <kern/console.h>
-#include <kern/cpu.h>
-#include <kern/env.h>
-#include <kern/fastpath.h>
-#include <kern/lock.h>
-#include <kern/net.h>
-#include <kern/netfilter.h>
-#include <kern/dlcode.h>
-#include <kern/pct.h>
-#include <kern/pmap.h>
-#include <kern/slice.h>
-#include <kern/revoke.h>
-#include <kern/stlb.h>
+#include <kern/env/cap.h>
+#include <kern/arch/console.h>
+#include <kern/arch/cpu.h>
+#include <kern/env/env.h>
+#include <kern/arch/fastpath.h>
+#include <kern/arch/lock.h>
+#include <kern/net/net.h>
+#include <kern/net/netfilter.h>
+#include <kern/bpf/dlcode.h>
+#include <kern/env/pct.h>
+#include <kern/mem/pmap.h>
+#include <kern/env/slice.h>
+#include <kern/env/revoke.h>
+#include <kern/mem/stlb.h>
 #include <kern/syscall.h>
-#include <kern/trace.h>
-#include <kern/vm.h>
-#include <kern/x86.h>
-#include <lib/string.h>
+#include <kern/debug/trace.h>
+#include <kern/mem/vm.h>
+#include <kern/arch/x86.h>
+#include <common/string.h>
 
 extern struct kern_info kinfo;
 
@@ -711,7 +711,7 @@ void syscall(struct trapframe *tf)
 {
 	lock_kernel();
 	thiscpu()->cpu_syscall_frame = tf;
-	/* Tracing (kern/trace.c) costs this one predictable branch when off. */
+	/* Tracing (kern/debug/trace.c) costs this one predictable branch when off. */
 	if (__builtin_expect(curenv->env_trace, 0))
 		tf->tf_rax = (uint64_t)trace_syscall(tf);
 	else

@@ -17,22 +17,22 @@
 #include <inc/kinfo.h>
 #include <inc/syscall_floor.h>
 #include <inc/upcall.h>
-#include <kern/console.h>
-#include <kern/cpu.h>
-#include <kern/env.h>
-#include <kern/fastpath.h>
-#include <kern/lapic.h>
-#include <kern/lock.h>
-#include <kern/net.h>
-#include <kern/pmap.h>
-#include <kern/slice.h>
-#include <kern/revoke.h>
-#include <kern/stlb.h>
-#include <kern/trap.h>
-#include <kern/upcall.h>
-#include <kern/vm.h>
-#include <kern/x86.h>
-#include <lib/string.h>
+#include <kern/arch/console.h>
+#include <kern/arch/cpu.h>
+#include <kern/env/env.h>
+#include <kern/arch/fastpath.h>
+#include <kern/arch/lapic.h>
+#include <kern/arch/lock.h>
+#include <kern/net/net.h>
+#include <kern/mem/pmap.h>
+#include <kern/env/slice.h>
+#include <kern/env/revoke.h>
+#include <kern/mem/stlb.h>
+#include <kern/arch/trap.h>
+#include <kern/env/upcall.h>
+#include <kern/mem/vm.h>
+#include <kern/arch/x86.h>
+#include <common/string.h>
 
 struct spinlock kernel_lock;
 extern struct kern_info kinfo;

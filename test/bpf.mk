@@ -1,4 +1,4 @@
-# Downloaded code (kern/bpf, lib/bpf_elf.c): host tests and fuzz targets.
+# Downloaded code (kern/bpf, lib/base/bpf_elf.c): host tests and fuzz targets.
 # Included by the top-level Makefile beside test/host.mk.
 #
 #   host-tests     every test/test_bpf*.c (host.mk builds and runs them; this
@@ -17,7 +17,7 @@ FUZZ_SMOKE_TIME ?= 5
 
 BPF_ENGINE_SRCS := kern/bpf/verify.c kern/bpf/vstate.c kern/bpf/absint.c kern/bpf/interp.c \
 	kern/bpf/jit.c
-BPF_LIB_SRCS := lib/bpf_elf.c lib/fmt.c lib/string.c
+BPF_LIB_SRCS := lib/base/bpf_elf.c common/fmt.c common/string.c
 BPF_HOST_OBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(BPF_ENGINE_SRCS) $(BPF_LIB_SRCS))
 BPF_HOST_TEST_BINS := $(patsubst test/%.c,$(BUILD)/host/%,$(wildcard test/test_bpf*.c))
 BPF_PROGS := $(patsubst test/bpf/%.c,$(BUILD)/host/bpf/%.bpf.o,$(wildcard test/bpf/*.c))

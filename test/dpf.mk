@@ -1,4 +1,4 @@
-# DPF packet filters (kern/dpf.c, kern/dpf_jit.c, doc/dpf.md): the host benchmark.
+# DPF packet filters (kern/net/dpf.c, kern/net/dpf_jit.c, doc/dpf.md): the host benchmark.
 #
 #   dpf-bench    demultiplexing cost per packet with 1, 10, 100 and 1000 UDP
 #                port filters: the compiled trie, the trie interpreter, and
@@ -21,8 +21,8 @@ DPF_ENGINE_CFLAGS := $(DPF_BENCH_CFLAGS) -Wno-unused-parameter -ffreestanding -f
 dpf-bench:
 	@mkdir -p $(BUILD)/host
 	$(say) "  HOSTCC $(DPF_BENCH)"
-	$(Q)$(HOST_CC) $(DPF_ENGINE_CFLAGS) -c -o $(BUILD)/host/dpf_bench_engine.o kern/dpf.c
-	$(Q)$(HOST_CC) $(DPF_ENGINE_CFLAGS) -c -o $(BUILD)/host/dpf_bench_jit.o kern/dpf_jit.c
+	$(Q)$(HOST_CC) $(DPF_ENGINE_CFLAGS) -c -o $(BUILD)/host/dpf_bench_engine.o kern/net/dpf.c
+	$(Q)$(HOST_CC) $(DPF_ENGINE_CFLAGS) -c -o $(BUILD)/host/dpf_bench_jit.o kern/net/dpf_jit.c
 	$(Q)pcap_def=; pcap_lib=; \
 	if echo 'int main(void) { return 0; }' | $(HOST_CC) -x c -include pcap/pcap.h - \
 		-lpcap -o /dev/null 2>/dev/null; then pcap_def=-DHAVE_PCAP; pcap_lib=-lpcap; fi; \

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 
 #include <inc/error.h>
-#include <kern/dpf.h>
+#include <kern/net/dpf.h>
 
 struct rng {
 	uint64_t s;

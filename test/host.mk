@@ -10,7 +10,7 @@
 # Included by the top-level Makefile; also usable alone from the repo root:
 #	make -f test/host.mk host-tests
 #
-# lib/ code is freestanding and uses libc's names (memcpy, snprintf...), so it is
+# lib/ and common/ code is freestanding and uses libc's names (memcpy, snprintf...), so it is
 # compiled with test/rename.h, which renames those to exo_<name>.
 
 BUILD ?= build
@@ -32,9 +32,10 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefi
 HOST_LIB_CFLAGS := $(HOST_CFLAGS) -ffreestanding -fno-builtin -include test/rename.h
 
 # A new test's lib/ dependencies: one line here, named after its file.
-HOST_TEST_DEPS_fmt := lib/fmt.c lib/string.c
-HOST_TEST_DEPS_string := lib/string.c
-HOST_TEST_DEPS_netstack := lib/ether.c lib/arp.c lib/ipv4.c lib/udp.c lib/string.c
+HOST_TEST_DEPS_fmt := common/fmt.c common/string.c
+HOST_TEST_DEPS_string := common/string.c
+HOST_TEST_DEPS_netstack := lib/net/ether.c lib/net/arp.c lib/net/ipv4.c lib/net/udp.c \
+	common/string.c
 
 HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
 HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))
@@ -44,8 +45,13 @@ $(BUILD)/host/lib/%.o: lib/%.c test/rename.h
 	$(say) "  HOSTCC $@"
 	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
 
+$(BUILD)/host/common/%.o: common/%.c test/rename.h
+	@mkdir -p $(@D)
+	$(say) "  HOSTCC $@"
+	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
+
 define HOST_TEST_RULE
-$(BUILD)/host/test_$(1): test/test_$(1).c $(patsubst lib/%.c,$(BUILD)/host/lib/%.o,$(HOST_TEST_DEPS_$(1)))
+$(BUILD)/host/test_$(1): test/test_$(1).c $(patsubst %.c,$(BUILD)/host/%.o,$(HOST_TEST_DEPS_$(1)))
 	@mkdir -p $$(@D)
 	$(say) "  HOSTCC $$@"
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $$@ $$< $$(filter %.o,$$^)
@@ -63,4 +69,4 @@ host-tests: $(HOST_TEST_BINS)
 
 .PHONY: host-tests
 
--include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*.d)
+-include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*/*.d $(BUILD)/host/common/*.d)

@@ -10,7 +10,7 @@
 #ifndef EXO_TEST_RENAME_H
 #define EXO_TEST_RENAME_H
 
-/* lib/string.h */
+/* common/string.h */
 #define memset exo_memset
 #define memcpy exo_memcpy
 #define memmove exo_memmove
@@ -44,7 +44,7 @@
 #define tolower exo_tolower
 #define toupper exo_toupper
 
-/* lib/fmt.h */
+/* common/fmt.h */
 #define vsnprintf exo_vsnprintf
 #define snprintf exo_snprintf
 

@@ -1,5 +1,5 @@
 /*
- * Host tests for lib/bpf_elf.c and for programs written in restricted C:
+ * Host tests for lib/base/bpf_elf.c and for programs written in restricted C:
  * the programs in test/bpf/, compiled by clang -O2 -target bpf (test/bpf.mk), are
  * loaded, verified and run in both engines. The loader also gets damaged and
  * unsupported objects, which it must refuse without reading out of bounds.
@@ -9,7 +9,7 @@
 #include "bpf/harness.h"
 #include "bpf/insns.h"
 
-#include <lib/bpf_elf.h>
+#include <lib/base/bpf_elf.h>
 
 #include <libgen.h>
 

@@ -1,5 +1,5 @@
 /*
- * DPF packet filters (kern/dpf.c): format checks, the trie's sharing and
+ * DPF packet filters (kern/net/dpf.c): format checks, the trie's sharing and
  * hash dispatch (by node and state counts), removal, limits, the match rule,
  * the overlap check, and differential tests in which the compiled trie, the
  * interpreter and a naive reference (every filter tried in turn, best picked
@@ -17,8 +17,8 @@
 
 /* The engine itself, compiled into this test with its sanitizers: the test
  * needs nothing from the make files but this file. */
-#include "kern/dpf.c"
-#include "kern/dpf_jit.c"
+#include "kern/net/dpf.c"
+#include "kern/net/dpf_jit.c"
 
 static struct dpf D;
 static struct code_buf CB;

@@ -1,5 +1,5 @@
 /*
- * Host tests for lib/fmt.c.
+ * Host tests for common/fmt.c.
  *
  * Most of it is differential: the host C library's vsnprintf is the reference
  * for every conversion both share, first over a hand-written table of corner
@@ -58,7 +58,7 @@ static size_t host_strlen(const char *s)
 
 #include "rename.h"
 #include <inc/error.h>
-#include <lib/fmt.h>
+#include <common/fmt.h>
 
 #define OUT_MAX 1024 /* longer than any output below */
 

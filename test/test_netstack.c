@@ -1,8 +1,8 @@
 /*
- * Host tests for the library OS's network stack (lib/ether.c, arp.c,
+ * Host tests for the library OS's network stack (lib/net/ether.c, arp.c,
  * ipv4.c, udp.c): what it answers and what it refuses.
  *
- * The stack's four hooks (lib/netwire.h) are faked here: transmitted frames
+ * The stack's four hooks (lib/net/netwire.h) are faked here: transmitted frames
  * are captured, the clock is a variable, and net_poll plays QEMU's gateway
  * (10.0.2.2), answering ARP requests and pings for it. Received frames are
  * built byte by byte and handed to eth_input in heap buffers of exactly
@@ -18,8 +18,8 @@
 #include "rename.h"
 
 #include <inc/error.h>
-#include <lib/netwire.h>
-#include <lib/string.h>
+#include <lib/net/netwire.h>
+#include <common/string.h>
 
 static const uint8_t our_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static const uint8_t gw_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };

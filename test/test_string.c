@@ -1,5 +1,5 @@
 /*
- * Host tests for lib/string.c.
+ * Host tests for common/string.c.
  *
  * Memory routines are checked against a byte-at-a-time model over every small
  * size and alignment, with guard bytes around the destination; strtol/strtoul
@@ -69,7 +69,7 @@ static int host_ctype(int which, int c)
 }
 
 #include "rename.h"
-#include <lib/string.h>
+#include <common/string.h>
 
 static int exo_ctype(int which, int c)
 {

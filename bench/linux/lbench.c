@@ -3,7 +3,7 @@
  * under the same QEMU binary and flags as Exo and measures, for each of Exo's
  * microbenchmarks, the closest Linux equivalent. Each prints one line
  *   BENCH <name> <median cycles> <min cycles> <rounds>
- * exactly as Exo's user/bench.c does: rdtsc around one operation, the median
+ * exactly as Exo's user/bench/bench.c does: rdtsc around one operation, the median
  * (and minimum) of ROUNDS samples. It ends with
  *   BENCH done tsc_hz <hz>
  * where hz is the TSC rate calibrated here against CLOCK_MONOTONIC.

@@ -1,6 +1,6 @@
 /*
  * udpecho PORT: the Linux guest's UDP echo server for make bench's network
- * rows, the counterpart of Exo's user/udpecho.c. Every datagram goes back to
+ * rows, the counterpart of Exo's user/srv/udpecho.c. Every datagram goes back to
  * its sender unchanged; "quit" is answered "bye" and ends it (the guest's
  * /init then powers off). Plain blocking sockets: what a Linux program
  * would do.

@@ -19,7 +19,7 @@
  */
 #include <kern/bpf/bpf.h>
 #include <kern/bpf/verify.h>
-#include <lib/string.h>
+#include <common/string.h>
 
 #define WIDEN_AFTER 3 /* joins that change a loop header before it widens */
 

@@ -15,7 +15,7 @@
  */
 #include <kern/bpf/bpf.h>
 #include <inc/error.h>
-#include <lib/string.h>
+#include <common/string.h>
 
 /* --- helpers -------------------------------------------------------------- */
 

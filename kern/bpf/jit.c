@@ -23,7 +23,7 @@
  */
 #include <kern/bpf/bpf.h>
 #include <inc/error.h>
-#include <lib/string.h>
+#include <common/string.h>
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
 

@@ -21,8 +21,8 @@
  */
 #include <kern/bpf/bpf.h>
 #include <kern/bpf/verify.h>
-#include <lib/fmt.h>
-#include <lib/string.h>
+#include <common/fmt.h>
+#include <common/string.h>
 
 /* --- program kinds ------------------------------------------------------------ */
 

@@ -9,7 +9,7 @@
 #define EXO_KERN_BPF_VERIFY_H
 
 #include <kern/bpf/bpf.h>
-#include <lib/string.h>
+#include <common/string.h>
 
 /* --- abstract state ---------------------------------------------------------------- */
 

@@ -1,2 +1,2 @@
 /* The host tests' programs use the same header as the library OS's. */
-#include <lib/bpfprog.h>
+#include <lib/base/bpfprog.h>

@@ -1,9 +1,9 @@
 /*
- * Wakeup predicate of a pipe reader (lib/pipe.c): wake when the ring has
+ * Wakeup predicate of a pipe reader (lib/posix/pipe.c): wake when the ring has
  * bytes to read or the writer closed it. Region 0 is the pipe's header.
- * Built with clang -O2 -target bpf; loaded by lib/pipe.c.
+ * Built with clang -O2 -target bpf; loaded by lib/posix/pipe.c.
  */
-#include <lib/bpfprog.h>
+#include <lib/base/bpfprog.h>
 
 struct pipe_header {
 	uint64_t head, tail;   /* bytes read, bytes written */

@@ -6,7 +6,7 @@
  * the env is never scheduled for it. A datagram whose first byte is '!' is
  * a command for the env, passed on to it.
  */
-#include <lib/bpfprog.h>
+#include <lib/base/bpfprog.h>
 
 struct frame {
 	uint8_t b[BPF_PACKET_MAX];

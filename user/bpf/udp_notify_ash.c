@@ -7,7 +7,7 @@
  * notification itself. A datagram whose first byte is '!' is a command for
  * the env, passed on through the ring. Used by ashecho's "!notify" step.
  */
-#include <lib/bpfprog.h>
+#include <lib/base/bpfprog.h>
 
 struct frame {
 	uint8_t b[BPF_PACKET_MAX];

@@ -1,0 +1,158 @@
+/*
+ * Capabilities: dominance, key rings, the names of new envs, and the table of
+ * page guards.
+ *
+ * An env's key ring lives in its kernel page (struct env_kpage, charged to
+ * the env); its guard is in struct env. Pages carry guard ids into an
+ * interned table, so a page costs four bytes however long its guard's name:
+ * most pages share their owner's guard.
+ *
+ * Locking: all under the big kernel lock.
+ */
+#include <inc/error.h>
+#include <kern/env/cap.h>
+#include <kern/arch/console.h>
+#include <kern/env/env.h>
+#include <kern/arch/fastpath.h>
+#include <common/string.h>
+
+bool cap_dominates(const struct cap *key, const struct cap *guard)
+{
+	if (!key->c_valid || key->c_len > guard->c_len)
+		return false;
+	for (unsigned i = 0; i < key->c_len; i++)
+		if (key->c_name[i] != guard->c_name[i])
+			return false;
+	return true;
+}
+
+int cap_key(struct env *e, uint64_t slot, const struct cap **key)
+{
+	if (slot >= CAP_RING || !e->env_kpage->kp_ring[slot].c_valid)
+		return -E_BAD_CAP;
+	*key = &e->env_kpage->kp_ring[slot];
+	return 0;
+}
+
+FASTPATH int cap_check(struct env *e, uint64_t slot, const struct cap *guard, unsigned rights)
+{
+	const struct cap *key;
+	int r = cap_key(e, slot, &key);
+	if (r < 0)
+		return r;
+	if (!cap_dominates(key, guard) || (key->c_rights & rights) != rights)
+		return -E_PERM;
+	return 0;
+}
+
+bool cap_same_name(const struct cap *a, const struct cap *b)
+{
+	return a->c_len == b->c_len &&
+	       memcmp(a->c_name, b->c_name, a->c_len * sizeof(a->c_name[0])) == 0;
+}
+
+static void set_self(struct env *e)
+{
+	struct cap *self = &e->env_kpage->kp_ring[CAP_SELF];
+	*self = e->env_guard;
+	self->c_rights = CAP_ALL;
+}
+
+int cap_init_child(struct env *child, const struct cap *key)
+{
+	/* Two components: the child's env id, unique among every env there has
+	 * been (ids wrap only after 2^31 creations), so no name is ever reused
+	 * while keys to it may survive. */
+	if (key->c_len + 2 > CAP_MAXLEN)
+		return -E_RANGE;
+	struct cap g = *key;
+	g.c_valid = 1;
+	g.c_rights = CAP_ALL;
+	g.c_name[key->c_len] = (uint16_t)((uint32_t)child->env_id >> 16);
+	g.c_name[key->c_len + 1] = (uint16_t)child->env_id;
+	g.c_len = key->c_len + 2;
+	child->env_guard = g;
+	set_self(child);
+	return 0;
+}
+
+void cap_init_root(struct env *e)
+{
+	memset(&e->env_guard, 0, sizeof(e->env_guard));
+	e->env_guard.c_valid = 1;
+	e->env_guard.c_rights = CAP_ALL;
+	set_self(e);
+}
+
+/*
+ * Interned guards: a hash table of chains. GUARD_MAX bounds how many distinct
+ * page guards can exist at once; page_alloc fails with E_NO_MEM beyond it.
+ */
+#define GUARD_MAX 4096
+#define GUARD_BUCKETS 1024
+
+struct guard {
+	struct cap g_cap;
+	uint32_t g_refs;
+	uint16_t g_next;   /* chain, or free list; 0 ends */
+};
+
+static struct guard guards[GUARD_MAX]; /* [0] unused: id 0 means none */
+static uint16_t buckets[GUARD_BUCKETS];
+static uint16_t free_guards;
+
+static unsigned hash_name(const struct cap *c)
+{
+	uint32_t h = 2166136261u ^ c->c_len;
+	for (unsigned i = 0; i < c->c_len; i++)
+		h = (h ^ c->c_name[i]) * 16777619u;
+	return h % GUARD_BUCKETS;
+}
+
+void cap_init(void)
+{
+	for (uint16_t i = GUARD_MAX - 1; i > 0; i--) {
+		guards[i].g_next = free_guards;
+		free_guards = i;
+	}
+}
+
+long guard_get(const struct cap *c)
+{
+	unsigned b = hash_name(c);
+	for (uint16_t i = buckets[b]; i; i = guards[i].g_next)
+		if (cap_same_name(&guards[i].g_cap, c)) {
+			guards[i].g_refs++;
+			return i;
+		}
+	if (!free_guards)
+		return -E_NO_MEM;
+	uint16_t i = free_guards;
+	free_guards = guards[i].g_next;
+	guards[i].g_cap = *c;
+	guards[i].g_cap.c_rights = CAP_ALL;
+	guards[i].g_refs = 1;
+	guards[i].g_next = buckets[b];
+	buckets[b] = i;
+	return i;
+}
+
+void guard_put(uint32_t id)
+{
+	if (id == 0 || id >= GUARD_MAX || guards[id].g_refs == 0)
+		panic("guard_put: bad guard %u", id);
+	if (--guards[id].g_refs)
+		return;
+	unsigned b = hash_name(&guards[id].g_cap);
+	uint16_t *pp = &buckets[b];
+	while (*pp != id)
+		pp = &guards[*pp].g_next;
+	*pp = guards[id].g_next;
+	guards[id].g_next = free_guards;
+	free_guards = (uint16_t)id;
+}
+
+const struct cap *guard_of(uint32_t id)
+{
+	return &guards[id].g_cap;
+}

@@ -1,0 +1,140 @@
+#ifndef EXO_KERN_ENV_H
+#define EXO_KERN_ENV_H
+
+#include <inc/cap.h>
+#include <inc/bpf.h>
+#include <inc/env.h>
+#include <inc/upcall.h>
+#include <kern/arch/mmu.h>
+#include <kern/arch/trap.h>
+
+enum env_block {
+	BLOCK_NONE = 0,
+	BLOCK_CONSOLE,  /* in sys_cgetc, waiting for input */
+	BLOCK_WAIT,     /* in sys_env_wait, waiting for env_wait_for to die */
+	BLOCK_UNSTARTED, /* made by sys_env_fork, waiting for sys_env_start */
+	BLOCK_PCT,      /* in sys_pct_call, waiting for env_pct_peer's reply */
+	BLOCK_SLEEP,    /* in sys_env_sleep, until env_sleep_until or a PCT */
+};
+
+/* An asynchronous protected control transfer waiting for its target. */
+struct pct_msg {
+	envid_t m_from;
+	uint64_t m_args[PCT_ARGS];
+};
+
+#define STLB_BUCKETS 512 /* per env: bindings hash on the virtual page */
+
+/* Kernel state kept for an env in one page charged to it (PAGE_ENVMETA). */
+struct kprog;
+
+struct env_kpage {
+	struct cap kp_ring[CAP_RING];         /* key ring */
+	uint32_t kp_stlb[STLB_BUCKETS];       /* STLB chains (stlb.c) */
+};
+
+_Static_assert(sizeof(struct env_kpage) == PAGE_SIZE, "env_kpage is one page");
+
+/* The kernel's private part of an env; the public part is *env_info. */
+struct env {
+	struct trapframe env_tf;      /* user registers while not running */
+	envid_t env_id;               /* == env_info->env_id while alive */
+	struct env_info *env_info;    /* its exposed entry at UENVS */
+	pte_t *env_pml4;              /* its address space: the STLB's cache */
+	struct env_kpage *env_kpage;  /* key ring and STLB buckets */
+	struct cap env_guard;         /* what a key must dominate to control it */
+	uint32_t env_nbindings;       /* bindings in its STLB */
+	physaddr_t env_cr3;
+	uint32_t env_page_list;       /* first page it owns (pmap.c's lists) */
+	uint64_t env_upcall_entry;    /* exception entry, 0: none */
+	uint64_t env_xstack_lo, env_xstack_hi;
+	uint32_t env_block;           /* enum env_block when ENV_BLOCKED */
+	/* Revocation (revoke.c): give back pages until env_pages <= target. */
+	bool env_revoking;            /* a request is outstanding */
+	bool env_revoke_upcall;       /* T_REVOKE not yet delivered */
+	bool env_repossess_upcall;    /* T_REPOSSESS not yet delivered */
+	uint32_t env_revoke_target;
+	uint64_t env_revoke_deadline; /* in ticks */
+	uint64_t env_rvec_va, env_rvec_n; /* repossession vector */
+	uint64_t env_pinned_lo, env_pinned_hi; /* never repossessed */
+	/* Protected control transfer (pct.c). */
+	uint64_t env_pct_entry, env_pct_lo, env_pct_hi;
+	struct cap env_pct_guard;     /* what a caller's key must dominate */
+	envid_t env_pct_peer;         /* BLOCK_PCT: whom it called */
+	uint64_t env_pct_frame;       /* the last frame pushed on its PCT stack */
+	envid_t env_pct_frame_caller; /* whose call that frame is (0: a message) */
+	bool env_pct_replied;         /* it replied and has not run since */
+	uint32_t env_pct_waiters;     /* envs blocked in a call to it */
+	struct pct_msg env_pct_q[PCT_QUEUE]; /* messages not yet delivered */
+	uint32_t env_pct_qhead, env_pct_qlen;
+	/* A message reached its handler while it was not asleep: the env may
+	 * have looked for the handler's effect just before, then called
+	 * env_sleep, so that sleep returns at once (pct.c). */
+	bool env_pct_unslept;
+	bool env_woken;               /* sched_wake ended its sleep; env_run clears it */
+	/* Time slices (slice.c). */
+	uint64_t env_slice_entry, env_slice_lo, env_slice_hi;
+	uint64_t env_slice_started;   /* slice number + 1 of its last prologue */
+	uint64_t env_epilogue_sent;   /* slice number of its last epilogue */
+	bool env_overran;             /* missed an epilogue budget: tell it */
+	/* Downloaded code (dlcode.c). */
+	struct kprog *env_progs[BPF_PROGS_PER_ENV];
+	int env_sleep_pred;           /* sleeping on this program, or -1 */
+	uint64_t env_sleep_arg;
+	/* Sleeping (sched.c). */
+	uint64_t env_sleep_until;     /* tick to wake at; UINT64_MAX: never */
+	struct env *env_sleep_next, *env_sleep_prev;
+	envid_t env_wait_for;         /* BLOCK_WAIT: the child */
+	struct env *env_free_next;    /* free slots, oldest first */
+	bool env_trace;               /* log its system calls and upcalls (trace.c) */
+	bool env_trace_children;      /* the envs it creates start with env_trace */
+	uint32_t env_nchildren;       /* slots with env_parent_id == env_id */
+	struct env *env_rq_next, *env_rq_prev; /* run queue (sched.c) */
+	uint8_t env_fpu[512] __attribute__((aligned(16))); /* fxsave image */
+};
+
+extern struct env envs[NENV];
+extern struct env_info env_infos[NENV];
+extern envid_t first_envid;
+
+void env_init(void);
+/* The live (not free, not zombie) env with this id, or NULL. */
+struct env *env_lookup(envid_t id);
+/* Create an env running the boot image's program name with argument string
+ * args, a child of parent under key (both NULL for the first env). Returns
+ * its id or -E_*. */
+long env_create(struct env *parent, const struct cap *key, const char *name,
+		const char *args);
+/* Replace e's program with the boot image's program name (args as for
+ * env_create), keeping its id, family, keys and time. 0 (e's registers now
+ * start the new program), -E_NOT_FOUND / -E_BAD_ELF with nothing changed,
+ * or another -E_* after e has been destroyed. */
+long env_exec(struct env *e, const char *name, const char *args);
+/* An unstarted child of parent under key with an empty address space and
+ * parent's upcalls, for a library OS to fill (fork). Returns its id. */
+long env_fork(struct env *parent, const struct cap *key);
+/* Kill e with the given exit status and (for EXIT_KILLED) reason. */
+void env_destroy(struct env *e, uint32_t exit_status, const char *reason);
+/* Kill e for misbehaving: logs the reason and the state it died in. */
+void env_kill(struct env *e, const struct trapframe *tf, const char *fmt, ...);
+/* Free a zombie's slot once its parent has collected the status. */
+void env_reap(struct env *e);
+/* Is anc an ancestor of e (or e itself)? */
+bool env_is_ancestor(envid_t anc, const struct env *e);
+/* Switch to e and return to user mode. */
+void env_run(struct env *e) __attribute__((noreturn));
+void env_set_status(struct env *e, enum env_status s);
+/* #NM from user mode: give the FPU/SSE registers to the running env. */
+void fpu_switch(void);
+
+/* Scheduler (sched.c). */
+void sched_yield(void) __attribute__((noreturn));
+/* Block e, the env in this system call, for ticks (UINT64_MAX: no limit)
+ * or until a wake; the call returns 0 when the time is up. Then yield. */
+void sched_sleep(struct env *e, uint64_t ticks);
+/* End e's sleep, making its sys_env_sleep return value. */
+void sched_wake(struct env *e, long value);
+/* Timer tick: wake the sleepers whose time has come. */
+void sched_tick(uint64_t now);
+
+#endif

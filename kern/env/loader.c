@@ -1,0 +1,253 @@
+/*
+ * Loading a program from the boot image into a new env: its ELF segments, an
+ * initial stack with argc/argv, and the registers to start it with.
+ *
+ * The boot image's programs are built by this tree, but the loader still
+ * checks every header field it uses (program_check), so a damaged image makes
+ * env_create fail with E_BAD_ELF rather than corrupt memory.
+ *
+ * Pages are allocated for, and owned by, the new env: tearing it down
+ * returns them like any other.
+ *
+ * Locking: under the big kernel lock; the program table is read-only.
+ */
+#include <inc/elf.h>
+#include <inc/error.h>
+#include <inc/kinfo.h>
+#include <inc/memlayout.h>
+#include <inc/page.h>
+#include <inc/syscall.h>
+#include <kern/env/cap.h>
+#include <kern/env/env.h>
+#include <kern/env/loader.h>
+#include <kern/mem/pmap.h>
+#include <kern/mem/stlb.h>
+#include <kern/mem/vm.h>
+#include <kern/arch/x86.h>
+#include <common/string.h>
+
+#define MAX_ARGS 64 /* words of a sys_env_create argument string */
+
+const struct program *program_find(const char *name)
+{
+	for (const struct program *p = programs; p->name; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+int program_check(const struct program *prog)
+{
+	uint64_t size = (uint64_t)(prog->end - prog->start);
+	const struct elf64_ehdr *eh = (const void *)prog->start;
+	if (size < sizeof(*eh) || eh->e_magic != ELF_MAGIC || eh->e_class != ELFCLASS64 ||
+	    eh->e_data != ELFDATA2LSB || eh->e_type != ET_EXEC || eh->e_machine != EM_X86_64 ||
+	    eh->e_phentsize != sizeof(struct elf64_phdr) || eh->e_phoff > size ||
+	    (uint64_t)eh->e_phnum * sizeof(struct elf64_phdr) > size - eh->e_phoff ||
+	    eh->e_entry >= UTOP)
+		return -E_BAD_ELF;
+	const struct elf64_phdr *ph = (const void *)(prog->start + eh->e_phoff);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		if (ph[i].p_filesz > ph[i].p_memsz || ph[i].p_offset > size ||
+		    ph[i].p_filesz > size - ph[i].p_offset || ph[i].p_vaddr >= UTOP ||
+		    ph[i].p_memsz > UTOP - ph[i].p_vaddr)
+			return -E_BAD_ELF;
+	}
+	return 0;
+}
+
+/* The page bound at va in e, binding a fresh one (rights) if none is. */
+static void *page_at(struct env *e, uint64_t va, unsigned rights, int *err)
+{
+	const struct binding *b = stlb_lookup(e, va);
+	if (b) {
+		/* segments sharing a page get the union of their rights */
+		ppn_t ppn = b->b_ppn;
+		unsigned have = b->b_rights;
+		if ((have | rights) != have)
+			*err = stlb_bind(e, va, ppn, have | rights);
+		return page_kva(ppn);
+	}
+	long g = guard_get(&e->env_guard); /* guarded by the env's own name */
+	long ppn = g < 0 ? g : page_take(e, PAGE_USER, PPN_ANY);
+	if (ppn < 0) {
+		if (g > 0)
+			guard_put((uint32_t)g);
+		*err = (int)ppn;
+		return NULL;
+	}
+	page_guards[ppn] = (uint32_t)g;
+	*err = stlb_bind(e, va, (ppn_t)ppn, rights);
+	if (*err) {
+		page_give_back((ppn_t)ppn);
+		return NULL;
+	}
+	return page_kva((ppn_t)ppn);
+}
+
+/*
+ * Read-only segments are loaded once per program and their pages bound into
+ * every env that runs it, as a page cache would: less to copy, and code that
+ * stays where it was (an emulator keeps its translations of it). The pages
+ * are the kernel's, kept for as long as it runs.
+ */
+#define IMAGE_CACHE_MAX 4096 /* read-only pages of all programs: a power of two */
+
+static struct {
+	const struct program *prog;
+	uint64_t va;
+	uint32_t ppn;
+} image_cache[IMAGE_CACHE_MAX];
+static unsigned image_cached;
+
+extern struct kern_info kinfo;
+
+/* The shared page of prog's read-only image at va, made on first use from
+ * the bytes of ph; PPN_NONE if the cache is full or memory short. */
+static ppn_t image_page(const struct program *prog, const struct elf64_phdr *ph, uint64_t va)
+{
+	unsigned h = (unsigned)(((uint64_t)prog >> 4) ^ (va >> PAGE_SHIFT)) * 2654435761u;
+	for (unsigned i = 0; i < IMAGE_CACHE_MAX; i++) {
+		unsigned k = (h + i) & (IMAGE_CACHE_MAX - 1);
+		if (image_cache[k].prog == prog && image_cache[k].va == va)
+			return image_cache[k].ppn;
+		if (image_cache[k].prog)
+			continue;
+		if (image_cached >= IMAGE_CACHE_MAX * 3 / 4)
+			return PPN_NONE;
+		long ppn = page_take(NULL, PAGE_IMAGE, PPN_ANY);
+		if (ppn < 0)
+			return PPN_NONE;
+		uint8_t *page = page_kva((ppn_t)ppn);
+		uint64_t lo = MAX(va, ph->p_vaddr);
+		uint64_t hi = MIN(va + PAGE_SIZE, ph->p_vaddr + ph->p_filesz);
+		if (lo < hi)
+			memcpy(page + (lo - va), prog->start + ph->p_offset + (lo - ph->p_vaddr),
+			       hi - lo);
+		image_cache[k].prog = prog;
+		image_cache[k].va = va;
+		image_cache[k].ppn = (uint32_t)ppn;
+		image_cached++;
+		kinfo.ki_pool_pages++;
+		return (ppn_t)ppn;
+	}
+	return PPN_NONE;
+}
+
+/* Bind the shared image pages of read-only segment ph; false if it cannot be
+ * shared (a page it has in common with another segment), nothing bound. */
+static bool load_shared(struct env *e, const struct program *prog, const struct elf64_phdr *ph,
+			unsigned rights, int *err)
+{
+	uint64_t lo = ROUNDDOWN(ph->p_vaddr, PAGE_SIZE), end = ph->p_vaddr + ph->p_memsz;
+	for (uint64_t va = lo; va < end; va += PAGE_SIZE)
+		if (stlb_lookup(e, va))
+			return false;
+	for (uint64_t va = lo; va < end; va += PAGE_SIZE) {
+		ppn_t ppn = image_page(prog, ph, va);
+		if (ppn == PPN_NONE) {
+			for (uint64_t v = lo; v < va; v += PAGE_SIZE)
+				stlb_unbind(e, v); /* private copies instead */
+			return false;
+		}
+		if ((*err = stlb_bind(e, va, ppn, rights)) < 0)
+			return true;
+	}
+	return true;
+}
+
+static int load_segment(struct env *e, const struct program *prog, const struct elf64_phdr *ph)
+{
+	unsigned rights = BIND_READ;
+	if (ph->p_flags & PF_W)
+		rights |= BIND_WRITE;
+	if (ph->p_flags & PF_X)
+		rights |= BIND_EXEC;
+	int err = 0;
+	if (!(rights & BIND_WRITE) && load_shared(e, prog, ph, rights, &err))
+		return err;
+	const uint8_t *src = prog->start + ph->p_offset;
+	uint64_t end = ph->p_vaddr + ph->p_memsz;
+	for (uint64_t va = ROUNDDOWN(ph->p_vaddr, PAGE_SIZE); va < end; va += PAGE_SIZE) {
+		uint8_t *page = page_at(e, va, rights, &err);
+		if (err)
+			return err;
+		/* The part of [p_vaddr, p_vaddr + filesz) inside this page. */
+		uint64_t lo = MAX(va, ph->p_vaddr);
+		uint64_t hi = MIN(va + PAGE_SIZE, ph->p_vaddr + ph->p_filesz);
+		if (lo < hi)
+			memcpy(page + (lo - va), src + (lo - ph->p_vaddr), hi - lo);
+	}
+	return 0;
+}
+
+/*
+ * Initial stack, from USTACKTOP down: the argument strings, then argv[] (NULL
+ * terminated), 16-byte aligned. The program starts with %rdi = argc, %rsi =
+ * argv and %rsp pointing below them, as a call would leave it.
+ */
+static int setup_stack(struct env *e, const char *name, const char *args)
+{
+	uint8_t *top = NULL;
+	for (int i = USTACK_PAGES; i > 0; i--) {
+		int err = 0;
+		top = page_at(e, USTACKTOP - (uint64_t)i * PAGE_SIZE, BIND_READ | BIND_WRITE, &err);
+		if (err)
+			return err;
+	}
+	/* All strings and pointers fit in the top page: args are bounded by
+	 * ENV_CREATE_ARGS_MAX and MAX_ARGS. */
+	_Static_assert(ENV_CREATE_NAME_MAX + ENV_CREATE_ARGS_MAX + (MAX_ARGS + 2) * 8 + 32 <
+			       PAGE_SIZE,
+		       "initial stack fits a page");
+	uint64_t sp = USTACKTOP;
+	uint64_t argv[MAX_ARGS + 2];
+	int argc = 0;
+	size_t n = strlen(name) + 1;
+	sp -= n;
+	memcpy(top + (sp - (USTACKTOP - PAGE_SIZE)), name, n);
+	argv[argc++] = sp;
+	for (const char *p = args; *p && argc < MAX_ARGS + 1;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		size_t len = 0;
+		while (p[len] && p[len] != ' ')
+			len++;
+		sp -= len + 1;
+		char *dst = (char *)top + (sp - (USTACKTOP - PAGE_SIZE));
+		memcpy(dst, p, len);
+		dst[len] = '\0';
+		argv[argc++] = sp;
+		p += len;
+	}
+	argv[argc] = 0;
+	sp = ROUNDDOWN(sp, 16) - (uint64_t)(argc + 1) * 8;
+	sp = ROUNDDOWN(sp, 16);
+	memcpy(top + (sp - (USTACKTOP - PAGE_SIZE)), argv, (uint64_t)(argc + 1) * 8);
+	e->env_tf.tf_rdi = (uint64_t)argc;
+	e->env_tf.tf_rsi = sp;
+	e->env_tf.tf_rsp = sp - 8; /* as if called: a slot for a return address */
+	return 0;
+}
+
+int program_load(struct env *e, const struct program *prog, const char *args)
+{
+	const struct elf64_ehdr *eh = (const void *)prog->start;
+	const struct elf64_phdr *ph = (const void *)(prog->start + eh->e_phoff);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		int err = load_segment(e, prog, &ph[i]);
+		if (err)
+			return err;
+	}
+	int err = setup_stack(e, prog->name, args);
+	if (err)
+		return err;
+	e->env_tf.tf_rip = eh->e_entry;
+	return 0;
+}

@@ -1,0 +1,192 @@
+/*
+ * Choosing what runs: a FIFO run queue of RUNNABLE envs, round robin, each
+ * env running until it blocks, yields or the timer ends its tick. With nothing
+ * runnable the CPU halts until an interrupt.
+ *
+ * The time-slice vector (slice.c) comes first: the owner of the current
+ * slot runs when it is ready; this queue fills the rest of the time.
+ *
+ * env_set_status is the one place an env's status changes, so the queue is
+ * always exactly the RUNNABLE envs.
+ *
+ * Locking: the run queue is protected by the big kernel lock.
+ */
+#include <inc/kinfo.h>
+#include <kern/arch/console.h>
+#include <kern/arch/cpu.h>
+#include <kern/env/env.h>
+#include <kern/arch/fastpath.h>
+#include <kern/arch/lock.h>
+#include <kern/bpf/dlcode.h>
+#include <kern/mem/pmap.h>
+#include <kern/env/slice.h>
+#include <kern/syscall.h>
+#include <kern/debug/trace.h>
+#include <kern/arch/x86.h>
+
+extern struct kern_info kinfo;
+
+/* Doubly linked through env_rq_next/env_rq_prev: O(1) add and remove. */
+static struct env *runq_head, *runq_tail;
+
+static void runq_add(struct env *e)
+{
+	e->env_rq_next = NULL;
+	e->env_rq_prev = runq_tail;
+	if (runq_tail)
+		runq_tail->env_rq_next = e;
+	else
+		runq_head = e;
+	runq_tail = e;
+}
+
+static void runq_remove(struct env *e)
+{
+	if (e->env_rq_prev)
+		e->env_rq_prev->env_rq_next = e->env_rq_next;
+	else
+		runq_head = e->env_rq_next;
+	if (e->env_rq_next)
+		e->env_rq_next->env_rq_prev = e->env_rq_prev;
+	else
+		runq_tail = e->env_rq_prev;
+	e->env_rq_next = e->env_rq_prev = NULL;
+}
+
+FASTPATH void env_set_status(struct env *e, enum env_status s)
+{
+	uint32_t old = e->env_info->env_status;
+	if (old == (uint32_t)s)
+		return;
+	if (old == ENV_RUNNABLE)
+		runq_remove(e);
+	e->env_info->env_status = s;
+	if (s == ENV_RUNNABLE)
+		runq_add(e);
+}
+
+/*
+ * Sleepers: a list of the envs in BLOCK_SLEEP, checked every tick. Short:
+ * only envs that chose to sleep are on it.
+ */
+static struct env *sleepers;
+
+FASTPATH void sched_sleep(struct env *e, uint64_t ticks)
+{
+	syscall_save_caller(0);
+	uint64_t until = ticks > UINT64_MAX - kinfo.ki_ticks ? UINT64_MAX : kinfo.ki_ticks + ticks;
+	e->env_block = BLOCK_SLEEP;
+	e->env_sleep_pred = -1;
+	e->env_sleep_until = until;
+	e->env_sleep_prev = NULL;
+	e->env_sleep_next = sleepers;
+	if (sleepers)
+		sleepers->env_sleep_prev = e;
+	sleepers = e;
+	env_set_status(e, ENV_BLOCKED);
+}
+
+FASTPATH void sched_wake(struct env *e, long value)
+{
+	if (e->env_info->env_status != ENV_BLOCKED || e->env_block != BLOCK_SLEEP)
+		return;
+	if (e->env_sleep_prev)
+		e->env_sleep_prev->env_sleep_next = e->env_sleep_next;
+	else
+		sleepers = e->env_sleep_next;
+	if (e->env_sleep_next)
+		e->env_sleep_next->env_sleep_prev = e->env_sleep_prev;
+	e->env_tf.tf_rax = (uint64_t)value;
+	e->env_block = BLOCK_NONE;
+	e->env_sleep_pred = -1;
+	e->env_woken = true;
+	env_set_status(e, ENV_RUNNABLE);
+}
+
+void sched_tick(uint64_t now)
+{
+	for (struct env *e = sleepers, *next; e; e = next) {
+		next = e->env_sleep_next;
+		if (e->env_sleep_pred >= 0 && dlcode_pred_holds(e))
+			sched_wake(e, 2); /* its downloaded predicate holds */
+		else if (now >= e->env_sleep_until)
+			sched_wake(e, 0);
+	}
+}
+
+static void sched_halt(void) __attribute__((noreturn));
+
+/*
+ * The scheduler's lists, checked each time the CPU goes idle (a broken one
+ * would otherwise show only as a guest that stops forever): every env on
+ * the run queue is RUNNABLE, every env on the sleepers list is blocked in
+ * BLOCK_SLEEP with no message waiting (a message ends a sleep). Only the
+ * lists are walked, so the idle path stays proportional to the live envs;
+ * env_set_status, the one writer of a status, keeps the queue exact. A
+ * break is a kernel bug.
+ */
+static void sched_check(void)
+{
+	int n = 0;
+	for (struct env *e = runq_head; e; e = e->env_rq_next)
+		if (e->env_info->env_status != ENV_RUNNABLE || ++n > NENV)
+			panic("sched_check: env %08x queued but in status %u", e->env_id,
+			      e->env_info->env_status);
+	n = 0;
+	for (struct env *e = sleepers; e; e = e->env_sleep_next) {
+		if (e->env_info->env_status != ENV_BLOCKED || e->env_block != BLOCK_SLEEP ||
+		    ++n > NENV)
+			panic("sched_check: env %08x on the sleepers list but in status %u, block %d",
+			      e->env_id, e->env_info->env_status, e->env_block);
+		if (e->env_pct_qlen)
+			panic("sched_check: env %08x sleeps with %u messages waiting", e->env_id,
+			      e->env_pct_qlen);
+	}
+}
+
+FASTPATH void sched_yield(void)
+{
+	if (trace_in_call)
+		trace_leave(); /* a traced system call gives up the CPU */
+	struct cpu *c = thiscpu();
+	struct env *cur = c->cpu_env;
+	if (cur && cur->env_info->env_status == ENV_RUNNING)
+		env_set_status(cur, ENV_RUNNABLE);
+	if (c->cpu_epilogue_env == cur && cur)
+		c->cpu_epilogue_env = NULL; /* it yielded (or blocked) in time */
+	struct env *owner = slice_pick();
+	if (owner)
+		env_run(owner); /* the slot's owner comes first */
+	if (runq_head)
+		env_run(runq_head); /* takes it off the queue: RUNNING */
+	sched_halt();
+}
+
+static void sched_halt(void)
+{
+	struct cpu *c = thiscpu();
+	c->cpu_env = NULL;
+	sched_check();
+	bool any = false;
+	for (int i = 0; i < NENV && !any; i++) {
+		uint32_t s = env_infos[i].env_status;
+		any = s == ENV_BLOCKED || s == ENV_RUNNABLE || s == ENV_RUNNING;
+	}
+	if (!any) {
+		cprintf("exo: no environment left to run; halting\n");
+		outw(0xf4, 0); /* QEMU's isa-debug-exit, if present */
+		halt_forever();
+	}
+	unlock_kernel();
+	/* Wait on a fresh stack: the interrupt's trap() schedules and never
+	 * returns here. */
+	__asm__ volatile("movq %0, %%rsp\n\t"
+			 "xorl %%ebp, %%ebp\n\t"
+			 "1: sti\n\t"
+			 "hlt\n\t"
+			 "jmp 1b"
+			 :
+			 : "r"(c->cpu_kstack_top)
+			 : "memory");
+	__builtin_unreachable();
+}

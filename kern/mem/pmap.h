@@ -1,0 +1,50 @@
+#ifndef EXO_KERN_PMAP_H
+#define EXO_KERN_PMAP_H
+
+#include <inc/page.h>
+#include <kern/arch/mmu.h>
+
+struct env;
+
+extern struct page_info *pages;  /* the exposed table, npages entries */
+extern uint64_t npages;
+extern uint64_t pages_free;
+extern pte_t *kern_pml4;
+extern physaddr_t kern_cr3;
+extern uint64_t pte_nx;          /* PTE_NX if the CPU has it, else 0 */
+extern pte_t exposed_pml4e;      /* PML4 slot 255 of every address space */
+extern uint32_t *page_binds;     /* per page: first binding (stlb.c) */
+extern uint32_t *page_guards;    /* per page: guard id (cap.c), 0: none */
+
+#define PPN_NONE UINT32_MAX
+
+void pmap_init(void);
+void pmap_init_exposed(void);
+
+/*
+ * Take page ppn (or any free page if ppn == PPN_ANY) for owner with the given
+ * type, zero-filled. owner NULL means the kernel. Returns ppn or -E_BUSY /
+ * -E_NO_MEM / -E_INVAL.
+ */
+long page_take(struct env *owner, uint8_t type, uint64_t ppn);
+/* Return an unbound page to the free list. */
+void page_give_back(ppn_t ppn);
+/* Its owner gives up user page ppn: the owner's bindings of it go; if other
+ * envs still bind it, it passes to one of them, else it is freed. */
+void page_release(ppn_t ppn);
+/* Every page owned by e, in turn: next(e, ppn) with ppn = PPN_NONE starts. */
+ppn_t page_owned_next(const struct env *e, ppn_t ppn);
+
+/* Make device memory [pa, pa + len) reachable at KADDR(pa), uncached, where
+ * the direct map does not already cover it (a 64-bit PCI BAR above 4 GiB).
+ * Boot only, before the first env: the tables it adds hang below the shared
+ * PHYSMAP slot, so every address space sees them. 0, or -E_INVAL beyond
+ * PHYSMAP_SIZE, -E_NO_MEM without a page for a table. */
+int pmap_map_mmio(physaddr_t pa, uint64_t len);
+
+static inline void *page_kva(ppn_t ppn)
+{
+	return KADDR((physaddr_t)ppn << PAGE_SHIFT);
+}
+
+#endif

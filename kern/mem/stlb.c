@@ -1,0 +1,224 @@
+/*
+ * The software TLB: every binding the kernel has verified, per env, and the
+ * reverse map from each physical page to the bindings of it.
+ *
+ * Bindings are the truth; the hardware page tables (vm.c) are a cache of
+ * them. The kernel may throw page-table pages away at any time (vm_flush);
+ * a page fault first tries stlb_refill, which reinstalls the mapping with no
+ * upcall, and only a miss in both goes to the env's exception handler.
+ *
+ * Storage: a pool of struct binding in kernel pages added as needed, indexed
+ * from 1 (0 ends a chain). Each env hashes its bindings by virtual page into
+ * the buckets of its env_kpage; each physical page chains its bindings from
+ * page_binds[ppn]. pg_refs in the exposed page table counts the bindings.
+ *
+ * Locking: all under the big kernel lock.
+ */
+#include <inc/error.h>
+#include <inc/kinfo.h>
+#include <inc/page.h>
+#include <kern/arch/console.h>
+#include <kern/env/env.h>
+#include <kern/arch/fastpath.h>
+#include <kern/mem/pmap.h>
+#include <kern/mem/stlb.h>
+#include <kern/mem/vm.h>
+
+#define PER_CHUNK (PAGE_SIZE / sizeof(struct binding))
+#define POOL_MAX (1u << 20) /* bindings in all: 24 MiB of pool at most */
+#define NCHUNKS ((POOL_MAX + PER_CHUNK - 1) / PER_CHUNK)
+
+extern struct kern_info kinfo;
+
+static struct binding *chunks[NCHUNKS];
+static uint32_t nchunks;
+static uint32_t free_bindings; /* index + 1 */
+
+static inline struct binding *B(uint32_t i)
+{
+	return &chunks[(i - 1) / PER_CHUNK][(i - 1) % PER_CHUNK];
+}
+
+const struct binding *stlb_binding(uint32_t i)
+{
+	return B(i);
+}
+
+static uint32_t binding_new(void)
+{
+	if (!free_bindings) {
+		if (nchunks == NCHUNKS)
+			return 0;
+		long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
+		if (ppn < 0)
+			return 0;
+		chunks[nchunks] = page_kva(ppn);
+		kinfo.ki_pool_pages++;
+		for (uint32_t k = PER_CHUNK; k-- > 0;) {
+			uint32_t i = nchunks * PER_CHUNK + k + 1;
+			B(i)->b_env_next = free_bindings;
+			free_bindings = i;
+		}
+		nchunks++;
+	}
+	uint32_t i = free_bindings;
+	free_bindings = B(i)->b_env_next;
+	return i;
+}
+
+static inline uint32_t *bucket(struct env *e, uint64_t va)
+{
+	uint64_t vpn = va >> PAGE_SHIFT;
+	return &e->env_kpage->kp_stlb[(vpn ^ (vpn >> 9)) % STLB_BUCKETS];
+}
+
+/* The link that points at e's binding of va, or NULL. */
+static uint32_t *find(struct env *e, uint64_t va)
+{
+	for (uint32_t *pp = bucket(e, va); *pp; pp = &B(*pp)->b_env_next)
+		if (B(*pp)->b_va == va)
+			return pp;
+	return NULL;
+}
+
+FASTPATH const struct binding *stlb_lookup(struct env *e, uint64_t va)
+{
+	uint32_t *pp = find(e, ROUNDDOWN(va, PAGE_SIZE));
+	return pp ? B(*pp) : NULL;
+}
+
+/* Unlink binding *pp (in its env's bucket) from everything and free it. */
+FASTPATH static void remove_at(struct env *e, uint32_t *pp)
+{
+	uint32_t i = *pp;
+	struct binding *b = B(i);
+	*pp = b->b_env_next;
+	uint32_t *qp = &page_binds[b->b_ppn];
+	while (*qp != i)
+		qp = &B(*qp)->b_page_next;
+	*qp = b->b_page_next;
+	pages[b->b_ppn].pg_refs--;
+	e->env_nbindings--;
+	e->env_info->env_bindings--;
+	vm_uninstall(e, b->b_va);
+	b->b_env_next = free_bindings;
+	free_bindings = i;
+}
+
+FASTPATH int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
+{
+	uint32_t *old = find(e, va);
+	if (old && B(*old)->b_ppn == ppn) {
+		/* same page: only the rights change */
+		B(*old)->b_rights = (uint8_t)rights;
+		if (vm_dirty(e, va, false))
+			B(*old)->b_flags |= BINDING_DIRTY;
+		vm_install(e, va, ppn, rights); /* rewrites the entry in place */
+		return 0;
+	}
+	if (pages[ppn].pg_refs == UINT16_MAX)
+		return -E_BUSY;
+	if (!old && e->env_nbindings >= ENV_BINDINGS_MAX)
+		return -E_NO_MEM;
+	uint32_t i = binding_new();
+	if (!i)
+		return -E_NO_MEM;
+	if (old)
+		remove_at(e, old);
+	struct binding *b = B(i);
+	b->b_va = va;
+	b->b_ppn = (uint32_t)ppn;
+	b->b_env = (uint16_t)ENVX(e->env_id);
+	b->b_rights = (uint8_t)rights;
+	b->b_flags = 0;
+	uint32_t *bk = bucket(e, va);
+	b->b_env_next = *bk;
+	*bk = i;
+	b->b_page_next = page_binds[ppn];
+	page_binds[ppn] = i;
+	pages[ppn].pg_refs++;
+	e->env_nbindings++;
+	e->env_info->env_bindings++;
+	/* Warm the cache; if a page table cannot be had now, the fault will
+	 * refill it later. */
+	vm_install(e, va, ppn, rights);
+	return 0;
+}
+
+FASTPATH uint32_t stlb_find(struct env *e, uint64_t va)
+{
+	uint32_t *pp = find(e, ROUNDDOWN(va, PAGE_SIZE));
+	return pp ? *pp : 0;
+}
+
+void stlb_protect(struct env *e, uint32_t i, unsigned rights, struct vm_cursor *c)
+{
+	struct binding *b = B(i);
+	b->b_rights = (uint8_t)rights;
+	if (vm_reprotect(e, c, b->b_va, rights))
+		b->b_flags |= BINDING_DIRTY;
+}
+
+void stlb_unbind(struct env *e, uint64_t va)
+{
+	uint32_t *pp = find(e, va);
+	if (pp)
+		remove_at(e, pp);
+}
+
+FASTPATH bool stlb_refill(struct env *e, uint64_t va, uint64_t err)
+{
+	const struct binding *b = stlb_lookup(e, va);
+	if (!b)
+		return false;
+	if ((err & 0x2) && !(b->b_rights & BIND_WRITE))
+		return false; /* a write to a read-only binding: the env's business */
+	if ((err & 0x10) && !(b->b_rights & BIND_EXEC))
+		return false;
+	if (err & 0x1)
+		return false; /* the mapping was there: a real protection fault */
+	return vm_install(e, b->b_va, b->b_ppn, b->b_rights) == 0;
+}
+
+void stlb_clear(struct env *e)
+{
+	for (unsigned k = 0; k < STLB_BUCKETS; k++)
+		while (e->env_kpage->kp_stlb[k])
+			remove_at(e, &e->env_kpage->kp_stlb[k]);
+}
+
+void stlb_unbind_page(ppn_t ppn, struct env *only)
+{
+	uint32_t i = page_binds[ppn];
+	while (i) {
+		struct binding *b = B(i);
+		uint32_t next = b->b_page_next;
+		struct env *e = &envs[b->b_env];
+		if (!only || only == e)
+			remove_at(e, find(e, b->b_va));
+		i = next;
+	}
+}
+
+void stlb_note_dirty(struct env *e, uint64_t va)
+{
+	uint32_t *pp = find(e, ROUNDDOWN(va, PAGE_SIZE));
+	if (pp)
+		B(*pp)->b_flags |= BINDING_DIRTY;
+}
+
+bool stlb_env_binds(struct env *e, ppn_t ppn, unsigned rights)
+{
+	for (uint32_t i = page_binds[ppn]; i; i = B(i)->b_page_next)
+		if (&envs[B(i)->b_env] == e && (B(i)->b_rights & rights) == rights)
+			return true;
+	return false;
+}
+
+struct env *stlb_other_binder(ppn_t ppn, struct env *e)
+{
+	for (uint32_t i = page_binds[ppn]; i; i = B(i)->b_page_next)
+		if (&envs[B(i)->b_env] != e)
+			return &envs[B(i)->b_env];
+	return NULL;
+}

@@ -1,0 +1,156 @@
+/*
+ * Visible revocation: a child whose limit is lowered is asked for pages and
+ * gives back the ones it will not miss; a child that cannot (its pages hold
+ * data) misses the deadline, the abort protocol takes pages, records them in
+ * its repossession vector, and the child repairs its page table and runs on.
+ * Plus the errors of env_set_limit.
+ */
+#include <lib/base/test.h>
+#include <lib/base/vm.h>
+
+#define PAGES 120
+
+/* The child: touch PAGES pages (dirty or clean), say so, then wait until the
+ * kernel's request has been dealt with; exit 0 if it went as expected. */
+static int child(volatile uint64_t *flag, bool dirty)
+{
+	volatile uint8_t *mem = vm_alloc(PAGES * PAGE_SIZE);
+	for (int i = 0; i < PAGES; i++) {
+		if (dirty)
+			mem[(uint64_t)i * PAGE_SIZE] = 1;
+		else
+			(void)mem[(uint64_t)i * PAGE_SIZE]; /* bound, but still all zero */
+	}
+	flag[0] = 1;
+	uint64_t until = ukinfo->ki_ticks + 10 * ukinfo->ki_tick_hz;
+	while (flag[1] == 0 && ukinfo->ki_ticks < until)
+		sys_yield();
+	/* the limit is now lower: what we hold must fit it */
+	uint32_t limit = thisenv->env_page_limit;
+	while (thisenv->env_user_pages > limit && ukinfo->ki_ticks < until)
+		sys_yield();
+	bool fits = thisenv->env_user_pages <= limit;
+	if (!dirty)
+		return fits && vm_stats.released > 0 && vm_stats.repossessed == 0 ? 0 : 2;
+	/* our data pages were taken: the page table was repaired, so touching
+	 * them again gives fresh zero pages */
+	bool repaired = vm_stats.repossessed > 0;
+	uint64_t zeros = 0;
+	for (int i = 0; i < PAGES && repaired; i++)
+		if (vm_lookup((uint64_t)mem + (uint64_t)i * PAGE_SIZE) == 0)
+			zeros++;
+	if (!(fits && repaired && zeros > 0))
+		printf("revoke child: pages %u limit %u repossessed %lu zeros %lu\n", thisenv->env_user_pages,
+		       limit, vm_stats.repossessed, zeros);
+	return fits && repaired && zeros > 0 ? 0 : 3;
+}
+
+static long run(bool dirty, volatile uint64_t *flag)
+{
+	flag[0] = flag[1] = 0;
+	long pid = fork();
+	if (pid == 0)
+		exit(child(flag, dirty));
+	uint64_t until = ukinfo->ki_ticks + 10 * ukinfo->ki_tick_hz;
+	while (flag[0] == 0 && ukinfo->ki_ticks < until)
+		sys_yield();
+	uint32_t have = uenvs[ENVX(pid)].env_user_pages;
+	long r = sys_env_set_limit((envid_t)pid, have - 60, CAP_SELF);
+	flag[1] = 1;
+	long st = wait(pid);
+	return r < 0 ? r : st;
+}
+
+/*
+ * Memory pressure: a child holds many dirty pages; we take every free page;
+ * our next allocation fails and makes the kernel ask the biggest env - the
+ * child - for pages back. It cannot free dirty pages, so the abort protocol
+ * takes them, and our allocation then succeeds.
+ */
+static void pressure(volatile uint64_t *flag)
+{
+	enum { HELD = 4000 };
+	flag[0] = flag[1] = 0;
+	long pid = fork();
+	if (pid == 0) {
+		volatile uint8_t *mem = vm_alloc(HELD * PAGE_SIZE);
+		for (int i = 0; i < HELD; i++)
+			mem[(uint64_t)i * PAGE_SIZE] = 1;
+		flag[0] = 1;
+		while (flag[1] == 0)
+			sys_yield();
+		exit(vm_stats.repossessed + vm_stats.released > 0 ? 0 : 1);
+	}
+	uint64_t until = ukinfo->ki_ticks + 20 * ukinfo->ki_tick_hz;
+	while (flag[0] == 0 && ukinfo->ki_ticks < until)
+		sys_yield();
+	uint64_t max = ukinfo->ki_free_pages + 64;
+	long *got = vm_alloc(max * sizeof(long));
+	for (uint64_t i = 0; i < max; i += PAGE_SIZE / sizeof(long))
+		got[i] = 0; /* bind the array now: later there is no memory for it */
+	uint64_t n = 0;
+	long r = 0;
+	while (n < max && (r = sys_page_alloc(PPN_ANY, CAP_SELF)) > 0)
+		got[n++] = r;
+	check_eq("pressure-exhausted", r, -E_NO_MEM);
+	uint32_t held = uenvs[ENVX(pid)].env_user_pages;
+	while (uenvs[ENVX(pid)].env_user_pages >= held && ukinfo->ki_ticks < until)
+		sys_yield();
+	check("pressure-child-gave-back", uenvs[ENVX(pid)].env_user_pages < held);
+	r = sys_page_alloc(PPN_ANY, CAP_SELF);
+	check("pressure-alloc-after", r > 0);
+	if (r > 0)
+		sys_page_free((uint64_t)r, CAP_SELF);
+	for (uint64_t i = 0; i < n; i++)
+		sys_page_free((uint64_t)got[i], CAP_SELF);
+	flag[1] = 1;
+	check_eq("pressure-child-repaired", wait(pid), 0);
+}
+
+int main(void)
+{
+	volatile uint64_t *flag = vm_alloc_shared(PAGE_SIZE);
+	check_eq("compliant-child-gives-back", run(false, flag), 0);
+	check_eq("ignoring-child-repossessed-and-repairs", run(true, flag), 0);
+	pressure(flag);
+
+	long kid = sys_env_create("spin", "", CAP_SELF);
+	check_eq("limit-self", sys_env_set_limit(0, 100, CAP_SELF), -E_PERM);
+	check_eq("limit-self-by-id", sys_env_set_limit(thisenv_id, 100, CAP_SELF), -E_PERM);
+	check_eq("limit-parent", sys_env_set_limit(thisenv->env_parent_id, 100, CAP_SELF),
+		 -E_PERM);
+	check_eq("limit-too-low", sys_env_set_limit((envid_t)kid, ENV_PAGES_MIN - 1, CAP_SELF),
+		 -E_INVAL);
+	check_eq("limit-bad-env", sys_env_set_limit(0x7fff0000, 100, CAP_SELF), -E_BAD_ENV);
+	check_eq("limit-bad-cap", sys_env_set_limit((envid_t)kid, 100, 30), -E_BAD_CAP);
+	check_eq("limit-child", sys_env_set_limit((envid_t)kid, 1000, CAP_SELF), 0);
+	check_eq("pin-unaligned", sys_env_set_pinned(VPT_BASE + 8, 4), -E_INVAL);
+	check_eq("pin-too-many", sys_env_set_pinned(VPT_BASE, ENV_PINNED_MAX + 1), -E_INVAL);
+	check_eq("pin-past-utop", sys_env_set_pinned(UTOP - PAGE_SIZE, 2), -E_INVAL);
+	check_eq("pin-huge", sys_env_set_pinned(PAGE_SIZE, (uint64_t)-1), -E_INVAL);
+	check_eq("pin", sys_env_set_pinned(VPT_BASE, ENV_PINNED_MAX), 0);
+	check_eq("rvec-unaligned", sys_env_set_rvec(LIBOS_RVEC + 1, 4), -E_INVAL);
+	check_eq("rvec-too-big", sys_env_set_rvec(LIBOS_RVEC, RVEC_MAX + 1), -E_INVAL);
+	check_eq("rvec-zero", sys_env_set_rvec(LIBOS_RVEC, 0), -E_INVAL);
+	check_eq("rvec-unbound", sys_env_set_rvec(0x0000510000000000UL, 4), -E_FAULT);
+	check_eq("rvec-beyond", sys_env_set_rvec(UTOP, 4), -E_INVAL);
+	check_eq("rvec", sys_env_set_rvec(LIBOS_RVEC, RVEC_MAX), 0);
+	check("limit-visible", uenvs[ENVX(kid)].env_page_limit == 1000);
+	sys_env_destroy((envid_t)kid, CAP_SELF);
+	sys_env_wait((envid_t)kid);
+
+	/* at the limit, allocation fails */
+	uint32_t mine = thisenv->env_user_pages;
+	long f = fork();
+	if (f == 0) {
+		while (thisenv->env_page_limit == UINT32_MAX)
+			sys_yield();
+		long r = 0;
+		for (int i = 0; i < 1000 && r >= 0; i++)
+			r = sys_page_alloc(PPN_ANY, CAP_SELF);
+		exit(r == -E_NO_MEM ? 0 : 1);
+	}
+	sys_env_set_limit((envid_t)f, mine + 64, CAP_SELF);
+	check_eq("alloc-at-limit", wait(f), 0);
+	return test_finish();
+}
