@@ -26,7 +26,8 @@
 	X(E_BAD_CAP, 15, "no capability in that key-ring slot")           \
 	X(E_FULL, 16, "no room left")                                    \
 	X(E_NO_ENTRY, 17, "no entry point registered")                    \
-	X(E_REFUSED, 18, "program refused by the verifier")
+	X(E_REFUSED, 18, "program refused by the verifier")              \
+	X(E_IO, 19, "device input/output error")
 
 enum {
 #define EXO_ERROR_ENUM(name, num, msg) name = num,

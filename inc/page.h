@@ -28,8 +28,15 @@ struct page_info {
 	int32_t pg_owner;  /* env id, or PAGE_OWNER_* */
 	uint16_t pg_refs;  /* bindings of this page in address spaces */
 	uint8_t pg_type;   /* enum page_type */
-	uint8_t pg_flags;  /* reserved, 0 */
+	uint8_t pg_flags;  /* PG_* */
 };
+
+/* pg_flags. A page with device I/O in flight is pinned: it cannot be freed,
+ * passed on or repossessed until the device is done. If its owner lets go
+ * of it meanwhile, the kernel keeps it (owner PAGE_OWNER_KERNEL, PG_ORPHAN)
+ * and frees it when the last transfer ends. */
+#define PG_PINNED 0x1
+#define PG_ORPHAN 0x2
 
 _Static_assert(sizeof(struct page_info) == 8, "page_info is exposed ABI");
 

@@ -7,6 +7,7 @@
 
 #include <inc/bpf.h>
 #include <inc/cap.h>
+#include <inc/disk.h>
 #include <inc/dpf.h>
 #include <inc/env.h>
 #include <inc/net.h>

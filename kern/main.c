@@ -17,6 +17,7 @@
 #include <kern/env/loader.h>
 #include <kern/arch/lock.h>
 #include <kern/net/net.h>
+#include <kern/disk/disk.h>
 #include <kern/net/netfilter.h>
 #include <kern/dev/pci.h>
 #include <kern/arch/pic.h>
@@ -124,6 +125,7 @@ void kmain(uint32_t protocol, uint64_t info_pa)
 	pci_init();
 	netfilter_init();
 	net_init();
+	disk_init(); /* the disk, and XN's mount if it is formatted */
 	kinfo_init();
 	selftest_run();
 	lapic_timer_start(TICK_HZ);

@@ -24,6 +24,7 @@
 #include <kern/arch/fastpath.h>
 #include <kern/arch/lock.h>
 #include <kern/net/net.h>
+#include <kern/disk/disk.h>
 #include <kern/net/netfilter.h>
 #include <kern/bpf/dlcode.h>
 #include <kern/env/pct.h>

@@ -24,6 +24,7 @@
 #include <kern/arch/lapic.h>
 #include <kern/arch/lock.h>
 #include <kern/net/net.h>
+#include <kern/disk/disk.h>
 #include <kern/mem/pmap.h>
 #include <kern/env/slice.h>
 #include <kern/env/revoke.h>
@@ -65,7 +66,7 @@ static void set_gate(int vec, void (*fn)(void), int dpl, int ist)
 V(0) V(1) V(2) V(3) V(4) V(5) V(6) V(7) V(8) V(9) V(10) V(11) V(12) V(13) V(14) V(15)
 V(16) V(17) V(18) V(19) V(20) V(21) V(22) V(23) V(24) V(25) V(26) V(27) V(28) V(29)
 V(30) V(31) V(32) V(33) V(34) V(35) V(36) V(37) V(38) V(39) V(40) V(41) V(42) V(43)
-V(44) V(45) V(46) V(47) V(64) V(65) V(66) V(255) V(_floor)
+V(44) V(45) V(46) V(47) V(64) V(65) V(66) V(67) V(255) V(_floor)
 #undef V
 
 static void (*const exception_vectors[32])(void) = {
@@ -94,6 +95,7 @@ void trap_init(void)
 	set_gate(IRQ_TIMER, vector64, 0, 0);
 	set_gate(IRQ_SERIAL, vector65, 0, 0);
 	set_gate(IRQ_NET, vector66, 0, 0);
+	set_gate(IRQ_DISK, vector67, 0, 0);
 	set_gate(IRQ_SPURIOUS, vector255, 0, 0);
 	set_gate(T_FLOOR, vector_floor, 3, 0); /* benchmarks: int + iretq only */
 }
@@ -200,6 +202,10 @@ void trap(struct trapframe *tf)
 		net_irq();
 		lapic_eoi();
 		preempt(tf); /* a receiver may have woken, likewise */
+	case IRQ_DISK:
+		disk_irq();
+		lapic_eoi();
+		preempt(tf); /* a waiter on the disk may have woken */
 	case IRQ_SPURIOUS:
 		break; /* no EOI for spurious vectors */
 	case T_NMI:

@@ -8,6 +8,7 @@
 #define IRQ_TIMER 64      /* LAPIC timer */
 #define IRQ_SERIAL 65     /* COM1, ISA IRQ 4 through the IOAPIC */
 #define IRQ_NET 66        /* the NIC, by MSI-X (virtio_net.c) */
+#define IRQ_DISK 67       /* the disk, by MSI-X (virtio_blk.c) */
 #define IRQ_SPURIOUS 255  /* LAPIC spurious vector */
 #define T_SYSCALL_MARK 256 /* tf_trapno of a frame built by syscall_entry */
 

@@ -27,6 +27,7 @@
 #include <kern/env/pct.h>
 #include <kern/bpf/dlcode.h>
 #include <kern/net/netfilter.h>
+#include <kern/disk/disk.h>
 #include <kern/mem/pmap.h>
 #include <kern/env/slice.h>
 #include <kern/debug/report.h>
@@ -315,6 +316,7 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 	slice_env_gone(e);
 	dlcode_env_gone(e); /* before its pages go: the programs live in them */
 	netfilter_env_gone(e);
+	disk_env_gone(e); /* before its pages go: pinned ones stay the kernel's */
 	/* Bindings first (they live in the kernel page), then the tables
 	 * that cache them, then every page it owns: kept by whoever else
 	 * still binds it, freed otherwise. */

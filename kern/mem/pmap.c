@@ -50,6 +50,7 @@ uint32_t *page_binds;
 uint32_t *page_guards;
 
 static uint32_t *link_next, *link_prev;
+static uint16_t *pin_count; /* per page: device transfers in flight (page_pin) */
 static uint32_t free_head = PPN_NONE, free_tail = PPN_NONE;
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
@@ -206,6 +207,7 @@ void pmap_init(void)
 	link_prev = early_alloc(npages * sizeof(uint32_t));
 	page_binds = early_alloc(npages * sizeof(uint32_t));
 	page_guards = early_alloc(npages * sizeof(uint32_t));
+	pin_count = early_alloc(npages * sizeof(uint16_t));
 
 	/* pages[] starts all PAGE_RESERVED (zero). Free the usable RAM above
 	 * 1 MiB (below it: firmware, and later the SMP trampoline). */
@@ -282,12 +284,18 @@ long page_take(struct env *owner, uint8_t type, uint64_t ppn)
 	return (long)ppn;
 }
 
+static void orphan(ppn_t ppn);
+
 void page_give_back(ppn_t ppn)
 {
 	struct page_info *pg = &pages[ppn];
 	if (ppn >= npages || pg->pg_type == PAGE_FREE || pg->pg_type == PAGE_RESERVED ||
 	    pg->pg_refs != 0)
 		panic("page_give_back: page %lu type %u refs %u", ppn, pg->pg_type, pg->pg_refs);
+	if (pin_count[ppn]) {
+		orphan(ppn);
+		return;
+	}
 	if (pg->pg_owner > 0) {
 		struct env *e = env_lookup(pg->pg_owner);
 		if (!e)
@@ -311,6 +319,12 @@ void page_give_back(ppn_t ppn)
 
 void page_release(ppn_t ppn)
 {
+	if (pin_count[ppn]) {
+		/* the device still reads or writes it: nobody else may have it */
+		stlb_unbind_page(ppn, NULL);
+		orphan(ppn);
+		return;
+	}
 	struct env *owner = env_lookup(pages[ppn].pg_owner);
 	if (owner)
 		stlb_unbind_page(ppn, owner);
@@ -336,6 +350,53 @@ void page_release(ppn_t ppn)
 		if (page_guards[ppn])
 			guard_put(page_guards[ppn]);
 		page_guards[ppn] = (uint32_t)g;
+	}
+}
+
+/* --- pinning (device I/O in flight); see pmap.h ----------------------- */
+
+/* A pinned page its owner let go of: the kernel's until the device is done. */
+static void orphan(ppn_t ppn)
+{
+	struct page_info *pg = &pages[ppn];
+	if (pg->pg_flags & PG_ORPHAN)
+		return;
+	if (pg->pg_owner > 0) {
+		struct env *e = env_lookup(pg->pg_owner);
+		if (!e)
+			panic("orphan: page %lu owner %d is gone", ppn, pg->pg_owner);
+		list_remove(&e->env_page_list, ppn);
+		e->env_info->env_pages--;
+		if (pg->pg_type == PAGE_USER)
+			e->env_info->env_user_pages--;
+	}
+	if (page_guards[ppn]) {
+		guard_put(page_guards[ppn]);
+		page_guards[ppn] = 0;
+	}
+	pg->pg_owner = PAGE_OWNER_KERNEL;
+	pg->pg_type = PAGE_KERNEL;
+	pg->pg_flags |= PG_ORPHAN;
+}
+
+void page_pin(ppn_t ppn)
+{
+	if (ppn >= npages || pin_count[ppn] == UINT16_MAX)
+		panic("page_pin: page %lu", ppn);
+	pin_count[ppn]++;
+	pages[ppn].pg_flags |= PG_PINNED;
+}
+
+void page_unpin(ppn_t ppn)
+{
+	if (ppn >= npages || pin_count[ppn] == 0)
+		panic("page_unpin: page %lu not pinned", ppn);
+	if (--pin_count[ppn])
+		return;
+	pages[ppn].pg_flags &= (uint8_t)~PG_PINNED;
+	if (pages[ppn].pg_flags & PG_ORPHAN) {
+		pages[ppn].pg_flags = 0;
+		page_give_back(ppn);
 	}
 }
 

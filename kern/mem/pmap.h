@@ -32,6 +32,12 @@ void page_give_back(ppn_t ppn);
 /* Its owner gives up user page ppn: the owner's bindings of it go; if other
  * envs still bind it, it passes to one of them, else it is freed. */
 void page_release(ppn_t ppn);
+/* Device I/O: while pinned (counted), page ppn is not freed, passed on or
+ * repossessed. page_give_back and page_release of a pinned page orphan it
+ * instead (the kernel keeps it, unbound); the last page_unpin of an orphan
+ * frees it. */
+void page_pin(ppn_t ppn);
+void page_unpin(ppn_t ppn);
 /* Every page owned by e, in turn: next(e, ppn) with ppn = PPN_NONE starts. */
 ppn_t page_owned_next(const struct env *e, ppn_t ppn);
 

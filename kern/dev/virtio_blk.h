@@ -1,0 +1,55 @@
+/*
+ * The virtio-blk driver: one disk, many requests in flight. It only moves
+ * sectors between the device and physical pages it is handed; who may ask
+ * for which blocks, and which pages stay pinned meanwhile, is kern/disk's
+ * business. Completions go to the function kern/disk registered
+ * (virtio_blk_set_done): this layer never calls up.
+ */
+#ifndef EXO_KERN_VIRTIO_BLK_H
+#define EXO_KERN_VIRTIO_BLK_H
+
+#include <inc/types.h>
+
+#define VBLK_SECTOR 512
+#define VBLK_SLOTS 32      /* requests in flight at once: 3 descriptors each */
+
+enum vblk_op {
+	VBLK_READ = 0,     /* VIRTIO_BLK_T_IN */
+	VBLK_WRITE = 1,    /* VIRTIO_BLK_T_OUT */
+	VBLK_FLUSH = 4,    /* VIRTIO_BLK_T_FLUSH: earlier writes reach the medium */
+};
+
+/* How a request ended: 0, or -E_IO (the device reported an error, refused
+ * the request type, or answered nonsense). */
+typedef void vblk_done_fn(uint64_t tag, int status);
+
+/* Find and start the first virtio-blk device (after pci_init, lapic_init
+ * and trap_init). Without one, every entry point answers "not present". */
+void virtio_blk_init(void);
+bool virtio_blk_present(void);
+/* Size of the medium in 512-byte sectors. */
+uint64_t virtio_blk_sectors(void);
+/* Does the device take flushes (VIRTIO_BLK_F_FLUSH)? Without it, writes
+ * are on the medium when they complete. */
+bool virtio_blk_has_flush(void);
+bool virtio_blk_read_only(void);
+/* Called once for each finished request, from virtio_blk_irq or
+ * virtio_blk_poll, with the tag given to virtio_blk_submit. */
+void virtio_blk_set_done(vblk_done_fn *fn);
+/* Queue op on len bytes (a multiple of 512, within one physical page) at
+ * sector, to or from physical address pa (ignored for a flush). 0, or
+ * -E_AGAIN (all VBLK_SLOTS in flight), -E_NOT_FOUND (no device), -E_INVAL
+ * (out of range, or a write to a read-only disk). The device may touch pa
+ * until the completion for tag has been delivered. */
+int virtio_blk_submit(enum vblk_op op, uint64_t sector, physaddr_t pa, uint32_t len,
+		      uint64_t tag);
+/* Requests with the device now. */
+unsigned virtio_blk_in_flight(void);
+/* The device's interrupt (IRQ_DISK): deliver every finished request. */
+void virtio_blk_irq(void);
+/* Spin until at least one request finishes (or none is in flight) and
+ * deliver it: for the kernel's own reads at mount time, with interrupts
+ * off. false if none finished within a generous bound (a dead device). */
+bool virtio_blk_poll(void);
+
+#endif

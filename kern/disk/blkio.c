@@ -1,0 +1,371 @@
+/*
+ * Block requests: the one table of every disk transfer in the kernel, on
+ * behalf of envs (sys_disk_io, sys_disk_wait, sys_disk_flush) and of the
+ * kernel itself (XN's metadata cache, mount).
+ *
+ * A request moves one DISK_BLOCK_SIZE block between the disk and one
+ * physical page: an env's own user page (zero copy: the device reads or
+ * writes it directly) or a kernel page. From submission until the device
+ * is done the page is pinned (pmap.c): if its owner frees it, dies, or the
+ * abort protocol takes it meanwhile, the kernel keeps the page unbound and
+ * frees it when the transfer ends, so the device never writes into a page
+ * that has changed hands. Requests beyond the device's VBLK_SLOTS wait in
+ * a FIFO queue here, so an env may keep up to DISK_REQS_PER_ENV requests
+ * outstanding and no env can take more than that share of the table.
+ *
+ * An env names a request by the id sys_disk_io returned (slot and a
+ * sequence number, so a stale id finds nothing). A finished request stays
+ * in the table until its env collects the status with sys_disk_wait; an
+ * env waiting for it sleeps and is woken by the completion (value
+ * DISK_WAIT_DONE). The env dying drops its finished and queued requests;
+ * those with the device finish unowned.
+ *
+ * Authority is XN's (xn_io_check): this file only checks the page.
+ *
+ * Locking: the big kernel lock (system calls and IRQ_DISK alike).
+ */
+#include <inc/error.h>
+#include <inc/page.h>
+#include <kern/arch/console.h>
+#include <kern/arch/cpu.h>
+#include <kern/env/env.h>
+#include <kern/mem/pmap.h>
+#include <kern/mem/stlb.h>
+#include <kern/mem/vm.h>
+#include <kern/dev/virtio_blk.h>
+#include <kern/disk/disk.h>
+#include <common/string.h>
+
+#define SECTORS_PER_BLOCK (DISK_BLOCK_SIZE / VBLK_SECTOR)
+#define OP_FLUSH 2 /* beside DISK_OP_READ and DISK_OP_WRITE, inside the kernel */
+#define NO_REQ 0xffff
+
+enum req_state { R_FREE = 0, R_QUEUED, R_DEVICE, R_DONE };
+
+struct req {
+	uint8_t r_state;       /* enum req_state */
+	uint8_t r_op;          /* DISK_OP_*, OP_FLUSH */
+	uint16_t r_seq;        /* bumped at each reuse: ids of old requests die */
+	envid_t r_env;         /* the env's, 0: the kernel's or abandoned */
+	int r_status;          /* R_DONE: 0 or -E_IO */
+	uint64_t r_block;
+	ppn_t r_ppn;
+	disk_kdone_fn *r_kdone; /* kernel requests: called at completion */
+	uint64_t r_karg;
+	bool r_waited;         /* its env sleeps in sys_disk_wait for it */
+	uint64_t r_wait_until; /* ... with this env_sleep_until */
+};
+
+struct disk_info disk_stats;
+static struct req reqs[DISK_REQS];
+static uint16_t queue[DISK_REQS]; /* R_QUEUED requests, oldest first */
+static unsigned qhead, qlen;
+static unsigned per_env[NENV];    /* requests each env slot holds */
+
+bool disk_present(void)
+{
+	return virtio_blk_present();
+}
+
+uint64_t disk_blocks(void)
+{
+	return virtio_blk_sectors() / SECTORS_PER_BLOCK;
+}
+
+static uint64_t req_id(const struct req *r)
+{
+	return (uint64_t)r->r_seq * DISK_REQS + (uint64_t)(r - reqs);
+}
+
+static int to_device(struct req *r)
+{
+	enum vblk_op op = r->r_op == OP_FLUSH ? VBLK_FLUSH :
+			  r->r_op == DISK_OP_READ ? VBLK_READ : VBLK_WRITE;
+	int s = virtio_blk_submit(op, r->r_block * SECTORS_PER_BLOCK,
+				  (physaddr_t)r->r_ppn << PAGE_SHIFT, DISK_BLOCK_SIZE, req_id(r));
+	if (s == 0)
+		r->r_state = R_DEVICE;
+	return s;
+}
+
+/* Start queued requests while the device has room. */
+static void run_queue(void)
+{
+	while (qlen) {
+		struct req *r = &reqs[queue[qhead]];
+		int s = to_device(r);
+		if (s == -E_AGAIN)
+			return;
+		qhead = (qhead + 1) % DISK_REQS;
+		qlen--;
+		if (s < 0)
+			panic("run_queue: request refused: %e", s); /* checked at submission */
+	}
+}
+
+static struct req *req_new(void)
+{
+	for (struct req *r = reqs; r < reqs + DISK_REQS; r++)
+		if (r->r_state == R_FREE) {
+			r->r_seq++;
+			r->r_kdone = NULL;
+			r->r_waited = false;
+			r->r_env = 0;
+			return r;
+		}
+	return NULL;
+}
+
+static void req_free(struct req *r)
+{
+	if (r->r_env)
+		per_env[ENVX(r->r_env)]--;
+	r->r_state = R_FREE;
+	r->r_env = 0;
+}
+
+/* Queue r (filled in) and start what the device can take. */
+static void submit(struct req *r)
+{
+	if (r->r_op != OP_FLUSH)
+		page_pin(r->r_ppn);
+	r->r_state = R_QUEUED;
+	queue[(qhead + qlen) % DISK_REQS] = (uint16_t)(r - reqs);
+	qlen++;
+	run_queue();
+	disk_stats.di_queued = qlen;
+}
+
+/* The driver's completion. */
+static void completed(uint64_t tag, int status)
+{
+	struct req *r = &reqs[tag % DISK_REQS];
+	if (r->r_state != R_DEVICE || req_id(r) != tag)
+		panic("completed: request %lu is not with the device", tag);
+	if (r->r_op != OP_FLUSH)
+		page_unpin(r->r_ppn);
+	if (status < 0) {
+		disk_stats.di_errors++;
+		cprintf("disk: %s of block %lu failed\n",
+			r->r_op == DISK_OP_READ ? "read" : r->r_op == DISK_OP_WRITE ? "write" : "flush",
+			r->r_block);
+	}
+	r->r_status = status;
+	r->r_state = R_DONE;
+	if (r->r_kdone) {
+		disk_kdone_fn *fn = r->r_kdone;
+		uint64_t arg = r->r_karg;
+		req_free(r);
+		fn(arg, status);
+		return;
+	}
+	if (r->r_op == DISK_OP_WRITE && status == 0)
+		xn_block_written(r->r_block);
+	struct env *e = r->r_env ? env_lookup(r->r_env) : NULL;
+	if (!e) {
+		req_free(r); /* abandoned: its env died */
+		return;
+	}
+	if (r->r_waited && e->env_info->env_status == ENV_BLOCKED &&
+	    e->env_sleep_until == r->r_wait_until) {
+		long v = status < 0 ? status : DISK_WAIT_DONE;
+		req_free(r);
+		sched_wake(e, v);
+	}
+}
+
+void disk_irq(void)
+{
+	virtio_blk_irq();
+	run_queue();
+	disk_stats.di_queued = qlen;
+}
+
+static int kernel_request(int op, uint64_t block, ppn_t ppn, disk_kdone_fn *done, uint64_t arg)
+{
+	struct req *r = req_new();
+	if (!r)
+		return -E_FULL;
+	r->r_op = (uint8_t)op;
+	r->r_block = block;
+	r->r_ppn = ppn;
+	r->r_kdone = done;
+	r->r_karg = arg;
+	if (op == DISK_OP_READ)
+		disk_stats.di_reads++;
+	else if (op == DISK_OP_WRITE)
+		disk_stats.di_writes++;
+	else
+		disk_stats.di_flushes++;
+	submit(r);
+	return 0;
+}
+
+int disk_kernel_io(int op, uint64_t block, ppn_t ppn, disk_kdone_fn *done, uint64_t arg)
+{
+	return kernel_request(op, block, ppn, done, arg);
+}
+
+static void sync_done(uint64_t arg, int status)
+{
+	*(int *)arg = status;
+}
+
+/* Spin until *status is set (it starts at 1). */
+static int spin_for(volatile int *status)
+{
+	while (*status == 1) {
+		if (!virtio_blk_poll())
+			panic("disk: the device stopped answering");
+		run_queue();
+	}
+	return *status;
+}
+
+int disk_kernel_io_sync(int op, uint64_t block, ppn_t ppn)
+{
+	volatile int status = 1;
+	int r = kernel_request(op, block, ppn, sync_done, (uint64_t)&status);
+	return r < 0 ? r : spin_for(&status);
+}
+
+int disk_kernel_flush_sync(void)
+{
+	if (!virtio_blk_has_flush())
+		return 0; /* write-through: completed writes are on the medium */
+	volatile int status = 1;
+	int r = kernel_request(OP_FLUSH, 0, 0, sync_done, (uint64_t)&status);
+	return r < 0 ? r : spin_for(&status);
+}
+
+void disk_kernel_drain(void)
+{
+	while (virtio_blk_in_flight() || qlen) {
+		if (!virtio_blk_poll())
+			panic("disk: the device stopped answering");
+		run_queue();
+	}
+}
+
+void disk_init(void)
+{
+	virtio_blk_init();
+	virtio_blk_set_done(completed);
+	if (!virtio_blk_present())
+		return;
+	disk_stats.di_blocks = disk_blocks();
+	disk_stats.di_flush = virtio_blk_has_flush();
+	disk_stats.di_read_only = virtio_blk_read_only();
+	xn_init();
+}
+
+void disk_env_gone(struct env *e)
+{
+	/* queued ones never reach the device: unpin them now */
+	unsigned kept = 0;
+	for (unsigned i = 0; i < qlen; i++) {
+		uint16_t x = queue[(qhead + i) % DISK_REQS];
+		struct req *r = &reqs[x];
+		if (r->r_env == e->env_id) {
+			if (r->r_op != OP_FLUSH)
+				page_unpin(r->r_ppn);
+			req_free(r);
+		} else {
+			queue[(qhead + kept++) % DISK_REQS] = x;
+		}
+	}
+	qlen = kept;
+	disk_stats.di_queued = qlen;
+	for (struct req *r = reqs; r < reqs + DISK_REQS; r++) {
+		if (r->r_env != e->env_id || r->r_kdone)
+			continue;
+		if (r->r_state == R_DONE) {
+			req_free(r);
+		} else if (r->r_state == R_DEVICE) {
+			per_env[ENVX(r->r_env)]--;
+			r->r_env = 0; /* finishes unowned; its page stays pinned till then */
+		}
+	}
+}
+
+/* --- system calls ------------------------------------------------------------ */
+
+long sys_disk_info(uint64_t out)
+{
+	if (!disk_present())
+		return -E_NOT_FOUND;
+	disk_stats.di_in_flight = virtio_blk_in_flight();
+	if (copy_to_user(curenv, out, &disk_stats, sizeof(disk_stats)) < 0)
+		return -E_FAULT;
+	return 0;
+}
+
+long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
+{
+	struct env *e = curenv;
+	if (op != DISK_OP_READ && op != DISK_OP_WRITE)
+		return -E_INVAL;
+	if (va % PAGE_SIZE || va >= UTOP)
+		return -E_INVAL;
+	if (!disk_present())
+		return -E_NOT_FOUND;
+	if (block >= disk_blocks())
+		return -E_RANGE;
+	const struct binding *b = stlb_lookup(e, va);
+	if (!b || (op == DISK_OP_READ && !(b->b_rights & BIND_WRITE)))
+		return -E_FAULT;
+	if (pages[b->b_ppn].pg_type != PAGE_USER || pages[b->b_ppn].pg_owner != e->env_id)
+		return -E_PERM;
+	long c = xn_io_check(e, (int)op, block, cap);
+	if (c < 0)
+		return c;
+	if (op == DISK_OP_WRITE && disk_stats.di_read_only)
+		return -E_PERM;
+	if (per_env[ENVX(e->env_id)] >= DISK_REQS_PER_ENV)
+		return -E_FULL;
+	struct req *r = req_new();
+	if (!r)
+		return -E_FULL;
+	r->r_op = (uint8_t)op;
+	r->r_block = block;
+	r->r_ppn = b->b_ppn;
+	r->r_env = e->env_id;
+	per_env[ENVX(e->env_id)]++;
+	if (op == DISK_OP_READ)
+		disk_stats.di_reads++;
+	else
+		disk_stats.di_writes++;
+	submit(r);
+	return (long)req_id(r);
+}
+
+long sys_disk_wait(uint64_t id, uint64_t ticks)
+{
+	struct env *e = curenv;
+	struct req *r = &reqs[id % DISK_REQS];
+	if (!disk_present())
+		return -E_NOT_FOUND;
+	if (r->r_state == R_FREE || req_id(r) != id || r->r_env != e->env_id || r->r_kdone)
+		return -E_NOT_FOUND;
+	if (r->r_state == R_DONE) {
+		int s = r->r_status;
+		req_free(r);
+		return s < 0 ? s : DISK_WAIT_DONE;
+	}
+	if (e->env_pct_qlen)
+		return DISK_WAIT_TRANSFER;
+	if (ticks == 0)
+		return DISK_WAIT_TIMEOUT;
+	sched_sleep(e, ticks);
+	r->r_waited = true;
+	r->r_wait_until = e->env_sleep_until;
+	sched_yield();
+}
+
+long sys_disk_flush(void)
+{
+	if (!disk_present())
+		return -E_NOT_FOUND;
+	long r = xn_sync();
+	return r < 0 ? r : disk_kernel_flush_sync();
+}

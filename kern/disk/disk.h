@@ -1,0 +1,62 @@
+/*
+ * The disk layer: block requests on behalf of envs and of the kernel
+ * (blkio.c), XN's ownership and checks (xn.c, xn_check.c, xn_walk.c) and
+ * the metadata cache with its write ordering (bcache.c). The system calls
+ * are declared here for kern/syscall.c's dispatch.
+ */
+#ifndef EXO_KERN_DISK_H
+#define EXO_KERN_DISK_H
+
+#include <inc/disk.h>
+#include <inc/types.h>
+
+struct env;
+
+/* Start the disk if there is one and mount XN if it is formatted (after
+ * pci_init and lapic_init, before the first env). */
+void disk_init(void);
+/* IRQ_DISK. */
+void disk_irq(void);
+/* e is dying: its queued requests are dropped, those with the device are
+ * left to finish (their pages stay pinned, then are freed). */
+void disk_env_gone(struct env *e);
+
+/* --- blkio.c: requests ------------------------------------------------------ */
+/* A kernel request on kernel page ppn: done(arg, status) runs at completion. */
+typedef void disk_kdone_fn(uint64_t arg, int status);
+/* Queue op (DISK_OP_*) of block to or from page ppn. 0, or -E_FULL (no
+ * request free). */
+int disk_kernel_io(int op, uint64_t block, ppn_t ppn, disk_kdone_fn *done, uint64_t arg);
+/* Read or write block synchronously, spinning on the device (mount time,
+ * and the cache's misses): 0, -E_IO, -E_FULL. */
+int disk_kernel_io_sync(int op, uint64_t block, ppn_t ppn);
+/* Flush the device's write cache, synchronously: 0 or -E_IO. */
+int disk_kernel_flush_sync(void);
+/* Wait (spinning) until no kernel request is with the device. */
+void disk_kernel_drain(void);
+bool disk_present(void);
+uint64_t disk_blocks(void);
+extern struct disk_info disk_stats;
+
+/* --- xn.c: who may do what ---------------------------------------------------- */
+/* May e's key in slot cap read (op DISK_OP_READ) or write block? 0, or
+ * -E_BAD_CAP / -E_PERM / -E_RANGE. */
+long xn_io_check(struct env *e, int op, uint64_t block, uint64_t cap);
+/* A write of block by an env completed: the block is initialised on disk. */
+void xn_block_written(uint64_t block);
+void xn_init(void);
+/* Write every dirty metadata block back, in XN's order, and wait: 0 or -E_IO. */
+long xn_sync(void);
+
+long sys_disk_info(uint64_t out);
+long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap);
+long sys_disk_wait(uint64_t id, uint64_t ticks);
+long sys_disk_flush(void);
+long sys_xn_format(uint64_t cap);
+long sys_xn_type_register(uint64_t udef);
+long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap);
+long sys_xn_root_lookup(uint64_t uname, uint64_t out);
+long sys_xn_update(uint64_t uupd, uint64_t cap);
+long sys_disk_bind(uint64_t block, uint64_t va, uint64_t cap);
+
+#endif
