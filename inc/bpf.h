@@ -133,6 +133,8 @@ enum bpf_kind {
 	BPF_KIND_PACKET = 2, /* application-specific handler (ASH) of received
 				frames: r0 bit 0 set delivers the frame to the
 				env's ring (and wakes it), clear consumes it */
+	BPF_KIND_UDF = 3,    /* XN metadata type: r0 = extents the block claims
+				(struct bpf_udf_ctx, inc/disk.h) */
 	BPF_KIND_COUNT_PLUS_ONE
 };
 

@@ -15,6 +15,8 @@
  * PHYSMAP├──────────────────────────────┤ 0xffff800000000000
  *        │   (non-canonical hole)       │
  *   ULIM ├──────────────────────────────┤ 0x0000800000000000
+ *        │ UBCACHE: struct bc_entry[]   │ read-only to users, one page
+ *        ├ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─┤ UEXPOSED + 4 GiB
  *        │ USLICES: struct slice_vec    │ read-only to users, one page
  *        ├ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─┤ UEXPOSED + 3 GiB
  *        │ UINFO: struct kern_info      │ read-only to users, one page
@@ -53,6 +55,7 @@
 #define UPAGES_MAX (1UL << 30)        /* bounds the page table: 128M pages */
 #define UENVS (UEXPOSED + (1UL << 30))
 #define UINFO (UEXPOSED + (2UL << 30))
+#define UBCACHE (UEXPOSED + (4UL << 30)) /* the buffer-cache registry (inc/disk.h) */
 #define UTOP UEXPOSED
 
 #define UTEXT 0x400000UL

@@ -259,6 +259,85 @@ bool dlcode_pred_holds(struct env *e)
 	return kp && holds(e, kp, e->env_sleep_arg);
 }
 
+/* --- programs the kernel keeps for itself ------------------------------------ */
+
+struct kprog *dlcode_load_kernel(uint32_t kind, const struct bpf_insn *insns, uint32_t len,
+				 const struct bpf_region *regions, uint32_t nregions,
+				 struct bpf_verify_error *verr, long *err)
+{
+	if (len == 0 || len > BPF_MAX_INSNS || nregions > BPF_MAX_REGIONS) {
+		*err = -E_INVAL;
+		return NULL;
+	}
+	size_t insn_bytes = len * sizeof(struct bpf_insn);
+	size_t aux_bytes = len * sizeof(struct bpf_aux);
+	unsigned npages = pages_for(sizeof(struct kprog) + insn_bytes + aux_bytes);
+	struct kprog *kp = kdyn_alloc(NULL, npages);
+	if (!kp) {
+		*err = -E_NO_MEM;
+		return NULL;
+	}
+	kp->kp_pages = npages;
+	struct bpf_insn *copy = (struct bpf_insn *)(kp + 1);
+	memcpy(copy, insns, insn_bytes);
+	struct bpf_prog *p = &kp->kp_prog;
+	p->p_kind = kind;
+	p->p_len = len;
+	p->p_insns = copy;
+	p->p_aux = (struct bpf_aux *)((char *)copy + insn_bytes);
+	p->p_nregions = nregions;
+	memcpy(p->p_regions, regions, nregions * sizeof(regions[0]));
+	size_t scratch_size = bpf_verify_scratch_size(copy, len);
+	if (pages_for(scratch_size) > BPF_SCRATCH_MAX_PAGES) {
+		unload(kp);
+		*err = -E_TOO_BIG;
+		return NULL;
+	}
+	void *scratch = kdyn_alloc(NULL, pages_for(scratch_size));
+	if (!scratch) {
+		unload(kp);
+		*err = -E_NO_MEM;
+		return NULL;
+	}
+	int v = bpf_verify(p, 0, scratch, scratch_size, verr);
+	kdyn_free(scratch, pages_for(scratch_size));
+	if (v != BPF_OK) {
+		unload(kp);
+		*err = -E_REFUSED;
+		return NULL;
+	}
+	size_t code_size = 0;
+	if (bpf_jit(p, NULL, 0, &code_size) == 0 && code_size) {
+		kp->kp_code_pages = pages_for(code_size);
+		kp->kp_code = kdyn_alloc(NULL, kp->kp_code_pages);
+		if (kp->kp_code &&
+		    bpf_jit(p, kp->kp_code, kp->kp_code_pages * PAGE_SIZE, &code_size) == 0) {
+			kdyn_make_exec(kp->kp_code, kp->kp_code_pages);
+			kp->kp_fn = (bpf_jit_fn *)kp->kp_code;
+		} else if (kp->kp_code) {
+			kdyn_free(kp->kp_code, kp->kp_code_pages);
+			kp->kp_code = NULL;
+		}
+	}
+	return kp;
+}
+
+void dlcode_unload_kernel(struct kprog *kp)
+{
+	unload(kp);
+}
+
+uint64_t dlcode_run_kernel(struct kprog *kp, void *ctx, void *const *region_kptr, bool *ok)
+{
+	struct bpf_runtime rt;
+	bpf_runtime_init(&rt, &kp->kp_prog);
+	for (uint32_t i = 0; i < kp->kp_prog.p_nregions; i++)
+		rt.rt_region_base[i] = (uint64_t)(uintptr_t)region_kptr[i];
+	uint64_t r = kp->kp_fn ? kp->kp_fn(ctx, &rt) : bpf_interp(&kp->kp_prog, ctx, &rt);
+	*ok = rt.rt_status == BPF_RUN_OK;
+	return r;
+}
+
 void dlcode_env_gone(struct env *e)
 {
 	for (unsigned i = 0; i < BPF_PROGS_PER_ENV; i++)

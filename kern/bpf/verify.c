@@ -19,6 +19,7 @@
  * (kern/bpf/verify.h). All memory comes from the caller's scratch buffer,
  * which bpf_verify lays out; this file also holds the table of program kinds.
  */
+#include <inc/disk.h>
 #include <kern/bpf/bpf.h>
 #include <kern/bpf/verify.h>
 #include <common/fmt.h>
@@ -32,6 +33,10 @@ static const struct bpf_ctx_field wakeup_fields[] = {
 
 static const struct bpf_ctx_field packet_fields[] = {
 	{ 0, sizeof(struct bpf_packet_ctx), BPF_REGION_READ },
+};
+
+static const struct bpf_ctx_field udf_fields[] = {
+	{ 0, sizeof(struct bpf_udf_ctx), BPF_REGION_READ },
 };
 
 static const struct bpf_kind_desc kinds[] = {
@@ -53,6 +58,16 @@ static const struct bpf_kind_desc kinds[] = {
 		.k_helpers = 1u << BPF_HELPER_TSC | 1u << BPF_HELPER_REGION_READ_U64 |
 			     1u << BPF_HELPER_REGION_WRITE | 1u << BPF_HELPER_COPY_CSUM |
 			     1u << BPF_HELPER_TX | 1u << BPF_HELPER_NOTIFY,
+	},
+	/* XN's UDFs: no helpers, so nothing but the block and the context
+	 * can change what they answer (they must be deterministic). */
+	[BPF_KIND_UDF] = {
+		.k_name = "disk UDF",
+		.k_ctx_size = sizeof(struct bpf_udf_ctx),
+		.k_fields = udf_fields,
+		.k_nfields = ARRAY_SIZE(udf_fields),
+		.k_budget = BPF_BUDGET_UDF,
+		.k_helpers = 0,
 	},
 };
 

@@ -38,7 +38,7 @@
 
 #define SECTORS_PER_BLOCK (DISK_BLOCK_SIZE / VBLK_SECTOR)
 #define OP_FLUSH 2 /* beside DISK_OP_READ and DISK_OP_WRITE, inside the kernel */
-#define NO_REQ 0xffff
+#define KERNEL_RESERVE 16 /* requests envs can never take: the kernel's write-backs */
 
 enum req_state { R_FREE = 0, R_QUEUED, R_DEVICE, R_DONE };
 
@@ -61,6 +61,7 @@ static struct req reqs[DISK_REQS];
 static uint16_t queue[DISK_REQS]; /* R_QUEUED requests, oldest first */
 static unsigned qhead, qlen;
 static unsigned per_env[NENV];    /* requests each env slot holds */
+static unsigned env_total;        /* ... and all envs together */
 
 bool disk_present(void)
 {
@@ -118,8 +119,10 @@ static struct req *req_new(void)
 
 static void req_free(struct req *r)
 {
-	if (r->r_env)
+	if (r->r_env) {
 		per_env[ENVX(r->r_env)]--;
+		env_total--;
+	}
 	r->r_state = R_FREE;
 	r->r_env = 0;
 }
@@ -283,6 +286,7 @@ void disk_env_gone(struct env *e)
 			req_free(r);
 		} else if (r->r_state == R_DEVICE) {
 			per_env[ENVX(r->r_env)]--;
+			env_total--;
 			r->r_env = 0; /* finishes unowned; its page stays pinned till then */
 		}
 	}
@@ -321,7 +325,8 @@ long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 		return c;
 	if (op == DISK_OP_WRITE && disk_stats.di_read_only)
 		return -E_PERM;
-	if (per_env[ENVX(e->env_id)] >= DISK_REQS_PER_ENV)
+	if (per_env[ENVX(e->env_id)] >= DISK_REQS_PER_ENV ||
+	    env_total >= DISK_REQS - KERNEL_RESERVE)
 		return -E_FULL;
 	struct req *r = req_new();
 	if (!r)
@@ -331,6 +336,7 @@ long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 	r->r_ppn = b->b_ppn;
 	r->r_env = e->env_id;
 	per_env[ENVX(e->env_id)]++;
+	env_total++;
 	if (op == DISK_OP_READ)
 		disk_stats.di_reads++;
 	else

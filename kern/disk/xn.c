@@ -1,30 +1,691 @@
 /*
- * XN: who may touch which disk block.
+ * XN: persistent, capability-checked ownership of disk blocks, with the
+ * metadata formats left to library file systems (Kaashoek et al., SOSP'97).
+ *
+ * On disk (inc/disk.h): the superblock (block 0), a free map (one bit a
+ * block), the root catalogue (named roots, each with its guard and type)
+ * and one block per registered metadata type holding its UDF. Everything
+ * from s_data on belongs to the trees hanging off the roots.
+ *
+ * A library file system registers each metadata type with a UDF (a
+ * BPF_KIND_UDF program, verified and compiled like every downloaded
+ * program, stored on disk so the kernel can read the trees after a reboot):
+ * given a block of that type it lists the extents the block claims, each
+ * with a type (data, or a metadata type). A change to a metadata block is
+ * a list of byte-range writes (sys_xn_update); the kernel applies them to
+ * a copy, runs the UDF before and after, and accepts the change only if
+ * the claimed set is unchanged, grew by exactly the free extent being
+ * allocated or shrank by exactly the extent being freed (xn_check.c).
+ *
+ * Authority: each tree is guarded by its root's guard; a key dominating it
+ * (CAP_R, CAP_W) reaches every block the tree claims - a capability for a
+ * metadata block that claims a block is one for that block. Only data
+ * blocks are written directly (disk_io); metadata only through updates.
+ * Without XN's format the disk is raw: only the root name reaches it.
+ *
+ * Ordering (xn_sync, the only write-back of metadata): a metadata block is
+ * written only once every block it claims is initialised on disk (child
+ * metadata written first, data blocks never written get zeros), so no
+ * pointer reaches the disk before its target; a freed extent stays in use
+ * (B_FREEING) until the sync that writes its parent's new contents has
+ * completed and been flushed, so it is never reused while the old pointer
+ * may still be on disk. Mount rebuilds the free map from the roots through
+ * the UDFs (xn_walk.c), so an unclean shutdown loses nothing and leaks
+ * nothing; the free map on disk is only written at sync, for inspection.
+ *
+ * Hostile input: UDFs are run with a budget (a loop that does not end is
+ * cut off, the change refused), their answers are checked as sets, their
+ * output buffer is zeroed before each run (nothing from an earlier run can
+ * leak in) and they have no helpers (they cannot observe anything but the
+ * block). Every field an env passes is checked before anything changes.
+ *
+ * Locking: the big kernel lock. Kernel I/O here spins on the device (mount,
+ * registration, the sync, cache misses): simple, and bounded by the disk.
  */
+#include <inc/bpf.h>
 #include <inc/error.h>
+#include <inc/page.h>
+#include <kern/arch/console.h>
+#include <kern/arch/cpu.h>
+#include <kern/bpf/bpf.h>
+#include <kern/bpf/dlcode.h>
 #include <kern/env/cap.h>
 #include <kern/env/env.h>
+#include <kern/mem/pmap.h>
+#include <kern/mem/stlb.h>
+#include <kern/mem/vm.h>
+#include <kern/disk/bcache.h>
 #include <kern/disk/disk.h>
+#include <kern/disk/xn_check.h>
+#include <kern/disk/xn_walk.h>
+#include <common/string.h>
 
-/* The raw guard: the root name, which only the first env's key (and keys
- * it derives without growing the name) dominates. */
+#define B_INIT 0x1    /* its contents are on disk (written since allocated) */
+#define B_FREEING 0x2 /* freed; in use until the removal of its pointer is on disk */
+
+static struct xn_super sb;
+static bool mounted;
+static uint64_t nblocks;
+static struct xn_root cat[XN_ROOTS_MAX];
+static struct xn_type_block types[XN_TYPES_MAX + 1]; /* index = type id; 0 unused */
+static struct kprog *udf[XN_TYPES_MAX + 1];
+static uint16_t root_of[XN_MAX_BLOCKS];
+static uint8_t type_of[XN_MAX_BLOCKS];
+static uint32_t parent_of[XN_MAX_BLOCKS];
+static uint8_t bflags[XN_MAX_BLOCKS];
+static uint32_t walk_stack[XN_MAX_BLOCKS];
+static ppn_t io_ppn;    /* a kernel page for XN's own blocks */
+static ppn_t zero_ppn;  /* zeros, for data blocks never written */
+static ppn_t copy_ppn;  /* an update's new contents, before they are accepted */
+static struct xn_extent out_buf[XN_UDF_MAX_EXTENTS] __attribute__((aligned(16)));
+static struct xn_extent before[XN_UDF_MAX_EXTENTS + 1], after[XN_UDF_MAX_EXTENTS + 1];
+static struct xn_extent scratch[XN_UDF_MAX_EXTENTS + 1];
+
 static const struct cap raw_guard = { .c_valid = 1, .c_len = 0, .c_rights = CAP_ALL };
 
-long xn_io_check(struct env *e, int op, uint64_t block, uint64_t cap)
+static bool in_use(uint64_t b)
 {
-	return cap_check(e, cap, &raw_guard, op == DISK_OP_READ ? CAP_R : CAP_W);
+	return b < sb.s_data || root_of[b] || (bflags[b] & B_FREEING);
 }
 
-void xn_block_written(uint64_t block)
+static void count_free(void)
 {
+	uint64_t n = 0;
+	for (uint64_t b = 0; b < nblocks; b++)
+		n += !in_use(b);
+	disk_stats.di_xn_free = n;
+	unsigned roots = 0;
+	for (unsigned i = 0; i < XN_ROOTS_MAX; i++)
+		roots += cat[i].r_name[0] != 0;
+	disk_stats.di_xn_roots = roots;
+}
+
+/* --- UDFs ---------------------------------------------------------------------- */
+
+static struct kprog *load_udf(const struct xn_type_block *t, struct bpf_verify_error *verr,
+			      long *err)
+{
+	struct bpf_region regions[2] = {
+		{ 0, DISK_BLOCK_SIZE, page_kva(io_ppn), BPF_REGION_READ },
+		{ 0, sizeof(out_buf), out_buf, BPF_REGION_READ | BPF_REGION_WRITE },
+	};
+	return dlcode_load_kernel(BPF_KIND_UDF, (const struct bpf_insn *)t->t_insns, t->t_len,
+				  regions, 2, verr, err);
+}
+
+/* What block (of type, contents page) claims, normalised into out: the
+ * count, or -1 (unknown type, the run failed, or not a set). */
+static int claims_of(uint32_t type, uint64_t block, const void *page, struct xn_extent *out)
+{
+	if (type == XN_TYPE_DATA || type > XN_TYPES_MAX || !udf[type])
+		return -1;
+	struct bpf_udf_ctx ctx = { block, type, nblocks, 0 };
+	void *regions[2] = { (void *)page, out_buf };
+	memset(out_buf, 0, sizeof(out_buf));
+	bool ok;
+	uint64_t n = dlcode_run_kernel(udf[type], &ctx, regions, &ok);
+	if (!ok || n > XN_UDF_MAX_EXTENTS)
+		return -1;
+	memcpy(out, out_buf, n * sizeof(out[0]));
+	return xn_extents_normalise(out, (int)n, nblocks);
+}
+
+/* --- XN's own blocks ------------------------------------------------------------ */
+
+static int read_own(uint64_t block)
+{
+	return disk_kernel_io_sync(DISK_OP_READ, block, io_ppn);
+}
+
+static int write_own(uint64_t block, const void *data, size_t len)
+{
+	void *p = page_kva(io_ppn);
+	memset(p, 0, PAGE_SIZE);
+	memcpy(p, data, len);
+	return disk_kernel_io_sync(DISK_OP_WRITE, block, io_ppn);
+}
+
+static int write_catalogue(void)
+{
+	return write_own(sb.s_catalogue, cat, sizeof(cat));
+}
+
+/* The free map and superblock as they are now. */
+static int write_freemap(uint64_t clean)
+{
+	uint8_t *p = page_kva(io_ppn);
+	for (uint64_t fb = 0; fb < sb.s_freemap_blocks; fb++) {
+		memset(p, 0, PAGE_SIZE);
+		for (uint64_t i = 0; i < DISK_BLOCK_SIZE * 8; i++) {
+			uint64_t b = fb * DISK_BLOCK_SIZE * 8 + i;
+			if (b < nblocks && in_use(b))
+				p[i / 8] |= (uint8_t)(1u << (i % 8));
+		}
+		int r = disk_kernel_io_sync(DISK_OP_WRITE, sb.s_freemap + fb, io_ppn);
+		if (r < 0)
+			return r;
+	}
+	sb.s_clean = clean;
+	return write_own(0, &sb, sizeof(sb));
+}
+
+/* --- mount ---------------------------------------------------------------------- */
+
+static int walk_read(void *arg, uint64_t block, void *buf)
+{
+	int err;
+	void *p = bc_get(block, 0, &err);
+	if (!p)
+		return err;
+	memcpy(buf, p, DISK_BLOCK_SIZE);
+	return 0;
+}
+
+static int walk_claims(void *arg, uint32_t type, uint64_t block, const void *buf,
+		       struct xn_extent *out)
+{
+	return claims_of(type, block, buf, out);
+}
+
+static uint8_t walk_buf[DISK_BLOCK_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+static void unload_types(void)
+{
+	for (unsigned t = 1; t <= XN_TYPES_MAX; t++)
+		if (udf[t]) {
+			dlcode_unload_kernel(udf[t]);
+			udf[t] = NULL;
+		}
+	memset(types, 0, sizeof(types));
+}
+
+/* Read XN's structures from disk and rebuild the ownership state. */
+static int mount(void)
+{
+	int r = read_own(0);
+	if (r < 0)
+		return r;
+	memcpy(&sb, page_kva(io_ppn), sizeof(sb));
+	if (sb.s_magic != XN_MAGIC || sb.s_nblocks == 0 || sb.s_nblocks > XN_MAX_BLOCKS ||
+	    sb.s_nblocks > disk_blocks() || sb.s_data >= sb.s_nblocks ||
+	    sb.s_types + XN_TYPES_MAX > sb.s_data || sb.s_catalogue >= sb.s_data ||
+	    sb.s_freemap + sb.s_freemap_blocks > sb.s_data)
+		return -E_NOT_FOUND;
+	nblocks = sb.s_nblocks;
+	if ((r = read_own(sb.s_catalogue)) < 0)
+		return r;
+	memcpy(cat, page_kva(io_ppn), sizeof(cat));
+	for (unsigned i = 0; i < XN_ROOTS_MAX; i++)
+		cat[i].r_name[XN_NAME_MAX - 1] = 0;
+	unload_types();
+	for (unsigned t = 1; t <= XN_TYPES_MAX; t++) {
+		if ((r = read_own(sb.s_types + t - 1)) < 0)
+			return r;
+		memcpy(&types[t], page_kva(io_ppn), sizeof(types[t]));
+		if (types[t].t_magic != XN_TYPE_MAGIC)
+			continue;
+		struct bpf_verify_error verr;
+		long err;
+		if (types[t].t_len > XN_UDF_MAX_INSNS ||
+		    !(udf[t] = load_udf(&types[t], &verr, &err)))
+			cprintf("xn: type %u's UDF does not load (%e); its trees are not walked\n",
+				t, types[t].t_len > XN_UDF_MAX_INSNS ? -E_TOO_BIG : err);
+	}
+	/* the walk: who claims what */
+	memset(root_of, 0, sizeof(root_of));
+	memset(bflags, 0, sizeof(bflags));
+	struct xn_walk_hooks h = { NULL, walk_read, walk_claims };
+	struct xn_walk_mem m = { root_of, type_of, parent_of, walk_stack, walk_buf, before };
+	struct xn_walk_result res;
+	xn_walk(&h, &m, nblocks, sb.s_data, cat, XN_ROOTS_MAX, &res);
+	for (uint64_t b = 0; b < nblocks; b++)
+		if (root_of[b])
+			bflags[b] = B_INIT; /* on disk: it was read or pointed to there */
+	/* compare with the free map on disk: what an unclean shutdown left stale */
+	uint64_t differ = 0;
+	for (uint64_t fb = 0; fb < sb.s_freemap_blocks; fb++) {
+		if ((r = read_own(sb.s_freemap + fb)) < 0)
+			return r;
+		const uint8_t *p = page_kva(io_ppn);
+		for (uint64_t i = 0; i < DISK_BLOCK_SIZE * 8; i++) {
+			uint64_t b = fb * DISK_BLOCK_SIZE * 8 + i;
+			if (b < nblocks && (bool)(p[i / 8] & (1u << (i % 8))) != in_use(b))
+				differ++;
+		}
+	}
+	sb.s_mounts++;
+	mounted = true;
+	disk_stats.di_xn = XN_STATE_MOUNTED;
+	disk_stats.di_xn_blocks = nblocks;
+	disk_stats.di_xn_mounts = sb.s_mounts;
+	disk_stats.di_xn_recovered = differ;
+	count_free();
+	if ((r = write_freemap(0)) < 0 || (r = disk_kernel_flush_sync()) < 0)
+		return r;
+	cprintf("xn: mounted, %lu blocks, %u roots, %lu in trees (%lu metadata), %lu free; "
+		"free map on disk %s (%lu blocks differed)%s\n",
+		nblocks, disk_stats.di_xn_roots, res.claimed, res.metadata, disk_stats.di_xn_free,
+		differ ? "rebuilt" : "was right", differ,
+		res.twice || res.bad_udf || res.bad_roots ? "; DAMAGE: claims ignored" : "");
+	if (res.twice || res.bad_udf || res.bad_roots)
+		cprintf("xn: %lu double claims, %lu unreadable metadata blocks, %lu bad roots\n",
+			res.twice, res.bad_udf, res.bad_roots);
+	return 0;
 }
 
 void xn_init(void)
 {
+	long a = page_take(NULL, PAGE_KERNEL, PPN_ANY), z = page_take(NULL, PAGE_KERNEL, PPN_ANY);
+	long c = page_take(NULL, PAGE_KERNEL, PPN_ANY);
+	if (a < 0 || z < 0 || c < 0)
+		panic("xn_init: out of memory");
+	io_ppn = (ppn_t)a;
+	zero_ppn = (ppn_t)z;
+	copy_ppn = (ppn_t)c;
+	bc_init();
 	disk_stats.di_xn = XN_STATE_RAW;
+	int r = mount();
+	if (r == -E_NOT_FOUND)
+		cprintf("xn: the disk has no XN format; raw access only\n");
+	else if (r < 0)
+		cprintf("xn: mount failed: %e; raw access only\n", r);
+}
+
+/* --- authority ------------------------------------------------------------------- */
+
+static long tree_check(struct env *e, uint64_t cap, uint16_t root, unsigned rights)
+{
+	return cap_check(e, cap, &cat[root - 1].r_guard, rights);
+}
+
+long xn_io_check(struct env *e, int op, uint64_t block, uint64_t cap)
+{
+	unsigned rights = op == DISK_OP_READ ? CAP_R : CAP_W;
+	if (!mounted)
+		return cap_check(e, cap, &raw_guard, rights);
+	if (block >= nblocks || !root_of[block]) {
+		/* XN's own blocks, free blocks, blocks past XN: raw reading only */
+		long r = cap_check(e, cap, &raw_guard, rights);
+		return r == 0 && op != DISK_OP_READ ? -E_PERM : r;
+	}
+	long r = tree_check(e, cap, root_of[block], rights);
+	if (r == 0 && op == DISK_OP_WRITE && type_of[block] != XN_TYPE_DATA)
+		return -E_PERM; /* metadata changes only through xn_update */
+	return r;
+}
+
+void xn_block_written(uint64_t block)
+{
+	if (mounted && block < nblocks && root_of[block])
+		bflags[block] |= B_INIT;
+}
+
+/* --- ordering: the sync ----------------------------------------------------------- */
+
+static uint64_t zero_writes;
+static uint32_t *const pass_marked = walk_stack; /* free outside mount */
+static uint64_t pass_len;
+
+/* May this dirty metadata block go to disk now? Only if everything it
+ * claims is initialised there; data blocks never written get zeros now. */
+static bool ready_to_write(uint64_t block, const void *page)
+{
+	if (block >= nblocks || !root_of[block])
+		return true; /* freed meanwhile: nothing points to it any more */
+	int n = claims_of(type_of[block], block, page, scratch);
+	if (n < 0)
+		return false; /* cannot happen: every accepted change was checked */
+	bool ready = true;
+	for (int i = 0; i < n && ready; i++)
+		for (uint64_t k = 0; k < scratch[i].x_count; k++) {
+			uint64_t c = scratch[i].x_start + k;
+			if (bflags[c] & B_INIT)
+				continue;
+			if (scratch[i].x_type == XN_TYPE_DATA &&
+			    disk_kernel_io_sync(DISK_OP_WRITE, c, zero_ppn) == 0) {
+				bflags[c] |= B_INIT;
+				zero_writes++;
+				continue;
+			}
+			ready = false;
+			break;
+		}
+	if (ready && pass_len < XN_MAX_BLOCKS)
+		pass_marked[pass_len++] = (uint32_t)block;
+	return ready;
 }
 
 long xn_sync(void)
 {
+	if (!mounted)
+		return 0;
+	/* env writes in flight finish first: they initialise their blocks */
+	disk_kernel_drain();
+	for (int pass = 0; bc_dirty_count(); pass++) {
+		pass_len = 0;
+		long n = bc_write_pass(ready_to_write);
+		if (n < 0)
+			return n;
+		for (uint64_t i = 0; i < pass_len; i++)
+			bflags[pass_marked[i]] |= B_INIT; /* written: initialised on disk */
+		if (n == 0)
+			panic("xn_sync: dirty metadata that can never be written");
+	}
+	long r = disk_kernel_flush_sync();
+	if (r < 0)
+		return r;
+	/* every removal is on disk now: the freed blocks are free */
+	for (uint64_t b = sb.s_data; b < nblocks; b++)
+		if (bflags[b] & B_FREEING)
+			bflags[b] = 0;
+	if ((r = write_freemap(0)) < 0)
+		return r;
+	count_free();
+	disk_stats.di_cache_dirty = 0;
+	return disk_kernel_flush_sync();
+}
+
+/* --- system calls ----------------------------------------------------------------- */
+
+static long need_mounted(void)
+{
+	if (!disk_present())
+		return -E_NOT_FOUND;
+	return mounted ? 0 : -E_NOT_FOUND;
+}
+
+long sys_xn_format(uint64_t cap)
+{
+	struct env *e = curenv;
+	if (!disk_present())
+		return -E_NOT_FOUND;
+	long r = cap_check(e, cap, &raw_guard, CAP_W | CAP_M);
+	if (r < 0)
+		return r;
+	if (disk_stats.di_read_only)
+		return -E_PERM;
+	uint64_t n = MIN(disk_blocks(), (uint64_t)XN_MAX_BLOCKS);
+	uint64_t fmb = (n + DISK_BLOCK_SIZE * 8 - 1) / (DISK_BLOCK_SIZE * 8);
+	uint64_t data = 1 + fmb + 1 + XN_TYPES_MAX;
+	if (n < data + 8)
+		return -E_RANGE; /* too small to hold anything */
+	disk_kernel_drain();
+	bc_reset();
+	unload_types();
+	mounted = false;
+	memset(&sb, 0, sizeof(sb));
+	sb.s_magic = XN_MAGIC;
+	sb.s_nblocks = n;
+	sb.s_freemap = 1;
+	sb.s_freemap_blocks = fmb;
+	sb.s_catalogue = 1 + fmb;
+	sb.s_types = sb.s_catalogue + 1;
+	sb.s_data = data;
+	memset(cat, 0, sizeof(cat));
+	memset(root_of, 0, sizeof(root_of));
+	memset(bflags, 0, sizeof(bflags));
+	nblocks = n;
+	if ((r = write_catalogue()) < 0)
+		return r;
+	for (unsigned t = 0; t < XN_TYPES_MAX; t++)
+		if ((r = write_own(sb.s_types + t, "", 0)) < 0)
+			return r;
+	if ((r = write_freemap(0)) < 0 || (r = disk_kernel_flush_sync()) < 0)
+		return r;
+	return mount();
+}
+
+long sys_xn_type_register(uint64_t udef)
+{
+	struct env *e = curenv;
+	struct xn_type_def d;
+	if (copy_from_user(e, &d, udef, sizeof(d)) < 0)
+		return -E_FAULT;
+	if (d.td_len == 0 || d.td_len > XN_UDF_MAX_INSNS)
+		return -E_INVAL;
+	long r = need_mounted();
+	if (r < 0)
+		return r;
+	static struct xn_type_block t;
+	memset(&t, 0, sizeof(t));
+	t.t_magic = XN_TYPE_MAGIC;
+	t.t_len = d.td_len;
+	memcpy(t.t_name, d.td_name, sizeof(t.t_name) - 1);
+	if (copy_from_user(e, t.t_insns, (uint64_t)d.td_insns, d.td_len * 8) < 0)
+		return -E_FAULT;
+	/* the same program registered before (another env, an earlier boot) */
+	unsigned slot = 0;
+	for (unsigned i = 1; i <= XN_TYPES_MAX; i++) {
+		if (types[i].t_magic == XN_TYPE_MAGIC && types[i].t_len == t.t_len &&
+		    memcmp(types[i].t_insns, t.t_insns, t.t_len * 8) == 0)
+			return i;
+		if (!slot && types[i].t_magic != XN_TYPE_MAGIC)
+			slot = i;
+	}
+	if (!slot)
+		return -E_FULL;
+	struct bpf_verify_error verr;
+	struct kprog *kp = load_udf(&t, &verr, &r);
+	if (!kp) {
+		if (r == -E_REFUSED && d.td_error) {
+			struct bpf_load_error le = { verr.e_insn, (int32_t)verr.e_reason, { 0 } };
+			strlcpy(le.le_msg, verr.e_msg, sizeof(le.le_msg));
+			copy_to_user(e, (uint64_t)d.td_error, &le, sizeof(le));
+		}
+		return r;
+	}
+	/* on disk before any tree can use it: the walk after a crash needs it */
+	if ((r = write_own(sb.s_types + slot - 1, &t, sizeof(t))) < 0 ||
+	    (r = disk_kernel_flush_sync()) < 0) {
+		dlcode_unload_kernel(kp);
+		return r;
+	}
+	types[slot] = t;
+	udf[slot] = kp;
+	return slot;
+}
+
+/* The catalogue entry named by the user string at uname, or -E_*. */
+static long root_named(struct env *e, uint64_t uname, char name[XN_NAME_MAX])
+{
+	long n = copy_string_from_user(e, name, uname, XN_NAME_MAX);
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return -E_INVAL;
+	for (unsigned i = 0; i < XN_ROOTS_MAX; i++)
+		if (strcmp(cat[i].r_name, name) == 0)
+			return i;
+	return -E_NOT_FOUND;
+}
+
+long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
+{
+	struct env *e = curenv;
+	char name[XN_NAME_MAX];
+	long r = need_mounted();
+	if (r < 0)
+		return r;
+	long at = root_named(e, uname, name);
+	if (at >= 0)
+		return -E_BUSY;
+	if (at != -E_NOT_FOUND)
+		return at;
+	if (type == XN_TYPE_DATA || type > XN_TYPES_MAX || !udf[type])
+		return -E_INVAL;
+	const struct cap *key;
+	if ((r = cap_key(e, cap, &key)) < 0)
+		return r;
+	unsigned slot = 0;
+	while (slot < XN_ROOTS_MAX && cat[slot].r_name[0])
+		slot++;
+	if (slot == XN_ROOTS_MAX)
+		return -E_FULL;
+	uint64_t b = sb.s_data;
+	while (b < nblocks && in_use(b))
+		b++;
+	if (b == nblocks)
+		return -E_NO_MEM;
+	/* a fresh root claims nothing */
+	memset(page_kva(copy_ppn), 0, PAGE_SIZE);
+	if (claims_of((uint32_t)type, b, page_kva(copy_ppn), after) != 0)
+		return -E_REFUSED;
+	/* the root block on disk before the catalogue points to it */
+	if ((r = disk_kernel_io_sync(DISK_OP_WRITE, b, zero_ppn)) < 0)
+		return r;
+	struct xn_root *rt = &cat[slot];
+	memset(rt, 0, sizeof(*rt));
+	strlcpy(rt->r_name, name, sizeof(rt->r_name));
+	rt->r_guard = *key;
+	rt->r_block = b;
+	rt->r_type = (uint32_t)type;
+	root_of[b] = (uint16_t)(slot + 1);
+	type_of[b] = (uint8_t)type;
+	parent_of[b] = XN_PARENT_ROOT;
+	bflags[b] = B_INIT;
+	if ((r = write_catalogue()) < 0)
+		return r;
+	count_free();
+	return slot;
+}
+
+long sys_xn_root_lookup(uint64_t uname, uint64_t out)
+{
+	struct env *e = curenv;
+	char name[XN_NAME_MAX];
+	long r = need_mounted();
+	if (r < 0)
+		return r;
+	long at = root_named(e, uname, name);
+	if (at < 0)
+		return at;
+	struct xn_root_info ri = { (uint64_t)at, cat[at].r_block, cat[at].r_type, 0,
+				   cat[at].r_guard };
+	if (copy_to_user(e, out, &ri, sizeof(ri)) < 0)
+		return -E_FAULT;
+	return at;
+}
+
+/* Check an update's extent against the state: 0 or -E_*. */
+static long check_extent(const struct xn_update *u)
+{
+	const struct xn_extent *x = &u->u_ext;
+	if (x->x_count == 0 || x->x_start >= nblocks || x->x_count > nblocks - x->x_start ||
+	    x->x_type > XN_TYPES_MAX || (x->x_type != XN_TYPE_DATA && !udf[x->x_type]) ||
+	    (x->x_type != XN_TYPE_DATA && x->x_count != 1))
+		return -E_INVAL;
+	for (uint64_t b = x->x_start; b < x->x_start + x->x_count; b++) {
+		if (u->u_op == XN_OP_ALLOC && in_use(b))
+			return -E_BUSY;
+		if (u->u_op == XN_OP_FREE &&
+		    (root_of[b] != root_of[u->u_block] || parent_of[b] != u->u_block ||
+		     type_of[b] != x->x_type || (bflags[b] & B_FREEING)))
+			return -E_INVAL;
+	}
+	if (u->u_op == XN_OP_ALLOC && x->x_type != XN_TYPE_DATA) {
+		/* a new metadata block starts zeroed: it must claim nothing */
+		memset(page_kva(copy_ppn), 0, PAGE_SIZE);
+		if (claims_of(x->x_type, x->x_start, page_kva(copy_ppn), scratch) != 0)
+			return -E_REFUSED;
+	}
+	if (u->u_op == XN_OP_FREE && x->x_type != XN_TYPE_DATA) {
+		int err;
+		void *p = bc_get(x->x_start, root_of[x->x_start], &err);
+		if (!p)
+			return err;
+		if (claims_of(x->x_type, x->x_start, p, scratch) != 0)
+			return -E_BUSY; /* free its children first */
+	}
 	return 0;
+}
+
+long sys_xn_update(uint64_t uupd, uint64_t cap)
+{
+	struct env *e = curenv;
+	struct xn_update u;
+	struct xn_write w[XN_WRITES_MAX];
+	if (copy_from_user(e, &u, uupd, sizeof(u)) < 0)
+		return -E_FAULT;
+	if (u.u_op > XN_OP_FREE || u.u_nwrites == 0 || u.u_nwrites > XN_WRITES_MAX)
+		return -E_INVAL;
+	if (copy_from_user(e, w, (uint64_t)u.u_writes, u.u_nwrites * sizeof(w[0])) < 0)
+		return -E_FAULT;
+	for (unsigned i = 0; i < u.u_nwrites; i++)
+		if (w[i].w_len == 0 || w[i].w_off >= DISK_BLOCK_SIZE ||
+		    w[i].w_len > DISK_BLOCK_SIZE - w[i].w_off)
+			return -E_INVAL;
+	long r = need_mounted();
+	if (r < 0)
+		return r;
+	if (u.u_block >= nblocks || !root_of[u.u_block])
+		return -E_RANGE;
+	if ((r = tree_check(e, cap, root_of[u.u_block], CAP_W)) < 0)
+		return r;
+	if (type_of[u.u_block] == XN_TYPE_DATA)
+		return -E_INVAL; /* data blocks are written with disk_io */
+	if (u.u_op != XN_OP_NONE && (r = check_extent(&u)) < 0)
+		return r;
+	int err;
+	uint8_t *cur = bc_get(u.u_block, root_of[u.u_block], &err);
+	if (!cur)
+		return err;
+	uint8_t *next = page_kva(copy_ppn);
+	memcpy(next, cur, PAGE_SIZE);
+	for (unsigned i = 0; i < u.u_nwrites; i++)
+		if (copy_from_user(e, next + w[i].w_off, w[i].w_src, w[i].w_len) < 0)
+			return -E_FAULT;
+	/* the check: before and after, through the type's UDF */
+	disk_stats.di_xn_checked++;
+	uint32_t type = type_of[u.u_block];
+	int nb = claims_of(type, u.u_block, cur, before);
+	int na = nb < 0 ? -1 : claims_of(type, u.u_block, next, after);
+	if (na < 0 || !xn_change_ok(before, nb, after, na, (int)u.u_op, &u.u_ext, scratch, nblocks)) {
+		disk_stats.di_xn_refused++;
+		return -E_REFUSED;
+	}
+	/* accepted: from here nothing fails but a full cache for a new block */
+	const struct xn_extent *x = &u.u_ext;
+	if (u.u_op == XN_OP_ALLOC && x->x_type != XN_TYPE_DATA &&
+	    !bc_new(x->x_start, root_of[u.u_block], &err))
+		return err;
+	memcpy(cur, next, PAGE_SIZE);
+	bc_mark_dirty(u.u_block);
+	for (uint64_t b = x->x_start; u.u_op != XN_OP_NONE && b < x->x_start + x->x_count; b++) {
+		if (u.u_op == XN_OP_ALLOC) {
+			root_of[b] = root_of[u.u_block];
+			type_of[b] = (uint8_t)x->x_type;
+			parent_of[b] = (uint32_t)u.u_block;
+			bflags[b] = 0; /* not initialised on disk yet */
+		} else {
+			if (x->x_type != XN_TYPE_DATA)
+				bc_drop(b);
+			root_of[b] = 0;
+			bflags[b] = B_FREEING;
+		}
+	}
+	disk_stats.di_cache_dirty = bc_dirty_count();
+	count_free();
+	return 0;
+}
+
+long sys_disk_bind(uint64_t block, uint64_t va, uint64_t cap)
+{
+	struct env *e = curenv;
+	if (va % PAGE_SIZE || va >= UTOP)
+		return -E_INVAL;
+	long r = need_mounted();
+	if (r < 0)
+		return r;
+	if (block >= nblocks || !root_of[block])
+		return -E_RANGE;
+	if ((r = tree_check(e, cap, root_of[block], CAP_R)) < 0)
+		return r;
+	if (type_of[block] == XN_TYPE_DATA)
+		return -E_INVAL; /* the registry caches metadata only */
+	int err;
+	if (!bc_get(block, root_of[block], &err))
+		return err;
+	ppn_t ppn;
+	bc_lookup(block, &ppn);
+	return stlb_bind(e, va, ppn, BIND_READ);
 }

@@ -432,12 +432,22 @@ static void expose(pte_t *pdpt, uint64_t uva, const void *kva, uint64_t bytes)
 			PADDR((const char *)kva + off) | PTE_P | PTE_U | pte_nx;
 }
 
+static pte_t *exposed_pdpt;
+
+void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes)
+{
+	if (!exposed_pdpt || uva < UEXPOSED || uva >= ULIM || (uint64_t)kva % PAGE_SIZE)
+		panic("pmap_expose: %#lx", uva);
+	expose(exposed_pdpt, uva, kva, bytes);
+}
+
 void pmap_init_exposed(void)
 {
 	long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
 	if (ppn < 0)
 		panic("pmap_init_exposed: out of memory");
 	pte_t *pdpt = page_kva(ppn);
+	exposed_pdpt = pdpt;
 	expose(pdpt, UPAGES, pages, npages * sizeof(struct page_info));
 	expose(pdpt, UENVS, env_infos, sizeof(struct env_info) * NENV);
 	expose(pdpt, UINFO, &kinfo, PAGE_SIZE);

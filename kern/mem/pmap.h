@@ -20,6 +20,10 @@ extern uint32_t *page_guards;    /* per page: guard id (cap.c), 0: none */
 
 void pmap_init(void);
 void pmap_init_exposed(void);
+/* Map [kva, kva + bytes) (page-aligned kernel memory) read-only for users
+ * at uva in the exposed window, in every address space at once (they share
+ * its tables). Boot only, after pmap_init_exposed. */
+void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes);
 
 /*
  * Take page ppn (or any free page if ppn == PPN_ANY) for owner with the given

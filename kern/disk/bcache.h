@@ -1,0 +1,31 @@
+/*
+ * The metadata cache and its exposed registry (bcache.c): XN's only copy
+ * of metadata blocks being read or changed.
+ */
+#ifndef EXO_KERN_DISK_BCACHE_H
+#define EXO_KERN_DISK_BCACHE_H
+
+#include <inc/disk.h>
+
+void bc_init(void);
+/* The cached page of block (in tree root: catalogue index + 1), reading
+ * it from disk (synchronously) on a miss. NULL with *err: -E_NO_MEM (every
+ * entry dirty and the sync to free one failed) or -E_IO. */
+void *bc_get(uint64_t block, uint16_t root, int *err);
+/* A cached, zeroed, dirty page for a block just allocated (no read). */
+void *bc_new(uint64_t block, uint16_t root, int *err);
+/* Is block cached? Its page number in *ppn. */
+bool bc_lookup(uint64_t block, ppn_t *ppn);
+void bc_mark_dirty(uint64_t block);
+/* Forget block (freed): its page leaves every address space binding it. */
+void bc_drop(uint64_t block);
+/* Forget everything (a new format). */
+void bc_reset(void);
+/* One write-back pass: start writing every dirty entry for which
+ * ready(block, page) holds, then wait for the device. The number written,
+ * or -E_IO. */
+long bc_write_pass(bool (*ready)(uint64_t block, const void *page));
+/* Dirty entries now. */
+unsigned bc_dirty_count(void);
+
+#endif
