@@ -8,6 +8,7 @@
 #   make bench-smoke  both benchmark programs with tiny counts
 #   make host-tests just the host unit tests
 #   make dpf-bench  the packet-filter demux benchmark on the host (doc/dpf.md)
+#   make crashtest  power cuts on a disk: N=1000 cuts (tools/crashtest)
 #   make fuzz       each downloaded-code fuzzer for FUZZ_TIME seconds (60)
 #   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
 #   make doc        regenerate doc/syscalls.md from inc/syscall.def
@@ -254,6 +255,10 @@ doc/syscalls.md: inc/syscall.def tools/gensyscalldoc
 
 doc: doc/syscalls.md
 
+N ?= 1000
+crashtest: deps all
+	@tools/crashtest $(N)
+
 help:
 	@echo "Targets:"
 	@sed -n '/^# Run knobs/q; s/^#   /  /p' Makefile
@@ -265,7 +270,7 @@ help:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps run qemu-gdb iso test doc help clean
+.PHONY: all deps run qemu-gdb iso test doc help clean crashtest
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
