@@ -56,7 +56,7 @@ Q := @
 say := @echo
 endif
 
-COMMON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+COMMON_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 	-fno-omit-frame-pointer -ffreestanding -nostdinc -isystem $(GCC_INC) -I. \
 	-fno-stack-protector -fno-pic -fno-pie -fno-asynchronous-unwind-tables \
 	-fcf-protection=none -MMD -MP

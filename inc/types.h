@@ -21,5 +21,8 @@ typedef int32_t envid_t;
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* A parameter a function must take (its type is fixed: a hook, a table of
+ * commands) but does not need. */
+#define UNUSED __attribute__((unused))
 
 #endif

@@ -9,6 +9,8 @@
 #include <kern/arch/bootinfo.h>
 #include <kern/arch/bootproto.h>
 #include <kern/env/cap.h>
+#include <kern/bpf/dlcode.h>
+#include <kern/env/pct.h>
 #include <kern/arch/console.h>
 #include <kern/arch/cpu.h>
 #include <kern/env/env.h>
@@ -39,7 +41,7 @@ static void kinfo_init(void)
 	kinfo.ki_tsc_hz = tsc_hz;
 	kinfo.ki_tick_hz = TICK_HZ;
 	kinfo.ki_ncpu = ncpu;
-	kinfo.ki_npages = npages;
+	kinfo.ki_npages = pages_total;
 	kinfo.ki_free_pages = pages_free;
 	kinfo.ki_nenv = NENV;
 	strlcpy(kinfo.ki_cmdline, boot_info.cmdline, sizeof(kinfo.ki_cmdline));
@@ -93,8 +95,11 @@ static void start_first_env(void)
 
 void kmain(uint32_t protocol, uint64_t info_pa)
 {
-	/* Output first, so everything after can report. */
+	/* Output first, so everything after can report; then what a panic
+	 * and a killed env print (the debug layer's hooks). */
 	serial_init();
+	report_init();
+	trace_init();
 	/* Copy the loader's data before any page can be reused. */
 	bool have_map = bootinfo_parse(protocol, info_pa);
 	/* GDT, TSS, %gs, syscall MSRs, NX: pmap's tables use NX bits. */
@@ -112,7 +117,17 @@ void kmain(uint32_t protocol, uint64_t info_pa)
 	env_init();
 	cap_init();
 	slice_init();
-	pmap_init_exposed();
+	dlcode_init();
+	/* What goes when an env goes (destroy or exec), in this order:
+	 * downloaded programs before the filters naming them and before the
+	 * env's pages, in which they live (env.c's env_gone). */
+	env_gone_register(pct_env_gone);
+	env_gone_register(slice_env_gone);
+	env_gone_register(dlcode_env_gone);
+	env_gone_register(netfilter_env_gone);
+	env_gone_register(net_env_gone);
+	env_gone_register(disk_env_gone); /* pinned pages stay the kernel's */
+	pmap_expose(UINFO, &kinfo, PAGE_SIZE);
 	/* Interrupt controllers, then the calibrated timer. */
 	pic_disable();
 	lapic_init();

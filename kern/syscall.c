@@ -19,6 +19,7 @@
 #include <inc/upcall.h>
 #include <kern/env/cap.h>
 #include <kern/arch/console.h>
+#include <kern/env/console_input.h>
 #include <kern/arch/cpu.h>
 #include <kern/env/env.h>
 #include <kern/arch/fastpath.h>
@@ -40,13 +41,6 @@
 
 extern struct kern_info kinfo;
 
-FASTPATH void syscall_save_caller(long result)
-{
-	struct env *e = curenv;
-	e->env_tf = *thiscpu()->cpu_syscall_frame;
-	e->env_tf.tf_rax = (uint64_t)result;
-}
-
 FASTPATH static long sys_getenvid(void)
 {
 	return curenv->env_id;
@@ -55,12 +49,12 @@ FASTPATH static long sys_getenvid(void)
 static long sys_cputs(uint64_t s, uint64_t len)
 {
 	struct env *e = curenv;
-	if (!vm_check(e, s, len, 0))
+	if (!vm_check(e->env_vm, s, len, 0))
 		return -E_FAULT;
 	char buf[256];
 	for (uint64_t done = 0; done < len;) {
 		uint64_t n = MIN(len - done, sizeof(buf));
-		copy_from_user(e, buf, s + done, n);
+		copy_from_user(e->env_vm, buf, s + done, n);
 		cputs_kernel(buf, n);
 		done += n;
 	}
@@ -113,11 +107,11 @@ static long creator_key(struct env *e, uint64_t slot, const struct cap **key)
 static long copy_name_args(struct env *e, uint64_t uname, uint64_t uargs,
 			   char name[ENV_CREATE_NAME_MAX], char args[ENV_CREATE_ARGS_MAX])
 {
-	long r = copy_string_from_user(e, name, uname, ENV_CREATE_NAME_MAX);
+	long r = copy_string_from_user(e->env_vm, name, uname, ENV_CREATE_NAME_MAX);
 	if (r < 0)
 		return r;
 	args[0] = '\0';
-	if (uargs && (r = copy_string_from_user(e, args, uargs, ENV_CREATE_ARGS_MAX)) < 0)
+	if (uargs && (r = copy_string_from_user(e->env_vm, args, uargs, ENV_CREATE_ARGS_MAX)) < 0)
 		return r;
 	return 0;
 }
@@ -221,19 +215,7 @@ static long sys_env_set_upcall(uint64_t kind, uint64_t entry, uint64_t lo, uint6
 		return -E_INVAL;
 	if (!entry)
 		lo = hi = 0;
-	if (kind == UPCALL_PCT) {
-		e->env_pct_entry = entry;
-		e->env_pct_lo = lo;
-		e->env_pct_hi = hi;
-	} else if (kind == UPCALL_SLICE) {
-		e->env_slice_entry = entry;
-		e->env_slice_lo = lo;
-		e->env_slice_hi = hi;
-	} else {
-		e->env_upcall_entry = entry;
-		e->env_xstack_lo = lo;
-		e->env_xstack_hi = hi;
-	}
+	e->env_route[kind] = (struct upcall_route){ entry, lo, hi };
 	return 0;
 }
 
@@ -247,7 +229,7 @@ static long sys_yield(void)
 static long sys_page_alloc(uint64_t ppn, uint64_t cap)
 {
 	struct env *e = curenv;
-	if (ppn != PPN_ANY && ppn >= npages)
+	if (ppn != PPN_ANY && ppn >= pages_total)
 		return -E_INVAL;
 	const struct cap *key;
 	long r = cap_key(e, cap, &key);
@@ -260,7 +242,7 @@ static long sys_page_alloc(uint64_t ppn, uint64_t cap)
 	long g = guard_get(key);
 	if (g < 0)
 		return g;
-	r = page_take(e, PAGE_USER, ppn);
+	r = page_take(e->env_vm, PAGE_USER, ppn);
 	if (r < 0) {
 		guard_put((uint32_t)g);
 		if (r == -E_NO_MEM)
@@ -274,7 +256,7 @@ static long sys_page_alloc(uint64_t ppn, uint64_t cap)
 /* May e's key in slot cap do `rights` to user page ppn? */
 FASTPATH static long check_page(struct env *e, uint64_t ppn, uint64_t cap, unsigned rights)
 {
-	if (ppn >= npages)
+	if (ppn >= pages_total)
 		return -E_INVAL;
 	if (pages[ppn].pg_type != PAGE_USER) {
 		const struct cap *key;
@@ -311,7 +293,7 @@ FASTPATH static long check_bind(uint64_t va, uint64_t ppn, uint64_t rights, uint
 	 * with no more rights (so a forked child can fork again). */
 	uint8_t type = pages[ppn].pg_type;
 	if (r == -E_PERM && (type == PAGE_USER || (type == PAGE_IMAGE && !(rights & BIND_WRITE))) &&
-	    stlb_env_binds(curenv, ppn, (unsigned)rights))
+	    stlb_env_binds(curenv->env_vm, ppn, (unsigned)rights))
 		r = 0;
 	return r;
 }
@@ -325,7 +307,7 @@ FASTPATH static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uin
 		return r;
 	if ((r = check_bind(va, ppn, rights, cap)) < 0)
 		return r;
-	return stlb_bind(e, va, ppn, (unsigned)rights);
+	return stlb_bind(e->env_vm, va, ppn, (unsigned)rights);
 }
 
 FASTPATH static long sys_page_unbind(envid_t envid, uint64_t va, uint64_t cap)
@@ -336,7 +318,7 @@ FASTPATH static long sys_page_unbind(envid_t envid, uint64_t va, uint64_t cap)
 		return r;
 	if ((r = check_user_page_va(va)) < 0)
 		return r;
-	stlb_unbind(e, va);
+	stlb_unbind(e->env_vm, va);
 	return 0;
 }
 
@@ -349,7 +331,7 @@ FASTPATH static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t
 	if (n > BIND_BATCH_MAX)
 		return -E_INVAL;
 	struct bind_req reqs[BIND_BATCH_MAX];
-	if (copy_from_user(curenv, reqs, ureqs, n * sizeof(reqs[0])) < 0)
+	if (copy_from_user(curenv->env_vm, reqs, ureqs, n * sizeof(reqs[0])) < 0)
 		return -E_FAULT;
 	/* Pages of a batch mostly share one guard: check each (guard, rights)
 	 * pair against the key once. */
@@ -359,7 +341,7 @@ FASTPATH static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t
 		const struct bind_req *q = &reqs[i];
 		if (q->br_ppn == PPN_NONE_REQ) {
 			r = check_user_page_va(q->br_va);
-		} else if (ok_guard && q->br_ppn < npages && page_guards[q->br_ppn] == ok_guard &&
+		} else if (ok_guard && q->br_ppn < pages_total && page_guards[q->br_ppn] == ok_guard &&
 			   pages[q->br_ppn].pg_type == PAGE_USER && q->br_rights == ok_rights &&
 			   q->br_va % PAGE_SIZE == 0 && q->br_va < UTOP) {
 			r = 0;
@@ -381,9 +363,9 @@ FASTPATH static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t
 	r = 0;
 	for (uint64_t i = 0; i < n && r == 0; i++) {
 		if (reqs[i].br_ppn == PPN_NONE_REQ)
-			stlb_unbind(e, reqs[i].br_va);
+			stlb_unbind(e->env_vm, reqs[i].br_va);
 		else
-			r = stlb_bind(e, reqs[i].br_va, reqs[i].br_ppn, (unsigned)reqs[i].br_rights);
+			r = stlb_bind(e->env_vm, reqs[i].br_va, reqs[i].br_ppn, (unsigned)reqs[i].br_rights);
 	}
 	if (defer)
 		vm_flush_deferred();
@@ -408,7 +390,7 @@ static long sys_page_protect(envid_t envid, uint64_t va, uint64_t npages, uint64
 	uint64_t n = 0;
 	uint32_t ok_guard = 0;
 	for (uint64_t i = 0; i < npages; i++) {
-		uint32_t b = stlb_find(e, va + i * PAGE_SIZE);
+		uint32_t b = stlb_find(e->env_vm, va + i * PAGE_SIZE);
 		if (!b)
 			continue;
 		ppn_t ppn = stlb_binding(b)->b_ppn;
@@ -428,7 +410,7 @@ static long sys_page_protect(envid_t envid, uint64_t va, uint64_t npages, uint64
 		vm_defer_flushes();
 	struct vm_cursor cursor = VM_CURSOR_INIT;
 	for (uint64_t i = 0; i < n; i++)
-		stlb_protect(e, found[i], (unsigned)rights, &cursor);
+		stlb_protect(e->env_vm, found[i], (unsigned)rights, &cursor);
 	if (defer)
 		vm_flush_deferred();
 	return (long)n;
@@ -440,7 +422,7 @@ static long sys_vm_flush(envid_t envid, uint64_t cap)
 	long r = other_env(envid, cap, false, &e);
 	if (r < 0)
 		return r;
-	vm_flush(e);
+	vm_flush(e->env_vm);
 	return 0;
 }
 
@@ -471,7 +453,7 @@ static long unstarted_env(envid_t envid, uint64_t cap, struct env **out)
 static long sys_env_set_regs(envid_t envid, uint64_t uregs, uint64_t cap)
 {
 	struct env_regs regs;
-	if (copy_from_user(curenv, &regs, uregs, sizeof(regs)) < 0)
+	if (copy_from_user(curenv->env_vm, &regs, uregs, sizeof(regs)) < 0)
 		return -E_FAULT;
 	if (regs.r_rip >= UTOP)
 		return -E_INVAL;
@@ -517,7 +499,7 @@ static long sys_cap_derive(uint64_t src, uint64_t dst, uint64_t rights, uint64_t
 	if (ncomp > (uint64_t)(CAP_MAXLEN - key->c_len))
 		return -E_RANGE;
 	struct cap c = *key;
-	if (copy_from_user(e, &c.c_name[key->c_len], uname, ncomp * sizeof(c.c_name[0])) < 0)
+	if (copy_from_user(e->env_vm, &c.c_name[key->c_len], uname, ncomp * sizeof(c.c_name[0])) < 0)
 		return -E_FAULT;
 	c.c_len = (uint8_t)(key->c_len + ncomp);
 	c.c_rights = (uint8_t)rights;
@@ -565,7 +547,7 @@ static long sys_cap_read(envid_t envid, uint64_t slot, uint64_t out)
 		if (!any)
 			return -E_PERM;
 	}
-	if (copy_to_user(self, out, &e->env_kpage->kp_ring[slot], sizeof(struct cap)) < 0)
+	if (copy_to_user(self->env_vm, out, &e->env_kpage->kp_ring[slot], sizeof(struct cap)) < 0)
 		return -E_FAULT;
 	return 0;
 }
@@ -581,7 +563,7 @@ static long sys_env_set_rvec(uint64_t va, uint64_t n)
 	}
 	if (n == 0)
 		return -E_INVAL;
-	if (!vm_check(e, va, sizeof(struct rvec) + n * sizeof(struct rvec_entry), true))
+	if (!vm_check(e->env_vm, va, sizeof(struct rvec) + n * sizeof(struct rvec_entry), true))
 		return -E_FAULT;
 	e->env_rvec_va = va;
 	e->env_rvec_n = n;
@@ -604,10 +586,10 @@ static long sys_page_dirty(uint64_t va, uint64_t clear)
 	struct env *e = curenv;
 	if (va >= UTOP || clear > 1)
 		return -E_INVAL;
-	struct binding *b = (struct binding *)stlb_lookup(e, va);
+	struct binding *b = (struct binding *)stlb_lookup(e->env_vm, va);
 	if (!b)
 		return -E_NOT_FOUND;
-	bool dirty = (b->b_flags & BINDING_DIRTY) || vm_dirty(e, ROUNDDOWN(va, PAGE_SIZE), clear);
+	bool dirty = (b->b_flags & BINDING_DIRTY) || vm_dirty(e->env_vm, ROUNDDOWN(va, PAGE_SIZE), clear);
 	if (clear)
 		b->b_flags &= (uint8_t)~BINDING_DIRTY;
 	return dirty;
@@ -617,7 +599,7 @@ static long sys_page_lookup(uint64_t va)
 {
 	if (va >= UTOP)
 		return -E_INVAL;
-	const struct binding *b = stlb_lookup(curenv, va);
+	const struct binding *b = stlb_lookup(curenv->env_vm, va);
 	if (!b)
 		return -E_NOT_FOUND;
 	return (long)(((uint64_t)b->b_ppn << PAGE_SHIFT) | b->b_rights);
@@ -714,7 +696,7 @@ void syscall(struct trapframe *tf)
 	thiscpu()->cpu_syscall_frame = tf;
 	/* Tracing (kern/debug/trace.c) costs this one predictable branch when off. */
 	if (__builtin_expect(curenv->env_trace, 0))
-		tf->tf_rax = (uint64_t)trace_syscall(tf);
+		tf->tf_rax = (uint64_t)trace_syscall(tf, syscall_dispatch);
 	else
 		tf->tf_rax = (uint64_t)dispatch(tf);
 	unlock_kernel();

@@ -9,8 +9,4 @@ void syscall(struct trapframe *tf);
 /* Run the call tf names with tf's arguments; its result. (trace.c too) */
 long syscall_dispatch(struct trapframe *tf);
 
-/* Save the caller's registers (from the frame of the call in progress) in
- * its env, to be resumed later with result in %rax. */
-void syscall_save_caller(long result);
-
 #endif

@@ -1,46 +1,50 @@
 /*
- * The console: kernel output, panics, and console input multiplexed to one
- * env at a time.
+ * Kernel output: cprintf and panics, written to whatever the console driver
+ * registered (console_set_output: the serial line, kern/dev/serial.c).
+ * Console input, multiplexed to one env at a time, is the env layer's
+ * (kern/env/console_input.c).
  *
- * Input bytes from the serial line are buffered in the kernel until the env
- * holding the console (kinfo.ki_console, exposed at UINFO) reads them with
- * sys_cgetc; a reader blocked in sys_cgetc gets the next byte directly. When
- * the console changes hands, unread input stays for the new holder. A full
- * buffer drops bytes (counted) rather than block the line.
+ * A panic prints where and why, then asks the debug layer (which registers
+ * console_set_panic_report) for the current env and a symbolised backtrace:
+ * this file sits at the bottom, and reaches up only through that hook.
  *
- * Locking: input state is under the big kernel lock. Output is serialised by
- * its own lock so that a panic on one CPU is not interleaved with another's
- * output; a panic while that lock is held breaks it.
+ * Locking: output is serialised by its own lock so that a panic on one CPU
+ * is not interleaved with another's output; a panic while that lock is held
+ * breaks it.
  */
-#include <inc/kinfo.h>
 #include <kern/arch/console.h>
 #include <kern/arch/cpu.h>
-#include <kern/env/env.h>
 #include <kern/arch/lock.h>
-#include <kern/debug/report.h>
-#include <kern/dev/serial.h>
 #include <kern/arch/trap.h>
 #include <kern/arch/x86.h>
 #include <common/fmt.h>
 
-extern struct kern_info kinfo;
-
 static struct spinlock output_lock;
 static bool panicking;
 
-#define INPUT_BUF 512 /* bytes typed ahead of the reader */
-static uint8_t input[INPUT_BUF];
-static unsigned input_head, input_len;
-static uint64_t input_dropped;
-
 static char last_output = '\n';
+
+static console_putc_fn *putc_fn;
+static console_panic_fn *panic_fn;
+
+void console_set_output(console_putc_fn *fn)
+{
+	putc_fn = fn;
+}
+
+void console_set_panic_report(console_panic_fn *fn)
+{
+	panic_fn = fn;
+}
 
 void cputs_kernel(const char *s, size_t n)
 {
+	if (!putc_fn)
+		return; /* before the serial line is set up: nowhere to write */
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '\n')
-			serial_putc('\r');
-		serial_putc(s[i]);
+			putc_fn('\r');
+		putc_fn(s[i]);
 	}
 	if (n)
 		last_output = s[n - 1];
@@ -97,18 +101,10 @@ static void __attribute__((noreturn)) vpanic(const struct trapframe *tf, const c
 	cprintf("kernel panic on cpu %u at %s:%d: ", c->cpu_id, file, line);
 	vcprintf(fmt, ap);
 	cprintf("\n");
-	struct env *e = c->cpu_env;
-	if (e)
-		cprintf("current env %08x (%s) on cpu %u\n", e->env_id, e->env_info->env_name,
-			c->cpu_id);
-	else
-		cprintf("no current env on cpu %u\n", c->cpu_id);
-	if (tf)
+	if (panic_fn)
+		panic_fn(tf); /* the current env, registers, backtrace (kern/debug) */
+	else if (tf)
 		print_trapframe(tf);
-	if (tf && !(tf->tf_cs & 3))
-		backtrace_kernel(tf->tf_rip, tf->tf_rbp); /* from where it trapped */
-	else
-		backtrace_kernel(0, read_rbp());
 	outl(0xf4, 0x7f); /* under QEMU's isa-debug-exit: stop with status 255 */
 	halt_forever();
 }
@@ -125,46 +121,4 @@ void _panic_tf(const struct trapframe *tf, const char *file, int line, const cha
 	va_list ap;
 	va_start(ap, fmt);
 	vpanic(tf, file, line, fmt, ap);
-}
-
-/* Hand the oldest buffered byte to the console holder if it is waiting. */
-static void deliver_input(void)
-{
-	struct env *e = env_lookup(kinfo.ki_console);
-	if (!e || input_len == 0 || e->env_info->env_status != ENV_BLOCKED ||
-	    e->env_block != BLOCK_CONSOLE)
-		return;
-	e->env_tf.tf_rax = input[input_head];
-	input_head = (input_head + 1) % INPUT_BUF;
-	input_len--;
-	e->env_block = BLOCK_NONE;
-	env_set_status(e, ENV_RUNNABLE);
-}
-
-void console_irq(void)
-{
-	int c;
-	while ((c = serial_getc()) >= 0) {
-		if (input_len == INPUT_BUF) {
-			input_dropped++;
-			continue;
-		}
-		input[(input_head + input_len++) % INPUT_BUF] = (uint8_t)c;
-	}
-	deliver_input();
-}
-
-int console_getc(void)
-{
-	if (input_len == 0)
-		return -1;
-	int c = input[input_head];
-	input_head = (input_head + 1) % INPUT_BUF;
-	input_len--;
-	return c;
-}
-
-void console_owner_changed(void)
-{
-	deliver_input();
 }

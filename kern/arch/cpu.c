@@ -12,6 +12,9 @@
 #include <kern/arch/trap.h>
 #include <kern/arch/x86.h>
 #include <common/string.h>
+#include <kern/arch/lock.h>
+
+struct spinlock kernel_lock; /* the big kernel lock (lock.h) */
 
 struct cpu cpus[NCPU];
 unsigned ncpu = 1;

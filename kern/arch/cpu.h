@@ -18,6 +18,7 @@
 #include <inc/types.h>
 
 struct env;
+struct vmspace;
 struct trapframe;
 
 struct tss {
@@ -35,6 +36,7 @@ struct cpu {
 	uint64_t cpu_kstack_top;    /* %gs:8, the syscall entry's stack */
 	uint64_t cpu_user_rsp;      /* %gs:16, scratch for the syscall entry */
 	struct env *cpu_env;        /* env running here, or NULL when idle */
+	struct vmspace *cpu_vm;     /* its address space (kern/mem/vm.c) */
 	struct env *cpu_fpu_owner;  /* whose FPU/SSE state is in the registers */
 	struct trapframe *cpu_syscall_frame; /* the system call in progress */
 	bool cpu_tlb_defer, cpu_tlb_pending; /* vm.c: batched TLB flushes */

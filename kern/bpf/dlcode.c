@@ -30,7 +30,6 @@
 #include <kern/env/pct.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/stlb.h>
-#include <kern/syscall.h>
 #include <kern/mem/vm.h>
 #include <kern/arch/x86.h>
 #include <common/string.h>
@@ -81,7 +80,7 @@ static long take_grants(struct env *e, struct kprog *kp, const struct bpf_grant 
 		    (gi->g_flags & ~(uint32_t)(BPF_REGION_READ | BPF_REGION_WRITE)) ||
 		    !(gi->g_flags & BPF_REGION_READ))
 			return -E_INVAL;
-		const struct binding *b = stlb_lookup(e, gi->g_addr);
+		const struct binding *b = stlb_lookup(e->env_vm, gi->g_addr);
 		if (!b || ((gi->g_flags & BPF_REGION_WRITE) && !(b->b_rights & BIND_WRITE)))
 			return -E_FAULT;
 		if (pages[b->b_ppn].pg_type != PAGE_USER || pages[b->b_ppn].pg_owner != e->env_id)
@@ -103,13 +102,13 @@ long sys_bpf_load(uint64_t uargs)
 	struct env *e = curenv;
 	struct bpf_load a;
 	struct bpf_grant grants[BPF_MAX_REGIONS];
-	if (copy_from_user(e, &a, uargs, sizeof(a)) < 0)
+	if (copy_from_user(e->env_vm, &a, uargs, sizeof(a)) < 0)
 		return -E_FAULT;
 	uint32_t first = a.bl_kind == BPF_KIND_PACKET; /* region 0: the frame */
 	if ((a.bl_kind != BPF_KIND_WAKEUP && a.bl_kind != BPF_KIND_PACKET) || a.bl_len == 0 ||
 	    a.bl_len > BPF_MAX_INSNS || a.bl_ngrants > BPF_MAX_REGIONS - first)
 		return -E_INVAL;
-	if (copy_from_user(e, grants, (uint64_t)a.bl_grants, a.bl_ngrants * sizeof(grants[0])) < 0)
+	if (copy_from_user(e->env_vm, grants, (uint64_t)a.bl_grants, a.bl_ngrants * sizeof(grants[0])) < 0)
 		return -E_FAULT;
 	unsigned slot = 0;
 	while (slot < BPF_PROGS_PER_ENV && e->env_progs[slot])
@@ -120,19 +119,19 @@ long sys_bpf_load(uint64_t uargs)
 	size_t insn_bytes = a.bl_len * sizeof(struct bpf_insn);
 	size_t aux_bytes = a.bl_len * sizeof(struct bpf_aux);
 	unsigned npages = pages_for(sizeof(struct kprog) + insn_bytes + aux_bytes);
-	struct kprog *kp = kdyn_alloc(e, npages);
+	struct kprog *kp = kdyn_alloc(e->env_vm, npages);
 	if (!kp)
 		return -E_NO_MEM;
 	kp->kp_pages = npages;
 	struct bpf_insn *insns = (struct bpf_insn *)(kp + 1);
 	struct bpf_aux *aux = (struct bpf_aux *)((char *)insns + insn_bytes);
-	long r = copy_from_user(e, insns, (uint64_t)a.bl_insns, insn_bytes) < 0 ? -E_FAULT : 0;
+	long r = copy_from_user(e->env_vm, insns, (uint64_t)a.bl_insns, insn_bytes) < 0 ? -E_FAULT : 0;
 	if (r == 0)
 		r = take_grants(e, kp, grants, a.bl_ngrants, first);
 	size_t scratch_size = bpf_verify_scratch_size(insns, a.bl_len);
 	if (r == 0 && pages_for(scratch_size) > BPF_SCRATCH_MAX_PAGES)
 		r = -E_TOO_BIG;
-	void *scratch = r == 0 ? kdyn_alloc(e, pages_for(scratch_size)) : NULL;
+	void *scratch = r == 0 ? kdyn_alloc(e->env_vm, pages_for(scratch_size)) : NULL;
 	if (r == 0 && !scratch)
 		r = -E_NO_MEM;
 	if (r < 0) {
@@ -152,7 +151,7 @@ long sys_bpf_load(uint64_t uargs)
 		if (a.bl_error) {
 			struct bpf_load_error le = { err.e_insn, v, { 0 } };
 			strlcpy(le.le_msg, err.e_msg, sizeof(le.le_msg));
-			copy_to_user(e, (uint64_t)a.bl_error, &le, sizeof(le));
+			copy_to_user(e->env_vm, (uint64_t)a.bl_error, &le, sizeof(le));
 		}
 		unload(kp);
 		return -E_REFUSED;
@@ -161,7 +160,7 @@ long sys_bpf_load(uint64_t uargs)
 	size_t code_size = 0;
 	if (bpf_jit(p, NULL, 0, &code_size) == 0 && code_size) {
 		kp->kp_code_pages = pages_for(code_size);
-		kp->kp_code = kdyn_alloc(e, kp->kp_code_pages);
+		kp->kp_code = kdyn_alloc(e->env_vm, kp->kp_code_pages);
 		if (kp->kp_code &&
 		    bpf_jit(p, kp->kp_code, kp->kp_code_pages * PAGE_SIZE, &code_size) == 0) {
 			kdyn_make_exec(kp->kp_code, kp->kp_code_pages);
@@ -253,7 +252,7 @@ long sys_env_sleep_until(uint64_t slot, uint64_t arg, uint64_t ticks)
 	sched_yield();
 }
 
-bool dlcode_pred_holds(struct env *e)
+static bool pred_holds(struct env *e)
 {
 	struct kprog *kp = e->env_sleep_pred >= 0 ? e->env_progs[e->env_sleep_pred] : NULL;
 	return kp && holds(e, kp, e->env_sleep_arg);
@@ -338,7 +337,12 @@ uint64_t dlcode_run_kernel(struct kprog *kp, void *ctx, void *const *region_kptr
 	return r;
 }
 
-void dlcode_env_gone(struct env *e)
+void dlcode_init(void)
+{
+	env_pred_holds = pred_holds;
+}
+
+void dlcode_env_gone(struct env *e, enum env_end how UNUSED)
 {
 	for (unsigned i = 0; i < BPF_PROGS_PER_ENV; i++)
 		if (e->env_progs[i]) {

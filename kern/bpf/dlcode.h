@@ -2,8 +2,8 @@
 #define EXO_KERN_DLCODE_H
 
 #include <inc/types.h>
+#include <kern/env/env.h>
 
-struct env;
 struct bpf_insn;
 struct bpf_region;
 struct bpf_verify_error;
@@ -13,8 +13,8 @@ long sys_bpf_load(uint64_t uargs);
 long sys_bpf_unload(uint64_t slot);
 long sys_env_sleep_until(uint64_t slot, uint64_t arg, uint64_t ticks);
 
-/* e sleeps on a predicate (env_sleep_pred >= 0): does it hold now? */
-bool dlcode_pred_holds(struct env *e);
+/* Become the env layer's runner of wakeup predicates (env_pred_holds). */
+void dlcode_init(void);
 /* Is slot one of e's packet handlers? */
 bool dlcode_is_packet_handler(struct env *e, uint64_t slot);
 /* Run e's packet handler in slot on a received frame: 1 deliver it, 0 it
@@ -34,7 +34,7 @@ void dlcode_unload_kernel(struct kprog *kp);
 /* Run it on ctx with these region addresses; r0, and *ok false if the run
  * faulted or ran out of budget. */
 uint64_t dlcode_run_kernel(struct kprog *kp, void *ctx, void *const *region_kptr, bool *ok);
-/* e is dying: unload its programs. */
-void dlcode_env_gone(struct env *e);
+/* e is gone (env_gone_register): unload its programs. */
+void dlcode_env_gone(struct env *e, enum env_end how);
 
 #endif

@@ -23,6 +23,7 @@
 #include <kern/debug/ksym.h>
 #include <kern/env/loader.h>
 #include <kern/debug/report.h>
+#include <kern/arch/cpu.h>
 #include <kern/arch/trap.h>
 #include <kern/mem/vm.h>
 #include <kern/arch/x86.h>
@@ -94,6 +95,30 @@ static void para_add_user_addr(const struct program *prog, uint64_t addr, bool i
 		para_add("%#lx ?", addr);
 }
 
+/* After a panic's message: what was running, the registers, a backtrace. */
+static void panic_report(const struct trapframe *tf)
+{
+	struct cpu *c = thiscpu();
+	struct env *e = c->cpu_env;
+	if (e)
+		cprintf("current env %08x (%s) on cpu %u\n", e->env_id, e->env_info->env_name,
+			c->cpu_id);
+	else
+		cprintf("no current env on cpu %u\n", c->cpu_id);
+	if (tf)
+		print_trapframe(tf);
+	if (tf && !(tf->tf_cs & 3))
+		backtrace_kernel(tf->tf_rip, tf->tf_rbp); /* from where it trapped */
+	else
+		backtrace_kernel(0, read_rbp());
+}
+
+void report_init(void)
+{
+	env_debug.kill_report = report_kill;
+	console_set_panic_report(panic_report);
+}
+
 void report_kill(struct env *e, const struct trapframe *tf, const char *reason)
 {
 	const char *name = e->env_info->env_name;
@@ -121,7 +146,7 @@ void report_kill(struct env *e, const struct trapframe *tf, const char *reason)
 	struct sym at;
 	uint64_t ret;
 	if (prog && program_sym_lookup(prog, tf->tf_rip, &at) && at.s_off == 0 &&
-	    copy_from_user(e, &ret, tf->tf_rsp, sizeof(ret)) == 0) {
+	    copy_from_user(e->env_vm, &ret, tf->tf_rsp, sizeof(ret)) == 0) {
 		para_add("    ");
 		para_add_user_addr(prog, ret, true);
 		para_add("\n");
@@ -129,7 +154,7 @@ void report_kill(struct env *e, const struct trapframe *tf, const char *reason)
 	uint64_t rbp = tf->tf_rbp;
 	for (int depth = 0; depth < USER_FRAMES_MAX && rbp % 8 == 0; depth++) {
 		uint64_t frame[2]; /* saved %rbp, return %rip */
-		if (copy_from_user(e, frame, rbp, sizeof(frame)) < 0 || frame[1] == 0)
+		if (copy_from_user(e->env_vm, frame, rbp, sizeof(frame)) < 0 || frame[1] == 0)
 			break;
 		para_add("    ");
 		para_add_user_addr(prog, frame[1], true);

@@ -14,6 +14,8 @@ void backtrace_kernel(uint64_t rip, uint64_t rbp);
  * (may be NULL) and e's user-space backtrace, named from its program. Call
  * it before e's address space is torn down. */
 void report_kill(struct env *e, const struct trapframe *tf, const char *reason);
+/* Make report_kill the env layer's kill_report hook (env_debug). */
+void report_init(void);
 
 /* The kernel command line's panic_test=MODE: panic on purpose at the end of
  * boot ("fault": by a page fault in the kernel), so tests can check what a

@@ -14,7 +14,7 @@
 static void check_counts(void)
 {
 	uint64_t nfree = 0;
-	for (ppn_t p = 0; p < npages; p++) {
+	for (ppn_t p = 0; p < pages_total; p++) {
 		const struct page_info *pg = &pages[p];
 		if (pg->pg_type == PAGE_FREE) {
 			nfree++;
@@ -42,7 +42,7 @@ static void check_alloc(void)
 	/* a taken page cannot be taken again; nor can a reserved one */
 	assert(page_take(NULL, PAGE_KERNEL, (uint64_t)b) == -E_BUSY);
 	assert(page_take(NULL, PAGE_KERNEL, 0) == -E_BUSY);
-	assert(page_take(NULL, PAGE_KERNEL, npages) == -E_INVAL);
+	assert(page_take(NULL, PAGE_KERNEL, pages_total) == -E_INVAL);
 	page_give_back(b);
 	assert(pages_free == before);
 }

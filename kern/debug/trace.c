@@ -31,7 +31,6 @@
 #include <kern/arch/cpu.h>
 #include <kern/env/env.h>
 #include <kern/debug/report.h>
-#include <kern/syscall.h>
 #include <kern/debug/trace.h>
 #include <kern/mem/vm.h>
 #include <common/fmt.h>
@@ -79,7 +78,6 @@ static struct trace_rec {
 	uint64_t tr_args[5];
 } recs[NENV];
 
-struct env *trace_in_call;
 
 static struct textbuf line; /* the line being written */
 
@@ -93,12 +91,12 @@ static void add_string(struct env *e, uint64_t va, uint64_t len, bool counted)
 	if (counted) {
 		n = MIN(len, (uint64_t)STR_SHOWN);
 		more = len > n;
-		if (copy_from_user(e, buf, va, n) < 0) {
+		if (copy_from_user(e->env_vm, buf, va, n) < 0) {
 			textbuf_add(&line, "%#lx", va);
 			return;
 		}
 	} else {
-		long r = copy_string_from_user(e, buf, va, sizeof(buf));
+		long r = copy_string_from_user(e->env_vm, buf, va, sizeof(buf));
 		if (r == -E_TOO_BIG) {
 			n = STR_SHOWN;
 			more = true;
@@ -181,7 +179,7 @@ static void log_call(struct env *e, const struct trace_rec *r, long result, enum
 	cprintf("%s", line.tb_buf);
 }
 
-long trace_syscall(struct trapframe *tf)
+long trace_syscall(struct trapframe *tf, long (*dispatch)(struct trapframe *tf))
 {
 	struct env *e = curenv;
 	if (trace_in_call)
@@ -195,7 +193,7 @@ long trace_syscall(struct trapframe *tf)
 	r->tr_args[3] = tf->tf_r10;
 	r->tr_args[4] = tf->tf_r8;
 	trace_in_call = e;
-	long result = syscall_dispatch(tf);
+	long result = dispatch(tf);
 	trace_in_call = NULL;
 	log_call(e, r, result, RETURNED);
 	r->tr_env = 0;
@@ -226,6 +224,13 @@ void trace_resume(struct env *e)
 		return;
 	r->tr_env = 0;
 	log_call(e, r, (long)e->env_tf.tf_rax, RESUMED);
+}
+
+void trace_init(void)
+{
+	env_debug.call_left = trace_leave;
+	env_debug.call_resumed = trace_resume;
+	env_debug.upcall = trace_upcall;
 }
 
 void trace_set(struct env *e, bool on)

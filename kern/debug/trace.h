@@ -6,13 +6,13 @@
 struct env;
 struct trapframe;
 
-/* The env whose traced system call is in progress, NULL if none. */
-extern struct env *trace_in_call;
-
 /* Switch tracing of e on or off. */
 void trace_set(struct env *e, bool on);
-/* Dispatch a system call of a traced env (curenv->env_trace) and log it. */
-long trace_syscall(struct trapframe *tf);
+/* Set the env layer's debugging hooks (env_debug) to the functions below. */
+void trace_init(void);
+/* Dispatch a system call of a traced env (curenv->env_trace) through
+ * dispatch, and log it. */
+long trace_syscall(struct trapframe *tf, long (*dispatch)(struct trapframe *tf));
 /* The traced call in progress gives up the CPU without returning through
  * the dispatcher (it waits, yields or ends its env): log what is known.
  * Called by sched_yield when trace_in_call is set. */

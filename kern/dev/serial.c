@@ -8,6 +8,7 @@
  * Locking: serial_putc may be called from any CPU with the console lock held
  * (console.c); the device has no other state.
  */
+#include <kern/arch/console.h>
 #include <kern/dev/serial.h>
 #include <kern/arch/x86.h>
 
@@ -32,6 +33,7 @@ static bool serial_present;
 
 void serial_init(void)
 {
+	console_set_output(serial_putc);
 	outb(COM1 + COM_IER, 0);
 	outb(COM1 + COM_LCR, COM_LCR_DLAB);
 	outb(COM1 + COM_DLL, 1); /* 115200 baud */

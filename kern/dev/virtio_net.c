@@ -7,7 +7,7 @@
  *
  * Buffers are the kernel's: VIRTQ_MAX / 2 of NET_BUF bytes per queue, two
  * a page, each descriptor owning one buffer for good. Receive buffers are
- * handed back to the device as soon as net_input has copied the frame out,
+ * handed back to the device as soon as the rx function has copied the frame out,
  * so the device never waits on an env. A transmit buffer is filled by
  * net.c (a copy of the sender's frame, see there) and comes back when the
  * device marks it used; transmit completions are reaped lazily, when
@@ -27,7 +27,6 @@
 #include <kern/arch/console.h>
 #include <kern/arch/lapic.h>
 #include <kern/arch/mmu.h>
-#include <kern/net/net.h>
 #include <kern/mem/pmap.h>
 #include <kern/arch/trap.h>
 #include <kern/dev/virtio.h>
@@ -114,8 +113,11 @@ static int start(struct pci_dev *d)
 	return 0;
 }
 
-void virtio_net_init(void)
+static virtio_net_rx_fn *rx_fn;
+
+void virtio_net_init(virtio_net_rx_fn *rx)
 {
+	rx_fn = rx;
 	struct pci_dev *d =
 		pci_find(VIRTIO_VENDOR, VIRTIO_NET_MODERN_ID, VIRTIO_NET_TRANSITIONAL_ID);
 	if (!d) {
@@ -196,7 +198,7 @@ void virtio_net_irq(void)
 	bool gave = false;
 	while (virtq_pop(&rxq, &id, &len)) {
 		if (len > NET_HDR_LEN && len <= NET_BUF)
-			net_input((uint8_t *)KADDR(rx_pa[id]) + NET_HDR_LEN, len - NET_HDR_LEN);
+			rx_fn((uint8_t *)KADDR(rx_pa[id]) + NET_HDR_LEN, len - NET_HDR_LEN);
 		rx_give(id);
 		gave = true;
 	}

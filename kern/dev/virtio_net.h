@@ -7,9 +7,13 @@
 
 #include <inc/types.h>
 
+/* A received frame, in the driver's buffer, valid only during the call. */
+typedef void virtio_net_rx_fn(const uint8_t *frame, uint32_t len);
+
 /* Find and start the first virtio-net device (after pci_init, lapic_init
- * and trap_init). Without one, the kernel runs with no network. */
-void virtio_net_init(void);
+ * and trap_init), handing every received frame to rx (the network layer
+ * above registers itself so). Without one, the kernel runs with no network. */
+void virtio_net_init(virtio_net_rx_fn *rx);
 /* Is there a working device? */
 bool virtio_net_present(void);
 /* Its MAC address. */
@@ -20,7 +24,7 @@ bool virtio_net_link_up(void);
  * still with the device. virtio_net_tx_commit sends the first len bytes. */
 void *virtio_net_tx_begin(void);
 void virtio_net_tx_commit(uint32_t len);
-/* The device's interrupt: every received frame goes to net_input (kern/net/net.h),
+/* The device's interrupt: every received frame goes to the rx function,
  * finished transmit buffers come back. */
 void virtio_net_irq(void);
 

@@ -262,7 +262,7 @@ void disk_init(void)
 	xn_init();
 }
 
-void disk_env_gone(struct env *e)
+void disk_env_gone(struct env *e, enum env_end how UNUSED)
 {
 	/* queued ones never reach the device: unpin them now */
 	unsigned kept = 0;

@@ -9,17 +9,16 @@
 
 #include <inc/disk.h>
 #include <inc/types.h>
-
-struct env;
+#include <kern/env/env.h>
 
 /* Start the disk if there is one and mount XN if it is formatted (after
  * pci_init and lapic_init, before the first env). */
 void disk_init(void);
 /* IRQ_DISK. */
 void disk_irq(void);
-/* e is dying: its queued requests are dropped, those with the device are
+/* e is gone (env_gone_register): its queued requests are dropped, those with the device are
  * left to finish (their pages stay pinned, then are freed). */
-void disk_env_gone(struct env *e);
+void disk_env_gone(struct env *e, enum env_end how);
 
 /* --- blkio.c: requests ------------------------------------------------------ */
 /* A kernel request on kernel page ppn: done(arg, status) runs at completion. */

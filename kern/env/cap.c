@@ -13,6 +13,7 @@
 #include <kern/env/cap.h>
 #include <kern/arch/console.h>
 #include <kern/env/env.h>
+#include <kern/mem/pmap.h>
 #include <kern/arch/fastpath.h>
 #include <common/string.h>
 
@@ -115,6 +116,7 @@ void cap_init(void)
 		guards[i].g_next = free_guards;
 		free_guards = i;
 	}
+	page_guard_release = guard_put;
 }
 
 long guard_get(const struct cap *c)

@@ -25,15 +25,10 @@
 #include <kern/env/loader.h>
 #include <kern/arch/lock.h>
 #include <kern/env/pct.h>
-#include <kern/bpf/dlcode.h>
-#include <kern/net/netfilter.h>
-#include <kern/disk/disk.h>
 #include <kern/mem/pmap.h>
 #include <kern/env/slice.h>
-#include <kern/debug/report.h>
 #include <kern/env/revoke.h>
 #include <kern/mem/stlb.h>
-#include <kern/debug/trace.h>
 #include <kern/mem/vm.h>
 #include <kern/arch/x86.h>
 #include <common/fmt.h>
@@ -56,13 +51,23 @@ static void free_list_append(struct env *e)
 	free_tail = &e->env_free_next;
 }
 
+static struct vmspace *vmspace_of(envid_t id)
+{
+	struct env *e = env_lookup(id);
+	return e ? e->env_vm : NULL;
+}
+
 void env_init(void)
 {
 	for (int i = 0; i < NENV; i++) {
 		envs[i].env_info = &env_infos[i];
-		envs[i].env_page_list = PPN_NONE;
+		envs[i].env_vm = &vmspaces[i];
+		vmspaces[i].vs_info = &env_infos[i];
+		vmspaces[i].vs_page_list = PPN_NONE;
 		free_list_append(&envs[i]);
 	}
+	vmspace_lookup = vmspace_of;
+	pmap_expose(UENVS, env_infos, sizeof(env_infos));
 	/* The state `fninit` leaves, which every new env starts from. */
 	__asm__ volatile("fninit; fxsave64 %0" : "=m"(fpu_initial));
 }
@@ -128,6 +133,7 @@ static struct env *env_alloc_slot(struct env *parent, const char *name)
 	if (gen == 0)
 		gen = 1;
 	e->env_id = (envid_t)((gen << LOG2NENV) | (uint32_t)(e - envs));
+	e->env_vm->vs_id = e->env_id;
 
 	struct env_info *info = e->env_info;
 	memset(info, 0, sizeof(*info));
@@ -143,20 +149,19 @@ static struct env *env_alloc_slot(struct env *parent, const char *name)
 	e->env_tf.tf_cs = GD_UT;
 	e->env_tf.tf_ss = GD_UD;
 	e->env_tf.tf_rflags = FL_IF | 0x2; /* bit 1 is always set */
-	e->env_page_list = PPN_NONE;
+	e->env_vm->vs_page_list = PPN_NONE;
 	e->env_kpage = NULL;
-	e->env_nbindings = 0;
-	e->env_upcall_entry = e->env_xstack_lo = e->env_xstack_hi = 0;
+	e->env_vm->vs_stlb = NULL;
+	e->env_vm->vs_nbindings = 0;
+	memset(e->env_route, 0, sizeof(e->env_route));
 	e->env_block = BLOCK_UNSTARTED;
 	e->env_revoking = e->env_revoke_upcall = e->env_repossess_upcall = false;
-	trace_set(e, parent && parent->env_trace_children);
+	e->env_trace = parent && parent->env_trace_children;
 	e->env_trace_children = false;
 	e->env_rvec_va = e->env_rvec_n = 0;
 	e->env_pinned_lo = e->env_pinned_hi = 0;
-	e->env_pct_entry = e->env_pct_lo = e->env_pct_hi = 0;
 	e->env_pct_waiters = e->env_pct_qhead = e->env_pct_qlen = 0;
 	e->env_pct_replied = false;
-	e->env_slice_entry = e->env_slice_lo = e->env_slice_hi = 0;
 	e->env_slice_started = e->env_epilogue_sent = 0;
 	e->env_overran = false;
 	e->env_sleep_pred = -1;
@@ -164,6 +169,45 @@ static struct env *env_alloc_slot(struct env *parent, const char *name)
 	env_set_status(e, ENV_BLOCKED);
 	memcpy(e->env_fpu, fpu_initial, sizeof(fpu_initial));
 	return e;
+}
+
+FASTPATH void syscall_save_caller(long result)
+{
+	struct env *e = curenv;
+	e->env_tf = *thiscpu()->cpu_syscall_frame;
+	e->env_tf.tf_rax = (uint64_t)result;
+}
+
+void page_release(ppn_t ppn)
+{
+	if (pages[ppn].pg_flags & PG_PINNED) {
+		/* the device still reads or writes it: nobody else may have it;
+		 * page_give_back keeps it for the kernel until the device is done */
+		stlb_unbind_page(ppn, NULL);
+		page_give_back(ppn);
+		return;
+	}
+	struct env *owner = env_lookup(pages[ppn].pg_owner);
+	if (owner)
+		stlb_unbind_page(ppn, owner->env_vm);
+	struct vmspace *heir_vm = stlb_other_binder(ppn, owner ? owner->env_vm : NULL);
+	if (!heir_vm) {
+		stlb_unbind_page(ppn, NULL);
+		page_give_back(ppn);
+		return;
+	}
+	/* The page lives on in heir's address space: it becomes heir's, under
+	 * heir's guard so heir can manage it. */
+	struct env *heir = &envs[heir_vm - vmspaces];
+	if (owner)
+		page_disown(owner->env_vm, ppn);
+	page_adopt(heir_vm, ppn);
+	long g = guard_get(&heir->env_guard);
+	if (g > 0) {
+		if (page_guards[ppn])
+			guard_put(page_guards[ppn]);
+		page_guards[ppn] = (uint32_t)g;
+	}
 }
 
 /* Return e's slot to the free list. */
@@ -194,10 +238,11 @@ static long env_new(struct env *parent, const struct cap *key, const char *name,
 	struct env *e = env_alloc_slot(parent, name);
 	if (!e)
 		return -E_NO_FREE_ENV;
-	long r = page_take(e, PAGE_ENVMETA, PPN_ANY);
+	long r = page_take(e->env_vm, PAGE_ENVMETA, PPN_ANY);
 	if (r >= 0) {
 		e->env_kpage = page_kva((ppn_t)r);
-		r = vm_create(e);
+		e->env_vm->vs_stlb = e->env_kpage->kp_stlb;
+		r = vm_create(e->env_vm);
 	}
 	if (r >= 0) {
 		if (key)
@@ -246,9 +291,7 @@ long env_fork(struct env *parent, const struct cap *key)
 	/* Like a forked Unix process keeps its signal handlers: the library
 	 * OS that forks binds the same handler code, exception stack,
 	 * repossession vector and page table at the same addresses. */
-	e->env_upcall_entry = parent->env_upcall_entry;
-	e->env_xstack_lo = parent->env_xstack_lo;
-	e->env_xstack_hi = parent->env_xstack_hi;
+	e->env_route[UPCALL_EXCEPTION] = parent->env_route[UPCALL_EXCEPTION];
 	e->env_rvec_va = parent->env_rvec_va;
 	e->env_rvec_n = parent->env_rvec_n;
 	e->env_pinned_lo = parent->env_pinned_lo;
@@ -257,6 +300,60 @@ long env_fork(struct env *parent, const struct cap *key)
 	fpu_sync(parent);
 	memcpy(e->env_fpu, parent->env_fpu, sizeof(e->env_fpu));
 	return e->env_id;
+}
+
+#define ENV_GONE_HOOKS 8 /* one per mechanism that keeps state for an env */
+static env_gone_fn *gone_hooks[ENV_GONE_HOOKS];
+static unsigned ngone_hooks;
+
+struct env_debug_hooks env_debug;
+struct env *trace_in_call;
+bool (*env_pred_holds)(struct env *e);
+
+void env_gone_register(env_gone_fn *fn)
+{
+	if (ngone_hooks == ENV_GONE_HOOKS)
+		panic("env_gone_register: more than %d hooks", ENV_GONE_HOOKS);
+	gone_hooks[ngone_hooks++] = fn;
+}
+
+/*
+ * The one teardown path: every mechanism's hook, then e's memory. On exec
+ * the env keeps its kernel page (keys), its page-table root and the kernel
+ * state charged to it; its user pages go, kept by whoever else binds them.
+ */
+static void env_gone(struct env *e, enum env_end how)
+{
+	struct cpu *c = thiscpu();
+	if (c->cpu_fpu_owner == e)
+		c->cpu_fpu_owner = NULL;
+	for (unsigned i = 0; i < ngone_hooks; i++)
+		gone_hooks[i](e, how);
+	if (how == ENV_END_EXEC) {
+		stlb_clear(e->env_vm);
+		vm_flush(e->env_vm);
+		for (ppn_t p = page_owned_next(e->env_vm, PPN_NONE), next; p != PPN_NONE;
+		     p = next) {
+			next = page_owned_next(e->env_vm, p);
+			if (pages[p].pg_type == PAGE_USER)
+				page_release(p);
+		}
+		return;
+	}
+	/* Bindings first (they live in the kernel page), then the tables
+	 * that cache them, then every page it owns: kept by whoever else
+	 * still binds it, freed otherwise. */
+	if (e->env_kpage)
+		stlb_clear(e->env_vm);
+	vm_destroy(e->env_vm);
+	e->env_kpage = NULL;
+	e->env_vm->vs_stlb = NULL;
+	for (ppn_t p; (p = page_owned_next(e->env_vm, PPN_NONE)) != PPN_NONE;) {
+		if (pages[p].pg_type == PAGE_USER)
+			page_release(p);
+		else
+			page_give_back(p);
+	}
 }
 
 long env_exec(struct env *e, const char *name, const char *args)
@@ -269,22 +366,8 @@ long env_exec(struct env *e, const char *name, const char *args)
 	/* Past here the old image is gone (as with Unix exec, a failure now
 	 * can only end the env). It keeps its id, parent, children, keys,
 	 * slots, limit and console. */
-	struct cpu *c = thiscpu();
-	if (c->cpu_fpu_owner == e)
-		c->cpu_fpu_owner = NULL;
-	pct_env_gone(e); /* calls to the old program will not be answered */
-	dlcode_env_gone(e);
-	netfilter_env_gone(e);
-	stlb_clear(e);
-	vm_flush(e);
-	for (ppn_t p = page_owned_next(e, PPN_NONE), next; p != PPN_NONE; p = next) {
-		next = page_owned_next(e, p);
-		if (pages[p].pg_type == PAGE_USER)
-			page_release(p);
-	}
-	e->env_upcall_entry = e->env_xstack_lo = e->env_xstack_hi = 0;
-	e->env_pct_entry = e->env_pct_lo = e->env_pct_hi = 0;
-	e->env_slice_entry = e->env_slice_lo = e->env_slice_hi = 0;
+	env_gone(e, ENV_END_EXEC); /* calls to the old program go unanswered */
+	memset(e->env_route, 0, sizeof(e->env_route));
 	e->env_rvec_va = e->env_rvec_n = 0;
 	e->env_pinned_lo = e->env_pinned_hi = 0;
 	e->env_pct_qlen = 0;
@@ -310,26 +393,7 @@ void env_reap(struct env *e)
 void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 {
 	struct cpu *c = thiscpu();
-	if (c->cpu_fpu_owner == e)
-		c->cpu_fpu_owner = NULL;
-	pct_env_gone(e);
-	slice_env_gone(e);
-	dlcode_env_gone(e); /* before its pages go: the programs live in them */
-	netfilter_env_gone(e);
-	disk_env_gone(e); /* before its pages go: pinned ones stay the kernel's */
-	/* Bindings first (they live in the kernel page), then the tables
-	 * that cache them, then every page it owns: kept by whoever else
-	 * still binds it, freed otherwise. */
-	if (e->env_kpage)
-		stlb_clear(e);
-	vm_destroy(e);
-	e->env_kpage = NULL;
-	for (ppn_t p; (p = page_owned_next(e, PPN_NONE)) != PPN_NONE;) {
-		if (pages[p].pg_type == PAGE_USER)
-			page_release(p);
-		else
-			page_give_back(p);
-	}
+	env_gone(e, ENV_END_DESTROY);
 
 	struct env_info *info = e->env_info;
 	info->env_exit = exit_status;
@@ -369,8 +433,10 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 	} else {
 		env_free_slot(e);
 	}
-	if (c->cpu_env == e)
+	if (c->cpu_env == e) {
 		c->cpu_env = NULL;
+		c->cpu_vm = NULL;
+	}
 }
 
 void env_kill(struct env *e, const struct trapframe *tf, const char *fmt, ...)
@@ -380,7 +446,8 @@ void env_kill(struct env *e, const struct trapframe *tf, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	report_kill(e, tf, reason); /* while its address space is still there */
+	if (env_debug.kill_report) /* while its address space is still there */
+		env_debug.kill_report(e, tf, reason);
 	env_destroy(e, EXIT_KILLED, reason);
 }
 
@@ -391,6 +458,7 @@ FASTPATH void env_run(struct env *e)
 	    c->cpu_env->env_info->env_status == ENV_RUNNING)
 		env_set_status(c->cpu_env, ENV_RUNNABLE);
 	c->cpu_env = e;
+	c->cpu_vm = e->env_vm;
 	env_set_status(e, ENV_RUNNING);
 	e->env_info->env_cpu = c->cpu_id;
 	e->env_info->env_runs++;
@@ -400,17 +468,17 @@ FASTPATH void env_run(struct env *e)
 	if (e->env_pct_qlen)
 		pct_deliver(e, &e->env_tf);
 	e->env_woken = false;
-	if (e->env_slice_entry)
+	if (e->env_route[UPCALL_SLICE].ur_entry)
 		slice_prologue(e);
-	if (rcr3() != e->env_cr3)
-		lcr3(e->env_cr3);
+	if (rcr3() != e->env_vm->vs_cr3)
+		lcr3(e->env_vm->vs_cr3);
 	/* FPU/SSE state moves lazily: the first FPU instruction of an env that
 	 * does not own the registers traps (#NM, fpu_switch). */
 	uint64_t cr0 = rcr0();
 	if ((c->cpu_fpu_owner == e) == !!(cr0 & CR0_TS))
 		lcr0(cr0 ^ CR0_TS);
-	if (e->env_trace)
-		trace_resume(e); /* the result of a traced call it waited in */
+	if (e->env_trace && env_debug.call_resumed)
+		env_debug.call_resumed(e); /* the result of a traced call it waited in */
 	unlock_kernel();
 	trap_return(&e->env_tf);
 }

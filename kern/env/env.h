@@ -7,6 +7,7 @@
 #include <inc/upcall.h>
 #include <kern/arch/mmu.h>
 #include <kern/arch/trap.h>
+#include <kern/mem/vmspace.h>
 
 enum env_block {
 	BLOCK_NONE = 0,
@@ -23,8 +24,6 @@ struct pct_msg {
 	uint64_t m_args[PCT_ARGS];
 };
 
-#define STLB_BUCKETS 512 /* per env: bindings hash on the virtual page */
-
 /* Kernel state kept for an env in one page charged to it (PAGE_ENVMETA). */
 struct kprog;
 
@@ -35,19 +34,21 @@ struct env_kpage {
 
 _Static_assert(sizeof(struct env_kpage) == PAGE_SIZE, "env_kpage is one page");
 
+/* Where one kind of upcall (UPCALL_*) enters an env: the entry point and
+ * the stack [lo, hi) it runs on (sys_env_set_upcall); entry 0: none. */
+struct upcall_route {
+	uint64_t ur_entry, ur_lo, ur_hi;
+};
+
 /* The kernel's private part of an env; the public part is *env_info. */
 struct env {
 	struct trapframe env_tf;      /* user registers while not running */
 	envid_t env_id;               /* == env_info->env_id while alive */
 	struct env_info *env_info;    /* its exposed entry at UENVS */
-	pte_t *env_pml4;              /* its address space: the STLB's cache */
+	struct vmspace *env_vm;       /* its pages, STLB and page tables (vmspaces[]) */
 	struct env_kpage *env_kpage;  /* key ring and STLB buckets */
 	struct cap env_guard;         /* what a key must dominate to control it */
-	uint32_t env_nbindings;       /* bindings in its STLB */
-	physaddr_t env_cr3;
-	uint32_t env_page_list;       /* first page it owns (pmap.c's lists) */
-	uint64_t env_upcall_entry;    /* exception entry, 0: none */
-	uint64_t env_xstack_lo, env_xstack_hi;
+	struct upcall_route env_route[UPCALL_KINDS]; /* exceptions, PCT, slices */
 	uint32_t env_block;           /* enum env_block when ENV_BLOCKED */
 	/* Revocation (revoke.c): give back pages until env_pages <= target. */
 	bool env_revoking;            /* a request is outstanding */
@@ -58,7 +59,6 @@ struct env {
 	uint64_t env_rvec_va, env_rvec_n; /* repossession vector */
 	uint64_t env_pinned_lo, env_pinned_hi; /* never repossessed */
 	/* Protected control transfer (pct.c). */
-	uint64_t env_pct_entry, env_pct_lo, env_pct_hi;
 	struct cap env_pct_guard;     /* what a caller's key must dominate */
 	envid_t env_pct_peer;         /* BLOCK_PCT: whom it called */
 	uint64_t env_pct_frame;       /* the last frame pushed on its PCT stack */
@@ -73,7 +73,6 @@ struct env {
 	bool env_pct_unslept;
 	bool env_woken;               /* sched_wake ended its sleep; env_run clears it */
 	/* Time slices (slice.c). */
-	uint64_t env_slice_entry, env_slice_lo, env_slice_hi;
 	uint64_t env_slice_started;   /* slice number + 1 of its last prologue */
 	uint64_t env_epilogue_sent;   /* slice number of its last epilogue */
 	bool env_overran;             /* missed an epilogue budget: tell it */
@@ -117,6 +116,12 @@ long env_fork(struct env *parent, const struct cap *key);
 void env_destroy(struct env *e, uint32_t exit_status, const char *reason);
 /* Kill e for misbehaving: logs the reason and the state it died in. */
 void env_kill(struct env *e, const struct trapframe *tf, const char *fmt, ...);
+/* Its owner gives up user page ppn: the owner's bindings of it go; if other
+ * envs still bind it, it passes to one of them, else it is freed. */
+void page_release(ppn_t ppn);
+/* Save the caller's registers (from the frame of the system call in
+ * progress) in its env, to be resumed later with result in %rax. */
+void syscall_save_caller(long result);
 /* Free a zombie's slot once its parent has collected the status. */
 void env_reap(struct env *e);
 /* Is anc an ancestor of e (or e itself)? */
@@ -126,6 +131,41 @@ void env_run(struct env *e) __attribute__((noreturn));
 void env_set_status(struct env *e, enum env_status s);
 /* #NM from user mode: give the FPU/SSE registers to the running env. */
 void fpu_switch(void);
+
+/*
+ * An env is gone: destroyed, or its program replaced by exec. Every
+ * mechanism that keeps state for an env registers one hook at boot
+ * (kern/main.c lists them, in order); env_destroy and env_exec both call
+ * them all, in that order, from one place, before the env's memory goes
+ * (downloaded programs live in its pages). This is how the env layer
+ * reaches the layers above it without including them.
+ */
+enum env_end { ENV_END_EXEC, ENV_END_DESTROY };
+typedef void env_gone_fn(struct env *e, enum env_end how);
+void env_gone_register(env_gone_fn *fn);
+
+/*
+ * Debugging's view of envs: kern/debug sets these at boot; each may be
+ * NULL. Called only for traced envs (env_trace), but for kill_report.
+ */
+struct env_debug_hooks {
+	/* e is about to be killed for misbehaving, tf its last state. */
+	void (*kill_report)(struct env *e, const struct trapframe *tf, const char *reason);
+	/* The traced call in progress (trace_in_call) gives up the CPU. */
+	void (*call_left)(void);
+	/* A traced env is about to run again after waiting in a call. */
+	void (*call_resumed)(struct env *e);
+	/* An upcall interrupted a traced env at rip. */
+	void (*upcall)(struct env *e, uint64_t trapno, uint64_t err, uint64_t va, uint64_t rip);
+};
+extern struct env_debug_hooks env_debug;
+/* The env whose traced system call is in progress, NULL if none (set by
+ * kern/debug/trace.c). */
+extern struct env *trace_in_call;
+
+/* Does sleeping e's wakeup predicate hold? Set by kern/bpf/dlcode.c,
+ * which runs downloaded code; called only for an env sleeping on one. */
+extern bool (*env_pred_holds)(struct env *e);
 
 /* Scheduler (sched.c). */
 void sched_yield(void) __attribute__((noreturn));

@@ -61,17 +61,17 @@ int program_check(const struct program *prog)
 /* The page bound at va in e, binding a fresh one (rights) if none is. */
 static void *page_at(struct env *e, uint64_t va, unsigned rights, int *err)
 {
-	const struct binding *b = stlb_lookup(e, va);
+	const struct binding *b = stlb_lookup(e->env_vm, va);
 	if (b) {
 		/* segments sharing a page get the union of their rights */
 		ppn_t ppn = b->b_ppn;
 		unsigned have = b->b_rights;
 		if ((have | rights) != have)
-			*err = stlb_bind(e, va, ppn, have | rights);
+			*err = stlb_bind(e->env_vm, va, ppn, have | rights);
 		return page_kva(ppn);
 	}
 	long g = guard_get(&e->env_guard); /* guarded by the env's own name */
-	long ppn = g < 0 ? g : page_take(e, PAGE_USER, PPN_ANY);
+	long ppn = g < 0 ? g : page_take(e->env_vm, PAGE_USER, PPN_ANY);
 	if (ppn < 0) {
 		if (g > 0)
 			guard_put((uint32_t)g);
@@ -79,7 +79,7 @@ static void *page_at(struct env *e, uint64_t va, unsigned rights, int *err)
 		return NULL;
 	}
 	page_guards[ppn] = (uint32_t)g;
-	*err = stlb_bind(e, va, (ppn_t)ppn, rights);
+	*err = stlb_bind(e->env_vm, va, (ppn_t)ppn, rights);
 	if (*err) {
 		page_give_back((ppn_t)ppn);
 		return NULL;
@@ -143,16 +143,16 @@ static bool load_shared(struct env *e, const struct program *prog, const struct 
 {
 	uint64_t lo = ROUNDDOWN(ph->p_vaddr, PAGE_SIZE), end = ph->p_vaddr + ph->p_memsz;
 	for (uint64_t va = lo; va < end; va += PAGE_SIZE)
-		if (stlb_lookup(e, va))
+		if (stlb_lookup(e->env_vm, va))
 			return false;
 	for (uint64_t va = lo; va < end; va += PAGE_SIZE) {
 		ppn_t ppn = image_page(prog, ph, va);
 		if (ppn == PPN_NONE) {
 			for (uint64_t v = lo; v < va; v += PAGE_SIZE)
-				stlb_unbind(e, v); /* private copies instead */
+				stlb_unbind(e->env_vm, v); /* private copies instead */
 			return false;
 		}
-		if ((*err = stlb_bind(e, va, ppn, rights)) < 0)
+		if ((*err = stlb_bind(e->env_vm, va, ppn, rights)) < 0)
 			return true;
 	}
 	return true;

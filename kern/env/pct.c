@@ -37,7 +37,6 @@
 #include <kern/arch/fastpath.h>
 #include <kern/env/pct.h>
 #include <kern/env/slice.h>
-#include <kern/syscall.h>
 #include <kern/env/upcall.h>
 
 
@@ -50,7 +49,7 @@ FASTPATH static long check_target(envid_t envid, uint64_t cap, bool calling, str
 		return -E_BAD_ENV;
 	if (t == self && calling)
 		return -E_INVAL; /* it would wait for its own reply forever */
-	if (!t->env_pct_entry)
+	if (!t->env_route[UPCALL_PCT].ur_entry)
 		return -E_NO_ENTRY;
 	long r = cap_check(self, cap, &t->env_pct_guard, 0);
 	if (r < 0)
@@ -108,7 +107,7 @@ FASTPATH long sys_pct_reply(envid_t caller, uint64_t value)
 	 * the next call may reuse the frame (upcall_reuse_pct). */
 	self->env_pct_replied = self->env_pct_frame_caller == caller &&
 				self->env_tf.tf_rsp < self->env_pct_frame &&
-				self->env_tf.tf_rsp > self->env_pct_lo;
+				self->env_tf.tf_rsp > self->env_route[UPCALL_PCT].ur_lo;
 	env_run(c); /* the rest of the time goes back with the reply */
 }
 
@@ -123,7 +122,7 @@ FASTPATH long sys_pct_send(envid_t envid, uint64_t cap, uint64_t a0, uint64_t a1
 
 FASTPATH long pct_post(struct env *t, envid_t from, uint64_t a0, uint64_t a1, uint64_t a2)
 {
-	if (!t->env_pct_entry)
+	if (!t->env_route[UPCALL_PCT].ur_entry)
 		return -E_NO_ENTRY;
 	if (t->env_pct_qlen == PCT_QUEUE)
 		return -E_FULL;
@@ -198,7 +197,7 @@ FASTPATH void pct_deliver(struct env *e, struct trapframe *tf)
 		e->env_pct_unslept = true;
 }
 
-void pct_env_gone(struct env *e)
+void pct_env_gone(struct env *e, enum env_end how UNUSED)
 {
 	if (e->env_info->env_status == ENV_BLOCKED && e->env_block == BLOCK_PCT) {
 		struct env *peer = env_lookup(e->env_pct_peer);

@@ -2,8 +2,8 @@
 #define EXO_KERN_PCT_H
 
 #include <inc/types.h>
+#include <kern/env/env.h>
 
-struct env;
 struct trapframe;
 
 /* The system calls of pct.c (declared for kern/syscall.c's dispatch). */
@@ -20,6 +20,6 @@ long pct_post(struct env *t, envid_t from, uint64_t a0, uint64_t a1, uint64_t a2
 /* Before e returns to user mode: deliver its oldest waiting message. */
 void pct_deliver(struct env *e, struct trapframe *tf);
 /* e is dying: fail the calls blocked on it. */
-void pct_env_gone(struct env *e);
+void pct_env_gone(struct env *e, enum env_end how);
 
 #endif

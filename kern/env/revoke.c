@@ -36,8 +36,8 @@ static unsigned outstanding; /* envs with env_revoking set */
 
 void revoke_request(struct env *e, uint64_t n)
 {
-	uint32_t pages = e->env_info->env_user_pages;
-	uint32_t target = n >= pages ? 0 : pages - (uint32_t)n;
+	uint32_t held = e->env_info->env_user_pages;
+	uint32_t target = n >= held ? 0 : held - (uint32_t)n;
 	if (!e->env_revoking) {
 		e->env_revoking = true;
 		outstanding++;
@@ -74,7 +74,7 @@ static void finish(struct env *e)
 /* Is page ppn, bound at va in e, part of e's guaranteed minimum? */
 static bool guaranteed(struct env *e, uint64_t va)
 {
-	if (va >= e->env_xstack_lo && va < e->env_xstack_hi)
+	if (va >= e->env_route[UPCALL_EXCEPTION].ur_lo && va < e->env_route[UPCALL_EXCEPTION].ur_hi)
 		return true;
 	if (va >= e->env_pinned_lo && va < e->env_pinned_hi)
 		return true;
@@ -101,18 +101,18 @@ static void record(struct env *e, ppn_t ppn, uint64_t va)
 	if (!e->env_rvec_n)
 		return;
 	struct rvec hdr;
-	if (copy_from_user(e, &hdr, e->env_rvec_va, sizeof(hdr)) < 0)
+	if (copy_from_user(e->env_vm, &hdr, e->env_rvec_va, sizeof(hdr)) < 0)
 		return;
 	if (hdr.rv_count < e->env_rvec_n) {
 		struct rvec_entry ent = { ppn, va };
 		uint64_t at = e->env_rvec_va + sizeof(hdr) + hdr.rv_count * sizeof(ent);
-		if (copy_to_user(e, at, &ent, sizeof(ent)) < 0)
+		if (copy_to_user(e->env_vm, at, &ent, sizeof(ent)) < 0)
 			return;
 		hdr.rv_count++;
 	} else {
 		hdr.rv_lost++;
 	}
-	copy_to_user(e, e->env_rvec_va, &hdr, sizeof(hdr));
+	copy_to_user(e->env_vm, e->env_rvec_va, &hdr, sizeof(hdr));
 }
 
 /* Take user pages from e until it is at its target; pass 0 takes unbound
@@ -120,15 +120,15 @@ static void record(struct env *e, ppn_t ppn, uint64_t va)
 static void take_pages(struct env *e)
 {
 	for (int pass = 0; pass < 3; pass++) {
-		ppn_t p = page_owned_next(e, PPN_NONE);
+		ppn_t p = page_owned_next(e->env_vm, PPN_NONE);
 		while (p != PPN_NONE && e->env_info->env_user_pages > e->env_revoke_target) {
-			ppn_t next = page_owned_next(e, p);
+			ppn_t next = page_owned_next(e->env_vm, p);
 			uint64_t va = bound_at(e, p);
 			bool take = pages[p].pg_type == PAGE_USER && !(va && guaranteed(e, va));
 			if (take && pass == 0)
 				take = pages[p].pg_refs == 0;
 			if (take && pass == 1) {
-				const struct binding *b = va ? stlb_lookup(e, va) : NULL;
+				const struct binding *b = va ? stlb_lookup(e->env_vm, va) : NULL;
 				take = b && !(b->b_rights & BIND_EXEC);
 			}
 			if (take) {
@@ -147,7 +147,7 @@ static void abort_protocol(struct env *e)
 	cprintf("[env %08x %s] missed its revocation deadline: %u pages over, taking them\n",
 		e->env_id, e->env_info->env_name,
 		e->env_info->env_user_pages - e->env_revoke_target);
-	vm_flush(e);
+	vm_flush(e->env_vm);
 	take_pages(e);
 	finish(e);
 }
@@ -175,7 +175,7 @@ void revoke_deliver(struct env *e, struct trapframe *tf)
 	if (e->env_repossess_upcall) {
 		struct rvec hdr = { 0, 0 };
 		if (e->env_rvec_n)
-			copy_from_user(e, &hdr, e->env_rvec_va, sizeof(hdr));
+			copy_from_user(e->env_vm, &hdr, e->env_rvec_va, sizeof(hdr));
 		/* No entry or an unusable stack: it learns from its vector later. */
 		upcall_push(e, tf, T_REPOSSESS, 0, hdr.rv_count);
 		e->env_repossess_upcall = false;

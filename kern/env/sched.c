@@ -17,11 +17,8 @@
 #include <kern/env/env.h>
 #include <kern/arch/fastpath.h>
 #include <kern/arch/lock.h>
-#include <kern/bpf/dlcode.h>
 #include <kern/mem/pmap.h>
 #include <kern/env/slice.h>
-#include <kern/syscall.h>
-#include <kern/debug/trace.h>
 #include <kern/arch/x86.h>
 
 extern struct kern_info kinfo;
@@ -107,7 +104,7 @@ void sched_tick(uint64_t now)
 {
 	for (struct env *e = sleepers, *next; e; e = next) {
 		next = e->env_sleep_next;
-		if (e->env_sleep_pred >= 0 && dlcode_pred_holds(e))
+		if (e->env_sleep_pred >= 0 && env_pred_holds(e))
 			sched_wake(e, 2); /* its downloaded predicate holds */
 		else if (now >= e->env_sleep_until)
 			sched_wake(e, 0);
@@ -146,8 +143,8 @@ static void sched_check(void)
 
 FASTPATH void sched_yield(void)
 {
-	if (trace_in_call)
-		trace_leave(); /* a traced system call gives up the CPU */
+	if (trace_in_call && env_debug.call_left)
+		env_debug.call_left(); /* a traced system call gives up the CPU */
 	struct cpu *c = thiscpu();
 	struct env *cur = c->cpu_env;
 	if (cur && cur->env_info->env_status == ENV_RUNNING)
@@ -166,6 +163,7 @@ static void sched_halt(void)
 {
 	struct cpu *c = thiscpu();
 	c->cpu_env = NULL;
+	c->cpu_vm = NULL;
 	sched_check();
 	bool any = false;
 	for (int i = 0; i < NENV && !any; i++) {

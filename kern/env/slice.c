@@ -29,7 +29,7 @@
 #include <kern/arch/fastpath.h>
 #include <kern/arch/lock.h>
 #include <kern/env/slice.h>
-#include <kern/syscall.h>
+#include <kern/mem/pmap.h>
 #include <kern/env/upcall.h>
 
 extern struct kern_info kinfo;
@@ -44,6 +44,7 @@ struct slice_vec *const slice_vec = &vec_page.v;
 
 void slice_init(void)
 {
+	pmap_expose(USLICES, slice_vec, PAGE_SIZE);
 	slice_vec->sv_slice_ticks = SLICE_TICKS;
 	slice_vec->sv_nslots = NSLICES;
 }
@@ -81,7 +82,7 @@ FASTPATH void slice_yielded(struct env *e)
 void slice_prologue(struct env *e)
 {
 	uint64_t now = slice_number();
-	if (!e->env_slice_entry || e->env_slice_started == now + 1 ||
+	if (!e->env_route[UPCALL_SLICE].ur_entry || e->env_slice_started == now + 1 ||
 	    owner_of(thiscpu()->cpu_id, now) != e)
 		return;
 	e->env_slice_started = now + 1;
@@ -108,13 +109,13 @@ void slice_tick(struct trapframe *tf)
 			cur->env_overran = true;
 		} else if (owner_of(c->cpu_id, now) == cur && c->cpu_slice_given != now + 1) {
 			/* Its own slot, perhaps just begun while it ran. */
-			if (cur->env_slice_entry && cur->env_slice_started != now + 1 &&
+			if (cur->env_route[UPCALL_SLICE].ur_entry && cur->env_slice_started != now + 1 &&
 			    upcall_push_slice(cur, tf, T_PROLOGUE, cur->env_overran) == NULL)
 				cur->env_overran = false;
 			cur->env_slice_started = now + 1;
 			unlock_kernel();
 			trap_return(tf);
-		} else if (cur->env_slice_entry && now > 0 && owner_of(c->cpu_id, now - 1) == cur &&
+		} else if (cur->env_route[UPCALL_SLICE].ur_entry && now > 0 && owner_of(c->cpu_id, now - 1) == cur &&
 			   cur->env_epilogue_sent != now) {
 			/* Its slot just ended: ask it to yield. */
 			cur->env_epilogue_sent = now;
@@ -181,8 +182,10 @@ long sys_slice_free(uint64_t cpu, uint64_t slot, uint64_t cap)
 	return 0;
 }
 
-void slice_env_gone(struct env *e)
+void slice_env_gone(struct env *e, enum env_end how)
 {
+	if (how == ENV_END_EXEC)
+		return; /* a new program keeps its slots */
 	for (unsigned cpu = 0; cpu < SLICE_CPUS && e->env_info->env_slices; cpu++)
 		for (unsigned s = 0; s < NSLICES; s++)
 			if (slice_vec->sv_owner[cpu][s] == e->env_id) {

@@ -2,8 +2,8 @@
 #define EXO_KERN_SLICE_H
 
 #include <inc/slice.h>
+#include <kern/env/env.h>
 
-struct env;
 struct trapframe;
 
 extern struct slice_vec *const slice_vec;
@@ -21,7 +21,7 @@ void slice_yielded(struct env *e);
 /* e is about to run: deliver its slice-start upcall if one is due. */
 void slice_prologue(struct env *e);
 /* e is dying: free its slots. */
-void slice_env_gone(struct env *e);
+void slice_env_gone(struct env *e, enum env_end how);
 
 long sys_slice_alloc(uint64_t cpu, uint64_t slot, envid_t envid, uint64_t cap);
 long sys_slice_free(uint64_t cpu, uint64_t slot, uint64_t cap);

@@ -15,33 +15,52 @@
 #include <kern/env/env.h>
 #include <kern/arch/fastpath.h>
 #include <kern/mem/stlb.h>
-#include <kern/debug/trace.h>
 #include <kern/arch/trap.h>
 #include <kern/env/upcall.h>
 #include <kern/mem/vm.h>
 
-/* The entry and stack of one kind of upcall, and what to call them in the
- * reasons an env dies for. */
-struct route {
-	uint64_t entry, lo, hi;
+/* What to call each kind of upcall's entry and stack in the reasons an
+ * env dies for. */
+static const struct route_words {
 	const char *no_entry, *overflow, *bad_entry, *bad_stack;
+} words[UPCALL_KINDS] = {
+	[UPCALL_EXCEPTION] = {
+		"no exception entry",
+		"exception stack overflow (fault while handling a fault?)",
+		"exception entry not mapped executable",
+		"exception stack not mapped writable",
+	},
+	[UPCALL_PCT] = {
+		"no PCT entry",
+		"PCT stack overflow (calls nested too deep)",
+		"PCT entry not mapped executable",
+		"PCT stack not mapped writable",
+	},
+	[UPCALL_SLICE] = {
+		"no slice entry",
+		"slice upcall stack overflow",
+		"slice entry not mapped executable",
+		"slice upcall stack not mapped writable",
+	},
 };
 
-FASTPATH static const char *push(struct env *e, struct trapframe *tf, const struct route *rt,
+FASTPATH static const char *push(struct env *e, struct trapframe *tf, unsigned kind,
 			uint64_t trapno, uint64_t err, uint64_t va)
 {
-	if (!rt->entry)
-		return rt->no_entry;
+	const struct upcall_route *rt = &e->env_route[kind];
+	const struct route_words *w = &words[kind];
+	if (!rt->ur_entry)
+		return w->no_entry;
 
 	/* A fault on the stack itself nests below the red zone. The page under
 	 * the stack is its guard: a handler whose stack ran into it is still on
 	 * the stack, and out of room. */
-	uint64_t sp = rt->hi;
-	if (tf->tf_rsp > rt->lo - PAGE_SIZE && tf->tf_rsp <= rt->hi)
+	uint64_t sp = rt->ur_hi;
+	if (tf->tf_rsp > rt->ur_lo - PAGE_SIZE && tf->tf_rsp <= rt->ur_hi)
 		sp = tf->tf_rsp - UPCALL_REDZONE - UPCALL_RESUME_SLOT;
 	sp = ROUNDDOWN(sp - sizeof(struct upcall_frame), 16);
-	if (sp < rt->lo || sp > rt->hi)
-		return rt->overflow;
+	if (sp < rt->ur_lo || sp > rt->ur_hi)
+		return w->overflow;
 
 	struct upcall_frame uf = {
 		.uf_trapno = trapno,
@@ -56,15 +75,15 @@ FASTPATH static const char *push(struct env *e, struct trapframe *tf, const stru
 		.uf_rflags = tf->tf_rflags,
 		.uf_rsp = tf->tf_rsp,
 	};
-	const struct binding *entry = stlb_lookup(e, rt->entry);
+	const struct binding *entry = stlb_lookup(e->env_vm, rt->ur_entry);
 	if (!entry || !(entry->b_rights & BIND_EXEC))
-		return rt->bad_entry;
-	if (copy_to_user(e, sp, &uf, sizeof(uf)) < 0)
-		return rt->bad_stack;
+		return w->bad_entry;
+	if (copy_to_user(e->env_vm, sp, &uf, sizeof(uf)) < 0)
+		return w->bad_stack;
 
-	if (e->env_trace)
-		trace_upcall(e, trapno, err, va, tf->tf_rip);
-	tf->tf_rip = rt->entry;
+	if (e->env_trace && env_debug.upcall)
+		env_debug.upcall(e, trapno, err, va, tf->tf_rip);
+	tf->tf_rip = rt->ur_entry;
 	tf->tf_rsp = sp;
 	tf->tf_rdi = sp;
 	e->env_info->env_upcalls++;
@@ -74,27 +93,13 @@ FASTPATH static const char *push(struct env *e, struct trapframe *tf, const stru
 FASTPATH const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, uint64_t err,
 			uint64_t va)
 {
-	struct route rt = {
-		e->env_upcall_entry, e->env_xstack_lo, e->env_xstack_hi,
-		"no exception entry",
-		"exception stack overflow (fault while handling a fault?)",
-		"exception entry not mapped executable",
-		"exception stack not mapped writable",
-	};
-	return push(e, tf, &rt, trapno, err, va);
+	return push(e, tf, UPCALL_EXCEPTION, trapno, err, va);
 }
 
 FASTPATH const char *upcall_push_pct(struct env *e, struct trapframe *tf, uint64_t trapno,
 			    envid_t caller, const uint64_t args[PCT_ARGS])
 {
-	struct route rt = {
-		e->env_pct_entry, e->env_pct_lo, e->env_pct_hi,
-		"no PCT entry",
-		"PCT stack overflow (calls nested too deep)",
-		"PCT entry not mapped executable",
-		"PCT stack not mapped writable",
-	};
-	const char *why = push(e, tf, &rt, trapno, 0, (uint64_t)caller);
+	const char *why = push(e, tf, UPCALL_PCT, trapno, 0, (uint64_t)caller);
 	if (!why) {
 		e->env_pct_frame = tf->tf_rsp;
 		e->env_pct_frame_caller = trapno == T_PCT_CALL ? caller : 0;
@@ -113,12 +118,12 @@ FASTPATH const char *upcall_reuse_pct(struct env *e, struct trapframe *tf, envid
 	/* The frame keeps the state the first call interrupted; only its header
 	 * changes. */
 	uint64_t hdr[3] = { T_PCT_CALL, 0, (uint64_t)caller };
-	if (copy_to_user(e, e->env_pct_frame, hdr, sizeof(hdr)) < 0)
-		return "PCT stack not mapped writable";
-	if (e->env_trace)
-		trace_upcall(e, T_PCT_CALL, 0, (uint64_t)caller, tf->tf_rip);
+	if (copy_to_user(e->env_vm, e->env_pct_frame, hdr, sizeof(hdr)) < 0)
+		return words[UPCALL_PCT].bad_stack;
+	if (e->env_trace && env_debug.upcall)
+		env_debug.upcall(e, T_PCT_CALL, 0, (uint64_t)caller, tf->tf_rip);
 	e->env_pct_frame_caller = caller;
-	tf->tf_rip = e->env_pct_entry;
+	tf->tf_rip = e->env_route[UPCALL_PCT].ur_entry;
 	tf->tf_rsp = e->env_pct_frame;
 	tf->tf_rdi = e->env_pct_frame;
 	tf->tf_rsi = (uint64_t)caller;
@@ -131,12 +136,5 @@ FASTPATH const char *upcall_reuse_pct(struct env *e, struct trapframe *tf, envid
 
 const char *upcall_push_slice(struct env *e, struct trapframe *tf, uint64_t trapno, uint64_t err)
 {
-	struct route rt = {
-		e->env_slice_entry, e->env_slice_lo, e->env_slice_hi,
-		"no slice entry",
-		"slice upcall stack overflow",
-		"slice entry not mapped executable",
-		"slice upcall stack not mapped writable",
-	};
-	return push(e, tf, &rt, trapno, err, 0);
+	return push(e, tf, UPCALL_SLICE, trapno, err, 0);
 }

@@ -19,7 +19,7 @@
 #include <inc/page.h>
 #include <kern/arch/console.h>
 #include <kern/arch/cpu.h>
-#include <kern/env/env.h>
+#include <kern/mem/vmspace.h>
 #include <kern/mem/kdyn.h>
 #include <kern/mem/pmap.h>
 #include <kern/arch/x86.h>
@@ -61,7 +61,7 @@ static void mark(unsigned i, unsigned n, bool on)
 	}
 }
 
-void *kdyn_alloc(struct env *owner, unsigned npages)
+void *kdyn_alloc(struct vmspace *owner, unsigned npages)
 {
 	if (npages == 0 || npages > 4096)
 		return NULL;

@@ -3,7 +3,7 @@
 
 #include <inc/types.h>
 
-struct env;
+struct vmspace;
 
 /* Kernel memory made of pages charged to an env, contiguous in the kernel's
  * dynamic region (the last GiB), mapped in every address space. */
@@ -13,7 +13,7 @@ struct env;
 /* npages fresh zeroed pages owned by owner (PAGE_ENVMETA; NULL: the kernel,
  * PAGE_KERNEL), mapped read-write
  * and never executable. NULL (no memory, no address space). */
-void *kdyn_alloc(struct env *owner, unsigned npages);
+void *kdyn_alloc(struct vmspace *owner, unsigned npages);
 /* Make a block read-only and executable, for code written into it: it is
  * never writable and executable at once at this address. */
 void kdyn_make_exec(void *va, unsigned npages);

@@ -4,7 +4,7 @@
  *
  * pages[ppn] (struct page_info, inc/page.h) says who owns page ppn, what it
  * is used for and how many bindings point at it. The same array is mapped
- * read-only at UPAGES in every address space (pmap_init_exposed), so a
+ * read-only at UPAGES in every address space (pmap_expose), so a
  * library OS can pick a specific free page and ask for it by name.
  *
  * Private to the kernel are two link arrays threading every page onto exactly
@@ -30,17 +30,15 @@
 #include <inc/error.h>
 #include <inc/kinfo.h>
 #include <kern/arch/bootinfo.h>
-#include <kern/env/cap.h>
 #include <kern/arch/console.h>
-#include <kern/env/env.h>
 #include <kern/mem/pmap.h>
-#include <kern/env/slice.h>
+#include <kern/mem/vmspace.h>
 #include <kern/mem/stlb.h>
 #include <kern/arch/x86.h>
 #include <common/string.h>
 
 struct page_info *pages;
-uint64_t npages;
+uint64_t pages_total;
 uint64_t pages_free;
 pte_t *kern_pml4;
 physaddr_t kern_cr3;
@@ -48,6 +46,7 @@ uint64_t pte_nx;
 pte_t exposed_pml4e;
 uint32_t *page_binds;
 uint32_t *page_guards;
+void (*page_guard_release)(uint32_t guard);
 
 static uint32_t *link_next, *link_prev;
 static uint16_t *pin_count; /* per page: device transfers in flight (page_pin) */
@@ -55,7 +54,6 @@ static uint32_t free_head = PPN_NONE, free_tail = PPN_NONE;
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __kernel_end[];
-extern struct env_info env_infos[NENV];
 extern struct kern_info kinfo;
 
 /*
@@ -197,17 +195,17 @@ void pmap_init(void)
 			ram_top = MAX(ram_top, r->base + r->len);
 	}
 	ram_top = MIN(ram_top, PHYSMAP_SIZE);
-	npages = MIN(ram_top >> PAGE_SHIFT, UPAGES_MAX / sizeof(struct page_info));
+	pages_total = MIN(ram_top >> PAGE_SHIFT, UPAGES_MAX / sizeof(struct page_info));
 
 	setup_early_alloc();
 	build_kernel_tables(ram_top);
 
-	pages = early_alloc(npages * sizeof(struct page_info));
-	link_next = early_alloc(npages * sizeof(uint32_t));
-	link_prev = early_alloc(npages * sizeof(uint32_t));
-	page_binds = early_alloc(npages * sizeof(uint32_t));
-	page_guards = early_alloc(npages * sizeof(uint32_t));
-	pin_count = early_alloc(npages * sizeof(uint16_t));
+	pages = early_alloc(pages_total * sizeof(struct page_info));
+	link_next = early_alloc(pages_total * sizeof(uint32_t));
+	link_prev = early_alloc(pages_total * sizeof(uint32_t));
+	page_binds = early_alloc(pages_total * sizeof(uint32_t));
+	page_guards = early_alloc(pages_total * sizeof(uint32_t));
+	pin_count = early_alloc(pages_total * sizeof(uint16_t));
 
 	/* pages[] starts all PAGE_RESERVED (zero). Free the usable RAM above
 	 * 1 MiB (below it: firmware, and later the SMP trampoline). */
@@ -217,7 +215,7 @@ void pmap_init(void)
 		if (!r->usable)
 			continue;
 		ppn_t lo = ROUNDUP(r->base, PAGE_SIZE) >> PAGE_SHIFT;
-		ppn_t hi = MIN(ROUNDDOWN(r->base + r->len, PAGE_SIZE) >> PAGE_SHIFT, npages);
+		ppn_t hi = MIN(ROUNDDOWN(r->base + r->len, PAGE_SIZE) >> PAGE_SHIFT, pages_total);
 		lo = MAX(lo, (ppn_t)(0x100000 >> PAGE_SHIFT));
 		for (ppn_t p = lo; p < hi; p++) {
 			physaddr_t pa = p << PAGE_SHIFT;
@@ -234,7 +232,7 @@ void pmap_init(void)
 	}
 	/* Ranges may come unsorted: thread the list from the top down so it
 	 * hands out low pages first. */
-	for (ppn_t p = npages; p-- > 0;) {
+	for (ppn_t p = pages_total; p-- > 0;) {
 		if (pages[p].pg_type != PAGE_FREE)
 			continue;
 		if (free_tail == PPN_NONE)
@@ -242,8 +240,9 @@ void pmap_init(void)
 		list_push(&free_head, p);
 	}
 
+	pmap_expose(UPAGES, pages, pages_total * sizeof(struct page_info));
 	cprintf("pmap: %lu MiB RAM, %lu pages free, kernel %lu KiB\n",
-		(npages << PAGE_SHIFT) >> 20, pages_free, (kernel_hi - kernel_lo) >> 10);
+		(pages_total << PAGE_SHIFT) >> 20, pages_free, (kernel_hi - kernel_lo) >> 10);
 }
 
 /* Eight bytes a step: under emulation rep stosb costs one step a byte. */
@@ -253,13 +252,13 @@ static void zero_page(void *kva)
 	__asm__ volatile("rep stosq" : "+D"(kva), "+c"(n) : "a"(0UL) : "memory");
 }
 
-long page_take(struct env *owner, uint8_t type, uint64_t ppn)
+long page_take(struct vmspace *owner, uint8_t type, uint64_t ppn)
 {
 	if (ppn == PPN_ANY) {
 		if (free_head == PPN_NONE)
 			return -E_NO_MEM;
 		ppn = free_head;
-	} else if (ppn >= npages) {
+	} else if (ppn >= pages_total) {
 		return -E_INVAL;
 	} else if (pages[ppn].pg_type != PAGE_FREE) {
 		return -E_BUSY;
@@ -272,11 +271,11 @@ long page_take(struct env *owner, uint8_t type, uint64_t ppn)
 	pages[ppn].pg_type = type;
 	pages[ppn].pg_refs = 0;
 	if (owner) {
-		pages[ppn].pg_owner = owner->env_id;
-		list_push(&owner->env_page_list, ppn);
-		owner->env_info->env_pages++;
+		pages[ppn].pg_owner = owner->vs_id;
+		list_push(&owner->vs_page_list, ppn);
+		owner->vs_info->env_pages++;
 		if (type == PAGE_USER)
-			owner->env_info->env_user_pages++;
+			owner->vs_info->env_user_pages++;
 	} else {
 		pages[ppn].pg_owner = PAGE_OWNER_KERNEL;
 	}
@@ -289,7 +288,7 @@ static void orphan(ppn_t ppn);
 void page_give_back(ppn_t ppn)
 {
 	struct page_info *pg = &pages[ppn];
-	if (ppn >= npages || pg->pg_type == PAGE_FREE || pg->pg_type == PAGE_RESERVED ||
+	if (ppn >= pages_total || pg->pg_type == PAGE_FREE || pg->pg_type == PAGE_RESERVED ||
 	    pg->pg_refs != 0)
 		panic("page_give_back: page %lu type %u refs %u", ppn, pg->pg_type, pg->pg_refs);
 	if (pin_count[ppn]) {
@@ -297,16 +296,13 @@ void page_give_back(ppn_t ppn)
 		return;
 	}
 	if (pg->pg_owner > 0) {
-		struct env *e = env_lookup(pg->pg_owner);
-		if (!e)
+		struct vmspace *vs = vmspace_lookup(pg->pg_owner);
+		if (!vs)
 			panic("page_give_back: page %lu owner %d is gone", ppn, pg->pg_owner);
-		list_remove(&e->env_page_list, ppn);
-		e->env_info->env_pages--;
-		if (pg->pg_type == PAGE_USER)
-			e->env_info->env_user_pages--;
+		page_disown(vs, ppn);
 	}
 	if (page_guards[ppn]) {
-		guard_put(page_guards[ppn]);
+		page_guard_release(page_guards[ppn]);
 		page_guards[ppn] = 0;
 	}
 	pg->pg_owner = PAGE_OWNER_NONE;
@@ -317,40 +313,21 @@ void page_give_back(ppn_t ppn)
 	kinfo.ki_free_pages = pages_free;
 }
 
-void page_release(ppn_t ppn)
+void page_disown(struct vmspace *vs, ppn_t ppn)
 {
-	if (pin_count[ppn]) {
-		/* the device still reads or writes it: nobody else may have it */
-		stlb_unbind_page(ppn, NULL);
-		orphan(ppn);
-		return;
-	}
-	struct env *owner = env_lookup(pages[ppn].pg_owner);
-	if (owner)
-		stlb_unbind_page(ppn, owner);
-	struct env *heir = stlb_other_binder(ppn, owner);
-	if (!heir) {
-		stlb_unbind_page(ppn, NULL);
-		page_give_back(ppn);
-		return;
-	}
-	/* The page lives on in heir's address space: it becomes heir's, under
-	 * heir's guard so heir can manage it. */
-	if (owner) {
-		list_remove(&owner->env_page_list, ppn);
-		owner->env_info->env_pages--;
-		owner->env_info->env_user_pages--;
-	}
-	pages[ppn].pg_owner = heir->env_id;
-	list_push(&heir->env_page_list, ppn);
-	heir->env_info->env_pages++;
-	heir->env_info->env_user_pages++;
-	long g = guard_get(&heir->env_guard);
-	if (g > 0) {
-		if (page_guards[ppn])
-			guard_put(page_guards[ppn]);
-		page_guards[ppn] = (uint32_t)g;
-	}
+	list_remove(&vs->vs_page_list, ppn);
+	vs->vs_info->env_pages--;
+	if (pages[ppn].pg_type == PAGE_USER)
+		vs->vs_info->env_user_pages--;
+}
+
+void page_adopt(struct vmspace *vs, ppn_t ppn)
+{
+	pages[ppn].pg_owner = vs->vs_id;
+	list_push(&vs->vs_page_list, ppn);
+	vs->vs_info->env_pages++;
+	if (pages[ppn].pg_type == PAGE_USER)
+		vs->vs_info->env_user_pages++;
 }
 
 /* --- pinning (device I/O in flight); see pmap.h ----------------------- */
@@ -362,16 +339,13 @@ static void orphan(ppn_t ppn)
 	if (pg->pg_flags & PG_ORPHAN)
 		return;
 	if (pg->pg_owner > 0) {
-		struct env *e = env_lookup(pg->pg_owner);
-		if (!e)
+		struct vmspace *vs = vmspace_lookup(pg->pg_owner);
+		if (!vs)
 			panic("orphan: page %lu owner %d is gone", ppn, pg->pg_owner);
-		list_remove(&e->env_page_list, ppn);
-		e->env_info->env_pages--;
-		if (pg->pg_type == PAGE_USER)
-			e->env_info->env_user_pages--;
+		page_disown(vs, ppn);
 	}
 	if (page_guards[ppn]) {
-		guard_put(page_guards[ppn]);
+		page_guard_release(page_guards[ppn]);
 		page_guards[ppn] = 0;
 	}
 	pg->pg_owner = PAGE_OWNER_KERNEL;
@@ -381,7 +355,7 @@ static void orphan(ppn_t ppn)
 
 void page_pin(ppn_t ppn)
 {
-	if (ppn >= npages || pin_count[ppn] == UINT16_MAX)
+	if (ppn >= pages_total || pin_count[ppn] == UINT16_MAX)
 		panic("page_pin: page %lu", ppn);
 	pin_count[ppn]++;
 	pages[ppn].pg_flags |= PG_PINNED;
@@ -389,7 +363,7 @@ void page_pin(ppn_t ppn)
 
 void page_unpin(ppn_t ppn)
 {
-	if (ppn >= npages || pin_count[ppn] == 0)
+	if (ppn >= pages_total || pin_count[ppn] == 0)
 		panic("page_unpin: page %lu not pinned", ppn);
 	if (--pin_count[ppn])
 		return;
@@ -400,14 +374,15 @@ void page_unpin(ppn_t ppn)
 	}
 }
 
-ppn_t page_owned_next(const struct env *e, ppn_t ppn)
+ppn_t page_owned_next(const struct vmspace *vs, ppn_t ppn)
 {
-	return ppn == PPN_NONE ? e->env_page_list : link_next[ppn];
+	return ppn == PPN_NONE ? vs->vs_page_list : link_next[ppn];
 }
 
 /*
  * The exposed window, PML4 slot 255: one PDPT shared by every address space,
- * with UPAGES, UENVS and UINFO mapped user-readable, never writable.
+ * in which each layer maps its tables user-readable, never writable
+ * (UPAGES here, UENVS and USLICES by the env layer, UINFO by main).
  */
 static pte_t *exposed_walk(pte_t *pdpt, uint64_t va)
 {
@@ -417,7 +392,7 @@ static pte_t *exposed_walk(pte_t *pdpt, uint64_t va)
 		if (!(*e & PTE_P)) {
 			long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
 			if (ppn < 0)
-				panic("pmap_init_exposed: out of memory");
+				panic("pmap_expose: out of memory");
 			*e = ((physaddr_t)ppn << PAGE_SHIFT) | PTE_P | PTE_U;
 		}
 		table = KADDR(PTE_ADDR(*e));
@@ -425,34 +400,18 @@ static pte_t *exposed_walk(pte_t *pdpt, uint64_t va)
 	return &table[PT_INDEX(va, 0)];
 }
 
-static void expose(pte_t *pdpt, uint64_t uva, const void *kva, uint64_t bytes)
+void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes)
 {
+	if (!exposed_pml4e) {
+		long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
+		if (ppn < 0)
+			panic("pmap_expose: out of memory");
+		exposed_pml4e = ((physaddr_t)ppn << PAGE_SHIFT) | PTE_P | PTE_U;
+	}
+	pte_t *pdpt = KADDR(PTE_ADDR(exposed_pml4e));
 	for (uint64_t off = 0; off < bytes; off += PAGE_SIZE)
 		*exposed_walk(pdpt, uva + off) =
 			PADDR((const char *)kva + off) | PTE_P | PTE_U | pte_nx;
-}
-
-static pte_t *exposed_pdpt;
-
-void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes)
-{
-	if (!exposed_pdpt || uva < UEXPOSED || uva >= ULIM || (uint64_t)kva % PAGE_SIZE)
-		panic("pmap_expose: %#lx", uva);
-	expose(exposed_pdpt, uva, kva, bytes);
-}
-
-void pmap_init_exposed(void)
-{
-	long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
-	if (ppn < 0)
-		panic("pmap_init_exposed: out of memory");
-	pte_t *pdpt = page_kva(ppn);
-	exposed_pdpt = pdpt;
-	expose(pdpt, UPAGES, pages, npages * sizeof(struct page_info));
-	expose(pdpt, UENVS, env_infos, sizeof(struct env_info) * NENV);
-	expose(pdpt, UINFO, &kinfo, PAGE_SIZE);
-	expose(pdpt, USLICES, slice_vec, PAGE_SIZE);
-	exposed_pml4e = ((physaddr_t)ppn << PAGE_SHIFT) | PTE_P | PTE_U;
 }
 
 /*

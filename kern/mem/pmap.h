@@ -4,10 +4,10 @@
 #include <inc/page.h>
 #include <kern/arch/mmu.h>
 
-struct env;
+struct vmspace;
 
-extern struct page_info *pages;  /* the exposed table, npages entries */
-extern uint64_t npages;
+extern struct page_info *pages;  /* the exposed table, pages_total entries */
+extern uint64_t pages_total;
 extern uint64_t pages_free;
 extern pte_t *kern_pml4;
 extern physaddr_t kern_cr3;
@@ -15,14 +15,14 @@ extern uint64_t pte_nx;          /* PTE_NX if the CPU has it, else 0 */
 extern pte_t exposed_pml4e;      /* PML4 slot 255 of every address space */
 extern uint32_t *page_binds;     /* per page: first binding (stlb.c) */
 extern uint32_t *page_guards;    /* per page: guard id (cap.c), 0: none */
+/* Drops a guard id's reference when its page is freed (set by cap.c). */
+extern void (*page_guard_release)(uint32_t guard);
 
 #define PPN_NONE UINT32_MAX
 
 void pmap_init(void);
-void pmap_init_exposed(void);
-/* Map [kva, kva + bytes) (page-aligned kernel memory) read-only for users
- * at uva in the exposed window, in every address space at once (they share
- * its tables). Boot only, after pmap_init_exposed. */
+/* Map [kva, kva + bytes) read-only for user space at uva in the exposed
+ * window every address space shares (inc/memlayout.h). Boot only. */
 void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes);
 
 /*
@@ -30,20 +30,21 @@ void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes);
  * type, zero-filled. owner NULL means the kernel. Returns ppn or -E_BUSY /
  * -E_NO_MEM / -E_INVAL.
  */
-long page_take(struct env *owner, uint8_t type, uint64_t ppn);
+long page_take(struct vmspace *owner, uint8_t type, uint64_t ppn);
 /* Return an unbound page to the free list. */
 void page_give_back(ppn_t ppn);
-/* Its owner gives up user page ppn: the owner's bindings of it go; if other
- * envs still bind it, it passes to one of them, else it is freed. */
-void page_release(ppn_t ppn);
+/* Move page ppn off vs's list and counts / onto them (a page changing
+ * hands: the env layer's page_release). */
+void page_disown(struct vmspace *vs, ppn_t ppn);
+void page_adopt(struct vmspace *vs, ppn_t ppn);
 /* Device I/O: while pinned (counted), page ppn is not freed, passed on or
  * repossessed. page_give_back and page_release of a pinned page orphan it
  * instead (the kernel keeps it, unbound); the last page_unpin of an orphan
  * frees it. */
 void page_pin(ppn_t ppn);
 void page_unpin(ppn_t ppn);
-/* Every page owned by e, in turn: next(e, ppn) with ppn = PPN_NONE starts. */
-ppn_t page_owned_next(const struct env *e, ppn_t ppn);
+/* Every page owned by vs, in turn: next(vs, ppn) with ppn = PPN_NONE starts. */
+ppn_t page_owned_next(const struct vmspace *vs, ppn_t ppn);
 
 /* Make device memory [pa, pa + len) reachable at KADDR(pa), uncached, where
  * the direct map does not already cover it (a 64-bit PCI BAR above 4 GiB).

@@ -18,7 +18,7 @@
 #include <inc/kinfo.h>
 #include <inc/page.h>
 #include <kern/arch/console.h>
-#include <kern/env/env.h>
+#include <kern/mem/vmspace.h>
 #include <kern/arch/fastpath.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/stlb.h>
@@ -66,29 +66,29 @@ static uint32_t binding_new(void)
 	return i;
 }
 
-static inline uint32_t *bucket(struct env *e, uint64_t va)
+static inline uint32_t *bucket(struct vmspace *vs, uint64_t va)
 {
 	uint64_t vpn = va >> PAGE_SHIFT;
-	return &e->env_kpage->kp_stlb[(vpn ^ (vpn >> 9)) % STLB_BUCKETS];
+	return &vs->vs_stlb[(vpn ^ (vpn >> 9)) % STLB_BUCKETS];
 }
 
-/* The link that points at e's binding of va, or NULL. */
-static uint32_t *find(struct env *e, uint64_t va)
+/* The link that points at vs's binding of va, or NULL. */
+static uint32_t *find(struct vmspace *vs, uint64_t va)
 {
-	for (uint32_t *pp = bucket(e, va); *pp; pp = &B(*pp)->b_env_next)
+	for (uint32_t *pp = bucket(vs, va); *pp; pp = &B(*pp)->b_env_next)
 		if (B(*pp)->b_va == va)
 			return pp;
 	return NULL;
 }
 
-FASTPATH const struct binding *stlb_lookup(struct env *e, uint64_t va)
+FASTPATH const struct binding *stlb_lookup(struct vmspace *vs, uint64_t va)
 {
-	uint32_t *pp = find(e, ROUNDDOWN(va, PAGE_SIZE));
+	uint32_t *pp = find(vs, ROUNDDOWN(va, PAGE_SIZE));
 	return pp ? B(*pp) : NULL;
 }
 
 /* Unlink binding *pp (in its env's bucket) from everything and free it. */
-FASTPATH static void remove_at(struct env *e, uint32_t *pp)
+FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
 {
 	uint32_t i = *pp;
 	struct binding *b = B(i);
@@ -98,77 +98,77 @@ FASTPATH static void remove_at(struct env *e, uint32_t *pp)
 		qp = &B(*qp)->b_page_next;
 	*qp = b->b_page_next;
 	pages[b->b_ppn].pg_refs--;
-	e->env_nbindings--;
-	e->env_info->env_bindings--;
-	vm_uninstall(e, b->b_va);
+	vs->vs_nbindings--;
+	vs->vs_info->env_bindings--;
+	vm_uninstall(vs, b->b_va);
 	b->b_env_next = free_bindings;
 	free_bindings = i;
 }
 
-FASTPATH int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights)
+FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned rights)
 {
-	uint32_t *old = find(e, va);
+	uint32_t *old = find(vs, va);
 	if (old && B(*old)->b_ppn == ppn) {
 		/* same page: only the rights change */
 		B(*old)->b_rights = (uint8_t)rights;
-		if (vm_dirty(e, va, false))
+		if (vm_dirty(vs, va, false))
 			B(*old)->b_flags |= BINDING_DIRTY;
-		vm_install(e, va, ppn, rights); /* rewrites the entry in place */
+		vm_install(vs, va, ppn, rights); /* rewrites the entry in place */
 		return 0;
 	}
 	if (pages[ppn].pg_refs == UINT16_MAX)
 		return -E_BUSY;
-	if (!old && e->env_nbindings >= ENV_BINDINGS_MAX)
+	if (!old && vs->vs_nbindings >= ENV_BINDINGS_MAX)
 		return -E_NO_MEM;
 	uint32_t i = binding_new();
 	if (!i)
 		return -E_NO_MEM;
 	if (old)
-		remove_at(e, old);
+		remove_at(vs, old);
 	struct binding *b = B(i);
 	b->b_va = va;
 	b->b_ppn = (uint32_t)ppn;
-	b->b_env = (uint16_t)ENVX(e->env_id);
+	b->b_env = (uint16_t)ENVX(vs->vs_id);
 	b->b_rights = (uint8_t)rights;
 	b->b_flags = 0;
-	uint32_t *bk = bucket(e, va);
+	uint32_t *bk = bucket(vs, va);
 	b->b_env_next = *bk;
 	*bk = i;
 	b->b_page_next = page_binds[ppn];
 	page_binds[ppn] = i;
 	pages[ppn].pg_refs++;
-	e->env_nbindings++;
-	e->env_info->env_bindings++;
+	vs->vs_nbindings++;
+	vs->vs_info->env_bindings++;
 	/* Warm the cache; if a page table cannot be had now, the fault will
 	 * refill it later. */
-	vm_install(e, va, ppn, rights);
+	vm_install(vs, va, ppn, rights);
 	return 0;
 }
 
-FASTPATH uint32_t stlb_find(struct env *e, uint64_t va)
+FASTPATH uint32_t stlb_find(struct vmspace *vs, uint64_t va)
 {
-	uint32_t *pp = find(e, ROUNDDOWN(va, PAGE_SIZE));
+	uint32_t *pp = find(vs, ROUNDDOWN(va, PAGE_SIZE));
 	return pp ? *pp : 0;
 }
 
-void stlb_protect(struct env *e, uint32_t i, unsigned rights, struct vm_cursor *c)
+void stlb_protect(struct vmspace *vs, uint32_t i, unsigned rights, struct vm_cursor *c)
 {
 	struct binding *b = B(i);
 	b->b_rights = (uint8_t)rights;
-	if (vm_reprotect(e, c, b->b_va, rights))
+	if (vm_reprotect(vs, c, b->b_va, rights))
 		b->b_flags |= BINDING_DIRTY;
 }
 
-void stlb_unbind(struct env *e, uint64_t va)
+void stlb_unbind(struct vmspace *vs, uint64_t va)
 {
-	uint32_t *pp = find(e, va);
+	uint32_t *pp = find(vs, va);
 	if (pp)
-		remove_at(e, pp);
+		remove_at(vs, pp);
 }
 
-FASTPATH bool stlb_refill(struct env *e, uint64_t va, uint64_t err)
+FASTPATH bool stlb_refill(struct vmspace *vs, uint64_t va, uint64_t err)
 {
-	const struct binding *b = stlb_lookup(e, va);
+	const struct binding *b = stlb_lookup(vs, va);
 	if (!b)
 		return false;
 	if ((err & 0x2) && !(b->b_rights & BIND_WRITE))
@@ -177,48 +177,48 @@ FASTPATH bool stlb_refill(struct env *e, uint64_t va, uint64_t err)
 		return false;
 	if (err & 0x1)
 		return false; /* the mapping was there: a real protection fault */
-	return vm_install(e, b->b_va, b->b_ppn, b->b_rights) == 0;
+	return vm_install(vs, b->b_va, b->b_ppn, b->b_rights) == 0;
 }
 
-void stlb_clear(struct env *e)
+void stlb_clear(struct vmspace *vs)
 {
 	for (unsigned k = 0; k < STLB_BUCKETS; k++)
-		while (e->env_kpage->kp_stlb[k])
-			remove_at(e, &e->env_kpage->kp_stlb[k]);
+		while (vs->vs_stlb[k])
+			remove_at(vs, &vs->vs_stlb[k]);
 }
 
-void stlb_unbind_page(ppn_t ppn, struct env *only)
+void stlb_unbind_page(ppn_t ppn, struct vmspace *only)
 {
 	uint32_t i = page_binds[ppn];
 	while (i) {
 		struct binding *b = B(i);
 		uint32_t next = b->b_page_next;
-		struct env *e = &envs[b->b_env];
-		if (!only || only == e)
-			remove_at(e, find(e, b->b_va));
+		struct vmspace *vs = &vmspaces[b->b_env];
+		if (!only || only == vs)
+			remove_at(vs, find(vs, b->b_va));
 		i = next;
 	}
 }
 
-void stlb_note_dirty(struct env *e, uint64_t va)
+void stlb_note_dirty(struct vmspace *vs, uint64_t va)
 {
-	uint32_t *pp = find(e, ROUNDDOWN(va, PAGE_SIZE));
+	uint32_t *pp = find(vs, ROUNDDOWN(va, PAGE_SIZE));
 	if (pp)
 		B(*pp)->b_flags |= BINDING_DIRTY;
 }
 
-bool stlb_env_binds(struct env *e, ppn_t ppn, unsigned rights)
+bool stlb_env_binds(struct vmspace *vs, ppn_t ppn, unsigned rights)
 {
 	for (uint32_t i = page_binds[ppn]; i; i = B(i)->b_page_next)
-		if (&envs[B(i)->b_env] == e && (B(i)->b_rights & rights) == rights)
+		if (&vmspaces[B(i)->b_env] == vs && (B(i)->b_rights & rights) == rights)
 			return true;
 	return false;
 }
 
-struct env *stlb_other_binder(ppn_t ppn, struct env *e)
+struct vmspace *stlb_other_binder(ppn_t ppn, struct vmspace *vs)
 {
 	for (uint32_t i = page_binds[ppn]; i; i = B(i)->b_page_next)
-		if (&envs[B(i)->b_env] != e)
-			return &envs[B(i)->b_env];
+		if (&vmspaces[B(i)->b_env] != vs)
+			return &vmspaces[B(i)->b_env];
 	return NULL;
 }

@@ -5,7 +5,7 @@
 
 struct vm_cursor;
 
-struct env;
+struct vmspace;
 
 /* One verified binding: env (by slot) sees page ppn at va with rights. */
 struct binding {
@@ -22,33 +22,33 @@ struct binding {
 
 #define ENV_BINDINGS_MAX 65536 /* per env: no env can exhaust the pool */
 
-/* Bind ppn at va in e (replacing what was there) and install the hardware
+/* Bind ppn at va in vs (replacing what was there) and install the hardware
  * mapping. Checks are the caller's; fails only -E_NO_MEM or -E_BUSY (the
  * page has UINT16_MAX bindings). */
-int stlb_bind(struct env *e, uint64_t va, ppn_t ppn, unsigned rights);
-void stlb_unbind(struct env *e, uint64_t va);
-const struct binding *stlb_lookup(struct env *e, uint64_t va);
-/* The number of e's binding at va (for stlb_protect), or 0. */
-uint32_t stlb_find(struct env *e, uint64_t va);
-/* Give e's binding number i the rights `rights`, keeping its page, and
+int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned rights);
+void stlb_unbind(struct vmspace *vs, uint64_t va);
+const struct binding *stlb_lookup(struct vmspace *vs, uint64_t va);
+/* The number of vs's binding at va (for stlb_protect), or 0. */
+uint32_t stlb_find(struct vmspace *vs, uint64_t va);
+/* Give vs's binding number i the rights `rights`, keeping its page, and
  * rewrite its hardware entry if it has one (through cursor c, see vm.h).
  * Checks are the caller's. */
-void stlb_protect(struct env *e, uint32_t i, unsigned rights, struct vm_cursor *c);
+void stlb_protect(struct vmspace *vs, uint32_t i, unsigned rights, struct vm_cursor *c);
 /* A page fault at va with error err: install the mapping from the STLB if a
  * binding allows the access. true if the fault is resolved. */
-bool stlb_refill(struct env *e, uint64_t va, uint64_t err);
+bool stlb_refill(struct vmspace *vs, uint64_t va, uint64_t err);
 /* The hardware's dirty bit for va is about to be lost (its page-table entry
  * dropped or rewritten): keep it in the binding. */
-void stlb_note_dirty(struct env *e, uint64_t va);
-/* Remove every binding of e. */
-void stlb_clear(struct env *e);
-/* Remove every binding of page ppn held by env e (or by anyone if NULL). */
-void stlb_unbind_page(ppn_t ppn, struct env *only);
+void stlb_note_dirty(struct vmspace *vs, uint64_t va);
+/* Remove every binding of vs. */
+void stlb_clear(struct vmspace *vs);
+/* Remove every binding of page ppn held by vs (or by anyone if NULL). */
+void stlb_unbind_page(ppn_t ppn, struct vmspace *only);
 /* Binding number i of a chain (page_binds, b_page_next); i > 0. */
 const struct binding *stlb_binding(uint32_t i);
-/* Does e bind ppn somewhere with at least rights? */
-bool stlb_env_binds(struct env *e, ppn_t ppn, unsigned rights);
-/* An env other than e that binds ppn, or NULL. */
-struct env *stlb_other_binder(ppn_t ppn, struct env *e);
+/* Does vs bind ppn somewhere with at least rights? */
+bool stlb_env_binds(struct vmspace *vs, ppn_t ppn, unsigned rights);
+/* An address space other than vs that binds ppn, or NULL. */
+struct vmspace *stlb_other_binder(ppn_t ppn, struct vmspace *vs);
 
 #endif

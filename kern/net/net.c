@@ -60,9 +60,11 @@ struct ring {
 static struct ring rings[NET_RINGS];
 static struct net_info stats; /* counters; the rest is filled on request */
 
+static void net_input(const uint8_t *frame, uint32_t len);
+
 void net_init(void)
 {
-	virtio_net_init();
+	virtio_net_init(net_input);
 }
 
 void net_irq(void)
@@ -70,23 +72,26 @@ void net_irq(void)
 	virtio_net_irq();
 }
 
-/* The ring of env id, or NULL. Rings of envs that died are freed here. */
+/* The ring of env id, or NULL. */
 static struct ring *ring_of(envid_t id)
 {
-	struct ring *found = NULL;
-	for (struct ring *r = rings; r < rings + NET_RINGS; r++) {
-		if (r->r_env && !env_lookup(r->r_env))
-			r->r_env = 0; /* its env is gone; its pages went with it */
+	for (struct ring *r = rings; r < rings + NET_RINGS; r++)
 		if (r->r_env && r->r_env == id)
-			found = r;
-	}
-	return found;
+			return r;
+	return NULL;
+}
+
+void net_env_gone(struct env *e, enum env_end how UNUSED)
+{
+	struct ring *r = ring_of(e->env_id);
+	if (r)
+		r->r_env = 0; /* its pages go with the env's (or old program's) memory */
 }
 
 /* Is ppn a user page e owns? Only then may the kernel write into it. */
 static bool owns(const struct env *e, ppn_t ppn)
 {
-	return ppn < npages && pages[ppn].pg_owner == e->env_id &&
+	return ppn < pages_total && pages[ppn].pg_owner == e->env_id &&
 	       pages[ppn].pg_type == PAGE_USER;
 }
 
@@ -166,7 +171,8 @@ static envid_t demux(const uint8_t *frame, uint32_t len, bool *consumed)
 	return net_owner();
 }
 
-void net_input(const uint8_t *frame, uint32_t len)
+/* A frame arrived (the driver's buffer, valid only during the call). */
+static void net_input(const uint8_t *frame, uint32_t len)
 {
 	last_arrival = rdtsc();
 	stats.ni_rx_frames++;
@@ -220,7 +226,7 @@ long sys_net_ring_attach(uint64_t va, uint64_t npages)
 		return -E_INVAL;
 	uint32_t ppn[NET_RING_PAGES_MAX];
 	for (uint64_t i = 0; i < npages; i++) {
-		const struct binding *b = stlb_lookup(self, va + i * PAGE_SIZE);
+		const struct binding *b = stlb_lookup(self->env_vm, va + i * PAGE_SIZE);
 		if (!b || !(b->b_rights & BIND_WRITE))
 			return -E_FAULT;
 		if (!owns(self, b->b_ppn))
@@ -256,7 +262,7 @@ long sys_net_send(uint64_t va, uint64_t len)
 	const uint8_t *part[2];
 	uint64_t part_len[2], nparts = 0;
 	for (uint64_t at = va; at < va + len; nparts++) {
-		const struct binding *b = stlb_lookup(self, at);
+		const struct binding *b = stlb_lookup(self->env_vm, at);
 		if (!b)
 			return -E_FAULT;
 		if (!owns(self, b->b_ppn))
@@ -286,9 +292,8 @@ long sys_net_info(uint64_t out)
 	struct net_info ni = stats;
 	virtio_net_mac(ni.ni_mac);
 	ni.ni_link = virtio_net_link_up();
-	ring_of(0); /* forget the rings of dead envs */
 	ni.ni_owner = net_owner();
-	if (copy_to_user(curenv, out, &ni, sizeof(ni)) < 0)
+	if (copy_to_user(curenv->env_vm, out, &ni, sizeof(ni)) < 0)
 		return -E_FAULT;
 	return 0;
 }

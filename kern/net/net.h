@@ -6,13 +6,14 @@
 #define EXO_KERN_NET_H
 
 #include <inc/types.h>
+#include <kern/env/env.h>
 
 /* Start the NIC if there is one (after pci_init). */
 void net_init(void);
 /* IRQ_NET: the NIC has frames or finished transmissions. */
 void net_irq(void);
-/* A frame arrived (the driver's buffer, valid only during the call). */
-void net_input(const uint8_t *frame, uint32_t len);
+/* e is gone (env_gone_register): its ring goes. */
+void net_env_gone(struct env *e, enum env_end how);
 
 long sys_net_ring_attach(uint64_t va, uint64_t npages);
 long sys_net_send(uint64_t va, uint64_t len);

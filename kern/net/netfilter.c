@@ -121,7 +121,7 @@ long sys_net_filter_add(uint64_t ufilter, uint64_t cap)
 {
 	struct env *self = curenv;
 	struct dpf_filter f;
-	if (copy_from_user(self, &f, ufilter, sizeof(f)) < 0)
+	if (copy_from_user(self->env_vm, &f, ufilter, sizeof(f)) < 0)
 		return -E_FAULT;
 	if (dpf_check(&f) < 0)
 		return -E_INVAL;
@@ -171,14 +171,14 @@ long sys_net_filters(uint64_t out, uint64_t max)
 			continue;
 		struct net_filter_info fi = { (int32_t)i, owner[i], f.df_natoms,
 					      ash_slot[i] ? 1u : 0u, hits[i] };
-		if (copy_to_user(self, out + n * sizeof(fi), &fi, sizeof(fi)) < 0)
+		if (copy_to_user(self->env_vm, out + n * sizeof(fi), &fi, sizeof(fi)) < 0)
 			return -E_FAULT;
 		n++;
 	}
 	return (long)n;
 }
 
-void netfilter_env_gone(struct env *e)
+void netfilter_env_gone(struct env *e, enum env_end how UNUSED)
 {
 	bool changed = false;
 	for (unsigned i = 0; i < DPF_MAX_FILTERS; i++)

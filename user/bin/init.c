@@ -18,7 +18,7 @@ static const char *status_name(uint32_t s)
 
 static int cmd_help(int argc, char **argv);
 
-static int cmd_envs(int argc, char **argv)
+static int cmd_envs(int argc UNUSED, char **argv UNUSED)
 {
 	printf("%-8s %-8s %-9s %6s %6s %6s %8s %10s  %s\n", "ENV", "PARENT", "STATUS", "PAGES",
 	       "BINDS", "SLICES", "OVERRUNS", "RUNS", "NAME");
@@ -34,7 +34,7 @@ static int cmd_envs(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_pages(int argc, char **argv)
+static int cmd_pages(int argc UNUSED, char **argv UNUSED)
 {
 	uint64_t count[PAGE_KERNEL + 1] = { 0 };
 	uint64_t mine = 0;
@@ -53,7 +53,7 @@ static int cmd_pages(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_progs(int argc, char **argv)
+static int cmd_progs(int argc UNUSED, char **argv UNUSED)
 {
 	for (uint32_t i = 0; i < ukinfo->ki_nprogs; i++)
 		printf("%s%s", i ? " " : "", (const char *)ukinfo->ki_progs[i]);
@@ -187,7 +187,7 @@ static int cmd_trace(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_filters(int argc, char **argv)
+static int cmd_filters(int argc UNUSED, char **argv UNUSED)
 {
 	static struct net_filter_info fi[64];
 	long n = sys_net_filters(fi, ARRAY_SIZE(fi));
@@ -225,14 +225,14 @@ static int cmd_kill(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_reboot(int argc, char **argv)
+static int cmd_reboot(int argc UNUSED, char **argv UNUSED)
 {
 	long r = sys_machine_reboot();
 	printf("reboot: %le\n", r);
 	return 1;
 }
 
-static int cmd_poweroff(int argc, char **argv)
+static int cmd_poweroff(int argc UNUSED, char **argv UNUSED)
 {
 	long r = sys_machine_exit(0);
 	printf("poweroff: %le\n", r);
@@ -257,7 +257,7 @@ static const struct command {
 	{ "poweroff", "stop the machine (under QEMU: exit QEMU)", cmd_poweroff },
 };
 
-static int cmd_help(int argc, char **argv)
+static int cmd_help(int argc UNUSED, char **argv UNUSED)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		printf("  %-9s %s\n", commands[i].name, commands[i].help);
@@ -292,7 +292,7 @@ static void run_line(char *line)
 	printf("unknown command '%s' (try help)\n", argv[0]);
 }
 
-int main(int argc, char **argv)
+int main(int argc UNUSED, char **argv UNUSED)
 {
 	printf("Exo monitor. Type 'help' for commands.\n");
 	char line[256];

@@ -1,0 +1,9 @@
+#ifndef EXO_KERN_CONSOLE_INPUT_H
+#define EXO_KERN_CONSOLE_INPUT_H
+
+/* Console input multiplexed to the env holding the console (kinfo.ki_console). */
+void console_irq(void);            /* serial interrupt: drain the UART */
+int console_getc(void);            /* buffered input byte, or -1 */
+void console_owner_changed(void);  /* kinfo.ki_console was set */
+
+#endif
