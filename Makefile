@@ -228,7 +228,7 @@ deps:
 	@tools/deps
 
 run: deps all
-	tools/qemu $(BUILD)/kernel
+	tools/run $(BUILD)/kernel
 
 qemu-gdb: deps all
 	@echo "GDB: gdb -ex 'target remote localhost:$(GDBPORT)' $(BUILD)/kernel"

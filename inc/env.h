@@ -27,7 +27,7 @@ enum env_status {
 #define EXIT_DESTROYED 0x200     /* another env destroyed it */
 
 #define ENV_NAME_LEN 32
-#define ENV_REASON_LEN 60
+#define ENV_REASON_LEN 156 /* fills env_info to 256 bytes */
 
 struct env_info {
 	envid_t env_id;         /* current (or last) occupant; 0: never used */
@@ -49,7 +49,7 @@ struct env_info {
 	char env_reason[ENV_REASON_LEN];  /* why the kernel killed it, or "" */
 };
 
-_Static_assert(sizeof(struct env_info) == 160, "env_info is exposed ABI");
+_Static_assert(sizeof(struct env_info) == 256, "env_info is exposed ABI");
 
 /* The lowest page limit an env may be given: room for its exception stack,
  * repossession vector, page tables and a little code. */

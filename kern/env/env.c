@@ -385,6 +385,24 @@ long env_exec(struct env *e, const char *name, const char *args)
 	return 0;
 }
 
+/* Copy reason into env_reason; if it does not fit, cut it after the last
+ * whole word and mark the cut ("..."), so no word is cut in half. */
+static void set_reason(char *dst, const char *reason)
+{
+	size_t n = strlen(reason);
+	if (n < ENV_REASON_LEN) {
+		memcpy(dst, reason, n + 1);
+		return;
+	}
+	size_t keep = ENV_REASON_LEN - 4; /* room for "..." and the NUL */
+	while (keep > 0 && reason[keep] != ' ')
+		keep--;
+	if (keep == 0)
+		keep = ENV_REASON_LEN - 4; /* one long word: cut it anyway */
+	memcpy(dst, reason, keep);
+	memcpy(dst + keep, "...", 4);
+}
+
 void env_reap(struct env *e)
 {
 	env_free_slot(e);
@@ -397,7 +415,7 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 
 	struct env_info *info = e->env_info;
 	info->env_exit = exit_status;
-	strlcpy(info->env_reason, reason ? reason : "", sizeof(info->env_reason));
+	set_reason(info->env_reason, reason ? reason : "");
 
 	/* Children outlive their parent as orphans; dead ones need no reaping,
 	 * and unstarted ones (env_fork) would never run. */
@@ -441,7 +459,7 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 
 void env_kill(struct env *e, const struct trapframe *tf, const char *fmt, ...)
 {
-	char reason[ENV_REASON_LEN];
+	char reason[2 * ENV_REASON_LEN]; /* the report prints it whole */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
