@@ -12,6 +12,7 @@
 #   make fuzz       each downloaded-code fuzzer for FUZZ_TIME seconds (60)
 #   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
 #   make doc        regenerate doc/syscalls.md from inc/syscall.def
+#   make compdb     compile_commands.json, for editors and clang tools
 #   make deps       install missing or too old tools (tools/checktools names them)
 #   make clean      remove the build directory
 #
@@ -136,10 +137,12 @@ $(patsubst %.c,$(BUILD)/user-obj/%.c.o,$(USER_SRCS) $(wildcard $(addsuffix /*.c,
 BPF_USER_SRCS := $(wildcard user/bpf/*.c)
 BPF_USER_OBJS := $(patsubst user/bpf/%.c,$(BUILD)/bpf/%.o,$(BPF_USER_SRCS))
 
+BPF_CFLAGS := -O2 -g0 -target bpf -ffreestanding -I. -Wall -Werror
+
 $(BUILD)/bpf/%.o: user/bpf/%.c lib/base/bpfprog.h inc/bpf.h
 	@mkdir -p $(@D)
 	$(say) "  BPF  $@"
-	$(Q)clang -O2 -g0 -target bpf -ffreestanding -I. -Wall -Werror -c -o $@ $<
+	$(Q)clang $(BPF_CFLAGS) -c -o $@ $<
 
 # bpfobj_NAME / bpfobj_NAME_end bracket each object.
 $(BUILD)/user-obj/bpfobjs.S: $(BPF_USER_OBJS)
@@ -255,9 +258,43 @@ doc/syscalls.md: inc/syscall.def tools/gensyscalldoc
 
 doc: doc/syscalls.md
 
+<<<<<<< HEAD
 N ?= 1000
 crashtest: deps all
 	@tools/crashtest $(N)
+=======
+# --- compile_commands.json ------------------------------------------------------
+# Written from the flags and source lists above, so it says exactly what the
+# build does, with no tool watching a build: kernel objects (KCFLAGS), the
+# library OSes and user programs (UCFLAGS), downloaded code (BPF_CFLAGS) and
+# the host tests (HOST_CFLAGS). common/ is built both ways; its entries
+# are the library OS's. -MMD -MP are left out: they write files.
+comma := ,
+define newline
+
+
+endef
+json_args = $(subst $(eval) ,$(comma) ,$(patsubst %,"%",$(strip $(1))))
+# compdb_entry COMPILER+FLAGS SOURCE OUTPUT
+compdb_entry = {"directory": "$(CURDIR)", "file": "$(2)", "output": "$(3)", \
+	"arguments": [$(call json_args,$(filter-out -MMD -MP,$(1)) -c -o $(3) $(2))]},$(newline)
+compdb_asm = $(if $(filter %.S,$(1)),-D__ASSEMBLER__)
+COMPDB_USER_SRCS := $(wildcard common/*.c lib/*/*.c lib/*/*.S) $(USER_SRCS) \
+	$(wildcard $(addsuffix /*.c,$(USER_PROG_DIRS)))
+
+compdb:
+	$(say) "  GEN  compile_commands.json"
+	$(file >compile_commands.json,[$(newline)$(strip \
+		$(foreach f,$(filter-out common/%,$(KERN_SRCS)),\
+			$(call compdb_entry,$(CC) $(KCFLAGS) $(call compdb_asm,$(f)),$(f),$(BUILD)/kern-obj/$(f).o)) \
+		$(foreach f,$(COMPDB_USER_SRCS),\
+			$(call compdb_entry,$(CC) $(UCFLAGS) $(call compdb_asm,$(f)),$(f),$(BUILD)/user-obj/$(f).o)) \
+		$(foreach f,$(BPF_USER_SRCS),\
+			$(call compdb_entry,clang $(BPF_CFLAGS),$(f),$(BUILD)/bpf/$(notdir $(f:.c=.o)))) \
+		$(foreach f,$(wildcard test/*.c),\
+			$(call compdb_entry,$(HOST_CC) $(HOST_CFLAGS),$(f),$(BUILD)/host/$(notdir $(f:.c=.o))))))
+	$(Q)sed -i '$$ s/,$$//' compile_commands.json && echo ']' >> compile_commands.json
+>>>>>>> docs
 
 help:
 	@echo "Targets:"
@@ -270,7 +307,11 @@ help:
 clean:
 	rm -rf $(BUILD)
 
+<<<<<<< HEAD
 .PHONY: all deps run qemu-gdb iso test doc help clean crashtest
+=======
+.PHONY: all deps run qemu-gdb iso test doc compdb help clean
+>>>>>>> docs
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
