@@ -402,6 +402,8 @@ static pte_t *exposed_walk(pte_t *pdpt, uint64_t va)
 
 void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes)
 {
+	if (uva < UEXPOSED || uva + bytes > ULIM || (uint64_t)kva % PAGE_SIZE)
+		panic("pmap_expose: %#lx", uva);
 	if (!exposed_pml4e) {
 		long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
 		if (ppn < 0)
