@@ -243,6 +243,7 @@ iso: deps $(BUILD)/exo.iso
 -include test/host.mk
 include test/bpf.mk
 include test/dpf.mk
+include test/http.mk
 include bench/bench.mk
 
 test: deps all $(BUILD)/exo.iso

@@ -224,13 +224,13 @@ static struct http_obj *fill(struct http_cache *c, const char *path, const struc
 		return NULL;
 	memset(o, 0, sizeof(*o));
 	size_t plen = strlen(path) + 1;
-	uint64_t chunks = c->chunk ? (st->st_size + c->chunk - 1) / c->chunk : 0;
+	uint64_t chunks = c->chunk ? (st->hs_size + c->chunk - 1) / c->chunk : 0;
 	o->o_path = h->alloc(h->ctx, plen);
-	o->o_data = h->alloc(h->ctx, st->st_size ? st->st_size : 1);
+	o->o_data = h->alloc(h->ctx, st->hs_size ? st->hs_size : 1);
 	o->o_sums = chunks ? h->alloc(h->ctx, chunks * sizeof(uint16_t)) : NULL;
 	bool ok = o->o_path && o->o_data && (o->o_sums || !chunks);
-	for (uint64_t got = 0; ok && got < st->st_size;) {
-		long n = h->read(h->ctx, path, got, o->o_data + got, st->st_size - got);
+	for (uint64_t got = 0; ok && got < st->hs_size;) {
+		long n = h->read(h->ctx, path, got, o->o_data + got, st->hs_size - got);
 		ok = n > 0; /* a file that shrank under us is not cached */
 		got += n > 0 ? (uint64_t)n : 0;
 	}
@@ -243,14 +243,14 @@ static struct http_obj *fill(struct http_cache *c, const char *path, const struc
 	}
 	memcpy(o->o_path, path, plen);
 	o->o_cache = c;
-	o->o_size = st->st_size;
-	o->o_mtime = st->st_mtime;
+	o->o_size = st->hs_size;
+	o->o_mtime = st->hs_mtime;
 	o->o_chunk = c->chunk;
 	for (uint64_t i = 0; i < chunks; i++) {
 		uint64_t at = i * c->chunk;
-		o->o_sums[i] = sum_bytes(o->o_data + at, MIN(c->chunk, st->st_size - at));
+		o->o_sums[i] = sum_bytes(o->o_data + at, MIN(c->chunk, st->hs_size - at));
 	}
-	c->stats->csum_bytes += chunks ? st->st_size : 0;
+	c->stats->csum_bytes += chunks ? st->hs_size : 0;
 	return o;
 }
 
@@ -261,7 +261,7 @@ struct http_obj *http_cache_get(struct http_cache *c, const char *path,
 	for (struct http_obj *o = c->buckets[b]; o; o = o->o_next_hash) {
 		if (strcmp(o->o_path, path) != 0)
 			continue;
-		if (o->o_size == st->st_size && o->o_mtime == st->st_mtime) {
+		if (o->o_size == st->hs_size && o->o_mtime == st->hs_mtime) {
 			c->stats->cache_hits++;
 			lru_unlink(c, o);
 			lru_push(c, o);
@@ -272,9 +272,9 @@ struct http_obj *http_cache_get(struct http_cache *c, const char *path,
 		break;
 	}
 	c->stats->cache_misses++;
-	uint64_t chunks = c->chunk ? (st->st_size + c->chunk - 1) / c->chunk : 0;
-	uint64_t need = st->st_size + chunks * sizeof(uint16_t) + sizeof(struct http_obj);
-	if (st->st_size > c->file_max || !make_room(c, need))
+	uint64_t chunks = c->chunk ? (st->hs_size + c->chunk - 1) / c->chunk : 0;
+	uint64_t need = st->hs_size + chunks * sizeof(uint16_t) + sizeof(struct http_obj);
+	if (st->hs_size > c->file_max || !make_room(c, need))
 		return NULL;
 	struct http_obj *o = fill(c, path, st);
 	if (!o)

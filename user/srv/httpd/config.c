@@ -11,7 +11,7 @@
 
 const char http_usage[] =
 	"usage: httpd [flags]\n"
-	"  -p, --port N          TCP port to listen on (80)\n"
+	"  -p, --port N          TCP port to listen on (80; 0: any free one)\n"
 	"  -r, --root DIR        document root (/www)\n"
 	"  -c, --max-conns N     connections at once (1024)\n"
 	"  --log FILE            access log (none)\n"
@@ -87,7 +87,7 @@ int http_config_parse(struct http_config *cfg, int argc, char **argv, char *err,
 		unsigned long v = 0;
 		bool ok;
 		if (!strcmp(name, "-p") || !strcmp(name, "--port"))
-			ok = number(val, 1, 65535, &v) && (cfg->port = (uint16_t)v, true);
+			ok = number(val, 0, 65535, &v) && (cfg->port = (uint16_t)v, true);
 		else if (!strcmp(name, "-r") || !strcmp(name, "--root"))
 			ok = val && *val && (cfg->root = val, true);
 		else if (!strcmp(name, "-c") || !strcmp(name, "--max-conns"))

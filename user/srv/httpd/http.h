@@ -47,9 +47,9 @@
 #define HTTP_EIO 3    /* the file system failed: 500 */
 
 struct http_stat {
-	uint64_t st_size;
-	int64_t st_mtime; /* seconds since 1970-01-01 UTC */
-	bool st_is_dir;
+	uint64_t hs_size;
+	int64_t hs_mtime; /* seconds since 1970-01-01 UTC */
+	bool hs_is_dir;
 };
 
 /* A directory listing's callback: one entry (not "." or ".."). */

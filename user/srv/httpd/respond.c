@@ -315,21 +315,21 @@ static int choose_range(const struct http_request *req, const struct http_stat *
 			uint64_t *first, uint64_t *last)
 {
 	*first = 0;
-	*last = st->st_size - 1;
+	*last = st->hs_size - 1;
 	if (req->range == RANGE_NONE)
 		return 200;
-	if (req->has_if_range && req->if_range != st->st_mtime)
+	if (req->has_if_range && req->if_range != st->hs_mtime)
 		return 200; /* the client's copy is out of date: send it all */
 	if (req->range == RANGE_SUFFIX) {
-		if (req->range_first == 0 || st->st_size == 0)
+		if (req->range_first == 0 || st->hs_size == 0)
 			return 416;
-		*first = req->range_first >= st->st_size ? 0 : st->st_size - req->range_first;
+		*first = req->range_first >= st->hs_size ? 0 : st->hs_size - req->range_first;
 		return 206;
 	}
-	if (req->range_first >= st->st_size)
+	if (req->range_first >= st->hs_size)
 		return 416;
 	*first = req->range_first;
-	*last = MIN(req->range_last, st->st_size - 1);
+	*last = MIN(req->range_last, st->hs_size - 1);
 	return 206;
 }
 
@@ -337,8 +337,8 @@ static void file_response(struct http_server *srv, const struct http_request *re
 			  struct http_response *rsp, const char *path, const struct http_stat *st)
 {
 	char modified[HTTP_DATE_LEN + 1];
-	http_date_format(st->st_mtime, modified);
-	if (req->has_ims && st->st_mtime <= req->ims) {
+	http_date_format(st->hs_mtime, modified);
+	if (req->has_ims && st->hs_mtime <= req->ims) {
 		struct text h = head_text(srv, rsp);
 		head_start(srv, rsp, &h, 304);
 		text_printf(&h, "Last-Modified: %s\r\n", modified);
@@ -351,18 +351,18 @@ static void file_response(struct http_server *srv, const struct http_request *re
 	if (status == 416) {
 		char extra[64];
 		snprintf(extra, sizeof(extra), "Content-Range: bytes */%lu\r\n",
-			 (unsigned long)st->st_size);
+			 (unsigned long)st->hs_size);
 		error_response(srv, req, rsp, 416, extra);
 		return;
 	}
-	uint64_t len = st->st_size ? last - first + 1 : 0;
+	uint64_t len = st->hs_size ? last - first + 1 : 0;
 	struct text h = head_text(srv, rsp);
 	head_start(srv, rsp, &h, status);
 	text_printf(&h, "Content-Type: %s\r\nLast-Modified: %s\r\nAccept-Ranges: bytes\r\n",
 		    content_type(path), modified);
 	if (status == 206)
 		text_printf(&h, "Content-Range: bytes %lu-%lu/%lu\r\n", (unsigned long)first,
-			    (unsigned long)last, (unsigned long)st->st_size);
+			    (unsigned long)last, (unsigned long)st->hs_size);
 	head_end(req, rsp, &h, len);
 	head_take(rsp, &h);
 	if (req->method == HTTP_HEAD || len == 0)
@@ -417,11 +417,11 @@ void http_respond(struct http_server *srv, const struct http_request *req, int s
 	}
 	size_t n = strlen(req->path);
 	bool slash = req->path[n - 1] == '/';
-	if (st.st_is_dir && !slash) {
+	if (st.hs_is_dir && !slash) {
 		redirect_to_dir(srv, req, rsp);
 		return;
 	}
-	if (!st.st_is_dir) {
+	if (!st.hs_is_dir) {
 		if (slash)
 			error_response(srv, req, rsp, 404, "");
 		else
@@ -430,7 +430,7 @@ void http_respond(struct http_server *srv, const struct http_request *req, int s
 	}
 	char index[HTTP_PATH_MAX + 16];
 	snprintf(index, sizeof(index), "%sindex.html", req->path);
-	if (srv->hooks.stat(srv->hooks.ctx, index, &st) == 0 && !st.st_is_dir)
+	if (srv->hooks.stat(srv->hooks.ctx, index, &st) == 0 && !st.hs_is_dir)
 		file_response(srv, req, rsp, index, &st);
 	else
 		directory_listing(srv, req, rsp);
