@@ -157,8 +157,8 @@ static void consume(struct http_conn *c, size_t n)
 static void start_response(struct http_conn *c, const struct http_request *req, int status)
 {
 	struct http_server *srv = c->srv;
+	srv->stats.requests++; /* before: /status counts itself */
 	http_respond(srv, req, status, &c->rsp);
-	srv->stats.requests++;
 	srv->stats.responses[c->rsp.status / 100 % 6]++;
 	log_request(c, req);
 	c->head_sent = 0;

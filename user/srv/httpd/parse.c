@@ -62,7 +62,7 @@ int http_decode_path(const char *target, size_t len, char *out, size_t outsize)
 			if (s == 2 && seg[0] == '.' && seg[1] == '.')
 				return -400;
 			if (s > 0 && !(s == 1 && seg[0] == '.')) {
-				if (o + s + 1 >= outsize)
+				if (o + s + 1 > outsize) /* the slash may take the NUL's place */
 					return -414;
 				memcpy(out + o, seg, s);
 				o += s;
@@ -93,6 +93,8 @@ int http_decode_path(const char *target, size_t len, char *out, size_t outsize)
 	/* keep a trailing slash only if the target had one (a directory) */
 	if (o > 1 && !(len > 0 && target[len - 1] == '/'))
 		o--;
+	if (o >= outsize)
+		return -414;
 	out[o] = '\0';
 	return 0;
 }
