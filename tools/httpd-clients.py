@@ -30,6 +30,8 @@ def result(name, ok, why=""):
 
 
 def exchange(data, timeout=5.0, shut=False):
+    # Requests whose framing survives an error keep the connection open:
+    # they ask for Connection: close, so that the answer ends with a FIN.
     """Send data on a new connection; everything the server sends until it
     closes (or the timeout)."""
     s = socket.create_connection(("127.0.0.1", PORT), timeout=timeout)
@@ -64,29 +66,29 @@ def hostile():
         ("no-host", b"GET / HTTP/1.1\r\n\r\n", 400),
         ("bad-version", b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
         ("garbage-version", b"GET / FTP/1.0\r\nHost: x\r\n\r\n", 400),
-        ("post", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", 405),
-        ("unknown-method", b"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+        ("post", b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi", 405),
+        ("unknown-method", b"BREW /pot HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 501),
         ("chunked-body", b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501),
         ("smuggling", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
         ("huge-body", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n", 413),
         ("long-target", b"GET " + long_target + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
-        ("long-path", b"GET " + long_path + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        ("long-path", b"GET " + long_path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 414),
         ("huge-head", b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"p" * 9000 + b"\r\n\r\n", 431),
         ("many-fields", b"GET / HTTP/1.1\r\nHost: x\r\n" + b"A: b\r\n" * 200 + b"\r\n", 431),
-        ("dotdot", b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-        ("encoded-dotdot", b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-        ("mixed-dotdot", b"GET /docs/.%2E/.%2e/x HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-        ("encoded-slash", b"GET /docs%2f..%2f..%2fx HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-        ("nul-escape", b"GET /index.html%00.txt HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        ("dotdot", b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
+        ("encoded-dotdot", b"GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
+        ("mixed-dotdot", b"GET /docs/.%2E/.%2e/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
+        ("encoded-slash", b"GET /docs%2f..%2f..%2fx HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
+        ("nul-escape", b"GET /index.html%00.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
         ("raw-nul", b"GET /index\x00.html HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-        ("bad-escape", b"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        ("bad-escape", b"GET /%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
         ("space-before-colon", b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
         ("obs-fold", b"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400),
         ("bare-cr", b"GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n", 400),
         ("binary", bytes(range(256)) * 4, 400),
-        ("header-injection", b"GET /%0d%0aSet-Cookie:%20x HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-        ("absolute-form", b"GET http://x/index.html HTTP/1.1\r\nHost: x\r\n\r\n", 200),
-        ("missing", b"GET /no/such/file HTTP/1.1\r\nHost: x\r\n\r\n", 404),
+        ("header-injection", b"GET /%0d%0aSet-Cookie:%20x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400),
+        ("absolute-form", b"GET http://x/index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200),
+        ("missing", b"GET /no/such/file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
     ]
     for name, req, want in cases:
         resp = exchange(req)
