@@ -9,6 +9,8 @@
 #   make host-tests just the host unit tests
 #   make dpf-bench  the packet-filter demux benchmark on the host (doc/dpf.md)
 #   make fuzz       each downloaded-code fuzzer for FUZZ_TIME seconds (60)
+#   make http-test  httpd's core against curl, wget, ab, wrk (doc/httpd.md)
+#   make http-fuzz  httpd's request-parser fuzzer for FUZZ_TIME seconds
 #   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
 #   make doc        regenerate doc/syscalls.md from inc/syscall.def
 #   make deps       install missing or too old tools (tools/checktools names them)
