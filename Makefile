@@ -10,6 +10,8 @@
 #   make dpf-bench  the packet-filter demux benchmark on the host (doc/dpf.md)
 #   make crashtest  power cuts on a disk: N=1000 cuts (tools/crashtest)
 #   make fuzz       each downloaded-code fuzzer for FUZZ_TIME seconds (60)
+#   make http-test  httpd's core against curl, wget, ab, wrk (doc/httpd.md)
+#   make http-fuzz  httpd's request-parser fuzzer for FUZZ_TIME seconds
 #   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
 #   make doc        regenerate doc/syscalls.md from inc/syscall.def
 #   make compdb     compile_commands.json, for editors and clang tools
@@ -247,6 +249,7 @@ iso: deps $(BUILD)/exo.iso
 -include test/host.mk
 include test/bpf.mk
 include test/dpf.mk
+include test/http.mk
 include bench/bench.mk
 
 test: deps all $(BUILD)/exo.iso

@@ -36,6 +36,9 @@ HOST_TEST_DEPS_fmt := common/fmt.c common/string.c
 HOST_TEST_DEPS_string := common/string.c
 HOST_TEST_DEPS_netstack := lib/net/ether.c lib/net/arp.c lib/net/ipv4.c lib/net/udp.c \
 	common/string.c
+HOST_TEST_DEPS_http := $(filter-out user/srv/httpd/main.c,$(wildcard user/srv/httpd/*.c)) \
+	common/fmt.c common/string.c
+HOST_TEST_DEPS_httpcache := $(HOST_TEST_DEPS_http)
 
 HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
 HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))
