@@ -322,7 +322,7 @@ struct kvd_client {
 	struct buf out; /* replies not yet handed to hooks.send */
 
 	/* MULTI */
-	bool in_multi, multi_dirty, cas_dirty;
+	bool in_multi, multi_dirty, cas_dirty, in_exec;
 	int nqueued, queued_cap;
 	struct queued *queued;
 	struct dict watching; /* "db:key" -> 1, for UNWATCH */

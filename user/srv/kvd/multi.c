@@ -133,6 +133,7 @@ static void cmd_exec(struct kvd_client *c)
 	struct arg *argv = c->argv;
 	int n = c->nqueued;
 	c->in_multi = false;
+	c->in_exec = true;
 	reply_array(c, n);
 	for (int i = 0; i < n; i++) {
 		struct queued *q = &c->queued[i];
@@ -140,6 +141,7 @@ static void cmd_exec(struct kvd_client *c)
 		c->argv = q->argv;
 		call(c, q->cmd);
 	}
+	c->in_exec = false;
 	c->argc = argc;
 	c->argv = argv;
 	if (writes)

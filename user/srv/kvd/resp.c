@@ -355,9 +355,9 @@ static bool split_inline(struct kvd_client *c, size_t start, size_t end)
 		c->arg_off[c->argc] = arg;
 		c->arg_len[c->argc] = w - arg;
 		c->argc++;
-		b[w++] = '\0'; /* w <= r: the separator or closing quote was here */
-		if (r > end)
-			r = end;
+		if (r < end)
+			r++; /* the separator: w < r from here on */
+		b[w++] = '\0';
 	}
 }
 
