@@ -50,6 +50,7 @@ static const struct param params[] = {
 	{ "timeout", K_INT, LL(timeout), 0, INT32_MAX, NULL, NULL },
 	{ "databases", K_INT, IN(databases), KVD_DBS, KVD_DBS, NULL, NULL },
 	{ "list-max-listpack-size", K_INT, IN(list_max_listpack_size), -5, INT32_MAX, NULL, NULL },
+	{ "list-compress-depth", K_INT, IN(list_compress_depth), 0, INT32_MAX, NULL, NULL },
 	{ "list-max-ziplist-size", K_INT, IN(list_max_listpack_size), -5, INT32_MAX, NULL, NULL },
 	{ "hash-max-listpack-entries", K_INT, IN(hash_max_listpack_entries), 0, INT32_MAX, NULL,
 	  NULL },

@@ -363,6 +363,7 @@ struct config_vals {
 	long long timeout;
 	int databases;
 	int list_max_listpack_size;
+	int list_compress_depth; /* accepted for Redis's tests; lists are not compressed */
 	int hash_max_listpack_entries, hash_max_listpack_value;
 	int set_max_intset_entries;
 	int zset_max_listpack_entries, zset_max_listpack_value;
