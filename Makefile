@@ -7,6 +7,7 @@
 #   make bench      benchmarks (see doc/bench)
 #   make bench-smoke  both benchmark programs with tiny counts
 #   make host-tests just the host unit tests
+#   make conformance  Redis's own test suite against kvd on the host (doc/kvd.md)
 #   make dpf-bench  the packet-filter demux benchmark on the host (doc/dpf.md)
 #   make crashtest  power cuts on a disk: N=1000 cuts (tools/crashtest)
 #   make fuzz       each downloaded-code fuzzer for FUZZ_TIME seconds (60)
@@ -255,6 +256,10 @@ include bench/bench.mk
 test: deps all $(BUILD)/exo.iso
 	@tools/test
 
+# kvd against Redis's own test suite, every unit of the groups it implements.
+conformance: $(BUILD)/host/kvd-host
+	@BUILD=$(BUILD) tools/kvd-redis-suite
+
 doc/syscalls.md: inc/syscall.def tools/gensyscalldoc
 	$(say) "  GEN  $@"
 	$(Q)tools/gensyscalldoc > $@
@@ -308,7 +313,7 @@ help:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps run qemu-gdb iso test doc compdb help clean crashtest
+.PHONY: all deps run qemu-gdb iso test doc compdb help clean crashtest conformance
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -40,6 +40,10 @@ HOST_TEST_DEPS_http := $(filter-out user/srv/httpd/main.c,$(wildcard user/srv/ht
 	common/fmt.c common/string.c
 HOST_TEST_DEPS_httpcache := $(HOST_TEST_DEPS_http)
 
+# kvd's engine: every file of user/srv/kvd but its Exo main (exo.c).
+KVD_ENGINE_SRCS := $(filter-out user/srv/kvd/exo.c,$(wildcard user/srv/kvd/*.c))
+HOST_TEST_DEPS_kvd := $(KVD_ENGINE_SRCS) common/string.c common/fmt.c
+
 HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
 HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))
 
@@ -52,6 +56,29 @@ $(BUILD)/host/common/%.o: common/%.c test/rename.h
 	@mkdir -p $(@D)
 	$(say) "  HOSTCC $@"
 	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
+
+# Programs are built for Exo with -Wno-unused-parameter (hook tables): so here.
+$(BUILD)/host/user/%.o: user/%.c test/rename.h
+	@mkdir -p $(@D)
+	$(say) "  HOSTCC $@"
+	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+# kvd-host: the same engine as a TCP server on the host (tools/kvd-host), built
+# -O2 without sanitizers, for redis-cli, redis-benchmark and Redis's tests.
+KVD_HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -I. -MMD -MP
+$(BUILD)/host/kvd-o2/%.o: %.c test/rename.h
+	@mkdir -p $(@D)
+	$(say) "  HOSTCC $@"
+	$(Q)$(HOST_CC) $(KVD_HOST_CFLAGS) -ffreestanding -fno-builtin -include test/rename.h -c -o $@ $<
+
+$(BUILD)/host/kvd-host: tools/kvd-host/kvd-host.c \
+		$(patsubst %.c,$(BUILD)/host/kvd-o2/%.o,$(KVD_ENGINE_SRCS) common/string.c common/fmt.c)
+	@mkdir -p $(@D)
+	$(say) "  HOSTCC $@"
+	$(Q)$(HOST_CC) $(KVD_HOST_CFLAGS) -o $@ $< $(filter %.o,$^)
+
+kvd-host: $(BUILD)/host/kvd-host
+.PHONY: kvd-host
 
 define HOST_TEST_RULE
 $(BUILD)/host/test_$(1): test/test_$(1).c $(patsubst %.c,$(BUILD)/host/%.o,$(HOST_TEST_DEPS_$(1)))
@@ -72,4 +99,5 @@ host-tests: $(HOST_TEST_BINS)
 
 .PHONY: host-tests
 
--include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*/*.d $(BUILD)/host/common/*.d)
+-include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*/*.d $(BUILD)/host/common/*.d \
+	$(BUILD)/host/user/srv/kvd/*.d $(BUILD)/host/kvd-o2/*/*.d $(BUILD)/host/kvd-o2/*/*/*/*.d)

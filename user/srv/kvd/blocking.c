@@ -1,0 +1,214 @@
+/*
+ * Clients blocked in BLPOP, BRPOP, BLMOVE and BRPOPLPUSH.
+ *
+ * A client that finds all its lists empty is parked: each key it waits on
+ * maps (per database) to a FIFO of waiting clients, and the client stops
+ * reading commands (its later pipelined ones stay in its query buffer).
+ * When a write leaves a list non-empty under a key somebody waits on, call()
+ * marks the key ready; after the command, serve_ready_keys hands elements
+ * to the waiters, oldest first, as Redis does, logs each hand-over as the
+ * pop (and push) it amounts to, and queues the served clients to resume
+ * reading. kvd_tick answers the ones whose timeout passed with a null array.
+ */
+#include <user/srv/kvd/engine.h>
+
+bool parse_timeout(struct kvd_client *c, const struct arg *a, uint64_t *when)
+{
+	long double t;
+	if (!str2ld(a->p, a->n, &t) || t != t || t - t != 0) {
+		reply_error(c, "ERR timeout is not a float or out of range");
+		return false;
+	}
+	if (t < 0) {
+		reply_error(c, "ERR timeout is negative");
+		return false;
+	}
+	long double ms = t * 1000;
+	if (ms > (long double)INT64_MAX / 2) {
+		reply_error(c, "ERR timeout is out of range");
+		return false;
+	}
+	long long v = (long long)ms;
+	*when = v > 0 ? c->kv->now_ms + (uint64_t)v : 0;
+	return true;
+}
+
+void block_client(struct kvd_client *c, struct arg *keys, int nkeys, uint64_t timeout, int where,
+		  const struct arg *dst)
+{
+	struct kvd *kv = c->kv;
+	c->blocked = true;
+	c->bdb = c->db;
+	c->btimeout = timeout;
+	c->bwhere = where;
+	c->bkeys = mem_must(kv, (size_t)nkeys * sizeof(struct arg));
+	c->bnkeys = 0;
+	for (int i = 0; i < nkeys; i++) {
+		bool dup = false;
+		for (int j = 0; j < c->bnkeys; j++)
+			dup |= c->bkeys[j].n == keys[i].n && !memcmp(c->bkeys[j].p, keys[i].p, keys[i].n);
+		if (dup)
+			continue;
+		struct arg *k = &c->bkeys[c->bnkeys++];
+		k->p = mem_dup(kv, keys[i].p, keys[i].n);
+		k->n = keys[i].n;
+		struct dent *e = dict_find(kv, &c->db->blocking, k->p, k->n);
+		if (!e) {
+			e = dict_add(kv, &c->db->blocking, k->p, k->n);
+			struct waitq *q = mem_must(kv, sizeof(*q));
+			q->head = q->tail = NULL;
+			e->v.p = q;
+		}
+		struct waitq *q = e->v.p;
+		struct waiter *w = mem_must(kv, sizeof(*w));
+		w->c = c;
+		w->next = NULL;
+		if (q->tail)
+			q->tail->next = w;
+		else
+			q->head = w;
+		q->tail = w;
+	}
+	c->bmove = dst != NULL;
+	if (dst) {
+		c->bdst.p = mem_dup(kv, dst->p, dst->n);
+		c->bdst.n = dst->n;
+	}
+	kv->nblocked++;
+}
+
+void unblock_client(struct kvd_client *c, bool timed_out)
+{
+	struct kvd *kv = c->kv;
+	if (!c->blocked)
+		return;
+	for (int i = 0; i < c->bnkeys; i++) {
+		struct arg *k = &c->bkeys[i];
+		struct dent *e = dict_find(kv, &c->bdb->blocking, k->p, k->n);
+		if (e) {
+			struct waitq *q = e->v.p;
+			struct waiter *prev = NULL;
+			for (struct waiter *w = q->head; w; prev = w, w = w->next) {
+				if (w->c != c)
+					continue;
+				if (prev)
+					prev->next = w->next;
+				else
+					q->head = w->next;
+				if (q->tail == w)
+					q->tail = prev;
+				mem_free(kv, w, sizeof(*w));
+				break;
+			}
+			if (!q->head) {
+				mem_free(kv, q, sizeof(*q));
+				dent_free(kv, dict_unlink(kv, &c->bdb->blocking, k->p, k->n));
+			}
+		}
+		mem_free(kv, k->p, k->n + 1);
+	}
+	mem_free(kv, c->bkeys, (size_t)c->bnkeys * sizeof(struct arg));
+	c->bkeys = NULL;
+	c->bnkeys = 0;
+	if (c->bmove) {
+		mem_free(kv, c->bdst.p, c->bdst.n + 1);
+		c->bmove = false;
+	}
+	c->blocked = false;
+	kv->nblocked--;
+	if (timed_out)
+		reply_null_array(c);
+	/* resume reading its queued commands after this event */
+	c->unblocked_next = kv->unblocked;
+	kv->unblocked = c;
+}
+
+/* Give one element of the list at key to waiter c; false if it cannot take
+ * it (BLMOVE whose destination is not a list: it stays blocked). */
+static bool serve_one(struct kvd *kv, struct db *db, struct dent *key, struct kvd_client *c)
+{
+	struct lobj *l = key->v.p;
+	struct arg k = { key->key, key->klen };
+	bool left = (c->bwhere & 1) == 0;
+	if (c->bmove) {
+		struct obj *d = db_get(kv, db, c->bdst.p, c->bdst.n);
+		if (d && d->type != T_LIST)
+			return false;
+	}
+	struct lnode *x = list_pop(l, left);
+	struct arg val = { x->data, x->len };
+	struct arg dst = c->bmove ? c->bdst : (struct arg){ NULL, 0 };
+	if (c->bmove) {
+		bool dleft = (c->bwhere & 2) == 0;
+		struct obj *d = db_get(kv, db, dst.p, dst.n);
+		if (!d) {
+			d = obj_new(kv, T_LIST);
+			db_add(kv, db, &dst, d);
+		}
+		list_push(kv, (struct lobj *)d, val.p, val.n, dleft);
+		reply_bulk(c, val.p, val.n);
+		struct arg argv[5] = { { "LMOVE", 5 }, k, dst,
+				       { left ? "LEFT" : "RIGHT", left ? 4u : 5u },
+				       { dleft ? "LEFT" : "RIGHT", dleft ? 4u : 5u } };
+		aof_feed(kv, db->id, 5, argv);
+	} else {
+		reply_array(c, 2);
+		reply_bulk(c, k.p, k.n);
+		reply_bulk(c, val.p, val.n);
+		struct arg argv[2] = { { left ? "LPOP" : "RPOP", 4 }, k };
+		aof_feed(kv, db->id, 2, argv);
+	}
+	kv->dirty++;
+	touch_watched(kv, db, k.p, k.n);
+	if (c->bmove) {
+		touch_watched(kv, db, dst.p, dst.n);
+		signal_list_ready(kv, db, dst.p, dst.n);
+	}
+	lnode_free(kv, x);
+	return true;
+}
+
+void serve_ready_keys(struct kvd *kv)
+{
+	while (kv->ready_keys.used) {
+		struct dict_iter it;
+		dict_iter_start(&it, &kv->ready_keys);
+		struct dent *r = dict_iter_next(&it);
+		dict_iter_end(&it);
+		r = dict_unlink(kv, &kv->ready_keys, r->key, r->klen);
+		struct db *db = &kv->dbs[(unsigned char)r->key[0]];
+		const char *k = r->key + 1;
+		size_t n = r->klen - 1;
+		for (;;) {
+			struct dent *q = dict_find(kv, &db->blocking, k, n);
+			struct dent *key = db_find(kv, db, k, n);
+			if (!q || !key || ((struct obj *)key->v.p)->type != T_LIST)
+				break;
+			struct waiter *w = ((struct waitq *)q->v.p)->head;
+			struct kvd_client *c = NULL;
+			for (; w; w = w->next)
+				if (serve_one(kv, db, key, w->c)) {
+					c = w->c;
+					break;
+				}
+			if (!c)
+				break;
+			struct lobj *l = key->v.p;
+			unblock_client(c, false); /* frees w and maybe q */
+			if (l->len == 0) {
+				db_delete(kv, db, k, n);
+				break;
+			}
+		}
+		dent_free(kv, r);
+	}
+}
+
+void blocked_timeouts(struct kvd *kv)
+{
+	if (!kv->nblocked)
+		return;
+	for (struct kvd_client *c = kv->clients; c; c = c->next)
+		if (c->blocked && c->btimeout && c->btimeout <= kv->now_ms)
+			unblock_client(c, true);
+}
