@@ -36,6 +36,11 @@ HOST_TEST_DEPS_fmt := common/fmt.c common/string.c
 HOST_TEST_DEPS_string := common/string.c
 HOST_TEST_DEPS_netstack := lib/net/ether.c lib/net/arp.c lib/net/ipv4.c lib/net/udp.c \
 	common/string.c
+HOST_FS_DEPS := lib/fs/xnsim.c lib/fs/meta.c lib/fs/dir.c lib/fs/file.c lib/fs/path.c \
+	lib/fs/fs.c lib/fs/names.c lib/fs/fsck.c common/string.c common/fmt.c
+HOST_TEST_DEPS_fs := $(HOST_FS_DEPS)
+HOST_TEST_DEPS_fsx := $(HOST_FS_DEPS)
+HOST_TEST_DEPS_fscrash := $(HOST_FS_DEPS)
 
 HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
 HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))
