@@ -105,7 +105,7 @@ void dir_image(uint8_t *img, uint32_t depth, uint32_t root)
 }
 
 int dir_room(struct fs *fs, uint32_t root, uint32_t h, uint32_t need, uint32_t *blk,
-	     uint32_t *off)
+	     uint32_t *off, bool for_move)
 {
 	uint32_t cur = root;
 	for (uint32_t d = 0; d < FS_DIR_MAX_DEPTH; d++) {
@@ -133,6 +133,12 @@ int dir_room(struct fs *fs, uint32_t root, uint32_t h, uint32_t need, uint32_t *
 				return r;
 			dir_image(fs->tmp, d + 1, root);
 			if ((r = meta_init(fs, next, FS_T_DIR, fs->tmp)) < 0)
+				return r;
+			/* A block that will receive a moved inode must be on disk
+			 * first: it could not be written before its parent gave the
+			 * inode up, nor its parent before it (XN's order), a cycle.
+			 * An empty trie block is a consistent state to commit. */
+			if (for_move && (r = txn_commit(fs)) < 0)
 				return r;
 		}
 		cur = next;

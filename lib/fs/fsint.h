@@ -38,6 +38,7 @@ struct fs_file {
 #define TB_META 0x1
 #define TB_DATA 0x2
 #define TB_FREED 0x4 /* a metadata block freed since: nothing to write */
+#define TB_RECEIVED 0x8 /* received a moved extent: may not give one (a cycle) */
 struct txn_blk {
 	uint32_t blk;
 	uint32_t flags;
@@ -54,6 +55,7 @@ struct fs {
 	size_t loglen, logcap;
 	struct txn_blk *tb; /* open-addressed set, tb_cap a power of two */
 	size_t ntb, tb_cap, nmeta;
+	size_t nnew; /* metadata blocks initialised by the running transaction */
 	int replaying;
 	/* inodes in use */
 	struct fs_node **nodes;
@@ -85,6 +87,8 @@ void data_forget(struct fs *fs, uint32_t blk);
  * the running transaction first if the step might not fit. */
 int txn_room(struct fs *fs);
 int txn_commit(struct fs *fs);
+/* Whether blk received a moved extent in the running transaction. */
+bool txn_received(struct fs *fs, uint32_t blk);
 int journal_replay(struct fs *fs);
 uint64_t fs_block_hash(const uint8_t *b);
 void txn_free(struct fs *fs);
@@ -101,9 +105,10 @@ struct dloc {
 };
 int dir_lookup(struct fs *fs, uint32_t root, const char *name, uint32_t len, struct dloc *out);
 /* Room for a record of `need` bytes on the path of hash h: *blk and *off of
- * a free record at least that long (allocating a trie block if needed). */
+ * a free record at least that long (allocating a trie block if needed;
+ * for_move: the record will receive a moved inode). */
 int dir_room(struct fs *fs, uint32_t root, uint32_t h, uint32_t need, uint32_t *blk,
-	     uint32_t *off);
+	     uint32_t *off, bool for_move);
 /* In a block copy: turn the free record at off into one of `len` bytes. */
 void rec_take(uint8_t *b, uint32_t off, uint32_t len);
 /* In a block copy: free the record at off, merging free neighbours. */

@@ -247,6 +247,8 @@ int meta_init(struct fs *fs, uint32_t blk, uint32_t type, const uint8_t *image)
 	struct fsdev_update u = { blk, FSDEV_INIT, type, 0, 0, diff(fs->zero, image, rg), rg };
 	int r = fs->dev.update(fs->dev.d_ctx, &u);
 	if (r == 0)
+		fs->nnew++;
+	if (r == 0)
 		r = log_update(fs, &u, FSDEV_INIT);
 	if (r == 0)
 		r = tb_mark(fs, blk, TB_META);
@@ -270,8 +272,13 @@ int meta_move(struct fs *fs, uint32_t from, const uint8_t *fcopy, uint32_t to,
 	if (r == 0)
 		r = tb_mark(fs, from, TB_META);
 	if (r == 0)
-		r = tb_mark(fs, to, TB_META);
+		r = tb_mark(fs, to, TB_META | TB_RECEIVED);
 	return r;
+}
+
+bool txn_received(struct fs *fs, uint32_t blk)
+{
+	return fs->tb_cap && (tb_find(fs, blk)->flags & TB_RECEIVED);
 }
 
 int data_write(struct fs *fs, uint32_t blk, const void *data)
@@ -370,7 +377,7 @@ static void txn_reset(struct fs *fs)
 {
 	if (fs->tb_cap)
 		memset(fs->tb, 0, fs->tb_cap * sizeof(*fs->tb));
-	fs->ntb = fs->nmeta = fs->loglen = 0;
+	fs->ntb = fs->nmeta = fs->loglen = fs->nnew = 0;
 	fs->seq++;
 }
 

@@ -94,7 +94,7 @@ int fs_unlink(struct fs *fs, const char *path)
 static int add_ref(struct fs *fs, const struct walk *w, uint32_t home, uint64_t ino)
 {
 	uint32_t blk, off, h = fs_name_hash(w->name, w->len);
-	int r = dir_room(fs, w->dir, h, FS_REF_REC(w->len), &blk, &off);
+	int r = dir_room(fs, w->dir, h, FS_REF_REC(w->len), &blk, &off, false);
 	if (r < 0)
 		return r;
 	uint8_t *c = meta_edit(fs, blk, 0);
@@ -257,12 +257,17 @@ int fs_rename(struct fs *fs, const char *from, const char *to)
 	}
 	if (is_dir_mode(a.mode) && below(fs, b.dir, dir_root_of(fs, &a)))
 		return -EINVAL;
-	if ((r = txn_room(fs)) < 0)
+	/* XN writes a block that received a moved inode only after the giver's
+	 * release is on disk; two blocks waiting on each other would be a cycle.
+	 * So an inode moves only into a block already on disk (see dir_room),
+	 * never out of one that received in this transaction: start a fresh
+	 * transaction when either could happen. */
+	if ((r = fs->nnew || txn_received(fs, a.home) ? txn_commit(fs) : txn_room(fs)) < 0)
 		return r;
 	/* Room for the new name first (a trie block may be needed): the only
 	 * step that can fail for want of space. */
 	uint32_t blk, off, h = fs_name_hash(b.name, b.len);
-	if ((r = dir_room(fs, b.dir, h, FS_INODE_REC(b.len), &blk, &off)) < 0)
+	if ((r = dir_room(fs, b.dir, h, FS_INODE_REC(b.len), &blk, &off, true)) < 0)
 		return r;
 	bool orphan = false;
 	if (b.found && (r = unname(fs, &b, &orphan)) < 0)
@@ -282,7 +287,7 @@ int fs_rename(struct fs *fs, const char *from, const char *to)
 		    (r = unname(fs, &a2, &gone)) < 0)
 			return r;
 	} else {
-		if ((r = dir_room(fs, b.dir, h, FS_INODE_REC(b.len), &blk, &off)) < 0 ||
+		if ((r = dir_room(fs, b.dir, h, FS_INODE_REC(b.len), &blk, &off, true)) < 0 ||
 		    (r = move_inode(fs, &a2, &b, blk, off)) < 0)
 			return r;
 		struct fs_node *n = node_find(fs, a.ino);

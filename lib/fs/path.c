@@ -207,7 +207,7 @@ int create_inode(struct fs *fs, struct walk *w, uint32_t mode, uint32_t *home, u
 		if (!got || (alloc_run(fs, b1 + 1, 1, &got), !got))
 			return -ENOSPC;
 	}
-	int r = dir_room(fs, w->dir, h, FS_INODE_REC(w->len), &blk, &off);
+	int r = dir_room(fs, w->dir, h, FS_INODE_REC(w->len), &blk, &off, false);
 	if (r < 0)
 		return r;
 	struct fs_super *s = (void *)meta_edit(fs, (uint32_t)fs->super, 0);
