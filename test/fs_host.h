@@ -51,7 +51,10 @@ static inline struct fs *fsh_mount(struct xnsim *x)
 	struct fsdev d = xnsim_dev(x);
 	d.now = fsh_now;
 	struct fs *fs = NULL;
-	return fs_mount(&fs, &d) < 0 ? NULL : fs;
+	int r = fs_mount(&fs, &d);
+	if (r < 0)
+		fprintf(stderr, "fs_mount: %d\n", r);
+	return r < 0 ? NULL : fs;
 }
 
 /* fsck's count of problems (after printing the first on stderr). */

@@ -53,6 +53,8 @@ struct xnsim {
 	struct pending *pend;
 	size_t npend, pend_cap;
 	uint64_t first_data; /* blocks below are XN's own */
+	uint32_t *pfree;     /* blocks freed whose release may not be on disk yet */
+	size_t npfree;
 	uint64_t events, cut_at, cut_seed;
 	uint8_t *cut_image, *cut_shadow;
 	uint64_t walk_errors;
@@ -86,9 +88,10 @@ static int sim_alloc(struct xnsim **out, uint64_t nblocks, uint8_t *image, uint8
 	x->rel_gen = zalloc_array(nblocks, 4);
 	x->gen_cache = zalloc_array(nblocks, 4);
 	x->gen_disk = zalloc_array(nblocks, 4);
+	x->pfree = zalloc_array(nblocks, 4);
 	*out = x;
 	if (!x->disk || !x->cache || !x->shadow || !x->state || !x->type || !x->flags ||
-	    !x->owner || !x->rel_blk || !x->rel_gen || !x->gen_cache || !x->gen_disk) {
+	    !x->owner || !x->rel_blk || !x->rel_gen || !x->gen_cache || !x->gen_disk || !x->pfree) {
 		xnsim_close(x);
 		return -ENOMEM;
 	}
@@ -106,6 +109,7 @@ void xnsim_close(struct xnsim *x)
 	fs_free(x->disk), fs_free(x->cache), fs_free(x->shadow);
 	fs_free(x->state), fs_free(x->type), fs_free(x->flags), fs_free(x->owner);
 	fs_free(x->rel_blk), fs_free(x->rel_gen), fs_free(x->gen_cache), fs_free(x->gen_disk);
+	fs_free(x->pfree);
 	fs_free(x->cut_image), fs_free(x->cut_shadow);
 	fs_free(x);
 }
@@ -349,13 +353,20 @@ static int sim_update(void *ctx, const struct fsdev_update *u)
 	commit_update(x, u, after);
 	if (u->u_op == FSDEV_ALLOC) {
 		for (uint64_t b = u->u_start; b < u->u_start + u->u_len; b++) {
+			/* A data block written since its last free reached the disk
+			 * (a power cut came before the pointer to it) is initialised;
+			 * any other block is not until it is written. */
+			bool written = (x->flags[b] & XF_INIT_DISK) && u->u_type == FS_T_DATA;
 			x->state[b] = XS_CLAIMED, x->type[b] = (uint8_t)u->u_type;
-			x->flags[b] = 0, x->owner[b] = (uint32_t)u->u_blk, x->shadow[b] = 0;
+			x->owner[b] = (uint32_t)u->u_blk;
+			if (!written)
+				x->flags[b] = 0, x->shadow[b] = 0;
 		}
 	} else if (u->u_op == FSDEV_FREE) {
 		for (uint64_t b = u->u_start; b < u->u_start + u->u_len; b++) {
 			x->state[b] = XS_PFREE, x->type[b] = 0, x->flags[b] = 0;
 			x->rel_blk[b] = (uint32_t)u->u_blk, x->rel_gen[b] = x->gen_cache[u->u_blk];
+			x->pfree[x->npfree++] = (uint32_t)b;
 		}
 	}
 	return 0;
@@ -446,6 +457,18 @@ static int sim_barrier(void *ctx)
 			x->flags[p->blk] |= XF_INIT_DISK;
 	}
 	x->npend = 0;
+	/* Blocks whose free is now on disk: whatever they held is stale. */
+	size_t k = 0;
+	for (size_t i = 0; i < x->npfree; i++) {
+		uint32_t b = x->pfree[i];
+		if (x->state[b] == XS_PFREE && !release_durable(x, b))
+			x->pfree[k++] = b;
+		else if (x->state[b] == XS_PFREE)
+			x->state[b] = XS_FREE, x->shadow[b] = 0;
+		else if (x->state[b] == XS_FREE)
+			x->shadow[b] = 0;
+	}
+	x->npfree = k;
 	event(x);
 	return 0;
 }
@@ -650,7 +673,7 @@ int xnsim_open(struct xnsim **out, uint8_t *image, uint64_t nblocks, uint8_t *sh
 	if ((r = walk(x)) < 0)
 		return r;
 	for (uint64_t b = 0; b < nblocks; b++) {
-		if (x->state[b] == XS_CLAIMED)
+		if (x->state[b] == XS_CLAIMED || (x->state[b] == XS_FREE && had_shadow && x->shadow[b]))
 			x->flags[b] = XF_INIT_CACHE | XF_INIT_DISK;
 		if (!had_shadow)
 			x->shadow[b] = x->state[b] != XS_FREE;
