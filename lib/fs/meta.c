@@ -487,6 +487,8 @@ static int replay_records(struct fs *fs, struct replay *rp, const uint8_t *log, 
 				r = tb_mark(fs, lr2.blk, TB_META);
 		} else if (!s1) {
 			r = fs->dev.update(fs->dev.d_ctx, &u);
+			if (r == 0 && u.u_op == FSDEV_FREE)
+				mark_freed(fs, u.u_type, (uint32_t)u.u_start, (uint32_t)u.u_len);
 		}
 		if (r == 0 && !s1)
 			r = tb_mark(fs, lr.blk, TB_META);

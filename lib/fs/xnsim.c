@@ -38,6 +38,7 @@ enum { XS_FREE = 0, XS_CLAIMED = 1, XS_PFREE = 2, XS_XN = 3 };
 #define XF_INIT_CACHE 0x1
 #define XF_INIT_DISK 0x2
 #define XF_MOVED 0x4 /* claim waits for rel_blk's release to reach the disk */
+#define XF_FRESH 0x8 /* allocated, not yet changed: may be INIT'd */
 
 struct pending {
 	uint64_t blk;
@@ -259,7 +260,7 @@ static int sim_write_data(void *ctx, uint64_t blk, const void *data)
 	if (blk >= x->nblocks || x->state[blk] != XS_CLAIMED || x->type[blk] != FS_T_DATA)
 		return -EPERM;
 	memcpy(blkp(x->cache, blk), data, FS_BLOCK);
-	x->flags[blk] |= XF_INIT_CACHE;
+	x->flags[blk] = (uint8_t)((x->flags[blk] | XF_INIT_CACHE) & ~XF_FRESH);
 	x->gen_cache[blk]++;
 	return 0;
 }
@@ -286,7 +287,7 @@ static int check_update(struct xnsim *x, const struct fsdev_update *u, uint8_t *
 	if (b >= x->nblocks || x->state[b] != XS_CLAIMED || !is_meta(x->type[b]))
 		return -EPERM;
 	if (u->u_op == FSDEV_INIT) {
-		if (x->flags[b] & XF_INIT_CACHE || u->u_type != x->type[b])
+		if (!(x->flags[b] & XF_FRESH) || u->u_type != x->type[b])
 			return -EPERM;
 		memset(after, 0, FS_BLOCK);
 	} else {
@@ -320,6 +321,7 @@ static void commit_update(struct xnsim *x, const struct fsdev_update *u, const u
 {
 	memcpy(blkp(x->cache, u->u_blk), after, FS_BLOCK);
 	x->gen_cache[u->u_blk]++;
+	x->flags[u->u_blk] &= (uint8_t)~XF_FRESH;
 	if (u->u_op == FSDEV_INIT)
 		x->flags[u->u_blk] |= XF_INIT_CACHE;
 }
@@ -356,11 +358,12 @@ static int sim_update(void *ctx, const struct fsdev_update *u)
 			/* A data block written since its last free reached the disk
 			 * (a power cut came before the pointer to it) is initialised;
 			 * any other block is not until it is written. */
-			bool written = (x->flags[b] & XF_INIT_DISK) && u->u_type == FS_T_DATA;
+			bool written = x->flags[b] & XF_INIT_DISK;
 			x->state[b] = XS_CLAIMED, x->type[b] = (uint8_t)u->u_type;
 			x->owner[b] = (uint32_t)u->u_blk;
 			if (!written)
 				x->flags[b] = 0, x->shadow[b] = 0;
+			x->flags[b] |= XF_FRESH;
 		}
 	} else if (u->u_op == FSDEV_FREE) {
 		for (uint64_t b = u->u_start; b < u->u_start + u->u_len; b++) {
