@@ -107,7 +107,7 @@ $(KERN_OBJS): | $(TOOLS_OK)
 # needs; lib/net: the protocol stack; lib/posix: fork, exec, pipes); common/
 # goes into libcommon.a. A program links the archives it uses; every program
 # in user/ links all of them today, in the order below (users first).
-LIBS := posix net base
+LIBS := posix fs net base
 LIB_ARCHIVES := $(patsubst %,$(BUILD)/lib/lib%.a,$(LIBS)) $(BUILD)/lib/libcommon.a
 lib_objs = $(patsubst %,$(BUILD)/user-obj/%.o,$(wildcard $(1)/*.c $(1)/*.S))
 # A program is one file, user/DIR/NAME.c, or a folder of files,
@@ -163,6 +163,7 @@ $(BUILD)/user-obj/bpfobjs.S.o: $(BUILD)/user-obj/bpfobjs.S
 $(BUILD)/lib/libbase.a: $(call lib_objs,lib/base) $(BUILD)/user-obj/bpfobjs.S.o
 $(BUILD)/lib/libnet.a: $(call lib_objs,lib/net)
 $(BUILD)/lib/libposix.a: $(call lib_objs,lib/posix)
+$(BUILD)/lib/libfs.a: $(call lib_objs,lib/fs)
 $(BUILD)/lib/libcommon.a: $(call lib_objs,common)
 $(LIB_ARCHIVES):
 	@mkdir -p $(@D)
@@ -252,6 +253,7 @@ include test/bpf.mk
 include test/dpf.mk
 include test/http.mk
 include bench/bench.mk
+include tools/fs.mk
 
 test: deps all $(BUILD)/exo.iso
 	@tools/test

@@ -1,0 +1,67 @@
+/*
+ * A model of the kernel's XN over a disk image in memory: the fsdev hooks
+ * (fsdev.h) for the host tools (tools/fs/mkfs, fsck) and the host tests,
+ * enforcing XN's rules itself so that the file system is proven to make
+ * only changes the kernel will accept. See xnsim.c.
+ */
+#ifndef EXO_LIB_FS_XNSIM_H
+#define EXO_LIB_FS_XNSIM_H
+
+#include <lib/fs/fsdev.h>
+
+struct xnsim;
+
+/* XN's own layout at the start of the disk: block 0 its super block, then
+ * the free map (one bit per block), then the root catalogue. */
+#define XN_MAGIC 0x4b53444e58ull /* "XNDSK" */
+#define XN_ROOT_NAME 24
+#define XN_ROOTS 64
+struct xn_super {
+	uint64_t magic;
+	uint64_t nblocks;
+	uint64_t freemap_start, freemap_len;
+	uint64_t catalogue;
+	uint64_t clean; /* the free map on disk is exact (closed cleanly) */
+};
+struct xn_root {
+	char name[XN_ROOT_NAME];
+	uint32_t type;
+	uint32_t pad;
+	uint64_t blk; /* 0: slot free */
+};
+
+/* A fresh disk of nblocks blocks: XN's blocks laid out, no roots. */
+int xnsim_format(struct xnsim **out, uint64_t nblocks);
+/* Takes an image (nblocks * FS_BLOCK bytes, ownership passes to the sim)
+ * and rebuilds the free map by walking every root through the UDFs, as XN
+ * does at boot. `shadow` (optional, nblocks bytes, also taken) says which
+ * blocks were ever written since allocated (see xnsim_cut). Damage found
+ * on the walk is counted in xnsim_walk_errors, described by xnsim_walk_error. */
+int xnsim_open(struct xnsim **out, uint8_t *image, uint64_t nblocks, uint8_t *shadow);
+void xnsim_close(struct xnsim *x);
+/* Writes XN's free map and super block (marked clean) to the disk. */
+int xnsim_sync(struct xnsim *x);
+struct fsdev xnsim_dev(struct xnsim *x);
+/* The durable image (nblocks * FS_BLOCK bytes). */
+const uint8_t *xnsim_disk(const struct xnsim *x);
+uint64_t xnsim_nblocks(const struct xnsim *x);
+uint64_t xnsim_walk_errors(const struct xnsim *x);
+const char *xnsim_walk_error(const struct xnsim *x);
+/* Creates a named root at block blk with XN type `type`, its contents
+ * `image` (which must claim nothing), on disk at once. */
+int xnsim_root_create(struct xnsim *x, const char *name, uint64_t blk, uint32_t type,
+		      const void *image);
+/* Free blocks and blocks in use by roots, as XN's free map says. */
+uint64_t xnsim_free_blocks(const struct xnsim *x);
+
+/* Power cuts. Every writeback and barrier is an event, numbered from 1.
+ * At event `at` the sim captures what a power cut then would leave: the
+ * disk plus, for each block with writebacks not yet behind a barrier, none
+ * or any one of them (chosen from `seed`), as a device may reorder. */
+void xnsim_cut_at(struct xnsim *x, uint64_t at, uint64_t seed);
+uint64_t xnsim_events(const struct xnsim *x);
+/* The captured image and shadow (NULL if the event was not reached); the
+ * caller takes both and frees them with fs_free. */
+bool xnsim_cut_take(struct xnsim *x, uint8_t **image, uint8_t **shadow);
+
+#endif

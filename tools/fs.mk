@@ -1,0 +1,34 @@
+# The file system's host tools, built from lib/fs's own sources (no
+# sanitizers, optimised), and the host tests' lib/fs dependencies.
+#
+#   $(BUILD)/tools/mkfs  -s MiB IMAGE [DIR]   a disk image holding DIR's tree
+#   $(BUILD)/tools/fsck  IMAGE                check an image (exit 0: clean)
+#   make fs-tools        build both
+#   make fs-stress       the long file-system tests (more fsx operations,
+#                        more power cuts): FS_STRESS_SCALE=10 by default
+
+FS_LIB_SRCS := lib/fs/xnsim.c lib/fs/meta.c lib/fs/dir.c lib/fs/file.c lib/fs/path.c \
+	lib/fs/fs.c lib/fs/names.c lib/fs/fsck.c common/string.c common/fmt.c
+FS_TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -MMD -MP
+FS_TOOL_OBJS := $(patsubst %.c,$(BUILD)/tools-obj/%.o,$(FS_LIB_SRCS))
+
+$(BUILD)/tools-obj/%.o: %.c test/rename.h
+	@mkdir -p $(@D)
+	$(say) "  HOSTCC $@"
+	$(Q)$(HOST_CC) $(FS_TOOL_CFLAGS) -ffreestanding -fno-builtin -include test/rename.h -c -o $@ $<
+
+$(BUILD)/tools/%: tools/fs/%.c tools/fs/image.h $(FS_TOOL_OBJS)
+	@mkdir -p $(@D)
+	$(say) "  HOSTCC $@"
+	$(Q)$(HOST_CC) $(FS_TOOL_CFLAGS) -o $@ $< $(FS_TOOL_OBJS)
+
+fs-tools: $(BUILD)/tools/mkfs $(BUILD)/tools/fsck
+
+FS_STRESS_SCALE ?= 10
+fs-stress: $(BUILD)/host/test_fsx $(BUILD)/host/test_fscrash
+	FS_SCALE=$(FS_STRESS_SCALE) $(BUILD)/host/test_fsx
+	FS_SCALE=$(FS_STRESS_SCALE) $(BUILD)/host/test_fscrash
+
+.PHONY: fs-tools fs-stress
+
+-include $(wildcard $(BUILD)/tools-obj/*/*.d $(BUILD)/tools-obj/*/*/*.d)
