@@ -20,7 +20,7 @@
 #include <lib/base/libos.h>
 #include <user/srv/httpd/http.h>
 
-static int64_t exo_now_ms(void *ctx)
+static int64_t exo_now_ms(void *ctx UNUSED)
 {
 	return (int64_t)(rdtsc() / (ukinfo->ki_tsc_hz / 1000));
 }
@@ -30,33 +30,33 @@ static int64_t exo_wall_s(void *ctx)
 	return exo_now_ms(ctx) / 1000;
 }
 
-static void *exo_alloc(void *ctx, size_t n)
+static void *exo_alloc(void *ctx UNUSED, size_t n)
 {
 	return malloc(n);
 }
 
-static void exo_free(void *ctx, void *p)
+static void exo_free(void *ctx UNUSED, void *p)
 {
 	free(p);
 }
 
-static void exo_log(void *ctx, const char *line, size_t len)
+static void exo_log(void *ctx UNUSED, const char *line, size_t len)
 {
 	printf("%.*s", (int)len, line);
 }
 
 /* No file system yet: every path is absent. */
-static int no_stat(void *ctx, const char *path, struct http_stat *st)
+static int no_stat(void *ctx UNUSED, const char *path UNUSED, struct http_stat *st UNUSED)
 {
 	return -HTTP_ENOENT;
 }
 
-static long no_read(void *ctx, const char *path, uint64_t off, void *buf, size_t len)
+static long no_read(void *ctx UNUSED, const char *path UNUSED, uint64_t off UNUSED, void *buf UNUSED, size_t len UNUSED)
 {
 	return -HTTP_EIO;
 }
 
-static int no_list(void *ctx, const char *path, http_list_fn *each, void *arg)
+static int no_list(void *ctx UNUSED, const char *path UNUSED, http_list_fn *each UNUSED, void *arg UNUSED)
 {
 	return -HTTP_ENOENT;
 }

@@ -20,23 +20,23 @@
 static uint64_t rng_state;
 static bool stop;
 
-static uint64_t exo_now_ms(void *ctx)
+static uint64_t exo_now_ms(void *ctx UNUSED)
 {
 	uint64_t hz = ukinfo->ki_tsc_hz ? ukinfo->ki_tsc_hz : 1000000000ULL;
 	return rdtsc() / (hz / 1000);
 }
 
-static void *exo_alloc(void *ctx, size_t n)
+static void *exo_alloc(void *ctx UNUSED, size_t n)
 {
 	return malloc(n);
 }
 
-static void exo_release(void *ctx, void *p, size_t n)
+static void exo_release(void *ctx UNUSED, void *p, size_t n UNUSED)
 {
 	free(p);
 }
 
-static uint64_t exo_random(void *ctx)
+static uint64_t exo_random(void *ctx UNUSED)
 {
 	uint64_t x = rng_state;
 	x ^= x << 13;
@@ -45,22 +45,22 @@ static uint64_t exo_random(void *ctx)
 	return rng_state = x;
 }
 
-static void exo_send(void *ctx, void *conn, const void *buf, size_t n)
+static void exo_send(void *ctx UNUSED, void *conn UNUSED, const void *buf, size_t n)
 {
 	printf("%.*s", (int)n, (const char *)buf);
 }
 
-static void exo_close(void *ctx, void *conn)
+static void exo_close(void *ctx UNUSED, void *conn UNUSED)
 {
 	stop = true;
 }
 
-static void exo_shutdown(void *ctx)
+static void exo_shutdown(void *ctx UNUSED)
 {
 	stop = true;
 }
 
-static void exo_log_line(void *ctx, const char *line)
+static void exo_log_line(void *ctx UNUSED, const char *line)
 {
 	printf("%s\n", line);
 }

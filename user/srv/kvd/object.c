@@ -273,7 +273,7 @@ size_t obj_mem(const struct obj *o)
 	return 0;
 }
 
-const char *obj_encoding(struct kvd *kv, const struct obj *o)
+const char *obj_encoding(struct kvd *kv UNUSED, const struct obj *o)
 {
 	const struct sobj *s = (const struct sobj *)o;
 	long long ignored;

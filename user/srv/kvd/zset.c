@@ -39,7 +39,7 @@ static int random_level(struct kvd *kv)
 	return level;
 }
 
-static void zsl_insert(struct kvd *kv, struct zobj *z, struct zsl_node *x)
+static void zsl_insert(struct kvd *kv UNUSED, struct zobj *z, struct zsl_node *x)
 {
 	struct zsl_node *update[ZSL_MAXLEVEL];
 	unsigned long rank[ZSL_MAXLEVEL];
