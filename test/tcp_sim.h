@@ -46,18 +46,19 @@ struct sim {
 	struct tcp_stack *st[SIM_STACKS];
 	uint32_t ip[SIM_STACKS];
 	int nstacks;
-	struct sim_pkt q[SIM_QUEUE]; /* a min-heap by (at_us, order) */
 	int qlen;
 	long mem_bytes, mem_blocks;
 	uint64_t delivered, dropped, corrupted, duplicated;
 	/* capture mode: segments sent by stack i are kept, not delivered */
 	bool capture[SIM_STACKS];
-	uint8_t cap[SIM_CAPTURE][SIM_SEG_MAX];
-	size_t cap_len[SIM_CAPTURE];
 	int ncap;
 };
 
+/* Kept apart from struct sim, which sim_reset clears for every scenario. */
 static struct sim sim;
+static struct sim_pkt sim_q[SIM_QUEUE]; /* a min-heap by (at_us, order) */
+static uint8_t sim_cap[SIM_CAPTURE][SIM_SEG_MAX];
+static size_t sim_cap_len[SIM_CAPTURE];
 static bool sim_trace; /* print every segment delivered */
 
 static void sim_print(const char *what, uint32_t src, const uint8_t *d, size_t len)
@@ -104,31 +105,31 @@ static void q_push(struct sim_pkt p)
 		return;
 	}
 	int i = sim.qlen++;
-	while (i > 0 && pkt_before(&p, &sim.q[(i - 1) / 2])) {
-		sim.q[i] = sim.q[(i - 1) / 2];
+	while (i > 0 && pkt_before(&p, &sim_q[(i - 1) / 2])) {
+		sim_q[i] = sim_q[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
-	sim.q[i] = p;
+	sim_q[i] = p;
 }
 
 static struct sim_pkt q_pop(void)
 {
-	struct sim_pkt top = sim.q[0], last = sim.q[--sim.qlen];
+	struct sim_pkt top = sim_q[0], last = sim_q[--sim.qlen];
 	int i = 0;
 	for (;;) {
 		int l = 2 * i + 1, m = i;
 		const struct sim_pkt *best = &last;
-		if (l < sim.qlen && pkt_before(&sim.q[l], best))
-			m = l, best = &sim.q[l];
-		if (l + 1 < sim.qlen && pkt_before(&sim.q[l + 1], best))
+		if (l < sim.qlen && pkt_before(&sim_q[l], best))
+			m = l, best = &sim_q[l];
+		if (l + 1 < sim.qlen && pkt_before(&sim_q[l + 1], best))
 			m = l + 1;
 		if (m == i)
 			break;
-		sim.q[i] = sim.q[m];
+		sim_q[i] = sim_q[m];
 		i = m;
 	}
 	if (sim.qlen)
-		sim.q[i] = last;
+		sim_q[i] = last;
 	return top;
 }
 
@@ -181,8 +182,8 @@ static int sim_output(void *ctx, uint32_t src, uint32_t dst, const struct tcp_pi
 	int me = sim_index(ctx);
 	if (sim.capture[me]) {
 		if (sim.ncap < SIM_CAPTURE) {
-			memcpy(sim.cap[sim.ncap], buf, len);
-			sim.cap_len[sim.ncap++] = len;
+			memcpy(sim_cap[sim.ncap], buf, len);
+			sim_cap_len[sim.ncap++] = len;
 		}
 		return 0;
 	}
@@ -250,7 +251,7 @@ static struct tcp_stack *sim_stack_of(uint32_t ip)
  * anything happens (UINT64_MAX: nothing pending). */
 static uint64_t sim_step(void)
 {
-	while (sim.qlen && sim.q[0].at_us <= sim.now_us) {
+	while (sim.qlen && sim_q[0].at_us <= sim.now_us) {
 		struct sim_pkt p = q_pop();
 		struct tcp_stack *st = sim_stack_of(p.dst);
 		if (st) {
@@ -262,14 +263,14 @@ static uint64_t sim_step(void)
 		}
 		free(p.data);
 	}
-	uint64_t next = sim.qlen ? sim.q[0].at_us : UINT64_MAX;
+	uint64_t next = sim.qlen ? sim_q[0].at_us : UINT64_MAX;
 	for (int i = 0; i < sim.nstacks; i++) {
 		uint64_t t = tcp_timers(sim.st[i]);
 		if (t < next)
 			next = t;
 	}
-	if (sim.qlen && sim.q[0].at_us < next)
-		next = sim.q[0].at_us;
+	if (sim.qlen && sim_q[0].at_us < next)
+		next = sim_q[0].at_us;
 	return next;
 }
 

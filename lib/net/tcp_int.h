@@ -95,7 +95,8 @@ _Static_assert(sizeof(struct tcp_hdr) == TCP_HLEN, "");
 #define TF_OOO_FIN 0x8000    /* a FIN arrived ahead of data still missing */
 #define TF_CONNECTED 0x10000 /* reached ESTABLISHED once (TCP_EV_CONN) */
 #define TF_ACTIVE 0x20000    /* opened by tcp_connect */
-#define TF_LOST_RXT 0x40000  /* NewReno: snd_una's segment needs resending */
+#define TF_LOST_RXT 0x40000  /* recovery: snd_una's segment needs resending */
+#define TF_FORCE 0x100000    /* the persist timer: send despite SWS avoidance */
 
 struct tcp_ext; /* tcp_sndbuf.c */
 
@@ -122,6 +123,8 @@ struct tcp_conn {
 	struct tcp_ext *c_sq_head, *c_sq_tail;
 	uint32_t c_sq_off;      /* bytes of the head extent already acked */
 	uint32_t c_sq_bytes;    /* bytes queued from snd_una */
+	struct tcp_ext *c_sq_cur; /* a cache for tcp_sndbuf_pieces: an extent */
+	uint32_t c_sq_cur_seq;  /* and the sequence number of its first byte */
 
 	/* receive sequence space */
 	uint32_t c_irs, c_rcv_nxt, c_rcv_adv; /* rcv_adv: right edge advertised */
@@ -319,7 +322,7 @@ void tcp_sndbuf_free(struct tcp_conn *c);
 /* Pieces for the queued bytes [seq, seq + *len) into pieces[] (at most
  * max; *len shrinks if more would be needed): their count, and their
  * Internet checksum (as at offset 0) in *sum. */
-int tcp_sndbuf_pieces(const struct tcp_conn *c, uint32_t seq, uint32_t *len,
+int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *len,
 		      struct tcp_piece *pieces, int max, uint32_t *sum);
 
 /* --- tcp_opt.c --- */

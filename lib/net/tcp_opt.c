@@ -42,19 +42,19 @@ uint32_t tcp_sum_add(uint32_t sum, const void *data, size_t len)
 	const uint8_t *p = data;
 	uint64_t s = sum;
 	for (; len >= 8; p += 8, len -= 8) {
-		uint32_t a, b;
-		memcpy(&a, p, 4);
-		memcpy(&b, p + 4, 4);
+		uint32_t a, b; /* __builtin_: inline loads even with -fno-builtin */
+		__builtin_memcpy(&a, p, 4);
+		__builtin_memcpy(&b, p + 4, 4);
 		s += (uint64_t)a + b;
 	}
 	for (; len >= 2; p += 2, len -= 2) {
 		uint16_t w;
-		memcpy(&w, p, 2);
+		__builtin_memcpy(&w, p, 2);
 		s += w;
 	}
 	if (len) {
 		uint16_t w = 0;
-		memcpy(&w, p, 1); /* the odd byte, padded with zero after it */
+		__builtin_memcpy(&w, p, 1); /* the odd byte, padded with zero after it */
 		s += w;
 	}
 	while (s >> 16)

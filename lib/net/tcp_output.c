@@ -12,7 +12,8 @@
  * NODELAY is set or the FIN follows them; sender-side silly window
  * avoidance (RFC 9293 3.8.6.2.1) sends a partial segment only when it is
  * all there is, or half the largest window the peer offered. With data
- * waiting, nothing in flight and a zero window, the persist timer starts.
+ * waiting and nothing in flight (a zero window, or one too small), the
+ * persist timer starts.
  *
  * The window we advertise never moves its right edge back, and grows only
  * in steps of min(buffer/2, MSS) (receiver-side silly window avoidance).
@@ -205,7 +206,8 @@ static void send_new_data(struct tcp_conn *c)
 			return;
 		bool all = len == avail;
 		bool fin = all && (c->c_flags & TF_SHUT_WR);
-		if (len < c->c_mss && SEQ_GEQ(c->c_snd_nxt, c->c_snd_max)) {
+		if (len < c->c_mss && SEQ_GEQ(c->c_snd_nxt, c->c_snd_max) &&
+		    !(c->c_flags & TF_FORCE)) {
 			/* all there is: Nagle decides; window-limited: SWS does */
 			bool nagle_ok = (c->c_flags & TF_NODELAY) || inflight == 0 || fin;
 			if (all ? !nagle_ok : len < c->c_max_sndwnd / 2)
@@ -252,9 +254,11 @@ void tcp_output(struct tcp_conn *c)
 			sent(c, c->c_snd_end, 0, true);
 			c->c_snd_nxt = c->c_snd_end + 1;
 		}
-		/* data waits, nothing is in flight, the window is shut: probe */
-		if (c->c_snd_wnd == 0 && SEQ_LT(c->c_snd_nxt, c->c_snd_end) &&
-		    c->c_snd_max == c->c_snd_una && !c->c_rexmt_at) {
+		/* data waits, nothing is in flight: the window is shut, or too
+		 * small to be worth a segment; the persist timer probes it, or
+		 * sends anyway (RFC 9293 3.8.6.2.1's override timeout) */
+		if (SEQ_LT(c->c_snd_nxt, c->c_snd_end) && c->c_snd_max == c->c_snd_una &&
+		    !c->c_rexmt_at) {
 			c->c_flags |= TF_PERSIST;
 			uint64_t d = MAX((uint64_t)c->c_rto_us, (uint64_t)TCP_PERSIST_MIN_US)
 				     << MIN(c->c_backoff, 8);

@@ -128,6 +128,8 @@ void tcp_sndbuf_ack(struct tcp_conn *c, uint32_t n)
 		c->c_sq_head = e->e_next;
 		if (!c->c_sq_head)
 			c->c_sq_tail = NULL;
+		if (c->c_sq_cur == e)
+			c->c_sq_cur = NULL;
 		c->c_sq_off = 0;
 		ext_free(c, e);
 	}
@@ -140,7 +142,7 @@ void tcp_sndbuf_free(struct tcp_conn *c)
 		c->c_sq_head = e->e_next;
 		ext_free(c, e);
 	}
-	c->c_sq_tail = NULL;
+	c->c_sq_tail = c->c_sq_cur = NULL;
 	c->c_sq_off = c->c_sq_bytes = 0;
 }
 
@@ -169,15 +171,28 @@ static uint32_t zc_sum(const struct tcp_ext *e, size_t pos, size_t len)
 	return tcp_sum_fold32(sum);
 }
 
-int tcp_sndbuf_pieces(const struct tcp_conn *c, uint32_t seq, uint32_t *lenp,
+int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *lenp,
 		      struct tcp_piece *pieces, int max, uint32_t *sum)
 {
-	uint32_t skip = seq - c->c_snd_una + c->c_sq_off, len = *lenp, got = 0;
-	uint32_t s = 0;
+	uint32_t len = *lenp, got = 0, s = 0, skip;
 	int n = 0;
-	const struct tcp_ext *e = c->c_sq_head;
-	for (; e && skip >= e->e_len; e = e->e_next)
+	struct tcp_ext *e;
+	/* segments mostly follow each other: start from where the last one
+	 * ended, unless seq lies before it (a retransmission) */
+	if (c->c_sq_cur && SEQ_LEQ(c->c_sq_cur_seq, seq)) {
+		e = c->c_sq_cur;
+		skip = seq - c->c_sq_cur_seq;
+	} else {
+		e = c->c_sq_head;
+		skip = seq - c->c_snd_una + c->c_sq_off;
+	}
+	uint32_t at = seq - skip; /* sequence number of e's first byte */
+	for (; e && skip >= e->e_len; e = e->e_next) {
 		skip -= e->e_len;
+		at += e->e_len;
+	}
+	c->c_sq_cur = e;
+	c->c_sq_cur_seq = at;
 	for (; e && got < len && n < max; e = e->e_next, skip = 0) {
 		uint32_t take = MIN(e->e_len - skip, len - got);
 		pieces[n].tp_data = ext_bytes(e) + skip;

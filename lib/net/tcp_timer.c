@@ -75,6 +75,14 @@ static bool rexmt_fire(struct tcp_conn *c)
 {
 	struct tcp_stack *st = c->c_st;
 	if (c->c_flags & TF_PERSIST) {
+		if (c->c_snd_wnd) {
+			/* a window too small for SWS avoidance: use it anyway */
+			c->c_flags &= ~TF_PERSIST;
+			c->c_flags |= TF_FORCE;
+			tcp_output(c);
+			c->c_flags &= ~TF_FORCE;
+			return true;
+		}
 		tcp_send_probe(c);
 		if (c->c_backoff < BACKOFF_MAX)
 			c->c_backoff++;
