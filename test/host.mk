@@ -38,6 +38,7 @@ HOST_TEST_DEPS_netstack := lib/net/ether.c lib/net/arp.c lib/net/ipv4.c lib/net/
 	common/string.c
 TCP_CORE := $(wildcard lib/net/tcp_*.c) common/string.c
 HOST_TEST_DEPS_tcp := $(TCP_CORE)
+HOST_TEST_DEPS_tcp_rules := $(TCP_CORE)
 
 HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
 HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))

@@ -91,15 +91,10 @@ static void syn_options(struct tcp_conn *c, const struct tcp_seg *s)
 	c->c_mss = (uint16_t)(c->c_peer_mss - (c->c_flags & TF_TS ? 12 : 0));
 }
 
-/* Into ESTABLISHED from a handshake: false (and c reset, maybe freed) if
- * the receive buffer cannot be had. */
+/* Into ESTABLISHED from a handshake. Always true: the receive ring comes
+ * with the first data (tcp_rcvbuf.c). */
 static bool establish(struct tcp_conn *c, const struct tcp_seg *s, uint32_t wnd)
 {
-	if (tcp_rcvbuf_alloc(c) < 0) {
-		tcp_send_rst(c->c_st, c->c_lip, c->c_lport, c->c_rip, c->c_rport, s->ack, 0, false);
-		tcp_drop(c, -E_NO_MEM);
-		return false;
-	}
 	c->c_snd_wnd = wnd;
 	c->c_max_sndwnd = MAX(c->c_max_sndwnd, wnd);
 	c->c_snd_wl1 = s->seq;
