@@ -13,6 +13,7 @@
  * what it served and its stack's counters, then exits 0.
  */
 #include <lib/base/libos.h>
+#include <inc/net.h>
 #include <lib/net/tcpnet.h>
 
 #define MAX_CONNS 1100
@@ -126,6 +127,9 @@ int main(int argc, char **argv)
 	/* a moment for the last FINs and ACKs */
 	for (uint64_t end = net_now_ms() + 500; net_now_ms() < end;)
 		tcpnet_run(end - net_now_ms());
+	struct net_info ni;
+	if (sys_net_info(&ni) == 0)
+		printf("tcpecho: frames dropped for a full ring: %lu\n", (unsigned long)ni.ni_rx_full);
 	const struct tcp_stats *s = tcp_stack_stats(tcpnet_stack());
 	printf("tcpecho: %lu connections served (%lu at once at most), %lu bytes echoed\n",
 	       served, most, (unsigned long)bytes);
