@@ -6,7 +6,7 @@
  * The current slot is a function of the tick count, so every CPU agrees on
  * it without talking. At each tick: an owner inside its slot keeps the CPU;
  * at the end of its slot it is upcalled (T_EPILOGUE) and given
- * EPILOGUE_TICKS to yield; an owner still running after that is preempted,
+ * EPILOGUE_TICKS whole ticks to yield; an owner still running after that is preempted,
  * its registers saved by the kernel, and charged an overrun. Anything else
  * running is preempted every tick in favour of the slot's owner or, in a
  * slot nobody owns (or whose owner is blocked or gave the rest away), of the
@@ -121,7 +121,8 @@ void slice_tick(struct trapframe *tf)
 			cur->env_epilogue_sent = now;
 			if (!upcall_push_slice(cur, tf, T_EPILOGUE, 0)) {
 				c->cpu_epilogue_env = cur;
-				c->cpu_epilogue_deadline = kinfo.ki_ticks + EPILOGUE_TICKS;
+				/* whole ticks: the current one may be all but over */
+				c->cpu_epilogue_deadline = kinfo.ki_ticks + EPILOGUE_TICKS + 1;
 				unlock_kernel();
 				trap_return(tf);
 			}
