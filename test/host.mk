@@ -36,6 +36,7 @@ HOST_TEST_DEPS_fmt := common/fmt.c common/string.c
 HOST_TEST_DEPS_string := common/string.c
 HOST_TEST_DEPS_netstack := lib/net/ether.c lib/net/arp.c lib/net/ipv4.c lib/net/udp.c \
 	common/string.c
+HOST_TEST_DEPS_regex := lib/posix/regex.c common/fmt.c common/string.c
 HOST_TEST_DEPS_shparse := user/bin/sh/parse.c user/bin/sh/expand.c user/bin/sh/edit.c \
 	common/fmt.c common/string.c
 

@@ -390,6 +390,9 @@ TEST(edit, control_keys)
 	CHECK_EQ(feed("x\x04"), ED_MORE); /* Ctrl-D mid-line: ignored */
 	CHECK_EQ(feed("\x01\x02\x1b[5~\x1b[C\xff\r"), ED_LINE);
 	CHECK_STREQ(ed.line, "x\xff");
+	sh_edit_init(&ed);
+	CHECK_EQ(feed("a\xff\x01" "b\x1b[5~ c\r"), ED_LINE);
+	CHECK_STREQ(ed.line, "a\xff" "b c");
 }
 
 TEST(edit, long_line_bounded)

@@ -68,6 +68,11 @@ static void job_poll(struct job *j)
 		if (r == j->j_pids[i]) {
 			j->j_status[i] = st;
 			j->j_reaped[i] = true;
+			/* the kernel killed it: its slot still says why */
+			const volatile struct env_info *e = &uenvs[ENVX(r)];
+			if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV && e->env_id == r)
+				fdprintf(2, "sh: %s (pid %d) killed: %s\n", (const char *)e->env_name, r,
+					 (const char *)e->env_reason);
 		} else if (r < 0) { /* not ours any more: count it as killed */
 			j->j_status[i] = SIGKILL;
 			j->j_reaped[i] = true;
@@ -145,17 +150,14 @@ int job_wait_fg(struct job *j)
 		if (!busy)
 			sys_env_sleep(MAX(1u, idle * ukinfo->ki_tick_hz / 1000));
 	}
-	int st = job_status(j);
-	if (j->j_interrupted)
-		fdprintf(2, "\n");
-	return st;
+	return job_status(j);
 }
 
 void jobs_reap(bool report)
 {
 	for (int i = 0; i < JOBS_MAX; i++) {
 		struct job *j = &jobs[i];
-		if (!j->j_id)
+		if (!j->j_id || j->j_fg)
 			continue;
 		job_poll(j);
 		if (!job_done(j))
@@ -176,7 +178,7 @@ struct job *job_find(const char *spec)
 	struct job *best = NULL;
 	if (!spec) {
 		for (int i = 0; i < JOBS_MAX; i++)
-			if (jobs[i].j_id && (!best || jobs[i].j_id > best->j_id))
+			if (jobs[i].j_id && !jobs[i].j_fg && (!best || jobs[i].j_id > best->j_id))
 				best = &jobs[i];
 		return best;
 	}
@@ -187,7 +189,7 @@ struct job *job_find(const char *spec)
 	if (*end || id <= 0)
 		return NULL;
 	for (int i = 0; i < JOBS_MAX; i++)
-		if (jobs[i].j_id == id)
+		if (jobs[i].j_id == id && !jobs[i].j_fg)
 			return &jobs[i];
 	return NULL;
 }
@@ -196,7 +198,7 @@ void jobs_list(int fd)
 {
 	for (int i = 0; i < JOBS_MAX; i++) {
 		struct job *j = &jobs[i];
-		if (!j->j_id)
+		if (!j->j_id || j->j_fg)
 			continue;
 		job_poll(j);
 		fdprintf(fd, "[%d]  %-10s %s\n", j->j_id, job_done(j) ? "Done" : "Running",

@@ -11,9 +11,9 @@
  * the background it runs in a forked copy of the shell, which exits with
  * its status. An and-or list sent to the background runs in a forked shell.
  *
- * Programs are found by name in the boot image (ukinfo->ki_progs) until
- * programs load from /bin; a path names the program its last component
- * does. A path to a file starting with "#!" runs its interpreter.
+ * Programs are found by name in the boot image (the kernel's env_create
+ * looks them up) until programs load from /bin; a path names the program
+ * its last component does. A path to a file starting with "#!" runs its interpreter.
  */
 #include "sh.h"
 
@@ -142,14 +142,6 @@ static int apply_redirs(const struct sh_prog *p, const struct sh_cmd *c, struct 
 
 /* ---- programs ---- */
 
-static bool program_exists(const char *name)
-{
-	for (uint32_t i = 0; i < ukinfo->ki_nprogs && i < KI_MAX_PROGS; i++)
-		if (strncmp((const char *)ukinfo->ki_progs[i], name, KI_PROG_NAME_LEN) == 0)
-			return true;
-	return false;
-}
-
 /* The environment a command runs with: ours plus its assignments. */
 static char **command_env(const struct sh_fields *assigns)
 {
@@ -209,17 +201,15 @@ static pid_t start_program(char **argv, const struct sh_fields *assigns, const s
 	}
 	const char *slash = strrchr(prog, '/');
 	const char *name = slash ? slash + 1 : prog;
-	if (!program_exists(name)) {
-		fdprintf(2, "sh: %s: not found\n", argv[0]);
-		return -ENOENT;
-	}
 	char **env = command_env(assigns);
 	if (!env)
 		return -ENOMEM;
 	pid_t pid = posix_spawn(name, argv, env, m->fd, VFD);
 	if (env != environ)
 		free(env);
-	if (pid < 0)
+	if (pid == -ENOENT)
+		fdprintf(2, "sh: %s: not found\n", argv[0]);
+	else if (pid < 0)
 		fdprintf(2, "sh: %s: %s\n", argv[0], strerror(pid));
 	return pid;
 }
@@ -256,6 +246,7 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 		return 1;
 	}
 	j->j_negate = pl->negate;
+	j->j_fg = !background;
 	int def_in = 0, def_out = 1, def_err = 2, own_in = -1, tty = -1;
 	if (background) {
 		own_in = def_in = open("/dev/null", O_RDONLY, 0);
@@ -652,10 +643,75 @@ static int bi_progs(int argc, char **argv, const int *fd)
 	return out_flush(&o) ? 1 : 0;
 }
 
+/* argv joined into a command line, each word single-quoted. */
+static int quote_join(char **argv, int argc, char *out, size_t size)
+{
+	size_t n = 0;
+	for (int i = 0; i < argc; i++) {
+		bool amp = i == argc - 1 && strcmp(argv[i], "&") == 0;
+		if (n + 4 >= size)
+			return -1;
+		if (i)
+			out[n++] = ' ';
+		if (amp) {
+			out[n++] = '&';
+			continue;
+		}
+		out[n++] = '\'';
+		for (const char *c = argv[i]; *c; c++) {
+			if (n + 6 >= size)
+				return -1;
+			if (*c == '\'') {
+				memcpy(out + n, "'\\''", 4);
+				n += 4;
+			} else {
+				out[n++] = *c;
+			}
+		}
+		out[n++] = '\'';
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* run PROGRAM [ARGS...] [&]: the monitor's way of starting a program. */
+static int bi_run(int argc, char **argv, const int *fd)
+{
+	static char line[SH_LINE_MAX + 1];
+	if (argc < 2) {
+		fdprintf(fd[2], "usage: run PROGRAM [ARGS...] [&]\n");
+		return 2;
+	}
+	if (quote_join(argv + 1, argc - 1, line, sizeof(line)) < 0) {
+		fdprintf(fd[2], "run: line too long\n");
+		return 2;
+	}
+	return run_line(line);
+}
+
 static int bi_trace(int argc, char **argv, const int *fd)
 {
-	if (argc < 2) {
-		fdprintf(fd[2], "usage: trace COMMAND [ARGS...]: run it with its system calls logged\n");
+	if (argc == 3 && (strcmp(argv[2], "on") == 0 || strcmp(argv[2], "off") == 0)) {
+		/* trace ENVID on|off: an env of ours (ourselves, 0, or a job) */
+		char *end;
+		long id = (long)strtoul(argv[1], &end, 16);
+		if (*end || end == argv[1] || id < 0 || id > 0x7fffffff) {
+			fdprintf(fd[2], "trace: bad env id '%s'\n", argv[1]);
+			return 2;
+		}
+		bool on = argv[2][1] == 'n';
+		long r = sys_env_trace((envid_t)id, on, CAP_SELF);
+		if (r < 0) {
+			fdprintf(fd[2], "trace: %08lx: %le\n", id, r);
+			return 1;
+		}
+		fdprintf(fd[1], "trace: %08lx %s\n", id, on ? "on" : "off");
+		return 0;
+	}
+	int skip = argc > 2 && strcmp(argv[1], "run") == 0 ? 2 : 1; /* "trace run": the monitor's */
+	if (argc <= skip) {
+		fdprintf(fd[2], "usage: trace [run] COMMAND [ARGS...]: run it with its system calls logged\n"
+				"       trace ENVID on|off: log a running env's system calls\n");
 		return 2;
 	}
 	/* traced from its first instruction: tracing it after it starts would
@@ -666,11 +722,11 @@ static int bi_trace(int argc, char **argv, const int *fd)
 	m.nopened = 0;
 	struct sh_fields none = { 0 };
 	sys_env_trace(0, 2, CAP_SELF);
-	pid_t pid = start_program(argv + 1, &none, &m);
+	pid_t pid = start_program(argv + skip, &none, &m);
 	sys_env_trace(0, 0, CAP_SELF);
 	if (pid < 0)
 		return 127;
-	struct job *j = job_new(argv[1], strlen(argv[1]));
+	struct job *j = job_new(argv[skip], strlen(argv[skip]));
 	if (!j) {
 		int st;
 		waitpid(pid, &st, 0);
@@ -678,6 +734,7 @@ static int bi_trace(int argc, char **argv, const int *fd)
 	}
 	j->j_pids[0] = pid;
 	j->j_nprocs = 1;
+	j->j_fg = true;
 	int st = job_wait_fg(j);
 	job_free(j);
 	return st;
@@ -713,7 +770,8 @@ static const struct builtin builtins[] = {
 	{ "source", bi_source, "source FILE: run FILE's commands in this shell" },
 	{ ".", bi_source, "the same as source" },
 	{ "progs", bi_progs, "list the programs in the boot image" },
-	{ "trace", bi_trace, "trace COMMAND...: run it with its system calls logged" },
+	{ "trace", bi_trace, "trace COMMAND... | trace ENVID on|off: log system calls" },
+	{ "run", bi_run, "run PROGRAM [ARGS...] [&]: start a program (as the monitor did)" },
 	{ "reboot", bi_reboot, "reset the machine" },
 	{ "poweroff", bi_poweroff, "stop the machine (under QEMU: exit QEMU)" },
 	{ "help", bi_help, "this list" },

@@ -45,6 +45,7 @@ struct job {
 	bool j_negate;
 	int j_tty;            /* write end of the job's terminal, or -1 */
 	bool j_interrupted;
+	bool j_fg;            /* in the foreground: not listed as a job */
 	char j_text[80];
 };
 
