@@ -155,6 +155,26 @@ static const struct file_ops null_ops = {
 	.fo_kind = FILE_KIND_NULL,
 };
 
+static ssize_t zero_read(struct file *f, void *buf, size_t n)
+{
+	memset(buf, 0, n);
+	return (ssize_t)n;
+}
+
+static const struct file_ops zero_ops = {
+	.fo_name = "zero",
+	.fo_read = zero_read,
+	.fo_write = null_write,
+	.fo_fstat = chr_fstat,
+	.fo_export = chr_export,
+	.fo_kind = FILE_KIND_ZERO,
+};
+
+static struct file *zero_import(const uint8_t blob[48], int flags)
+{
+	return file_new(&zero_ops, flags, NULL);
+}
+
 static struct file *console_import(const uint8_t blob[48], int flags)
 {
 	return file_new(&console_ops, flags, NULL);
@@ -182,6 +202,7 @@ void fd_default_console(void)
 {
 	file_kind_register(FILE_KIND_CONSOLE, console_import);
 	file_kind_register(FILE_KIND_NULL, null_import);
+	file_kind_register(FILE_KIND_ZERO, zero_import);
 	for (int fd = 0; fd < 3; fd++)
 		if (!fdtab[fd].fe_file)
 			open_chr(&console_ops, O_RDWR, fd);
@@ -197,12 +218,24 @@ ssize_t read(int fd, void *buf, size_t n)
 	return f->f_ops->fo_read(f, buf, n);
 }
 
+static bool sigpipe_ignored;
+
+void posix_ignore_sigpipe(void)
+{
+	sigpipe_ignored = true;
+}
+
 ssize_t write(int fd, const void *buf, size_t n)
 {
 	struct file *f = fd_file(fd);
 	if (!f || (f->f_flags & O_ACCMODE) == O_RDONLY || !f->f_ops->fo_write)
 		return -EBADF;
-	return f->f_ops->fo_write(f, buf, n);
+	ssize_t r = f->f_ops->fo_write(f, buf, n);
+	/* SIGPIPE's default action: a writer whose reader is gone ends
+	 * (`yes | head` stops); a process that ignores it gets EPIPE */
+	if (r == -EPIPE && !sigpipe_ignored)
+		exit(128 + SIGPIPE);
+	return r;
 }
 
 ssize_t write_all(int fd, const void *buf, size_t n)
@@ -351,6 +384,8 @@ int open(const char *path, int flags, mode_t mode)
 		return r;
 	if (strcmp(abs, "/dev/null") == 0)
 		return open_chr(&null_ops, flags, 0);
+	if (strcmp(abs, "/dev/zero") == 0)
+		return open_chr(&zero_ops, flags, 0);
 	if (strcmp(abs, "/dev/tty") == 0) {
 		/* our terminal: the job's, if the shell gave us one */
 		struct file *t = fd_file(0);

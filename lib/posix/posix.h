@@ -181,11 +181,15 @@ pid_t waitpid(pid_t pid, int *status, int options);
 #define SIGQUIT 3
 #define SIGKILL 9
 #define SIGSEGV 11
+#define SIGPIPE 13
 #define SIGTERM 15
 #define NSIG 32
 /* Exo has no signal delivery yet: any signal but 0 ends the process (its
  * parent sees it killed by that signal); 0 only checks it exists. */
 int kill(pid_t pid, int sig);
+/* Writing to a pipe nobody reads ends the process with status 141, as
+ * SIGPIPE's default action does; after this, write returns -EPIPE instead. */
+void posix_ignore_sigpipe(void);
 /* End pid and every process descended from it (a job, for Ctrl-C). */
 int kill_tree(pid_t pid, int sig);
 
@@ -246,6 +250,7 @@ enum {
 	FILE_KIND_TTY,    /* a job's terminal: input from its shell, output to the console */
 	FILE_KIND_FILE,   /* lib/fs */
 	FILE_KIND_SOCKET, /* lib/net */
+	FILE_KIND_ZERO,   /* /dev/zero */
 	FILE_KIND_MAX
 };
 

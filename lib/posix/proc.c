@@ -144,17 +144,6 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* Append s and its NUL at *len of buf[cap]; false if it does not fit. */
-static bool put_str(char *buf, size_t cap, size_t *len, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	if (n > cap - *len)
-		return false;
-	memcpy(buf + *len, s, n);
-	*len += n;
-	return true;
-}
-
 static void spawn_unmap(void)
 {
 	vm_unmap(POSIX_SPAWN_VA, POSIX_HANDOFF_PAGES * PAGE_SIZE);
@@ -170,29 +159,33 @@ pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], cons
 		return -ENOENT;
 	if (!envp)
 		envp = environ;
-	/* Build the hand-off in our scratch pages, then pass them over. */
-	for (unsigned i = 0; i < POSIX_HANDOFF_PAGES; i++)
+	/* Size it, take that many scratch pages, build it, pass them over. */
+	size_t len = strlen(cwd) + 1;
+	uint32_t argc = 0, envc = 0;
+	for (; argv[argc]; argc++)
+		len += strlen(argv[argc]) + 1;
+	for (; envp && envp[envc]; envc++)
+		len += strlen(envp[envc]) + 1;
+	if (len > POSIX_HANDOFF_PAGES * PAGE_SIZE - sizeof(struct handoff))
+		return -E2BIG;
+	unsigned npages = (unsigned)(ROUNDUP(sizeof(struct handoff) + len, PAGE_SIZE) / PAGE_SIZE);
+	for (unsigned i = 0; i < npages; i++)
 		if (vm_page_alloc(POSIX_SPAWN_VA + i * PAGE_SIZE, PROT_READ | PROT_WRITE) < 0) {
 			spawn_unmap();
 			return -ENOMEM;
 		}
 	struct handoff *h = (struct handoff *)POSIX_SPAWN_VA;
-	size_t cap = POSIX_HANDOFF_PAGES * PAGE_SIZE - sizeof(*h), len = 0;
-	bool fits = true;
-	uint32_t argc = 0, envc = 0;
-	for (; argv[argc] && fits; argc++)
-		fits = put_str(h->h_strings, cap, &len, argv[argc]);
-	for (; envp && envp[envc] && fits; envc++)
-		fits = put_str(h->h_strings, cap, &len, envp[envc]);
-	if (!fits || !put_str(h->h_strings, cap, &len, cwd)) {
-		spawn_unmap();
-		return -E2BIG;
-	}
+	char *s = h->h_strings;
+	for (uint32_t i = 0; i < argc; i++)
+		s += strlcpy(s, argv[i], len) + 1;
+	for (uint32_t i = 0; i < envc; i++)
+		s += strlcpy(s, envp[i], len) + 1;
+	strlcpy(s, cwd, len);
 	h->h_magic = POSIX_HANDOFF_MAGIC;
 	h->h_argc = argc;
 	h->h_envc = envc;
 	h->h_strlen = (uint32_t)len;
-	h->h_npages = (uint32_t)(ROUNDUP(sizeof(*h) + len, PAGE_SIZE) / PAGE_SIZE);
+	h->h_npages = npages;
 
 	long id = sys_env_create(name, POSIX_HANDOFF_MARK, CAP_SELF);
 	if (id < 0) {

@@ -141,6 +141,7 @@ static void line_loop(void)
 
 int main(int argc, char **argv)
 {
+	posix_ignore_sigpipe(); /* a job's ended terminal must not end the shell */
 	if (!getenv("PATH"))
 		setenv("PATH", "/bin", 1);
 	if (!getenv("HOME"))

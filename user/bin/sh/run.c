@@ -32,6 +32,16 @@ struct builtin {
 
 static const struct builtin *builtin_find(const char *name);
 
+/* Does c plainly name a builtin (its first word unquoted)? Then it runs in
+ * the shell and needs no terminal of its own. */
+static bool builtin_named(const struct sh_prog *p, const struct sh_cmd *c)
+{
+	if (c->nwords == 0)
+		return true; /* assignments or redirections only */
+	const char *w = p->words[c->word0];
+	return !sh_is_assignment(w) && builtin_find(w) != NULL;
+}
+
 /* ---- expansion ---- */
 
 static void fields_cleanup(struct sh_fields *f)
@@ -250,7 +260,7 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 	int def_in = 0, def_out = 1, def_err = 2, own_in = -1, tty = -1;
 	if (background) {
 		own_in = def_in = open("/dev/null", O_RDONLY, 0);
-	} else if (tty_for_jobs()) {
+	} else if (tty_for_jobs() && !(pl->ncmds == 1 && builtin_named(p, &p->cmds[pl->cmd0]))) {
 		int tp[2];
 		if (pipe(tp) == 0) {
 			tty = tty_open(tp[0]);
