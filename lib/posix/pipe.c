@@ -240,8 +240,14 @@ static long do_read(struct pipe *p, void *buf, size_t n, bool nonblock)
 			wake(&p->p_writer, &p->p_writer_waits);
 			return (long)k;
 		}
-		if (p->p_closed || !end_open(p, PIPE_WRITE_END))
+		if (p->p_closed || !end_open(p, PIPE_WRITE_END)) {
+			/* the writer may have written its last bytes between
+			 * our look at the ring and its close: look again */
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (p->p_tail != p->p_head)
+				continue;
 			return 0;
+		}
 		if (nonblock)
 			return -EAGAIN;
 		wait_on(&p->p_reader, &p->p_reader_waits);

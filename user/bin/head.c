@@ -3,13 +3,34 @@
 #include <lib/posix/getopt.h>
 #include <lib/posix/stdio.h>
 
-static const char usage[] = "usage: head [-n LINES] [FILE...]\n"
-			    "  print the first LINES (10) lines\n";
+static const char usage[] = "usage: head [-n LINES | -c BYTES] [FILE...]\n"
+			    "  print the first LINES (10) lines, or the first BYTES bytes\n";
+static long bytes = -1;
 
 static struct inbuf in;
 
+static int head_bytes(int fd, const char *name)
+{
+	static char buf[8192];
+	for (long left = bytes; left > 0;) {
+		ssize_t n = read(fd, buf, (size_t)MIN(left, (long)sizeof(buf)));
+		if (n == 0)
+			return 0;
+		if (n < 0) {
+			warn_errno("head", name, n);
+			return 1;
+		}
+		if (write_all(1, buf, (size_t)n) < 0)
+			return 1;
+		left -= n;
+	}
+	return 0;
+}
+
 static int head(int fd, const char *name, long lines)
 {
+	if (bytes >= 0)
+		return head_bytes(fd, name);
 	in_init(&in, fd);
 	for (long k = 0; k < lines;) {
 		char *l;
@@ -31,12 +52,19 @@ int main(int argc, char **argv)
 {
 	long lines = 10;
 	int c;
-	while ((c = getopt(argc, argv, "hn:")) != -1) {
+	while ((c = getopt(argc, argv, "hn:c:")) != -1) {
 		char *end;
 		switch (c) {
 		case 'h':
 			fdprintf(1, "%s", usage);
 			return 0;
+		case 'c':
+			bytes = strtol(optarg, &end, 10);
+			if (*end || bytes < 0) {
+				fdprintf(2, "head: bad byte count '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'n':
 			lines = strtol(optarg, &end, 10);
 			if (*end || lines < 0) {

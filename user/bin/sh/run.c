@@ -224,6 +224,32 @@ static pid_t start_program(char **argv, const struct sh_fields *assigns, const s
 	return pid;
 }
 
+/* Run a builtin in the shell with fd[0..2] as its 0-2 for the while (what
+ * it runs itself, as time and source do, sees them), then put ours back. */
+static int run_builtin_here(const struct builtin *b, int argc, char **argv, const int *fd)
+{
+	int saved[3], mine[3] = { 0, 1, 2 };
+	for (int i = 0; i < 3; i++)
+		saved[i] = dup(i);
+	for (int i = 0; i < 3; i++) {
+		int src = fd[i] >= 0 && fd[i] < 3 ? saved[fd[i]] : fd[i];
+		if (src < 0)
+			close(i);
+		else if (src != i)
+			dup2(src, i);
+	}
+	int st = b->fn(argc, argv, mine);
+	for (int i = 0; i < 3; i++) {
+		if (saved[i] >= 0) {
+			dup2(saved[i], i);
+			close(saved[i]);
+		} else {
+			close(i);
+		}
+	}
+	return st;
+}
+
 /* Run a builtin with descriptors m in a forked copy of the shell. */
 static pid_t fork_builtin(const struct builtin *b, int argc, char **argv, const struct fdmap *m)
 {
@@ -233,13 +259,28 @@ static pid_t fork_builtin(const struct builtin *b, int argc, char **argv, const 
 		return -ENOMEM;
 	}
 	if (pid == 0) {
-		int fds[3];
+		/* the copy's own 0-2 become the builtin's, for what it runs itself */
+		int fds[3] = { 0, 1, 2 }, tmp[3];
 		for (int i = 0; i < 3; i++)
-			fds[i] = m->fd[i] >= 0 ? dup(m->fd[i]) : -1;
+			tmp[i] = m->fd[i] >= 0 ? dup(m->fd[i]) : -1;
+		for (int i = 0; i < 3; i++) {
+			if (tmp[i] >= 0) {
+				dup2(tmp[i], i);
+				close(tmp[i]);
+			} else {
+				close(i);
+			}
+		}
 		interactive = false;
 		exit(b->fn(argc, argv, fds));
 	}
 	return (pid_t)pid;
+}
+
+static bool on_console(int fd)
+{
+	struct file *f = fd_file(fd);
+	return f && f->f_ops->fo_kind == FILE_KIND_CONSOLE;
 }
 
 static bool tty_for_jobs(void)
@@ -257,10 +298,15 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 	}
 	j->j_negate = pl->negate;
 	j->j_fg = !background;
-	int def_in = 0, def_out = 1, def_err = 2, own_in = -1, tty = -1;
-	if (background) {
-		own_in = def_in = open("/dev/null", O_RDONLY, 0);
-	} else if (tty_for_jobs() && !(pl->ncmds == 1 && builtin_named(p, &p->cmds[pl->cmd0]))) {
+	/* A job gets our 0-2, except that where ours is the console it gets
+	 * a terminal of its own (jobs.c) */
+	int def[3] = { 0, 1, 2 }, own_in = -1, tty = -1;
+	if (background)
+		own_in = def[0] = open("/dev/null", O_RDONLY, 0);
+	bool console = false;
+	for (int i = 0; i < 3; i++)
+		console |= on_console(def[i]);
+	if (console && tty_for_jobs() && !(pl->ncmds == 1 && builtin_named(p, &p->cmds[pl->cmd0]))) {
 		int tp[2];
 		if (pipe(tp) == 0) {
 			tty = tty_open(tp[0]);
@@ -268,12 +314,14 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 			if (tty >= 0) {
 				fcntl(tp[1], F_SETFL, O_NONBLOCK);
 				j->j_tty = tp[1];
-				def_in = def_out = def_err = tty;
+				for (int i = 0; i < 3; i++)
+					def[i] = on_console(def[i]) ? tty : def[i];
 			} else {
 				close(tp[1]);
 			}
 		}
 	}
+	int def_in = def[0], def_out = def[1], def_err = def[2];
 	int prev_read = -1, status = 0;
 	bool single_builtin = false;
 	for (int i = 0; i < pl->ncmds; i++) {
@@ -316,7 +364,7 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 			const struct builtin *b = builtin_find(args.v[0]);
 			if (b && pl->ncmds == 1 && !background) {
 				single_builtin = true;
-				st = b->fn(args.n, args.v, m.fd);
+				st = run_builtin_here(b, args.n, args.v, m.fd);
 			} else if (b) {
 				pid = fork_builtin(b, args.n, args.v, &m);
 			} else {
@@ -699,6 +747,25 @@ static int bi_run(int argc, char **argv, const int *fd)
 	return run_line(line);
 }
 
+/* time COMMAND...: how long it took, from the exposed tick count. */
+static int bi_time(int argc, char **argv, const int *fd)
+{
+	static char line[SH_LINE_MAX + 1];
+	if (argc < 2) {
+		fdprintf(fd[2], "usage: time COMMAND [ARGS...]\n");
+		return 2;
+	}
+	if (quote_join(argv + 1, argc - 1, line, sizeof(line)) < 0) {
+		fdprintf(fd[2], "time: line too long\n");
+		return 2;
+	}
+	uint64_t t0 = rdtsc();
+	int st = run_line(line);
+	uint64_t us = (rdtsc() - t0) / (ukinfo->ki_tsc_hz / 1000000 ? ukinfo->ki_tsc_hz / 1000000 : 1);
+	fdprintf(fd[2], "real %lu.%06lus\n", us / 1000000, us % 1000000);
+	return st;
+}
+
 static int bi_trace(int argc, char **argv, const int *fd)
 {
 	if (argc == 3 && (strcmp(argv[2], "on") == 0 || strcmp(argv[2], "off") == 0)) {
@@ -781,6 +848,7 @@ static const struct builtin builtins[] = {
 	{ ".", bi_source, "the same as source" },
 	{ "progs", bi_progs, "list the programs in the boot image" },
 	{ "trace", bi_trace, "trace COMMAND... | trace ENVID on|off: log system calls" },
+	{ "time", bi_time, "time COMMAND...: run it and say how long it took" },
 	{ "run", bi_run, "run PROGRAM [ARGS...] [&]: start a program (as the monitor did)" },
 	{ "reboot", bi_reboot, "reset the machine" },
 	{ "poweroff", bi_poweroff, "stop the machine (under QEMU: exit QEMU)" },
