@@ -7,6 +7,11 @@
  * has set its quota of KIND to LIMIT, it starts N children running
  * "grab KIND", lets each grab all it can, grabs too, and sleeps for ever
  * holding it all: the family's quota, not the machine, must run out.
+ *
+ * hostile swarm SIZE: children each hoard SIZE pages ("hoard SIZE"), one
+ * after another until memory runs out, then all sleep holding them: each
+ * is smaller than a bystander of more than SIZE pages, the family bigger
+ * than anyone. Revocation must come to this family, not the bystander.
  */
 #include <inc/slice.h>
 #include <lib/base/libos.h>
@@ -222,11 +227,47 @@ static int family(const char *kind, uint64_t n, uint64_t limit)
 	return grab(kind);
 }
 
+static int hoard(uint64_t size)
+{
+	uint64_t n = 0;
+	while (n < size && sys_page_alloc(PPN_ANY, CAP_SELF) >= 0)
+		n++;
+	for (;;)
+		sys_env_sleep(UINT64_MAX);
+	return 0;
+}
+
+static int swarm(uint64_t size)
+{
+	char args[32];
+	snprintf(args, sizeof(args), "hoard %lu", size);
+	uint64_t kids = 0;
+	for (;;) {
+		long id = sys_env_create("hostile", args, CAP_SELF);
+		if (id < 0)
+			break;
+		kids++;
+		uint64_t until = ukinfo->ki_ticks + 20 * ukinfo->ki_tick_hz;
+		while (!blocked((envid_t)id) && ukinfo->ki_ticks < until)
+			sys_yield();
+		if (uenvs[ENVX(id)].env_user_pages < size)
+			break; /* memory ran out */
+	}
+	printf("hostile: swarm of %lu hoarders of %lu pages\n", kids, size);
+	for (;;)
+		sys_env_sleep(UINT64_MAX);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (!strcmp(mode, "grab") && argc == 3)
 		return grab(argv[2]);
+	if (!strcmp(mode, "hoard") && argc == 3)
+		return hoard(strtoul(argv[2], NULL, 0));
+	if (!strcmp(mode, "swarm") && argc == 3)
+		return swarm(strtoul(argv[2], NULL, 0));
 	if (!strcmp(mode, "family") && argc == 5)
 		return family(argv[2], strtoul(argv[3], NULL, 0), strtoul(argv[4], NULL, 0));
 	if (!strcmp(mode, "null")) {
