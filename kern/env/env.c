@@ -18,6 +18,7 @@
 #include <inc/kinfo.h>
 #include <inc/syscall.h>
 #include <kern/env/cap.h>
+#include <kern/env/console_input.h>
 #include <kern/mem/account.h>
 #include <kern/arch/console.h>
 #include <kern/arch/cpu.h>
@@ -421,8 +422,17 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 	}
 
 	if (kinfo.ki_console == e->env_id) {
+		/* Never to nobody: its parent, or the first env for an orphan
+		 * (it holds the machine), or whoever heads the oldest family
+		 * left if that too is gone. */
 		struct env *p = env_lookup(info->env_parent_id);
+		if (!p)
+			p = env_lookup(first_envid);
+		for (int i = 0; !p && i < NENV; i++)
+			if (&envs[i] != e && envs[i].env_info->env_parent_id == 0)
+				p = env_lookup(envs[i].env_id);
 		kinfo.ki_console = p ? p->env_id : 0;
+		console_owner_changed();
 	}
 
 	struct env *parent = env_lookup(info->env_parent_id);
