@@ -122,6 +122,21 @@ long sys_net_filter_ash(uint64_t id, uint64_t slot, uint64_t arg)
 	return 0;
 }
 
+/* May the caller, with its key in slot cap, take frames other's filter
+ * accepts? Yes if the key dominates other's guard with CAP_M (or other is
+ * dead: its filters are about to go). */
+struct may_take {
+	struct env *self;
+	uint64_t cap;
+};
+
+static bool may_take_from(envid_t other, void *arg)
+{
+	const struct may_take *mt = arg;
+	struct env *o = env_lookup(other);
+	return !o || cap_check(mt->self, mt->cap, &o->env_guard, CAP_M) == 0;
+}
+
 long sys_net_filter_add(uint64_t ufilter, uint64_t cap)
 {
 	struct env *self = curenv;
@@ -135,12 +150,11 @@ long sys_net_filter_add(uint64_t ufilter, uint64_t cap)
 		mine += owner[i] == self->env_id;
 	if (mine >= NET_FILTERS_PER_ENV)
 		return -E_FULL;
-	int c = dpf_conflicts(dpf, &f, self->env_id);
-	if (c >= 0) {
-		struct env *other = env_lookup(owner[c]);
-		if (other && cap_check(self, cap, &other->env_guard, CAP_M) < 0)
-			return -E_BUSY; /* it would take another env's traffic */
-	}
+	/* Authority over every owner it overlaps, not just the first found:
+	 * a filter may overlap its own family's and a stranger's at once. */
+	struct may_take mt = { self, cap };
+	if (dpf_conflicts_unless(dpf, &f, self->env_id, may_take_from, &mt) >= 0)
+		return -E_BUSY; /* it would take another env's traffic */
 	uint8_t units = (uint8_t)(1 + f.df_natoms);
 	if (!acct_charge(self->env_vm->vs_acct, QUOTA_FILTERS, units))
 		return -E_FULL; /* its family holds its share of the trie */
