@@ -509,6 +509,15 @@ static long sys_cap_derive(uint64_t src, uint64_t dst, uint64_t rights, uint64_t
 	return 0;
 }
 
+/* Does one of self's keys name e (dominate its guard), whatever its rights? */
+static bool holds_key_to(struct env *self, const struct env *e)
+{
+	for (unsigned i = 0; i < CAP_RING; i++)
+		if (cap_dominates(&self->env_kpage->kp_ring[i], &e->env_guard))
+			return true;
+	return false;
+}
+
 static long sys_cap_grant(uint64_t src, envid_t envid)
 {
 	const struct cap *key;
@@ -518,6 +527,10 @@ static long sys_cap_grant(uint64_t src, envid_t envid)
 	struct env *to = env_lookup(envid);
 	if (!to)
 		return -E_BAD_ENV;
+	/* Only envs it has a relation to may fill its ring: a key naming it
+	 * (its ancestors hold one; it can hand one out, even with no rights). */
+	if (!holds_key_to(curenv, to))
+		return -E_PERM;
 	for (unsigned i = 0; i < CAP_RING; i++)
 		if (!to->env_kpage->kp_ring[i].c_valid) {
 			to->env_kpage->kp_ring[i] = *key;
@@ -542,13 +555,8 @@ static long sys_cap_read(envid_t envid, uint64_t slot, uint64_t out)
 	struct env *e = envid == 0 ? self : env_lookup(envid);
 	if (!e)
 		return -E_BAD_ENV;
-	if (e != self) {
-		bool any = false;
-		for (unsigned i = 0; i < CAP_RING && !any; i++)
-			any = cap_dominates(&self->env_kpage->kp_ring[i], &e->env_guard);
-		if (!any)
-			return -E_PERM;
-	}
+	if (e != self && !holds_key_to(self, e))
+		return -E_PERM;
 	if (copy_to_user(self->env_vm, out, &e->env_kpage->kp_ring[slot], sizeof(struct cap)) < 0)
 		return -E_FAULT;
 	return 0;
