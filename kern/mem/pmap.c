@@ -31,6 +31,7 @@
 #include <inc/kinfo.h>
 #include <kern/arch/bootinfo.h>
 #include <kern/arch/console.h>
+#include <kern/mem/account.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/vmspace.h>
 #include <kern/mem/stlb.h>
@@ -263,6 +264,8 @@ long page_take(struct vmspace *owner, uint8_t type, uint64_t ppn)
 	} else if (pages[ppn].pg_type != PAGE_FREE) {
 		return -E_BUSY;
 	}
+	if (owner && owner->vs_acct && !acct_charge(owner->vs_acct, QUOTA_PAGES, 1))
+		return -E_NO_MEM; /* its family is at its page quota */
 	if (free_tail == ppn)
 		free_tail = link_prev[ppn];
 	list_remove(&free_head, ppn);
@@ -316,6 +319,8 @@ void page_give_back(ppn_t ppn)
 void page_disown(struct vmspace *vs, ppn_t ppn)
 {
 	list_remove(&vs->vs_page_list, ppn);
+	if (vs->vs_acct)
+		acct_release(vs->vs_acct, QUOTA_PAGES, 1);
 	vs->vs_info->env_pages--;
 	if (pages[ppn].pg_type == PAGE_USER)
 		vs->vs_info->env_user_pages--;
@@ -325,6 +330,8 @@ void page_adopt(struct vmspace *vs, ppn_t ppn)
 {
 	pages[ppn].pg_owner = vs->vs_id;
 	list_push(&vs->vs_page_list, ppn);
+	if (vs->vs_acct)
+		acct_force(vs->vs_acct, QUOTA_PAGES, 1); /* it exists: charged whatever the limit */
 	vs->vs_info->env_pages++;
 	if (pages[ppn].pg_type == PAGE_USER)
 		vs->vs_info->env_user_pages++;
