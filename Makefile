@@ -258,11 +258,10 @@ doc/syscalls.md: inc/syscall.def tools/gensyscalldoc
 
 doc: doc/syscalls.md
 
-<<<<<<< HEAD
 N ?= 1000
 crashtest: deps all
 	@tools/crashtest $(N)
-=======
+
 # --- compile_commands.json ------------------------------------------------------
 # Written from the flags and source lists above, so it says exactly what the
 # build does, with no tool watching a build: kernel objects (KCFLAGS), the
@@ -294,7 +293,6 @@ compdb:
 		$(foreach f,$(wildcard test/*.c),\
 			$(call compdb_entry,$(HOST_CC) $(HOST_CFLAGS),$(f),$(BUILD)/host/$(notdir $(f:.c=.o))))))
 	$(Q)sed -i '$$ s/,$$//' compile_commands.json && echo ']' >> compile_commands.json
->>>>>>> docs
 
 help:
 	@echo "Targets:"
@@ -307,11 +305,7 @@ help:
 clean:
 	rm -rf $(BUILD)
 
-<<<<<<< HEAD
-.PHONY: all deps run qemu-gdb iso test doc help clean crashtest
-=======
-.PHONY: all deps run qemu-gdb iso test doc compdb help clean
->>>>>>> docs
+.PHONY: all deps run qemu-gdb iso test doc compdb help clean crashtest
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -299,7 +299,7 @@ long sys_disk_info(uint64_t out)
 	if (!disk_present())
 		return -E_NOT_FOUND;
 	disk_stats.di_in_flight = virtio_blk_in_flight();
-	if (copy_to_user(curenv, out, &disk_stats, sizeof(disk_stats)) < 0)
+	if (copy_to_user(curenv->env_vm, out, &disk_stats, sizeof(disk_stats)) < 0)
 		return -E_FAULT;
 	return 0;
 }
@@ -315,7 +315,7 @@ long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 		return -E_NOT_FOUND;
 	if (block >= disk_blocks())
 		return -E_RANGE;
-	const struct binding *b = stlb_lookup(e, va);
+	const struct binding *b = stlb_lookup(e->env_vm, va);
 	if (!b || (op == DISK_OP_READ && !(b->b_rights & BIND_WRITE)))
 		return -E_FAULT;
 	if (pages[b->b_ppn].pg_type != PAGE_USER || pages[b->b_ppn].pg_owner != e->env_id)

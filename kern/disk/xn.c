@@ -171,7 +171,7 @@ static int write_freemap(uint64_t clean)
 
 /* --- mount ---------------------------------------------------------------------- */
 
-static int walk_read(void *arg, uint64_t block, void *buf)
+static int walk_read(void *arg UNUSED, uint64_t block, void *buf)
 {
 	int err;
 	void *p = bc_get(block, 0, &err);
@@ -181,7 +181,7 @@ static int walk_read(void *arg, uint64_t block, void *buf)
 	return 0;
 }
 
-static int walk_claims(void *arg, uint32_t type, uint64_t block, const void *buf,
+static int walk_claims(void *arg UNUSED, uint32_t type, uint64_t block, const void *buf,
 		       struct xn_extent *out)
 {
 	return claims_of(type, block, buf, out);
@@ -439,7 +439,7 @@ long sys_xn_type_register(uint64_t udef)
 {
 	struct env *e = curenv;
 	struct xn_type_def d;
-	if (copy_from_user(e, &d, udef, sizeof(d)) < 0)
+	if (copy_from_user(e->env_vm, &d, udef, sizeof(d)) < 0)
 		return -E_FAULT;
 	if (d.td_len == 0 || d.td_len > XN_UDF_MAX_INSNS)
 		return -E_INVAL;
@@ -451,7 +451,7 @@ long sys_xn_type_register(uint64_t udef)
 	t.t_magic = XN_TYPE_MAGIC;
 	t.t_len = d.td_len;
 	memcpy(t.t_name, d.td_name, sizeof(t.t_name) - 1);
-	if (copy_from_user(e, t.t_insns, (uint64_t)d.td_insns, d.td_len * 8) < 0)
+	if (copy_from_user(e->env_vm, t.t_insns, (uint64_t)d.td_insns, d.td_len * 8) < 0)
 		return -E_FAULT;
 	/* the same program registered before (another env, an earlier boot) */
 	unsigned slot = 0;
@@ -470,7 +470,7 @@ long sys_xn_type_register(uint64_t udef)
 		if (r == -E_REFUSED && d.td_error) {
 			struct bpf_load_error le = { verr.e_insn, (int32_t)verr.e_reason, { 0 } };
 			strlcpy(le.le_msg, verr.e_msg, sizeof(le.le_msg));
-			copy_to_user(e, (uint64_t)d.td_error, &le, sizeof(le));
+			copy_to_user(e->env_vm, (uint64_t)d.td_error, &le, sizeof(le));
 		}
 		return r;
 	}
@@ -488,7 +488,7 @@ long sys_xn_type_register(uint64_t udef)
 /* The catalogue entry named by the user string at uname, or -E_*. */
 static long root_named(struct env *e, uint64_t uname, char name[XN_NAME_MAX])
 {
-	long n = copy_string_from_user(e, name, uname, XN_NAME_MAX);
+	long n = copy_string_from_user(e->env_vm, name, uname, XN_NAME_MAX);
 	if (n < 0)
 		return n;
 	if (n == 0)
@@ -561,7 +561,7 @@ long sys_xn_root_lookup(uint64_t uname, uint64_t out)
 		return at;
 	struct xn_root_info ri = { (uint64_t)at, cat[at].r_block, cat[at].r_type, 0,
 				   cat[at].r_guard };
-	if (copy_to_user(e, out, &ri, sizeof(ri)) < 0)
+	if (copy_to_user(e->env_vm, out, &ri, sizeof(ri)) < 0)
 		return -E_FAULT;
 	return at;
 }
@@ -604,11 +604,11 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 	struct env *e = curenv;
 	struct xn_update u;
 	struct xn_write w[XN_WRITES_MAX];
-	if (copy_from_user(e, &u, uupd, sizeof(u)) < 0)
+	if (copy_from_user(e->env_vm, &u, uupd, sizeof(u)) < 0)
 		return -E_FAULT;
 	if (u.u_op > XN_OP_FREE || u.u_nwrites == 0 || u.u_nwrites > XN_WRITES_MAX)
 		return -E_INVAL;
-	if (copy_from_user(e, w, (uint64_t)u.u_writes, u.u_nwrites * sizeof(w[0])) < 0)
+	if (copy_from_user(e->env_vm, w, (uint64_t)u.u_writes, u.u_nwrites * sizeof(w[0])) < 0)
 		return -E_FAULT;
 	for (unsigned i = 0; i < u.u_nwrites; i++)
 		if (w[i].w_len == 0 || w[i].w_off >= DISK_BLOCK_SIZE ||
@@ -632,7 +632,7 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 	uint8_t *next = page_kva(copy_ppn);
 	memcpy(next, cur, PAGE_SIZE);
 	for (unsigned i = 0; i < u.u_nwrites; i++)
-		if (copy_from_user(e, next + w[i].w_off, w[i].w_src, w[i].w_len) < 0)
+		if (copy_from_user(e->env_vm, next + w[i].w_off, w[i].w_src, w[i].w_len) < 0)
 			return -E_FAULT;
 	/* the check: before and after, through the type's UDF */
 	disk_stats.di_xn_checked++;
@@ -687,5 +687,5 @@ long sys_disk_bind(uint64_t block, uint64_t va, uint64_t cap)
 		return err;
 	ppn_t ppn;
 	bc_lookup(block, &ppn);
-	return stlb_bind(e, va, ppn, BIND_READ);
+	return stlb_bind(e->env_vm, va, ppn, BIND_READ);
 }

@@ -10,7 +10,7 @@
 #include <lib/base/bpf_elf.h>
 #include <lib/base/libos.h>
 
-static int xnudf_resolve(void *arg, const char *name)
+static int xnudf_resolve(void *arg UNUSED, const char *name)
 {
 	if (strcmp(name, "region0") == 0)
 		return 0;
