@@ -36,11 +36,19 @@ HOST_TEST_DEPS_fmt := common/fmt.c common/string.c
 HOST_TEST_DEPS_string := common/string.c
 HOST_TEST_DEPS_netstack := lib/net/ether.c lib/net/arp.c lib/net/ipv4.c lib/net/udp.c \
 	common/string.c
+# Pure kernel files (no kernel state, no libc names) are tested the same way.
+HOST_TEST_DEPS_xn_check := kern/disk/xn_check.c
+HOST_TEST_DEPS_xn_walk := kern/disk/xn_walk.c kern/disk/xn_check.c
 
 HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
 HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))
 
 $(BUILD)/host/lib/%.o: lib/%.c test/rename.h
+	@mkdir -p $(@D)
+	$(say) "  HOSTCC $@"
+	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
+
+$(BUILD)/host/kern/%.o: kern/%.c test/rename.h
 	@mkdir -p $(@D)
 	$(say) "  HOSTCC $@"
 	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
@@ -69,4 +77,4 @@ host-tests: $(HOST_TEST_BINS)
 
 .PHONY: host-tests
 
--include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*/*.d $(BUILD)/host/common/*.d)
+-include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*/*.d $(BUILD)/host/common/*.d $(BUILD)/host/kern/*/*.d)
