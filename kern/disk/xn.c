@@ -314,6 +314,13 @@ long xn_io_check(struct env *e, int op, uint64_t block, uint64_t cap)
 	return r;
 }
 
+int xn_data_root(uint64_t block)
+{
+	if (!mounted || block >= nblocks || !root_of[block] || type_of[block] != XN_TYPE_DATA)
+		return -1;
+	return root_of[block];
+}
+
 void xn_block_written(uint64_t block)
 {
 	if (mounted && block < nblocks && root_of[block])
@@ -657,8 +664,7 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 			parent_of[b] = (uint32_t)u.u_block;
 			bflags[b] = 0; /* not initialised on disk yet */
 		} else {
-			if (x->x_type != XN_TYPE_DATA)
-				bc_drop(b);
+			bc_drop(b); /* a data block's shared copy too: the tree lets go */
 			root_of[b] = 0;
 			bflags[b] = B_FREEING;
 		}
@@ -680,8 +686,18 @@ long sys_disk_bind(uint64_t block, uint64_t va, uint64_t cap)
 		return -E_RANGE;
 	if ((r = tree_check(e, cap, root_of[block], CAP_R)) < 0)
 		return r;
-	if (type_of[block] == XN_TYPE_DATA)
-		return -E_INVAL; /* the registry caches metadata only */
+	if (type_of[block] == XN_TYPE_DATA) {
+		/* a copy some env registered (sys_disk_cache): writable with CAP_W */
+		struct bc_entry *be = bc_data_find(block);
+		if (!be)
+			return -E_NOT_FOUND;
+		if (!(be->be_state & (BC_CLEAN | BC_DIRTY)))
+			return -E_AGAIN; /* still being read: nothing to see yet */
+		unsigned rights = BIND_READ;
+		if (tree_check(e, cap, root_of[block], CAP_W) == 0 && !disk_stats.di_read_only)
+			rights |= BIND_WRITE;
+		return stlb_bind(e->env_vm, va, be->be_ppn, rights);
+	}
 	int err;
 	if (!bc_get(block, root_of[block], &err))
 		return err;
