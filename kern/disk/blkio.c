@@ -391,8 +391,9 @@ long sys_disk_flush(void)
 {
 	if (!disk_present())
 		return -E_NOT_FOUND;
-	long r = xn_sync();
-	return r < 0 ? r : disk_kernel_flush_sync();
+	if (disk_stats.di_xn == XN_STATE_MOUNTED)
+		return xn_sync(); /* it ends with the device's flush */
+	return disk_kernel_flush_sync();
 }
 
 long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
