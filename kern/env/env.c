@@ -183,6 +183,8 @@ FASTPATH void syscall_save_caller(long result)
 
 void page_release(ppn_t ppn)
 {
+	if (pages[ppn].pg_flags & PG_CACHED)
+		page_uncache(ppn); /* a cached block's copy has no heir: others' bindings go */
 	if (pages[ppn].pg_flags & PG_PINNED) {
 		/* the device still reads or writes it: nobody else may have it;
 		 * page_give_back keeps it for the kernel until the device is done */

@@ -48,6 +48,7 @@ pte_t exposed_pml4e;
 uint32_t *page_binds;
 uint32_t *page_guards;
 void (*page_guard_release)(uint32_t guard);
+void (*page_uncache)(ppn_t ppn);
 
 static uint32_t *link_next, *link_prev;
 static uint16_t *pin_count; /* per page: device transfers in flight (page_pin) */
@@ -294,6 +295,8 @@ void page_give_back(ppn_t ppn)
 	if (ppn >= pages_total || pg->pg_type == PAGE_FREE || pg->pg_type == PAGE_RESERVED ||
 	    pg->pg_refs != 0)
 		panic("page_give_back: page %lu type %u refs %u", ppn, pg->pg_type, pg->pg_refs);
+	if (pg->pg_flags & PG_CACHED)
+		page_uncache(ppn);
 	if (pin_count[ppn]) {
 		orphan(ppn);
 		return;

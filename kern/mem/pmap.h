@@ -42,6 +42,9 @@ void page_adopt(struct vmspace *vs, ppn_t ppn);
  * repossessed. page_give_back and page_release of a pinned page orphan it
  * instead (the kernel keeps it, unbound); the last page_unpin of an orphan
  * frees it. */
+/* Set by kern/disk: page ppn (PG_CACHED) is leaving its owner - freed,
+ * revoked, its owner gone - so it stops being a cached disk block. */
+extern void (*page_uncache)(ppn_t ppn);
 void page_pin(ppn_t ppn);
 void page_unpin(ppn_t ppn);
 /* Every page owned by vs, in turn: next(vs, ppn) with ppn = PPN_NONE starts. */
