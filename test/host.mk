@@ -120,6 +120,5 @@ host-tests: $(HOST_TEST_BINS)
 .PHONY: host-tests
 
 -include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*/*.d $(BUILD)/host/common/*.d \
-	$(BUILD)/host/user/srv/kvd/*.d $(BUILD)/host/kvd-o2/*/*.d $(BUILD)/host/kvd-o2/*/*/*/*.d)
-	$(BUILD)/host/user/*/*/*.d)
--include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*/*.d $(BUILD)/host/common/*.d $(BUILD)/host/kern/*/*.d)
+	$(BUILD)/host/kern/*/*.d $(BUILD)/host/user/*/*/*.d $(BUILD)/host/user/srv/kvd/*.d \
+	$(BUILD)/host/kvd-o2/*/*.d $(BUILD)/host/kvd-o2/*/*/*/*.d)
