@@ -90,6 +90,15 @@ static const struct cap raw_guard = { .c_valid = 1, .c_len = 0, .c_rights = CAP_
  * a sync writes the map (for inspection: mount never trusts it) only when
  * they differ, so a sync of a byte-only change costs its block and a flush. */
 static uint64_t usage_changes, usage_on_disk;
+/* What the UDF last said the block last_block claims (normalised): its
+ * contents change only through xn_update, which keeps this current, so
+ * the next update of the same block need not run the UDF on it again. A
+ * UDF sees nothing but the block and its number, so its answer cannot
+ * have changed. Forgotten when the block is allocated or freed, and at
+ * format and mount. */
+static struct xn_extent last_set[XN_UDF_MAX_EXTENTS];
+static int last_count;
+static uint64_t last_block = UINT64_MAX;
 
 static bool in_use(uint64_t b)
 {
@@ -241,6 +250,7 @@ static int mount(void)
 				t, types[t].t_len > XN_UDF_MAX_INSNS ? -E_TOO_BIG : err);
 	}
 	/* the walk: who claims what */
+	last_block = UINT64_MAX;
 	memset(root_of, 0, sizeof(root_of));
 	memset(bflags, 0, sizeof(bflags));
 	struct xn_walk_hooks h = { NULL, walk_read, walk_claims };
@@ -433,6 +443,7 @@ long sys_xn_format(uint64_t cap)
 	bc_reset();
 	unload_types();
 	mounted = false;
+	last_block = UINT64_MAX;
 	memset(&sb, 0, sizeof(sb));
 	sb.s_magic = XN_MAGIC;
 	sb.s_nblocks = n;
@@ -658,7 +669,13 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 	/* the check: before and after, through the type's UDF */
 	disk_stats.di_xn_checked++;
 	uint32_t type = type_of[u.u_block];
-	int nb = claims_of(type, u.u_block, cur, before);
+	int nb;
+	if (last_block == u.u_block) {
+		nb = last_count;
+		memcpy(before, last_set, (size_t)nb * sizeof(before[0]));
+	} else {
+		nb = claims_of(type, u.u_block, cur, before);
+	}
 	int na = nb < 0 ? -1 : claims_of(type, u.u_block, next, after);
 	if (na < 0 || !xn_change_ok(before, nb, after, na, (int)u.u_op, &u.u_ext, scratch, nblocks)) {
 		disk_stats.di_xn_refused++;
@@ -669,9 +686,16 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 	if (u.u_op == XN_OP_ALLOC && x->x_type != XN_TYPE_DATA &&
 	    !bc_new(x->x_start, root_of[u.u_block], &err))
 		return err;
-	memcpy(cur, next, PAGE_SIZE);
+	/* only the ranges written differ: copy those (next holds their final bytes) */
+	for (unsigned i = 0; i < u.u_nwrites; i++)
+		memcpy(cur + w[i].w_off, next + w[i].w_off, w[i].w_len);
+	memcpy(last_set, after, (size_t)na * sizeof(after[0]));
+	last_count = na;
+	last_block = u.u_block;
 	bc_mark_dirty(u.u_block);
 	for (uint64_t b = x->x_start; u.u_op != XN_OP_NONE && b < x->x_start + x->x_count; b++) {
+		if (b == last_block)
+			last_block = UINT64_MAX;
 		if (u.u_op == XN_OP_ALLOC) {
 			root_of[b] = root_of[u.u_block];
 			type_of[b] = (uint8_t)x->x_type;
