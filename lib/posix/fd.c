@@ -107,7 +107,7 @@ static ssize_t console_read(struct file *f, void *buf, size_t n)
 	return (ssize_t)k;
 }
 
-static ssize_t console_write(struct file *f, const void *buf, size_t n)
+static ssize_t console_write(struct file *f UNUSED, const void *buf, size_t n)
 {
 	long r = sys_cputs(buf, n);
 	return r < 0 ? -errno_from_exo(r) : (ssize_t)n;
@@ -121,7 +121,7 @@ static int chr_fstat(struct file *f, struct stat *st)
 	return 0;
 }
 
-static int chr_export(struct file *f, envid_t child, uint64_t *va_next, uint8_t blob[48])
+static int chr_export(struct file *f UNUSED, envid_t child UNUSED, uint64_t *va_next UNUSED, uint8_t blob[48] UNUSED)
 {
 	return 0; /* nothing to share: the kind says it all */
 }
@@ -136,12 +136,12 @@ static const struct file_ops console_ops = {
 	.fo_kind = FILE_KIND_CONSOLE,
 };
 
-static ssize_t null_read(struct file *f, void *buf, size_t n)
+static ssize_t null_read(struct file *f UNUSED, void *buf UNUSED, size_t n UNUSED)
 {
 	return 0;
 }
 
-static ssize_t null_write(struct file *f, const void *buf, size_t n)
+static ssize_t null_write(struct file *f UNUSED, const void *buf UNUSED, size_t n)
 {
 	return (ssize_t)n;
 }
@@ -155,7 +155,7 @@ static const struct file_ops null_ops = {
 	.fo_kind = FILE_KIND_NULL,
 };
 
-static ssize_t zero_read(struct file *f, void *buf, size_t n)
+static ssize_t zero_read(struct file *f UNUSED, void *buf, size_t n)
 {
 	memset(buf, 0, n);
 	return (ssize_t)n;
@@ -170,17 +170,17 @@ static const struct file_ops zero_ops = {
 	.fo_kind = FILE_KIND_ZERO,
 };
 
-static struct file *zero_import(const uint8_t blob[48], int flags)
+static struct file *zero_import(const uint8_t blob[48] UNUSED, int flags)
 {
 	return file_new(&zero_ops, flags, NULL);
 }
 
-static struct file *console_import(const uint8_t blob[48], int flags)
+static struct file *console_import(const uint8_t blob[48] UNUSED, int flags)
 {
 	return file_new(&console_ops, flags, NULL);
 }
 
-static struct file *null_import(const uint8_t blob[48], int flags)
+static struct file *null_import(const uint8_t blob[48] UNUSED, int flags)
 {
 	return file_new(&null_ops, flags, NULL);
 }

@@ -456,13 +456,13 @@ static ssize_t tty_read(struct file *f, void *buf, size_t n)
 	return end_read(f->f_priv, buf, n);
 }
 
-static ssize_t tty_write(struct file *f, const void *buf, size_t n)
+static ssize_t tty_write(struct file *f UNUSED, const void *buf, size_t n)
 {
 	long r = sys_cputs(buf, n);
 	return r < 0 ? -errno_from_exo(r) : (ssize_t)n;
 }
 
-static int tty_fstat(struct file *f, struct stat *st)
+static int tty_fstat(struct file *f UNUSED, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_mode = S_IFCHR | 0620;

@@ -7,7 +7,7 @@
  */
 #include <lib/base/libos.h>
 
-int main(int argc, char **argv)
+int main(int argc UNUSED, char **argv UNUSED)
 {
 	long r = sys_env_exec("sh", "");
 	printf("init: cannot start sh: %le\n", r);

@@ -100,7 +100,7 @@ static void job_interrupt(struct job *j)
 }
 
 /* The job's line discipline echoes straight to the console. */
-static void tty_echo(void *ctx, const char *s, size_t n)
+static void tty_echo(void *ctx UNUSED, const char *s, size_t n)
 {
 	sys_cputs(s, n);
 }

@@ -23,7 +23,7 @@ static void echo_flush(void)
 	echo_len = 0;
 }
 
-static void echo_fn(void *ctx, const char *s, size_t n)
+static void echo_fn(void *ctx UNUSED, const char *s, size_t n)
 {
 	while (n) {
 		if (echo_len == sizeof(echo_buf))

@@ -547,13 +547,13 @@ static int bi_cd(int argc, char **argv, const int *fd)
 	return 0;
 }
 
-static int bi_pwd(int argc, char **argv, const int *fd)
+static int bi_pwd(int argc UNUSED, char **argv UNUSED, const int *fd)
 {
 	fdprintf(fd[1], "%s\n", posix_cwd());
 	return 0;
 }
 
-static int bi_exit(int argc, char **argv, const int *fd)
+static int bi_exit(int argc, char **argv, const int *fd UNUSED)
 {
 	exit_requested = true;
 	exit_code = argc > 1 ? (int)strtol(argv[1], NULL, 10) & 0xff : last_status;
@@ -583,20 +583,20 @@ static int bi_export(int argc, char **argv, const int *fd)
 	return st;
 }
 
-static int bi_unset(int argc, char **argv, const int *fd)
+static int bi_unset(int argc, char **argv, const int *fd UNUSED)
 {
 	for (int i = 1; i < argc; i++)
 		var_unset(argv[i]);
 	return 0;
 }
 
-static int bi_set(int argc, char **argv, const int *fd)
+static int bi_set(int argc UNUSED, char **argv UNUSED, const int *fd)
 {
 	var_list(fd[1], false);
 	return 0;
 }
 
-static int bi_jobs(int argc, char **argv, const int *fd)
+static int bi_jobs(int argc UNUSED, char **argv UNUSED, const int *fd)
 {
 	jobs_list(fd[1]);
 	return 0;
@@ -690,7 +690,7 @@ static int bi_source(int argc, char **argv, const int *fd)
 	return st;
 }
 
-static int bi_progs(int argc, char **argv, const int *fd)
+static int bi_progs(int argc UNUSED, char **argv UNUSED, const int *fd)
 {
 	struct outbuf o;
 	out_init(&o, fd[1]);
@@ -817,7 +817,7 @@ static int bi_trace(int argc, char **argv, const int *fd)
 	return st;
 }
 
-static int bi_reboot(int argc, char **argv, const int *fd)
+static int bi_reboot(int argc UNUSED, char **argv UNUSED, const int *fd)
 {
 	long r = sys_machine_reboot();
 	fdprintf(fd[2], "reboot: %e\n", r);
@@ -863,7 +863,7 @@ static const struct builtin *builtin_find(const char *name)
 	return NULL;
 }
 
-static int bi_help(int argc, char **argv, const int *fd)
+static int bi_help(int argc UNUSED, char **argv UNUSED, const int *fd)
 {
 	struct outbuf o;
 	out_init(&o, fd[1]);

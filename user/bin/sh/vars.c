@@ -148,12 +148,12 @@ void var_list(int fd, bool exported_only)
 
 /* ---- what expansion calls ---- */
 
-static const char *expand_var(void *ctx, const char *name, size_t len)
+static const char *expand_var(void *ctx UNUSED, const char *name, size_t len)
 {
 	return var_get(name, len);
 }
 
-static int expand_list(void *ctx, const char *dir, void (*emit)(void *, const char *), void *arg)
+static int expand_list(void *ctx UNUSED, const char *dir, void (*emit)(void *, const char *), void *arg)
 {
 	int err;
 	DIR *d = opendir(dir, &err);
