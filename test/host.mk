@@ -119,6 +119,13 @@ host-tests: $(HOST_TEST_BINS)
 
 .PHONY: host-tests
 
+# A million TCP scenarios with bulk transfers up to 256 KiB, no time limit
+# per test (test/test_tcp.c); make host-tests runs 100,000 smaller ones.
+tcp-torture: $(BUILD)/host/test_tcp
+	CHECK_TIMEOUT=0 TCP_SCENARIOS=100000 TCP_BULK=1 $<
+
+.PHONY: tcp-torture
+
 -include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*/*.d $(BUILD)/host/common/*.d \
 	$(BUILD)/host/kern/*/*.d $(BUILD)/host/user/*/*/*.d $(BUILD)/host/user/srv/kvd/*.d \
 	$(BUILD)/host/kvd-o2/*/*.d $(BUILD)/host/kvd-o2/*/*/*/*.d)
