@@ -32,3 +32,12 @@ fs-stress: $(BUILD)/host/test_fsx $(BUILD)/host/test_fscrash
 .PHONY: fs-tools fs-stress
 
 -include $(wildcard $(BUILD)/tools-obj/*/*.d $(BUILD)/tools-obj/*/*/*.d)
+
+# lib/fs's UDFs are compiled from its headers (the BPF rule knows only its .c).
+$(BUILD)/bpf/fs_udf_super.o $(BUILD)/bpf/fs_udf_dir.o $(BUILD)/bpf/fs_udf_extmap.o: \
+	lib/fs/udf.h lib/fs/format.h inc/disk.h
+
+# Power cuts of lib/fs on the real disk (tools/fscrashtest; make test runs 20).
+FSCRASH_N ?= 200
+fscrashtest: all
+	tools/fscrashtest $(FSCRASH_N)
