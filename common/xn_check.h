@@ -1,6 +1,7 @@
 /*
  * XN's checks on what UDFs answer, pure (no kernel state): shared by the
- * kernel (kern/disk/xn.c) and lib/fs's host model of XN (lib/fs/xnsim.c).
+ * kernel (kern/disk/xn.c), lib/fs's host model of XN (lib/fs/xnsim.c) and the
+ * host tests (test/test_xn_check.c).
  */
 #ifndef EXO_COMMON_XN_CHECK_H
 #define EXO_COMMON_XN_CHECK_H

@@ -50,6 +50,10 @@
  * leak in) and they have no helpers (they cannot observe anything but the
  * block). Every field an env passes is checked before anything changes.
  *
+ * A sync costs the dirty blocks' writes and one device flush; the free map
+ * and superblock are written (and flushed again) only if what is in use
+ * changed since they last were.
+ *
  * Locking: the big kernel lock. Kernel I/O here spins on the device (mount,
  * registration, the sync, cache misses): simple, and bounded by the disk.
  */
@@ -102,6 +106,19 @@ static struct xn_extent before[XN_UDF_MAX_EXTENTS + 1], after[XN_UDF_MAX_EXTENTS
 static struct xn_extent scratch[XN_UDF_MAX_EXTENTS + 1];
 
 static const struct cap raw_guard = { .c_valid = 1, .c_len = 0, .c_rights = CAP_ALL };
+/* Changes to what is in use, and the last one the free map on disk shows:
+ * a sync writes the map (for inspection: mount never trusts it) only when
+ * they differ, so a sync of a byte-only change costs its block and a flush. */
+static uint64_t usage_changes, usage_on_disk;
+/* What the UDF last said the block last_block claims (normalised): its
+ * contents change only through xn_update, which keeps this current, so
+ * the next update of the same block need not run the UDF on it again. A
+ * UDF sees nothing but the block and its number, so its answer cannot
+ * have changed. Forgotten when the block is allocated or freed, and at
+ * format and mount. */
+static struct xn_extent last_set[XN_UDF_MAX_EXTENTS];
+static int last_count;
+static uint64_t last_block = UINT64_MAX;
 
 static bool in_use(uint64_t b)
 {
@@ -186,6 +203,7 @@ static int write_freemap(uint64_t clean)
 			return r;
 	}
 	sb.s_clean = clean;
+	usage_on_disk = usage_changes;
 	return write_own(0, &sb, sizeof(sb));
 }
 
@@ -305,6 +323,7 @@ static int mount(void)
 				t, types[t].t_len > XN_UDF_MAX_INSNS ? -E_TOO_BIG : err);
 	}
 	/* the walk: who claims what */
+	last_block = UINT64_MAX;
 	memset(root_of, 0, sizeof(root_of));
 	memset(bflags, 0, sizeof(bflags));
 	struct xn_walk_hooks h = { NULL, walk_read, walk_claims };
@@ -388,6 +407,13 @@ long xn_io_check(struct env *e, int op, uint64_t block, uint64_t cap)
 	if (r == 0 && op == DISK_OP_WRITE && type_of[block] != XN_TYPE_DATA)
 		return -E_PERM; /* metadata changes only through xn_update */
 	return r;
+}
+
+int xn_data_root(uint64_t block)
+{
+	if (!mounted || block >= nblocks || !root_of[block] || type_of[block] != XN_TYPE_DATA)
+		return -1;
+	return root_of[block];
 }
 
 void xn_block_written(uint64_t block)
@@ -496,11 +522,16 @@ long xn_sync(void)
 		if (bflags[b] & B_FREEING) {
 			bflags[b] = 0;
 			set_written(b, 0);
+			usage_changes++;
 		}
-	if ((r = write_written_map()) < 0 || (r = write_freemap(0)) < 0)
-		return r;
-	count_free();
 	disk_stats.di_cache_dirty = 0;
+	if ((r = write_written_map()) < 0)
+		return r;
+	if (usage_changes == usage_on_disk)
+		return 0; /* the map on disk is current: the one flush made everything durable */
+	count_free();
+	if ((r = write_freemap(0)) < 0)
+		return r;
 	return disk_kernel_flush_sync();
 }
 
@@ -533,6 +564,7 @@ long sys_xn_format(uint64_t cap)
 	bc_reset();
 	unload_types();
 	mounted = false;
+	last_block = UINT64_MAX;
 	memset(&sb, 0, sizeof(sb));
 	sb.s_magic = XN_MAGIC;
 	sb.s_nblocks = n;
@@ -666,6 +698,7 @@ long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
 	type_of[b] = (uint8_t)type;
 	parent_of[b] = XN_PARENT_ROOT;
 	bflags[b] = B_INIT;
+	usage_changes++;
 	if ((r = write_catalogue()) < 0)
 		return r;
 	count_free();
@@ -754,7 +787,9 @@ static long update_reach(struct env *e, const struct xn_update *u, uint64_t cap)
 }
 
 /* The block's new contents in next, and the UDF's verdict on the change:
- * 0, or -E_* with nothing changed. */
+ * the number of claims after it (in after[]), or -E_* with nothing changed.
+ * The claims before come from the last update's answer when it was to the
+ * same block: a file system updates one block many times running. */
 static long update_check(struct env *e, const struct xn_update *u, const struct xn_write *w,
 			 uint8_t *next)
 {
@@ -769,33 +804,49 @@ static long update_check(struct env *e, const struct xn_update *u, const struct 
 	/* the check: before and after, through the type's UDF */
 	disk_stats.di_xn_checked++;
 	uint32_t type = type_of[u->u_block];
-	int nb = claims_of(type, u->u_block, cur, before);
+	int nb;
+	if (last_block == u->u_block) {
+		nb = last_count;
+		memcpy(before, last_set, (size_t)nb * sizeof(before[0]));
+	} else {
+		nb = claims_of(type, u->u_block, cur, before);
+	}
 	int na = nb < 0 ? -1 : claims_of(type, u->u_block, next, after);
 	if (na < 0 || !xn_change_ok(before, nb, after, na, (int)u->u_op, &u->u_ext, scratch, nblocks)) {
 		disk_stats.di_xn_refused++;
 		return -E_REFUSED;
 	}
-	return 0;
+	return na;
 }
 
 /* Put checked contents in the cache: 0, or -E_* (the block could not be
- * brought back into a full cache) with nothing changed. */
-static long update_apply(uint64_t block, const uint8_t *next)
+ * brought back into a full cache) with nothing changed. Only the nw ranges
+ * w names differ (next holds their final bytes); w NULL: all of it. */
+static long update_apply(uint64_t block, const uint8_t *next, const struct xn_write *w,
+			 unsigned nw)
 {
 	int err;
 	uint8_t *cur = bc_get(block, root_of[block], &err);
 	if (!cur)
 		return err;
-	memcpy(cur, next, PAGE_SIZE);
+	if (!w)
+		memcpy(cur, next, PAGE_SIZE);
+	for (unsigned i = 0; w && i < nw; i++)
+		memcpy(cur + w[i].w_off, next + w[i].w_off, w[i].w_len);
 	bc_mark_dirty(block);
 	bflags[block] |= B_DIRTY;
 	return 0;
 }
 
-static void counts_changed(void)
+/* After an accepted change; set_changed: blocks were allocated or freed,
+ * so the free map on disk is stale (a walk of every block: only then). */
+static void counts_changed(bool set_changed)
 {
 	disk_stats.di_cache_dirty = bc_dirty_count();
-	count_free();
+	if (set_changed) {
+		usage_changes++;
+		count_free();
+	}
 }
 
 long sys_xn_update(uint64_t uupd, uint64_t cap)
@@ -809,18 +860,24 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 	if (u.u_op != XN_OP_NONE && (r = check_extent(&u)) < 0)
 		return r;
 	uint8_t *next = page_kva(copy_ppn);
-	if ((r = update_check(e, &u, w, next)) < 0)
-		return r;
+	long na = update_check(e, &u, w, next);
+	if (na < 0)
+		return na;
 	/* accepted: from here nothing fails but a full cache for a new block */
 	const struct xn_extent *x = &u.u_ext;
 	int err;
 	if (u.u_op == XN_OP_ALLOC && x->x_type != XN_TYPE_DATA &&
 	    !bc_new(x->x_start, root_of[u.u_block], &err))
 		return err;
-	if ((r = update_apply(u.u_block, next)) < 0)
+	if ((r = update_apply(u.u_block, next, w, u.u_nwrites)) < 0)
 		return r;
+	memcpy(last_set, after, (size_t)na * sizeof(after[0]));
+	last_count = (int)na;
+	last_block = u.u_block;
 	uint8_t tree = (uint8_t)root_of[u.u_block];
 	for (uint64_t b = x->x_start; u.u_op != XN_OP_NONE && b < x->x_start + x->x_count; b++) {
+		if (b == last_block)
+			last_block = UINT64_MAX;
 		if (u.u_op == XN_OP_ALLOC) {
 			root_of[b] = root_of[u.u_block];
 			type_of[b] = (uint8_t)x->x_type;
@@ -831,13 +888,12 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 				    written_by[b] == tree   ? B_INIT :
 							      0;
 		} else {
-			if (x->x_type != XN_TYPE_DATA)
-				bc_drop(b);
+			bc_drop(b); /* a data block's shared copy too: the tree lets go */
 			root_of[b] = 0;
 			bflags[b] = B_FREEING;
 		}
 	}
-	counts_changed();
+	counts_changed(u.u_op != XN_OP_NONE);
 	return 0;
 }
 
@@ -875,6 +931,7 @@ long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap)
 	if ((r = update_check(e, &from, wf, next_from)) < 0 ||
 	    (r = update_check(e, &to, wt, next_to)) < 0)
 		return r;
+	last_block = UINT64_MAX; /* after[] holds only the receiver's answer */
 	/* both accepted: the giver first (dirty now, so the cache keeps it),
 	 * then the receiver; should the receiver's block not come back into
 	 * the cache, the giver is put back as it was */
@@ -883,10 +940,10 @@ long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap)
 	if (!old)
 		return err;
 	memcpy(page_kva(undo_ppn), old, PAGE_SIZE);
-	if ((r = update_apply(from.u_block, next_from)) < 0)
+	if ((r = update_apply(from.u_block, next_from, NULL, 0)) < 0)
 		return r;
-	if ((r = update_apply(to.u_block, next_to)) < 0) {
-		update_apply(from.u_block, page_kva(undo_ppn));
+	if ((r = update_apply(to.u_block, next_to, NULL, 0)) < 0) {
+		update_apply(from.u_block, page_kva(undo_ppn), NULL, 0);
 		return r;
 	}
 	for (uint64_t b = from.u_ext.x_start; b < from.u_ext.x_start + from.u_ext.x_count; b++) {
@@ -894,7 +951,7 @@ long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap)
 		moved_from[b] = (uint32_t)from.u_block;
 		bflags[b] |= B_MOVED;
 	}
-	counts_changed();
+	counts_changed(false); /* the same blocks are in use */
 	return 0;
 }
 
@@ -928,8 +985,18 @@ long sys_disk_bind(uint64_t block, uint64_t va, uint64_t cap)
 		return -E_RANGE;
 	if ((r = tree_check(e, cap, root_of[block], CAP_R)) < 0)
 		return r;
-	if (type_of[block] == XN_TYPE_DATA)
-		return -E_INVAL; /* the registry caches metadata only */
+	if (type_of[block] == XN_TYPE_DATA) {
+		/* a copy some env registered (sys_disk_cache): writable with CAP_W */
+		struct bc_entry *be = bc_data_find(block);
+		if (!be)
+			return -E_NOT_FOUND;
+		if (!(be->be_state & (BC_CLEAN | BC_DIRTY)))
+			return -E_AGAIN; /* still being read: nothing to see yet */
+		unsigned rights = BIND_READ;
+		if (tree_check(e, cap, root_of[block], CAP_W) == 0 && !disk_stats.di_read_only)
+			rights |= BIND_WRITE;
+		return stlb_bind(e->env_vm, va, be->be_ppn, rights);
+	}
 	int err;
 	if (!bc_get(block, root_of[block], &err))
 		return err;

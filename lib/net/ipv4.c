@@ -26,6 +26,7 @@
 #define PINGS_KEPT 8
 
 static uint16_t next_id;
+void (*net_tcp_input)(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len);
 
 /* Echo replies received, for net_ping: (id, seq) and when. */
 static struct {
@@ -76,6 +77,15 @@ void ip_input(const struct eth_hdr *eh, const uint8_t *pkt, size_t len)
 		break;
 	case IP_PROTO_UDP:
 		udp_input(ih, pkt + hlen, total - hlen);
+		break;
+	case IP_PROTO_TCP:
+		if (net_tcp_input) {
+			net_stats.tcp_in++;
+			net_tcp_input(ntohl(ih->ih_src), ntohl(ih->ih_dst), pkt + hlen,
+				      total - hlen);
+			break;
+		}
+		net_stats.ip_other_proto++;
 		break;
 	default:
 		net_stats.ip_other_proto++;

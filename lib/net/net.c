@@ -14,7 +14,7 @@
 #include <lib/net/netwire.h>
 #include <lib/base/vm.h>
 
-#define RING_PAGES 32 /* 63 slots */
+#define RING_PAGES NET_RING_PAGES_MAX /* 127 slots: a burst of SYNs from many clients */
 #define SEND_TRIES 1000 /* yields while every transmit buffer is busy */
 
 static struct net_ring *ring;

@@ -45,6 +45,7 @@ struct net_stats {
 		ip_other_proto;
 	uint64_t icmp_in, icmp_bad, icmp_echo_replied;
 	uint64_t udp_in, udp_bad, udp_no_port, udp_queue_full;
+	uint64_t tcp_in; /* handed to the TCP stack (its own counters: tcp.h) */
 	uint64_t tx_frames, tx_errors;
 };
 

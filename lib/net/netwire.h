@@ -21,6 +21,7 @@
 #define ETH_TYPE_ARP 0x0806
 #define IP_HLEN 20
 #define IP_PROTO_ICMP 1
+#define IP_PROTO_TCP 6
 #define IP_PROTO_UDP 17
 #define IP_MTU 1500
 #define ICMP_HLEN 8
@@ -134,6 +135,9 @@ int ip_route(uint32_t dst, uint8_t mac[6], uint64_t timeout_ms);
 void icmp_input(const struct eth_hdr *eh, const struct ip_hdr *ih, const uint8_t *pkt,
 		size_t len);
 void udp_input(const struct ip_hdr *ih, const uint8_t *pkt, size_t len);
+/* TCP segments go here when a stack is attached (lib/net/tcpnet.c sets
+ * it; NULL: counted as another protocol). Addresses in host order. */
+extern void (*net_tcp_input)(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len);
 /* The sum of the IPv4 pseudo-header for a UDP datagram of len bytes. */
 uint32_t udp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);
 

@@ -1,0 +1,241 @@
+/*
+ * The TCP core on Exo: the one stack a program has, bound to the library
+ * OS's IPv4 (lib/net/ipv4.c hands it segments through net_tcp_input) and
+ * to the kernel's packet filters, and the waiting calls a program uses.
+ *
+ * Hooks: a segment goes out through ip_output from the transmit buffer
+ * (the pieces are gathered there: the kernel sends only from pages this
+ * env owns). Output never waits for ARP: with no address cached for the
+ * next hop it asks and drops the segment, which retransmission repeats -
+ * waiting would process received frames inside the stack's own call.
+ * Memory is the library OS's malloc.
+ *
+ * Demultiplexing: each listener and each outgoing connection's local port
+ * claims its TCP port with a DPF filter (net_claim_port), so the kernel
+ * gives this env that port's segments and no other env's; the 4-tuple
+ * lookup inside the port is the stack's hash table.
+ *
+ * Waiting: tcpnet_run sleeps in the kernel (net_poll, sys_net_wait) until
+ * a frame arrives or the stack's next timer is due, then runs both. An
+ * idle program with no timers pending sleeps until a frame comes.
+ *
+ * The secret for ISNs and SYN cookies is mixed from the cycle counter and
+ * the env id: the kernel offers no entropy source yet.
+ */
+#include <lib/base/libos.h>
+#include <lib/net/netwire.h>
+#include <lib/net/tcp_int.h> /* tcp_keyed_hash */
+#include <lib/net/tcpnet.h>
+
+#define CLAIMS 64 /* ports claimed at once (listeners and clients) */
+
+static struct tcp_stack *stack;
+static struct {
+	uint16_t port;
+	int filter;
+} claims[CLAIMS];
+
+static int tcp_out(void *ctx, uint32_t src, uint32_t dst, const struct tcp_piece *pieces, int n)
+{
+	(void)ctx, (void)src;
+	size_t len = 0;
+	for (int i = 0; i < n; i++)
+		len += pieces[i].tp_len;
+	if (len > IP_MTU - IP_HLEN)
+		return -E_TOO_BIG;
+	bool local = (dst & net_config.nc_mask) == (net_config.nc_ip & net_config.nc_mask);
+	uint32_t hop = local ? dst : net_config.nc_gw;
+	uint8_t mac[6];
+	if (!arp_lookup(hop, mac)) {
+		if (!net_in_input)
+			arp_request(hop);
+		return -E_AGAIN;
+	}
+	uint8_t *out = ip_payload();
+	for (int i = 0; i < n; i++) {
+		memcpy(out, pieces[i].tp_data, pieces[i].tp_len);
+		out += pieces[i].tp_len;
+	}
+	return ip_output(mac, dst, IP_PROTO_TCP, len);
+}
+
+static uint64_t tcp_clock(void *ctx)
+{
+	(void)ctx;
+	return net_now_us();
+}
+
+static void *tcp_malloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	return malloc(n);
+}
+
+static void tcp_mfree(void *ctx, void *p, size_t n)
+{
+	(void)ctx, (void)n;
+	free(p);
+}
+
+static void input(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
+{
+	tcp_input(stack, src, dst, seg, len);
+}
+
+struct tcp_stack *tcpnet_stack(void)
+{
+	if (stack)
+		return stack;
+	uint64_t mix[4] = { rdtsc(), (uint64_t)thisenv_id, 0, 0 };
+	for (int i = 0; i < 64; i++)
+		mix[2] ^= rdtsc() << (i % 7); /* timing jitter, what there is */
+	uint8_t secret[16];
+	uint64_t h1 = tcp_keyed_hash((const uint8_t *)"exo-tcp-secret-0", mix, sizeof(mix));
+	mix[3] = rdtsc();
+	uint64_t h2 = tcp_keyed_hash((const uint8_t *)"exo-tcp-secret-1", mix, sizeof(mix));
+	memcpy(secret, &h1, 8);
+	memcpy(secret + 8, &h2, 8);
+	struct tcp_hooks h = { NULL, tcp_out, tcp_clock, tcp_malloc, tcp_mfree, NULL };
+	stack = tcp_stack_new(&h, secret);
+	if (stack)
+		net_tcp_input = input;
+	return stack;
+}
+
+static int claim(uint16_t port)
+{
+	for (int i = 0; i < CLAIMS; i++)
+		if (claims[i].port == port)
+			return 0;
+	for (int i = 0; i < CLAIMS; i++) {
+		if (claims[i].port)
+			continue;
+		int f = net_claim_port(IP_PROTO_TCP, port);
+		if (f == -E_BUSY)
+			return -EADDRINUSE; /* another env's port */
+		claims[i].port = port;
+		claims[i].filter = f; /* < 0: no kernel filter, the default frames */
+		return 0;
+	}
+	return 0; /* out of slots: the default receiver's frames still come */
+}
+
+void tcpnet_unclaim(uint16_t port)
+{
+	for (int i = 0; i < CLAIMS; i++) {
+		if (claims[i].port == port) {
+			if (claims[i].filter >= 0)
+				net_unclaim(claims[i].filter);
+			claims[i].port = 0;
+		}
+	}
+}
+
+int tcpnet_run(uint64_t wait_ms)
+{
+	struct tcp_stack *st = tcpnet_stack();
+	if (!st)
+		return -E_NO_MEM;
+	uint64_t next = tcp_timers(st), now = net_now_us();
+	if (next != UINT64_MAX) {
+		uint64_t until = next > now ? (next - now + 999) / 1000 : 0;
+		wait_ms = MIN(wait_ms, until);
+	}
+	int r = net_poll(wait_ms);
+	/* then drain the ring: a burst (many clients' SYNs) must not find it
+	 * full while the program walks its connections */
+	for (int n = r, rounds = 0; n == NET_POLL_BATCH && rounds < 32; rounds++) {
+		n = net_poll(0);
+		if (n > 0)
+			r += n;
+	}
+	tcp_timers(st);
+	return r;
+}
+
+struct tcp_conn *tcpnet_listen(uint16_t port, int backlog, int *err)
+{
+	struct tcp_stack *st = tcpnet_stack();
+	if (!st) {
+		*err = -E_NO_MEM;
+		return NULL;
+	}
+	int r = claim(port);
+	if (r < 0) {
+		*err = r;
+		return NULL;
+	}
+	return tcp_listen(st, net_config.nc_ip, port, backlog, false, err);
+}
+
+struct tcp_conn *tcpnet_connect(uint32_t ip, uint16_t port, uint64_t timeout_ms, int *err)
+{
+	struct tcp_stack *st = tcpnet_stack();
+	if (!st) {
+		*err = -E_NO_MEM;
+		return NULL;
+	}
+	uint8_t mac[6];
+	*err = ip_route(ip, mac, MIN(timeout_ms, 3000ULL)); /* ARP before the SYN */
+	if (*err < 0)
+		return NULL;
+	struct tcp_conn *c = tcp_connect(st, net_config.nc_ip, 0, ip, port, err);
+	if (!c)
+		return NULL;
+	uint16_t lport;
+	tcp_addrs(c, NULL, &lport, NULL, NULL);
+	claim(lport);
+	uint64_t deadline = net_now_ms() + timeout_ms;
+	while (!(tcp_events(c) & (TCP_EV_CONN | TCP_EV_ERR))) {
+		uint64_t now = net_now_ms();
+		if (now >= deadline) {
+			tcp_close(c);
+			tcpnet_unclaim(lport);
+			*err = -ETIMEDOUT;
+			return NULL;
+		}
+		tcpnet_run(deadline - now);
+	}
+	if (tcp_error(c)) {
+		*err = tcp_error(c);
+		tcp_close(c);
+		tcpnet_unclaim(lport);
+		return NULL;
+	}
+	*err = 0;
+	return c;
+}
+
+long tcpnet_send_all(struct tcp_conn *c, const void *buf, size_t len, uint64_t timeout_ms)
+{
+	size_t done = 0;
+	uint64_t deadline = net_now_ms() + timeout_ms;
+	while (done < len) {
+		long r = tcp_send(c, (const uint8_t *)buf + done, len - done);
+		if (r > 0) {
+			done += (size_t)r;
+			continue;
+		}
+		if (r != -E_AGAIN)
+			return r;
+		uint64_t now = net_now_ms();
+		if (now >= deadline)
+			return done ? (long)done : -E_AGAIN;
+		tcpnet_run(deadline - now);
+	}
+	return (long)done;
+}
+
+long tcpnet_recv(struct tcp_conn *c, void *buf, size_t len, uint64_t timeout_ms)
+{
+	uint64_t deadline = net_now_ms() + timeout_ms;
+	for (;;) {
+		long r = tcp_recv(c, buf, len);
+		if (r != -E_AGAIN)
+			return r;
+		uint64_t now = net_now_ms();
+		if (now >= deadline)
+			return -E_AGAIN;
+		tcpnet_run(deadline - now);
+	}
+}

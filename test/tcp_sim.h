@@ -1,0 +1,286 @@
+/*
+ * A simulated network for the TCP core's host tests (test/test_tcp*.c):
+ * stacks (lib/net/tcp.h) joined by a link that loses, duplicates,
+ * corrupts, delays and reorders segments, all driven by a seeded
+ * generator and a simulated clock, so every run is the same run.
+ *
+ * The hooks count memory (sim_mem), so a test can check that a stack gives
+ * back all it took. A test may also capture what a stack sends
+ * (sim_capture) instead of delivering it, to play the peer by hand.
+ *
+ * Included once per test binary: the definitions live here.
+ */
+#ifndef EXO_TEST_TCP_SIM_H
+#define EXO_TEST_TCP_SIM_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rename.h"
+
+#include <common/string.h>
+#include <lib/net/tcp.h>
+
+#define SIM_STACKS 4
+#define SIM_QUEUE 8192    /* segments in flight on the link, at most */
+#define SIM_SEG_MAX 1600
+#define SIM_CAPTURE 256
+
+struct sim_pkt {
+	uint64_t at_us, order;
+	uint32_t src, dst;
+	uint16_t len;
+	uint8_t *data;
+};
+
+struct sim_impair {
+	unsigned loss_pm, dup_pm, corrupt_pm, reorder_pm; /* per mille */
+	uint64_t delay_us, jitter_us;                      /* reordered: + up to jitter */
+};
+
+struct sim {
+	uint64_t now_us, rng, order;
+	struct sim_impair imp;
+	struct tcp_stack *st[SIM_STACKS];
+	uint32_t ip[SIM_STACKS];
+	int nstacks;
+	int qlen;
+	long mem_bytes, mem_blocks;
+	uint64_t delivered, dropped, corrupted, duplicated;
+	/* capture mode: segments sent by stack i are kept, not delivered */
+	bool capture[SIM_STACKS];
+	int ncap;
+};
+
+/* Kept apart from struct sim, which sim_reset clears for every scenario. */
+static struct sim sim;
+static struct sim_pkt sim_q[SIM_QUEUE]; /* a min-heap by (at_us, order) */
+static uint8_t sim_cap[SIM_CAPTURE][SIM_SEG_MAX];
+static size_t sim_cap_len[SIM_CAPTURE];
+static bool sim_trace; /* print every segment delivered */
+
+static void sim_print(const char *what, uint32_t src, const uint8_t *d, size_t len)
+{
+	if (len < 20) {
+		fprintf(stderr, "%10.6f %s %x short %zu\n", (double)sim.now_us / 1e6, what, src, len);
+		return;
+	}
+	uint32_t seq = (uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 | (uint32_t)d[6] << 8 | d[7];
+	uint32_t ack = (uint32_t)d[8] << 24 | (uint32_t)d[9] << 16 | (uint32_t)d[10] << 8 | d[11];
+	size_t off = (size_t)(d[12] >> 4) * 4;
+	uint8_t f = d[13];
+	fprintf(stderr, "%10.6f %s %s %c%c%c%c%c seq %u ack %u win %u len %zu opt %zu\n",
+		(double)sim.now_us / 1e6, what, (src & 0xff) == 1 ? "A>B" : "B>A",
+		f & 2 ? 'S' : '.', f & 16 ? 'A' : '.', f & 1 ? 'F' : '.', f & 4 ? 'R' : '.',
+		f & 8 ? 'P' : '.', seq, ack, d[14] << 8 | d[15], len - off, off - 20);
+}
+
+static uint64_t sim_rand(void)
+{
+	uint64_t x = sim.rng;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	sim.rng = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+static unsigned sim_below(unsigned n)
+{
+	return n ? (unsigned)(sim_rand() % n) : 0;
+}
+
+static bool pkt_before(const struct sim_pkt *a, const struct sim_pkt *b)
+{
+	return a->at_us < b->at_us || (a->at_us == b->at_us && a->order < b->order);
+}
+
+static void q_push(struct sim_pkt p)
+{
+	if (sim.qlen == SIM_QUEUE) {
+		free(p.data);
+		sim.dropped++;
+		return;
+	}
+	int i = sim.qlen++;
+	while (i > 0 && pkt_before(&p, &sim_q[(i - 1) / 2])) {
+		sim_q[i] = sim_q[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	sim_q[i] = p;
+}
+
+static struct sim_pkt q_pop(void)
+{
+	struct sim_pkt top = sim_q[0], last = sim_q[--sim.qlen];
+	int i = 0;
+	for (;;) {
+		int l = 2 * i + 1, m = i;
+		const struct sim_pkt *best = &last;
+		if (l < sim.qlen && pkt_before(&sim_q[l], best))
+			m = l, best = &sim_q[l];
+		if (l + 1 < sim.qlen && pkt_before(&sim_q[l + 1], best))
+			m = l + 1;
+		if (m == i)
+			break;
+		sim_q[i] = sim_q[m];
+		i = m;
+	}
+	if (sim.qlen)
+		sim_q[i] = last;
+	return top;
+}
+
+static int sim_index(void *ctx)
+{
+	return (int)(intptr_t)ctx;
+}
+
+static void sim_enqueue(uint32_t src, uint32_t dst, const uint8_t *data, size_t len)
+{
+	const struct sim_impair *im = &sim.imp;
+	if (sim_below(1000) < im->loss_pm) {
+		sim.dropped++;
+		if (sim_trace)
+			sim_print("LOST", src, data, len);
+		return;
+	}
+	int copies = sim_below(1000) < im->dup_pm ? 2 : 1;
+	for (int k = 0; k < copies; k++) {
+		struct sim_pkt p = { 0 };
+		p.data = malloc(len ? len : 1);
+		memcpy(p.data, data, len);
+		p.len = (uint16_t)len;
+		p.src = src, p.dst = dst;
+		if (len && sim_below(1000) < im->corrupt_pm) {
+			p.data[sim_below((unsigned)len)] ^= (uint8_t)(1u << sim_below(8));
+			sim.corrupted++;
+		}
+		p.at_us = sim.now_us + im->delay_us + 1;
+		if (sim_below(1000) < im->reorder_pm)
+			p.at_us += 1 + sim_below((unsigned)im->jitter_us + 1);
+		p.order = sim.order++;
+		if (k)
+			sim.duplicated++;
+		q_push(p);
+	}
+}
+
+static int sim_output(void *ctx, uint32_t src, uint32_t dst, const struct tcp_piece *pieces,
+		      int n)
+{
+	uint8_t buf[SIM_SEG_MAX + 64];
+	size_t len = 0;
+	for (int i = 0; i < n; i++) {
+		if (len + pieces[i].tp_len > sizeof(buf))
+			abort(); /* larger than any MSS allows: a stack bug */
+		memcpy(buf + len, pieces[i].tp_data, pieces[i].tp_len);
+		len += pieces[i].tp_len;
+	}
+	int me = sim_index(ctx);
+	if (sim.capture[me]) {
+		if (sim.ncap < SIM_CAPTURE) {
+			memcpy(sim_cap[sim.ncap], buf, len);
+			sim_cap_len[sim.ncap++] = len;
+		}
+		return 0;
+	}
+	sim_enqueue(src, dst, buf, len);
+	return 0;
+}
+
+static uint64_t sim_now(void *ctx)
+{
+	(void)ctx;
+	return sim.now_us;
+}
+
+static void *sim_alloc(void *ctx, size_t n)
+{
+	(void)ctx;
+	void *p = malloc(n);
+	if (p) {
+		sim.mem_bytes += (long)n;
+		sim.mem_blocks++;
+	}
+	return p;
+}
+
+static void sim_free(void *ctx, void *p, size_t n)
+{
+	(void)ctx;
+	sim.mem_bytes -= (long)n;
+	sim.mem_blocks--;
+	free(p);
+}
+
+static void sim_reset(uint64_t seed)
+{
+	while (sim.qlen)
+		free(q_pop().data);
+	memset(&sim, 0, sizeof(sim));
+	sim.rng = seed * 0x9E3779B97F4A7C15ULL + 0x1234567;
+	if (!sim.rng)
+		sim.rng = 1;
+	sim.now_us = 1000000 + sim_below(1u << 30); /* clocks start anywhere */
+}
+
+static struct tcp_stack *sim_add_stack(uint32_t ip)
+{
+	int i = sim.nstacks++;
+	struct tcp_hooks h = { (void *)(intptr_t)i, sim_output, sim_now, sim_alloc, sim_free, NULL };
+	uint8_t key[16];
+	for (int k = 0; k < 16; k++)
+		key[k] = (uint8_t)sim_rand();
+	sim.st[i] = tcp_stack_new(&h, key);
+	sim.ip[i] = ip;
+	return sim.st[i];
+}
+
+static struct tcp_stack *sim_stack_of(uint32_t ip)
+{
+	for (int i = 0; i < sim.nstacks; i++)
+		if (sim.ip[i] == ip)
+			return sim.st[i];
+	return NULL;
+}
+
+/* Deliver what is due now; run every stack's timers. The next moment
+ * anything happens (UINT64_MAX: nothing pending). */
+static uint64_t sim_step(void)
+{
+	while (sim.qlen && sim_q[0].at_us <= sim.now_us) {
+		struct sim_pkt p = q_pop();
+		struct tcp_stack *st = sim_stack_of(p.dst);
+		if (st) {
+			/* an exact-size copy, so ASan sees any read past the end */
+			sim.delivered++;
+			if (sim_trace)
+				sim_print("in ", p.src, p.data, p.len);
+			tcp_input(st, p.src, p.dst, p.data, p.len);
+		}
+		free(p.data);
+	}
+	uint64_t next = sim.qlen ? sim_q[0].at_us : UINT64_MAX;
+	for (int i = 0; i < sim.nstacks; i++) {
+		uint64_t t = tcp_timers(sim.st[i]);
+		if (t < next)
+			next = t;
+	}
+	if (sim.qlen && sim_q[0].at_us < next)
+		next = sim_q[0].at_us;
+	return next;
+}
+
+static void sim_free_all(void)
+{
+	for (int i = 0; i < sim.nstacks; i++)
+		tcp_stack_free(sim.st[i]);
+	sim.nstacks = 0;
+	while (sim.qlen)
+		free(q_pop().data);
+}
+
+#endif
