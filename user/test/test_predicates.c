@@ -1,0 +1,62 @@
+/*
+ * Sleeping predicates cannot starve the machine (issue 13, finding 2):
+ * children sleeping on a predicate that never holds and runs to its whole
+ * budget every time are paid for by their family's budget units, so an
+ * env spinning next to them keeps most of the CPU; the units show in their
+ * family's account.
+ */
+#include <lib/base/test.h>
+#include <lib/base/vm.h>
+#include <lib/base/wakeup.h>
+
+#define SLEEPERS 4
+#define TICKS 200
+
+/* Loops counted while TICKS ticks pass. */
+static uint64_t spin(void)
+{
+	uint64_t n = 0, until = ukinfo->ki_ticks + TICKS;
+	while (ukinfo->ki_ticks < until)
+		n++;
+	return n;
+}
+
+int main(void)
+{
+	const struct bpf_insn forever[] = {
+		BPF_MOV64_IMM(0, 0),
+		BPF_ALU64_IMM(BPF_ADD, 0, 1),
+		BPF_JMP_IMM(BPF_JNE, 0, 0, -2), /* runs to its budget */
+		BPF_EXIT_INSN(),
+	};
+	uint64_t alone = spin();
+	long kids[SLEEPERS];
+	for (int i = 0; i < SLEEPERS; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			long f = wakeup_load(forever, ARRAY_SIZE(forever), NULL, 0, NULL);
+			if (f < 0)
+				exit(1);
+			for (;;)
+				sys_env_sleep_until((uint64_t)f, 0, UINT64_MAX);
+		}
+	}
+	/* let them all get to sleep */
+	uint64_t until = ukinfo->ki_ticks + 20;
+	while (ukinfo->ki_ticks < until)
+		sys_yield();
+	uint64_t crowded = spin();
+	printf("  spinning alone %lu, next to %d looping predicates %lu\n", alone, SLEEPERS,
+	       crowded);
+	check("spinner-keeps-most-of-the-cpu", crowded >= alone / 3);
+	struct quota_info qi;
+	check_eq("quota-read", sys_env_quota((envid_t)kids[0], &qi), 0);
+	printf("  units %lu denied %lu\n", qi.qi_code_units, qi.qi_code_denied);
+	check("predicate-time-charged", qi.qi_code_units > 0);
+	check("predicate-runs-bounded", qi.qi_code_denied > 0);
+	for (int i = 0; i < SLEEPERS; i++) {
+		sys_env_destroy((envid_t)kids[i], CAP_SELF);
+		wait(kids[i]);
+	}
+	return test_finish();
+}
