@@ -21,7 +21,8 @@
  * and its ancestors have units, so all downloaded code together takes at
  * most the root's rate of each tick and one family at most its own. A
  * predicate not run for want of units does not hold this tick; a handler
- * not run leaves its frame to the ring, as if it had none.
+ * not run leaves its frame to the ring, as if it had none. The run in
+ * env_sleep_until itself is on the caller's own time: counted, not paid.
  *
  * Locking: under the big kernel lock.
  */
@@ -238,20 +239,25 @@ static uint64_t run_cost(const struct kprog *kp, const struct bpf_runtime *rt)
 	return kp->kp_prog.p_budget - MIN(rt->rt_budget, kp->kp_prog.p_budget);
 }
 
-/* Run e's predicate kp with arg: does it hold? */
-static bool holds(struct env *e, struct kprog *kp, uint64_t arg)
+/* Run e's predicate kp with arg: does it hold? own_time: in e's own system
+ * call, on its own time (counted, not paid from the family's units, which
+ * are for the runs in the timer interrupt, on everyone's time). */
+static bool holds(struct env *e, struct kprog *kp, uint64_t arg, bool own_time)
 {
 	if (kp->kp_prog.p_kind != BPF_KIND_WAKEUP || !grants_still_owned(e, kp))
 		return false; /* its memory changed hands: never again */
 	struct account *a = e->env_vm->vs_acct;
-	if (!acct_code_may(a, kinfo.ki_ticks))
+	if (!own_time && !acct_code_may(a, kinfo.ki_ticks))
 		return false; /* its family's time for this tick is spent */
 	struct bpf_wakeup_ctx ctx = { kinfo.ki_ticks, rdtsc(), (uint64_t)e->env_id, arg };
 	struct bpf_runtime rt;
 	bpf_runtime_init(&rt, &kp->kp_prog);
 	rt.rt_clock = read_tsc;
 	uint64_t r = kp->kp_fn ? kp->kp_fn(&ctx, &rt) : bpf_interp(&kp->kp_prog, &ctx, &rt);
-	acct_code_spent(a, run_cost(kp, &rt));
+	if (own_time)
+		a->a_code_units += run_cost(kp, &rt);
+	else
+		acct_code_spent(a, run_cost(kp, &rt));
 	e->env_info->env_pred_runs++;
 	return rt.rt_status == BPF_RUN_OK && r != 0;
 }
@@ -267,7 +273,7 @@ long sys_env_sleep_until(uint64_t slot, uint64_t arg, uint64_t ticks)
 		return -E_INVAL; /* a packet handler is no predicate */
 	if (e->env_pct_qlen)
 		return 1;
-	if (holds(e, kp, arg))
+	if (holds(e, kp, arg, true))
 		return 2;
 	if (ticks == 0)
 		return 0;
@@ -280,7 +286,7 @@ long sys_env_sleep_until(uint64_t slot, uint64_t arg, uint64_t ticks)
 static bool pred_holds(struct env *e)
 {
 	struct kprog *kp = e->env_sleep_pred >= 0 ? e->env_progs[e->env_sleep_pred] : NULL;
-	return kp && holds(e, kp, e->env_sleep_arg);
+	return kp && holds(e, kp, e->env_sleep_arg, false);
 }
 
 void dlcode_init(void)
