@@ -74,7 +74,9 @@ struct account *acct_new(struct account *parent)
 	parent->a_refs++;
 	a->a_code_rate = share(parent->a_code_rate);
 	a->a_code_balance = (int64_t)MIN(a->a_code_rate, (uint64_t)ACCT_CODE_BURST);
-	acct_charge(a, QUOTA_ENVS, 1);
+	/* Its own unit, whatever its own limit (the ancestors' were checked):
+	 * a family given no room for envs still holds the one it is. */
+	acct_force(a, QUOTA_ENVS, 1);
 	return a;
 }
 
