@@ -11,7 +11,7 @@
  * from 1 (0 ends a chain). The pool's pages are kept once added, free
  * bindings reused: an index is a binding's name in every chain, so a chunk
  * could go back only after moving its live bindings and rewriting every
- * link to them; the pool is bounded (STLB_POOL_MAX, 24 MiB) and each
+ * link to them; the pool is bounded (STLB_POOL_MAX, 32 MiB) and each
  * family's share of it by QUOTA_BINDINGS, and ki_pool_pages shows it. Each env hashes its bindings by virtual page into
  * the buckets of its env_kpage; each physical page chains its bindings from
  * page_binds[ppn]. pg_refs in the exposed page table counts the bindings.
@@ -119,10 +119,12 @@ FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
 	uint32_t i = *pp;
 	struct binding *b = B(i);
 	*pp = b->b_env_next;
-	uint32_t *qp = &page_binds[b->b_ppn];
-	while (*qp != i)
-		qp = &B(*qp)->b_page_next;
-	*qp = b->b_page_next;
+	if (b->b_page_prev)
+		B(b->b_page_prev)->b_page_next = b->b_page_next;
+	else
+		page_binds[b->b_ppn] = b->b_page_next;
+	if (b->b_page_next)
+		B(b->b_page_next)->b_page_prev = b->b_page_prev;
 	pages[b->b_ppn].pg_refs--;
 	if (vs->vs_acct)
 		acct_release(vs->vs_acct, QUOTA_BINDINGS, 1);
@@ -168,6 +170,9 @@ FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned righ
 	b->b_env_next = *bk;
 	*bk = i;
 	b->b_page_next = page_binds[ppn];
+	b->b_page_prev = 0;
+	if (page_binds[ppn])
+		B(page_binds[ppn])->b_page_prev = i;
 	page_binds[ppn] = i;
 	pages[ppn].pg_refs++;
 	vs->vs_nbindings++;

@@ -17,12 +17,15 @@ struct binding {
 	uint8_t b_flags;       /* BINDING_DIRTY */
 	uint32_t b_env_next;   /* next in the env's bucket (index + 1; 0 ends) */
 	uint32_t b_page_next;  /* next binding of the same page */
+	uint32_t b_page_prev;  /* previous one (0: it heads page_binds): removing a
+				  binding never walks a page's chain, which one
+				  env can make 65,535 long */
 };
 
 #define BINDING_DIRTY 0x1 /* written through, as the page tables showed */
 
 #define ENV_BINDINGS_MAX 65536 /* per env; families share QUOTA_BINDINGS */
-#define STLB_POOL_MAX (1u << 20) /* bindings in all: 24 MiB of pool at most */
+#define STLB_POOL_MAX (1u << 20) /* bindings in all: 32 MiB of pool at most */
 
 /* Bind ppn at va in vs (replacing what was there) and install the hardware
  * mapping. Checks are the caller's; fails only -E_NO_MEM or -E_BUSY (the
