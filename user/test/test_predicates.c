@@ -3,7 +3,8 @@
  * children sleeping on a predicate that never holds and runs to its whole
  * budget every time are paid for by their family's budget units, so an
  * env spinning next to them keeps most of the CPU; the units show in their
- * family's account.
+ * family's account. And a predicate that reads only its granted memory is
+ * not run again while that memory stays as it was.
  */
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
@@ -21,10 +22,46 @@ static uint64_t spin(void)
 	return n;
 }
 
+/* r0 = (u64 at region 0 offset 0) != 0: memory only, no context */
+static const struct bpf_insn flag_set[] = {
+	BPF_LD_REGION(1, 0, 0),
+	BPF_LDX_MEM(BPF_DW, 2, 1, 0),
+	BPF_MOV64_IMM(0, 0),
+	BPF_JMP_IMM(BPF_JEQ, 2, 0, 1),
+	BPF_MOV64_IMM(0, 1),
+	BPF_EXIT_INSN(),
+};
+
+/* Sleeping on flag_set while the flag stays 0: the kernel runs it only
+ * when the word may have changed; a change still wakes the sleeper. */
+static void runs_only_on_change(void)
+{
+	volatile uint64_t *shared = vm_alloc_shared(PAGE_SIZE);
+	struct bpf_grant g = { (uint64_t)shared, 64, BPF_REGION_READ, 0 };
+	long f = wakeup_load(flag_set, ARRAY_SIZE(flag_set), &g, 1, NULL);
+	check("flag-predicate-loaded", f >= 0);
+	envid_t me = thisenv_id;
+	long pid = fork();
+	if (pid == 0) {
+		uint64_t until = ukinfo->ki_ticks + 200;
+		while (ukinfo->ki_ticks < until)
+			sys_yield();
+		shared[2] = uenvs[ENVX(me)].env_pred_runs - shared[3];
+		shared[0] = 1;
+		exit(0);
+	}
+	shared[3] = thisenv->env_pred_runs;
+	check_eq("change-still-wakes", sys_env_sleep_until((uint64_t)f, 0, 10000), 2);
+	wait(pid);
+	printf("  predicate runs in 200 ticks of an unchanged flag: %lu\n", shared[2]);
+	check("unchanged-memory-not-rerun", shared[2] <= 3);
+}
+
 int main(void)
 {
+	/* reads the tick count (so it may change every tick), then loops */
 	const struct bpf_insn forever[] = {
-		BPF_MOV64_IMM(0, 0),
+		BPF_LDX_MEM(BPF_DW, 0, 1, 0),
 		BPF_ALU64_IMM(BPF_ADD, 0, 1),
 		BPF_JMP_IMM(BPF_JNE, 0, 0, -2), /* runs to its budget */
 		BPF_EXIT_INSN(),
@@ -58,5 +95,6 @@ int main(void)
 		sys_env_destroy((envid_t)kids[i], CAP_SELF);
 		wait(kids[i]);
 	}
+	runs_only_on_change();
 	return test_finish();
 }
