@@ -28,6 +28,7 @@
 #include <kern/net/netfilter.h>
 #include <kern/bpf/dlcode.h>
 #include <kern/env/pct.h>
+#include <kern/env/quota.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/account.h>
 #include <kern/env/slice.h>
@@ -688,36 +689,6 @@ static long sys_env_trace(envid_t envid, uint64_t on, uint64_t cap)
 		return r;
 	trace_set(e, on & 1);
 	e->env_trace_children = on & 2;
-	return 0;
-}
-
-static long sys_env_set_quota(envid_t envid, uint64_t kind, uint64_t limit, uint64_t cap)
-{
-	if (kind >= QUOTA_KINDS)
-		return -E_INVAL;
-	struct env *e;
-	if (envid == 0 || envid == curenv->env_id)
-		return env_lookup(envid ? envid : curenv->env_id) ? -E_PERM : -E_BAD_ENV;
-	long r = other_env(envid, cap, true, &e);
-	if (r < 0)
-		return r;
-	acct_set_limit(e->env_vm->vs_acct, (unsigned)kind, limit);
-	return 0;
-}
-
-static long sys_env_quota(envid_t envid, uint64_t out)
-{
-	struct env *e = envid == 0 ? curenv : env_lookup(envid);
-	if (!e)
-		return -E_BAD_ENV;
-	const struct account *a = e->env_vm->vs_acct;
-	struct quota_info qi;
-	memcpy(qi.qi_limit, a->a_limit, sizeof(qi.qi_limit));
-	memcpy(qi.qi_used, a->a_used, sizeof(qi.qi_used));
-	qi.qi_code_units = a->a_code_units;
-	qi.qi_code_denied = a->a_code_denied;
-	if (copy_to_user(curenv->env_vm, out, &qi, sizeof(qi)) < 0)
-		return -E_FAULT;
 	return 0;
 }
 
