@@ -27,6 +27,13 @@ struct kern_info {
 	uint32_t ki_pad;
 	char ki_cmdline[KI_CMDLINE_LEN];   /* boot command line */
 	char ki_progs[KI_MAX_PROGS][KI_PROG_NAME_LEN];
+	/* Wall-clock time: the CMOS clock read once at boot, as seconds since
+	 * 1970 UTC (-1: no clock, or it gave no valid date), and the TSC at
+	 * that moment. Now = ki_boot_unix + (rdtsc() - ki_boot_tsc) /
+	 * ki_tsc_hz (the TSC runs at a constant rate). Whole seconds: the
+	 * clock is not read to the second's edge, so it may lag by one. */
+	int64_t ki_boot_unix;
+	uint64_t ki_boot_tsc;
 } __attribute__((aligned(4096))); /* alone on its page: the page is exposed */
 
 _Static_assert(sizeof(struct kern_info) == 4096, "kern_info is UINFO's page");
