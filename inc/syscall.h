@@ -34,6 +34,9 @@ enum {
 /* sys_cgetc flags */
 #define CGETC_NONBLOCK 0x1
 
+/* Most bytes one sys_entropy_get returns: enough for any key. */
+#define ENTROPY_GET_MAX 256
+
 /* Longest name and argument string sys_env_create accepts, NUL included. */
 #define ENV_CREATE_NAME_MAX 32
 #define ENV_CREATE_ARGS_MAX 1024

@@ -21,6 +21,7 @@
 #include <kern/arch/console.h>
 #include <kern/env/console_input.h>
 #include <kern/arch/cpu.h>
+#include <kern/arch/entropy.h>
 #include <kern/env/env.h>
 #include <kern/arch/fastpath.h>
 #include <kern/arch/lock.h>
@@ -693,6 +694,19 @@ static long sys_env_quota(envid_t envid, uint64_t out)
 	if (copy_to_user(curenv->env_vm, out, &qi, sizeof(qi)) < 0)
 		return -E_FAULT;
 	return 0;
+}
+
+static long sys_entropy_get(uint64_t buf, uint64_t len)
+{
+	if (len > ENTROPY_GET_MAX)
+		return -E_INVAL;
+	if (!vm_check(curenv->env_vm, buf, len, true))
+		return -E_FAULT;
+	uint8_t bytes[ENTROPY_GET_MAX];
+	entropy_fill(bytes, len);
+	long r = copy_to_user(curenv->env_vm, buf, bytes, len);
+	memset(bytes, 0, sizeof(bytes)); /* leave no copy on the kernel stack */
+	return r < 0 ? -E_FAULT : (long)len;
 }
 
 /* The dispatcher: one case per entry of inc/syscall.def. Inlined into
