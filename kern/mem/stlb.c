@@ -11,6 +11,9 @@
  * from 1 (0 ends a chain). Each env hashes its bindings by virtual page into
  * the buckets of its env_kpage; each physical page chains its bindings from
  * page_binds[ppn]. pg_refs in the exposed page table counts the bindings.
+ * Each pool page is mapped read-only at USTLB as it is added (inc/stlb.h:
+ * indices, never kernel pointers; a free entry has b_rights 0), so anyone
+ * can list an env's bindings without a system call.
  *
  * Locking: all under the big kernel lock.
  */
@@ -25,7 +28,7 @@
 #include <kern/mem/stlb.h>
 #include <kern/mem/vm.h>
 
-#define PER_CHUNK (PAGE_SIZE / sizeof(struct binding))
+#define PER_CHUNK STLB_PER_PAGE
 #define POOL_MAX STLB_POOL_MAX
 #define NCHUNKS ((POOL_MAX + PER_CHUNK - 1) / PER_CHUNK)
 
@@ -53,6 +56,11 @@ static uint32_t binding_new(void)
 		long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
 		if (ppn < 0)
 			return 0;
+		/* zero-filled: every entry's b_rights says "free" */
+		if (pmap_expose_page(USTLB + (uint64_t)nchunks * PAGE_SIZE, page_kva(ppn)) < 0) {
+			page_give_back((ppn_t)ppn);
+			return 0;
+		}
 		chunks[nchunks] = page_kva(ppn);
 		kinfo.ki_pool_pages++;
 		for (uint32_t k = PER_CHUNK; k-- > 0;) {
@@ -61,6 +69,7 @@ static uint32_t binding_new(void)
 			free_bindings = i;
 		}
 		nchunks++;
+		kinfo.ki_stlb_pages = nchunks;
 	}
 	uint32_t i = free_bindings;
 	free_bindings = B(i)->b_env_next;
@@ -104,6 +113,7 @@ FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
 	vs->vs_nbindings--;
 	vs->vs_info->env_bindings--;
 	vm_uninstall(vs, b->b_va);
+	b->b_rights = 0; /* free, to readers of USTLB */
 	b->b_env_next = free_bindings;
 	free_bindings = i;
 }

@@ -1,24 +1,16 @@
 #ifndef EXO_KERN_STLB_H
 #define EXO_KERN_STLB_H
 
+#include <inc/stlb.h>
 #include <inc/types.h>
 
 struct vm_cursor;
 
 struct vmspace;
 
-/* One verified binding: env (by slot) sees page ppn at va with rights. */
-struct binding {
-	uint64_t b_va;
-	uint32_t b_ppn;
-	uint16_t b_env;        /* ENVX of the env */
-	uint8_t b_rights;      /* BIND_* */
-	uint8_t b_flags;       /* BINDING_DIRTY */
-	uint32_t b_env_next;   /* next in the env's bucket (index + 1; 0 ends) */
-	uint32_t b_page_next;  /* next binding of the same page */
-};
-
-#define BINDING_DIRTY 0x1 /* written through, as the page tables showed */
+/* One verified binding: env (by slot) sees page ppn at va with rights. The
+ * pool is exposed read-only at USTLB, so its layout is inc/stlb.h's. */
+#define binding stlb_entry
 
 #define ENV_BINDINGS_MAX 65536 /* per env; families share QUOTA_BINDINGS */
 #define STLB_POOL_MAX (1u << 20) /* bindings in all: 24 MiB of pool at most */
