@@ -41,6 +41,7 @@ struct kern_info {
 	uint64_t ki_boot_tsc;
 	uint32_t ki_entropy_source; /* what serves sys_entropy_get: ENTROPY_SRC_* */
 	volatile uint32_t ki_stlb_pages; /* binding-pool pages mapped at USTLB (inc/stlb.h) */
+	volatile uint32_t ki_cons_intrs; /* interrupt characters posted (sys_cons_set_intr) */
 } __attribute__((aligned(4096))); /* alone on its page: the page is exposed */
 
 _Static_assert(sizeof(struct kern_info) == 4096, "kern_info is UINFO's page");

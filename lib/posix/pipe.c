@@ -1,7 +1,5 @@
 /*
- * Pipes (lib/posix/pipe.h), and their descriptors: pipe(), and the TTY kind
- * a shell gives its foreground job (input through a pipe from the shell,
- * output straight to the console).
+ * Pipes (lib/posix/pipe.h), and their descriptors: pipe().
  *
  * The ring is one shared page: head and tail counters, the env waiting on
  * each side and its "waiting" flag, a closed flag, then each end's holders,
@@ -449,84 +447,8 @@ static struct file *pipe_import(const uint8_t blob[48], int flags)
 }
 
 
-/* ---- TTY: a job's terminal ---- */
-
-static ssize_t tty_read(struct file *f, void *buf, size_t n)
-{
-	return end_read(f->f_priv, buf, n);
-}
-
-static ssize_t tty_write(struct file *f UNUSED, const void *buf, size_t n)
-{
-	long r = sys_cputs(buf, n);
-	return r < 0 ? -errno_from_exo(r) : (ssize_t)n;
-}
-
-static int tty_fstat(struct file *f UNUSED, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFCHR | 0620;
-	st->st_rdev = 0x0400; /* tty0's numbers, for tools that look */
-	return 0;
-}
-
-static void tty_close(struct file *f)
-{
-	file_put(f->f_priv);
-}
-
-static int tty_export(struct file *f, envid_t child, uint64_t *va_next, uint8_t blob[48])
-{
-	return end_export(f->f_priv, child, va_next, blob);
-}
-
-static void tty_fork(struct file *f, envid_t child)
-{
-	end_fork(f->f_priv, child);
-}
-
-static const struct file_ops tty_ops = {
-	.fo_name = "tty",
-	.fo_read = tty_read,
-	.fo_write = tty_write,
-	.fo_fstat = tty_fstat,
-	.fo_close = tty_close,
-	.fo_export = tty_export,
-	.fo_fork = tty_fork,
-	.fo_tty = true,
-	.fo_kind = FILE_KIND_TTY,
-};
-
-static struct file *tty_wrap(struct file *in, int flags)
-{
-	struct file *t = file_new(&tty_ops, (flags & ~O_ACCMODE) | O_RDWR, in);
-	if (!t)
-		file_put(in);
-	return t;
-}
-
-int tty_open(int in_fd)
-{
-	struct file *in = fd_file(in_fd);
-	if (!in || in->f_ops != &pipe_ops || ((struct pipe_end *)in->f_priv)->pe_end != PIPE_READ_END)
-		return -EBADF;
-	in->f_refs++;
-	struct file *t = tty_wrap(in, 0);
-	if (!t)
-		return -ENOMEM;
-	int fd = fd_install(t, 0);
-	file_put(t);
-	return fd;
-}
-
-static struct file *tty_import(const uint8_t blob[48], int flags)
-{
-	struct file *in = pipe_import(blob, O_RDONLY);
-	return in ? tty_wrap(in, flags) : NULL;
-}
-
 void pipe_kinds_register(void)
 {
 	file_kind_register(FILE_KIND_PIPE, pipe_import);
-	file_kind_register(FILE_KIND_TTY, tty_import);
+	tty_kind_register();
 }

@@ -65,7 +65,7 @@ static int syscall_fuzz(void)
 			continue; /* refused to a child anyway; as the first env they end the run */
 		if (num == SYS_env_destroy && (envid_t)a[0] == thisenv_id)
 			continue;
-		if (num == SYS_env_sleep)
+		if (num == SYS_env_sleep || num == SYS_env_sleep_child)
 			a[0] %= 3; /* sleeping for ever is allowed, but ends the test */
 		/* console output only from unmapped addresses: no junk on the line */
 		if (num == SYS_cputs && a[0] < ULIM)
