@@ -42,6 +42,10 @@ enum {
 /* sys_env_sleep_child: a child of the caller has died (not yet reaped). */
 #define ENV_SLEEP_CHILD_ENDED 3
 
+/* sys_page_sleep's answers beyond env_sleep's 0 (time) and 1 (transfer) */
+#define PAGE_SLEEP_WOKEN 2   /* a sys_page_wake on the word */
+#define PAGE_SLEEP_CHANGED 3 /* the word was not the value expected: no sleep */
+
 /* Most bytes one sys_entropy_get returns: enough for any key. */
 #define ENTROPY_GET_MAX 256
 

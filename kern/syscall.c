@@ -30,6 +30,7 @@
 #include <kern/net/netfilter.h>
 #include <kern/bpf/dlcode.h>
 #include <kern/env/pct.h>
+#include <kern/env/pagewait.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/account.h>
 #include <kern/env/slice.h>

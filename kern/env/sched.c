@@ -76,6 +76,7 @@ FASTPATH void sched_sleep(struct env *e, uint64_t ticks)
 	e->env_block = BLOCK_SLEEP;
 	e->env_sleep_pred = -1;
 	e->env_sleep_children = false;
+	e->env_sleep_pa = 0;
 	e->env_sleep_until = until;
 	e->env_sleep_prev = NULL;
 	e->env_sleep_next = sleepers;
@@ -100,6 +101,19 @@ FASTPATH void sched_wake(struct env *e, long value)
 	e->env_sleep_pred = -1;
 	e->env_woken = true;
 	env_set_status(e, ENV_RUNNABLE);
+}
+
+unsigned sched_wake_word(uint64_t pa, long value)
+{
+	unsigned n = 0;
+	for (struct env *e = sleepers, *next; e; e = next) {
+		next = e->env_sleep_next;
+		if (e->env_sleep_pa == pa) {
+			sched_wake(e, value);
+			n++;
+		}
+	}
+	return n;
 }
 
 /* Has a child of e died, unreaped? A scan of the table: env_sleep_child
