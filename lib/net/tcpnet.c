@@ -19,8 +19,9 @@
  * a frame arrives or the stack's next timer is due, then runs both. An
  * idle program with no timers pending sleeps until a frame comes.
  *
- * The secret for ISNs and SYN cookies is mixed from the cycle counter and
- * the env id: the kernel offers no entropy source yet.
+ * The secret for ISNs and SYN cookies comes from the kernel's entropy
+ * source (sys_entropy_get: the CPU's RDSEED/RDRAND, or its boot-time pool),
+ * mixed with the cycle counter and the env id in case the call fails.
  */
 #include <lib/base/libos.h>
 #include <lib/net/netwire.h>
@@ -87,8 +88,9 @@ struct tcp_stack *tcpnet_stack(void)
 	if (stack)
 		return stack;
 	uint64_t mix[4] = { rdtsc(), (uint64_t)thisenv_id, 0, 0 };
-	for (int i = 0; i < 64; i++)
-		mix[2] ^= rdtsc() << (i % 7); /* timing jitter, what there is */
+	if (sys_entropy_get(&mix[2], 16) < 0) /* only a broken kernel fails it */
+		for (int i = 0; i < 64; i++)
+			mix[2] ^= rdtsc() << (i % 7);
 	uint8_t secret[16];
 	uint64_t h1 = tcp_keyed_hash((const uint8_t *)"exo-tcp-secret-0", mix, sizeof(mix));
 	mix[3] = rdtsc();
