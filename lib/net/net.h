@@ -43,7 +43,7 @@ struct net_stats {
 	uint64_t arp_in, arp_bad, arp_replied;
 	uint64_t ip_in, ip_bad_header, ip_bad_checksum, ip_fragments, ip_not_ours,
 		ip_other_proto;
-	uint64_t icmp_in, icmp_bad, icmp_echo_replied;
+	uint64_t icmp_in, icmp_bad, icmp_echo_replied, icmp_unreach;
 	uint64_t udp_in, udp_bad, udp_no_port, udp_queue_full;
 	uint64_t tcp_in; /* handed to the TCP stack (its own counters: tcp.h) */
 	uint64_t tx_frames, tx_errors;

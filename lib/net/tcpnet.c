@@ -105,6 +105,11 @@ static void input(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
 	tcp_input(stack, src, dst, seg, len);
 }
 
+static void unreachable(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	tcp_icmp_unreachable(stack, src, sport, dst, dport);
+}
+
 struct tcp_stack *tcpnet_stack(void)
 {
 	if (stack)
@@ -120,8 +125,10 @@ struct tcp_stack *tcpnet_stack(void)
 	memcpy(secret + 8, &h2, 8);
 	struct tcp_hooks h = { NULL, tcp_out, tcp_clock, tcp_malloc, tcp_mfree, tcp_wake_hook };
 	stack = tcp_stack_new(&h, secret);
-	if (stack)
+	if (stack) {
 		net_tcp_input = input;
+		net_tcp_unreachable = unreachable;
+	}
 	return stack;
 }
 
