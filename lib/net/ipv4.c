@@ -69,8 +69,11 @@ void ip_input(const struct eth_hdr *eh, const uint8_t *pkt, size_t len)
 	}
 	/* An env that receives only its filtered traffic never sees ARP
 	 * replies (they go to the default receiver): learn the sender's
-	 * address from its datagrams instead. */
-	arp_glean(ntohl(ih->ih_src), eh->eh_src);
+	 * address from its datagrams instead - only a neighbour's: a flood
+	 * from forged distant sources must not push the gateway out. */
+	uint32_t src = ntohl(ih->ih_src);
+	if ((src & net_config.nc_mask) == (net_config.nc_ip & net_config.nc_mask))
+		arp_glean(src, eh->eh_src);
 	switch (ih->ih_proto) {
 	case IP_PROTO_ICMP:
 		icmp_input(eh, ih, pkt + hlen, total - hlen);
