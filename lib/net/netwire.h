@@ -92,7 +92,8 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t csum_fold(uint32_t sum);
 
 /* --- hooks: lib/net/net.c on Exo, fakes in the host test --- */
-/* A buffer of ETH_FRAME_MAX bytes to build an outgoing frame in. */
+/* A buffer of ETH_FRAME_MAX bytes to build an outgoing frame in; NULL
+ * until net_open has succeeded (no NIC: nothing may be sent). */
 uint8_t *net_txbuf(void);
 /* Send the first len bytes of net_txbuf(). 0 or -E_*. */
 int net_tx(size_t len);

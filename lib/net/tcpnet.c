@@ -54,6 +54,8 @@ static int tcp_out(void *ctx, uint32_t src, uint32_t dst, const struct tcp_piece
 		len += pieces[i].tp_len;
 	if (len > IP_MTU - IP_HLEN)
 		return -E_TOO_BIG;
+	if (!net_txbuf())
+		return -E_NOT_FOUND; /* net_open has not succeeded: no NIC */
 	bool local = (dst & net_config.nc_mask) == (net_config.nc_ip & net_config.nc_mask);
 	uint32_t hop = local ? dst : net_config.nc_gw;
 	uint8_t mac[6];
@@ -212,6 +214,8 @@ void tcpnet_claim_clients(void)
 int tcpnet_route(uint32_t ip, uint64_t timeout_ms)
 {
 	uint8_t mac[6];
+	if (!net_txbuf())
+		return -E_NOT_FOUND;
 	if (timeout_ms == 0) {
 		bool local = (ip & net_config.nc_mask) == (net_config.nc_ip & net_config.nc_mask);
 		uint32_t hop = local ? ip : net_config.nc_gw;
