@@ -32,7 +32,12 @@ struct conn {
 	uint8_t *pending; /* echo bytes the send buffer did not take */
 	size_t npending, off;
 	bool first, eof;
+	bool sink;          /* "SINK": count what comes, answer the count at EOF */
+	uint64_t counted;
+	uint64_t gen_left;  /* "GEN " + 8 bytes (little-endian): bytes still to send */
 };
+
+static const uint8_t zeros[PENDING];
 
 static struct conn conns[SOCK_MAX];
 static uint8_t buf[PENDING];
@@ -59,6 +64,21 @@ static void finish(int sd)
 static bool serve(int sd, bool *quit)
 {
 	struct conn *c = &conns[sd];
+	while (c->gen_left) {
+		long r = sock_send(sd, zeros, MIN(c->gen_left, sizeof(zeros)), 0);
+		if (r == -E_AGAIN) {
+			watch(sd, SOCK_EV_OUT);
+			return true;
+		}
+		if (r < 0)
+			return false;
+		c->gen_left -= (uint64_t)r;
+		bytes += (uint64_t)r;
+		if (!c->gen_left) {
+			sock_shutdown(sd, SHUT_WR);
+			return false;
+		}
+	}
 	if (c->npending) {
 		long r = sock_send(sd, c->pending + c->off, c->npending, 0);
 		if (r < 0 && r != -E_AGAIN)
@@ -83,7 +103,21 @@ static bool serve(int sd, bool *quit)
 			*quit = true;
 		if (c->first && n >= 4 && memcmp(buf, "BYE!", 4) == 0)
 			c->eof = true; /* close first (tools/tcpconform.py's FIN_WAIT tests) */
+		if (c->first && n >= 4 && memcmp(buf, "SINK", 4) == 0)
+			c->sink = true;
+		if (c->first && n >= 12 && memcmp(buf, "GEN ", 4) == 0) {
+			memcpy(&c->gen_left, buf + 4, 8);
+			c->first = false;
+			if (!c->gen_left)
+				return false;
+			return serve(sd, quit);
+		}
 		c->first = false;
+		if (c->sink) {
+			c->counted += (uint64_t)n;
+			bytes += (uint64_t)n;
+			continue;
+		}
 		bytes += (uint64_t)n;
 		long r = sock_send(sd, buf, (size_t)n, 0);
 		if (r == -E_AGAIN)
@@ -101,6 +135,10 @@ static bool serve(int sd, bool *quit)
 		}
 	}
 	if (c->eof) {
+		if (c->sink) {
+			uint64_t n = c->counted - 4; /* not the command */
+			sock_send(sd, &n, sizeof(n), 0);
+		}
 		sock_shutdown(sd, SHUT_WR);
 		return false;
 	}
@@ -111,7 +149,9 @@ static void accept_all(int l)
 {
 	int sd;
 	while ((sd = sock_accept(l, NULL, SOCK_NONBLOCK)) >= 0) {
-		conns[sd] = (struct conn){ NULL, 0, 0, true, false };
+		conns[sd] = (struct conn){ .first = true };
+		int one = 1; /* as bench/linux/tcpecho.c: replies go at once */
+		sock_setsockopt(sd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		struct sock_event ev = { SOCK_EV_IN | SOCK_EV_RDHUP, (uint64_t)sd };
 		if (sock_epoll_ctl(ep, SOCK_CTL_ADD, sd, &ev) < 0) {
 			sock_close(sd);
