@@ -30,13 +30,23 @@ static double now_ns(void)
 	return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
-static int dial(void)
+static int dial_once(void)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	struct timeval tv = { 20, 0 };
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (s < 0 || connect(s, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+	if (s >= 0 && connect(s, (struct sockaddr *)&dst, sizeof(dst)) == 0)
+		return s;
+	if (s >= 0)
+		close(s);
+	return -1;
+}
+
+static int dial(void)
+{
+	int s = dial_once();
+	if (s < 0) {
 		perror("tcpbench: connect");
 		exit(1);
 	}
@@ -71,6 +81,18 @@ int main(int argc, char **argv)
 	uint64_t bulk = strtoull(argv[4], NULL, 10);
 	if (rounds < 1 || bulk < 1)
 		return 2;
+
+	/* the guest has just said it listens: give ARP and its stack a moment */
+	int first = -1;
+	for (int tries = 0; first < 0 && tries < 100; tries++)
+		if ((first = dial_once()) < 0)
+			usleep(100000);
+	if (first < 0) {
+		perror("tcpbench: connect");
+		return 1;
+	}
+	pingpong(first);
+	close(first);
 
 	/* connection rate */
 	double t0 = now_ns();
