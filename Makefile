@@ -274,6 +274,12 @@ N ?= 1000
 crashtest: deps all
 	@tools/crashtest $(N)
 
+# TCP over the impaired path, every profile and all together, 32 MiB each way
+# (tools/test-impair, doc/net.md; needs root, SKIPs otherwise).
+torture: deps all
+	@IMPAIR_BYTES=33554432 tools/test-impair loss reorder dup corrupt all
+.PHONY: torture
+
 # --- compile_commands.json ------------------------------------------------------
 # Written from the flags and source lists above, so it says exactly what the
 # build does, with no tool watching a build: kernel objects (KCFLAGS), the

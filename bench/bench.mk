@@ -4,6 +4,8 @@
 #                     (writes doc/bench/latest.md); knobs: BENCH_RUNS,
 #                     BENCH_ROUNDS, BENCH_ROUNDS_EXO, BENCH_CACHE
 #   make bench-smoke  both benchmark programs with tiny counts; PASS/FAIL lines
+#   make bench-tcp    TCP rows: connection rate, ping-pong latency, bulk, Exo
+#                     beside Linux over TAP (doc/bench/tcp.md)
 #
 # The Linux-side programs are built here, on the host; tools/bench fetches the
 # Debian kernel and busybox, builds the initramfs and boots both guests.
@@ -12,11 +14,11 @@ BUILD ?= build
 BENCH_CC ?= gcc
 BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-omit-frame-pointer
 BENCH_PROGS := $(BUILD)/bench/lbench $(BUILD)/bench/nop $(BUILD)/bench/udpecho \
-	$(BUILD)/bench/mkcpio $(BUILD)/bench/udprtt
+	$(BUILD)/bench/mkcpio $(BUILD)/bench/udprtt $(BUILD)/bench/tcpecho $(BUILD)/bench/tcpbench
 
 # The Linux guest's programs - the benchmarks, and the UDP echo server of
 # the network rows: static, so the initramfs needs no libc.
-$(BUILD)/bench/lbench $(BUILD)/bench/udpecho: $(BUILD)/bench/%: bench/linux/%.c bench/bench.mk
+$(BUILD)/bench/lbench $(BUILD)/bench/udpecho $(BUILD)/bench/tcpecho: $(BUILD)/bench/%: bench/linux/%.c bench/bench.mk
 	@mkdir -p $(@D)
 	@echo "  CC   $@"
 	@$(BENCH_CC) $(BENCH_CFLAGS) -static -o $@ $<
@@ -28,8 +30,8 @@ $(BUILD)/bench/nop: bench/linux/nop.c bench/bench.mk
 	@$(BENCH_CC) $(BENCH_CFLAGS) -static -nostdlib -fno-stack-protector \
 		-fno-asynchronous-unwind-tables -o $@ $<
 
-# A host tool: times UDP echo round trips against either guest.
-$(BUILD)/bench/udprtt: bench/host/udprtt.c bench/bench.mk
+# Host tools: UDP echo round trips, and the TCP rows (make bench-tcp), against either guest.
+$(BUILD)/bench/udprtt $(BUILD)/bench/tcpbench: $(BUILD)/bench/%: bench/host/%.c bench/bench.mk
 	@mkdir -p $(@D)
 	@echo "  CC   $@"
 	@$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $<
@@ -47,5 +49,10 @@ bench: deps $(BUILD)/kernel bench-progs
 
 bench-smoke: deps $(BUILD)/kernel bench-progs
 	@BUILD=$(BUILD) tools/bench --smoke
+
+# The TCP rows: Exo's sockets echo server beside the Linux guest's over a TAP
+# device (needs root), into doc/bench/tcp.md.
+bench-tcp: deps $(BUILD)/kernel bench-progs
+	@BUILD=$(BUILD) tools/bench --tcp
 
 .PHONY: bench bench-smoke bench-progs

@@ -31,3 +31,17 @@ dpf-bench:
 	$(Q)$(DPF_BENCH)
 
 .PHONY: dpf-bench
+
+# TCP demultiplexing: one filter per connection in the trie vs one per
+# listener and the TCP stack's 4-tuple hash (test/demux_bench.c, doc/net.md).
+DEMUX_BENCH_SRCS := $(wildcard lib/net/tcp_*.c) common/string.c
+demux-bench:
+	@mkdir -p $(BUILD)/host
+	$(say) "  HOSTCC $(BUILD)/host/demux_bench"
+	$(Q)$(HOST_CC) $(DPF_ENGINE_CFLAGS) -c -o $(BUILD)/host/dpf_bench_engine.o kern/net/dpf.c
+	$(Q)$(HOST_CC) $(DPF_ENGINE_CFLAGS) -c -o $(BUILD)/host/dpf_bench_jit.o kern/net/dpf_jit.c
+	$(Q)$(HOST_CC) $(DPF_BENCH_CFLAGS) -ffreestanding -fno-builtin -include test/rename.h \
+		-o $(BUILD)/host/demux_bench test/demux_bench.c $(DEMUX_BENCH_SRCS) \
+		$(BUILD)/host/dpf_bench_engine.o $(BUILD)/host/dpf_bench_jit.o
+	$(Q)$(BUILD)/host/demux_bench
+.PHONY: demux-bench

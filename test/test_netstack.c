@@ -339,6 +339,60 @@ TEST(netstack, ping_is_answered)
 	CHECK_EQ(net_stats.icmp_echo_replied, 1);
 }
 
+static uint32_t unreach_src, unreach_dst;
+static uint16_t unreach_sport, unreach_dport;
+static int unreach_calls;
+static void on_unreach(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	unreach_src = src, unreach_sport = sport, unreach_dst = dst, unreach_dport = dport;
+	unreach_calls++;
+}
+
+/* An ICMP destination unreachable quoting qlen bytes of a TCP segment we
+ * sent from OUR_IP:1234 to PEER_IP:80 (proto: the quoted protocol). */
+static size_t unreach(uint8_t *f, size_t qlen, uint8_t proto, uint32_t quoted_src)
+{
+	uint8_t *c = f + ETH_HLEN + IP_HLEN;
+	memset(c, 0, ICMP_HLEN + 28);
+	c[0] = ICMP_UNREACH;
+	c[1] = 3; /* port unreachable */
+	uint8_t *q = c + ICMP_HLEN;
+	q[0] = 0x45;
+	put16(q + 2, 60);
+	q[8] = 64;
+	q[9] = proto;
+	put32(q + 12, quoted_src);
+	put32(q + 16, PEER_IP);
+	put16(q + 20, 1234);
+	put16(q + 22, 80);
+	uint16_t sum = csum_fold(csum_add(0, c, ICMP_HLEN + qlen));
+	memcpy(c + 2, &sum, 2);
+	return ip(f, peer_mac, PEER_IP, OUR_IP, IP_PROTO_ICMP, ICMP_HLEN + qlen);
+}
+
+TEST(netstack, icmp_unreachable_reaches_tcp)
+{
+	reset();
+	net_tcp_unreachable = on_unreach;
+	uint8_t f[ETH_FRAME_MAX];
+	feed(f, unreach(f, 28, IP_PROTO_TCP, OUR_IP));
+	CHECK_EQ(unreach_calls, 1);
+	CHECK_EQ(unreach_src, OUR_IP);
+	CHECK_EQ(unreach_sport, 1234);
+	CHECK_EQ(unreach_dst, PEER_IP);
+	CHECK_EQ(unreach_dport, 80);
+	CHECK_EQ(net_stats.icmp_unreach, 1);
+	CHECK_EQ(nsent, 0); /* never answered */
+	/* quotes too short for the ports, of another source, or of UDP: not TCP's */
+	for (size_t q = 0; q < 28; q++)
+		feed(f, unreach(f, q, IP_PROTO_TCP, OUR_IP));
+	feed(f, unreach(f, 28, IP_PROTO_TCP, PEER_IP));
+	feed(f, unreach(f, 28, IP_PROTO_UDP, OUR_IP));
+	CHECK_EQ(unreach_calls, 1);
+	CHECK_EQ(net_stats.icmp_bad, 29);
+	net_tcp_unreachable = NULL;
+}
+
 TEST(netstack, ping_sends_and_waits)
 {
 	reset();

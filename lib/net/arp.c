@@ -76,6 +76,8 @@ bool arp_lookup(uint32_t ip, uint8_t mac[6])
 
 static int arp_send(uint16_t oper, const uint8_t eth_dst[6], const uint8_t tha[6], uint32_t tpa)
 {
+	if (!net_txbuf())
+		return -E_NOT_FOUND; /* not opened: no NIC */
 	struct arp_pkt *a = (struct arp_pkt *)(net_txbuf() + ETH_HLEN);
 	a->ap_htype = htons(ARP_HTYPE_ETHER);
 	a->ap_ptype = htons(ETH_TYPE_IP);

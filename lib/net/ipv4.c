@@ -69,8 +69,11 @@ void ip_input(const struct eth_hdr *eh, const uint8_t *pkt, size_t len)
 	}
 	/* An env that receives only its filtered traffic never sees ARP
 	 * replies (they go to the default receiver): learn the sender's
-	 * address from its datagrams instead. */
-	arp_glean(ntohl(ih->ih_src), eh->eh_src);
+	 * address from its datagrams instead - only a neighbour's: a flood
+	 * from forged distant sources must not push the gateway out. */
+	uint32_t src = ntohl(ih->ih_src);
+	if ((src & net_config.nc_mask) == (net_config.nc_ip & net_config.nc_mask))
+		arp_glean(src, eh->eh_src);
 	switch (ih->ih_proto) {
 	case IP_PROTO_ICMP:
 		icmp_input(eh, ih, pkt + hlen, total - hlen);
@@ -121,6 +124,29 @@ int ip_route(uint32_t dst, uint8_t mac[6], uint64_t timeout_ms)
 	return arp_resolve(local ? dst : net_config.nc_gw, mac, timeout_ms);
 }
 
+void (*net_tcp_unreachable)(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport);
+
+/* A destination-unreachable's quote of a datagram we sent (its IP header
+ * and at least 8 bytes after): for TCP, a soft error for the connection
+ * (RFC 1122 4.2.3.9; RFC 5927 on why never more). Anything that does not
+ * hold a whole header and the ports is counted and ignored. */
+static void unreachable(const uint8_t *q, size_t len)
+{
+	const struct ip_hdr *oh = (const struct ip_hdr *)q;
+	size_t hlen = len >= IP_HLEN ? (size_t)(oh->ih_vhl & 0x0f) * 4 : 0;
+	if (len < IP_HLEN || (oh->ih_vhl >> 4) != 4 || hlen < IP_HLEN || len < hlen + 8 ||
+	    !ours(ntohl(oh->ih_src))) {
+		net_stats.icmp_bad++;
+		return;
+	}
+	net_stats.icmp_unreach++;
+	if (oh->ih_proto != IP_PROTO_TCP || !net_tcp_unreachable)
+		return;
+	const uint8_t *t = q + hlen;
+	net_tcp_unreachable(ntohl(oh->ih_src), (uint16_t)(t[0] << 8 | t[1]), ntohl(oh->ih_dst),
+			    (uint16_t)(t[2] << 8 | t[3]));
+}
+
 void icmp_input(const struct eth_hdr *eh, const struct ip_hdr *ih, const uint8_t *pkt,
 		size_t len)
 {
@@ -144,6 +170,8 @@ void icmp_input(const struct eth_hdr *eh, const struct ip_hdr *ih, const uint8_t
 			if (ip_output(mac, src, IP_PROTO_ICMP, len) == 0)
 				net_stats.icmp_echo_replied++;
 		}
+	} else if (ic->ic_type == ICMP_UNREACH) {
+		unreachable(pkt + ICMP_HLEN, len - ICMP_HLEN);
 	} else if (ic->ic_type == ICMP_ECHO_REPLY) {
 		pongs[pong_next].id = ntohs(ic->ic_id);
 		pongs[pong_next].seq = ntohs(ic->ic_seq);

@@ -30,8 +30,11 @@ int net_tx(size_t len)
 {
 	long r;
 	for (int tries = 0; (r = sys_net_send(txbuf, len)) == -E_AGAIN && tries < SEND_TRIES;
-	     tries++)
+	     tries++) {
+		net_stats.sys_sends++;
 		sys_yield(); /* the device has every buffer: let it drain */
+	}
+	net_stats.sys_sends++;
 	return (int)r;
 }
 
@@ -106,6 +109,7 @@ int net_poll(uint64_t wait_ms)
 		uint64_t hz = ukinfo->ki_tick_hz;
 		uint64_t ticks =
 			wait_ms > UINT64_MAX / hz ? UINT64_MAX : (wait_ms * hz + 999) / 1000;
+		net_stats.sys_waits++;
 		long r = sys_net_wait(ticks);
 		if (r < 0)
 			return (int)r;

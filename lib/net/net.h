@@ -43,10 +43,11 @@ struct net_stats {
 	uint64_t arp_in, arp_bad, arp_replied;
 	uint64_t ip_in, ip_bad_header, ip_bad_checksum, ip_fragments, ip_not_ours,
 		ip_other_proto;
-	uint64_t icmp_in, icmp_bad, icmp_echo_replied;
+	uint64_t icmp_in, icmp_bad, icmp_echo_replied, icmp_unreach;
 	uint64_t udp_in, udp_bad, udp_no_port, udp_queue_full;
 	uint64_t tcp_in; /* handed to the TCP stack (its own counters: tcp.h) */
 	uint64_t tx_frames, tx_errors;
+	uint64_t sys_sends, sys_waits; /* system calls made: net_send, net_wait */
 };
 
 extern struct net_config net_config;
@@ -93,6 +94,11 @@ int udp_sendto(int s, const void *buf, size_t len, uint32_t ip, uint16_t port);
 long udp_recvfrom(int s, void *buf, size_t len, uint32_t *ip, uint16_t *port,
 		  uint64_t timeout_ms);
 int udp_close(int s);
+/* Datagrams queued on socket s, or -E_INVAL. */
+int udp_pending(int s);
+/* Called (if set) when a datagram is queued on socket s: the socket
+ * layer's wake-up (lib/net/sockev.c). Must not call back into the stack. */
+extern void (*udp_on_datagram)(int s);
 
 /* "a.b.c.d" into *ip; false if malformed. */
 bool ip_parse(const char *s, uint32_t *ip);

@@ -62,6 +62,7 @@ struct icmp_hdr {
 
 #define ICMP_ECHO_REPLY 0
 #define ICMP_ECHO 8
+#define ICMP_UNREACH 3
 
 struct udp_hdr {
 	uint16_t uh_sport, uh_dport, uh_len, uh_sum;
@@ -91,7 +92,8 @@ uint32_t csum_add(uint32_t sum, const void *data, size_t len);
 uint16_t csum_fold(uint32_t sum);
 
 /* --- hooks: lib/net/net.c on Exo, fakes in the host test --- */
-/* A buffer of ETH_FRAME_MAX bytes to build an outgoing frame in. */
+/* A buffer of ETH_FRAME_MAX bytes to build an outgoing frame in; NULL
+ * until net_open has succeeded (no NIC: nothing may be sent). */
 uint8_t *net_txbuf(void);
 /* Send the first len bytes of net_txbuf(). 0 or -E_*. */
 int net_tx(size_t len);
@@ -138,6 +140,9 @@ void udp_input(const struct ip_hdr *ih, const uint8_t *pkt, size_t len);
 /* TCP segments go here when a stack is attached (lib/net/tcpnet.c sets
  * it; NULL: counted as another protocol). Addresses in host order. */
 extern void (*net_tcp_input)(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len);
+/* An ICMP destination-unreachable quoting a TCP segment we sent from
+ * src:sport to dst:dport (lib/net/tcpnet.c sets it). */
+extern void (*net_tcp_unreachable)(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport);
 /* The sum of the IPv4 pseudo-header for a UDP datagram of len bytes. */
 uint32_t udp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);
 

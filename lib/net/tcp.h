@@ -134,6 +134,11 @@ void tcp_stack_free(struct tcp_stack *st);
 const struct tcp_stats *tcp_stack_stats(const struct tcp_stack *st);
 /* Maximum segment lifetime (TIME_WAIT lasts twice this); default 30 s. */
 void tcp_stack_set_msl(struct tcp_stack *st, uint32_t msl_ms);
+/* Take ephemeral ports (tcp_connect with lport 0) from first..first +
+ * count - 1 only (default 49152..65535): a program on Exo claims one
+ * block of ports from the kernel's packet filters for all its clients.
+ * 0 or -E_INVAL. */
+int tcp_stack_set_ephemeral(struct tcp_stack *st, uint16_t first, uint32_t count);
 /* Bytes allocated for connections, buffers and tables now. */
 size_t tcp_stack_memory(const struct tcp_stack *st);
 
@@ -161,6 +166,10 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err);
  * follow. */
 struct tcp_conn *tcp_connect(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
 			     uint16_t rport, int *err);
+/* tcp_connect with a receive buffer of rcvbuf bytes (0: the default),
+ * which the window scale in the SYN must know. */
+struct tcp_conn *tcp_connect_rcvbuf(struct tcp_stack *st, uint32_t lip, uint16_t lport,
+				    uint32_t rip, uint16_t rport, int rcvbuf, int *err);
 /* Queue up to len bytes (copied): how many were taken, or -E_AGAIN (no
  * room), -EPIPE (shut down), -ENOTCONN, or the connection's error. */
 long tcp_send(struct tcp_conn *c, const void *buf, size_t len);
@@ -189,6 +198,8 @@ void tcp_addrs(const struct tcp_conn *c, uint32_t *lip, uint16_t *lport, uint32_
 	       uint16_t *rport);
 int tcp_setopt(struct tcp_conn *c, enum tcp_opt opt, int value);
 int tcp_getopt(const struct tcp_conn *c, enum tcp_opt opt, int *value);
+/* What tcp_getopt reads on a new connection. */
+int tcp_getopt_default(enum tcp_opt opt, int *value);
 /* For the event layer: a pointer the caller may keep in the connection. */
 void tcp_set_user(struct tcp_conn *c, void *user);
 void *tcp_user(const struct tcp_conn *c);

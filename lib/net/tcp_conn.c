@@ -83,15 +83,24 @@ static bool tuple_free(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint3
 struct tcp_conn *tcp_connect(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
 			     uint16_t rport, int *err)
 {
-	if (rport == 0 || rip == 0 || lip == 0) {
+	return tcp_connect_rcvbuf(st, lip, lport, rip, rport, 0, err);
+}
+
+struct tcp_conn *tcp_connect_rcvbuf(struct tcp_stack *st, uint32_t lip, uint16_t lport,
+				    uint32_t rip, uint16_t rport, int rcvbuf, int *err)
+{
+	if (rport == 0 || rip == 0 || lip == 0 ||
+	    (rcvbuf && (rcvbuf < TCP_BUF_MIN || rcvbuf > TCP_BUF_MAX))) {
 		*err = -E_INVAL;
 		return NULL;
 	}
 	if (lport == 0) {
-		uint32_t span = 65536 - TCP_EPHEMERAL_FIRST;
+		uint32_t span = st->st_eph_count, last = st->st_eph_first + span - 1;
 		for (uint32_t i = 0; i < span && !lport; i++) {
 			uint16_t p = st->st_next_port;
-			st->st_next_port = p == 65535 ? TCP_EPHEMERAL_FIRST : (uint16_t)(p + 1);
+			if (p < st->st_eph_first || p > last)
+				p = st->st_eph_first; /* the range changed */
+			st->st_next_port = p == last ? st->st_eph_first : (uint16_t)(p + 1);
 			if (!tcp_lookup_listener(st, lip, p) && tuple_free(st, lip, p, rip, rport))
 				lport = p;
 		}
@@ -110,6 +119,8 @@ struct tcp_conn *tcp_connect(struct tcp_stack *st, uint32_t lip, uint16_t lport,
 	}
 	c->c_lip = lip, c->c_lport = lport, c->c_rip = rip, c->c_rport = rport;
 	c->c_flags |= TF_ACTIVE | TF_TS | TF_SACK | TF_WS;
+	if (rcvbuf)
+		c->c_rbuf_size = (uint32_t)rcvbuf;
 	c->c_rcv_wscale = wscale_for(c->c_rbuf_size);
 	c->c_ts_offset = (uint32_t)tcp_keyed_hash(st->st_secret, &c->c_lip, 12);
 	c->c_iss = tcp_isn(st, lip, lport, rip, rport);
@@ -417,6 +428,35 @@ int tcp_getopt(const struct tcp_conn *c, enum tcp_opt opt, int *v)
 		return 0;
 	case TCP_OPT_LINGER:
 		*v = c->c_linger;
+		return 0;
+	}
+	return -E_INVAL;
+}
+
+int tcp_getopt_default(enum tcp_opt opt, int *v)
+{
+	switch (opt) {
+	case TCP_OPT_NODELAY:
+	case TCP_OPT_KEEPALIVE:
+		*v = 0;
+		return 0;
+	case TCP_OPT_KEEPIDLE:
+		*v = TCP_KEEPIDLE_S;
+		return 0;
+	case TCP_OPT_KEEPINTVL:
+		*v = TCP_KEEPINTVL_S;
+		return 0;
+	case TCP_OPT_KEEPCNT:
+		*v = TCP_KEEPCNT;
+		return 0;
+	case TCP_OPT_SNDBUF:
+		*v = TCP_SNDBUF_DEFAULT;
+		return 0;
+	case TCP_OPT_RCVBUF:
+		*v = TCP_RCVBUF_DEFAULT;
+		return 0;
+	case TCP_OPT_LINGER:
+		*v = -1;
 		return 0;
 	}
 	return -E_INVAL;

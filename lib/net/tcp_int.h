@@ -196,6 +196,8 @@ struct tcp_stack {
 	uint32_t st_heap_len, st_heap_cap;
 	uint32_t st_msl_ms;
 	uint16_t st_next_port;
+	uint16_t st_eph_first;  /* ephemeral ports: st_eph_first.. */
+	uint32_t st_eph_count;  /* ..+ st_eph_count - 1 */
 	uint64_t st_challenge_sec, st_challenge_count;
 	uint64_t st_cookie_sent_us;   /* when a SYN cookie last went out */
 	size_t st_mem;

@@ -142,14 +142,26 @@ struct tcp_stack *tcp_stack_new(const struct tcp_hooks *hooks, const uint8_t sec
 	memcpy(st->st_secret, secret, 16);
 	st->st_mem = sizeof(*st);
 	st->st_msl_ms = TCP_MSL_DEFAULT_MS;
+	st->st_eph_first = TCP_EPHEMERAL_FIRST;
+	st->st_eph_count = 65536 - TCP_EPHEMERAL_FIRST;
 	st->st_next_port = (uint16_t)(TCP_EPHEMERAL_FIRST +
-				      tcp_keyed_hash(secret, "port", 4) % (65536 - TCP_EPHEMERAL_FIRST));
+				      tcp_keyed_hash(secret, "port", 4) % st->st_eph_count);
 	if (hash_init(st, &st->st_conns) < 0 || hash_init(st, &st->st_tws) < 0 ||
 	    hash_init(st, &st->st_listeners) < 0) {
 		tcp_stack_free(st);
 		return NULL;
 	}
 	return st;
+}
+
+int tcp_stack_set_ephemeral(struct tcp_stack *st, uint16_t first, uint32_t count)
+{
+	if (first == 0 || count == 0 || first + count > 65536)
+		return -E_INVAL;
+	st->st_eph_first = first;
+	st->st_eph_count = count;
+	st->st_next_port = (uint16_t)(first + tcp_keyed_hash(st->st_secret, "port", 4) % count);
+	return 0;
 }
 
 void tcp_stack_free(struct tcp_stack *st)

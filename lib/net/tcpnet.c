@@ -10,10 +10,14 @@
  * waiting would process received frames inside the stack's own call.
  * Memory is the library OS's malloc.
  *
- * Demultiplexing: each listener and each outgoing connection's local port
- * claims its TCP port with a DPF filter (net_claim_port), so the kernel
- * gives this env that port's segments and no other env's; the 4-tuple
- * lookup inside the port is the stack's hash table.
+ * Demultiplexing: each listener claims its TCP port with a DPF filter
+ * (net_claim_port), and one more filter claims a block of CLIENT_BLOCK
+ * ephemeral ports for all the env's outgoing connections (the stack takes
+ * their ports from it), so the kernel gives this env its ports' segments
+ * and no other env's, with a filter count that does not grow with
+ * connections; the 4-tuple lookup inside is the stack's hash table. (One
+ * filter per connection in the kernel's trie was measured against this:
+ * doc/net.md.)
  *
  * Waiting: tcpnet_run sleeps in the kernel (net_poll, sys_net_wait) until
  * a frame arrives or the stack's next timer is due, then runs both. An
@@ -23,14 +27,21 @@
  * source (sys_entropy_get: the CPU's RDSEED/RDRAND, or its boot-time pool),
  * mixed with the cycle counter and the env id in case the call fails.
  */
+#include <inc/dpf.h>
+#include <inc/net.h>
 #include <lib/base/libos.h>
 #include <lib/net/netwire.h>
 #include <lib/net/tcp_int.h> /* tcp_keyed_hash */
 #include <lib/net/tcpnet.h>
 
 #define CLAIMS 64 /* ports claimed at once (listeners and clients) */
+#define CLIENT_BLOCK 1024 /* ephemeral ports one env claims with one filter */
+#define CLIENT_BLOCKS ((65536 - 49152) / CLIENT_BLOCK)
 
 static struct tcp_stack *stack;
+static void (*wake_fn)(struct tcp_conn *c);
+static int client_filter = -1; /* the filter of our block of client ports */
+static uint16_t client_first;   /* its first port */
 static struct {
 	uint16_t port;
 	int filter;
@@ -44,6 +55,8 @@ static int tcp_out(void *ctx, uint32_t src, uint32_t dst, const struct tcp_piece
 		len += pieces[i].tp_len;
 	if (len > IP_MTU - IP_HLEN)
 		return -E_TOO_BIG;
+	if (!net_txbuf())
+		return -E_NOT_FOUND; /* net_open has not succeeded: no NIC */
 	bool local = (dst & net_config.nc_mask) == (net_config.nc_ip & net_config.nc_mask);
 	uint32_t hop = local ? dst : net_config.nc_gw;
 	uint8_t mac[6];
@@ -78,9 +91,26 @@ static void tcp_mfree(void *ctx, void *p, size_t n)
 	free(p);
 }
 
+static void tcp_wake_hook(void *ctx, struct tcp_conn *c)
+{
+	(void)ctx;
+	if (wake_fn)
+		wake_fn(c);
+}
+
+void tcpnet_set_wake(void (*fn)(struct tcp_conn *c))
+{
+	wake_fn = fn;
+}
+
 static void input(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
 {
 	tcp_input(stack, src, dst, seg, len);
+}
+
+static void unreachable(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	tcp_icmp_unreachable(stack, src, sport, dst, dport);
 }
 
 struct tcp_stack *tcpnet_stack(void)
@@ -97,15 +127,50 @@ struct tcp_stack *tcpnet_stack(void)
 	uint64_t h2 = tcp_keyed_hash((const uint8_t *)"exo-tcp-secret-1", mix, sizeof(mix));
 	memcpy(secret, &h1, 8);
 	memcpy(secret + 8, &h2, 8);
-	struct tcp_hooks h = { NULL, tcp_out, tcp_clock, tcp_malloc, tcp_mfree, NULL };
+	struct tcp_hooks h = { NULL, tcp_out, tcp_clock, tcp_malloc, tcp_mfree, tcp_wake_hook };
 	stack = tcp_stack_new(&h, secret);
-	if (stack)
+	if (stack) {
 		net_tcp_input = input;
+		net_tcp_unreachable = unreachable;
+	}
 	return stack;
+}
+
+/* One filter for all of this env's client connections: the first block
+ * of CLIENT_BLOCK ephemeral ports no other env has claimed (the kernel
+ * refuses overlapping filters, so blocks are disjoint between envs), and
+ * the stack takes its ephemeral ports from it. Without one (no filter
+ * left, every block taken), clients claim their ports one by one. */
+static void claim_client_block(struct tcp_stack *st)
+{
+	if (client_filter >= 0)
+		return;
+	for (int b = 0; b < CLIENT_BLOCKS; b++) {
+		uint16_t first = (uint16_t)(49152 + b * CLIENT_BLOCK);
+		struct dpf_filter f;
+		dpf_filter_ipv4_port(&f, IP_PROTO_TCP, first);
+		f.df_atoms[4].da_mask = (uint32_t)(0x10000 - CLIENT_BLOCK); /* the block */
+		long r = sys_net_filter_add(&f, CAP_SELF);
+		if (r >= 0) {
+			client_filter = (int)r;
+			client_first = first;
+			tcp_stack_set_ephemeral(st, first, CLIENT_BLOCK);
+			return;
+		}
+		if (r != -E_BUSY)
+			return;
+	}
+}
+
+static bool in_client_block(uint16_t port)
+{
+	return client_filter >= 0 && port >= client_first && port - client_first < CLIENT_BLOCK;
 }
 
 static int claim(uint16_t port)
 {
+	if (in_client_block(port))
+		return 0;
 	for (int i = 0; i < CLAIMS; i++)
 		if (claims[i].port == port)
 			return 0;
@@ -131,6 +196,38 @@ void tcpnet_unclaim(uint16_t port)
 			claims[i].port = 0;
 		}
 	}
+}
+
+int tcpnet_claim(uint16_t port)
+{
+	struct tcp_stack *st = tcpnet_stack();
+	if (!st)
+		return -E_NO_MEM;
+	return claim(port);
+}
+
+void tcpnet_claim_clients(void)
+{
+	struct tcp_stack *st = tcpnet_stack();
+	if (st)
+		claim_client_block(st);
+}
+
+int tcpnet_route(uint32_t ip, uint64_t timeout_ms)
+{
+	uint8_t mac[6];
+	if (!net_txbuf())
+		return -E_NOT_FOUND;
+	if (timeout_ms == 0) {
+		bool local = (ip & net_config.nc_mask) == (net_config.nc_ip & net_config.nc_mask);
+		uint32_t hop = local ? ip : net_config.nc_gw;
+		if (arp_lookup(hop, mac))
+			return 0;
+		if (!net_in_input)
+			arp_request(hop);
+		return -E_AGAIN;
+	}
+	return ip_route(ip, mac, timeout_ms);
 }
 
 int tcpnet_run(uint64_t wait_ms)
@@ -181,6 +278,7 @@ struct tcp_conn *tcpnet_connect(uint32_t ip, uint16_t port, uint64_t timeout_ms,
 	*err = ip_route(ip, mac, MIN(timeout_ms, 3000ULL)); /* ARP before the SYN */
 	if (*err < 0)
 		return NULL;
+	claim_client_block(st);
 	struct tcp_conn *c = tcp_connect(st, net_config.nc_ip, 0, ip, port, err);
 	if (!c)
 		return NULL;

@@ -27,4 +27,18 @@ long tcpnet_send_all(struct tcp_conn *c, const void *buf, size_t len, uint64_t t
 /* tcp_recv, waiting up to timeout_ms for data or the end of stream. */
 long tcpnet_recv(struct tcp_conn *c, void *buf, size_t len, uint64_t timeout_ms);
 
+/* For the socket layer (lib/net/sock.c), which waits with tcpnet_run:
+ * call fn whenever a connection's tcp_events may have changed (the stack's
+ * th_wake; fn must not call into the stack). */
+void tcpnet_set_wake(void (*fn)(struct tcp_conn *c));
+/* Claim port's segments from the kernel for this env (as tcpnet_listen
+ * does): 0 or -EADDRINUSE (another env's), -E_NO_MEM. */
+int tcpnet_claim(uint16_t port);
+/* Claim this env's block of ephemeral ports (one filter for all its
+ * client connections; tcpnet_connect does it on first use). */
+void tcpnet_claim_clients(void);
+/* Whether the next hop to ip is known, asking ARP and waiting up to
+ * timeout_ms (0: only look, asking nothing): 0, -E_AGAIN, -E_NOT_FOUND. */
+int tcpnet_route(uint32_t ip, uint64_t timeout_ms);
+
 #endif

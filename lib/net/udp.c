@@ -31,6 +31,7 @@ struct sock {
 };
 
 static struct sock socks[UDP_SOCKETS];
+void (*udp_on_datagram)(int s);
 static uint16_t next_ephemeral = EPHEMERAL_FIRST;
 
 static struct sock *sock_of(int s)
@@ -85,6 +86,14 @@ void udp_input(const struct ip_hdr *ih, const uint8_t *pkt, size_t len)
 	d->d_port = ntohs(uh->uh_sport);
 	d->d_len = (uint16_t)(ulen - UDP_HLEN);
 	memcpy(d->d_data, pkt + UDP_HLEN, d->d_len);
+	if (udp_on_datagram)
+		udp_on_datagram((int)(s - socks));
+}
+
+int udp_pending(int sd)
+{
+	struct sock *s = sock_of(sd);
+	return s ? s->s_count : -E_INVAL;
 }
 
 int udp_socket(void)
