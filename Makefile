@@ -13,6 +13,8 @@
 #   make fuzz       each downloaded-code fuzzer for FUZZ_TIME seconds (60)
 #   make http-test  httpd's core against curl, wget, ab, wrk (doc/httpd.md)
 #   make http-fuzz  httpd's request-parser fuzzer for FUZZ_TIME seconds
+#   make kvd        boot Exo running kvd (lib/appl) on host port KV_PORT (6380)
+#   make httpd      boot Exo running httpd (lib/appl) on host port HTTP_PORT (8080)
 #   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
 #   make doc        regenerate doc/syscalls.md from inc/syscall.def
 #   make compdb     compile_commands.json, for editors and clang tools
@@ -107,7 +109,7 @@ $(KERN_OBJS): | $(TOOLS_OK)
 # needs; lib/net: the protocol stack; lib/posix: fork, exec, pipes); common/
 # goes into libcommon.a. A program links the archives it uses; every program
 # in user/ links all of them today, in the order below (users first).
-LIBS := posix fs net base
+LIBS := appl posix fs net base
 LIB_ARCHIVES := $(patsubst %,$(BUILD)/lib/lib%.a,$(LIBS)) $(BUILD)/lib/libcommon.a
 lib_objs = $(patsubst %,$(BUILD)/user-obj/%.o,$(wildcard $(1)/*.c $(1)/*.S))
 # A program is one file, user/DIR/NAME.c, or a folder of files,
@@ -164,6 +166,7 @@ $(BUILD)/lib/libbase.a: $(call lib_objs,lib/base) $(BUILD)/user-obj/bpfobjs.S.o
 $(BUILD)/lib/libnet.a: $(call lib_objs,lib/net)
 $(BUILD)/lib/libposix.a: $(call lib_objs,lib/posix)
 $(BUILD)/lib/libfs.a: $(call lib_objs,lib/fs)
+$(BUILD)/lib/libappl.a: $(call lib_objs,lib/appl)
 $(BUILD)/lib/libcommon.a: $(call lib_objs,common)
 $(LIB_ARCHIVES):
 	@mkdir -p $(@D)
@@ -236,6 +239,16 @@ deps:
 
 run: deps all
 	tools/run $(BUILD)/kernel
+
+# The dedicated servers on the appliance library OS, through QEMU's user
+# network (doc/kvd.md, doc/httpd.md).
+KV_PORT ?= 6380
+HTTP_PORT ?= 8080
+kvd: deps all
+	PORTS="tcp:$(KV_PORT):6379" tools/qemu $(BUILD)/kernel -append "init=kvd"
+
+httpd: deps all
+	PORTS="tcp:$(HTTP_PORT):80" tools/qemu $(BUILD)/kernel -append "init=httpd -- --port 80"
 
 qemu-gdb: deps all
 	@echo "GDB: gdb -ex 'target remote localhost:$(GDBPORT)' $(BUILD)/kernel"
@@ -315,7 +328,7 @@ help:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps run qemu-gdb iso test doc compdb help clean crashtest conformance
+.PHONY: all deps run qemu-gdb iso test doc compdb help clean crashtest conformance kvd httpd
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

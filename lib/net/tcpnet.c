@@ -8,7 +8,8 @@
  * env owns). Output never waits for ARP: with no address cached for the
  * next hop it asks and drops the segment, which retransmission repeats -
  * waiting would process received frames inside the stack's own call.
- * Memory is the library OS's malloc.
+ * Memory is the library OS's malloc, or the program's own
+ * (tcpnet_set_memory: the appliance library OS gives its slab allocator).
  *
  * Demultiplexing: each listener and each outgoing connection's local port
  * claims its TCP port with a DPF filter (net_claim_port), so the kernel
@@ -65,16 +66,46 @@ static uint64_t tcp_clock(void *ctx)
 	return net_now_us();
 }
 
+/* The stack's memory: the library OS's malloc unless a program gave its
+ * own (tcpnet_set_memory, before the stack exists). */
+static void *(*mem_alloc)(size_t n);
+static void (*mem_free)(void *p, size_t n);
+static void (*wake_fn)(struct tcp_conn *c);
+
 static void *tcp_malloc(void *ctx, size_t n)
 {
 	(void)ctx;
-	return malloc(n);
+	return mem_alloc ? mem_alloc(n) : malloc(n);
 }
 
 static void tcp_mfree(void *ctx, void *p, size_t n)
 {
-	(void)ctx, (void)n;
-	free(p);
+	(void)ctx;
+	if (mem_free)
+		mem_free(p, n);
+	else
+		free(p);
+}
+
+static void tcp_wake_hook(void *ctx, struct tcp_conn *c)
+{
+	(void)ctx;
+	if (wake_fn)
+		wake_fn(c);
+}
+
+int tcpnet_set_memory(void *(*alloc)(size_t n), void (*release)(void *p, size_t n))
+{
+	if (stack)
+		return -E_BUSY;
+	mem_alloc = alloc;
+	mem_free = release;
+	return 0;
+}
+
+void tcpnet_set_wake(void (*fn)(struct tcp_conn *c))
+{
+	wake_fn = fn;
 }
 
 static void input(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
@@ -95,7 +126,7 @@ struct tcp_stack *tcpnet_stack(void)
 	uint64_t h2 = tcp_keyed_hash((const uint8_t *)"exo-tcp-secret-1", mix, sizeof(mix));
 	memcpy(secret, &h1, 8);
 	memcpy(secret + 8, &h2, 8);
-	struct tcp_hooks h = { NULL, tcp_out, tcp_clock, tcp_malloc, tcp_mfree, NULL };
+	struct tcp_hooks h = { NULL, tcp_out, tcp_clock, tcp_malloc, tcp_mfree, tcp_wake_hook };
 	stack = tcp_stack_new(&h, secret);
 	if (stack)
 		net_tcp_input = input;
