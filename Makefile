@@ -185,6 +185,20 @@ endef
 $(foreach src,$(USER_SRCS),$(eval $(call USER_PROG_RULE,$(notdir $(basename $(src))),$(src))))
 $(foreach d,$(USER_PROG_DIRS),$(eval $(call USER_PROG_RULE,$(notdir $(d)),$(wildcard $(d)/*.c))))
 
+# httpd carries its site in its image until /www is on the disk
+# (lib/appl/romfs.h; tools/mkromfs writes the table).
+HTTPD_WWW := $(shell find user/srv/httpd/www -type f 2>/dev/null)
+$(BUILD)/user-obj/httpd-www.S: tools/mkromfs $(HTTPD_WWW)
+	@mkdir -p $(@D)
+	$(say) "  GEN  $@"
+	$(Q)tools/mkromfs user/srv/httpd/www > $@
+
+$(BUILD)/user-obj/httpd-www.S.o: $(BUILD)/user-obj/httpd-www.S
+	$(say) "  CC   $@"
+	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
+
+$(BUILD)/user/httpd: $(BUILD)/user-obj/httpd-www.S.o
+
 # A damaged program image, for the loader's error path (E_BAD_ELF).
 $(BUILD)/user/badelf: $(BUILD)/user/hello
 	$(say) "  GEN  $@"
