@@ -4,6 +4,8 @@
 #                     (writes doc/bench/latest.md); knobs: BENCH_RUNS,
 #                     BENCH_ROUNDS, BENCH_ROUNDS_EXO, BENCH_CACHE
 #   make bench-smoke  both benchmark programs with tiny counts; PASS/FAIL lines
+#   make bench-servers  httpd vs nginx-light, kvd vs redis-server over TAP
+#                     (tools/bench-servers; writes doc/bench/servers.md)
 #
 # The Linux-side programs are built here, on the host; tools/bench fetches the
 # Debian kernel and busybox, builds the initramfs and boots both guests.
@@ -44,8 +46,13 @@ bench-progs: $(BENCH_PROGS)
 
 bench: deps $(BUILD)/kernel bench-progs
 	@BUILD=$(BUILD) tools/bench
+	@BUILD=$(BUILD) tools/bench-servers
+
+# httpd vs nginx-light and kvd vs redis-server over TAP (doc/appl.md)
+bench-servers: deps $(BUILD)/kernel $(BUILD)/bench/mkcpio
+	@BUILD=$(BUILD) tools/bench-servers
 
 bench-smoke: deps $(BUILD)/kernel bench-progs
 	@BUILD=$(BUILD) tools/bench --smoke
 
-.PHONY: bench bench-smoke bench-progs
+.PHONY: bench bench-smoke bench-progs bench-servers
