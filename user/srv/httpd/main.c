@@ -39,7 +39,7 @@
 
 #define IOV_PIECES 8
 #define STEP_ROUNDS 32               /* reads and writes per connection per turn */
-#define SNDBUF (512 * 1024)          /* references cost no copy: let many queue */
+#define SNDBUF (64 * 1024)           /* in flight at most: a burst fits the 64 transmit buffers */
 #define GEN_PREFIX "/gen/"
 #define GEN_MAX ((uint64_t)64 << 20)
 #define GEN_MTIME 1700000000
@@ -347,6 +347,29 @@ static void on_timer(struct appl_conn *ac)
 
 static const struct appl_ops ops = { on_accept, on_event, on_timer };
 
+/* Every STATS_MS while requests come: the counters that say where time
+ * goes (segments, retransmissions, transmit failures, frames lost to a
+ * full receive ring), on the console. */
+#define STATS_MS 10000
+static void stats_tick(void *arg UNUSED)
+{
+	static uint64_t last;
+	const struct http_stats *s = http_server_stats(srv);
+	if (s->requests == last)
+		return;
+	last = s->requests;
+	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
+	struct net_info ni;
+	if (sys_net_info(&ni) < 0)
+		memset(&ni, 0, sizeof(ni));
+	printf("httpd: stats: %lu requests, %lu open; tcp out %lu, retransmitted %lu "
+	       "(timeouts %lu, fast %lu), output failures %lu; receive ring full %lu\n",
+	       (unsigned long)s->requests, (unsigned long)s->conns_open,
+	       (unsigned long)ts->out_segs, (unsigned long)ts->out_rexmit_segs,
+	       (unsigned long)ts->rto_fired, (unsigned long)ts->fast_rexmits,
+	       (unsigned long)ts->out_errors, (unsigned long)ni.ni_rx_full);
+}
+
 static void report(void)
 {
 	const struct http_stats *s = http_server_stats(srv);
@@ -415,6 +438,7 @@ int main(int argc, char **argv)
 		printf("httpd: cannot listen on port %u: error %d\n", cfg.port, r);
 		return 2;
 	}
+	appl_every(STATS_MS, stats_tick, NULL);
 	printf("httpd: %lu files in the image; cache %s, csum %s, merge %s, %u connections\n",
 	       (unsigned long)romfs_count(), cfg.cache ? "on" : "off", cfg.csum ? "on" : "off",
 	       cfg.merge ? "on" : "off", cfg.max_conns);
