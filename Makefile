@@ -107,7 +107,8 @@ $(KERN_OBJS): | $(TOOLS_OK)
 # --- library OSes and user programs -------------------------------------------
 # Each folder of lib/ builds its own archive (lib/base: what every library OS
 # needs; lib/net: the protocol stack; lib/posix: fork, exec, pipes); common/
-# goes into libcommon.a. A program links the archives it uses; every program
+# goes into libcommon.a (-u posix_init: every program starts the POSIX layer,
+# which reads what its parent passed it). A program links the archives it uses; every program
 # in user/ links all of them today, in the order below (users first).
 LIBS := appl posix fs net base
 LIB_ARCHIVES := $(patsubst %,$(BUILD)/lib/lib%.a,$(LIBS)) $(BUILD)/lib/libcommon.a
@@ -179,7 +180,7 @@ define USER_PROG_RULE
 $(BUILD)/user/$(1): $(patsubst %,$(BUILD)/user-obj/%.o,$(2)) $(LIB_ARCHIVES) lib/base/user.ld
 	@mkdir -p $$(@D)
 	$$(say) "  LD   $$@"
-	$$(Q)$$(LD) $$(LDFLAGS_COMMON) -T lib/base/user.ld -o $$@ \
+	$$(Q)$$(LD) $$(LDFLAGS_COMMON) -T lib/base/user.ld -u posix_init -o $$@ \
 		$$(BUILD)/user-obj/lib/base/crt0.S.o $$(filter %.o,$$^) $$(LIB_ARCHIVES)
 endef
 $(foreach src,$(USER_SRCS),$(eval $(call USER_PROG_RULE,$(notdir $(basename $(src))),$(src))))

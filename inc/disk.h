@@ -171,4 +171,22 @@ struct bc_entry {
 };
 _Static_assert(sizeof(struct bc_entry) * BC_ENTRIES == 4096, "the registry is one page");
 
+/* Data blocks in the registry (sys_disk_cache). A data block's cached copy
+ * is a page of the env that brought it in (its memory, counted and revoked
+ * like any of its pages); other envs bind it with disk_bind, writable only
+ * if their key reaches the block with CAP_W. be_state has BC_DATA set, and:
+ * BC_IN_FLIGHT alone, being read (not valid yet); BC_CLEAN; BC_DIRTY;
+ * BC_IN_FLIGHT | BC_CLEAN, being written; BC_IN_FLIGHT | BC_DIRTY, being
+ * written and changed again meanwhile. The entry goes when the page leaves its owner
+ * (freed, revoked, repossessed, the owner dies), when the block is freed,
+ * or on DISK_CACHE_DROP: every binding of it goes with it. */
+#define BC_DATA 8
+#define BC_DATA_MAX 128           /* entries data blocks may hold: metadata keeps the rest */
+#define BC_DATA_PER_ENV 32        /* of those, pages of one env */
+#define DISK_CACHE_READ 0         /* read block into the caller's page at va, register it */
+#define DISK_CACHE_ADOPT 1        /* register the caller's page at va as block's copy, dirty */
+#define DISK_CACHE_DIRTY 2        /* say the cached copy was changed (needs CAP_W) */
+#define DISK_CACHE_WRITE 3        /* write the cached copy back (needs CAP_W) */
+#define DISK_CACHE_DROP 4         /* the page's owner takes it out of the registry */
+
 #endif

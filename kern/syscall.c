@@ -30,6 +30,7 @@
 #include <kern/bpf/dlcode.h>
 #include <kern/env/pct.h>
 #include <kern/mem/pmap.h>
+#include <kern/mem/account.h>
 #include <kern/env/slice.h>
 #include <kern/env/revoke.h>
 #include <kern/mem/stlb.h>
@@ -239,7 +240,9 @@ static long sys_page_alloc(uint64_t ppn, uint64_t cap)
 		return -E_BUSY;
 	if (e->env_info->env_user_pages >= e->env_info->env_page_limit)
 		return -E_NO_MEM;
-	long g = guard_get(key);
+	if (!acct_may(e->env_vm->vs_acct, QUOTA_PAGES, 1))
+		return -E_NO_MEM; /* its family is at its quota: nothing to revoke */
+	long g = guard_get(key, e->env_vm->vs_acct);
 	if (g < 0)
 		return g;
 	r = page_take(e->env_vm, PAGE_USER, ppn);
@@ -507,6 +510,15 @@ static long sys_cap_derive(uint64_t src, uint64_t dst, uint64_t rights, uint64_t
 	return 0;
 }
 
+/* Does one of self's keys name e (dominate its guard), whatever its rights? */
+static bool holds_key_to(struct env *self, const struct env *e)
+{
+	for (unsigned i = 0; i < CAP_RING; i++)
+		if (cap_dominates(&self->env_kpage->kp_ring[i], &e->env_guard))
+			return true;
+	return false;
+}
+
 static long sys_cap_grant(uint64_t src, envid_t envid)
 {
 	const struct cap *key;
@@ -516,6 +528,10 @@ static long sys_cap_grant(uint64_t src, envid_t envid)
 	struct env *to = env_lookup(envid);
 	if (!to)
 		return -E_BAD_ENV;
+	/* Only envs it has a relation to may fill its ring: a key naming it
+	 * (its ancestors hold one; it can hand one out, even with no rights). */
+	if (!holds_key_to(curenv, to))
+		return -E_PERM;
 	for (unsigned i = 0; i < CAP_RING; i++)
 		if (!to->env_kpage->kp_ring[i].c_valid) {
 			to->env_kpage->kp_ring[i] = *key;
@@ -540,13 +556,8 @@ static long sys_cap_read(envid_t envid, uint64_t slot, uint64_t out)
 	struct env *e = envid == 0 ? self : env_lookup(envid);
 	if (!e)
 		return -E_BAD_ENV;
-	if (e != self) {
-		bool any = false;
-		for (unsigned i = 0; i < CAP_RING && !any; i++)
-			any = cap_dominates(&self->env_kpage->kp_ring[i], &e->env_guard);
-		if (!any)
-			return -E_PERM;
-	}
+	if (e != self && !holds_key_to(self, e))
+		return -E_PERM;
 	if (copy_to_user(self->env_vm, out, &e->env_kpage->kp_ring[slot], sizeof(struct cap)) < 0)
 		return -E_FAULT;
 	return 0;
@@ -651,6 +662,36 @@ static long sys_env_trace(envid_t envid, uint64_t on, uint64_t cap)
 		return r;
 	trace_set(e, on & 1);
 	e->env_trace_children = on & 2;
+	return 0;
+}
+
+static long sys_env_set_quota(envid_t envid, uint64_t kind, uint64_t limit, uint64_t cap)
+{
+	if (kind >= QUOTA_KINDS)
+		return -E_INVAL;
+	struct env *e;
+	if (envid == 0 || envid == curenv->env_id)
+		return env_lookup(envid ? envid : curenv->env_id) ? -E_PERM : -E_BAD_ENV;
+	long r = other_env(envid, cap, true, &e);
+	if (r < 0)
+		return r;
+	acct_set_limit(e->env_vm->vs_acct, (unsigned)kind, limit);
+	return 0;
+}
+
+static long sys_env_quota(envid_t envid, uint64_t out)
+{
+	struct env *e = envid == 0 ? curenv : env_lookup(envid);
+	if (!e)
+		return -E_BAD_ENV;
+	const struct account *a = e->env_vm->vs_acct;
+	struct quota_info qi;
+	memcpy(qi.qi_limit, a->a_limit, sizeof(qi.qi_limit));
+	memcpy(qi.qi_used, a->a_used, sizeof(qi.qi_used));
+	qi.qi_code_units = a->a_code_units;
+	qi.qi_code_denied = a->a_code_denied;
+	if (copy_to_user(curenv->env_vm, out, &qi, sizeof(qi)) < 0)
+		return -E_FAULT;
 	return 0;
 }
 

@@ -52,11 +52,23 @@ TCP_CORE := $(wildcard lib/net/tcp_*.c) common/string.c
 HOST_TEST_DEPS_tcp := $(TCP_CORE)
 HOST_TEST_DEPS_tcp_rules := $(TCP_CORE)
 HOST_TEST_DEPS_appl := lib/appl/slab.c common/string.c
+HOST_TEST_DEPS_regex := lib/posix/regex.c common/fmt.c common/string.c
+HOST_TEST_DEPS_shparse := user/bin/sh/parse.c user/bin/sh/expand.c user/bin/sh/edit.c \
+	common/fmt.c common/string.c
+# Pure kernel files (no kernel state, no libc names) are tested the same way.
+HOST_TEST_DEPS_xn_check := kern/disk/xn_check.c
+HOST_TEST_DEPS_xn_walk := kern/disk/xn_walk.c kern/disk/xn_check.c
 
 HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
 HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))
 
 $(BUILD)/host/lib/%.o: lib/%.c test/rename.h
+	@mkdir -p $(@D)
+	$(say) "  HOSTCC $@"
+	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
+
+$(BUILD)/host/user/%.o: user/%.c test/rename.h
+$(BUILD)/host/kern/%.o: kern/%.c test/rename.h
 	@mkdir -p $(@D)
 	$(say) "  HOSTCC $@"
 	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
@@ -109,4 +121,5 @@ host-tests: $(HOST_TEST_BINS)
 .PHONY: host-tests
 
 -include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*/*.d $(BUILD)/host/common/*.d \
-	$(BUILD)/host/user/srv/kvd/*.d $(BUILD)/host/kvd-o2/*/*.d $(BUILD)/host/kvd-o2/*/*/*/*.d)
+	$(BUILD)/host/kern/*/*.d $(BUILD)/host/user/*/*/*.d $(BUILD)/host/user/srv/kvd/*.d \
+	$(BUILD)/host/kvd-o2/*/*.d $(BUILD)/host/kvd-o2/*/*/*/*.d)

@@ -16,6 +16,13 @@
  * runs again only when the predicate holds, a transfer arrives or its time
  * is up. A predicate that faults or runs out of budget does not hold.
  *
+ * Every run - predicate or packet handler - is paid for by its env's
+ * family in budget units (account.c): a run starts only while the family
+ * and its ancestors have units, so all downloaded code together takes at
+ * most the root's rate of each tick and one family at most its own. A
+ * predicate not run for want of units does not hold this tick; a handler
+ * not run leaves its frame to the ring, as if it had none.
+ *
  * Locking: under the big kernel lock.
  */
 #include <inc/bpf.h>
@@ -27,6 +34,7 @@
 #include <kern/bpf/dlcode.h>
 #include <kern/env/env.h>
 #include <kern/mem/kdyn.h>
+#include <kern/mem/account.h>
 #include <kern/env/pct.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/stlb.h>
@@ -115,6 +123,8 @@ long sys_bpf_load(uint64_t uargs)
 		slot++;
 	if (slot == BPF_PROGS_PER_ENV)
 		return -E_FULL;
+	if (!acct_may(e->env_vm->vs_acct, QUOTA_PROGS, 1))
+		return -E_FULL; /* its family has its share of programs */
 
 	size_t insn_bytes = a.bl_len * sizeof(struct bpf_insn);
 	size_t aux_bytes = a.bl_len * sizeof(struct bpf_aux);
@@ -171,6 +181,7 @@ long sys_bpf_load(uint64_t uargs)
 		}
 	}
 	e->env_progs[slot] = kp;
+	acct_force(e->env_vm->vs_acct, QUOTA_PROGS, 1); /* room checked above */
 	return slot;
 }
 
@@ -194,6 +205,7 @@ long sys_bpf_unload(uint64_t slot)
 		return err;
 	e->env_progs[slot] = NULL;
 	unload(kp);
+	acct_release(e->env_vm->vs_acct, QUOTA_PROGS, 1);
 	return 0;
 }
 
@@ -217,16 +229,29 @@ static long notify_owner(void *owner, uint64_t a0, uint64_t a1, uint64_t a2)
 	return pct_post(owner, 0, a0, a1, a2);
 }
 
+/* What a finished run cost: the budget it spent, or, for a program with
+ * no loops (which spends none), its length, a bound on what it ran. */
+static uint64_t run_cost(const struct kprog *kp, const struct bpf_runtime *rt)
+{
+	if (!kp->kp_prog.p_loops)
+		return kp->kp_prog.p_len;
+	return kp->kp_prog.p_budget - MIN(rt->rt_budget, kp->kp_prog.p_budget);
+}
+
 /* Run e's predicate kp with arg: does it hold? */
 static bool holds(struct env *e, struct kprog *kp, uint64_t arg)
 {
 	if (kp->kp_prog.p_kind != BPF_KIND_WAKEUP || !grants_still_owned(e, kp))
 		return false; /* its memory changed hands: never again */
+	struct account *a = e->env_vm->vs_acct;
+	if (!acct_code_may(a, kinfo.ki_ticks))
+		return false; /* its family's time for this tick is spent */
 	struct bpf_wakeup_ctx ctx = { kinfo.ki_ticks, rdtsc(), (uint64_t)e->env_id, arg };
 	struct bpf_runtime rt;
 	bpf_runtime_init(&rt, &kp->kp_prog);
 	rt.rt_clock = read_tsc;
 	uint64_t r = kp->kp_fn ? kp->kp_fn(&ctx, &rt) : bpf_interp(&kp->kp_prog, &ctx, &rt);
+	acct_code_spent(a, run_cost(kp, &rt));
 	e->env_info->env_pred_runs++;
 	return rt.rt_status == BPF_RUN_OK && r != 0;
 }
@@ -348,6 +373,7 @@ void dlcode_env_gone(struct env *e, enum env_end how UNUSED)
 		if (e->env_progs[i]) {
 			unload(e->env_progs[i]);
 			e->env_progs[i] = NULL;
+			acct_release(e->env_vm->vs_acct, QUOTA_PROGS, 1);
 		}
 }
 
@@ -364,6 +390,9 @@ long dlcode_run_packet(struct env *e, uint64_t slot, const uint8_t *frame, uint3
 	if (!kp || kp->kp_prog.p_kind != BPF_KIND_PACKET || len > BPF_PACKET_MAX ||
 	    !grants_still_owned(e, kp))
 		return -1;
+	struct account *a = e->env_vm->vs_acct;
+	if (!acct_code_may(a, kinfo.ki_ticks))
+		return -1; /* its family's time for this tick is spent */
 	memcpy(packet_buf, frame, len);
 	memset(packet_buf + len, 0, BPF_PACKET_MAX - len);
 	struct bpf_packet_ctx ctx = { len, kinfo.ki_ticks, (uint64_t)e->env_id, arg };
@@ -375,5 +404,6 @@ long dlcode_run_packet(struct env *e, uint64_t slot, const uint8_t *frame, uint3
 	rt.rt_notify = notify_owner;
 	rt.rt_owner = e;
 	uint64_t r = kp->kp_fn ? kp->kp_fn(&ctx, &rt) : bpf_interp(&kp->kp_prog, &ctx, &rt);
+	acct_code_spent(a, run_cost(kp, &rt));
 	return rt.rt_status == BPF_RUN_OK ? (long)(r & 1) : -1;
 }

@@ -39,6 +39,10 @@
  * leak in) and they have no helpers (they cannot observe anything but the
  * block). Every field an env passes is checked before anything changes.
  *
+ * A sync costs the dirty blocks' writes and one device flush; the free map
+ * and superblock are written (and flushed again) only if what is in use
+ * changed since they last were.
+ *
  * Locking: the big kernel lock. Kernel I/O here spins on the device (mount,
  * registration, the sync, cache misses): simple, and bounded by the disk.
  */
@@ -82,6 +86,19 @@ static struct xn_extent before[XN_UDF_MAX_EXTENTS + 1], after[XN_UDF_MAX_EXTENTS
 static struct xn_extent scratch[XN_UDF_MAX_EXTENTS + 1];
 
 static const struct cap raw_guard = { .c_valid = 1, .c_len = 0, .c_rights = CAP_ALL };
+/* Changes to what is in use, and the last one the free map on disk shows:
+ * a sync writes the map (for inspection: mount never trusts it) only when
+ * they differ, so a sync of a byte-only change costs its block and a flush. */
+static uint64_t usage_changes, usage_on_disk;
+/* What the UDF last said the block last_block claims (normalised): its
+ * contents change only through xn_update, which keeps this current, so
+ * the next update of the same block need not run the UDF on it again. A
+ * UDF sees nothing but the block and its number, so its answer cannot
+ * have changed. Forgotten when the block is allocated or freed, and at
+ * format and mount. */
+static struct xn_extent last_set[XN_UDF_MAX_EXTENTS];
+static int last_count;
+static uint64_t last_block = UINT64_MAX;
 
 static bool in_use(uint64_t b)
 {
@@ -166,6 +183,7 @@ static int write_freemap(uint64_t clean)
 			return r;
 	}
 	sb.s_clean = clean;
+	usage_on_disk = usage_changes;
 	return write_own(0, &sb, sizeof(sb));
 }
 
@@ -232,6 +250,7 @@ static int mount(void)
 				t, types[t].t_len > XN_UDF_MAX_INSNS ? -E_TOO_BIG : err);
 	}
 	/* the walk: who claims what */
+	last_block = UINT64_MAX;
 	memset(root_of, 0, sizeof(root_of));
 	memset(bflags, 0, sizeof(bflags));
 	struct xn_walk_hooks h = { NULL, walk_read, walk_claims };
@@ -314,6 +333,13 @@ long xn_io_check(struct env *e, int op, uint64_t block, uint64_t cap)
 	return r;
 }
 
+int xn_data_root(uint64_t block)
+{
+	if (!mounted || block >= nblocks || !root_of[block] || type_of[block] != XN_TYPE_DATA)
+		return -1;
+	return root_of[block];
+}
+
 void xn_block_written(uint64_t block)
 {
 	if (mounted && block < nblocks && root_of[block])
@@ -376,12 +402,16 @@ long xn_sync(void)
 		return r;
 	/* every removal is on disk now: the freed blocks are free */
 	for (uint64_t b = sb.s_data; b < nblocks; b++)
-		if (bflags[b] & B_FREEING)
+		if (bflags[b] & B_FREEING) {
 			bflags[b] = 0;
+			usage_changes++;
+		}
+	disk_stats.di_cache_dirty = 0;
+	if (usage_changes == usage_on_disk)
+		return 0; /* the map on disk is current: the one flush made everything durable */
+	count_free();
 	if ((r = write_freemap(0)) < 0)
 		return r;
-	count_free();
-	disk_stats.di_cache_dirty = 0;
 	return disk_kernel_flush_sync();
 }
 
@@ -413,6 +443,7 @@ long sys_xn_format(uint64_t cap)
 	bc_reset();
 	unload_types();
 	mounted = false;
+	last_block = UINT64_MAX;
 	memset(&sb, 0, sizeof(sb));
 	sb.s_magic = XN_MAGIC;
 	sb.s_nblocks = n;
@@ -543,6 +574,7 @@ long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
 	type_of[b] = (uint8_t)type;
 	parent_of[b] = XN_PARENT_ROOT;
 	bflags[b] = B_INIT;
+	usage_changes++;
 	if ((r = write_catalogue()) < 0)
 		return r;
 	count_free();
@@ -637,7 +669,13 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 	/* the check: before and after, through the type's UDF */
 	disk_stats.di_xn_checked++;
 	uint32_t type = type_of[u.u_block];
-	int nb = claims_of(type, u.u_block, cur, before);
+	int nb;
+	if (last_block == u.u_block) {
+		nb = last_count;
+		memcpy(before, last_set, (size_t)nb * sizeof(before[0]));
+	} else {
+		nb = claims_of(type, u.u_block, cur, before);
+	}
 	int na = nb < 0 ? -1 : claims_of(type, u.u_block, next, after);
 	if (na < 0 || !xn_change_ok(before, nb, after, na, (int)u.u_op, &u.u_ext, scratch, nblocks)) {
 		disk_stats.di_xn_refused++;
@@ -648,23 +686,32 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 	if (u.u_op == XN_OP_ALLOC && x->x_type != XN_TYPE_DATA &&
 	    !bc_new(x->x_start, root_of[u.u_block], &err))
 		return err;
-	memcpy(cur, next, PAGE_SIZE);
+	/* only the ranges written differ: copy those (next holds their final bytes) */
+	for (unsigned i = 0; i < u.u_nwrites; i++)
+		memcpy(cur + w[i].w_off, next + w[i].w_off, w[i].w_len);
+	memcpy(last_set, after, (size_t)na * sizeof(after[0]));
+	last_count = na;
+	last_block = u.u_block;
 	bc_mark_dirty(u.u_block);
 	for (uint64_t b = x->x_start; u.u_op != XN_OP_NONE && b < x->x_start + x->x_count; b++) {
+		if (b == last_block)
+			last_block = UINT64_MAX;
 		if (u.u_op == XN_OP_ALLOC) {
 			root_of[b] = root_of[u.u_block];
 			type_of[b] = (uint8_t)x->x_type;
 			parent_of[b] = (uint32_t)u.u_block;
 			bflags[b] = 0; /* not initialised on disk yet */
 		} else {
-			if (x->x_type != XN_TYPE_DATA)
-				bc_drop(b);
+			bc_drop(b); /* a data block's shared copy too: the tree lets go */
 			root_of[b] = 0;
 			bflags[b] = B_FREEING;
 		}
 	}
 	disk_stats.di_cache_dirty = bc_dirty_count();
-	count_free();
+	if (u.u_op != XN_OP_NONE) {
+		usage_changes++;
+		count_free(); /* a walk of every block: only when the set changed */
+	}
 	return 0;
 }
 
@@ -680,8 +727,18 @@ long sys_disk_bind(uint64_t block, uint64_t va, uint64_t cap)
 		return -E_RANGE;
 	if ((r = tree_check(e, cap, root_of[block], CAP_R)) < 0)
 		return r;
-	if (type_of[block] == XN_TYPE_DATA)
-		return -E_INVAL; /* the registry caches metadata only */
+	if (type_of[block] == XN_TYPE_DATA) {
+		/* a copy some env registered (sys_disk_cache): writable with CAP_W */
+		struct bc_entry *be = bc_data_find(block);
+		if (!be)
+			return -E_NOT_FOUND;
+		if (!(be->be_state & (BC_CLEAN | BC_DIRTY)))
+			return -E_AGAIN; /* still being read: nothing to see yet */
+		unsigned rights = BIND_READ;
+		if (tree_check(e, cap, root_of[block], CAP_W) == 0 && !disk_stats.di_read_only)
+			rights |= BIND_WRITE;
+		return stlb_bind(e->env_vm, va, be->be_ppn, rights);
+	}
 	int err;
 	if (!bc_get(block, root_of[block], &err))
 		return err;

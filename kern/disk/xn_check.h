@@ -1,6 +1,6 @@
 /*
  * XN's checks on what UDFs answer, pure (no kernel state): shared by the
- * kernel (xn.c) and the host tests (test/test_xn.c).
+ * kernel (xn.c) and the host tests (test/test_xn_check.c).
  */
 #ifndef EXO_KERN_DISK_XN_CHECK_H
 #define EXO_KERN_DISK_XN_CHECK_H

@@ -4,6 +4,7 @@
 #include <inc/cap.h>
 #include <inc/bpf.h>
 #include <inc/env.h>
+#include <inc/quota.h>
 #include <inc/upcall.h>
 #include <kern/arch/mmu.h>
 #include <kern/arch/trap.h>
@@ -95,6 +96,8 @@ struct env {
 extern struct env envs[NENV];
 extern struct env_info env_infos[NENV];
 extern envid_t first_envid;
+/* The first env's family limits: the machine (set by kmain). */
+extern uint64_t env_root_quota[QUOTA_KINDS];
 
 void env_init(void);
 /* The live (not free, not zombie) env with this id, or NULL. */

@@ -70,7 +70,7 @@ static void *page_at(struct env *e, uint64_t va, unsigned rights, int *err)
 			*err = stlb_bind(e->env_vm, va, ppn, have | rights);
 		return page_kva(ppn);
 	}
-	long g = guard_get(&e->env_guard); /* guarded by the env's own name */
+	long g = guard_get(&e->env_guard, e->env_vm->vs_acct); /* guarded by the env's own name */
 	long ppn = g < 0 ? g : page_take(e->env_vm, PAGE_USER, PPN_ANY);
 	if (ppn < 0) {
 		if (g > 0)

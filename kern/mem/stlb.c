@@ -18,6 +18,7 @@
 #include <inc/kinfo.h>
 #include <inc/page.h>
 #include <kern/arch/console.h>
+#include <kern/mem/account.h>
 #include <kern/mem/vmspace.h>
 #include <kern/arch/fastpath.h>
 #include <kern/mem/pmap.h>
@@ -25,7 +26,7 @@
 #include <kern/mem/vm.h>
 
 #define PER_CHUNK (PAGE_SIZE / sizeof(struct binding))
-#define POOL_MAX (1u << 20) /* bindings in all: 24 MiB of pool at most */
+#define POOL_MAX STLB_POOL_MAX
 #define NCHUNKS ((POOL_MAX + PER_CHUNK - 1) / PER_CHUNK)
 
 extern struct kern_info kinfo;
@@ -98,6 +99,8 @@ FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
 		qp = &B(*qp)->b_page_next;
 	*qp = b->b_page_next;
 	pages[b->b_ppn].pg_refs--;
+	if (vs->vs_acct)
+		acct_release(vs->vs_acct, QUOTA_BINDINGS, 1);
 	vs->vs_nbindings--;
 	vs->vs_info->env_bindings--;
 	vm_uninstall(vs, b->b_va);
@@ -120,11 +123,15 @@ FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned righ
 		return -E_BUSY;
 	if (!old && vs->vs_nbindings >= ENV_BINDINGS_MAX)
 		return -E_NO_MEM;
+	if (!old && vs->vs_acct && !acct_may(vs->vs_acct, QUOTA_BINDINGS, 1))
+		return -E_NO_MEM; /* its family holds its share of the pool */
 	uint32_t i = binding_new();
 	if (!i)
 		return -E_NO_MEM;
 	if (old)
 		remove_at(vs, old);
+	if (vs->vs_acct)
+		acct_force(vs->vs_acct, QUOTA_BINDINGS, 1); /* checked above, or one replaced */
 	struct binding *b = B(i);
 	b->b_va = va;
 	b->b_ppn = (uint32_t)ppn;
@@ -177,6 +184,11 @@ FASTPATH bool stlb_refill(struct vmspace *vs, uint64_t va, uint64_t err)
 		return false;
 	if (err & 0x1)
 		return false; /* the mapping was there: a real protection fault */
+	if (vm_install(vs, b->b_va, b->b_ppn, b->b_rights) == 0)
+		return true;
+	/* No page for a table (memory, or the family's page quota): the
+	 * tables are only a cache, so drop them all and try once more. */
+	vm_flush(vs);
 	return vm_install(vs, b->b_va, b->b_ppn, b->b_rights) == 0;
 }
 

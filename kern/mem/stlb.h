@@ -20,7 +20,8 @@ struct binding {
 
 #define BINDING_DIRTY 0x1 /* written through, as the page tables showed */
 
-#define ENV_BINDINGS_MAX 65536 /* per env: no env can exhaust the pool */
+#define ENV_BINDINGS_MAX 65536 /* per env; families share QUOTA_BINDINGS */
+#define STLB_POOL_MAX (1u << 20) /* bindings in all: 24 MiB of pool at most */
 
 /* Bind ppn at va in vs (replacing what was there) and install the hardware
  * mapping. Checks are the caller's; fails only -E_NO_MEM or -E_BUSY (the

@@ -41,13 +41,13 @@
 #include <kern/net/net.h>
 #include <kern/net/netfilter.h>
 #include <kern/mem/pmap.h>
+#include <kern/mem/account.h>
 #include <kern/mem/stlb.h>
 #include <kern/dev/virtio_net.h>
 #include <kern/mem/vm.h>
 #include <kern/arch/x86.h>
 #include <common/string.h>
 
-#define NET_RINGS 32 /* rings attached at once: bounds the kernel's table */
 
 /* The kernel's record of a ring; the shared header is only the env's view. */
 struct ring {
@@ -81,11 +81,18 @@ static struct ring *ring_of(envid_t id)
 	return NULL;
 }
 
+/* Free ring r of e (its pages go with e's memory, or stay e's). */
+static void ring_detach(struct ring *r, struct env *e)
+{
+	r->r_env = 0;
+	acct_release(e->env_vm->vs_acct, QUOTA_RINGS, 1);
+}
+
 void net_env_gone(struct env *e, enum env_end how UNUSED)
 {
 	struct ring *r = ring_of(e->env_id);
 	if (r)
-		r->r_env = 0; /* its pages go with the env's (or old program's) memory */
+		ring_detach(r, e);
 }
 
 /* Is ppn a user page e owns? Only then may the kernel write into it. */
@@ -103,7 +110,7 @@ static void *ring_at(struct ring *r, struct env *e, uint64_t off)
 	if (!owns(e, ppn)) {
 		cprintf("net: env %08x no longer owns its ring page %lu; ring detached\n",
 			e->env_id, ppn);
-		r->r_env = 0;
+		ring_detach(r, e);
 		return NULL;
 	}
 	return (char *)page_kva(ppn) + off % PAGE_SIZE;
@@ -218,7 +225,7 @@ long sys_net_ring_attach(uint64_t va, uint64_t npages)
 	struct ring *mine = ring_of(self->env_id);
 	if (npages == 0) {
 		if (mine)
-			mine->r_env = 0;
+			ring_detach(mine, self);
 		return 0;
 	}
 	if (va % PAGE_SIZE || va >= UTOP || npages > NET_RING_PAGES_MAX ||
@@ -240,6 +247,8 @@ long sys_net_ring_attach(uint64_t va, uint64_t npages)
 		r++;
 	if (r == rings + NET_RINGS)
 		return -E_FULL;
+	if (!acct_charge(self->env_vm->vs_acct, QUOTA_RINGS, 1))
+		return -E_FULL; /* its family holds its share of the table */
 
 	r->r_env = self->env_id;
 	r->r_nslots = (uint32_t)(npages * (PAGE_SIZE / NET_SLOT_SIZE) - 1);
