@@ -11,6 +11,7 @@
 #   make dpf-bench  the packet-filter demux benchmark on the host (doc/dpf.md)
 #   make crashtest  power cuts on a disk: N=1000 cuts (tools/crashtest)
 #   make fuzz       each downloaded-code fuzzer for FUZZ_TIME seconds (60)
+#   make tcp-torture  a million simulated TCP scenarios with bulk transfers
 #   make http-test  httpd's core against curl, wget, ab, wrk (doc/httpd.md)
 #   make http-fuzz  httpd's request-parser fuzzer for FUZZ_TIME seconds
 #   make kvd        boot Exo running kvd (lib/appl) on host port KV_PORT (6380)

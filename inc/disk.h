@@ -53,7 +53,7 @@ struct disk_info {
 #define XN_NAME_MAX 32
 #define XN_TYPE_DATA 0            /* an extent of plain data blocks */
 #define XN_UDF_MAX_INSNS 500      /* a type's UDF fits its catalogue block */
-#define XN_UDF_MAX_EXTENTS 512    /* extents one metadata block may claim */
+#define XN_UDF_MAX_EXTENTS 256    /* extents one metadata block may claim: one page */
 #define XN_WRITES_MAX 16          /* byte-range writes per metadata update */
 
 enum xn_state {
@@ -73,6 +73,13 @@ struct xn_super {
 	uint64_t s_data;           /* first block roots and their trees may use */
 	uint64_t s_mounts;         /* incremented at every mount */
 	uint64_t s_clean;          /* 1: the free map was written after the last change */
+	/* The written map (0: none, an older format): a byte a block, the
+	 * catalogue index + 1 of the tree that wrote the block since it was
+	 * last freed. A tree that allocates a block again after a power cut
+	 * (a file system replaying its journal) finds what it wrote there, not
+	 * zeros; any other tree still gets zeros. */
+	uint64_t s_written;
+	uint64_t s_written_blocks;
 };
 
 /* One root of the catalogue: a named tree, its guard and its type. */
@@ -112,7 +119,9 @@ struct xn_type_def {
 	char td_name[24];
 	const struct bpf_insn *td_insns;
 	uint32_t td_len;
-	uint32_t td_pad;
+	uint32_t td_id;                  /* 0: any free id; else exactly this one,
+					    since a format's UDFs name the types
+					    of what they claim by number */
 	struct bpf_load_error *td_error; /* filled on refusal, if not NULL */
 };
 
@@ -127,6 +136,8 @@ struct xn_write {
 #define XN_OP_NONE 0   /* change bytes only: the claimed set must not change */
 #define XN_OP_ALLOC 1  /* the claimed set must grow by exactly u_ext (free blocks) */
 #define XN_OP_FREE 2   /* it must shrink by exactly u_ext */
+/* xn_move takes two updates: one XN_OP_FREE giving up u_ext, one XN_OP_ALLOC
+ * claiming the same extent, applied together or not at all. */
 
 struct xn_update {
 	uint64_t u_block;           /* the metadata block to change */

@@ -29,6 +29,7 @@
 #include <kern/net/netfilter.h>
 #include <kern/bpf/dlcode.h>
 #include <kern/env/pct.h>
+#include <kern/env/quota.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/account.h>
 #include <kern/env/slice.h>
@@ -138,8 +139,8 @@ static long sys_env_exec(uint64_t uname, uint64_t uargs)
 	if (r < 0)
 		return r;
 	r = env_exec(e, name, args);
-	if (r == -E_NOT_FOUND || r == -E_BAD_ELF)
-		return r; /* nothing changed */
+	if (r < 0 && env_lookup(e->env_id) == e)
+		return r; /* refused before anything changed */
 	if (r < 0)
 		sched_yield(); /* it is gone */
 	env_run(e); /* the new program, from its first instruction */
@@ -301,6 +302,13 @@ FASTPATH static long check_bind(uint64_t va, uint64_t ppn, uint64_t rights, uint
 	return r;
 }
 
+/* Would binding ppn at va in vs add a reference to ppn? */
+FASTPATH static bool adds_ref(struct vmspace *vs, uint64_t va, uint64_t ppn)
+{
+	const struct binding *b = stlb_lookup(vs, va);
+	return !b || b->b_ppn != ppn;
+}
+
 FASTPATH static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uint64_t rights,
 			  uint64_t cap)
 {
@@ -310,6 +318,8 @@ FASTPATH static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uin
 		return r;
 	if ((r = check_bind(va, ppn, rights, cap)) < 0)
 		return r;
+	if (pages[ppn].pg_refs >= PAGE_REFS_USER_MAX && adds_ref(e->env_vm, va, ppn))
+		return -E_BUSY; /* the rest is the loader's */
 	return stlb_bind(e->env_vm, va, ppn, (unsigned)rights);
 }
 
@@ -360,19 +370,37 @@ FASTPATH static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t
 		if (r < 0)
 			return r;
 	}
+	/* What applying could fail for, checked for all first: room for the
+	 * new bindings (each bind of a va not bound now counts, as if no
+	 * request freed any), and each page's references. */
+	uint32_t fresh = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		const struct bind_req *q = &reqs[i];
+		if (q->br_ppn == PPN_NONE_REQ || !adds_ref(e->env_vm, q->br_va, q->br_ppn))
+			continue;
+		if (!stlb_lookup(e->env_vm, q->br_va))
+			fresh++;
+		uint32_t refs = pages[q->br_ppn].pg_refs;
+		for (uint64_t j = 0; j < i; j++)
+			refs += reqs[j].br_ppn == q->br_ppn;
+		if (refs >= PAGE_REFS_USER_MAX)
+			return -E_BUSY;
+	}
+	if ((r = stlb_reserve(e->env_vm, fresh)) < 0)
+		return r;
 	bool defer = n > 16; /* past this, one full flush beats n invlpg */
 	if (defer)
 		vm_defer_flushes();
-	r = 0;
-	for (uint64_t i = 0; i < n && r == 0; i++) {
+	for (uint64_t i = 0; i < n; i++) {
 		if (reqs[i].br_ppn == PPN_NONE_REQ)
 			stlb_unbind(e->env_vm, reqs[i].br_va);
-		else
-			r = stlb_bind(e->env_vm, reqs[i].br_va, reqs[i].br_ppn, (unsigned)reqs[i].br_rights);
+		else if ((r = stlb_bind(e->env_vm, reqs[i].br_va, reqs[i].br_ppn,
+					(unsigned)reqs[i].br_rights)) < 0)
+			panic("page_bind_batch: request %lu failed (%ld) after the checks", i, r);
 	}
 	if (defer)
 		vm_flush_deferred();
-	return r < 0 ? r : (long)n;
+	return (long)n;
 }
 
 static long sys_page_protect(envid_t envid, uint64_t va, uint64_t npages, uint64_t rights,
@@ -662,36 +690,6 @@ static long sys_env_trace(envid_t envid, uint64_t on, uint64_t cap)
 		return r;
 	trace_set(e, on & 1);
 	e->env_trace_children = on & 2;
-	return 0;
-}
-
-static long sys_env_set_quota(envid_t envid, uint64_t kind, uint64_t limit, uint64_t cap)
-{
-	if (kind >= QUOTA_KINDS)
-		return -E_INVAL;
-	struct env *e;
-	if (envid == 0 || envid == curenv->env_id)
-		return env_lookup(envid ? envid : curenv->env_id) ? -E_PERM : -E_BAD_ENV;
-	long r = other_env(envid, cap, true, &e);
-	if (r < 0)
-		return r;
-	acct_set_limit(e->env_vm->vs_acct, (unsigned)kind, limit);
-	return 0;
-}
-
-static long sys_env_quota(envid_t envid, uint64_t out)
-{
-	struct env *e = envid == 0 ? curenv : env_lookup(envid);
-	if (!e)
-		return -E_BAD_ENV;
-	const struct account *a = e->env_vm->vs_acct;
-	struct quota_info qi;
-	memcpy(qi.qi_limit, a->a_limit, sizeof(qi.qi_limit));
-	memcpy(qi.qi_used, a->a_used, sizeof(qi.qi_used));
-	qi.qi_code_units = a->a_code_units;
-	qi.qi_code_denied = a->a_code_denied;
-	if (copy_to_user(curenv->env_vm, out, &qi, sizeof(qi)) < 0)
-		return -E_FAULT;
 	return 0;
 }
 

@@ -375,6 +375,8 @@ long env_exec(struct env *e, const char *name, const char *args)
 		return -E_NOT_FOUND;
 	if (program_check(prog) < 0)
 		return -E_BAD_ELF;
+	if (program_fits(e, prog) < 0)
+		return -E_NO_MEM; /* known before the old image goes */
 	/* Past here the old image is gone (as with Unix exec, a failure now
 	 * can only end the env). It keeps its id, parent, children, keys,
 	 * slots, limit and console. */

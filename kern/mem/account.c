@@ -74,7 +74,9 @@ struct account *acct_new(struct account *parent)
 	parent->a_refs++;
 	a->a_code_rate = share(parent->a_code_rate);
 	a->a_code_balance = (int64_t)MIN(a->a_code_rate, (uint64_t)ACCT_CODE_BURST);
-	acct_charge(a, QUOTA_ENVS, 1);
+	/* Its own unit, whatever its own limit (the ancestors' were checked):
+	 * a family given no room for envs still holds the one it is. */
+	acct_force(a, QUOTA_ENVS, 1);
 	return a;
 }
 
@@ -158,9 +160,10 @@ static void refill(struct account *a, uint64_t now)
 		return;
 	uint64_t ticks = now - a->a_code_refilled;
 	a->a_code_refilled = now;
+	/* up to one burst (or one tick's rate, if more) in hand */
 	uint64_t cap = MAX(a->a_code_rate, (uint64_t)ACCT_CODE_BURST);
-	uint64_t earned = ticks > cap ? cap : ticks * a->a_code_rate; /* no overflow */
-	int64_t b = a->a_code_balance + (int64_t)MIN(earned, cap * 2);
+	uint64_t earned = MIN(ticks, cap) * a->a_code_rate; /* both bounded: no overflow */
+	int64_t b = a->a_code_balance + (int64_t)MIN(earned, 2 * cap);
 	a->a_code_balance = MIN(b, (int64_t)cap);
 }
 

@@ -60,7 +60,7 @@ void acct_set_limit(struct account *a, unsigned kind, uint64_t limit);
  * later ticks pay). So downloaded code never takes more than the root's
  * rate of the machine, and one family never more than its own.
  */
-#define ACCT_CODE_UNITS_PER_TICK 30000
+#define ACCT_CODE_UNITS_PER_TICK 10000
 #define ACCT_CODE_BURST 100000  /* one wakeup predicate's whole budget */
 /* May a's family start a run at tick now? (Counts a refusal.) */
 bool acct_code_may(struct account *a, uint64_t now);

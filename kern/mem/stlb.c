@@ -8,7 +8,11 @@
  * upcall, and only a miss in both goes to the env's exception handler.
  *
  * Storage: a pool of struct binding in kernel pages added as needed, indexed
- * from 1 (0 ends a chain). Each env hashes its bindings by virtual page into
+ * from 1 (0 ends a chain). The pool's pages are kept once added, free
+ * bindings reused: an index is a binding's name in every chain, so a chunk
+ * could go back only after moving its live bindings and rewriting every
+ * link to them; the pool is bounded (STLB_POOL_MAX, 32 MiB) and each
+ * family's share of it by QUOTA_BINDINGS, and ki_pool_pages shows it. Each env hashes its bindings by virtual page into
  * the buckets of its env_kpage; each physical page chains its bindings from
  * page_binds[ppn]. pg_refs in the exposed page table counts the bindings.
  *
@@ -34,6 +38,7 @@ extern struct kern_info kinfo;
 static struct binding *chunks[NCHUNKS];
 static uint32_t nchunks;
 static uint32_t free_bindings; /* index + 1 */
+static uint32_t nfree;         /* bindings on that list */
 
 static inline struct binding *B(uint32_t i)
 {
@@ -45,26 +50,46 @@ const struct binding *stlb_binding(uint32_t i)
 	return B(i);
 }
 
+/* Add a chunk to the pool: false if it is at its size or memory is short. */
+static bool grow(void)
+{
+	if (nchunks == NCHUNKS)
+		return false;
+	long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
+	if (ppn < 0)
+		return false;
+	chunks[nchunks] = page_kva(ppn);
+	kinfo.ki_pool_pages++;
+	for (uint32_t k = PER_CHUNK; k-- > 0;) {
+		uint32_t i = nchunks * PER_CHUNK + k + 1;
+		B(i)->b_env_next = free_bindings;
+		free_bindings = i;
+	}
+	nfree += PER_CHUNK;
+	nchunks++;
+	return true;
+}
+
 static uint32_t binding_new(void)
 {
-	if (!free_bindings) {
-		if (nchunks == NCHUNKS)
-			return 0;
-		long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
-		if (ppn < 0)
-			return 0;
-		chunks[nchunks] = page_kva(ppn);
-		kinfo.ki_pool_pages++;
-		for (uint32_t k = PER_CHUNK; k-- > 0;) {
-			uint32_t i = nchunks * PER_CHUNK + k + 1;
-			B(i)->b_env_next = free_bindings;
-			free_bindings = i;
-		}
-		nchunks++;
-	}
+	if (!free_bindings && !grow())
+		return 0;
 	uint32_t i = free_bindings;
 	free_bindings = B(i)->b_env_next;
+	nfree--;
 	return i;
+}
+
+int stlb_reserve(struct vmspace *vs, uint32_t n)
+{
+	if (n > ENV_BINDINGS_MAX - vs->vs_nbindings)
+		return -E_NO_MEM;
+	if (vs->vs_acct && !acct_may(vs->vs_acct, QUOTA_BINDINGS, n))
+		return -E_NO_MEM;
+	while (nfree <= n) /* one more: a rebinding takes its new one first */
+		if (!grow())
+			return -E_NO_MEM;
+	return 0;
 }
 
 static inline uint32_t *bucket(struct vmspace *vs, uint64_t va)
@@ -94,10 +119,12 @@ FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
 	uint32_t i = *pp;
 	struct binding *b = B(i);
 	*pp = b->b_env_next;
-	uint32_t *qp = &page_binds[b->b_ppn];
-	while (*qp != i)
-		qp = &B(*qp)->b_page_next;
-	*qp = b->b_page_next;
+	if (b->b_page_prev)
+		B(b->b_page_prev)->b_page_next = b->b_page_next;
+	else
+		page_binds[b->b_ppn] = b->b_page_next;
+	if (b->b_page_next)
+		B(b->b_page_next)->b_page_prev = b->b_page_prev;
 	pages[b->b_ppn].pg_refs--;
 	if (vs->vs_acct)
 		acct_release(vs->vs_acct, QUOTA_BINDINGS, 1);
@@ -106,6 +133,7 @@ FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
 	vm_uninstall(vs, b->b_va);
 	b->b_env_next = free_bindings;
 	free_bindings = i;
+	nfree++;
 }
 
 FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned rights)
@@ -142,6 +170,9 @@ FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned righ
 	b->b_env_next = *bk;
 	*bk = i;
 	b->b_page_next = page_binds[ppn];
+	b->b_page_prev = 0;
+	if (page_binds[ppn])
+		B(page_binds[ppn])->b_page_prev = i;
 	page_binds[ppn] = i;
 	pages[ppn].pg_refs++;
 	vs->vs_nbindings++;

@@ -17,8 +17,12 @@
  * Demultiplexing: each env installs DPF filters for the traffic it wants
  * (netfilter.c: one trie for all of them, compiled to native code, no env
  * allowed to take another's traffic); a frame no filter claims goes to the
- * default receiver - the env whose ring was attached first - or is dropped
- * and counted (ni_rx_unclaimed).
+ * default receiver - the env whose ring was attached first, or the next
+ * with room when its ring is full - or is dropped and counted
+ * (ni_rx_unclaimed). A packet handler's time is paid from its env's family
+ * budget (kern/bpf/dlcode.c): when that is spent the handler is skipped
+ * and the frame goes to the env's ring, so a handler that runs to its
+ * budget on every frame slows only its own family's traffic.
  *
  * Transmit: sys_net_send sends a frame from the caller's memory, which must
  * be bound in the caller's software TLB and lie in user pages it owns. The
@@ -126,6 +130,29 @@ static envid_t net_owner(void)
 	return 0;
 }
 
+/* Where a frame no filter claims goes: the default receiver's ring - or,
+ * when that ring is full, the next (in table order) with room. An env that
+ * never reads its ring (its packet handler busy, or hostile) must not take
+ * everyone's ARP down with it: the host could no longer find the guest's
+ * address and nothing more would arrive for anyone. */
+static envid_t unclaimed_to(void)
+{
+	envid_t first = 0;
+	for (struct ring *r = rings; r < rings + NET_RINGS; r++) {
+		if (!r->r_env)
+			continue;
+		struct env *e = env_lookup(r->r_env);
+		if (!e)
+			continue;
+		if (!first)
+			first = r->r_env;
+		struct net_ring *hdr = ring_at(r, e, 0);
+		if (hdr && r->r_head - hdr->nr_tail < r->r_nslots)
+			return e->env_id;
+	}
+	return first; /* all full: the first counts the drop */
+}
+
 static uint64_t last_arrival; /* TSC of the latest frame since a send; 0: none */
 
 /* A frame is about to go to the device: count it, and the turnaround since
@@ -175,7 +202,7 @@ static envid_t demux(const uint8_t *frame, uint32_t len, bool *consumed)
 	}
 	if (id && ring_of(id))
 		return id;
-	return net_owner();
+	return unclaimed_to();
 }
 
 /* A frame arrived (the driver's buffer, valid only during the call). */

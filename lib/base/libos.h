@@ -82,6 +82,11 @@ void *sbrk(intptr_t increment);
 void *malloc(size_t n);
 void *calloc(size_t n, size_t size);
 void free(void *p);
+/* Nonzero while malloc, calloc or free changes the heap: the thread
+ * package does not preempt a thread then (lib/base/thread.c), but leaves
+ * heap_deferred for the heap to call as it finishes. */
+extern volatile int heap_busy;
+extern void (*volatile heap_deferred)(void);
 /* Allocate a fresh page and bind it read-write at va. Returns its ppn. */
 long page_alloc_bind(uint64_t va);
 

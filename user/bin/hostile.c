@@ -12,9 +12,15 @@
  * after another until memory runs out, then all sleep holding them: each
  * is smaller than a bystander of more than SIZE pages, the family bigger
  * than anyone. Revocation must come to this family, not the bystander.
+ *
+ * hostile busy-ash PORT: starts udpecho (port 5555) as a child, then puts
+ * on its own filter for UDP PORT a packet handler that runs to its budget
+ * on every frame, and never reads its ring. A flood to PORT must not stop
+ * the kernel receiving udpecho's frames (tools/test-tap).
  */
 #include <inc/slice.h>
 #include <lib/base/libos.h>
+#include <lib/net/net.h>
 
 static void loop_handler(struct upcall_frame *uf)
 {
@@ -259,11 +265,38 @@ static int swarm(uint64_t size)
 	return 0;
 }
 
+static int busy_ash(uint16_t port)
+{
+	static const struct bpf_insn forever[] = {
+		BPF_MOV64_IMM(0, 0),
+		BPF_ALU64_IMM(BPF_ADD, 0, 1),
+		BPF_JMP_IMM(BPF_JNE, 0, 0, -2),
+		BPF_EXIT_INSN(),
+	};
+	/* our ring first: we are the default receiver (ARP) */
+	if (net_open() < 0)
+		return 3;
+	int s = udp_socket();
+	long id = udp_bind(s, port) < 0 ? -1 : udp_filter(s);
+	struct bpf_load a = { BPF_KIND_PACKET, ARRAY_SIZE(forever), forever, NULL, 0, 0, NULL };
+	long f = sys_bpf_load(&a);
+	if (id < 0 || f < 0 || sys_net_filter_ash((uint64_t)id, (uint64_t)f, 0) < 0)
+		return 4;
+	if (sys_env_create("udpecho", "", CAP_SELF) < 0)
+		return 5;
+	printf("hostile: busy handler on udp port %u\n", port);
+	for (;;)
+		sys_env_sleep(UINT64_MAX); /* its ring fills and stays full */
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (!strcmp(mode, "grab") && argc == 3)
 		return grab(argv[2]);
+	if (!strcmp(mode, "busy-ash") && argc == 3)
+		return busy_ash((uint16_t)strtoul(argv[2], NULL, 0));
 	if (!strcmp(mode, "hoard") && argc == 3)
 		return hoard(strtoul(argv[2], NULL, 0));
 	if (!strcmp(mode, "swarm") && argc == 3)

@@ -139,15 +139,25 @@ static long victim_gets(unsigned kind)
 static void family_attack(const char *kind_name, unsigned kind, uint64_t children,
 			  uint64_t limit)
 {
+	/* limit 0: the default share, set by nobody */
+	bool set = limit != 0;
+	if (!set) {
+		struct quota_info mine;
+		sys_env_quota(0, &mine);
+		limit = mine.qi_limit[kind] / QUOTA_SHARE_DEN * QUOTA_SHARE_NUM +
+			mine.qi_limit[kind] % QUOTA_SHARE_DEN * QUOTA_SHARE_NUM / QUOTA_SHARE_DEN;
+	}
 	char name[64], args[64];
 	snprintf(args, sizeof(args), "family %s %lu %lu", kind_name, children, limit);
 	long id = sys_env_create("hostile", args, CAP_SELF);
-	snprintf(name, sizeof(name), "family-%s.start", kind_name);
+	snprintf(name, sizeof(name), "family-%s%s.start", kind_name, set ? "" : "-default");
 	check(name, id > 0);
 	if (id <= 0)
 		return;
-	snprintf(name, sizeof(name), "family-%s.set-quota", kind_name);
-	check_eq(name, sys_env_set_quota((envid_t)id, kind, limit, CAP_SELF), 0);
+	if (set) {
+		snprintf(name, sizeof(name), "family-%s.set-quota", kind_name);
+		check_eq(name, sys_env_set_quota((envid_t)id, kind, limit, CAP_SELF), 0);
+	}
 	/* it sleeps once it and its children hold all they could get */
 	const volatile struct env_info *h = &uenvs[ENVX(id)];
 	uint64_t until = ukinfo->ki_ticks + 40 * ukinfo->ki_tick_hz;
@@ -155,12 +165,13 @@ static void family_attack(const char *kind_name, unsigned kind, uint64_t childre
 		sys_yield();
 	struct quota_info qi = { 0 };
 	sys_env_quota((envid_t)id, &qi);
-	snprintf(name, sizeof(name), "family-%s.held-its-quota", kind_name);
+	const char *d = set ? "" : "-default";
+	snprintf(name, sizeof(name), "family-%s%s.held-its-quota", kind_name, d);
 	check_eq(name, (long)qi.qi_used[kind], (long)limit);
-	snprintf(name, sizeof(name), "family-%s.others-still-get-some", kind_name);
+	snprintf(name, sizeof(name), "family-%s%s.others-still-get-some", kind_name, d);
 	check_eq(name, victim_gets(kind), 0);
 	destroy_family((envid_t)id);
-	snprintf(name, sizeof(name), "family-%s.destroyed", kind_name);
+	snprintf(name, sizeof(name), "family-%s%s.destroyed", kind_name, d);
 	check_eq(name, sys_env_wait((envid_t)id), EXIT_DESTROYED);
 }
 
@@ -205,6 +216,13 @@ int main(void)
 	family_attack("filters", QUOTA_FILTERS, 2, 20);
 	family_attack("rings", QUOTA_RINGS, 3, 2);
 	family_attack("envs", QUOTA_ENVS, 2, 6);
+	/* Nobody sets a quota: the default share still leaves us some (the
+	 * issue's "two envs own every slice", "37 children exhaust the ring
+	 * table", guard table and env slots). */
+	family_attack("slices", QUOTA_SLICES, 1, 0);
+	family_attack("rings", QUOTA_RINGS, 20, 0);
+	family_attack("guards", QUOTA_GUARDS, 2, 0);
+	family_attack("envs", QUOTA_ENVS, 1, 0);
 
 	check("neighbour-ran-meanwhile", uenvs[ENVX(neighbour)].env_runs > runs_before);
 	check_eq("neighbour-finished", sys_env_wait((envid_t)neighbour), 0);
