@@ -62,6 +62,16 @@ struct appl_mem_stats {
 };
 void appl_mem_stats(struct appl_mem_stats *s);
 
+/* --- the file system (disk.c) --- */
+struct fs;
+/* lib/fs on the machine's disk, mounted once (later calls return the same
+ * one). format: a disk without XN or a file system gets them (erasing it;
+ * XN's format needs the first env's key). 0 and *out, or a negative errno
+ * of lib/fs (-ENODEV: no disk, or no XN on it) or -E_*. */
+int appl_fs_mount(bool format, struct fs **out);
+/* Write everything out and let the disk go. */
+int appl_fs_unmount(void);
+
 /* --- the event loop --- */
 struct appl_conn;
 struct appl_listener;

@@ -2,7 +2,13 @@
  * kvd on Exo: the Redis-protocol engine (user/srv/kvd/kvd.h) served over
  * TCP by the appliance library OS (lib/appl/appl.h).
  *
- *   kvd [--port N] [name value ...]     listen on N (6379), CONFIG SET each pair
+ *   kvd [--port N] [--disk [--format]] [name value ...]
+ *
+ * listens on N (6379) and CONFIG SETs each pair. --disk keeps the
+ * append-only log on the disk's file system (lib/fs through XN, mounted by
+ * lib/appl/disk.c) as /kvd/appendonly.aof, replayed at start with a torn
+ * tail cut off; --format first lays XN and an empty file system on a disk
+ * that has none (erasing it). "appendonly yes" then turns the log on.
  *
  * One event loop serves every client. A readable client's bytes are fed to
  * the engine as they come; the replies the engine produces meanwhile are
@@ -19,14 +25,21 @@
  *
  * Hooks: time is milliseconds since boot (no wall clock yet), memory is
  * lib/appl's slab allocator, randomness an xorshift seeded with the TSC.
- * No persistence hooks yet: the file system is not on the disk for
- * programs yet (doc/kvd.md), so SAVE says there is nowhere to save.
+ * The log hooks (with --disk) are lib/fs calls, synchronous: an fsync
+ * holds the loop while the disk works, as a single-threaded Redis would
+ * with appendfsync always. Without --disk there are none, and SAVE says
+ * there is nowhere to save.
  */
 #include <inc/net.h>
 #include <lib/appl/appl.h>
 #include <lib/base/libos.h>
+#include <lib/fs/fs.h>
 #include <lib/net/tcpnet.h>
 #include <user/srv/kvd/kvd.h>
+
+#define LOG_DIR "/kvd"
+#define LOG_PATH "/kvd/appendonly.aof"
+#define TMP_PATH "/kvd/appendonly.aof.tmp"
 
 #define READ_CHUNK 16384                     /* bytes per tcp_recv */
 #define READ_TURN (256 * 1024)               /* bytes read per client per turn */
@@ -122,6 +135,120 @@ static void exo_close(void *ctx UNUSED, void *conn)
 static void exo_shutdown(void *ctx UNUSED)
 {
 	appl_stop();
+}
+
+/* --- the append-only log on lib/fs --- */
+static struct fs *fs;
+static struct fs_file *log_file, *tmp_file;
+
+static int write_all(struct fs_file *f, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	while (n) {
+		long r = fs_write(fs, f, p, n);
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int exo_log_append(void *ctx UNUSED, const void *buf, size_t n)
+{
+	return write_all(log_file, buf, n);
+}
+
+static int exo_log_sync(void *ctx UNUSED)
+{
+	return fs_fsync(fs, log_file) < 0 ? -1 : 0;
+}
+
+static int exo_rewrite_begin(void *ctx UNUSED)
+{
+	return fs_open(fs, TMP_PATH, FS_O_WRONLY | FS_O_CREAT | FS_O_TRUNC, 0644, &tmp_file) < 0
+		       ? -1
+		       : 0;
+}
+
+static int exo_rewrite_append(void *ctx UNUSED, const void *buf, size_t n)
+{
+	return write_all(tmp_file, buf, n);
+}
+
+static int exo_rewrite_commit(void *ctx UNUSED)
+{
+	int r = fs_fsync(fs, tmp_file);
+	fs_close(fs, tmp_file);
+	tmp_file = NULL;
+	if (r < 0 || fs_rename(fs, TMP_PATH, LOG_PATH) < 0 || fs_sync(fs) < 0) {
+		fs_unlink(fs, TMP_PATH);
+		return -1;
+	}
+	struct fs_file *f;
+	if (fs_open(fs, LOG_PATH, FS_O_WRONLY | FS_O_APPEND, 0, &f) < 0)
+		return -1;
+	fs_close(fs, log_file);
+	log_file = f;
+	return 0;
+}
+
+static void exo_rewrite_abort(void *ctx UNUSED)
+{
+	if (tmp_file)
+		fs_close(fs, tmp_file);
+	tmp_file = NULL;
+	fs_unlink(fs, TMP_PATH);
+}
+
+/* Replay the log (a torn tail is cut off); 0, or -1 when it is damaged. */
+static int recover(void)
+{
+	struct fs_file *f;
+	if (fs_open(fs, LOG_PATH, FS_O_RDONLY, 0, &f) < 0)
+		return 0; /* no log yet */
+	static uint8_t buf[64 * 1024];
+	long long total = 0;
+	long r;
+	while ((r = fs_read(fs, f, buf, sizeof(buf))) > 0) {
+		total += r;
+		if (kvd_load(kv, buf, (size_t)r) < 0)
+			break;
+	}
+	fs_close(fs, f);
+	const char *why = NULL;
+	long long valid = kvd_load_end(kv, &why);
+	if (r < 0 || valid < 0) {
+		printf("kvd: %s is damaged: %s\n", LOG_PATH, r < 0 ? "read error" : why);
+		return -1;
+	}
+	if (valid < total) {
+		printf("kvd: cutting a torn tail of %lld bytes off %s\n", total - valid, LOG_PATH);
+		if (fs_truncate(fs, LOG_PATH, (uint64_t)valid) < 0 || fs_sync(fs) < 0)
+			return -1;
+	}
+	printf("kvd: loaded %lld bytes of log\n", valid);
+	return 0;
+}
+
+/* Mount the disk's file system and open the log for appending. */
+static int open_log(bool format)
+{
+	int r = appl_fs_mount(format, &fs);
+	if (r < 0) {
+		printf("kvd: no file system on the disk (error %d)%s\n", r,
+		       r == -ENODEV && !format ? "; --format lays one on a new disk" : "");
+		return -1;
+	}
+	r = fs_mkdir(fs, LOG_DIR, 0755);
+	if (r < 0 && r != -EEXIST)
+		return -1;
+	r = fs_open(fs, LOG_PATH, FS_O_WRONLY | FS_O_CREAT | FS_O_APPEND, 0644, &log_file);
+	if (r < 0) {
+		printf("kvd: cannot open %s: error %d\n", LOG_PATH, r);
+		return -1;
+	}
+	return 0;
 }
 
 static void exo_log_line(void *ctx UNUSED, const char *line)
@@ -244,14 +371,29 @@ int main(int argc, char **argv)
 {
 	uint16_t port = 6379;
 	int argi = 1;
-	if (argc > 2 && !strcmp(argv[1], "--port")) {
-		unsigned long p = strtoul(argv[2], NULL, 10);
-		if (p == 0 || p > 65535) {
-			printf("kvd: --port %s: want 1 to 65535\n", argv[2]);
-			return 2;
+	bool disk = false, format = false;
+	for (;;) {
+		if (argi + 1 < argc && !strcmp(argv[argi], "--port")) {
+			unsigned long p = strtoul(argv[argi + 1], NULL, 10);
+			if (p == 0 || p > 65535) {
+				printf("kvd: --port %s: want 1 to 65535\n", argv[argi + 1]);
+				return 2;
+			}
+			port = (uint16_t)p;
+			argi += 2;
+		} else if (argi < argc && !strcmp(argv[argi], "--disk")) {
+			disk = true;
+			argi++;
+		} else if (argi < argc && !strcmp(argv[argi], "--format")) {
+			format = true;
+			argi++;
+		} else {
+			break;
 		}
-		port = (uint16_t)p;
-		argi = 3;
+	}
+	if (format && !disk) {
+		printf("kvd: --format needs --disk\n");
+		return 2;
 	}
 	rng_state = rdtsc() | 1;
 	int r = appl_init();
@@ -270,6 +412,16 @@ int main(int argc, char **argv)
 		.shutdown = exo_shutdown,
 		.log_line = exo_log_line,
 	};
+	if (disk) {
+		if (open_log(format) < 0)
+			return 1;
+		h.log_append = exo_log_append;
+		h.log_sync = exo_log_sync;
+		h.rewrite_begin = exo_rewrite_begin;
+		h.rewrite_append = exo_rewrite_append;
+		h.rewrite_commit = exo_rewrite_commit;
+		h.rewrite_abort = exo_rewrite_abort;
+	}
 	kv = kvd_new(&h);
 	if (!kv) {
 		printf("kvd: out of memory\n");
@@ -282,6 +434,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (disk && recover() < 0)
+		return 1;
 	struct appl_listener *l = appl_listen(port, 1024, &ops, NULL, &r);
 	if (!l) {
 		printf("kvd: cannot listen on port %u: error %d\n", port, r);
@@ -316,5 +470,10 @@ int main(int argc, char **argv)
 	       (unsigned long)ts->in_cookies_bad, (unsigned long)ts->conns_created,
 	       (unsigned long)ts->conns_freed, (unsigned long)ni.ni_rx_full);
 	kvd_destroy(kv);
+	if (disk) {
+		fs_close(fs, log_file);
+		int u = appl_fs_unmount();
+		printf("kvd: file system %s\n", u < 0 ? "not unmounted cleanly" : "unmounted");
+	}
 	return r < 0 ? 1 : 0;
 }
