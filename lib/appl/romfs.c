@@ -32,6 +32,11 @@ size_t romfs_count(void)
 	return n;
 }
 
+const struct romfs_entry *romfs_entry(size_t i)
+{
+	return i < romfs_count() ? &first()[i] : NULL;
+}
+
 /* Is path a directory prefix of file ("/a" of "/a/b"; "/" of all)? */
 static bool under(const char *dir, size_t dlen, const char *file)
 {

@@ -29,7 +29,8 @@ const uint8_t *romfs_data(const char *path, uint64_t *size);
  * -E_NOT_FOUND when dir is not a directory. */
 int romfs_list(const char *dir, void (*each)(void *arg, const char *name, bool is_dir),
 	       void *arg);
-/* Files in the tree. */
+/* Files in the tree, and the i-th (i < romfs_count()) in path order. */
 size_t romfs_count(void);
+const struct romfs_entry *romfs_entry(size_t i);
 
 #endif

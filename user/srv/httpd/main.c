@@ -20,10 +20,15 @@
  *    full segments, the FIN on the last one, with the ACK of the request
  *    riding on the first.
  *
- * Files: Exo's file system is not yet on the disk for programs, so the
- * site is the one carried in this program's image (lib/appl/romfs.h,
- * built from user/srv/httpd/www by tools/mkromfs), and --root is only
- * checked, not used. For tests of large bodies, /gen/N.bin is a generated
+ * Files: with --disk, the document root (--root, /www) on the disk's file
+ * system (lib/fs through XN, mounted by lib/appl/disk.c); --format lays
+ * XN and an empty file system on a disk without them (erasing it; only
+ * the first env may), and --seed copies the site this program carries
+ * into the root when the root is not there (a new disk's first boot).
+ * Without --disk, the site carried in the image (lib/appl/romfs.h, built
+ * from user/srv/httpd/www by tools/mkromfs). These three flags are the
+ * Exo driver's; the rest are the core's. For tests of large bodies,
+ * /gen/N.bin is a generated
  * file of N bytes (at most GEN_MAX): byte i is byte i % 8 of
  * splitmix64(i / 8), which a client can recompute; nothing else is under
  * /gen. There is no wall clock either: HTTP dates count from the newest
@@ -34,6 +39,8 @@
 #include <lib/appl/appl.h>
 #include <lib/appl/romfs.h>
 #include <lib/base/libos.h>
+#include <lib/fs/format.h> /* S_IFMT */
+#include <lib/fs/fs.h>
 #include <lib/net/tcpnet.h>
 #include <user/srv/httpd/core.h>
 
@@ -61,6 +68,7 @@ struct zobj {
 
 static struct http_server *srv;
 static struct http_config cfg;
+static struct fs *disk_fs; /* --disk: files from here, under cfg.root */
 static struct zobj *zc_table[ZC_BUCKETS];
 static int64_t clock_base; /* seconds: the newest file's time */
 static bool log_console;
@@ -91,6 +99,20 @@ static uint64_t splitmix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* cfg.root + path on the disk, or false if it does not fit. */
+static bool disk_path(const char *path, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s%s", cfg.root, strcmp(path, "/") ? path : "");
+	return n > 0 && (size_t)n < size;
+}
+
+static int fs_code(int err)
+{
+	return err == -ENOENT || err == -ENOTDIR || err == -ENAMETOOLONG ? -HTTP_ENOENT
+	       : err == -EACCES || err == -ELOOP                         ? -HTTP_EACCES
+									: -HTTP_EIO;
+}
+
 static int exo_stat(void *ctx UNUSED, const char *path, struct http_stat *hs)
 {
 	uint64_t n = gen_size(path);
@@ -98,6 +120,22 @@ static int exo_stat(void *ctx UNUSED, const char *path, struct http_stat *hs)
 		hs->hs_size = n;
 		hs->hs_mtime = GEN_MTIME;
 		hs->hs_is_dir = false;
+		return 0;
+	}
+	if (disk_fs) {
+		char p[HTTP_PATH_MAX + 256];
+		struct fs_stat fst;
+		if (!disk_path(path, p, sizeof(p)))
+			return -HTTP_ENOENT;
+		int r = fs_lstat(disk_fs, p, &fst);
+		if (r < 0)
+			return fs_code(r);
+		uint32_t type = fst.st_mode & S_IFMT;
+		if (type != S_IFDIR && type != S_IFREG)
+			return -HTTP_EACCES; /* a link could lead out of the root */
+		hs->hs_size = fst.st_size;
+		hs->hs_mtime = (int64_t)(fst.st_mtime_ns / 1000000000ULL);
+		hs->hs_is_dir = type == S_IFDIR;
 		return 0;
 	}
 	if (romfs_stat(path, &hs->hs_size, &hs->hs_mtime, &hs->hs_is_dir) < 0)
@@ -117,6 +155,18 @@ static long exo_read(void *ctx UNUSED, const char *path, uint64_t off, void *buf
 		}
 		return (long)got;
 	}
+	if (disk_fs) {
+		char p[HTTP_PATH_MAX + 256];
+		struct fs_file *f;
+		if (!disk_path(path, p, sizeof(p)))
+			return -HTTP_ENOENT;
+		int r = fs_open(disk_fs, p, FS_O_RDONLY | FS_O_NOFOLLOW, 0, &f);
+		if (r < 0)
+			return fs_code(r);
+		long got = fs_pread(disk_fs, f, buf, len, off);
+		fs_close(disk_fs, f);
+		return got < 0 ? fs_code((int)got) : got;
+	}
 	uint64_t size;
 	const uint8_t *data = romfs_data(path, &size);
 	if (!data)
@@ -128,7 +178,54 @@ static long exo_read(void *ctx UNUSED, const char *path, uint64_t off, void *buf
 
 static int exo_list(void *ctx UNUSED, const char *path, http_list_fn *each, void *arg)
 {
-	return romfs_list(path, each, arg) < 0 ? -HTTP_ENOENT : 0;
+	if (!disk_fs)
+		return romfs_list(path, each, arg) < 0 ? -HTTP_ENOENT : 0;
+	char p[HTTP_PATH_MAX + 256];
+	struct fs_dir d;
+	struct fs_dirent e;
+	if (!disk_path(path, p, sizeof(p)))
+		return -HTTP_ENOENT;
+	int r = fs_opendir(disk_fs, p, &d);
+	if (r < 0)
+		return fs_code(r);
+	while ((r = fs_readdir(disk_fs, &d, &e)) > 0) {
+		if (!strcmp(e.d_name, ".") || !strcmp(e.d_name, ".."))
+			continue;
+		if (e.d_type == FS_DT_DIR || e.d_type == FS_DT_REG)
+			each(arg, e.d_name, e.d_type == FS_DT_DIR);
+	}
+	return r < 0 ? fs_code(r) : 0;
+}
+
+/* --seed: the site this program carries, written under cfg.root on the
+ * disk with its files' times. 0 or a negative errno. */
+static int seed_site(void)
+{
+	char p[HTTP_PATH_MAX + 256];
+	for (size_t i = 0; i < romfs_count(); i++) {
+		const struct romfs_entry *e = romfs_entry(i);
+		if (!disk_path(e->re_path, p, sizeof(p)))
+			return -ENAMETOOLONG;
+		/* each directory on the way, then the file */
+		for (char *s = p + 1; (s = strchr(s, '/')); s++) {
+			*s = '\0';
+			int r = fs_mkdir(disk_fs, p, 0755);
+			*s = '/';
+			if (r < 0 && r != -EEXIST)
+				return r;
+		}
+		struct fs_file *f;
+		int r = fs_open(disk_fs, p, FS_O_WRONLY | FS_O_CREAT | FS_O_TRUNC, 0644, &f);
+		if (r < 0)
+			return r;
+		long w = fs_write(disk_fs, f, e->re_data, e->re_size);
+		fs_close(disk_fs, f);
+		if (w != (long)e->re_size)
+			return w < 0 ? (int)w : -EIO;
+		uint64_t ns = (uint64_t)e->re_mtime * 1000000000ULL;
+		fs_utimens(disk_fs, p, ns, ns);
+	}
+	return fs_sync(disk_fs);
 }
 
 static int64_t exo_now_ms(void *ctx UNUSED)
@@ -401,6 +498,24 @@ static void report(void)
 int main(int argc, char **argv)
 {
 	char err[2048];
+	/* the driver's own flags, taken out before the core parses the rest */
+	bool disk = false, format = false, seed = false;
+	int n = 0;
+	for (int i = 0; i < argc; i++) {
+		if (i > 0 && !strcmp(argv[i], "--disk"))
+			disk = true;
+		else if (i > 0 && !strcmp(argv[i], "--format"))
+			format = true;
+		else if (i > 0 && !strcmp(argv[i], "--seed"))
+			seed = true;
+		else
+			argv[n++] = argv[i];
+	}
+	argc = n;
+	if ((format || seed) && !disk) {
+		printf("httpd: --format and --seed need --disk\n");
+		return 2;
+	}
 	http_config_default(&cfg);
 	if (http_config_parse(&cfg, argc, argv, err, sizeof(err)) < 0) {
 		printf("httpd: %s\n", err);
@@ -417,6 +532,26 @@ int main(int argc, char **argv)
 	bool dir;
 	if (romfs_stat("/", &size, &clock_base, &dir) < 0 || clock_base < GEN_MTIME)
 		clock_base = GEN_MTIME;
+	if (disk) {
+		r = appl_fs_mount(format, &disk_fs);
+		if (r < 0) {
+			printf("httpd: no file system on the disk (error %d)\n", r);
+			return 1;
+		}
+		struct fs_stat rst;
+		if (seed && fs_stat(disk_fs, cfg.root, &rst) == -ENOENT) {
+			r = seed_site();
+			printf("httpd: seeded %s with %lu files: %s\n", cfg.root,
+			       (unsigned long)romfs_count(), r < 0 ? "failed" : "ok");
+			if (r < 0)
+				return 1;
+		}
+		r = fs_stat(disk_fs, cfg.root, &rst);
+		if (r < 0 || (rst.st_mode & S_IFMT) != S_IFDIR) {
+			printf("httpd: %s is not a directory on the disk\n", cfg.root);
+			return 1;
+		}
+	}
 	struct http_hooks hooks = {
 		.ctx = NULL,
 		.stat = exo_stat,
@@ -439,9 +574,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	appl_every(STATS_MS, stats_tick, NULL);
-	printf("httpd: %lu files in the image; cache %s, csum %s, merge %s, %u connections\n",
-	       (unsigned long)romfs_count(), cfg.cache ? "on" : "off", cfg.csum ? "on" : "off",
-	       cfg.merge ? "on" : "off", cfg.max_conns);
+	printf("httpd: serving %s %s; cache %s, csum %s, merge %s, %u connections\n",
+	       disk ? cfg.root : "the site in the image", disk ? "from the disk" : "(no disk)",
+	       cfg.cache ? "on" : "off", cfg.csum ? "on" : "off", cfg.merge ? "on" : "off",
+	       cfg.max_conns);
 	printf("httpd: listening on 10.0.2.15 port %u\n", cfg.port);
 	r = appl_run();
 	report();
