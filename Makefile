@@ -14,8 +14,11 @@
 #   make tcp-torture  a million simulated TCP scenarios with bulk transfers
 #   make http-test  httpd's core against curl, wget, ab, wrk (doc/httpd.md)
 #   make http-fuzz  httpd's request-parser fuzzer for FUZZ_TIME seconds
-#   make kvd        boot Exo running kvd (lib/appl) on host port KV_PORT (6380)
-#   make httpd      boot Exo running httpd (lib/appl) on host port HTTP_PORT (8080)
+#   make kvd        boot Exo running kvd (lib/appl) on host port KV_PORT (6380),
+#                   KVD_ARGS more arguments (DISK=img KVD_ARGS="--disk --format
+#                   appendonly yes": the log on the disk; doc/kvd.md)
+#   make httpd      boot Exo running httpd (lib/appl) on host port HTTP_PORT (8080),
+#                   HTTPD_ARGS more (DISK=img HTTPD_ARGS="--disk --format --seed")
 #   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
 #   make doc        regenerate doc/syscalls.md from inc/syscall.def
 #   make compdb     compile_commands.json, for editors and clang tools
@@ -260,11 +263,15 @@ run: deps all
 # network (doc/kvd.md, doc/httpd.md).
 KV_PORT ?= 6380
 HTTP_PORT ?= 8080
+KVD_ARGS ?=
+HTTPD_ARGS ?=
 kvd: deps all
-	PORTS="tcp:$(KV_PORT):6379" tools/qemu $(BUILD)/kernel -append "init=kvd"
+	PORTS="tcp:$(KV_PORT):6379" tools/qemu $(BUILD)/kernel \
+		-append "init=kvd -- --port 6379 $(KVD_ARGS)"
 
 httpd: deps all
-	PORTS="tcp:$(HTTP_PORT):80" tools/qemu $(BUILD)/kernel -append "init=httpd -- --port 80"
+	PORTS="tcp:$(HTTP_PORT):80" tools/qemu $(BUILD)/kernel \
+		-append "init=httpd -- --port 80 $(HTTPD_ARGS)"
 
 qemu-gdb: deps all
 	@echo "GDB: gdb -ex 'target remote localhost:$(GDBPORT)' $(BUILD)/kernel"
