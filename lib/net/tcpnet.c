@@ -8,7 +8,8 @@
  * env owns). Output never waits for ARP: with no address cached for the
  * next hop it asks and drops the segment, which retransmission repeats -
  * waiting would process received frames inside the stack's own call.
- * Memory is the library OS's malloc.
+ * Memory is the library OS's malloc, or the program's own
+ * (tcpnet_set_memory: the appliance library OS gives its slab allocator).
  *
  * Demultiplexing: each listener claims its TCP port with a DPF filter
  * (net_claim_port), and one more filter claims a block of CLIENT_BLOCK
@@ -79,16 +80,46 @@ static uint64_t tcp_clock(void *ctx)
 	return net_now_us();
 }
 
+/* The stack's memory: the library OS's malloc unless a program gave its
+ * own (tcpnet_set_memory, before the stack exists). */
+static void *(*mem_alloc)(size_t n);
+static void (*mem_free)(void *p, size_t n);
+static void (*wake_fn)(struct tcp_conn *c);
+
 static void *tcp_malloc(void *ctx, size_t n)
 {
 	(void)ctx;
-	return malloc(n);
+	return mem_alloc ? mem_alloc(n) : malloc(n);
 }
 
 static void tcp_mfree(void *ctx, void *p, size_t n)
 {
-	(void)ctx, (void)n;
-	free(p);
+	(void)ctx;
+	if (mem_free)
+		mem_free(p, n);
+	else
+		free(p);
+}
+
+static void tcp_wake_hook(void *ctx, struct tcp_conn *c)
+{
+	(void)ctx;
+	if (wake_fn)
+		wake_fn(c);
+}
+
+int tcpnet_set_memory(void *(*alloc)(size_t n), void (*release)(void *p, size_t n))
+{
+	if (stack)
+		return -E_BUSY;
+	mem_alloc = alloc;
+	mem_free = release;
+	return 0;
+}
+
+void tcpnet_set_wake(void (*fn)(struct tcp_conn *c))
+{
+	wake_fn = fn;
 }
 
 static void tcp_wake_hook(void *ctx, struct tcp_conn *c)

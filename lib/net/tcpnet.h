@@ -19,6 +19,12 @@ int tcpnet_run(uint64_t wait_ms);
 struct tcp_conn *tcpnet_listen(uint16_t port, int backlog, int *err);
 /* Connect to ip:port, waiting up to timeout_ms for the handshake. */
 struct tcp_conn *tcpnet_connect(uint32_t ip, uint16_t port, uint64_t timeout_ms, int *err);
+/* The stack's memory from alloc/release instead of malloc: before the
+ * stack is first used (-E_BUSY after). */
+int tcpnet_set_memory(void *(*alloc)(size_t n), void (*release)(void *p, size_t n));
+/* fn(c) whenever c's events may have changed (tcp_hooks' th_wake: it must
+ * not call into the stack). NULL: no calls. */
+void tcpnet_set_wake(void (*fn)(struct tcp_conn *c));
 /* Give the kernel's filter for port back (after closing its listener). */
 void tcpnet_unclaim(uint16_t port);
 /* Send all of buf, waiting for room: len, or what was sent and then an
