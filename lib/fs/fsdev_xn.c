@@ -287,7 +287,9 @@ static const void *xn_map(void *ctx, uint64_t blk)
 		return x->slots[s].page;
 	}
 	/* metadata: the kernel's cached page, which disk_bind binds; data is
-	 * refused there (E_INVAL) and read from the disk */
+	 * refused there (E_INVAL; E_NOT_FOUND or E_AGAIN since disk_bind binds
+	 * data blocks other envs put in the kernel's data cache) and read from
+	 * the disk */
 	long r = sys_disk_bind(blk, (uint64_t)x->bind_va, x->cap);
 	if (r == 0) {
 		uint8_t *page = meta_add(x, blk);
@@ -297,7 +299,7 @@ static const void *xn_map(void *ctx, uint64_t blk)
 		x->st.meta_reads++;
 		return page;
 	}
-	if (r != -E_INVAL)
+	if (r != -E_INVAL && r != -E_NOT_FOUND && r != -E_AGAIN)
 		return NULL; /* in no tree, or not ours */
 	bool hit;
 	if ((s = slot_get(x, blk, &hit)) < 0)
