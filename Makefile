@@ -237,7 +237,8 @@ deps:
 	@tools/deps
 
 run: deps all
-	tools/run $(BUILD)/kernel
+	@d="$${DISK:-$(BUILD)/disk.img}"; [ -f "$$d" ] || cp $(BUILD)/disk.img "$$d"; \
+		DISK="$$d" tools/run $(BUILD)/kernel
 
 qemu-gdb: deps all
 	@echo "GDB: gdb -ex 'target remote localhost:$(GDBPORT)' $(BUILD)/kernel"

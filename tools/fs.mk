@@ -41,3 +41,22 @@ $(BUILD)/bpf/fs_udf_super.o $(BUILD)/bpf/fs_udf_dir.o $(BUILD)/bpf/fs_udf_extmap
 FSCRASH_N ?= 200
 fscrashtest: all
 	tools/fscrashtest $(FSCRASH_N)
+
+# The disk the system boots with (make run attaches it): /bin (every
+# program), /etc, /home, /README, /www, made by mkfs with lib/fs's UDFs in
+# XN's type blocks. DISK_MIB sizes it.
+DISK_MIB ?= 64
+FS_UDF_OBJS := $(BUILD)/bpf/fs_udf_super.o $(BUILD)/bpf/fs_udf_dir.o $(BUILD)/bpf/fs_udf_extmap.o
+$(BUILD)/disk.img: $(BUILD)/tools/mkfs $(BUILD)/tools/fsck $(USER_ELFS) $(FS_UDF_OBJS) \
+		tools/fs/disk-README $(wildcard user/srv/httpd/www/*)
+	$(say) "  MKFS $@"
+	$(Q)rm -rf $(BUILD)/diskroot && mkdir -p $(BUILD)/diskroot/bin $(BUILD)/diskroot/etc \
+		$(BUILD)/diskroot/home $(BUILD)/diskroot/www
+	$(Q)cp $(USER_ELFS) $(BUILD)/diskroot/bin/
+	$(Q)cp tools/fs/disk-README $(BUILD)/diskroot/README
+	$(Q)cp -r user/srv/httpd/www/. $(BUILD)/diskroot/www/
+	$(Q)rm -f $@.tmp && $(BUILD)/tools/mkfs -s $(DISK_MIB) -u $(BUILD)/bpf $@.tmp $(BUILD)/diskroot
+	$(Q)$(BUILD)/tools/fsck $@.tmp > /dev/null && mv $@.tmp $@
+all: $(BUILD)/disk.img
+disk: $(BUILD)/disk.img
+.PHONY: disk
