@@ -184,7 +184,7 @@ define USER_PROG_RULE
 $(BUILD)/user/$(1): $(patsubst %,$(BUILD)/user-obj/%.o,$(2)) $(LIB_ARCHIVES) lib/base/user.ld
 	@mkdir -p $$(@D)
 	$$(say) "  LD   $$@"
-	$$(Q)$$(LD) $$(LDFLAGS_COMMON) -T lib/base/user.ld -u posix_init -o $$@ \
+	$$(Q)$$(LD) $$(LDFLAGS_COMMON) -T lib/base/user.ld -u posix_init -u posix_file_init -o $$@ \
 		$$(BUILD)/user-obj/lib/base/crt0.S.o $$(filter %.o,$$^) $$(LIB_ARCHIVES)
 endef
 $(foreach src,$(USER_SRCS),$(eval $(call USER_PROG_RULE,$(notdir $(basename $(src))),$(src))))
@@ -257,7 +257,8 @@ deps:
 	@tools/deps
 
 run: deps all
-	tools/run $(BUILD)/kernel
+	@d="$${DISK:-$(BUILD)/disk.img}"; [ -f "$$d" ] || cp $(BUILD)/disk.img "$$d"; \
+		DISK="$$d" tools/run $(BUILD)/kernel
 
 # The dedicated servers on the appliance library OS, through QEMU's user
 # network (doc/kvd.md, doc/httpd.md).

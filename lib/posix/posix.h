@@ -140,6 +140,13 @@ ssize_t readlink(const char *path, char *buf, size_t size);
 int truncate(const char *path, off_t len);
 int statfs(const char *path, struct statfs_info *out);
 int sync(void);
+int chmod(const char *path, mode_t mode);
+int fdatasync(int fd);
+/* lib/fs on the disk (file.c): mounted at the first path call with our own
+ * key; posix_fs_mount mounts it now with key cap (-EBUSY if mounted),
+ * posix_fs_unmount syncs and gives the tree up so another env may mount it. */
+int posix_fs_mount(uint64_t cap);
+int posix_fs_unmount(void);
 
 /* Directories: an fd opened on a directory, read an entry at a time. */
 typedef struct posix_dir DIR;
