@@ -446,6 +446,7 @@ int tcp_getopt_default(enum tcp_opt opt, int *v)
 	switch (opt) {
 	case TCP_OPT_NODELAY:
 	case TCP_OPT_KEEPALIVE:
+	case TCP_OPT_CORK:
 		*v = 0;
 		return 0;
 	case TCP_OPT_KEEPIDLE:

@@ -84,7 +84,6 @@ static uint64_t tcp_clock(void *ctx)
  * own (tcpnet_set_memory, before the stack exists). */
 static void *(*mem_alloc)(size_t n);
 static void (*mem_free)(void *p, size_t n);
-static void (*wake_fn)(struct tcp_conn *c);
 
 static void *tcp_malloc(void *ctx, size_t n)
 {
@@ -115,18 +114,6 @@ int tcpnet_set_memory(void *(*alloc)(size_t n), void (*release)(void *p, size_t 
 	mem_alloc = alloc;
 	mem_free = release;
 	return 0;
-}
-
-void tcpnet_set_wake(void (*fn)(struct tcp_conn *c))
-{
-	wake_fn = fn;
-}
-
-static void tcp_wake_hook(void *ctx, struct tcp_conn *c)
-{
-	(void)ctx;
-	if (wake_fn)
-		wake_fn(c);
 }
 
 void tcpnet_set_wake(void (*fn)(struct tcp_conn *c))
