@@ -302,7 +302,7 @@ static const void *xn_map(void *ctx, uint64_t blk)
 		x->st.meta_reads++;
 		return page;
 	}
-	if (r != -E_INVAL && r != -E_NOT_FOUND && r != -E_AGAIN)
+	if (r != -E_INVAL)
 		return NULL; /* in no tree, or not ours */
 	bool hit;
 	if ((s = slot_get(x, blk, &hit)) < 0)
