@@ -8,8 +8,8 @@
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
 
-#define ALIAS_VA 0x510000000000UL /* a second address for the shared page */
-#define UNBOUND_VA 0x520000000000UL
+#define ALIAS_VA 0x530000000000UL /* a second address for the shared page */
+#define UNBOUND_VA 0x540000000000UL
 
 int main(void)
 {
