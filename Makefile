@@ -21,6 +21,7 @@
 #                   HTTPD_ARGS more (DISK=img HTTPD_ARGS="--disk --format --seed")
 #   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
 #   make doc        regenerate doc/syscalls.md from inc/syscall.def
+#   make format     format every C file with .clang-format (make test checks it)
 #   make compdb     compile_commands.json, for editors and clang tools
 #   make deps       install missing or too old tools (tools/checktools names them)
 #   make clean      remove the build directory
@@ -305,6 +306,11 @@ doc/syscalls.md: inc/syscall.def tools/gensyscalldoc
 
 doc: doc/syscalls.md
 
+# The C the project formats: everything but the Linux guest's programs.
+FORMAT_FILES = $(filter-out bench/linux/%,$(shell git ls-files '*.c' '*.h' 2>/dev/null))
+format:
+	$(Q)clang-format-19 -i $(FORMAT_FILES)
+
 N ?= 1000
 crashtest: deps all
 	@tools/crashtest $(N)
@@ -358,7 +364,7 @@ help:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps run qemu-gdb iso test doc compdb help clean crashtest conformance kvd httpd
+.PHONY: all deps run qemu-gdb iso test doc compdb format help clean crashtest conformance kvd httpd
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -37,10 +37,9 @@ int civil_month_days(int32_t year, unsigned month)
 
 bool civil_valid(const struct civil *c)
 {
-	return c->c_year > -1000000 && c->c_year < 1000000 && c->c_month >= 1 &&
-	       c->c_month <= 12 && c->c_day >= 1 &&
-	       c->c_day <= civil_month_days(c->c_year, c->c_month) && c->c_hour < 24 &&
-	       c->c_min < 60 && c->c_sec <= 60;
+	return c->c_year > -1000000 && c->c_year < 1000000 && c->c_month >= 1 && c->c_month <= 12 &&
+	       c->c_day >= 1 && c->c_day <= civil_month_days(c->c_year, c->c_month) &&
+	       c->c_hour < 24 && c->c_min < 60 && c->c_sec <= 60;
 }
 
 /* Days from 1970-01-01 to year-month-day. */

@@ -133,44 +133,28 @@ static const char *parse_spec(const char *f, struct spec *sp, va_list *ap)
 static intmax_t fetch_signed(va_list *ap, enum length len)
 {
 	switch (len) {
-	case LEN_HH:
-		return (signed char)va_arg(*ap, int);
-	case LEN_H:
-		return (short)va_arg(*ap, int);
-	case LEN_L:
-		return va_arg(*ap, long);
-	case LEN_LL:
-		return va_arg(*ap, long long);
-	case LEN_Z:
-		return (ptrdiff_t)va_arg(*ap, size_t);
-	case LEN_T:
-		return va_arg(*ap, ptrdiff_t);
-	case LEN_J:
-		return va_arg(*ap, intmax_t);
-	default:
-		return va_arg(*ap, int);
+	case LEN_HH: return (signed char)va_arg(*ap, int);
+	case LEN_H: return (short)va_arg(*ap, int);
+	case LEN_L: return va_arg(*ap, long);
+	case LEN_LL: return va_arg(*ap, long long);
+	case LEN_Z: return (ptrdiff_t)va_arg(*ap, size_t);
+	case LEN_T: return va_arg(*ap, ptrdiff_t);
+	case LEN_J: return va_arg(*ap, intmax_t);
+	default: return va_arg(*ap, int);
 	}
 }
 
 static uintmax_t fetch_unsigned(va_list *ap, enum length len)
 {
 	switch (len) {
-	case LEN_HH:
-		return (unsigned char)va_arg(*ap, unsigned int);
-	case LEN_H:
-		return (unsigned short)va_arg(*ap, unsigned int);
-	case LEN_L:
-		return va_arg(*ap, unsigned long);
-	case LEN_LL:
-		return va_arg(*ap, unsigned long long);
-	case LEN_Z:
-		return va_arg(*ap, size_t);
-	case LEN_T:
-		return (size_t)va_arg(*ap, ptrdiff_t);
-	case LEN_J:
-		return va_arg(*ap, uintmax_t);
-	default:
-		return va_arg(*ap, unsigned int);
+	case LEN_HH: return (unsigned char)va_arg(*ap, unsigned int);
+	case LEN_H: return (unsigned short)va_arg(*ap, unsigned int);
+	case LEN_L: return va_arg(*ap, unsigned long);
+	case LEN_LL: return va_arg(*ap, unsigned long long);
+	case LEN_Z: return va_arg(*ap, size_t);
+	case LEN_T: return (size_t)va_arg(*ap, ptrdiff_t);
+	case LEN_J: return va_arg(*ap, uintmax_t);
+	default: return va_arg(*ap, unsigned int);
 	}
 }
 
@@ -209,14 +193,11 @@ static size_t to_digits(char *end, uintmax_t v, int base, bool upper)
 static int conv_base(char conv)
 {
 	switch (conv) {
-	case 'o':
-		return 8;
+	case 'o': return 8;
 	case 'x':
 	case 'X':
-	case 'p':
-		return 16;
-	default:
-		return 10;
+	case 'p': return 16;
+	default: return 10;
 	}
 }
 
@@ -295,8 +276,8 @@ static void put_error(struct out *o, const struct spec *sp, intmax_t e)
 	if (e < 0)
 		buf[n++] = '-';
 	char digits[DIGITS_MAX];
-	size_t nd = to_digits(digits + sizeof(digits), e < 0 ? 0 - (uintmax_t)e : (uintmax_t)e,
-			      10, false);
+	size_t nd = to_digits(digits + sizeof(digits), e < 0 ? 0 - (uintmax_t)e : (uintmax_t)e, 10,
+			      false);
 	memcpy(buf + n, digits + sizeof(digits) - nd, nd);
 	n += nd;
 	if (sp->prec >= 0 && (size_t)sp->prec < n)
@@ -343,14 +324,9 @@ static bool convert(struct out *o, struct spec *sp, va_list *ap)
 		put_text(o, sp, s, text_len(sp, s));
 		return true;
 	}
-	case 'e':
-		put_error(o, sp, fetch_signed(ap, sp->len));
-		return true;
-	case '%':
-		emit(o, "%", 1);
-		return true;
-	default:
-		return false;
+	case 'e': put_error(o, sp, fetch_signed(ap, sp->len)); return true;
+	case '%': emit(o, "%", 1); return true;
+	default: return false;
 	}
 }
 
@@ -435,8 +411,7 @@ const char *err_name(long e)
 		return #name;
 		EXO_ERRORS(ERR_NAME_CASE)
 #undef ERR_NAME_CASE
-	default:
-		return NULL;
+	default: return NULL;
 	}
 }
 
@@ -448,7 +423,6 @@ const char *err_message(long e)
 		return msg;
 		EXO_ERRORS(ERR_MESSAGE_CASE)
 #undef ERR_MESSAGE_CASE
-	default:
-		return NULL;
+	default: return NULL;
 	}
 }

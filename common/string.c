@@ -163,8 +163,7 @@ static unsigned digit_value(int c)
 
 /* The common part of strtoul and strtol: sign, prefix and the magnitude of the
  * number, saturated at ULONG_LIMIT with *overflow set. */
-static unsigned long parse_magnitude(const char *s, char **end, int base, bool *neg,
-				     bool *overflow)
+static unsigned long parse_magnitude(const char *s, char **end, int base, bool *neg, bool *overflow)
 {
 	const char *p = s;
 	*neg = false;
@@ -179,8 +178,7 @@ static unsigned long parse_magnitude(const char *s, char **end, int base, bool *
 	if (*p == '+' || *p == '-')
 		*neg = *p++ == '-';
 	/* "0x" is a prefix only if a hex digit follows; "0xg" parses as 0. */
-	if ((base == 0 || base == 16) && p[0] == '0' && tolower(p[1]) == 'x' &&
-	    isxdigit(p[2])) {
+	if ((base == 0 || base == 16) && p[0] == '0' && tolower(p[1]) == 'x' && isxdigit(p[2])) {
 		p += 2;
 		base = 16;
 	} else if (base == 0) {

@@ -97,13 +97,9 @@ bool xn_change_ok(const struct xn_extent *before, int nb, const struct xn_extent
 		  int op, const struct xn_extent *ext, struct xn_extent *scratch, uint64_t nblocks)
 {
 	switch (op) {
-	case XN_OP_NONE:
-		return same_set(before, nb, after, na);
-	case XN_OP_ALLOC:
-		return grows_by(before, nb, after, na, ext, scratch, nblocks);
-	case XN_OP_FREE:
-		return grows_by(after, na, before, nb, ext, scratch, nblocks);
-	default:
-		return false;
+	case XN_OP_NONE: return same_set(before, nb, after, na);
+	case XN_OP_ALLOC: return grows_by(before, nb, after, na, ext, scratch, nblocks);
+	case XN_OP_FREE: return grows_by(after, na, before, nb, ext, scratch, nblocks);
+	default: return false;
 	}
 }

@@ -190,7 +190,7 @@ enum bpf_helper_id {
 #define BPF_HELPER_ENUM(name, id, desc) name = id,
 	BPF_HELPERS(BPF_HELPER_ENUM)
 #undef BPF_HELPER_ENUM
-	BPF_HELPER_COUNT_PLUS_ONE
+		BPF_HELPER_COUNT_PLUS_ONE
 };
 
 /* --- running ----------------------------------------------------------------- */
@@ -239,7 +239,7 @@ enum bpf_error {
 #define BPF_ERROR_ENUM(name, code, msg) name = code,
 	BPF_ERRORS(BPF_ERROR_ENUM)
 #undef BPF_ERROR_ENUM
-	BPF_ERR_COUNT_PLUS_ONE
+		BPF_ERR_COUNT_PLUS_ONE
 };
 
 /* --- loading (sys_bpf_load) ----------------------------------------------- */

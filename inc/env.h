@@ -65,8 +65,6 @@ struct env_regs {
 	uint64_t r_rip, r_rsp, r_rflags;
 };
 
-
-
 #endif /* __ASSEMBLER__ */
 
 #endif

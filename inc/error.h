@@ -33,7 +33,7 @@ enum {
 #define EXO_ERROR_ENUM(name, num, msg) name = num,
 	EXO_ERRORS(EXO_ERROR_ENUM)
 #undef EXO_ERROR_ENUM
-	E_COUNT_PLUS_ONE
+		E_COUNT_PLUS_ONE
 };
 
 #define E_MAX (E_COUNT_PLUS_ONE - 1)

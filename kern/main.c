@@ -37,7 +37,6 @@
 #include <kern/arch/trap.h>
 #include <common/string.h>
 
-
 struct kern_info kinfo;
 
 /* Fill the exposed kern_info from what boot found. */
@@ -123,8 +122,9 @@ void kmain(uint32_t protocol, uint64_t info_pa)
 	bool have_map = bootinfo_parse(protocol, info_pa);
 	/* GDT, TSS, %gs, syscall MSRs, NX: pmap's tables use NX bits. */
 	cpu_init(0, 0);
-	cprintf("\nExo exokernel, booted by %s\n",
-		protocol == BOOT_PVH ? "PVH" : protocol == BOOT_MULTIBOOT2 ? "multiboot2" : "?");
+	cprintf("\nExo exokernel, booted by %s\n", protocol == BOOT_PVH          ? "PVH"
+						   : protocol == BOOT_MULTIBOOT2 ? "multiboot2"
+										 : "?");
 	if (!have_map)
 		panic("kmain: the boot loader gave no memory map");
 	/* Direct map, kernel tables, the page table of owners. */

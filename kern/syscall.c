@@ -312,7 +312,7 @@ FASTPATH static bool adds_ref(struct vmspace *vs, uint64_t va, uint64_t ppn)
 }
 
 FASTPATH static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uint64_t rights,
-			  uint64_t cap)
+				   uint64_t cap)
 {
 	struct env *e;
 	long r = other_env(envid, cap, false, &e);
@@ -356,7 +356,8 @@ FASTPATH static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t
 		const struct bind_req *q = &reqs[i];
 		if (q->br_ppn == PPN_NONE_REQ) {
 			r = check_user_page_va(q->br_va);
-		} else if (ok_guard && q->br_ppn < pages_total && page_guards[q->br_ppn] == ok_guard &&
+		} else if (ok_guard && q->br_ppn < pages_total &&
+			   page_guards[q->br_ppn] == ok_guard &&
 			   pages[q->br_ppn].pg_type == PAGE_USER && q->br_rights == ok_rights &&
 			   q->br_va % PAGE_SIZE == 0 && q->br_va < UTOP) {
 			r = 0;
@@ -427,7 +428,8 @@ static long sys_page_protect(envid_t envid, uint64_t va, uint64_t npages, uint64
 		if (!b)
 			continue;
 		ppn_t ppn = stlb_binding(b)->b_ppn;
-		if (!(ok_guard && page_guards[ppn] == ok_guard && pages[ppn].pg_type == PAGE_USER)) {
+		if (!(ok_guard && page_guards[ppn] == ok_guard &&
+		      pages[ppn].pg_type == PAGE_USER)) {
 			r = check_bind(va + i * PAGE_SIZE, ppn, rights, cap);
 			if (r < 0)
 				return r;
@@ -532,7 +534,8 @@ static long sys_cap_derive(uint64_t src, uint64_t dst, uint64_t rights, uint64_t
 	if (ncomp > (uint64_t)(CAP_MAXLEN - key->c_len))
 		return -E_RANGE;
 	struct cap c = *key;
-	if (copy_from_user(e->env_vm, &c.c_name[key->c_len], uname, ncomp * sizeof(c.c_name[0])) < 0)
+	if (copy_from_user(e->env_vm, &c.c_name[key->c_len], uname, ncomp * sizeof(c.c_name[0])) <
+	    0)
 		return -E_FAULT;
 	c.c_len = (uint8_t)(key->c_len + ncomp);
 	c.c_rights = (uint8_t)rights;
@@ -630,7 +633,8 @@ static long sys_page_dirty(uint64_t va, uint64_t clear)
 	struct binding *b = (struct binding *)stlb_lookup(e->env_vm, va);
 	if (!b)
 		return -E_NOT_FOUND;
-	bool dirty = (b->b_flags & BINDING_DIRTY) || vm_dirty(e->env_vm, ROUNDDOWN(va, PAGE_SIZE), clear);
+	bool dirty = (b->b_flags & BINDING_DIRTY) ||
+		     vm_dirty(e->env_vm, ROUNDDOWN(va, PAGE_SIZE), clear);
 	if (clear)
 		b->b_flags &= (uint8_t)~BINDING_DIRTY;
 	return dirty;
@@ -733,8 +737,7 @@ static inline __attribute__((always_inline)) long dispatch(struct trapframe *tf)
 #define SYS5(n, t1, a1, t2, a2, t3, a3, t4, a4, t5, a5) \
 	case SYS_##n: r = sys_##n(A1, A2, A3, A4, A5); break;
 #include <inc/syscall.def>
-	default:
-		r = -E_NO_SYS;
+	default: r = -E_NO_SYS;
 	}
 	return r;
 }

@@ -105,11 +105,8 @@ void trap(struct trapframe *tf)
 		disk_irq();
 		lapic_eoi();
 		preempt(tf); /* a waiter on the disk may have woken */
-	case IRQ_SPURIOUS:
-		break; /* no EOI for spurious vectors */
-	case T_NMI:
-		cprintf("trap: NMI ignored\n");
-		break;
+	case IRQ_SPURIOUS: break; /* no EOI for spurious vectors */
+	case T_NMI: cprintf("trap: NMI ignored\n"); break;
 	default:
 		if (tf->tf_trapno >= IRQ_PIC_BASE && tf->tf_trapno < IRQ_PIC_BASE + 16)
 			break; /* stray IRQ from the masked 8259s */

@@ -108,7 +108,7 @@ __attribute__((format(printf, 3, 4))) static inline void check_fail(const char *
 }
 
 __attribute__((format(printf, 4, 5))) static inline bool check_true(bool ok, const char *file,
-							       int line, const char *fmt, ...)
+								    int line, const char *fmt, ...)
 {
 	if (!ok && !check_failed) {
 		char msg[CHECK_WHAT_MAX];
@@ -147,7 +147,7 @@ static inline void check_quote(char *out, size_t n, const char *s)
 }
 
 static inline bool check_streq(const char *a, const char *b, const char *file, int line,
-			const char *a_text, const char *b_text)
+			       const char *a_text, const char *b_text)
 {
 	bool ok = a && b ? strcmp(a, b) == 0 : a == b;
 	if (!ok) {
@@ -160,7 +160,7 @@ static inline bool check_streq(const char *a, const char *b, const char *file, i
 }
 
 static inline bool check_eq(unsigned long long a, unsigned long long b, const char *file, int line,
-		     const char *a_text, const char *b_text)
+			    const char *a_text, const char *b_text)
 {
 	if (a != b)
 		check_fail(file, line, "%s == %s: got %lld (%#llx), want %lld (%#llx)", a_text,

@@ -139,7 +139,8 @@ int main(void)
 		int err;
 		/* the connections seen from the server: remote = the client */
 		for (int i = 0; i < n; i++)
-			if (!tcp_connect(st, SERVER_IP, PORT, CLIENT_IP, (uint16_t)(20000 + i), &err)) {
+			if (!tcp_connect(st, SERVER_IP, PORT, CLIENT_IP, (uint16_t)(20000 + i),
+					 &err)) {
 				fprintf(stderr, "demux-bench: connection %d: %d\n", i, err);
 				return 1;
 			}
@@ -154,15 +155,18 @@ int main(void)
 			long found = 0;
 			for (int rep = 0; rep < 200; rep++)
 				for (int i = 0; i < NPKT; i++)
-					found += tcp_lookup(st, SERVER_IP, PORT, CLIENT_IP, sports[i]) != NULL;
+					found += tcp_lookup(st, SERVER_IP, PORT, CLIENT_IP,
+							    sports[i]) != NULL;
 			double e = now_ns();
 			sink = s;
 			if (found != 200L * NPKT) {
 				fprintf(stderr, "demux-bench: a segment's connection not found\n");
 				return 1;
 			}
-			best_l = (b - a) / (200.0 * NPKT) < best_l ? (b - a) / (200.0 * NPKT) : best_l;
-			best_h = (e - b) / (200.0 * NPKT) < best_h ? (e - b) / (200.0 * NPKT) : best_h;
+			best_l = (b - a) / (200.0 * NPKT) < best_l ? (b - a) / (200.0 * NPKT)
+								   : best_l;
+			best_h = (e - b) / (200.0 * NPKT) < best_h ? (e - b) / (200.0 * NPKT)
+								   : best_h;
 		}
 		tcp_stack_free(st);
 		printf("%-6d | %14.1f %14.1f | %10.1f %10.1f %10.1f | %.2fx per segment\n", n,

@@ -60,10 +60,8 @@ static int bpf_demux(const uint8_t *pkt, size_t len)
 static int run(enum engine e, int i)
 {
 	switch (e) {
-	case COMPILED:
-		return code(pkts[i], lens[i]);
-	case INTERP:
-		return dpf_match(&D, pkts[i], lens[i]);
+	case COMPILED: return code(pkts[i], lens[i]);
+	case INTERP: return dpf_match(&D, pkts[i], lens[i]);
 	default:
 #ifdef HAVE_PCAP
 		return bpf_demux(pkts[i], lens[i]);
@@ -116,8 +114,8 @@ static bool verify(bool have_bpf)
 	for (int i = 0; i < NPKT; i++) {
 		int c = run(COMPILED, i), t = run(INTERP, i), b = have_bpf ? run(BPF, i) : want[i];
 		if (c != want[i] || t != want[i] || b != want[i]) {
-			fprintf(stderr, "packet %d: want %d, compiled %d, interpreter %d, bpf %d\n", i,
-				want[i], c, t, b);
+			fprintf(stderr, "packet %d: want %d, compiled %d, interpreter %d, bpf %d\n",
+				i, want[i], c, t, b);
 			return false;
 		}
 	}
@@ -199,8 +197,8 @@ int main(void)
 		if (c + 1 < sizeof(counts) / sizeof(counts[0]))
 			continue;
 		printf("\ncompiled trie's speed-up (times faster)\n");
-		printf("%-8s | %8s %11s | %8s %11s\n", "filters", "vs interp", "vs bpf", "vs interp",
-		       "vs bpf");
+		printf("%-8s | %8s %11s | %8s %11s\n", "filters", "vs interp", "vs bpf",
+		       "vs interp", "vs bpf");
 		for (size_t k = 0; k <= c; k++) {
 			printf("%-8d |", counts[k]);
 			for (int m = 0; m < 2; m++) {

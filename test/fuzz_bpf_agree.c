@@ -23,7 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int flips = 1 + data[0] / 64;
 		for (int f = 0; f < flips; f++) {
 			uint32_t at = gen_below(&s, len);
-			((uint8_t *)&prog[at])[gen_below(&s, 8)] ^= (uint8_t)(1u << gen_below(&s, 8));
+			((uint8_t *)&prog[at])[gen_below(&s, 8)] ^=
+				(uint8_t)(1u << gen_below(&s, 8));
 		}
 	}
 	struct h_mem m;

@@ -43,7 +43,8 @@ static struct fake_file *fake_find(const char *path)
 		size_t n = strlen(p), m = strlen(path);
 		/* a directory is found with or without its trailing slash */
 		if ((n == m && memcmp(p, path, n) == 0) ||
-		    (!fake_files[i].data && m == n + 1 && path[n] == '/' && memcmp(p, path, n) == 0))
+		    (!fake_files[i].data && m == n + 1 && path[n] == '/' &&
+		     memcmp(p, path, n) == 0))
 			return &fake_files[i];
 	}
 	return NULL;
@@ -131,8 +132,8 @@ static void fake_log(void *ctx, const char *line, size_t len)
 	fake_log_count++;
 }
 
-static const struct http_hooks fake_hooks = { NULL,        fake_stat,   fake_read,
-					      fake_list,   fake_now_ms, fake_wall_s,
-					      fake_alloc,  fake_free,   fake_log };
+static const struct http_hooks fake_hooks = { NULL,       fake_stat,   fake_read,
+					      fake_list,  fake_now_ms, fake_wall_s,
+					      fake_alloc, fake_free,   fake_log };
 
 #endif

@@ -64,7 +64,8 @@ static bool sim_trace; /* print every segment delivered */
 static void sim_print(const char *what, uint32_t src, const uint8_t *d, size_t len)
 {
 	if (len < 20) {
-		fprintf(stderr, "%10.6f %s %x short %zu\n", (double)sim.now_us / 1e6, what, src, len);
+		fprintf(stderr, "%10.6f %s %x short %zu\n", (double)sim.now_us / 1e6, what, src,
+			len);
 		return;
 	}
 	uint32_t seq = (uint32_t)d[4] << 24 | (uint32_t)d[5] << 16 | (uint32_t)d[6] << 8 | d[7];
@@ -168,8 +169,7 @@ static void sim_enqueue(uint32_t src, uint32_t dst, const uint8_t *data, size_t 
 	}
 }
 
-static int sim_output(void *ctx, uint32_t src, uint32_t dst, const struct tcp_piece *pieces,
-		      int n)
+static int sim_output(void *ctx, uint32_t src, uint32_t dst, const struct tcp_piece *pieces, int n)
 {
 	uint8_t buf[SIM_SEG_MAX + 64];
 	size_t len = 0;
@@ -230,7 +230,9 @@ static void sim_reset(uint64_t seed)
 static struct tcp_stack *sim_add_stack(uint32_t ip)
 {
 	int i = sim.nstacks++;
-	struct tcp_hooks h = { (void *)(intptr_t)i, sim_output, sim_now, sim_alloc, sim_free, NULL };
+	struct tcp_hooks h = {
+		(void *)(intptr_t)i, sim_output, sim_now, sim_alloc, sim_free, NULL
+	};
 	uint8_t key[16];
 	for (int k = 0; k < 16; k++)
 		key[k] = (uint8_t)sim_rand();

@@ -23,9 +23,26 @@
 static struct h_prog hp;
 
 static const uint64_t edge_values[] = {
-	0, 1, 2, 3, 7, 31, 32, 63, 64, 0xff, 0x7fffffff, 0x80000000, 0xffffffff, 0x100000000ull,
-	0x7fffffffffffffffull, 0x8000000000000000ull, 0xffffffffffffffffull, 0x123456789abcdef0ull,
-	0xfffffffffffffffeull, 0x00000001fffffffdull,
+	0,
+	1,
+	2,
+	3,
+	7,
+	31,
+	32,
+	63,
+	64,
+	0xff,
+	0x7fffffff,
+	0x80000000,
+	0xffffffff,
+	0x100000000ull,
+	0x7fffffffffffffffull,
+	0x8000000000000000ull,
+	0xffffffffffffffffull,
+	0x123456789abcdef0ull,
+	0xfffffffffffffffeull,
+	0x00000001fffffffdull,
 };
 #define NEDGE (sizeof(edge_values) / sizeof(edge_values[0]))
 
@@ -117,7 +134,8 @@ TEST(ops, alu_reg)
 		for (int cls = 0; cls < 2; cls++)
 			for (uint8_t d = 0; d <= 9; d++)
 				for (uint8_t sr = 0; sr <= 9; sr++) {
-					uint8_t c = (cls ? BPF_ALU64 : BPF_ALU) | alu_ops[o] | BPF_X;
+					uint8_t c =
+						(cls ? BPF_ALU64 : BPF_ALU) | alu_ops[o] | BPF_X;
 					struct bpf_insn op = RAW(c, d, sr, 0, 0);
 					snprintf(what, sizeof(what), "op %#x r%u r%u", c, d, sr);
 					check_reg_program(&op, 1, what);
@@ -131,10 +149,13 @@ TEST(ops, alu_imm)
 	for (size_t o = 0; o < sizeof(alu_ops); o++)
 		for (int cls = 0; cls < 2; cls++)
 			for (uint8_t d = 0; d <= 9; d++)
-				for (size_t k = 0; k < sizeof(imms) / sizeof(imms[0]); k += d % 2 + 1) {
-					uint8_t c = (cls ? BPF_ALU64 : BPF_ALU) | alu_ops[o] | BPF_K;
+				for (size_t k = 0; k < sizeof(imms) / sizeof(imms[0]);
+				     k += d % 2 + 1) {
+					uint8_t c =
+						(cls ? BPF_ALU64 : BPF_ALU) | alu_ops[o] | BPF_K;
 					struct bpf_insn op = RAW(c, d, 0, 0, imms[k]);
-					snprintf(what, sizeof(what), "op %#x r%u imm %d", c, d, imms[k]);
+					snprintf(what, sizeof(what), "op %#x r%u imm %d", c, d,
+						 imms[k]);
 					check_reg_program(&op, 1, what);
 				}
 }
@@ -143,16 +164,17 @@ TEST(ops, neg_and_byte_swaps)
 {
 	char what[64];
 	for (uint8_t d = 0; d <= 9; d++) {
-		struct bpf_insn ops[] = { NEG(d), NEG32(d), BE(d, 16), BE(d, 32), BE(d, 64),
-					  LE(d, 16), LE(d, 32), LE(d, 64) };
+		struct bpf_insn ops[] = { NEG(d),    NEG32(d),  BE(d, 16), BE(d, 32),
+					  BE(d, 64), LE(d, 16), LE(d, 32), LE(d, 64) };
 		for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
-			snprintf(what, sizeof(what), "op %#x r%u imm %d", ops[k].code, d, ops[k].imm);
+			snprintf(what, sizeof(what), "op %#x r%u imm %d", ops[k].code, d,
+				 ops[k].imm);
 			check_reg_program(&ops[k], 1, what);
 		}
 	}
 }
 
-static const uint8_t jmp_ops[] = { BPF_JEQ, BPF_JNE, BPF_JGT, BPF_JGE, BPF_JLT, BPF_JLE,
+static const uint8_t jmp_ops[] = { BPF_JEQ,  BPF_JNE,  BPF_JGT,  BPF_JGE,  BPF_JLT, BPF_JLE,
 				   BPF_JSET, BPF_JSGT, BPF_JSGE, BPF_JSLT, BPF_JSLE };
 
 TEST(ops, jumps)
@@ -168,7 +190,9 @@ TEST(ops, jumps)
 						sr == 10 ? RAW(c | BPF_K, d, 0, 0,
 							       (int32_t)edge_values[d + o])
 							 : RAW(c | BPF_X, d, sr, 0, 0),
-						MOV(1, 2), JA(1), MOV(1, 1),
+						MOV(1, 2),
+						JA(1),
+						MOV(1, 1),
 					};
 					ops[0].off = 2;
 					snprintf(what, sizeof(what), "op %#x r%u r%u", c, d, sr);
@@ -187,13 +211,19 @@ TEST(ops, memory_every_register)
 					continue;
 				/* rb = r10 - 16; store rv at [rb + 3]; load it back into rv */
 				struct bpf_insn ops[] = {
-					STX(DW, 10, b, -24), MOVR(b, 10), ALU(ADD, b, -16),
-					ST(DW, b, 0, 0x5a5a5a5a), ST(DW, b, 8, -1),
-					BPF_STX_MEM(sizes[z], b, v, 3), BPF_LDX_MEM(sizes[z], v, b, 3),
-					BPF_ST_MEM(sizes[z], b, 1, -2), BPF_LDX_MEM(sizes[z], 9 - (b == 9), b, 1),
+					STX(DW, 10, b, -24),
+					MOVR(b, 10),
+					ALU(ADD, b, -16),
+					ST(DW, b, 0, 0x5a5a5a5a),
+					ST(DW, b, 8, -1),
+					BPF_STX_MEM(sizes[z], b, v, 3),
+					BPF_LDX_MEM(sizes[z], v, b, 3),
+					BPF_ST_MEM(sizes[z], b, 1, -2),
+					BPF_LDX_MEM(sizes[z], 9 - (b == 9), b, 1),
 					LDX(DW, b, 10, -24),
 				};
-				snprintf(what, sizeof(what), "size %#x base r%u value r%u", sizes[z], b, v);
+				snprintf(what, sizeof(what), "size %#x base r%u value r%u",
+					 sizes[z], b, v);
 				check_reg_program(ops, sizeof(ops) / sizeof(ops[0]), what);
 			}
 }
@@ -219,9 +249,8 @@ static void generated(uint64_t seed, int n, bool mutate)
 		}
 		int r = h_verify(&hp, p, len, &m, 0);
 		if (r != BPF_OK) {
-			if (!mutate &&
-			    !CHECK_MSG(false, "seed %llu program %d rejected: %s",
-				       (unsigned long long)seed, k, hp.err.e_msg)) {
+			if (!mutate && !CHECK_MSG(false, "seed %llu program %d rejected: %s",
+						  (unsigned long long)seed, k, hp.err.e_msg)) {
 				h_dump(stderr, p, len);
 				break;
 			}
@@ -249,7 +278,8 @@ static void generated(uint64_t seed, int n, bool mutate)
 	}
 out:
 	fprintf(stderr, "seed %llu%s: %d/%d accepted, %d runs out of budget, %d faults\n",
-		(unsigned long long)seed, mutate ? " mutated" : "", accepted, n, budget_runs, faults);
+		(unsigned long long)seed, mutate ? " mutated" : "", accepted, n, budget_runs,
+		faults);
 	if (mutate)
 		CHECK_MSG(accepted > n / 20, "only %d of %d mutants accepted", accepted, n);
 	else
@@ -257,10 +287,31 @@ out:
 	h_mem_free(&m);
 }
 
-TEST(generated, seed1) { generated(1, 1000, false); }
-TEST(generated, seed2) { generated(2, 1000, false); }
-TEST(generated, seed3) { generated(3, 1000, false); }
-TEST(generated, seed4) { generated(4, 1000, false); }
-TEST(mutated, seed1) { generated(11, 2000, true); }
-TEST(mutated, seed2) { generated(12, 2000, true); }
-TEST(mutated, seed3) { generated(13, 2000, true); }
+TEST(generated, seed1)
+{
+	generated(1, 1000, false);
+}
+TEST(generated, seed2)
+{
+	generated(2, 1000, false);
+}
+TEST(generated, seed3)
+{
+	generated(3, 1000, false);
+}
+TEST(generated, seed4)
+{
+	generated(4, 1000, false);
+}
+TEST(mutated, seed1)
+{
+	generated(11, 2000, true);
+}
+TEST(mutated, seed2)
+{
+	generated(12, 2000, true);
+}
+TEST(mutated, seed3)
+{
+	generated(13, 2000, true);
+}

@@ -54,7 +54,8 @@ static int load(const char *name, uint32_t *len)
 	struct image im = read_prog(name);
 	if (!im.data)
 		return -1000;
-	int r = bpf_elf_load(im.data, im.size, "wakeup", hp.insns, BPF_MAX_INSNS, len, resolve, NULL);
+	int r = bpf_elf_load(im.data, im.size, "wakeup", hp.insns, BPF_MAX_INSNS, len, resolve,
+			     NULL);
 	free(im.data);
 	return r;
 }
@@ -93,9 +94,23 @@ static void set_u64(struct h_mem *m, int region, int index, uint64_t v)
 	memcpy(m->region[region] + 8 * index, &v, 8);
 }
 
-static void counter_moved(struct h_mem *m) { set_u64(m, 0, 0, 5); set_u64(m, 0, 1, 4); }
-static void counter_still(struct h_mem *m) { set_u64(m, 0, 0, 5); set_u64(m, 0, 1, 5); set_u64(m, 0, 2, 2000); }
-static void deadline_passed(struct h_mem *m) { set_u64(m, 0, 0, 5); set_u64(m, 0, 1, 5); set_u64(m, 0, 2, 999); }
+static void counter_moved(struct h_mem *m)
+{
+	set_u64(m, 0, 0, 5);
+	set_u64(m, 0, 1, 4);
+}
+static void counter_still(struct h_mem *m)
+{
+	set_u64(m, 0, 0, 5);
+	set_u64(m, 0, 1, 5);
+	set_u64(m, 0, 2, 2000);
+}
+static void deadline_passed(struct h_mem *m)
+{
+	set_u64(m, 0, 0, 5);
+	set_u64(m, 0, 1, 5);
+	set_u64(m, 0, 2, 999);
+}
 
 TEST(c, wakeup_counter)
 {
@@ -144,7 +159,10 @@ TEST(c, sum_loop)
 	CHECK(hp.prog.p_loops);
 }
 
-static void region0_word1(struct h_mem *m) { set_u64(m, 0, 1, 40); }
+static void region0_word1(struct h_mem *m)
+{
+	set_u64(m, 0, 1, 40);
+}
 
 TEST(c, helpers)
 {
@@ -176,8 +194,9 @@ TEST(elf, unknown_region_symbol)
 {
 	struct image im = read_prog("wakeup_counter");
 	uint32_t len;
-	CHECK_EQ(bpf_elf_load(im.data, im.size, "wakeup", hp.insns, BPF_MAX_INSNS, &len, NULL, NULL),
-		 -E_NOT_FOUND);
+	CHECK_EQ(
+		bpf_elf_load(im.data, im.size, "wakeup", hp.insns, BPF_MAX_INSNS, &len, NULL, NULL),
+		-E_NOT_FOUND);
 	free(im.data);
 }
 
@@ -197,11 +216,14 @@ TEST(elf, default_section)
 {
 	struct image im = read_prog("pipe_reader");
 	uint32_t len = 0;
-	CHECK_EQ(bpf_elf_load(im.data, im.size, NULL, hp.insns, BPF_MAX_INSNS, &len, resolve, NULL), 0);
+	CHECK_EQ(bpf_elf_load(im.data, im.size, NULL, hp.insns, BPF_MAX_INSNS, &len, resolve, NULL),
+		 0);
 	CHECK(len > 0);
-	CHECK_EQ(bpf_elf_load(im.data, im.size, "nosuch", hp.insns, BPF_MAX_INSNS, &len, resolve, NULL),
+	CHECK_EQ(bpf_elf_load(im.data, im.size, "nosuch", hp.insns, BPF_MAX_INSNS, &len, resolve,
+			      NULL),
 		 -E_NOT_FOUND);
-	CHECK_EQ(bpf_elf_load(im.data, im.size, "wakeup", hp.insns, 2, &len, resolve, NULL), -E_TOO_BIG);
+	CHECK_EQ(bpf_elf_load(im.data, im.size, "wakeup", hp.insns, 2, &len, resolve, NULL),
+		 -E_TOO_BIG);
 	free(im.data);
 }
 
@@ -210,17 +232,27 @@ TEST(elf, bad_headers)
 	struct image im = read_prog("pipe_reader");
 	uint32_t len;
 	uint8_t *copy = malloc(im.size);
-	CHECK_EQ(bpf_elf_load(im.data, 10, NULL, hp.insns, BPF_MAX_INSNS, &len, resolve, NULL), -E_BAD_ELF);
-	struct { size_t off; uint8_t val; } damage[] = {
-		{ 0, 0 }, { 4, 1 } /* class */, { 5, 2 } /* data */, { 16, 2 } /* type */,
-		{ 18, 62 } /* machine */, { 58, 0 } /* shentsize */, { 60, 0xff } /* shnum */,
-		{ 62, 0xff } /* shstrndx */, { 40, 0xff } /* shoff */,
+	CHECK_EQ(bpf_elf_load(im.data, 10, NULL, hp.insns, BPF_MAX_INSNS, &len, resolve, NULL),
+		 -E_BAD_ELF);
+	struct {
+		size_t off;
+		uint8_t val;
+	} damage[] = {
+		{ 0, 0 },
+		{ 4, 1 } /* class */,
+		{ 5, 2 } /* data */,
+		{ 16, 2 } /* type */,
+		{ 18, 62 } /* machine */,
+		{ 58, 0 } /* shentsize */,
+		{ 60, 0xff } /* shnum */,
+		{ 62, 0xff } /* shstrndx */,
+		{ 40, 0xff } /* shoff */,
 	};
 	for (size_t k = 0; k < sizeof(damage) / sizeof(damage[0]); k++) {
 		memcpy(copy, im.data, im.size);
 		copy[damage[k].off] = damage[k].val;
-		CHECK_MSG(bpf_elf_load(copy, im.size, NULL, hp.insns, BPF_MAX_INSNS, &len, resolve, NULL) ==
-				  -E_BAD_ELF,
+		CHECK_MSG(bpf_elf_load(copy, im.size, NULL, hp.insns, BPF_MAX_INSNS, &len, resolve,
+				       NULL) == -E_BAD_ELF,
 			  "damage at %zu accepted", damage[k].off);
 	}
 	free(copy);
@@ -232,8 +264,11 @@ TEST(elf, bad_headers)
  * verifier. */
 TEST(elf, random_damage)
 {
-	static const char *names[] = { "wakeup_counter", "pipe_reader", "sum_loop", "helpers", "bad_global" };
-	struct gen_src { uint64_t state; } s = { 12345 };
+	static const char *names[] = { "wakeup_counter", "pipe_reader", "sum_loop", "helpers",
+				       "bad_global" };
+	struct gen_src {
+		uint64_t state;
+	} s = { 12345 };
 	for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
 		struct image im = read_prog(names[n]);
 		for (int k = 0; k < 2000; k++) {
@@ -246,7 +281,8 @@ TEST(elf, random_damage)
 			}
 			size_t size = k % 7 == 0 ? (size_t)((s.state >> 40) % im.size) : im.size;
 			uint32_t len;
-			if (bpf_elf_load(copy, size, NULL, hp.insns, BPF_MAX_INSNS, &len, resolve, NULL) == 0)
+			if (bpf_elf_load(copy, size, NULL, hp.insns, BPF_MAX_INSNS, &len, resolve,
+					 NULL) == 0)
 				h_verify(&hp, hp.insns, len, NULL, 0);
 			free(copy);
 		}

@@ -22,11 +22,11 @@ static void expect_verdict(const struct bpf_insn *insns, uint32_t n, uint32_t fl
 			   uint32_t at)
 {
 	int r = h_verify(&hp, insns, n, NULL, flags);
-	CHECK_MSG(r == reason, "verdict %d (%s), want %d (%s): %s", r, bpf_error_message(r),
-		  reason, bpf_error_message(reason), hp.err.e_msg);
+	CHECK_MSG(r == reason, "verdict %d (%s), want %d (%s): %s", r, bpf_error_message(r), reason,
+		  bpf_error_message(reason), hp.err.e_msg);
 	if (r == reason && reason)
-		CHECK_MSG(hp.err.e_insn == at, "rejected at insn %u, want %u: %s", hp.err.e_insn, at,
-			  hp.err.e_msg);
+		CHECK_MSG(hp.err.e_insn == at, "rejected at insn %u, want %u: %s", hp.err.e_insn,
+			  at, hp.err.e_msg);
 	if (r == reason && reason)
 		CHECK_MSG(strncmp(hp.err.e_msg, "insn ", 5) == 0, "message %s", hp.err.e_msg);
 }
@@ -96,7 +96,8 @@ REJECT(unknown_jmp_op, BAD_OPCODE, 1, MOV(0, 0), RAW(BPF_JMP | 0xe0, 0, 0, 0, 0)
 REJECT(byte_swap_64bit_class, BAD_OPCODE, 1, MOV(0, 0), RAW(BPF_ALU64 | BPF_END, 0, 0, 0, 16), EXIT)
 REJECT(byte_swap_8, BAD_OPCODE, 1, MOV(0, 0), BE(0, 8), EXIT)
 REJECT(signed_div, BAD_OPCODE, 1, MOV(0, 1), RAW(BPF_ALU64 | BPF_DIV | BPF_K, 0, 0, 1, 3), EXIT)
-REJECT(ld_imm64_map_fd, BAD_OPCODE, 0, RAW(BPF_LD | BPF_IMM | BPF_DW, 0, 1, 0, 3), RAW(0, 0, 0, 0, 0), EXIT)
+REJECT(ld_imm64_map_fd, BAD_OPCODE, 0, RAW(BPF_LD | BPF_IMM | BPF_DW, 0, 1, 0, 3),
+       RAW(0, 0, 0, 0, 0), EXIT)
 REJECT(ld_imm64_at_end, BAD_OPCODE, 1, MOV(0, 0), RAW(BPF_LD | BPF_IMM | BPF_DW, 0, 0, 0, 3))
 REJECT(call_function, BAD_OPCODE, 1, MOV(0, 0), RAW(BPF_JMP | BPF_CALL, 0, 1, 0, 2), EXIT)
 REJECT(bad_dst_reg, BAD_REG, 0, MOV(11, 0), MOV(0, 0), EXIT)
@@ -106,7 +107,8 @@ REJECT(alu_x_with_imm, RESERVED, 1, MOV(0, 0), RAW(BPF_ALU64 | BPF_ADD | BPF_X, 
 REJECT(neg_with_src, RESERVED, 1, MOV(0, 0), RAW(BPF_ALU64 | BPF_NEG | BPF_X, 0, 0, 0, 0), EXIT)
 REJECT(exit_with_imm, RESERVED, 1, MOV(0, 0), RAW(BPF_JMP | BPF_EXIT, 0, 0, 0, 1))
 REJECT(call_with_off, RESERVED, 0, RAW(BPF_JMP | BPF_CALL, 0, 0, 1, 1), EXIT)
-REJECT(ld_imm64_bad_second_slot, RESERVED, 1, RAW(BPF_LD | BPF_IMM | BPF_DW, 0, 0, 0, 3), MOV(0, 0), EXIT)
+REJECT(ld_imm64_bad_second_slot, RESERVED, 1, RAW(BPF_LD | BPF_IMM | BPF_DW, 0, 0, 0, 3), MOV(0, 0),
+       EXIT)
 REJECT(st_with_src, RESERVED, 0, RAW(BPF_ST | BPF_MEM | BPF_DW, 10, 1, -8, 0), MOV(0, 0), EXIT)
 REJECT(write_r10, WRITE_R10, 0, MOV(10, 0), MOV(0, 0), EXIT)
 REJECT(load_into_r10, WRITE_R10, 0, LDX(DW, 10, 1, 0), MOV(0, 0), EXIT)
@@ -143,7 +145,9 @@ TEST(reject, bad_region_list)
 {
 	struct bpf_insn p[] = { MOV(0, 0), EXIT };
 	struct bpf_aux aux[2];
-	struct bpf_prog prog = { .p_kind = BPF_KIND_WAKEUP, .p_len = 2, .p_insns = p, .p_aux = aux };
+	struct bpf_prog prog = {
+		.p_kind = BPF_KIND_WAKEUP, .p_len = 2, .p_insns = p, .p_aux = aux
+	};
 	struct bpf_verify_error err;
 	char scratch[1 << 16];
 	prog.p_nregions = 1;
@@ -165,7 +169,9 @@ TEST(reject, scratch_too_small)
 {
 	struct bpf_insn p[] = { MOV(0, 0), JMP(JEQ, 0, 0, 1), MOV(0, 1), EXIT };
 	struct bpf_aux aux[4];
-	struct bpf_prog prog = { .p_kind = BPF_KIND_WAKEUP, .p_len = 4, .p_insns = p, .p_aux = aux };
+	struct bpf_prog prog = {
+		.p_kind = BPF_KIND_WAKEUP, .p_len = 4, .p_insns = p, .p_aux = aux
+	};
 	struct bpf_verify_error err;
 	size_t need = bpf_verify_scratch_size(p, 4);
 	char *scratch = malloc(need);
@@ -180,22 +186,19 @@ TEST(reject, scratch_too_small)
 
 REJECT(uninit_reg, UNINIT_REG, 0, MOVR(0, 2), EXIT)
 REJECT(uninit_r0_at_exit, UNINIT_REG, 1, MOV(2, 0), EXIT)
-REJECT(uninit_on_one_path, UNINIT_REG, 3,
-       LDX(DW, 2, 1, CTX_ARG), JMP(JEQ, 2, 0, 1), MOV(3, 1), MOVR(0, 3), EXIT)
+REJECT(uninit_on_one_path, UNINIT_REG, 3, LDX(DW, 2, 1, CTX_ARG), JMP(JEQ, 2, 0, 1), MOV(3, 1),
+       MOVR(0, 3), EXIT)
 REJECT(args_clobbered_by_call, UNINIT_REG, 2, MOV(2, 5), CALL(TSC), MOVR(0, 2), EXIT)
 REJECT(uninit_as_base, UNINIT_REG, 0, LDX(DW, 0, 3, 0), EXIT)
 REJECT(uninit_stack, UNINIT_STACK, 0, LDX(DW, 0, 10, -8), EXIT)
 REJECT(partly_init_stack, UNINIT_STACK, 1, ST(W, 10, -8, 1), LDX(DW, 0, 10, -8), EXIT)
-REJECT(stack_init_on_one_path, UNINIT_STACK, 4,
-       LDX(DW, 2, 1, CTX_ARG), JMP(JEQ, 2, 0, 1), ST(DW, 10, -8, 1), MOV(0, 0),
-       LDX(DW, 0, 10, -8), EXIT)
+REJECT(stack_init_on_one_path, UNINIT_STACK, 4, LDX(DW, 2, 1, CTX_ARG), JMP(JEQ, 2, 0, 1),
+       ST(DW, 10, -8, 1), MOV(0, 0), LDX(DW, 0, 10, -8), EXIT)
 REJECT(stack_below_frame, OOB, 0, ST(DW, 10, -520, 1), MOV(0, 0), EXIT)
 REJECT(stack_above_frame, OOB, 1, ST(DW, 10, -8, 1), LDX(DW, 0, 10, -4), EXIT)
-REJECT(stack_var_offset, VAR_OFFSET, 4,
-       LDX(DW, 2, 1, CTX_ARG), ALU(AND, 2, 7), MOVR(3, 10), ALUR(ADD, 3, 2), ST(DW, 3, -16, 0),
-       MOV(0, 0), EXIT)
-ACCEPT(stack_all_sizes,
-       ST(B, 10, -1, 1), ST(H, 10, -4, 2), ST(W, 10, -8, 3), ST(DW, 10, -512, 4),
+REJECT(stack_var_offset, VAR_OFFSET, 4, LDX(DW, 2, 1, CTX_ARG), ALU(AND, 2, 7), MOVR(3, 10),
+       ALUR(ADD, 3, 2), ST(DW, 3, -16, 0), MOV(0, 0), EXIT)
+ACCEPT(stack_all_sizes, ST(B, 10, -1, 1), ST(H, 10, -4, 2), ST(W, 10, -8, 3), ST(DW, 10, -512, 4),
        LDX(B, 0, 10, -1), LDX(H, 0, 10, -4), LDX(W, 0, 10, -8), LDX(DW, 0, 10, -512), EXIT)
 
 /* --- context --------------------------------------------------------------------- */
@@ -205,13 +208,13 @@ REJECT(ctx_straddles_end, OOB, 0, LDX(DW, 0, 1, 28), EXIT)
 REJECT(ctx_negative, OOB, 0, LDX(B, 0, 1, -1), EXIT)
 REJECT(ctx_write, READ_ONLY, 0, ST(DW, 1, 0, 1), MOV(0, 0), EXIT)
 REJECT(ctx_write_reg, READ_ONLY, 1, MOV(2, 1), STX(W, 1, 2, 8), MOV(0, 0), EXIT)
-REJECT(ctx_var_offset, VAR_OFFSET, 3,
-       LDX(DW, 2, 1, CTX_ARG), ALU(AND, 2, 8), ALUR(ADD, 1, 2), LDX(DW, 0, 1, 0), EXIT)
+REJECT(ctx_var_offset, VAR_OFFSET, 3, LDX(DW, 2, 1, CTX_ARG), ALU(AND, 2, 8), ALUR(ADD, 1, 2),
+       LDX(DW, 0, 1, 0), EXIT)
 REJECT(scalar_as_pointer, NOT_POINTER, 1, MOV(2, 0x1000), LDX(DW, 0, 2, 0), EXIT)
 REJECT(loaded_value_as_pointer, NOT_POINTER, 1, LDX(DW, 2, 1, CTX_ARG), LDX(DW, 0, 2, 0), EXIT)
-ACCEPT(ctx_every_field_and_size,
-       LDX(DW, 0, 1, 0), LDX(DW, 0, 1, 8), LDX(DW, 0, 1, 16), LDX(DW, 0, 1, 24),
-       LDX(W, 0, 1, 28), LDX(H, 0, 1, 30), LDX(B, 0, 1, 31), LDX(W, 0, 1, 3), EXIT)
+ACCEPT(ctx_every_field_and_size, LDX(DW, 0, 1, 0), LDX(DW, 0, 1, 8), LDX(DW, 0, 1, 16),
+       LDX(DW, 0, 1, 24), LDX(W, 0, 1, 28), LDX(H, 0, 1, 30), LDX(B, 0, 1, 31), LDX(W, 0, 1, 3),
+       EXIT)
 
 /* --- regions ------------------------------------------------------------------------ */
 
@@ -258,9 +261,8 @@ REJECT(store_stack_ptr_to_region, PTR_LEAK, 2, LDREG(2, 0, 0), STX(DW, 2, 10, 8)
 REJECT(store_region_ptr_to_itself, PTR_LEAK, 2, LDREG(2, 0, 0), STX(DW, 2, 2, 8), MOV(0, 0), EXIT)
 REJECT(partial_pointer_spill, PTR_LEAK, 0, STX(W, 10, 1, -8), MOV(0, 0), EXIT)
 REJECT(partial_read_of_spilled_pointer, PTR_LEAK, 1, STX(DW, 10, 1, -8), LDX(W, 0, 10, -4), EXIT)
-REJECT(pointer_copied_out_by_helper, PTR_LEAK, 6,
-       STX(DW, 10, 1, -8), MOV(1, 0), MOV(2, 0), MOVR(3, 10), ALU(ADD, 3, -8), MOV(4, 8),
-       CALL(REGION_WRITE), EXIT)
+REJECT(pointer_copied_out_by_helper, PTR_LEAK, 6, STX(DW, 10, 1, -8), MOV(1, 0), MOV(2, 0),
+       MOVR(3, 10), ALU(ADD, 3, -8), MOV(4, 8), CALL(REGION_WRITE), EXIT)
 REJECT(return_ctx_ptr, PTR_RETURN, 1, MOVR(0, 1), EXIT)
 REJECT(return_stack_ptr, PTR_RETURN, 2, MOVR(0, 10), ALU(ADD, 0, -8), EXIT)
 REJECT(return_region_ptr, PTR_RETURN, 2, LDREG(0, 0, 0), EXIT)
@@ -273,29 +275,28 @@ REJECT(mov32_pointer, PTR_ARITH, 0, MOV32R(0, 1), EXIT)
 REJECT(add32_pointer, PTR_ARITH, 0, ALU32(ADD, 1, 8), MOV(0, 0), EXIT)
 REJECT(neg_pointer, PTR_ARITH, 0, NEG(1), MOV(0, 0), EXIT)
 REJECT(byte_swap_pointer, PTR_ARITH, 0, BE(1, 64), MOV(0, 0), EXIT)
-REJECT(compare_pointer_with_number, PTR_CMP, 1,
-       LDX(DW, 2, 1, CTX_ARG), JMPR(JGT, 1, 2, 0), MOV(0, 0), EXIT)
+REJECT(compare_pointer_with_number, PTR_CMP, 1, LDX(DW, 2, 1, CTX_ARG), JMPR(JGT, 1, 2, 0),
+       MOV(0, 0), EXIT)
 REJECT(compare_pointer_with_constant, PTR_CMP, 0, JMP(JEQ, 1, 5, 0), MOV(0, 0), EXIT)
 REJECT(compare_pointers_of_two_kinds, PTR_CMP, 0, JMPR(JEQ, 1, 10, 0), MOV(0, 0), EXIT)
-REJECT(compare_pointers_of_two_regions, PTR_CMP, 4,
-       LDREG(2, 0, 0), LDREG(3, 1, 0), JMPR(JGT, 2, 3, 0), MOV(0, 0), EXIT)
+REJECT(compare_pointers_of_two_regions, PTR_CMP, 4, LDREG(2, 0, 0), LDREG(3, 1, 0),
+       JMPR(JGT, 2, 3, 0), MOV(0, 0), EXIT)
 REJECT(compare_pointer_32bit, PTR_CMP, 0, JMP32(JEQ, 1, 0, 0), MOV(0, 0), EXIT)
 REJECT(jset_pointer, PTR_CMP, 0, JMP(JSET, 10, 1, 0), MOV(0, 0), EXIT)
-REJECT(compare_pointer_outside_object, PTR_CMP, 3,
-       MOVR(2, 10), LDX(DW, 3, 1, CTX_ARG), ALUR(ADD, 2, 3), JMPR(JGT, 10, 2, 0), MOV(0, 0), EXIT)
-REJECT(compare_wrapped_region_pointer, PTR_CMP, 5,
-       LDREG(2, 0, 0), LDREG(3, 0, 0), ALU(ADD, 3, -4096), JMPR(JLT, 3, 2, 0), MOV(0, 0), EXIT)
-REJECT(compare_unbounded_pointer_with_null, PTR_CMP, 4,
-       LDREG(2, 0, 0), LDX(DW, 3, 1, CTX_ARG), ALUR(ADD, 2, 3), JMP(JEQ, 2, 0, 0), MOV(0, 0), EXIT)
+REJECT(compare_pointer_outside_object, PTR_CMP, 3, MOVR(2, 10), LDX(DW, 3, 1, CTX_ARG),
+       ALUR(ADD, 2, 3), JMPR(JGT, 10, 2, 0), MOV(0, 0), EXIT)
+REJECT(compare_wrapped_region_pointer, PTR_CMP, 5, LDREG(2, 0, 0), LDREG(3, 0, 0),
+       ALU(ADD, 3, -4096), JMPR(JLT, 3, 2, 0), MOV(0, 0), EXIT)
+REJECT(compare_unbounded_pointer_with_null, PTR_CMP, 4, LDREG(2, 0, 0), LDX(DW, 3, 1, CTX_ARG),
+       ALUR(ADD, 2, 3), JMP(JEQ, 2, 0, 0), MOV(0, 0), EXIT)
 REJECT(signed_compare_pointer_with_null, PTR_CMP, 0, JMP(JSGT, 1, 0, 0), MOV(0, 0), EXIT)
 ACCEPT(compare_pointer_with_null, JMP(JEQ, 1, 0, 1), MOV(0, 1), MOV(0, 0), EXIT)
 ACCEPT(compare_stack_pointers, MOVR(2, 10), ALU(ADD, 2, -8), JMPR(JGT, 10, 2, 0), MOV(0, 0), EXIT)
-ACCEPT(pointer_spill_and_fill,
-       STX(DW, 10, 1, -8), LDX(DW, 2, 10, -8), LDX(DW, 0, 2, CTX_ARG), EXIT)
-REJECT(spill_overwritten_then_used, NOT_POINTER, 3,
-       STX(DW, 10, 1, -8), ST(DW, 10, -8, 0), LDX(DW, 2, 10, -8), LDX(DW, 0, 2, 0), EXIT)
-REJECT(spill_partly_overwritten, UNINIT_STACK, 2,
-       STX(DW, 10, 1, -8), ST(B, 10, -8, 0), LDX(DW, 2, 10, -8), MOV(0, 0), EXIT)
+ACCEPT(pointer_spill_and_fill, STX(DW, 10, 1, -8), LDX(DW, 2, 10, -8), LDX(DW, 0, 2, CTX_ARG), EXIT)
+REJECT(spill_overwritten_then_used, NOT_POINTER, 3, STX(DW, 10, 1, -8), ST(DW, 10, -8, 0),
+       LDX(DW, 2, 10, -8), LDX(DW, 0, 2, 0), EXIT)
+REJECT(spill_partly_overwritten, UNINIT_STACK, 2, STX(DW, 10, 1, -8), ST(B, 10, -8, 0),
+       LDX(DW, 2, 10, -8), MOV(0, 0), EXIT)
 
 /* --- helpers --------------------------------------------------------------------------- */
 
@@ -304,19 +305,16 @@ REJECT(helper_zero, BAD_HELPER, 0, RAW(BPF_JMP | BPF_CALL, 0, 0, 0, 0), EXIT)
 REJECT(helper_negative, BAD_HELPER, 0, RAW(BPF_JMP | BPF_CALL, 0, 0, 0, -1), EXIT)
 REJECT(helper_pointer_for_number, HELPER_ARG, 1, MOV(2, 0), CALL(REGION_READ_U64), EXIT)
 REJECT(helper_uninit_arg, UNINIT_REG, 1, MOV(1, 0), CALL(REGION_READ_U64), EXIT)
-REJECT(helper_mem_not_stack, HELPER_ARG, 4,
-       MOVR(3, 1), MOV(1, 0), MOV(2, 0), MOV(4, 8), CALL(REGION_WRITE), EXIT)
-REJECT(helper_size_not_constant, HELPER_ARG, 6,
-       ST(DW, 10, -8, 0), LDX(DW, 4, 1, CTX_ARG), MOV(1, 0), MOV(2, 0), MOVR(3, 10),
-       ALU(ADD, 3, -8), CALL(REGION_WRITE), EXIT)
-REJECT(helper_size_zero, HELPER_ARG, 5,
-       MOV(1, 0), MOV(2, 0), MOVR(3, 10), ALU(ADD, 3, -8), MOV(4, 0), CALL(REGION_WRITE), EXIT)
-REJECT(helper_stack_range_oob, OOB, 6,
-       ST(DW, 10, -8, 0), MOV(1, 0), MOV(2, 0), MOVR(3, 10), ALU(ADD, 3, -8), MOV(4, 16),
+REJECT(helper_mem_not_stack, HELPER_ARG, 4, MOVR(3, 1), MOV(1, 0), MOV(2, 0), MOV(4, 8),
        CALL(REGION_WRITE), EXIT)
-REJECT(helper_uninit_stack, UNINIT_STACK, 6,
-       ST(W, 10, -8, 0), MOV(1, 0), MOV(2, 0), MOVR(3, 10), ALU(ADD, 3, -8), MOV(4, 8),
-       CALL(REGION_WRITE), EXIT)
+REJECT(helper_size_not_constant, HELPER_ARG, 6, ST(DW, 10, -8, 0), LDX(DW, 4, 1, CTX_ARG),
+       MOV(1, 0), MOV(2, 0), MOVR(3, 10), ALU(ADD, 3, -8), CALL(REGION_WRITE), EXIT)
+REJECT(helper_size_zero, HELPER_ARG, 5, MOV(1, 0), MOV(2, 0), MOVR(3, 10), ALU(ADD, 3, -8),
+       MOV(4, 0), CALL(REGION_WRITE), EXIT)
+REJECT(helper_stack_range_oob, OOB, 6, ST(DW, 10, -8, 0), MOV(1, 0), MOV(2, 0), MOVR(3, 10),
+       ALU(ADD, 3, -8), MOV(4, 16), CALL(REGION_WRITE), EXIT)
+REJECT(helper_uninit_stack, UNINIT_STACK, 6, ST(W, 10, -8, 0), MOV(1, 0), MOV(2, 0), MOVR(3, 10),
+       ALU(ADD, 3, -8), MOV(4, 8), CALL(REGION_WRITE), EXIT)
 ACCEPT(helper_result_is_number, CALL(TSC), ALU(RSH, 0, 3), EXIT)
 /* Predicates (the kind these tests verify) only decide: no messages, no frames. */
 REJECT(predicate_cannot_notify, BAD_HELPER, 3, MOV(1, 0), MOV(2, 0), MOV(3, 0), CALL(NOTIFY), EXIT)
@@ -349,23 +347,25 @@ TEST(accept, loop_free_program_costs_nothing)
 
 /* A loop over a region, indexed by a counter the verifier widens at the loop
  * header: the access gets a run-time guard. */
-ACCEPT(loop_over_region_guarded,
-       MOV(0, 0), MOV(2, 0), LDREG(3, 0, 0),
-       MOVR(4, 3), ALUR(ADD, 4, 2), LDX(B, 5, 4, 0), ALUR(ADD, 0, 5), ALU(ADD, 2, 1),
-       JMP(JLT, 2, 64, -6), EXIT)
+ACCEPT(loop_over_region_guarded, MOV(0, 0), MOV(2, 0), LDREG(3, 0, 0), MOVR(4, 3), ALUR(ADD, 4, 2),
+       LDX(B, 5, 4, 0), ALUR(ADD, 0, 5), ALU(ADD, 2, 1), JMP(JLT, 2, 64, -6), EXIT)
 
 TEST(reject, too_complex)
 {
 	/* A loop whose header changes a few times before it widens: more
 	 * instruction visits than its length, fewer than the limit set here. */
-	struct bpf_insn p[] = { MOV(0, 0), MOV(2, 0), ALUR(ADD, 0, 2), ALU(ADD, 2, 1),
-				JMP(JLT, 2, 100, -3), EXIT };
+	struct bpf_insn p[] = {
+		MOV(0, 0), MOV(2, 0), ALUR(ADD, 0, 2), ALU(ADD, 2, 1), JMP(JLT, 2, 100, -3), EXIT
+	};
 	CHECK_EQ(h_verify(&hp, p, 6, NULL, 0), BPF_OK);
 	uint32_t work = hp.prog.p_work;
 	CHECK(work > 6);
 	memset(&hp.prog, 0, sizeof(hp.prog));
-	hp.prog = (struct bpf_prog){ .p_kind = BPF_KIND_WAKEUP, .p_len = 6, .p_insns = p,
-				     .p_aux = hp.aux, .p_max_work = work - 1 };
+	hp.prog = (struct bpf_prog){ .p_kind = BPF_KIND_WAKEUP,
+				     .p_len = 6,
+				     .p_insns = p,
+				     .p_aux = hp.aux,
+				     .p_max_work = work - 1 };
 	char scratch[1 << 16];
 	CHECK_EQ(bpf_verify(&hp.prog, 0, scratch, sizeof(scratch), &hp.err), BPF_ERR_TOO_COMPLEX);
 	hp.prog.p_max_work = work;
@@ -385,13 +385,15 @@ RUN(mod_by_zero_const, 10, MOV(0, 10), ALU(MOD, 0, 0), EXIT)
 RUN(div32_by_zero, 0, LDIMM(0, 0x100000005ull), MOV(2, 0), ALU32R(DIV, 0, 2), EXIT)
 RUN(mod32_by_zero_zero_extends, 5, LDIMM(0, 0x100000005ull), MOV(2, 0), ALU32R(MOD, 0, 2), EXIT)
 RUN(mod32_by_zero_const, 5, LDIMM(0, 0x100000005ull), ALU32(MOD, 0, 0), EXIT)
-RUN(div32_uses_low_halves, 2, LDIMM(0, 0x500000004ull), LDIMM(2, 0x700000002ull), ALU32R(DIV, 0, 2), EXIT)
+RUN(div32_uses_low_halves, 2, LDIMM(0, 0x500000004ull), LDIMM(2, 0x700000002ull), ALU32R(DIV, 0, 2),
+    EXIT)
 RUN(div32_divisor_low_half_zero, 0, MOV(0, 9), LDIMM(2, 0x100000000ull), ALU32R(DIV, 0, 2), EXIT)
 RUN(div_unsigned, 0x7fffffffffffffffull, MOV(0, -1), MOV(2, 2), ALUR(DIV, 0, 2), EXIT)
 RUN(div_imm_sign_extended, 1, MOV(0, -1), ALU(DIV, 0, -1), EXIT)
 RUN(div_dst_in_rdx, 3, MOV(3, 21), MOV(0, 7), ALUR(DIV, 3, 0), MOVR(0, 3), EXIT)
 RUN(mod_src_in_rdx, 6, MOV(0, 20), MOV(3, 7), ALUR(MOD, 0, 3), EXIT)
-RUN(div_keeps_other_regs, 15, MOV(0, 5), MOV(3, 10), MOV(4, 2), ALUR(DIV, 4, 4), ALUR(ADD, 0, 3), EXIT)
+RUN(div_keeps_other_regs, 15, MOV(0, 5), MOV(3, 10), MOV(4, 2), ALUR(DIV, 4, 4), ALUR(ADD, 0, 3),
+    EXIT)
 RUN(alu32_zero_extends, 0, MOV(0, -1), ALU32(ADD, 0, 1), EXIT)
 RUN(mov32_zero_extends, 0xffffffffull, MOV(0, -1), MOV32R(0, 0), EXIT)
 RUN(mov32_imm, 0xfffffffeull, MOV32(0, -2), EXIT)
@@ -424,15 +426,18 @@ RUN(mul_imm_sign_extended, (uint64_t)-6, MOV(0, 3), ALU(MUL, 0, -2), EXIT)
 
 /* --- runs: jumps ---------------------------------------------------------------------------- */
 
-RUN(jmp32_compares_low_half, 1, LDIMM(2, 0x100000001ull), MOV(0, 0), JMP32(JEQ, 2, 1, 1), EXIT, MOV(0, 1), EXIT)
-RUN(jmp64_compares_all, 0, LDIMM(2, 0x100000001ull), MOV(0, 0), JMP(JEQ, 2, 1, 1), EXIT, MOV(0, 1), EXIT)
+RUN(jmp32_compares_low_half, 1, LDIMM(2, 0x100000001ull), MOV(0, 0), JMP32(JEQ, 2, 1, 1), EXIT,
+    MOV(0, 1), EXIT)
+RUN(jmp64_compares_all, 0, LDIMM(2, 0x100000001ull), MOV(0, 0), JMP(JEQ, 2, 1, 1), EXIT, MOV(0, 1),
+    EXIT)
 RUN(jsgt_negative, 1, MOV(2, -1), MOV(0, 0), JMP(JSGT, 2, -2, 1), EXIT, MOV(0, 1), EXIT)
 RUN(jgt_unsigned, 1, MOV(2, -1), MOV(0, 0), JMP(JGT, 2, 5, 1), EXIT, MOV(0, 1), EXIT)
 RUN(jslt32, 1, MOV32(2, -5), MOV(0, 0), JMP32(JSLT, 2, 0, 1), EXIT, MOV(0, 1), EXIT)
 RUN(jset, 1, MOV(2, 6), MOV(0, 0), JMP(JSET, 2, 4, 1), EXIT, MOV(0, 1), EXIT)
 RUN(jset_reg_clear, 0, MOV(2, 6), MOV(3, 9), MOV(0, 0), JMPR(JSET, 2, 3, 1), EXIT, MOV(0, 1), EXIT)
 RUN(jle_reg, 1, MOV(2, 3), MOV(3, 3), MOV(0, 0), JMPR(JLE, 2, 3, 1), EXIT, MOV(0, 1), EXIT)
-RUN(compare_stack_pointers_taken, 1, MOVR(2, 10), ALU(ADD, 2, -8), MOV(0, 0), JMPR(JGT, 10, 2, 1), EXIT, MOV(0, 1), EXIT)
+RUN(compare_stack_pointers_taken, 1, MOVR(2, 10), ALU(ADD, 2, -8), MOV(0, 0), JMPR(JGT, 10, 2, 1),
+    EXIT, MOV(0, 1), EXIT)
 
 /* --- runs: memory ----------------------------------------------------------------------------- */
 
@@ -475,7 +480,8 @@ RUN_ARG(region_fault_after_write_keeps_write, 100, 0, BPF_RUN_FAULT, LDREG(4, 0,
 /* --- runs: helpers -------------------------------------------------------------------------------- */
 
 RUN(helper_tsc, 123456789, CALL(TSC), EXIT)
-RUN(helper_region_read_u64, 0x0f0e0d0c0b0a0908ull, MOV(1, 0), MOV(2, 8), CALL(REGION_READ_U64), EXIT)
+RUN(helper_region_read_u64, 0x0f0e0d0c0b0a0908ull, MOV(1, 0), MOV(2, 8), CALL(REGION_READ_U64),
+    EXIT)
 RUN(helper_region_read_u64_out_of_range, 0, MOV(1, 0), MOV(2, 57), CALL(REGION_READ_U64), EXIT)
 RUN(helper_region_read_u64_no_region, 0, MOV(1, 7), MOV(2, 0), CALL(REGION_READ_U64), EXIT)
 RUN(helper_region_read_u64_write_only, 0, MOV(1, 2), MOV(2, 0), CALL(REGION_READ_U64), EXIT)
@@ -484,22 +490,21 @@ RUN(helper_region_write, 0x1122334455667788ull, LDIMM(2, 0x1122334455667788ull),
     LDREG(2, 0, 0), LDX(DW, 0, 2, 16), EXIT)
 RUN(helper_region_write_read_only, (uint64_t)-E_PERM, ST(DW, 10, -8, 1), MOV(1, 1), MOV(2, 0),
     MOVR(3, 10), ALU(ADD, 3, -8), MOV(4, 8), CALL(REGION_WRITE), EXIT)
-RUN(helper_region_write_out_of_range, (uint64_t)-E_RANGE, ST(DW, 10, -8, 1), MOV(1, 0),
-    MOV(2, 57), MOVR(3, 10), ALU(ADD, 3, -8), MOV(4, 8), CALL(REGION_WRITE), EXIT)
+RUN(helper_region_write_out_of_range, (uint64_t)-E_RANGE, ST(DW, 10, -8, 1), MOV(1, 0), MOV(2, 57),
+    MOVR(3, 10), ALU(ADD, 3, -8), MOV(4, 8), CALL(REGION_WRITE), EXIT)
 RUN(helper_keeps_callee_saved, 10, MOV(6, 1), MOV(7, 2), MOV(8, 3), MOV(9, 4), CALL(TSC),
     MOVR(0, 6), ALUR(ADD, 0, 7), ALUR(ADD, 0, 8), ALUR(ADD, 0, 9), EXIT)
 RUN(helper_keeps_stack, 7, ST(DW, 10, -512, 7), CALL(TSC), LDX(DW, 0, 10, -512), EXIT)
 
 /* --- runs: loops and the budget ------------------------------------------------------------------- */
 
-RUN(counted_loop, 4950, MOV(0, 0), MOV(2, 0), ALUR(ADD, 0, 2), ALU(ADD, 2, 1),
-    JMP(JLT, 2, 100, -3), EXIT)
+RUN(counted_loop, 4950, MOV(0, 0), MOV(2, 0), ALUR(ADD, 0, 2), ALU(ADD, 2, 1), JMP(JLT, 2, 100, -3),
+    EXIT)
 RUN_ARG(infinite_loop_runs_out, 42, 0, BPF_RUN_BUDGET, MOV(0, 1), JA(-1))
 RUN_ARG(long_loop_runs_out, 42, 0, BPF_RUN_BUDGET, MOV(0, 0), ALU(ADD, 0, 1),
 	JMP(JLT, 0, 1000000, -2), EXIT)
-RUN(loop_sums_region, 2016, MOV(0, 0), MOV(2, 0), LDREG(3, 0, 0),
-    MOVR(4, 3), ALUR(ADD, 4, 2), LDX(B, 5, 4, 0), ALUR(ADD, 0, 5), ALU(ADD, 2, 1),
-    JMP(JLT, 2, 64, -6), EXIT)
+RUN(loop_sums_region, 2016, MOV(0, 0), MOV(2, 0), LDREG(3, 0, 0), MOVR(4, 3), ALUR(ADD, 4, 2),
+    LDX(B, 5, 4, 0), ALUR(ADD, 0, 5), ALU(ADD, 2, 1), JMP(JLT, 2, 64, -6), EXIT)
 
 /* The budget stops both engines at the same block for every budget. */
 TEST(run, budget_boundaries_agree)
@@ -638,11 +643,11 @@ TEST(helpers, copy_csum_and_tx)
 	CHECK(memcmp(dst, src, 20) == 0);
 	CHECK_EQ(csum(1, 1, 0, 0, 1, &rt), 0x4500u); /* an odd byte is the high half */
 	CHECK_EQ(csum(1, 0, 0, 0, 0, &rt), 0u);
-	CHECK_EQ((int64_t)csum(0, 0, 1, 0, 4, &rt), -E_PERM);  /* region 0 is read-only */
+	CHECK_EQ((int64_t)csum(0, 0, 1, 0, 4, &rt), -E_PERM); /* region 0 is read-only */
 	CHECK_EQ((int64_t)csum(1, 2, 0, 0, 20, &rt), -E_RANGE); /* past the end */
 	CHECK_EQ((int64_t)csum(1, 0, 0, UINT64_MAX, 2, &rt), -E_RANGE);
 	CHECK_EQ((int64_t)csum(2, 0, 0, 0, 1, &rt), -E_RANGE); /* no such region */
-	CHECK_EQ((int64_t)tx(0, 0, 20, 0, 0, &rt), -E_PERM);  /* no transmitter here */
+	CHECK_EQ((int64_t)tx(0, 0, 20, 0, 0, &rt), -E_PERM); /* no transmitter here */
 	rt.rt_tx = fake_tx;
 	CHECK_EQ(tx(0, 0, 20, 0, 0, &rt), 0u);
 	CHECK_EQ(sent_len, 20);

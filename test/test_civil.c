@@ -21,10 +21,10 @@ static void check_against_host(int64_t t)
 	struct civil c;
 	civil_from_unix(t, &c);
 	CHECK_MSG(c.c_year == tm.tm_year + 1900 && c.c_month == tm.tm_mon + 1 &&
-			  c.c_day == tm.tm_mday && c.c_hour == tm.tm_hour &&
-			  c.c_min == tm.tm_min && c.c_sec == tm.tm_sec && c.c_wday == tm.tm_wday,
-		  "t=%lld: got %d-%u-%u %u:%u:%u w%u", (long long)t, c.c_year, c.c_month,
-		  c.c_day, c.c_hour, c.c_min, c.c_sec, c.c_wday);
+			  c.c_day == tm.tm_mday && c.c_hour == tm.tm_hour && c.c_min == tm.tm_min &&
+			  c.c_sec == tm.tm_sec && c.c_wday == tm.tm_wday,
+		  "t=%lld: got %d-%u-%u %u:%u:%u w%u", (long long)t, c.c_year, c.c_month, c.c_day,
+		  c.c_hour, c.c_min, c.c_sec, c.c_wday);
 	CHECK(civil_valid(&c));
 	CHECK_EQ(civil_to_unix(&c), t);
 }

@@ -43,7 +43,8 @@ static bool ref_accepts(const struct dpf_filter *f, const uint8_t *pkt, size_t l
 		if (a->da_op == DPF_OP_EQ && v != a->da_value)
 			return false;
 		if (a->da_op == DPF_OP_SHIFT)
-			base += (a->da_shift >= 0 ? (uint64_t)v << a->da_shift : v >> -a->da_shift) +
+			base += (a->da_shift >= 0 ? (uint64_t)v << a->da_shift
+						  : v >> -a->da_shift) +
 				a->da_value;
 	}
 	return true;
@@ -70,8 +71,10 @@ static bool atoms_clash(const struct dpf_atom *a, const struct dpf_atom *b)
 	for (unsigned i = 0; i < a->da_width; i++)
 		for (unsigned j = 0; j < b->da_width; j++)
 			if (a->da_offset + i == b->da_offset + j &&
-			    (byte_of(a->da_mask, a->da_width, i) & byte_of(b->da_mask, b->da_width, j) &
-			     (byte_of(a->da_value, a->da_width, i) ^ byte_of(b->da_value, b->da_width, j))))
+			    (byte_of(a->da_mask, a->da_width, i) &
+			     byte_of(b->da_mask, b->da_width, j) &
+			     (byte_of(a->da_value, a->da_width, i) ^
+			      byte_of(b->da_value, b->da_width, j))))
 				return true;
 	return false;
 }
@@ -139,7 +142,6 @@ static void uninstall(int id)
 
 static uint8_t *guard; /* a page, then an inaccessible page */
 
-
 static int run_interp(const uint8_t *pkt, size_t len)
 {
 	uint8_t *copy = malloc(len);
@@ -152,7 +154,8 @@ static int run_interp(const uint8_t *pkt, size_t len)
 static int run_code(dpf_code_fn *fn, const uint8_t *pkt, size_t len)
 {
 	if (!guard) {
-		guard = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		guard = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			     0);
 		if (guard == MAP_FAILED || mprotect(guard + 4096, 4096, PROT_NONE) < 0) {
 			perror("guard page");
 			exit(1);
@@ -235,14 +238,9 @@ static uint32_t gen_mask(struct rng *r, unsigned width)
 	uint32_t full = width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1, m;
 	switch (rng_below(r, 4)) {
 	case 0:
-	case 1:
-		return full;
-	case 2:
-		m = (uint32_t)rng_next(r) & full;
-		break;
-	default:
-		m = (0xfu << (4 * rng_below(r, 2 * width))) & full;
-		break;
+	case 1: return full;
+	case 2: m = (uint32_t)rng_next(r) & full; break;
+	default: m = (0xfu << (4 * rng_below(r, 2 * width))) & full; break;
 	}
 	return m ? m : 1;
 }
@@ -256,12 +254,8 @@ static void gen_filter(struct rng *r, const uint8_t *tpl, size_t tlen, struct dp
 		dpf_filter_ipv4_port(f, rng_below(r, 2) ? DPF_IPPROTO_UDP : DPF_IPPROTO_TCP,
 				     ports[rng_below(r, 8)]);
 		switch (rng_below(r, 6)) {
-		case 0: /* all of UDP or TCP, or less */
-			f->df_natoms = 1 + rng_below(r, 3);
-			break;
-		case 1: /* source port instead */
-			f->df_atoms[4].da_offset = 0;
-			break;
+		case 0: /* all of UDP or TCP, or less */ f->df_natoms = 1 + rng_below(r, 3); break;
+		case 1: /* source port instead */ f->df_atoms[4].da_offset = 0; break;
 		case 2: /* and source port */
 			f->df_atoms[f->df_natoms++] = DPF_EQ(0, 2, 0xffff, ports[rng_below(r, 8)]);
 			break;
@@ -285,7 +279,8 @@ static void gen_filter(struct rng *r, const uint8_t *tpl, size_t tlen, struct dp
 	for (uint32_t i = 0; i < f->df_natoms; i++) {
 		struct dpf_atom *a = &f->df_atoms[i];
 		unsigned width = widths[rng_below(r, 3)];
-		uint32_t room = derived && base + width <= tlen ? (uint32_t)(tlen - base - width) + 1 : 80;
+		uint32_t room =
+			derived && base + width <= tlen ? (uint32_t)(tlen - base - width) + 1 : 80;
 		uint16_t off = (uint16_t)rng_below(r, room < 64 ? room : 64);
 		if (rng_below(r, 50) == 0)
 			off = (uint16_t)(0xfff0 + rng_below(r, 16));
@@ -296,7 +291,8 @@ static void gen_filter(struct rng *r, const uint8_t *tpl, size_t tlen, struct dp
 			if (base + a->da_offset + a->da_width <= tlen) {
 				v = load_at(tpl + base + a->da_offset, a->da_width) & a->da_mask;
 				base += (a->da_shift >= 0 ? (uint64_t)v << a->da_shift
-							  : v >> -a->da_shift) + a->da_value;
+							  : v >> -a->da_shift) +
+					a->da_value;
 			}
 		} else if (rng_below(r, 8) == 0) {
 			static const uint32_t small[] = { 0x0f, 0x3c, 0xf0, 0x07, 0x01 };
@@ -459,7 +455,8 @@ TEST(trie, hash_dispatch_by_port)
 		fn = compile();
 		for (int p = 99; p <= 114; p++) {
 			size_t len = udp(pkt, (uint16_t)p);
-			CHECK_EQ(agree(fn, pkt, len, "small node"), p > 100 && p <= 100 + n ? p - 101 : -1);
+			CHECK_EQ(agree(fn, pkt, len, "small node"),
+				 p > 100 && p <= 100 + n ? p - 101 : -1);
 		}
 	}
 }
@@ -590,9 +587,11 @@ TEST(match, longest_then_lowest_id)
 
 	/* equal lengths down different branches: the lower id, either order */
 	struct dpf_filter a = { .df_natoms = 2,
-				.df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800), DPF_EQ(23, 1, 0xff, 17) } };
+				.df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800),
+					      DPF_EQ(23, 1, 0xff, 17) } };
 	struct dpf_filter b = { .df_natoms = 2,
-				.df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800), DPF_EQ(24, 1, 0xff, 0) } };
+				.df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800),
+					      DPF_EQ(24, 1, 0xff, 0) } };
 	pkt[24] = 0;
 	ref_reset();
 	install(&b, 1);
@@ -615,13 +614,15 @@ TEST(match, bounds)
 	struct dpf_filter f = { .df_natoms = 1, .df_atoms = { DPF_EQ(96, 4, 0xff, 0) } };
 	install(&f, 1);
 	/* a shift that moves the base by a loaded amount */
-	f = (struct dpf_filter){ .df_natoms = 2,
-				 .df_atoms = { DPF_SHIFT(0, 1, 0xff, 0, 0), DPF_EQ(0, 2, 0xffff, 0) } };
+	f = (struct dpf_filter){
+		.df_natoms = 2, .df_atoms = { DPF_SHIFT(0, 1, 0xff, 0, 0), DPF_EQ(0, 2, 0xffff, 0) }
+	};
 	install(&f, 2);
 	/* a shift by a huge amount: never in bounds */
 	f = (struct dpf_filter){ .df_natoms = 2,
-				 .df_atoms = { DPF_SHIFT(1, 4, 0xffffffff, DPF_SHIFT_MAX, 0xffffffff),
-					       DPF_EQ(0xffff, 1, 1, 0) } };
+				 .df_atoms = {
+					 DPF_SHIFT(1, 4, 0xffffffff, DPF_SHIFT_MAX, 0xffffffff),
+					 DPF_EQ(0xffff, 1, 1, 0) } };
 	install(&f, 3);
 	dpf_code_fn *fn = compile();
 	for (size_t len = 0; len <= 120; len++)
@@ -708,9 +709,11 @@ TEST(conflict, every_owner)
 {
 	ref_reset();
 	struct dpf_filter tcp = { .df_natoms = 2,
-				  .df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800), DPF_EQ(23, 1, 0xff, 6) } };
+				  .df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800),
+						DPF_EQ(23, 1, 0xff, 6) } };
 	struct dpf_filter udp = { .df_natoms = 3,
-				  .df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800), DPF_EQ(23, 1, 0xff, 17),
+				  .df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800),
+						DPF_EQ(23, 1, 0xff, 17),
 						DPF_EQ(36, 2, 0xffff, 7001) } };
 	int s = install(&udp, 2); /* a stranger's */
 	int c = install(&tcp, 1); /* the caller's child's */
@@ -761,7 +764,8 @@ TEST(conflict, random_vs_pairwise)
 						  !ref_disjoint(&f, &ref_f[got]),
 					  "set %d: conflict with %d is not one", set, got);
 			else
-				CHECK_MSG(!any && got == -1, "set %d: missed a conflict (%d)", set, got);
+				CHECK_MSG(!any && got == -1, "set %d: missed a conflict (%d)", set,
+					  got);
 
 			/* witness: every atom's bits set in one packet */
 			bool shifts = false;
@@ -785,31 +789,38 @@ TEST(conflict, random_vs_pairwise)
 							break;
 						}
 						for (unsigned k = 0; k < a->da_width; k++) {
-							uint8_t m = byte_of(a->da_mask, a->da_width, k);
+							uint8_t m =
+								byte_of(a->da_mask, a->da_width, k);
 							uint8_t *p = &pkt[a->da_offset + k];
 							*p = (uint8_t)((*p & ~m) |
-								       (byte_of(a->da_value, a->da_width, k) & m));
+								       (byte_of(a->da_value,
+										a->da_width, k) &
+									m));
 						}
-						if (len != SIZE_MAX && a->da_offset + a->da_width > len)
+						if (len != SIZE_MAX &&
+						    a->da_offset + a->da_width > len)
 							len = a->da_offset + a->da_width;
 					}
 				if (len == SIZE_MAX)
 					continue;
 				bool fa = ref_accepts(&f, pkt, len), ga = ref_accepts(g, pkt, len);
 				if (ref_disjoint(&f, g)) {
-					CHECK_MSG(!(fa && ga), "set %d: disjoint filters both accept", set);
+					CHECK_MSG(!(fa && ga),
+						  "set %d: disjoint filters both accept", set);
 				} else {
 					/* only a filter contradicting itself can miss */
 					struct dpf_filter fx = f, gx = *g;
 					bool self = false;
 					for (uint32_t i = 0; i < fx.df_natoms; i++)
 						for (uint32_t k = 0; k < i; k++)
-							self |= atoms_clash(&fx.df_atoms[i], &fx.df_atoms[k]);
+							self |= atoms_clash(&fx.df_atoms[i],
+									    &fx.df_atoms[k]);
 					for (uint32_t i = 0; i < gx.df_natoms; i++)
 						for (uint32_t k = 0; k < i; k++)
-							self |= atoms_clash(&gx.df_atoms[i], &gx.df_atoms[k]);
-					CHECK_MSG(self || (fa && ga), "set %d: no witness for filter %d", set,
-						  id);
+							self |= atoms_clash(&gx.df_atoms[i],
+									    &gx.df_atoms[k]);
+					CHECK_MSG(self || (fa && ga),
+						  "set %d: no witness for filter %d", set, id);
 					witnessed += fa && ga;
 				}
 			}
@@ -927,7 +938,8 @@ static void diff_sets(uint64_t seed, int sets, int max_filters, int packets)
 			matched += agree(fn, pkt, len, "random set") >= 0;
 		}
 	}
-	CHECK_MSG(matched > (long)sets * packets / 10, "too few matches (%ld) to mean much", matched);
+	CHECK_MSG(matched > (long)sets * packets / 10, "too few matches (%ld) to mean much",
+		  matched);
 }
 
 TEST(diff, small_sets)

@@ -18,8 +18,8 @@ TEST(entropy, chacha20_rfc8439_vector)
 {
 	uint32_t k[8];
 	for (int i = 0; i < 8; i++)
-		k[i] = (uint32_t)(4 * i) | (uint32_t)(4 * i + 1) << 8 | (uint32_t)(4 * i + 2) << 16 |
-		       (uint32_t)(4 * i + 3) << 24;
+		k[i] = (uint32_t)(4 * i) | (uint32_t)(4 * i + 1) << 8 |
+		       (uint32_t)(4 * i + 2) << 16 | (uint32_t)(4 * i + 3) << 24;
 	uint32_t out[16];
 	/* counter 1, nonce 00:00:00:09:00:00:00:4a:00:00:00:00 */
 	chacha20_block(k, 1 | (uint64_t)0x09000000 << 32, 0x4a000000, out);

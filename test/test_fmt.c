@@ -22,7 +22,7 @@ static int host_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 }
 
 __attribute__((format(printf, 3, 4))) static int host_snprintf(char *buf, size_t size,
-								 const char *fmt, ...)
+							       const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -101,8 +101,8 @@ static bool check_same(const char *file, int line, const char *fmt, ...)
 		if (!ok) {
 			char qf[200];
 			check_quote(qf, sizeof(qf), fmt);
-			check_true(false, file, line, "format %s into %zu bytes: got %d, want %d", qf,
-				   sizes[i], n1, n2);
+			check_true(false, file, line, "format %s into %zu bytes: got %d, want %d",
+				   qf, sizes[i], n1, n2);
 		}
 	}
 	va_end(ap);
@@ -395,16 +395,21 @@ TEST(fmt, output_comes_in_chunks)
 /* Generated formats: every flag set x widths x precisions x length modifiers
  * x conversions x boundary values: about 775,000 formats. */
 static const char *const flag_sets[] = {
-	"", "-", "0", "+", " ", "#", "-0", "-+", "- ", "-#", "0+", "0 ", "0#", "+ ", "+#", " #",
-	"-0+", "-0 ", "-0#", "-+ ", "-+#", "- #", "0+ ", "0+#", "0 #", "+ #", "-0+ ", "-0+#",
-	"-0 #", "-+ #", "0+ #", "-0+ #",
+	"",    "-",   "0",   "+",   " ",    "#",    "-0",   "-+",   "- ",   "-#",    "0+",
+	"0 ",  "0#",  "+ ",  "+#",  " #",   "-0+",  "-0 ",  "-0#",  "-+ ",  "-+#",   "- #",
+	"0+ ", "0+#", "0 #", "+ #", "-0+ ", "-0+#", "-0 #", "-+ #", "0+ #", "-0+ #",
 };
 static const char *const widths[] = { "", "1", "7", "25" };
 static const char *const precisions[] = { "", ".", ".0", ".1", ".5", ".23" };
 static const char *const lengths[] = { "hh", "h", "", "l", "ll", "z", "t", "j" };
 static const long long values[] = {
-	0, 1, -1, 7, 8, 10, 15, 16, 127, -128, 255, 256, 32767, -32768, 65535,
-	INT_MAX, INT_MIN, (long long)UINT_MAX, LLONG_MAX, LLONG_MIN, 0x123456789abcdefLL,
+	0,         1,         -1,
+	7,         8,         10,
+	15,        16,        127,
+	-128,      255,       256,
+	32767,     -32768,    65535,
+	INT_MAX,   INT_MIN,   (long long)UINT_MAX,
+	LLONG_MAX, LLONG_MIN, 0x123456789abcdefLL,
 };
 
 /* Calls SAME with v converted to the type the length modifier reads. */
@@ -435,8 +440,8 @@ TEST(fmt, generated_integers)
 				for (size_t w = 0; w < ARRAY_SIZE(widths); w++)
 					for (size_t p = 0; p < ARRAY_SIZE(precisions); p++) {
 						host_snprintf(fmt, sizeof(fmt), "[%%%s%s%s%s%c]",
-							 flag_sets[f], widths[w], precisions[p],
-							 lengths[l], convs[c]);
+							      flag_sets[f], widths[w],
+							      precisions[p], lengths[l], convs[c]);
 						for (size_t v = 0; v < ARRAY_SIZE(values); v++)
 							if (!same_integer(fmt, lengths[l], convs[c],
 									  values[v]))
@@ -454,11 +459,12 @@ TEST(fmt, generated_strings_chars_pointers)
 	for (size_t f = 0; f < ARRAY_SIZE(text_flags); f++)
 		for (size_t w = 0; w < ARRAY_SIZE(widths); w++)
 			for (size_t p = 0; p < ARRAY_SIZE(precisions); p++) {
-				host_snprintf(fmt, sizeof(fmt), "[%%%s%s%ss]", text_flags[f], widths[w],
-					 precisions[p]);
+				host_snprintf(fmt, sizeof(fmt), "[%%%s%s%ss]", text_flags[f],
+					      widths[w], precisions[p]);
 				for (size_t s = 0; s < ARRAY_SIZE(strs); s++)
 					SAME(fmt, strs[s]);
-				host_snprintf(fmt, sizeof(fmt), "[%%%s%sc]", text_flags[f], widths[w]);
+				host_snprintf(fmt, sizeof(fmt), "[%%%s%sc]", text_flags[f],
+					      widths[w]);
 				SAME(fmt, 'q');
 				SAME(fmt, 0);
 			}
@@ -467,8 +473,8 @@ TEST(fmt, generated_strings_chars_pointers)
 	for (size_t f = 0; f < ARRAY_SIZE(ptr_flags); f++)
 		for (size_t w = 0; w < ARRAY_SIZE(widths); w++)
 			for (size_t p = 0; p < ARRAY_SIZE(precisions); p++) {
-				host_snprintf(fmt, sizeof(fmt), "[%%%s%s%sp]", ptr_flags[f], widths[w],
-					 precisions[p]);
+				host_snprintf(fmt, sizeof(fmt), "[%%%s%s%sp]", ptr_flags[f],
+					      widths[w], precisions[p]);
 				for (size_t i = 0; i < ARRAY_SIZE(ptrs); i++)
 					SAME(fmt, ptrs[i]);
 			}
@@ -478,7 +484,7 @@ TEST(fmt, generated_strings_chars_pointers)
 TEST(fmt, generated_stars)
 {
 	static const int stars[] = { -30, -5, -1, 0, 1, 4, 30 };
-	static const char *const star_formats[] = { "[%*d]", "[%-*d]", "[%0*d]", "[%.*d]",
+	static const char *const star_formats[] = { "[%*d]",    "[%-*d]",   "[%0*d]",  "[%.*d]",
 						    "[%0*.*d]", "[%-*.*x]", "[%*.*s]", "[%*s]" };
 	for (size_t f = 0; f < ARRAY_SIZE(star_formats); f++) {
 		const char *fmt = star_formats[f];

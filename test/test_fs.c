@@ -9,7 +9,6 @@
 
 #include "fs_host.h"
 
-
 static struct xnsim *x;
 
 static struct fs *setup(uint64_t nblocks)
@@ -174,7 +173,8 @@ TEST(fs, offsets_truncate_append)
 	CHECK_EQ(buf[0], 'Z');
 	fs_close(fs, f);
 	CHECK_EQ(fs_open(fs, "/f", FS_O_WRONLY | FS_O_APPEND, 0, &f), 0);
-	CHECK_EQ(fs_pwrite(fs, f, "A", 1, 0), 1); /* pwrite ignores O_APPEND here, as Linux's does not: documented */
+	CHECK_EQ(fs_pwrite(fs, f, "A", 1, 0),
+		 1); /* pwrite ignores O_APPEND here, as Linux's does not: documented */
 	CHECK_EQ(fs_write(fs, f, "B", 1), 1);
 	fs_close(fs, f);
 	CHECK_EQ(fs_stat(fs, "/f", &st), 0);

@@ -19,8 +19,10 @@
 
 #define NAMES 16
 #define OPS 120
-static const char *names[NAMES] = { "/a", "/b", "/c", "/d", "/e", "/f", "/g", "/h",
-				    "/s/a", "/s/b", "/s/c", "/s/d", "/s/e", "/s/f", "/s/g", "/s/h" };
+static const char *names[NAMES] = {
+	"/a",   "/b",   "/c",   "/d",   "/e",   "/f",   "/g",   "/h",
+	"/s/a", "/s/b", "/s/c", "/s/d", "/s/e", "/s/f", "/s/g", "/s/h"
+};
 
 /* After each operation: which content (0: none) each name has. */
 struct snap {
@@ -71,7 +73,10 @@ static struct xnsim *workload(uint64_t seed, uint64_t cut, int *nops, uint64_t *
 				struct fs_file *f;
 				int id = next_id++;
 				size_t len = content(id, buf);
-				if (CHECK_EQ(fs_open(fs, names[i], FS_O_WRONLY | FS_O_CREAT | FS_O_EXCL, 0644, &f), 0)) {
+				if (CHECK_EQ(fs_open(fs, names[i],
+						     FS_O_WRONLY | FS_O_CREAT | FS_O_EXCL, 0644,
+						     &f),
+					     0)) {
 					CHECK_EQ(fs_write(fs, f, buf, len), (long)len);
 					if (rnd(3) == 0) {
 						CHECK_EQ(fs_fsync(fs, f), 0);
@@ -84,7 +89,8 @@ static struct xnsim *workload(uint64_t seed, uint64_t cut, int *nops, uint64_t *
 		} else if (k < 60) { /* rename */
 			if (cur[i] && i != j) {
 				CHECK_EQ(fs_rename(fs, names[i], names[j]), 0);
-				if (cur[j] != cur[i]) /* two names of one file: POSIX does nothing */
+				if (cur[j] !=
+				    cur[i]) /* two names of one file: POSIX does nothing */
 					cur[j] = cur[i], cur[i] = 0;
 			}
 		} else if (k < 72) { /* hard link */
@@ -147,7 +153,8 @@ static void one_cut(uint64_t seed)
 	uint64_t cut_rel = 1 + rnd(total);
 	x = workload(seed, cut_rel, &nops, &start);
 	uint8_t *img, *shadow;
-	if (!CHECK_MSG(x && xnsim_cut_take(x, &img, &shadow), "seed %lu: no cut", (unsigned long)seed))
+	if (!CHECK_MSG(x && xnsim_cut_take(x, &img, &shadow), "seed %lu: no cut",
+		       (unsigned long)seed))
 		return;
 	uint64_t n = xnsim_nblocks(x), cut = start + cut_rel;
 	xnsim_close(x);

@@ -13,7 +13,7 @@
 #define NAMES 12
 #define MAXSIZE (192 * 1024)
 
-static const char *names[NAMES] = { "/a", "/b", "/c", "/d", "/e", "/f",
+static const char *names[NAMES] = { "/a",     "/b",     "/c",     "/d",     "/e",     "/f",
 				    "/dir/g", "/dir/h", "/dir/i", "/dir/j", "/dir/k", "/dir/l" };
 
 struct mfile {
@@ -88,7 +88,8 @@ static bool step(int s)
 	if (op < 30) { /* write or pwrite */
 		if (!open_file(i, s))
 			return false;
-		uint64_t off = op < 15 ? m[i].pos : rnd(MAXSIZE), len = 1 + rnd(op & 1 ? 200 : 16384);
+		uint64_t off = op < 15 ? m[i].pos : rnd(MAXSIZE),
+			 len = 1 + rnd(op & 1 ? 200 : 16384);
 		if (off + len > MAXSIZE)
 			len = MAXSIZE - off;
 		if (!len)
@@ -97,8 +98,8 @@ static bool step(int s)
 			buf[k] = (uint8_t)rnd(256);
 		memcpy(m[i].data + off, buf, len);
 		long r = op < 15 ? (fs_lseek(fs, m[i].f, (int64_t)off, FS_SEEK_SET),
-				    fs_write(fs, m[i].f, buf, len)) :
-				   fs_pwrite(fs, m[i].f, buf, len, off);
+				    fs_write(fs, m[i].f, buf, len))
+				 : fs_pwrite(fs, m[i].f, buf, len, off);
 		if (!CHECK_MSG(r == (long)len, "step %d: write %s: %ld", s, names[i], r))
 			return false;
 		if (op < 15)
@@ -174,7 +175,8 @@ static bool check_all(int s)
 		struct fs_stat st;
 		int r = fs_stat(fs, names[i], &st);
 		if (!m[i].exists) {
-			if (!CHECK_MSG(r == -ENOENT, "step %d: %s should not exist: %d", s, names[i], r))
+			if (!CHECK_MSG(r == -ENOENT, "step %d: %s should not exist: %d", s,
+				       names[i], r))
 				return false;
 			continue;
 		}

@@ -79,7 +79,8 @@ TEST(parse, bare_lf_and_leading_empty_lines)
 TEST(parse, absolute_form_and_query)
 {
 	struct http_request req;
-	CHECK(parse("GET http://example.org/a/b?q=1 HTTP/1.1\r\nHost: example.org\r\n\r\n", &req) > 0);
+	CHECK(parse("GET http://example.org/a/b?q=1 HTTP/1.1\r\nHost: example.org\r\n\r\n", &req) >
+	      0);
 	CHECK_STREQ(req.path, "/a/b");
 	CHECK(req.has_query);
 	CHECK(parse("GET HTTP://h HTTP/1.1\r\nHost: h\r\n\r\n", &req) > 0);
@@ -118,10 +119,10 @@ TEST(path, traversal_refused)
 {
 	char out[HTTP_PATH_MAX + 1];
 	static const char *const bad[] = {
-		"/..",          "/../etc/passwd", "/a/../../b", "/a/..",      "/%2e%2e/x",
-		"/%2E%2e",      "/.%2e/x",        "/a/%2e./b",  "/%2e%2e%2fx", "/a%2f..",
-		"/%00",         "/a%00.html",     "/%zz",       "/%4",         "/%",
-		"/a\\..\\b",    "/%5c..",         "/%0d%0aX: y", "/%7f",
+		"/..",       "/../etc/passwd", "/a/../../b",  "/a/..",       "/%2e%2e/x",
+		"/%2E%2e",   "/.%2e/x",        "/a/%2e./b",   "/%2e%2e%2fx", "/a%2f..",
+		"/%00",      "/a%00.html",     "/%zz",        "/%4",         "/%",
+		"/a\\..\\b", "/%5c..",         "/%0d%0aX: y", "/%7f",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
 		CHECK_MSG(decode(bad[i], out) == -400, "%s gave %d", bad[i], decode(bad[i], out));
@@ -227,14 +228,19 @@ TEST(parse, bodies)
 	CHECK_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n"), 400);
 	CHECK_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n"), 400);
 	CHECK_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
-			   "Content-Length: 2\r\n\r\n"), 400);
+			   "Content-Length: 2\r\n\r\n"),
+		 400);
 	CHECK_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
-			   "Transfer-Encoding: chunked\r\n\r\n"), 400);
+			   "Transfer-Encoding: chunked\r\n\r\n"),
+		 400);
 	CHECK_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"), 501);
 	CHECK_EQ(status_of("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), 400);
-	CHECK_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n"), 413);
+	CHECK_EQ(status_of("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999\r\n\r\n"),
+		 413);
 	CHECK_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-		       "Content-Length: 5\r\n\r\n", &req) > 0, 1);
+		       "Content-Length: 5\r\n\r\n",
+		       &req) > 0,
+		 1);
 	CHECK_EQ(req.body_len, 5);
 }
 
@@ -251,12 +257,13 @@ TEST(parse, ranges)
 	CHECK(parse("GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=-9\r\n\r\n", &req) > 0);
 	CHECK_EQ(req.range, RANGE_SUFFIX);
 	CHECK_EQ(req.range_first, 9);
-	static const char *const ignored[] = { "bytes=5-2", "bytes=1-2,4-5", "items=1-2",
-					       "bytes=-", "bytes=a-b",
-					       "bytes=99999999999999999999999-" };
+	static const char *const ignored[] = { "bytes=5-2", "bytes=1-2,4-5",
+					       "items=1-2", "bytes=-",
+					       "bytes=a-b", "bytes=99999999999999999999999-" };
 	for (size_t i = 0; i < ARRAY_SIZE(ignored); i++) {
 		char t[256];
-		snprintf(t, sizeof(t), "GET / HTTP/1.1\r\nHost: a\r\nRange: %s\r\n\r\n", ignored[i]);
+		snprintf(t, sizeof(t), "GET / HTTP/1.1\r\nHost: a\r\nRange: %s\r\n\r\n",
+			 ignored[i]);
 		CHECK(parse(t, &req) > 0);
 		CHECK_MSG(req.range == RANGE_NONE, "%s was not ignored", ignored[i]);
 	}
@@ -315,12 +322,19 @@ TEST(date, three_formats)
 TEST(date, bad_dates)
 {
 	static const char *const bad[] = {
-		"Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
-		"Sun, 31 Feb 1994 08:49:37 GMT", "Sun, 29 Feb 1900 00:00:00 GMT",
-		"Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
-		"Sun, 06 Nov 1994 08:60:00 GMT", "Sun, 06 Nov 1994 08:49:37 GMTx",
-		"Xyz, 06 Nov 1994 08:49:37 GMT", "Sun Nov 6 08:49:37 1994",
-		"Sunday, 06-Nov-1994 08:49:37 GMT", "", "yesterday",
+		"Sun, 06 Nov 1994 08:49:37 UTC",
+		"Sun, 6 Nov 1994 08:49:37 GMT",
+		"Sun, 31 Feb 1994 08:49:37 GMT",
+		"Sun, 29 Feb 1900 00:00:00 GMT",
+		"Sun, 06 Foo 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 24:00:00 GMT",
+		"Sun, 06 Nov 1994 08:60:00 GMT",
+		"Sun, 06 Nov 1994 08:49:37 GMTx",
+		"Xyz, 06 Nov 1994 08:49:37 GMT",
+		"Sun Nov 6 08:49:37 1994",
+		"Sunday, 06-Nov-1994 08:49:37 GMT",
+		"",
+		"yesterday",
 		"Sun, 00 Nov 1994 08:49:37 GMT",
 	};
 	int64_t t;
@@ -647,7 +661,8 @@ TEST(conn, errors_that_lose_framing_close)
 {
 	struct http_server *srv = setup(test_config());
 	struct http_conn *c = http_accept(srv, "peer");
-	const char *t = "GET / HTTP/1.1\r\nHost: x\r\nX : y\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *t =
+		"GET / HTTP/1.1\r\nHost: x\r\nX : y\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
 	feed(c, t, strlen(t));
 	bool fin;
 	char *r = drain(c, &fin, NULL);
@@ -710,7 +725,8 @@ TEST(conn, idle_and_send_timeouts)
 	CHECK_EQ(http_conn_events(c), HTTP_WANT_CLOSE);
 	http_conn_free(c);
 	c = http_accept(srv, "peer");
-	feed(c, "GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n", strlen("GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n"));
+	feed(c, "GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+	     strlen("GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n"));
 	free(drain(c, NULL, NULL));
 	CHECK_EQ(http_conn_deadline(c), fake_now + 5000); /* idle keep-alive */
 	fake_now += 5000;
@@ -719,7 +735,8 @@ TEST(conn, idle_and_send_timeouts)
 	http_conn_free(c);
 	/* a client that reads nothing */
 	c = http_accept(srv, "peer");
-	feed(c, "GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n", strlen("GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n"));
+	feed(c, "GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n",
+	     strlen("GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n"));
 	CHECK(http_conn_events(c) & HTTP_WANT_WRITE);
 	fake_now += 3000;
 	http_conn_timer(c);
@@ -774,7 +791,8 @@ TEST(conn, uncached_and_unmerged)
 	cfg.merge = false;
 	struct http_server *srv = setup(cfg);
 	struct http_conn *c = http_accept(srv, "peer");
-	feed(c, "GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n", strlen("GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n"));
+	feed(c, "GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n",
+	     strlen("GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n"));
 	struct http_iov iov[4];
 	bool fin;
 	int n = http_conn_output(c, iov, 4, &fin);
@@ -786,7 +804,8 @@ TEST(conn, uncached_and_unmerged)
 	free(r);
 	/* a range from the middle, read in bounce-buffer pieces */
 	fake_read_limit = 1000;
-	feed(c, "GET /big.dat HTTP/1.1\r\nHost: x\r\nRange: bytes=12345-80000\r\n\r\n", strlen("GET /big.dat HTTP/1.1\r\nHost: x\r\nRange: bytes=12345-80000\r\n\r\n"));
+	feed(c, "GET /big.dat HTTP/1.1\r\nHost: x\r\nRange: bytes=12345-80000\r\n\r\n",
+	     strlen("GET /big.dat HTTP/1.1\r\nHost: x\r\nRange: bytes=12345-80000\r\n\r\n"));
 	r = drain(c, NULL, &len);
 	fake_read_limit = -1;
 	CHECK(memcmp(body_of(r), big + 12345, 80000 - 12345 + 1) == 0);
@@ -801,7 +820,8 @@ TEST(conn, file_shrinks_while_sent)
 	cfg.cache = false;
 	struct http_server *srv = setup(cfg);
 	struct http_conn *c = http_accept(srv, "peer");
-	feed(c, "GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n", strlen("GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n"));
+	feed(c, "GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n",
+	     strlen("GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\n"));
 	fake_find("/big.dat")->size = 10; /* the read will come up short */
 	free(drain(c, NULL, NULL));
 	CHECK_EQ(http_conn_events(c), HTTP_WANT_CLOSE);
@@ -813,7 +833,8 @@ TEST(conn, cached_output_references_the_object)
 {
 	struct http_server *srv = setup(test_config());
 	struct http_conn *c = http_accept(srv, "peer");
-	feed(c, "GET /big.dat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", strlen("GET /big.dat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+	feed(c, "GET /big.dat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+	     strlen("GET /big.dat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
 	struct http_iov iov[4];
 	bool fin;
 	int n = http_conn_output(c, iov, 4, &fin);
@@ -842,8 +863,9 @@ TEST(conn, out_of_memory)
 		fake_allocs_left = k;
 		struct http_conn *c = http_accept(srv, "peer");
 		if (c) {
-			const char *t = "GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\nGET /docs/ HTTP/1.1\r\n"
-					"Host: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+			const char *t =
+				"GET /big.dat HTTP/1.1\r\nHost: x\r\n\r\nGET /docs/ HTTP/1.1\r\n"
+				"Host: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
 			feed(c, t, strlen(t));
 			free(drain(c, NULL, NULL));
 			http_conn_free(c);

@@ -92,8 +92,12 @@ static struct kvd *new_kv(bool with_log)
 	memset(&F, 0, sizeof(F));
 	F.now = 1700000000000ULL;
 	F.rng = 42;
-	struct kvd_hooks h = { .now_ms = f_now, .alloc = f_alloc, .release = f_release,
-			       .random = f_random, .send = f_send, .close = f_close,
+	struct kvd_hooks h = { .now_ms = f_now,
+			       .alloc = f_alloc,
+			       .release = f_release,
+			       .random = f_random,
+			       .send = f_send,
+			       .close = f_close,
 			       .shutdown = f_shutdown };
 	if (with_log) {
 		h.log_append = f_log_append;
@@ -265,8 +269,19 @@ TEST(kvd, double_format_matches_libc)
 {
 	uint64_t x = 88172645463325252ULL;
 	char mine[KVD_DOUBLE_STR], libc[KVD_DOUBLE_STR];
-	static const double fixed[] = { 0, -0.0, 1, 0.1, 1.5, -2.25, 1e21, 1e-5, 123456789012345678.0,
-					5e-324, 1.7976931348623157e308, 3.0000000000000004, 0.3 };
+	static const double fixed[] = { 0,
+					-0.0,
+					1,
+					0.1,
+					1.5,
+					-2.25,
+					1e21,
+					1e-5,
+					123456789012345678.0,
+					5e-324,
+					1.7976931348623157e308,
+					3.0000000000000004,
+					0.3 };
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		d2str(mine, sizeof(mine), fixed[i]);
 		snprintf(libc, sizeof(libc), "%.17g", fixed[i]);
@@ -291,17 +306,28 @@ TEST(kvd, double_format_matches_libc)
 
 TEST(kvd, double_parse_matches_libc)
 {
-	static const char *const ok[] = { "1.1", "0.1", "3.14159", "1e308", "-2.5e-300", "4.9e-324",
-					  "123456789012345678901234567890", ".5", "5.", "+7",
-					  "2.2250738585072011e-308", "inf", "-Infinity", "0" };
+	static const char *const ok[] = { "1.1",
+					  "0.1",
+					  "3.14159",
+					  "1e308",
+					  "-2.5e-300",
+					  "4.9e-324",
+					  "123456789012345678901234567890",
+					  ".5",
+					  "5.",
+					  "+7",
+					  "2.2250738585072011e-308",
+					  "inf",
+					  "-Infinity",
+					  "0" };
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		double mine, libc = strtod(ok[i], NULL);
 		CHECK_MSG(str2d(ok[i], strlen(ok[i]), &mine), "%s refused", ok[i]);
 		CHECK_MSG(mine == libc || (isnan(mine) && isnan(libc)), "%s: %a vs %a", ok[i], mine,
 			  libc);
 	}
-	static const char *const bad[] = { "", " 1", "1 ", "nan", "1e400", "1e-400", "abc", "1.2.3",
-					   "e5", "-", "0x10" };
+	static const char *const bad[] = { "",    " 1",    "1 ", "nan", "1e400", "1e-400",
+					   "abc", "1.2.3", "e5", "-",   "0x10" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		double v;
 		CHECK_MSG(!str2d(bad[i], strlen(bad[i]), &v), "'%s' accepted", bad[i]);
@@ -454,7 +480,8 @@ TEST(kvd, log_replay_drops_torn_tail)
 		cmd(r, &o2, "SELECT 3");
 		if (cut == whole) {
 			CHECK_EQ((size_t)valid, whole);
-			CHECK_STREQ(cmd(r, &o2, "LRANGE l 0 -1"), "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n");
+			CHECK_STREQ(cmd(r, &o2, "LRANGE l 0 -1"),
+				    "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n");
 			CHECK_STREQ(cmd(r, &o2, "GET a"), "$1\r\n1\r\n"); /* db 3's, from EXEC */
 			CHECK_STREQ(cmd(r, &o2, "TTL t"), ":100\r\n");
 		} else {

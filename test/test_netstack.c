@@ -565,8 +565,8 @@ TEST(netstack, truncated_frames)
 	CHECK_EQ(nsent, 0);
 	CHECK_EQ(udp_recvfrom(s, frames[0], 16, NULL, NULL, 0), -E_AGAIN);
 	struct net_stats *st = &net_stats;
-	uint64_t dropped = st->rx_runt + st->arp_bad + st->ip_bad_header + st->icmp_bad +
-			   st->udp_bad;
+	uint64_t dropped =
+		st->rx_runt + st->arp_bad + st->ip_bad_header + st->icmp_bad + st->udp_bad;
 	CHECK_EQ(dropped, st->rx_frames);
 	udp_close(s);
 }
@@ -608,8 +608,8 @@ TEST(netstack, random_frames)
 		for (int k = 0; k < nsent; k++) {
 			size_t len;
 			if (get16(sent[k] + 12) == ETH_TYPE_IP)
-				CHECK_MSG(sent_ip(k, sent[k][23], &len) != NULL, "frame %d: bad answer",
-					  i);
+				CHECK_MSG(sent_ip(k, sent[k][23], &len) != NULL,
+					  "frame %d: bad answer", i);
 		}
 		char buf[UDP_PAYLOAD_MAX];
 		while (udp_recvfrom(s, buf, sizeof(buf), NULL, NULL, 0) >= 0)

@@ -87,11 +87,12 @@ TEST(regex, ignore_case)
 
 TEST(regex, refused)
 {
-	const char *bad[] = { "[abc", "a\\", "\\(a\\)", "a\\1", "a\\{2", "a\\{3,1\\}", "a**",
-			      "[[:nope:]]", "\\{1\\}", "a\\{999\\}" };
+	const char *bad[] = { "[abc",       "a\\", "\\(a\\)",    "a\\1",    "a\\{2",
+			      "a\\{3,1\\}", "a**", "[[:nope:]]", "\\{1\\}", "a\\{999\\}" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char err[80] = "";
-		CHECK_MSG(re_compile(&re, bad[i], false, err, sizeof(err)) < 0, "'%s' compiled", bad[i]);
+		CHECK_MSG(re_compile(&re, bad[i], false, err, sizeof(err)) < 0, "'%s' compiled",
+			  bad[i]);
 		CHECK_MSG(err[0], "'%s': no message", bad[i]);
 	}
 }

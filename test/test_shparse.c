@@ -125,8 +125,9 @@ TEST(parse, quotes_kept_for_expansion)
 
 TEST(parse, errors)
 {
-	const char *bad[] = { "echo 'open", "echo \"open", "| a", "a |", "a && ", "a || ; b",
-			      ";", "a ;; b", "a > ", "a >& x", "(a)", "a & & b", "echo ${x" };
+	const char *bad[] = { "echo 'open", "echo \"open", "| a",     "a |",  "a && ",
+			      "a || ; b",   ";",           "a ;; b",  "a > ", "a >& x",
+			      "(a)",        "a & & b",     "echo ${x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK_MSG(parse(bad[i]) == -1, "'%s' parsed", bad[i]);
 		CHECK_MSG(prog.err[0] != '\0', "'%s': no message", bad[i]);
@@ -175,17 +176,19 @@ TEST(parse, hostile_lines)
 
 static const char *fake_var(void *ctx __attribute__((unused)), const char *name, size_t len)
 {
-	static const char *vars[][2] = { { "HOME", "/home/me" }, { "X", "ex" },
-					 { "SPACED", "  one two\tthree " }, { "?", "3" },
-					 { "$", "42" }, { "EMPTY", "" }, { "STAR", "*.c" },
-					 { "1", "first" } };
+	static const char *vars[][2] = {
+		{ "HOME", "/home/me" }, { "X", "ex" },   { "SPACED", "  one two\tthree " },
+		{ "?", "3" },           { "$", "42" },   { "EMPTY", "" },
+		{ "STAR", "*.c" },      { "1", "first" }
+	};
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		if (strlen(vars[i][0]) == len && strncmp(vars[i][0], name, len) == 0)
 			return vars[i][1];
 	return NULL;
 }
 
-static int fake_list(void *ctx __attribute__((unused)), const char *dir, void (*emit)(void *, const char *), void *arg)
+static int fake_list(void *ctx __attribute__((unused)), const char *dir,
+		     void (*emit)(void *, const char *), void *arg)
 {
 	static const char *root[] = { ".", "..", "a.c", "b.c", "c.h", ".hidden.c", "sub", NULL };
 	static const char *sub[] = { ".", "..", "x.c", "y.txt", NULL };
@@ -391,8 +394,11 @@ TEST(edit, control_keys)
 	CHECK_EQ(feed("\x01\x02\x1b[5~\x1b[C\xff\r"), ED_LINE);
 	CHECK_STREQ(ed.line, "x\xff");
 	sh_edit_init(&ed);
-	CHECK_EQ(feed("a\xff\x01" "b\x1b[5~ c\r"), ED_LINE);
-	CHECK_STREQ(ed.line, "a\xff" "b c");
+	CHECK_EQ(feed("a\xff\x01"
+		      "b\x1b[5~ c\r"),
+		 ED_LINE);
+	CHECK_STREQ(ed.line, "a\xff"
+			     "b c");
 }
 
 TEST(edit, long_line_bounded)

@@ -53,7 +53,8 @@ struct tcp_stack *tcpnet_stack(void)
 {
 	if (!the_stack) {
 		sim_reset(42);
-		struct tcp_hooks h = { (void *)0, sim_output, sim_now, sim_alloc, sim_free, fake_wake };
+		struct tcp_hooks h = { (void *)0, sim_output, sim_now,
+				       sim_alloc, sim_free,   fake_wake };
 		uint8_t key[16] = "sock-test-key-0";
 		the_stack = tcp_stack_new(&h, key);
 		sim.st[0] = the_stack;
@@ -730,7 +731,8 @@ TEST(sockev, many_connections)
 			if (d == (uint64_t)-1) {
 				int s;
 				while ((s = sock_accept(l, NULL, SOCK_NONBLOCK)) >= 0) {
-					struct sock_event e = { SOCK_EV_IN, (uint64_t)(100000 + s) };
+					struct sock_event e = { SOCK_EV_IN,
+								(uint64_t)(100000 + s) };
 					CHECK_EQ(sock_epoll_ctl(ep, SOCK_CTL_ADD, s, &e), 0);
 					accepted++;
 				}
@@ -766,7 +768,8 @@ TEST(sockev, many_connections)
 	}
 	if (getenv("SOCK_TRACE")) {
 		const struct tcp_stats *x = tcp_stack_stats(the_stack);
-		fprintf(stderr, "no_conn %lu cookies ok %lu bad %lu out %lu syn dropped %lu rst %lu\n",
+		fprintf(stderr,
+			"no_conn %lu cookies ok %lu bad %lu out %lu syn dropped %lu rst %lu\n",
 			(unsigned long)x->in_no_conn, (unsigned long)x->in_cookies_ok,
 			(unsigned long)x->in_cookies_bad, (unsigned long)x->out_cookies,
 			(unsigned long)x->in_syn_dropped, (unsigned long)x->out_rst);
@@ -775,8 +778,9 @@ TEST(sockev, many_connections)
 			uint64_t d = out[k].data;
 			int sd = d == (uint64_t)-1 ? l : d >= 100000 ? (int)(d - 100000) : cl[d];
 			struct tcp_conn *tc = sock_tcp(sd);
-			fprintf(stderr, "ready %llu err %d ev %x state %s tcpev %x\n", (unsigned long long)d, tcp_error(tc),
-				out[k].events, tcp_state_name(tcp_state(tc)), tcp_events(tc));
+			fprintf(stderr, "ready %llu err %d ev %x state %s tcpev %x\n",
+				(unsigned long long)d, tcp_error(tc), out[k].events,
+				tcp_state_name(tcp_state(tc)), tcp_events(tc));
 		}
 	}
 	CHECK_EQ(done, N);
@@ -787,7 +791,7 @@ TEST(sockev, many_connections)
 	CHECK_EQ(accepted, N);
 	sock_close(l);
 	sock_epoll_close(ep);
-	printf("sockev: %d connections, %lu waits, %lu events, %d runs, %lu wake-ups\n", N,
-	       waits, looked, runs, wakes);
+	printf("sockev: %d connections, %lu waits, %lu events, %d runs, %lu wake-ups\n", N, waits,
+	       looked, runs, wakes);
 	check_clean();
 }

@@ -151,9 +151,8 @@ TEST(string, memmove_overlap_both_directions)
 			host_memcpy(tmp, want + base, n);
 			host_memcpy(want + base + dist, tmp, n);
 			void *r = exo_memmove(dst, src, n);
-			if (!CHECK(r == dst) ||
-			    !CHECK_MSG(host_memcmp(buf, want, sizeof(buf)) == 0,
-				       "memmove n %zu dst-src %d", n, dist))
+			if (!CHECK(r == dst) || !CHECK_MSG(host_memcmp(buf, want, sizeof(buf)) == 0,
+							   "memmove n %zu dst-src %d", n, dist))
 				return;
 		}
 	}
@@ -237,8 +236,8 @@ static int sign(int x)
 
 TEST(string, strcmp_strncmp)
 {
-	static const char *const words[] = { "", "a", "b", "ab", "abc", "abd", "B", "\x7f",
-					      "\x80", "\xff", "a\xff", "abcdef" };
+	static const char *const words[] = { "",  "a",    "b",    "ab",   "abc",   "abd",
+					     "B", "\x7f", "\x80", "\xff", "a\xff", "abcdef" };
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
 		for (size_t j = 0; j < ARRAY_SIZE(words); j++) {
 			const char *a = words[i], *b = words[j];
@@ -302,20 +301,75 @@ TEST(string, strlcpy)
 /* Inputs for the differential strtol/strtoul test; some only parse in some
  * bases, and the overflowing ones check the saturation. */
 static const char *const numbers[] = {
-	"0", "1", "123", "-123", "+42", "  \t\n\v\f\r 17", "0x1f", "0X1F", "0x", "0X",
-	"0xg", "-0x10", "+0x10", "0x-1", "077", "-077", "08", "09", "0", "00", "00x1",
-	"z", "Z", "zz", "Zz", "1010", "12abc", "abc", "1_000", "-", "+", "+-1", "-+1",
-	"- 1", "", " ", "  ", "-0", "+0", "7fffffff", "ffffffff",
-	"9223372036854775806", "9223372036854775807", "9223372036854775808",
-	"-9223372036854775807", "-9223372036854775808", "-9223372036854775809",
-	"18446744073709551615", "18446744073709551616", "-18446744073709551615",
-	"-18446744073709551616", "99999999999999999999999999999", "-99999999999999999999999999",
-	"0x7fffffffffffffff", "0x8000000000000000", "0xffffffffffffffff",
-	"0x10000000000000000", "-0x8000000000000000", "-0x8000000000000001",
-	"1777777777777777777777", "2000000000000000000000",
+	"0",
+	"1",
+	"123",
+	"-123",
+	"+42",
+	"  \t\n\v\f\r 17",
+	"0x1f",
+	"0X1F",
+	"0x",
+	"0X",
+	"0xg",
+	"-0x10",
+	"+0x10",
+	"0x-1",
+	"077",
+	"-077",
+	"08",
+	"09",
+	"0",
+	"00",
+	"00x1",
+	"z",
+	"Z",
+	"zz",
+	"Zz",
+	"1010",
+	"12abc",
+	"abc",
+	"1_000",
+	"-",
+	"+",
+	"+-1",
+	"-+1",
+	"- 1",
+	"",
+	" ",
+	"  ",
+	"-0",
+	"+0",
+	"7fffffff",
+	"ffffffff",
+	"9223372036854775806",
+	"9223372036854775807",
+	"9223372036854775808",
+	"-9223372036854775807",
+	"-9223372036854775808",
+	"-9223372036854775809",
+	"18446744073709551615",
+	"18446744073709551616",
+	"-18446744073709551615",
+	"-18446744073709551616",
+	"99999999999999999999999999999",
+	"-99999999999999999999999999",
+	"0x7fffffffffffffff",
+	"0x8000000000000000",
+	"0xffffffffffffffff",
+	"0x10000000000000000",
+	"-0x8000000000000000",
+	"-0x8000000000000001",
+	"1777777777777777777777",
+	"2000000000000000000000",
 	"1111111111111111111111111111111111111111111111111111111111111111",
 	"10000000000000000000000000000000000000000000000000000000000000000",
-	"3w5e11264sgsf", "3w5e11264sgsg", "\3771", "1\xff", "1 2", "12\n",
+	"3w5e11264sgsf",
+	"3w5e11264sgsg",
+	"\3771",
+	"1\xff",
+	"1 2",
+	"12\n",
 };
 
 static const int bases[] = { 0, 2, 3, 8, 10, 16, 35, 36 };
@@ -333,8 +387,8 @@ TEST(string, strtol_strtoul_match_libc)
 				  l1, e1 - s, l2, e2 - s);
 			unsigned long u1 = exo_strtoul(s, &e1, b), u2 = host_strtoul(s, &e2, b);
 			CHECK_MSG(u1 == u2 && e1 == e2,
-				  "strtoul(\"%s\", %d): got %lu end +%td, want %lu end +%td", s,
-				  b, u1, e1 - s, u2, e2 - s);
+				  "strtoul(\"%s\", %d): got %lu end +%td, want %lu end +%td", s, b,
+				  u1, e1 - s, u2, e2 - s);
 		}
 	}
 }
@@ -378,10 +432,11 @@ TEST(string, strtol_documented_behaviour)
 
 TEST(string, ctype_matches_libc_c_locale)
 {
-	static const char *const names[] = { "isdigit", "isupper", "islower", "isalpha", "isalnum",
+	static const char *const names[] = { "isdigit",  "isupper", "islower", "isalpha", "isalnum",
 					     "isxdigit", "isspace", "tolower", "toupper" };
 	for (int which = 0; which < 9; which++)
 		for (int c = -1; c < 256; c++) /* EOF and every unsigned char */
-			CHECK_MSG(exo_ctype(which, c) == host_ctype(which, c), "%s(%d): got %d want %d",
-				  names[which], c, exo_ctype(which, c), host_ctype(which, c));
+			CHECK_MSG(exo_ctype(which, c) == host_ctype(which, c),
+				  "%s(%d): got %d want %d", names[which], c, exo_ctype(which, c),
+				  host_ctype(which, c));
 }

@@ -166,8 +166,8 @@ struct scenario_result {
 
 static bool trace;
 
-static void side_init(struct side *s, struct tcp_stack *st, uint64_t seed, int dir,
-		      size_t to_send, size_t to_recv)
+static void side_init(struct side *s, struct tcp_stack *st, uint64_t seed, int dir, size_t to_send,
+		      size_t to_recv)
 {
 	memset(s, 0, sizeof(*s));
 	s->st = st;
@@ -194,17 +194,13 @@ static bool bulk; /* TCP_BULK set: the larger sizes */
 static size_t draw_size(void)
 {
 	switch (sim_below(8)) {
-	case 0:
-		return 0;
+	case 0: return 0;
 	case 1:
-	case 2:
-		return sim_below(200);
+	case 2: return sim_below(200);
 	case 3:
-	case 4:
-		return sim_below(5000);
+	case 4: return sim_below(5000);
 	case 5:
-	case 6:
-		return sim_below(bulk ? 20000 : 8000);
+	case 6: return sim_below(bulk ? 20000 : 8000);
 	default:
 		if (bulk)
 			return sim_below(4) ? sim_below(60000) : sim_below(256 * 1024);

@@ -45,7 +45,8 @@ static uint32_t get32(const uint8_t *p)
 /* Internet checksum in network order over the pseudo-header and seg. */
 static uint16_t seg_sum(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
 {
-	uint32_t s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + (uint32_t)len;
+	uint32_t s =
+		(src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 + (uint32_t)len;
 	for (size_t i = 0; i + 1 < len; i += 2)
 		s += (uint32_t)seg[i] << 8 | seg[i + 1];
 	if (len & 1)
@@ -87,8 +88,7 @@ static size_t build(uint8_t *buf, uint32_t src, uint32_t dst, const struct pseg 
 }
 
 /* Hand the stack a segment from the peer, in a buffer of exactly its size. */
-static void inject(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg,
-		   size_t len)
+static void inject(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	memcpy(copy, seg, len);
@@ -630,8 +630,16 @@ TEST(tcp_rules, syn_flood_gets_cookies_and_real_clients_connect)
 	int err;
 	struct tcp_conn *l = tcp_listen(st, A_IP, 80, 4, false, &err);
 	for (int i = 0; i < 10000; i++) {
-		struct pseg syn = { (uint16_t)(1024 + i), 80, (uint32_t)sim_rand(), 0, F_SYN,
-				    8192, NULL, 0, NULL, 0 };
+		struct pseg syn = { (uint16_t)(1024 + i),
+				    80,
+				    (uint32_t)sim_rand(),
+				    0,
+				    F_SYN,
+				    8192,
+				    NULL,
+				    0,
+				    NULL,
+				    0 };
 		uint8_t buf[64];
 		size_t n = build(buf, (uint32_t)sim_rand() | 0x01000000, A_IP, &syn);
 		sim.ncap = 0;
@@ -723,8 +731,8 @@ TEST(tcp_rules, ten_thousand_established_and_100k_time_wait_stay_fast)
 		tcp_close(c); /* sends our FIN: FIN_WAIT_1 */
 		our_fin = cap_seq(0);
 		uint8_t buf[64];
-		struct pseg fin = { port, 80, 1001, our_fin + 1, F_ACK | F_FIN, 65535, NULL, 0,
-				    NULL, 0 };
+		struct pseg fin = { port,  80,   1001, our_fin + 1, F_ACK | F_FIN,
+				    65535, NULL, 0,    NULL,        0 };
 		inject(st, src, A_IP, buf, build(buf, src, A_IP, &fin));
 	}
 	CHECK_EQ(tcp_stack_stats(st)->tw_count, 100000);

@@ -527,8 +527,9 @@ TEST(reference, the_rule_agrees_with_one_byte_a_block)
 		if (rnd() % 4 != 0) {
 			memcpy(ma, mb, NB);
 			for (uint64_t k = x.x_start; k < x.x_start + x.x_count && k < NB; k++)
-				ma[k] = op == XN_OP_ALLOC ? (uint8_t)(x.x_type + 1) :
-					op == XN_OP_FREE  ? 0 : ma[k];
+				ma[k] = op == XN_OP_ALLOC  ? (uint8_t)(x.x_type + 1)
+					: op == XN_OP_FREE ? 0
+							   : ma[k];
 			if (rnd() % 3 == 0)
 				ma[rnd() % NB] = (uint8_t)(rnd() % 3);
 			ma[0] = 0; /* no answer can claim block 0 */
@@ -559,8 +560,8 @@ TEST(reference, the_rule_agrees_with_one_byte_a_block)
 		nb = norm(b, nb);
 		na = a_valid ? norm(a, na) : -1;
 		bool got = na >= 0 && xn_change_ok(b, nb, a, na, op, &x, scratch, NB);
-		CHECK_MSG(got == expect, "iteration %d: op %d on %lu+%u: got %d, reference %d", iter,
-			  op, (unsigned long)x.x_start, x.x_count, got, expect);
+		CHECK_MSG(got == expect, "iteration %d: op %d on %lu+%u: got %d, reference %d",
+			  iter, op, (unsigned long)x.x_start, x.x_count, got, expect);
 		accepted[op] += got;
 	}
 	/* the generator must reach acceptance for each operation, or this proves little */

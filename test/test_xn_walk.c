@@ -80,14 +80,12 @@ static int fake_claims(void *arg UNUSED, uint32_t type, uint64_t block UNUSED, c
 				x[n++] = (struct xn_extent){ p[i], 1, D };
 		return n;
 	}
-	case T_FAILS:
-		return -1;
+	case T_FAILS: return -1;
 	case T_TOO_MANY:
 		for (int i = 0; i <= XN_UDF_MAX_EXTENTS; i++)
 			x[i] = (struct xn_extent){ FIRST, 1, D };
 		return XN_UDF_MAX_EXTENTS + 1;
-	default:
-		return -1;
+	default: return -1;
 	}
 }
 
@@ -437,19 +435,16 @@ static void random_disk(void)
 	}
 	for (uint64_t b = FIRST; b < NBLK; b++) {
 		switch (rnd() % 16) {
-		case 0:
-			garbage(b);
-			break;
-		case 1:
-			unreadable[b] = rnd() % 4 == 0;
-			break;
+		case 0: garbage(b); break;
+		case 1: unreadable[b] = rnd() % 4 == 0; break;
 		default: {
 			int n = (int)(rnd() % 6);
 			for (int i = 0; i < n; i++) {
 				if (rnd() % 2)
 					table_add(b, rnd() % NBLK, (uint32_t)(1 + rnd() % 3),
-						  (uint32_t)(rnd() % 8 == 0 ? rnd() % 6 :
-							     rnd() % 3 == 0 ? D : 1 + rnd() % 2));
+						  (uint32_t)(rnd() % 8 == 0   ? rnd() % 6
+							     : rnd() % 3 == 0 ? D
+									      : 1 + rnd() % 2));
 				else
 					((uint32_t *)disk[b])[512 + i] = (uint32_t)(rnd() % NBLK);
 			}

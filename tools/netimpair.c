@@ -187,7 +187,8 @@ int main(int argc, char **argv)
 	}
 	tapfd = open_tap(argv[1]);
 	if (tapfd < 0) {
-		fprintf(stderr, "netimpair: cannot attach to TAP %s: %s\n", argv[1], strerror(errno));
+		fprintf(stderr, "netimpair: cannot attach to TAP %s: %s\n", argv[1],
+			strerror(errno));
 		return 1;
 	}
 	udpfd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -206,8 +207,9 @@ int main(int argc, char **argv)
 	qemu_addr.sin_port = htons((uint16_t)atoi(argv[3]));
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
-	fprintf(stderr, "netimpair: relaying %s <-> udp %s/%s, loss %u reorder %u dup %u corrupt "
-			"%u per mille, delay %llu ms, seed %s\n",
+	fprintf(stderr,
+		"netimpair: relaying %s <-> udp %s/%s, loss %u reorder %u dup %u corrupt "
+		"%u per mille, delay %llu ms, seed %s\n",
 		argv[1], argv[2], argv[3], loss, reorder, duplicate, corrupt,
 		(unsigned long long)(delay_ns / 1000000), argv[4]);
 	static uint8_t f[65536];

@@ -112,9 +112,7 @@ static size_t make(uint8_t *f, int k)
 		ipv4(f, 40, IPPROTO_UDP);
 		f[14] = (uint8_t)((rnd() % 15 + 5) << 4 | 5); /* 5..19: never 4 */
 		return 60;
-	case 1: /* an Ethernet header and nothing after it */
-		ether(f, ETHERTYPE_IP, 0);
-		return 14;
+	case 1: /* an Ethernet header and nothing after it */ ether(f, ETHERTYPE_IP, 0); return 14;
 	case 2: /* IPv4 header length below 5 words */
 		ether(f, ETHERTYPE_IP, 0);
 		ipv4(f, 28, IPPROTO_UDP);
@@ -125,9 +123,7 @@ static size_t make(uint8_t *f, int k)
 		ipv4(f, 60, IPPROTO_UDP);
 		f[14] = 0x4f;
 		return 40;
-	case 4: /* total length beyond the frame */
-		ipv4_udp(f, 1400, 1380);
-		return 60;
+	case 4: /* total length beyond the frame */ ipv4_udp(f, 1400, 1380); return 60;
 	case 5: /* total length below the header */
 		ether(f, ETHERTYPE_IP, 0);
 		ipv4(f, 12, IPPROTO_UDP);
@@ -142,12 +138,8 @@ static size_t make(uint8_t *f, int k)
 		put16(f + 24, 0);
 		put16(f + 24, csum(f + 14, 20));
 		return 60;
-	case 8: /* UDP length beyond the datagram */
-		ipv4_udp(f, 40, 500);
-		return 60;
-	case 9: /* UDP length below its header */
-		ipv4_udp(f, 40, (uint16_t)(rnd() % 8));
-		return 60;
+	case 8: /* UDP length beyond the datagram */ ipv4_udp(f, 40, 500); return 60;
+	case 9: /* UDP length below its header */ ipv4_udp(f, 40, (uint16_t)(rnd() % 8)); return 60;
 	case 10: /* UDP checksum wrong (nonzero: must be checked) */
 		ipv4_udp(f, 40, 20);
 		memcpy(f + 42, "bad-checksum", 12);
@@ -220,7 +212,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memcpy(host_mac, ifr.ifr_hwaddr.sa_data, 6);
-	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(argv[1]),
+	struct sockaddr_ll to = { .sll_family = AF_PACKET,
+				  .sll_ifindex = (int)if_nametoindex(argv[1]),
 				  .sll_halen = 6 };
 	memcpy(to.sll_addr, guest_mac, 6);
 	static uint8_t f[1514];

@@ -71,7 +71,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: udprtt IP PORT ROUNDS NAME QUIT\n");
 		return 2;
 	}
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)atoi(argv[2])) };
 	long rounds = atol(argv[3]);
 	if (inet_pton(AF_INET, argv[1], &to.sin_addr) != 1 || rounds < 1 || rounds > 10000000) {
 		fprintf(stderr, "udprtt: bad address or round count\n");

@@ -140,8 +140,7 @@ static const uint8_t *sdt_at(physaddr_t pa, const char *sig, uint32_t *lenp)
 	if (sig && !bytes_eq(p, sig, 4))
 		return NULL;
 	uint32_t len = get32(p + SDT_OFF_LENGTH);
-	if (len < SDT_HDR_LEN || len > SDT_MAX_LEN || !pa_mapped(pa, len) ||
-	    !checksum_ok(p, len))
+	if (len < SDT_HDR_LEN || len > SDT_MAX_LEN || !pa_mapped(pa, len) || !checksum_ok(p, len))
 		return NULL;
 	*lenp = len;
 	return p;
@@ -199,7 +198,8 @@ static void set_defaults(struct acpi_info *ai)
 	ai->ioapic_pa = 0;
 	ai->ioapic_gsi_base = 0;
 	for (unsigned i = 0; i < ACPI_NISA; i++)
-		ai->isa_irq[i] = (struct acpi_isa_irq){ .gsi = i, .active_low = false, .level = false };
+		ai->isa_irq[i] =
+			(struct acpi_isa_irq){ .gsi = i, .active_low = false, .level = false };
 }
 
 static void add_cpu(struct acpi_info *ai, uint32_t apic_id, unsigned *found)
@@ -282,9 +282,7 @@ static bool madt_parse(const uint8_t *madt, uint32_t len, struct acpi_info *ai, 
 			if (e[8] <= 1)
 				ai->lapic_nmi_lint = e[8];
 			break;
-		case MADT_LAPIC_ADDR:
-			ai->lapic_pa = get64(e + 4);
-			break;
+		case MADT_LAPIC_ADDR: ai->lapic_pa = get64(e + 4); break;
 		}
 	}
 	if (ai->lapic_pa == 0) {

@@ -85,8 +85,8 @@ int cprintf(const char *fmt, ...)
  * the trap (if a trap caused it) and a symbolised backtrace, and stop. A
  * panic while panicking (a fault in the report itself) says only that.
  */
-static void __attribute__((noreturn)) vpanic(const struct trapframe *tf, const char *file,
-					     int line, const char *fmt, va_list ap)
+static void __attribute__((noreturn)) vpanic(const struct trapframe *tf, const char *file, int line,
+					     const char *fmt, va_list ap)
 {
 	static int depth;
 	cli();

@@ -53,9 +53,22 @@ static uint32_t rotl32(uint32_t x, int b)
 /* One ChaCha20 block (RFC 8439) of key k, block counter n, nonce nonce. */
 static void chacha20_block(const uint32_t k[8], uint64_t n, uint64_t nonce, uint32_t out[16])
 {
-	uint32_t s[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574,
-			   k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7],
-			   (uint32_t)n, (uint32_t)(n >> 32), (uint32_t)nonce, (uint32_t)(nonce >> 32) };
+	uint32_t s[16] = { 0x61707865,
+			   0x3320646e,
+			   0x79622d32,
+			   0x6b206574,
+			   k[0],
+			   k[1],
+			   k[2],
+			   k[3],
+			   k[4],
+			   k[5],
+			   k[6],
+			   k[7],
+			   (uint32_t)n,
+			   (uint32_t)(n >> 32),
+			   (uint32_t)nonce,
+			   (uint32_t)(nonce >> 32) };
 	uint32_t x[16];
 	memcpy(x, s, sizeof(x));
 	for (int i = 0; i < 10; i++) {
@@ -80,7 +93,8 @@ static void absorb(const uint32_t in[16])
 	for (int i = 0; i < 8; i++)
 		k2[i] = key[i] ^ in[i];
 	chacha20_block(k2, in[8] | (uint64_t)in[9] << 32,
-		       in[10] ^ in[11] ^ in[12] ^ in[13] ^ ((uint64_t)(in[14] ^ in[15]) << 32), out);
+		       in[10] ^ in[11] ^ in[12] ^ in[13] ^ ((uint64_t)(in[14] ^ in[15]) << 32),
+		       out);
 	for (int i = 0; i < 8; i++)
 		key[i] ^= out[i] ^ out[8 + i];
 }

@@ -33,7 +33,7 @@
 #define RTC_UIP_SPINS 100000 /* an update lasts under 2 ms */
 
 static const uint8_t reg_index[RTC_NREGS] = {
-	[RTC_SEC] = 0x00, [RTC_MIN] = 0x02,  [RTC_HOUR] = 0x04,    [RTC_DAY] = 0x07,
+	[RTC_SEC] = 0x00,   [RTC_MIN] = 0x02,  [RTC_HOUR] = 0x04,    [RTC_DAY] = 0x07,
 	[RTC_MONTH] = 0x08, [RTC_YEAR] = 0x09, [RTC_CENTURY] = 0x32, [RTC_STATUS_B] = 0x0b,
 };
 

@@ -4,8 +4,17 @@
 #include <inc/types.h>
 
 /* The CMOS clock's registers, in the order rtc_decode takes them. */
-enum { RTC_SEC, RTC_MIN, RTC_HOUR, RTC_DAY, RTC_MONTH, RTC_YEAR, RTC_CENTURY, RTC_STATUS_B,
-       RTC_NREGS };
+enum {
+	RTC_SEC,
+	RTC_MIN,
+	RTC_HOUR,
+	RTC_DAY,
+	RTC_MONTH,
+	RTC_YEAR,
+	RTC_CENTURY,
+	RTC_STATUS_B,
+	RTC_NREGS
+};
 
 /* Read the CMOS real-time clock: seconds since 1970 (UTC, as QEMU and most
  * PCs keep it), or -1 if it gives no consistent, valid date. Waits at most

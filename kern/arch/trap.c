@@ -35,6 +35,8 @@ static void set_gate(int vec, void (*fn)(void), int dpl, int ist)
 	};
 }
 
+/* The entry stubs of trapentry.S, one per vector it lists. */
+/* clang-format off */
 #define V(n) extern void vector##n(void);
 V(0) V(1) V(2) V(3) V(4) V(5) V(6) V(7) V(8) V(9) V(10) V(11) V(12) V(13) V(14) V(15)
 V(16) V(17) V(18) V(19) V(20) V(21) V(22) V(23) V(24) V(25) V(26) V(27) V(28) V(29)
@@ -43,11 +45,12 @@ V(44) V(45) V(46) V(47) V(64) V(65) V(66) V(67) V(255) V(_floor)
 #undef V
 
 static void (*const exception_vectors[32])(void) = {
-	vector0, vector1, vector2, vector3, vector4, vector5, vector6, vector7,
-	vector8, vector9, vector10, vector11, vector12, vector13, vector14, vector15,
+	vector0,  vector1,  vector2,  vector3,  vector4,  vector5,  vector6,  vector7,
+	vector8,  vector9,  vector10, vector11, vector12, vector13, vector14, vector15,
 	vector16, vector17, vector18, vector19, vector20, vector21, vector22, vector23,
 	vector24, vector25, vector26, vector27, vector28, vector29, vector30, vector31,
 };
+/* clang-format on */
 
 static void (*const pic_vectors[16])(void) = {
 	vector32, vector33, vector34, vector35, vector36, vector37, vector38, vector39,
@@ -85,11 +88,28 @@ void trap_init_percpu(void)
 const char *trap_name(uint64_t n)
 {
 	static const char *const names[] = {
-		"divide error", "debug", "NMI", "breakpoint", "overflow", "BOUND range",
-		"invalid opcode", "device not available", "double fault", "reserved",
-		"invalid TSS", "segment not present", "stack fault", "general protection",
-		"page fault", "reserved", "x87 FPU error", "alignment check", "machine check",
-		"SIMD exception", "virtualization", "control protection",
+		"divide error",
+		"debug",
+		"NMI",
+		"breakpoint",
+		"overflow",
+		"BOUND range",
+		"invalid opcode",
+		"device not available",
+		"double fault",
+		"reserved",
+		"invalid TSS",
+		"segment not present",
+		"stack fault",
+		"general protection",
+		"page fault",
+		"reserved",
+		"x87 FPU error",
+		"alignment check",
+		"machine check",
+		"SIMD exception",
+		"virtualization",
+		"control protection",
 	};
 	if (n < ARRAY_SIZE(names))
 		return names[n];
@@ -101,8 +121,8 @@ const char *trap_name(uint64_t n)
 void print_trapframe(const struct trapframe *tf)
 {
 	cprintf("trap %lu (%s) err %#lx\n", tf->tf_trapno, trap_name(tf->tf_trapno), tf->tf_err);
-	cprintf("  rip %016lx cs %04lx rflags %08lx rsp %016lx ss %04lx\n", tf->tf_rip,
-		tf->tf_cs, tf->tf_rflags, tf->tf_rsp, tf->tf_ss);
+	cprintf("  rip %016lx cs %04lx rflags %08lx rsp %016lx ss %04lx\n", tf->tf_rip, tf->tf_cs,
+		tf->tf_rflags, tf->tf_rsp, tf->tf_ss);
 	cprintf("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", tf->tf_rax, tf->tf_rbx,
 		tf->tf_rcx, tf->tf_rdx);
 	cprintf("  rsi %016lx rdi %016lx rbp %016lx r8  %016lx\n", tf->tf_rsi, tf->tf_rdi,
@@ -112,4 +132,3 @@ void print_trapframe(const struct trapframe *tf)
 	cprintf("  r13 %016lx r14 %016lx r15 %016lx cr2 %016lx\n", tf->tf_r13, tf->tf_r14,
 		tf->tf_r15, rcr2());
 }
-

@@ -128,9 +128,9 @@ static int do_alu(struct verifier *v, uint32_t pc, struct vstate *s)
 static int note_access(struct verifier *v, uint32_t pc, const struct vreg *base, bool guard)
 {
 	struct bpf_aux *a = &v->aux[pc];
-	uint8_t kind = base->type == T_CTX ? BPF_AUX_CTX
+	uint8_t kind = base->type == T_CTX     ? BPF_AUX_CTX
 		       : base->type == T_STACK ? BPF_AUX_STACK
-					      : BPF_AUX_REGION;
+					       : BPF_AUX_REGION;
 	uint8_t had = a->a_flags & (BPF_AUX_CTX | BPF_AUX_STACK | BPF_AUX_REGION);
 	if ((had && had != kind) || (had == BPF_AUX_REGION && a->a_region != base->region))
 		return verify_reject(v, pc, BPF_ERR_PTR_MIX, NULL);
@@ -139,8 +139,8 @@ static int note_access(struct verifier *v, uint32_t pc, const struct vreg *base,
 	return BPF_OK;
 }
 
-static int stack_access(struct verifier *v, uint32_t pc, struct vstate *s, int64_t o,
-			unsigned size, bool write, const struct vreg *val, struct vreg *out)
+static int stack_access(struct verifier *v, uint32_t pc, struct vstate *s, int64_t o, unsigned size,
+			bool write, const struct vreg *val, struct vreg *out)
 {
 	if (o < -BPF_STACK_SIZE || o + size > 0)
 		return verify_reject(v, pc, BPF_ERR_OOB, "stack offset %lld size %u", (long long)o,
@@ -280,8 +280,7 @@ static int do_call(struct verifier *v, uint32_t pc, struct vstate *s)
 			a++; /* the size argument is checked */
 			break;
 		}
-		default:
-			break;
+		default: break;
 		}
 	}
 	set_unknown(&s->r[0]);

@@ -167,7 +167,8 @@ long sys_bpf_load(uint64_t uargs)
 	if ((a.bl_kind != BPF_KIND_WAKEUP && a.bl_kind != BPF_KIND_PACKET) || a.bl_len == 0 ||
 	    a.bl_len > BPF_MAX_INSNS || a.bl_ngrants > BPF_MAX_REGIONS - first)
 		return -E_INVAL;
-	if (copy_from_user(e->env_vm, grants, (uint64_t)a.bl_grants, a.bl_ngrants * sizeof(grants[0])) < 0)
+	if (copy_from_user(e->env_vm, grants, (uint64_t)a.bl_grants,
+			   a.bl_ngrants * sizeof(grants[0])) < 0)
 		return -E_FAULT;
 	unsigned slot = 0;
 	while (slot < BPF_PROGS_PER_ENV && e->env_progs[slot])
@@ -186,7 +187,8 @@ long sys_bpf_load(uint64_t uargs)
 	kp->kp_pages = npages;
 	struct bpf_insn *insns = (struct bpf_insn *)(kp + 1);
 	struct bpf_aux *aux = (struct bpf_aux *)((char *)insns + insn_bytes);
-	long r = copy_from_user(e->env_vm, insns, (uint64_t)a.bl_insns, insn_bytes) < 0 ? -E_FAULT : 0;
+	long r = copy_from_user(e->env_vm, insns, (uint64_t)a.bl_insns, insn_bytes) < 0 ? -E_FAULT
+											: 0;
 	if (r == 0)
 		r = take_grants(e, kp, grants, a.bl_ngrants, first);
 	size_t scratch_size = bpf_verify_scratch_size(insns, a.bl_len);

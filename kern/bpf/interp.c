@@ -29,7 +29,8 @@ static uint64_t helper_tsc(UNUSED uint64_t a1, UNUSED uint64_t a2, UNUSED uint64
 }
 
 static uint64_t helper_region_read_u64(uint64_t region, uint64_t off, UNUSED uint64_t a3,
-				       UNUSED uint64_t a4, UNUSED uint64_t a5, struct bpf_runtime *rt)
+				       UNUSED uint64_t a4, UNUSED uint64_t a5,
+				       struct bpf_runtime *rt)
 {
 	if (region >= rt->rt_nregions || !(rt->rt_region_flags[region] & BPF_REGION_READ) ||
 	    rt->rt_region_len[region] < 8 || off > rt->rt_region_len[region] - 8)
@@ -47,8 +48,8 @@ static uint64_t helper_region_write(uint64_t region, uint64_t off, uint64_t src,
 		return (uint64_t)-E_RANGE;
 	if (!(rt->rt_region_flags[region] & BPF_REGION_WRITE))
 		return (uint64_t)-E_PERM;
-	memcpy((void *)(uintptr_t)(rt->rt_region_base[region] + off),
-	       (const void *)(uintptr_t)src, len);
+	memcpy((void *)(uintptr_t)(rt->rt_region_base[region] + off), (const void *)(uintptr_t)src,
+	       len);
 	return 0;
 }
 
@@ -104,16 +105,20 @@ static uint64_t helper_notify(uint64_t a0, uint64_t a1, uint64_t a2, UNUSED uint
 
 const struct bpf_helper_desc bpf_helpers[BPF_HELPER_COUNT_PLUS_ONE] = {
 	[BPF_HELPER_TSC] = { "tsc", helper_tsc, { 0 } },
-	[BPF_HELPER_REGION_READ_U64] = { "region_read_u64", helper_region_read_u64,
+	[BPF_HELPER_REGION_READ_U64] = { "region_read_u64",
+					 helper_region_read_u64,
 					 { BPF_ARG_SCALAR, BPF_ARG_SCALAR } },
-	[BPF_HELPER_REGION_WRITE] = { "region_write", helper_region_write,
+	[BPF_HELPER_REGION_WRITE] = { "region_write",
+				      helper_region_write,
 				      { BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_STACK_MEM,
 					BPF_ARG_CONST_SIZE } },
-	[BPF_HELPER_COPY_CSUM] = { "copy_csum", helper_copy_csum,
+	[BPF_HELPER_COPY_CSUM] = { "copy_csum",
+				   helper_copy_csum,
 				   { BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR,
 				     BPF_ARG_SCALAR } },
 	[BPF_HELPER_TX] = { "tx", helper_tx, { BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR } },
-	[BPF_HELPER_NOTIFY] = { "notify", helper_notify,
+	[BPF_HELPER_NOTIFY] = { "notify",
+				helper_notify,
 				{ BPF_ARG_SCALAR, BPF_ARG_SCALAR, BPF_ARG_SCALAR } },
 };
 
@@ -251,7 +256,7 @@ uint64_t bpf_interp(const struct bpf_prog *prog, void *ctx, struct bpf_runtime *
 			case BPF_JA: pc += (uint32_t)(int32_t)i->off; break;
 			case BPF_CALL:
 				reg[0] = bpf_helpers[i->imm].h_fn(reg[1], reg[2], reg[3], reg[4],
-								   reg[5], rt);
+								  reg[5], rt);
 				break;
 			case BPF_EXIT: return reg[0];
 			default:

@@ -78,10 +78,9 @@ const struct bpf_kind_desc *bpf_kind_desc(uint32_t kind)
 	return &kinds[kind];
 }
 
-static const char *const error_messages[] = {
-	[BPF_OK] = "ok",
+static const char *const error_messages[] = { [BPF_OK] = "ok",
 #define BPF_ERROR_MSG(name, code, msg) [code] = msg,
-	BPF_ERRORS(BPF_ERROR_MSG)
+					      BPF_ERRORS(BPF_ERROR_MSG)
 #undef BPF_ERROR_MSG
 };
 

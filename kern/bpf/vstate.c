@@ -161,9 +161,7 @@ void vs_scalar_op(uint8_t code, struct vreg *d, const struct vreg *s)
 		hi = c ? b / c : b;
 		lo = c ? a / e : 0;
 		break;
-	case BPF_MOD:
-		hi = c ? MIN(b, e - 1) : b;
-		break;
+	case BPF_MOD: hi = c ? MIN(b, e - 1) : b; break;
 	case BPF_AND: hi = MIN(b, e); break;
 	case BPF_OR:
 		lo = MAX(a, c);

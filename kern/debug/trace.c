@@ -78,7 +78,6 @@ static struct trace_rec {
 	uint64_t tr_args[5];
 } recs[NENV];
 
-
 static struct textbuf line; /* the line being written */
 
 enum outcome { RETURNED, WAITING, RESUMED, ENDED };
@@ -147,19 +146,14 @@ static void log_call(struct env *e, const struct trace_rec *r, long result, enum
 		uint64_t a = r->tr_args[i];
 		textbuf_add(&line, i ? ", " : "");
 		switch (d ? d->cd_kind[i] : ARG_NUM) {
-		case ARG_ENV:
-			textbuf_add(&line, "%08x", (uint32_t)a);
-			break;
+		case ARG_ENV: textbuf_add(&line, "%08x", (uint32_t)a); break;
 		case ARG_STR: {
 			bool counted = i + 1 < nargs && strcmp(d->cd_arg[i + 1], "len") == 0;
 			add_string(e, a, counted ? r->tr_args[i + 1] : 0, counted);
 			break;
 		}
-		case ARG_PTR:
-			textbuf_add(&line, "%#lx", a);
-			break;
-		default:
-			add_number(a);
+		case ARG_PTR: textbuf_add(&line, "%#lx", a); break;
+		default: add_number(a);
 		}
 	}
 	textbuf_add(&line, ")");

@@ -138,8 +138,8 @@ static unsigned read_bar(struct pci_dev *d, unsigned i)
 static void add_function(uint8_t bus, uint8_t dev, uint8_t fn, uint32_t id)
 {
 	if (ndevs == PCI_MAX_DEVS) {
-		cprintf("pci: more than %d functions; %02x:%02x.%x ignored\n", PCI_MAX_DEVS,
-			bus, dev, fn);
+		cprintf("pci: more than %d functions; %02x:%02x.%x ignored\n", PCI_MAX_DEVS, bus,
+			dev, fn);
 		return;
 	}
 	struct pci_dev *d = &devs[ndevs++];
@@ -164,8 +164,7 @@ void pci_init(void)
 			uint32_t id = conf_read((uint8_t)bus, dev, 0, PCI_VENDOR);
 			if ((id & 0xffff) == 0xffff)
 				continue;
-			uint8_t hdr = (uint8_t)(conf_read((uint8_t)bus, dev, 0, PCI_HEADER) >>
-						16);
+			uint8_t hdr = (uint8_t)(conf_read((uint8_t)bus, dev, 0, PCI_HEADER) >> 16);
 			uint8_t nfn = (hdr & HEADER_MULTI) ? 8 : 1;
 			for (uint8_t fn = 0; fn < nfn; fn++) {
 				if (fn)

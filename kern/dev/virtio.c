@@ -84,8 +84,7 @@ _Static_assert(sizeof(struct virtq_desc) == 16, "");
 
 /* Map the region capability cap describes; NULL if it lies outside its BAR.
  * Its physical address in *pa. */
-static volatile uint8_t *cap_region(struct pci_dev *d, uint8_t cap, uint64_t *len,
-				    physaddr_t *pa)
+static volatile uint8_t *cap_region(struct pci_dev *d, uint8_t cap, uint64_t *len, physaddr_t *pa)
 {
 	uint8_t bar = pci_read8(d, cap + CAP_BAR);
 	uint64_t off = pci_read32(d, cap + CAP_OFFSET);

@@ -156,8 +156,7 @@ static int free_slot(void)
 	return -1;
 }
 
-int virtio_blk_submit(enum vblk_op op, uint64_t sector, physaddr_t pa, uint32_t len,
-		      uint64_t tag)
+int virtio_blk_submit(enum vblk_op op, uint64_t sector, physaddr_t pa, uint32_t len, uint64_t tag)
 {
 	if (!present)
 		return -E_NOT_FOUND;

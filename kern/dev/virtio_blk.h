@@ -41,8 +41,7 @@ void virtio_blk_set_done(vblk_done_fn *fn);
  * -E_AGAIN (all VBLK_SLOTS in flight), -E_NOT_FOUND (no device), -E_INVAL
  * (out of range, or a write to a read-only disk). The device may touch pa
  * until the completion for tag has been delivered. */
-int virtio_blk_submit(enum vblk_op op, uint64_t sector, physaddr_t pa, uint32_t len,
-		      uint64_t tag);
+int virtio_blk_submit(enum vblk_op op, uint64_t sector, physaddr_t pa, uint32_t len, uint64_t tag);
 /* Requests with the device now. */
 unsigned virtio_blk_in_flight(void);
 /* The device's interrupt (IRQ_DISK): deliver every finished request. */

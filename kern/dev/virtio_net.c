@@ -128,8 +128,8 @@ void virtio_net_init(virtio_net_rx_fn *rx)
 	int r = start(d);
 	if (r < 0) {
 		virtio_fail(&vdev);
-		cprintf("virtio-net: %02x:%02x.%x unusable: %e; no network\n", d->pd_bus,
-			d->pd_dev, d->pd_fn, r);
+		cprintf("virtio-net: %02x:%02x.%x unusable: %e; no network\n", d->pd_bus, d->pd_dev,
+			d->pd_fn, r);
 		return;
 	}
 	present = true;

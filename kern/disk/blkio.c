@@ -82,8 +82,9 @@ static uint64_t req_id(const struct req *r)
 
 static int to_device(struct req *r)
 {
-	enum vblk_op op = r->r_op == OP_FLUSH ? VBLK_FLUSH :
-			  r->r_op == DISK_OP_READ ? VBLK_READ : VBLK_WRITE;
+	enum vblk_op op = r->r_op == OP_FLUSH       ? VBLK_FLUSH
+			  : r->r_op == DISK_OP_READ ? VBLK_READ
+						    : VBLK_WRITE;
 	int s = virtio_blk_submit(op, r->r_block * SECTORS_PER_BLOCK,
 				  (physaddr_t)r->r_ppn << PAGE_SHIFT, DISK_BLOCK_SIZE, req_id(r));
 	if (s == 0)
@@ -153,7 +154,9 @@ static void completed(uint64_t tag, int status)
 	if (status < 0) {
 		disk_stats.di_errors++;
 		cprintf("disk: %s of block %lu failed\n",
-			r->r_op == DISK_OP_READ ? "read" : r->r_op == DISK_OP_WRITE ? "write" : "flush",
+			r->r_op == DISK_OP_READ    ? "read"
+			: r->r_op == DISK_OP_WRITE ? "write"
+						   : "flush",
 			r->r_block);
 	}
 	r->r_status = status;

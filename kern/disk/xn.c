@@ -218,7 +218,8 @@ static int read_written_map(void)
 		if (r < 0)
 			return r;
 		uint64_t first = wb * WRITTEN_PER_BLOCK;
-		memcpy(written_by + first, page_kva(io_ppn), MIN(WRITTEN_PER_BLOCK, nblocks - first));
+		memcpy(written_by + first, page_kva(io_ppn),
+		       MIN(WRITTEN_PER_BLOCK, nblocks - first));
 	}
 	return 0;
 }
@@ -812,7 +813,8 @@ static long update_check(struct env *e, const struct xn_update *u, const struct 
 		nb = claims_of(type, u->u_block, cur, before);
 	}
 	int na = nb < 0 ? -1 : claims_of(type, u->u_block, next, after);
-	if (na < 0 || !xn_change_ok(before, nb, after, na, (int)u->u_op, &u->u_ext, scratch, nblocks)) {
+	if (na < 0 ||
+	    !xn_change_ok(before, nb, after, na, (int)u->u_op, &u->u_ext, scratch, nblocks)) {
 		disk_stats.di_xn_refused++;
 		return -E_REFUSED;
 	}
@@ -822,8 +824,7 @@ static long update_check(struct env *e, const struct xn_update *u, const struct 
 /* Put checked contents in the cache: 0, or -E_* (the block could not be
  * brought back into a full cache) with nothing changed. Only the nw ranges
  * w names differ (next holds their final bytes); w NULL: all of it. */
-static long update_apply(uint64_t block, const uint8_t *next, const struct xn_write *w,
-			 unsigned nw)
+static long update_apply(uint64_t block, const uint8_t *next, const struct xn_write *w, unsigned nw)
 {
 	int err;
 	uint8_t *cur = bc_get(block, root_of[block], &err);
@@ -884,9 +885,9 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 			parent_of[b] = (uint32_t)u.u_block;
 			/* not initialised on disk yet, unless this tree wrote it
 			 * since it was last freed (a journal replayed after a cut) */
-			bflags[b] = x->x_type != XN_TYPE_DATA ? B_DIRTY :
-				    written_by[b] == tree   ? B_INIT :
-							      0;
+			bflags[b] = x->x_type != XN_TYPE_DATA ? B_DIRTY
+				    : written_by[b] == tree   ? B_INIT
+							      : 0;
 		} else {
 			bc_drop(b); /* a data block's shared copy too: the tree lets go */
 			root_of[b] = 0;

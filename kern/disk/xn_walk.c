@@ -20,8 +20,8 @@
 #include <kern/disk/xn_walk.h>
 
 /* Claim block b for tree root (index + 1) as type, under parent. */
-static bool claim(struct xn_walk_mem *m, uint64_t b, uint16_t root, uint32_t type,
-		  uint32_t parent, uint64_t first_data, struct xn_walk_result *res)
+static bool claim(struct xn_walk_mem *m, uint64_t b, uint16_t root, uint32_t type, uint32_t parent,
+		  uint64_t first_data, struct xn_walk_result *res)
 {
 	if (b < first_data || m->root_of[b]) {
 		res->twice++;

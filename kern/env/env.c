@@ -237,14 +237,14 @@ static void env_abandon(struct env *e)
  * A new env with an empty address space, its kernel page and its keys: a
  * child of parent under key (NULL: the first env, under the root name).
  */
-static long env_new(struct env *parent, const struct cap *key, const char *name,
-		    struct env **out)
+static long env_new(struct env *parent, const struct cap *key, const char *name, struct env **out)
 {
 	struct env *e = env_alloc_slot(parent, name);
 	if (!e)
 		return -E_NO_FREE_ENV;
 	/* Its family's account first: everything after is charged to it. */
-	struct account *a = parent ? acct_new(parent->env_vm->vs_acct) : acct_new_root(env_root_quota);
+	struct account *a =
+		parent ? acct_new(parent->env_vm->vs_acct) : acct_new_root(env_root_quota);
 	if (!a) {
 		env_free_slot(e);
 		return -E_NO_FREE_ENV; /* the table, or the creator's family's share */
@@ -501,8 +501,7 @@ void env_kill(struct env *e, const struct trapframe *tf, const char *fmt, ...)
 FASTPATH void env_run(struct env *e)
 {
 	struct cpu *c = thiscpu();
-	if (c->cpu_env && c->cpu_env != e &&
-	    c->cpu_env->env_info->env_status == ENV_RUNNING)
+	if (c->cpu_env && c->cpu_env != e && c->cpu_env->env_info->env_status == ENV_RUNNING)
 		env_set_status(c->cpu_env, ENV_RUNNABLE);
 	c->cpu_env = e;
 	c->cpu_vm = e->env_vm;

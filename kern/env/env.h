@@ -107,8 +107,7 @@ struct env *env_lookup(envid_t id);
 /* Create an env running the boot image's program name with argument string
  * args, a child of parent under key (both NULL for the first env). Returns
  * its id or -E_*. */
-long env_create(struct env *parent, const struct cap *key, const char *name,
-		const char *args);
+long env_create(struct env *parent, const struct cap *key, const char *name, const char *args);
 /* Replace e's program with the boot image's program name (args as for
  * env_create), keeping its id, family, keys and time. 0 (e's registers now
  * start the new program), -E_NOT_FOUND / -E_BAD_ELF / -E_NO_MEM (it would

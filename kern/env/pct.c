@@ -39,7 +39,6 @@
 #include <kern/env/slice.h>
 #include <kern/env/upcall.h>
 
-
 /* Everything pct_call and pct_send check about the target. */
 FASTPATH static long check_target(envid_t envid, uint64_t cap, bool calling, struct env **out)
 {
@@ -183,8 +182,8 @@ FASTPATH void pct_deliver(struct env *e, struct trapframe *tf)
 	const char *why = upcall_push_pct(e, tf, T_PCT_SEND, m->m_from, m->m_args);
 	if (why) {
 		/* It cannot take messages: drop them rather than kill it here. */
-		cprintf("[env %08x %s] %d messages dropped: %s\n", e->env_id,
-			e->env_info->env_name, e->env_pct_qlen, why);
+		cprintf("[env %08x %s] %d messages dropped: %s\n", e->env_id, e->env_info->env_name,
+			e->env_pct_qlen, why);
 		e->env_pct_qlen = 0;
 		return;
 	}

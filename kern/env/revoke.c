@@ -140,7 +140,8 @@ static bool guaranteed(struct env *e, uint64_t va)
 	if (va >= e->env_pinned_lo && va < e->env_pinned_hi)
 		return true;
 	uint64_t vlo = ROUNDDOWN(e->env_rvec_va, PAGE_SIZE);
-	uint64_t vhi = e->env_rvec_va + sizeof(struct rvec) + e->env_rvec_n * sizeof(struct rvec_entry);
+	uint64_t vhi =
+		e->env_rvec_va + sizeof(struct rvec) + e->env_rvec_n * sizeof(struct rvec_entry);
 	return e->env_rvec_n && va >= vlo && va < vhi;
 }
 

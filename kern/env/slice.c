@@ -112,14 +112,15 @@ void slice_tick(struct trapframe *tf)
 			cur->env_overran = true;
 		} else if (owner_of(c->cpu_id, now) == cur && c->cpu_slice_given != now + 1) {
 			/* Its own slot, perhaps just begun while it ran. */
-			if (cur->env_route[UPCALL_SLICE].ur_entry && cur->env_slice_started != now + 1 &&
+			if (cur->env_route[UPCALL_SLICE].ur_entry &&
+			    cur->env_slice_started != now + 1 &&
 			    upcall_push_slice(cur, tf, T_PROLOGUE, cur->env_overran) == NULL)
 				cur->env_overran = false;
 			cur->env_slice_started = now + 1;
 			unlock_kernel();
 			trap_return(tf);
-		} else if (cur->env_route[UPCALL_SLICE].ur_entry && now > 0 && owner_of(c->cpu_id, now - 1) == cur &&
-			   cur->env_epilogue_sent != now) {
+		} else if (cur->env_route[UPCALL_SLICE].ur_entry && now > 0 &&
+			   owner_of(c->cpu_id, now - 1) == cur && cur->env_epilogue_sent != now) {
 			/* Its slot just ended: ask it to yield. */
 			cur->env_epilogue_sent = now;
 			if (!upcall_push_slice(cur, tf, T_EPILOGUE, 0)) {

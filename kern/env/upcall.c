@@ -52,7 +52,7 @@ static const struct route_words {
 };
 
 FASTPATH static const char *push(struct env *e, struct trapframe *tf, unsigned kind,
-			uint64_t trapno, uint64_t err, uint64_t va)
+				 uint64_t trapno, uint64_t err, uint64_t va)
 {
 	const struct upcall_route *rt = &e->env_route[kind];
 	const struct route_words *w = &words[kind];
@@ -73,11 +73,21 @@ FASTPATH static const char *push(struct env *e, struct trapframe *tf, unsigned k
 		.uf_trapno = trapno,
 		.uf_err = err,
 		.uf_va = va,
-		.uf_rax = tf->tf_rax, .uf_rbx = tf->tf_rbx, .uf_rcx = tf->tf_rcx,
-		.uf_rdx = tf->tf_rdx, .uf_rsi = tf->tf_rsi, .uf_rdi = tf->tf_rdi,
-		.uf_rbp = tf->tf_rbp, .uf_r8 = tf->tf_r8, .uf_r9 = tf->tf_r9,
-		.uf_r10 = tf->tf_r10, .uf_r11 = tf->tf_r11, .uf_r12 = tf->tf_r12,
-		.uf_r13 = tf->tf_r13, .uf_r14 = tf->tf_r14, .uf_r15 = tf->tf_r15,
+		.uf_rax = tf->tf_rax,
+		.uf_rbx = tf->tf_rbx,
+		.uf_rcx = tf->tf_rcx,
+		.uf_rdx = tf->tf_rdx,
+		.uf_rsi = tf->tf_rsi,
+		.uf_rdi = tf->tf_rdi,
+		.uf_rbp = tf->tf_rbp,
+		.uf_r8 = tf->tf_r8,
+		.uf_r9 = tf->tf_r9,
+		.uf_r10 = tf->tf_r10,
+		.uf_r11 = tf->tf_r11,
+		.uf_r12 = tf->tf_r12,
+		.uf_r13 = tf->tf_r13,
+		.uf_r14 = tf->tf_r14,
+		.uf_r15 = tf->tf_r15,
 		.uf_rip = tf->tf_rip,
 		.uf_rflags = tf->tf_rflags,
 		.uf_rsp = tf->tf_rsp,
@@ -99,13 +109,13 @@ FASTPATH static const char *push(struct env *e, struct trapframe *tf, unsigned k
 }
 
 FASTPATH const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, uint64_t err,
-			uint64_t va)
+				 uint64_t va)
 {
 	return push(e, tf, UPCALL_EXCEPTION, trapno, err, va);
 }
 
 FASTPATH const char *upcall_push_pct(struct env *e, struct trapframe *tf, uint64_t trapno,
-			    envid_t caller, const uint64_t args[PCT_ARGS])
+				     envid_t caller, const uint64_t args[PCT_ARGS])
 {
 	const char *why = push(e, tf, UPCALL_PCT, trapno, 0, (uint64_t)caller);
 	if (!why) {
@@ -121,7 +131,7 @@ FASTPATH const char *upcall_push_pct(struct env *e, struct trapframe *tf, uint64
 }
 
 FASTPATH const char *upcall_reuse_pct(struct env *e, struct trapframe *tf, envid_t caller,
-			     const uint64_t args[PCT_ARGS])
+				      const uint64_t args[PCT_ARGS])
 {
 	/* The frame keeps the state the first call interrupted; only its header
 	 * changes. */

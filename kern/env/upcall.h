@@ -18,8 +18,8 @@ const char *upcall_push(struct env *e, struct trapframe *tf, uint64_t trapno, ui
 /* The same on e's PCT route (entry and stack set by UPCALL_PCT), for a
  * protected control transfer from caller with args; the entry starts as the
  * C call handler(frame, caller, args[0], args[1], args[2]). */
-const char *upcall_push_pct(struct env *e, struct trapframe *tf, uint64_t trapno,
-			    envid_t caller, const uint64_t args[PCT_ARGS]);
+const char *upcall_push_pct(struct env *e, struct trapframe *tf, uint64_t trapno, envid_t caller,
+			    const uint64_t args[PCT_ARGS]);
 /* A callee that replied and has not run since is still inside its last call
  * frame, whose interrupted state is what it will resume: deliver the next
  * call in that same frame instead of nesting a new one. */

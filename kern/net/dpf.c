@@ -75,7 +75,8 @@ static uint32_t canonical(const struct dpf_filter *f, struct dpf_atom *out)
 		struct dpf_atom a = f->df_atoms[i];
 		uint32_t k = i;
 		if (a.da_op == DPF_OP_EQ)
-			for (; k > 0 && out[k - 1].da_op == DPF_OP_EQ && atom_cmp(&out[k - 1], &a) > 0;
+			for (; k > 0 && out[k - 1].da_op == DPF_OP_EQ &&
+			       atom_cmp(&out[k - 1], &a) > 0;
 			     k--)
 				out[k] = out[k - 1];
 		out[k] = a;
@@ -148,9 +149,11 @@ void dpf_init(struct dpf *d)
 		d->d_states[i].ds_next = i + 1 < DPF_MAX_STATES ? (uint16_t)(i + 1) : DPF_NONE;
 	d->d_free_node = 0;
 	d->d_free_state = 1;
-	d->d_states[DPF_ROOT] = (struct dpf_state){ .ds_parent = DPF_NONE, .ds_prev = DPF_NONE,
-						.ds_next = DPF_NONE, .ds_alt = DPF_NONE,
-						.ds_filter = DPF_NONE };
+	d->d_states[DPF_ROOT] = (struct dpf_state){ .ds_parent = DPF_NONE,
+						    .ds_prev = DPF_NONE,
+						    .ds_next = DPF_NONE,
+						    .ds_alt = DPF_NONE,
+						    .ds_filter = DPF_NONE };
 	d->d_nstates = 1;
 }
 
@@ -460,7 +463,8 @@ static const struct dpf_atom *same_test(const struct overlap *o, uint32_t k,
 static int overlap_dfs(const struct overlap *o, uint16_t s, uint32_t k, bool aligned)
 {
 	const struct dpf *d = o->d;
-	for (uint16_t id = d->d_states[s].ds_filter; id != DPF_NONE; id = d->d_filters[id].fs_next) {
+	for (uint16_t id = d->d_states[s].ds_filter; id != DPF_NONE;
+	     id = d->d_filters[id].fs_next) {
 		envid_t other = d->d_filters[id].fs_owner;
 		if (other != o->owner && !(o->ok && o->ok(other, o->ok_arg)))
 			return id;
@@ -469,8 +473,7 @@ static int overlap_dfs(const struct overlap *o, uint16_t s, uint32_t k, bool ali
 		const struct dpf_node *nd = &d->d_nodes[n];
 		int r = -1;
 		if (nd->dn_op == DPF_OP_SHIFT) {
-			bool still = aligned && k < o->nshift &&
-				     node_is(nd, &o->a[o->shift_at[k]]);
+			bool still = aligned && k < o->nshift && node_is(nd, &o->a[o->shift_at[k]]);
 			r = overlap_dfs(o, nd->dn_child, k + 1, still);
 		} else if (aligned && same_test(o, k, nd)) {
 			uint32_t v = same_test(o, k, nd)->da_value;

@@ -27,8 +27,7 @@
 #include <inc/dpf.h>
 
 #define DPF_NONE 0xffff /* no node, state or filter (indices are 16-bit) */
-_Static_assert(DPF_MAX_STATES < DPF_NONE && DPF_MAX_NODES < DPF_NONE &&
-		       DPF_MAX_FILTERS < DPF_NONE,
+_Static_assert(DPF_MAX_STATES < DPF_NONE && DPF_MAX_NODES < DPF_NONE && DPF_MAX_FILTERS < DPF_NONE,
 	       "trie indices fit in 16 bits");
 /* Edge table slots: a power of two, at least twice the states, so it stays at
  * most half full and probes stay short. */

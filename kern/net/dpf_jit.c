@@ -109,9 +109,11 @@ static void emit_load(struct jit *j, const struct dpf_node *nd, bool dyn, size_t
 		EMIT(j, 0x48, 0x39, 0xf0); /* cmp rax, rsi */
 		jump_back(j, 0x77, fail);  /* ja */
 		if (nd->dn_width == 1)
-			EMIT(j, 0x42, 0x0f, 0xb6, 0x84, 0x07); /* movzx eax, byte [rdi + r8 + off] */
+			EMIT(j, 0x42, 0x0f, 0xb6, 0x84,
+			     0x07); /* movzx eax, byte [rdi + r8 + off] */
 		else if (nd->dn_width == 2)
-			EMIT(j, 0x42, 0x0f, 0xb7, 0x84, 0x07); /* movzx eax, word [rdi + r8 + off] */
+			EMIT(j, 0x42, 0x0f, 0xb7, 0x84,
+			     0x07); /* movzx eax, word [rdi + r8 + off] */
 		else
 			EMIT(j, 0x42, 0x8b, 0x84, 0x07); /* mov eax, [rdi + r8 + off] */
 	}
@@ -151,7 +153,8 @@ static uint32_t table_fill(const struct dpf *d, const struct dpf_node *nd, uint8
 		uint32_t i = table_index(st->ds_value, mul, bits);
 		for (; t[8 * i + 4] | t[8 * i + 5] | t[8 * i + 6] | t[8 * i + 7]; probes++)
 			i = (i + 1) & (slots - 1);
-		uint32_t what = is_leaf(st) ? dpf_rank(d, c) : (uint32_t)(st->ds_jit - table); /* < 0 */
+		uint32_t what =
+			is_leaf(st) ? dpf_rank(d, c) : (uint32_t)(st->ds_jit - table); /* < 0 */
 		for (int k = 0; k < 4; k++) {
 			t[8 * i + k] = (uint8_t)(st->ds_value >> (8 * k));
 			t[8 * i + 4 + k] = (uint8_t)(what >> (8 * k));

@@ -52,7 +52,6 @@
 #include <kern/arch/x86.h>
 #include <common/string.h>
 
-
 /* The kernel's record of a ring; the shared header is only the env's view. */
 struct ring {
 	envid_t r_env;        /* 0: this entry is free */

@@ -4,7 +4,6 @@
 #include <inc/types.h>
 #include <kern/env/env.h>
 
-
 void netfilter_init(void);
 /* The env whose filter accepts the frame (its hit counted), or 0; *ash the
  * slot of the filter's packet handler (-1: none) and *arg its word. */

@@ -88,8 +88,8 @@ struct appl_ops {
 
 /* Listen on port with at most backlog half-open or unaccepted
  * connections; ops->on_accept gets arg. NULL and *err on failure. */
-struct appl_listener *appl_listen(uint16_t port, int backlog, const struct appl_ops *ops,
-				  void *arg, int *err);
+struct appl_listener *appl_listen(uint16_t port, int backlog, const struct appl_ops *ops, void *arg,
+				  int *err);
 
 struct tcp_conn *appl_conn_tcp(const struct appl_conn *c);
 void *appl_conn_user(const struct appl_conn *c);

@@ -235,8 +235,8 @@ void appl_abort(struct appl_conn *c)
 	tcp_abort(tc);
 }
 
-struct appl_listener *appl_listen(uint16_t port, int backlog, const struct appl_ops *ops,
-				  void *arg, int *err)
+struct appl_listener *appl_listen(uint16_t port, int backlog, const struct appl_ops *ops, void *arg,
+				  int *err)
 {
 	struct appl_listener *l = appl_calloc(sizeof(*l));
 	if (!l) {

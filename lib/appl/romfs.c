@@ -89,8 +89,7 @@ const uint8_t *romfs_data(const char *path, uint64_t *size)
 	return NULL;
 }
 
-int romfs_list(const char *dir, void (*each)(void *arg, const char *name, bool is_dir),
-	       void *arg)
+int romfs_list(const char *dir, void (*each)(void *arg, const char *name, bool is_dir), void *arg)
 {
 	size_t dlen = dir_len(dir);
 	size_t skip = dlen == 1 ? 1 : dlen + 1; /* past "dir/" */

@@ -27,8 +27,7 @@ int romfs_stat(const char *path, uint64_t *size, int64_t *mtime, bool *is_dir);
 const uint8_t *romfs_data(const char *path, uint64_t *size);
 /* each(arg, name, is_dir) once per entry directly under dir: 0, or
  * -E_NOT_FOUND when dir is not a directory. */
-int romfs_list(const char *dir, void (*each)(void *arg, const char *name, bool is_dir),
-	       void *arg);
+int romfs_list(const char *dir, void (*each)(void *arg, const char *name, bool is_dir), void *arg);
 /* Files in the tree, and the i-th (i < romfs_count()) in path order. */
 size_t romfs_count(void);
 const struct romfs_entry *romfs_entry(size_t i);

@@ -44,7 +44,7 @@ struct slab_unit {
 _Static_assert(sizeof(struct slab_unit) <= SLAB_HDR, "header fits its space");
 
 static const uint16_t class_sizes[SLAB_CLASSES] = {
-	16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224,
+	16,  32,  48,  64,  80,  96,  112, 128, 160, 192,  224,
 	256, 288, 336, 400, 448, 496, 576, 672, 800, 1008,
 };
 _Static_assert(1008 == SLAB_MAX, "the last class is SLAB_MAX");

@@ -87,9 +87,9 @@ static int apply_rel(const struct image *im, const struct elf64_shdr *rs, struct
 		     uint32_t n, bpf_elf_resolve_fn *resolve, void *arg)
 {
 	struct elf64_shdr symtab;
-	if (rs->sh_entsize != sizeof(struct elf64_rel) || !in_image(im, rs->sh_offset, rs->sh_size) ||
-	    read_shdr(im, rs->sh_link, &symtab) || symtab.sh_type != SHT_SYMTAB ||
-	    symtab.sh_entsize != sizeof(struct elf64_sym) ||
+	if (rs->sh_entsize != sizeof(struct elf64_rel) ||
+	    !in_image(im, rs->sh_offset, rs->sh_size) || read_shdr(im, rs->sh_link, &symtab) ||
+	    symtab.sh_type != SHT_SYMTAB || symtab.sh_entsize != sizeof(struct elf64_sym) ||
 	    !in_image(im, symtab.sh_offset, symtab.sh_size))
 		return -E_BAD_ELF;
 	uint64_t nrel = rs->sh_size / sizeof(struct elf64_rel);

@@ -14,16 +14,16 @@
 
 /* A helper is a call to its id: clang emits `call id` for a constant pointer. */
 static uint64_t (*const bpf_tsc)(void) = (void *)BPF_HELPER_TSC;
-static uint64_t (*const bpf_region_read_u64)(uint64_t region, uint64_t off) =
-	(void *)BPF_HELPER_REGION_READ_U64;
+static uint64_t (*const bpf_region_read_u64)(uint64_t region,
+					     uint64_t off) = (void *)BPF_HELPER_REGION_READ_U64;
 static int64_t (*const bpf_region_write)(uint64_t region, uint64_t off, const void *src,
 					 uint64_t len) = (void *)BPF_HELPER_REGION_WRITE;
 
 static int64_t (*const bpf_copy_csum)(uint64_t dst_region, uint64_t dst_off, uint64_t src_region,
-				      uint64_t src_off, uint64_t len) = (void *)BPF_HELPER_COPY_CSUM;
-static int64_t (*const bpf_tx)(uint64_t region, uint64_t off, uint64_t len) =
-	(void *)BPF_HELPER_TX;
-static int64_t (*const bpf_notify)(uint64_t a0, uint64_t a1, uint64_t a2) =
-	(void *)BPF_HELPER_NOTIFY;
+				      uint64_t src_off,
+				      uint64_t len) = (void *)BPF_HELPER_COPY_CSUM;
+static int64_t (*const bpf_tx)(uint64_t region, uint64_t off, uint64_t len) = (void *)BPF_HELPER_TX;
+static int64_t (*const bpf_notify)(uint64_t a0, uint64_t a1,
+				   uint64_t a2) = (void *)BPF_HELPER_NOTIFY;
 
 #endif

@@ -22,7 +22,8 @@ static exception_handler_t program_handler;
 /* The stack bound (vm_bind_stack skips what is there) and the entry set. */
 static int register_upcall(void)
 {
-	return vm_upcall_route(UPCALL_EXCEPTION, upcall_entry, LIBOS_XSTACK_TOP, LIBOS_XSTACK_PAGES);
+	return vm_upcall_route(UPCALL_EXCEPTION, upcall_entry, LIBOS_XSTACK_TOP,
+			       LIBOS_XSTACK_PAGES);
 }
 
 static void libos_exception(struct upcall_frame *uf)
@@ -32,16 +33,10 @@ static void libos_exception(struct upcall_frame *uf)
 		if (vm_fault(uf))
 			return;
 		break;
-	case T_REVOKE:
-		vm_release(uf->uf_va);
-		return;
-	case T_REPOSSESS:
-		vm_repossessed();
-		return;
+	case T_REVOKE: vm_release(uf->uf_va); return;
+	case T_REPOSSESS: vm_repossessed(); return;
 	case T_PROLOGUE:
-	case T_EPILOGUE:
-		slice_dispatch(uf);
-		return;
+	case T_EPILOGUE: slice_dispatch(uf); return;
 	}
 	if (program_handler) {
 		program_handler(uf);

@@ -42,8 +42,7 @@ void libos_panic(const char *file, int line, const char *fmt, ...)
 	char buf[256];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = snprintf(buf, sizeof(buf), "[%s] panic at %s:%d: ", thisenv->env_name, file,
-			 line);
+	int n = snprintf(buf, sizeof(buf), "[%s] panic at %s:%d: ", thisenv->env_name, file, line);
 	if (n >= 0 && (size_t)n < sizeof(buf))
 		vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
 	va_end(ap);

@@ -12,11 +12,11 @@ static bool serving;
 extern void pct_entry(void);
 
 /* Called by pct_entry (lib/base/upcall.S) for every transfer delivered to us. */
-void pct_dispatch(struct upcall_frame *uf, envid_t caller, uint64_t a0, uint64_t a1,
-		  uint64_t a2)
+void pct_dispatch(struct upcall_frame *uf, envid_t caller, uint64_t a0, uint64_t a1, uint64_t a2)
 {
 	if (uf->uf_trapno == T_PCT_CALL) {
-		uint64_t r = call_handler ? call_handler(caller, a0, a1, a2) : (uint64_t)-E_NO_ENTRY;
+		uint64_t r =
+			call_handler ? call_handler(caller, a0, a1, a2) : (uint64_t)-E_NO_ENTRY;
 		sys_pct_reply(caller, r);
 	} else if (msg_handler) {
 		msg_handler(caller, a0, a1, a2);

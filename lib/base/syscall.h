@@ -11,8 +11,8 @@
 #include <inc/syscall.h>
 #include <inc/types.h>
 
-static inline long exo_syscall(uint64_t num, uint64_t a1, uint64_t a2, uint64_t a3,
-			       uint64_t a4, uint64_t a5)
+static inline long exo_syscall(uint64_t num, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+			       uint64_t a5)
 {
 	register uint64_t r10 __asm__("r10") = a4;
 	register uint64_t r8 __asm__("r8") = a5;

@@ -34,7 +34,6 @@ struct thread {
 	uint8_t *t_stack;
 };
 
-
 uint64_t thread_switches, thread_preemptions;
 
 /* Stacks of joined threads, pages freed, ready for the next thread. */

@@ -346,8 +346,8 @@ static void adopt(uint64_t lo, uint64_t hi)
 		uint64_t *s;
 		if (b < 0 || !(s = slot_for(va, true)))
 			continue;
-		uint64_t flags = VPT_P | ((b & BIND_WRITE) ? VPT_W : 0) |
-				 ((b & BIND_EXEC) ? VPT_X : 0);
+		uint64_t flags =
+			VPT_P | ((b & BIND_WRITE) ? VPT_W : 0) | ((b & BIND_EXEC) ? VPT_X : 0);
 		*s = ((uint64_t)b & ~(uint64_t)0xfff) | flags;
 	}
 }

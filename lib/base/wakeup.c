@@ -23,8 +23,8 @@ static int resolve(void *arg, const char *name)
 	return -1;
 }
 
-long wakeup_load_elf(const void *obj, size_t size, const struct bpf_grant *grants,
-		     uint32_t ngrants, struct bpf_load_error *err)
+long wakeup_load_elf(const void *obj, size_t size, const struct bpf_grant *grants, uint32_t ngrants,
+		     struct bpf_load_error *err)
 {
 	return bpf_load_elf(BPF_KIND_WAKEUP, "wakeup", obj, size, grants, ngrants, err);
 }

@@ -13,8 +13,8 @@
  * NULL, says which instruction and why). */
 long wakeup_load(const struct bpf_insn *insns, uint32_t n, const struct bpf_grant *grants,
 		 uint32_t ngrants, struct bpf_load_error *err);
-long wakeup_load_elf(const void *obj, size_t size, const struct bpf_grant *grants,
-		     uint32_t ngrants, struct bpf_load_error *err);
+long wakeup_load_elf(const void *obj, size_t size, const struct bpf_grant *grants, uint32_t ngrants,
+		     struct bpf_load_error *err);
 
 /* Any kind, from an ELF object's section (a packet handler: "packet"; its
  * grants are regions 1 and up, region 0 being the frame). */

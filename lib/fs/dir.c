@@ -104,8 +104,8 @@ void dir_image(uint8_t *img, uint32_t depth, uint32_t root)
 	r->reclen = FS_BLOCK - FS_DIR_RECS;
 }
 
-int dir_room(struct fs *fs, uint32_t root, uint32_t h, uint32_t need, uint32_t *blk,
-	     uint32_t *off, bool for_move)
+int dir_room(struct fs *fs, uint32_t root, uint32_t h, uint32_t need, uint32_t *blk, uint32_t *off,
+	     bool for_move)
 {
 	uint32_t cur = root;
 	for (uint32_t d = 0; d < FS_DIR_MAX_DEPTH; d++) {
@@ -164,7 +164,8 @@ void rec_drop(uint8_t *b, uint32_t off)
 	struct fs_rec *r = (void *)(b + off);
 	uint32_t len = r->reclen;
 	uint32_t next = off + len;
-	if (next < FS_BLOCK && rec_ok(b, next) && ((struct fs_rec *)(b + next))->kind == FS_REC_FREE)
+	if (next < FS_BLOCK && rec_ok(b, next) &&
+	    ((struct fs_rec *)(b + next))->kind == FS_REC_FREE)
 		len += ((struct fs_rec *)(b + next))->reclen;
 	uint32_t start = off;
 	for (uint32_t o = FS_DIR_RECS; o < off;) {
@@ -308,7 +309,8 @@ int dir_next(struct fs *fs, struct fs_dir *d, struct fs_dirent *out)
 				uint32_t io = inode_in(fs, ref->home, ref->ino);
 				const uint8_t *hb = meta_map(fs, ref->home);
 				out->d_ino = ref->ino;
-				out->d_type = io && hb ? dtype_of(inode_at(hb, io)->mode) : FS_DT_REG;
+				out->d_type =
+					io && hb ? dtype_of(inode_at(hb, io)->mode) : FS_DT_REG;
 			}
 			return 1;
 		}

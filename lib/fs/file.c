@@ -71,7 +71,8 @@ static int each_slot(struct fs *fs, struct fs_node *n, slot_fn *fn, void *arg)
 	}
 	for (uint32_t hops = 0; map; hops++) {
 		const struct fs_extmap *m = (const void *)meta_map(fs, map);
-		if (!m || m->tag != FS_TAG_EXTMAP || m->count > FS_EXTMAP_N || hops > fs->dev.d_nblocks)
+		if (!m || m->tag != FS_TAG_EXTMAP || m->count > FS_EXTMAP_N ||
+		    hops > fs->dev.d_nblocks)
 			return -EUCLEAN;
 		for (uint32_t i = 0; i < m->count; i++) {
 			uint32_t off = offsetof(struct fs_extmap, ext) + 16 * i;
@@ -340,7 +341,8 @@ int file_truncate(struct fs *fs, struct fs_node *n, uint64_t size)
 			break;
 		uint8_t *cp = meta_edit(fs, c.s.blk, 1);
 		struct fs_extent *e = (void *)(cp + c.s.off);
-		uint32_t drop = c.e.lblk >= c.keep ? c.e.len : (uint32_t)(c.e.lblk + c.e.len - c.keep);
+		uint32_t drop =
+			c.e.lblk >= c.keep ? c.e.len : (uint32_t)(c.e.lblk + c.e.len - c.keep);
 		uint32_t start = c.e.start + c.e.len - drop;
 		if (drop == e->len)
 			*e = (struct fs_extent){ 0, 0, 0 };
@@ -357,7 +359,8 @@ int file_truncate(struct fs *fs, struct fs_node *n, uint64_t size)
 			return r;
 		if (f.phys) {
 			memcpy(fs->tmp, meta_map(fs, f.phys), FS_BLOCK);
-			memset(fs->tmp + (size & (FS_BLOCK - 1)), 0, FS_BLOCK - (size & (FS_BLOCK - 1)));
+			memset(fs->tmp + (size & (FS_BLOCK - 1)), 0,
+			       FS_BLOCK - (size & (FS_BLOCK - 1)));
 			if ((r = data_write(fs, f.phys, fs->tmp)) < 0)
 				return r;
 		}

@@ -34,7 +34,8 @@ int fs_format(struct fsdev *dev, uint32_t journal_blocks)
 	memset(img, 0, FS_BLOCK);
 	struct fs_super *s = (void *)img;
 	s->tag = FS_TAG_SUPER, s->version = FS_VERSION, s->next_ino = 2;
-	s->root = (struct fs_inode){ .ino = 1, .mode = S_IFDIR | 0755, .nlink = 1, .size = FS_BLOCK };
+	s->root =
+		(struct fs_inode){ .ino = 1, .mode = S_IFDIR | 0755, .nlink = 1, .size = FS_BLOCK };
 	int r = dev->root_create(dev->d_ctx, "cffs", sb, FS_T_SUPER, img);
 	if (r < 0)
 		return r;
@@ -57,7 +58,8 @@ int fs_format(struct fsdev *dev, uint32_t journal_blocks)
 	c = meta_edit(fs, (uint32_t)sb, 0);
 	cs = (void *)c;
 	cs->journal_start = fs->jstart, cs->journal_len = journal_blocks;
-	if ((r = meta_put(fs, (uint32_t)sb, c, FSDEV_ALLOC, FS_T_DATA, fs->jstart, journal_blocks)) < 0)
+	if ((r = meta_put(fs, (uint32_t)sb, c, FSDEV_ALLOC, FS_T_DATA, fs->jstart,
+			  journal_blocks)) < 0)
 		goto out;
 	for (uint32_t i = 0; i < journal_blocks && r == 0; i++)
 		r = data_write(fs, fs->jstart + i, fs->zero);
@@ -147,8 +149,8 @@ int fs_open(struct fs *fs, const char *path, int flags, uint32_t mode, struct fs
 		return -ENOMEM;
 	if ((r = txn_room(fs)) < 0)
 		goto fail;
-	if (!w.found &&
-	    (r = create_inode(fs, &w, S_IFREG | (mode & FS_PERM_MASK), &w.home, &w.ioff, &w.ino)) < 0)
+	if (!w.found && (r = create_inode(fs, &w, S_IFREG | (mode & FS_PERM_MASK), &w.home, &w.ioff,
+					  &w.ino)) < 0)
 		goto fail;
 	f->node = node_get(fs, w.ino, w.home, w.ioff);
 	f->flags = flags;
@@ -263,10 +265,16 @@ int fs_fsync(struct fs *fs, struct fs_file *f)
 static void fill_stat(struct fs *fs, uint32_t home, uint32_t ioff, struct fs_stat *st)
 {
 	const struct fs_inode *in = inode_at(meta_map(fs, home), ioff);
-	*st = (struct fs_stat){ .st_ino = in->ino, .st_mode = in->mode, .st_nlink = in->nlink,
-				.st_uid = in->uid, .st_gid = in->gid, .st_size = in->size,
-				.st_atime_ns = in->atime, .st_mtime_ns = in->mtime,
-				.st_ctime_ns = in->ctime, .st_blksize = FS_BLOCK };
+	*st = (struct fs_stat){ .st_ino = in->ino,
+				.st_mode = in->mode,
+				.st_nlink = in->nlink,
+				.st_uid = in->uid,
+				.st_gid = in->gid,
+				.st_size = in->size,
+				.st_atime_ns = in->atime,
+				.st_mtime_ns = in->mtime,
+				.st_ctime_ns = in->ctime,
+				.st_blksize = FS_BLOCK };
 	st->st_blocks = file_blocks(fs, home, ioff) * (FS_BLOCK / 512);
 }
 

@@ -198,7 +198,8 @@ static int check_inode(struct ck *k, uint32_t home, const struct fs_inode *in, u
 			break; /* pass 1 reported it */
 		for (uint32_t i = 0; i < x->count; i++)
 			if (x->ext[i].len && x->ext[i].lblk + x->ext[i].len > nblk)
-				problem(k, "inode %lu: extent past its size", (unsigned long)in->ino);
+				problem(k, "inode %lu: extent past its size",
+					(unsigned long)in->ino);
 		m = x->next;
 	}
 	return 0;
@@ -236,8 +237,10 @@ static int check_dir(struct ck *k, uint32_t root)
 		if (fresh) {
 			for (uint32_t off = FS_DIR_RECS; off < FS_BLOCK;) {
 				const struct fs_rec *rec = (const void *)(b + off);
-				if (rec->reclen < 8 || (rec->reclen & 7) || rec->reclen > FS_BLOCK - off) {
-					problem(k, "dir block %u: bad record at %u", st[sp].blk, off);
+				if (rec->reclen < 8 || (rec->reclen & 7) ||
+				    rec->reclen > FS_BLOCK - off) {
+					problem(k, "dir block %u: bad record at %u", st[sp].blk,
+						off);
 					break;
 				}
 				if (rec->kind != FS_REC_FREE) {
@@ -249,29 +252,38 @@ static int check_dir(struct ck *k, uint32_t root)
 						uint32_t hh = fs_name_hash(name, rec->namelen);
 						bool on_path = hh == rec->hash;
 						for (int i = 0; i < sp; i++)
-							on_path &= ((hh >> (FS_DIR_BITS * i)) & 15) == path[i];
-						if (!on_path || dir_lookup(k->fs, root, name, rec->namelen, &loc) ||
+							on_path &= ((hh >> (FS_DIR_BITS * i)) &
+								    15) == path[i];
+						if (!on_path ||
+						    dir_lookup(k->fs, root, name, rec->namelen,
+							       &loc) ||
 						    loc.blk != st[sp].blk || loc.off != off)
-							problem(k, "dir block %u: name at %u misplaced or duplicated",
+							problem(k,
+								"dir block %u: name at %u misplaced or duplicated",
 								st[sp].blk, off);
 						if (bad_name(name, rec->namelen))
-							problem(k, "dir block %u: name at %u has '/' or NUL",
+							problem(k,
+								"dir block %u: name at %u has '/' or NUL",
 								st[sp].blk, off);
 					}
 					if (rec->kind == FS_REC_INODE) {
-						r = check_inode(k, st[sp].blk, (const void *)(b + off + 8), root,
+						r = check_inode(k, st[sp].blk,
+								(const void *)(b + off + 8), root,
 								rec->namelen > 0);
 					} else if (rec->kind == FS_REC_REF) {
-						const struct fs_ref *ref = (const void *)(b + off + 8);
+						const struct fs_ref *ref =
+							(const void *)(b + off + 8);
 						struct ientry *e = ient(k, ref->ino);
 						if (!e)
 							return -ENOMEM;
 						e->names++;
 						if (!inode_in(k->fs, ref->home, ref->ino))
-							problem(k, "dir block %u: reference at %u leads nowhere",
+							problem(k,
+								"dir block %u: reference at %u leads nowhere",
 								st[sp].blk, off);
 					} else {
-						problem(k, "dir block %u: bad record kind at %u", st[sp].blk, off);
+						problem(k, "dir block %u: bad record kind at %u",
+							st[sp].blk, off);
 					}
 				}
 				off += rec->reclen;
@@ -340,8 +352,8 @@ int fs_fsck(const struct fsdev *dev, bool sole_root, struct fsck_report *rep)
 		if (!e->seen)
 			problem(&k, "inode %lu referred to but not found", (unsigned long)e->ino);
 		else if (e->names != e->nlink && !(e->nlink == 0 && orphan))
-			problem(&k, "inode %lu: %u links, %u names", (unsigned long)e->ino, e->nlink,
-				e->names);
+			problem(&k, "inode %lu: %u links, %u names", (unsigned long)e->ino,
+				e->nlink, e->names);
 	}
 	r = 0;
 out:

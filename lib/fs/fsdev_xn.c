@@ -78,13 +78,15 @@ struct xdev {
 static int errno_of(long e)
 {
 	switch (e) {
-	case -E_REFUSED: case -E_BUSY: case -E_PERM: case -E_INVAL: case -E_RANGE:
-	case -E_BAD_CAP:
-		return -EPERM;
-	case -E_NO_MEM: case -E_FULL:
-		return -ENOMEM;
-	default:
-		return -EIO;
+	case -E_REFUSED:
+	case -E_BUSY:
+	case -E_PERM:
+	case -E_INVAL:
+	case -E_RANGE:
+	case -E_BAD_CAP: return -EPERM;
+	case -E_NO_MEM:
+	case -E_FULL: return -ENOMEM;
+	default: return -EIO;
 	}
 }
 
@@ -339,11 +341,12 @@ static int to_xn(const struct fsdev_update *u, struct xn_update *xu, struct xn_w
 					  (uint64_t)(base + a->off) };
 		n = 1;
 	}
-	uint32_t op = u->u_op == FSDEV_ALLOC ? XN_OP_ALLOC :
-		      u->u_op == FSDEV_FREE  ? XN_OP_FREE :
-					       XN_OP_NONE; /* WRITE, and INIT of a zeroed block */
-	*xu = (struct xn_update){ u->u_blk, op, n,
-				  { u->u_start, (uint32_t)u->u_len, u->u_type }, w };
+	uint32_t op = u->u_op == FSDEV_ALLOC  ? XN_OP_ALLOC
+		      : u->u_op == FSDEV_FREE ? XN_OP_FREE
+					      : XN_OP_NONE; /* WRITE, and INIT of a zeroed block */
+	*xu = (struct xn_update){
+		u->u_blk, op, n, { u->u_start, (uint32_t)u->u_len, u->u_type }, w
+	};
 	return 0;
 }
 
@@ -534,7 +537,8 @@ int fsdev_xn_open(struct fsdev *dev, uint64_t cap)
 	int r;
 	if ((r = register_type("cffs-super", bpfobj_fs_udf_super, bpfobj_fs_udf_super_end,
 			       FS_T_SUPER)) < 0 ||
-	    (r = register_type("cffs-dir", bpfobj_fs_udf_dir, bpfobj_fs_udf_dir_end, FS_T_DIR)) < 0 ||
+	    (r = register_type("cffs-dir", bpfobj_fs_udf_dir, bpfobj_fs_udf_dir_end, FS_T_DIR)) <
+		    0 ||
 	    (r = register_type("cffs-extmap", bpfobj_fs_udf_extmap, bpfobj_fs_udf_extmap_end,
 			       FS_T_EXTMAP)) < 0)
 		return r;
@@ -559,17 +563,25 @@ int fsdev_xn_open(struct fsdev *dev, uint64_t cap)
 	for (size_t i = 0; i < x->meta_cap; i++)
 		x->meta[i].blk = NO_BLOCK;
 	for (int i = 0; i < DATA_SLOTS; i++) {
-		x->slots[i] = (struct slot){ NO_BLOCK, -1, 0, x->slot_pages + (size_t)i * FS_BLOCK };
+		x->slots[i] =
+			(struct slot){ NO_BLOCK, -1, 0, x->slot_pages + (size_t)i * FS_BLOCK };
 		memset(x->slots[i].page, 0, FS_BLOCK); /* bound now: DMA needs it */
 	}
 	if ((r = refresh_free(x)) < 0) {
 		xn_close_mem(x);
 		return r;
 	}
-	*dev = (struct fsdev){ .d_ctx = x, .d_nblocks = x->nblocks, .d_reserved = x->first_data,
-			       .map = xn_map, .write_data = xn_write_data, .update = xn_update,
-			       .move = xn_move, .writeback = xn_writeback,
-			       .barrier = xn_barrier, .is_free = xn_is_free, .root = xn_root,
+	*dev = (struct fsdev){ .d_ctx = x,
+			       .d_nblocks = x->nblocks,
+			       .d_reserved = x->first_data,
+			       .map = xn_map,
+			       .write_data = xn_write_data,
+			       .update = xn_update,
+			       .move = xn_move,
+			       .writeback = xn_writeback,
+			       .barrier = xn_barrier,
+			       .is_free = xn_is_free,
+			       .root = xn_root,
 			       .root_create = xn_root_create };
 	return 0;
 }

@@ -78,8 +78,8 @@ int meta_put(struct fs *fs, uint32_t blk, const uint8_t *copy, uint32_t op, uint
 /* A new metadata block of XN type `type`, already allocated, filled. */
 int meta_init(struct fs *fs, uint32_t blk, uint32_t type, const uint8_t *image);
 /* Both copies at once: `from` gives up [start, start+len), `to` claims it. */
-int meta_move(struct fs *fs, uint32_t from, const uint8_t *fcopy, uint32_t to,
-	      const uint8_t *tcopy, uint32_t type, uint32_t start, uint32_t len);
+int meta_move(struct fs *fs, uint32_t from, const uint8_t *fcopy, uint32_t to, const uint8_t *tcopy,
+	      uint32_t type, uint32_t start, uint32_t len);
 int data_write(struct fs *fs, uint32_t blk, const void *data);
 /* Drop a freed data block from the transaction's writebacks. */
 void data_forget(struct fs *fs, uint32_t blk);
@@ -107,8 +107,8 @@ int dir_lookup(struct fs *fs, uint32_t root, const char *name, uint32_t len, str
 /* Room for a record of `need` bytes on the path of hash h: *blk and *off of
  * a free record at least that long (allocating a trie block if needed;
  * for_move: the record will receive a moved inode). */
-int dir_room(struct fs *fs, uint32_t root, uint32_t h, uint32_t need, uint32_t *blk,
-	     uint32_t *off, bool for_move);
+int dir_room(struct fs *fs, uint32_t root, uint32_t h, uint32_t need, uint32_t *blk, uint32_t *off,
+	     bool for_move);
 /* In a block copy: turn the free record at off into one of `len` bytes. */
 void rec_take(uint8_t *b, uint32_t off, uint32_t len);
 /* In a block copy: free the record at off, merging free neighbours. */
@@ -134,7 +134,6 @@ long file_write(struct fs *fs, struct fs_node *n, const void *buf, size_t len, u
 int file_truncate(struct fs *fs, struct fs_node *n, uint64_t size);
 uint64_t file_blocks(struct fs *fs, uint32_t home, uint32_t ioff);
 uint64_t fs_now(struct fs *fs);
-
 
 /* --- path.c: names to inodes, inodes in use ------------------------------ */
 /* The result of resolving a path: the directory the last component is in,

@@ -157,7 +157,8 @@ static int log_update(struct fs *fs, const struct fsdev_update *u, uint8_t op)
 	if (r < 0)
 		return r;
 	uint8_t *p = fs->log + fs->loglen;
-	struct logrec lr = { (uint32_t)u->u_blk, op, (uint8_t)u->u_type, (uint16_t)u->u_nranges,
+	struct logrec lr = { (uint32_t)u->u_blk,   op,
+			     (uint8_t)u->u_type,   (uint16_t)u->u_nranges,
 			     (uint32_t)u->u_start, (uint32_t)u->u_len };
 	memcpy(p, &lr, sizeof(lr));
 	p += sizeof(lr);
@@ -196,7 +197,8 @@ static uint32_t diff(const uint8_t *old, const uint8_t *copy, struct fsdev_range
 				end = i;
 		first = MIN(first, s), last = end;
 		if (n < MAX_RANGES)
-			rg[n] = (struct fsdev_range){ (uint16_t)s, (uint16_t)(end + 1 - s), copy + s };
+			rg[n] = (struct fsdev_range){ (uint16_t)s, (uint16_t)(end + 1 - s),
+						      copy + s };
 		n++;
 	}
 	if (n > MAX_RANGES) {
@@ -255,8 +257,8 @@ int meta_init(struct fs *fs, uint32_t blk, uint32_t type, const uint8_t *image)
 	return r;
 }
 
-int meta_move(struct fs *fs, uint32_t from, const uint8_t *fcopy, uint32_t to,
-	      const uint8_t *tcopy, uint32_t type, uint32_t start, uint32_t len)
+int meta_move(struct fs *fs, uint32_t from, const uint8_t *fcopy, uint32_t to, const uint8_t *tcopy,
+	      uint32_t type, uint32_t start, uint32_t len)
 {
 	struct fsdev_range r1[MAX_RANGES], r2[MAX_RANGES];
 	const uint8_t *fold = meta_map(fs, from), *told = meta_map(fs, to);
@@ -436,9 +438,9 @@ static const uint8_t *parse_rec(const uint8_t *p, const uint8_t *end, struct log
 		rg[i] = (struct fsdev_range){ hdr[0], hdr[1], p + 4 };
 		p += 4 + n;
 	}
-	uint32_t op = lr->op == LOG_MOVE_FROM ? FSDEV_FREE :
-		      lr->op == LOG_MOVE_TO   ? FSDEV_ALLOC :
-						lr->op;
+	uint32_t op = lr->op == LOG_MOVE_FROM ? FSDEV_FREE
+		      : lr->op == LOG_MOVE_TO ? FSDEV_ALLOC
+					      : lr->op;
 	*u = (struct fsdev_update){ lr->blk, op, lr->type, lr->start, lr->len, lr->nranges, rg };
 	return p;
 }

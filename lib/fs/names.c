@@ -150,7 +150,8 @@ int fs_symlink(struct fs *fs, const char *target, const char *path)
 		return -EEXIST;
 	uint32_t home, ioff;
 	uint64_t ino;
-	if ((r = txn_room(fs)) < 0 || (r = create_inode(fs, &w, S_IFLNK | 0777, &home, &ioff, &ino)) < 0)
+	if ((r = txn_room(fs)) < 0 ||
+	    (r = create_inode(fs, &w, S_IFLNK | 0777, &home, &ioff, &ino)) < 0)
 		return r;
 	struct fs_node n = { .ino = ino, .home = home, .ioff = ioff };
 	long k = file_write(fs, &n, target, tlen, 0);
@@ -375,7 +376,8 @@ int fs_readdir(struct fs *fs, struct fs_dir *d, struct fs_dirent *out)
 		const struct fs_dirblk *h = (const void *)meta_map(fs, d->root);
 		if (!h)
 			return -EUCLEAN;
-		const struct fs_dirblk *ph = (const void *)meta_map(fs, d->dots ? h->parent_root : d->root);
+		const struct fs_dirblk *ph =
+			(const void *)meta_map(fs, d->dots ? h->parent_root : d->root);
 		out->d_ino = ph ? ph->self_ino : 0;
 		out->d_type = FS_DT_DIR;
 		strlcpy(out->d_name, d->dots ? ".." : ".", sizeof(out->d_name));

@@ -72,8 +72,7 @@ UDF_INLINE int64_t udf_inode(const uint8_t *b, uint32_t at, struct fs_claim *out
 		uint32_t e = at + offsetof(struct fs_inode, ext) + i * 16;
 		n = udf_put(out, n, udf_ld32(b, e + 8), udf_ld32(b, e + 12), type);
 	}
-	return udf_put(out, n, udf_ld32(b, at + offsetof(struct fs_inode, extmap)), 1,
-		       FS_T_EXTMAP);
+	return udf_put(out, n, udf_ld32(b, at + offsetof(struct fs_inode, extmap)), 1, FS_T_EXTMAP);
 }
 
 UDF_INLINE int64_t fs_udf_super(const uint8_t *b, struct fs_claim *out)

@@ -139,8 +139,11 @@ static struct xn_super layout(uint64_t nblocks)
 {
 	uint64_t fmb = ROUNDUP(nblocks, 8 * FS_BLOCK) / (8 * FS_BLOCK);
 	uint64_t wmb = ROUNDUP(nblocks, FS_BLOCK) / FS_BLOCK;
-	struct xn_super s = { .s_magic = XN_MAGIC, .s_nblocks = nblocks, .s_freemap = 1,
-			      .s_freemap_blocks = fmb, .s_catalogue = 1 + fmb };
+	struct xn_super s = { .s_magic = XN_MAGIC,
+			      .s_nblocks = nblocks,
+			      .s_freemap = 1,
+			      .s_freemap_blocks = fmb,
+			      .s_catalogue = 1 + fmb };
 	s.s_types = s.s_catalogue + 1;
 	s.s_written = s.s_types + XN_TYPES_MAX;
 	s.s_written_blocks = wmb;
@@ -344,10 +347,10 @@ static int check_update(struct xnsim *x, const struct fsdev_update *u, uint8_t *
 	int64_t nb = claims_of(x, x->type[b], blkp(x->cache, b), cb);
 	if (nb < 0)
 		return -EPERM;
-	int op = u->u_op == FSDEV_WRITE ? XN_OP_NONE :
-		 u->u_op == FSDEV_ALLOC ? XN_OP_ALLOC :
-		 u->u_op == FSDEV_FREE  ? XN_OP_FREE :
-					  -1;
+	int op = u->u_op == FSDEV_WRITE   ? XN_OP_NONE
+		 : u->u_op == FSDEV_ALLOC ? XN_OP_ALLOC
+		 : u->u_op == FSDEV_FREE  ? XN_OP_FREE
+					  : -1;
 	if (op < 0)
 		return -EINVAL;
 	return change_ok(x, cb, nb, ca, na, op, u->u_start, u->u_len, u->u_type) ? 0 : -EPERM;
@@ -536,12 +539,18 @@ static int sim_root_create(void *ctx, const char *name, uint64_t blk, uint32_t t
 
 struct fsdev xnsim_dev(struct xnsim *x)
 {
-	return (struct fsdev){ .d_ctx = x, .d_nblocks = x->nblocks, .d_reserved = x->first_data,
+	return (struct fsdev){ .d_ctx = x,
+			       .d_nblocks = x->nblocks,
+			       .d_reserved = x->first_data,
 			       .map = sim_map,
-			       .write_data = sim_write_data, .update = sim_update,
-			       .move = sim_move, .writeback = sim_writeback,
-			       .barrier = sim_barrier, .is_free = sim_is_free,
-			       .root = sim_root, .root_create = sim_root_create,
+			       .write_data = sim_write_data,
+			       .update = sim_update,
+			       .move = sim_move,
+			       .writeback = sim_writeback,
+			       .barrier = sim_barrier,
+			       .is_free = sim_is_free,
+			       .root = sim_root,
+			       .root_create = sim_root_create,
 			       .initialised = sim_initialised };
 }
 
@@ -610,8 +619,8 @@ int xnsim_root_create(struct xnsim *x, const char *name, uint64_t blk, uint32_t 
 	uint64_t b0;
 	uint32_t t0;
 	if (!name[0] || strlen(name) >= XN_NAME_MAX || !is_meta(type) ||
-	    sim_root(x, name, &b0, &t0) == 0 ||
-	    !sim_is_free(x, blk, 1) || claims_of(x, type, image, c) != 0)
+	    sim_root(x, name, &b0, &t0) == 0 || !sim_is_free(x, blk, 1) ||
+	    claims_of(x, type, image, c) != 0)
 		return -EINVAL;
 	struct xn_root *cat = catalogue_of(x->disk);
 	int slot = -1;
@@ -716,7 +725,8 @@ int xnsim_open(struct xnsim **out, uint8_t *image, uint64_t nblocks, uint8_t *sh
 	if ((r = walk(x)) < 0)
 		return r;
 	for (uint64_t b = 0; b < nblocks; b++) {
-		if (x->state[b] == XS_CLAIMED || (x->state[b] == XS_FREE && had_shadow && x->shadow[b]))
+		if (x->state[b] == XS_CLAIMED ||
+		    (x->state[b] == XS_FREE && had_shadow && x->shadow[b]))
 			x->flags[b] = XF_INIT_CACHE | XF_INIT_DISK;
 		if (!had_shadow)
 			x->shadow[b] = x->state[b] != XS_FREE;

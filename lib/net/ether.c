@@ -51,14 +51,9 @@ void eth_input(const uint8_t *frame, size_t len)
 	bool was = net_in_input;
 	net_in_input = true;
 	switch (ntohs(eh->eh_type)) {
-	case ETH_TYPE_IP:
-		ip_input(eh, frame + ETH_HLEN, len - ETH_HLEN);
-		break;
-	case ETH_TYPE_ARP:
-		arp_input(frame + ETH_HLEN, len - ETH_HLEN);
-		break;
-	default:
-		net_stats.rx_other_type++;
+	case ETH_TYPE_IP: ip_input(eh, frame + ETH_HLEN, len - ETH_HLEN); break;
+	case ETH_TYPE_ARP: arp_input(frame + ETH_HLEN, len - ETH_HLEN); break;
+	default: net_stats.rx_other_type++;
 	}
 	net_in_input = was;
 }

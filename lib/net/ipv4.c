@@ -75,12 +75,8 @@ void ip_input(const struct eth_hdr *eh, const uint8_t *pkt, size_t len)
 	if ((src & net_config.nc_mask) == (net_config.nc_ip & net_config.nc_mask))
 		arp_glean(src, eh->eh_src);
 	switch (ih->ih_proto) {
-	case IP_PROTO_ICMP:
-		icmp_input(eh, ih, pkt + hlen, total - hlen);
-		break;
-	case IP_PROTO_UDP:
-		udp_input(ih, pkt + hlen, total - hlen);
-		break;
+	case IP_PROTO_ICMP: icmp_input(eh, ih, pkt + hlen, total - hlen); break;
+	case IP_PROTO_UDP: udp_input(ih, pkt + hlen, total - hlen); break;
 	case IP_PROTO_TCP:
 		if (net_tcp_input) {
 			net_stats.tcp_in++;
@@ -90,8 +86,7 @@ void ip_input(const struct eth_hdr *eh, const uint8_t *pkt, size_t len)
 		}
 		net_stats.ip_other_proto++;
 		break;
-	default:
-		net_stats.ip_other_proto++;
+	default: net_stats.ip_other_proto++;
 	}
 }
 
@@ -147,8 +142,7 @@ static void unreachable(const uint8_t *q, size_t len)
 			    (uint16_t)(t[2] << 8 | t[3]));
 }
 
-void icmp_input(const struct eth_hdr *eh, const struct ip_hdr *ih, const uint8_t *pkt,
-		size_t len)
+void icmp_input(const struct eth_hdr *eh, const struct ip_hdr *ih, const uint8_t *pkt, size_t len)
 {
 	net_stats.icmp_in++;
 	const struct icmp_hdr *ic = (const struct icmp_hdr *)pkt;

@@ -41,8 +41,7 @@ struct net_config {
 struct net_stats {
 	uint64_t rx_frames, rx_runt, rx_other_type;
 	uint64_t arp_in, arp_bad, arp_replied;
-	uint64_t ip_in, ip_bad_header, ip_bad_checksum, ip_fragments, ip_not_ours,
-		ip_other_proto;
+	uint64_t ip_in, ip_bad_header, ip_bad_checksum, ip_fragments, ip_not_ours, ip_other_proto;
 	uint64_t icmp_in, icmp_bad, icmp_echo_replied, icmp_unreach;
 	uint64_t udp_in, udp_bad, udp_no_port, udp_queue_full;
 	uint64_t tcp_in; /* handed to the TCP stack (its own counters: tcp.h) */
@@ -91,8 +90,7 @@ int udp_sendto(int s, const void *buf, size_t len, uint32_t ip, uint16_t port);
 /* The next datagram (truncated to len): its length; the sender in *ip,
  * *port (either may be NULL). Waits up to timeout_ms (UINT64_MAX: no
  * limit), then -E_AGAIN. */
-long udp_recvfrom(int s, void *buf, size_t len, uint32_t *ip, uint16_t *port,
-		  uint64_t timeout_ms);
+long udp_recvfrom(int s, void *buf, size_t len, uint32_t *ip, uint16_t *port, uint64_t timeout_ms);
 int udp_close(int s);
 /* Datagrams queued on socket s, or -E_INVAL. */
 int udp_pending(int s);

@@ -134,8 +134,7 @@ static inline uint8_t *ip_payload(void)
 /* The next hop's MAC for dst (ARP, waiting up to timeout_ms). */
 int ip_route(uint32_t dst, uint8_t mac[6], uint64_t timeout_ms);
 
-void icmp_input(const struct eth_hdr *eh, const struct ip_hdr *ih, const uint8_t *pkt,
-		size_t len);
+void icmp_input(const struct eth_hdr *eh, const struct ip_hdr *ih, const uint8_t *pkt, size_t len);
 void udp_input(const struct ip_hdr *ih, const uint8_t *pkt, size_t len);
 /* TCP segments go here when a stack is attached (lib/net/tcpnet.c sets
  * it; NULL: counted as another protocol). Addresses in host order. */

@@ -240,8 +240,7 @@ static bool wait_until(struct sock *s, bool (*done)(struct sock *s), uint64_t de
 static bool drained(struct sock *s)
 {
 	enum tcp_state st = tcp_state(s->s_c);
-	return tcp_error(s->s_c) || st == TCP_FIN_WAIT_2 || st == TCP_TIME_WAIT ||
-	       st == TCP_CLOSED;
+	return tcp_error(s->s_c) || st == TCP_FIN_WAIT_2 || st == TCP_TIME_WAIT || st == TCP_CLOSED;
 }
 
 int sock_close(int sd)
@@ -375,8 +374,7 @@ int sock_listen(int sd, int backlog)
 		return -EADDRINUSE; /* sharing with SO_REUSEADDR ends at listen */
 	backlog = backlog < 1 ? 1 : backlog > 4096 ? 4096 : backlog;
 	int err;
-	struct tcp_conn *l =
-		tcp_listen(stack(), s->s_lip, s->s_lport, backlog, s->s_reuse, &err);
+	struct tcp_conn *l = tcp_listen(stack(), s->s_lip, s->s_lport, backlog, s->s_reuse, &err);
 	if (!l)
 		return err;
 	int r = apply_options(s, l);
@@ -480,8 +478,7 @@ int sock_connect(int sd, const struct sockaddr_in *addr)
 		tcpnet_claim_clients();
 	uint32_t lip = s->s_lip ? s->s_lip : net_config.nc_ip;
 	int err;
-	struct tcp_conn *c =
-		tcp_connect_rcvbuf(st, lip, s->s_lport, ip, port, s->s_rcvbuf, &err);
+	struct tcp_conn *c = tcp_connect_rcvbuf(st, lip, s->s_lport, ip, port, s->s_rcvbuf, &err);
 	if (!c)
 		return err;
 	if ((r = apply_options(s, c)) < 0) {
@@ -588,7 +585,8 @@ long sock_recvfrom(int sd, void *buf, size_t len, int flags, struct sockaddr_in 
 			uint32_t ip;
 			uint16_t port;
 			long r = udp_recvfrom(s->s_udp, buf, len, &ip, &port, 0);
-			if (r >= 0 && s->s_peer_ip && (ip != s->s_peer_ip || port != s->s_peer_port))
+			if (r >= 0 && s->s_peer_ip &&
+			    (ip != s->s_peer_ip || port != s->s_peer_port))
 				continue; /* connected: only the peer's datagrams */
 			if (r >= 0) {
 				fill_addr(from, ip, port);
@@ -648,20 +646,11 @@ static int tcp_level(struct sock *s, int name, int v)
 	enum tcp_opt o;
 	int *keep;
 	switch (name) {
-	case TCP_NODELAY:
-		o = TCP_OPT_NODELAY, keep = &s->s_nodelay, v = !!v;
-		break;
-	case TCP_KEEPIDLE:
-		o = TCP_OPT_KEEPIDLE, keep = &s->s_keepidle;
-		break;
-	case TCP_KEEPINTVL:
-		o = TCP_OPT_KEEPINTVL, keep = &s->s_keepintvl;
-		break;
-	case TCP_KEEPCNT:
-		o = TCP_OPT_KEEPCNT, keep = &s->s_keepcnt;
-		break;
-	default:
-		return -EOPNOTSUPP;
+	case TCP_NODELAY: o = TCP_OPT_NODELAY, keep = &s->s_nodelay, v = !!v; break;
+	case TCP_KEEPIDLE: o = TCP_OPT_KEEPIDLE, keep = &s->s_keepidle; break;
+	case TCP_KEEPINTVL: o = TCP_OPT_KEEPINTVL, keep = &s->s_keepintvl; break;
+	case TCP_KEEPCNT: o = TCP_OPT_KEEPCNT, keep = &s->s_keepcnt; break;
+	default: return -EOPNOTSUPP;
 	}
 	if (o != TCP_OPT_NODELAY && (v < 1 || v > (o == TCP_OPT_KEEPCNT ? 255 : 32767)))
 		return -E_INVAL;
@@ -709,9 +698,7 @@ int sock_setsockopt(int sd, int level, int name, const void *val, size_t len)
 	if (level != SOL_SOCKET)
 		return -EOPNOTSUPP;
 	switch (name) {
-	case SO_REUSEADDR:
-		s->s_reuse = v != 0;
-		return 0;
+	case SO_REUSEADDR: s->s_reuse = v != 0; return 0;
 	case SO_KEEPALIVE:
 		if (s->s_c && s->s_type == SOCK_STREAM) {
 			int r = tcp_setopt(s->s_c, TCP_OPT_KEEPALIVE, !!v);
@@ -743,9 +730,7 @@ static int int_opt(struct sock *s, int level, int name, int *v)
 		if (s->s_type != SOCK_STREAM)
 			return -EOPNOTSUPP;
 		switch (name) {
-		case TCP_NODELAY:
-			*v = s->s_nodelay;
-			return 0;
+		case TCP_NODELAY: *v = s->s_nodelay; return 0;
 		case TCP_KEEPIDLE:
 			*v = s->s_keepidle;
 			return s->s_keepidle ? 0 : tcp_getopt_default(TCP_OPT_KEEPIDLE, v);
@@ -761,21 +746,15 @@ static int int_opt(struct sock *s, int level, int name, int *v)
 	if (level != SOL_SOCKET)
 		return -EOPNOTSUPP;
 	switch (name) {
-	case SO_TYPE:
-		*v = s->s_type;
-		return 0;
+	case SO_TYPE: *v = s->s_type; return 0;
 	case SO_ERROR:
 		*v = s->s_err;
 		s->s_err = 0;
 		if (!*v && s->s_c && !s->s_listening && tcp_error(s->s_c))
 			*v = tcp_error(s->s_c);
 		return 0; /* a negated code, as every call returns */
-	case SO_REUSEADDR:
-		*v = s->s_reuse;
-		return 0;
-	case SO_KEEPALIVE:
-		*v = s->s_keepalive;
-		return 0;
+	case SO_REUSEADDR: *v = s->s_reuse; return 0;
+	case SO_KEEPALIVE: *v = s->s_keepalive; return 0;
 	case SO_SNDBUF:
 		if (s->s_c && s->s_type == SOCK_STREAM)
 			return tcp_getopt(s->s_c, TCP_OPT_SNDBUF, v);
@@ -862,51 +841,29 @@ int sock_wait(uint64_t timeout_ms)
 int sock_errno(int err)
 {
 	switch (err < 0 ? -err : err) {
-	case 0:
-		return 0;
-	case E_AGAIN:
-		return 11; /* EAGAIN */
-	case E_NO_MEM:
-		return 12; /* ENOMEM */
-	case E_FAULT:
-		return 14; /* EFAULT */
-	case E_FULL:
-		return 24; /* EMFILE */
-	case E_TOO_BIG:
-		return 90; /* EMSGSIZE */
-	case E_NOT_FOUND:
-		return 100; /* ENETDOWN: no NIC */
+	case 0: return 0;
+	case E_AGAIN: return 11; /* EAGAIN */
+	case E_NO_MEM: return 12; /* ENOMEM */
+	case E_FAULT: return 14; /* EFAULT */
+	case E_FULL: return 24; /* EMFILE */
+	case E_TOO_BIG: return 90; /* EMSGSIZE */
+	case E_NOT_FOUND: return 100; /* ENETDOWN: no NIC */
 	case E_BUSY:
-	case EADDRINUSE:
-		return 98;
-	case EPIPE:
-		return 32;
-	case EBADF:
-		return 9;
-	case ENOTSOCK:
-		return 88;
-	case EOPNOTSUPP:
-		return 95;
-	case EADDRNOTAVAIL:
-		return 99;
-	case ECONNABORTED:
-		return 103;
-	case ECONNRESET:
-		return 104;
-	case EISCONN:
-		return 106;
-	case ENOTCONN:
-		return 107;
-	case ETIMEDOUT:
-		return 110;
-	case ECONNREFUSED:
-		return 111;
-	case EHOSTUNREACH:
-		return 113;
-	case EALREADY:
-		return 114;
-	case EINPROGRESS:
-		return 115;
+	case EADDRINUSE: return 98;
+	case EPIPE: return 32;
+	case EBADF: return 9;
+	case ENOTSOCK: return 88;
+	case EOPNOTSUPP: return 95;
+	case EADDRNOTAVAIL: return 99;
+	case ECONNABORTED: return 103;
+	case ECONNRESET: return 104;
+	case EISCONN: return 106;
+	case ENOTCONN: return 107;
+	case ETIMEDOUT: return 110;
+	case ECONNREFUSED: return 111;
+	case EHOSTUNREACH: return 113;
+	case EALREADY: return 114;
+	case EINPROGRESS: return 115;
 	}
 	return 22; /* EINVAL, and whatever else */
 }

@@ -132,8 +132,7 @@ int sock_epoll_ctl(int ep, int op, int sd, const struct sock_event *ev)
 			return -E_NOT_FOUND;
 		sockev_forget(s);
 		return 0;
-	default:
-		return -E_INVAL;
+	default: return -E_INVAL;
 	}
 	/* errors and hang-ups are always reported, as epoll does */
 	s->s_ev_mask = ev->events | SOCK_EV_ERR | SOCK_EV_HUP;

@@ -66,9 +66,9 @@ struct tcp_hooks {
 
 /* Counters: every segment dropped is counted under one reason. */
 struct tcp_stats {
-	uint64_t in_segs, in_bad_len, in_bad_sum, in_bad_off, in_bad_opts, in_bad_flags,
-		in_no_conn, in_paws, in_out_of_window, in_challenge_acks, in_rst_accepted,
-		in_ooo_dropped, in_syn_dropped, in_cookies_ok, in_cookies_bad, in_tw;
+	uint64_t in_segs, in_bad_len, in_bad_sum, in_bad_off, in_bad_opts, in_bad_flags, in_no_conn,
+		in_paws, in_out_of_window, in_challenge_acks, in_rst_accepted, in_ooo_dropped,
+		in_syn_dropped, in_cookies_ok, in_cookies_bad, in_tw;
 	uint64_t out_segs, out_data_segs, out_rexmit_segs, out_rst, out_cookies, out_errors;
 	uint64_t rto_fired, fast_rexmits, conns_timed_out, conns_created, conns_freed;
 	uint64_t tw_count; /* in TIME_WAIT now */
@@ -145,8 +145,7 @@ int tcp_stack_set_ephemeral(struct tcp_stack *st, uint16_t first, uint32_t count
 size_t tcp_stack_memory(const struct tcp_stack *st);
 
 /* A received segment (the IP payload) from src to dst. */
-void tcp_input(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg,
-	       size_t len);
+void tcp_input(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len);
 /* An ICMP destination-unreachable for a segment we sent from src:sport to
  * dst:dport: a soft error, kept to report if the connection times out. */
 void tcp_icmp_unreachable(struct tcp_stack *st, uint32_t src, uint16_t sport, uint32_t dst,

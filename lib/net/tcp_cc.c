@@ -74,7 +74,8 @@ static void cubic_grow(struct tcp_conn *c, uint32_t acked)
 			c->c_cubic_wmax = cwnd; /* no loss yet: the curve starts here */
 		/* K = cbrt(W_max (1 - beta) / C) seconds, C = 0.4, in ms */
 		uint64_t wseg = c->c_cubic_wmax / mss;
-		uint64_t k3 = (uint64_t)(wseg - wseg * CUBIC_BETA_X10 / 10) * 1000000000ULL * 10 / 4;
+		uint64_t k3 =
+			(uint64_t)(wseg - wseg * CUBIC_BETA_X10 / 10) * 1000000000ULL * 10 / 4;
 		c->c_cubic_k_ms = (uint32_t)cube_root(k3);
 		c->c_cubic_origin = cwnd; /* Reno-friendly estimate starts at cwnd */
 	}
@@ -97,7 +98,8 @@ static void cubic_grow(struct tcp_conn *c, uint32_t acked)
 	else
 		inc = (uint64_t)mss * acked / (100ULL * cwnd);
 	/* Reno-friendly estimate: 3 (1 - beta) / (1 + beta) MSS per window */
-	c->c_cubic_origin += (uint32_t)((uint64_t)mss * acked * 9 / (17ULL * MAX(c->c_cubic_origin, 1u)));
+	c->c_cubic_origin +=
+		(uint32_t)((uint64_t)mss * acked * 9 / (17ULL * MAX(c->c_cubic_origin, 1u)));
 	uint64_t next = cwnd + MIN(inc, (uint64_t)acked);
 	if (c->c_cubic_origin > next)
 		next = c->c_cubic_origin;
@@ -141,8 +143,7 @@ void tcp_cc_dupack(struct tcp_conn *c)
 			c->c_cwnd += mss; /* a segment left the network */
 		return;
 	}
-	bool lost = c->c_dupacks >= 3 ||
-		    ((c->c_flags & TF_SACK) && tcp_sack_bytes(c) > 3u * mss);
+	bool lost = c->c_dupacks >= 3 || ((c->c_flags & TF_SACK) && tcp_sack_bytes(c) > 3u * mss);
 	/* once per window: not for the duplicates of a window already cut */
 	if (!lost || SEQ_LT(c->c_snd_una, c->c_recover))
 		return;

@@ -77,7 +77,8 @@ struct tcp_conn *tcp_accept(struct tcp_conn *l, int *err)
 static bool tuple_free(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
 		       uint16_t rport)
 {
-	return !tcp_lookup(st, lip, lport, rip, rport) && !tcp_lookup_tw(st, lip, lport, rip, rport);
+	return !tcp_lookup(st, lip, lport, rip, rport) &&
+	       !tcp_lookup_tw(st, lip, lport, rip, rport);
 }
 
 struct tcp_conn *tcp_connect(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
@@ -146,13 +147,10 @@ static int send_check(const struct tcp_conn *c)
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECEIVED:
 	case TCP_ESTABLISHED:
-	case TCP_CLOSE_WAIT:
-		return 0;
+	case TCP_CLOSE_WAIT: return 0;
 	case TCP_LISTEN:
-	case TCP_CLOSED:
-		return c->c_flags & TF_CONNECTED ? -EPIPE : -ENOTCONN;
-	default:
-		return -EPIPE;
+	case TCP_CLOSED: return c->c_flags & TF_CONNECTED ? -EPIPE : -ENOTCONN;
+	default: return -EPIPE;
 	}
 }
 
@@ -221,9 +219,7 @@ int tcp_shutdown(struct tcp_conn *c)
 	if (c->c_flags & TF_SHUT_WR)
 		return 0;
 	switch (c->c_state) {
-	case TCP_SYN_SENT:
-		tcp_drop(c, 0);
-		return 0;
+	case TCP_SYN_SENT: tcp_drop(c, 0); return 0;
 	case TCP_SYN_RECEIVED:
 	case TCP_ESTABLISHED:
 		c->c_flags |= TF_SHUT_WR;
@@ -234,10 +230,8 @@ int tcp_shutdown(struct tcp_conn *c)
 		tcp_set_state(c, TCP_LAST_ACK);
 		break;
 	case TCP_LISTEN:
-	case TCP_CLOSED:
-		return -ENOTCONN;
-	default:
-		return 0;
+	case TCP_CLOSED: return -ENOTCONN;
+	default: return 0;
 	}
 	tcp_output(c);
 	return 0;
@@ -254,8 +248,7 @@ void tcp_abort(struct tcp_conn *c)
 		tcp_send_rst(c->c_st, c->c_lip, c->c_lport, c->c_rip, c->c_rport, c->c_snd_nxt, 0,
 			     false);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	tcp_conn_free(c);
 }
@@ -265,14 +258,9 @@ void tcp_close(struct tcp_conn *c)
 	switch (c->c_state) {
 	case TCP_LISTEN:
 	case TCP_CLOSED:
-	case TCP_SYN_SENT:
-		tcp_conn_free(c);
-		return;
-	case TCP_TIME_WAIT:
-		tcp_tw_enter(c);
-		return;
-	default:
-		break;
+	case TCP_SYN_SENT: tcp_conn_free(c); return;
+	case TCP_TIME_WAIT: tcp_tw_enter(c); return;
+	default: break;
 	}
 	/* RFC 2525 2.17: unread data means the peer's bytes were lost */
 	if (c->c_linger == 0 || tcp_rcvbuf_unread(c)) {
@@ -410,33 +398,15 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_opt opt, int v)
 int tcp_getopt(const struct tcp_conn *c, enum tcp_opt opt, int *v)
 {
 	switch (opt) {
-	case TCP_OPT_CORK:
-		*v = !!(c->c_flags & TF_CORK);
-		return 0;
-	case TCP_OPT_NODELAY:
-		*v = !!(c->c_flags & TF_NODELAY);
-		return 0;
-	case TCP_OPT_KEEPALIVE:
-		*v = !!(c->c_flags & TF_KEEPALIVE);
-		return 0;
-	case TCP_OPT_KEEPIDLE:
-		*v = c->c_keepidle_s;
-		return 0;
-	case TCP_OPT_KEEPINTVL:
-		*v = c->c_keepintvl_s;
-		return 0;
-	case TCP_OPT_KEEPCNT:
-		*v = c->c_keepcnt;
-		return 0;
-	case TCP_OPT_SNDBUF:
-		*v = (int)c->c_sndbuf;
-		return 0;
-	case TCP_OPT_RCVBUF:
-		*v = (int)c->c_rbuf_size;
-		return 0;
-	case TCP_OPT_LINGER:
-		*v = c->c_linger;
-		return 0;
+	case TCP_OPT_CORK: *v = !!(c->c_flags & TF_CORK); return 0;
+	case TCP_OPT_NODELAY: *v = !!(c->c_flags & TF_NODELAY); return 0;
+	case TCP_OPT_KEEPALIVE: *v = !!(c->c_flags & TF_KEEPALIVE); return 0;
+	case TCP_OPT_KEEPIDLE: *v = c->c_keepidle_s; return 0;
+	case TCP_OPT_KEEPINTVL: *v = c->c_keepintvl_s; return 0;
+	case TCP_OPT_KEEPCNT: *v = c->c_keepcnt; return 0;
+	case TCP_OPT_SNDBUF: *v = (int)c->c_sndbuf; return 0;
+	case TCP_OPT_RCVBUF: *v = (int)c->c_rbuf_size; return 0;
+	case TCP_OPT_LINGER: *v = c->c_linger; return 0;
 	}
 	return -E_INVAL;
 }
@@ -446,27 +416,13 @@ int tcp_getopt_default(enum tcp_opt opt, int *v)
 	switch (opt) {
 	case TCP_OPT_NODELAY:
 	case TCP_OPT_KEEPALIVE:
-	case TCP_OPT_CORK:
-		*v = 0;
-		return 0;
-	case TCP_OPT_KEEPIDLE:
-		*v = TCP_KEEPIDLE_S;
-		return 0;
-	case TCP_OPT_KEEPINTVL:
-		*v = TCP_KEEPINTVL_S;
-		return 0;
-	case TCP_OPT_KEEPCNT:
-		*v = TCP_KEEPCNT;
-		return 0;
-	case TCP_OPT_SNDBUF:
-		*v = TCP_SNDBUF_DEFAULT;
-		return 0;
-	case TCP_OPT_RCVBUF:
-		*v = TCP_RCVBUF_DEFAULT;
-		return 0;
-	case TCP_OPT_LINGER:
-		*v = -1;
-		return 0;
+	case TCP_OPT_CORK: *v = 0; return 0;
+	case TCP_OPT_KEEPIDLE: *v = TCP_KEEPIDLE_S; return 0;
+	case TCP_OPT_KEEPINTVL: *v = TCP_KEEPINTVL_S; return 0;
+	case TCP_OPT_KEEPCNT: *v = TCP_KEEPCNT; return 0;
+	case TCP_OPT_SNDBUF: *v = TCP_SNDBUF_DEFAULT; return 0;
+	case TCP_OPT_RCVBUF: *v = TCP_RCVBUF_DEFAULT; return 0;
+	case TCP_OPT_LINGER: *v = -1; return 0;
 	}
 	return -E_INVAL;
 }

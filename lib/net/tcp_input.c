@@ -28,8 +28,8 @@
 #include <lib/net/tcp_int.h>
 
 static const char *const state_names[] = {
-	"CLOSED",     "LISTEN",     "SYN_SENT",   "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
-	"FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",    "LAST_ACK",     "TIME_WAIT",
+	"CLOSED",     "LISTEN",     "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
+	"FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",  "LAST_ACK",     "TIME_WAIT",
 };
 
 const char *tcp_state_name(enum tcp_state s)
@@ -173,8 +173,8 @@ static void cookie_ack(struct tcp_conn *l, struct tcp_seg *s, uint32_t lip, uint
 {
 	struct tcp_stack *st = l->c_st;
 	uint16_t mss = 0;
-	bool recent = st->st_cookie_sent_us &&
-		      tcp_now(st) - st->st_cookie_sent_us < 2 * 64000000ULL;
+	bool recent =
+		st->st_cookie_sent_us && tcp_now(st) - st->st_cookie_sent_us < 2 * 64000000ULL;
 	if (recent && !(s->flags & TCP_SYN))
 		mss = tcp_cookie_check(st, lip, lport, rip, rport, s->seq - 1, s->ack - 1);
 	if (!mss) {
@@ -267,7 +267,7 @@ bool tcp_input_tw(struct tcp_stack *st, struct tcp_tw *tw, const struct tcp_seg 
 	if ((s->flags & TCP_SYN) && !(s->flags & TCP_ACK)) {
 		/* a new incarnation, if it cannot be an old duplicate */
 		bool newer = tw->tw_ts && s->has_ts ? SEQ_GT(s->tsval, tw->tw_ts_recent)
-						      : SEQ_GT(s->seq, tw->tw_rcv_nxt);
+						    : SEQ_GT(s->seq, tw->tw_rcv_nxt);
 		if (newer) {
 			tcp_tw_free(st, tw);
 			return false;
@@ -320,18 +320,14 @@ static bool take_fin(struct tcp_conn *c)
 	c->c_flags &= ~TF_OOO_FIN;
 	switch (c->c_state) {
 	case TCP_SYN_RECEIVED:
-	case TCP_ESTABLISHED:
-		tcp_set_state(c, TCP_CLOSE_WAIT);
-		break;
+	case TCP_ESTABLISHED: tcp_set_state(c, TCP_CLOSE_WAIT); break;
 	case TCP_FIN_WAIT_1:
 		if (fin_acked(c))
 			return time_wait(c);
 		tcp_set_state(c, TCP_CLOSING);
 		break;
-	case TCP_FIN_WAIT_2:
-		return time_wait(c);
-	default:
-		break;
+	case TCP_FIN_WAIT_2: return time_wait(c);
+	default: break;
 	}
 	tcp_wake(c);
 	return true;
@@ -440,8 +436,7 @@ static bool ack_input(struct tcp_conn *c, struct tcp_seg *s, bool *freed)
 			return false;
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return true;
 }
@@ -595,8 +590,8 @@ static void conn_input(struct tcp_conn *c, struct tcp_seg *s)
 	tcp_keep_reset(c);
 	bool takes_data = c->c_state == TCP_ESTABLISHED || c->c_state == TCP_FIN_WAIT_1 ||
 			  c->c_state == TCP_FIN_WAIT_2;
-	if (dlen && takes_data && !(c->c_flags & (TF_FIN_RCVD | TF_OOO_FIN) &&
-				    SEQ_GT(seq + dlen, c->c_fin_seq)))
+	if (dlen && takes_data &&
+	    !(c->c_flags & (TF_FIN_RCVD | TF_OOO_FIN) && SEQ_GT(seq + dlen, c->c_fin_seq)))
 		data_input(c, seq, data, dlen);
 	else if (dlen)
 		c->c_flags |= TF_ACK_NOW;

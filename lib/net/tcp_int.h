@@ -267,8 +267,8 @@ void tcp_send_ack(struct tcp_conn *c);
 /* Our SYN (SYN_SENT) or SYN-ACK (SYN_RECEIVED), at iss. */
 void tcp_send_syn(struct tcp_conn *c);
 /* A RST (and ACK if ack_it) answering a segment that has no connection. */
-void tcp_send_rst(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
-		  uint16_t rport, uint32_t seq, uint32_t ack, bool ack_it);
+void tcp_send_rst(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport,
+		  uint32_t seq, uint32_t ack, bool ack_it);
 void tcp_send_challenge_ack(struct tcp_conn *c);
 /* The window to advertise (scaled), and moving rcv_adv to match. */
 uint16_t tcp_rcv_window(struct tcp_conn *c, bool syn);
@@ -325,8 +325,8 @@ void tcp_sndbuf_free(struct tcp_conn *c);
 /* Pieces for the queued bytes [seq, seq + *len) into pieces[] (at most
  * max; *len shrinks if more would be needed): their count, and their
  * Internet checksum (as at offset 0) in *sum. */
-int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *len,
-		      struct tcp_piece *pieces, int max, uint32_t *sum);
+int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *len, struct tcp_piece *pieces,
+		      int max, uint32_t *sum);
 
 /* --- tcp_opt.c --- */
 /* Parse a segment; false (and counted) if malformed. */
@@ -342,8 +342,7 @@ uint32_t tcp_sum_shift(uint32_t sum, size_t offset);
 
 /* --- tcp_isn.c --- */
 uint64_t tcp_keyed_hash(const uint8_t key[16], const void *data, size_t len);
-uint32_t tcp_isn(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
-		 uint16_t rport);
+uint32_t tcp_isn(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
 uint32_t tcp_tuple_hash(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
 			uint16_t rport);
 /* A SYN cookie for a SYN (its seq and our MSS choice) and its check:

@@ -81,8 +81,7 @@ static uint64_t tuple_hash(struct tcp_stack *st, uint32_t lip, uint16_t lport, u
 	return tcp_keyed_hash(st->st_secret, &t, sizeof(t));
 }
 
-uint32_t tcp_isn(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
-		 uint16_t rport)
+uint32_t tcp_isn(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
 {
 	uint32_t m = (uint32_t)(tcp_now(st) / 4);
 	return m + (uint32_t)tuple_hash(st, lip, lport, rip, rport, 0x15e, 0);

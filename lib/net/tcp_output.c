@@ -124,8 +124,8 @@ void tcp_send_challenge_ack(struct tcp_conn *c)
 	tcp_send_ack(c);
 }
 
-void tcp_send_rst(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
-		  uint16_t rport, uint32_t seq, uint32_t ack, bool ack_it)
+void tcp_send_rst(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport,
+		  uint32_t seq, uint32_t ack, bool ack_it)
 {
 	if (st->st_dying)
 		return;
@@ -151,10 +151,8 @@ static bool sends_data(const struct tcp_conn *c)
 	case TCP_CLOSE_WAIT:
 	case TCP_FIN_WAIT_1:
 	case TCP_CLOSING:
-	case TCP_LAST_ACK:
-		return true;
-	default:
-		return false;
+	case TCP_LAST_ACK: return true;
+	default: return false;
 	}
 }
 

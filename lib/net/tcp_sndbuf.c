@@ -171,8 +171,8 @@ static uint32_t zc_sum(const struct tcp_ext *e, size_t pos, size_t len)
 	return tcp_sum_fold32(sum);
 }
 
-int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *lenp,
-		      struct tcp_piece *pieces, int max, uint32_t *sum)
+int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *lenp, struct tcp_piece *pieces,
+		      int max, uint32_t *sum)
 {
 	uint32_t len = *lenp, got = 0, s = 0, skip;
 	int n = 0;
@@ -197,8 +197,8 @@ int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *lenp,
 		uint32_t take = MIN(e->e_len - skip, len - got);
 		pieces[n].tp_data = ext_bytes(e) + skip;
 		pieces[n].tp_len = take;
-		uint32_t ps = e->e_zc ? zc_sum(e, skip, take)
-				      : tcp_sum_add(0, pieces[n].tp_data, take);
+		uint32_t ps =
+			e->e_zc ? zc_sum(e, skip, take) : tcp_sum_add(0, pieces[n].tp_data, take);
 		s += tcp_sum_shift(ps, got);
 		got += take;
 		n++;

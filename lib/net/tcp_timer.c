@@ -43,7 +43,8 @@ void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us)
 		c->c_srtt_us = rtt_us;
 		c->c_rttvar_us = rtt_us / 2;
 	} else {
-		uint32_t diff = c->c_srtt_us > rtt_us ? c->c_srtt_us - rtt_us : rtt_us - c->c_srtt_us;
+		uint32_t diff =
+			c->c_srtt_us > rtt_us ? c->c_srtt_us - rtt_us : rtt_us - c->c_srtt_us;
 		c->c_rttvar_us = c->c_rttvar_us - c->c_rttvar_us / 4 + diff / 4;
 		c->c_srtt_us = c->c_srtt_us - c->c_srtt_us / 8 + rtt_us / 8;
 	}

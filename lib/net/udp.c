@@ -180,8 +180,7 @@ int udp_sendto(int sd, const void *buf, size_t len, uint32_t ip, uint16_t port)
 	return r < 0 ? r : (int)len;
 }
 
-long udp_recvfrom(int sd, void *buf, size_t len, uint32_t *ip, uint16_t *port,
-		  uint64_t timeout_ms)
+long udp_recvfrom(int sd, void *buf, size_t len, uint32_t *ip, uint16_t *port, uint64_t timeout_ms)
 {
 	struct sock *s = sock_of(sd);
 	if (!s || !s->s_port)

@@ -121,7 +121,8 @@ static int chr_fstat(struct file *f, struct stat *st)
 	return 0;
 }
 
-static int chr_export(struct file *f UNUSED, envid_t child UNUSED, uint64_t *va_next UNUSED, uint8_t blob[48] UNUSED)
+static int chr_export(struct file *f UNUSED, envid_t child UNUSED, uint64_t *va_next UNUSED,
+		      uint8_t blob[48] UNUSED)
 {
 	return 0; /* nothing to share: the kind says it all */
 }
@@ -332,19 +333,14 @@ int fcntl(int fd, int cmd, long arg)
 		if (arg < 0 || arg >= FD_MAX)
 			return -EINVAL;
 		return fd_install(f, (int)arg);
-	case F_GETFD:
-		return fdtab[fd].fe_flags;
-	case F_SETFD:
-		fdtab[fd].fe_flags = (int)(arg & FD_CLOEXEC);
-		return 0;
-	case F_GETFL:
-		return f->f_flags;
+	case F_GETFD: return fdtab[fd].fe_flags;
+	case F_SETFD: fdtab[fd].fe_flags = (int)(arg & FD_CLOEXEC); return 0;
+	case F_GETFL: return f->f_flags;
 	case F_SETFL: /* only these may change after open, as on Linux */
 		f->f_flags = (f->f_flags & ~(O_APPEND | O_NONBLOCK)) |
 			     (int)(arg & (O_APPEND | O_NONBLOCK));
 		return 0;
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 }
 
@@ -576,8 +572,10 @@ int fd_export_all(envid_t child, const int *fdmap, int nfd, uint64_t *va_next,
 		if (!f->f_ops->fo_export)
 			return -EBADF; /* a kind a child cannot have */
 		struct handoff_fd *h = &out[n];
-		*h = (struct handoff_fd){ .hf_fd = (int16_t)cfd, .hf_kind = f->f_ops->fo_kind,
-					  .hf_flags = f->f_flags, .hf_file = n,
+		*h = (struct handoff_fd){ .hf_fd = (int16_t)cfd,
+					  .hf_kind = f->f_ops->fo_kind,
+					  .hf_flags = f->f_flags,
+					  .hf_file = n,
 					  .hf_offset = f->f_offset };
 		for (int j = 0; j < n; j++) {
 			int pj = fdmap ? fdmap[out[j].hf_fd] : out[j].hf_fd;
@@ -652,10 +650,8 @@ const char *strerror(long e)
 		return msg;
 		POSIX_ERRNOS(POSIX_ERRNO_CASE)
 #undef POSIX_ERRNO_CASE
-	case 0:
-		return "Success";
-	default:
-		return "Unknown error";
+	case 0: return "Success";
+	default: return "Unknown error";
 	}
 }
 

@@ -99,9 +99,14 @@ static int need_fs(struct fs **out)
 
 static void stat_from_fs(struct stat *st, const struct fs_stat *in)
 {
-	*st = (struct stat){ .st_dev = 1, .st_ino = in->st_ino, .st_nlink = in->st_nlink,
-			     .st_mode = in->st_mode, .st_uid = in->st_uid, .st_gid = in->st_gid,
-			     .st_size = (int64_t)in->st_size, .st_blksize = in->st_blksize,
+	*st = (struct stat){ .st_dev = 1,
+			     .st_ino = in->st_ino,
+			     .st_nlink = in->st_nlink,
+			     .st_mode = in->st_mode,
+			     .st_uid = in->st_uid,
+			     .st_gid = in->st_gid,
+			     .st_size = (int64_t)in->st_size,
+			     .st_blksize = in->st_blksize,
 			     .st_blocks = (int64_t)in->st_blocks };
 	st->st_atim = (struct timespec){ (int64_t)(in->st_atime_ns / 1000000000),
 					 (int64_t)(in->st_atime_ns % 1000000000) };
@@ -256,9 +261,9 @@ static int p_open(const char *path, int flags, mode_t mode, struct file **out)
 		df->df_is_dir = S_ISDIR(st.st_mode);
 		memcpy(df->df_path, path, len + 1);
 	}
-	struct file *f = r == 0 ? file_new(&disk_file_ops,
-					  flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), df)
-				: NULL;
+	struct file *f =
+		r == 0 ? file_new(&disk_file_ops, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), df)
+		       : NULL;
 	if (!f) {
 		fs_close(fs, df->df_file);
 		free(df);
@@ -332,7 +337,8 @@ static int p_statfs(struct statfs_info *out)
 	struct fs_statfs s;
 	int r = fs_statfs(fs, &s);
 	if (r == 0)
-		*out = (struct statfs_info){ .f_bsize = s.f_bsize, .f_blocks = s.f_blocks,
+		*out = (struct statfs_info){ .f_bsize = s.f_bsize,
+					     .f_blocks = s.f_blocks,
 					     .f_bfree = s.f_bfree };
 	return r;
 }

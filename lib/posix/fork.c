@@ -49,8 +49,7 @@ static void flush(struct fork_ctx *c)
 
 static bool unshareable(uint64_t va)
 {
-	return (va >= LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE &&
-		va < LIBOS_XSTACK_TOP) ||
+	return (va >= LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE && va < LIBOS_XSTACK_TOP) ||
 	       (va >= LIBOS_PCTSTACK_TOP - LIBOS_PCTSTACK_PAGES * PAGE_SIZE &&
 		va < LIBOS_PCTSTACK_TOP) ||
 	       (va >= LIBOS_SLICESTACK_TOP - LIBOS_SLICESTACK_PAGES * PAGE_SIZE &&
@@ -96,9 +95,9 @@ static void share(uint64_t va, uint64_t *s, void *arg)
 		unsigned rights = vm_rights_of(*s);
 		c->kid[c->nk++] = (struct bind_req){ va, ppn, rights };
 		if (*s & VPT_COW) {
-			if (c->run_n && (rights != c->run_rights ||
-					 va != c->run_va + c->run_n * PAGE_SIZE ||
-					 c->run_n == PROTECT_MAX_PAGES))
+			if (c->run_n &&
+			    (rights != c->run_rights || va != c->run_va + c->run_n * PAGE_SIZE ||
+			     c->run_n == PROTECT_MAX_PAGES))
 				flush(c);
 			if (!c->run_n) {
 				c->run_va = va;
@@ -168,9 +167,16 @@ long fork(void)
 	if (r == 0) {
 		/* the child returns from upcall_save with 1 */
 		struct env_regs regs = {
-			.r_rax = 1, .r_rbx = f.uf_rbx, .r_rbp = f.uf_rbp, .r_r12 = f.uf_r12,
-			.r_r13 = f.uf_r13, .r_r14 = f.uf_r14, .r_r15 = f.uf_r15,
-			.r_rip = f.uf_rip, .r_rsp = f.uf_rsp, .r_rflags = f.uf_rflags,
+			.r_rax = 1,
+			.r_rbx = f.uf_rbx,
+			.r_rbp = f.uf_rbp,
+			.r_r12 = f.uf_r12,
+			.r_r13 = f.uf_r13,
+			.r_r14 = f.uf_r14,
+			.r_r15 = f.uf_r15,
+			.r_rip = f.uf_rip,
+			.r_rsp = f.uf_rsp,
+			.r_rflags = f.uf_rflags,
 		};
 		pct_grant_to_child(c->child);
 		fd_fork_child(c->child); /* it shares our descriptors */

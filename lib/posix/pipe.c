@@ -422,7 +422,6 @@ static struct file *pipe_import(const uint8_t blob[48], int flags)
 	return end_file(m, end, flags);
 }
 
-
 void pipe_kinds_register(void)
 {
 	file_kind_register(FILE_KIND_PIPE, pipe_import);

@@ -317,8 +317,8 @@ int kill(pid_t pid, int sig)
 	if (r < 0)
 		return r == -E_BAD_ENV ? -ESRCH : -EPERM;
 	for (unsigned i = 0; i < ARRAY_SIZE(killed); i++)
-		if (killed[i].pid == 0 || killed[i].pid == pid ||
-		    !live(killed[i].pid) || i == ARRAY_SIZE(killed) - 1) {
+		if (killed[i].pid == 0 || killed[i].pid == pid || !live(killed[i].pid) ||
+		    i == ARRAY_SIZE(killed) - 1) {
 			killed[i].pid = pid;
 			killed[i].sig = sig;
 			break;

@@ -11,7 +11,8 @@ static void set_add(struct re_atom *a, unsigned char c, bool icase)
 {
 	a->set[c / 8] |= (uint8_t)(1u << (c % 8));
 	if (icase && isalpha(c)) {
-		unsigned char o = isupper(c) ? (unsigned char)tolower(c) : (unsigned char)toupper(c);
+		unsigned char o =
+			isupper(c) ? (unsigned char)tolower(c) : (unsigned char)toupper(c);
 		a->set[o / 8] |= (uint8_t)(1u << (o % 8));
 	}
 }
@@ -101,7 +102,8 @@ int re_compile(struct regex *re, const char *p, bool icase, char *err, size_t er
 		}
 		/* a repetition of the atom before */
 		struct re_atom *prev = re->natoms ? &re->atoms[re->natoms - 1] : NULL;
-		if (prev && (*p == '*' || (p[0] == '\\' && (p[1] == '+' || p[1] == '?' || p[1] == '{')))) {
+		if (prev &&
+		    (*p == '*' || (p[0] == '\\' && (p[1] == '+' || p[1] == '?' || p[1] == '{')))) {
 			if (prev->min != 1 || prev->max != 1)
 				return fail(err, errlen, "repetition of a repetition");
 			if (*p == '*') {
@@ -120,12 +122,13 @@ int re_compile(struct regex *re, const char *p, bool icase, char *err, size_t er
 				if (end == p + 2)
 					return fail(err, errlen, "bad interval \\{");
 				if (*end == ',') {
-					n = isdigit(end[1]) ? strtoul(end + 1, &end, 10) : UINT16_MAX;
+					n = isdigit(end[1]) ? strtoul(end + 1, &end, 10)
+							    : UINT16_MAX;
 					if (n == UINT16_MAX)
 						end++;
 				}
-				if (end[0] != '\\' || end[1] != '}' || m > n ||
-				    m > RE_DUP_MAX || (n > RE_DUP_MAX && n != UINT16_MAX))
+				if (end[0] != '\\' || end[1] != '}' || m > n || m > RE_DUP_MAX ||
+				    (n > RE_DUP_MAX && n != UINT16_MAX))
 					return fail(err, errlen, "bad interval \\{m,n\\}");
 				prev->min = (uint16_t)m;
 				prev->max = (uint16_t)n;
@@ -149,7 +152,8 @@ int re_compile(struct regex *re, const char *p, bool icase, char *err, size_t er
 			if (!p[1])
 				return fail(err, errlen, "trailing backslash");
 			if (p[1] == '(' || p[1] == ')' || isdigit(p[1]))
-				return fail(err, errlen, "groups and back-references are not supported");
+				return fail(err, errlen,
+					    "groups and back-references are not supported");
 			if (p[1] == '{' || p[1] == '}')
 				return fail(err, errlen, "interval with nothing to repeat");
 			set_add(a, (unsigned char)p[1], icase);

@@ -78,9 +78,7 @@ static void feed(uint8_t c)
 		line.len = 0;
 		echo("^C\n", 3);
 		return;
-	case CTRL('U'):
-		erase(line.len);
-		return;
+	case CTRL('U'): erase(line.len); return;
 	case CTRL('W'): {
 		size_t n = 0;
 		while (n < line.len && line.buf[line.len - 1 - n] == ' ')
@@ -91,12 +89,8 @@ static void feed(uint8_t c)
 		return;
 	}
 	case CTRL('H'):
-	case DEL:
-		erase(1);
-		return;
-	case ESC:
-		line.esc = 1;
-		return;
+	case DEL: erase(1); return;
+	case ESC: line.esc = 1; return;
 	}
 	if (c < 0x20 && c != '\t')
 		return;

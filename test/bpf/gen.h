@@ -82,8 +82,9 @@ static inline uint8_t gen_sreg(struct gen *g)
 
 static inline int32_t gen_imm(struct gen *g)
 {
-	static const int32_t interesting[] = { 0, 1, -1, 2, 7, 8, 16, 31, 32, 33, 63, 64, 65,
-					       255, 256, 0xffff, 0x7fffffff, INT32_MIN, -64, 3 };
+	static const int32_t interesting[] = { 0,   1,      -1,         2,         7,   8,  16,
+					       31,  32,     33,         63,        64,  65, 255,
+					       256, 0xffff, 0x7fffffff, INT32_MIN, -64, 3 };
 	if (gen_below(g->src, 2))
 		return interesting[gen_below(g->src, sizeof(interesting) / sizeof(interesting[0]))];
 	return (int32_t)(uint32_t)gen_u64(g->src);
@@ -102,15 +103,16 @@ static inline unsigned gen_size_bytes(uint8_t size)
 
 static inline void gen_alu(struct gen *g)
 {
-	static const uint8_t ops[] = { BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_OR, BPF_AND,
-				       BPF_LSH, BPF_RSH, BPF_NEG, BPF_MOD, BPF_XOR, BPF_MOV,
-				       BPF_ARSH, BPF_END };
+	static const uint8_t ops[] = { BPF_ADD, BPF_SUB, BPF_MUL,  BPF_DIV, BPF_OR,
+				       BPF_AND, BPF_LSH, BPF_RSH,  BPF_NEG, BPF_MOD,
+				       BPF_XOR, BPF_MOV, BPF_ARSH, BPF_END };
 	uint8_t op = ops[gen_below(g->src, sizeof(ops))];
 	uint8_t cls = gen_below(g->src, 2) ? BPF_ALU64 : BPF_ALU;
 	uint8_t dst = gen_sreg(g);
 	if (op == BPF_END) {
 		static const int32_t bits[] = { 16, 32, 64 };
-		gen_emit(g, BPF_INSN(BPF_ALU | BPF_END | (gen_below(g->src, 2) ? BPF_TO_BE : BPF_TO_LE),
+		gen_emit(g, BPF_INSN(BPF_ALU | BPF_END |
+					     (gen_below(g->src, 2) ? BPF_TO_BE : BPF_TO_LE),
 				     dst, 0, 0, bits[gen_below(g->src, 3)]));
 	} else if (op == BPF_NEG) {
 		gen_emit(g, BPF_INSN(cls | BPF_NEG, dst, 0, 0, 0));
@@ -124,7 +126,7 @@ static inline void gen_alu(struct gen *g)
 /* A conditional (sometimes unconditional) jump to template `target`. */
 static inline void gen_jump(struct gen *g, uint32_t target)
 {
-	static const uint8_t ops[] = { BPF_JEQ, BPF_JNE, BPF_JGT, BPF_JGE, BPF_JLT, BPF_JLE,
+	static const uint8_t ops[] = { BPF_JEQ,  BPF_JNE,  BPF_JGT,  BPF_JGE,  BPF_JLT, BPF_JLE,
 				       BPF_JSET, BPF_JSGT, BPF_JSGE, BPF_JSLT, BPF_JSLE };
 	if (g->nfix >= GEN_MAX_TEMPLATES)
 		return;
@@ -161,9 +163,11 @@ static inline void gen_template(struct gen *g, uint32_t ntemplates)
 		break;
 	case 5: /* stack store */
 		if (gen_below(s, 2))
-			gen_emit(g, BPF_STX_MEM(sz, 10, gen_sreg(g), -(int16_t)(bytes + gen_below(s, 65 - bytes))));
+			gen_emit(g, BPF_STX_MEM(sz, 10, gen_sreg(g),
+						-(int16_t)(bytes + gen_below(s, 65 - bytes))));
 		else
-			gen_emit(g, BPF_ST_MEM(sz, 10, -(int16_t)(bytes + gen_below(s, 65 - bytes)), gen_imm(g)));
+			gen_emit(g, BPF_ST_MEM(sz, 10, -(int16_t)(bytes + gen_below(s, 65 - bytes)),
+					       gen_imm(g)));
 		break;
 	case 6: /* stack load */
 		gen_emit(g, BPF_LDX_MEM(sz, r, 10, -(int16_t)(bytes + gen_below(s, 65 - bytes))));
@@ -172,9 +176,11 @@ static inline void gen_template(struct gen *g, uint32_t ntemplates)
 		if (gen_below(s, 2))
 			gen_emit(g, BPF_LDX_MEM(sz, r, 9, (int16_t)gen_below(s, 65 - bytes)));
 		else if (gen_below(s, 2))
-			gen_emit(g, BPF_STX_MEM(sz, 9, gen_sreg(g), (int16_t)gen_below(s, 65 - bytes)));
+			gen_emit(g, BPF_STX_MEM(sz, 9, gen_sreg(g),
+						(int16_t)gen_below(s, 65 - bytes)));
 		else
-			gen_emit(g, BPF_ST_MEM(sz, 9, (int16_t)gen_below(s, 65 - bytes), gen_imm(g)));
+			gen_emit(g,
+				 BPF_ST_MEM(sz, 9, (int16_t)gen_below(s, 65 - bytes), gen_imm(g)));
 		break;
 	case 8: { /* region, variable offset: masked (maybe proven) or raw (guarded) */
 		/* The index comes from the context (wc_arg), unknown to the verifier:
@@ -216,7 +222,8 @@ static inline void gen_template(struct gen *g, uint32_t ntemplates)
 			gen_emit(g, BPF_MOV64_IMM(1, (int32_t)gen_below(s, 3)));
 			gen_emit(g, BPF_MOV64_IMM(2, (int32_t)gen_below(s, 70)));
 			gen_emit(g, BPF_MOV64_REG(3, 10));
-			gen_emit(g, BPF_ALU64_IMM(BPF_ADD, 3, -(int32_t)(len + gen_below(s, 65 - len))));
+			gen_emit(g, BPF_ALU64_IMM(BPF_ADD, 3,
+						  -(int32_t)(len + gen_below(s, 65 - len))));
 			gen_emit(g, BPF_MOV64_IMM(4, (int32_t)len));
 		}
 		gen_emit(g, BPF_CALL_HELPER(which + 1));
@@ -273,7 +280,8 @@ static inline uint32_t gen_program(struct gen_src *src, struct bpf_insn *out)
 	g.start[ntemplates] = g.n;
 	gen_emit(&g, BPF_EXIT_INSN());
 	for (uint32_t k = 0; k < g.nfix; k++)
-		out[g.fix[k].at].off = (int16_t)((int32_t)g.start[g.fix[k].target] - (int32_t)g.fix[k].at - 1);
+		out[g.fix[k].at].off =
+			(int16_t)((int32_t)g.start[g.fix[k].target] - (int32_t)g.fix[k].at - 1);
 	return g.n;
 }
 

@@ -31,9 +31,8 @@ struct h_prog {
  * read-only, 2 write-only. */
 #define H_NREGIONS 3
 static const uint32_t h_region_len[H_NREGIONS] = { 64, 16, 8 };
-static const uint32_t h_region_flags[H_NREGIONS] = {
-	BPF_REGION_READ | BPF_REGION_WRITE, BPF_REGION_READ, BPF_REGION_WRITE
-};
+static const uint32_t h_region_flags[H_NREGIONS] = { BPF_REGION_READ | BPF_REGION_WRITE,
+						     BPF_REGION_READ, BPF_REGION_WRITE };
 
 struct h_mem {
 	uint8_t *region[H_NREGIONS]; /* malloc'd at their exact length */
@@ -142,7 +141,8 @@ static inline int h_jit_compile(struct h_prog *h, struct h_jit *j)
 	if (r != -E_TOO_BIG)
 		return r ? r : -1;
 	j->map_size = (j->code_size + 4095) & ~(size_t)4095;
-	j->page = mmap(NULL, j->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	j->page =
+		mmap(NULL, j->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (j->page == MAP_FAILED)
 		return -1;
 	size_t sz;

@@ -56,7 +56,8 @@ static int copy_tree(const char *host, const char *exo)
 			FILE *in = fopen(hp, "rb");
 			if (!in)
 				continue;
-			r = fs_open(fs, ep, FS_O_WRONLY | FS_O_CREAT | FS_O_EXCL, st.st_mode & 07777, &f);
+			r = fs_open(fs, ep, FS_O_WRONLY | FS_O_CREAT | FS_O_EXCL,
+				    st.st_mode & 07777, &f);
 			static char buf[1 << 16];
 			size_t n;
 			while (r == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0) {
@@ -120,10 +121,14 @@ int main(int argc, char **argv)
 		else if (opt == 'u')
 			udfdir = optarg;
 		else
-			return fprintf(stderr, "usage: mkfs [-s MiB] [-j BLOCKS] [-u UDFDIR] IMAGE [DIR]\n"), 2;
+			return fprintf(stderr,
+				       "usage: mkfs [-s MiB] [-j BLOCKS] [-u UDFDIR] IMAGE [DIR]\n"),
+			       2;
 	}
 	if (optind >= argc || argc - optind > 2 || mib < 1 || mib > 1024 * 1024)
-		return fprintf(stderr, "usage: mkfs [-s MiB] [-j BLOCKS] [-u UDFDIR] IMAGE [DIR]\n"), 2;
+		return fprintf(stderr,
+			       "usage: mkfs [-s MiB] [-j BLOCKS] [-u UDFDIR] IMAGE [DIR]\n"),
+		       2;
 	struct xnsim *x;
 	int r = xnsim_format(&x, mib * 256);
 	struct fsdev d;

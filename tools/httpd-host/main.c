@@ -199,7 +199,8 @@ static bool step(int ep, struct hconn *h)
 				http_conn_sent(h->c, (size_t)w);
 				progress = true;
 				if (fin && (size_t)w == total && !h->fin_sent) {
-					shutdown(h->fd, SHUT_WR); /* the FIN right behind the data */
+					shutdown(h->fd,
+						 SHUT_WR); /* the FIN right behind the data */
 					h->fin_sent = true;
 				}
 			} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -324,8 +325,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "httpd-host: %s: not a directory\n", host.root);
 		return 1;
 	}
-	struct http_hooks hooks = { NULL, h_stat, h_read, h_list, h_now_ms, h_wall_s,
-				    h_alloc, h_free, h_log };
+	struct http_hooks hooks = { NULL,     h_stat,  h_read, h_list, h_now_ms,
+				    h_wall_s, h_alloc, h_free, h_log };
 	struct http_server *srv = http_server_new(&cfg, &hooks);
 	if (!srv) {
 		fprintf(stderr, "httpd-host: out of memory\n");

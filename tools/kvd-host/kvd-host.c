@@ -44,8 +44,8 @@ struct conn {
 	struct kvd_client *c;
 	char *out;
 	size_t out_len, out_cap, out_off;
-	bool closing;	  /* the engine asked to close after the output */
-	bool dead;	  /* the socket failed: close now */
+	bool closing;   /* the engine asked to close after the output */
+	bool dead;   /* the socket failed: close now */
 	struct conn *next_close;
 };
 
@@ -392,8 +392,14 @@ int main(int argc, char **argv)
 	rng |= 1;
 
 	struct kvd_hooks h = {
-		.now_ms = h_now_ms, .alloc = h_alloc, .release = h_release, .random = h_random,
-		.send = h_send, .close = h_close, .shutdown = h_shutdown, .log_line = h_log_line,
+		.now_ms = h_now_ms,
+		.alloc = h_alloc,
+		.release = h_release,
+		.random = h_random,
+		.send = h_send,
+		.close = h_close,
+		.shutdown = h_shutdown,
+		.log_line = h_log_line,
 	};
 	/* first pass: where the log lives (its hooks must exist before kvd_new) */
 	for (int i = 1; i + 1 < argc; i += 2)
@@ -421,7 +427,8 @@ int main(int argc, char **argv)
 		return 1;
 	for (int i = 1; i < argc; i += 2) {
 		if (i + 1 >= argc || strncmp(argv[i], "--", 2)) {
-			fprintf(stderr, "usage: kvd-host [--port P] [--bind A] [--dir D] [--name value]...\n");
+			fprintf(stderr,
+				"usage: kvd-host [--port P] [--bind A] [--dir D] [--name value]...\n");
 			return 2;
 		}
 		const char *name = argv[i] + 2, *val = argv[i + 1], *why;

@@ -96,7 +96,8 @@ static void batches(const char *name, uint64_t op, bool seq, int n)
 		uint64_t t0 = rdtsc();
 		for (int i = 0; i < QD; i++) {
 			uint64_t b = seq ? next++ % SPAN : rnd() % SPAN;
-			id[i] = sys_disk_io(op, first + b, (uint64_t)(pages + i * PAGE_SIZE), CAP_SELF);
+			id[i] = sys_disk_io(op, first + b, (uint64_t)(pages + i * PAGE_SIZE),
+					    CAP_SELF);
 		}
 		for (int i = 0; i < QD; i++)
 			wait_ok(id[i]);
@@ -129,7 +130,8 @@ int main(int argc, char **argv)
 	if ((r = sys_xn_format(CAP_SELF)) < 0)
 		fail("xn_format", r);
 	struct bpf_load_error err;
-	long type = xnudf_register("table", bpfobj_xn_table_udf, bpfobj_xn_table_udf_end, NULL, &err);
+	long type =
+		xnudf_register("table", bpfobj_xn_table_udf, bpfobj_xn_table_udf_end, NULL, &err);
 	if (type < 0)
 		fail("the table type", type);
 	struct xn_root_info root;

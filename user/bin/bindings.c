@@ -23,8 +23,8 @@ static const char usage[] = "usage: bindings [-p] [ENVID (hex)]\n"
 
 static const char *type_name(uint8_t t)
 {
-	static const char *const names[] = { "reserved", "free", "user", "page-table", "kernel",
-					     "env-meta", "image" };
+	static const char *const names[] = { "reserved", "free",     "user", "page-table",
+					     "kernel",   "env-meta", "image" };
 	return t < ARRAY_SIZE(names) ? names[t] : "?";
 }
 
@@ -69,8 +69,10 @@ static int list_bindings(struct outbuf *o, envid_t id, uint32_t expected)
 	out_printf(o, "%16s %10s %s\n", "VA", "PPN", "RIGHTS");
 	for (size_t i = 0; i < n; i++)
 		out_printf(o, "%16lx %10x %c%c%c%c\n", f[i].va, f[i].ppn,
-			   f[i].rights & BIND_READ ? 'r' : '-', f[i].rights & BIND_WRITE ? 'w' : '-',
-			   f[i].rights & BIND_EXEC ? 'x' : '-', f[i].flags & BINDING_DIRTY ? 'd' : '-');
+			   f[i].rights & BIND_READ ? 'r' : '-',
+			   f[i].rights & BIND_WRITE ? 'w' : '-',
+			   f[i].rights & BIND_EXEC ? 'x' : '-',
+			   f[i].flags & BINDING_DIRTY ? 'd' : '-');
 	if (n + more != expected)
 		out_printf(o, "(%zu found, %u counted: the bindings changed while read)\n",
 			   n + more, expected);
@@ -108,7 +110,8 @@ int main(int argc, char **argv)
 	static struct outbuf o;
 	out_init(&o, 1);
 	uint32_t count = e->env_bindings;
-	out_printf(&o, "env %08x (%s): %u bindings in its software TLB, %u refills, %u pages owned\n",
+	out_printf(&o,
+		   "env %08x (%s): %u bindings in its software TLB, %u refills, %u pages owned\n",
 		   e->env_id, (const char *)e->env_name, count, e->env_refills, e->env_pages);
 	int r = 0;
 	if (pages) {

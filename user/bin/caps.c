@@ -15,7 +15,8 @@ static void print_cap(const struct cap *c)
 	if (c->c_len == 0)
 		n = (size_t)snprintf(name, sizeof(name), "(root)");
 	for (unsigned i = 0; i < c->c_len && i < CAP_MAXLEN; i++)
-		n += (size_t)snprintf(name + n, sizeof(name) - n, "%s%x", i ? "." : "", c->c_name[i]);
+		n += (size_t)snprintf(name + n, sizeof(name) - n, "%s%x", i ? "." : "",
+				      c->c_name[i]);
 	fdprintf(1, "%c%c%c %s\n", (c->c_rights & CAP_R) ? 'r' : '-',
 		 (c->c_rights & CAP_W) ? 'w' : '-', (c->c_rights & CAP_M) ? 'm' : '-', name);
 }

@@ -117,9 +117,7 @@ int main(int argc, char **argv)
 	const char *list = NULL;
 	while ((c = getopt(argc, argv, "hf:c:d:s")) != -1) {
 		switch (c) {
-		case 'h':
-			fdprintf(1, "%s", usage);
-			return 0;
+		case 'h': fdprintf(1, "%s", usage); return 0;
 		case 'f':
 		case 'c':
 			if (list) {
@@ -137,9 +135,7 @@ int main(int argc, char **argv)
 			delim = optarg[0];
 			break;
 		case 's': only_delimited = true; break;
-		default:
-			fdprintf(2, "%s", usage);
-			return EXIT_USAGE;
+		default: fdprintf(2, "%s", usage); return EXIT_USAGE;
 		}
 	}
 	if (!list || parse_list(list) < 0) {

@@ -38,7 +38,8 @@ static int syscalls(void)
 	sys_cputs(msg, sizeof(msg) - 1);
 	sys_cputs(NULL, 5);                         /* E_FAULT */
 	sys_env_wait(0x7ffffc00);                   /* E_BAD_ENV */
-	sys_cgetc(0xff);                            /* E_INVAL */
+	/* E_INVAL: */
+	sys_cgetc(0xff);
 	/* a child that yields many times is still running when we wait */
 	long id = sys_env_create("counter", "1000", CAP_SELF);
 	if (id >= 0)

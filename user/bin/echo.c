@@ -35,8 +35,7 @@ static bool put_escaped(struct outbuf *o, const char *s)
 			out_write(o, &b, 1);
 			break;
 		}
-		default:
-			out_write(o, s - 1, 2);
+		default: out_write(o, s - 1, 2);
 		}
 	}
 	return true;

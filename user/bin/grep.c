@@ -60,17 +60,13 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt(argc, argv, "hivncq")) != -1) {
 		switch (c) {
-		case 'h':
-			fdprintf(1, "%s", usage);
-			return 0;
+		case 'h': fdprintf(1, "%s", usage); return 0;
 		case 'i': icase = true; break;
 		case 'v': opt_v = true; break;
 		case 'n': opt_n = true; break;
 		case 'c': opt_c = true; break;
 		case 'q': opt_q = true; break;
-		default:
-			fdprintf(2, "%s", usage);
-			return EXIT_USAGE;
+		default: fdprintf(2, "%s", usage); return EXIT_USAGE;
 		}
 	}
 	if (optind == argc) {

@@ -55,9 +55,7 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "hn:c:")) != -1) {
 		char *end;
 		switch (c) {
-		case 'h':
-			fdprintf(1, "%s", usage);
-			return 0;
+		case 'h': fdprintf(1, "%s", usage); return 0;
 		case 'c':
 			bytes = strtol(optarg, &end, 10);
 			if (*end || bytes < 0) {
@@ -72,9 +70,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		default:
-			fdprintf(2, "%s", usage);
-			return EXIT_USAGE;
+		default: fdprintf(2, "%s", usage); return EXIT_USAGE;
 		}
 	}
 	if (optind == argc)

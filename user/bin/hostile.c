@@ -47,10 +47,30 @@ static uint64_t next_random(void)
 static uint64_t nasty_value(void)
 {
 	static const uint64_t v[] = {
-		0, 1, 7, 4095, 4096, (uint64_t)-1, (uint64_t)-4096, 0x7fffffff,
-		0x80000000, UTOP, UTOP - PAGE_SIZE, UTOP - 1, UPAGES, UENVS, UINFO, ULIM,
-		ULIM - 1, 0xffff800000000000UL, 0xffffffff80000000UL, 0xffffffff80200000UL,
-		0x400000, 0x0000200000000000UL, PPN_ANY, 1UL << 63,
+		0,
+		1,
+		7,
+		4095,
+		4096,
+		(uint64_t)-1,
+		(uint64_t)-4096,
+		0x7fffffff,
+		0x80000000,
+		UTOP,
+		UTOP - PAGE_SIZE,
+		UTOP - 1,
+		UPAGES,
+		UENVS,
+		UINFO,
+		ULIM,
+		ULIM - 1,
+		0xffff800000000000UL,
+		0xffffffff80000000UL,
+		0xffffffff80200000UL,
+		0x400000,
+		0x0000200000000000UL,
+		PPN_ANY,
+		1UL << 63,
 	};
 	uint64_t r = next_random();
 	return (r & 1) ? v[(r >> 1) % ARRAY_SIZE(v)] : next_random();
@@ -160,7 +180,8 @@ static uint64_t grab_filters(void)
 static uint64_t grab_rings(void)
 {
 	long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
-	if (ppn < 0 || sys_page_bind(0, GRAB_VA, (uint64_t)ppn, BIND_READ | BIND_WRITE, CAP_SELF) < 0)
+	if (ppn < 0 ||
+	    sys_page_bind(0, GRAB_VA, (uint64_t)ppn, BIND_READ | BIND_WRITE, CAP_SELF) < 0)
 		return 0;
 	return sys_net_ring_attach((void *)GRAB_VA, 1) > 0;
 }
@@ -178,9 +199,12 @@ static const struct {
 	unsigned kind;
 	uint64_t (*grab)(void);
 } grabs[] = {
-	{ "pages", QUOTA_PAGES, grab_pages },       { "guards", QUOTA_GUARDS, grab_guards },
-	{ "bindings", QUOTA_BINDINGS, grab_bindings }, { "slices", QUOTA_SLICES, grab_slices },
-	{ "filters", QUOTA_FILTERS, grab_filters }, { "rings", QUOTA_RINGS, grab_rings },
+	{ "pages", QUOTA_PAGES, grab_pages },
+	{ "guards", QUOTA_GUARDS, grab_guards },
+	{ "bindings", QUOTA_BINDINGS, grab_bindings },
+	{ "slices", QUOTA_SLICES, grab_slices },
+	{ "filters", QUOTA_FILTERS, grab_filters },
+	{ "rings", QUOTA_RINGS, grab_rings },
 	{ "envs", QUOTA_ENVS, grab_envs },
 };
 
@@ -325,14 +349,16 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "bad-entry")) {
 		exception_set_handler(loop_handler);
 		sys_env_set_upcall(UPCALL_EXCEPTION, 0x0000600000000000UL,
-				   LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE, LIBOS_XSTACK_TOP);
+				   LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE,
+				   LIBOS_XSTACK_TOP);
 		*(volatile int *)0 = 1;
 	} else if (!strcmp(mode, "data-entry")) {
 		/* entry on a non-executable page */
 		static uint8_t data[64];
 		exception_set_handler(loop_handler);
 		sys_env_set_upcall(UPCALL_EXCEPTION, (uint64_t)data,
-				   LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE, LIBOS_XSTACK_TOP);
+				   LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE,
+				   LIBOS_XSTACK_TOP);
 		*(volatile int *)0 = 1;
 	} else if (!strcmp(mode, "recursive-fault")) {
 		exception_set_handler(faulting_handler);

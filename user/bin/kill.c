@@ -14,8 +14,11 @@ static int signal_of(const char *s)
 	static const struct {
 		const char *name;
 		int num;
-	} names[] = { { "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
-		      { "KILL", SIGKILL }, { "TERM", SIGTERM } };
+	} names[] = { { "HUP", SIGHUP },
+		      { "INT", SIGINT },
+		      { "QUIT", SIGQUIT },
+		      { "KILL", SIGKILL },
+		      { "TERM", SIGTERM } };
 	if (strncmp(s, "SIG", 3) == 0)
 		s += 3;
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)

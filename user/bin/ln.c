@@ -24,7 +24,8 @@ int main(int argc, char **argv)
 		fdprintf(2, "%s", usage);
 		return EXIT_USAGE;
 	}
-	int r = sym ? symlink(argv[optind], argv[optind + 1]) : link(argv[optind], argv[optind + 1]);
+	int r = sym ? symlink(argv[optind], argv[optind + 1])
+		    : link(argv[optind], argv[optind + 1]);
 	if (r < 0) {
 		warn_errno("ln", argv[optind + 1], r);
 		return 1;

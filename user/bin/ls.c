@@ -98,14 +98,10 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt(argc, argv, "hal")) != -1) {
 		switch (c) {
-		case 'h':
-			fdprintf(1, "%s", usage);
-			return 0;
+		case 'h': fdprintf(1, "%s", usage); return 0;
 		case 'a': opt_a = true; break;
 		case 'l': opt_l = true; break;
-		default:
-			fdprintf(2, "%s", usage);
-			return EXIT_USAGE;
+		default: fdprintf(2, "%s", usage); return EXIT_USAGE;
 		}
 	}
 	out_init(&out, 1);

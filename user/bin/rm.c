@@ -28,7 +28,8 @@ static int remove(const char *path, int depth)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		char full[PATH_MAX];
-		if ((size_t)snprintf(full, sizeof(full), "%s/%s", path, e->d_name) >= sizeof(full)) {
+		if ((size_t)snprintf(full, sizeof(full), "%s/%s", path, e->d_name) >=
+		    sizeof(full)) {
 			first = first ? first : -ENAMETOOLONG;
 			continue;
 		}
@@ -47,15 +48,11 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt(argc, argv, "hrRf")) != -1) {
 		switch (c) {
-		case 'h':
-			fdprintf(1, "%s", usage);
-			return 0;
+		case 'h': fdprintf(1, "%s", usage); return 0;
 		case 'r':
 		case 'R': opt_r = true; break;
 		case 'f': opt_f = true; break;
-		default:
-			fdprintf(2, "%s", usage);
-			return EXIT_USAGE;
+		default: fdprintf(2, "%s", usage); return EXIT_USAGE;
 		}
 	}
 	if (optind == argc && !opt_f) {

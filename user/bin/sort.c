@@ -109,15 +109,11 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt(argc, argv, "hnru")) != -1) {
 		switch (c) {
-		case 'h':
-			fdprintf(1, "%s", usage);
-			return 0;
+		case 'h': fdprintf(1, "%s", usage); return 0;
 		case 'n': opt_n = true; break;
 		case 'r': opt_r = true; break;
 		case 'u': opt_u = true; break;
-		default:
-			fdprintf(2, "%s", usage);
-			return EXIT_USAGE;
+		default: fdprintf(2, "%s", usage); return EXIT_USAGE;
 		}
 	}
 	int st = 0;

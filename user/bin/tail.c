@@ -16,9 +16,7 @@ int main(int argc, char **argv)
 	while ((c = getopt(argc, argv, "hn:")) != -1) {
 		char *end;
 		switch (c) {
-		case 'h':
-			fdprintf(1, "%s", usage);
-			return 0;
+		case 'h': fdprintf(1, "%s", usage); return 0;
 		case 'n':
 			from_start = optarg[0] == '+';
 			lines = strtol(optarg + from_start, &end, 10);
@@ -27,9 +25,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
-		default:
-			fdprintf(2, "%s", usage);
-			return EXIT_USAGE;
+		default: fdprintf(2, "%s", usage); return EXIT_USAGE;
 		}
 	}
 	if (argc - optind > 1) {

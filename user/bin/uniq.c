@@ -27,15 +27,11 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt(argc, argv, "hcdu")) != -1) {
 		switch (c) {
-		case 'h':
-			fdprintf(1, "%s", usage);
-			return 0;
+		case 'h': fdprintf(1, "%s", usage); return 0;
 		case 'c': opt_c = true; break;
 		case 'd': opt_d = true; break;
 		case 'u': opt_u = true; break;
-		default:
-			fdprintf(2, "%s", usage);
-			return EXIT_USAGE;
+		default: fdprintf(2, "%s", usage); return EXIT_USAGE;
 		}
 	}
 	int fd = 0;

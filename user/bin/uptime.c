@@ -12,7 +12,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1) {
 		bool help = strcmp(argv[1], "-h") == 0;
-		fdprintf(help ? 1 : 2, "usage: uptime\n  time of day (UTC), time since boot, envs, free pages\n");
+		fdprintf(help ? 1 : 2,
+			 "usage: uptime\n  time of day (UTC), time since boot, envs, free pages\n");
 		return help ? 0 : 2;
 	}
 	uint64_t s = ukinfo->ki_tsc_hz ? (rdtsc() - ukinfo->ki_boot_tsc) / ukinfo->ki_tsc_hz

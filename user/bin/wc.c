@@ -53,15 +53,11 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt(argc, argv, "hlwc")) != -1) {
 		switch (c) {
-		case 'h':
-			fdprintf(1, "%s", usage);
-			return 0;
+		case 'h': fdprintf(1, "%s", usage); return 0;
 		case 'l': want_l = true; break;
 		case 'w': want_w = true; break;
 		case 'c': want_c = true; break;
-		default:
-			fdprintf(2, "%s", usage);
-			return EXIT_USAGE;
+		default: fdprintf(2, "%s", usage); return EXIT_USAGE;
 		}
 	}
 	if (!want_l && !want_w && !want_c)

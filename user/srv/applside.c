@@ -20,7 +20,8 @@ int main(int argc, char **argv)
 	char args[256] = "";
 	size_t used = 0;
 	for (int i = 2; i < argc; i++) {
-		int n = snprintf(args + used, sizeof(args) - used, "%s%s", i > 2 ? " " : "", argv[i]);
+		int n = snprintf(args + used, sizeof(args) - used, "%s%s", i > 2 ? " " : "",
+				 argv[i]);
 		if (n < 0 || (size_t)n >= sizeof(args) - used) {
 			printf("applside: arguments too long\n");
 			return 2;

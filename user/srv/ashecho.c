@@ -94,13 +94,15 @@ int main(int argc, char **argv)
 	int s = udp_socket();
 	long id = udp_bind(s, port) < 0 ? -1 : udp_filter(s);
 	void *scratch = vm_alloc_shared(PAGE_SIZE);
-	struct bpf_grant g = { (uint64_t)scratch, PAGE_SIZE, BPF_REGION_READ | BPF_REGION_WRITE, 0 };
+	struct bpf_grant g = { (uint64_t)scratch, PAGE_SIZE, BPF_REGION_READ | BPF_REGION_WRITE,
+			       0 };
 	struct bpf_load_error err;
 	check("filter", id >= 0);
 	long slot = attach(id, bpfobj_udp_echo_ash, bpfobj_udp_echo_ash_end, &g);
 	check("handler-attached", slot >= 0);
 	check_eq("message-handler", pct_serve(NULL, on_notify), 0);
-	check_eq("attach-bad-slot", sys_net_filter_ash((uint64_t)id, BPF_PROGS_PER_ENV, 0), -E_INVAL);
+	check_eq("attach-bad-slot", sys_net_filter_ash((uint64_t)id, BPF_PROGS_PER_ENV, 0),
+		 -E_INVAL);
 	struct net_info before, after;
 	sys_net_info(&before);
 	printf("ashecho: ready on port %u\n", port);
@@ -121,10 +123,13 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (is(buf, n, "!swap")) {
-			struct bpf_load a = { BPF_KIND_PACKET, ARRAY_SIZE(forever), forever, NULL, 0, 0, &err };
+			struct bpf_load a = {
+				BPF_KIND_PACKET, ARRAY_SIZE(forever), forever, NULL, 0, 0, &err
+			};
 			long f = sys_bpf_load(&a);
 			check("forever-loaded", f >= 0);
-			check_eq("forever-attached", sys_net_filter_ash((uint64_t)id, (uint64_t)f, 0), 0);
+			check_eq("forever-attached",
+				 sys_net_filter_ash((uint64_t)id, (uint64_t)f, 0), 0);
 			udp_sendto(s, "!swapped", 8, ip, from);
 			continue;
 		}
@@ -136,8 +141,8 @@ int main(int argc, char **argv)
 	}
 	sys_net_info(&after);
 	uint64_t echoed = after.ni_rx_ash - before.ni_rx_ash;
-	printf("ashecho: kernel echoed %lu, %ld reached the env, %ld answered by it\n", echoed, seen,
-	       answered);
+	printf("ashecho: kernel echoed %lu, %ld reached the env, %ld answered by it\n", echoed,
+	       seen, answered);
 	check("kernel-echoed", echoed >= 5);
 	check("env-answered-after-budget", answered >= 1);
 	check_eq("only-commands-and-budget-failures-reached-the-env", seen, 3 + answered);

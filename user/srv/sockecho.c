@@ -251,7 +251,8 @@ int main(int argc, char **argv)
 		}
 	}
 	uint64_t rx = net_stats.rx_frames - s0.rx_frames, tx = net_stats.tx_frames - s0.tx_frames;
-	uint64_t sends = net_stats.sys_sends - s0.sys_sends, waits = net_stats.sys_waits - s0.sys_waits;
+	uint64_t sends = net_stats.sys_sends - s0.sys_sends,
+		 waits = net_stats.sys_waits - s0.sys_waits;
 	struct net_info ni;
 	uint64_t full = sys_net_info(&ni) == 0 ? ni.ni_rx_full : 0;
 	printf("sockecho: %lu connections served (%lu at once at most), %lu bytes echoed\n", served,
@@ -259,8 +260,8 @@ int main(int argc, char **argv)
 	printf("sockecho: frames in %lu, out %lu; system calls: %lu net_send, %lu net_wait "
 	       "(%lu per 100 frames in); runs %lu; ring full drops %lu\n",
 	       (unsigned long)rx, (unsigned long)tx, (unsigned long)sends, (unsigned long)waits,
-	       (unsigned long)(rx ? waits * 100 / rx : 0), (unsigned long)(thisenv->env_runs - runs0),
-	       (unsigned long)full);
+	       (unsigned long)(rx ? waits * 100 / rx : 0),
+	       (unsigned long)(thisenv->env_runs - runs0), (unsigned long)full);
 	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
 	printf("sockecho: segments retransmitted %lu, timeouts %lu, memory %lu bytes\n",
 	       (unsigned long)ts->out_rexmit_segs, (unsigned long)ts->rto_fired,

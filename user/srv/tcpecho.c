@@ -129,10 +129,11 @@ int main(int argc, char **argv)
 		tcpnet_run(end - net_now_ms());
 	struct net_info ni;
 	if (sys_net_info(&ni) == 0)
-		printf("tcpecho: frames dropped for a full ring: %lu\n", (unsigned long)ni.ni_rx_full);
+		printf("tcpecho: frames dropped for a full ring: %lu\n",
+		       (unsigned long)ni.ni_rx_full);
 	const struct tcp_stats *s = tcp_stack_stats(tcpnet_stack());
-	printf("tcpecho: %lu connections served (%lu at once at most), %lu bytes echoed\n",
-	       served, most, (unsigned long)bytes);
+	printf("tcpecho: %lu connections served (%lu at once at most), %lu bytes echoed\n", served,
+	       most, (unsigned long)bytes);
 	printf("tcpecho: segments in %lu (bad sum %lu, bad header %lu, no connection %lu), "
 	       "out %lu, retransmitted %lu, timeouts %lu, memory %lu bytes\n",
 	       (unsigned long)s->in_segs, (unsigned long)s->in_bad_sum,

@@ -69,7 +69,8 @@ int main(int argc, char **argv)
 		}
 		for (long i = 0; i < n; i++) {
 			if (in[i] != pattern(rcvd + (size_t)i)) {
-				printf("tcpsend: byte %lu came back wrong\n", (unsigned long)(rcvd + i));
+				printf("tcpsend: byte %lu came back wrong\n",
+				       (unsigned long)(rcvd + i));
 				return 1;
 			}
 		}

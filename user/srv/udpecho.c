@@ -24,11 +24,12 @@ static long echo_in_kernel(int s)
 	void *scratch = vm_alloc_shared(PAGE_SIZE);
 	if (!scratch)
 		return -E_NO_MEM;
-	struct bpf_grant g = { (uint64_t)scratch, PAGE_SIZE, BPF_REGION_READ | BPF_REGION_WRITE, 0 };
+	struct bpf_grant g = { (uint64_t)scratch, PAGE_SIZE, BPF_REGION_READ | BPF_REGION_WRITE,
+			       0 };
 	struct bpf_load_error err;
 	long slot = bpf_attach_packet(udp_filter(s), bpfobj_udp_echo_ash,
-				      (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &g, 1,
-				      &err);
+				      (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &g,
+				      1, &err);
 	if (slot == -E_REFUSED)
 		printf("udpecho: the handler was refused: %s\n", err.le_msg);
 	return slot < 0 ? slot : 0;

@@ -24,8 +24,8 @@ int main(int argc, char **argv)
 	check_eq("child.destroy-parent", sys_env_destroy(parent, CAP_SELF), -E_PERM);
 	check_eq("child.bind-parent-page", sys_page_bind(0, VA, ppn, BIND_READ, CAP_SELF), -E_PERM);
 	check_eq("child.free-parent-page", sys_page_free(ppn, CAP_SELF), -E_PERM);
-	check_eq("child.bind-into-parent",
-		 sys_page_bind(parent, VA, ppn, BIND_READ, CAP_SELF), -E_PERM);
+	check_eq("child.bind-into-parent", sys_page_bind(parent, VA, ppn, BIND_READ, CAP_SELF),
+		 -E_PERM);
 	check_eq("child.flush-parent", sys_vm_flush(parent, CAP_SELF), -E_PERM);
 	check_eq("child.read-parent-ring", sys_cap_read(parent, 0, &c), -E_PERM);
 	check_eq("child.limit-parent", sys_env_set_limit(parent, 100, CAP_SELF), -E_PERM);

@@ -135,7 +135,7 @@ static long update(uint32_t op, struct xn_extent ext, uint32_t new_count, uint32
 	unsigned nw = 0;
 	if (op == XN_OP_ALLOC) {
 		w[nw++] = (struct xn_write){ (uint32_t)(16 + slot * sizeof(ext)), sizeof(ext),
-					    (uint64_t)&ext };
+					     (uint64_t)&ext };
 	}
 	w[nw++] = (struct xn_write){ 0, 4, (uint64_t)&new_count };
 	struct xn_update u = { root.ri_block, op, nw, ext, w };
@@ -170,7 +170,8 @@ static void storm(void)
 						sys_disk_wait((uint64_t)flight_id[f], UINT64_MAX);
 					stamp_into(pg, b, gen++);
 					/* left in flight: the kernel must order it before the pointer */
-					flight_id[f] = sys_disk_io(DISK_OP_WRITE, b, (uint64_t)pg, CAP_SELF);
+					flight_id[f] = sys_disk_io(DISK_OP_WRITE, b, (uint64_t)pg,
+								   CAP_SELF);
 				}
 			}
 			if (r < 0 && r != -E_BUSY)
@@ -190,7 +191,8 @@ static void storm(void)
 
 int main(int argc, char **argv)
 {
-	rng = argc > 1 ? (uint64_t)strtol(argv[1], NULL, 10) * 2654435761UL + 1 : 88172645463325252UL;
+	rng = argc > 1 ? (uint64_t)strtol(argv[1], NULL, 10) * 2654435761UL + 1
+		       : 88172645463325252UL;
 	io = vm_alloc_shared(PAGE_SIZE);
 	flight = vm_alloc_shared(NFLIGHT * PAGE_SIZE);
 	assert(flight);
@@ -198,7 +200,8 @@ int main(int argc, char **argv)
 		flight_id[i] = -1;
 	uint8_t *view = vm_alloc_shared(PAGE_SIZE);
 	assert(io && view);
-	vm_unmap((uint64_t)view, PAGE_SIZE); /* only the address: disk_bind puts the cache page there */
+	vm_unmap((uint64_t)view,
+		 PAGE_SIZE); /* only the address: disk_bind puts the cache page there */
 	if (sys_disk_info(&di) < 0)
 		panic("diskstorm: no disk");
 	if (di.di_xn != XN_STATE_MOUNTED) {
@@ -208,7 +211,8 @@ int main(int argc, char **argv)
 		printf("diskstorm: formatted\n");
 	}
 	struct bpf_load_error err;
-	long type = xnudf_register("table", bpfobj_xn_table_udf, bpfobj_xn_table_udf_end, NULL, &err);
+	long type =
+		xnudf_register("table", bpfobj_xn_table_udf, bpfobj_xn_table_udf_end, NULL, &err);
 	if (type < 0)
 		panic("diskstorm: table type: %le (%s)", type, err.le_msg);
 	if (sys_xn_root_lookup("storm", &root) < 0) {

@@ -82,18 +82,12 @@ static struct step gen_next(struct gen *g)
 	if (g->phase == 0 && gen_rnd(g) % 6 == 0)
 		return (struct step){ S_UNLINK, (int)(gen_rnd(g) % 8), 0 };
 	switch (g->phase) {
-	case 0:
-		g->phase = 1;
-		return (struct step){ S_CREATE, T_NAME, 0 };
+	case 0: g->phase = 1; return (struct step){ S_CREATE, T_NAME, 0 };
 	case 1:
 		g->phase = 2;
 		return (struct step){ S_WRITE, T_NAME, 1 + (uint32_t)(gen_rnd(g) % MAX_LEN) };
-	case 2:
-		g->phase = 3;
-		return (struct step){ S_FSYNC, T_NAME, 0 };
-	default:
-		g->phase = 0;
-		return (struct step){ S_RENAME, (int)(gen_rnd(g) % 8), 0 };
+	case 2: g->phase = 3; return (struct step){ S_FSYNC, T_NAME, 0 };
+	default: g->phase = 0; return (struct step){ S_RENAME, (int)(gen_rnd(g) % 8), 0 };
 	}
 }
 
@@ -106,21 +100,14 @@ static void gen_init(struct gen *g, uint64_t seed, uint64_t boot)
 static void model_apply(struct file_state *m, const struct step *st, uint64_t s)
 {
 	switch (st->kind) {
-	case S_CREATE:
-		m[T_NAME] = (struct file_state){ true, 0, 0 };
-		break;
-	case S_WRITE:
-		m[T_NAME] = (struct file_state){ true, st->len, s };
-		break;
+	case S_CREATE: m[T_NAME] = (struct file_state){ true, 0, 0 }; break;
+	case S_WRITE: m[T_NAME] = (struct file_state){ true, st->len, s }; break;
 	case S_RENAME:
 		m[st->name] = m[T_NAME];
 		m[T_NAME] = (struct file_state){ 0 };
 		break;
-	case S_UNLINK:
-		m[st->name] = (struct file_state){ 0 };
-		break;
-	case S_FSYNC:
-		break;
+	case S_UNLINK: m[st->name] = (struct file_state){ 0 }; break;
+	case S_FSYNC: break;
 	}
 }
 
@@ -199,8 +186,8 @@ static long check_previous(uint64_t seed, uint64_t boot, uint64_t durable)
 		if (s == durable)
 			for (int n = 0; n < NAMES; n++)
 				printf("fscrash: at durable %lu name %d: model %d/%u/%lx, disk %d/%u/%lx\n",
-				       s, n, m[n].exists, m[n].len, mhash[n], disk_exists[n], disk_len[n],
-				       disk_hash[n]);
+				       s, n, m[n].exists, m[n].len, mhash[n], disk_exists[n],
+				       disk_len[n], disk_hash[n]);
 		if (s >= durable && model_matches(m, mhash)) {
 			printf("fscrash: boot %lu's files are its state after step %lu (durable %lu)\n",
 			       boot, s, durable);

@@ -13,12 +13,8 @@
 
 /* r0 = (u64 at region 0 offset 0) != 0 */
 static const struct bpf_insn flag_set[] = {
-	BPF_LD_REGION(1, 0, 0),
-	BPF_LDX_MEM(BPF_DW, 2, 1, 0),
-	BPF_MOV64_IMM(0, 0),
-	BPF_JMP_IMM(BPF_JEQ, 2, 0, 1),
-	BPF_MOV64_IMM(0, 1),
-	BPF_EXIT_INSN(),
+	BPF_LD_REGION(1, 0, 0),        BPF_LDX_MEM(BPF_DW, 2, 1, 0), BPF_MOV64_IMM(0, 0),
+	BPF_JMP_IMM(BPF_JEQ, 2, 0, 1), BPF_MOV64_IMM(0, 1),          BPF_EXIT_INSN(),
 };
 
 int main(void)
@@ -49,8 +45,8 @@ int main(void)
 	wait(pid);
 
 	/* the clang-built pipe predicate, from its ELF object */
-	long p = wakeup_load_elf(bpfobj_pipe_ready, (size_t)(bpfobj_pipe_ready_end - bpfobj_pipe_ready),
-				 &g, 1, &err);
+	long p = wakeup_load_elf(bpfobj_pipe_ready,
+				 (size_t)(bpfobj_pipe_ready_end - bpfobj_pipe_ready), &g, 1, &err);
 	check("load-elf", p >= 0);
 	shared[0] = 5; /* head != tail */
 	check_eq("elf-holds", sys_env_sleep_until((uint64_t)p, 0, 0), 2);
@@ -88,17 +84,23 @@ int main(void)
 	check_eq("bad-args", sys_bpf_load((struct bpf_load *)16), -E_FAULT);
 	check_eq("no-insns", wakeup_load(flag_set, 0, NULL, 0, NULL), -E_INVAL);
 	check_eq("too-long", wakeup_load(flag_set, BPF_MAX_INSNS + 1, NULL, 0, NULL), -E_INVAL);
-	check_eq("insns-unreadable", wakeup_load((struct bpf_insn *)16, 4, NULL, 0, NULL), -E_FAULT);
+	check_eq("insns-unreadable", wakeup_load((struct bpf_insn *)16, 4, NULL, 0, NULL),
+		 -E_FAULT);
 	struct bpf_grant bad = { (uint64_t)shared + 4000, 200, BPF_REGION_READ, 0 };
-	check_eq("grant-crosses-page", wakeup_load(flag_set, ARRAY_SIZE(flag_set), &bad, 1, NULL), -E_INVAL);
+	check_eq("grant-crosses-page", wakeup_load(flag_set, ARRAY_SIZE(flag_set), &bad, 1, NULL),
+		 -E_INVAL);
 	bad = (struct bpf_grant){ 0x0000510000000000UL, 8, BPF_REGION_READ, 0 };
-	check_eq("grant-unbound", wakeup_load(flag_set, ARRAY_SIZE(flag_set), &bad, 1, NULL), -E_FAULT);
+	check_eq("grant-unbound", wakeup_load(flag_set, ARRAY_SIZE(flag_set), &bad, 1, NULL),
+		 -E_FAULT);
 	bad = (struct bpf_grant){ UINFO, 8, BPF_REGION_READ, 0 };
-	check_eq("grant-not-user", wakeup_load(flag_set, ARRAY_SIZE(flag_set), &bad, 1, NULL), -E_INVAL);
+	check_eq("grant-not-user", wakeup_load(flag_set, ARRAY_SIZE(flag_set), &bad, 1, NULL),
+		 -E_INVAL);
 	bad = (struct bpf_grant){ UTEXT, 8, BPF_REGION_READ, 0 };
-	check_eq("grant-shared-text", wakeup_load(flag_set, ARRAY_SIZE(flag_set), &bad, 1, NULL), -E_PERM);
+	check_eq("grant-shared-text", wakeup_load(flag_set, ARRAY_SIZE(flag_set), &bad, 1, NULL),
+		 -E_PERM);
 	bad = (struct bpf_grant){ (uint64_t)shared, 8, BPF_REGION_READ | 0x80, 0 };
-	check_eq("grant-bad-flags", wakeup_load(flag_set, ARRAY_SIZE(flag_set), &bad, 1, NULL), -E_INVAL);
+	check_eq("grant-bad-flags", wakeup_load(flag_set, ARRAY_SIZE(flag_set), &bad, 1, NULL),
+		 -E_INVAL);
 	long more[BPF_PROGS_PER_ENV];
 	int n = 0;
 	long r;
@@ -124,37 +126,45 @@ int main(void)
 	/* packet handlers (kind BPF_KIND_PACKET): region 0 is the frame,
 	 * read-only, BPF_PACKET_MAX bytes; the env's grants follow it. Run on
 	 * real frames by ashecho (tools/test-net). */
-	struct bpf_grant gp = { (uint64_t)shared, PAGE_SIZE, BPF_REGION_READ | BPF_REGION_WRITE, 0 };
-	long ph = bpf_load_elf(BPF_KIND_PACKET, "packet", bpfobj_udp_echo_ash,
-			       (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &gp, 1, &err);
+	struct bpf_grant gp = { (uint64_t)shared, PAGE_SIZE, BPF_REGION_READ | BPF_REGION_WRITE,
+				0 };
+	long ph =
+		bpf_load_elf(BPF_KIND_PACKET, "packet", bpfobj_udp_echo_ash,
+			     (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &gp, 1, &err);
 	check("packet-load-elf", ph >= 0);
 	check_eq("packet-is-no-predicate", sys_env_sleep_until((uint64_t)ph, 0, 0), -E_INVAL);
-	check_eq("packet-attach-no-filter", sys_net_filter_ash(DPF_MAX_FILTERS - 1, (uint64_t)ph, 0),
-		 -E_NOT_FOUND);
+	check_eq("packet-attach-no-filter",
+		 sys_net_filter_ash(DPF_MAX_FILTERS - 1, (uint64_t)ph, 0), -E_NOT_FOUND);
 	check_eq("packet-attach-bad-filter", sys_net_filter_ash(DPF_MAX_FILTERS, (uint64_t)ph, 0),
 		 -E_INVAL);
 	sys_bpf_unload((uint64_t)ph);
 	long pn = bpf_load_elf(BPF_KIND_PACKET, "packet", bpfobj_udp_notify_ash,
-			       (size_t)(bpfobj_udp_notify_ash_end - bpfobj_udp_notify_ash), &gp, 1, &err);
+			       (size_t)(bpfobj_udp_notify_ash_end - bpfobj_udp_notify_ash), &gp, 1,
+			       &err);
 	check("packet-notify-loads", pn >= 0);
 	sys_bpf_unload((uint64_t)pn);
 	const struct bpf_insn notify[] = {
-		BPF_MOV64_IMM(1, 0), BPF_MOV64_IMM(2, 0), BPF_MOV64_IMM(3, 0),
-		BPF_CALL_HELPER(BPF_HELPER_NOTIFY), BPF_EXIT_INSN(),
+		BPF_MOV64_IMM(1, 0), BPF_MOV64_IMM(2, 0),
+		BPF_MOV64_IMM(3, 0), BPF_CALL_HELPER(BPF_HELPER_NOTIFY),
+		BPF_EXIT_INSN(),
 	};
 	struct bpf_load pnw = { BPF_KIND_WAKEUP, ARRAY_SIZE(notify), notify, NULL, 0, 0, &err };
 	check_eq("predicate-may-not-notify", sys_bpf_load(&pnw), -E_REFUSED);
-	check("predicate-may-not-notify-why", err.le_reason == BPF_ERR_BAD_HELPER && err.le_insn == 3);
+	check("predicate-may-not-notify-why",
+	      err.le_reason == BPF_ERR_BAD_HELPER && err.le_insn == 3);
 	check_eq("packet-wrong-section",
 		 bpf_load_elf(BPF_KIND_PACKET, "wakeup", bpfobj_udp_echo_ash,
-			      (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &gp, 1, &err) < 0,
+			      (size_t)(bpfobj_udp_echo_ash_end - bpfobj_udp_echo_ash), &gp, 1,
+			      &err) < 0,
 		 1);
 	const struct bpf_insn frame_end[] = {
 		BPF_LD_REGION(1, 0, 0),
 		BPF_LDX_MEM(BPF_B, 0, 1, BPF_PACKET_MAX - 1), /* the frame's last byte */
 		BPF_EXIT_INSN(),
 	};
-	struct bpf_load pa = { BPF_KIND_PACKET, ARRAY_SIZE(frame_end), frame_end, NULL, 0, 0, &err };
+	struct bpf_load pa = {
+		BPF_KIND_PACKET, ARRAY_SIZE(frame_end), frame_end, NULL, 0, 0, &err
+	};
 	long fe = sys_bpf_load(&pa);
 	check("packet-reads-frame", fe >= 0);
 	sys_bpf_unload((uint64_t)fe);
@@ -185,10 +195,8 @@ int main(void)
 	pa.bl_ngrants = BPF_MAX_REGIONS; /* one too many: region 0 is the frame */
 	check_eq("packet-too-many-grants", sys_bpf_load(&pa), -E_INVAL);
 	const struct bpf_insn pred_tx[] = {
-		BPF_MOV64_IMM(1, 0),
-		BPF_MOV64_IMM(2, 0),
-		BPF_MOV64_IMM(3, 60),
-		BPF_CALL_HELPER(BPF_HELPER_TX),
+		BPF_MOV64_IMM(1, 0),  BPF_MOV64_IMM(2, 0),
+		BPF_MOV64_IMM(3, 60), BPF_CALL_HELPER(BPF_HELPER_TX),
 		BPF_EXIT_INSN(),
 	};
 	check_eq("predicate-may-not-tx", wakeup_load(pred_tx, ARRAY_SIZE(pred_tx), &g, 1, &err),
@@ -203,7 +211,8 @@ int main(void)
 	/* it may have to wait for a tick: the looping predicate above can
 	 * leave the family's budget for downloaded code spent, and a run
 	 * denied for budget does not hold (seen in make test under load) */
-	check_eq("holds-before-free", sys_env_sleep_until((uint64_t)m, 0, 10 * ukinfo->ki_tick_hz), 2);
+	check_eq("holds-before-free", sys_env_sleep_until((uint64_t)m, 0, 10 * ukinfo->ki_tick_hz),
+		 2);
 	vm_unmap((uint64_t)mine, PAGE_SIZE); /* the page goes back to the kernel */
 	check_eq("never-after-free", sys_env_sleep_until((uint64_t)m, 0, 0), 0);
 	return test_finish();

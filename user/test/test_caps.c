@@ -23,8 +23,7 @@ int main(void)
 	check_eq("derive-more-rights", sys_cap_derive(1, 2, CAP_ALL, NULL, 0), -E_PERM);
 	check_eq("derive-unknown-rights", sys_cap_derive(CAP_SELF, 2, 0x80, NULL, 0), -E_PERM);
 	uint16_t many[CAP_MAXLEN] = { 0 };
-	check_eq("derive-too-long", sys_cap_derive(CAP_SELF, 2, CAP_R, many, CAP_MAXLEN),
-		 -E_RANGE);
+	check_eq("derive-too-long", sys_cap_derive(CAP_SELF, 2, CAP_R, many, CAP_MAXLEN), -E_RANGE);
 	check_eq("derive-bad-name", sys_cap_derive(CAP_SELF, 2, CAP_R, (uint16_t *)16, 1),
 		 -E_FAULT);
 	check_eq("derive-empty-src", sys_cap_derive(20, 2, CAP_R, NULL, 0), -E_BAD_CAP);
@@ -39,15 +38,16 @@ int main(void)
 	check("alloc-guarded", p > 0);
 	check_eq("bind-rw-without-w", sys_page_bind(0, VA, p, BIND_READ | BIND_WRITE, 1), -E_PERM);
 	check_eq("bind-ro-with-r", sys_page_bind(0, VA, p, BIND_READ, 1), 0);
-	check_eq("bind-rw-with-self", sys_page_bind(0, VA, p, BIND_READ | BIND_WRITE, CAP_SELF),
-		 0);
+	check_eq("bind-rw-with-self", sys_page_bind(0, VA, p, BIND_READ | BIND_WRITE, CAP_SELF), 0);
 	check_eq("derive-sibling", sys_cap_derive(CAP_SELF, 3, CAP_ALL, &eight, 1), 0);
 	/* while p is bound here, that binding itself lets us rebind it: drop it */
 	check_eq("rebind-by-binding", sys_page_bind(0, VA + 8 * PAGE_SIZE, p, BIND_READ, 3), 0);
 	check_eq("rebind-no-more-rights",
 		 sys_page_bind(0, VA + 8 * PAGE_SIZE, p, BIND_READ | BIND_EXEC, 3), -E_PERM);
-	check_eq("unbind-all-of-p", sys_page_unbind(0, VA, CAP_SELF) |
-					    sys_page_unbind(0, VA + 8 * PAGE_SIZE, CAP_SELF), 0);
+	check_eq("unbind-all-of-p",
+		 sys_page_unbind(0, VA, CAP_SELF) |
+			 sys_page_unbind(0, VA + 8 * PAGE_SIZE, CAP_SELF),
+		 0);
 	check_eq("bind-wrong-name", sys_page_bind(0, VA, p, BIND_READ, 3), -E_PERM);
 	check_eq("free-wrong-name", sys_page_free(p, 3), -E_PERM);
 	check_eq("derive-no-m", sys_cap_derive(CAP_SELF, 4, CAP_R | CAP_W, NULL, 0), 0);
@@ -76,8 +76,8 @@ int main(void)
 	long kid = sys_env_create("spin", "", CAP_SELF);
 	check("spin-start", kid > 0);
 	check_eq("read-child-ring", sys_cap_read((envid_t)kid, 0, &c), 0);
-	check("child-name-extends", c.c_len == self.c_len + 2 &&
-					    memcmp(c.c_name, self.c_name, self.c_len * 2) == 0);
+	check("child-name-extends",
+	      c.c_len == self.c_len + 2 && memcmp(c.c_name, self.c_name, self.c_len * 2) == 0);
 	check_eq("read-parent-ring", sys_cap_read(thisenv->env_parent_id, 0, &c), -E_PERM);
 	check_eq("bind-into-child", sys_page_bind((envid_t)kid, VA, p, BIND_READ, CAP_SELF), 0);
 	check("child-bindings", uenvs[ENVX(kid)].env_bindings >= 1);
@@ -103,8 +103,8 @@ int main(void)
 	uint16_t nine = 9;
 	check_eq("derive-share-key", sys_cap_derive(CAP_SELF, 5, CAP_ALL, &nine, 1), 0);
 	long sp = sys_page_alloc(PPN_ANY, 5);
-	check_eq("bind-share-page", sys_page_bind(0, VA + PAGE_SIZE, sp,
-						  BIND_READ | BIND_WRITE, 5), 0);
+	check_eq("bind-share-page", sys_page_bind(0, VA + PAGE_SIZE, sp, BIND_READ | BIND_WRITE, 5),
+		 0);
 	*(volatile uint64_t *)(VA + PAGE_SIZE) = 0xc0ffee;
 	check_eq("derive-share-ro", sys_cap_derive(5, 6, CAP_R, NULL, 0), 0);
 	char args[64];

@@ -48,8 +48,8 @@ static void intr_checks(void)
 	while (uenvs[ENVX(pid)].env_status != ENV_BLOCKED && ukinfo->ki_ticks < until)
 		sys_yield();
 	uint16_t other = 0x5a5;
-	check_eq("derive-stranger-key", sys_cap_derive(CAP_SELF, 20, CAP_R | CAP_W | CAP_M, &other, 1),
-		 0);
+	check_eq("derive-stranger-key",
+		 sys_cap_derive(CAP_SELF, 20, CAP_R | CAP_W | CAP_M, &other, 1), 0);
 	check_eq("bad-cap", sys_cons_set_intr(3, (envid_t)pid, EMPTY_SLOT), -E_BAD_CAP);
 	check_eq("key-does-not-reach", sys_cons_set_intr(3, (envid_t)pid, 20), -E_PERM);
 	check_eq("set-for-child", sys_cons_set_intr(3, (envid_t)pid, CAP_SELF), 0);

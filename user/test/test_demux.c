@@ -38,7 +38,8 @@ static void denials(void)
 	check_eq("filter-empty", sys_net_filter_add(&bad, CAP_SELF), -E_INVAL);
 	bad.df_natoms = DPF_MAX_ATOMS + 1;
 	check_eq("filter-too-long", sys_net_filter_add(&bad, CAP_SELF), -E_INVAL);
-	check_eq("filter-unreadable", sys_net_filter_add((struct dpf_filter *)16, CAP_SELF), -E_FAULT);
+	check_eq("filter-unreadable", sys_net_filter_add((struct dpf_filter *)16, CAP_SELF),
+		 -E_FAULT);
 	check_eq("remove-bad", sys_net_filter_remove(DPF_MAX_FILTERS), -E_INVAL);
 	check_eq("remove-none", sys_net_filter_remove(DPF_MAX_FILTERS - 1), -E_NOT_FOUND);
 	struct dpf_filter f;

@@ -46,9 +46,10 @@ int main(void)
 	check_eq("create-not-found", sys_env_create("no-such-program", "", CAP_SELF), -E_NOT_FOUND);
 	check_eq("create-empty-name", sys_env_create("", "", CAP_SELF), -E_NOT_FOUND);
 	check_eq("create-null-name", sys_env_create(NULL, "", CAP_SELF), -E_FAULT);
-	check_eq("create-kernel-name", sys_env_create((const char *)0xffffffff80200000UL, "", CAP_SELF),
+	check_eq("create-kernel-name",
+		 sys_env_create((const char *)0xffffffff80200000UL, "", CAP_SELF), -E_FAULT);
+	check_eq("create-unmapped-args", sys_env_create("nop", (const char *)0x10, CAP_SELF),
 		 -E_FAULT);
-	check_eq("create-unmapped-args", sys_env_create("nop", (const char *)0x10, CAP_SELF), -E_FAULT);
 	char longname[ENV_CREATE_NAME_MAX + 8];
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';

@@ -57,8 +57,8 @@ static void fork_errors(void)
 	struct cap self;
 	sys_cap_read(0, CAP_SELF, &self);
 	uint16_t name[CAP_MAXLEN] = { 0 };
-	check_eq("derive-long", sys_cap_derive(CAP_SELF, 7, CAP_ALL, name, CAP_MAXLEN - 1 - self.c_len),
-		 0);
+	check_eq("derive-long",
+		 sys_cap_derive(CAP_SELF, 7, CAP_ALL, name, CAP_MAXLEN - 1 - self.c_len), 0);
 	check_eq("fork-range", sys_env_fork(7), -E_RANGE);
 	sys_cap_drop(7);
 
@@ -107,8 +107,10 @@ static void exec_errors(void)
 	}
 	struct quota_info qi;
 	sys_env_quota((envid_t)pid, &qi);
-	check_eq("exec-quota", sys_env_set_quota((envid_t)pid, QUOTA_PAGES,
-						 qi.qi_used[QUOTA_PAGES] + 4, CAP_SELF), 0);
+	check_eq(
+		"exec-quota",
+		sys_env_set_quota((envid_t)pid, QUOTA_PAGES, qi.qi_used[QUOTA_PAGES] + 4, CAP_SELF),
+		0);
 	shared[0] = 1;
 	check_eq("exec-no-room-refused-alive", wait(pid), 0);
 }
@@ -121,8 +123,10 @@ static void batch_all_or_nothing(void)
 	long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
 	struct bind_req reqs[5];
 	for (int i = 0; i < 5; i++)
-		reqs[i] = (struct bind_req){ VA + (uint64_t)i * PAGE_SIZE, (uint64_t)ppn, BIND_READ };
-	check_eq("batch-over-quota", sys_page_bind_batch((envid_t)kid, reqs, 5, CAP_SELF), -E_NO_MEM);
+		reqs[i] =
+			(struct bind_req){ VA + (uint64_t)i * PAGE_SIZE, (uint64_t)ppn, BIND_READ };
+	check_eq("batch-over-quota", sys_page_bind_batch((envid_t)kid, reqs, 5, CAP_SELF),
+		 -E_NO_MEM);
 	check_eq("batch-none-applied", (long)uenvs[ENVX(kid)].env_bindings, 0);
 	check_eq("batch-within", sys_page_bind_batch((envid_t)kid, reqs, 3, CAP_SELF), 3);
 	/* rebinding bound vas needs no new room */
@@ -146,7 +150,8 @@ static void refs_lockout(void)
 	long r = 0;
 	while (r >= 0) {
 		for (int i = 0; i < BIND_BATCH_MAX; i++)
-			reqs[i] = (struct bind_req){ VA + (n + (uint64_t)i) * PAGE_SIZE, ppn, BIND_READ };
+			reqs[i] = (struct bind_req){ VA + (n + (uint64_t)i) * PAGE_SIZE, ppn,
+						     BIND_READ };
 		r = sys_page_bind_batch(0, reqs, BIND_BATCH_MAX, CAP_SELF);
 		if (r >= 0)
 			n += BIND_BATCH_MAX;
@@ -156,7 +161,8 @@ static void refs_lockout(void)
 	/* past our own binding limit: on in a child, as a family would */
 	long helper = sys_env_fork(CAP_SELF);
 	for (uint64_t i = 0; r == -E_NO_MEM && i < 4096; i++)
-		if ((r = sys_page_bind((envid_t)helper, VA + i * PAGE_SIZE, ppn, BIND_READ, CAP_SELF)) == 0)
+		if ((r = sys_page_bind((envid_t)helper, VA + i * PAGE_SIZE, ppn, BIND_READ,
+				       CAP_SELF)) == 0)
 			r = -E_NO_MEM;
 	check_eq("text-refs-stop", r, -E_BUSY);
 	check_eq("text-refs-at-user-max", upages[ppn].pg_refs, UINT16_MAX - NENV);

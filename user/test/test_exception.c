@@ -43,8 +43,7 @@ static void handler(struct upcall_frame *uf)
 		}
 		uf->uf_rip = resume_rip;
 		break;
-	default:
-		uf->uf_rip = resume_rip;
+	default: uf->uf_rip = resume_rip;
 	}
 	depth--;
 }
@@ -100,9 +99,8 @@ static void check_registers_survive(void)
 			 : "D"(out)
 			 : "rax", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "r12", "r13",
 			   "r14", "r15", "memory");
-	static const uint64_t want[14] = { 0x1111, 0x2222, 0x3333, 0x4444, 0x5555,
-					   0x7777, 0x8888, 0x9999, 0xaaaa, 0xbbbb,
-					   0xcccc, 0xdddd, 0xeeee, 0xffff };
+	static const uint64_t want[14] = { 0x1111, 0x2222, 0x3333, 0x4444, 0x5555, 0x7777, 0x8888,
+					   0x9999, 0xaaaa, 0xbbbb, 0xcccc, 0xdddd, 0xeeee, 0xffff };
 	bool same = true;
 	for (int i = 0; i < 14; i++)
 		same = same && out[i] == want[i];
@@ -151,7 +149,8 @@ int main(void)
 			 "orq $0x100, (%%rsp)\n\t"
 			 "popfq\n\t"
 			 "nop\n\t"
-			 "nop" ::: "memory", "cc");
+			 "nop" ::
+				 : "memory", "cc");
 	check_eq("single-step-once", (long)debug_traps, 1);
 	check_eq("single-step-handler-flags", (long)(entry_flags & 0x40700), 0x200);
 

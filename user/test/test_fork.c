@@ -144,8 +144,8 @@ int main(void)
 	check_eq("unstarted-parent-exits", wait(pid), 0);
 	envid_t u = (envid_t)shared[3];
 	check("unstarted-made", u > 0);
-	check("unstarted-destroyed", uenvs[ENVX(u)].env_status == ENV_FREE &&
-					     uenvs[ENVX(u)].env_exit == EXIT_DESTROYED);
+	check("unstarted-destroyed",
+	      uenvs[ENVX(u)].env_status == ENV_FREE && uenvs[ENVX(u)].env_exit == EXIT_DESTROYED);
 
 	/* wait for the orphan to be gone before testrun counts pages */
 	envid_t g = (envid_t)shared[1];

@@ -8,7 +8,9 @@
 
 static void set_xmm(uint64_t v)
 {
-	__asm__ volatile("movq %0, %%xmm0\n\tmovq %0, %%xmm7\n\tmovq %0, %%xmm15" : : "r"(v)
+	__asm__ volatile("movq %0, %%xmm0\n\tmovq %0, %%xmm7\n\tmovq %0, %%xmm15"
+			 :
+			 : "r"(v)
 			 : "xmm0", "xmm7", "xmm15");
 }
 

@@ -219,7 +219,8 @@ static void fsx(void)
 			fs_close(fs, open_file[k]), open_file[k] = NULL;
 	check_eq("fsx.operations-match-model", (long)bad, 0);
 	if (bad)
-		printf("test_fs_disk: fsx: %lu operations differed, the first at %lu\n", bad, first_bad);
+		printf("test_fs_disk: fsx: %lu operations differed, the first at %lu\n", bad,
+		       first_bad);
 	check_eq("fsx.sync", fs_sync(fs), 0);
 	fsck_clean("fsck.after-fsx");
 	check_eq("fsx.remount", remount(), 0);
@@ -246,7 +247,8 @@ static void rate(void)
 	uint64_t ms = (rdtsc() - t0) / (ukinfo->ki_tsc_hz / 1000 + 1);
 	check_eq("rate.small-files-written", (long)bad, 0);
 	printf("test_fs_disk: %d files of 4 KiB created, written, closed and synced in %lu ms "
-	       "(%lu files/s)\n", RATE_FILES, ms, ms ? RATE_FILES * 1000 / ms : 0);
+	       "(%lu files/s)\n",
+	       RATE_FILES, ms, ms ? RATE_FILES * 1000 / ms : 0);
 	const struct fsdev_xn_stats *st = fsdev_xn_stats(&dev);
 	printf("test_fs_disk: %lu updates, %lu moves, %lu refused, %lu data writes, %lu flushes\n",
 	       st->updates, st->moves, st->refused, st->data_writes, st->flushes);

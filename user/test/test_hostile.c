@@ -85,8 +85,8 @@ static long victim_gets(unsigned kind)
 		if (ppn < 0)
 			return ppn;
 		for (int i = 0; i < 64 && r == 0; i++)
-			r = sys_page_bind(0, VICTIM_VA + (uint64_t)i * PAGE_SIZE, (uint64_t)ppn, BIND_READ,
-					  CAP_SELF);
+			r = sys_page_bind(0, VICTIM_VA + (uint64_t)i * PAGE_SIZE, (uint64_t)ppn,
+					  BIND_READ, CAP_SELF);
 		for (int i = 0; i < 64; i++)
 			sys_page_unbind(0, VICTIM_VA + (uint64_t)i * PAGE_SIZE, CAP_SELF);
 		sys_page_free((uint64_t)ppn, CAP_SELF);
@@ -136,8 +136,7 @@ static long victim_gets(unsigned kind)
  * kind. The family must stop at the quota we set, and we - outside it -
  * must still get some.
  */
-static void family_attack(const char *kind_name, unsigned kind, uint64_t children,
-			  uint64_t limit)
+static void family_attack(const char *kind_name, unsigned kind, uint64_t children, uint64_t limit)
 {
 	/* limit 0: the default share, set by nobody */
 	bool set = limit != 0;

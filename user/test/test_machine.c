@@ -96,8 +96,8 @@ static unsigned view_count_own(void)
 
 static void stlb_view_checks(void)
 {
-	check("stlb-view-pages", ukinfo->ki_stlb_pages >= 1 &&
-					 ukinfo->ki_stlb_pages <= ukinfo->ki_pool_pages);
+	check("stlb-view-pages",
+	      ukinfo->ki_stlb_pages >= 1 && ukinfo->ki_stlb_pages <= ukinfo->ki_pool_pages);
 	check_eq("stlb-view-count", view_count_own(), thisenv->env_bindings);
 	long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
 	check("stlb-view-alloc", ppn > 0);
@@ -112,7 +112,8 @@ static void stlb_view_checks(void)
 	check_eq("stlb-view-count-after-bind", view_count_own(), thisenv->env_bindings);
 	/* 400 more: the pool grows past a page, and every page is seen */
 	for (int i = 1; i <= 400; i++)
-		sys_page_bind(0, VIEW_VA + (uint64_t)i * PAGE_SIZE, (uint64_t)ppn, BIND_READ, CAP_SELF);
+		sys_page_bind(0, VIEW_VA + (uint64_t)i * PAGE_SIZE, (uint64_t)ppn, BIND_READ,
+			      CAP_SELF);
 	check("stlb-view-grown", ukinfo->ki_stlb_pages >= 2);
 	check_eq("stlb-view-count-grown", view_count_own(), thisenv->env_bindings);
 	for (int i = 1; i <= 400; i++)

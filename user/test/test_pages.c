@@ -57,7 +57,8 @@ int main(void)
 	check("alloc-any", a > 0);
 	check("alloc-any-owner", upages[a].pg_owner == thisenv_id &&
 					 upages[a].pg_type == PAGE_USER && upages[a].pg_refs == 0);
-	check_eq("bind", sys_page_bind(0, SCRATCH, (uint64_t)a, BIND_READ | BIND_WRITE, CAP_SELF), 0);
+	check_eq("bind", sys_page_bind(0, SCRATCH, (uint64_t)a, BIND_READ | BIND_WRITE, CAP_SELF),
+		 0);
 	check("bind-refs", upages[a].pg_refs == 1);
 	volatile uint64_t *p = (volatile uint64_t *)SCRATCH;
 	bool zero = true;
@@ -68,13 +69,14 @@ int main(void)
 	check("write-read", p[0] == 0x1234);
 
 	/* the same page at a second address: shared */
-	check_eq("bind-alias", sys_page_bind(0, SCRATCH + PAGE_SIZE, (uint64_t)a, BIND_READ, CAP_SELF), 0);
+	check_eq("bind-alias",
+		 sys_page_bind(0, SCRATCH + PAGE_SIZE, (uint64_t)a, BIND_READ, CAP_SELF), 0);
 	check("alias-refs", upages[a].pg_refs == 2);
 	check("alias-sees-write", ((volatile uint64_t *)(SCRATCH + PAGE_SIZE))[0] == 0x1234);
 	check("alias-read-only", store_faults(SCRATCH + PAGE_SIZE));
 	check("ro-fault-va", fault_va == SCRATCH + PAGE_SIZE);
-	check("ro-fault-err", (fault_err & (PF_WRITE | PF_PRESENT | PF_USER)) ==
-				      (PF_WRITE | PF_PRESENT | PF_USER));
+	check("ro-fault-err",
+	      (fault_err & (PF_WRITE | PF_PRESENT | PF_USER)) == (PF_WRITE | PF_PRESENT | PF_USER));
 
 	/* unbinding, then freeing */
 	check_eq("unbind", sys_page_unbind(0, SCRATCH + PAGE_SIZE, CAP_SELF), 0);
@@ -100,19 +102,26 @@ int main(void)
 	check_eq("alloc-huge", sys_page_alloc(1UL << 60, CAP_SELF), -E_INVAL);
 
 	/* bind errors */
-	check_eq("bind-unaligned", sys_page_bind(0, SCRATCH + 8, want, BIND_READ, CAP_SELF), -E_INVAL);
+	check_eq("bind-unaligned", sys_page_bind(0, SCRATCH + 8, want, BIND_READ, CAP_SELF),
+		 -E_INVAL);
 	check_eq("bind-utop", sys_page_bind(0, UTOP, want, BIND_READ, CAP_SELF), -E_INVAL);
 	check_eq("bind-exposed", sys_page_bind(0, UPAGES, want, BIND_READ, CAP_SELF), -E_INVAL);
-	check_eq("bind-kernel-va", sys_page_bind(0, 0xffffffff80000000UL, want, BIND_READ, CAP_SELF),
-		 -E_INVAL);
+	check_eq("bind-kernel-va",
+		 sys_page_bind(0, 0xffffffff80000000UL, want, BIND_READ, CAP_SELF), -E_INVAL);
 	check_eq("bind-no-rights", sys_page_bind(0, SCRATCH, want, 0, CAP_SELF), -E_INVAL);
-	check_eq("bind-write-only", sys_page_bind(0, SCRATCH, want, BIND_WRITE, CAP_SELF), -E_INVAL);
-	check_eq("bind-bad-rights", sys_page_bind(0, SCRATCH, want, 0x8 | BIND_READ, CAP_SELF), -E_INVAL);
-	check_eq("bind-kernel-page", sys_page_bind(0, SCRATCH, kpage, BIND_READ, CAP_SELF), -E_PERM);
+	check_eq("bind-write-only", sys_page_bind(0, SCRATCH, want, BIND_WRITE, CAP_SELF),
+		 -E_INVAL);
+	check_eq("bind-bad-rights", sys_page_bind(0, SCRATCH, want, 0x8 | BIND_READ, CAP_SELF),
+		 -E_INVAL);
+	check_eq("bind-kernel-page", sys_page_bind(0, SCRATCH, kpage, BIND_READ, CAP_SELF),
+		 -E_PERM);
 	check_eq("bind-pgtable-page",
-		 sys_page_bind(0, SCRATCH, find_page_of_type(PAGE_PGTABLE), BIND_READ, CAP_SELF), -E_PERM);
-	check_eq("bind-free-page", sys_page_bind(0, SCRATCH, find_free_page(), BIND_READ, CAP_SELF), -E_PERM);
-	check_eq("bind-beyond", sys_page_bind(0, SCRATCH, ukinfo->ki_npages, BIND_READ, CAP_SELF), -E_INVAL);
+		 sys_page_bind(0, SCRATCH, find_page_of_type(PAGE_PGTABLE), BIND_READ, CAP_SELF),
+		 -E_PERM);
+	check_eq("bind-free-page", sys_page_bind(0, SCRATCH, find_free_page(), BIND_READ, CAP_SELF),
+		 -E_PERM);
+	check_eq("bind-beyond", sys_page_bind(0, SCRATCH, ukinfo->ki_npages, BIND_READ, CAP_SELF),
+		 -E_INVAL);
 	check("bind-errors-changed-nothing", store_faults(SCRATCH) && upages[want].pg_refs == 0);
 
 	/* free errors */
@@ -145,7 +154,9 @@ int main(void)
 	bool ok = true;
 	for (int i = 0; i < 64; i++) {
 		got[i] = sys_page_alloc(PPN_ANY, CAP_SELF);
-		ok = ok && got[i] > 0 && sys_page_bind(0, SCRATCH + (uint64_t)i * PAGE_SIZE, (uint64_t)got[i], BIND_READ | BIND_WRITE, CAP_SELF) == 0;
+		ok = ok && got[i] > 0 &&
+		     sys_page_bind(0, SCRATCH + (uint64_t)i * PAGE_SIZE, (uint64_t)got[i],
+				   BIND_READ | BIND_WRITE, CAP_SELF) == 0;
 	}
 	check("alloc-64", ok);
 	check("free-count-drops", ukinfo->ki_free_pages <= before - 64);

@@ -35,8 +35,8 @@ int main(void)
 	/* a child sleeps on w[0]; we wake it through another address of the
 	 * page, and it says how its sleep ended in w[1] */
 	long ppn = (long)(vm_lookup(va) >> PAGE_SHIFT);
-	check_eq("alias", sys_page_bind(0, ALIAS_VA, (uint64_t)ppn, BIND_READ | BIND_WRITE, CAP_SELF),
-		 0);
+	check_eq("alias",
+		 sys_page_bind(0, ALIAS_VA, (uint64_t)ppn, BIND_READ | BIND_WRITE, CAP_SELF), 0);
 	w[1] = 0;
 	long pid = fork();
 	if (pid == 0) {

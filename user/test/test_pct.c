@@ -214,7 +214,8 @@ int main(void)
 	ok = true;
 	for (int i = 0; i < 100 && ok; i++) {
 		uint8_t c = (uint8_t)i, d = 0;
-		ok = pipe_write(down, &c, 1) == 1 && pipe_read(up, &d, 1) == 1 && d == (uint8_t)(i + 1);
+		ok = pipe_write(down, &c, 1) == 1 && pipe_read(up, &d, 1) == 1 &&
+		     d == (uint8_t)(i + 1);
 	}
 	check("pipe-ping-pong", ok);
 	check_eq("pipe-child-exit", wait(kid), 0);

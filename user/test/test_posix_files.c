@@ -147,7 +147,8 @@ static void stats(void)
 	check_eq("pf.stat-truncate-path-size", st.st_size, 10);
 	struct statfs_info sf;
 	check_eq("pf.stat-statfs", statfs("/", &sf), 0);
-	check("pf.stat-statfs-blocks", sf.f_blocks > 0 && sf.f_bfree > 0 && sf.f_bfree < sf.f_blocks);
+	check("pf.stat-statfs-blocks",
+	      sf.f_blocks > 0 && sf.f_bfree > 0 && sf.f_bfree < sf.f_blocks);
 }
 
 static void names(void)

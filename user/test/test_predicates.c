@@ -24,12 +24,8 @@ static uint64_t spin(void)
 
 /* r0 = (u64 at region 0 offset 0) != 0: memory only, no context */
 static const struct bpf_insn flag_set[] = {
-	BPF_LD_REGION(1, 0, 0),
-	BPF_LDX_MEM(BPF_DW, 2, 1, 0),
-	BPF_MOV64_IMM(0, 0),
-	BPF_JMP_IMM(BPF_JEQ, 2, 0, 1),
-	BPF_MOV64_IMM(0, 1),
-	BPF_EXIT_INSN(),
+	BPF_LD_REGION(1, 0, 0),        BPF_LDX_MEM(BPF_DW, 2, 1, 0), BPF_MOV64_IMM(0, 0),
+	BPF_JMP_IMM(BPF_JEQ, 2, 0, 1), BPF_MOV64_IMM(0, 1),          BPF_EXIT_INSN(),
 };
 
 /* Sleeping on flag_set while the flag stays 0: the kernel runs it only

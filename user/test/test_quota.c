@@ -37,14 +37,17 @@ int main(void)
 			    (k == QUOTA_PAGES ? me.qi_limit[k] : share(me.qi_limit[k]));
 	check("child-default-share", defaults);
 	check_eq("child-counts-one-env", (long)c.qi_used[QUOTA_ENVS], 1);
-	check_eq("child-charged-to-us", (long)(after.qi_used[QUOTA_ENVS] - me.qi_used[QUOTA_ENVS]), 1);
+	check_eq("child-charged-to-us", (long)(after.qi_used[QUOTA_ENVS] - me.qi_used[QUOTA_ENVS]),
+		 1);
 	check("child-pages-charged-to-us",
 	      after.qi_used[QUOTA_PAGES] >= me.qi_used[QUOTA_PAGES] + c.qi_used[QUOTA_PAGES]);
 
 	/* Errors of env_set_quota. */
 	check_eq("set-own", sys_env_set_quota(0, QUOTA_PAGES, 1000, CAP_SELF), -E_PERM);
-	check_eq("set-own-by-id", sys_env_set_quota(thisenv_id, QUOTA_PAGES, 1000, CAP_SELF), -E_PERM);
-	check_eq("set-bad-kind", sys_env_set_quota((envid_t)child, QUOTA_KINDS, 1, CAP_SELF), -E_INVAL);
+	check_eq("set-own-by-id", sys_env_set_quota(thisenv_id, QUOTA_PAGES, 1000, CAP_SELF),
+		 -E_PERM);
+	check_eq("set-bad-kind", sys_env_set_quota((envid_t)child, QUOTA_KINDS, 1, CAP_SELF),
+		 -E_INVAL);
 	check_eq("set-no-env", sys_env_set_quota(0x7ffffc00, QUOTA_PAGES, 1, CAP_SELF), -E_BAD_ENV);
 	check_eq("set-bad-cap", sys_env_set_quota((envid_t)child, QUOTA_PAGES, 1, 31), -E_BAD_CAP);
 	uint16_t other[1] = { 0x4242 };
@@ -59,7 +62,8 @@ int main(void)
 	long s1 = sys_slice_alloc(0, SLICE_ANY, (envid_t)child, CAP_SELF);
 	long s2 = sys_slice_alloc(0, SLICE_ANY, (envid_t)child, CAP_SELF);
 	check("slices-within-quota", s1 >= 0 && s2 >= 0);
-	check_eq("slice-over-quota", sys_slice_alloc(0, SLICE_ANY, (envid_t)child, CAP_SELF), -E_FULL);
+	check_eq("slice-over-quota", sys_slice_alloc(0, SLICE_ANY, (envid_t)child, CAP_SELF),
+		 -E_FULL);
 	check_eq("slices-counted", (long)q((envid_t)child).qi_used[QUOTA_SLICES], 2);
 	check_eq("slice-free", sys_slice_free(0, (uint64_t)s1, CAP_SELF), 0);
 	check_eq("slice-again", sys_slice_alloc(0, (uint64_t)s1, (envid_t)child, CAP_SELF), s1);
@@ -69,18 +73,21 @@ int main(void)
 	long ppn = sys_page_alloc(PPN_ANY, CAP_SELF);
 	long r = 0;
 	int bound = 0;
-	for (; bound < 5 && (r = sys_page_bind((envid_t)child, 0x400000UL + (uint64_t)bound * PAGE_SIZE,
-					       (uint64_t)ppn, BIND_READ, CAP_SELF)) == 0;
+	for (; bound < 5 &&
+	       (r = sys_page_bind((envid_t)child, 0x400000UL + (uint64_t)bound * PAGE_SIZE,
+				  (uint64_t)ppn, BIND_READ, CAP_SELF)) == 0;
 	     bound++)
 		;
 	check_eq("bindings-stop-at-quota", bound, 3);
 	check_eq("binding-over-quota", r, -E_NO_MEM);
 	check_eq("rebind-same-va-ok",
-		 sys_page_bind((envid_t)child, 0x400000UL, (uint64_t)ppn, BIND_READ | BIND_WRITE, CAP_SELF),
+		 sys_page_bind((envid_t)child, 0x400000UL, (uint64_t)ppn, BIND_READ | BIND_WRITE,
+			       CAP_SELF),
 		 0);
 
 	/* Lowering a limit below use refuses more, takes nothing. */
-	check_eq("lower-below-use", sys_env_set_quota((envid_t)child, QUOTA_BINDINGS, 1, CAP_SELF), 0);
+	check_eq("lower-below-use", sys_env_set_quota((envid_t)child, QUOTA_BINDINGS, 1, CAP_SELF),
+		 0);
 	check_eq("still-bound", (long)q((envid_t)child).qi_used[QUOTA_BINDINGS], 3);
 
 	/* Everything comes back with the child. */
@@ -116,8 +123,7 @@ int main(void)
 	check_eq("orphan-alive", (long)(uenvs[ENVX(orphan)].env_status == ENV_BLOCKED), 1);
 	check_eq("dead-head-still-counts",
 		 (long)(q(0).qi_used[QUOTA_ENVS] - base.qi_used[QUOTA_ENVS]), 3);
-	check_eq("orphan-still-bounded", (long)q(orphan).qi_limit[QUOTA_ENVS],
-		 (long)share(3));
+	check_eq("orphan-still-bounded", (long)q(orphan).qi_limit[QUOTA_ENVS], (long)share(3));
 	check_eq("destroy-orphan", sys_env_destroy(orphan, CAP_SELF), 0);
 	check_eq("all-returned", (long)q(0).qi_used[QUOTA_ENVS], (long)base.qi_used[QUOTA_ENVS]);
 	return test_finish();

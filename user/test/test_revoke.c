@@ -40,8 +40,8 @@ static int child(volatile uint64_t *flag, bool dirty)
 		if (vm_lookup((uint64_t)mem + (uint64_t)i * PAGE_SIZE) == 0)
 			zeros++;
 	if (!(fits && repaired && zeros > 0))
-		printf("revoke child: pages %u limit %u repossessed %lu zeros %lu\n", thisenv->env_user_pages,
-		       limit, vm_stats.repossessed, zeros);
+		printf("revoke child: pages %u limit %u repossessed %lu zeros %lu\n",
+		       thisenv->env_user_pages, limit, vm_stats.repossessed, zeros);
 	return fits && repaired && zeros > 0 ? 0 : 3;
 }
 
@@ -206,8 +206,7 @@ int main(void)
 	long kid = sys_env_create("spin", "", CAP_SELF);
 	check_eq("limit-self", sys_env_set_limit(0, 100, CAP_SELF), -E_PERM);
 	check_eq("limit-self-by-id", sys_env_set_limit(thisenv_id, 100, CAP_SELF), -E_PERM);
-	check_eq("limit-parent", sys_env_set_limit(thisenv->env_parent_id, 100, CAP_SELF),
-		 -E_PERM);
+	check_eq("limit-parent", sys_env_set_limit(thisenv->env_parent_id, 100, CAP_SELF), -E_PERM);
 	check_eq("limit-too-low", sys_env_set_limit((envid_t)kid, ENV_PAGES_MIN - 1, CAP_SELF),
 		 -E_INVAL);
 	check_eq("limit-bad-env", sys_env_set_limit(0x7fff0000, 100, CAP_SELF), -E_BAD_ENV);

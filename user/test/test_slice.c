@@ -60,8 +60,8 @@ static void rounds(int n)
 int main(void)
 {
 	shared = vm_alloc_shared(PAGE_SIZE);
-	check("vector-shape", uslices->sv_nslots == NSLICES &&
-				      uslices->sv_slice_ticks == SLICE_TICKS);
+	check("vector-shape",
+	      uslices->sv_nslots == NSLICES && uslices->sv_slice_ticks == SLICE_TICKS);
 
 	check_eq("alloc", sys_slice_alloc(0, 3, 0, CAP_SELF), 3);
 	check("alloc-visible", uslices->sv_owner[0][3] == thisenv_id && thisenv->env_slices == 1);

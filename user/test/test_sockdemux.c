@@ -24,8 +24,9 @@ static volatile uint64_t *sync_word;
 
 static struct sockaddr_in addr(uint32_t ip, uint16_t port)
 {
-	return (struct sockaddr_in){ AF_INET, __builtin_bswap16(port), __builtin_bswap32(ip),
-				     { 0 } };
+	return (struct sockaddr_in){
+		AF_INET, __builtin_bswap16(port), __builtin_bswap32(ip), { 0 }
+	};
 }
 
 /* The local port of a connection this env starts (to the host's discard

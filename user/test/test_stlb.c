@@ -35,8 +35,8 @@ int main(void)
 	check_eq("batch-bind", sys_page_bind_batch(0, reqs, N, CAP_SELF), N);
 	for (int i = 0; i < N; i++)
 		*(volatile uint64_t *)(VA + (uint64_t)i * PAGE_SIZE) = 1000 + (uint64_t)i;
-	check_eq("lookup", sys_page_lookup(VA), (long)(((uint64_t)ppn[0] << 12) |
-						       BIND_READ | BIND_WRITE));
+	check_eq("lookup", sys_page_lookup(VA),
+		 (long)(((uint64_t)ppn[0] << 12) | BIND_READ | BIND_WRITE));
 	check_eq("lookup-missing", sys_page_lookup(VA - PAGE_SIZE), -E_NOT_FOUND);
 	check_eq("lookup-beyond", sys_page_lookup(UTOP), -E_INVAL);
 
@@ -45,7 +45,8 @@ int main(void)
 	check_eq("flush", sys_vm_flush(0, CAP_SELF), 0);
 	bool same = true;
 	for (int i = 0; i < N; i++)
-		same = same && *(volatile uint64_t *)(VA + (uint64_t)i * PAGE_SIZE) == 1000 + (uint64_t)i;
+		same = same &&
+		       *(volatile uint64_t *)(VA + (uint64_t)i * PAGE_SIZE) == 1000 + (uint64_t)i;
 	check("data-survives-flush", same);
 	check("refilled", thisenv->env_refills >= refills + N);
 	check("no-upcall-for-refill", thisenv->env_upcalls == ups);
@@ -120,13 +121,15 @@ int main(void)
 	check_eq("protect-skips-unbound",
 		 sys_page_protect(0, VA - 10 * PAGE_SIZE, 20, BIND_READ, CAP_SELF), 10);
 	check_eq("protect-empty", sys_page_protect(0, VA, 0, BIND_READ, CAP_SELF), 0);
-	check_eq("protect-unaligned", sys_page_protect(0, VA + 1, 1, BIND_READ, CAP_SELF), -E_INVAL);
+	check_eq("protect-unaligned", sys_page_protect(0, VA + 1, 1, BIND_READ, CAP_SELF),
+		 -E_INVAL);
 	check_eq("protect-beyond", sys_page_protect(0, UTOP, 1, BIND_READ, CAP_SELF), -E_INVAL);
-	check_eq("protect-past-utop",
-		 sys_page_protect(0, UTOP - PAGE_SIZE, 2, BIND_READ, CAP_SELF), -E_INVAL);
+	check_eq("protect-past-utop", sys_page_protect(0, UTOP - PAGE_SIZE, 2, BIND_READ, CAP_SELF),
+		 -E_INVAL);
 	check_eq("protect-too-many",
 		 sys_page_protect(0, VA, PROTECT_MAX_PAGES + 1, BIND_READ, CAP_SELF), -E_INVAL);
-	check_eq("protect-huge", sys_page_protect(0, VA, UINT64_MAX, BIND_READ, CAP_SELF), -E_INVAL);
+	check_eq("protect-huge", sys_page_protect(0, VA, UINT64_MAX, BIND_READ, CAP_SELF),
+		 -E_INVAL);
 	check_eq("protect-no-read", sys_page_protect(0, VA, 1, BIND_WRITE, CAP_SELF), -E_INVAL);
 	check_eq("protect-bad-rights", sys_page_protect(0, VA, 1, BIND_READ | 0x10, CAP_SELF),
 		 -E_INVAL);

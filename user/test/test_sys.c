@@ -34,8 +34,7 @@ int main(void)
 	check("console-back-on-death", ukinfo->ki_console == thisenv_id);
 	sys_env_wait((envid_t)child);
 
-	check_eq("upcall-bad-kind", sys_env_set_upcall(UPCALL_KINDS, 0x400000, 0, 4096),
-		 -E_INVAL);
+	check_eq("upcall-bad-kind", sys_env_set_upcall(UPCALL_KINDS, 0x400000, 0, 4096), -E_INVAL);
 	check_eq("upcall-kernel-entry",
 		 sys_env_set_upcall(UPCALL_EXCEPTION, 0xffffffff80200000UL, 0, 4096), -E_INVAL);
 	check_eq("upcall-stack-above-utop",

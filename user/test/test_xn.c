@@ -207,7 +207,8 @@ static long t_table, t_ptr, t_loop, t_shift, t_greedy;
 static void types(void)
 {
 	struct xn_type_def d = { "x", NULL, 0, 0, NULL };
-	check_eq("xn.type-def-fault", sys_xn_type_register((const struct xn_type_def *)8), -E_FAULT);
+	check_eq("xn.type-def-fault", sys_xn_type_register((const struct xn_type_def *)8),
+		 -E_FAULT);
 	check_eq("xn.type-empty", sys_xn_type_register(&d), -E_INVAL);
 	d.td_len = XN_UDF_MAX_INSNS + 1;
 	check_eq("xn.type-too-long", sys_xn_type_register(&d), -E_INVAL);
@@ -235,7 +236,7 @@ static void types(void)
 	t_shift = register_type("shift");
 	t_greedy = register_type("greedy");
 	check("xn.type-others", t_ptr > 0 && t_loop > 0 && t_shift > 0 && t_greedy > 0 &&
-				       t_ptr != t_table && t_loop != t_shift);
+					t_ptr != t_table && t_loop != t_shift);
 }
 
 /* Fill the type table with distinct programs that claim nothing. */
@@ -245,7 +246,8 @@ static void types_full(void)
 	unsigned made = 0;
 	for (int k = 0; k < XN_TYPES_MAX + 2 && r >= 0; k++) {
 		struct bpf_insn p[3] = {
-			{ BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 1000 + k }, /* makes each distinct */
+			{ BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0,
+			  1000 + k }, /* makes each distinct */
 			{ BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0 },
 			{ BPF_JMP | BPF_EXIT, 0, 0, 0, 0 },
 		};
@@ -268,8 +270,7 @@ static void roots(void)
 	long_name[sizeof(long_name) - 1] = 0;
 	check_eq("xn.root-name-fault", sys_xn_root_create((const char *)8, t_table, CAP_SELF),
 		 -E_FAULT);
-	check_eq("xn.root-name-long", sys_xn_root_create(long_name, t_table, CAP_SELF),
-		 -E_TOO_BIG);
+	check_eq("xn.root-name-long", sys_xn_root_create(long_name, t_table, CAP_SELF), -E_TOO_BIG);
 	check_eq("xn.root-name-empty", sys_xn_root_create("", t_table, CAP_SELF), -E_INVAL);
 	check_eq("xn.root-type-data", sys_xn_root_create("t", D, CAP_SELF), -E_INVAL);
 	check_eq("xn.root-type-unknown", sys_xn_root_create("t", XN_TYPES_MAX + 1, CAP_SELF),
@@ -319,15 +320,17 @@ static void update_errors(const struct table *view)
 	check_eq("xn.update-fault", sys_xn_update((const struct xn_update *)8, CAP_SELF), -E_FAULT);
 	check_eq("xn.update-op", update(b, 3, none, &w, 1, CAP_SELF), -E_INVAL);
 	check_eq("xn.update-no-writes", update(b, XN_OP_NONE, none, &w, 0, CAP_SELF), -E_INVAL);
-	check_eq("xn.update-many-writes", update(b, XN_OP_NONE, none, &w, XN_WRITES_MAX + 1, CAP_SELF),
-		 -E_INVAL);
+	check_eq("xn.update-many-writes",
+		 update(b, XN_OP_NONE, none, &w, XN_WRITES_MAX + 1, CAP_SELF), -E_INVAL);
 	check_eq("xn.update-writes-fault", update(b, XN_OP_NONE, none, (void *)8, 1, CAP_SELF),
 		 -E_FAULT);
-	struct xn_write bad[] = { { 4096, 1, (uint64_t)&v }, { 4094, 4, (uint64_t)&v },
-				  { 0, 0, (uint64_t)&v }, { 8, UINT32_MAX, (uint64_t)&v } };
+	struct xn_write bad[] = { { 4096, 1, (uint64_t)&v },
+				  { 4094, 4, (uint64_t)&v },
+				  { 0, 0, (uint64_t)&v },
+				  { 8, UINT32_MAX, (uint64_t)&v } };
 	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++)
-		check_eq("xn.update-write-outside", update(b, XN_OP_NONE, none, &bad[i], 1, CAP_SELF),
-			 -E_INVAL);
+		check_eq("xn.update-write-outside",
+			 update(b, XN_OP_NONE, none, &bad[i], 1, CAP_SELF), -E_INVAL);
 	struct xn_write unreadable = { 0, 4, 8 };
 	check_eq("xn.update-src-fault", update(b, XN_OP_NONE, none, &unreadable, 1, CAP_SELF),
 		 -E_FAULT);
@@ -345,7 +348,8 @@ static void update_errors(const struct table *view)
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(bad_ext); i++)
 		check_eq("xn.update-bad-extent",
-			 tab_append(b, view, bad_ext[i], XN_OP_ALLOC, bad_ext[i], CAP_SELF), -E_INVAL);
+			 tab_append(b, view, bad_ext[i], XN_OP_ALLOC, bad_ext[i], CAP_SELF),
+			 -E_INVAL);
 	/* XN's own blocks and the root itself are in use */
 	struct xn_extent own = { 1, 1, D }, self = { b, 1, D };
 	check_eq("xn.update-alloc-xn-block", tab_append(b, view, own, XN_OP_ALLOC, own, CAP_SELF),
@@ -377,9 +381,10 @@ static void updates(void)
 	/* data: allocate, write, read back, free */
 	struct xn_extent x = { next_free--, 1, D };
 	check_eq("xn.update-alloc", tab_append(rt.ri_block, view, x, XN_OP_ALLOC, x, CAP_SELF), 0);
-	check("xn.update-seen-in-bound-page", view->count == 1 && view->ent[0].x_start == x.x_start);
-	check_eq("xn.update-alloc-twice", tab_append(rt.ri_block, view, x, XN_OP_ALLOC, x, CAP_SELF),
-		 -E_BUSY);
+	check("xn.update-seen-in-bound-page",
+	      view->count == 1 && view->ent[0].x_start == x.x_start);
+	check_eq("xn.update-alloc-twice",
+		 tab_append(rt.ri_block, view, x, XN_OP_ALLOC, x, CAP_SELF), -E_BUSY);
 	uint8_t *p = page_new();
 	stamp(p, x.x_start, 7);
 	check_eq("xn.io-write-data", io(DISK_OP_WRITE, x.x_start, p, CAP_SELF), 0);
@@ -401,8 +406,8 @@ static void updates(void)
 	const struct table *cview = (const struct table *)cva;
 	check_eq("xn.bind-child-zeroed", cview->count, 0);
 	struct xn_extent g = { next_free--, 1, D };
-	check_eq("xn.update-alloc-grandchild", tab_append(c.x_start, cview, g, XN_OP_ALLOC, g, CAP_SELF),
-		 0);
+	check_eq("xn.update-alloc-grandchild",
+		 tab_append(c.x_start, cview, g, XN_OP_ALLOC, g, CAP_SELF), 0);
 	check_eq("xn.update-free-nonempty-meta", tab_pop(rt.ri_block, view, CAP_SELF), -E_BUSY);
 	check_eq("xn.update-free-grandchild", tab_pop(c.x_start, cview, CAP_SELF), 0);
 	check_eq("xn.update-free-meta", tab_pop(rt.ri_block, view, CAP_SELF), 0);
@@ -411,9 +416,10 @@ static void updates(void)
 	check_eq("xn.bind-freed", sys_disk_bind(c.x_start, cva, CAP_SELF), -E_RANGE);
 
 	/* types that cannot be children: one loops, one claims when zero */
-	struct xn_extent lo = { next_free, 1, (uint32_t)t_loop }, gr = { next_free, 1, (uint32_t)t_greedy };
-	check_eq("xn.update-loop-child", tab_append(rt.ri_block, view, lo, XN_OP_ALLOC, lo, CAP_SELF),
-		 -E_REFUSED);
+	struct xn_extent lo = { next_free, 1, (uint32_t)t_loop },
+			 gr = { next_free, 1, (uint32_t)t_greedy };
+	check_eq("xn.update-loop-child",
+		 tab_append(rt.ri_block, view, lo, XN_OP_ALLOC, lo, CAP_SELF), -E_REFUSED);
 	check_eq("xn.update-greedy-child",
 		 tab_append(rt.ri_block, view, gr, XN_OP_ALLOC, gr, CAP_SELF), -E_REFUSED);
 
@@ -421,11 +427,13 @@ static void updates(void)
 	uint32_t pad = 0x5a5a5a5a;
 	struct xn_write wp = { 4, 4, (uint64_t)&pad };
 	struct xn_extent none = { 0, 0, 0 };
-	check_eq("xn.update-bytes-only", update(rt.ri_block, XN_OP_NONE, none, &wp, 1, CAP_SELF), 0);
+	check_eq("xn.update-bytes-only", update(rt.ri_block, XN_OP_NONE, none, &wp, 1, CAP_SELF),
+		 0);
 	check_eq("xn.update-bytes-seen", view->pad[0], 0x5a5a5a5a);
 	long ro = sys_cap_derive(CAP_SELF, 9, CAP_R, NULL, 0);
 	check_eq("xn.derive-read-only", ro, 0);
-	check_eq("xn.update-read-only-key", update(rt.ri_block, XN_OP_NONE, none, &wp, 1, 9), -E_PERM);
+	check_eq("xn.update-read-only-key", update(rt.ri_block, XN_OP_NONE, none, &wp, 1, 9),
+		 -E_PERM);
 	check_eq("xn.io-read-only-key-write", io(DISK_OP_WRITE, x.x_start, p, 9), -E_PERM);
 	check_eq("xn.io-read-only-key-read", io(DISK_OP_READ, x.x_start, p, 9), 0);
 	check_eq("xn.bind-read-only-key", sys_disk_bind(rt.ri_block, hole(), 9), 0);
@@ -439,10 +447,10 @@ static void updates(void)
 	sys_disk_bind(rs.ri_block, sva, CAP_SELF);
 	const struct table *sview = (const struct table *)sva;
 	struct xn_extent s1 = { next_free--, 1, D }, s2 = { next_free--, 1, D };
-	check_eq("xn.shift-first-honest", tab_append(rs.ri_block, sview, s1, XN_OP_ALLOC, s1, CAP_SELF),
-		 0);
-	check_eq("xn.shift-lie-caught", tab_append(rs.ri_block, sview, s2, XN_OP_ALLOC, s2, CAP_SELF),
-		 -E_REFUSED);
+	check_eq("xn.shift-first-honest",
+		 tab_append(rs.ri_block, sview, s1, XN_OP_ALLOC, s1, CAP_SELF), 0);
+	check_eq("xn.shift-lie-caught",
+		 tab_append(rs.ri_block, sview, s2, XN_OP_ALLOC, s2, CAP_SELF), -E_REFUSED);
 	/* (had it declared the block its lie adds, and had that block been free,
 	 * the change would stand: the UDF's answer is what the tree owns) */
 	check_eq("xn.flush", sys_disk_flush(), 0);
@@ -472,8 +480,8 @@ static void io_rules(void)
 		view = (const struct table *)va;
 	check("xn.bind-again", view && view->count == 1);
 	if (view)
-		check_eq("xn.bind-data-uncached", sys_disk_bind(view->ent[0].x_start, hole(), CAP_SELF),
-			 -E_NOT_FOUND);
+		check_eq("xn.bind-data-uncached",
+			 sys_disk_bind(view->ent[0].x_start, hole(), CAP_SELF), -E_NOT_FOUND);
 }
 
 /* --- two distrustful envs ------------------------------------------------------------------ */
@@ -545,7 +553,8 @@ static uint64_t make_tree(const char *who, const char *fmt, uint64_t key, bool *
 	for (unsigned i = 0; i < NDATA; i++) {
 		struct xn_extent x = { first - i, 1, D };
 		if (strcmp(fmt, "table") == 0)
-			r = tab_append(ri.ri_block, (const struct table *)va, x, XN_OP_ALLOC, x, key);
+			r = tab_append(ri.ri_block, (const struct table *)va, x, XN_OP_ALLOC, x,
+				       key);
 		else
 			r = ptr_set(ri.ri_block, i, (uint32_t)x.x_start, XN_OP_ALLOC, x, key);
 		stamp(p, x.x_start, ri.ri_block);
@@ -583,12 +592,12 @@ static void steal(const char *who, const char *fmt, uint64_t root, uint64_t thei
 	const struct table *view = (const struct table *)va;
 	struct xn_extent t = { theirs, 1, D }, f = { next_free, 1, D }, none = { 0, 0, 0 };
 	bool table = strcmp(fmt, "table") == 0;
-	long r1 = table ? tab_append(root, view, t, XN_OP_ALLOC, t, key) :
-			  ptr_set(root, 100, (uint32_t)theirs, XN_OP_ALLOC, t, key);
-	long r2 = table ? tab_append(root, view, t, XN_OP_NONE, none, key) :
-			  ptr_set(root, 100, (uint32_t)theirs, XN_OP_NONE, none, key);
-	long r3 = table ? tab_append(root, view, t, XN_OP_ALLOC, f, key) :
-			  ptr_set(root, 100, (uint32_t)theirs, XN_OP_ALLOC, f, key);
+	long r1 = table ? tab_append(root, view, t, XN_OP_ALLOC, t, key)
+			: ptr_set(root, 100, (uint32_t)theirs, XN_OP_ALLOC, t, key);
+	long r2 = table ? tab_append(root, view, t, XN_OP_NONE, none, key)
+			: ptr_set(root, 100, (uint32_t)theirs, XN_OP_NONE, none, key);
+	long r3 = table ? tab_append(root, view, t, XN_OP_ALLOC, f, key)
+			: ptr_set(root, 100, (uint32_t)theirs, XN_OP_ALLOC, f, key);
 	snprintf(name, sizeof(name), "%s.steal-declared", who);
 	check_eq(name, r1, -E_BUSY);
 	snprintf(name, sizeof(name), "%s.steal-undeclared", who);
@@ -623,7 +632,8 @@ static int cache_reader(int argc, char **argv)
 {
 	if (argc < 5)
 		return 1;
-	uint64_t block = (uint64_t)strtol(argv[2], NULL, 10), ppn = (uint64_t)strtol(argv[3], NULL, 10);
+	uint64_t block = (uint64_t)strtol(argv[2], NULL, 10),
+		 ppn = (uint64_t)strtol(argv[3], NULL, 10);
 	uint64_t tag = (uint64_t)strtol(argv[4], NULL, 10);
 	uint64_t key = granted_key(0);
 	uint64_t va = hole();
@@ -650,22 +660,23 @@ static void cache(void)
 	uint8_t *p = page_new(), *q = page_new();
 	uint64_t ppn = (uint64_t)sys_page_lookup((uint64_t)p) >> PAGE_SHIFT;
 	check_eq("cache.op", sys_disk_cache(9, x, (uint64_t)p, CAP_SELF), -E_INVAL);
-	check_eq("cache.range", sys_disk_cache(DISK_CACHE_READ, di.di_blocks, (uint64_t)p, CAP_SELF),
-		 -E_RANGE);
+	check_eq("cache.range",
+		 sys_disk_cache(DISK_CACHE_READ, di.di_blocks, (uint64_t)p, CAP_SELF), -E_RANGE);
 	check_eq("cache.unaligned", sys_disk_cache(DISK_CACHE_READ, x, (uint64_t)p + 8, CAP_SELF),
 		 -E_INVAL);
 	check_eq("cache.read-only-page",
 		 sys_disk_cache(DISK_CACHE_READ, x, (uint64_t)&cache & ~(PAGE_SIZE - 1), CAP_SELF),
 		 -E_FAULT);
-	check_eq("cache.metadata", sys_disk_cache(DISK_CACHE_READ, rt.ri_block, (uint64_t)p, CAP_SELF),
-		 -E_INVAL);
-	check_eq("cache.free-block", sys_disk_cache(DISK_CACHE_READ, next_free, (uint64_t)p, CAP_SELF),
-		 -E_INVAL);
+	check_eq("cache.metadata",
+		 sys_disk_cache(DISK_CACHE_READ, rt.ri_block, (uint64_t)p, CAP_SELF), -E_INVAL);
+	check_eq("cache.free-block",
+		 sys_disk_cache(DISK_CACHE_READ, next_free, (uint64_t)p, CAP_SELF), -E_INVAL);
 	check_eq("cache.bad-cap", sys_disk_cache(DISK_CACHE_READ, x, (uint64_t)p, CAP_RING - 1),
 		 -E_BAD_CAP);
 	check_eq("cache.write-uncached", sys_disk_cache(DISK_CACHE_WRITE, x, 0, CAP_SELF),
 		 -E_NOT_FOUND);
-	check_eq("cache.drop-uncached", sys_disk_cache(DISK_CACHE_DROP, x, 0, CAP_SELF), -E_NOT_FOUND);
+	check_eq("cache.drop-uncached", sys_disk_cache(DISK_CACHE_DROP, x, 0, CAP_SELF),
+		 -E_NOT_FOUND);
 	check_eq("cache.bind-uncached", sys_disk_bind(x, hole(), CAP_SELF), -E_NOT_FOUND);
 
 	/* read it in: the registry shows it, in this env's page */
@@ -676,7 +687,8 @@ static void cache(void)
 					  be->be_root == rt.ri_index + 1);
 	check("cache.contents", stamped(p, x, 7));
 	check("cache.page-flagged", upages[ppn].pg_flags & PG_CACHED);
-	check_eq("cache.read-twice", sys_disk_cache(DISK_CACHE_READ, x, (uint64_t)q, CAP_SELF), -E_BUSY);
+	check_eq("cache.read-twice", sys_disk_cache(DISK_CACHE_READ, x, (uint64_t)q, CAP_SELF),
+		 -E_BUSY);
 	check_eq("cache.page-taken", sys_disk_cache(DISK_CACHE_READ, x - 1, (uint64_t)p, CAP_SELF),
 		 -E_BUSY);
 
@@ -691,7 +703,8 @@ static void cache(void)
 	uint64_t v2 = hole();
 	check_eq("cache.bind-writable", sys_disk_bind(x, v2, CAP_SELF), 0);
 	long l = sys_page_lookup(v2);
-	check("cache.bound-writable", l >= 0 && (l & BIND_WRITE) && (uint64_t)l >> PAGE_SHIFT == ppn);
+	check("cache.bound-writable",
+	      l >= 0 && (l & BIND_WRITE) && (uint64_t)l >> PAGE_SHIFT == ppn);
 	stamp((uint8_t *)v2, x, 8);
 	check_eq("cache.dirty", sys_disk_cache(DISK_CACHE_DIRTY, x, 0, CAP_SELF), 0);
 	check("cache.dirty-shown", be->be_state == (BC_DATA | BC_DIRTY));
@@ -714,13 +727,14 @@ static void cache(void)
 	check_eq("cache.alloc", tab_append(rt.ri_block, view, y, XN_OP_ALLOC, y, CAP_SELF), 0);
 	uint8_t *r = page_new();
 	stamp(r, y.x_start, 9);
-	check_eq("cache.adopt", sys_disk_cache(DISK_CACHE_ADOPT, y.x_start, (uint64_t)r, CAP_SELF), 0);
+	check_eq("cache.adopt", sys_disk_cache(DISK_CACHE_ADOPT, y.x_start, (uint64_t)r, CAP_SELF),
+		 0);
 	be = registry_entry(y.x_start);
 	check("cache.adopted-dirty", be && be->be_state == (BC_DATA | BC_DIRTY));
 	check_eq("cache.drop", sys_disk_cache(DISK_CACHE_DROP, y.x_start, 0, CAP_SELF), 0);
 	check("cache.dropped", registry_entry(y.x_start) == NULL);
-	check_eq("cache.adopt-again", sys_disk_cache(DISK_CACHE_ADOPT, y.x_start, (uint64_t)r, CAP_SELF),
-		 0);
+	check_eq("cache.adopt-again",
+		 sys_disk_cache(DISK_CACHE_ADOPT, y.x_start, (uint64_t)r, CAP_SELF), 0);
 	uint64_t v3 = hole();
 	check_eq("cache.bind-adopted", sys_disk_bind(y.x_start, v3, CAP_SELF), 0);
 	check_eq("cache.free-data-block", tab_pop(rt.ri_block, view, CAP_SELF), 0);
@@ -736,8 +750,8 @@ static void remount(void)
 	sys_disk_info(&di);
 	check_eq("remount.state", di.di_xn, XN_STATE_MOUNTED);
 	check_eq("remount.roots", di.di_xn_roots, XN_ROOTS_MAX);
-	check("remount.lookup", sys_xn_root_lookup("alice", &ra) >= 0 &&
-					sys_xn_root_lookup("bob", &rb) >= 0);
+	check("remount.lookup",
+	      sys_xn_root_lookup("alice", &ra) >= 0 && sys_xn_root_lookup("bob", &rb) >= 0);
 	uint64_t va = hole(), vb = hole();
 	check_eq("remount.bind-alice", sys_disk_bind(ra.ri_block, va, CAP_SELF), 0);
 	check_eq("remount.bind-bob", sys_disk_bind(rb.ri_block, vb, CAP_SELF), 0);
@@ -771,7 +785,8 @@ static int child(int argc, char **argv)
 	if (strcmp(argv[1], "refused") == 0) {
 		uint8_t *p = page_new();
 		check_eq("refused.format", sys_xn_format(CAP_SELF), -E_PERM);
-		check_eq("refused.read", sys_disk_io(DISK_OP_READ, 0, (uint64_t)p, CAP_SELF), -E_PERM);
+		check_eq("refused.read", sys_disk_io(DISK_OP_READ, 0, (uint64_t)p, CAP_SELF),
+			 -E_PERM);
 		return test_finish();
 	}
 	if (strcmp(argv[1], "cache-reader") == 0)

@@ -106,9 +106,7 @@ int sh_edit_feed(struct sh_edit *ed, unsigned char c)
 		return ED_MORE;
 	}
 	switch (c) {
-	case 0x1b:
-		ed->esc = 1;
-		return ED_MORE;
+	case 0x1b: ed->esc = 1; return ED_MORE;
 	case '\r':
 	case '\n':
 		echo(ed, "\n", 1);
@@ -127,12 +125,8 @@ int sh_edit_feed(struct sh_edit *ed, unsigned char c)
 		}
 		return ED_MORE;
 	case 0x08:
-	case 0x7f:
-		erase(ed, 1);
-		return ED_MORE;
-	case 0x15: /* Ctrl-U */
-		erase(ed, ed->len);
-		return ED_MORE;
+	case 0x7f: erase(ed, 1); return ED_MORE;
+	case 0x15: /* Ctrl-U */ erase(ed, ed->len); return ED_MORE;
 	case 0x17: { /* Ctrl-W: spaces, then the word before them */
 		int n = ed->len;
 		while (n > 0 && ed->line[n - 1] == ' ')

@@ -279,7 +279,8 @@ static int glob(const char *pattern, const struct sh_expand_ops *ops, struct sh_
 		for (int i = 0; i < cur.n && r == 0; i++) {
 			if (has_glob(comp, (size_t)(e - p))) {
 				struct glob_step g = { ops, comp, cur.v[i], &next, false };
-				ops->list_dir(ops->ctx, cur.v[i][0] ? cur.v[i] : ".", glob_emit, &g);
+				ops->list_dir(ops->ctx, cur.v[i][0] ? cur.v[i] : ".", glob_emit,
+					      &g);
 				if (g.failed)
 					r = -1;
 			} else {

@@ -67,8 +67,8 @@ static void job_poll(struct job *j)
 			/* the kernel killed it: its slot still says why */
 			const volatile struct env_info *e = &uenvs[ENVX(r)];
 			if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV && e->env_id == r)
-				fdprintf(2, "sh: %s (pid %d) killed: %s\n", (const char *)e->env_name, r,
-					 (const char *)e->env_reason);
+				fdprintf(2, "sh: %s (pid %d) killed: %s\n",
+					 (const char *)e->env_name, r, (const char *)e->env_reason);
 		} else if (r < 0) { /* not ours any more: count it as killed */
 			j->j_status[i] = SIGKILL;
 			j->j_reaped[i] = true;
@@ -79,7 +79,7 @@ static void job_poll(struct job *j)
 int job_status(struct job *j)
 {
 	int st = j->j_nprocs ? j->j_status[j->j_nprocs - 1] : 0;
-	int code = j->j_interrupted ? 128 + SIGINT
+	int code = j->j_interrupted  ? 128 + SIGINT
 		   : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
 				     : WEXITSTATUS(st);
 	if (j->j_negate)

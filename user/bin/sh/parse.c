@@ -107,9 +107,7 @@ static int next(struct lexer *lx)
 		d = s[lx->pos + 1];
 	}
 	switch (c) {
-	case '\0':
-		lx->tok = T_END;
-		return 0;
+	case '\0': lx->tok = T_END; return 0;
 	case '|':
 		lx->pos += d == '|' ? 2 : 1;
 		lx->tok = d == '|' ? T_OR : T_PIPE;
@@ -123,8 +121,7 @@ static int next(struct lexer *lx)
 		lx->tok = T_SEMI;
 		return 0;
 	case '(':
-	case ')':
-		return fail(lx, "subshells '%s' are not supported", c == '(' ? "(" : ")");
+	case ')': return fail(lx, "subshells '%s' are not supported", c == '(' ? "(" : ")");
 	case '<':
 	case '>': {
 		struct sh_redir *rd = &lx->rd;
@@ -136,7 +133,8 @@ static int next(struct lexer *lx)
 			lx->pos++;
 			char t = s[lx->pos];
 			if (!isdigit(t) || !is_meta(s[lx->pos + 1]))
-				return fail(lx, "syntax error: %s& needs one digit", c == '<' ? "<" : ">");
+				return fail(lx, "syntax error: %s& needs one digit",
+					    c == '<' ? "<" : ">");
 			rd->op = R_DUP;
 			rd->dupfd = t - '0';
 			lx->pos++;
@@ -169,8 +167,8 @@ static int next_at_start(struct lexer *lx)
 
 static const char *tok_name(int t)
 {
-	static const char *const names[] = { "word", "|", "||", "&", "&&", ";", "!", "redirection",
-					     "end of line" };
+	static const char *const names[] = { "word", "|", "||",          "&",          "&&",
+					     ";",    "!", "redirection", "end of line" };
 	return t >= 0 && t < (int)ARRAY_SIZE(names) ? names[t] : "?";
 }
 
@@ -275,9 +273,7 @@ int sh_parse(const char *line, struct sh_prog *p)
 			return -1;
 		struct sh_pipeline *pl = &p->pipes[p->npipes - 1];
 		switch (lx.tok) {
-		case T_END:
-			pl->next = N_END;
-			return 0;
+		case T_END: pl->next = N_END; return 0;
 		case T_SEMI:
 		case T_AND:
 			pl->next = lx.tok == T_SEMI ? N_SEQ : N_BG;
@@ -293,8 +289,7 @@ int sh_parse(const char *line, struct sh_prog *p)
 				return fail(&lx, "syntax error: line ends after '%s'",
 					    pl->next == N_AND ? "&&" : "||");
 			break;
-		default:
-			return unexpected(&lx);
+		default: return unexpected(&lx);
 		}
 	}
 	return 0;

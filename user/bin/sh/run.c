@@ -134,7 +134,7 @@ static int apply_redirs(const struct sh_prog *p, const struct sh_cmd *c, struct 
 			fields_cleanup(&f);
 			return -1;
 		}
-		int flags = r->op == R_IN	 ? O_RDONLY
+		int flags = r->op == R_IN    ? O_RDONLY
 			    : r->op == R_OUT ? O_WRONLY | O_CREAT | O_TRUNC
 					     : O_WRONLY | O_CREAT | O_APPEND;
 		int fd = open(f.v[0], flags | O_CLOEXEC, 0666);
@@ -758,7 +758,8 @@ static int bi_time(int argc, char **argv, const int *fd)
 	}
 	uint64_t t0 = rdtsc();
 	int st = run_line(line);
-	uint64_t us = (rdtsc() - t0) / (ukinfo->ki_tsc_hz / 1000000 ? ukinfo->ki_tsc_hz / 1000000 : 1);
+	uint64_t us =
+		(rdtsc() - t0) / (ukinfo->ki_tsc_hz / 1000000 ? ukinfo->ki_tsc_hz / 1000000 : 1);
 	fdprintf(fd[2], "real %lu.%06lus\n", us / 1000000, us % 1000000);
 	return st;
 }
@@ -784,8 +785,10 @@ static int bi_trace(int argc, char **argv, const int *fd)
 	}
 	int skip = argc > 2 && strcmp(argv[1], "run") == 0 ? 2 : 1; /* "trace run": the monitor's */
 	if (argc <= skip) {
-		fdprintf(fd[2], "usage: trace [run] COMMAND [ARGS...]: run it with its system calls logged\n"
-				"       trace ENVID on|off: log a running env's system calls\n");
+		fdprintf(
+			fd[2],
+			"usage: trace [run] COMMAND [ARGS...]: run it with its system calls logged\n"
+			"       trace ENVID on|off: log a running env's system calls\n");
 		return 2;
 	}
 	/* traced from its first instruction: tracing it after it starts would

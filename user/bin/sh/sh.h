@@ -65,5 +65,4 @@ int job_status(struct job *j);
 void jobs_list(int fd);
 bool job_done(struct job *j);
 
-
 #endif

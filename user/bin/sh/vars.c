@@ -42,12 +42,8 @@ const char *var_get(const char *name, size_t len)
 	static char num[24];
 	if (len == 1) {
 		switch (name[0]) {
-		case '?':
-			snprintf(num, sizeof(num), "%d", last_status);
-			return num;
-		case '$':
-			snprintf(num, sizeof(num), "%d", getpid());
-			return num;
+		case '?': snprintf(num, sizeof(num), "%d", last_status); return num;
+		case '$': snprintf(num, sizeof(num), "%d", getpid()); return num;
 		case '!':
 			snprintf(num, sizeof(num), "%d", last_bg_pid);
 			return last_bg_pid ? num : "";
@@ -153,7 +149,8 @@ static const char *expand_var(void *ctx UNUSED, const char *name, size_t len)
 	return var_get(name, len);
 }
 
-static int expand_list(void *ctx UNUSED, const char *dir, void (*emit)(void *, const char *), void *arg)
+static int expand_list(void *ctx UNUSED, const char *dir, void (*emit)(void *, const char *),
+		       void *arg)
 {
 	int err;
 	DIR *d = opendir(dir, &err);

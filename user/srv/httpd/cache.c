@@ -254,8 +254,7 @@ static struct http_obj *fill(struct http_cache *c, const char *path, const struc
 	return o;
 }
 
-struct http_obj *http_cache_get(struct http_cache *c, const char *path,
-				const struct http_stat *st)
+struct http_obj *http_cache_get(struct http_cache *c, const char *path, const struct http_stat *st)
 {
 	uint32_t b = hash_path(path);
 	for (struct http_obj *o = c->buckets[b]; o; o = o->o_next_hash) {

@@ -64,8 +64,7 @@ static bool on_off(const char *s, bool *v)
 	return true;
 }
 
-int http_config_parse(struct http_config *cfg, int argc, char **argv, char *err,
-		      size_t errsize)
+int http_config_parse(struct http_config *cfg, int argc, char **argv, char *err, size_t errsize)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *name = argv[i], *val = NULL;
@@ -118,7 +117,8 @@ int http_config_parse(struct http_config *cfg, int argc, char **argv, char *err,
 			return -1;
 		}
 		if (!ok) {
-			snprintf(err, errsize, "bad value for %s: '%s'", name, val ? val : "(none)");
+			snprintf(err, errsize, "bad value for %s: '%s'", name,
+				 val ? val : "(none)");
 			return -1;
 		}
 	}

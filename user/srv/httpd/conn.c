@@ -56,8 +56,7 @@ static int64_t now(const struct http_server *srv)
 	return srv->hooks.now_ms(srv->hooks.ctx);
 }
 
-struct http_server *http_server_new(const struct http_config *cfg,
-				    const struct http_hooks *hooks)
+struct http_server *http_server_new(const struct http_config *cfg, const struct http_hooks *hooks)
 {
 	struct http_server *srv = hooks->alloc(hooks->ctx, sizeof(*srv));
 	if (!srv)
@@ -301,9 +300,11 @@ int http_conn_output(struct http_conn *c, struct http_iov *iov, int max, bool *f
 	uint64_t left = r->len - c->body_sent, at = r->off + c->body_sent;
 	if (r->body != BODY_NONE && left && n < max) {
 		if (r->body == BODY_BYTES) {
-			iov[n++] = (struct http_iov){ r->bytes + c->body_sent, (size_t)left, NULL, 0 };
+			iov[n++] =
+				(struct http_iov){ r->bytes + c->body_sent, (size_t)left, NULL, 0 };
 		} else if (r->body == BODY_OBJ) {
-			iov[n++] = (struct http_iov){ r->obj->o_data + at, (size_t)left, r->obj, at };
+			iov[n++] =
+				(struct http_iov){ r->obj->o_data + at, (size_t)left, r->obj, at };
 		} else {
 			if (!refill(c)) {
 				c->state = C_DEAD;
@@ -354,14 +355,10 @@ void http_conn_sent(struct http_conn *c, size_t n)
 unsigned http_conn_events(const struct http_conn *c)
 {
 	switch (c->state) {
-	case C_DEAD:
-		return HTTP_WANT_CLOSE;
-	case C_LINGER:
-		return HTTP_WANT_READ | HTTP_WANT_FIN;
-	case C_SENDING:
-		return HTTP_WANT_WRITE | (c->in_len < sizeof(c->in) ? HTTP_WANT_READ : 0);
-	default:
-		return c->in_len < sizeof(c->in) ? HTTP_WANT_READ : 0;
+	case C_DEAD: return HTTP_WANT_CLOSE;
+	case C_LINGER: return HTTP_WANT_READ | HTTP_WANT_FIN;
+	case C_SENDING: return HTTP_WANT_WRITE | (c->in_len < sizeof(c->in) ? HTTP_WANT_READ : 0);
+	default: return c->in_len < sizeof(c->in) ? HTTP_WANT_READ : 0;
 	}
 }
 
@@ -369,16 +366,11 @@ int64_t http_conn_deadline(const struct http_conn *c)
 {
 	const struct http_config *cfg = &c->srv->cfg;
 	switch (c->state) {
-	case C_IDLE:
-		return c->since + cfg->idle_ms;
-	case C_READING:
-		return c->since + cfg->request_ms;
-	case C_SENDING:
-		return c->since + cfg->send_ms;
-	case C_LINGER:
-		return c->since + LINGER_MS;
-	default:
-		return INT64_MAX;
+	case C_IDLE: return c->since + cfg->idle_ms;
+	case C_READING: return c->since + cfg->request_ms;
+	case C_SENDING: return c->since + cfg->send_ms;
+	case C_LINGER: return c->since + LINGER_MS;
+	default: return INT64_MAX;
 	}
 }
 
@@ -406,10 +398,7 @@ void http_conn_timer(struct http_conn *c)
 		srv->stats.timeouts_send++;
 		c->state = C_DEAD;
 		break;
-	case C_LINGER:
-		c->state = C_DEAD;
-		break;
-	default:
-		break;
+	case C_LINGER: c->state = C_DEAD; break;
+	default: break;
 	}
 }

@@ -17,8 +17,8 @@
 #include <common/string.h>
 
 static const char wkday[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
-static const char *const weekday_long[7] = { "Monday", "Tuesday", "Wednesday", "Thursday",
-					      "Friday", "Saturday", "Sunday" };
+static const char *const weekday_long[7] = { "Monday", "Tuesday",  "Wednesday", "Thursday",
+					     "Friday", "Saturday", "Sunday" };
 static const char month_name[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 

@@ -92,8 +92,7 @@ struct http_config {
 /* The defaults, then the flags (see doc/httpd.md; -h lists them). 0, or -1
  * with the reason in err. */
 void http_config_default(struct http_config *cfg);
-int http_config_parse(struct http_config *cfg, int argc, char **argv, char *err,
-		      size_t errsize);
+int http_config_parse(struct http_config *cfg, int argc, char **argv, char *err, size_t errsize);
 extern const char http_usage[];
 
 /* What the server counted, for /status. */
@@ -110,8 +109,7 @@ struct http_server;
 struct http_conn;
 struct http_obj;
 
-struct http_server *http_server_new(const struct http_config *cfg,
-				    const struct http_hooks *hooks);
+struct http_server *http_server_new(const struct http_config *cfg, const struct http_hooks *hooks);
 /* Every connection must have been freed first. */
 void http_server_free(struct http_server *srv);
 const struct http_stats *http_server_stats(const struct http_server *srv);

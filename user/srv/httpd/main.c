@@ -110,7 +110,7 @@ static int fs_code(int err)
 {
 	return err == -ENOENT || err == -ENOTDIR || err == -ENAMETOOLONG ? -HTTP_ENOENT
 	       : err == -EACCES || err == -ELOOP                         ? -HTTP_EACCES
-									: -HTTP_EIO;
+									 : -HTTP_EIO;
 }
 
 static int exo_stat(void *ctx UNUSED, const char *path, struct http_stat *hs)

@@ -136,8 +136,8 @@ static bool trim_line(const char *buf, size_t start, size_t lf, size_t *end)
 
 static enum http_method method_of(const char *m, size_t n)
 {
-	static const char *const others[] = { "POST", "PUT", "DELETE", "CONNECT",
-					       "OPTIONS", "TRACE", "PATCH" };
+	static const char *const others[] = { "POST",    "PUT",   "DELETE", "CONNECT",
+					      "OPTIONS", "TRACE", "PATCH" };
 	if (n == 3 && memcmp(m, "GET", 3) == 0)
 		return HTTP_GET;
 	if (n == 4 && memcmp(m, "HEAD", 4) == 0)
@@ -209,8 +209,8 @@ struct fields {
 	uint64_t cl;
 };
 
-static int field(const char *name, size_t nn, const char *v, size_t vn,
-		 struct http_request *req, struct fields *f)
+static int field(const char *name, size_t nn, const char *v, size_t vn, struct http_request *req,
+		 struct fields *f)
 {
 	if (ieq(name, nn, "host")) {
 		f->hosts++;
@@ -270,8 +270,8 @@ static int request_line(const char *l, size_t n, struct http_request *req, const
 			return -400;
 	const char *v = l + te + 1;
 	size_t vn = n - te - 1;
-	if (vn != 8 || memcmp(v, "HTTP/", 5) != 0 || !isdigit((unsigned char)v[5]) ||
-	    v[6] != '.' || !isdigit((unsigned char)v[7]))
+	if (vn != 8 || memcmp(v, "HTTP/", 5) != 0 || !isdigit((unsigned char)v[5]) || v[6] != '.' ||
+	    !isdigit((unsigned char)v[7]))
 		return -400;
 	if (v[5] != '1')
 		return -505;

@@ -64,20 +64,34 @@ static const char *explanation(int status)
 static const struct {
 	const char *ext, *type;
 } types[] = {
-	{ "html", "text/html; charset=utf-8" }, { "htm", "text/html; charset=utf-8" },
-	{ "css", "text/css; charset=utf-8" },   { "js", "text/javascript; charset=utf-8" },
-	{ "mjs", "text/javascript; charset=utf-8" }, { "json", "application/json" },
-	{ "txt", "text/plain; charset=utf-8" }, { "md", "text/markdown; charset=utf-8" },
-	{ "csv", "text/csv; charset=utf-8" },   { "xml", "application/xml" },
-	{ "svg", "image/svg+xml" },             { "png", "image/png" },
-	{ "jpg", "image/jpeg" },                { "jpeg", "image/jpeg" },
-	{ "gif", "image/gif" },                 { "ico", "image/x-icon" },
-	{ "webp", "image/webp" },               { "pdf", "application/pdf" },
-	{ "wasm", "application/wasm" },         { "woff", "font/woff" },
-	{ "woff2", "font/woff2" },              { "ttf", "font/ttf" },
-	{ "mp3", "audio/mpeg" },                { "ogg", "audio/ogg" },
-	{ "mp4", "video/mp4" },                 { "webm", "video/webm" },
-	{ "zip", "application/zip" },           { "gz", "application/gzip" },
+	{ "html", "text/html; charset=utf-8" },
+	{ "htm", "text/html; charset=utf-8" },
+	{ "css", "text/css; charset=utf-8" },
+	{ "js", "text/javascript; charset=utf-8" },
+	{ "mjs", "text/javascript; charset=utf-8" },
+	{ "json", "application/json" },
+	{ "txt", "text/plain; charset=utf-8" },
+	{ "md", "text/markdown; charset=utf-8" },
+	{ "csv", "text/csv; charset=utf-8" },
+	{ "xml", "application/xml" },
+	{ "svg", "image/svg+xml" },
+	{ "png", "image/png" },
+	{ "jpg", "image/jpeg" },
+	{ "jpeg", "image/jpeg" },
+	{ "gif", "image/gif" },
+	{ "ico", "image/x-icon" },
+	{ "webp", "image/webp" },
+	{ "pdf", "application/pdf" },
+	{ "wasm", "application/wasm" },
+	{ "woff", "font/woff" },
+	{ "woff2", "font/woff2" },
+	{ "ttf", "font/ttf" },
+	{ "mp3", "audio/mpeg" },
+	{ "ogg", "audio/ogg" },
+	{ "mp4", "video/mp4" },
+	{ "webm", "video/webm" },
+	{ "zip", "application/zip" },
+	{ "gz", "application/gzip" },
 	{ "tar", "application/x-tar" },
 };
 
@@ -182,8 +196,8 @@ static void head_start(struct http_server *srv, struct http_response *rsp, struc
 		    http_reason(status), date);
 }
 
-static void head_end(const struct http_request *req, struct http_response *rsp,
-		     struct text *h, uint64_t length)
+static void head_end(const struct http_request *req, struct http_response *rsp, struct text *h,
+		     uint64_t length)
 {
 	if (rsp->status != 304)
 		text_printf(h, "Content-Length: %lu\r\n", (unsigned long)length);
@@ -204,8 +218,8 @@ static struct text growing(struct http_server *srv, size_t max)
 /* A text writing into rsp->head. */
 static struct text head_text(struct http_server *srv, struct http_response *rsp)
 {
-	return (struct text){ &srv->hooks, rsp->head, 0, sizeof(rsp->head), sizeof(rsp->head),
-			      false, true };
+	return (struct text){ &srv->hooks,       rsp->head, 0,   sizeof(rsp->head),
+			      sizeof(rsp->head), false,     true };
 }
 
 /* The head is complete: its length, or 0 if it did not fit (conn.c then
@@ -239,10 +253,11 @@ static void error_response(struct http_server *srv, const struct http_request *r
 			   struct http_response *rsp, int status, const char *extra)
 {
 	struct text b = growing(srv, 4096);
-	text_printf(&b,
-		    "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
-		    "<body><h1>%d %s</h1>\n<p>%s</p>\n<hr><address>exo-httpd</address></body></html>\n",
-		    status, http_reason(status), status, http_reason(status), explanation(status));
+	text_printf(
+		&b,
+		"<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
+		"<body><h1>%d %s</h1>\n<p>%s</p>\n<hr><address>exo-httpd</address></body></html>\n",
+		status, http_reason(status), status, http_reason(status), explanation(status));
 	text_response(srv, req, rsp, status, "text/html; charset=utf-8", extra, &b);
 }
 
@@ -251,23 +266,24 @@ static void status_page(struct http_server *srv, const struct http_request *req,
 {
 	const struct http_stats *s = &srv->stats;
 	struct text b = growing(srv, 4096);
-	text_printf(&b,
-		    "exo-httpd status\n"
-		    "connections: %lu open, %lu accepted, %lu refused\n"
-		    "requests: %lu\n"
-		    "responses: 1xx %lu, 2xx %lu, 3xx %lu, 4xx %lu, 5xx %lu\n"
-		    "bytes sent: %lu (bodies %lu)\n"
-		    "cache: %lu hits, %lu misses, %lu fills, %lu evictions, %lu objects, %lu bytes\n"
-		    "checksummed at fill: %lu bytes\n"
-		    "timeouts: %lu request, %lu idle, %lu send\n"
-		    "flags: cache %s, csum %s, merge %s\n",
-		    s->conns_open, s->conns_total, s->conns_refused, s->requests, s->responses[1],
-		    s->responses[2], s->responses[3], s->responses[4], s->responses[5], s->bytes_out,
-		    s->body_bytes_out, s->cache_hits, s->cache_misses, s->cache_fills,
-		    s->cache_evictions, s->cache_objects, s->cache_bytes, s->csum_bytes,
-		    s->timeouts_request, s->timeouts_idle, s->timeouts_send,
-		    srv->cfg.cache ? "on" : "off", srv->cfg.csum ? "on" : "off",
-		    srv->cfg.merge ? "on" : "off");
+	text_printf(
+		&b,
+		"exo-httpd status\n"
+		"connections: %lu open, %lu accepted, %lu refused\n"
+		"requests: %lu\n"
+		"responses: 1xx %lu, 2xx %lu, 3xx %lu, 4xx %lu, 5xx %lu\n"
+		"bytes sent: %lu (bodies %lu)\n"
+		"cache: %lu hits, %lu misses, %lu fills, %lu evictions, %lu objects, %lu bytes\n"
+		"checksummed at fill: %lu bytes\n"
+		"timeouts: %lu request, %lu idle, %lu send\n"
+		"flags: cache %s, csum %s, merge %s\n",
+		s->conns_open, s->conns_total, s->conns_refused, s->requests, s->responses[1],
+		s->responses[2], s->responses[3], s->responses[4], s->responses[5], s->bytes_out,
+		s->body_bytes_out, s->cache_hits, s->cache_misses, s->cache_fills,
+		s->cache_evictions, s->cache_objects, s->cache_bytes, s->csum_bytes,
+		s->timeouts_request, s->timeouts_idle, s->timeouts_send,
+		srv->cfg.cache ? "on" : "off", srv->cfg.csum ? "on" : "off",
+		srv->cfg.merge ? "on" : "off");
 	text_response(srv, req, rsp, 200, "text/plain; charset=utf-8",
 		      "Cache-Control: no-store\r\n", &b);
 }
@@ -311,8 +327,8 @@ static void directory_listing(struct http_server *srv, const struct http_request
 }
 
 /* The byte range to send of a file of size bytes: 200 (whole), 206 or 416. */
-static int choose_range(const struct http_request *req, const struct http_stat *st,
-			uint64_t *first, uint64_t *last)
+static int choose_range(const struct http_request *req, const struct http_stat *st, uint64_t *first,
+			uint64_t *last)
 {
 	*first = 0;
 	*last = st->hs_size - 1;
@@ -401,8 +417,7 @@ void http_respond(struct http_server *srv, const struct http_request *req, int s
 	memset(rsp, 0, sizeof(*rsp));
 	rsp->close = !req->keep_alive;
 	if (status) {
-		error_response(srv, req, rsp, status,
-			       status == 405 ? "Allow: GET, HEAD\r\n" : "");
+		error_response(srv, req, rsp, status, status == 405 ? "Allow: GET, HEAD\r\n" : "");
 		return;
 	}
 	if (strcmp(req->path, "/status") == 0) {

@@ -113,7 +113,8 @@ void aof_tick(struct kvd *kv)
 	if (kv->cfg.appendfsync == FSYNC_EVERYSEC && kv->now_ms - kv->aof_last_sync >= 1000)
 		aof_flush(kv, true);
 	long long base = kv->aof_base_size ? kv->aof_base_size : 1;
-	if (kv->cfg.auto_aof_rewrite_percentage && kv->aof_size > kv->cfg.auto_aof_rewrite_min_size &&
+	if (kv->cfg.auto_aof_rewrite_percentage &&
+	    kv->aof_size > kv->cfg.auto_aof_rewrite_min_size &&
 	    (kv->aof_size - base) * 100 / base >= kv->cfg.auto_aof_rewrite_percentage)
 		aof_rewrite(kv);
 }
@@ -223,7 +224,8 @@ int aof_rewrite(struct kvd *kv)
 			long long when = db_get_expire(kv, db, e->key, e->klen);
 			if (when >= 0 && (uint64_t)when <= kv->now_ms)
 				continue; /* expired: not worth writing */
-			static const char *const cmds[] = { "SET", "RPUSH", "HSET", "SADD", "ZADD" };
+			static const char *const cmds[] = { "SET", "RPUSH", "HSET", "SADD",
+							    "ZADD" };
 			if (o->type == T_STRING) {
 				struct sobj *s = (struct sobj *)o;
 				rw_cmd(&w, 3, "SET", (size_t)3, e->key, (size_t)e->klen, s->data,

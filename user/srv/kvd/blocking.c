@@ -46,7 +46,8 @@ void block_client(struct kvd_client *c, struct arg *keys, int nkeys, uint64_t ti
 	for (int i = 0; i < nkeys; i++) {
 		bool dup = false;
 		for (int j = 0; j < c->bnkeys; j++)
-			dup |= c->bkeys[j].n == keys[i].n && !memcmp(c->bkeys[j].p, keys[i].p, keys[i].n);
+			dup |= c->bkeys[j].n == keys[i].n &&
+			       !memcmp(c->bkeys[j].p, keys[i].p, keys[i].n);
 		if (dup)
 			continue;
 		struct arg *k = &c->bkeys[c->bnkeys++];
@@ -147,7 +148,9 @@ static bool serve_one(struct kvd *kv, struct db *db, struct dent *key, struct kv
 		}
 		list_push(kv, (struct lobj *)d, val.p, val.n, dleft);
 		reply_bulk(c, val.p, val.n);
-		struct arg argv[5] = { { "LMOVE", 5 }, k, dst,
+		struct arg argv[5] = { { "LMOVE", 5 },
+				       k,
+				       dst,
 				       { left ? "LEFT" : "RIGHT", left ? 4u : 5u },
 				       { dleft ? "LEFT" : "RIGHT", dleft ? 4u : 5u } };
 		aof_feed(kv, db->id, 5, argv);

@@ -323,7 +323,8 @@ static void cmd_hrandfield(struct kvd_client *c)
 		if (repeat) {
 			e = dict_random(kv, &h->d);
 		} else {
-			size_t j = (size_t)i + (size_t)(kv->h.random(kv->h.ctx) % (total - (size_t)i));
+			size_t j =
+				(size_t)i + (size_t)(kv->h.random(kv->h.ctx) % (total - (size_t)i));
 			e = all[j];
 			all[j] = all[i];
 			all[i] = e;

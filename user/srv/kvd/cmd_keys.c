@@ -329,7 +329,8 @@ static void expire_generic(struct kvd_client *c, bool relative, long long unit, 
 		}
 	}
 	if ((flags & EXP_NX) && (flags & (EXP_XX | EXP_GT | EXP_LT))) {
-		reply_error(c, "ERR NX and XX, GT or LT options at the same time are not compatible");
+		reply_error(c,
+			    "ERR NX and XX, GT or LT options at the same time are not compatible");
 		return;
 	}
 	if ((flags & EXP_GT) && (flags & EXP_LT)) {
@@ -339,7 +340,7 @@ static void expire_generic(struct kvd_client *c, bool relative, long long unit, 
 	if (!arg_ll(c, &c->argv[2], &when))
 		return;
 	if (when > INT64_MAX / unit || when < INT64_MIN / unit) {
-		reply_expire_error:
+	reply_expire_error:
 		reply_errorf(c, "ERR invalid expire time in '%s' command", name);
 		return;
 	}
@@ -484,20 +485,24 @@ static void cmd_object(struct kvd_client *c)
 	if (arg_eq(sub, "help")) {
 		static const char *const lines[] = {
 			"OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-			"ENCODING <key>", "    Return the kind of internal representation used in order to store the value associated with a <key>.",
-			"IDLETIME <key>", "    Return the idle time of the <key>, that is the approximated number of",
+			"ENCODING <key>",
+			"    Return the kind of internal representation used in order to store the value associated with a <key>.",
+			"IDLETIME <key>",
+			"    Return the idle time of the <key>, that is the approximated number of",
 			"    seconds elapsed since the last access to the key.",
-			"REFCOUNT <key>", "    Return the number of references of the value associated with the specified",
+			"REFCOUNT <key>",
+			"    Return the number of references of the value associated with the specified",
 			"    <key>.",
-			"HELP", "    Print this help.",
+			"HELP",
+			"    Print this help.",
 		};
 		reply_array(c, ARRAY_SIZE(lines));
 		for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
 			reply_status(c, lines[i]);
 		return;
 	}
-	bool known = arg_eq(sub, "encoding") || arg_eq(sub, "idletime") || arg_eq(sub, "refcount") ||
-		     arg_eq(sub, "freq");
+	bool known = arg_eq(sub, "encoding") || arg_eq(sub, "idletime") ||
+		     arg_eq(sub, "refcount") || arg_eq(sub, "freq");
 	if (!known) {
 		reply_errorf(c, "ERR unknown subcommand '%.128s'. Try OBJECT HELP.", sub->p);
 		return;
@@ -550,8 +555,8 @@ static void cmd_dbsize(struct kvd_client *c)
 
 static bool flush_args_ok(struct kvd_client *c)
 {
-	if (c->argc > 2 || (c->argc == 2 && !arg_eq(&c->argv[1], "sync") &&
-			    !arg_eq(&c->argv[1], "async"))) {
+	if (c->argc > 2 ||
+	    (c->argc == 2 && !arg_eq(&c->argv[1], "sync") && !arg_eq(&c->argv[1], "async"))) {
 		reply_syntax(c);
 		return false;
 	}
@@ -607,7 +612,8 @@ struct cmd cmds_keys[] = {
 	{ "persist", cmd_persist, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic", 0, 0 },
 	{ "randomkey", cmd_randomkey, 1, CMD_READONLY, 0, 0, 0, "generic", 0, 0 },
 	{ "object", cmd_object, -2, CMD_READONLY, 2, 2, 1, "generic", 0, 0 },
-	{ "select", cmd_select, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "connection", 0, 0 },
+	{ "select", cmd_select, 2, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "connection", 0,
+	  0 },
 	{ "dbsize", cmd_dbsize, 1, CMD_READONLY | CMD_FAST, 0, 0, 0, "server", 0, 0 },
 	{ "flushdb", cmd_flushdb, -1, CMD_WRITE, 0, 0, 0, "server", 0, 0 },
 	{ "flushall", cmd_flushall, -1, CMD_WRITE, 0, 0, 0, "server", 0, 0 },

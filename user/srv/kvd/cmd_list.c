@@ -348,9 +348,10 @@ static void cmd_lpos(struct kvd_client *c)
 			if (!arg_ll(c, &c->argv[++i], &rank))
 				return;
 			if (rank == 0 || rank == INT64_MIN) {
-				reply_error(c, "ERR RANK can't be zero: use 1 to start from the first "
-					       "match, 2 from the second ... or use negative to start "
-					       "from the end of the list");
+				reply_error(c,
+					    "ERR RANK can't be zero: use 1 to start from the first "
+					    "match, 2 from the second ... or use negative to start "
+					    "from the end of the list");
 				return;
 			}
 		} else if (arg_eq(o, "count") && more) {
@@ -440,7 +441,9 @@ static void move_now(struct kvd_client *c, struct lobj *src, const struct arg *s
 	kv->dirty++;
 	if (src->len == 0)
 		db_delete(kv, c->db, skey->p, skey->n);
-	struct arg argv[5] = { { "LMOVE", 5 }, *skey, *dkey,
+	struct arg argv[5] = { { "LMOVE", 5 },
+			       *skey,
+			       *dkey,
 			       { sleft ? "LEFT" : "RIGHT", sleft ? 4u : 5u },
 			       { dleft ? "LEFT" : "RIGHT", dleft ? 4u : 5u } };
 	propagate_argv(c, 5, argv);

@@ -13,7 +13,6 @@
 #define KVD_REDIS_VERSION "7.0.15" /* the protocol and test suite kvd follows */
 #define KVD_VERSION "0.1"
 
-
 static void reply_subcommand_arity(struct kvd_client *c, const char *cmd)
 {
 	char name[80];
@@ -110,8 +109,9 @@ static void cmd_hello(struct kvd_client *c)
 			i += 2; /* kvd has no users: any credentials are accepted */
 		} else if (arg_eq(&c->argv[i], "setname") && more) {
 			if (!name_ok(&c->argv[i + 1])) {
-				reply_error(c, "ERR Client names cannot contain spaces, newlines or "
-					       "special characters.");
+				reply_error(c,
+					    "ERR Client names cannot contain spaces, newlines or "
+					    "special characters.");
 				return;
 			}
 			set_name(c, &c->argv[++i]);
@@ -179,8 +179,9 @@ static void cmd_client(struct kvd_client *c)
 			return;
 		}
 		if (!name_ok(&c->argv[2])) {
-			reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
-				       "characters.");
+			reply_error(c,
+				    "ERR Client names cannot contain spaces, newlines or special "
+				    "characters.");
 			return;
 		}
 		set_name(c, &c->argv[2]);
@@ -213,7 +214,8 @@ static void cmd_client(struct kvd_client *c)
 				hit = arg_eq(&c->argv[2], x->addr);
 			} else if (c->argc == 4 && arg_eq(&c->argv[2], "id")) {
 				long long id;
-				hit = str2ll(c->argv[3].p, c->argv[3].n, &id) && (uint64_t)id == x->id;
+				hit = str2ll(c->argv[3].p, c->argv[3].n, &id) &&
+				      (uint64_t)id == x->id;
 			} else if (c->argc == 4 && arg_eq(&c->argv[2], "addr")) {
 				hit = arg_eq(&c->argv[3], x->addr);
 			} else {
@@ -249,10 +251,11 @@ static void reply_command_info(struct kvd_client *c, const struct cmd *cmd)
 	static const struct {
 		int flag;
 		const char *name;
-	} fl[] = { { CMD_WRITE, "write" },     { CMD_READONLY, "readonly" }, { CMD_DENYOOM, "denyoom" },
-		   { CMD_ADMIN, "admin" },     { CMD_PUBSUB, "pubsub" },     { CMD_NOSCRIPT, "noscript" },
-		   { CMD_BLOCKING, "blocking" }, { CMD_LOADING, "loading" }, { CMD_STALE, "stale" },
-		   { CMD_FAST, "fast" } };
+	} fl[] = { { CMD_WRITE, "write" },       { CMD_READONLY, "readonly" },
+		   { CMD_DENYOOM, "denyoom" },   { CMD_ADMIN, "admin" },
+		   { CMD_PUBSUB, "pubsub" },     { CMD_NOSCRIPT, "noscript" },
+		   { CMD_BLOCKING, "blocking" }, { CMD_LOADING, "loading" },
+		   { CMD_STALE, "stale" },       { CMD_FAST, "fast" } };
 	reply_array(c, 10);
 	reply_cstr(c, cmd->name);
 	reply_ll(c, cmd->arity);
@@ -511,8 +514,8 @@ struct cmd cmds_server[] = {
 	{ "save", cmd_save, 1, CMD_ADMIN | CMD_NOMULTI, 0, 0, 0, "server", 0, 0 },
 	{ "bgsave", cmd_bgsave, -1, CMD_ADMIN, 0, 0, 0, "server", 0, 0 },
 	{ "bgrewriteaof", cmd_bgrewriteaof, 1, CMD_ADMIN, 0, 0, 0, "server", 0, 0 },
-	{ "shutdown", cmd_shutdown, -1, CMD_ADMIN | CMD_NOMULTI | CMD_LOADING, 0, 0, 0, "server",
-	  0, 0 },
+	{ "shutdown", cmd_shutdown, -1, CMD_ADMIN | CMD_NOMULTI | CMD_LOADING, 0, 0, 0, "server", 0,
+	  0 },
 	{ "memory", cmd_memory, -2, CMD_READONLY, 0, 0, 0, "server", 0, 0 },
 	{ "function", cmd_function, -2, CMD_NOSCRIPT, 0, 0, 0, "scripting", 0, 0 },
 	{ "debug", cmd_debug, -2, CMD_ADMIN, 0, 0, 0, "server", 0, 0 },

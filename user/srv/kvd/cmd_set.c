@@ -276,7 +276,8 @@ static struct setobj *set_op(struct kvd_client *c, struct arg *keys, int n, int 
 				for (int i = 0; i < n && keep; i++) {
 					if (i == base)
 						continue;
-					bool in = sets[i] && dict_find(kv, &sets[i]->d, e->key, e->klen);
+					bool in = sets[i] &&
+						  dict_find(kv, &sets[i]->d, e->key, e->klen);
 					keep = op == OP_INTER ? in : (i == 0 || !in);
 				}
 				if (keep)

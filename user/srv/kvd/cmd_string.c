@@ -67,13 +67,18 @@ static bool parse_string_opts(struct kvd_client *c, int from, bool is_set, int *
 			*flags |= SET_XX;
 		} else if (is_set && arg_eq(o, "get")) {
 			*flags |= SET_GET;
-		} else if (is_set && arg_eq(o, "keepttl") && !(f & (SET_ANY_EXPIRE | SET_PERSIST))) {
+		} else if (is_set && arg_eq(o, "keepttl") &&
+			   !(f & (SET_ANY_EXPIRE | SET_PERSIST))) {
 			*flags |= SET_KEEPTTL;
-		} else if (!is_set && arg_eq(o, "persist") && !(f & (SET_ANY_EXPIRE | SET_KEEPTTL))) {
+		} else if (!is_set && arg_eq(o, "persist") &&
+			   !(f & (SET_ANY_EXPIRE | SET_KEEPTTL))) {
 			*flags |= SET_PERSIST;
 		} else if (next && !(f & (SET_KEEPTTL | SET_PERSIST))) {
-			int which = arg_eq(o, "ex") ? SET_EX : arg_eq(o, "px") ? SET_PX
-				  : arg_eq(o, "exat") ? SET_EXAT : arg_eq(o, "pxat") ? SET_PXAT : 0;
+			int which = arg_eq(o, "ex")     ? SET_EX
+				    : arg_eq(o, "px")   ? SET_PX
+				    : arg_eq(o, "exat") ? SET_EXAT
+				    : arg_eq(o, "pxat") ? SET_PXAT
+							: 0;
 			if (!which || (f & SET_ANY_EXPIRE & ~which)) {
 				reply_syntax(c);
 				return false;
@@ -85,8 +90,7 @@ static bool parse_string_opts(struct kvd_client *c, int from, bool is_set, int *
 			return false;
 		}
 	}
-	if (expire_at &&
-	    !expire_ms(c, &c->argv[expire_at], *flags & SET_ANY_EXPIRE, cmd, when))
+	if (expire_at && !expire_ms(c, &c->argv[expire_at], *flags & SET_ANY_EXPIRE, cmd, when))
 		return false;
 	return true;
 }
@@ -196,7 +200,8 @@ static void cmd_getset(struct kvd_client *c)
 		return;
 	db_set(c->kv, c->db, &c->argv[1], &str_new(c->kv, c->argv[2].p, c->argv[2].n)->h, false);
 	c->kv->dirty++;
-	propagate_as(c, 3, "SET", (size_t)3, c->argv[1].p, c->argv[1].n, c->argv[2].p, c->argv[2].n);
+	propagate_as(c, 3, "SET", (size_t)3, c->argv[1].p, c->argv[1].n, c->argv[2].p,
+		     c->argv[2].n);
 }
 
 static void cmd_getdel(struct kvd_client *c)

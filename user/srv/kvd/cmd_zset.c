@@ -36,7 +36,8 @@ static bool parse_score_bound(const struct arg *a, double *v, bool *ex)
 
 static bool parse_srange(const struct arg *min, const struct arg *max, struct srange *r)
 {
-	return parse_score_bound(min, &r->min, &r->minex) && parse_score_bound(max, &r->max, &r->maxex);
+	return parse_score_bound(min, &r->min, &r->minex) &&
+	       parse_score_bound(max, &r->max, &r->maxex);
 }
 
 static bool gte_min(double s, const struct srange *r)
@@ -110,8 +111,8 @@ static struct zsl_node *first_in(struct zobj *z, const struct srange *sr, const 
 {
 	struct zsl_node *p = z->head;
 	for (int i = z->level - 1; i >= 0; i--)
-		while (p->level[i].fwd &&
-		       !(sr ? gte_min(p->level[i].fwd->score, sr) : lex_gte_min(p->level[i].fwd, lr)))
+		while (p->level[i].fwd && !(sr ? gte_min(p->level[i].fwd->score, sr)
+					       : lex_gte_min(p->level[i].fwd, lr)))
 			p = p->level[i].fwd;
 	p = p->level[0].fwd;
 	if (!p || !(sr ? lte_max(p->score, sr) : lex_lte_max(p, lr)))
@@ -124,8 +125,8 @@ static struct zsl_node *last_in(struct zobj *z, const struct srange *sr, const s
 {
 	struct zsl_node *p = z->head;
 	for (int i = z->level - 1; i >= 0; i--)
-		while (p->level[i].fwd &&
-		       (sr ? lte_max(p->level[i].fwd->score, sr) : lex_lte_max(p->level[i].fwd, lr)))
+		while (p->level[i].fwd && (sr ? lte_max(p->level[i].fwd->score, sr)
+					      : lex_lte_max(p->level[i].fwd, lr)))
 			p = p->level[i].fwd;
 	if (p == z->head || !(sr ? gte_min(p->score, sr) : lex_gte_min(p, lr)))
 		return NULL;
@@ -378,7 +379,8 @@ static void zrange_generic(struct kvd_client *c, int by, bool rev, int first, in
 		if (arg_eq(o, "withscores")) {
 			scores = true;
 		} else if (arg_eq(o, "limit") && i + 2 < c->argc) {
-			if (!arg_ll(c, &c->argv[i + 1], &offset) || !arg_ll(c, &c->argv[i + 2], &count))
+			if (!arg_ll(c, &c->argv[i + 1], &offset) ||
+			    !arg_ll(c, &c->argv[i + 2], &count))
 				return;
 			limit = true;
 			i += 2;
@@ -394,12 +396,14 @@ static void zrange_generic(struct kvd_client *c, int by, bool rev, int first, in
 		}
 	}
 	if (limit && by == BY_RANK) {
-		reply_error(c, "ERR syntax error, LIMIT is only supported in combination with either "
-			       "BYSCORE or BYLEX");
+		reply_error(c,
+			    "ERR syntax error, LIMIT is only supported in combination with either "
+			    "BYSCORE or BYLEX");
 		return;
 	}
 	if (scores && by == BY_LEX) {
-		reply_error(c, "ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+		reply_error(c,
+			    "ERR syntax error, WITHSCORES not supported in combination with BYLEX");
 		return;
 	}
 	struct arg *lo = &c->argv[first], *hi = &c->argv[first + 1];
@@ -445,7 +449,8 @@ static void zrange_generic(struct kvd_client *c, int by, bool rev, int first, in
 			stop = len - 1;
 		long long n = stop - start + 1;
 		reply_array(c, flat2 ? n * 2 : n);
-		struct zsl_node *x = zset_by_rank(z, (unsigned long)(rev ? len - start : start + 1));
+		struct zsl_node *x =
+			zset_by_rank(z, (unsigned long)(rev ? len - start : start + 1));
 		for (long long i = 0; i < n && x; i++) {
 			reply_node(c, x, scores);
 			x = rev ? x->back : x->level[0].fwd;

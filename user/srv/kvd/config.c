@@ -22,11 +22,12 @@ struct param {
 	bool is_ll; /* long long, else int */
 	long long min, max;
 	const char *const *names; /* K_ENUM: value names, NULL-terminated */
-	const char *str;	  /* K_STR: a fixed value */
+	const char *str;   /* K_STR: a fixed value */
 };
 
-static const char *const policies[] = { "noeviction", "allkeys-lru", "volatile-lru",
-	"allkeys-random", "volatile-random", "volatile-ttl", "allkeys-lfu", "volatile-lfu", NULL };
+static const char *const policies[] = { "noeviction",     "allkeys-lru",     "volatile-lru",
+					"allkeys-random", "volatile-random", "volatile-ttl",
+					"allkeys-lfu",    "volatile-lfu",    NULL };
 static const char *const fsyncs[] = { "no", "everysec", "always", NULL };
 
 #define OFF(f) offsetof(struct config_vals, f)
@@ -37,13 +38,13 @@ static const struct param params[] = {
 	{ "maxmemory-policy", K_ENUM, IN(maxmemory_policy), 0, 0, policies, NULL },
 	{ "maxmemory-samples", K_INT, IN(maxmemory_samples), 1, 64, NULL, NULL },
 	{ "proto-max-bulk-len", K_MEM, LL(proto_max_bulk_len), 1024 * 1024, INT64_MAX, NULL, NULL },
-	{ "client-query-buffer-limit", K_MEM, LL(client_query_buffer_limit), 1024 * 1024,
-	  INT64_MAX, NULL, NULL },
+	{ "client-query-buffer-limit", K_MEM, LL(client_query_buffer_limit), 1024 * 1024, INT64_MAX,
+	  NULL, NULL },
 	{ "hz", K_INT, IN(hz), 1, 500, NULL, NULL },
 	{ "appendonly", K_BOOL, IN(appendonly), 0, 1, NULL, NULL },
 	{ "appendfsync", K_ENUM, IN(appendfsync), 0, 0, fsyncs, NULL },
-	{ "auto-aof-rewrite-percentage", K_INT, LL(auto_aof_rewrite_percentage), 0, INT32_MAX,
-	  NULL, NULL },
+	{ "auto-aof-rewrite-percentage", K_INT, LL(auto_aof_rewrite_percentage), 0, INT32_MAX, NULL,
+	  NULL },
 	{ "auto-aof-rewrite-min-size", K_MEM, LL(auto_aof_rewrite_min_size), 0, INT64_MAX, NULL,
 	  NULL },
 	{ "maxclients", K_INT, IN(maxclients), 1, 1000000, NULL, NULL },
@@ -66,7 +67,8 @@ static const struct param params[] = {
 	{ "zset-max-listpack-value", K_INT, IN(zset_max_listpack_value), 0, INT32_MAX, NULL, NULL },
 	{ "zset-max-ziplist-value", K_INT, IN(zset_max_listpack_value), 0, INT32_MAX, NULL, NULL },
 	{ "lazyfree-lazy-user-del", K_BOOL, IN(lazyfree_lazy_user_del), 0, 1, NULL, NULL },
-	{ "slowlog-log-slower-than", K_INT, LL(slowlog_log_slower_than), -1, INT64_MAX, NULL, NULL },
+	{ "slowlog-log-slower-than", K_INT, LL(slowlog_log_slower_than), -1, INT64_MAX, NULL,
+	  NULL },
 	{ "slowlog-max-len", K_INT, LL(slowlog_max_len), 0, INT64_MAX, NULL, NULL },
 	{ "save", K_STR, 0, false, 0, 0, NULL, "" },
 	{ "appendfilename", K_STR, 0, false, 0, 0, NULL, "appendonly.aof" },
@@ -135,15 +137,9 @@ static void param_text(const struct config_vals *cfg, const struct param *p, cha
 {
 	long long v = param_get(cfg, p);
 	switch (p->kind) {
-	case K_BOOL:
-		strlcpy(buf, v ? "yes" : "no", n);
-		break;
-	case K_ENUM:
-		strlcpy(buf, p->names[v], n);
-		break;
-	case K_STR:
-		strlcpy(buf, p->str, n);
-		break;
+	case K_BOOL: strlcpy(buf, v ? "yes" : "no", n); break;
+	case K_ENUM: strlcpy(buf, p->names[v], n); break;
+	case K_STR: strlcpy(buf, p->str, n); break;
 	default:
 		if (n >= KVD_LONG_STR)
 			ll2str(buf, v);
@@ -181,9 +177,7 @@ static int param_parse(const struct param *p, const char *val, long long *out, c
 			return -1;
 		}
 		break;
-	case K_STR:
-		*out = 0;
-		return 0; /* accepted, and has no effect: see the header */
+	case K_STR: *out = 0; return 0; /* accepted, and has no effect: see the header */
 	default:
 		if (!str2ll(val, strlen(val), &v)) {
 			*why = "argument couldn't be parsed into an integer";
@@ -267,19 +261,24 @@ void config_set_command(struct kvd_client *c)
 		const struct param *p = param_find(name->p);
 		const char *why;
 		if (!p) {
-			reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'",
-				     name->p);
+			reply_errorf(
+				c,
+				"ERR Unknown option or number of arguments for CONFIG SET - '%s'",
+				name->p);
 			return;
 		}
 		for (int j = 0; j < i; j++)
 			if (param_find(c->argv[2 + 2 * j].p) == p) {
-				reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
-						"'%s') - duplicate parameter", name->p);
+				reply_errorf(c,
+					     "ERR CONFIG SET failed (possibly related to argument "
+					     "'%s') - duplicate parameter",
+					     name->p);
 				return;
 			}
 		if (param_parse(p, val->p, &vals[i], &why) < 0) {
-			reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
-				     name->p, why);
+			reply_errorf(
+				c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s",
+				name->p, why);
 			return;
 		}
 	}

@@ -203,8 +203,8 @@ void db_active_expire(struct kvd *kv)
 			struct expire_walk w = { kv, db, 0, 0 };
 			unsigned buckets = 0;
 			do {
-				db->expire_cursor = dict_scan(&db->expires, db->expire_cursor,
-							      expire_one, &w);
+				db->expire_cursor =
+					dict_scan(&db->expires, db->expire_cursor, expire_one, &w);
 				buckets++;
 			} while (w.checked < 20 && db->expire_cursor && buckets < 400);
 			if (w.expired * 4 < w.checked || db->expire_cursor == 0)
@@ -262,8 +262,9 @@ static bool evict_one(struct kvd *kv)
 			} else if (policy == EVICT_VOLATILE_TTL) {
 				score = -e->v.i; /* soonest expiry first */
 			} else {
-				struct dent *k = from == &db->keys ? e : dict_find(kv, &db->keys, e->key,
-										   e->klen);
+				struct dent *k = from == &db->keys ? e
+								   : dict_find(kv, &db->keys,
+									       e->key, e->klen);
 				if (!k)
 					continue;
 				struct obj *o = k->v.p;

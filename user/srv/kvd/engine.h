@@ -60,7 +60,7 @@ struct dict {
 	struct dent **tab;
 	uint64_t mask; /* size - 1; size 0 when tab is NULL */
 	uint64_t used;
-	int iterating;	/* > 0: no resizing (someone walks the buckets) */
+	int iterating; /* > 0: no resizing (someone walks the buckets) */
 };
 
 struct dict_iter {
@@ -81,8 +81,7 @@ void dict_clear(struct kvd *kv, struct dict *d, void (*fn)(struct kvd *, struct 
 struct dent *dict_random(struct kvd *kv, struct dict *d);
 /* One SCAN step: calls fn on a bucket's entries; returns the next cursor
  * (0 when done). Entries present for the whole scan are seen at least once. */
-uint64_t dict_scan(struct dict *d, uint64_t cursor, void (*fn)(void *, struct dent *),
-		   void *arg);
+uint64_t dict_scan(struct dict *d, uint64_t cursor, void (*fn)(void *, struct dent *), void *arg);
 void dict_iter_start(struct dict_iter *it, struct dict *d);
 struct dent *dict_iter_next(struct dict_iter *it);
 void dict_iter_end(struct dict_iter *it);
@@ -212,7 +211,7 @@ void reply_ll(struct kvd_client *c, long long v);
 void reply_bulk(struct kvd_client *c, const char *p, size_t n);
 void reply_cstr(struct kvd_client *c, const char *s);
 void reply_bulk_ll(struct kvd_client *c, long long v);
-void reply_null(struct kvd_client *c);	     /* $-1 or _ */
+void reply_null(struct kvd_client *c);      /* $-1 or _ */
 void reply_null_array(struct kvd_client *c); /* *-1 or _ */
 void reply_array(struct kvd_client *c, long long n);
 void reply_map(struct kvd_client *c, long long n);  /* n pairs */
@@ -263,18 +262,18 @@ struct cmd;
 typedef void cmd_fn(struct kvd_client *c);
 
 enum { /* command flags */
-	CMD_WRITE = 1 << 0,
-	CMD_READONLY = 1 << 1,
-	CMD_DENYOOM = 1 << 2,
-	CMD_ADMIN = 1 << 3,
-	CMD_PUBSUB = 1 << 4,
-	CMD_NOSCRIPT = 1 << 5,
-	CMD_BLOCKING = 1 << 6,
-	CMD_LOADING = 1 << 7,
-	CMD_STALE = 1 << 8,
-	CMD_FAST = 1 << 9,
-	CMD_NOMULTI = 1 << 10, /* not queued inside MULTI (EXEC, DISCARD, WATCH...) */
-	CMD_SUBOK = 1 << 11,   /* allowed while subscribed (RESP2) */
+       CMD_WRITE = 1 << 0,
+       CMD_READONLY = 1 << 1,
+       CMD_DENYOOM = 1 << 2,
+       CMD_ADMIN = 1 << 3,
+       CMD_PUBSUB = 1 << 4,
+       CMD_NOSCRIPT = 1 << 5,
+       CMD_BLOCKING = 1 << 6,
+       CMD_LOADING = 1 << 7,
+       CMD_STALE = 1 << 8,
+       CMD_FAST = 1 << 9,
+       CMD_NOMULTI = 1 << 10, /* not queued inside MULTI (EXEC, DISCARD, WATCH...) */
+       CMD_SUBOK = 1 << 11,   /* allowed while subscribed (RESP2) */
 };
 
 struct cmd {
@@ -296,8 +295,8 @@ struct queued { /* a command queued by MULTI */
 struct kvd_client {
 	struct kvd *kv;
 	void *conn;
-	struct kvd_client *prev, *next;	       /* all clients */
-	struct kvd_client *pend_next;	       /* clients with output to send */
+	struct kvd_client *prev, *next;        /* all clients */
+	struct kvd_client *pend_next;        /* clients with output to send */
 	bool pending, closing, listed;
 	uint64_t id;
 	char addr[48];
@@ -309,13 +308,13 @@ struct kvd_client {
 
 	/* input: the parser's state over qbuf */
 	struct buf qbuf;
-	size_t qpos;	     /* start of the command being parsed */
-	size_t qscan;	     /* where parsing resumes */
+	size_t qpos;      /* start of the command being parsed */
+	size_t qscan;      /* where parsing resumes */
 	long long mb_left;   /* bulks still to read of a *N command; -1 none */
 	long long bulk_len;  /* length of the bulk being read; -1 header */
 	int argc, argv_cap;
 	size_t *arg_off, *arg_len; /* offsets into qbuf of the args so far */
-	struct arg *argv;	   /* the command being run */
+	struct arg *argv;    /* the command being run */
 	bool inline_cmd;
 	long long consumed; /* bytes of whole commands taken from qbuf */
 
@@ -333,7 +332,7 @@ struct kvd_client {
 	int bnkeys;
 	struct arg *bkeys; /* copies */
 	uint64_t btimeout; /* ms, 0 = forever */
-	int bwhere;	   /* 0 left, 1 right; for BLMOVE: +2 * dst side */
+	int bwhere;    /* 0 left, 1 right; for BLMOVE: +2 * dst side */
 	struct arg bdst;   /* BLMOVE destination, or n == 0 */
 	bool bmove;
 	struct kvd_client *unblocked_next;
@@ -375,8 +374,16 @@ struct config_vals {
 	int notify_dummy;
 };
 
-enum { EVICT_NONE, EVICT_ALLKEYS_LRU, EVICT_VOLATILE_LRU, EVICT_ALLKEYS_RANDOM,
-	EVICT_VOLATILE_RANDOM, EVICT_VOLATILE_TTL, EVICT_ALLKEYS_LFU, EVICT_VOLATILE_LFU };
+enum {
+	EVICT_NONE,
+	EVICT_ALLKEYS_LRU,
+	EVICT_VOLATILE_LRU,
+	EVICT_ALLKEYS_RANDOM,
+	EVICT_VOLATILE_RANDOM,
+	EVICT_VOLATILE_TTL,
+	EVICT_ALLKEYS_LFU,
+	EVICT_VOLATILE_LFU
+};
 enum { FSYNC_NO, FSYNC_EVERYSEC, FSYNC_ALWAYS };
 
 struct pattern_sub {
@@ -389,7 +396,7 @@ struct pattern_sub {
 struct kvd {
 	struct kvd_hooks h;
 	uint64_t sip_k0, sip_k1;
-	size_t used;	   /* bytes allocated through mem_alloc */
+	size_t used;    /* bytes allocated through mem_alloc */
 	size_t peak;
 	struct db dbs[KVD_DBS];
 	struct dict commands; /* lower-case name -> struct cmd * */
@@ -401,7 +408,7 @@ struct kvd {
 	struct kvd_client *unblocked; /* to resume reading after a command */
 	struct kvd_client *current;   /* running a command */
 	unsigned long nblocked;
-	struct dict ready_keys;	 /* "dbid:key" of lists that got elements */
+	struct dict ready_keys;  /* "dbid:key" of lists that got elements */
 	struct dict pubsub_channels; /* channel -> struct waitq * */
 	struct pattern_sub *patterns;
 	unsigned long npatterns;
@@ -457,8 +464,8 @@ bool arg_double(struct kvd_client *c, const struct arg *a, double *v);
 bool arg_ld(struct kvd_client *c, const struct arg *a, long double *v);
 int client_argc(struct kvd_client *c);
 /* Each cmd_*.c file's table, ended by a NULL name. */
-extern struct cmd cmds_string[], cmds_keys[], cmds_server[], cmds_list[], cmds_hash[],
-	cmds_set[], cmds_zset[], cmds_multi[], cmds_pubsub[];
+extern struct cmd cmds_string[], cmds_keys[], cmds_server[], cmds_list[], cmds_hash[], cmds_set[],
+	cmds_zset[], cmds_multi[], cmds_pubsub[];
 void process_command(struct kvd_client *c);
 void scan_generic(struct kvd_client *c, struct dict *d, int kind, int first);
 void config_set_command(struct kvd_client *c);

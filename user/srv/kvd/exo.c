@@ -318,8 +318,8 @@ static void on_event(struct appl_conn *ac, unsigned ev)
 	flush(cl);
 	size_t turn = 0;
 	current = cl;
-	while (!cl->closing && !cl->eof && !cl->broken &&
-	       cl->out_len - cl->out_off < OUT_PAUSE && turn < READ_TURN) {
+	while (!cl->closing && !cl->eof && !cl->broken && cl->out_len - cl->out_off < OUT_PAUSE &&
+	       turn < READ_TURN) {
 		long n = tcp_recv(tc, inbuf, sizeof(inbuf));
 		if (n == -E_AGAIN)
 			break;

@@ -41,7 +41,8 @@ void info_generate(struct kvd *kv, struct buf *b, const char *section)
 			   "executable:kvd\r\nconfig_file:\r\n",
 			   (unsigned long long)kv->sip_k0, (unsigned long long)kv->sip_k1,
 			   (unsigned)(kv->sip_k0 >> 7), (unsigned long long)up,
-			   (unsigned long long)(up / 86400), kv->cfg.hz, kv->cfg.hz, kv_lru_clock(kv));
+			   (unsigned long long)(up / 86400), kv->cfg.hz, kv->cfg.hz,
+			   kv_lru_clock(kv));
 	}
 	if (want(asked, "clients", true)) {
 		SECTION("Clients");
@@ -50,35 +51,40 @@ void info_generate(struct kvd *kv, struct buf *b, const char *section)
 			pubsub += client_subscriptions(c) > 0;
 			watching += c->watching.used > 0;
 		}
-		buf_printf(kv, b,
-			   "connected_clients:%lu\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
-			   "blocked_clients:%lu\r\ntracking_clients:0\r\nclients_in_timeout_table:%lu\r\n"
-			   "pubsub_clients:%lu\r\nwatching_clients:%lu\r\n",
-			   kv->nclients, kv->cfg.maxclients, kv->nblocked, kv->nblocked, pubsub, watching);
+		buf_printf(
+			kv, b,
+			"connected_clients:%lu\r\ncluster_connections:0\r\nmaxclients:%d\r\n"
+			"blocked_clients:%lu\r\ntracking_clients:0\r\nclients_in_timeout_table:%lu\r\n"
+			"pubsub_clients:%lu\r\nwatching_clients:%lu\r\n",
+			kv->nclients, kv->cfg.maxclients, kv->nblocked, kv->nblocked, pubsub,
+			watching);
 	}
 	if (want(asked, "memory", true)) {
 		SECTION("Memory");
-		buf_printf(kv, b,
-			   "used_memory:%zu\r\nused_memory_human:%zuK\r\nused_memory_peak:%zu\r\n"
-			   "maxmemory:%lld\r\nmaxmemory_policy:%s\r\nmem_fragmentation_ratio:1.00\r\n"
-			   "mem_allocator:hooks\r\n",
-			   kv->used, kv->used / 1024, kv->peak, kv->cfg.maxmemory,
-			   (const char *[]){ "noeviction", "allkeys-lru", "volatile-lru", "allkeys-random",
-					     "volatile-random", "volatile-ttl", "allkeys-lfu",
-					     "volatile-lfu" }[kv->cfg.maxmemory_policy]);
+		buf_printf(
+			kv, b,
+			"used_memory:%zu\r\nused_memory_human:%zuK\r\nused_memory_peak:%zu\r\n"
+			"maxmemory:%lld\r\nmaxmemory_policy:%s\r\nmem_fragmentation_ratio:1.00\r\n"
+			"mem_allocator:hooks\r\n",
+			kv->used, kv->used / 1024, kv->peak, kv->cfg.maxmemory,
+			(const char *[]){ "noeviction", "allkeys-lru", "volatile-lru",
+					  "allkeys-random", "volatile-random", "volatile-ttl",
+					  "allkeys-lfu",
+					  "volatile-lfu" }[kv->cfg.maxmemory_policy]);
 	}
 	if (want(asked, "persistence", true)) {
 		SECTION("Persistence");
-		buf_printf(kv, b,
-			   "loading:%d\r\nasync_loading:0\r\nrdb_changes_since_last_save:%lld\r\n"
-			   "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\n"
-			   "rdb_last_bgsave_status:ok\r\naof_enabled:%d\r\naof_rewrite_in_progress:0\r\n"
-			   "aof_rewrite_scheduled:0\r\naof_last_bgrewrite_status:ok\r\n"
-			   "aof_rewrites:%lld\r\naof_last_write_status:%s\r\n"
-			   "aof_current_size:%lld\r\naof_base_size:%lld\r\naof_buffer_length:%zu\r\n",
-			   kv->loading, kv->dirty, kv->last_save, kv->aof_on, kv->aof_rewrites,
-			   kv->aof_last_write_status == 0 ? "ok" : "err", kv->aof_size,
-			   kv->aof_base_size, kv->aof_buf.len);
+		buf_printf(
+			kv, b,
+			"loading:%d\r\nasync_loading:0\r\nrdb_changes_since_last_save:%lld\r\n"
+			"rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%lld\r\n"
+			"rdb_last_bgsave_status:ok\r\naof_enabled:%d\r\naof_rewrite_in_progress:0\r\n"
+			"aof_rewrite_scheduled:0\r\naof_last_bgrewrite_status:ok\r\n"
+			"aof_rewrites:%lld\r\naof_last_write_status:%s\r\n"
+			"aof_current_size:%lld\r\naof_base_size:%lld\r\naof_buffer_length:%zu\r\n",
+			kv->loading, kv->dirty, kv->last_save, kv->aof_on, kv->aof_rewrites,
+			kv->aof_last_write_status == 0 ? "ok" : "err", kv->aof_size,
+			kv->aof_base_size, kv->aof_buf.len);
 	}
 	if (want(asked, "stats", true)) {
 		SECTION("Stats");

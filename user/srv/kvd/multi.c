@@ -284,7 +284,7 @@ struct cmd cmds_multi[] = {
 	  "transactions", 0, 0 },
 	{ "watch", cmd_watch, -2, CMD_FAST | CMD_NOMULTI | CMD_LOADING | CMD_STALE, 1, -1, 1,
 	  "transactions", 0, 0 },
-	{ "unwatch", cmd_unwatch, 1, CMD_FAST | CMD_LOADING | CMD_STALE, 0, 0, 0, "transactions",
-	  0, 0 },
+	{ "unwatch", cmd_unwatch, 1, CMD_FAST | CMD_LOADING | CMD_STALE, 0, 0, 0, "transactions", 0,
+	  0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0 },
 };

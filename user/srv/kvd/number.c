@@ -212,8 +212,8 @@ static bool big_mulpow10(struct big *b, int e)
 	for (; e >= 9; e -= 9)
 		if (!big_muladd(b, 1000000000u, 0))
 			return false;
-	static const uint32_t p10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-					100000000 };
+	static const uint32_t p10[] = { 1,      10,      100,      1000,     10000,
+					100000, 1000000, 10000000, 100000000 };
 	return big_muladd(b, p10[e], 0);
 }
 
@@ -339,8 +339,9 @@ static int exact_digits(uint64_t m, int e, int sig, int frac, char *out, int *de
 			out[n++] = (char)('0' + d);
 		}
 		while (n < sig)
-			out[n++] = (char)('0' + (pos < x.nip && exp10 >= 0 ? x.ip[pos++] - '0'
-									   : expand_frac_digit(&x)));
+			out[n++] =
+				(char)('0' + (pos < x.nip && exp10 >= 0 ? x.ip[pos++] - '0'
+									: expand_frac_digit(&x)));
 		/* what follows the cut */
 		if (exp10 >= 0 && pos < x.nip) {
 			int next = x.ip[pos] - '0';
@@ -596,8 +597,8 @@ static int parse_float(const char *s, size_t n, int prec, int emin, int emax, bo
 	if (!any)
 		return -1;
 	if (chunk_len) {
-		static const uint32_t p10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000,
-						10000000, 100000000 };
+		static const uint32_t p10[] = { 1,      10,      100,      1000,     10000,
+						100000, 1000000, 10000000, 100000000 };
 		big_muladd(d, p10[chunk_len], chunk);
 	}
 	if (i < n && (s[i] == 'e' || s[i] == 'E')) {

@@ -159,14 +159,10 @@ void bstr_free(struct kvd *kv, struct bstr *b)
 static size_t obj_size(int type)
 {
 	switch (type) {
-	case T_LIST:
-		return sizeof(struct lobj);
-	case T_HASH:
-		return sizeof(struct hobj);
-	case T_SET:
-		return sizeof(struct setobj);
-	case T_ZSET:
-		return sizeof(struct zobj);
+	case T_LIST: return sizeof(struct lobj);
+	case T_HASH: return sizeof(struct hobj);
+	case T_SET: return sizeof(struct setobj);
+	case T_ZSET: return sizeof(struct zobj);
 	}
 	return 0;
 }
@@ -183,7 +179,8 @@ struct obj *obj_new(struct kvd *kv, int type)
 		z->level = 1;
 		z->head = mem_must(kv, sizeof(struct zsl_node) +
 					       ZSL_MAXLEVEL * sizeof(struct zsl_level));
-		memset(z->head, 0, sizeof(struct zsl_node) + ZSL_MAXLEVEL * sizeof(struct zsl_level));
+		memset(z->head, 0,
+		       sizeof(struct zsl_node) + ZSL_MAXLEVEL * sizeof(struct zsl_level));
 		z->head->nlevel = ZSL_MAXLEVEL;
 	}
 	return o;
@@ -216,16 +213,13 @@ void obj_free(struct kvd *kv, struct obj *o)
 		}
 		break;
 	}
-	case T_HASH:
-		dict_clear(kv, &((struct hobj *)o)->d, free_hash_field);
-		break;
-	case T_SET:
-		dict_clear(kv, &((struct setobj *)o)->d, NULL);
-		break;
+	case T_HASH: dict_clear(kv, &((struct hobj *)o)->d, free_hash_field); break;
+	case T_SET: dict_clear(kv, &((struct setobj *)o)->d, NULL); break;
 	case T_ZSET: {
 		struct zobj *z = (struct zobj *)o;
 		dict_clear(kv, &z->d, free_zset_member);
-		mem_free(kv, z->head, sizeof(struct zsl_node) + ZSL_MAXLEVEL * sizeof(struct zsl_level));
+		mem_free(kv, z->head,
+			 sizeof(struct zsl_node) + ZSL_MAXLEVEL * sizeof(struct zsl_level));
 		break;
 	}
 	}
@@ -241,16 +235,11 @@ const char *obj_type_name(int type)
 size_t obj_len(const struct obj *o)
 {
 	switch (o->type) {
-	case T_STRING:
-		return ((const struct sobj *)o)->len;
-	case T_LIST:
-		return ((const struct lobj *)o)->len;
-	case T_HASH:
-		return ((const struct hobj *)o)->d.used;
-	case T_SET:
-		return ((const struct setobj *)o)->d.used;
-	case T_ZSET:
-		return ((const struct zobj *)o)->len;
+	case T_STRING: return ((const struct sobj *)o)->len;
+	case T_LIST: return ((const struct lobj *)o)->len;
+	case T_HASH: return ((const struct hobj *)o)->d.used;
+	case T_SET: return ((const struct setobj *)o)->d.used;
+	case T_ZSET: return ((const struct zobj *)o)->len;
 	}
 	return 0;
 }
@@ -258,10 +247,10 @@ size_t obj_len(const struct obj *o)
 size_t obj_mem(const struct obj *o)
 {
 	switch (o->type) {
-	case T_STRING:
-		return sizeof(struct sobj) + ((const struct sobj *)o)->cap + 1;
+	case T_STRING: return sizeof(struct sobj) + ((const struct sobj *)o)->cap + 1;
 	case T_LIST:
-		return sizeof(struct lobj) + ((const struct lobj *)o)->len * (sizeof(struct lnode) + 16);
+		return sizeof(struct lobj) +
+		       ((const struct lobj *)o)->len * (sizeof(struct lnode) + 16);
 	case T_HASH:
 	case T_SET:
 		return obj_size(o->type) + dict_mem(&((const struct hobj *)o)->d) +
@@ -282,14 +271,10 @@ const char *obj_encoding(struct kvd *kv UNUSED, const struct obj *o)
 		if (s->len <= 20 && str2ll(s->data, s->len, &ignored))
 			return "int";
 		return s->len <= 44 && !o->pad[0] ? "embstr" : "raw";
-	case T_LIST:
-		return "quicklist";
-	case T_HASH:
-		return o->pad[0] ? "hashtable" : "listpack";
-	case T_SET:
-		return o->pad[0] ? "hashtable" : "intset";
-	case T_ZSET:
-		return o->pad[0] ? "skiplist" : "listpack";
+	case T_LIST: return "quicklist";
+	case T_HASH: return o->pad[0] ? "hashtable" : "listpack";
+	case T_SET: return o->pad[0] ? "hashtable" : "intset";
+	case T_ZSET: return o->pad[0] ? "skiplist" : "listpack";
 	}
 	return "unknown";
 }

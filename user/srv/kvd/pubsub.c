@@ -250,10 +250,12 @@ static void cmd_pubsub(struct kvd_client *c)
 	} else if (arg_eq(sub, "numsub")) {
 		reply_map(c, c->argc - 2);
 		for (int i = 2; i < c->argc; i++) {
-			struct dent *e = dict_find(kv, &kv->pubsub_channels, c->argv[i].p, c->argv[i].n);
+			struct dent *e =
+				dict_find(kv, &kv->pubsub_channels, c->argv[i].p, c->argv[i].n);
 			long long n = 0;
 			if (e)
-				for (struct waiter *w = ((struct waitq *)e->v.p)->head; w; w = w->next)
+				for (struct waiter *w = ((struct waitq *)e->v.p)->head; w;
+				     w = w->next)
 					n++;
 			reply_bulk(c, c->argv[i].p, c->argv[i].n);
 			reply_ll(c, n);
@@ -264,20 +266,22 @@ static void cmd_pubsub(struct kvd_client *c)
 		reply_array(c, 1);
 		reply_status(c, "PUBSUB CHANNELS|NUMSUB|NUMPAT");
 	} else {
-		reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.128s'. "
-				"Try PUBSUB HELP.", sub->p);
+		reply_errorf(c,
+			     "ERR unknown subcommand or wrong number of arguments for '%.128s'. "
+			     "Try PUBSUB HELP.",
+			     sub->p);
 	}
 }
 
 struct cmd cmds_pubsub[] = {
-	{ "subscribe", cmd_subscribe, -2, CMD_PUBSUB | CMD_SUBOK | CMD_LOADING | CMD_STALE, 0, 0,
-	  0, "pubsub", 0, 0 },
+	{ "subscribe", cmd_subscribe, -2, CMD_PUBSUB | CMD_SUBOK | CMD_LOADING | CMD_STALE, 0, 0, 0,
+	  "pubsub", 0, 0 },
 	{ "unsubscribe", cmd_unsubscribe, -1, CMD_PUBSUB | CMD_SUBOK | CMD_LOADING | CMD_STALE, 0,
 	  0, 0, "pubsub", 0, 0 },
 	{ "psubscribe", cmd_psubscribe, -2, CMD_PUBSUB | CMD_SUBOK | CMD_LOADING | CMD_STALE, 0, 0,
 	  0, "pubsub", 0, 0 },
-	{ "punsubscribe", cmd_punsubscribe, -1, CMD_PUBSUB | CMD_SUBOK | CMD_LOADING | CMD_STALE,
-	  0, 0, 0, "pubsub", 0, 0 },
+	{ "punsubscribe", cmd_punsubscribe, -1, CMD_PUBSUB | CMD_SUBOK | CMD_LOADING | CMD_STALE, 0,
+	  0, 0, "pubsub", 0, 0 },
 	{ "publish", cmd_publish, 3, CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0,
 	  "pubsub", 0, 0 },
 	{ "pubsub", cmd_pubsub, -2, CMD_PUBSUB | CMD_LOADING | CMD_STALE, 0, 0, 0, "pubsub", 0, 0 },

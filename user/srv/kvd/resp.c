@@ -269,9 +269,12 @@ static bool arg_room(struct kvd_client *c, int need)
 	while (cap < need)
 		cap *= 2;
 	struct kvd *kv = c->kv;
-	c->arg_off = mem_realloc(kv, c->arg_off, c->argv_cap * sizeof(size_t), cap * sizeof(size_t));
-	c->arg_len = mem_realloc(kv, c->arg_len, c->argv_cap * sizeof(size_t), cap * sizeof(size_t));
-	c->argv = mem_realloc(kv, c->argv, c->argv_cap * sizeof(struct arg), cap * sizeof(struct arg));
+	c->arg_off =
+		mem_realloc(kv, c->arg_off, c->argv_cap * sizeof(size_t), cap * sizeof(size_t));
+	c->arg_len =
+		mem_realloc(kv, c->arg_len, c->argv_cap * sizeof(size_t), cap * sizeof(size_t));
+	c->argv = mem_realloc(kv, c->argv, c->argv_cap * sizeof(struct arg),
+			      cap * sizeof(struct arg));
 	c->argv_cap = cap;
 	return true;
 }
@@ -308,14 +311,18 @@ static bool split_inline(struct kvd_client *c, size_t start, size_t end)
 			if (inq) {
 				if (r >= end)
 					return false;
-				if (b[r] == '\\' && r + 3 < end && b[r + 1] == 'x' && isxdigit(b[r + 2]) &&
-				    isxdigit(b[r + 3])) {
+				if (b[r] == '\\' && r + 3 < end && b[r + 1] == 'x' &&
+				    isxdigit(b[r + 2]) && isxdigit(b[r + 3])) {
 					b[w++] = (char)(hexval(b[r + 2]) * 16 + hexval(b[r + 3]));
 					r += 4;
 				} else if (b[r] == '\\' && r + 1 < end) {
 					char e = b[r + 1];
-					b[w++] = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t'
-						: e == 'b' ? '\b' : e == 'a' ? '\a' : e;
+					b[w++] = e == 'n'   ? '\n'
+						 : e == 'r' ? '\r'
+						 : e == 't' ? '\t'
+						 : e == 'b' ? '\b'
+						 : e == 'a' ? '\a'
+							    : e;
 					r += 2;
 				} else if (b[r] == '"') {
 					if (r + 1 < end && !isspace(b[r + 1]))

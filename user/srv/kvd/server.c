@@ -105,8 +105,8 @@ struct kvd *kvd_new(const struct kvd_hooks *hooks)
 	dict_init(&kv->commands);
 	dict_init(&kv->ready_keys);
 	dict_init(&kv->pubsub_channels);
-	struct cmd *const tables[] = { cmds_string, cmds_keys, cmds_server, cmds_list, cmds_hash,
-				       cmds_set, cmds_zset, cmds_multi, cmds_pubsub };
+	struct cmd *const tables[] = { cmds_string, cmds_keys, cmds_server, cmds_list,  cmds_hash,
+				       cmds_set,    cmds_zset, cmds_multi,  cmds_pubsub };
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 		for (struct cmd *cmd = tables[t]; cmd->name; cmd++) {
 			struct dent *e = dict_add(kv, &kv->commands, cmd->name, strlen(cmd->name));
@@ -339,9 +339,10 @@ static void reply_unknown(struct kvd_client *c)
 	args[0] = '\0';
 	for (int i = 1; i < c->argc && len < 128; i++) {
 		int room = 128 - (int)len;
-		len += (size_t)snprintf(args + len, sizeof(args) - len, "'%.*s' ",
-					(int)(c->argv[i].n < (size_t)room ? c->argv[i].n : (size_t)room),
-					c->argv[i].p);
+		len += (size_t)snprintf(
+			args + len, sizeof(args) - len, "'%.*s' ",
+			(int)(c->argv[i].n < (size_t)room ? c->argv[i].n : (size_t)room),
+			c->argv[i].p);
 		if (len >= sizeof(args))
 			len = sizeof(args) - 1;
 	}

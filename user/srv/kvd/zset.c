@@ -156,7 +156,8 @@ unsigned long zset_rank(struct zobj *z, struct zsl_node *x)
 	unsigned long rank = 0;
 	struct zsl_node *p = z->head;
 	for (int i = z->level - 1; i >= 0; i--) {
-		while (p->level[i].fwd && zsl_cmp(p->level[i].fwd, x->score, x->ele, x->elen) <= 0) {
+		while (p->level[i].fwd &&
+		       zsl_cmp(p->level[i].fwd, x->score, x->ele, x->elen) <= 0) {
 			rank += p->level[i].span;
 			p = p->level[i].fwd;
 		}
