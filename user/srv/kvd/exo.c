@@ -137,9 +137,19 @@ static void exo_shutdown(void *ctx UNUSED)
 	appl_stop();
 }
 
-/* --- the append-only log on lib/fs --- */
+/* --- the append-only log on lib/fs ---
+ * Appends collect in log_buf and reach the file system when the engine
+ * syncs (appendfsync always: before the replies leave) and at every tick
+ * (100 ms), so a burst of single-command events costs one lib/fs write,
+ * not one each: the engine's own promise (log_append is not durable,
+ * log_sync is) is kept, and with everysec a power cut still loses at most
+ * the last second. */
+#define LOG_BUF_FLUSH (256 * 1024) /* write out early past this */
 static struct fs *fs;
 static struct fs_file *log_file, *tmp_file;
+static uint8_t *log_buf;
+static size_t log_len, log_cap;
+static bool log_failed;
 
 static int write_all(struct fs_file *f, const void *buf, size_t n)
 {
@@ -154,18 +164,50 @@ static int write_all(struct fs_file *f, const void *buf, size_t n)
 	return 0;
 }
 
+/* The buffered appends to the file system: 0 or -1. */
+static int log_flush(void)
+{
+	if (!log_len)
+		return log_failed ? -1 : 0;
+	if (write_all(log_file, log_buf, log_len) < 0) {
+		log_failed = true;
+		return -1;
+	}
+	log_len = 0;
+	log_failed = false;
+	return 0;
+}
+
 static int exo_log_append(void *ctx UNUSED, const void *buf, size_t n)
 {
-	return write_all(log_file, buf, n);
+	if (log_len + n > log_cap) {
+		size_t cap = MAX(log_cap * 2, (size_t)65536);
+		while (cap < log_len + n)
+			cap *= 2;
+		uint8_t *p = appl_alloc(cap);
+		if (!p)
+			return log_flush() < 0 ? -1 : write_all(log_file, buf, n);
+		memcpy(p, log_buf, log_len);
+		appl_free(log_buf);
+		log_buf = p;
+		log_cap = cap;
+	}
+	memcpy(log_buf + log_len, buf, n);
+	log_len += n;
+	return log_len >= LOG_BUF_FLUSH ? log_flush() : 0;
 }
 
 static int exo_log_sync(void *ctx UNUSED)
 {
+	if (log_flush() < 0)
+		return -1;
 	return fs_fsync(fs, log_file) < 0 ? -1 : 0;
 }
 
 static int exo_rewrite_begin(void *ctx UNUSED)
 {
+	if (log_flush() < 0) /* what came before belongs to the old log */
+		return -1;
 	return fs_open(fs, TMP_PATH, FS_O_WRONLY | FS_O_CREAT | FS_O_TRUNC, 0644, &tmp_file) < 0
 		       ? -1
 		       : 0;
@@ -362,6 +404,8 @@ static void on_timer(struct appl_conn *ac UNUSED)
 
 static void tick(void *arg UNUSED)
 {
+	if (log_file)
+		log_flush(); /* a failure is retried next time; the engine's sync reports it */
 	kvd_tick(kv);
 }
 
@@ -471,6 +515,8 @@ int main(int argc, char **argv)
 	       (unsigned long)ts->conns_freed, (unsigned long)ni.ni_rx_full);
 	kvd_destroy(kv);
 	if (disk) {
+		if (log_flush() < 0 || fs_fsync(fs, log_file) < 0)
+			printf("kvd: the last appends did not reach the disk\n");
 		fs_close(fs, log_file);
 		int u = appl_fs_unmount();
 		printf("kvd: file system %s\n", u < 0 ? "not unmounted cleanly" : "unmounted");
