@@ -172,14 +172,18 @@ def slowloris():
         s = socket.create_connection(("127.0.0.1", PORT), timeout=10)
         s.send(head[:1])  # a request under way from the start, not an idle connection
         slow.append(s)
+    # Twenty normal requests while the crowd trickles: each must be answered
+    # in full. Whether the crowd was starving the server shows as a request
+    # that times out (5 s each), not as a latency bound, which a loaded
+    # machine under TCG cannot promise; the slowest is reported only.
     worst = 0.0
     served = 0
-    t0 = time.time()
+    tries = 20
     i = 1
     got = {}  # a trickling client's answer, read as soon as it comes: a
     # client that went on sending after the server closed would draw a reset
     # that throws the answer away
-    while time.time() - t0 < 3.0:  # the server's request-ms is 2 s
+    for _ in range(tries):
         readable = select.select([s for s in slow if s not in got], [], [], 0)[0]
         for s in readable:
             try:
@@ -199,8 +203,10 @@ def slowloris():
         worst = max(worst, time.time() - a)
         served += status(resp) == 200
         time.sleep(0.05)
-    result("slowloris.normal-client-served", served > 10 and worst < 1.0,
-           f"{served} served, slowest {worst:.3f} s")
+    held = len(slow) - len(got)
+    result("slowloris.normal-client-served", served == tries,
+           f"{served} of {tries} served, slowest {worst:.3f} s, "
+           f"{held} trickling clients still open at the end")
     timed_out = 0
     for s in slow:
         try:

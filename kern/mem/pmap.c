@@ -265,7 +265,7 @@ long page_take(struct vmspace *owner, uint8_t type, uint64_t ppn)
 	} else if (pages[ppn].pg_type != PAGE_FREE) {
 		return -E_BUSY;
 	}
-	if (owner && owner->vs_acct && !acct_charge(owner->vs_acct, QUOTA_PAGES, 1))
+	if (owner && owner->vs_acct && !acct_may(owner->vs_acct, QUOTA_PAGES, 1))
 		return -E_NO_MEM; /* its family is at its page quota */
 	if (free_tail == ppn)
 		free_tail = link_prev[ppn];
@@ -274,15 +274,10 @@ long page_take(struct vmspace *owner, uint8_t type, uint64_t ppn)
 	zero_page(page_kva(ppn));
 	pages[ppn].pg_type = type;
 	pages[ppn].pg_refs = 0;
-	if (owner) {
-		pages[ppn].pg_owner = owner->vs_id;
-		list_push(&owner->vs_page_list, ppn);
-		owner->vs_info->env_pages++;
-		if (type == PAGE_USER)
-			owner->vs_info->env_user_pages++;
-	} else {
+	if (owner)
+		page_adopt(owner, ppn); /* its list, counts and the charge checked above */
+	else
 		pages[ppn].pg_owner = PAGE_OWNER_KERNEL;
-	}
 	kinfo.ki_free_pages = pages_free;
 	return (long)ppn;
 }

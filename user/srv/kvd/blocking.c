@@ -53,22 +53,7 @@ void block_client(struct kvd_client *c, struct arg *keys, int nkeys, uint64_t ti
 		struct arg *k = &c->bkeys[c->bnkeys++];
 		k->p = mem_dup(kv, keys[i].p, keys[i].n);
 		k->n = keys[i].n;
-		struct dent *e = dict_find(kv, &c->db->blocking, k->p, k->n);
-		if (!e) {
-			e = dict_add(kv, &c->db->blocking, k->p, k->n);
-			struct waitq *q = mem_must(kv, sizeof(*q));
-			q->head = q->tail = NULL;
-			e->v.p = q;
-		}
-		struct waitq *q = e->v.p;
-		struct waiter *w = mem_must(kv, sizeof(*w));
-		w->c = c;
-		w->next = NULL;
-		if (q->tail)
-			q->tail->next = w;
-		else
-			q->head = w;
-		q->tail = w;
+		waitq_add(kv, &c->db->blocking, k->p, k->n, c);
 	}
 	c->bmove = dst != NULL;
 	if (dst) {
@@ -85,27 +70,7 @@ void unblock_client(struct kvd_client *c, bool timed_out)
 		return;
 	for (int i = 0; i < c->bnkeys; i++) {
 		struct arg *k = &c->bkeys[i];
-		struct dent *e = dict_find(kv, &c->bdb->blocking, k->p, k->n);
-		if (e) {
-			struct waitq *q = e->v.p;
-			struct waiter *prev = NULL;
-			for (struct waiter *w = q->head; w; prev = w, w = w->next) {
-				if (w->c != c)
-					continue;
-				if (prev)
-					prev->next = w->next;
-				else
-					q->head = w->next;
-				if (q->tail == w)
-					q->tail = prev;
-				mem_free(kv, w, sizeof(*w));
-				break;
-			}
-			if (!q->head) {
-				mem_free(kv, q, sizeof(*q));
-				dent_free(kv, dict_unlink(kv, &c->bdb->blocking, k->p, k->n));
-			}
-		}
+		waitq_remove(kv, &c->bdb->blocking, k->p, k->n, c);
 		mem_free(kv, k->p, k->n + 1);
 	}
 	mem_free(kv, c->bkeys, (size_t)c->bnkeys * sizeof(struct arg));

@@ -117,22 +117,6 @@ static void cmd_llen(struct kvd_client *c)
 		reply_ll(c, l ? (long long)l->len : 0);
 }
 
-/* Clamp [start, end] (negative from the tail) to the list: false if empty. */
-static bool clamp_range(long long len, long long *start, long long *end)
-{
-	if (*start < 0)
-		*start += len;
-	if (*end < 0)
-		*end += len;
-	if (*start < 0)
-		*start = 0;
-	if (*start > *end || *start >= len)
-		return false;
-	if (*end >= len)
-		*end = len - 1;
-	return true;
-}
-
 static void cmd_lrange(struct kvd_client *c)
 {
 	long long start, end;
@@ -311,29 +295,7 @@ static void cmd_linsert(struct kvd_client *c)
 		reply_ll(c, -1);
 		return;
 	}
-	struct arg *v = &c->argv[4];
-	struct lnode *y = mem_must(c->kv, sizeof(*y) + v->n + 1);
-	y->len = (uint32_t)v->n;
-	memcpy(y->data, v->p, v->n);
-	y->data[v->n] = '\0';
-	if (after) {
-		y->prev = x;
-		y->next = x->next;
-		if (x->next)
-			x->next->prev = y;
-		else
-			l->tail = y;
-		x->next = y;
-	} else {
-		y->next = x;
-		y->prev = x->prev;
-		if (x->prev)
-			x->prev->next = y;
-		else
-			l->head = y;
-		x->prev = y;
-	}
-	l->len++;
+	list_insert(c->kv, l, x, after, c->argv[4].p, c->argv[4].n);
 	c->kv->dirty++;
 	reply_ll(c, (long long)l->len);
 }

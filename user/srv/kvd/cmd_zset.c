@@ -434,23 +434,14 @@ static void zrange_generic(struct kvd_client *c, int by, bool rev, int first, in
 	}
 	bool flat2 = scores && c->resp == 2;
 	if (by == BY_RANK) {
-		long long len = (long long)z->len;
-		if (start < 0)
-			start += len;
-		if (stop < 0)
-			stop += len;
-		if (start < 0)
-			start = 0;
-		if (start > stop || start >= len) {
+		if (!clamp_range((long long)z->len, &start, &stop)) {
 			reply_array(c, 0);
 			return;
 		}
-		if (stop >= len)
-			stop = len - 1;
 		long long n = stop - start + 1;
 		reply_array(c, flat2 ? n * 2 : n);
-		struct zsl_node *x =
-			zset_by_rank(z, (unsigned long)(rev ? len - start : start + 1));
+		struct zsl_node *x = zset_by_rank(
+			z, (unsigned long)(rev ? (long long)z->len - start : start + 1));
 		for (long long i = 0; i < n && x; i++) {
 			reply_node(c, x, scores);
 			x = rev ? x->back : x->level[0].fwd;
@@ -612,19 +603,10 @@ static void remrange_generic(struct kvd_client *c, int by)
 	struct zsl_node *x;
 	long long n = 0, limit = -1;
 	if (by == BY_RANK) {
-		long long len = (long long)z->len;
-		if (start < 0)
-			start += len;
-		if (stop < 0)
-			stop += len;
-		if (start < 0)
-			start = 0;
-		if (start > stop || start >= len) {
+		if (!clamp_range((long long)z->len, &start, &stop)) {
 			reply_ll(c, 0);
 			return;
 		}
-		if (stop >= len)
-			stop = len - 1;
 		x = zset_by_rank(z, (unsigned long)start + 1);
 		limit = stop - start + 1;
 	} else {

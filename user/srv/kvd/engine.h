@@ -168,6 +168,10 @@ size_t obj_len(const struct obj *o); /* elements, or string length */
 
 /* list */
 void list_push(struct kvd *kv, struct lobj *l, const char *p, size_t n, bool head);
+/* A new node of p[0..n) next to at: after it if after, else before it; at
+ * NULL: at the tail (after) or the head. */
+void list_insert(struct kvd *kv, struct lobj *l, struct lnode *at, bool after, const char *p,
+		 size_t n);
 struct lnode *list_pop(struct lobj *l, bool head); /* caller frees with lnode_free */
 void lnode_free(struct kvd *kv, struct lnode *n);
 struct lnode *list_index(struct lobj *l, long long i);
@@ -257,6 +261,13 @@ struct waiter {
 struct waitq {
 	struct waiter *head, *tail;
 };
+/* Clamp [start, end] (negative: from the end) to a sequence of len: false
+ * if nothing is left. */
+bool clamp_range(long long len, long long *start, long long *end);
+/* Queue c on key's waitq in d (made on first use) / take it off (the queue
+ * and its entry go when empty). */
+void waitq_add(struct kvd *kv, struct dict *d, const char *key, size_t n, struct kvd_client *c);
+void waitq_remove(struct kvd *kv, struct dict *d, const char *key, size_t n, struct kvd_client *c);
 
 struct cmd;
 typedef void cmd_fn(struct kvd_client *c);

@@ -279,31 +279,95 @@ const char *obj_encoding(struct kvd *kv UNUSED, const struct obj *o)
 	return "unknown";
 }
 
+/* Clamp [start, end] (negative: from the end) to a sequence of len: false if
+ * nothing is left (LRANGE, LTRIM, ZRANGE by rank, ZREMRANGEBYRANK). */
+bool clamp_range(long long len, long long *start, long long *end)
+{
+	if (*start < 0)
+		*start += len;
+	if (*end < 0)
+		*end += len;
+	if (*start < 0)
+		*start = 0;
+	if (*start > *end || *start >= len)
+		return false;
+	if (*end >= len)
+		*end = len - 1;
+	return true;
+}
+
+/* --- wait queues: clients waiting on a key (BLPOP) or channel (SUBSCRIBE) ---- */
+void waitq_add(struct kvd *kv, struct dict *d, const char *key, size_t n, struct kvd_client *c)
+{
+	struct dent *e = dict_find(kv, d, key, n);
+	if (!e) {
+		e = dict_add(kv, d, key, n);
+		struct waitq *q = mem_must(kv, sizeof(*q));
+		q->head = q->tail = NULL;
+		e->v.p = q;
+	}
+	struct waitq *q = e->v.p;
+	struct waiter *w = mem_must(kv, sizeof(*w));
+	w->c = c;
+	w->next = NULL;
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+}
+
+void waitq_remove(struct kvd *kv, struct dict *d, const char *key, size_t n, struct kvd_client *c)
+{
+	struct dent *e = dict_find(kv, d, key, n);
+	if (!e)
+		return;
+	struct waitq *q = e->v.p;
+	struct waiter *prev = NULL;
+	for (struct waiter *w = q->head; w; prev = w, w = w->next) {
+		if (w->c != c)
+			continue;
+		if (prev)
+			prev->next = w->next;
+		else
+			q->head = w->next;
+		if (q->tail == w)
+			q->tail = prev;
+		mem_free(kv, w, sizeof(*w));
+		break;
+	}
+	if (!q->head) {
+		mem_free(kv, q, sizeof(*q));
+		dent_free(kv, dict_unlink(kv, d, key, n));
+	}
+}
+
 /* --- lists ------------------------------------------------------------------ */
-void list_push(struct kvd *kv, struct lobj *l, const char *p, size_t n, bool head)
+void list_insert(struct kvd *kv, struct lobj *l, struct lnode *at, bool after, const char *p,
+		 size_t n)
 {
 	struct lnode *x = mem_must(kv, sizeof(*x) + n + 1);
 	x->len = (uint32_t)n;
 	memcpy(x->data, p, n);
 	x->data[n] = '\0';
-	if (head) {
-		x->prev = NULL;
-		x->next = l->head;
-		if (l->head)
-			l->head->prev = x;
-		else
-			l->tail = x;
+	if (!at)
+		at = after ? l->tail : l->head;
+	x->prev = at ? (after ? at : at->prev) : NULL;
+	x->next = at ? (after ? at->next : at) : NULL;
+	if (x->prev)
+		x->prev->next = x;
+	else
 		l->head = x;
-	} else {
-		x->next = NULL;
-		x->prev = l->tail;
-		if (l->tail)
-			l->tail->next = x;
-		else
-			l->head = x;
+	if (x->next)
+		x->next->prev = x;
+	else
 		l->tail = x;
-	}
 	l->len++;
+}
+
+void list_push(struct kvd *kv, struct lobj *l, const char *p, size_t n, bool head)
+{
+	list_insert(kv, l, NULL, !head, p, n);
 }
 
 struct lnode *list_pop(struct lobj *l, bool head)

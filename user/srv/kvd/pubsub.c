@@ -34,22 +34,7 @@ static void subscribe_one(struct kvd_client *c, const struct arg *ch)
 	struct kvd *kv = c->kv;
 	if (!dict_find(kv, &c->channels, ch->p, ch->n)) {
 		dict_add(kv, &c->channels, ch->p, ch->n);
-		struct dent *e = dict_find(kv, &kv->pubsub_channels, ch->p, ch->n);
-		if (!e) {
-			e = dict_add(kv, &kv->pubsub_channels, ch->p, ch->n);
-			struct waitq *q = mem_must(kv, sizeof(*q));
-			q->head = q->tail = NULL;
-			e->v.p = q;
-		}
-		struct waitq *q = e->v.p;
-		struct waiter *w = mem_must(kv, sizeof(*w));
-		w->c = c;
-		w->next = NULL;
-		if (q->tail)
-			q->tail->next = w;
-		else
-			q->head = w;
-		q->tail = w;
+		waitq_add(kv, &kv->pubsub_channels, ch->p, ch->n, c);
 	}
 	reply_sub(c, "subscribe", ch);
 }
@@ -60,25 +45,7 @@ static void unsubscribe_one(struct kvd_client *c, const struct arg *ch, bool not
 	struct dent *mine = dict_unlink(kv, &c->channels, ch->p, ch->n);
 	if (mine) {
 		dent_free(kv, mine);
-		struct dent *e = dict_find(kv, &kv->pubsub_channels, ch->p, ch->n);
-		struct waitq *q = e->v.p;
-		struct waiter *prev = NULL;
-		for (struct waiter *w = q->head; w; prev = w, w = w->next) {
-			if (w->c != c)
-				continue;
-			if (prev)
-				prev->next = w->next;
-			else
-				q->head = w->next;
-			if (q->tail == w)
-				q->tail = prev;
-			mem_free(kv, w, sizeof(*w));
-			break;
-		}
-		if (!q->head) {
-			mem_free(kv, q, sizeof(*q));
-			dent_free(kv, dict_unlink(kv, &kv->pubsub_channels, ch->p, ch->n));
-		}
+		waitq_remove(kv, &kv->pubsub_channels, ch->p, ch->n, c);
 	}
 	if (notify)
 		reply_sub(c, "unsubscribe", ch);
