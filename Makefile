@@ -11,6 +11,7 @@
 #   make dpf-bench  the packet-filter demux benchmark on the host (doc/dpf.md)
 #   make crashtest  power cuts on a disk: N=1000 cuts (tools/crashtest)
 #   make fuzz       each downloaded-code fuzzer for FUZZ_TIME seconds (60)
+#   make tcp-torture  a million simulated TCP scenarios with bulk transfers
 #   make http-test  httpd's core against curl, wget, ab, wrk (doc/httpd.md)
 #   make http-fuzz  httpd's request-parser fuzzer for FUZZ_TIME seconds
 #   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
@@ -105,7 +106,8 @@ $(KERN_OBJS): | $(TOOLS_OK)
 # --- library OSes and user programs -------------------------------------------
 # Each folder of lib/ builds its own archive (lib/base: what every library OS
 # needs; lib/net: the protocol stack; lib/posix: fork, exec, pipes); common/
-# goes into libcommon.a. A program links the archives it uses; every program
+# goes into libcommon.a (-u posix_init: every program starts the POSIX layer,
+# which reads what its parent passed it). A program links the archives it uses; every program
 # in user/ links all of them today, in the order below (users first).
 LIBS := posix fs net base
 LIB_ARCHIVES := $(patsubst %,$(BUILD)/lib/lib%.a,$(LIBS)) $(BUILD)/lib/libcommon.a
@@ -176,7 +178,7 @@ define USER_PROG_RULE
 $(BUILD)/user/$(1): $(patsubst %,$(BUILD)/user-obj/%.o,$(2)) $(LIB_ARCHIVES) lib/base/user.ld
 	@mkdir -p $$(@D)
 	$$(say) "  LD   $$@"
-	$$(Q)$$(LD) $$(LDFLAGS_COMMON) -T lib/base/user.ld -o $$@ \
+	$$(Q)$$(LD) $$(LDFLAGS_COMMON) -T lib/base/user.ld -u posix_init -o $$@ \
 		$$(BUILD)/user-obj/lib/base/crt0.S.o $$(filter %.o,$$^) $$(LIB_ARCHIVES)
 endef
 $(foreach src,$(USER_SRCS),$(eval $(call USER_PROG_RULE,$(notdir $(basename $(src))),$(src))))

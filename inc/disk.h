@@ -53,7 +53,7 @@ struct disk_info {
 #define XN_NAME_MAX 32
 #define XN_TYPE_DATA 0            /* an extent of plain data blocks */
 #define XN_UDF_MAX_INSNS 500      /* a type's UDF fits its catalogue block */
-#define XN_UDF_MAX_EXTENTS 512    /* extents one metadata block may claim */
+#define XN_UDF_MAX_EXTENTS 256    /* extents one metadata block may claim: one page */
 #define XN_WRITES_MAX 16          /* byte-range writes per metadata update */
 
 enum xn_state {
@@ -73,6 +73,13 @@ struct xn_super {
 	uint64_t s_data;           /* first block roots and their trees may use */
 	uint64_t s_mounts;         /* incremented at every mount */
 	uint64_t s_clean;          /* 1: the free map was written after the last change */
+	/* The written map (0: none, an older format): a byte a block, the
+	 * catalogue index + 1 of the tree that wrote the block since it was
+	 * last freed. A tree that allocates a block again after a power cut
+	 * (a file system replaying its journal) finds what it wrote there, not
+	 * zeros; any other tree still gets zeros. */
+	uint64_t s_written;
+	uint64_t s_written_blocks;
 };
 
 /* One root of the catalogue: a named tree, its guard and its type. */
@@ -112,7 +119,9 @@ struct xn_type_def {
 	char td_name[24];
 	const struct bpf_insn *td_insns;
 	uint32_t td_len;
-	uint32_t td_pad;
+	uint32_t td_id;                  /* 0: any free id; else exactly this one,
+					    since a format's UDFs name the types
+					    of what they claim by number */
 	struct bpf_load_error *td_error; /* filled on refusal, if not NULL */
 };
 
@@ -127,6 +136,8 @@ struct xn_write {
 #define XN_OP_NONE 0   /* change bytes only: the claimed set must not change */
 #define XN_OP_ALLOC 1  /* the claimed set must grow by exactly u_ext (free blocks) */
 #define XN_OP_FREE 2   /* it must shrink by exactly u_ext */
+/* xn_move takes two updates: one XN_OP_FREE giving up u_ext, one XN_OP_ALLOC
+ * claiming the same extent, applied together or not at all. */
 
 struct xn_update {
 	uint64_t u_block;           /* the metadata block to change */
@@ -170,5 +181,23 @@ struct bc_entry {
 	uint16_t be_root;         /* catalogue index + 1 of the tree it is in */
 };
 _Static_assert(sizeof(struct bc_entry) * BC_ENTRIES == 4096, "the registry is one page");
+
+/* Data blocks in the registry (sys_disk_cache). A data block's cached copy
+ * is a page of the env that brought it in (its memory, counted and revoked
+ * like any of its pages); other envs bind it with disk_bind, writable only
+ * if their key reaches the block with CAP_W. be_state has BC_DATA set, and:
+ * BC_IN_FLIGHT alone, being read (not valid yet); BC_CLEAN; BC_DIRTY;
+ * BC_IN_FLIGHT | BC_CLEAN, being written; BC_IN_FLIGHT | BC_DIRTY, being
+ * written and changed again meanwhile. The entry goes when the page leaves its owner
+ * (freed, revoked, repossessed, the owner dies), when the block is freed,
+ * or on DISK_CACHE_DROP: every binding of it goes with it. */
+#define BC_DATA 8
+#define BC_DATA_MAX 128           /* entries data blocks may hold: metadata keeps the rest */
+#define BC_DATA_PER_ENV 32        /* of those, pages of one env */
+#define DISK_CACHE_READ 0         /* read block into the caller's page at va, register it */
+#define DISK_CACHE_ADOPT 1        /* register the caller's page at va as block's copy, dirty */
+#define DISK_CACHE_DIRTY 2        /* say the cached copy was changed (needs CAP_W) */
+#define DISK_CACHE_WRITE 3        /* write the cached copy back (needs CAP_W) */
+#define DISK_CACHE_DROP 4         /* the page's owner takes it out of the registry */
 
 #endif

@@ -8,7 +8,7 @@
 
 #include <inc/types.h>
 
-#define KI_MAX_PROGS 64       /* programs carried in the boot image */
+#define KI_MAX_PROGS 96       /* programs listed: bounded by kern_info's one page */
 #define KI_PROG_NAME_LEN 32
 #define KI_CMDLINE_LEN 256
 

@@ -37,6 +37,7 @@ struct page_info {
  * and frees it when the last transfer ends. */
 #define PG_PINNED 0x1
 #define PG_ORPHAN 0x2
+#define PG_CACHED 0x4 /* a data block's copy in the buffer-cache registry (inc/disk.h) */
 
 _Static_assert(sizeof(struct page_info) == 8, "page_info is exposed ABI");
 

@@ -12,6 +12,7 @@
 #include <inc/env.h>
 #include <inc/net.h>
 #include <inc/page.h>
+#include <inc/quota.h>
 
 enum {
 #define SYS0(n) SYS_##n,

@@ -60,6 +60,11 @@
 #define PF_USER 0x4
 #define PF_FETCH 0x10
 
+/* %rflags an upcall handler starts with, whatever the interrupted code had
+ * (that is in uf_rflags): IF and the always-one bit 1; DF, TF, AC and the
+ * arithmetic flags clear, as the C calling convention wants. */
+#define UPCALL_RFLAGS 0x202
+
 #define UPCALL_REDZONE 128
 /* Below the red zone, the resume code stores the interrupted %rip (see
  * lib/base/upcall.S): a nested frame must leave that slot alone. */

@@ -3,12 +3,14 @@
  * Each step depends on the ones before it; the comment on each says why it is
  * where it is.
  */
+#include <inc/dpf.h>
 #include <inc/env.h>
 #include <inc/kinfo.h>
 #include <kern/arch/acpi.h>
 #include <kern/arch/bootinfo.h>
 #include <kern/arch/bootproto.h>
 #include <kern/env/cap.h>
+#include <kern/mem/stlb.h>
 #include <kern/bpf/dlcode.h>
 #include <kern/env/pct.h>
 #include <kern/arch/console.h>
@@ -83,6 +85,17 @@ static void start_first_env(void)
 		while (*p && *p != ' ')
 			p++;
 	}
+	/* The first env's family holds the machine: every global table whole. */
+	env_root_quota[QUOTA_PAGES] = pages_total;
+	env_root_quota[QUOTA_GUARDS] = GUARD_MAX - 1;
+	env_root_quota[QUOTA_BINDINGS] = STLB_POOL_MAX;
+	env_root_quota[QUOTA_SLICES] = (uint64_t)NSLICES * MIN(ncpu, SLICE_CPUS);
+	/* A filter costs 1 + its atoms: within this no trie table can fill
+	 * (doc/design.md). */
+	env_root_quota[QUOTA_FILTERS] = DPF_MAX_NODES;
+	env_root_quota[QUOTA_RINGS] = NET_RINGS;
+	env_root_quota[QUOTA_PROGS] = (uint64_t)NENV * BPF_PROGS_PER_ENV;
+	env_root_quota[QUOTA_ENVS] = NENV;
 	long id = env_create(NULL, NULL, name, args);
 	if (id < 0)
 		panic("start_first_env: cannot start '%s': %le", name, id);

@@ -29,7 +29,9 @@
 #include <kern/net/netfilter.h>
 #include <kern/bpf/dlcode.h>
 #include <kern/env/pct.h>
+#include <kern/env/quota.h>
 #include <kern/mem/pmap.h>
+#include <kern/mem/account.h>
 #include <kern/env/slice.h>
 #include <kern/env/revoke.h>
 #include <kern/mem/stlb.h>
@@ -137,8 +139,8 @@ static long sys_env_exec(uint64_t uname, uint64_t uargs)
 	if (r < 0)
 		return r;
 	r = env_exec(e, name, args);
-	if (r == -E_NOT_FOUND || r == -E_BAD_ELF)
-		return r; /* nothing changed */
+	if (r < 0 && env_lookup(e->env_id) == e)
+		return r; /* refused before anything changed */
 	if (r < 0)
 		sched_yield(); /* it is gone */
 	env_run(e); /* the new program, from its first instruction */
@@ -239,7 +241,9 @@ static long sys_page_alloc(uint64_t ppn, uint64_t cap)
 		return -E_BUSY;
 	if (e->env_info->env_user_pages >= e->env_info->env_page_limit)
 		return -E_NO_MEM;
-	long g = guard_get(key);
+	if (!acct_may(e->env_vm->vs_acct, QUOTA_PAGES, 1))
+		return -E_NO_MEM; /* its family is at its quota: nothing to revoke */
+	long g = guard_get(key, e->env_vm->vs_acct);
 	if (g < 0)
 		return g;
 	r = page_take(e->env_vm, PAGE_USER, ppn);
@@ -298,6 +302,13 @@ FASTPATH static long check_bind(uint64_t va, uint64_t ppn, uint64_t rights, uint
 	return r;
 }
 
+/* Would binding ppn at va in vs add a reference to ppn? */
+FASTPATH static bool adds_ref(struct vmspace *vs, uint64_t va, uint64_t ppn)
+{
+	const struct binding *b = stlb_lookup(vs, va);
+	return !b || b->b_ppn != ppn;
+}
+
 FASTPATH static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uint64_t rights,
 			  uint64_t cap)
 {
@@ -307,6 +318,8 @@ FASTPATH static long sys_page_bind(envid_t envid, uint64_t va, uint64_t ppn, uin
 		return r;
 	if ((r = check_bind(va, ppn, rights, cap)) < 0)
 		return r;
+	if (pages[ppn].pg_refs >= PAGE_REFS_USER_MAX && adds_ref(e->env_vm, va, ppn))
+		return -E_BUSY; /* the rest is the loader's */
 	return stlb_bind(e->env_vm, va, ppn, (unsigned)rights);
 }
 
@@ -357,19 +370,37 @@ FASTPATH static long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t
 		if (r < 0)
 			return r;
 	}
+	/* What applying could fail for, checked for all first: room for the
+	 * new bindings (each bind of a va not bound now counts, as if no
+	 * request freed any), and each page's references. */
+	uint32_t fresh = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		const struct bind_req *q = &reqs[i];
+		if (q->br_ppn == PPN_NONE_REQ || !adds_ref(e->env_vm, q->br_va, q->br_ppn))
+			continue;
+		if (!stlb_lookup(e->env_vm, q->br_va))
+			fresh++;
+		uint32_t refs = pages[q->br_ppn].pg_refs;
+		for (uint64_t j = 0; j < i; j++)
+			refs += reqs[j].br_ppn == q->br_ppn;
+		if (refs >= PAGE_REFS_USER_MAX)
+			return -E_BUSY;
+	}
+	if ((r = stlb_reserve(e->env_vm, fresh)) < 0)
+		return r;
 	bool defer = n > 16; /* past this, one full flush beats n invlpg */
 	if (defer)
 		vm_defer_flushes();
-	r = 0;
-	for (uint64_t i = 0; i < n && r == 0; i++) {
+	for (uint64_t i = 0; i < n; i++) {
 		if (reqs[i].br_ppn == PPN_NONE_REQ)
 			stlb_unbind(e->env_vm, reqs[i].br_va);
-		else
-			r = stlb_bind(e->env_vm, reqs[i].br_va, reqs[i].br_ppn, (unsigned)reqs[i].br_rights);
+		else if ((r = stlb_bind(e->env_vm, reqs[i].br_va, reqs[i].br_ppn,
+					(unsigned)reqs[i].br_rights)) < 0)
+			panic("page_bind_batch: request %lu failed (%ld) after the checks", i, r);
 	}
 	if (defer)
 		vm_flush_deferred();
-	return r < 0 ? r : (long)n;
+	return (long)n;
 }
 
 static long sys_page_protect(envid_t envid, uint64_t va, uint64_t npages, uint64_t rights,
@@ -507,6 +538,15 @@ static long sys_cap_derive(uint64_t src, uint64_t dst, uint64_t rights, uint64_t
 	return 0;
 }
 
+/* Does one of self's keys name e (dominate its guard), whatever its rights? */
+static bool holds_key_to(struct env *self, const struct env *e)
+{
+	for (unsigned i = 0; i < CAP_RING; i++)
+		if (cap_dominates(&self->env_kpage->kp_ring[i], &e->env_guard))
+			return true;
+	return false;
+}
+
 static long sys_cap_grant(uint64_t src, envid_t envid)
 {
 	const struct cap *key;
@@ -516,6 +556,10 @@ static long sys_cap_grant(uint64_t src, envid_t envid)
 	struct env *to = env_lookup(envid);
 	if (!to)
 		return -E_BAD_ENV;
+	/* Only envs it has a relation to may fill its ring: a key naming it
+	 * (its ancestors hold one; it can hand one out, even with no rights). */
+	if (!holds_key_to(curenv, to))
+		return -E_PERM;
 	for (unsigned i = 0; i < CAP_RING; i++)
 		if (!to->env_kpage->kp_ring[i].c_valid) {
 			to->env_kpage->kp_ring[i] = *key;
@@ -540,13 +584,8 @@ static long sys_cap_read(envid_t envid, uint64_t slot, uint64_t out)
 	struct env *e = envid == 0 ? self : env_lookup(envid);
 	if (!e)
 		return -E_BAD_ENV;
-	if (e != self) {
-		bool any = false;
-		for (unsigned i = 0; i < CAP_RING && !any; i++)
-			any = cap_dominates(&self->env_kpage->kp_ring[i], &e->env_guard);
-		if (!any)
-			return -E_PERM;
-	}
+	if (e != self && !holds_key_to(self, e))
+		return -E_PERM;
 	if (copy_to_user(self->env_vm, out, &e->env_kpage->kp_ring[slot], sizeof(struct cap)) < 0)
 		return -E_FAULT;
 	return 0;

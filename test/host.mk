@@ -44,7 +44,7 @@ HOST_TEST_DEPS_httpcache := $(HOST_TEST_DEPS_http)
 KVD_ENGINE_SRCS := $(filter-out user/srv/kvd/exo.c,$(wildcard user/srv/kvd/*.c))
 HOST_TEST_DEPS_kvd := $(KVD_ENGINE_SRCS) common/string.c common/fmt.c
 HOST_FS_DEPS := lib/fs/xnsim.c lib/fs/meta.c lib/fs/dir.c lib/fs/file.c lib/fs/path.c \
-	lib/fs/fs.c lib/fs/names.c lib/fs/fsck.c common/string.c common/fmt.c
+	lib/fs/fs.c lib/fs/names.c lib/fs/fsck.c common/string.c common/fmt.c common/xn_check.c
 HOST_TEST_DEPS_fs := $(HOST_FS_DEPS)
 HOST_TEST_DEPS_fsx := $(HOST_FS_DEPS)
 HOST_TEST_DEPS_fscrash := $(HOST_FS_DEPS)
@@ -52,11 +52,23 @@ TCP_CORE := $(wildcard lib/net/tcp_*.c) common/string.c
 HOST_TEST_DEPS_tcp := $(TCP_CORE)
 HOST_TEST_DEPS_tcp_rules := $(TCP_CORE)
 HOST_TEST_DEPS_sock := $(TCP_CORE) lib/net/sock.c lib/net/sockev.c
+HOST_TEST_DEPS_regex := lib/posix/regex.c common/fmt.c common/string.c
+HOST_TEST_DEPS_shparse := user/bin/sh/parse.c user/bin/sh/expand.c user/bin/sh/edit.c \
+	common/fmt.c common/string.c
+# Pure kernel files (no kernel state, no libc names) are tested the same way.
+HOST_TEST_DEPS_xn_check := common/xn_check.c
+HOST_TEST_DEPS_xn_walk := kern/disk/xn_walk.c common/xn_check.c
 
 HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
 HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))
 
 $(BUILD)/host/lib/%.o: lib/%.c test/rename.h
+	@mkdir -p $(@D)
+	$(say) "  HOSTCC $@"
+	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
+
+$(BUILD)/host/user/%.o: user/%.c test/rename.h
+$(BUILD)/host/kern/%.o: kern/%.c test/rename.h
 	@mkdir -p $(@D)
 	$(say) "  HOSTCC $@"
 	$(Q)$(HOST_CC) $(HOST_LIB_CFLAGS) -c -o $@ $<
@@ -108,5 +120,13 @@ host-tests: $(HOST_TEST_BINS)
 
 .PHONY: host-tests
 
+# A million TCP scenarios with bulk transfers up to 256 KiB, no time limit
+# per test (test/test_tcp.c); make host-tests runs 100,000 smaller ones.
+tcp-torture: $(BUILD)/host/test_tcp
+	CHECK_TIMEOUT=0 TCP_SCENARIOS=100000 TCP_BULK=1 $<
+
+.PHONY: tcp-torture
+
 -include $(wildcard $(BUILD)/host/*.d $(BUILD)/host/lib/*/*.d $(BUILD)/host/common/*.d \
-	$(BUILD)/host/user/srv/kvd/*.d $(BUILD)/host/kvd-o2/*/*.d $(BUILD)/host/kvd-o2/*/*/*/*.d)
+	$(BUILD)/host/kern/*/*.d $(BUILD)/host/user/*/*/*.d $(BUILD)/host/user/srv/kvd/*.d \
+	$(BUILD)/host/kvd-o2/*/*.d $(BUILD)/host/kvd-o2/*/*/*/*.d)

@@ -696,6 +696,36 @@ TEST(conflict, cases)
 	CHECK_EQ(dpf_conflicts(&D, &never, 2), q11);
 }
 
+/* Authority over every owner overlapped: the search goes past filters of
+ * owners the caller may take from. */
+static bool accept_owner_1(envid_t other, void *arg)
+{
+	(void)arg;
+	return other == 1;
+}
+
+TEST(conflict, every_owner)
+{
+	ref_reset();
+	struct dpf_filter tcp = { .df_natoms = 2,
+				  .df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800), DPF_EQ(23, 1, 0xff, 6) } };
+	struct dpf_filter udp = { .df_natoms = 3,
+				  .df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800), DPF_EQ(23, 1, 0xff, 17),
+						DPF_EQ(36, 2, 0xffff, 7001) } };
+	int s = install(&udp, 2); /* a stranger's */
+	int c = install(&tcp, 1); /* the caller's child's */
+	struct dpf_filter both = { .df_natoms = 2,
+				   .df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800),
+						 DPF_EQ(36, 2, 0xffff, 7001) } };
+	int first = dpf_conflicts(&D, &both, 3);
+	CHECK(first == s || first == c);
+	CHECK_EQ(dpf_conflicts_unless(&D, &both, 3, accept_owner_1, NULL), s);
+	CHECK_EQ(dpf_conflicts_unless(&D, &tcp, 3, accept_owner_1, NULL), -1);
+	uninstall(s);
+	CHECK_EQ(dpf_conflicts_unless(&D, &both, 3, accept_owner_1, NULL), -1);
+	CHECK_EQ(dpf_conflicts(&D, &both, 3), c);
+}
+
 /* The overlap check agrees with the pairwise reference, and the reference is
  * exact when no SHIFT is involved: "overlap" then comes with a packet that
  * both filters accept. */

@@ -4,7 +4,8 @@
  * corrupts, delays and reorders segments, in random scenarios.
  *
  * Each scenario draws from its seed: the impairments, the bytes each side
- * sends (0 to 192 KiB, in random pieces, copied or zero-copy), buffer
+ * sends (0 to 64 KiB, or 256 KiB with TCP_BULK=1, in random pieces,
+ * copied or zero-copy), buffer
  * sizes, NODELAY, and who closes first. Both sides send everything, shut
  * down, read to end of stream and close. The check: every byte arrives
  * once, in order, unchanged, then EOF - or the connection reports an error
@@ -184,10 +185,12 @@ static void side_init(struct side *s, struct tcp_stack *st, uint64_t seed, int d
 }
 
 /* Mostly short exchanges (handshakes and closes are where the states
- * are), some bulk: one in 64 sends up to 192 KiB (beyond the default
- * 64 KiB receive buffer, so window scaling and full windows are still
- * met). Bulk bytes are most of the run's cost, so they are kept few:
- * 100,000 scenarios stay well within make test's budget. */
+ * are), some bulk: one in 32 sends up to 64 KiB, which is 45 full-sized
+ * segments and several windows: enough for recovery and congestion
+ * control, and cheap enough that 100,000 scenarios fit make test. The
+ * longer runs (make tcp-torture) go bigger with TCP_BULK=1. */
+static bool bulk; /* TCP_BULK set: the larger sizes */
+
 static size_t draw_size(void)
 {
 	switch (sim_below(8)) {
@@ -201,9 +204,11 @@ static size_t draw_size(void)
 		return sim_below(5000);
 	case 5:
 	case 6:
-		return sim_below(20000);
+		return sim_below(bulk ? 20000 : 8000);
 	default:
-		return sim_below(8) ? sim_below(24000) : sim_below(192 * 1024);
+		if (bulk)
+			return sim_below(4) ? sim_below(60000) : sim_below(256 * 1024);
+		return sim_below(4) ? sim_below(16000) : sim_below(64 * 1024);
 	}
 }
 
@@ -303,6 +308,7 @@ out:
 
 static unsigned long scenarios_per_test(void)
 {
+	bulk = getenv("TCP_BULK") != NULL;
 	const char *e = getenv("TCP_SCENARIOS");
 	return e ? strtoul(e, NULL, 10) : 10000;
 }

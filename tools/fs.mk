@@ -8,7 +8,7 @@
 #                        more power cuts): FS_STRESS_SCALE=10 by default
 
 FS_LIB_SRCS := lib/fs/xnsim.c lib/fs/meta.c lib/fs/dir.c lib/fs/file.c lib/fs/path.c \
-	lib/fs/fs.c lib/fs/names.c lib/fs/fsck.c common/string.c common/fmt.c
+	lib/fs/fs.c lib/fs/names.c lib/fs/fsck.c common/string.c common/fmt.c common/xn_check.c
 FS_TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -MMD -MP
 FS_TOOL_OBJS := $(patsubst %.c,$(BUILD)/tools-obj/%.o,$(FS_LIB_SRCS))
 
@@ -32,3 +32,12 @@ fs-stress: $(BUILD)/host/test_fsx $(BUILD)/host/test_fscrash
 .PHONY: fs-tools fs-stress
 
 -include $(wildcard $(BUILD)/tools-obj/*/*.d $(BUILD)/tools-obj/*/*/*.d)
+
+# lib/fs's UDFs are compiled from its headers (the BPF rule knows only its .c).
+$(BUILD)/bpf/fs_udf_super.o $(BUILD)/bpf/fs_udf_dir.o $(BUILD)/bpf/fs_udf_extmap.o: \
+	lib/fs/udf.h lib/fs/format.h inc/disk.h
+
+# Power cuts of lib/fs on the real disk (tools/fscrashtest; make test runs 20).
+FSCRASH_N ?= 200
+fscrashtest: all
+	tools/fscrashtest $(FSCRASH_N)

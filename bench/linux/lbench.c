@@ -19,6 +19,8 @@
  * Everything runs pinned to CPU 0. Heavy operations (fork, exec, appel2) use
  * a tenth or a twentieth of ROUNDS. A small ROUNDS is a smoke run. The program
  * is built static on the host and started by the initramfs's /init.
+ *
+ * "lbench disk ROUNDS" runs the disk rows instead (bench_disk below).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +40,7 @@
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
+#include <linux/aio_abi.h>
 
 #define MAX_ROUNDS 100000
 #define PAGE 4096UL
@@ -551,8 +554,109 @@ static void ensure_proc(void)
 		printf("LBENCH warn: cannot mount /proc: %s\n", strerror(errno));
 }
 
+/* --- the disk rows (lbench disk ROUNDS): /dev/vda, O_DIRECT ------------------
+ * The same measurements as Exo's user/bench/diskbench.c, on a virtio-blk
+ * disk QEMU attaches the same way: 4 KiB requests with no page cache
+ * (O_DIRECT), 32 in flight through Linux's native AIO (io_submit of one
+ * batch, io_getevents until all 32 are back: a sample is the batch / 32),
+ * and alone with pread/pwrite (a request's latency). Blocks range over the
+ * first DISK_SPAN 4 KiB blocks, all written once first. */
+#define DISK_QD 32
+#define DISK_SPAN 2048
+
+static uint64_t disk_rng = 88172645463325252UL;
+static uint64_t disk_rnd(void)
+{
+	disk_rng ^= disk_rng << 13;
+	disk_rng ^= disk_rng >> 7;
+	disk_rng ^= disk_rng << 17;
+	return disk_rng;
+}
+
+static void disk_batches(const char *name, aio_context_t ctx, int fd, char *buf, int opcode,
+			 int seq, int n)
+{
+	struct iocb cb[DISK_QD], *cbs[DISK_QD];
+	struct io_event ev[DISK_QD];
+	uint64_t next = 0;
+	for (int s = 0; s < n; s++) {
+		uint64_t t0 = rdtsc();
+		for (int i = 0; i < DISK_QD; i++) {
+			uint64_t b = seq ? next++ % DISK_SPAN : disk_rnd() % DISK_SPAN;
+			memset(&cb[i], 0, sizeof(cb[i]));
+			cb[i].aio_fildes = (uint32_t)fd;
+			cb[i].aio_lio_opcode = (uint16_t)opcode;
+			cb[i].aio_buf = (uint64_t)(uintptr_t)(buf + i * PAGE);
+			cb[i].aio_nbytes = PAGE;
+			cb[i].aio_offset = (int64_t)(b * PAGE);
+			cbs[i] = &cb[i];
+		}
+		if (syscall(SYS_io_submit, ctx, (long)DISK_QD, cbs) != DISK_QD)
+			die("io_submit");
+		for (int got = 0; got < DISK_QD;) {
+			long r = syscall(SYS_io_getevents, ctx, 1L, (long)(DISK_QD - got), ev + got, NULL);
+			if (r <= 0)
+				die("io_getevents");
+			for (long k = 0; k < r; k++)
+				if (ev[got + k].res != PAGE) {
+					errno = ev[got + k].res < 0 ? (int)-ev[got + k].res : EIO;
+					die("an AIO request");
+				}
+			got += (int)r;
+		}
+		samples[s] = (rdtsc() - t0) / DISK_QD;
+	}
+	report(name, n);
+}
+
+static void disk_single(const char *name, int fd, char *buf, int write, int n)
+{
+	for (int s = 0; s < n; s++) {
+		off_t off = (off_t)(disk_rnd() % DISK_SPAN * PAGE);
+		uint64_t t0 = rdtsc();
+		ssize_t r = write ? pwrite(fd, buf, PAGE, off) : pread(fd, buf, PAGE, off);
+		samples[s] = rdtsc() - t0;
+		if (r != (ssize_t)PAGE)
+			die(write ? "pwrite" : "pread");
+	}
+	report(name, n);
+}
+
+static void bench_disk(int rounds)
+{
+	int fd = open("/dev/vda", O_RDWR | O_DIRECT);
+	if (fd < 0)
+		die("open /dev/vda (O_DIRECT)");
+	char *buf;
+	if (posix_memalign((void **)&buf, PAGE, DISK_QD * PAGE) != 0)
+		die("posix_memalign");
+	memset(buf, 0x5a, DISK_QD * PAGE);
+	for (uint64_t b = 0; b < DISK_SPAN; b += DISK_QD)
+		if (pwrite(fd, buf, DISK_QD * PAGE, (off_t)(b * PAGE)) != (ssize_t)(DISK_QD * PAGE))
+			die("pwrite (filling the span)");
+	if (fsync(fd) != 0)
+		die("fsync");
+	aio_context_t ctx = 0;
+	if (syscall(SYS_io_setup, (long)DISK_QD, &ctx) != 0)
+		die("io_setup");
+	int nb = rounds / 8 > 3 ? rounds / 8 : 3;
+	disk_batches("disk_rand_read_qd32", ctx, fd, buf, IOCB_CMD_PREAD, 0, nb);
+	disk_batches("disk_rand_write_qd32", ctx, fd, buf, IOCB_CMD_PWRITE, 0, nb);
+	disk_batches("disk_seq_read_qd32", ctx, fd, buf, IOCB_CMD_PREAD, 1, nb);
+	disk_batches("disk_seq_write_qd32", ctx, fd, buf, IOCB_CMD_PWRITE, 1, nb);
+	disk_single("disk_read_qd1", fd, buf, 0, rounds);
+	disk_single("disk_write_qd1", fd, buf, 1, rounds);
+	syscall(SYS_io_destroy, ctx);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
+	int disk = argc > 1 && strcmp(argv[1], "disk") == 0;
+	if (disk) {
+		argc--;
+		argv++;
+	}
 	int rounds = argc > 1 ? atoi(argv[1]) : 2000;
 	cpu_set_t cpu0;
 
@@ -574,6 +678,12 @@ int main(int argc, char **argv)
 	/* a short calibration for a smoke run, a longer one otherwise */
 	uint64_t tsc_hz = calibrate_tsc(rounds < 100 ? 20 : 200);
 
+	if (disk) {
+		bench_disk(rounds > 4000 ? 4000 : rounds);
+		printf("BENCH done tsc_hz %lu\n", (unsigned long)tsc_hz);
+		fflush(stdout);
+		return 0;
+	}
 	bench_rdtsc(rounds);
 	bench_null_syscall(rounds);
 	/* first of the memory rows: later, after the other rows have churned the

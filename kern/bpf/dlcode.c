@@ -16,6 +16,20 @@
  * runs again only when the predicate holds, a transfer arrives or its time
  * is up. A predicate that faults or runs out of budget does not hold.
  *
+ * Every run - predicate or packet handler - is paid for by its env's
+ * family in budget units (account.c): a run starts only while the family
+ * and its ancestors have units, so all downloaded code together takes at
+ * most the root's rate of each tick and one family at most its own. A
+ * predicate not run for want of units does not hold this tick; a handler
+ * not run leaves its frame to the ring, as if it had none. The run in
+ * env_sleep_until itself is on the caller's own time: counted, not paid.
+ *
+ * A predicate that reads only its granted memory (no context field, no
+ * clock, no writes - known from the verifier's notes) is run by the timer
+ * only when that memory may have changed: the kernel keeps a hash of it
+ * from the last run that did not hold and skips the run while the hash is
+ * the same (hashing costs units too, far fewer than a run).
+ *
  * Locking: under the big kernel lock.
  */
 #include <inc/bpf.h>
@@ -27,6 +41,7 @@
 #include <kern/bpf/dlcode.h>
 #include <kern/env/env.h>
 #include <kern/mem/kdyn.h>
+#include <kern/mem/account.h>
 #include <kern/env/pct.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/stlb.h>
@@ -43,6 +58,12 @@ struct kprog {
 	uint32_t kp_first_grant;          /* packet handlers: region 0 is the frame */
 	void *kp_code;
 	unsigned kp_code_pages, kp_pages;
+	/* A predicate whose result depends on its granted memory alone (no
+	 * context, no clock, no writes): the hash of that memory when it last
+	 * did not hold, so the timer need not run it again until it changes. */
+	bool kp_pure;
+	bool kp_idle_valid;
+	uint64_t kp_idle_hash;
 };
 
 static unsigned pages_for(size_t bytes)
@@ -97,6 +118,44 @@ static long take_grants(struct env *e, struct kprog *kp, const struct bpf_grant 
 	return 0;
 }
 
+/* Does verified predicate p depend on its regions' bytes alone? */
+static bool pure_predicate(const struct bpf_prog *p)
+{
+	if (p->p_kind != BPF_KIND_WAKEUP)
+		return false;
+	for (uint32_t k = 0; k < p->p_nregions; k++)
+		if (p->p_regions[k].r_flags & BPF_REGION_WRITE)
+			return false;
+	for (uint32_t pc = 0; pc < p->p_len; pc++) {
+		const struct bpf_insn *i = &p->p_insns[pc];
+		if ((p->p_aux[pc].a_flags & (BPF_AUX_SEEN | BPF_AUX_CTX)) ==
+		    (BPF_AUX_SEEN | BPF_AUX_CTX))
+			return false; /* it reads the context: ticks, tsc, id, arg */
+		if (i->code == (BPF_JMP | BPF_CALL) && i->imm != BPF_HELPER_REGION_READ_U64)
+			return false; /* the clock, or a helper that writes */
+	}
+	return true;
+}
+
+/* A hash of kp's granted memory; *units what reading it cost. */
+static uint64_t regions_hash(const struct kprog *kp, uint64_t *units)
+{
+	uint64_t h = 0xcbf29ce484222325UL;
+	*units = 0;
+	for (uint32_t k = kp->kp_first_grant; k < kp->kp_prog.p_nregions; k++) {
+		const uint8_t *b = kp->kp_prog.p_regions[k].r_kptr;
+		uint64_t n = kp->kp_prog.p_regions[k].r_len, w;
+		for (uint64_t off = 0; off < n; off += 8) {
+			w = 0;
+			memcpy(&w, b + off, MIN(8, n - off));
+			h = (h ^ w) * 0x100000001b3UL;
+			h ^= h >> 29;
+		}
+		*units += n / 32 + 1;
+	}
+	return h;
+}
+
 long sys_bpf_load(uint64_t uargs)
 {
 	struct env *e = curenv;
@@ -115,6 +174,8 @@ long sys_bpf_load(uint64_t uargs)
 		slot++;
 	if (slot == BPF_PROGS_PER_ENV)
 		return -E_FULL;
+	if (!acct_may(e->env_vm->vs_acct, QUOTA_PROGS, 1))
+		return -E_FULL; /* its family has its share of programs */
 
 	size_t insn_bytes = a.bl_len * sizeof(struct bpf_insn);
 	size_t aux_bytes = a.bl_len * sizeof(struct bpf_aux);
@@ -170,7 +231,9 @@ long sys_bpf_load(uint64_t uargs)
 			kp->kp_code = NULL;
 		}
 	}
+	kp->kp_pure = pure_predicate(p);
 	e->env_progs[slot] = kp;
+	acct_force(e->env_vm->vs_acct, QUOTA_PROGS, 1); /* room checked above */
 	return slot;
 }
 
@@ -194,6 +257,7 @@ long sys_bpf_unload(uint64_t slot)
 		return err;
 	e->env_progs[slot] = NULL;
 	unload(kp);
+	acct_release(e->env_vm->vs_acct, QUOTA_PROGS, 1);
 	return 0;
 }
 
@@ -217,18 +281,47 @@ static long notify_owner(void *owner, uint64_t a0, uint64_t a1, uint64_t a2)
 	return pct_post(owner, 0, a0, a1, a2);
 }
 
-/* Run e's predicate kp with arg: does it hold? */
-static bool holds(struct env *e, struct kprog *kp, uint64_t arg)
+/* What a finished run cost: the budget it spent, or, for a program with
+ * no loops (which spends none), its length, a bound on what it ran. */
+static uint64_t run_cost(const struct kprog *kp, const struct bpf_runtime *rt)
+{
+	if (!kp->kp_prog.p_loops)
+		return kp->kp_prog.p_len;
+	return kp->kp_prog.p_budget - MIN(rt->rt_budget, kp->kp_prog.p_budget);
+}
+
+/* Run e's predicate kp with arg: does it hold? own_time: in e's own system
+ * call, on its own time (counted, not paid from the family's units, which
+ * are for the runs in the timer interrupt, on everyone's time). */
+static bool holds(struct env *e, struct kprog *kp, uint64_t arg, bool own_time)
 {
 	if (kp->kp_prog.p_kind != BPF_KIND_WAKEUP || !grants_still_owned(e, kp))
 		return false; /* its memory changed hands: never again */
+	struct account *a = e->env_vm->vs_acct;
+	if (!own_time && !acct_code_may(a, kinfo.ki_ticks))
+		return false; /* its family's time for this tick is spent */
+	uint64_t hash = 0, hash_units = 0;
+	if (kp->kp_pure) {
+		hash = regions_hash(kp, &hash_units);
+		if (!own_time)
+			acct_code_spent(a, hash_units);
+		if (!own_time && kp->kp_idle_valid && hash == kp->kp_idle_hash)
+			return false; /* what it reads is as it was when it did not hold */
+	}
 	struct bpf_wakeup_ctx ctx = { kinfo.ki_ticks, rdtsc(), (uint64_t)e->env_id, arg };
 	struct bpf_runtime rt;
 	bpf_runtime_init(&rt, &kp->kp_prog);
 	rt.rt_clock = read_tsc;
 	uint64_t r = kp->kp_fn ? kp->kp_fn(&ctx, &rt) : bpf_interp(&kp->kp_prog, &ctx, &rt);
+	if (own_time)
+		a->a_code_units += run_cost(kp, &rt);
+	else
+		acct_code_spent(a, run_cost(kp, &rt));
 	e->env_info->env_pred_runs++;
-	return rt.rt_status == BPF_RUN_OK && r != 0;
+	bool held = rt.rt_status == BPF_RUN_OK && r != 0;
+	kp->kp_idle_valid = kp->kp_pure && !held;
+	kp->kp_idle_hash = hash;
+	return held;
 }
 
 long sys_env_sleep_until(uint64_t slot, uint64_t arg, uint64_t ticks)
@@ -242,7 +335,7 @@ long sys_env_sleep_until(uint64_t slot, uint64_t arg, uint64_t ticks)
 		return -E_INVAL; /* a packet handler is no predicate */
 	if (e->env_pct_qlen)
 		return 1;
-	if (holds(e, kp, arg))
+	if (holds(e, kp, arg, true))
 		return 2;
 	if (ticks == 0)
 		return 0;
@@ -255,7 +348,7 @@ long sys_env_sleep_until(uint64_t slot, uint64_t arg, uint64_t ticks)
 static bool pred_holds(struct env *e)
 {
 	struct kprog *kp = e->env_sleep_pred >= 0 ? e->env_progs[e->env_sleep_pred] : NULL;
-	return kp && holds(e, kp, e->env_sleep_arg);
+	return kp && holds(e, kp, e->env_sleep_arg, false);
 }
 
 /* --- programs the kernel keeps for itself ------------------------------------ */
@@ -348,6 +441,7 @@ void dlcode_env_gone(struct env *e, enum env_end how UNUSED)
 		if (e->env_progs[i]) {
 			unload(e->env_progs[i]);
 			e->env_progs[i] = NULL;
+			acct_release(e->env_vm->vs_acct, QUOTA_PROGS, 1);
 		}
 }
 
@@ -364,6 +458,9 @@ long dlcode_run_packet(struct env *e, uint64_t slot, const uint8_t *frame, uint3
 	if (!kp || kp->kp_prog.p_kind != BPF_KIND_PACKET || len > BPF_PACKET_MAX ||
 	    !grants_still_owned(e, kp))
 		return -1;
+	struct account *a = e->env_vm->vs_acct;
+	if (!acct_code_may(a, kinfo.ki_ticks))
+		return -1; /* its family's time for this tick is spent */
 	memcpy(packet_buf, frame, len);
 	memset(packet_buf + len, 0, BPF_PACKET_MAX - len);
 	struct bpf_packet_ctx ctx = { len, kinfo.ki_ticks, (uint64_t)e->env_id, arg };
@@ -375,5 +472,6 @@ long dlcode_run_packet(struct env *e, uint64_t slot, const uint8_t *frame, uint3
 	rt.rt_notify = notify_owner;
 	rt.rt_owner = e;
 	uint64_t r = kp->kp_fn ? kp->kp_fn(&ctx, &rt) : bpf_interp(&kp->kp_prog, &ctx, &rt);
+	acct_code_spent(a, run_cost(kp, &rt));
 	return rt.rt_status == BPF_RUN_OK ? (long)(r & 1) : -1;
 }

@@ -15,14 +15,24 @@
  * that bound it (a binding of a cached block is a cache, like the hardware
  * page tables: the env binds it again after the next lookup).
  *
- * Data blocks are not cached here: envs move them with disk_io into their
- * own pages (doc/disk.md says what is left to do).
+ * Data blocks are cached here too, in pages of the envs that brought them
+ * in (sys_disk_cache): an env reads a block into its own page and
+ * registers it; others with a key reaching the block bind that page
+ * (disk_bind: writable only with CAP_W), so two envs with one file open
+ * share one copy. The page stays its owner's: counted against its limit,
+ * asked back by visible revocation like any other, and when it leaves
+ * the owner (freed, revoked, repossessed, the owner dead: pmap calls
+ * page_uncache, PG_CACHED) or the block is freed, the entry goes and
+ * every binding of the page with it. Data entries are never evicted by
+ * the kernel; they may hold at most BC_DATA_MAX entries (BC_DATA_PER_ENV
+ * of one env's pages), so metadata always finds room.
  *
  * Locking: the big kernel lock.
  */
 #include <inc/error.h>
 #include <inc/kinfo.h>
 #include <kern/arch/console.h>
+#include <kern/env/env.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/stlb.h>
 #include <kern/disk/bcache.h>
@@ -34,10 +44,15 @@ extern struct kern_info kinfo;
 static struct bc_entry registry[BC_ENTRIES] __attribute__((aligned(PAGE_SIZE)));
 static unsigned ndirty;
 static unsigned evict_hand; /* where the next eviction looks first */
+static unsigned ndata;      /* data entries */
+static uint8_t data_of_env[NENV];
+
+static void page_uncached(ppn_t ppn);
 
 void bc_init(void)
 {
 	pmap_expose(UBCACHE, registry, sizeof(registry));
+	page_uncache = page_uncached;
 }
 
 static struct bc_entry *find(uint64_t block)
@@ -56,9 +71,25 @@ bool bc_lookup(uint64_t block, ppn_t *ppn)
 	return b != NULL;
 }
 
-/* Unbind b's page everywhere and make it an empty entry (its page kept). */
+/* Make b an empty entry, its page unbound from every env but its owner (a
+ * metadata entry keeps its kernel page for the next block; a data entry's
+ * page stays its owner's, bound where the owner had it). */
 static void forget(struct bc_entry *b)
 {
+	if (b->be_state & BC_DATA) {
+		envid_t owner = pages[b->be_ppn].pg_owner;
+		struct env *oe = owner > 0 ? env_lookup(owner) : NULL;
+		struct vmspace *keep = oe ? oe->env_vm : NULL, *vs;
+		while ((vs = stlb_other_binder(b->be_ppn, keep)))
+			stlb_unbind_page(b->be_ppn, vs);
+		pages[b->be_ppn].pg_flags &= (uint8_t)~PG_CACHED;
+		if (owner > 0 && data_of_env[ENVX(owner)])
+			data_of_env[ENVX(owner)]--;
+		ndata--;
+		b->be_ppn = 0; /* not a kernel page to reuse */
+		b->be_state = 0;
+		return;
+	}
 	stlb_unbind_page(b->be_ppn, NULL);
 	if (b->be_state & BC_DIRTY)
 		ndirty--;
@@ -69,9 +100,13 @@ static void forget(struct bc_entry *b)
 static struct bc_entry *slot(int *err)
 {
 	for (int pass = 0; pass < 2; pass++) {
+		/* an empty entry, one with a kernel page first */
+		struct bc_entry *empty = NULL;
 		for (struct bc_entry *b = registry; b < registry + BC_ENTRIES; b++)
-			if (!b->be_state)
-				return b;
+			if (!b->be_state && (!empty || b->be_ppn))
+				empty = b;
+		if (empty)
+			return empty;
 		for (unsigned i = 0; i < BC_ENTRIES; i++) {
 			struct bc_entry *b = &registry[(evict_hand + i) % BC_ENTRIES];
 			if (b->be_state == BC_CLEAN) {
@@ -197,4 +232,83 @@ long bc_write_pass(bool (*ready)(uint64_t block, const void *page))
 	}
 	disk_kernel_drain();
 	return pass_status < 0 ? pass_status : n;
+}
+
+/* --- data blocks --------------------------------------------------------------- */
+
+long bc_data_insert(uint64_t block, uint16_t root, ppn_t ppn, uint16_t state)
+{
+	envid_t owner = pages[ppn].pg_owner;
+	if (find(block))
+		return -E_BUSY;
+	if (ndata >= BC_DATA_MAX || owner <= 0 || data_of_env[ENVX(owner)] >= BC_DATA_PER_ENV)
+		return -E_FULL;
+	struct bc_entry *b = NULL;
+	for (struct bc_entry *e = registry; e < registry + BC_ENTRIES; e++)
+		if (!e->be_state && (!b || !e->be_ppn))
+			b = e; /* prefer one without a kernel page: metadata reuses those */
+	if (!b)
+		return -E_FULL;
+	if (b->be_ppn) {
+		/* give its kernel page back to the pool: the entry holds an env's page now */
+		page_give_back(b->be_ppn);
+		kinfo.ki_pool_pages--;
+	}
+	b->be_block = block;
+	b->be_root = root;
+	b->be_ppn = (uint32_t)ppn;
+	b->be_state = (uint16_t)(BC_DATA | state);
+	pages[ppn].pg_flags |= PG_CACHED;
+	data_of_env[ENVX(owner)]++;
+	ndata++;
+	return b - registry;
+}
+
+unsigned bc_index(const struct bc_entry *b)
+{
+	return (unsigned)(b - registry);
+}
+
+struct bc_entry *bc_data_find(uint64_t block)
+{
+	struct bc_entry *b = find(block);
+	return b && (b->be_state & BC_DATA) ? b : NULL;
+}
+
+void bc_data_set(struct bc_entry *b, uint16_t state)
+{
+	b->be_state = (uint16_t)(BC_DATA | state);
+}
+
+void bc_data_drop(struct bc_entry *b)
+{
+	forget(b);
+}
+
+void bc_data_done(unsigned idx, uint64_t block, ppn_t ppn, int op, int status)
+{
+	struct bc_entry *b = &registry[idx % BC_ENTRIES];
+	if (!(b->be_state & BC_DATA) || !(b->be_state & BC_IN_FLIGHT) || b->be_block != block ||
+	    b->be_ppn != ppn)
+		return; /* dropped meanwhile */
+	if (op == DISK_OP_READ) {
+		if (status < 0)
+			forget(b); /* nothing valid to share */
+		else
+			bc_data_set(b, BC_CLEAN);
+		return;
+	}
+	/* a write: dirty again if it was changed meanwhile, or if it failed */
+	bool dirty = (b->be_state & BC_DIRTY) || status < 0;
+	bc_data_set(b, dirty ? BC_DIRTY : BC_CLEAN);
+}
+
+static void page_uncached(ppn_t ppn)
+{
+	for (struct bc_entry *b = registry; b < registry + BC_ENTRIES; b++)
+		if ((b->be_state & BC_DATA) && b->be_ppn == ppn) {
+			forget(b);
+			return;
+		}
+	pages[ppn].pg_flags &= (uint8_t)~PG_CACHED;
 }

@@ -28,4 +28,20 @@ long bc_write_pass(bool (*ready)(uint64_t block, const void *page));
 /* Dirty entries now. */
 unsigned bc_dirty_count(void);
 
+/* --- data blocks: copies in env pages ---------------------------------------- */
+/* Register page ppn (an env's user page) as block's copy, state BC_*: the
+ * entry's index, or -E_BUSY (block cached already), -E_FULL (no room, or
+ * the owner holds BC_DATA_PER_ENV). */
+long bc_data_insert(uint64_t block, uint16_t root, ppn_t ppn, uint16_t state);
+/* block's data entry, or NULL. */
+struct bc_entry *bc_data_find(uint64_t block);
+/* b's index in the registry. */
+unsigned bc_index(const struct bc_entry *b);
+/* Set a data entry's state (BC_DATA kept). */
+void bc_data_set(struct bc_entry *b, uint16_t state);
+/* Take a data entry out; its page is unbound everywhere. */
+void bc_data_drop(struct bc_entry *b);
+/* A request for entry idx (block, page ppn) ended: op DISK_OP_*, status. */
+void bc_data_done(unsigned idx, uint64_t block, ppn_t ppn, int op, int status);
+
 #endif

@@ -33,6 +33,7 @@
 #include <kern/mem/stlb.h>
 #include <kern/mem/vm.h>
 #include <kern/dev/virtio_blk.h>
+#include <kern/disk/bcache.h>
 #include <kern/disk/disk.h>
 #include <common/string.h>
 
@@ -52,6 +53,7 @@ struct req {
 	ppn_t r_ppn;
 	disk_kdone_fn *r_kdone; /* kernel requests: called at completion */
 	uint64_t r_karg;
+	uint16_t r_cache;      /* registry entry + 1 of a data block's copy (sys_disk_cache) */
 	bool r_waited;         /* its env sleeps in sys_disk_wait for it */
 	uint64_t r_wait_until; /* ... with this env_sleep_until */
 };
@@ -110,6 +112,7 @@ static struct req *req_new(void)
 		if (r->r_state == R_FREE) {
 			r->r_seq++;
 			r->r_kdone = NULL;
+			r->r_cache = 0;
 			r->r_waited = false;
 			r->r_env = 0;
 			return r;
@@ -164,6 +167,8 @@ static void completed(uint64_t tag, int status)
 	}
 	if (r->r_op == DISK_OP_WRITE && status == 0)
 		xn_block_written(r->r_block);
+	if (r->r_cache)
+		bc_data_done(r->r_cache - 1u, r->r_block, r->r_ppn, r->r_op, status);
 	struct env *e = r->r_env ? env_lookup(r->r_env) : NULL;
 	if (!e) {
 		req_free(r); /* abandoned: its env died */
@@ -304,6 +309,37 @@ long sys_disk_info(uint64_t out)
 	return 0;
 }
 
+/* Is there room for one more request of e's? */
+static bool env_room(struct env *e)
+{
+	return per_env[ENVX(e->env_id)] < DISK_REQS_PER_ENV &&
+	       env_total < DISK_REQS - KERNEL_RESERVE;
+}
+
+/* Start op on page ppn for e (checked); cache: registry entry + 1, or 0.
+ * The id, or -E_FULL. */
+static long env_request(struct env *e, int op, uint64_t block, ppn_t ppn, unsigned cache)
+{
+	if (!env_room(e))
+		return -E_FULL;
+	struct req *r = req_new();
+	if (!r)
+		return -E_FULL;
+	r->r_op = (uint8_t)op;
+	r->r_block = block;
+	r->r_ppn = ppn;
+	r->r_env = e->env_id;
+	r->r_cache = (uint16_t)cache;
+	per_env[ENVX(e->env_id)]++;
+	env_total++;
+	if (op == DISK_OP_READ)
+		disk_stats.di_reads++;
+	else
+		disk_stats.di_writes++;
+	submit(r);
+	return (long)req_id(r);
+}
+
 long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 {
 	struct env *e = curenv;
@@ -325,24 +361,7 @@ long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 		return c;
 	if (op == DISK_OP_WRITE && disk_stats.di_read_only)
 		return -E_PERM;
-	if (per_env[ENVX(e->env_id)] >= DISK_REQS_PER_ENV ||
-	    env_total >= DISK_REQS - KERNEL_RESERVE)
-		return -E_FULL;
-	struct req *r = req_new();
-	if (!r)
-		return -E_FULL;
-	r->r_op = (uint8_t)op;
-	r->r_block = block;
-	r->r_ppn = b->b_ppn;
-	r->r_env = e->env_id;
-	per_env[ENVX(e->env_id)]++;
-	env_total++;
-	if (op == DISK_OP_READ)
-		disk_stats.di_reads++;
-	else
-		disk_stats.di_writes++;
-	submit(r);
-	return (long)req_id(r);
+	return env_request(e, (int)op, block, b->b_ppn, 0);
 }
 
 long sys_disk_wait(uint64_t id, uint64_t ticks)
@@ -372,6 +391,74 @@ long sys_disk_flush(void)
 {
 	if (!disk_present())
 		return -E_NOT_FOUND;
-	long r = xn_sync();
-	return r < 0 ? r : disk_kernel_flush_sync();
+	if (disk_stats.di_xn == XN_STATE_MOUNTED)
+		return xn_sync(); /* it ends with the device's flush */
+	return disk_kernel_flush_sync();
+}
+
+long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
+{
+	struct env *e = curenv;
+	if (op > DISK_CACHE_DROP)
+		return -E_INVAL;
+	if (!disk_present() || disk_stats.di_xn != XN_STATE_MOUNTED)
+		return -E_NOT_FOUND;
+	if (block >= disk_blocks())
+		return -E_RANGE;
+	long c;
+	if (op == DISK_CACHE_READ || op == DISK_CACHE_ADOPT) {
+		if (va % PAGE_SIZE || va >= UTOP)
+			return -E_INVAL;
+		const struct binding *b = stlb_lookup(e->env_vm, va);
+		if (!b || !(b->b_rights & BIND_WRITE))
+			return -E_FAULT;
+		struct page_info *pg = &pages[b->b_ppn];
+		if (pg->pg_type != PAGE_USER || pg->pg_owner != e->env_id)
+			return -E_PERM;
+		if (pg->pg_flags & (PG_PINNED | PG_CACHED))
+			return -E_BUSY; /* in a transfer, or some block's copy already */
+		int access = op == DISK_CACHE_READ ? DISK_OP_READ : DISK_OP_WRITE;
+		if ((c = xn_io_check(e, access, block, cap)) < 0)
+			return c;
+		int root = xn_data_root(block);
+		if (root < 0)
+			return -E_INVAL; /* metadata is cached by the kernel (disk_bind) */
+		if (op == DISK_CACHE_READ && !env_room(e))
+			return -E_FULL;
+		long idx = bc_data_insert(block, (uint16_t)root, b->b_ppn,
+					  op == DISK_CACHE_READ ? BC_IN_FLIGHT : BC_DIRTY);
+		if (idx < 0 || op == DISK_CACHE_ADOPT)
+			return idx < 0 ? idx : 0;
+		long id = env_request(e, DISK_OP_READ, block, b->b_ppn, (unsigned)idx + 1);
+		if (id < 0)
+			bc_data_drop(bc_data_find(block));
+		return id;
+	}
+	struct bc_entry *be = bc_data_find(block);
+	if (!be)
+		return -E_NOT_FOUND;
+	if (op == DISK_CACHE_DROP) {
+		if (pages[be->be_ppn].pg_owner != e->env_id)
+			return -E_PERM;
+		if (be->be_state & BC_IN_FLIGHT)
+			return -E_BUSY;
+		bc_data_drop(be);
+		return 0;
+	}
+	if ((c = xn_io_check(e, DISK_OP_WRITE, block, cap)) < 0)
+		return c;
+	if (disk_stats.di_read_only)
+		return -E_PERM;
+	if (!(be->be_state & (BC_CLEAN | BC_DIRTY)))
+		return -E_BUSY; /* still being read */
+	if (op == DISK_CACHE_DIRTY) {
+		bc_data_set(be, (uint16_t)((be->be_state & BC_IN_FLIGHT) | BC_DIRTY));
+		return 0;
+	}
+	if (be->be_state & BC_IN_FLIGHT)
+		return -E_BUSY; /* one write at a time */
+	long id = env_request(e, DISK_OP_WRITE, block, be->be_ppn, bc_index(be) + 1);
+	if (id >= 0)
+		bc_data_set(be, BC_IN_FLIGHT | BC_CLEAN); /* clean once it lands, unless changed */
+	return id;
 }

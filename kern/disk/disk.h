@@ -41,6 +41,9 @@ extern struct disk_info disk_stats;
 /* May e's key in slot cap read (op DISK_OP_READ) or write block? 0, or
  * -E_BAD_CAP / -E_PERM / -E_RANGE. */
 long xn_io_check(struct env *e, int op, uint64_t block, uint64_t cap);
+/* The tree (catalogue index + 1) of data block `block`, or -1 if it is not
+ * a data block in a tree (or XN is not mounted). */
+int xn_data_root(uint64_t block);
 /* A write of block by an env completed: the block is initialised on disk. */
 void xn_block_written(uint64_t block);
 void xn_init(void);
@@ -57,5 +60,8 @@ long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap);
 long sys_xn_root_lookup(uint64_t uname, uint64_t out);
 long sys_xn_update(uint64_t uupd, uint64_t cap);
 long sys_disk_bind(uint64_t block, uint64_t va, uint64_t cap);
+long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap);
+long sys_xn_free_map(uint64_t first, uint64_t count, uint64_t uout);
+long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap);
 
 #endif

@@ -16,7 +16,7 @@
  * only the caller's memory (struct xn_walk_mem), iteratively (a stack of
  * at most nblocks metadata blocks, each pushed once).
  */
-#include <kern/disk/xn_check.h>
+#include <common/xn_check.h>
 #include <kern/disk/xn_walk.h>
 
 /* Claim block b for tree root (index + 1) as type, under parent. */

@@ -1,7 +1,7 @@
 /*
  * XN's reconstruction walk, pure: from the catalogue's roots through every
  * metadata block's UDF, who claims each block. Shared by the kernel's
- * mount (xn.c) and the host tests (test/test_xn.c).
+ * mount (xn.c) and the host tests (test/test_xn_walk.c).
  */
 #ifndef EXO_KERN_DISK_XN_WALK_H
 #define EXO_KERN_DISK_XN_WALK_H

@@ -13,6 +13,7 @@
 #include <kern/env/cap.h>
 #include <kern/arch/console.h>
 #include <kern/env/env.h>
+#include <kern/mem/account.h>
 #include <kern/mem/pmap.h>
 #include <kern/arch/fastpath.h>
 #include <common/string.h>
@@ -88,14 +89,17 @@ void cap_init_root(struct env *e)
 /*
  * Interned guards: a hash table of chains. GUARD_MAX bounds how many distinct
  * page guards can exist at once; page_alloc fails with E_NO_MEM beyond it.
+ * A new entry is charged (QUOTA_GUARDS) to the family of the env whose
+ * allocation made it, until its last page goes, so no family can fill the
+ * table for the others: the root's limit is the table's size.
  */
-#define GUARD_MAX 4096
 #define GUARD_BUCKETS 1024
 
 struct guard {
 	struct cap g_cap;
 	uint32_t g_refs;
 	uint16_t g_next;   /* chain, or free list; 0 ends */
+	struct account *g_acct; /* charged for the entry */
 };
 
 static struct guard guards[GUARD_MAX]; /* [0] unused: id 0 means none */
@@ -119,7 +123,7 @@ void cap_init(void)
 	page_guard_release = guard_put;
 }
 
-long guard_get(const struct cap *c)
+long guard_get(const struct cap *c, struct account *acct)
 {
 	unsigned b = hash_name(c);
 	for (uint16_t i = buckets[b]; i; i = guards[i].g_next)
@@ -127,13 +131,14 @@ long guard_get(const struct cap *c)
 			guards[i].g_refs++;
 			return i;
 		}
-	if (!free_guards)
+	if (!free_guards || !acct_charge(acct, QUOTA_GUARDS, 1))
 		return -E_NO_MEM;
 	uint16_t i = free_guards;
 	free_guards = guards[i].g_next;
 	guards[i].g_cap = *c;
 	guards[i].g_cap.c_rights = CAP_ALL;
 	guards[i].g_refs = 1;
+	guards[i].g_acct = acct;
 	guards[i].g_next = buckets[b];
 	buckets[b] = i;
 	return i;
@@ -152,6 +157,7 @@ void guard_put(uint32_t id)
 	*pp = guards[id].g_next;
 	guards[id].g_next = free_guards;
 	free_guards = (uint16_t)id;
+	acct_release(guards[id].g_acct, QUOTA_GUARDS, 1);
 }
 
 const struct cap *guard_of(uint32_t id)

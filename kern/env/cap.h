@@ -21,10 +21,14 @@ int cap_init_child(struct env *child, const struct cap *key);
 /* The first env: the root name (empty), which dominates everything. */
 void cap_init_root(struct env *e);
 
-/* Page guards, interned: pages mostly share their owner's guard. */
+/* Page guards, interned: pages mostly share their owner's guard. At most
+ * GUARD_MAX - 1 distinct ones at once. */
+#define GUARD_MAX 4096
 void cap_init(void);
-/* Intern guard; returns its id (> 0) or -E_NO_MEM. */
-long guard_get(const struct cap *guard);
+/* Intern guard, a new entry charged to acct; returns its id (> 0) or
+ * -E_NO_MEM (the table is full, or acct's family holds its share). */
+struct account;
+long guard_get(const struct cap *guard, struct account *acct);
 void guard_put(uint32_t id);
 const struct cap *guard_of(uint32_t id);
 

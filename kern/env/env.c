@@ -18,6 +18,8 @@
 #include <inc/kinfo.h>
 #include <inc/syscall.h>
 #include <kern/env/cap.h>
+#include <kern/env/console_input.h>
+#include <kern/mem/account.h>
 #include <kern/arch/console.h>
 #include <kern/arch/cpu.h>
 #include <kern/env/env.h>
@@ -38,6 +40,7 @@ struct env envs[NENV];
 struct env_info env_infos[NENV] __attribute__((aligned(PAGE_SIZE)));
 _Static_assert(sizeof(env_infos) % PAGE_SIZE == 0, "env_infos is exposed whole pages");
 envid_t first_envid;
+uint64_t env_root_quota[QUOTA_KINDS];
 
 static struct env *free_head, **free_tail = &free_head;
 static uint8_t fpu_initial[512] __attribute__((aligned(16)));
@@ -180,6 +183,8 @@ FASTPATH void syscall_save_caller(long result)
 
 void page_release(ppn_t ppn)
 {
+	if (pages[ppn].pg_flags & PG_CACHED)
+		page_uncache(ppn); /* a cached block's copy has no heir: others' bindings go */
 	if (pages[ppn].pg_flags & PG_PINNED) {
 		/* the device still reads or writes it: nobody else may have it;
 		 * page_give_back keeps it for the kernel until the device is done */
@@ -202,7 +207,7 @@ void page_release(ppn_t ppn)
 	if (owner)
 		page_disown(owner->env_vm, ppn);
 	page_adopt(heir_vm, ppn);
-	long g = guard_get(&heir->env_guard);
+	long g = guard_get(&heir->env_guard, heir->env_vm->vs_acct);
 	if (g > 0) {
 		if (page_guards[ppn])
 			guard_put(page_guards[ppn]);
@@ -238,6 +243,13 @@ static long env_new(struct env *parent, const struct cap *key, const char *name,
 	struct env *e = env_alloc_slot(parent, name);
 	if (!e)
 		return -E_NO_FREE_ENV;
+	/* Its family's account first: everything after is charged to it. */
+	struct account *a = parent ? acct_new(parent->env_vm->vs_acct) : acct_new_root(env_root_quota);
+	if (!a) {
+		env_free_slot(e);
+		return -E_NO_FREE_ENV; /* the table, or the creator's family's share */
+	}
+	e->env_vm->vs_acct = a;
 	long r = page_take(e->env_vm, PAGE_ENVMETA, PPN_ANY);
 	if (r >= 0) {
 		e->env_kpage = page_kva((ppn_t)r);
@@ -363,6 +375,8 @@ long env_exec(struct env *e, const char *name, const char *args)
 		return -E_NOT_FOUND;
 	if (program_check(prog) < 0)
 		return -E_BAD_ELF;
+	if (program_fits(e, prog) < 0)
+		return -E_NO_MEM; /* known before the old image goes */
 	/* Past here the old image is gone (as with Unix exec, a failure now
 	 * can only end the env). It keeps its id, parent, children, keys,
 	 * slots, limit and console. */
@@ -412,6 +426,9 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 {
 	struct cpu *c = thiscpu();
 	env_gone(e, ENV_END_DESTROY);
+	/* It holds nothing now; its account lives on while its descendants do. */
+	acct_put(e->env_vm->vs_acct);
+	e->env_vm->vs_acct = NULL;
 
 	struct env_info *info = e->env_info;
 	info->env_exit = exit_status;
@@ -434,8 +451,17 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 	}
 
 	if (kinfo.ki_console == e->env_id) {
+		/* Never to nobody: its parent, or the first env for an orphan
+		 * (it holds the machine), or whoever heads the oldest family
+		 * left if that too is gone. */
 		struct env *p = env_lookup(info->env_parent_id);
+		if (!p)
+			p = env_lookup(first_envid);
+		for (int i = 0; !p && i < NENV; i++)
+			if (&envs[i] != e && envs[i].env_info->env_parent_id == 0)
+				p = env_lookup(envs[i].env_id);
 		kinfo.ki_console = p ? p->env_id : 0;
+		console_owner_changed();
 	}
 
 	struct env *parent = env_lookup(info->env_parent_id);

@@ -4,6 +4,7 @@
 #include <inc/cap.h>
 #include <inc/bpf.h>
 #include <inc/env.h>
+#include <inc/quota.h>
 #include <inc/upcall.h>
 #include <kern/arch/mmu.h>
 #include <kern/arch/trap.h>
@@ -95,6 +96,8 @@ struct env {
 extern struct env envs[NENV];
 extern struct env_info env_infos[NENV];
 extern envid_t first_envid;
+/* The first env's family limits: the machine (set by kmain). */
+extern uint64_t env_root_quota[QUOTA_KINDS];
 
 void env_init(void);
 /* The live (not free, not zombie) env with this id, or NULL. */
@@ -106,8 +109,9 @@ long env_create(struct env *parent, const struct cap *key, const char *name,
 		const char *args);
 /* Replace e's program with the boot image's program name (args as for
  * env_create), keeping its id, family, keys and time. 0 (e's registers now
- * start the new program), -E_NOT_FOUND / -E_BAD_ELF with nothing changed,
- * or another -E_* after e has been destroyed. */
+ * start the new program), -E_NOT_FOUND / -E_BAD_ELF / -E_NO_MEM (it would
+ * not fit) with nothing changed, or another -E_* after e has been
+ * destroyed (then e is no longer alive). */
 long env_exec(struct env *e, const char *name, const char *args);
 /* An unstarted child of parent under key with an empty address space and
  * parent's upcalls, for a library OS to fill (fork). Returns its id. */

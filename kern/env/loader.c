@@ -20,6 +20,7 @@
 #include <kern/env/cap.h>
 #include <kern/env/env.h>
 #include <kern/env/loader.h>
+#include <kern/mem/account.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/stlb.h>
 #include <kern/mem/vm.h>
@@ -70,7 +71,7 @@ static void *page_at(struct env *e, uint64_t va, unsigned rights, int *err)
 			*err = stlb_bind(e->env_vm, va, ppn, have | rights);
 		return page_kva(ppn);
 	}
-	long g = guard_get(&e->env_guard); /* guarded by the env's own name */
+	long g = guard_get(&e->env_guard, e->env_vm->vs_acct); /* guarded by the env's own name */
 	long ppn = g < 0 ? g : page_take(e->env_vm, PAGE_USER, PPN_ANY);
 	if (ppn < 0) {
 		if (g > 0)
@@ -231,6 +232,30 @@ static int setup_stack(struct env *e, const char *name, const char *args)
 	e->env_tf.tf_rdi = (uint64_t)argc;
 	e->env_tf.tf_rsi = sp;
 	e->env_tf.tf_rsp = sp - 8; /* as if called: a slot for a return address */
+	return 0;
+}
+
+int program_fits(struct env *e, const struct program *prog)
+{
+	const struct elf64_ehdr *eh = (const void *)prog->start;
+	const struct elf64_phdr *ph = (const void *)(prog->start + eh->e_phoff);
+	uint64_t bound = USTACK_PAGES, tables = 3 + 1; /* PDPT, PD, PT of the stack */
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD)
+			continue;
+		uint64_t lo = ROUNDDOWN(ph[i].p_vaddr, PAGE_SIZE);
+		uint64_t n = (ROUNDUP(ph[i].p_vaddr + ph[i].p_memsz, PAGE_SIZE) - lo) / PAGE_SIZE;
+		bound += n;
+		tables += 3 + n / 512 + 1; /* a segment may cross every level once */
+	}
+	/* Every page may need a private copy (the image cache can be full). */
+	uint64_t pages_needed = bound + tables;
+	if (pages_needed > pages_free || !acct_may(e->env_vm->vs_acct, QUOTA_PAGES, pages_needed))
+		return -E_NO_MEM;
+	/* Its bindings all go before the load: count them as room. */
+	uint64_t have = e->env_vm->vs_nbindings;
+	if (bound > have && !acct_may(e->env_vm->vs_acct, QUOTA_BINDINGS, bound - have))
+		return -E_NO_MEM;
 	return 0;
 }
 

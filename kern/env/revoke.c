@@ -24,6 +24,7 @@
 #include <inc/upcall.h>
 #include <kern/arch/console.h>
 #include <kern/env/env.h>
+#include <kern/mem/account.h>
 #include <kern/mem/pmap.h>
 #include <kern/env/revoke.h>
 #include <kern/mem/stlb.h>
@@ -42,26 +43,86 @@ void revoke_request(struct env *e, uint64_t n)
 		e->env_revoking = true;
 		outstanding++;
 		e->env_revoke_target = target;
+		/* One deadline per request outstanding: asking again does not
+		 * put it off, or a stream of requests would put it off for ever. */
+		e->env_revoke_deadline = kinfo.ki_ticks + REVOKE_DEADLINE_TICKS;
+		e->env_revoke_upcall = true;
 	} else if (target < e->env_revoke_target) {
 		e->env_revoke_target = target;
+		e->env_revoke_upcall = true; /* it is asked for more: tell it */
 	}
-	e->env_revoke_deadline = kinfo.ki_ticks + REVOKE_DEADLINE_TICKS;
-	e->env_revoke_upcall = true;
+}
+
+/* The live env whose account a is, or NULL (dead, its family lives on). */
+static struct env *env_of(const struct account *a)
+{
+	for (int i = 0; i < NENV; i++) {
+		uint32_t s = env_infos[i].env_status;
+		if (envs[i].env_vm->vs_acct == a && s != ENV_FREE && s != ENV_ZOMBIE)
+			return &envs[i];
+	}
+	return NULL;
+}
+
+/* Pages e could give back without going below its guaranteed minimum. */
+static uint32_t above_minimum(const struct env *e)
+{
+	uint32_t have = e->env_info->env_user_pages;
+	return have > ENV_PAGES_MIN ? have - ENV_PAGES_MIN : 0;
+}
+
+/*
+ * Whom to ask for pages when memory runs out: walk down the family tree
+ * from the root. At each family, the candidates are the env that heads it
+ * (its own user pages) and each child family (all its pages). The asker's
+ * own line comes first if it holds more than an equal share of the family
+ * it is in; otherwise the candidate holding most is taken. So pages come
+ * from the families holding more than their share, never from a small
+ * bystander because it happens to be the biggest single env.
+ */
+static struct env *pick_victim(struct env *requester)
+{
+	struct account *at = NULL;
+	for (struct account *a = accounts; a < accounts + NACCOUNTS; a++)
+		if (a->a_inuse && !a->a_parent)
+			at = a;
+	const struct account *mine = requester->env_vm->vs_acct;
+	for (int depth = 0; at && depth <= CAP_MAXLEN; depth++) {
+		struct env *head = env_of(at);
+		uint64_t nfam = head ? 1 : 0;
+		struct account *best = NULL, *asker_line = NULL;
+		uint64_t best_used = head ? above_minimum(head) : 0;
+		for (struct account *c = accounts; c < accounts + NACCOUNTS; c++) {
+			if (!c->a_inuse || c->a_parent != at)
+				continue;
+			nfam++;
+			if (acct_in_family(c, mine))
+				asker_line = c;
+			if (c->a_used[QUOTA_PAGES] > best_used) {
+				best = c;
+				best_used = c->a_used[QUOTA_PAGES];
+			}
+		}
+		uint64_t fair = at->a_used[QUOTA_PAGES] / nfam;
+		if (asker_line && asker_line->a_used[QUOTA_PAGES] > fair)
+			best = asker_line; /* the asker's family holds more than its share */
+		else if (head == requester && head->env_info->env_user_pages > fair &&
+			 above_minimum(head))
+			return head; /* so does the asker itself */
+		if (!best)
+			return head && above_minimum(head) ? head : NULL;
+		at = best;
+	}
+	return NULL;
 }
 
 void revoke_for_memory(struct env *requester)
 {
-	struct env *victim = NULL;
-	for (int i = 0; i < NENV; i++) {
-		struct env *e = &envs[i];
-		uint32_t s = e->env_info->env_status;
-		if (e == requester || s == ENV_FREE || s == ENV_ZOMBIE)
-			continue;
-		if (!victim || e->env_info->env_user_pages > victim->env_info->env_user_pages)
-			victim = e;
-	}
-	if (victim && victim->env_info->env_user_pages > ENV_PAGES_MIN)
-		revoke_request(victim, MAX(victim->env_info->env_user_pages / 8, 16u));
+	struct env *victim = pick_victim(requester);
+	if (!victim)
+		return;
+	uint32_t n = MAX(victim->env_info->env_user_pages / 8, 16u);
+	revoke_request(victim, MIN(n, above_minimum(victim)));
 }
 
 static void finish(struct env *e)

@@ -64,9 +64,35 @@ FASTPATH void env_set_status(struct env *e, enum env_status s)
 
 /*
  * Sleepers: a list of the envs in BLOCK_SLEEP, checked every tick. Short:
- * only envs that chose to sleep are on it.
+ * only envs that chose to sleep are on it. A sleeper whose predicate ran
+ * goes to the back, so when predicates are paid from a budget one family's
+ * sleepers share (dlcode.c, account.c) they take turns, oldest waiting
+ * first, rather than the front of the list taking it every tick.
  */
-static struct env *sleepers;
+static struct env *sleepers, *sleepers_tail;
+
+static void sleepers_remove(struct env *e)
+{
+	if (e->env_sleep_prev)
+		e->env_sleep_prev->env_sleep_next = e->env_sleep_next;
+	else
+		sleepers = e->env_sleep_next;
+	if (e->env_sleep_next)
+		e->env_sleep_next->env_sleep_prev = e->env_sleep_prev;
+	else
+		sleepers_tail = e->env_sleep_prev;
+}
+
+static void sleepers_append(struct env *e)
+{
+	e->env_sleep_next = NULL;
+	e->env_sleep_prev = sleepers_tail;
+	if (sleepers_tail)
+		sleepers_tail->env_sleep_next = e;
+	else
+		sleepers = e;
+	sleepers_tail = e;
+}
 
 FASTPATH void sched_sleep(struct env *e, uint64_t ticks)
 {
@@ -75,11 +101,7 @@ FASTPATH void sched_sleep(struct env *e, uint64_t ticks)
 	e->env_block = BLOCK_SLEEP;
 	e->env_sleep_pred = -1;
 	e->env_sleep_until = until;
-	e->env_sleep_prev = NULL;
-	e->env_sleep_next = sleepers;
-	if (sleepers)
-		sleepers->env_sleep_prev = e;
-	sleepers = e;
+	sleepers_append(e);
 	env_set_status(e, ENV_BLOCKED);
 }
 
@@ -87,12 +109,7 @@ FASTPATH void sched_wake(struct env *e, long value)
 {
 	if (e->env_info->env_status != ENV_BLOCKED || e->env_block != BLOCK_SLEEP)
 		return;
-	if (e->env_sleep_prev)
-		e->env_sleep_prev->env_sleep_next = e->env_sleep_next;
-	else
-		sleepers = e->env_sleep_next;
-	if (e->env_sleep_next)
-		e->env_sleep_next->env_sleep_prev = e->env_sleep_prev;
+	sleepers_remove(e);
 	e->env_tf.tf_rax = (uint64_t)value;
 	e->env_block = BLOCK_NONE;
 	e->env_sleep_pred = -1;
@@ -102,12 +119,19 @@ FASTPATH void sched_wake(struct env *e, long value)
 
 void sched_tick(uint64_t now)
 {
+	/* Each sleeper once: the ones moved to the back are not met again. */
+	struct env *last = sleepers_tail;
 	for (struct env *e = sleepers, *next; e; e = next) {
-		next = e->env_sleep_next;
-		if (e->env_sleep_pred >= 0 && env_pred_holds(e))
+		next = e == last ? NULL : e->env_sleep_next;
+		uint32_t runs = e->env_info->env_pred_runs;
+		if (e->env_sleep_pred >= 0 && env_pred_holds(e)) {
 			sched_wake(e, 2); /* its downloaded predicate holds */
-		else if (now >= e->env_sleep_until)
+		} else if (now >= e->env_sleep_until) {
 			sched_wake(e, 0);
+		} else if (e->env_info->env_pred_runs != runs && e != sleepers_tail) {
+			sleepers_remove(e); /* it had its turn */
+			sleepers_append(e);
+		}
 	}
 }
 

@@ -6,7 +6,7 @@
  * The current slot is a function of the tick count, so every CPU agrees on
  * it without talking. At each tick: an owner inside its slot keeps the CPU;
  * at the end of its slot it is upcalled (T_EPILOGUE) and given
- * EPILOGUE_TICKS to yield; an owner still running after that is preempted,
+ * EPILOGUE_TICKS whole ticks to yield; an owner still running after that is preempted,
  * its registers saved by the kernel, and charged an overrun. Anything else
  * running is preempted every tick in favour of the slot's owner or, in a
  * slot nobody owns (or whose owner is blocked or gave the rest away), of the
@@ -14,7 +14,9 @@
  *
  * Authority: a slot is given to an env by a key dominating that env's guard
  * with CAP_M (an env can take slots for itself and its descendants); no env
- * may hold more than SLICES_MAX_PER_ENV slots of a CPU.
+ * may hold more than SLICES_MAX_PER_ENV slots of a CPU, and a family no more
+ * than its QUOTA_SLICES on all CPUs together (so an env and its children
+ * cannot take a whole CPU by each taking their own maximum).
  *
  * Locking: under the big kernel lock; the vector is read by user space
  * without it.
@@ -28,6 +30,7 @@
 #include <kern/env/env.h>
 #include <kern/arch/fastpath.h>
 #include <kern/arch/lock.h>
+#include <kern/mem/account.h>
 #include <kern/env/slice.h>
 #include <kern/mem/pmap.h>
 #include <kern/env/upcall.h>
@@ -121,7 +124,8 @@ void slice_tick(struct trapframe *tf)
 			cur->env_epilogue_sent = now;
 			if (!upcall_push_slice(cur, tf, T_EPILOGUE, 0)) {
 				c->cpu_epilogue_env = cur;
-				c->cpu_epilogue_deadline = kinfo.ki_ticks + EPILOGUE_TICKS;
+				/* whole ticks: the current one may be all but over */
+				c->cpu_epilogue_deadline = kinfo.ki_ticks + EPILOGUE_TICKS + 1;
 				unlock_kernel();
 				trap_return(tf);
 			}
@@ -162,6 +166,8 @@ long sys_slice_alloc(uint64_t cpu, uint64_t slot, envid_t envid, uint64_t cap)
 	} else if (owners[slot] && env_lookup(owners[slot])) {
 		return -E_BUSY;
 	}
+	if (!acct_charge(e->env_vm->vs_acct, QUOTA_SLICES, 1))
+		return -E_FULL; /* its family holds its share of the slots */
 	owners[slot] = e->env_id;
 	e->env_info->env_slices++;
 	return (long)slot;
@@ -179,6 +185,7 @@ long sys_slice_free(uint64_t cpu, uint64_t slot, uint64_t cap)
 		return r;
 	slice_vec->sv_owner[cpu][slot] = 0;
 	e->env_info->env_slices--;
+	acct_release(e->env_vm->vs_acct, QUOTA_SLICES, 1);
 	return 0;
 }
 
@@ -191,6 +198,7 @@ void slice_env_gone(struct env *e, enum env_end how)
 			if (slice_vec->sv_owner[cpu][s] == e->env_id) {
 				slice_vec->sv_owner[cpu][s] = 0;
 				e->env_info->env_slices--;
+				acct_release(e->env_vm->vs_acct, QUOTA_SLICES, 1);
 			}
 	struct cpu *c = thiscpu();
 	if (c->cpu_epilogue_env == e)

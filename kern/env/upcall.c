@@ -4,6 +4,12 @@
  * the state it was interrupted in. Exceptions (trap.c) and revocation
  * (revoke.c) both come this way.
  *
+ * An upcall starts with clean flags, UPCALL_RFLAGS (inc/upcall.h):
+ * interrupts on, DF, TF, AC and the arithmetic flags clear, whatever the
+ * interrupted code had (it is in the frame). A handler entered with DF set
+ * would break the C calling convention, and one entered with TF set would
+ * single-step itself into a fault inside every fault.
+ *
  * Everything about the target is checked against the env's bindings before
  * anything is written: an env whose entry or stack is unusable gets an error
  * string back here, and its caller decides what to do (kill it, for faults).
@@ -17,6 +23,7 @@
 #include <kern/mem/stlb.h>
 #include <kern/arch/trap.h>
 #include <kern/env/upcall.h>
+#include <kern/arch/x86.h>
 #include <kern/mem/vm.h>
 
 /* What to call each kind of upcall's entry and stack in the reasons an
@@ -86,6 +93,7 @@ FASTPATH static const char *push(struct env *e, struct trapframe *tf, unsigned k
 	tf->tf_rip = rt->ur_entry;
 	tf->tf_rsp = sp;
 	tf->tf_rdi = sp;
+	tf->tf_rflags = UPCALL_RFLAGS;
 	e->env_info->env_upcalls++;
 	return NULL;
 }
@@ -124,6 +132,7 @@ FASTPATH const char *upcall_reuse_pct(struct env *e, struct trapframe *tf, envid
 		env_debug.upcall(e, T_PCT_CALL, 0, (uint64_t)caller, tf->tf_rip);
 	e->env_pct_frame_caller = caller;
 	tf->tf_rip = e->env_route[UPCALL_PCT].ur_entry;
+	tf->tf_rflags = UPCALL_RFLAGS;
 	tf->tf_rsp = e->env_pct_frame;
 	tf->tf_rdi = e->env_pct_frame;
 	tf->tf_rsi = (uint64_t)caller;

@@ -31,6 +31,7 @@
 #include <inc/kinfo.h>
 #include <kern/arch/bootinfo.h>
 #include <kern/arch/console.h>
+#include <kern/mem/account.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/vmspace.h>
 #include <kern/mem/stlb.h>
@@ -47,6 +48,7 @@ pte_t exposed_pml4e;
 uint32_t *page_binds;
 uint32_t *page_guards;
 void (*page_guard_release)(uint32_t guard);
+void (*page_uncache)(ppn_t ppn);
 
 static uint32_t *link_next, *link_prev;
 static uint16_t *pin_count; /* per page: device transfers in flight (page_pin) */
@@ -263,6 +265,8 @@ long page_take(struct vmspace *owner, uint8_t type, uint64_t ppn)
 	} else if (pages[ppn].pg_type != PAGE_FREE) {
 		return -E_BUSY;
 	}
+	if (owner && owner->vs_acct && !acct_charge(owner->vs_acct, QUOTA_PAGES, 1))
+		return -E_NO_MEM; /* its family is at its page quota */
 	if (free_tail == ppn)
 		free_tail = link_prev[ppn];
 	list_remove(&free_head, ppn);
@@ -291,6 +295,8 @@ void page_give_back(ppn_t ppn)
 	if (ppn >= pages_total || pg->pg_type == PAGE_FREE || pg->pg_type == PAGE_RESERVED ||
 	    pg->pg_refs != 0)
 		panic("page_give_back: page %lu type %u refs %u", ppn, pg->pg_type, pg->pg_refs);
+	if (pg->pg_flags & PG_CACHED)
+		page_uncache(ppn);
 	if (pin_count[ppn]) {
 		orphan(ppn);
 		return;
@@ -316,6 +322,8 @@ void page_give_back(ppn_t ppn)
 void page_disown(struct vmspace *vs, ppn_t ppn)
 {
 	list_remove(&vs->vs_page_list, ppn);
+	if (vs->vs_acct)
+		acct_release(vs->vs_acct, QUOTA_PAGES, 1);
 	vs->vs_info->env_pages--;
 	if (pages[ppn].pg_type == PAGE_USER)
 		vs->vs_info->env_user_pages--;
@@ -325,6 +333,8 @@ void page_adopt(struct vmspace *vs, ppn_t ppn)
 {
 	pages[ppn].pg_owner = vs->vs_id;
 	list_push(&vs->vs_page_list, ppn);
+	if (vs->vs_acct)
+		acct_force(vs->vs_acct, QUOTA_PAGES, 1); /* it exists: charged whatever the limit */
 	vs->vs_info->env_pages++;
 	if (pages[ppn].pg_type == PAGE_USER)
 		vs->vs_info->env_user_pages++;

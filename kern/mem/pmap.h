@@ -27,8 +27,9 @@ void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes);
 
 /*
  * Take page ppn (or any free page if ppn == PPN_ANY) for owner with the given
- * type, zero-filled. owner NULL means the kernel. Returns ppn or -E_BUSY /
- * -E_NO_MEM / -E_INVAL.
+ * type, zero-filled, charged to owner's family (account.c). owner NULL means
+ * the kernel. Returns ppn or -E_BUSY / -E_NO_MEM (none free, or the family
+ * is at its page quota) / -E_INVAL.
  */
 long page_take(struct vmspace *owner, uint8_t type, uint64_t ppn);
 /* Return an unbound page to the free list. */
@@ -41,6 +42,9 @@ void page_adopt(struct vmspace *vs, ppn_t ppn);
  * repossessed. page_give_back and page_release of a pinned page orphan it
  * instead (the kernel keeps it, unbound); the last page_unpin of an orphan
  * frees it. */
+/* Set by kern/disk: page ppn (PG_CACHED) is leaving its owner - freed,
+ * revoked, its owner gone - so it stops being a cached disk block. */
+extern void (*page_uncache)(ppn_t ppn);
 void page_pin(ppn_t ppn);
 void page_unpin(ppn_t ppn);
 /* Every page owned by vs, in turn: next(vs, ppn) with ppn = PPN_NONE starts. */

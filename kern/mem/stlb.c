@@ -8,7 +8,11 @@
  * upcall, and only a miss in both goes to the env's exception handler.
  *
  * Storage: a pool of struct binding in kernel pages added as needed, indexed
- * from 1 (0 ends a chain). Each env hashes its bindings by virtual page into
+ * from 1 (0 ends a chain). The pool's pages are kept once added, free
+ * bindings reused: an index is a binding's name in every chain, so a chunk
+ * could go back only after moving its live bindings and rewriting every
+ * link to them; the pool is bounded (STLB_POOL_MAX, 32 MiB) and each
+ * family's share of it by QUOTA_BINDINGS, and ki_pool_pages shows it. Each env hashes its bindings by virtual page into
  * the buckets of its env_kpage; each physical page chains its bindings from
  * page_binds[ppn]. pg_refs in the exposed page table counts the bindings.
  *
@@ -18,6 +22,7 @@
 #include <inc/kinfo.h>
 #include <inc/page.h>
 #include <kern/arch/console.h>
+#include <kern/mem/account.h>
 #include <kern/mem/vmspace.h>
 #include <kern/arch/fastpath.h>
 #include <kern/mem/pmap.h>
@@ -25,7 +30,7 @@
 #include <kern/mem/vm.h>
 
 #define PER_CHUNK (PAGE_SIZE / sizeof(struct binding))
-#define POOL_MAX (1u << 20) /* bindings in all: 24 MiB of pool at most */
+#define POOL_MAX STLB_POOL_MAX
 #define NCHUNKS ((POOL_MAX + PER_CHUNK - 1) / PER_CHUNK)
 
 extern struct kern_info kinfo;
@@ -33,6 +38,7 @@ extern struct kern_info kinfo;
 static struct binding *chunks[NCHUNKS];
 static uint32_t nchunks;
 static uint32_t free_bindings; /* index + 1 */
+static uint32_t nfree;         /* bindings on that list */
 
 static inline struct binding *B(uint32_t i)
 {
@@ -44,26 +50,46 @@ const struct binding *stlb_binding(uint32_t i)
 	return B(i);
 }
 
+/* Add a chunk to the pool: false if it is at its size or memory is short. */
+static bool grow(void)
+{
+	if (nchunks == NCHUNKS)
+		return false;
+	long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
+	if (ppn < 0)
+		return false;
+	chunks[nchunks] = page_kva(ppn);
+	kinfo.ki_pool_pages++;
+	for (uint32_t k = PER_CHUNK; k-- > 0;) {
+		uint32_t i = nchunks * PER_CHUNK + k + 1;
+		B(i)->b_env_next = free_bindings;
+		free_bindings = i;
+	}
+	nfree += PER_CHUNK;
+	nchunks++;
+	return true;
+}
+
 static uint32_t binding_new(void)
 {
-	if (!free_bindings) {
-		if (nchunks == NCHUNKS)
-			return 0;
-		long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
-		if (ppn < 0)
-			return 0;
-		chunks[nchunks] = page_kva(ppn);
-		kinfo.ki_pool_pages++;
-		for (uint32_t k = PER_CHUNK; k-- > 0;) {
-			uint32_t i = nchunks * PER_CHUNK + k + 1;
-			B(i)->b_env_next = free_bindings;
-			free_bindings = i;
-		}
-		nchunks++;
-	}
+	if (!free_bindings && !grow())
+		return 0;
 	uint32_t i = free_bindings;
 	free_bindings = B(i)->b_env_next;
+	nfree--;
 	return i;
+}
+
+int stlb_reserve(struct vmspace *vs, uint32_t n)
+{
+	if (n > ENV_BINDINGS_MAX - vs->vs_nbindings)
+		return -E_NO_MEM;
+	if (vs->vs_acct && !acct_may(vs->vs_acct, QUOTA_BINDINGS, n))
+		return -E_NO_MEM;
+	while (nfree <= n) /* one more: a rebinding takes its new one first */
+		if (!grow())
+			return -E_NO_MEM;
+	return 0;
 }
 
 static inline uint32_t *bucket(struct vmspace *vs, uint64_t va)
@@ -93,16 +119,21 @@ FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
 	uint32_t i = *pp;
 	struct binding *b = B(i);
 	*pp = b->b_env_next;
-	uint32_t *qp = &page_binds[b->b_ppn];
-	while (*qp != i)
-		qp = &B(*qp)->b_page_next;
-	*qp = b->b_page_next;
+	if (b->b_page_prev)
+		B(b->b_page_prev)->b_page_next = b->b_page_next;
+	else
+		page_binds[b->b_ppn] = b->b_page_next;
+	if (b->b_page_next)
+		B(b->b_page_next)->b_page_prev = b->b_page_prev;
 	pages[b->b_ppn].pg_refs--;
+	if (vs->vs_acct)
+		acct_release(vs->vs_acct, QUOTA_BINDINGS, 1);
 	vs->vs_nbindings--;
 	vs->vs_info->env_bindings--;
 	vm_uninstall(vs, b->b_va);
 	b->b_env_next = free_bindings;
 	free_bindings = i;
+	nfree++;
 }
 
 FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned rights)
@@ -120,11 +151,15 @@ FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned righ
 		return -E_BUSY;
 	if (!old && vs->vs_nbindings >= ENV_BINDINGS_MAX)
 		return -E_NO_MEM;
+	if (!old && vs->vs_acct && !acct_may(vs->vs_acct, QUOTA_BINDINGS, 1))
+		return -E_NO_MEM; /* its family holds its share of the pool */
 	uint32_t i = binding_new();
 	if (!i)
 		return -E_NO_MEM;
 	if (old)
 		remove_at(vs, old);
+	if (vs->vs_acct)
+		acct_force(vs->vs_acct, QUOTA_BINDINGS, 1); /* checked above, or one replaced */
 	struct binding *b = B(i);
 	b->b_va = va;
 	b->b_ppn = (uint32_t)ppn;
@@ -135,6 +170,9 @@ FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned righ
 	b->b_env_next = *bk;
 	*bk = i;
 	b->b_page_next = page_binds[ppn];
+	b->b_page_prev = 0;
+	if (page_binds[ppn])
+		B(page_binds[ppn])->b_page_prev = i;
 	page_binds[ppn] = i;
 	pages[ppn].pg_refs++;
 	vs->vs_nbindings++;
@@ -177,6 +215,11 @@ FASTPATH bool stlb_refill(struct vmspace *vs, uint64_t va, uint64_t err)
 		return false;
 	if (err & 0x1)
 		return false; /* the mapping was there: a real protection fault */
+	if (vm_install(vs, b->b_va, b->b_ppn, b->b_rights) == 0)
+		return true;
+	/* No page for a table (memory, or the family's page quota): the
+	 * tables are only a cache, so drop them all and try once more. */
+	vm_flush(vs);
 	return vm_install(vs, b->b_va, b->b_ppn, b->b_rights) == 0;
 }
 

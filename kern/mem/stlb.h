@@ -1,6 +1,7 @@
 #ifndef EXO_KERN_STLB_H
 #define EXO_KERN_STLB_H
 
+#include <inc/env.h>
 #include <inc/types.h>
 
 struct vm_cursor;
@@ -16,16 +17,28 @@ struct binding {
 	uint8_t b_flags;       /* BINDING_DIRTY */
 	uint32_t b_env_next;   /* next in the env's bucket (index + 1; 0 ends) */
 	uint32_t b_page_next;  /* next binding of the same page */
+	uint32_t b_page_prev;  /* previous one (0: it heads page_binds): removing a
+				  binding never walks a page's chain, which one
+				  env can make 65,535 long */
 };
 
 #define BINDING_DIRTY 0x1 /* written through, as the page tables showed */
 
-#define ENV_BINDINGS_MAX 65536 /* per env: no env can exhaust the pool */
+#define ENV_BINDINGS_MAX 65536 /* per env; families share QUOTA_BINDINGS */
+#define STLB_POOL_MAX (1u << 20) /* bindings in all: 32 MiB of pool at most */
 
 /* Bind ppn at va in vs (replacing what was there) and install the hardware
  * mapping. Checks are the caller's; fails only -E_NO_MEM or -E_BUSY (the
  * page has UINT16_MAX bindings). */
 int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned rights);
+/* Make sure n new bindings in vs cannot fail for want of room: its own
+ * maximum, its family's quota, the pool (grown now if need be). 0 or
+ * -E_NO_MEM, nothing changed but the pool's size. */
+int stlb_reserve(struct vmspace *vs, uint32_t n);
+/* User binds stop short of the reference count's limit, leaving room for
+ * the loader to bind a shared image page into every env there can be: no
+ * env can lock others out of starting a program by binding its text. */
+#define PAGE_REFS_USER_MAX (UINT16_MAX - NENV)
 void stlb_unbind(struct vmspace *vs, uint64_t va);
 const struct binding *stlb_lookup(struct vmspace *vs, uint64_t va);
 /* The number of vs's binding at va (for stlb_protect), or 0. */

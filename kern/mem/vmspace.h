@@ -13,6 +13,8 @@
 #include <inc/env.h>
 #include <kern/arch/mmu.h>
 
+struct account;
+
 #define STLB_BUCKETS 512 /* per env: bindings hash on the virtual page */
 
 struct vmspace {
@@ -23,6 +25,7 @@ struct vmspace {
 	uint32_t *vs_stlb;          /* STLB_BUCKETS chain heads (stlb.c) */
 	uint32_t vs_nbindings;      /* bindings in its STLB */
 	uint32_t vs_page_list;      /* first page it owns (pmap.c's lists) */
+	struct account *vs_acct;    /* its family's account (account.c) */
 };
 
 extern struct vmspace vmspaces[NENV];

@@ -407,6 +407,8 @@ int dpf_match(const struct dpf *d, const uint8_t *pkt, size_t len)
 struct overlap {
 	const struct dpf *d;
 	envid_t owner;
+	dpf_owner_ok_fn *ok; /* NULL: no other owner is acceptable */
+	void *ok_arg;
 	uint32_t n, nshift;
 	struct dpf_atom a[DPF_MAX_ATOMS];
 	uint8_t ctx[DPF_MAX_ATOMS];
@@ -458,9 +460,11 @@ static const struct dpf_atom *same_test(const struct overlap *o, uint32_t k,
 static int overlap_dfs(const struct overlap *o, uint16_t s, uint32_t k, bool aligned)
 {
 	const struct dpf *d = o->d;
-	for (uint16_t id = d->d_states[s].ds_filter; id != DPF_NONE; id = d->d_filters[id].fs_next)
-		if (d->d_filters[id].fs_owner != o->owner)
+	for (uint16_t id = d->d_states[s].ds_filter; id != DPF_NONE; id = d->d_filters[id].fs_next) {
+		envid_t other = d->d_filters[id].fs_owner;
+		if (other != o->owner && !(o->ok && o->ok(other, o->ok_arg)))
 			return id;
+	}
 	for (uint16_t n = d->d_states[s].ds_alt; n != DPF_NONE; n = d->d_nodes[n].dn_next) {
 		const struct dpf_node *nd = &d->d_nodes[n];
 		int r = -1;
@@ -487,7 +491,13 @@ static int overlap_dfs(const struct overlap *o, uint16_t s, uint32_t k, bool ali
 
 int dpf_conflicts(const struct dpf *d, const struct dpf_filter *f, envid_t owner)
 {
-	struct overlap o = { .d = d, .owner = owner };
+	return dpf_conflicts_unless(d, f, owner, NULL, NULL);
+}
+
+int dpf_conflicts_unless(const struct dpf *d, const struct dpf_filter *f, envid_t owner,
+			 dpf_owner_ok_fn *ok, void *ok_arg)
+{
+	struct overlap o = { .d = d, .owner = owner, .ok = ok, .ok_arg = ok_arg };
 	int r = dpf_check(f);
 	if (r < 0)
 		return r;

@@ -109,6 +109,14 @@ int dpf_check(const struct dpf_filter *f);
  * two can never both match (doc/dpf.md). Does not change d. */
 int dpf_conflicts(const struct dpf *d, const struct dpf_filter *f, envid_t owner);
 
+/* As dpf_conflicts, but overlapping a filter whose owner ok(owner, arg)
+ * accepts is no conflict: the search goes on past it, so the answer is a
+ * filter of an owner ok refuses, whichever filters of accepted owners it
+ * meets first. -1 if every owner f overlaps is accepted. */
+typedef bool dpf_owner_ok_fn(envid_t other, void *arg);
+int dpf_conflicts_unless(const struct dpf *d, const struct dpf_filter *f, envid_t owner,
+			 dpf_owner_ok_fn *ok, void *arg);
+
 /* Installs f for owner, whatever it overlaps (the caller asks dpf_conflicts
  * first). Returns the new filter's id, the lowest free one, or:
  *	-E_INVAL  f is malformed

@@ -17,8 +17,12 @@
  * Demultiplexing: each env installs DPF filters for the traffic it wants
  * (netfilter.c: one trie for all of them, compiled to native code, no env
  * allowed to take another's traffic); a frame no filter claims goes to the
- * default receiver - the env whose ring was attached first - or is dropped
- * and counted (ni_rx_unclaimed).
+ * default receiver - the env whose ring was attached first, or the next
+ * with room when its ring is full - or is dropped and counted
+ * (ni_rx_unclaimed). A packet handler's time is paid from its env's family
+ * budget (kern/bpf/dlcode.c): when that is spent the handler is skipped
+ * and the frame goes to the env's ring, so a handler that runs to its
+ * budget on every frame slows only its own family's traffic.
  *
  * Transmit: sys_net_send sends a frame from the caller's memory, which must
  * be bound in the caller's software TLB and lie in user pages it owns. The
@@ -41,13 +45,13 @@
 #include <kern/net/net.h>
 #include <kern/net/netfilter.h>
 #include <kern/mem/pmap.h>
+#include <kern/mem/account.h>
 #include <kern/mem/stlb.h>
 #include <kern/dev/virtio_net.h>
 #include <kern/mem/vm.h>
 #include <kern/arch/x86.h>
 #include <common/string.h>
 
-#define NET_RINGS 32 /* rings attached at once: bounds the kernel's table */
 
 /* The kernel's record of a ring; the shared header is only the env's view. */
 struct ring {
@@ -81,11 +85,18 @@ static struct ring *ring_of(envid_t id)
 	return NULL;
 }
 
+/* Free ring r of e (its pages go with e's memory, or stay e's). */
+static void ring_detach(struct ring *r, struct env *e)
+{
+	r->r_env = 0;
+	acct_release(e->env_vm->vs_acct, QUOTA_RINGS, 1);
+}
+
 void net_env_gone(struct env *e, enum env_end how UNUSED)
 {
 	struct ring *r = ring_of(e->env_id);
 	if (r)
-		r->r_env = 0; /* its pages go with the env's (or old program's) memory */
+		ring_detach(r, e);
 }
 
 /* Is ppn a user page e owns? Only then may the kernel write into it. */
@@ -103,7 +114,7 @@ static void *ring_at(struct ring *r, struct env *e, uint64_t off)
 	if (!owns(e, ppn)) {
 		cprintf("net: env %08x no longer owns its ring page %lu; ring detached\n",
 			e->env_id, ppn);
-		r->r_env = 0;
+		ring_detach(r, e);
 		return NULL;
 	}
 	return (char *)page_kva(ppn) + off % PAGE_SIZE;
@@ -117,6 +128,29 @@ static envid_t net_owner(void)
 		if (r->r_env)
 			return r->r_env;
 	return 0;
+}
+
+/* Where a frame no filter claims goes: the default receiver's ring - or,
+ * when that ring is full, the next (in table order) with room. An env that
+ * never reads its ring (its packet handler busy, or hostile) must not take
+ * everyone's ARP down with it: the host could no longer find the guest's
+ * address and nothing more would arrive for anyone. */
+static envid_t unclaimed_to(void)
+{
+	envid_t first = 0;
+	for (struct ring *r = rings; r < rings + NET_RINGS; r++) {
+		if (!r->r_env)
+			continue;
+		struct env *e = env_lookup(r->r_env);
+		if (!e)
+			continue;
+		if (!first)
+			first = r->r_env;
+		struct net_ring *hdr = ring_at(r, e, 0);
+		if (hdr && r->r_head - hdr->nr_tail < r->r_nslots)
+			return e->env_id;
+	}
+	return first; /* all full: the first counts the drop */
 }
 
 static uint64_t last_arrival; /* TSC of the latest frame since a send; 0: none */
@@ -168,7 +202,7 @@ static envid_t demux(const uint8_t *frame, uint32_t len, bool *consumed)
 	}
 	if (id && ring_of(id))
 		return id;
-	return net_owner();
+	return unclaimed_to();
 }
 
 /* A frame arrived (the driver's buffer, valid only during the call). */
@@ -218,7 +252,7 @@ long sys_net_ring_attach(uint64_t va, uint64_t npages)
 	struct ring *mine = ring_of(self->env_id);
 	if (npages == 0) {
 		if (mine)
-			mine->r_env = 0;
+			ring_detach(mine, self);
 		return 0;
 	}
 	if (va % PAGE_SIZE || va >= UTOP || npages > NET_RING_PAGES_MAX ||
@@ -240,6 +274,8 @@ long sys_net_ring_attach(uint64_t va, uint64_t npages)
 		r++;
 	if (r == rings + NET_RINGS)
 		return -E_FULL;
+	if (!acct_charge(self->env_vm->vs_acct, QUOTA_RINGS, 1))
+		return -E_FULL; /* its family holds its share of the table */
 
 	r->r_env = self->env_id;
 	r->r_nslots = (uint32_t)(npages * (PAGE_SIZE / NET_SLOT_SIZE) - 1);

@@ -8,6 +8,8 @@
 #include <inc/types.h>
 #include <kern/env/env.h>
 
+#define NET_RINGS 32 /* rings attached at once: bounds the kernel's table */
+
 /* Start the NIC if there is one (after pci_init). */
 void net_init(void);
 /* IRQ_NET: the NIC has frames or finished transmissions. */

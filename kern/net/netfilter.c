@@ -7,6 +7,9 @@
  * is refused (E_BUSY) unless the caller's key dominates that env's guard
  * with CAP_M - an env may take traffic from its descendants, never from a
  * stranger. An env may install NET_FILTERS_PER_ENV filters; they die with it.
+ * A filter costs its owner's family 1 + its atoms of QUOTA_FILTERS (an id,
+ * and at most a test and a state per atom), so within the root's limit no
+ * table of the trie can fill: one family cannot shut the others out.
  * After each change the trie is compiled into a fresh kernel block, made
  * executable, and swapped in (14 us for 1000 filters, measured on the host);
  * if that fails the interpreter stands in.
@@ -29,6 +32,7 @@
 #include <kern/net/dpf.h>
 #include <kern/env/env.h>
 #include <kern/mem/kdyn.h>
+#include <kern/mem/account.h>
 #include <kern/net/netfilter.h>
 #include <kern/mem/vm.h>
 
@@ -39,6 +43,7 @@ static envid_t owner[DPF_MAX_FILTERS];
 static uint64_t hits[DPF_MAX_FILTERS];
 static int64_t ash_slot[DPF_MAX_FILTERS];  /* its owner's packet handler + 1, 0: none */
 static uint64_t ash_arg[DPF_MAX_FILTERS];
+static uint8_t cost[DPF_MAX_FILTERS];     /* QUOTA_FILTERS charged for it */
 static dpf_code_fn *code;
 static void *code_block;
 static unsigned code_pages;
@@ -117,6 +122,21 @@ long sys_net_filter_ash(uint64_t id, uint64_t slot, uint64_t arg)
 	return 0;
 }
 
+/* May the caller, with its key in slot cap, take frames other's filter
+ * accepts? Yes if the key dominates other's guard with CAP_M (or other is
+ * dead: its filters are about to go). */
+struct may_take {
+	struct env *self;
+	uint64_t cap;
+};
+
+static bool may_take_from(envid_t other, void *arg)
+{
+	const struct may_take *mt = arg;
+	struct env *o = env_lookup(other);
+	return !o || cap_check(mt->self, mt->cap, &o->env_guard, CAP_M) == 0;
+}
+
 long sys_net_filter_add(uint64_t ufilter, uint64_t cap)
 {
 	struct env *self = curenv;
@@ -130,15 +150,20 @@ long sys_net_filter_add(uint64_t ufilter, uint64_t cap)
 		mine += owner[i] == self->env_id;
 	if (mine >= NET_FILTERS_PER_ENV)
 		return -E_FULL;
-	int c = dpf_conflicts(dpf, &f, self->env_id);
-	if (c >= 0) {
-		struct env *other = env_lookup(owner[c]);
-		if (other && cap_check(self, cap, &other->env_guard, CAP_M) < 0)
-			return -E_BUSY; /* it would take another env's traffic */
-	}
+	/* Authority over every owner it overlaps, not just the first found:
+	 * a filter may overlap its own family's and a stranger's at once. */
+	struct may_take mt = { self, cap };
+	if (dpf_conflicts_unless(dpf, &f, self->env_id, may_take_from, &mt) >= 0)
+		return -E_BUSY; /* it would take another env's traffic */
+	uint8_t units = (uint8_t)(1 + f.df_natoms);
+	if (!acct_charge(self->env_vm->vs_acct, QUOTA_FILTERS, units))
+		return -E_FULL; /* its family holds its share of the trie */
 	int id = dpf_insert(dpf, &f, self->env_id);
-	if (id < 0)
+	if (id < 0) {
+		acct_release(self->env_vm->vs_acct, QUOTA_FILTERS, units);
 		return id;
+	}
+	cost[id] = units;
 	owner[id] = self->env_id;
 	hits[id] = 0;
 	ash_slot[id] = 0;
@@ -154,6 +179,7 @@ long sys_net_filter_remove(uint64_t id)
 	dpf_remove(dpf, (int)id);
 	owner[id] = 0;
 	ash_slot[id] = 0;
+	acct_release(curenv->env_vm->vs_acct, QUOTA_FILTERS, cost[id]);
 	recompile();
 	return 0;
 }
@@ -186,6 +212,7 @@ void netfilter_env_gone(struct env *e, enum env_end how UNUSED)
 			dpf_remove(dpf, (int)i);
 			owner[i] = 0;
 			ash_slot[i] = 0;
+			acct_release(e->env_vm->vs_acct, QUOTA_FILTERS, cost[i]);
 			changed = true;
 		}
 	if (changed)

@@ -9,9 +9,13 @@ struct outbuf {
 	int total;
 };
 
+const struct console_io *console_io;
+
 static void flush(struct outbuf *o)
 {
-	if (o->len)
+	if (o->len && console_io)
+		console_io->write(o->buf, o->len);
+	else if (o->len)
 		sys_cputs(o->buf, o->len);
 	o->len = 0;
 }
@@ -55,6 +59,8 @@ int puts(const char *s)
 
 int getchar(void)
 {
+	if (console_io)
+		return console_io->getc();
 	return (int)sys_cgetc(0);
 }
 

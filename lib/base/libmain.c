@@ -11,17 +11,27 @@ int main(int argc, char **argv);
 
 void exception_init(void);
 
+/* Start hooks registered by higher layers (LIBOS_INIT in libos.h), between
+ * these two symbols of the link map (lib/base/user.ld). */
+extern libos_init_fn *const __libos_init_start[], *const __libos_init_end[];
+
 void libos_start(int argc, char **argv)
 {
 	thisenv_id = (envid_t)sys_getenvid();
 	exception_init();
 	vm_init();
 	pct_init();
+	for (libos_init_fn *const *h = __libos_init_start; h < __libos_init_end; h++)
+		(*h)(&argc, &argv);
 	exit(main(argc, argv));
 }
 
+void (*libos_exit_hook)(void);
+
 void exit(int code)
 {
+	if (libos_exit_hook)
+		libos_exit_hook();
 	sys_env_exit((uint64_t)code);
 	for (;;)
 		; /* sys_env_exit does not return */

@@ -27,6 +27,25 @@ extern envid_t thisenv_id;
 #define thisenv (&uenvs[ENVX(thisenv_id)])
 
 void exit(int code) __attribute__((noreturn));
+/* Run by exit before the env ends (the POSIX layer flushes its output). */
+extern void (*libos_exit_hook)(void);
+
+/* A higher layer's start-up, run after the library OS is up and before main,
+ * with main's arguments (which it may replace): LIBOS_INIT(fn) in its file.
+ * Hooks run in link order. */
+typedef void libos_init_fn(int *argc, char ***argv);
+#define LIBOS_INIT(fn)                                                              \
+	static libos_init_fn *const libos_init_##fn                                 \
+		__attribute__((used, section(".libos_init"))) = fn
+
+/* Where console output and input go: the system calls unless a higher layer
+ * (the POSIX layer's descriptors 1 and 0) takes them over. getc returns a
+ * byte or -E_*. */
+struct console_io {
+	void (*write)(const char *s, size_t n);
+	int (*getc)(void);
+};
+extern const struct console_io *console_io;
 
 /* Console. printf writes each call with one system call, so lines from
  * different envs do not interleave mid-line. */
@@ -63,6 +82,11 @@ void *sbrk(intptr_t increment);
 void *malloc(size_t n);
 void *calloc(size_t n, size_t size);
 void free(void *p);
+/* Nonzero while malloc, calloc or free changes the heap: the thread
+ * package does not preempt a thread then (lib/base/thread.c), but leaves
+ * heap_deferred for the heap to call as it finishes. */
+extern volatile int heap_busy;
+extern void (*volatile heap_deferred)(void);
 /* Allocate a fresh page and bind it read-write at va. Returns its ppn. */
 long page_alloc_bind(uint64_t va);
 

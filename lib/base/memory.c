@@ -4,7 +4,10 @@
  *
  * The heap is demand-zero memory at LIBOS_HEAP_BASE (lib/base/vm.c binds pages
  * as they are touched); it never shrinks. malloc keeps a free list of blocks with
- * a header each, coalescing neighbours on free. Single-threaded for now.
+ * a header each, coalescing neighbours on free. One thread at a time: the
+ * thread package switches threads only at its own calls and at slice ends,
+ * and it defers a slice-end switch while heap_busy is set, so a thread is
+ * never preempted half-way through changing the free list.
  */
 #include <lib/base/libos.h>
 #include <lib/base/vm.h>
@@ -35,8 +38,39 @@ struct block {
 #define HDR ROUNDUP(sizeof(struct block), ALIGN)
 
 static struct block *free_list;
+volatile int heap_busy;
+void (*volatile heap_deferred)(void);
+
+static void *malloc_locked(size_t n);
+static void free_locked(void *p);
+
+/* Leave the heap; run what was put off while we were in it (a thread
+ * switch the slice end asked for). */
+static void heap_leave(void)
+{
+	if (--heap_busy == 0 && heap_deferred) {
+		void (*fn)(void) = heap_deferred;
+		heap_deferred = NULL;
+		fn();
+	}
+}
 
 void *malloc(size_t n)
+{
+	heap_busy++;
+	void *p = malloc_locked(n);
+	heap_leave();
+	return p;
+}
+
+void free(void *p)
+{
+	heap_busy++;
+	free_locked(p);
+	heap_leave();
+}
+
+static void *malloc_locked(size_t n)
 {
 	if (n == 0 || n > LIBOS_HEAP_MAX)
 		return NULL;
@@ -73,7 +107,7 @@ void *calloc(size_t n, size_t size)
 	return p;
 }
 
-void free(void *p)
+static void free_locked(void *p)
 {
 	if (!p)
 		return;

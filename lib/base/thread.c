@@ -6,8 +6,14 @@
  * preempted at a slice end (the epilogue's frame) are resumed the same way,
  * by upcall_resume, from any stack.
  *
- * Preemption is deferred while the thread library itself runs (in_library):
- * the epilogue then only yields the CPU.
+ * Preemption is deferred while the thread library itself runs (in_library)
+ * or malloc changes the heap (heap_busy): the epilogue then only yields the
+ * CPU; in the heap's case the switch is left to malloc or free, which
+ * yield to the next thread as they return (heap_deferred).
+ *
+ * Stacks: a joined thread's stack pages are freed (vm_unmap) and its
+ * address range kept on a list for the next thread_create, so creating and
+ * joining threads for ever neither leaks pages nor runs out of regions.
  */
 #include <lib/base/libos.h>
 #include <lib/base/slice.h>
@@ -30,6 +36,24 @@ struct thread {
 
 
 uint64_t thread_switches, thread_preemptions;
+
+/* Stacks of joined threads, pages freed, ready for the next thread. */
+#define SPARE_STACKS 64
+static uint8_t *spare_stacks[SPARE_STACKS];
+static int nspare;
+
+static uint8_t *stack_get(void)
+{
+	return nspare ? spare_stacks[--nspare] : vm_alloc(THREAD_STACK);
+}
+
+/* The thread that ran on s has switched away for good. */
+static void stack_put(uint8_t *s)
+{
+	vm_unmap((uint64_t)s, THREAD_STACK); /* demand-zero again when reused */
+	if (nspare < SPARE_STACKS)
+		spare_stacks[nspare++] = s;
+}
 
 static struct thread main_thread;
 static struct thread *current = &main_thread;
@@ -103,7 +127,9 @@ static void thread_start(void)
 struct thread *thread_create(void *(*fn)(void *), void *arg)
 {
 	struct thread *t = calloc(1, sizeof(*t));
-	uint8_t *stack = vm_alloc(THREAD_STACK);
+	in_library = 1;
+	uint8_t *stack = t ? stack_get() : NULL;
+	in_library = 0;
 	if (!t || !stack) {
 		free(t);
 		return NULL;
@@ -144,9 +170,10 @@ void *thread_join(struct thread *t)
 		current->t_state = T_BLOCKED;
 		reschedule();
 	}
+	/* it has switched away for good: nothing runs on its stack now */
+	stack_put(t->t_stack);
 	in_library = 0;
 	void *r = t->t_result;
-	/* its stack stays mapped: demand-zero memory is cheap to keep */
 	free(t);
 	return r;
 }
@@ -213,6 +240,13 @@ void cond_broadcast(struct cond *c)
 	in_library = 0;
 }
 
+/* A preemption put off while the thread was in malloc or free. */
+static void preempt_deferred(void)
+{
+	thread_preemptions++;
+	thread_yield();
+}
+
 /* The slice is over: give the CPU back, and when it returns run the next
  * thread - the interrupted one waits its turn with the state the kernel
  * saved in the upcall frame. */
@@ -220,7 +254,9 @@ static void on_epilogue(bool overran)
 {
 	(void)overran;
 	struct upcall_frame *epilogue_frame = slice_frame();
-	if (in_library || !ready_head || !epilogue_frame) {
+	if (heap_busy && !in_library && ready_head)
+		heap_deferred = preempt_deferred; /* switch as soon as the heap is left */
+	if (in_library || heap_busy || !ready_head || !epilogue_frame) {
 		sys_yield();
 		return;
 	}

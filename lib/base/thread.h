@@ -4,7 +4,8 @@
  * library call (no kernel entry); with preemption on, the kernel's slice-end
  * upcall (T_EPILOGUE) also switches threads before giving the CPU back.
  *
- * The library OS itself (malloc, the page table) is not thread-safe: with
+ * malloc and free are safe under preemption (a thread is not switched
+ * while in them). The rest of the library OS (the page table) is not: with
  * preemption on, take a mutex around it, or keep it to one thread.
  */
 #ifndef EXO_LIB_THREAD_H

@@ -352,6 +352,20 @@ static void adopt(uint64_t lo, uint64_t hi)
 	}
 }
 
+int vm_adopt_shared(uint64_t va, uint64_t len)
+{
+	if (va % PAGE_SIZE || va + len > UTOP || va + len < va)
+		return -E_INVAL;
+	adopt(va, va + len);
+	for (uint64_t p = va; p < va + len; p += PAGE_SIZE) {
+		uint64_t *s = slot_for(p, false);
+		if (!s || !(*s & VPT_P))
+			return -E_NOT_FOUND;
+		*s |= VPT_SHARED;
+	}
+	return 0;
+}
+
 void vm_init(void)
 {
 	adopt(UTEXT, ROUNDUP((uint64_t)_end, PAGE_SIZE));

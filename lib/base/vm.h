@@ -62,6 +62,10 @@ void *vm_alloc(uint64_t len);
 /* The same, but bound at once and shared with children after fork
  * (MAP_SHARED). */
 void *vm_alloc_shared(uint64_t len);
+/* Record pages another env bound for us in [va, va+len) (a parent passing
+ * shared pages to its child), shared with our own children after fork.
+ * -E_NOT_FOUND if a page there is not bound. */
+int vm_adopt_shared(uint64_t va, uint64_t len);
 /* Bind a fresh zero page at va now (prot: PROT_*); returns its ppn. */
 long vm_page_alloc(uint64_t va, unsigned prot);
 /* Bind fresh pages under [top - npages pages, top) where none are bound: an

@@ -22,17 +22,20 @@
 #ifndef EXO_LIB_FS_FORMAT_H
 #define EXO_LIB_FS_FORMAT_H
 
+#include <inc/disk.h>
 #include <inc/types.h>
 
 #define FS_BLOCK 4096u
 #define FS_BLOCK_SHIFT 12
 
-/* XN types of the blocks this file system uses (registered with a UDF each;
- * FS_T_DATA is plain data, which XN never parses). */
-#define FS_T_DATA 1
-#define FS_T_SUPER 2
-#define FS_T_DIR 3
-#define FS_T_EXTMAP 4
+/* XN types of the blocks this file system uses (registered with a UDF each
+ * under these ids, which its UDFs name; FS_T_DATA is plain data, which XN
+ * never parses). The top three of XN's ids, so that formats registering
+ * "any free id" (which takes the lowest) share a disk with this one. */
+#define FS_T_DATA XN_TYPE_DATA
+#define FS_T_SUPER (XN_TYPES_MAX - 2)
+#define FS_T_DIR (XN_TYPES_MAX - 1)
+#define FS_T_EXTMAP XN_TYPES_MAX
 
 #define FS_TAG_SUPER 0x53464643u  /* "CFFS" */
 #define FS_TAG_DIR 0x42524944u    /* "DIRB" */
@@ -145,12 +148,20 @@ struct fs_super {
 };
 _Static_assert(sizeof(struct fs_super) <= FS_BLOCK, "super fits one block");
 
-/* What a UDF reports: blocks [start, start+len) claimed, of XN type `type`.
- * 16 bytes, so the most any block claims (an extent map: 256) fits a page. */
+/* What a UDF reports: blocks [start, start+len) claimed, of XN type `type`:
+ * XN's struct xn_extent, 16 bytes, so the most any block claims (an extent
+ * map: 256) fits XN's one-page output. */
 struct fs_claim {
-	uint32_t start, len, type, pad;
+	uint64_t start;
+	uint32_t len, type;
 };
-#define FS_MAX_CLAIMS 256
+#define FS_MAX_CLAIMS XN_UDF_MAX_EXTENTS
+_Static_assert(sizeof(struct fs_claim) == sizeof(struct xn_extent) &&
+		       offsetof(struct fs_claim, start) == offsetof(struct xn_extent, x_start) &&
+		       offsetof(struct fs_claim, len) == offsetof(struct xn_extent, x_count) &&
+		       offsetof(struct fs_claim, type) == offsetof(struct xn_extent, x_type),
+	       "a claim is XN's extent");
+_Static_assert(FS_MAX_CLAIMS == 256, "an extent map's claims fit");
 
 /* FNV-1a: the hash that places names in a directory's trie. */
 static inline uint32_t fs_name_hash(const char *name, uint32_t len)

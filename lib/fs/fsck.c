@@ -89,8 +89,8 @@ static int blocks(struct ck *k, uint32_t super)
 		for (int64_t i = 0; i < n; i++) {
 			uint64_t end = (uint64_t)c[i].start + c[i].len;
 			if (c[i].start < d->d_reserved || end > nb) {
-				problem(k, "block %u claims blocks %u+%u off the disk", p, c[i].start,
-					c[i].len);
+				problem(k, "block %u claims blocks %lu+%u off the disk", p,
+					(unsigned long)c[i].start, c[i].len);
 				continue;
 			}
 			for (uint64_t x = c[i].start; x < end; x++) {

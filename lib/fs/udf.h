@@ -11,6 +11,9 @@
  * checks the host tests exercise are the ones the kernel will run. Hence:
  * everything inline, every loop bounded by a constant, no globals, no calls.
  *
+ * An all-zero block (tag 0) claims nothing: XN hands out new metadata
+ * blocks zeroed, and the file system then fills them in by an update.
+ *
  * Hostile input: the block is whatever is on disk. A block that is not
  * well-formed (wrong tag, a record running off the block, too many claims)
  * returns -1, which XN treats as "refuse the update" and fsck as damage.
@@ -51,7 +54,6 @@ UDF_INLINE int64_t udf_put(struct fs_claim *out, int64_t n, uint32_t start, uint
 	out[n].start = start;
 	out[n].len = len;
 	out[n].type = type;
-	out[n].pad = 0;
 	return n + 1;
 }
 
@@ -76,6 +78,8 @@ UDF_INLINE int64_t udf_inode(const uint8_t *b, uint32_t at, struct fs_claim *out
 
 UDF_INLINE int64_t fs_udf_super(const uint8_t *b, struct fs_claim *out)
 {
+	if (udf_ld32(b, 0) == 0)
+		return 0;
 	if (udf_ld32(b, 0) != FS_TAG_SUPER)
 		return -1;
 	int64_t n = udf_put(out, 0, udf_ld32(b, offsetof(struct fs_super, journal_start)),
@@ -85,6 +89,8 @@ UDF_INLINE int64_t fs_udf_super(const uint8_t *b, struct fs_claim *out)
 
 UDF_INLINE int64_t fs_udf_dir(const uint8_t *b, struct fs_claim *out)
 {
+	if (udf_ld32(b, 0) == 0)
+		return 0;
 	if (udf_ld32(b, 0) != FS_TAG_DIR || udf_ld16(b, 4) >= FS_DIR_MAX_DEPTH)
 		return -1;
 	int64_t n = 0;
@@ -122,6 +128,8 @@ UDF_INLINE int64_t fs_udf_dir(const uint8_t *b, struct fs_claim *out)
 UDF_INLINE int64_t fs_udf_extmap(const uint8_t *b, struct fs_claim *out)
 {
 	uint32_t count = udf_ld32(b, 4);
+	if (udf_ld32(b, 0) == 0)
+		return 0;
 	if (udf_ld32(b, 0) != FS_TAG_EXTMAP || count > FS_EXTMAP_N)
 		return -1;
 	int64_t n = 0;

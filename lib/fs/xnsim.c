@@ -26,6 +26,13 @@
  * UDFs (XN's reconstruction after an unclean stop); damage met on the way is
  * counted, never trusted: a block claimed twice keeps its first owner.
  * Capabilities are not modelled: one library file system per image here.
+ *
+ * The checks on UDF answers (a set, and exactly the change asked for) are
+ * the kernel's own code, common/xn_check.c; the rules this model adds on
+ * top are the kernel's too (kern/disk/xn.c): an allocation must be free; a
+ * metadata block freed must claim nothing; a new metadata block starts
+ * zeroed and must then claim nothing; a move is one extent, claimed by the
+ * giver as its type; block 0 in a UDF's answer is "no pointer".
  */
 #include <lib/fs/xnsim.h>
 #include <lib/fs/errno.h>
@@ -33,6 +40,7 @@
 
 #include <common/fmt.h>
 #include <common/string.h>
+#include <common/xn_check.h>
 
 enum { XS_FREE = 0, XS_CLAIMED = 1, XS_PFREE = 2, XS_XN = 3 };
 #define XF_INIT_CACHE 0x1
@@ -53,6 +61,7 @@ struct xnsim {
 	uint32_t *owner, *rel_blk, *rel_gen, *gen_cache, *gen_disk;
 	struct pending *pend;
 	size_t npend, pend_cap;
+	struct cap guard; /* of roots created */
 	uint64_t first_data; /* blocks below are XN's own */
 	uint32_t *pfree;     /* blocks freed whose release may not be on disk yet */
 	size_t npfree;
@@ -122,53 +131,90 @@ static struct xn_super *super_of(uint8_t *base)
 
 static struct xn_root *catalogue_of(uint8_t *base)
 {
-	return (struct xn_root *)blkp(base, super_of(base)->catalogue);
+	return (struct xn_root *)blkp(base, super_of(base)->s_catalogue);
+}
+
+/* XN's layout of a disk of nblocks blocks, as sys_xn_format makes it. */
+static struct xn_super layout(uint64_t nblocks)
+{
+	uint64_t fmb = ROUNDUP(nblocks, 8 * FS_BLOCK) / (8 * FS_BLOCK);
+	uint64_t wmb = ROUNDUP(nblocks, FS_BLOCK) / FS_BLOCK;
+	struct xn_super s = { .s_magic = XN_MAGIC, .s_nblocks = nblocks, .s_freemap = 1,
+			      .s_freemap_blocks = fmb, .s_catalogue = 1 + fmb };
+	s.s_types = s.s_catalogue + 1;
+	s.s_written = s.s_types + XN_TYPES_MAX;
+	s.s_written_blocks = wmb;
+	s.s_data = s.s_written + wmb;
+	return s;
+}
+
+uint64_t xnsim_first_data(uint64_t nblocks)
+{
+	return layout(nblocks).s_data;
 }
 
 int xnsim_format(struct xnsim **out, uint64_t nblocks)
 {
-	uint64_t maplen = ROUNDUP(nblocks, 8 * FS_BLOCK) / (8 * FS_BLOCK);
-	if (nblocks < 3 + maplen + 16 || nblocks > 0xffffffffull)
+	struct xn_super s = layout(nblocks);
+	if (nblocks < s.s_data + 8 || nblocks > XN_MAX_BLOCKS)
 		return -EINVAL;
 	int r = sim_alloc(out, nblocks, NULL, NULL);
 	if (r < 0)
 		return r;
 	struct xnsim *x = *out;
-	*super_of(x->disk) = (struct xn_super){ XN_MAGIC, nblocks, 1, maplen, 1 + maplen, 1 };
-	x->first_data = 2 + maplen;
+	*super_of(x->disk) = s;
+	x->first_data = s.s_data;
 	for (uint64_t b = 0; b < x->first_data; b++)
 		x->state[b] = XS_XN, x->shadow[b] = 1;
 	memcpy(x->cache, x->disk, FS_BLOCK);
 	return xnsim_sync(x);
 }
 
+void xnsim_set_guard(struct xnsim *x, const struct cap *guard)
+{
+	x->guard = *guard;
+}
+
+int xnsim_type_set(struct xnsim *x, uint32_t id, const char *name, const uint64_t *insns,
+		   uint32_t len)
+{
+	if (id == 0 || id > XN_TYPES_MAX || len == 0 || len > XN_UDF_MAX_INSNS)
+		return -EINVAL;
+	static struct xn_type_block t;
+	memset(&t, 0, sizeof(t));
+	t.t_magic = XN_TYPE_MAGIC, t.t_len = len;
+	strlcpy(t.t_name, name, sizeof(t.t_name));
+	memcpy(t.t_insns, insns, len * sizeof(insns[0]));
+	uint64_t b = super_of(x->disk)->s_types + id - 1;
+	memset(blkp(x->disk, b), 0, FS_BLOCK);
+	memcpy(blkp(x->disk, b), &t, sizeof(t));
+	memcpy(blkp(x->cache, b), &t, sizeof(t));
+	return 0;
+}
+
 /* --- claims -------------------------------------------------------------- */
 
 /* Sorts claims by start, merges touching runs of one type; -1 if any two
  * overlap or one leaves the disk. Returns the new count. */
+static struct xn_extent xbuf[FS_MAX_CLAIMS + 1], xbuf2[FS_MAX_CLAIMS + 1],
+	xscratch[FS_MAX_CLAIMS + 2];
+
+static void to_xn(struct xn_extent *x, const struct fs_claim *c, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		x[i] = (struct xn_extent){ c[i].start, c[i].len, c[i].type };
+}
+
 static int64_t canon(struct xnsim *x, struct fs_claim *c, int64_t n)
 {
-	for (int64_t i = 1; i < n; i++) /* insertion sort: n is small */
-		for (int64_t j = i; j > 0 && c[j - 1].start > c[j].start; j--) {
-			struct fs_claim t = c[j];
-			c[j] = c[j - 1], c[j - 1] = t;
-		}
-	int64_t m = 0;
-	for (int64_t i = 0; i < n; i++) {
-		uint64_t end = (uint64_t)c[i].start + c[i].len;
-		if (c[i].start < x->first_data || end > x->nblocks)
-			return -1;
-		if (m > 0) {
-			struct fs_claim *p = &c[m - 1];
-			uint64_t pend = (uint64_t)p->start + p->len;
-			if (c[i].start < pend)
-				return -1;
-			if (c[i].start == pend && c[i].type == p->type) {
-				p->len += c[i].len;
-				continue;
-			}
-		}
-		c[m++] = c[i];
+	if (n > FS_MAX_CLAIMS + 1)
+		return -1;
+	to_xn(xbuf, c, n);
+	int m = xn_extents_normalise(xbuf, (int)n, x->nblocks);
+	for (int i = 0; i < m; i++) {
+		if (xbuf[i].x_start < x->first_data)
+			return -1; /* XN's own blocks: never a tree's */
+		c[i] = (struct fs_claim){ xbuf[i].x_start, xbuf[i].x_count, xbuf[i].x_type };
 	}
 	return m;
 }
@@ -181,25 +227,18 @@ static int64_t claims_of(struct xnsim *x, uint32_t type, const uint8_t *b, struc
 	return n < 0 ? -1 : canon(x, out, n);
 }
 
-static bool same_claims(const struct fs_claim *a, int64_t na, const struct fs_claim *b, int64_t nb)
+/* The kernel's verdict (common/xn_check.c) on a change from canonical
+ * claims cb to ca: op XN_OP_* of extent (start, len, type). */
+static bool change_ok(struct xnsim *x, const struct fs_claim *cb, int64_t nb,
+		      const struct fs_claim *ca, int64_t na, int op, uint64_t start, uint64_t len,
+		      uint32_t type)
 {
-	if (na != nb)
+	to_xn(xbuf, cb, nb);
+	to_xn(xbuf2, ca, na);
+	struct xn_extent ext = { start, (uint32_t)len, type };
+	if (op != XN_OP_NONE && (len == 0 || len > UINT32_MAX))
 		return false;
-	for (int64_t i = 0; i < na; i++)
-		if (a[i].start != b[i].start || a[i].len != b[i].len || a[i].type != b[i].type)
-			return false;
-	return true;
-}
-
-/* Whether `after` is `before` with extent e (of type t) added. */
-static bool grew_by(struct xnsim *x, struct fs_claim *before, int64_t nb, const struct fs_claim *after,
-		    int64_t na, uint64_t start, uint64_t len, uint32_t type)
-{
-	if (len == 0 || nb >= FS_MAX_CLAIMS)
-		return false;
-	before[nb] = (struct fs_claim){ (uint32_t)start, (uint32_t)len, type, 0 };
-	int64_t n = canon(x, before, nb + 1);
-	return n >= 0 && same_claims(before, n, after, na);
+	return xn_change_ok(xbuf, (int)nb, xbuf2, (int)na, op, &ext, xscratch, x->nblocks);
 }
 
 /* --- the hooks ----------------------------------------------------------- */
@@ -305,16 +344,13 @@ static int check_update(struct xnsim *x, const struct fsdev_update *u, uint8_t *
 	int64_t nb = claims_of(x, x->type[b], blkp(x->cache, b), cb);
 	if (nb < 0)
 		return -EPERM;
-	switch (u->u_op) {
-	case FSDEV_WRITE:
-		return same_claims(cb, nb, ca, na) ? 0 : -EPERM;
-	case FSDEV_ALLOC:
-		return grew_by(x, cb, nb, ca, na, u->u_start, u->u_len, u->u_type) ? 0 : -EPERM;
-	case FSDEV_FREE:
-		return grew_by(x, ca, na, cb, nb, u->u_start, u->u_len, u->u_type) ? 0 : -EPERM;
-	default:
+	int op = u->u_op == FSDEV_WRITE ? XN_OP_NONE :
+		 u->u_op == FSDEV_ALLOC ? XN_OP_ALLOC :
+		 u->u_op == FSDEV_FREE  ? XN_OP_FREE :
+					  -1;
+	if (op < 0)
 		return -EINVAL;
-	}
+	return change_ok(x, cb, nb, ca, na, op, u->u_start, u->u_len, u->u_type) ? 0 : -EPERM;
 }
 
 static void commit_update(struct xnsim *x, const struct fsdev_update *u, const uint8_t *after)
@@ -344,8 +380,9 @@ static int sim_update(void *ctx, const struct fsdev_update *u)
 {
 	static uint8_t after[FS_BLOCK];
 	struct xnsim *x = ctx;
-	if (u->u_op == FSDEV_ALLOC && (!sim_is_free(x, u->u_start, u->u_len) || u->u_type == 0 ||
-				       u->u_type > FS_T_EXTMAP))
+	if (u->u_op == FSDEV_ALLOC && (!sim_is_free(x, u->u_start, u->u_len) ||
+				       !(u->u_type == FS_T_DATA || is_meta(u->u_type)) ||
+				       (is_meta(u->u_type) && u->u_len != 1)))
 		return -EPERM;
 	if (u->u_op == FSDEV_FREE && !freeable(x, u->u_start, u->u_len))
 		return -EPERM;
@@ -436,7 +473,7 @@ static int sim_writeback(void *ctx, uint64_t blk)
 		fs_free(x->pend);
 		x->pend = p, x->pend_cap = cap;
 	}
-	super_of(x->disk)->clean = 0; /* the free map on disk is stale from now on */
+	super_of(x->disk)->s_clean = 0; /* the free map on disk is stale from now on */
 	uint8_t *copy = fs_alloc(FS_BLOCK);
 	if (!copy)
 		return -ENOMEM;
@@ -480,9 +517,9 @@ static int sim_root(void *ctx, const char *name, uint64_t *blk, uint32_t *type)
 {
 	struct xnsim *x = ctx;
 	struct xn_root *cat = catalogue_of(x->cache);
-	for (int i = 0; i < XN_ROOTS; i++)
-		if (cat[i].blk && strncmp(cat[i].name, name, XN_ROOT_NAME) == 0) {
-			*blk = cat[i].blk, *type = cat[i].type;
+	for (int i = 0; i < XN_ROOTS_MAX; i++)
+		if (cat[i].r_name[0] && strncmp(cat[i].r_name, name, XN_NAME_MAX) == 0) {
+			*blk = cat[i].r_block, *type = cat[i].r_type;
 			return 0;
 		}
 	return -ENOENT;
@@ -572,13 +609,14 @@ int xnsim_root_create(struct xnsim *x, const char *name, uint64_t blk, uint32_t 
 	static struct fs_claim c[FS_MAX_CLAIMS + 1];
 	uint64_t b0;
 	uint32_t t0;
-	if (strlen(name) >= XN_ROOT_NAME || !is_meta(type) || sim_root(x, name, &b0, &t0) == 0 ||
+	if (!name[0] || strlen(name) >= XN_NAME_MAX || !is_meta(type) ||
+	    sim_root(x, name, &b0, &t0) == 0 ||
 	    !sim_is_free(x, blk, 1) || claims_of(x, type, image, c) != 0)
 		return -EINVAL;
 	struct xn_root *cat = catalogue_of(x->disk);
 	int slot = -1;
-	for (int i = XN_ROOTS - 1; i >= 0; i--)
-		if (!cat[i].blk)
+	for (int i = XN_ROOTS_MAX - 1; i >= 0; i--)
+		if (!cat[i].r_name[0])
 			slot = i;
 	if (slot < 0)
 		return -ENOSPC;
@@ -586,8 +624,8 @@ int xnsim_root_create(struct xnsim *x, const char *name, uint64_t blk, uint32_t 
 	memcpy(blkp(x->cache, blk), image, FS_BLOCK);
 	x->state[blk] = XS_CLAIMED, x->type[blk] = (uint8_t)type;
 	x->flags[blk] = XF_INIT_CACHE | XF_INIT_DISK, x->shadow[blk] = 1;
-	cat[slot] = (struct xn_root){ .type = type, .blk = blk };
-	strlcpy(cat[slot].name, name, XN_ROOT_NAME);
+	cat[slot] = (struct xn_root){ .r_guard = x->guard, .r_block = blk, .r_type = type };
+	strlcpy(cat[slot].r_name, name, XN_NAME_MAX);
 	memcpy(catalogue_of(x->cache), cat, FS_BLOCK);
 	return 0;
 }
@@ -615,16 +653,16 @@ static int walk(struct xnsim *x)
 		return -ENOMEM;
 	size_t sp = 0;
 	struct xn_root *cat = catalogue_of(x->disk);
-	for (int i = 0; i < XN_ROOTS; i++) {
-		uint64_t b = cat[i].blk;
-		if (!b)
+	for (int i = 0; i < XN_ROOTS_MAX; i++) {
+		uint64_t b = cat[i].r_block;
+		if (!cat[i].r_name[0])
 			continue;
-		if (b < x->first_data || b >= x->nblocks || !is_meta(cat[i].type) ||
+		if (b < x->first_data || b >= x->nblocks || !is_meta(cat[i].r_type) ||
 		    x->state[b] != XS_FREE) {
 			walk_error(x, "bad root", b);
 			continue;
 		}
-		x->state[b] = XS_CLAIMED, x->type[b] = (uint8_t)cat[i].type;
+		x->state[b] = XS_CLAIMED, x->type[b] = (uint8_t)cat[i].r_type;
 		stack[sp++] = (uint32_t)b;
 	}
 	while (sp > 0) {
@@ -658,10 +696,12 @@ static int walk(struct xnsim *x)
 
 int xnsim_open(struct xnsim **out, uint8_t *image, uint64_t nblocks, uint8_t *shadow)
 {
-	struct xn_super *s = super_of(image);
-	uint64_t maplen = ROUNDUP(nblocks, 8 * FS_BLOCK) / (8 * FS_BLOCK);
-	if (nblocks < 3 || s->magic != XN_MAGIC || s->nblocks != nblocks ||
-	    s->freemap_start != 1 || s->freemap_len != maplen || s->catalogue != 1 + maplen) {
+	struct xn_super *s = super_of(image), want = layout(nblocks);
+	if (nblocks < 3 || nblocks > XN_MAX_BLOCKS || s->s_magic != XN_MAGIC ||
+	    s->s_nblocks != nblocks || s->s_freemap != want.s_freemap ||
+	    s->s_freemap_blocks != want.s_freemap_blocks || s->s_catalogue != want.s_catalogue ||
+	    s->s_types != want.s_types || s->s_written != want.s_written ||
+	    s->s_written_blocks != want.s_written_blocks || s->s_data != want.s_data) {
 		fs_free(image), fs_free(shadow);
 		return -EINVAL;
 	}
@@ -670,7 +710,7 @@ int xnsim_open(struct xnsim **out, uint8_t *image, uint64_t nblocks, uint8_t *sh
 	if (r < 0)
 		return r;
 	struct xnsim *x = *out;
-	x->first_data = 2 + maplen;
+	x->first_data = want.s_data;
 	for (uint64_t b = 0; b < x->first_data; b++)
 		x->state[b] = XS_XN;
 	if ((r = walk(x)) < 0)
@@ -682,9 +722,9 @@ int xnsim_open(struct xnsim **out, uint8_t *image, uint64_t nblocks, uint8_t *sh
 			x->shadow[b] = x->state[b] != XS_FREE;
 	}
 	/* A cleanly closed disk's free map must agree with the walk. */
-	if (s->clean)
+	if (s->s_clean)
 		for (uint64_t b = x->first_data; b < nblocks; b++) {
-			bool used = blkp(x->disk, 1)[b / 8] >> (b % 8) & 1;
+			bool used = blkp(x->disk, s->s_freemap)[b / 8] >> (b % 8) & 1;
 			if (used != (x->state[b] != XS_FREE)) {
 				walk_error(x, "free map disagrees with the roots", b);
 				break;
@@ -698,14 +738,14 @@ int xnsim_sync(struct xnsim *x)
 	int r = sim_barrier(x);
 	if (r < 0)
 		return r;
-	uint8_t *map = blkp(x->disk, 1);
-	memset(map, 0, (size_t)(super_of(x->disk)->freemap_len * FS_BLOCK));
+	uint8_t *map = blkp(x->disk, super_of(x->disk)->s_freemap);
+	memset(map, 0, (size_t)(super_of(x->disk)->s_freemap_blocks * FS_BLOCK));
 	for (uint64_t b = 0; b < x->nblocks; b++) {
 		settle_pfree(x, b);
 		if (x->state[b] != XS_FREE)
 			map[b / 8] |= (uint8_t)(1u << (b % 8));
 	}
-	super_of(x->disk)->clean = 1;
+	super_of(x->disk)->s_clean = 1;
 	memcpy(x->cache, x->disk, (size_t)(x->first_data * FS_BLOCK));
 	return 0;
 }

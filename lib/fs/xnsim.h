@@ -11,27 +11,23 @@
 
 struct xnsim;
 
-/* XN's own layout at the start of the disk: block 0 its super block, then
- * the free map (one bit per block), then the root catalogue. */
-#define XN_MAGIC 0x4b53444e58ull /* "XNDSK" */
-#define XN_ROOT_NAME 24
-#define XN_ROOTS 64
-struct xn_super {
-	uint64_t magic;
-	uint64_t nblocks;
-	uint64_t freemap_start, freemap_len;
-	uint64_t catalogue;
-	uint64_t clean; /* the free map on disk is exact (closed cleanly) */
-};
-struct xn_root {
-	char name[XN_ROOT_NAME];
-	uint32_t type;
-	uint32_t pad;
-	uint64_t blk; /* 0: slot free */
-};
+/* XN's own blocks are laid out exactly as the kernel's (inc/disk.h, struct
+ * xn_super: the super block, free map, root catalogue, type blocks, written
+ * map), so an image made here mounts in the guest. The model keeps the
+ * written map's information in `shadow` instead of on the image. */
 
-/* A fresh disk of nblocks blocks: XN's blocks laid out, no roots. */
+/* The first block a tree may use on a disk of nblocks blocks. */
+uint64_t xnsim_first_data(uint64_t nblocks);
+/* A fresh disk of nblocks blocks (at most XN_MAX_BLOCKS): XN's blocks laid
+ * out, no roots, empty type blocks. */
 int xnsim_format(struct xnsim **out, uint64_t nblocks);
+/* The guard of the roots created from now on (default: the root name, all
+ * rights, which only the first env's key dominates). */
+void xnsim_set_guard(struct xnsim *x, const struct cap *guard);
+/* Fills the type block of id (1..XN_TYPES_MAX) as xn_type_register would:
+ * the UDF's instructions, as loaded; on disk at once. */
+int xnsim_type_set(struct xnsim *x, uint32_t id, const char *name, const uint64_t *insns,
+		   uint32_t len);
 /* Takes an image (nblocks * FS_BLOCK bytes, ownership passes to the sim)
  * and rebuilds the free map by walking every root through the UDFs, as XN
  * does at boot. `shadow` (optional, nblocks bytes, also taken) says which

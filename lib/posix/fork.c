@@ -20,6 +20,7 @@
 #include <lib/base/pct.h>
 #include <lib/base/slice.h>
 #include <lib/base/vm.h>
+#include <lib/posix/posix.h>
 
 struct fork_ctx {
 	envid_t child;
@@ -172,6 +173,7 @@ long fork(void)
 			.r_rip = f.uf_rip, .r_rsp = f.uf_rsp, .r_rflags = f.uf_rflags,
 		};
 		pct_grant_to_child(c->child);
+		fd_fork_child(c->child); /* it shares our descriptors */
 		r = sys_env_set_regs(c->child, &regs, CAP_SELF);
 	}
 	if (r == 0)

@@ -24,5 +24,7 @@ long pipe_write(struct pipe *p, const void *buf, size_t n);
 long pipe_read(struct pipe *p, void *buf, size_t n);
 /* No more writes: the reader sees end of file once it has read the rest. */
 void pipe_close_write(struct pipe *p);
+/* Let children import pipe and TTY descriptors (the POSIX layer's start). */
+void pipe_kinds_register(void);
 
 #endif

@@ -7,11 +7,13 @@
 extern uint32_t region0[1024];
 extern struct xn_extent region1[XN_UDF_MAX_EXTENTS];
 
-/* Never ends on a block whose first word is not 12345: the budget stops it. */
+/* Never ends on a block whose first word is not 12345: the budget stops it.
+ * The read is volatile, or clang would see a loop with no effect and drop it. */
 SEC("loop") uint64_t xn_loop_udf(struct bpf_udf_ctx *c)
 {
+	volatile uint32_t *first = &region0[0];
 	uint64_t n = 0;
-	while (region0[0] != 12345)
+	while (*first != 12345)
 		n++;
 	return n & 1;
 }

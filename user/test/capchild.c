@@ -29,6 +29,8 @@ int main(int argc, char **argv)
 	check_eq("child.flush-parent", sys_vm_flush(parent, CAP_SELF), -E_PERM);
 	check_eq("child.read-parent-ring", sys_cap_read(parent, 0, &c), -E_PERM);
 	check_eq("child.limit-parent", sys_env_set_limit(parent, 100, CAP_SELF), -E_PERM);
+	/* no key naming the parent: it may not fill the parent's ring */
+	check_eq("child.grant-to-parent", sys_cap_grant(CAP_SELF, parent), -E_PERM);
 
 	/* the granted key: read-only access to one page */
 	check_eq("child.granted-read", sys_page_bind(0, VA, shared, BIND_READ, slot), 0);

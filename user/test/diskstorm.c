@@ -121,7 +121,8 @@ static void check_invariants(void)
 	check_eq("crash.no-uninitialised-block", (long)garbage, 0);
 	sys_disk_info(&di);
 	uint64_t fmb = (di.di_xn_blocks + DISK_BLOCK_SIZE * 8 - 1) / (DISK_BLOCK_SIZE * 8);
-	uint64_t data = 1 + fmb + 1 + XN_TYPES_MAX;
+	uint64_t wmb = (di.di_xn_blocks + DISK_BLOCK_SIZE - 1) / DISK_BLOCK_SIZE; /* written map */
+	uint64_t data = 1 + fmb + 1 + XN_TYPES_MAX + wmb;
 	check_eq("crash.free-count-exact", (long)di.di_xn_free,
 		 (long)(di.di_xn_blocks - data - claimed));
 	printf("diskstorm: mount %lu: %u entries (%lu zero), %lu free, %lu free-map bits rebuilt\n",

@@ -95,10 +95,66 @@ static void denials(void)
 	check_eq("remove", sys_net_filter_remove((uint64_t)mine), 0);
 }
 
+/*
+ * Authority over every owner a filter overlaps (issue 13, finding 4): A's
+ * child holds "IPv4 TCP", a stranger S "IPv4 UDP port 7001". A's filter
+ * "IPv4, port 7001, IHL 5" overlaps both; its key dominates its child, not
+ * S, so it is refused - even though the check meets the child's filter
+ * (shorter, on the same path) first.
+ */
+static void every_owner(void)
+{
+	volatile uint64_t *w = sync_word + 16;
+	long s = fork();
+	if (s == 0) {
+		struct dpf_filter f = { .df_natoms = 3,
+					.df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800),
+						      DPF_EQ(23, 1, 0xff, 17),
+						      DPF_EQ(36, 2, 0xffff, 7001) } };
+		w[0] = sys_net_filter_add(&f, CAP_SELF) >= 0 ? 1 : 2;
+		while (w[3] == 0)
+			sys_yield();
+		exit(0);
+	}
+	while (w[0] == 0)
+		sys_yield();
+	check_eq("stranger-filter", (long)w[0], 1);
+	long a = fork();
+	if (a == 0) {
+		long c = fork();
+		if (c == 0) {
+			struct dpf_filter f = { .df_natoms = 2,
+						.df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800),
+							      DPF_EQ(23, 1, 0xff, 6) } };
+			w[1] = sys_net_filter_add(&f, CAP_SELF) >= 0 ? 1 : 2;
+			while (w[3] == 0)
+				sys_yield();
+			exit(0);
+		}
+		while (w[1] == 0)
+			sys_yield();
+		struct dpf_filter f = { .df_natoms = 3,
+					.df_atoms = { DPF_EQ(12, 2, 0xffff, 0x0800),
+						      DPF_EQ(14, 1, 0xff, 0x45),
+						      DPF_EQ(36, 2, 0xffff, 7001) } };
+		w[2] = (uint64_t)-sys_net_filter_add(&f, CAP_SELF);
+		w[3] = 1;
+		wait(c);
+		exit(0);
+	}
+	while (w[3] == 0)
+		sys_yield();
+	check_eq("child-filter", (long)w[1], 1);
+	check_eq("overlap-child-and-stranger-refused", -(long)w[2], -E_BUSY);
+	wait(a);
+	wait(s);
+}
+
 int main(void)
 {
 	sync_word = vm_alloc_shared(PAGE_SIZE);
 	denials();
+	every_owner();
 	int r = net_open();
 	if (r == -E_NOT_FOUND)
 		return test_finish(); /* no NIC here: tools/test-net boots with one */

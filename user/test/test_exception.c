@@ -12,14 +12,24 @@ static volatile struct upcall_frame last;
 static volatile int calls, depth, max_depth;
 static uint64_t resume_rip;
 
+static volatile uint64_t entry_flags, debug_traps;
+
 static void handler(struct upcall_frame *uf)
 {
+	uint64_t fl;
+	__asm__ volatile("pushfq; popq %0" : "=r"(fl));
+	entry_flags = fl;
 	calls++;
 	depth++;
 	if (depth > max_depth)
 		max_depth = depth;
 	memcpy((void *)&last, uf, sizeof(*uf));
 	switch (uf->uf_trapno) {
+	case T_DEBUG:
+		/* single-stepping: stop it, or every instruction traps */
+		debug_traps++;
+		uf->uf_rflags &= ~0x100UL;
+		break;
 	case T_BRKPT:
 		/* rip is already past the int3 */
 		if (uf->uf_rax == 0xdeadbeef && depth == 1)
@@ -128,6 +138,22 @@ int main(void)
 	calls = 0;
 	__asm__ volatile("int3");
 	check("breakpoint", calls == 1 && last.uf_trapno == T_BRKPT);
+
+	/* Clean flags in the handler (issue 13, finding 9), the interrupted
+	 * ones in the frame: DF set by the interrupted code stays there. */
+	__asm__ volatile("std; int3; cld" ::: "memory");
+	check_eq("upcall-flags-clean", (long)(entry_flags & 0x40700), 0x200);
+	check("upcall-frame-keeps-df", (last.uf_rflags & 0x400) != 0);
+	/* TF set: one single-step trap, handled with TF clear, not a nest of
+	 * them until the stack overflows. */
+	debug_traps = 0;
+	__asm__ volatile("pushfq\n\t"
+			 "orq $0x100, (%%rsp)\n\t"
+			 "popfq\n\t"
+			 "nop\n\t"
+			 "nop" ::: "memory", "cc");
+	check_eq("single-step-once", (long)debug_traps, 1);
+	check_eq("single-step-handler-flags", (long)(entry_flags & 0x40700), 0x200);
 
 	uint64_t rsp_before;
 	__asm__ volatile("movq %%rsp, %0\n\tint3" : "=r"(rsp_before));

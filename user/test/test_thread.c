@@ -58,6 +58,49 @@ static void *consumer(void *arg)
 	return (void *)sum;
 }
 
+/* A thread that uses 16 KiB of its stack. */
+static void *stack_user(void *arg)
+{
+	volatile char big[16384];
+	for (size_t i = 0; i < sizeof(big); i += 512)
+		big[i] = (char)(long)arg;
+	return (void *)(long)big[sizeof(big) - 512];
+}
+
+/* malloc and free from two preempted threads at once: every block keeps
+ * its owner's pattern (issue 13, finding 13). */
+static volatile uint64_t heap_errors, heap_rounds[2];
+
+static void *heap_churner(void *arg)
+{
+	long me = (long)arg;
+	uint8_t *live[16] = { 0 };
+	size_t size[16] = { 0 };
+	uint64_t rng = 0x9e3779b97f4a7c15UL * (uint64_t)(me + 1);
+	uint64_t until = ukinfo->ki_ticks + 4 * NSLICES * SLICE_TICKS;
+	while (ukinfo->ki_ticks < until) {
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		unsigned k = rng % 16;
+		if (live[k]) {
+			for (size_t i = 0; i < size[k]; i++)
+				if (live[k][i] != (uint8_t)(0xa0 + me))
+					heap_errors++;
+			free(live[k]);
+		}
+		size[k] = 16 + (rng >> 8) % 240;
+		live[k] = malloc(size[k]);
+		if (!live[k]) {
+			heap_errors++;
+			break;
+		}
+		memset(live[k], 0xa0 + (int)me, size[k]);
+		heap_rounds[me]++;
+	}
+	for (int k = 0; k < 16; k++)
+		free(live[k]);
+	return NULL;
+}
+
 static volatile uint64_t spins[2], seen_other[2];
 
 static void *spinner(void *arg)
@@ -97,5 +140,34 @@ int main(void)
 	/* without preemption the first would finish before the second began */
 	check("spinners-interleaved", seen_other[0] > 0 && spins[1] > 0);
 	check("preempted", thread_preemptions > 0);
+
+	/* a long free list of small blocks: malloc walks it, so a slice end
+	 * is likely to land inside malloc */
+	static void *frag[3000];
+	for (int i = 0; i < 3000; i++)
+		frag[i] = malloc(16);
+	for (int i = 0; i < 3000; i += 2)
+		free(frag[i]);
+	uint64_t before = thread_preemptions;
+	struct thread *h0 = thread_create(heap_churner, (void *)0);
+	struct thread *h1 = thread_create(heap_churner, (void *)1);
+	thread_join(h0);
+	thread_join(h1);
+	check("heap-threads-preempted", thread_preemptions > before && heap_rounds[1] > 0);
+	check_eq("heap-safe-under-preemption", (long)heap_errors, 0);
+	for (int i = 1; i < 3000; i += 2)
+		free(frag[i]);
+
+	/* joined threads give their stacks back: 200 of them in turn */
+	uint32_t pages = thisenv->env_user_pages;
+	long ok = 0;
+	for (long i = 0; i < 200; i++) {
+		struct thread *u = thread_create(stack_user, (void *)(i & 0x7f));
+		if (!u)
+			break;
+		ok += (long)thread_join(u) == (i & 0x7f);
+	}
+	check_eq("thread-churn", ok, 200);
+	check("joined-stacks-freed", thisenv->env_user_pages < pages + 32);
 	return test_finish();
 }

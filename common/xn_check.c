@@ -12,10 +12,17 @@
  * blocks it claims is caught by the exact-difference rule, since the
  * blocks it adds must be the free ones being allocated).
  *
+ * Block 0 is XN's superblock, which no tree can own, so an extent starting
+ * there means "no pointer" (a zeroed slot of a format's table): it is
+ * dropped, whatever its count, rather than refused. A format can then leave
+ * unused pointer slots zero without its UDF testing each one.
+ *
  * Pure: no allocation, no kernel state; quadratic in the number of
  * extents at worst (at most XN_UDF_MAX_EXTENTS), linear when sorted.
+ * Shared by the kernel (kern/disk/xn.c) and lib/fs's host model of XN
+ * (lib/fs/xnsim.c), so both enforce one rule.
  */
-#include <kern/disk/xn_check.h>
+#include <common/xn_check.h>
 
 static bool before_in_order(const struct xn_extent *a, const struct xn_extent *b)
 {
@@ -26,10 +33,16 @@ int xn_extents_normalise(struct xn_extent *x, int n, uint64_t nblocks)
 {
 	if (n < 0)
 		return -1;
-	for (int i = 0; i < n; i++)
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		if (x[i].x_start == 0)
+			continue; /* "no pointer" */
 		if (x[i].x_count == 0 || x[i].x_start >= nblocks ||
 		    x[i].x_count > nblocks - x[i].x_start)
 			return -1;
+		x[kept++] = x[i];
+	}
+	n = kept;
 	/* insertion sort: UDF answers usually come in order already */
 	for (int i = 1; i < n; i++) {
 		struct xn_extent v = x[i];

@@ -1,0 +1,590 @@
+/*
+ * lib/fs's device hooks (fsdev.h) over the kernel's XN (doc/disk.md): the
+ * file system in the guest runs on these, as it runs on the XN model
+ * (xnsim.c) on the host.
+ *
+ *   map          metadata: a copy of the kernel's cached block, fetched once
+ *                through disk_bind (so it includes changes not yet on disk)
+ *                and then kept current by applying our own accepted updates;
+ *                data: read with disk_io into a small cache of pages
+ *   write_data   starts a disk_io write from a cache page (up to
+ *                WRITES_MAX in flight; barrier waits for them)
+ *   update/move  xn_update / xn_move, then the same bytes applied here
+ *   writeback    nothing to start: the kernel writes metadata home at the
+ *                next disk_flush, in XN's order, and data is already going
+ *   barrier      wait for every write, then disk_flush
+ *   is_free      a copy of XN's map of allocatable blocks (xn_free_map),
+ *                refreshed at each barrier, blocks we allocate taken out
+ *   root         xn_root_lookup; root_create: xn_root_create, then the first
+ *                contents as an update
+ *
+ * The types: lib/fs's three UDFs are carried in every program as BPF objects
+ * (user/bpf/fs_udf_*.c, bpfobjs.S) and registered under the ids the UDFs
+ * name (format.h); the kernel keeps them on disk.
+ *
+ * Ownership: one env mounts a tree at a time. The copies of metadata blocks
+ * are right only while nobody else changes the tree; XN still checks every
+ * change, so a second writer could only break this tree, never another's.
+ * The file system's journal relies on metadata not reaching home before its
+ * commit: the kernel writes dirty metadata only at disk_flush (ours) or when
+ * its cache is full of dirty blocks (BC_ENTRIES; a transaction touches at
+ * most FS_TXN_MAX_BLOCKS), so a lone file system keeps that order.
+ *
+ * Kernel errors become errno values: a refused change is -EPERM, as on the
+ * model; E_NO_MEM -ENOMEM; the rest -EIO.
+ */
+#include <lib/fs/fsdev_xn.h>
+#include <lib/fs/errno.h>
+
+#include <inc/disk.h>
+#include <inc/error.h>
+#include <lib/base/bpf_elf.h>
+#include <lib/base/libos.h>
+#include <lib/base/syscall.h>
+#include <lib/base/vm.h>
+#include <common/string.h>
+
+#define DATA_SLOTS 64  /* cached data blocks: a map() pointer lives this many reads */
+#define WRITES_MAX 24  /* our writes in flight, under DISK_REQS_PER_ENV */
+#define NO_BLOCK UINT64_MAX
+
+struct meta {
+	uint64_t blk; /* NO_BLOCK: empty */
+	uint8_t *page;
+};
+
+struct slot {
+	uint64_t blk;   /* NO_BLOCK: empty */
+	long write_id;  /* a write in flight from this page, or -1 */
+	uint64_t used;  /* last use, for eviction */
+	uint8_t *page;  /* page-aligned, bound */
+};
+
+struct xdev {
+	uint64_t cap;
+	uint64_t nblocks, first_data;
+	uint8_t *free_bits;            /* bit set: XN would let us allocate the block */
+	struct meta *meta;             /* open addressing, power-of-two size */
+	size_t nmeta, meta_cap;
+	struct slot slots[DATA_SLOTS];
+	uint8_t *slot_pages;
+	uint64_t tick;
+	int inflight[WRITES_MAX];      /* slot indices, oldest first */
+	int ninflight;
+	uint8_t *bind_va;              /* where disk_bind puts a block we copy */
+	struct fsdev_xn_stats st;
+};
+
+static int errno_of(long e)
+{
+	switch (e) {
+	case -E_REFUSED: case -E_BUSY: case -E_PERM: case -E_INVAL: case -E_RANGE:
+	case -E_BAD_CAP:
+		return -EPERM;
+	case -E_NO_MEM: case -E_FULL:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+/* --- XN's free map ----------------------------------------------------------- */
+
+static int refresh_free(struct xdev *x)
+{
+	long r = sys_xn_free_map(0, x->nblocks, x->free_bits);
+	return r < 0 ? errno_of(r) : 0;
+}
+
+static bool bit_free(const struct xdev *x, uint64_t b)
+{
+	return x->free_bits[b / 8] >> (b % 8) & 1;
+}
+
+static void take(struct xdev *x, uint64_t start, uint64_t len)
+{
+	for (uint64_t b = start; b < start + len && b < x->nblocks; b++)
+		x->free_bits[b / 8] &= (uint8_t)~(1u << (b % 8));
+}
+
+static bool xn_is_free(void *ctx, uint64_t start, uint64_t len)
+{
+	struct xdev *x = ctx;
+	if (start < x->first_data || start >= x->nblocks || len > x->nblocks - start)
+		return false;
+	for (uint64_t b = start; b < start + len; b++)
+		if (!bit_free(x, b))
+			return false;
+	return true;
+}
+
+/* --- metadata copies ------------------------------------------------------------ */
+
+static struct meta *meta_slot(struct xdev *x, uint64_t blk)
+{
+	size_t mask = x->meta_cap - 1;
+	for (size_t i = (size_t)(blk * 2654435761u) & mask;; i = (i + 1) & mask)
+		if (x->meta[i].blk == blk || x->meta[i].blk == NO_BLOCK)
+			return &x->meta[i];
+}
+
+static struct meta *meta_find(struct xdev *x, uint64_t blk)
+{
+	struct meta *m = meta_slot(x, blk);
+	return m->blk == blk ? m : NULL;
+}
+
+/* A new zeroed copy for blk (which has none). */
+static uint8_t *meta_add(struct xdev *x, uint64_t blk)
+{
+	if (2 * (x->nmeta + 1) > x->meta_cap) {
+		size_t cap = 2 * x->meta_cap, oldcap = x->meta_cap;
+		struct meta *old = x->meta, *nm = malloc(cap * sizeof(*nm));
+		if (!nm)
+			return NULL;
+		for (size_t i = 0; i < cap; i++)
+			nm[i].blk = NO_BLOCK;
+		x->meta = nm, x->meta_cap = cap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].blk != NO_BLOCK)
+				*meta_slot(x, old[i].blk) = old[i];
+		free(old);
+	}
+	uint8_t *page = calloc(1, FS_BLOCK);
+	if (!page)
+		return NULL;
+	struct meta *m = meta_slot(x, blk);
+	m->blk = blk, m->page = page;
+	x->nmeta++;
+	return page;
+}
+
+/* Forget blk's copy (freed): re-insert the run after it (linear probing). */
+static void meta_drop(struct xdev *x, uint64_t blk)
+{
+	struct meta *m = meta_find(x, blk);
+	if (!m)
+		return;
+	free(m->page);
+	m->blk = NO_BLOCK;
+	x->nmeta--;
+	size_t mask = x->meta_cap - 1;
+	for (size_t i = ((size_t)(m - x->meta) + 1) & mask; x->meta[i].blk != NO_BLOCK;
+	     i = (i + 1) & mask) {
+		struct meta e = x->meta[i];
+		x->meta[i].blk = NO_BLOCK;
+		*meta_slot(x, e.blk) = e;
+	}
+}
+
+/* --- data pages and writes ------------------------------------------------------- */
+
+static int wait_id(long id)
+{
+	long r = sys_disk_wait((uint64_t)id, UINT64_MAX);
+	while (r == DISK_WAIT_TRANSFER || r == DISK_WAIT_TIMEOUT)
+		r = sys_disk_wait((uint64_t)id, UINT64_MAX);
+	return r == DISK_WAIT_DONE ? 0 : -EIO;
+}
+
+static int wait_oldest(struct xdev *x)
+{
+	int s = x->inflight[0];
+	memmove(x->inflight, x->inflight + 1, (size_t)--x->ninflight * sizeof(int));
+	int r = wait_id(x->slots[s].write_id);
+	x->slots[s].write_id = -1;
+	return r;
+}
+
+/* Waits for slot s's write, if one is in flight. */
+static int settle(struct xdev *x, int s)
+{
+	if (x->slots[s].write_id < 0)
+		return 0;
+	int r = 0;
+	while (x->slots[s].write_id >= 0 && r == 0)
+		r = wait_oldest(x);
+	return r;
+}
+
+static int wait_all(struct xdev *x)
+{
+	int r = 0;
+	while (x->ninflight > 0) {
+		int w = wait_oldest(x);
+		r = r ? r : w;
+	}
+	return r;
+}
+
+static int slot_find(struct xdev *x, uint64_t blk)
+{
+	for (int i = 0; i < DATA_SLOTS; i++)
+		if (x->slots[i].blk == blk)
+			return i;
+	return -1;
+}
+
+/* A slot for blk: its own, or the least recently used one, emptied. */
+static int slot_get(struct xdev *x, uint64_t blk, bool *hit)
+{
+	int s = slot_find(x, blk);
+	*hit = s >= 0;
+	if (s < 0) {
+		s = 0;
+		for (int i = 1; i < DATA_SLOTS; i++)
+			if (x->slots[i].used < x->slots[s].used)
+				s = i;
+		if (settle(x, s) < 0)
+			return -EIO;
+		x->slots[s].blk = NO_BLOCK;
+	}
+	x->slots[s].used = ++x->tick;
+	return s;
+}
+
+static void slot_drop(struct xdev *x, uint64_t blk)
+{
+	int s = slot_find(x, blk);
+	if (s >= 0 && settle(x, s) == 0)
+		x->slots[s].blk = NO_BLOCK;
+}
+
+static int xn_write_data(void *ctx, uint64_t blk, const void *data)
+{
+	struct xdev *x = ctx;
+	bool hit;
+	int s = slot_get(x, blk, &hit);
+	if (s < 0 || settle(x, s) < 0)
+		return -EIO;
+	if (x->ninflight == WRITES_MAX && wait_oldest(x) < 0)
+		return -EIO;
+	struct slot *sl = &x->slots[s];
+	memcpy(sl->page, data, FS_BLOCK);
+	sl->blk = NO_BLOCK; /* not a copy of blk unless the write starts */
+	long id = sys_disk_io(DISK_OP_WRITE, blk, (uint64_t)sl->page, x->cap);
+	if (id < 0)
+		return errno_of(id);
+	sl->blk = blk, sl->write_id = id;
+	x->inflight[x->ninflight++] = s;
+	x->st.data_writes++;
+	return 0;
+}
+
+/* --- map -------------------------------------------------------------------------- */
+
+static const void *xn_map(void *ctx, uint64_t blk)
+{
+	struct xdev *x = ctx;
+	if (blk >= x->nblocks)
+		return NULL;
+	struct meta *m = meta_find(x, blk);
+	if (m)
+		return m->page;
+	int s = slot_find(x, blk);
+	if (s >= 0) {
+		x->slots[s].used = ++x->tick;
+		return x->slots[s].page;
+	}
+	/* metadata: the kernel's cached page, which disk_bind binds. A data
+	 * block binds only where some env put a copy in the registry
+	 * (disk_cache); this device puts none there, and only one env mounts a
+	 * tree at a time, so for data disk_bind answers E_NOT_FOUND (or
+	 * E_AGAIN while a copy is read in) and the block is read from the disk */
+	long r = sys_disk_bind(blk, (uint64_t)x->bind_va, x->cap);
+	if (r == -E_NOT_FOUND || r == -E_AGAIN)
+		r = -E_INVAL;
+	if (r == 0) {
+		uint8_t *page = meta_add(x, blk);
+		if (page)
+			memcpy(page, x->bind_va, FS_BLOCK);
+		sys_page_unbind(0, (uint64_t)x->bind_va, 0);
+		x->st.meta_reads++;
+		return page;
+	}
+	if (r != -E_INVAL)
+		return NULL; /* in no tree, or not ours */
+	bool hit;
+	if ((s = slot_get(x, blk, &hit)) < 0)
+		return NULL;
+	long id = sys_disk_io(DISK_OP_READ, blk, (uint64_t)x->slots[s].page, x->cap);
+	if (id < 0 || wait_id(id) < 0)
+		return NULL;
+	x->slots[s].blk = blk;
+	x->st.data_reads++;
+	return x->slots[s].page;
+}
+
+/* --- updates ---------------------------------------------------------------------- */
+
+/* The update in XN's terms. lib/fs's ranges all point into one image of the
+ * block (its diff of a copy), so more than XN_WRITES_MAX of them become one
+ * covering range of that image. */
+static int to_xn(const struct fsdev_update *u, struct xn_update *xu, struct xn_write *w)
+{
+	uint32_t n = u->u_nranges;
+	if (n == 0)
+		return -EINVAL; /* XN wants a write; a claim changes with bytes */
+	if (n <= XN_WRITES_MAX) {
+		for (uint32_t i = 0; i < n; i++)
+			w[i] = (struct xn_write){ u->u_ranges[i].off, u->u_ranges[i].len,
+						  (uint64_t)u->u_ranges[i].data };
+	} else {
+		const struct fsdev_range *a = &u->u_ranges[0], *z = &u->u_ranges[n - 1];
+		const uint8_t *base = (const uint8_t *)a->data - a->off;
+		for (uint32_t i = 0; i < n; i++)
+			if ((const uint8_t *)u->u_ranges[i].data - u->u_ranges[i].off != base)
+				return -EINVAL;
+		w[0] = (struct xn_write){ a->off, (uint32_t)(z->off + z->len - a->off),
+					  (uint64_t)(base + a->off) };
+		n = 1;
+	}
+	uint32_t op = u->u_op == FSDEV_ALLOC ? XN_OP_ALLOC :
+		      u->u_op == FSDEV_FREE  ? XN_OP_FREE :
+					       XN_OP_NONE; /* WRITE, and INIT of a zeroed block */
+	*xu = (struct xn_update){ u->u_blk, op, n,
+				  { u->u_start, (uint32_t)u->u_len, u->u_type }, w };
+	return 0;
+}
+
+/* Our copy of an update's block after XN accepted it. */
+static void apply_here(struct xdev *x, const struct fsdev_update *u)
+{
+	struct meta *m = meta_find(x, u->u_blk);
+	uint8_t *page = m ? m->page : meta_add(x, u->u_blk);
+	if (!page)
+		return; /* out of memory: the next map() reads it again */
+	if (u->u_op == FSDEV_INIT)
+		memset(page, 0, FS_BLOCK);
+	for (uint32_t i = 0; i < u->u_nranges; i++)
+		memcpy(page + u->u_ranges[i].off, u->u_ranges[i].data, u->u_ranges[i].len);
+}
+
+/* What an accepted ALLOC or FREE does to our caches and map. */
+static void claims_changed(struct xdev *x, const struct fsdev_update *u, bool moved)
+{
+	if (moved || (u->u_op != FSDEV_ALLOC && u->u_op != FSDEV_FREE))
+		return;
+	for (uint64_t b = u->u_start; b < u->u_start + u->u_len; b++) {
+		if (u->u_op == FSDEV_ALLOC) {
+			take(x, b, 1);
+			if (u->u_type != FS_T_DATA && !meta_find(x, b))
+				meta_add(x, b); /* XN hands it out zeroed */
+		} else {
+			meta_drop(x, b);
+			slot_drop(x, b);
+		}
+	}
+}
+
+static int xn_update(void *ctx, const struct fsdev_update *u)
+{
+	struct xdev *x = ctx;
+	struct xn_update xu;
+	struct xn_write w[XN_WRITES_MAX];
+	if (u->u_op == FSDEV_INIT && u->u_nranges == 0)
+		return meta_find(x, u->u_blk) ? 0 : -EPERM; /* stays zero */
+	int r = to_xn(u, &xu, w);
+	if (r < 0)
+		return r;
+	long k = sys_xn_update(&xu, x->cap);
+	if (k < 0) {
+		x->st.refused++;
+		if (k == -E_BUSY && u->u_op == FSDEV_ALLOC)
+			refresh_free(x); /* another tree took it meanwhile */
+		return errno_of(k);
+	}
+	x->st.updates++;
+	claims_changed(x, u, false);
+	apply_here(x, u);
+	return 0;
+}
+
+static int xn_move(void *ctx, const struct fsdev_update *from, const struct fsdev_update *to)
+{
+	struct xdev *x = ctx;
+	struct xn_update xf, xt;
+	struct xn_write wf[XN_WRITES_MAX], wt[XN_WRITES_MAX];
+	int r = to_xn(from, &xf, wf);
+	if (r == 0)
+		r = to_xn(to, &xt, wt);
+	if (r < 0)
+		return r;
+	long k = sys_xn_move(&xf, &xt, x->cap);
+	if (k < 0) {
+		x->st.refused++;
+		return errno_of(k);
+	}
+	x->st.moves++;
+	apply_here(x, from);
+	apply_here(x, to);
+	return 0;
+}
+
+static int xn_writeback(void *ctx, uint64_t blk)
+{
+	struct xdev *x = ctx;
+	return blk < x->nblocks ? 0 : -EINVAL;
+}
+
+static int xn_barrier(void *ctx)
+{
+	struct xdev *x = ctx;
+	int r = wait_all(x);
+	long k = sys_disk_flush();
+	x->st.flushes++;
+	if (r == 0 && k < 0)
+		r = -EIO;
+	int f = refresh_free(x);
+	return r ? r : f;
+}
+
+/* --- roots ------------------------------------------------------------------------ */
+
+static int xn_root(void *ctx UNUSED, const char *name, uint64_t *blk, uint32_t *type)
+{
+	struct xn_root_info ri;
+	long r = sys_xn_root_lookup(name, &ri);
+	if (r == -E_NOT_FOUND)
+		return -ENOENT;
+	if (r < 0)
+		return -EIO;
+	*blk = ri.ri_block, *type = ri.ri_type;
+	return 0;
+}
+
+/* XN places a new root at its first free block; lib/fs asks for one place,
+ * so the two must agree before the root is made (roots are not removed). */
+static int xn_root_create(void *ctx, const char *name, uint64_t blk, uint32_t type,
+			  const void *image)
+{
+	struct xdev *x = ctx;
+	uint64_t first = x->first_data;
+	while (first < x->nblocks && !bit_free(x, first))
+		first++;
+	if (first != blk)
+		return -EBUSY;
+	long r = sys_xn_root_create(name, type, x->cap);
+	if (r < 0)
+		return r == -E_BUSY ? -EEXIST : errno_of(r);
+	take(x, blk, 1);
+	if (!meta_add(x, blk))
+		return -ENOMEM;
+	/* the first contents: a change from zeros that claims nothing */
+	const uint8_t *img = image;
+	uint32_t lo = 0, hi = FS_BLOCK;
+	while (lo < FS_BLOCK && !img[lo])
+		lo++;
+	while (hi > lo && !img[hi - 1])
+		hi--;
+	if (lo == hi)
+		return 0;
+	struct fsdev_range rg = { (uint16_t)lo, (uint16_t)(hi - lo), img + lo };
+	struct fsdev_update u = { blk, FSDEV_WRITE, type, 0, 0, 1, &rg };
+	return xn_update(x, &u);
+}
+
+/* --- set-up ----------------------------------------------------------------------- */
+
+extern const char bpfobj_fs_udf_super[], bpfobj_fs_udf_super_end[];
+extern const char bpfobj_fs_udf_dir[], bpfobj_fs_udf_dir_end[];
+extern const char bpfobj_fs_udf_extmap[], bpfobj_fs_udf_extmap_end[];
+
+static int udf_region(void *arg UNUSED, const char *name)
+{
+	return strcmp(name, "region0") == 0 ? 0 : strcmp(name, "region1") == 0 ? 1 : -1;
+}
+
+static int register_type(const char *name, const char *img, const char *end, uint32_t id)
+{
+	static struct bpf_insn insns[XN_UDF_MAX_INSNS];
+	uint32_t len;
+	int r = bpf_elf_load(img, (size_t)(end - img), NULL, insns, XN_UDF_MAX_INSNS, &len,
+			     udf_region, NULL);
+	if (r < 0)
+		return -EIO;
+	struct xn_type_def d = { { 0 }, insns, len, id, NULL };
+	strlcpy(d.td_name, name, sizeof(d.td_name));
+	long k = sys_xn_type_register(&d);
+	if (k == -E_BUSY)
+		return -EBUSY;
+	if (k < 0)
+		return k == -E_NOT_FOUND ? -ENODEV : -EIO;
+	return k == id ? 0 : -EIO;
+}
+
+static int xn_close_mem(struct xdev *x)
+{
+	for (size_t i = 0; x->meta && i < x->meta_cap; i++)
+		if (x->meta[i].blk != NO_BLOCK)
+			free(x->meta[i].page);
+	free(x->meta);
+	free(x->free_bits);
+	if (x->slot_pages)
+		vm_unmap((uint64_t)x->slot_pages, (uint64_t)DATA_SLOTS * FS_BLOCK);
+	free(x);
+	return 0;
+}
+
+int fsdev_xn_open(struct fsdev *dev, uint64_t cap)
+{
+	struct disk_info di;
+	if (sys_disk_info(&di) < 0 || di.di_xn != XN_STATE_MOUNTED)
+		return -ENODEV;
+	int r;
+	if ((r = register_type("cffs-super", bpfobj_fs_udf_super, bpfobj_fs_udf_super_end,
+			       FS_T_SUPER)) < 0 ||
+	    (r = register_type("cffs-dir", bpfobj_fs_udf_dir, bpfobj_fs_udf_dir_end, FS_T_DIR)) < 0 ||
+	    (r = register_type("cffs-extmap", bpfobj_fs_udf_extmap, bpfobj_fs_udf_extmap_end,
+			       FS_T_EXTMAP)) < 0)
+		return r;
+	struct xdev *x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->cap = cap;
+	x->nblocks = di.di_xn_blocks;
+	/* XN's layout follows from the size (kern/disk/xn.c, sys_xn_format) */
+	uint64_t fmb = (x->nblocks + FS_BLOCK * 8 - 1) / (FS_BLOCK * 8);
+	uint64_t wmb = (x->nblocks + FS_BLOCK - 1) / FS_BLOCK;
+	x->first_data = 1 + fmb + 1 + XN_TYPES_MAX + wmb;
+	x->free_bits = calloc(1, (size_t)(x->nblocks + 7) / 8);
+	x->meta_cap = 256;
+	x->meta = malloc(x->meta_cap * sizeof(*x->meta));
+	x->slot_pages = vm_alloc((uint64_t)DATA_SLOTS * FS_BLOCK);
+	x->bind_va = vm_alloc(FS_BLOCK);
+	if (!x->free_bits || !x->meta || !x->slot_pages || !x->bind_va) {
+		xn_close_mem(x);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < x->meta_cap; i++)
+		x->meta[i].blk = NO_BLOCK;
+	for (int i = 0; i < DATA_SLOTS; i++) {
+		x->slots[i] = (struct slot){ NO_BLOCK, -1, 0, x->slot_pages + (size_t)i * FS_BLOCK };
+		memset(x->slots[i].page, 0, FS_BLOCK); /* bound now: DMA needs it */
+	}
+	if ((r = refresh_free(x)) < 0) {
+		xn_close_mem(x);
+		return r;
+	}
+	*dev = (struct fsdev){ .d_ctx = x, .d_nblocks = x->nblocks, .d_reserved = x->first_data,
+			       .map = xn_map, .write_data = xn_write_data, .update = xn_update,
+			       .move = xn_move, .writeback = xn_writeback,
+			       .barrier = xn_barrier, .is_free = xn_is_free, .root = xn_root,
+			       .root_create = xn_root_create };
+	return 0;
+}
+
+int fsdev_xn_close(struct fsdev *dev)
+{
+	struct xdev *x = dev->d_ctx;
+	int r = xn_barrier(x);
+	xn_close_mem(x);
+	dev->d_ctx = NULL;
+	return r;
+}
+
+const struct fsdev_xn_stats *fsdev_xn_stats(const struct fsdev *dev)
+{
+	const struct xdev *x = dev->d_ctx;
+	return &x->st;
+}

@@ -1,0 +1,15 @@
+/*
+ * Option parsing for the tools (getopt.c), and the conventions they share:
+ * -h prints the usage on standard output and exits 0; a bad option prints
+ * it on standard error and exits 2 (EXIT_USAGE); a failure exits 1.
+ */
+#ifndef EXO_LIB_POSIX_GETOPT_H
+#define EXO_LIB_POSIX_GETOPT_H
+
+extern int optind, optopt;
+extern char *optarg;
+int getopt(int argc, char *const argv[], const char *optstring);
+
+#define EXIT_USAGE 2
+
+#endif

@@ -1,0 +1,309 @@
+/*
+ * The POSIX layer's calls, in one place: descriptors (fd.c), pipes (pipe.c),
+ * processes, the environment and the working directory (proc.c), and the
+ * hooks by which a file system (lib/fs) and sockets (lib/net) plug in.
+ *
+ * Convention: every call returns >= 0 on success or a negated Linux error
+ * number (lib/posix/errno.h), as Linux's system calls do; there is no errno
+ * variable. A call the layer does not have returns -ENOSYS; nothing here
+ * crashes on a bad descriptor, pointer-sized length or unknown flag.
+ *
+ * Flags and structures use Linux's values and layouts (x86-64) where the
+ * caller sees them, so a Linux-ABI library OS can forward its calls here.
+ */
+#ifndef EXO_LIB_POSIX_H
+#define EXO_LIB_POSIX_H
+
+#include <inc/types.h>
+#include <lib/posix/errno.h>
+
+typedef long ssize_t;
+typedef long off_t;
+typedef int32_t pid_t;
+typedef uint32_t mode_t;
+
+/* open flags (Linux x86-64) */
+#define O_RDONLY 0
+#define O_WRONLY 1
+#define O_RDWR 2
+#define O_ACCMODE 3
+#define O_CREAT 0100
+#define O_EXCL 0200
+#define O_NOCTTY 0400
+#define O_TRUNC 01000
+#define O_APPEND 02000
+#define O_NONBLOCK 04000
+#define O_DIRECTORY 0200000
+#define O_CLOEXEC 02000000
+
+/* fcntl */
+#define F_DUPFD 0
+#define F_GETFD 1
+#define F_SETFD 2
+#define F_GETFL 3
+#define F_SETFL 4
+#define FD_CLOEXEC 1
+
+#define SEEK_SET 0
+#define SEEK_CUR 1
+#define SEEK_END 2
+
+/* st_mode */
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+#define S_IFLNK 0120000
+#define S_IFREG 0100000
+#define S_IFDIR 0040000
+#define S_IFCHR 0020000
+#define S_IFIFO 0010000
+#define S_ISDIR(m) (((m) & S_IFMT) == S_IFDIR)
+#define S_ISREG(m) (((m) & S_IFMT) == S_IFREG)
+#define S_ISLNK(m) (((m) & S_IFMT) == S_IFLNK)
+#define S_ISCHR(m) (((m) & S_IFMT) == S_IFCHR)
+#define S_ISFIFO(m) (((m) & S_IFMT) == S_IFIFO)
+
+struct timespec {
+	int64_t tv_sec;
+	int64_t tv_nsec;
+};
+
+/* Linux x86-64's struct stat, field for field. */
+struct stat {
+	uint64_t st_dev;
+	uint64_t st_ino;
+	uint64_t st_nlink;
+	uint32_t st_mode;
+	uint32_t st_uid;
+	uint32_t st_gid;
+	uint32_t st_pad0;
+	uint64_t st_rdev;
+	int64_t st_size;
+	int64_t st_blksize;
+	int64_t st_blocks;
+	struct timespec st_atim, st_mtim, st_ctim;
+	int64_t st_reserved[3];
+};
+_Static_assert(sizeof(struct stat) == 144, "struct stat is Linux's");
+
+#define NAME_MAX 255
+#define PATH_MAX 1024
+
+#define DT_UNKNOWN 0
+#define DT_FIFO 1
+#define DT_CHR 2
+#define DT_DIR 4
+#define DT_REG 8
+#define DT_LNK 10
+
+struct dirent {
+	uint64_t d_ino;
+	uint8_t d_type; /* DT_* */
+	char d_name[NAME_MAX + 1];
+};
+
+struct statfs_info {
+	uint64_t f_bsize, f_blocks, f_bfree, f_files, f_ffree;
+};
+
+/* ---- descriptors (fd.c) ---- */
+
+#define FD_MAX 64 /* descriptors per process: bounds the table and the hand-off */
+
+ssize_t read(int fd, void *buf, size_t n);
+ssize_t write(int fd, const void *buf, size_t n);
+/* write all n bytes (looping over short writes): n or -errno */
+ssize_t write_all(int fd, const void *buf, size_t n);
+ssize_t pread(int fd, void *buf, size_t n, off_t off);
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off);
+int open(const char *path, int flags, mode_t mode);
+int close(int fd);
+int dup(int fd);
+int dup2(int oldfd, int newfd);
+off_t lseek(int fd, off_t off, int whence);
+int fstat(int fd, struct stat *st);
+int fcntl(int fd, int cmd, long arg);
+int isatty(int fd); /* 1, 0, or -EBADF */
+int pipe(int fds[2]);
+int ftruncate(int fd, off_t len);
+int fsync(int fd);
+
+/* Path calls: the registered file system's, or -ENOSYS without one. */
+int stat(const char *path, struct stat *st);
+int lstat(const char *path, struct stat *st);
+int unlink(const char *path);
+int rename(const char *from, const char *to);
+int mkdir(const char *path, mode_t mode);
+int rmdir(const char *path);
+int link(const char *from, const char *to);
+int symlink(const char *target, const char *path);
+ssize_t readlink(const char *path, char *buf, size_t size);
+int truncate(const char *path, off_t len);
+int statfs(const char *path, struct statfs_info *out);
+int sync(void);
+
+/* Directories: an fd opened on a directory, read an entry at a time. */
+typedef struct posix_dir DIR;
+DIR *opendir(const char *path, int *err); /* NULL and *err = errno on failure */
+struct dirent *readdir(DIR *d);
+int closedir(DIR *d);
+
+/* ---- processes, environment, working directory (proc.c) ---- */
+
+/* Copy-on-write fork (fork.c): 0 in the child, its pid in the parent. */
+long fork(void);
+pid_t getpid(void);
+pid_t getppid(void);
+/* Start program prog (a boot-image name or a path whose last component is
+ * one) with argv and envp (NULL: ours). fdmap[i] is the descriptor of ours
+ * the child gets as its i (-1: none), for i < nfd; fdmap NULL: the child
+ * gets every descriptor of ours without FD_CLOEXEC, as exec would keep
+ * them. Returns the child's pid. */
+pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], const int *fdmap,
+		  int nfd);
+/* Replace this process's program: on Exo, the new program runs as a child
+ * that this process waits for and whose status it exits with (the env's
+ * memory cannot survive the kernel's exec, see doc/shell.md). Returns only
+ * on error. */
+int execve(const char *prog, char *const argv[], char *const envp[]);
+
+/* waitpid options and status (Linux's encoding) */
+#define WNOHANG 1
+#define WEXITSTATUS(s) (((s) >> 8) & 0xff)
+#define WTERMSIG(s) ((s) & 0x7f)
+#define WIFEXITED(s) (WTERMSIG(s) == 0)
+#define WIFSIGNALED(s) (WTERMSIG(s) != 0)
+/* pid > 0: that child; -1: any child. Returns the pid reaped, 0 with
+ * WNOHANG if none has ended, or -ECHILD. */
+pid_t waitpid(pid_t pid, int *status, int options);
+
+#define SIGHUP 1
+#define SIGINT 2
+#define SIGQUIT 3
+#define SIGKILL 9
+#define SIGSEGV 11
+#define SIGPIPE 13
+#define SIGTERM 15
+#define NSIG 32
+/* Exo has no signal delivery yet: any signal but 0 ends the process (its
+ * parent sees it killed by that signal); 0 only checks it exists. */
+int kill(pid_t pid, int sig);
+/* Writing to a pipe nobody reads ends the process with status 141, as
+ * SIGPIPE's default action does; after this, write returns -EPIPE instead. */
+void posix_ignore_sigpipe(void);
+/* End pid and every process descended from it (a job, for Ctrl-C). */
+int kill_tree(pid_t pid, int sig);
+
+char *getenv(const char *name);
+int setenv(const char *name, const char *value, int overwrite);
+int unsetenv(const char *name);
+/* The environment: NULL-terminated "NAME=value" strings. */
+extern char **environ;
+
+int chdir(const char *path);
+/* The working directory, always absolute and normalised. */
+const char *posix_cwd(void);
+char *getcwd(char *buf, size_t size);
+/* An absolute, normalised form of path against the working directory into
+ * out[size]: its length, or -ENAMETOOLONG. */
+int path_resolve(const char *path, char *out, size_t size);
+
+/* ---- what lib/fs and lib/net plug in (fd.c) ---- */
+
+struct file;
+/* The operations of one kind of open file. NULL entries answer -EINVAL
+ * (read/write: -EBADF) or -ENOSYS as POSIX says. */
+struct file_ops {
+	const char *fo_name;
+	ssize_t (*fo_read)(struct file *f, void *buf, size_t n);
+	ssize_t (*fo_write)(struct file *f, const void *buf, size_t n);
+	ssize_t (*fo_pread)(struct file *f, void *buf, size_t n, off_t off);
+	ssize_t (*fo_pwrite)(struct file *f, const void *buf, size_t n, off_t off);
+	off_t (*fo_lseek)(struct file *f, off_t off, int whence);
+	int (*fo_fstat)(struct file *f, struct stat *st);
+	int (*fo_readdir)(struct file *f, struct dirent *d); /* 1: an entry, 0: end */
+	int (*fo_truncate)(struct file *f, off_t len);
+	int (*fo_sync)(struct file *f);
+	/* The last descriptor to it is gone. */
+	void (*fo_close)(struct file *f);
+	/* Pass it to unstarted-or-new child env `child`: bind what it needs
+	 * there (at va_next, advancing it) and describe it in blob[48]. */
+	int (*fo_export)(struct file *f, envid_t child, uint64_t *va_next, uint8_t blob[48]);
+	/* We forked child, which shares our memory and so this file. */
+	void (*fo_fork)(struct file *f, envid_t child);
+	bool fo_tty;
+	uint16_t fo_kind; /* FILE_KIND_*: how a child imports it */
+};
+
+/* An open file description: what dup'd descriptors share. */
+struct file {
+	const struct file_ops *f_ops;
+	int f_refs;       /* descriptors pointing here */
+	int f_flags;      /* O_ACCMODE | O_APPEND | O_NONBLOCK */
+	off_t f_offset;
+	void *f_priv;     /* the kind's own */
+};
+
+enum {
+	FILE_KIND_CONSOLE = 1,
+	FILE_KIND_NULL,
+	FILE_KIND_PIPE,   /* either end: the blob says which */
+	FILE_KIND_TTY,    /* a job's terminal: input from its shell, output to the console */
+	FILE_KIND_FILE,   /* lib/fs */
+	FILE_KIND_SOCKET, /* lib/net */
+	FILE_KIND_ZERO,   /* /dev/zero */
+	FILE_KIND_MAX
+};
+
+/* Make a child's open file from what fo_export wrote: the file (f_refs 1)
+ * or NULL. */
+typedef struct file *file_import_fn(const uint8_t blob[48], int flags);
+int file_kind_register(uint16_t kind, file_import_fn *import);
+
+/* A new open file of ops with flags, with one reference (the caller's);
+ * NULL if out of memory. */
+struct file *file_new(const struct file_ops *ops, int flags, void *priv);
+/* Drop a reference; the last one closes the file (fo_close). */
+void file_put(struct file *f);
+/* The lowest free descriptor >= min, now pointing at f (which it takes a
+ * reference of): the descriptor, or -EMFILE. */
+int fd_install(struct file *f, int min);
+/* The open file behind fd, or NULL. */
+struct file *fd_file(int fd);
+
+/* A file system: lib/fs registers one at start-up. Paths are absolute and
+ * normalised (path_resolve) when they reach it. */
+struct fs_ops {
+	int (*fs_open)(const char *path, int flags, mode_t mode, struct file **out);
+	int (*fs_stat)(const char *path, struct stat *st, bool follow);
+	int (*fs_unlink)(const char *path);
+	int (*fs_rename)(const char *from, const char *to);
+	int (*fs_mkdir)(const char *path, mode_t mode);
+	int (*fs_rmdir)(const char *path);
+	int (*fs_link)(const char *from, const char *to);
+	int (*fs_symlink)(const char *target, const char *path);
+	ssize_t (*fs_readlink)(const char *path, char *buf, size_t size);
+	int (*fs_truncate)(const char *path, off_t len);
+	int (*fs_statfs)(struct statfs_info *out);
+	int (*fs_sync)(void);
+};
+void fs_register(const struct fs_ops *ops);
+
+/* ---- the layer's own plumbing ---- */
+
+/* The console kinds, for a shell that runs a job on a terminal of its own:
+ * a TTY file reading from pipe read end `in` (a descriptor of ours) and
+ * writing to the console. Returns a descriptor, or -errno. */
+int tty_open(int in_fd);
+/* fork's part: register child as a holder of everything we hold. */
+void fd_fork_child(envid_t child);
+/* Close every descriptor and flush (at exit). */
+void fd_close_all(void);
+void fd_close_at_exit(void);
+/* Pass our descriptors to a new child (proc.c uses it). */
+struct handoff_fd;
+int fd_export_all(envid_t child, const int *fdmap, int nfd, uint64_t *va_next,
+		  struct handoff_fd *out, int *nout);
+void fd_import_all(const struct handoff_fd *in, int n);
+void fd_default_console(void);
+
+#endif

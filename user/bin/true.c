@@ -1,0 +1,10 @@
+/* true: do nothing, successfully. */
+#include <lib/base/libos.h>
+#include <lib/posix/stdio.h>
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "-h") == 0)
+		fdprintf(1, "usage: true\n  exit with status 0\n");
+	return 0;
+}
