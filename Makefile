@@ -14,6 +14,11 @@
 #   make tcp-torture  a million simulated TCP scenarios with bulk transfers
 #   make http-test  httpd's core against curl, wget, ab, wrk (doc/httpd.md)
 #   make http-fuzz  httpd's request-parser fuzzer for FUZZ_TIME seconds
+#   make kvd        boot Exo running kvd (lib/appl) on host port KV_PORT (6380),
+#                   KVD_ARGS more arguments (DISK=img KVD_ARGS="--disk --format
+#                   appendonly yes": the log on the disk; doc/kvd.md)
+#   make httpd      boot Exo running httpd (lib/appl) on host port HTTP_PORT (8080),
+#                   HTTPD_ARGS more (DISK=img HTTPD_ARGS="--disk --format --seed")
 #   make qemu-gdb   boot, waiting for GDB on localhost:GDBPORT (doc/debugging.md)
 #   make doc        regenerate doc/syscalls.md from inc/syscall.def
 #   make compdb     compile_commands.json, for editors and clang tools
@@ -109,7 +114,7 @@ $(KERN_OBJS): | $(TOOLS_OK)
 # goes into libcommon.a (-u posix_init: every program starts the POSIX layer,
 # which reads what its parent passed it). A program links the archives it uses; every program
 # in user/ links all of them today, in the order below (users first).
-LIBS := posix fs net base
+LIBS := appl posix fs net base
 LIB_ARCHIVES := $(patsubst %,$(BUILD)/lib/lib%.a,$(LIBS)) $(BUILD)/lib/libcommon.a
 lib_objs = $(patsubst %,$(BUILD)/user-obj/%.o,$(wildcard $(1)/*.c $(1)/*.S))
 # A program is one file, user/DIR/NAME.c, or a folder of files,
@@ -166,6 +171,7 @@ $(BUILD)/lib/libbase.a: $(call lib_objs,lib/base) $(BUILD)/user-obj/bpfobjs.S.o
 $(BUILD)/lib/libnet.a: $(call lib_objs,lib/net)
 $(BUILD)/lib/libposix.a: $(call lib_objs,lib/posix)
 $(BUILD)/lib/libfs.a: $(call lib_objs,lib/fs)
+$(BUILD)/lib/libappl.a: $(call lib_objs,lib/appl)
 $(BUILD)/lib/libcommon.a: $(call lib_objs,common)
 $(LIB_ARCHIVES):
 	@mkdir -p $(@D)
@@ -178,11 +184,25 @@ define USER_PROG_RULE
 $(BUILD)/user/$(1): $(patsubst %,$(BUILD)/user-obj/%.o,$(2)) $(LIB_ARCHIVES) lib/base/user.ld
 	@mkdir -p $$(@D)
 	$$(say) "  LD   $$@"
-	$$(Q)$$(LD) $$(LDFLAGS_COMMON) -T lib/base/user.ld -u posix_init -o $$@ \
+	$$(Q)$$(LD) $$(LDFLAGS_COMMON) -T lib/base/user.ld -u posix_init -u posix_file_init -o $$@ \
 		$$(BUILD)/user-obj/lib/base/crt0.S.o $$(filter %.o,$$^) $$(LIB_ARCHIVES)
 endef
 $(foreach src,$(USER_SRCS),$(eval $(call USER_PROG_RULE,$(notdir $(basename $(src))),$(src))))
 $(foreach d,$(USER_PROG_DIRS),$(eval $(call USER_PROG_RULE,$(notdir $(d)),$(wildcard $(d)/*.c))))
+
+# httpd carries its site in its image until /www is on the disk
+# (lib/appl/romfs.h; tools/mkromfs writes the table).
+HTTPD_WWW := $(shell find user/srv/httpd/www -type f 2>/dev/null)
+$(BUILD)/user-obj/httpd-www.S: tools/mkromfs $(HTTPD_WWW)
+	@mkdir -p $(@D)
+	$(say) "  GEN  $@"
+	$(Q)tools/mkromfs user/srv/httpd/www > $@
+
+$(BUILD)/user-obj/httpd-www.S.o: $(BUILD)/user-obj/httpd-www.S
+	$(say) "  CC   $@"
+	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
+
+$(BUILD)/user/httpd: $(BUILD)/user-obj/httpd-www.S.o
 
 # A damaged program image, for the loader's error path (E_BAD_ELF).
 $(BUILD)/user/badelf: $(BUILD)/user/hello
@@ -237,7 +257,22 @@ deps:
 	@tools/deps
 
 run: deps all
-	tools/run $(BUILD)/kernel
+	@d="$${DISK:-$(BUILD)/disk.img}"; [ -f "$$d" ] || cp $(BUILD)/disk.img "$$d"; \
+		DISK="$$d" tools/run $(BUILD)/kernel
+
+# The dedicated servers on the appliance library OS, through QEMU's user
+# network (doc/kvd.md, doc/httpd.md).
+KV_PORT ?= 6380
+HTTP_PORT ?= 8080
+KVD_ARGS ?=
+HTTPD_ARGS ?=
+kvd: deps all
+	PORTS="tcp:$(KV_PORT):6379" tools/qemu $(BUILD)/kernel \
+		-append "init=kvd -- --port 6379 $(KVD_ARGS)"
+
+httpd: deps all
+	PORTS="tcp:$(HTTP_PORT):80" tools/qemu $(BUILD)/kernel \
+		-append "init=httpd -- --port 80 $(HTTPD_ARGS)"
 
 qemu-gdb: deps all
 	@echo "GDB: gdb -ex 'target remote localhost:$(GDBPORT)' $(BUILD)/kernel"
@@ -323,7 +358,7 @@ help:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps run qemu-gdb iso test doc compdb help clean crashtest conformance
+.PHONY: all deps run qemu-gdb iso test doc compdb help clean crashtest conformance kvd httpd
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

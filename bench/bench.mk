@@ -6,6 +6,8 @@
 #   make bench-smoke  both benchmark programs with tiny counts; PASS/FAIL lines
 #   make bench-tcp    TCP rows: connection rate, ping-pong latency, bulk, Exo
 #                     beside Linux over TAP (doc/bench/tcp.md)
+#   make bench-servers  httpd vs nginx-light, kvd vs redis-server over TAP
+#                     (tools/bench-servers; writes doc/bench/servers.md)
 #
 # The Linux-side programs are built here, on the host; tools/bench fetches the
 # Debian kernel and busybox, builds the initramfs and boots both guests.
@@ -46,6 +48,11 @@ bench-progs: $(BENCH_PROGS)
 
 bench: deps $(BUILD)/kernel bench-progs
 	@BUILD=$(BUILD) tools/bench
+	@BUILD=$(BUILD) tools/bench-servers
+
+# httpd vs nginx-light and kvd vs redis-server over TAP (doc/appl.md)
+bench-servers: deps $(BUILD)/kernel $(BUILD)/bench/mkcpio
+	@BUILD=$(BUILD) tools/bench-servers
 
 bench-smoke: deps $(BUILD)/kernel bench-progs
 	@BUILD=$(BUILD) tools/bench --smoke
@@ -55,4 +62,4 @@ bench-smoke: deps $(BUILD)/kernel bench-progs
 bench-tcp: deps $(BUILD)/kernel bench-progs
 	@BUILD=$(BUILD) tools/bench --tcp
 
-.PHONY: bench bench-smoke bench-progs
+.PHONY: bench bench-smoke bench-progs bench-servers bench-tcp

@@ -15,6 +15,9 @@
  * PHYSMAP├──────────────────────────────┤ 0xffff800000000000
  *        │   (non-canonical hole)       │
  *   ULIM ├──────────────────────────────┤ 0x0000800000000000
+ *        │ USTLB: struct stlb_entry[]   │ read-only to users, the binding
+ *        │   (inc/stlb.h)               │ pool's pages as it grows
+ *        ├ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─┤ UEXPOSED + 5 GiB
  *        │ UBCACHE: struct bc_entry[]   │ read-only to users, one page
  *        ├ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─┤ UEXPOSED + 4 GiB
  *        │ USLICES: struct slice_vec    │ read-only to users, one page

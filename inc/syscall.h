@@ -34,6 +34,21 @@ enum {
 /* sys_cgetc flags */
 #define CGETC_NONBLOCK 0x1
 
+/* sys_cons_set_intr: no interrupt character; and the message it posts
+ * (from env 0, a0 CONS_INTR_MSG, a1 the byte, a2 the console's holder). */
+#define CONS_INTR_OFF 0x100
+#define CONS_INTR_MSG 0x1e7c0c /* "interrupt": tells it from other kernel messages */
+
+/* sys_env_sleep_child: a child of the caller has died (not yet reaped). */
+#define ENV_SLEEP_CHILD_ENDED 3
+
+/* sys_page_sleep's answers beyond env_sleep's 0 (time) and 1 (transfer) */
+#define PAGE_SLEEP_WOKEN 2   /* a sys_page_wake on the word */
+#define PAGE_SLEEP_CHANGED 3 /* the word was not the value expected: no sleep */
+
+/* Most bytes one sys_entropy_get returns: enough for any key. */
+#define ENTROPY_GET_MAX 256
+
 /* Longest name and argument string sys_env_create accepts, NUL included. */
 #define ENV_CREATE_NAME_MAX 32
 #define ENV_CREATE_ARGS_MAX 1024

@@ -6,6 +6,9 @@
 #include <inc/dpf.h>
 #include <inc/env.h>
 #include <inc/kinfo.h>
+#include <kern/arch/rtc.h>
+#include <kern/arch/entropy.h>
+#include <kern/arch/x86.h>
 #include <kern/arch/acpi.h>
 #include <kern/arch/bootinfo.h>
 #include <kern/arch/bootproto.h>
@@ -46,6 +49,9 @@ static void kinfo_init(void)
 	kinfo.ki_npages = pages_total;
 	kinfo.ki_free_pages = pages_free;
 	kinfo.ki_nenv = NENV;
+	kinfo.ki_boot_tsc = rdtsc();
+	kinfo.ki_boot_unix = rtc_read_unix(); /* wall-clock time, for date */
+	kinfo.ki_entropy_source = entropy_init(kinfo.ki_boot_unix);
 	strlcpy(kinfo.ki_cmdline, boot_info.cmdline, sizeof(kinfo.ki_cmdline));
 	for (const struct program *p = programs; p->name && kinfo.ki_nprogs < KI_MAX_PROGS; p++)
 		strlcpy(kinfo.ki_progs[kinfo.ki_nprogs++], p->name, KI_PROG_NAME_LEN);

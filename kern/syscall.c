@@ -21,6 +21,7 @@
 #include <kern/arch/console.h>
 #include <kern/env/console_input.h>
 #include <kern/arch/cpu.h>
+#include <kern/arch/entropy.h>
 #include <kern/env/env.h>
 #include <kern/arch/fastpath.h>
 #include <kern/arch/lock.h>
@@ -30,6 +31,7 @@
 #include <kern/bpf/dlcode.h>
 #include <kern/env/pct.h>
 #include <kern/env/quota.h>
+#include <kern/env/pagewait.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/account.h>
 #include <kern/env/slice.h>
@@ -691,6 +693,19 @@ static long sys_env_trace(envid_t envid, uint64_t on, uint64_t cap)
 	trace_set(e, on & 1);
 	e->env_trace_children = on & 2;
 	return 0;
+}
+
+static long sys_entropy_get(uint64_t buf, uint64_t len)
+{
+	if (len > ENTROPY_GET_MAX)
+		return -E_INVAL;
+	if (!vm_check(curenv->env_vm, buf, len, true))
+		return -E_FAULT;
+	uint8_t bytes[ENTROPY_GET_MAX];
+	entropy_fill(bytes, len);
+	long r = copy_to_user(curenv->env_vm, buf, bytes, len);
+	memset(bytes, 0, sizeof(bytes)); /* leave no copy on the kernel stack */
+	return r < 0 ? -E_FAULT : (long)len;
 }
 
 /* The dispatcher: one case per entry of inc/syscall.def. Inlined into

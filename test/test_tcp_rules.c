@@ -878,6 +878,49 @@ TEST(tcp_rules, nagle_holds_small_writes_nodelay_does_not)
 	}
 }
 
+TEST(tcp_rules, cork_merges_small_writes_and_fin_into_one_segment)
+{
+	struct pair p = pair_new(21);
+	sim.imp.delay_us = 10000;
+	struct tcp_conn *a, *b;
+	connect_pair(&p, &a, &b, 0);
+	tcp_setopt(a, TCP_OPT_NODELAY, 1);
+	tcp_setopt(a, TCP_OPT_CORK, 1);
+	int v = 0;
+	CHECK(tcp_getopt(a, TCP_OPT_CORK, &v) == 0 && v == 1);
+	uint64_t before = tcp_stack_stats(p.a)->out_data_segs;
+	tcp_send(a, "head:", 5);
+	tcp_send(a, "body", 4);
+	CHECK_EQ(tcp_stack_stats(p.a)->out_data_segs - before, 0); /* held */
+	tcp_shutdown(a); /* a FIN goes at once, with everything before it */
+	CHECK_EQ(tcp_stack_stats(p.a)->out_data_segs - before, 1);
+	run_until(NULL, NULL, 200000);
+	uint8_t buf[32];
+	CHECK_EQ(tcp_recv(b, buf, 32), 9);
+	CHECK(memcmp(buf, "head:body", 9) == 0);
+	CHECK_EQ(tcp_recv(b, buf, 32), 0);
+	tcp_abort(a);
+	tcp_abort(b);
+	sim_free_all();
+
+	/* uncorking pushes what waits */
+	p = pair_new(22);
+	connect_pair(&p, &a, &b, 0);
+	tcp_setopt(a, TCP_OPT_NODELAY, 1);
+	tcp_setopt(a, TCP_OPT_CORK, 1);
+	before = tcp_stack_stats(p.a)->out_data_segs;
+	tcp_send(a, "ab", 2);
+	tcp_send(a, "cd", 2);
+	CHECK_EQ(tcp_stack_stats(p.a)->out_data_segs - before, 0);
+	tcp_setopt(a, TCP_OPT_CORK, 0);
+	CHECK_EQ(tcp_stack_stats(p.a)->out_data_segs - before, 1);
+	run_until(NULL, NULL, 200000);
+	CHECK_EQ(tcp_recv(b, buf, 32), 4);
+	tcp_abort(a);
+	tcp_abort(b);
+	sim_free_all();
+}
+
 TEST(tcp_rules, delayed_ack_waits_for_a_second_segment)
 {
 	struct pair p = pair_new(21);

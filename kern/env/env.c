@@ -473,6 +473,9 @@ void env_destroy(struct env *e, uint32_t exit_status, const char *reason)
 			parent->env_block = BLOCK_NONE;
 			env_set_status(parent, ENV_RUNNABLE);
 			env_reap(e);
+		} else if (parent->env_info->env_status == ENV_BLOCKED &&
+			   parent->env_block == BLOCK_SLEEP && parent->env_sleep_children) {
+			sched_wake(parent, ENV_SLEEP_CHILD_ENDED); /* env_sleep_child */
 		}
 	} else {
 		env_free_slot(e);

@@ -80,6 +80,8 @@ struct env {
 	/* Downloaded code (dlcode.c). */
 	struct kprog *env_progs[BPF_PROGS_PER_ENV];
 	int env_sleep_pred;           /* sleeping on this program, or -1 */
+	bool env_sleep_children;      /* in env_sleep_child: a child's death ends it */
+	uint64_t env_sleep_pa;        /* in page_sleep: the word's physical address, or 0 */
 	uint64_t env_sleep_arg;
 	/* Sleeping (sched.c). */
 	uint64_t env_sleep_until;     /* tick to wake at; UINT64_MAX: never */
@@ -178,6 +180,12 @@ void sched_yield(void) __attribute__((noreturn));
 void sched_sleep(struct env *e, uint64_t ticks);
 /* End e's sleep, making its sys_env_sleep return value. */
 void sched_wake(struct env *e, long value);
+/* The system call (inc/syscall.def): sleep until a child dies, a transfer
+ * arrives or ticks pass. */
+long sys_env_sleep_child(uint64_t ticks);
+/* End the page_sleep of every env sleeping on the word at physical address
+ * pa, with value; returns how many (pagewait.c). */
+unsigned sched_wake_word(uint64_t pa, long value);
 /* Timer tick: wake the sleepers whose time has come. */
 void sched_tick(uint64_t now);
 

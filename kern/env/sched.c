@@ -12,6 +12,7 @@
  * Locking: the run queue is protected by the big kernel lock.
  */
 #include <inc/kinfo.h>
+#include <inc/syscall.h>
 #include <kern/arch/console.h>
 #include <kern/arch/cpu.h>
 #include <kern/env/env.h>
@@ -100,6 +101,8 @@ FASTPATH void sched_sleep(struct env *e, uint64_t ticks)
 	uint64_t until = ticks > UINT64_MAX - kinfo.ki_ticks ? UINT64_MAX : kinfo.ki_ticks + ticks;
 	e->env_block = BLOCK_SLEEP;
 	e->env_sleep_pred = -1;
+	e->env_sleep_children = false;
+	e->env_sleep_pa = 0;
 	e->env_sleep_until = until;
 	sleepers_append(e);
 	env_set_status(e, ENV_BLOCKED);
@@ -115,6 +118,46 @@ FASTPATH void sched_wake(struct env *e, long value)
 	e->env_sleep_pred = -1;
 	e->env_woken = true;
 	env_set_status(e, ENV_RUNNABLE);
+}
+
+unsigned sched_wake_word(uint64_t pa, long value)
+{
+	unsigned n = 0;
+	for (struct env *e = sleepers, *next; e; e = next) {
+		next = e->env_sleep_next;
+		if (e->env_sleep_pa == pa) {
+			sched_wake(e, value);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Has a child of e died, unreaped? A scan of the table: env_sleep_child
+ * is a shell's wait, not a hot path. */
+static bool zombie_child(const struct env *e)
+{
+	for (int i = 0; i < NENV; i++)
+		if (envs[i].env_info->env_status == ENV_ZOMBIE &&
+		    envs[i].env_info->env_parent_id == e->env_id)
+			return true;
+	return false;
+}
+
+long sys_env_sleep_child(uint64_t ticks)
+{
+	struct env *self = curenv;
+	if (self->env_pct_qlen || self->env_pct_unslept) {
+		self->env_pct_unslept = false; /* as env_sleep: a message came */
+		return 1;
+	}
+	if (zombie_child(self))
+		return ENV_SLEEP_CHILD_ENDED;
+	if (ticks == 0)
+		return 0;
+	sched_sleep(self, ticks);
+	self->env_sleep_children = true; /* env_gone wakes it */
+	sched_yield();
 }
 
 void sched_tick(uint64_t now)

@@ -402,12 +402,24 @@ static pte_t *exposed_walk(pte_t *pdpt, uint64_t va)
 		if (!(*e & PTE_P)) {
 			long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
 			if (ppn < 0)
-				panic("pmap_expose: out of memory");
+				return NULL;
 			*e = ((physaddr_t)ppn << PAGE_SHIFT) | PTE_P | PTE_U;
 		}
 		table = KADDR(PTE_ADDR(*e));
 	}
 	return &table[PT_INDEX(va, 0)];
+}
+
+int pmap_expose_page(uint64_t uva, const void *kva)
+{
+	if (uva < UEXPOSED || uva + PAGE_SIZE > ULIM || (uint64_t)kva % PAGE_SIZE ||
+	    uva % PAGE_SIZE || !exposed_pml4e)
+		panic("pmap_expose_page: %#lx", uva);
+	pte_t *pte = exposed_walk(KADDR(PTE_ADDR(exposed_pml4e)), uva);
+	if (!pte)
+		return -E_NO_MEM; /* a table taken on the way stays: it will serve */
+	*pte = PADDR(kva) | PTE_P | PTE_U | pte_nx;
+	return 0;
 }
 
 void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes)
@@ -421,9 +433,12 @@ void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes)
 		exposed_pml4e = ((physaddr_t)ppn << PAGE_SHIFT) | PTE_P | PTE_U;
 	}
 	pte_t *pdpt = KADDR(PTE_ADDR(exposed_pml4e));
-	for (uint64_t off = 0; off < bytes; off += PAGE_SIZE)
-		*exposed_walk(pdpt, uva + off) =
-			PADDR((const char *)kva + off) | PTE_P | PTE_U | pte_nx;
+	for (uint64_t off = 0; off < bytes; off += PAGE_SIZE) {
+		pte_t *pte = exposed_walk(pdpt, uva + off);
+		if (!pte)
+			panic("pmap_expose: out of memory");
+		*pte = PADDR((const char *)kva + off) | PTE_P | PTE_U | pte_nx;
+	}
 }
 
 /*

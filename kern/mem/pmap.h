@@ -24,6 +24,9 @@ void pmap_init(void);
 /* Map [kva, kva + bytes) read-only for user space at uva in the exposed
  * window every address space shares (inc/memlayout.h). Boot only. */
 void pmap_expose(uint64_t uva, const void *kva, uint64_t bytes);
+/* The same for one page, at any time (a table that grows: the binding
+ * pool): 0, or -E_NO_MEM without a page for a table (nothing mapped). */
+int pmap_expose_page(uint64_t uva, const void *kva);
 
 /*
  * Take page ppn (or any free page if ppn == PPN_ANY) for owner with the given

@@ -15,6 +15,9 @@
  * family's share of it by QUOTA_BINDINGS, and ki_pool_pages shows it. Each env hashes its bindings by virtual page into
  * the buckets of its env_kpage; each physical page chains its bindings from
  * page_binds[ppn]. pg_refs in the exposed page table counts the bindings.
+ * Each pool page is mapped read-only at USTLB as it is added (inc/stlb.h:
+ * indices, never kernel pointers; a free entry has b_rights 0), so anyone
+ * can list an env's bindings without a system call.
  *
  * Locking: all under the big kernel lock.
  */
@@ -29,7 +32,7 @@
 #include <kern/mem/stlb.h>
 #include <kern/mem/vm.h>
 
-#define PER_CHUNK (PAGE_SIZE / sizeof(struct binding))
+#define PER_CHUNK STLB_PER_PAGE
 #define POOL_MAX STLB_POOL_MAX
 #define NCHUNKS ((POOL_MAX + PER_CHUNK - 1) / PER_CHUNK)
 
@@ -58,6 +61,11 @@ static bool grow(void)
 	long ppn = page_take(NULL, PAGE_KERNEL, PPN_ANY);
 	if (ppn < 0)
 		return false;
+	/* zero-filled: every entry's b_rights says "free" */
+	if (pmap_expose_page(USTLB + (uint64_t)nchunks * PAGE_SIZE, page_kva(ppn)) < 0) {
+		page_give_back((ppn_t)ppn);
+		return false;
+	}
 	chunks[nchunks] = page_kva(ppn);
 	kinfo.ki_pool_pages++;
 	for (uint32_t k = PER_CHUNK; k-- > 0;) {
@@ -67,6 +75,7 @@ static bool grow(void)
 	}
 	nfree += PER_CHUNK;
 	nchunks++;
+	kinfo.ki_stlb_pages = nchunks;
 	return true;
 }
 
@@ -131,6 +140,7 @@ FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
 	vs->vs_nbindings--;
 	vs->vs_info->env_bindings--;
 	vm_uninstall(vs, b->b_va);
+	b->b_rights = 0; /* free, to readers of USTLB */
 	b->b_env_next = free_bindings;
 	free_bindings = i;
 	nfree++;

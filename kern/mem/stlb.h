@@ -2,27 +2,16 @@
 #define EXO_KERN_STLB_H
 
 #include <inc/env.h>
+#include <inc/stlb.h>
 #include <inc/types.h>
 
 struct vm_cursor;
 
 struct vmspace;
 
-/* One verified binding: env (by slot) sees page ppn at va with rights. */
-struct binding {
-	uint64_t b_va;
-	uint32_t b_ppn;
-	uint16_t b_env;        /* ENVX of the env */
-	uint8_t b_rights;      /* BIND_* */
-	uint8_t b_flags;       /* BINDING_DIRTY */
-	uint32_t b_env_next;   /* next in the env's bucket (index + 1; 0 ends) */
-	uint32_t b_page_next;  /* next binding of the same page */
-	uint32_t b_page_prev;  /* previous one (0: it heads page_binds): removing a
-				  binding never walks a page's chain, which one
-				  env can make 65,535 long */
-};
-
-#define BINDING_DIRTY 0x1 /* written through, as the page tables showed */
+/* One verified binding: env (by slot) sees page ppn at va with rights. The
+ * pool is exposed read-only at USTLB, so its layout is inc/stlb.h's. */
+#define binding stlb_entry
 
 #define ENV_BINDINGS_MAX 65536 /* per env; families share QUOTA_BINDINGS */
 #define STLB_POOL_MAX (1u << 20) /* bindings in all: 32 MiB of pool at most */

@@ -106,6 +106,8 @@ enum tcp_opt {
 	TCP_OPT_SNDBUF,    /* bytes queued for sending, at most */
 	TCP_OPT_RCVBUF,    /* receive buffer bytes (before the connection opens) */
 	TCP_OPT_LINGER,    /* -1: close in the background; 0: close resets */
+	TCP_OPT_CORK,      /* 1: hold segments shorter than the MSS (but a FIN) until
+			    * uncorked, so what is queued together leaves merged */
 };
 
 /* Zero-copy sends. An object of immutable application memory, with the

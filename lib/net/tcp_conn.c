@@ -361,6 +361,11 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_opt opt, int v)
 		if (v)
 			tcp_output(c);
 		return 0;
+	case TCP_OPT_CORK:
+		set_flag(c, TF_CORK, v);
+		if (!v)
+			tcp_output(c);
+		return 0;
 	case TCP_OPT_KEEPALIVE:
 		set_flag(c, TF_KEEPALIVE, v);
 		tcp_keep_reset(c);
@@ -405,6 +410,9 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_opt opt, int v)
 int tcp_getopt(const struct tcp_conn *c, enum tcp_opt opt, int *v)
 {
 	switch (opt) {
+	case TCP_OPT_CORK:
+		*v = !!(c->c_flags & TF_CORK);
+		return 0;
 	case TCP_OPT_NODELAY:
 		*v = !!(c->c_flags & TF_NODELAY);
 		return 0;
@@ -438,6 +446,7 @@ int tcp_getopt_default(enum tcp_opt opt, int *v)
 	switch (opt) {
 	case TCP_OPT_NODELAY:
 	case TCP_OPT_KEEPALIVE:
+	case TCP_OPT_CORK:
 		*v = 0;
 		return 0;
 	case TCP_OPT_KEEPIDLE:

@@ -97,6 +97,7 @@ _Static_assert(sizeof(struct tcp_hdr) == TCP_HLEN, "");
 #define TF_ACTIVE 0x20000    /* opened by tcp_connect */
 #define TF_LOST_RXT 0x40000  /* recovery: snd_una's segment needs resending */
 #define TF_FORCE 0x100000    /* the persist timer: send despite SWS avoidance */
+#define TF_CORK 0x200000     /* TCP_OPT_CORK: short segments wait for uncorking */
 
 struct tcp_ext; /* tcp_sndbuf.c */
 

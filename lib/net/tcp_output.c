@@ -210,6 +210,8 @@ static void send_new_data(struct tcp_conn *c)
 		    !(c->c_flags & TF_FORCE)) {
 			/* all there is: Nagle decides; window-limited: SWS does */
 			bool nagle_ok = (c->c_flags & TF_NODELAY) || inflight == 0 || fin;
+			if (all && (c->c_flags & TF_CORK) && !fin)
+				return; /* corked: more is coming to merge with it */
 			if (all ? !nagle_ok : len < c->c_max_sndwnd / 2)
 				return;
 		}

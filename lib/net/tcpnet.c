@@ -8,7 +8,8 @@
  * env owns). Output never waits for ARP: with no address cached for the
  * next hop it asks and drops the segment, which retransmission repeats -
  * waiting would process received frames inside the stack's own call.
- * Memory is the library OS's malloc.
+ * Memory is the library OS's malloc, or the program's own
+ * (tcpnet_set_memory: the appliance library OS gives its slab allocator).
  *
  * Demultiplexing: each listener claims its TCP port with a DPF filter
  * (net_claim_port), and one more filter claims a block of CLIENT_BLOCK
@@ -23,8 +24,9 @@
  * a frame arrives or the stack's next timer is due, then runs both. An
  * idle program with no timers pending sleeps until a frame comes.
  *
- * The secret for ISNs and SYN cookies is mixed from the cycle counter and
- * the env id: the kernel offers no entropy source yet.
+ * The secret for ISNs and SYN cookies comes from the kernel's entropy
+ * source (sys_entropy_get: the CPU's RDSEED/RDRAND, or its boot-time pool),
+ * mixed with the cycle counter and the env id in case the call fails.
  */
 #include <inc/dpf.h>
 #include <inc/net.h>
@@ -78,16 +80,24 @@ static uint64_t tcp_clock(void *ctx)
 	return net_now_us();
 }
 
+/* The stack's memory: the library OS's malloc unless a program gave its
+ * own (tcpnet_set_memory, before the stack exists). */
+static void *(*mem_alloc)(size_t n);
+static void (*mem_free)(void *p, size_t n);
+
 static void *tcp_malloc(void *ctx, size_t n)
 {
 	(void)ctx;
-	return malloc(n);
+	return mem_alloc ? mem_alloc(n) : malloc(n);
 }
 
 static void tcp_mfree(void *ctx, void *p, size_t n)
 {
-	(void)ctx, (void)n;
-	free(p);
+	(void)ctx;
+	if (mem_free)
+		mem_free(p, n);
+	else
+		free(p);
 }
 
 static void tcp_wake_hook(void *ctx, struct tcp_conn *c)
@@ -95,6 +105,15 @@ static void tcp_wake_hook(void *ctx, struct tcp_conn *c)
 	(void)ctx;
 	if (wake_fn)
 		wake_fn(c);
+}
+
+int tcpnet_set_memory(void *(*alloc)(size_t n), void (*release)(void *p, size_t n))
+{
+	if (stack)
+		return -E_BUSY;
+	mem_alloc = alloc;
+	mem_free = release;
+	return 0;
 }
 
 void tcpnet_set_wake(void (*fn)(struct tcp_conn *c))
@@ -117,8 +136,9 @@ struct tcp_stack *tcpnet_stack(void)
 	if (stack)
 		return stack;
 	uint64_t mix[4] = { rdtsc(), (uint64_t)thisenv_id, 0, 0 };
-	for (int i = 0; i < 64; i++)
-		mix[2] ^= rdtsc() << (i % 7); /* timing jitter, what there is */
+	if (sys_entropy_get(&mix[2], 16) < 0) /* only a broken kernel fails it */
+		for (int i = 0; i < 64; i++)
+			mix[2] ^= rdtsc() << (i % 7);
 	uint8_t secret[16];
 	uint64_t h1 = tcp_keyed_hash((const uint8_t *)"exo-tcp-secret-0", mix, sizeof(mix));
 	mix[3] = rdtsc();

@@ -19,6 +19,14 @@ int tcpnet_run(uint64_t wait_ms);
 struct tcp_conn *tcpnet_listen(uint16_t port, int backlog, int *err);
 /* Connect to ip:port, waiting up to timeout_ms for the handshake. */
 struct tcp_conn *tcpnet_connect(uint32_t ip, uint16_t port, uint64_t timeout_ms, int *err);
+/* The stack's memory from alloc/release instead of malloc: before the
+ * stack is first used (-E_BUSY after). */
+int tcpnet_set_memory(void *(*alloc)(size_t n), void (*release)(void *p, size_t n));
+/* fn(c) whenever c's events may have changed (tcp_hooks' th_wake: it must
+ * not call into the stack). NULL: no calls. The socket layer
+ * (lib/net/sock.c) and lib/appl's event loop each set it; a program uses
+ * one of them. */
+void tcpnet_set_wake(void (*fn)(struct tcp_conn *c));
 /* Give the kernel's filter for port back (after closing its listener). */
 void tcpnet_unclaim(uint16_t port);
 /* Send all of buf, waiting for room: len, or what was sent and then an
@@ -27,10 +35,6 @@ long tcpnet_send_all(struct tcp_conn *c, const void *buf, size_t len, uint64_t t
 /* tcp_recv, waiting up to timeout_ms for data or the end of stream. */
 long tcpnet_recv(struct tcp_conn *c, void *buf, size_t len, uint64_t timeout_ms);
 
-/* For the socket layer (lib/net/sock.c), which waits with tcpnet_run:
- * call fn whenever a connection's tcp_events may have changed (the stack's
- * th_wake; fn must not call into the stack). */
-void tcpnet_set_wake(void (*fn)(struct tcp_conn *c));
 /* Claim port's segments from the kernel for this env (as tcpnet_listen
  * does): 0 or -EADDRINUSE (another env's), -E_NO_MEM. */
 int tcpnet_claim(uint16_t port);

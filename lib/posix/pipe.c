@@ -1,12 +1,10 @@
 /*
- * Pipes (lib/posix/pipe.h), and their descriptors: pipe(), and the TTY kind
- * a shell gives its foreground job (input through a pipe from the shell,
- * output straight to the console).
+ * Pipes (lib/posix/pipe.h), and their descriptors: pipe().
  *
  * The ring is one shared page: head and tail counters, the env waiting on
  * each side and its "waiting" flag, a closed flag, then each end's holders,
- * then the bytes. The first 36 bytes are read by the reader's wakeup
- * predicate (user/bpf/pipe_ready.c) and keep that layout.
+ * then the bytes. The first 36 bytes keep the layout of the wakeup
+ * predicate user/bpf/pipe_ready.c (test_bpf loads it on a ring of its own).
  *
  * Holders: every process with a descriptor on an end has a slot (env id,
  * count of its open files on that end) in the page. An end is open while a
@@ -17,20 +15,25 @@
  * the end to, before the child can run. An end nobody has claimed yet
  * counts as open: its process may not have started.
  *
- * Waiting without lost wake-ups: a side that finds nothing to do sets its
- * flag, looks once more, then sleeps; the other side, after changing the
- * ring, sends a message if the flag is set. Messages reach only a parent or
- * child (PCT keys), so sleeps are bounded: a reader also sleeps on the
- * wakeup predicate, which the kernel checks every tick, and a writer polls.
+ * Waiting without lost wake-ups: each side has a sequence word that the
+ * other bumps after every change it makes to the ring (the writer's
+ * p_data_seq on a write or close, the reader's p_room_seq on a read or
+ * close). A side that finds nothing to do sets its "waiting" flag, reads
+ * its word, looks at the ring once more, and sleeps on the word
+ * (sys_page_sleep) only if it is unchanged; the other side, after bumping
+ * the word, wakes its sleepers (sys_page_wake) if the flag is set. The
+ * kernel checks the word and sleeps in one step, so no wake is lost, and
+ * it works between any two processes sharing the page - siblings of a
+ * pipeline too, whom PCT keys do not reach. Sleeps are still bounded (a
+ * tenth of a second): a peer killed without closing wakes nobody, and the
+ * sleeper notices its death from the env table.
  *
  * Hostile stance: the page is shared with every holder, who can scribble
  * on it; a reader copies out modulo the ring size and trusts no counter
  * beyond that, so a liar gets garbage bytes or an early end, never a fault.
  */
 #include <lib/base/libos.h>
-#include <lib/base/pct.h>
 #include <lib/base/vm.h>
-#include <lib/base/wakeup.h>
 #include <lib/posix/handoff.h>
 #include <lib/posix/pipe.h>
 #include <lib/posix/posix.h>
@@ -54,7 +57,9 @@ struct pipe {
 	volatile uint32_t p_closed;    /* every writer closed its end */
 	volatile uint32_t p_claimed;   /* bit per end: someone has held it */
 	struct holder p_holders[2][PIPE_HOLDERS];
-	uint8_t p_pad[PIPE_HDR - 40 - 2 * PIPE_HOLDERS * sizeof(struct holder)];
+	volatile uint32_t p_data_seq;  /* bumped on every write and close */
+	volatile uint32_t p_room_seq;  /* bumped on every read and reader's close */
+	uint8_t p_pad[PIPE_HDR - 48 - 2 * PIPE_HOLDERS * sizeof(struct holder)];
 	volatile uint8_t p_buf[PIPE_BYTES];
 };
 
@@ -63,7 +68,6 @@ _Static_assert(__builtin_offsetof(struct pipe, p_closed) == 32, "pipe_ready.c re
 
 struct pipe *pipe_new(void)
 {
-	pct_serve(NULL, NULL); /* wake-ups arrive as messages */
 	/* A page of our own range, bound now (a page first touched after a
 	 * fork would be each side's own) and shared with forked children.
 	 * Slots are reused once a pipe's page is unmapped. */
@@ -123,22 +127,27 @@ static bool end_open(struct pipe *p, int end)
 	return false;
 }
 
-/* Ask the other side to message us when it changes the ring. */
-static void wait_on(volatile envid_t *who, volatile uint32_t *flag)
+/* Sleep on *seq, last read as seen, unless it moved (flag says we wait). */
+static void wait_on(volatile uint32_t *seq, uint32_t seen)
 {
-	*who = thisenv_id;
-	*flag = 1;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	sys_page_sleep((uint64_t)(uintptr_t)seq, seen, ukinfo->ki_tick_hz / 10);
 }
 
-static void wake(volatile envid_t *who, volatile uint32_t *flag)
+/* We changed the ring: bump the other side's word, and wake it if it waits. */
+static void wake(volatile uint32_t *seq, volatile uint32_t *flag)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	envid_t other = *who;
-	if (*flag && other) {
+	__atomic_fetch_add(seq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(flag, __ATOMIC_SEQ_CST)) {
 		*flag = 0;
-		pct_send(other, 0, 0, 0);
+		sys_page_wake((uint64_t)(uintptr_t)seq);
 	}
+}
+
+/* Say we wait, then read the word to sleep on (before looking again). */
+static uint32_t about_to_wait(volatile uint32_t *seq, volatile uint32_t *flag)
+{
+	__atomic_store_n(flag, 1, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(seq, __ATOMIC_SEQ_CST);
 }
 
 static void release(struct pipe *p, int end)
@@ -153,46 +162,19 @@ static void release(struct pipe *p, int end)
 	if (end == PIPE_WRITE_END) {
 		if (!end_open(p, PIPE_WRITE_END))
 			p->p_closed = 1;
-		wake(&p->p_reader, &p->p_reader_waits);
+		wake(&p->p_data_seq, &p->p_reader_waits);
 	} else {
-		wake(&p->p_writer, &p->p_writer_waits);
-	}
-}
-
-/* The reader's predicate, one per process: the pipe it last slept on. */
-static long ready_slot = -1;
-static struct pipe *ready_pipe;
-static envid_t ready_owner; /* a forked child inherits the variables, not the slot */
-
-static void predicate_for(struct pipe *p)
-{
-	if (ready_owner != thisenv_id) {
-		ready_slot = -1;
-		ready_owner = thisenv_id;
-	}
-	if (ready_slot >= 0 && ready_pipe != p) {
-		sys_bpf_unload((uint64_t)ready_slot);
-		ready_slot = -1;
-	}
-	if (ready_slot < 0) {
-		struct bpf_grant g = { (uint64_t)p, 64, BPF_REGION_READ, 0 };
-		ready_slot = wakeup_load_elf(bpfobj_pipe_ready,
-					     (size_t)(bpfobj_pipe_ready_end - bpfobj_pipe_ready), &g,
-					     1, NULL);
-		ready_pipe = p;
+		wake(&p->p_room_seq, &p->p_writer_waits);
 	}
 }
 
 void pipe_reader(struct pipe *p)
 {
-	pct_serve(NULL, NULL);
 	hold(p, PIPE_READ_END, thisenv_id);
-	predicate_for(p);
 }
 
 void pipe_writer(struct pipe *p)
 {
-	pct_serve(NULL, NULL);
 	hold(p, PIPE_WRITE_END, thisenv_id);
 }
 
@@ -207,10 +189,10 @@ static long do_write(struct pipe *p, const void *buf, size_t n, bool nonblock)
 		if (room == 0) {
 			if (nonblock)
 				return done ? (long)done : -EAGAIN;
-			wait_on(&p->p_writer, &p->p_writer_waits);
-			if (PIPE_BYTES - (p->p_tail - p->p_head) == 0)
-				sys_env_sleep(2); /* a sibling reader cannot message us */
-			p->p_writer_waits = 0;
+			p->p_writer = thisenv_id;
+			uint32_t seen = about_to_wait(&p->p_room_seq, &p->p_writer_waits);
+			if (p->p_tail - p->p_head >= PIPE_BYTES && end_open(p, PIPE_READ_END))
+				wait_on(&p->p_room_seq, seen);
 			continue;
 		}
 		size_t k = MIN(room, n - done);
@@ -219,7 +201,7 @@ static long do_write(struct pipe *p, const void *buf, size_t n, bool nonblock)
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		p->p_tail += k;
 		done += k;
-		wake(&p->p_reader, &p->p_reader_waits);
+		wake(&p->p_data_seq, &p->p_reader_waits);
 	}
 	return (long)n;
 }
@@ -237,7 +219,7 @@ static long do_read(struct pipe *p, void *buf, size_t n, bool nonblock)
 				b[i] = p->p_buf[(p->p_head + i) % PIPE_BYTES];
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 			p->p_head += k;
-			wake(&p->p_writer, &p->p_writer_waits);
+			wake(&p->p_room_seq, &p->p_writer_waits);
 			return (long)k;
 		}
 		if (p->p_closed || !end_open(p, PIPE_WRITE_END)) {
@@ -250,17 +232,10 @@ static long do_read(struct pipe *p, void *buf, size_t n, bool nonblock)
 		}
 		if (nonblock)
 			return -EAGAIN;
-		wait_on(&p->p_reader, &p->p_reader_waits);
-		if (p->p_tail == p->p_head && !p->p_closed) {
-			predicate_for(p);
-			/* the predicate cannot see a writer die: look again soon */
-			uint64_t ticks = ukinfo->ki_tick_hz / 10;
-			if (ready_slot >= 0)
-				sys_env_sleep_until((uint64_t)ready_slot, 0, ticks);
-			else
-				sys_env_sleep(ticks);
-		}
-		p->p_reader_waits = 0;
+		p->p_reader = thisenv_id;
+		uint32_t seen = about_to_wait(&p->p_data_seq, &p->p_reader_waits);
+		if (p->p_tail == p->p_head && !p->p_closed)
+			wait_on(&p->p_data_seq, seen);
 	}
 }
 
@@ -279,7 +254,7 @@ void pipe_close_write(struct pipe *p)
 {
 	release(p, PIPE_WRITE_END);
 	p->p_closed = 1;
-	wake(&p->p_reader, &p->p_reader_waits);
+	wake(&p->p_data_seq, &p->p_reader_waits);
 }
 
 /* ---- descriptors ---- */
@@ -438,7 +413,6 @@ static struct file *pipe_import(const uint8_t blob[48], int flags)
 	int end = blob[8];
 	if ((end != PIPE_READ_END && end != PIPE_WRITE_END) || vm_adopt_shared(va, PAGE_SIZE) < 0)
 		return NULL;
-	pct_serve(NULL, NULL);
 	struct pipe_map *m = map_new((struct pipe *)va);
 	if (!m) {
 		release((struct pipe *)va, end);
@@ -449,84 +423,8 @@ static struct file *pipe_import(const uint8_t blob[48], int flags)
 }
 
 
-/* ---- TTY: a job's terminal ---- */
-
-static ssize_t tty_read(struct file *f, void *buf, size_t n)
-{
-	return end_read(f->f_priv, buf, n);
-}
-
-static ssize_t tty_write(struct file *f UNUSED, const void *buf, size_t n)
-{
-	long r = sys_cputs(buf, n);
-	return r < 0 ? -errno_from_exo(r) : (ssize_t)n;
-}
-
-static int tty_fstat(struct file *f UNUSED, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFCHR | 0620;
-	st->st_rdev = 0x0400; /* tty0's numbers, for tools that look */
-	return 0;
-}
-
-static void tty_close(struct file *f)
-{
-	file_put(f->f_priv);
-}
-
-static int tty_export(struct file *f, envid_t child, uint64_t *va_next, uint8_t blob[48])
-{
-	return end_export(f->f_priv, child, va_next, blob);
-}
-
-static void tty_fork(struct file *f, envid_t child)
-{
-	end_fork(f->f_priv, child);
-}
-
-static const struct file_ops tty_ops = {
-	.fo_name = "tty",
-	.fo_read = tty_read,
-	.fo_write = tty_write,
-	.fo_fstat = tty_fstat,
-	.fo_close = tty_close,
-	.fo_export = tty_export,
-	.fo_fork = tty_fork,
-	.fo_tty = true,
-	.fo_kind = FILE_KIND_TTY,
-};
-
-static struct file *tty_wrap(struct file *in, int flags)
-{
-	struct file *t = file_new(&tty_ops, (flags & ~O_ACCMODE) | O_RDWR, in);
-	if (!t)
-		file_put(in);
-	return t;
-}
-
-int tty_open(int in_fd)
-{
-	struct file *in = fd_file(in_fd);
-	if (!in || in->f_ops != &pipe_ops || ((struct pipe_end *)in->f_priv)->pe_end != PIPE_READ_END)
-		return -EBADF;
-	in->f_refs++;
-	struct file *t = tty_wrap(in, 0);
-	if (!t)
-		return -ENOMEM;
-	int fd = fd_install(t, 0);
-	file_put(t);
-	return fd;
-}
-
-static struct file *tty_import(const uint8_t blob[48], int flags)
-{
-	struct file *in = pipe_import(blob, O_RDONLY);
-	return in ? tty_wrap(in, flags) : NULL;
-}
-
 void pipe_kinds_register(void)
 {
 	file_kind_register(FILE_KIND_PIPE, pipe_import);
-	file_kind_register(FILE_KIND_TTY, tty_import);
+	tty_kind_register();
 }

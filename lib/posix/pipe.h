@@ -1,8 +1,8 @@
 /*
  * Pipes between processes of this library OS: a ring buffer in a page
- * shared across fork, and protected-control-transfer messages to wake a
- * reader waiting for data or a writer waiting for room. No kernel object:
- * the kernel sees shared pages and transfers.
+ * shared across fork or spawn, and sleeps on words of that page
+ * (sys_page_sleep, sys_page_wake) for a reader waiting for data or a writer
+ * waiting for room. No kernel object: the kernel sees a shared page.
  */
 #ifndef EXO_LIB_PIPE_H
 #define EXO_LIB_PIPE_H

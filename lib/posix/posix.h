@@ -140,6 +140,13 @@ ssize_t readlink(const char *path, char *buf, size_t size);
 int truncate(const char *path, off_t len);
 int statfs(const char *path, struct statfs_info *out);
 int sync(void);
+int chmod(const char *path, mode_t mode);
+int fdatasync(int fd);
+/* lib/fs on the disk (file.c): mounted at the first path call with our own
+ * key; posix_fs_mount mounts it now with key cap (-EBUSY if mounted),
+ * posix_fs_unmount syncs and gives the tree up so another env may mount it. */
+int posix_fs_mount(uint64_t cap);
+int posix_fs_unmount(void);
 
 /* Directories: an fd opened on a directory, read an entry at a time. */
 typedef struct posix_dir DIR;
@@ -247,7 +254,7 @@ enum {
 	FILE_KIND_CONSOLE = 1,
 	FILE_KIND_NULL,
 	FILE_KIND_PIPE,   /* either end: the blob says which */
-	FILE_KIND_TTY,    /* a job's terminal: input from its shell, output to the console */
+	FILE_KIND_TTY,    /* a job's terminal: the console, its lines edited (tty.c) */
 	FILE_KIND_FILE,   /* lib/fs */
 	FILE_KIND_SOCKET, /* lib/net */
 	FILE_KIND_ZERO,   /* /dev/zero */
@@ -290,10 +297,15 @@ void fs_register(const struct fs_ops *ops);
 
 /* ---- the layer's own plumbing ---- */
 
-/* The console kinds, for a shell that runs a job on a terminal of its own:
- * a TTY file reading from pipe read end `in` (a descriptor of ours) and
- * writing to the console. Returns a descriptor, or -errno. */
-int tty_open(int in_fd);
+/* The terminal a shell gives its foreground job (tty.c): the console with
+ * a line discipline (echo, erase, lines). Returns a descriptor, or -errno. */
+int tty_open(void);
+/* Is fd such a terminal? */
+bool tty_file(int fd);
+/* If we hold the console, hand it to pid (which is to read its terminal):
+ * 1 if handed, 0 if it was not ours, or -errno. */
+int tty_hand_to(pid_t pid);
+void tty_kind_register(void);
 /* fork's part: register child as a holder of everything we hold. */
 void fd_fork_child(envid_t child);
 /* Close every descriptor and flush (at exit). */

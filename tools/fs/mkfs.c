@@ -1,10 +1,17 @@
 /*
- * mkfs [-s MiB] [-j BLOCKS] IMAGE [DIR]: writes a disk image (XN's layout,
- * then Exo's library file system as the root "cffs") holding a copy of DIR's
- * tree: regular files, directories and symbolic links, with their modes.
- * Uses lib/fs itself, so the image is made only of changes XN accepts.
+ * mkfs [-s MiB] [-j BLOCKS] [-u UDFDIR] IMAGE [DIR]: writes a disk image
+ * (XN's layout, then Exo's library file system as the root "cffs") holding
+ * a copy of DIR's tree: regular files, directories and symbolic links, with
+ * their modes. Uses lib/fs itself, so the image is made only of changes XN
+ * accepts. With -u, the type blocks get lib/fs's three UDFs from UDFDIR's
+ * BPF objects (fs_udf_super.o, fs_udf_dir.o, fs_udf_extmap.o, as the build
+ * makes them), as xn_type_register would write them: the kernel needs them
+ * at boot to walk the tree, so an image the guest mounts needs -u.
  */
 #include "image.h"
+
+#include <lib/base/bpf_elf.h>
+#include <lib/fs/format.h>
 
 #include <dirent.h>
 #include <string.h>
@@ -70,24 +77,61 @@ static int copy_tree(const char *host, const char *exo)
 	return bad ? -1 : 0;
 }
 
+static int udf_region(void *arg, const char *name)
+{
+	(void)arg;
+	return strcmp(name, "region0") == 0 ? 0 : strcmp(name, "region1") == 0 ? 1 : -1;
+}
+
+/* The type block of id from UDFDIR/file: 0, or -1 (said why). */
+static int load_type(struct xnsim *x, const char *dir, const char *file, const char *name,
+		     uint32_t id)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return perror(path), -1;
+	static char img[1 << 20];
+	size_t n = fread(img, 1, sizeof(img), f);
+	fclose(f);
+	static struct bpf_insn insns[XN_UDF_MAX_INSNS];
+	uint32_t len;
+	int r = bpf_elf_load(img, n, NULL, insns, XN_UDF_MAX_INSNS, &len, udf_region, NULL);
+	_Static_assert(sizeof(struct bpf_insn) == sizeof(uint64_t), "a slot is 8 bytes");
+	if (r == 0)
+		r = xnsim_type_set(x, id, name, (const uint64_t *)insns, len);
+	if (r < 0)
+		return fprintf(stderr, "mkfs: %s: cannot load the UDF (%d)\n", path, r), -1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	const char *udfdir = NULL;
 	uint64_t mib = 64;
 	uint32_t journal = 256;
 	int opt;
-	while ((opt = getopt(argc, argv, "s:j:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:j:u:")) != -1) {
 		if (opt == 's')
 			mib = strtoull(optarg, NULL, 0);
 		else if (opt == 'j')
 			journal = (uint32_t)strtoul(optarg, NULL, 0);
+		else if (opt == 'u')
+			udfdir = optarg;
 		else
-			return fprintf(stderr, "usage: mkfs [-s MiB] [-j BLOCKS] IMAGE [DIR]\n"), 2;
+			return fprintf(stderr, "usage: mkfs [-s MiB] [-j BLOCKS] [-u UDFDIR] IMAGE [DIR]\n"), 2;
 	}
 	if (optind >= argc || argc - optind > 2 || mib < 1 || mib > 1024 * 1024)
-		return fprintf(stderr, "usage: mkfs [-s MiB] [-j BLOCKS] IMAGE [DIR]\n"), 2;
+		return fprintf(stderr, "usage: mkfs [-s MiB] [-j BLOCKS] [-u UDFDIR] IMAGE [DIR]\n"), 2;
 	struct xnsim *x;
 	int r = xnsim_format(&x, mib * 256);
 	struct fsdev d;
+	if (r == 0 && udfdir &&
+	    (load_type(x, udfdir, "fs_udf_super.o", "cffs-super", FS_T_SUPER) < 0 ||
+	     load_type(x, udfdir, "fs_udf_dir.o", "cffs-dir", FS_T_DIR) < 0 ||
+	     load_type(x, udfdir, "fs_udf_extmap.o", "cffs-extmap", FS_T_EXTMAP) < 0))
+		return 1;
 	if (r == 0) {
 		d = xnsim_dev(x);
 		d.now = image_now;

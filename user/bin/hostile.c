@@ -71,8 +71,10 @@ static int syscall_fuzz(void)
 			continue; /* refused to a child anyway; as the first env they end the run */
 		if (num == SYS_env_destroy && (envid_t)a[0] == thisenv_id)
 			continue;
-		if (num == SYS_env_sleep)
+		if (num == SYS_env_sleep || num == SYS_env_sleep_child)
 			a[0] %= 3; /* sleeping for ever is allowed, but ends the test */
+		if (num == SYS_page_sleep)
+			a[2] %= 3;
 		/* console output only from unmapped addresses: no junk on the line */
 		if (num == SYS_cputs && a[0] < ULIM)
 			a[0] = 0x0000500000000000UL + (a[0] & 0xffffff);

@@ -147,7 +147,11 @@ static void raw_page_given_away(void)
 			bad += !(flags & PG_PINNED) || upages[ppn].pg_owner != PAGE_OWNER_KERNEL;
 		}
 		bad += id < 0 || f < 0;
-		bad += sys_disk_wait((uint64_t)id, UINT64_MAX) != DISK_WAIT_DONE;
+		/* a message may end the wait early: the request is still in flight */
+		long w;
+		while ((w = sys_disk_wait((uint64_t)id, UINT64_MAX)) == DISK_WAIT_TRANSFER)
+			;
+		bad += w != DISK_WAIT_DONE;
 		/* done: the kernel let go of it */
 		bad += upages[ppn].pg_type != PAGE_FREE || upages[ppn].pg_flags != 0;
 		vm_unmap((uint64_t)p, PAGE_SIZE);

@@ -1,17 +1,17 @@
 /*
  * Jobs: the processes of one pipeline, in the foreground or the background.
  *
- * The terminal: the kernel hands console input to one env at a time, and a
- * program that spins never reads it, so a Ctrl-C typed while it runs would
- * sit in the kernel unseen. So the shell keeps the console and is the line
- * discipline: a foreground job's descriptors 0-2 are a TTY file whose input
- * is a pipe from the shell and whose output goes straight to the console.
- * While the job runs, the shell polls the console (sys_cgetc without
- * waiting), edits the line with the same editor as its own prompt, sends
- * each finished line down the pipe, ends its input on Ctrl-D and kills the
- * whole job - every process descended from it - on Ctrl-C. It looks for
- * ended processes in the exposed env table between polls; it sleeps a few
- * ticks when there is nothing to do.
+ * The terminal: a foreground job that reads the console gets it. The shell
+ * gives the job's descriptors that were its console a terminal file
+ * (lib/posix/tty.c: the console with echo and line editing, done in the
+ * job's own library OS), hands the console to the job's first process that
+ * reads it (tty_hand_to), and makes Ctrl-C the console's interrupt
+ * character, naming itself (sys_cons_set_intr): the kernel then posts the
+ * shell a message on Ctrl-C however busy the job is, and the shell kills
+ * the whole job - every process descended from it. The console comes back
+ * when the process holding it dies (the kernel passes it to the parent).
+ * So while a job runs the shell sleeps: a Ctrl-C (ki_cons_intrs changes)
+ * or the death of a child ends the sleep.
  */
 #include "sh.h"
 
@@ -30,7 +30,6 @@ struct job *job_new(const char *text, size_t len)
 					taken |= jobs[k].j_id == id;
 			}
 			j->j_id = id;
-			j->j_tty = -1;
 			size_t n = MIN(len, sizeof(j->j_text) - 1);
 			memcpy(j->j_text, text, n);
 			while (n && (j->j_text[n - 1] == ' ' || j->j_text[n - 1] == '&'))
@@ -43,9 +42,6 @@ struct job *job_new(const char *text, size_t len)
 
 void job_free(struct job *j)
 {
-	if (j->j_tty >= 0)
-		close(j->j_tty);
-	j->j_tty = -1;
 	j->j_id = 0;
 }
 
@@ -99,57 +95,66 @@ static void job_interrupt(struct job *j)
 			kill_tree(j->j_pids[i], SIGINT);
 }
 
-/* The job's line discipline echoes straight to the console. */
-static void tty_echo(void *ctx UNUSED, const char *s, size_t n)
+static bool intr_armed; /* Ctrl-C is the console's interrupt character, naming us */
+
+bool job_intr_arm(void)
 {
-	sys_cputs(s, n);
+	if (intr_armed || !interactive || ukinfo->ki_console != thisenv_id)
+		return intr_armed;
+	pct_serve(NULL, NULL); /* the kernel's message needs an entry; it only wakes us */
+	intr_armed = sys_cons_set_intr(CTRL_C, 0, CAP_SELF) == 0;
+	return intr_armed;
 }
 
-static void *edit_alloc(size_t n)
+/* At the prompt Ctrl-C is a byte again: the line editor drops the line. */
+static void job_intr_disarm(void)
 {
-	return malloc(n);
+	if (intr_armed && ukinfo->ki_console == thisenv_id &&
+	    sys_cons_set_intr(CONS_INTR_OFF, 0, 0) == 0)
+		intr_armed = false;
+}
+
+/* Reap the ended processes of every job (the background's are reported at
+ * the next prompt): a zombie child left unreaped would end every sleep at
+ * once. true if one was. */
+static bool jobs_poll_all(void)
+{
+	bool reaped = false;
+	for (int i = 0; i < JOBS_MAX; i++) {
+		struct job *j = &jobs[i];
+		if (!j->j_id)
+			continue;
+		int before = 0, after = 0;
+		for (int k = 0; k < j->j_nprocs; k++)
+			before += j->j_reaped[k];
+		job_poll(j);
+		for (int k = 0; k < j->j_nprocs; k++)
+			after += j->j_reaped[k];
+		reaped |= after != before;
+	}
+	return reaped;
 }
 
 int job_wait_fg(struct job *j)
 {
-	static struct sh_edit ed;
-	ed.echo = tty_echo;
-	ed.alloc = edit_alloc;
-	ed.release = free;
-	ed.nhist = 0;
-	sh_edit_init(&ed);
-	bool console = ukinfo->ki_console == thisenv_id;
-	unsigned idle = 0;
+	bool armed = job_intr_arm();
+	uint32_t seen = ukinfo->ki_cons_intrs;
 	for (;;) {
-		job_poll(j);
+		bool reaped = jobs_poll_all();
 		if (job_done(j))
 			break;
-		bool busy = false;
-		long c;
-		while (console && (c = sys_cgetc(CGETC_NONBLOCK)) >= 0) {
-			busy = true;
-			int r = sh_edit_feed(&ed, (unsigned char)c);
-			if (r == ED_INTR) {
-				job_interrupt(j);
-				break;
-			}
-			if (r == ED_LINE && j->j_tty >= 0) {
-				ed.line[ed.len] = '\n';
-				write(j->j_tty, ed.line, (size_t)ed.len + 1); /* O_NONBLOCK: a full pipe drops */
-				sh_edit_init(&ed);
-			} else if (r == ED_LINE || r == ED_EOF) {
-				if (j->j_tty >= 0)
-					close(j->j_tty);
-				j->j_tty = -1;
-				sh_edit_init(&ed);
-			}
+		if (armed && ukinfo->ki_cons_intrs != seen) {
+			seen = ukinfo->ki_cons_intrs;
+			job_interrupt(j);
+			continue;
 		}
-		/* sleep a little longer the longer nothing happens (at most
-		 * 10 ms): quick to notice a short job end, cheap for a long one */
-		idle = busy ? 0 : MIN(idle + 1, 10u);
-		if (!busy)
-			sys_env_sleep(MAX(1u, idle * ukinfo->ki_tick_hz / 1000));
+		/* A Ctrl-C's message or a child's death ends the sleep (at once
+		 * if one is waiting); the bound is only a backstop. */
+		long r = sys_env_sleep_child(ukinfo->ki_tick_hz);
+		if (r == ENV_SLEEP_CHILD_ENDED && !reaped && !jobs_poll_all())
+			sys_env_sleep(1); /* a child that is no job's: do not spin */
 	}
+	job_intr_disarm();
 	return job_status(j);
 }
 

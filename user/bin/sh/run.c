@@ -283,9 +283,9 @@ static bool on_console(int fd)
 	return f && f->f_ops->fo_kind == FILE_KIND_CONSOLE;
 }
 
-static bool tty_for_jobs(void)
+static bool on_terminal(int fd)
 {
-	return interactive && ukinfo->ki_console == thisenv_id;
+	return on_console(fd) || tty_file(fd);
 }
 
 static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, bool background,
@@ -298,29 +298,24 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 	}
 	j->j_negate = pl->negate;
 	j->j_fg = !background;
-	/* A job gets our 0-2, except that where ours is the console it gets
-	 * a terminal of its own (jobs.c) */
+	/* A job gets our 0-2, except that where ours is the console an
+	 * interactive shell gives it a terminal (jobs.c, lib/posix/tty.c) */
 	int def[3] = { 0, 1, 2 }, own_in = -1, tty = -1;
 	if (background)
 		own_in = def[0] = open("/dev/null", O_RDONLY, 0);
 	bool console = false;
 	for (int i = 0; i < 3; i++)
 		console |= on_console(def[i]);
-	if (console && tty_for_jobs() && !(pl->ncmds == 1 && builtin_named(p, &p->cmds[pl->cmd0]))) {
-		int tp[2];
-		if (pipe(tp) == 0) {
-			tty = tty_open(tp[0]);
-			close(tp[0]);
-			if (tty >= 0) {
-				fcntl(tp[1], F_SETFL, O_NONBLOCK);
-				j->j_tty = tp[1];
-				for (int i = 0; i < 3; i++)
-					def[i] = on_console(def[i]) ? tty : def[i];
-			} else {
-				close(tp[1]);
-			}
+	if (console && interactive && ukinfo->ki_console == thisenv_id &&
+	    !(pl->ncmds == 1 && builtin_named(p, &p->cmds[pl->cmd0]))) {
+		tty = tty_open();
+		if (tty >= 0) {
+			job_intr_arm(); /* while the console is still ours */
+			for (int i = 0; i < 3; i++)
+				def[i] = on_console(def[i]) ? tty : def[i];
 		}
 	}
+	bool handed = false; /* the console went to the job's first reader */
 	int def_in = def[0], def_out = def[1], def_err = def[2];
 	int prev_read = -1, status = 0;
 	bool single_builtin = false;
@@ -372,6 +367,8 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 			}
 			if (pid < 0 && !single_builtin)
 				st = pid == -ENOENT ? 127 : 126;
+			if (pid > 0 && !handed && !background && on_terminal(m.fd[0]))
+				handed = tty_hand_to(pid) > 0;
 		}
 		fdmap_close_opened(&m);
 		fields_cleanup(&args);

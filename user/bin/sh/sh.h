@@ -6,6 +6,7 @@
 #define EXO_SH_SH_H
 
 #include <lib/base/libos.h>
+#include <lib/base/pct.h>
 #include <lib/posix/posix.h>
 #include <lib/posix/stdio.h>
 #include "parse.h"
@@ -43,7 +44,6 @@ struct job {
 	int j_status[JOB_PROCS_MAX];
 	bool j_reaped[JOB_PROCS_MAX];
 	bool j_negate;
-	int j_tty;            /* write end of the job's terminal, or -1 */
 	bool j_interrupted;
 	bool j_fg;            /* in the foreground: not listed as a job */
 	char j_text[80];
@@ -51,9 +51,13 @@ struct job {
 
 struct job *job_new(const char *text, size_t len);
 void job_free(struct job *j);
-/* Wait for j in the foreground, feeding it typed input and stopping it on
- * Ctrl-C; returns its status (the last process's, 128 + signal if killed). */
+/* Wait for j in the foreground, stopping it on Ctrl-C; returns its status
+ * (the last process's, 128 + signal if killed). */
 int job_wait_fg(struct job *j);
+/* Interactive and holding the console: make Ctrl-C its interrupt character,
+ * naming us (before a job gets the console). true if it is. */
+bool job_intr_arm(void);
+#define CTRL_C 0x03
 /* Report background jobs that ended (before a prompt). */
 void jobs_reap(bool report);
 struct job *job_find(const char *spec); /* "%n", "n", or NULL for the newest */

@@ -1,39 +1,83 @@
 /*
- * kvd on Exo: the engine's hooks implemented with the library OS.
+ * kvd on Exo: the Redis-protocol engine (user/srv/kvd/kvd.h) served over
+ * TCP by the appliance library OS (lib/appl/appl.h).
  *
- * Exo has no TCP yet, so for now kvd serves one client on the console:
- * each line typed is fed to the engine as an inline command (Redis's inline
- * syntax, quotes and all) and the RESP reply is printed as it comes. When
- * lib/net grows sockets, a small file like this one, with an event loop over
- * them, makes kvd a network server; nothing else changes.
+ *   kvd [--port N] [--disk [--format]] [name value ...]
  *
- * Hooks: time from the TSC and the kernel's calibrated rate (ms since boot:
- * no wall clock here), memory from the library OS's malloc, randomness from
- * an xorshift generator seeded with the TSC. No persistence hooks: the file
- * system is another issue's; SAVE answers that there is nowhere to save.
+ * listens on N (6379) and CONFIG SETs each pair. --disk keeps the
+ * append-only log on the disk's file system (lib/fs through XN, mounted by
+ * lib/appl/disk.c) as /kvd/appendonly.aof, replayed at start with a torn
+ * tail cut off; --format first lays XN and an empty file system on a disk
+ * that has none (erasing it). "appendonly yes" then turns the log on.
  *
- *   kvd [name value ...]     CONFIG SET each pair first
+ * One event loop serves every client. A readable client's bytes are fed to
+ * the engine as they come; the replies the engine produces meanwhile are
+ * gathered in the client's output buffer and handed to TCP in one send
+ * when the feed is done, so a pipelined batch leaves in full segments and
+ * not one segment per reply. What TCP cannot take yet waits in that buffer
+ * and goes when the stack says there is room (TCP_EV_OUT). A client whose
+ * unsent output passes OUT_PAUSE is not read until it drains (a client
+ * that pipelines without reading holds back only itself), and one whose
+ * output passes OUT_LIMIT is dropped (Redis's client-output-buffer-limit).
+ *
+ * Replies for other clients (PUBLISH, a BLPOP woken, CLIENT KILL) are
+ * queued the same way and the client is put back on the loop's list.
+ *
+ * Hooks: time is milliseconds since boot (no wall clock yet), memory is
+ * lib/appl's slab allocator, randomness an xorshift seeded with the TSC.
+ * The log hooks (with --disk) are lib/fs calls, synchronous: an fsync
+ * holds the loop while the disk works, as a single-threaded Redis would
+ * with appendfsync always. Without --disk there are none, and SAVE says
+ * there is nowhere to save.
  */
+#include <inc/net.h>
+#include <lib/appl/appl.h>
 #include <lib/base/libos.h>
+#include <lib/fs/fs.h>
+#include <lib/net/tcpnet.h>
 #include <user/srv/kvd/kvd.h>
 
+#define LOG_DIR "/kvd"
+#define LOG_PATH "/kvd/appendonly.aof"
+#define TMP_PATH "/kvd/appendonly.aof.tmp"
+
+#define READ_CHUNK 16384                     /* bytes per tcp_recv */
+#define READ_TURN (256 * 1024)               /* bytes read per client per turn */
+#define OUT_PAUSE (1024 * 1024)              /* stop reading above this */
+#define OUT_LIMIT ((size_t)256 * 1024 * 1024) /* drop the client above this */
+#define OUT_KEEP (64 * 1024)                 /* a drained buffer larger is freed */
+
+struct client {
+	struct appl_conn *ac;
+	struct kvd_client *kc;
+	uint8_t *out;
+	size_t out_off, out_len, out_cap;
+	bool closing; /* the engine asked to close after the output */
+	bool eof;     /* the peer sent FIN */
+	bool broken;  /* out of memory for its output, or TCP failed */
+};
+
+static struct kvd *kv;
+static struct client *current; /* the client being fed */
 static uint64_t rng_state;
-static bool stop;
+static uint8_t inbuf[READ_CHUNK];
+static struct {
+	uint64_t clients, dropped_output, bytes_in, bytes_out;
+} st;
 
 static uint64_t exo_now_ms(void *ctx UNUSED)
 {
-	uint64_t hz = ukinfo->ki_tsc_hz ? ukinfo->ki_tsc_hz : 1000000000ULL;
-	return rdtsc() / (hz / 1000);
+	return appl_now_ms();
 }
 
 static void *exo_alloc(void *ctx UNUSED, size_t n)
 {
-	return malloc(n);
+	return appl_alloc(n);
 }
 
 static void exo_release(void *ctx UNUSED, void *p, size_t n UNUSED)
 {
-	free(p);
+	appl_free(p);
 }
 
 static uint64_t exo_random(void *ctx UNUSED)
@@ -45,19 +89,166 @@ static uint64_t exo_random(void *ctx UNUSED)
 	return rng_state = x;
 }
 
-static void exo_send(void *ctx UNUSED, void *conn UNUSED, const void *buf, size_t n)
+static void exo_send(void *ctx UNUSED, void *conn, const void *buf, size_t n)
 {
-	printf("%.*s", (int)n, (const char *)buf);
+	struct client *cl = conn;
+	if (cl->broken)
+		return;
+	size_t need = cl->out_len + n;
+	if (need > OUT_LIMIT) {
+		st.dropped_output++;
+		cl->broken = true;
+		appl_kick(cl->ac);
+		return;
+	}
+	if (need > cl->out_cap) {
+		size_t cap = MAX(cl->out_cap * 2, (size_t)4096);
+		while (cap < need)
+			cap *= 2;
+		uint8_t *p = appl_alloc(cap);
+		if (!p) {
+			cl->broken = true;
+			appl_kick(cl->ac);
+			return;
+		}
+		memcpy(p, cl->out + cl->out_off, cl->out_len - cl->out_off);
+		cl->out_len -= cl->out_off;
+		cl->out_off = 0;
+		appl_free(cl->out);
+		cl->out = p;
+		cl->out_cap = cap;
+	}
+	memcpy(cl->out + cl->out_len, buf, n);
+	cl->out_len += n;
+	if (cl != current)
+		appl_kick(cl->ac);
 }
 
-static void exo_close(void *ctx UNUSED, void *conn UNUSED)
+static void exo_close(void *ctx UNUSED, void *conn)
 {
-	stop = true;
+	struct client *cl = conn;
+	cl->closing = true;
+	if (cl != current)
+		appl_kick(cl->ac);
 }
 
 static void exo_shutdown(void *ctx UNUSED)
 {
-	stop = true;
+	appl_stop();
+}
+
+/* --- the append-only log on lib/fs --- */
+static struct fs *fs;
+static struct fs_file *log_file, *tmp_file;
+
+static int write_all(struct fs_file *f, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	while (n) {
+		long r = fs_write(fs, f, p, n);
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int exo_log_append(void *ctx UNUSED, const void *buf, size_t n)
+{
+	return write_all(log_file, buf, n);
+}
+
+static int exo_log_sync(void *ctx UNUSED)
+{
+	return fs_fsync(fs, log_file) < 0 ? -1 : 0;
+}
+
+static int exo_rewrite_begin(void *ctx UNUSED)
+{
+	return fs_open(fs, TMP_PATH, FS_O_WRONLY | FS_O_CREAT | FS_O_TRUNC, 0644, &tmp_file) < 0
+		       ? -1
+		       : 0;
+}
+
+static int exo_rewrite_append(void *ctx UNUSED, const void *buf, size_t n)
+{
+	return write_all(tmp_file, buf, n);
+}
+
+static int exo_rewrite_commit(void *ctx UNUSED)
+{
+	int r = fs_fsync(fs, tmp_file);
+	fs_close(fs, tmp_file);
+	tmp_file = NULL;
+	if (r < 0 || fs_rename(fs, TMP_PATH, LOG_PATH) < 0 || fs_sync(fs) < 0) {
+		fs_unlink(fs, TMP_PATH);
+		return -1;
+	}
+	struct fs_file *f;
+	if (fs_open(fs, LOG_PATH, FS_O_WRONLY | FS_O_APPEND, 0, &f) < 0)
+		return -1;
+	fs_close(fs, log_file);
+	log_file = f;
+	return 0;
+}
+
+static void exo_rewrite_abort(void *ctx UNUSED)
+{
+	if (tmp_file)
+		fs_close(fs, tmp_file);
+	tmp_file = NULL;
+	fs_unlink(fs, TMP_PATH);
+}
+
+/* Replay the log (a torn tail is cut off); 0, or -1 when it is damaged. */
+static int recover(void)
+{
+	struct fs_file *f;
+	if (fs_open(fs, LOG_PATH, FS_O_RDONLY, 0, &f) < 0)
+		return 0; /* no log yet */
+	static uint8_t buf[64 * 1024];
+	long long total = 0;
+	long r;
+	while ((r = fs_read(fs, f, buf, sizeof(buf))) > 0) {
+		total += r;
+		if (kvd_load(kv, buf, (size_t)r) < 0)
+			break;
+	}
+	fs_close(fs, f);
+	const char *why = NULL;
+	long long valid = kvd_load_end(kv, &why);
+	if (r < 0 || valid < 0) {
+		printf("kvd: %s is damaged: %s\n", LOG_PATH, r < 0 ? "read error" : why);
+		return -1;
+	}
+	if (valid < total) {
+		printf("kvd: cutting a torn tail of %lld bytes off %s\n", total - valid, LOG_PATH);
+		if (fs_truncate(fs, LOG_PATH, (uint64_t)valid) < 0 || fs_sync(fs) < 0)
+			return -1;
+	}
+	printf("kvd: loaded %lld bytes of log\n", valid);
+	return 0;
+}
+
+/* Mount the disk's file system and open the log for appending. */
+static int open_log(bool format)
+{
+	int r = appl_fs_mount(format, &fs);
+	if (r < 0) {
+		printf("kvd: no file system on the disk (error %d)%s\n", r,
+		       r == -ENODEV && !format ? "; --format lays one on a new disk" : "");
+		return -1;
+	}
+	r = fs_mkdir(fs, LOG_DIR, 0755);
+	if (r < 0 && r != -EEXIST)
+		return -1;
+	r = fs_open(fs, LOG_PATH, FS_O_WRONLY | FS_O_CREAT | FS_O_APPEND, 0644, &log_file);
+	if (r < 0) {
+		printf("kvd: cannot open %s: error %d\n", LOG_PATH, r);
+		return -1;
+	}
+	return 0;
 }
 
 static void exo_log_line(void *ctx UNUSED, const char *line)
@@ -65,9 +256,151 @@ static void exo_log_line(void *ctx UNUSED, const char *line)
 	printf("%s\n", line);
 }
 
+/* Hand TCP what it takes of the client's output. */
+static void flush(struct client *cl)
+{
+	struct tcp_conn *tc = appl_conn_tcp(cl->ac);
+	while (cl->out_off < cl->out_len) {
+		long r = tcp_send(tc, cl->out + cl->out_off, cl->out_len - cl->out_off);
+		if (r == -E_AGAIN)
+			return;
+		if (r <= 0) {
+			cl->broken = true;
+			return;
+		}
+		cl->out_off += (size_t)r;
+		st.bytes_out += (uint64_t)r;
+	}
+	cl->out_off = cl->out_len = 0;
+	if (cl->out_cap > OUT_KEEP) {
+		appl_free(cl->out);
+		cl->out = NULL;
+		cl->out_cap = 0;
+	}
+}
+
+static void finish(struct client *cl, bool reset)
+{
+	kvd_client_gone(cl->kc);
+	if (reset)
+		appl_abort(cl->ac);
+	else
+		appl_close(cl->ac);
+	appl_free(cl->out);
+	appl_free(cl);
+}
+
+static bool on_accept(struct appl_conn *ac, void *arg UNUSED)
+{
+	struct client *cl = appl_calloc(sizeof(*cl));
+	if (!cl)
+		return false;
+	cl->ac = ac;
+	cl->kc = kvd_client_new(kv, cl, appl_conn_peer(ac));
+	if (!cl->kc) {
+		appl_free(cl);
+		return false;
+	}
+	tcp_setopt(appl_conn_tcp(ac), TCP_OPT_NODELAY, 1);
+	appl_conn_set_user(ac, cl);
+	st.clients++;
+	return true;
+}
+
+static void on_event(struct appl_conn *ac, unsigned ev)
+{
+	struct client *cl = appl_conn_user(ac);
+	struct tcp_conn *tc = appl_conn_tcp(ac);
+	if (ev & TCP_EV_ERR) {
+		finish(cl, true);
+		return;
+	}
+	flush(cl);
+	size_t turn = 0;
+	current = cl;
+	while (!cl->closing && !cl->eof && !cl->broken &&
+	       cl->out_len - cl->out_off < OUT_PAUSE && turn < READ_TURN) {
+		long n = tcp_recv(tc, inbuf, sizeof(inbuf));
+		if (n == -E_AGAIN)
+			break;
+		if (n == 0) {
+			cl->eof = true;
+			break;
+		}
+		if (n < 0) {
+			cl->broken = true;
+			break;
+		}
+		st.bytes_in += (uint64_t)n;
+		turn += (size_t)n;
+		kvd_client_feed(cl->kc, inbuf, (size_t)n);
+	}
+	current = NULL;
+	if (cl->broken) {
+		finish(cl, true);
+		return;
+	}
+	flush(cl);
+	if (cl->broken) {
+		finish(cl, true);
+		return;
+	}
+	bool drained = cl->out_off == cl->out_len;
+	if ((cl->closing || cl->eof) && drained) {
+		finish(cl, false);
+		return;
+	}
+	/* more input may be waiting that this turn did not read (a paused
+	 * client is woken by TCP_EV_OUT as its output drains) */
+	if (turn >= READ_TURN)
+		appl_kick(ac);
+}
+
+static void on_timer(struct appl_conn *ac UNUSED)
+{
+}
+
+static void tick(void *arg UNUSED)
+{
+	kvd_tick(kv);
+}
+
+static const struct appl_ops ops = { on_accept, on_event, on_timer };
+
 int main(int argc, char **argv)
 {
+	uint16_t port = 6379;
+	int argi = 1;
+	bool disk = false, format = false;
+	for (;;) {
+		if (argi + 1 < argc && !strcmp(argv[argi], "--port")) {
+			unsigned long p = strtoul(argv[argi + 1], NULL, 10);
+			if (p == 0 || p > 65535) {
+				printf("kvd: --port %s: want 1 to 65535\n", argv[argi + 1]);
+				return 2;
+			}
+			port = (uint16_t)p;
+			argi += 2;
+		} else if (argi < argc && !strcmp(argv[argi], "--disk")) {
+			disk = true;
+			argi++;
+		} else if (argi < argc && !strcmp(argv[argi], "--format")) {
+			format = true;
+			argi++;
+		} else {
+			break;
+		}
+	}
+	if (format && !disk) {
+		printf("kvd: --format needs --disk\n");
+		return 2;
+	}
 	rng_state = rdtsc() | 1;
+	int r = appl_init();
+	if (r < 0) {
+		printf("kvd: no network: %e\n", r);
+		return 2;
+	}
 	struct kvd_hooks h = {
 		.ctx = NULL,
 		.now_ms = exo_now_ms,
@@ -79,30 +412,68 @@ int main(int argc, char **argv)
 		.shutdown = exo_shutdown,
 		.log_line = exo_log_line,
 	};
-	struct kvd *kv = kvd_new(&h);
+	if (disk) {
+		if (open_log(format) < 0)
+			return 1;
+		h.log_append = exo_log_append;
+		h.log_sync = exo_log_sync;
+		h.rewrite_begin = exo_rewrite_begin;
+		h.rewrite_append = exo_rewrite_append;
+		h.rewrite_commit = exo_rewrite_commit;
+		h.rewrite_abort = exo_rewrite_abort;
+	}
+	kv = kvd_new(&h);
 	if (!kv) {
 		printf("kvd: out of memory\n");
 		return 1;
 	}
-	for (int i = 1; i + 1 < argc; i += 2) {
+	for (int i = argi; i + 1 < argc; i += 2) {
 		const char *why;
 		if (kvd_config_set(kv, argv[i], argv[i + 1], &why) < 0) {
 			printf("kvd: %s %s: %s\n", argv[i], argv[i + 1], why);
 			return 2;
 		}
 	}
-	struct kvd_client *c = kvd_client_new(kv, &h, "console:0");
-	static char line[4096];
-	while (!stop) {
-		int n = readline("kvd> ", line, sizeof(line) - 2);
-		if (n < 0)
-			break;
-		line[n++] = '\r';
-		line[n++] = '\n';
-		kvd_client_feed(c, line, (size_t)n);
-		kvd_tick(kv);
+	if (disk && recover() < 0)
+		return 1;
+	struct appl_listener *l = appl_listen(port, 1024, &ops, NULL, &r);
+	if (!l) {
+		printf("kvd: cannot listen on port %u: error %d\n", port, r);
+		return 2;
 	}
-	kvd_client_gone(c);
+	appl_every(1000 / (uint64_t)MAX(kvd_hz(kv), 1), tick, NULL);
+	printf("kvd: listening on 10.0.2.15 port %u\n", port);
+	r = appl_run();
+	struct appl_loop_stats ls;
+	struct appl_mem_stats ms;
+	appl_loop_stats(&ls);
+	appl_mem_stats(&ms);
+	printf("kvd: %lu clients, %lu bytes in, %lu out; loop: %lu turns, %lu sleeps, "
+	       "%lu frames, %lu events, %lu at once at most\n",
+	       (unsigned long)st.clients, (unsigned long)st.bytes_in, (unsigned long)st.bytes_out,
+	       (unsigned long)ls.turns, (unsigned long)ls.sleeps, (unsigned long)ls.frames,
+	       (unsigned long)ls.events, (unsigned long)ls.most_open);
+	printf("kvd: memory: %lu pages (%lu free), %lu used by the engine, %lu bad frees\n",
+	       (unsigned long)ms.pages_owned, (unsigned long)ms.pages_free,
+	       (unsigned long)kvd_used_memory(kv), (unsigned long)ms.bad_frees);
+	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
+	struct net_info ni;
+	if (sys_net_info(&ni) < 0)
+		memset(&ni, 0, sizeof(ni));
+	printf("kvd: tcp: segments in %lu, out %lu, retransmitted %lu, timeouts %lu, "
+	       "no connection %lu, syn dropped %lu, cookies %lu/%lu/%lu, created %lu, "
+	       "freed %lu; frames lost to a full ring %lu\n",
+	       (unsigned long)ts->in_segs, (unsigned long)ts->out_segs,
+	       (unsigned long)ts->out_rexmit_segs, (unsigned long)ts->rto_fired,
+	       (unsigned long)ts->in_no_conn, (unsigned long)ts->in_syn_dropped,
+	       (unsigned long)ts->out_cookies, (unsigned long)ts->in_cookies_ok,
+	       (unsigned long)ts->in_cookies_bad, (unsigned long)ts->conns_created,
+	       (unsigned long)ts->conns_freed, (unsigned long)ni.ni_rx_full);
 	kvd_destroy(kv);
-	return 0;
+	if (disk) {
+		fs_close(fs, log_file);
+		int u = appl_fs_unmount();
+		printf("kvd: file system %s\n", u < 0 ? "not unmounted cleanly" : "unmounted");
+	}
+	return r < 0 ? 1 : 0;
 }
