@@ -22,6 +22,7 @@
 #include "tcp_sim.h"
 
 #include <lib/net/sock.h>
+#include <lib/net/sockerr.h>
 #include <lib/net/tcpnet.h>
 
 #define LOCAL 0x0a000001u   /* 10.0.0.1: us */

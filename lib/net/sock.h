@@ -12,7 +12,11 @@
  *
  * Errors are negated codes: inc/error.h's (-E_AGAIN: would block, -E_INVAL,
  * -E_NO_MEM, -E_FULL: no free socket, -E_TOO_BIG: datagram too long) and
- * lib/net/sockerr.h's (-ECONNREFUSED, -EADDRINUSE, -EBADF, ...).
+ * lib/net/sockerr.h's (-ECONNREFUSED, -EADDRINUSE, -EBADF, ...). This
+ * header does not include sockerr.h: its names have Exo's numbers, not
+ * the Linux values of lib/posix/errno.h's same names, so a descriptor layer
+ * includes this header beside its errno.h and converts with sock_errno;
+ * programs that test for the codes include lib/net/sockerr.h.
  *
  * Blocking: every call that may wait (accept, connect, send, recv, close
  * with SO_LINGER) waits by running the stack (tcpnet_run), which sleeps in
@@ -32,7 +36,8 @@
 #define EXO_LIB_NET_SOCK_H
 
 #include <inc/types.h>
-#include <lib/net/sockerr.h>
+
+struct tcp_conn;
 
 #define SOCK_MAX 2048 /* sockets open at once: the table is static */
 #define SOCK_EPOLL_MAX 16 /* event sets open at once */

@@ -6,6 +6,7 @@
 #define EXO_LIB_NET_SOCK_INT_H
 
 #include <lib/net/sock.h>
+#include <lib/net/sockerr.h>
 #include <lib/net/tcp.h>
 
 struct sock {

@@ -19,6 +19,7 @@
 #include <inc/net.h>
 #include <lib/base/libos.h>
 #include <lib/net/sock.h>
+#include <lib/net/sockerr.h>
 #include <lib/net/tcpnet.h>
 
 #define UDP_PORT 5555

@@ -18,6 +18,7 @@
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
 #include <lib/net/sock.h>
+#include <lib/net/sockerr.h>
 #include <lib/net/tcpnet.h>
 
 static volatile uint64_t *sync_word;
