@@ -16,6 +16,7 @@
 
 #include <inc/types.h>
 #include <lib/posix/errno.h>
+#include <lib/posix/proc.h>
 
 typedef long ssize_t;
 typedef long off_t;
@@ -156,8 +157,7 @@ int closedir(DIR *d);
 
 /* ---- processes, environment, working directory (proc.c) ---- */
 
-/* Copy-on-write fork (fork.c): 0 in the child, its pid in the parent. */
-long fork(void);
+/* fork, and the library OS's own spawn/exec/wait by program name: proc.h */
 pid_t getpid(void);
 pid_t getppid(void);
 /* Start program prog (a boot-image name or a path whose last component is
