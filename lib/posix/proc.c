@@ -23,6 +23,7 @@
  */
 #include <lib/base/libos.h>
 #include <lib/base/vm.h>
+#include <lib/posix/exec.h>
 #include <lib/posix/handoff.h>
 #include <lib/posix/pipe.h>
 #include <lib/posix/posix.h>
@@ -149,13 +150,36 @@ static void spawn_unmap(void)
 	vm_unmap(POSIX_SPAWN_VA, POSIX_HANDOFF_PAGES * PAGE_SIZE);
 }
 
+/* A child that will run prog, from the file system or the boot image
+ * (exec.c's exec_lookup says which), waiting for its hand-off: *unstarted
+ * says it is still to be started (a loaded one), or already runs and waits
+ * (env_create's). */
+static long program_child(const char *prog, bool *unstarted)
+{
+	char path[PATH_MAX];
+	int r = exec_lookup(prog, path, sizeof(path));
+	if (r < 0)
+		return r;
+	const char *name = base_name(r == 0 ? path : prog);
+	*unstarted = r == 0;
+	if (r == 0) {
+		const char *stack_argv[] = { name, POSIX_HANDOFF_MARK };
+		return exec_child(path, 2, stack_argv);
+	}
+	if (strlen(name) >= ENV_CREATE_NAME_MAX || name[0] == '\0')
+		return -ENOENT;
+	long id = sys_env_create(name, POSIX_HANDOFF_MARK, CAP_SELF);
+	if (id < 0)
+		return id == -E_NOT_FOUND ? -ENOENT : -errno_from_exo(id);
+	return id;
+}
+
 pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], const int *fdmap,
 		  int nfd)
 {
-	const char *name = base_name(prog);
 	if (!argv || !argv[0])
 		return -EINVAL;
-	if (strlen(name) >= ENV_CREATE_NAME_MAX || name[0] == '\0')
+	if (!prog || !prog[0])
 		return -ENOENT;
 	if (!envp)
 		envp = environ;
@@ -187,10 +211,11 @@ pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], cons
 	h->h_strlen = (uint32_t)len;
 	h->h_npages = npages;
 
-	long id = sys_env_create(name, POSIX_HANDOFF_MARK, CAP_SELF);
+	bool unstarted = false;
+	long id = program_child(prog, &unstarted);
 	if (id < 0) {
 		spawn_unmap();
-		return id == -E_NOT_FOUND ? -ENOENT : -errno_from_exo(id);
+		return (pid_t)id;
 	}
 	uint64_t va_next = POSIX_SHARE_VA;
 	int nfds = 0;
@@ -205,6 +230,11 @@ pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], cons
 			r = -errno_from_exo(r);
 	}
 	spawn_unmap(); /* the pages the child has bound become its own */
+	if (r >= 0 && unstarted) {
+		r = sys_env_start((envid_t)id, CAP_SELF);
+		if (r < 0)
+			r = -errno_from_exo(r);
+	}
 	if (r < 0) {
 		sys_env_destroy((envid_t)id, CAP_SELF);
 		sys_env_wait((envid_t)id);

@@ -1,0 +1,343 @@
+/*
+ * Programs loaded from the file system: the library OS's own ELF loader.
+ *
+ * posix_spawn and execve (proc.c) name a program; exec_lookup says where it
+ * comes from: a name without a slash is looked for in each directory of
+ * $PATH (default /bin), a name with one is the file at that path. When
+ * there is no file system to look in (no disk, or a tree this env's key
+ * does not reach), or a bare name is in no directory of $PATH, the program
+ * comes from the boot image as before (EXEC_FROM_BOOT_IMAGE), so programs
+ * and tests that boot without a disk keep working.
+ *
+ * exec_child builds a child from a file: the SPAWNER reads the ELF (a child
+ * cannot reach the file system yet, doc/fs.md), makes an unstarted child
+ * with an empty address space (env_fork), allocates the child's pages,
+ * fills them through a window of scratch pages bound in its own space, binds
+ * them into the child with each segment's rights, and gives up its own hold
+ * on them, so they are the child's and go when it does. The stack is set up
+ * as the kernel's loader does it (kern/env/loader.c: USTACK_PAGES below
+ * USTACKTOP, argv's strings in the top page, %rdi = argc, %rsi = argv), so
+ * lib/base's start-up runs unchanged. The caller hands the child its
+ * arguments (proc.c's hand-off) and starts it.
+ *
+ * Hostile input: the file is anybody's. Every header field the loader uses
+ * is checked before the child exists, all in 64-bit arithmetic that cannot
+ * wrap: magic, class, byte order, version, type (ET_EXEC only: there is no
+ * dynamic linker), machine, the header table's size and place, each PT_LOAD
+ * inside the file, filesz <= memsz, segments in ascending order and not
+ * overlapping, inside the program area [UTEXT, LIBOS_HEAP_BASE) (below it
+ * page 0 must stay unmapped, above it are the library OS's own regions),
+ * their pages bounded (EXEC_PAGES_MAX and the free pages), the entry point
+ * inside an executable segment's file bytes. A file that changes while it is
+ * read is caught by the short read. Errors: -ENOENT no such file, -EACCES a
+ * directory, not a regular file or no execute bit, -ENOEXEC a malformed or
+ * truncated ELF, -ENOMEM too big or out of memory; never a fault.
+ */
+#include <inc/elf.h>
+#include <lib/base/libos.h>
+#include <lib/base/vm.h>
+#include <lib/posix/exec.h>
+#include <lib/posix/handoff.h>
+#include <lib/posix/posix.h>
+
+#define EXEC_PHNUM_MAX 64      /* program headers read; ours have 3-4 */
+#define EXEC_PAGES_MAX 16384   /* 64 MiB of image and stack: ENOMEM past it */
+#define EXEC_AREA_LO UTEXT     /* page 0 and its neighbours stay unmapped */
+#define EXEC_AREA_HI LIBOS_HEAP_BASE /* lib/base's heap and regions start here */
+#define EXEC_PATH_DEFAULT "/bin"
+
+struct exec_file {
+	int fd;
+	uint64_t size;
+	struct elf64_ehdr eh;
+	struct elf64_phdr ph[EXEC_PHNUM_MAX];
+	unsigned nload; /* PT_LOAD entries, copied to ph[0..nload) in file order */
+	uint64_t npages;
+};
+
+/* ---- finding the program ---- */
+
+static bool fs_reachable(void)
+{
+	int r = posix_fs_mount(CAP_SELF);
+	return r == 0 || r == -EBUSY; /* -EBUSY: mounted already */
+}
+
+static bool executable(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && (st->st_mode & 0111);
+}
+
+int exec_lookup(const char *prog, char *path, size_t size)
+{
+	if (!prog || !prog[0])
+		return -ENOENT;
+	if (!fs_reachable())
+		return EXEC_FROM_BOOT_IMAGE;
+	if (strchr(prog, '/')) {
+		int r = path_resolve(prog, path, size);
+		return r < 0 ? r : 0;
+	}
+	if (strlen(prog) > NAME_MAX)
+		return -ENAMETOOLONG;
+	const char *dirs = getenv("PATH");
+	if (!dirs)
+		dirs = EXEC_PATH_DEFAULT;
+	bool denied = false;
+	for (const char *d = dirs;;) {
+		const char *end = strchr(d, ':');
+		size_t n = end ? (size_t)(end - d) : strlen(d);
+		char cand[PATH_MAX];
+		/* an empty entry is the working directory, as POSIX says */
+		int w = n ? snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, d, prog)
+			  : snprintf(cand, sizeof(cand), "%s", prog);
+		struct stat st;
+		if (w > 0 && (size_t)w < sizeof(cand) && path_resolve(cand, path, size) >= 0 &&
+		    stat(path, &st) == 0) {
+			if (executable(&st))
+				return 0;
+			denied = true; /* go on, as execvp does; say so if nothing else fits */
+		}
+		if (!end)
+			break;
+		d = end + 1;
+	}
+	return denied ? -EACCES : EXEC_FROM_BOOT_IMAGE;
+}
+
+/* ---- reading and checking the ELF ---- */
+
+static int read_exact(int fd, void *buf, uint64_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t r = pread(fd, buf, n, (off_t)off);
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			return -ENOEXEC; /* shorter than its headers say */
+		buf = (char *)buf + r;
+		n -= (uint64_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+static int check_header(struct exec_file *x)
+{
+	const struct elf64_ehdr *eh = &x->eh;
+	if (x->size < sizeof(*eh))
+		return -ENOEXEC;
+	int r = read_exact(x->fd, &x->eh, sizeof(x->eh), 0);
+	if (r < 0)
+		return r;
+	if (eh->e_magic != ELF_MAGIC || eh->e_class != ELFCLASS64 || eh->e_data != ELFDATA2LSB ||
+	    eh->e_version != 1 || eh->e_version2 != 1 || eh->e_type != ET_EXEC ||
+	    eh->e_machine != EM_X86_64 || eh->e_phentsize != sizeof(struct elf64_phdr) ||
+	    eh->e_phnum == 0 || eh->e_phnum > EXEC_PHNUM_MAX || eh->e_phoff > x->size ||
+	    (uint64_t)eh->e_phnum * sizeof(struct elf64_phdr) > x->size - eh->e_phoff)
+		return -ENOEXEC;
+	return 0;
+}
+
+#define PT_INTERP 3
+
+/* Read the program headers, keep the PT_LOAD ones and check each. */
+static int check_segments(struct exec_file *x)
+{
+	struct elf64_phdr all[EXEC_PHNUM_MAX];
+	int r = read_exact(x->fd, all, (uint64_t)x->eh.e_phnum * sizeof(all[0]), x->eh.e_phoff);
+	if (r < 0)
+		return r;
+	uint64_t prev_end = EXEC_AREA_LO;
+	bool entry_ok = false;
+	x->nload = 0;
+	x->npages = USTACK_PAGES;
+	for (unsigned i = 0; i < x->eh.e_phnum; i++) {
+		const struct elf64_phdr *p = &all[i];
+		if (p->p_type == PT_INTERP)
+			return -ENOEXEC; /* wants a dynamic linker: there is none */
+		if (p->p_type != PT_LOAD || p->p_memsz == 0)
+			continue;
+		if (p->p_filesz > p->p_memsz || p->p_offset > x->size ||
+		    p->p_filesz > x->size - p->p_offset)
+			return -ENOEXEC; /* bytes past the end of the file */
+		/* ascending and disjoint (a page may hold the end of one and the
+		 * start of the next), inside the program area */
+		if (p->p_vaddr < prev_end || p->p_vaddr >= EXEC_AREA_HI ||
+		    p->p_memsz > EXEC_AREA_HI - p->p_vaddr)
+			return -ENOEXEC;
+		uint64_t lo = ROUNDDOWN(p->p_vaddr, PAGE_SIZE);
+		uint64_t hi = ROUNDUP(p->p_vaddr + p->p_memsz, PAGE_SIZE);
+		x->npages += (hi - lo) / PAGE_SIZE;
+		if (x->npages > EXEC_PAGES_MAX)
+			return -ENOMEM;
+		prev_end = p->p_vaddr + p->p_memsz;
+		if ((p->p_flags & PF_X) && x->eh.e_entry >= p->p_vaddr &&
+		    x->eh.e_entry < p->p_vaddr + p->p_filesz)
+			entry_ok = true;
+		x->ph[x->nload++] = *p;
+	}
+	if (x->nload == 0 || !entry_ok)
+		return -ENOEXEC;
+	if (x->npages >= ukinfo->ki_free_pages)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Open path and check it is a program we can load: 0 and x->fd open, or
+ * -errno and nothing open. */
+static int exec_open(const char *path, struct exec_file *x)
+{
+	x->fd = open(path, O_RDONLY, 0);
+	if (x->fd < 0)
+		return x->fd == -EISDIR ? -EACCES : x->fd;
+	struct stat st;
+	int r = fstat(x->fd, &st);
+	if (r == 0 && !executable(&st))
+		r = -EACCES;
+	if (r == 0) {
+		x->size = (uint64_t)st.st_size;
+		r = check_header(x);
+	}
+	if (r == 0)
+		r = check_segments(x);
+	if (r < 0)
+		close(x->fd);
+	return r;
+}
+
+/* ---- filling the child ---- */
+
+/*
+ * The window: up to EXEC_STAGE_PAGES fresh pages bound in our space at
+ * POSIX_EXEC_VA, each headed for a page of the child. When it is full (or
+ * at the end) they are bound in the child in one batch and our hold on them
+ * goes, which leaves them the child's.
+ */
+#define EXEC_STAGE_PAGES 64
+
+struct stage {
+	envid_t child;
+	unsigned n;
+	struct bind_req req[EXEC_STAGE_PAGES]; /* the child's va, the page, rights */
+};
+
+static int stage_flush(struct stage *s)
+{
+	long r = s->n ? sys_page_bind_batch(s->child, s->req, s->n, CAP_SELF) : 0;
+	vm_unmap(POSIX_EXEC_VA, s->n * PAGE_SIZE);
+	s->n = 0;
+	return r < 0 ? -errno_from_exo(r) : 0;
+}
+
+/* The staged page for the child's va (a zeroed one if new) with at least
+ * rights; NULL if out of memory (*err set). Pages come in ascending order;
+ * the one just staged may come again (segments sharing a page). */
+static uint8_t *stage_page(struct stage *s, uint64_t va, unsigned rights, int *err)
+{
+	if (s->n && s->req[s->n - 1].br_va == va) {
+		s->req[s->n - 1].br_rights |= rights;
+		return (uint8_t *)(POSIX_EXEC_VA + (s->n - 1) * PAGE_SIZE);
+	}
+	if (s->n == EXEC_STAGE_PAGES && (*err = stage_flush(s)) < 0)
+		return NULL;
+	uint64_t at = POSIX_EXEC_VA + s->n * PAGE_SIZE;
+	long ppn = vm_page_alloc(at, PROT_READ | PROT_WRITE);
+	if (ppn < 0) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->req[s->n++] = (struct bind_req){ va, (uint64_t)ppn, rights };
+	return (uint8_t *)at;
+}
+
+static int load_segment(struct stage *s, const struct exec_file *x, const struct elf64_phdr *p)
+{
+	unsigned rights = BIND_READ | ((p->p_flags & PF_W) ? BIND_WRITE : 0) |
+			  ((p->p_flags & PF_X) ? BIND_EXEC : 0);
+	uint64_t end = p->p_vaddr + p->p_memsz;
+	for (uint64_t va = ROUNDDOWN(p->p_vaddr, PAGE_SIZE); va < end; va += PAGE_SIZE) {
+		int err = 0;
+		uint8_t *page = stage_page(s, va, rights, &err);
+		if (!page)
+			return err;
+		/* the part of [p_vaddr, p_vaddr + filesz) in this page; the rest
+		 * stays as page_alloc gave it, zero */
+		uint64_t lo = MAX(va, p->p_vaddr);
+		uint64_t hi = MIN(va + PAGE_SIZE, p->p_vaddr + p->p_filesz);
+		if (lo < hi && (err = read_exact(x->fd, page + (lo - va), hi - lo,
+						 p->p_offset + (lo - p->p_vaddr))) < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* The initial stack, as kern/env/loader.c's setup_stack makes it: argv's
+ * strings at the top, then argv[] (NULL-ended), 16-byte aligned, and %rsp
+ * as if main's caller had called. */
+static int load_stack(struct stage *s, int argc, const char *const argv[], struct env_regs *regs)
+{
+	uint8_t *top = NULL;
+	for (int i = USTACK_PAGES; i > 0; i--) {
+		int err = 0;
+		top = stage_page(s, USTACKTOP - (uint64_t)i * PAGE_SIZE, BIND_READ | BIND_WRITE,
+				 &err);
+		if (!top)
+			return err;
+	}
+	uint64_t base = USTACKTOP - PAGE_SIZE, sp = USTACKTOP, av[EXEC_ARGS_MAX + 1];
+	if (argc > EXEC_ARGS_MAX)
+		return -E2BIG;
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]) + 1;
+		if (n > sp - base - (uint64_t)(argc + 1) * 8 - 32)
+			return -E2BIG;
+		sp -= n;
+		memcpy(top + (sp - base), argv[i], n);
+		av[i] = sp;
+	}
+	av[argc] = 0;
+	sp = ROUNDDOWN(ROUNDDOWN(sp, 16) - (uint64_t)(argc + 1) * 8, 16);
+	memcpy(top + (sp - base), av, (uint64_t)(argc + 1) * 8);
+	regs->r_rdi = (uint64_t)argc;
+	regs->r_rsi = sp;
+	regs->r_rsp = sp - 8;
+	return 0;
+}
+
+long exec_child(const char *path, int argc, const char *const argv[])
+{
+	static struct exec_file x; /* 3.5 KiB of headers: not on the stack */
+	int r = exec_open(path, &x);
+	if (r < 0)
+		return r;
+	long child = sys_env_fork(CAP_SELF);
+	if (child < 0) {
+		close(x.fd);
+		return -errno_from_exo(child);
+	}
+	static struct stage s;
+	s.child = (envid_t)child;
+	s.n = 0;
+	struct env_regs regs;
+	memset(&regs, 0, sizeof(regs));
+	regs.r_rip = x.eh.e_entry;
+	for (unsigned i = 0; r == 0 && i < x.nload; i++)
+		r = load_segment(&s, &x, &x.ph[i]);
+	if (r == 0)
+		r = load_stack(&s, argc, argv, &regs);
+	int f = stage_flush(&s); /* on failure too: our scratch pages go */
+	if (r == 0)
+		r = f;
+	if (r == 0) {
+		long e = sys_env_set_regs((envid_t)child, &regs, CAP_SELF);
+		r = e < 0 ? -errno_from_exo(e) : 0;
+	}
+	close(x.fd);
+	if (r < 0) {
+		sys_env_destroy((envid_t)child, CAP_SELF);
+		sys_env_wait((envid_t)child);
+		return r;
+	}
+	return child;
+}

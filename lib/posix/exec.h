@@ -1,0 +1,26 @@
+/*
+ * Programs from the file system (lib/posix/exec.c): where a program name
+ * leads, and a child built from an ELF file by its spawner.
+ */
+#ifndef EXO_LIB_POSIX_EXEC_H
+#define EXO_LIB_POSIX_EXEC_H
+
+#include <inc/types.h>
+
+/* exec_lookup's answer for "run it from the boot image": no file system to
+ * look in, or a bare name found in no directory of $PATH. */
+#define EXEC_FROM_BOOT_IMAGE 1
+/* Strings on a loaded program's initial stack (argv[0] and the hand-off's
+ * marker, as the kernel's loader passes them): they fit its top page. */
+#define EXEC_ARGS_MAX 64
+
+/* Where program prog is: 0 and its absolute path in path[size],
+ * EXEC_FROM_BOOT_IMAGE, or -ENOENT, -EACCES (only files in $PATH that we may
+ * not run), -ENAMETOOLONG. */
+int exec_lookup(const char *prog, char *path, size_t size);
+/* An unstarted child running the ELF program at path with the initial
+ * stack argv[0..argc): its id, or -ENOENT, -EACCES, -ENOEXEC, -ENOMEM,
+ * -E2BIG (nothing left behind). The caller starts it (sys_env_start). */
+long exec_child(const char *path, int argc, const char *const argv[]);
+
+#endif
