@@ -217,15 +217,39 @@ static int exec_open(const char *path, struct exec_file *x)
 #define EXEC_STAGE_PAGES 64
 
 struct stage {
-	envid_t child;
+	envid_t child; /* 0: ourselves (execve), pages staged at stage_va(va) */
 	unsigned n;
 	struct bind_req req[EXEC_STAGE_PAGES]; /* the child's va, the page, rights */
 };
 
+/*
+ * For execve the new program is built in our own space, each page at
+ * stage_va of where it will be, and the kernel moves it there
+ * (env_exec_moves): the program area shifted up by EXEC_STAGE_DELTA, the
+ * stack to just above that.
+ */
+#define EXEC_STAGE_DELTA 0x0000200000000000UL
+#define EXEC_STAGE_STACK_TOP (EXEC_AREA_HI + EXEC_STAGE_DELTA + USTACK_PAGES * PAGE_SIZE)
+_Static_assert(EXEC_AREA_HI + EXEC_STAGE_DELTA <= POSIX_EXEC_SHARE_VA, "staging is free");
+
+static uint64_t stage_va(uint64_t va)
+{
+	return va < EXEC_AREA_HI ? va + EXEC_STAGE_DELTA : va - USTACKTOP + EXEC_STAGE_STACK_TOP;
+}
+
+/* A loaded child: bind the staged pages in it and give up our hold, which
+ * leaves them its own. Ourselves: give the staged pages their rights. */
 static int stage_flush(struct stage *s)
 {
-	long r = s->n ? sys_page_bind_batch(s->child, s->req, s->n, CAP_SELF) : 0;
-	vm_unmap(POSIX_EXEC_VA, s->n * PAGE_SIZE);
+	long r = 0;
+	if (s->child) {
+		r = s->n ? sys_page_bind_batch(s->child, s->req, s->n, CAP_SELF) : 0;
+		vm_unmap(POSIX_EXEC_VA, s->n * PAGE_SIZE);
+	} else {
+		for (unsigned i = 0; i < s->n; i++)
+			s->req[i].br_va = stage_va(s->req[i].br_va);
+		r = s->n ? sys_page_bind_batch(0, s->req, s->n, CAP_SELF) : 0;
+	}
 	s->n = 0;
 	return r < 0 ? -errno_from_exo(r) : 0;
 }
@@ -237,11 +261,12 @@ static uint8_t *stage_page(struct stage *s, uint64_t va, unsigned rights, int *e
 {
 	if (s->n && s->req[s->n - 1].br_va == va) {
 		s->req[s->n - 1].br_rights |= rights;
-		return (uint8_t *)(POSIX_EXEC_VA + (s->n - 1) * PAGE_SIZE);
+		return (uint8_t *)(s->child ? POSIX_EXEC_VA + (s->n - 1) * PAGE_SIZE
+					    : stage_va(va));
 	}
 	if (s->n == EXEC_STAGE_PAGES && (*err = stage_flush(s)) < 0)
 		return NULL;
-	uint64_t at = POSIX_EXEC_VA + s->n * PAGE_SIZE;
+	uint64_t at = s->child ? POSIX_EXEC_VA + s->n * PAGE_SIZE : stage_va(va);
 	long ppn = vm_page_alloc(at, PROT_READ | PROT_WRITE);
 	if (ppn < 0) {
 		*err = -ENOMEM;
@@ -340,4 +365,102 @@ long exec_child(const char *path, int argc, const char *const argv[])
 		return r;
 	}
 	return child;
+}
+
+/* ---- execve: this env becomes the program ---- */
+
+/* Where the descriptors' pages are kept across an execve: one of two
+ * regions, the one the running program's descriptors do not use. Below
+ * POSIX_SHARE_MAX, as fd_export_all wants. */
+static uint64_t share_region(void)
+{
+	bool a_used = sys_page_lookup(POSIX_EXEC_SHARE_VA) >= 0;
+	return a_used ? POSIX_EXEC_SHARE_VA + POSIX_EXEC_SHARE_SPAN : POSIX_EXEC_SHARE_VA;
+}
+
+static void unbind_range(uint64_t lo, uint64_t hi)
+{
+	for (uint64_t va = lo; va < hi; va += PAGE_SIZE)
+		sys_page_unbind(0, va, CAP_SELF);
+}
+
+/* The moves that make the staged program the address space: each run of
+ * the program's pages, the stack, the hand-off, the descriptors' pages. */
+static int plan_moves(const struct exec_file *x, uint32_t handoff_pages, uint64_t share,
+		      uint64_t share_end, struct exec_move *m, unsigned *n)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < x->nload; i++) {
+		uint64_t lo = ROUNDDOWN(x->ph[i].p_vaddr, PAGE_SIZE);
+		uint64_t hi = ROUNDUP(x->ph[i].p_vaddr + x->ph[i].p_memsz, PAGE_SIZE);
+		if (k && m[k - 1].em_to + m[k - 1].em_npages * PAGE_SIZE >= lo) {
+			/* ascending: this run continues (or shares a page with) the last */
+			uint64_t end = MAX(hi, m[k - 1].em_to + m[k - 1].em_npages * PAGE_SIZE);
+			m[k - 1].em_npages = (end - m[k - 1].em_to) / PAGE_SIZE;
+			continue;
+		}
+		if (k == EXEC_MOVES_MAX - 3)
+			return -ENOEXEC; /* too scattered to move in one call */
+		m[k++] = (struct exec_move){ stage_va(lo), lo, (hi - lo) / PAGE_SIZE };
+	}
+	uint64_t stack = USTACKTOP - USTACK_PAGES * PAGE_SIZE;
+	m[k++] = (struct exec_move){ stage_va(stack), stack, USTACK_PAGES };
+	m[k++] = (struct exec_move){ POSIX_SPAWN_VA, POSIX_HANDOFF_VA, handoff_pages };
+	if (share_end > share)
+		m[k++] = (struct exec_move){ share, share, (share_end - share) / PAGE_SIZE };
+	*n = k;
+	return 0;
+}
+
+int exec_replace(const char *path, struct handoff *h)
+{
+	static struct exec_file x;
+	int r = exec_open(path, &x);
+	if (r < 0)
+		return r;
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char kname[ENV_CREATE_NAME_MAX];
+	strlcpy(kname, name, sizeof(kname));
+	static struct stage s;
+	s.child = 0;
+	s.n = 0;
+	struct env_regs regs;
+	memset(&regs, 0, sizeof(regs));
+	regs.r_rip = x.eh.e_entry;
+	for (unsigned i = 0; r == 0 && i < x.nload; i++)
+		r = load_segment(&s, &x, &x.ph[i]);
+	const char *stack_argv[] = { kname, POSIX_HANDOFF_MARK };
+	if (r == 0)
+		r = load_stack(&s, 2, stack_argv, &regs);
+	int f = stage_flush(&s);
+	r = r < 0 ? r : f;
+	close(x.fd); /* before the descriptors go over: a disk file's cannot */
+	/* our descriptors, bound a second time where the new program finds them */
+	uint64_t share = share_region(), share_end = share;
+	if (r == 0) {
+		int nfds = 0;
+		r = fd_export_all(thisenv_id, NULL, 0, &share_end, h->h_fds, &nfds);
+		h->h_nfds = (uint32_t)nfds;
+	}
+	struct exec_move m[EXEC_MOVES_MAX];
+	unsigned n = 0;
+	if (r == 0)
+		r = plan_moves(&x, h->h_npages, share, share_end, m, &n);
+	if (r == 0) {
+		/* past here only the kernel's argument checks can refuse */
+		posix_fs_unmount(); /* written back: the new program mounts afresh */
+		for (int fd = 0; fd < FD_MAX; fd++)
+			if (fcntl(fd, F_GETFD, 0) > 0)
+				close(fd); /* FD_CLOEXEC: its holds go with it */
+		long e = sys_env_exec_moves(kname, m, n, &regs);
+		r = -errno_from_exo(e); /* it returned: refused */
+	}
+	/* still the old program: what was staged goes */
+	for (unsigned i = 0; i < x.nload; i++)
+		vm_unmap(stage_va(ROUNDDOWN(x.ph[i].p_vaddr, PAGE_SIZE)),
+			 ROUNDUP(x.ph[i].p_vaddr + x.ph[i].p_memsz, PAGE_SIZE) -
+				 ROUNDDOWN(x.ph[i].p_vaddr, PAGE_SIZE));
+	vm_unmap(EXEC_STAGE_STACK_TOP - USTACK_PAGES * PAGE_SIZE, USTACK_PAGES * PAGE_SIZE);
+	unbind_range(share, share_end);
+	return r;
 }

@@ -23,4 +23,13 @@ int exec_lookup(const char *prog, char *path, size_t size);
  * -E2BIG (nothing left behind). The caller starts it (sys_env_start). */
 long exec_child(const char *path, int argc, const char *const argv[]);
 
+/* execve of the ELF program at path: this env becomes it, keeping its id,
+ * parent, console and keys; h is the hand-off built at POSIX_SPAWN_VA
+ * (arguments, environment, working directory), to which this adds the
+ * descriptors. Returns only on failure (-errno, this program intact:
+ * -ENOENT, -EACCES, -ENOEXEC, -ENOMEM, -EBADF a descriptor of a kind that
+ * cannot be kept). */
+struct handoff;
+int exec_replace(const char *path, struct handoff *h);
+
 #endif

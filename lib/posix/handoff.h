@@ -30,6 +30,10 @@
 #define POSIX_PIPE_SLOTS 1024 /* pipes one process can have open at once */
 #define POSIX_SPAWN_VA 0x0000520000000000UL
 #define POSIX_EXEC_VA 0x0000530000000000UL /* scratch pages a loaded program is built in (exec.c) */
+/* Descriptors' pages kept across an execve (exec.c): two regions, used in
+ * turn; below POSIX_SHARE_MAX, as fd_export_all wants of a destination. */
+#define POSIX_EXEC_SHARE_VA 0x00004f0000000000UL
+#define POSIX_EXEC_SHARE_SPAN (1UL << 32)
 #define POSIX_HANDOFF_MARK "\x01posix-handoff"
 #define POSIX_HANDOFF_MAGIC 0x65786f706f736978UL /* "exoposix" */
 

@@ -174,16 +174,12 @@ static long program_child(const char *prog, bool *unstarted)
 	return id;
 }
 
-pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], const int *fdmap,
-		  int nfd)
+/* The hand-off of argv, envp and the working directory, built in fresh
+ * pages at POSIX_SPAWN_VA (the descriptors are added later): 0 and *out, or
+ * -E2BIG, -ENOMEM with nothing left. */
+static int handoff_build(char *const argv[], char *const envp[], struct handoff **out)
 {
-	if (!argv || !argv[0])
-		return -EINVAL;
-	if (!prog || !prog[0])
-		return -ENOENT;
-	if (!envp)
-		envp = environ;
-	/* Size it, take that many scratch pages, build it, pass them over. */
+	/* Size it, take that many scratch pages, build it. */
 	size_t len = strlen(cwd) + 1;
 	uint32_t argc = 0, envc = 0;
 	for (; argv[argc]; argc++)
@@ -210,6 +206,21 @@ pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], cons
 	h->h_envc = envc;
 	h->h_strlen = (uint32_t)len;
 	h->h_npages = npages;
+	*out = h;
+	return 0;
+}
+
+pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], const int *fdmap,
+		  int nfd)
+{
+	if (!argv || !argv[0])
+		return -EINVAL;
+	if (!prog || !prog[0])
+		return -ENOENT;
+	struct handoff *h;
+	int hr = handoff_build(argv, envp ? envp : environ, &h);
+	if (hr < 0)
+		return hr;
 
 	bool unstarted = false;
 	long id = program_child(prog, &unstarted);
@@ -243,8 +254,25 @@ pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], cons
 	return (pid_t)id;
 }
 
+/* A program from the file system replaces this one in place (exec.c); one
+ * from the boot image runs as a child this process becomes: the kernel's
+ * env_exec keeps nothing of the hand-off (doc/shell.md). */
 int execve(const char *prog, char *const argv[], char *const envp[])
 {
+	if (!argv || !argv[0])
+		return -EINVAL;
+	char path[PATH_MAX];
+	int found = exec_lookup(prog, path, sizeof(path));
+	if (found < 0)
+		return found;
+	if (found == 0) {
+		struct handoff *h;
+		int r = handoff_build(argv, envp ? envp : environ, &h);
+		if (r == 0)
+			r = exec_replace(path, h); /* returns only on failure */
+		spawn_unmap();
+		return r;
+	}
 	pid_t pid = posix_spawn(prog, argv, envp, NULL, 0);
 	if (pid < 0)
 		return pid;
