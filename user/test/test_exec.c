@@ -13,6 +13,7 @@
  *   exec.eacces-*, exec.enoent-*   a directory, a file without x, no file
  *   exec.execve-*   execve keeps the pid, the parent, descriptors and the
  *                   environment (the program execs itself with --after-exec)
+ *   exec.moves-*    each error of the kernel's env_exec_moves (also without a disk)
  * and prints spawn+wait of `true` from /bin and from the boot image.
  * testrun also runs it, without a disk: then programs come from the boot
  * image whatever the path says (exec.nodisk-*).
@@ -357,10 +358,53 @@ static void exec_self(void)
 	check_eq("execve", r, 0); /* returns only on failure */
 }
 
+/* env_exec_moves refuses each bad argument, and the caller goes on. */
+static void moves_errors(void)
+{
+	const uint64_t P = PAGE_SIZE, A = 0x0000300000000000UL, B = 0x0000310000000000UL;
+	struct env_regs regs = { .r_rip = UTEXT };
+	struct exec_move one[1] = { { A, B, 1 } };
+	check_eq("moves-name-fault", sys_env_exec_moves((const char *)8, one, 1, &regs), -E_FAULT);
+	char longname[ENV_CREATE_NAME_MAX + 8];
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	check_eq("moves-name-too-big", sys_env_exec_moves(longname, one, 1, &regs), -E_TOO_BIG);
+	check_eq("moves-n-zero", sys_env_exec_moves("x", one, 0, &regs), -E_INVAL);
+	check_eq("moves-n-huge", sys_env_exec_moves("x", one, EXEC_MOVES_MAX + 1, &regs), -E_INVAL);
+	check_eq("moves-fault", sys_env_exec_moves("x", (void *)8, 1, &regs), -E_FAULT);
+	check_eq("moves-regs-fault", sys_env_exec_moves("x", one, 1, (void *)8), -E_FAULT);
+	struct env_regs bad_rip = { .r_rip = UTOP };
+	check_eq("moves-rip", sys_env_exec_moves("x", one, 1, &bad_rip), -E_INVAL);
+	static const struct {
+		const char *name;
+		struct exec_move m[2];
+		unsigned n;
+	} cases[] = {
+		{ "moves-from-unaligned", { { A + 8, B, 1 } }, 1 },
+		{ "moves-to-unaligned", { { A, B + 8, 1 } }, 1 },
+		{ "moves-empty", { { A, B, 0 } }, 1 },
+		{ "moves-from-utop", { { UTOP, B, 1 } }, 1 },
+		{ "moves-to-past-utop", { { A, UTOP - P, 2 } }, 1 },
+		{ "moves-from-wraps", { { A, B, ~0UL / PAGE_SIZE } }, 1 },
+		{ "moves-too-many-pages",
+		  { { A, B, EXEC_MOVE_PAGES_MAX }, { A + (1UL << 32), B + (1UL << 32), 1 } },
+		  2 },
+		{ "moves-from-overlap", { { A, B, 4 }, { A + 3 * P, B + 8 * P, 1 } }, 2 },
+		{ "moves-to-overlap", { { A, B, 4 }, { A + 8 * P, B + 3 * P, 1 } }, 2 },
+		{ "moves-to-over-from", { { A, B, 4 }, { A + 8 * P, A + 2 * P, 1 } }, 2 },
+		{ "moves-to-over-own-from", { { A, A + P, 4 } }, 1 },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(cases); i++)
+		check_eq(cases[i].name, sys_env_exec_moves("x", cases[i].m, cases[i].n, &regs),
+			 -E_INVAL);
+	check("moves-caller-intact", strcmp((const char *)thisenv->env_name, "x") != 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--after-exec") == 0)
 		return after_exec(argc, argv);
+	moves_errors();
 	struct disk_info di;
 	if (sys_disk_info(&di) == -E_NOT_FOUND) {
 		char *echo[] = { "echo", "boot", NULL };
