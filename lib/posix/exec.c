@@ -49,6 +49,7 @@
 struct exec_file {
 	int fd;
 	uint64_t size;
+	struct stat st; /* which file: the page cache's key */
 	struct elf64_ehdr eh;
 	struct elf64_phdr ph[EXEC_PHNUM_MAX];
 	unsigned nload; /* PT_LOAD entries, copied to ph[0..nload) in file order */
@@ -191,12 +192,11 @@ static int exec_open(const char *path, struct exec_file *x)
 	x->fd = open(path, O_RDONLY, 0);
 	if (x->fd < 0)
 		return x->fd == -EISDIR ? -EACCES : x->fd;
-	struct stat st;
-	int r = fstat(x->fd, &st);
-	if (r == 0 && !executable(&st))
+	int r = fstat(x->fd, &x->st);
+	if (r == 0 && !executable(&x->st))
 		r = -EACCES;
 	if (r == 0) {
-		x->size = (uint64_t)st.st_size;
+		x->size = (uint64_t)x->st.st_size;
 		r = check_header(x);
 	}
 	if (r == 0)
@@ -220,7 +220,14 @@ struct stage {
 	envid_t child; /* 0: ourselves (execve), pages staged at stage_va(va) */
 	unsigned n;
 	struct bind_req req[EXEC_STAGE_PAGES]; /* the child's va, the page, rights */
+	/* a child's read-only pages from the cache (exec_cache.c), bound as
+	 * they are: not ours to give up */
+	bool use_cache;
+	unsigned nshared;
+	struct bind_req shared[BIND_BATCH_MAX];
 };
+
+#define EXEC_RETRY (-10000) /* a cached page could not be bound: again without the cache */
 
 /*
  * For execve the new program is built in our own space, each page at
@@ -245,6 +252,13 @@ static int stage_flush(struct stage *s)
 	if (s->child) {
 		r = s->n ? sys_page_bind_batch(s->child, s->req, s->n, CAP_SELF) : 0;
 		vm_unmap(POSIX_EXEC_VA, s->n * PAGE_SIZE);
+		long c = s->nshared ? sys_page_bind_batch(s->child, s->shared, s->nshared, CAP_SELF)
+				    : 0;
+		s->nshared = 0;
+		if (r == 0 && c < 0) {
+			s->n = 0;
+			return EXEC_RETRY;
+		}
 	} else {
 		for (unsigned i = 0; i < s->n; i++)
 			s->req[i].br_va = stage_va(s->req[i].br_va);
@@ -276,22 +290,64 @@ static uint8_t *stage_page(struct stage *s, uint64_t va, unsigned rights, int *e
 	return (uint8_t *)at;
 }
 
-static int load_segment(struct stage *s, const struct exec_file *x, const struct elf64_phdr *p)
+/* Write into page (zeroed) the part of [p_vaddr, p_vaddr + filesz) that
+ * falls in the page at va; the rest stays zero. */
+static int fill_page(uint8_t *page, const struct exec_file *x, const struct elf64_phdr *p,
+		     uint64_t va)
 {
+	uint64_t lo = MAX(va, p->p_vaddr);
+	uint64_t hi = MIN(va + PAGE_SIZE, p->p_vaddr + p->p_filesz);
+	if (lo >= hi)
+		return 0;
+	return read_exact(x->fd, page + (lo - va), hi - lo, p->p_offset + (lo - p->p_vaddr));
+}
+
+struct fill_arg {
+	const struct exec_file *x;
+	const struct elf64_phdr *p;
+	uint64_t va;
+};
+
+static int fill_cached(uint8_t *page, void *arg)
+{
+	const struct fill_arg *a = arg;
+	return fill_page(page, a->x, a->p, a->va);
+}
+
+/* Segment i's pages can come from the cache: read-only, and no page of it
+ * shared with a neighbour (which would need the union of both rights). */
+static bool cacheable(const struct exec_file *x, unsigned i)
+{
+	const struct elf64_phdr *p = &x->ph[i];
+	return !(p->p_flags & PF_W) && p->p_vaddr % PAGE_SIZE == 0 &&
+	       (i + 1 == x->nload ||
+		ROUNDDOWN(x->ph[i + 1].p_vaddr, PAGE_SIZE) >= p->p_vaddr + p->p_memsz);
+}
+
+static int load_segment(struct stage *s, const struct exec_file *x, unsigned i)
+{
+	const struct elf64_phdr *p = &x->ph[i];
 	unsigned rights = BIND_READ | ((p->p_flags & PF_W) ? BIND_WRITE : 0) |
 			  ((p->p_flags & PF_X) ? BIND_EXEC : 0);
+	bool from_cache = s->child && s->use_cache && cacheable(x, i);
 	uint64_t end = p->p_vaddr + p->p_memsz;
 	for (uint64_t va = ROUNDDOWN(p->p_vaddr, PAGE_SIZE); va < end; va += PAGE_SIZE) {
 		int err = 0;
+		if (from_cache) {
+			struct fill_arg a = { x, p, va };
+			long ppn = exec_cache_page(&x->st, va, fill_cached, &a);
+			if (ppn >= 0) {
+				if (s->nshared == BIND_BATCH_MAX && (err = stage_flush(s)) < 0)
+					return err;
+				s->shared[s->nshared++] =
+					(struct bind_req){ va, (uint64_t)ppn, rights };
+				continue;
+			}
+			if (ppn != -ENOMEM)
+				return (int)ppn;
+		}
 		uint8_t *page = stage_page(s, va, rights, &err);
-		if (!page)
-			return err;
-		/* the part of [p_vaddr, p_vaddr + filesz) in this page; the rest
-		 * stays as page_alloc gave it, zero */
-		uint64_t lo = MAX(va, p->p_vaddr);
-		uint64_t hi = MIN(va + PAGE_SIZE, p->p_vaddr + p->p_filesz);
-		if (lo < hi && (err = read_exact(x->fd, page + (lo - va), hi - lo,
-						 p->p_offset + (lo - p->p_vaddr))) < 0)
+		if (!page || (err = fill_page(page, x, p, va)) < 0)
 			return err;
 	}
 	return 0;
@@ -330,7 +386,7 @@ static int load_stack(struct stage *s, int argc, const char *const argv[], struc
 	return 0;
 }
 
-long exec_child(const char *path, int argc, const char *const argv[])
+static long build_child(const char *path, int argc, const char *const argv[], bool use_cache)
 {
 	static struct exec_file x; /* 3.5 KiB of headers: not on the stack */
 	int r = exec_open(path, &x);
@@ -343,12 +399,13 @@ long exec_child(const char *path, int argc, const char *const argv[])
 	}
 	static struct stage s;
 	s.child = (envid_t)child;
-	s.n = 0;
+	s.n = s.nshared = 0;
+	s.use_cache = use_cache;
 	struct env_regs regs;
 	memset(&regs, 0, sizeof(regs));
 	regs.r_rip = x.eh.e_entry;
 	for (unsigned i = 0; r == 0 && i < x.nload; i++)
-		r = load_segment(&s, &x, &x.ph[i]);
+		r = load_segment(&s, &x, i);
 	if (r == 0)
 		r = load_stack(&s, argc, argv, &regs);
 	int f = stage_flush(&s); /* on failure too: our scratch pages go */
@@ -365,6 +422,17 @@ long exec_child(const char *path, int argc, const char *const argv[])
 		return r;
 	}
 	return child;
+}
+
+long exec_child(const char *path, int argc, const char *const argv[])
+{
+	long r = build_child(path, argc, argv, true);
+	if (r != EXEC_RETRY)
+		return r;
+	/* the kernel took a cached page back (or we were forked): start over */
+	exec_cache_drop();
+	r = build_child(path, argc, argv, false);
+	return r == EXEC_RETRY ? -ENOMEM : r;
 }
 
 /* ---- execve: this env becomes the program ---- */
@@ -423,12 +491,13 @@ int exec_replace(const char *path, struct handoff *h)
 	strlcpy(kname, name, sizeof(kname));
 	static struct stage s;
 	s.child = 0;
-	s.n = 0;
+	s.n = s.nshared = 0;
+	s.use_cache = false;
 	struct env_regs regs;
 	memset(&regs, 0, sizeof(regs));
 	regs.r_rip = x.eh.e_entry;
 	for (unsigned i = 0; r == 0 && i < x.nload; i++)
-		r = load_segment(&s, &x, &x.ph[i]);
+		r = load_segment(&s, &x, i);
 	const char *stack_argv[] = { kname, POSIX_HANDOFF_MARK };
 	if (r == 0)
 		r = load_stack(&s, 2, stack_argv, &regs);

@@ -23,6 +23,16 @@ int exec_lookup(const char *prog, char *path, size_t size);
  * -E2BIG (nothing left behind). The caller starts it (sys_env_start). */
 long exec_child(const char *path, int argc, const char *const argv[]);
 
+/* The read-only pages of loaded programs (exec_cache.c). A fill callback
+ * writes the page's bytes into a zeroed page: 0 or -errno. */
+struct stat;
+typedef int exec_fill_fn(uint8_t *page, void *arg);
+/* The ppn of file st's page at va, made with fill on a miss; -ENOMEM when
+ * there is no room (load a private copy), or fill's error. */
+long exec_cache_page(const struct stat *st, uint64_t va, exec_fill_fn *fill, void *arg);
+/* Free every cached page (a bind of one failed: start over). */
+void exec_cache_drop(void);
+
 /* execve of the ELF program at path: this env becomes it, keeping its id,
  * parent, console and keys; h is the hand-off built at POSIX_SPAWN_VA
  * (arguments, environment, working directory), to which this adds the
