@@ -569,6 +569,19 @@ static long sys_env_set_regs(envid_t envid, uint64_t uregs, uint64_t cap)
 	return 0;
 }
 
+static long sys_env_set_name(envid_t envid, uint64_t uname, uint64_t cap)
+{
+	char name[ENV_CREATE_NAME_MAX];
+	long r = copy_string_from_user(curenv->env_vm, name, uname, ENV_CREATE_NAME_MAX);
+	if (r < 0)
+		return r;
+	struct env *e;
+	if ((r = unstarted_env(envid, cap, &e)) < 0)
+		return r;
+	strlcpy(e->env_info->env_name, name, sizeof(e->env_info->env_name));
+	return 0;
+}
+
 static long sys_env_start(envid_t envid, uint64_t cap)
 {
 	struct env *e;

@@ -412,7 +412,11 @@ static long build_child(const char *path, int argc, const char *const argv[], bo
 	if (r == 0)
 		r = f;
 	if (r == 0) {
+		char name[ENV_CREATE_NAME_MAX];
+		strlcpy(name, argc > 0 ? argv[0] : "", sizeof(name));
 		long e = sys_env_set_regs((envid_t)child, &regs, CAP_SELF);
+		if (e == 0)
+			e = sys_env_set_name((envid_t)child, name, CAP_SELF);
 		r = e < 0 ? -errno_from_exo(e) : 0;
 	}
 	close(x.fd);

@@ -15,7 +15,8 @@
  *   exec.eacces-*, exec.enoent-*   a directory, a file without x, no file
  *   exec.execve-*   execve keeps the pid, the parent, descriptors and the
  *                   environment (the program execs itself with --after-exec)
- *   exec.moves-*    each error of the kernel's env_exec_moves (also without a disk)
+ *   exec.moves-*, exec.name-*   each error of the kernel's env_exec_moves and
+ *                   env_set_name (also without a disk)
  * and prints spawn+wait of `true` from /bin and from the boot image.
  * testrun also runs it, without a disk: then programs come from the boot
  * image whatever the path says (exec.nodisk-*).
@@ -53,6 +54,16 @@ static int run(const char *prog, char *const argv[], char *const envp[])
 	int st;
 	pid_t r = waitpid(pid, &st, 0);
 	return r == pid ? st : r;
+}
+
+/* Does a line of text end with tail? */
+static bool line_ends(const char *text, const char *tail)
+{
+	size_t n = strlen(tail);
+	for (const char *p = text; *p; p++)
+		if (strncmp(p, tail, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
 }
 
 static long put(const char *path, const void *data, size_t n, mode_t mode)
@@ -285,6 +296,9 @@ static void programs(void)
 	char *echo2[] = { "echo-from-disk", "-n", "a  b", NULL };
 	check_eq("echo-in-path", run("echo-from-disk", echo2, NULL), 0);
 	check("echo-in-path-output", strcmp(out, "a  b") == 0);
+	char *ps[] = { "ps", NULL };
+	check_eq("name-of-loaded-child", run("/bin/ps", ps, NULL), 0);
+	check("name-of-loaded-child-shown", line_ends(out, " ps"));
 	unsetenv("PATH");
 	/* the same path written again: its new pages, not the cached ones */
 	char *prog_x[] = { "prog", "3", NULL };
@@ -429,11 +443,36 @@ static void moves_errors(void)
 	check("moves-caller-intact", strcmp((const char *)thisenv->env_name, "x") != 0);
 }
 
+/* env_set_name's errors, and the name it gives an unstarted child. */
+static void set_name_errors(void)
+{
+	long kid = sys_env_fork(CAP_SELF);
+	check("name-fork", kid > 0);
+	if (kid <= 0)
+		return;
+	char longname[ENV_CREATE_NAME_MAX + 8];
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	check_eq("name-fault", sys_env_set_name((envid_t)kid, (const char *)8, CAP_SELF), -E_FAULT);
+	check_eq("name-too-big", sys_env_set_name((envid_t)kid, longname, CAP_SELF), -E_TOO_BIG);
+	check_eq("name-no-env", sys_env_set_name(0x7ffffc00, "x", CAP_SELF), -E_BAD_ENV);
+	check_eq("name-bad-cap", sys_env_set_name((envid_t)kid, "x", 31), -E_BAD_CAP);
+	uint16_t other[1] = { 0x5151 }; /* a key naming nobody's ancestor */
+	sys_cap_derive(CAP_SELF, 7, CAP_ALL, other, 1);
+	check_eq("name-perm", sys_env_set_name((envid_t)kid, "x", 7), -E_PERM);
+	check_eq("name-started", sys_env_set_name(0, "x", CAP_SELF), -E_BUSY);
+	check_eq("name-set", sys_env_set_name((envid_t)kid, "renamed", CAP_SELF), 0);
+	check("name-shown", strcmp((const char *)uenvs[ENVX(kid)].env_name, "renamed") == 0);
+	sys_env_destroy((envid_t)kid, CAP_SELF);
+	sys_env_wait((envid_t)kid);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--after-exec") == 0)
 		return after_exec(argc, argv);
 	moves_errors();
+	set_name_errors();
 	struct disk_info di;
 	if (sys_disk_info(&di) == -E_NOT_FOUND) {
 		char *echo[] = { "echo", "boot", NULL };
