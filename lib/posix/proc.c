@@ -13,6 +13,11 @@
  * its own hold on the hand-off pages, so they belong to the child and go
  * when it ends.
  *
+ * Where a program comes from, and building a child or this env from an ELF
+ * file, is exec.c's; here is only the choice between that and the boot
+ * image's env_create. A loaded child starts unstarted (env_fork): it gets
+ * its hand-off before env_start rather than waiting for it.
+ *
  * posix_init runs before main in every program (the link names it: -u
  * posix_init), so even a program that never calls this layer gets its
  * arguments and prints through its descriptors.
