@@ -18,7 +18,13 @@
  * as the kernel's loader does it (kern/env/loader.c: USTACK_PAGES below
  * USTACKTOP, argv's strings in the top page, %rdi = argc, %rsi = argv), so
  * lib/base's start-up runs unchanged. The caller hands the child its
- * arguments (proc.c's hand-off) and starts it.
+ * arguments (proc.c's hand-off) and starts it. Read-only segments come from
+ * the spawner's cache of them (exec_cache.c), bound as they are.
+ *
+ * exec_replace (execve) builds the program in this env's own pages, each at
+ * stage_va of its place, exports the descriptors to itself, and has the
+ * kernel make those pages the address space (env_exec_moves), so the env
+ * keeps its id; doc/shell.md says why the kernel does the swap.
  *
  * Hostile input: the file is anybody's. Every header field the loader uses
  * is checked before the child exists, all in 64-bit arithmetic that cannot
@@ -493,6 +499,9 @@ int exec_replace(const char *path, struct handoff *h)
 	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	char kname[ENV_CREATE_NAME_MAX];
 	strlcpy(kname, name, sizeof(kname));
+	struct exec_move m[EXEC_MOVES_MAX];
+	unsigned n = 0;
+	r = plan_moves(&x, h->h_npages, 0, 0, m, &n); /* will it fit one call? */
 	static struct stage s;
 	s.child = 0;
 	s.n = s.nshared = 0;
@@ -515,8 +524,6 @@ int exec_replace(const char *path, struct handoff *h)
 		r = fd_export_all(thisenv_id, NULL, 0, &share_end, h->h_fds, &nfds);
 		h->h_nfds = (uint32_t)nfds;
 	}
-	struct exec_move m[EXEC_MOVES_MAX];
-	unsigned n = 0;
 	if (r == 0)
 		r = plan_moves(&x, h->h_npages, share, share_end, m, &n);
 	if (r == 0) {
