@@ -397,6 +397,15 @@ static void exec_self(void)
 	snprintf(ppid, sizeof(ppid), "%d", getppid());
 	char *argv[] = { "test_exec", "--after-exec", pid, ppid, NULL };
 	setenv("EXEC_MARK", "kept across exec", 1);
+	/* refused: this program goes on, descriptors and all */
+	struct tiny t;
+	tiny_make(&t);
+	t.eh.e_machine = 3;
+	put("/tmp/bad", &t, sizeof(t), 0755);
+	check_eq("execve-bad-elf", execve("/tmp/bad", argv, environ), -ENOEXEC);
+	check_eq("execve-noexec", execve("/tmp/noexec", argv, environ), -EACCES);
+	check_eq("execve-missing", execve("/bin/no-such-program", argv, environ), -ENOENT);
+	check_eq("execve-dir", execve("/bin", argv, environ), -EACCES);
 	int r = execve("/bin/test_exec", argv, environ);
 	check_eq("execve", r, 0); /* returns only on failure */
 }
