@@ -58,6 +58,14 @@ _Static_assert(sizeof(struct env_info) == 256, "env_info is exposed ABI");
  * beyond its exception stack and repossession vector. */
 #define ENV_PINNED_MAX 64
 
+/* One range of sys_env_exec_moves: the caller's bindings in [em_from,
+ * em_from + em_npages pages) move to em_to (em_to == em_from: they stay). */
+struct exec_move {
+	uint64_t em_from, em_to, em_npages;
+};
+#define EXEC_MOVES_MAX 16 /* ranges per call: a program's segments, stack, hand-off */
+#define EXEC_MOVE_PAGES_MAX 65536 /* pages in all ranges: bounds the call's work */
+
 /* The registers sys_env_set_regs gives an unstarted env. */
 struct env_regs {
 	uint64_t r_rax, r_rbx, r_rcx, r_rdx, r_rsi, r_rdi, r_rbp;

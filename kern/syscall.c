@@ -148,6 +148,77 @@ static long sys_env_exec(uint64_t uname, uint64_t uargs)
 	env_run(e); /* the new program, from its first instruction */
 }
 
+#define FL_USER_MASK 0xcd5UL /* CF PF AF ZF SF DF OF: what user code may set */
+
+static void set_regs(struct trapframe *tf, const struct env_regs *regs)
+{
+	tf->tf_rax = regs->r_rax, tf->tf_rbx = regs->r_rbx, tf->tf_rcx = regs->r_rcx;
+	tf->tf_rdx = regs->r_rdx, tf->tf_rsi = regs->r_rsi, tf->tf_rdi = regs->r_rdi;
+	tf->tf_rbp = regs->r_rbp, tf->tf_r8 = regs->r_r8, tf->tf_r9 = regs->r_r9;
+	tf->tf_r10 = regs->r_r10, tf->tf_r11 = regs->r_r11, tf->tf_r12 = regs->r_r12;
+	tf->tf_r13 = regs->r_r13, tf->tf_r14 = regs->r_r14, tf->tf_r15 = regs->r_r15;
+	tf->tf_rip = regs->r_rip;
+	tf->tf_rsp = regs->r_rsp;
+	tf->tf_rflags = (regs->r_rflags & FL_USER_MASK) | FL_IF | 0x2;
+}
+
+static bool ranges_meet(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
+{
+	return a < b + bn * PAGE_SIZE && b < a + an * PAGE_SIZE;
+}
+
+/* Decode: every range of moves[0..n) aligned, non-empty, below UTOP and
+ * bounded in all; from-ranges disjoint, to-ranges disjoint, and no to-range
+ * over a from-range but its own identical one (so no move lands on a
+ * binding still to be moved or kept). */
+static long exec_moves_check(const struct exec_move *m, uint64_t n)
+{
+	uint64_t total = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t np = m[i].em_npages;
+		if (np == 0 || np > EXEC_MOVE_PAGES_MAX || (total += np) > EXEC_MOVE_PAGES_MAX ||
+		    m[i].em_from % PAGE_SIZE || m[i].em_to % PAGE_SIZE || m[i].em_from >= UTOP ||
+		    m[i].em_to >= UTOP || np > (UTOP - m[i].em_from) / PAGE_SIZE ||
+		    np > (UTOP - m[i].em_to) / PAGE_SIZE)
+			return -E_INVAL;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		for (uint64_t j = 0; j < n; j++) {
+			const struct exec_move *a = &m[i], *b = &m[j];
+			if (i != j &&
+			    (ranges_meet(a->em_from, a->em_npages, b->em_from, b->em_npages) ||
+			     ranges_meet(a->em_to, a->em_npages, b->em_to, b->em_npages) ||
+			     ranges_meet(a->em_to, a->em_npages, b->em_from, b->em_npages)))
+				return -E_INVAL;
+			if (i == j && a->em_to != a->em_from &&
+			    ranges_meet(a->em_to, a->em_npages, a->em_from, a->em_npages))
+				return -E_INVAL;
+		}
+	return 0;
+}
+
+static long sys_env_exec_moves(uint64_t uname, uint64_t umoves, uint64_t n, uint64_t uregs)
+{
+	struct env *e = curenv;
+	char name[ENV_CREATE_NAME_MAX];
+	long r = copy_string_from_user(e->env_vm, name, uname, ENV_CREATE_NAME_MAX);
+	if (r < 0)
+		return r;
+	if (n == 0 || n > EXEC_MOVES_MAX)
+		return -E_INVAL;
+	struct exec_move m[EXEC_MOVES_MAX];
+	struct env_regs regs;
+	if (copy_from_user(e->env_vm, m, umoves, n * sizeof(m[0])) < 0 ||
+	    copy_from_user(e->env_vm, &regs, uregs, sizeof(regs)) < 0)
+		return -E_FAULT;
+	if (regs.r_rip >= UTOP || exec_moves_check(m, n) < 0)
+		return -E_INVAL;
+	/* Invoke: nothing below can fail. */
+	env_exec_moves(e, name, m, (unsigned)n);
+	set_regs(&e->env_tf, &regs);
+	env_run(e); /* the new program, from its first instruction */
+}
+
 /*
  * The env a call acts on: the caller itself for 0 (or its own id), or a
  * live env whose guard the caller's key in slot cap dominates with CAP_M.
@@ -483,8 +554,6 @@ static long unstarted_env(envid_t envid, uint64_t cap, struct env **out)
 	return 0;
 }
 
-#define FL_USER_MASK 0xcd5UL /* CF PF AF ZF SF DF OF: what user code may set */
-
 static long sys_env_set_regs(envid_t envid, uint64_t uregs, uint64_t cap)
 {
 	struct env_regs regs;
@@ -496,15 +565,20 @@ static long sys_env_set_regs(envid_t envid, uint64_t uregs, uint64_t cap)
 	long r = unstarted_env(envid, cap, &e);
 	if (r < 0)
 		return r;
-	struct trapframe *tf = &e->env_tf;
-	tf->tf_rax = regs.r_rax, tf->tf_rbx = regs.r_rbx, tf->tf_rcx = regs.r_rcx;
-	tf->tf_rdx = regs.r_rdx, tf->tf_rsi = regs.r_rsi, tf->tf_rdi = regs.r_rdi;
-	tf->tf_rbp = regs.r_rbp, tf->tf_r8 = regs.r_r8, tf->tf_r9 = regs.r_r9;
-	tf->tf_r10 = regs.r_r10, tf->tf_r11 = regs.r_r11, tf->tf_r12 = regs.r_r12;
-	tf->tf_r13 = regs.r_r13, tf->tf_r14 = regs.r_r14, tf->tf_r15 = regs.r_r15;
-	tf->tf_rip = regs.r_rip;
-	tf->tf_rsp = regs.r_rsp;
-	tf->tf_rflags = (regs.r_rflags & FL_USER_MASK) | FL_IF | 0x2;
+	set_regs(&e->env_tf, &regs);
+	return 0;
+}
+
+static long sys_env_set_name(envid_t envid, uint64_t uname, uint64_t cap)
+{
+	char name[ENV_CREATE_NAME_MAX];
+	long r = copy_string_from_user(curenv->env_vm, name, uname, ENV_CREATE_NAME_MAX);
+	if (r < 0)
+		return r;
+	struct env *e;
+	if ((r = unstarted_env(envid, cap, &e)) < 0)
+		return r;
+	strlcpy(e->env_info->env_name, name, sizeof(e->env_info->env_name));
 	return 0;
 }
 

@@ -334,13 +334,18 @@ void env_gone_register(env_gone_fn *fn)
  * the env keeps its kernel page (keys), its page-table root and the kernel
  * state charged to it; its user pages go, kept by whoever else binds them.
  */
-static void env_gone(struct env *e, enum env_end how)
+static void env_gone_hooks(struct env *e, enum env_end how)
 {
 	struct cpu *c = thiscpu();
 	if (c->cpu_fpu_owner == e)
 		c->cpu_fpu_owner = NULL;
 	for (unsigned i = 0; i < ngone_hooks; i++)
 		gone_hooks[i](e, how);
+}
+
+static void env_gone(struct env *e, enum env_end how)
+{
+	env_gone_hooks(e, how);
 	if (how == ENV_END_EXEC) {
 		stlb_clear(e->env_vm);
 		vm_flush(e->env_vm);
@@ -368,6 +373,22 @@ static void env_gone(struct env *e, enum env_end how)
 	}
 }
 
+/* What a new program starts without: the old one's upcall routes,
+ * repossession vector, pinned range, queued transfers, registers, FPU. */
+static void exec_reset(struct env *e, const char *name)
+{
+	memset(e->env_route, 0, sizeof(e->env_route));
+	e->env_rvec_va = e->env_rvec_n = 0;
+	e->env_pinned_lo = e->env_pinned_hi = 0;
+	e->env_pct_qlen = 0;
+	memset(&e->env_tf, 0, sizeof(e->env_tf));
+	e->env_tf.tf_cs = GD_UT;
+	e->env_tf.tf_ss = GD_UD;
+	e->env_tf.tf_rflags = FL_IF | 0x2;
+	memcpy(e->env_fpu, fpu_initial, sizeof(fpu_initial));
+	strlcpy(e->env_info->env_name, name, sizeof(e->env_info->env_name));
+}
+
 long env_exec(struct env *e, const char *name, const char *args)
 {
 	const struct program *prog = program_find(name);
@@ -381,22 +402,50 @@ long env_exec(struct env *e, const char *name, const char *args)
 	 * can only end the env). It keeps its id, parent, children, keys,
 	 * slots, limit and console. */
 	env_gone(e, ENV_END_EXEC); /* calls to the old program go unanswered */
-	memset(e->env_route, 0, sizeof(e->env_route));
-	e->env_rvec_va = e->env_rvec_n = 0;
-	e->env_pinned_lo = e->env_pinned_hi = 0;
-	e->env_pct_qlen = 0;
-	memset(&e->env_tf, 0, sizeof(e->env_tf));
-	e->env_tf.tf_cs = GD_UT;
-	e->env_tf.tf_ss = GD_UD;
-	e->env_tf.tf_rflags = FL_IF | 0x2;
-	memcpy(e->env_fpu, fpu_initial, sizeof(fpu_initial));
-	strlcpy(e->env_info->env_name, name, sizeof(e->env_info->env_name));
+	exec_reset(e, name);
 	int r = program_load(e, prog, args);
 	if (r < 0) {
 		env_destroy(e, EXIT_KILLED, "exec: no memory for the new program");
 		return r;
 	}
 	return 0;
+}
+
+struct exec_moves {
+	const struct exec_move *m;
+	unsigned n;
+};
+
+static bool in_a_from_range(uint64_t va, const void *arg)
+{
+	const struct exec_moves *x = arg;
+	for (unsigned i = 0; i < x->n; i++)
+		if (va >= x->m[i].em_from && va - x->m[i].em_from < x->m[i].em_npages * PAGE_SIZE)
+			return true;
+	return false;
+}
+
+void env_exec_moves(struct env *e, const char *name, const struct exec_move *m, unsigned n)
+{
+	struct vmspace *vs = e->env_vm;
+	env_gone_hooks(e, ENV_END_EXEC);
+	/* What stays is in the from-ranges; no to-range overlaps another's
+	 * from-range, so after this nothing is bound where a move lands. */
+	struct exec_moves x = { m, n };
+	stlb_clear_unless(vs, in_a_from_range, &x);
+	vm_flush(vs);
+	for (unsigned i = 0; i < n; i++)
+		if (m[i].em_from != m[i].em_to)
+			for (uint64_t k = 0; k < m[i].em_npages; k++)
+				stlb_move(vs, m[i].em_from + k * PAGE_SIZE,
+					  m[i].em_to + k * PAGE_SIZE);
+	/* pages of ours the new program does not bind go, as env_exec's all do */
+	for (ppn_t p = page_owned_next(vs, PPN_NONE), next; p != PPN_NONE; p = next) {
+		next = page_owned_next(vs, p);
+		if (pages[p].pg_type == PAGE_USER && !stlb_env_binds(vs, p, BIND_READ))
+			page_release(p);
+	}
+	exec_reset(e, name);
 }
 
 /* Copy reason into env_reason; if it does not fit, cut it after the last

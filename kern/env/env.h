@@ -114,6 +114,12 @@ long env_create(struct env *parent, const struct cap *key, const char *name, con
  * not fit) with nothing changed, or another -E_* after e has been
  * destroyed (then e is no longer alive). */
 long env_exec(struct env *e, const char *name, const char *args);
+/* Replace e's program with one it built in pages it binds: only the
+ * bindings in moves[0..n)'s from-ranges stay, moved to their to-ranges
+ * (checked by the caller: aligned, below UTOP, bounded, no to-range over
+ * another's from-range); its other pages go; routes and registers are
+ * reset (the caller then sets the registers). Cannot fail. */
+void env_exec_moves(struct env *e, const char *name, const struct exec_move *m, unsigned n);
 /* An unstarted child of parent under key with an empty address space and
  * parent's upcalls, for a library OS to fill (fork). Returns its id. */
 long env_fork(struct env *parent, const struct cap *key);

@@ -240,6 +240,36 @@ void stlb_clear(struct vmspace *vs)
 			remove_at(vs, &vs->vs_stlb[k]);
 }
 
+void stlb_clear_unless(struct vmspace *vs, bool (*keep)(uint64_t va, const void *arg),
+		       const void *arg)
+{
+	for (unsigned k = 0; k < STLB_BUCKETS; k++)
+		for (uint32_t *pp = &vs->vs_stlb[k]; *pp;) {
+			if (keep(B(*pp)->b_va, arg))
+				pp = &B(*pp)->b_env_next;
+			else
+				remove_at(vs, pp); /* *pp is the next one now */
+		}
+}
+
+void stlb_move(struct vmspace *vs, uint64_t from, uint64_t to)
+{
+	uint32_t *pp = find(vs, from);
+	if (!pp)
+		return;
+	uint32_t i = *pp;
+	struct binding *b = B(i);
+	if (vm_dirty(vs, from, false))
+		b->b_flags |= BINDING_DIRTY;
+	vm_uninstall(vs, from);
+	*pp = b->b_env_next;
+	b->b_va = to;
+	uint32_t *bk = bucket(vs, to);
+	b->b_env_next = *bk;
+	*bk = i;
+	vm_install(vs, to, b->b_ppn, b->b_rights); /* a cache: a failure refills later */
+}
+
 void stlb_unbind_page(ppn_t ppn, struct vmspace *only)
 {
 	uint32_t i = page_binds[ppn];

@@ -44,6 +44,12 @@ bool stlb_refill(struct vmspace *vs, uint64_t va, uint64_t err);
 void stlb_note_dirty(struct vmspace *vs, uint64_t va);
 /* Remove every binding of vs. */
 void stlb_clear(struct vmspace *vs);
+/* Remove every binding of vs whose va keep(va, arg) does not keep. */
+void stlb_clear_unless(struct vmspace *vs, bool (*keep)(uint64_t va, const void *arg),
+		       const void *arg);
+/* Move vs's binding at from (if any) to to, same page, rights and dirty
+ * bit; nothing may be bound at to. Cannot fail: no binding is made or freed. */
+void stlb_move(struct vmspace *vs, uint64_t from, uint64_t to);
 /* Remove every binding of page ppn held by vs (or by anyone if NULL). */
 void stlb_unbind_page(ppn_t ppn, struct vmspace *only);
 /* Binding number i of a chain (page_binds, b_page_next); i > 0. */

@@ -1,7 +1,8 @@
 /*
  * Processes in the library OS: copy-on-write fork built only on the kernel's
  * primitives (env_fork, page_bind into the child, env_set_regs, env_start),
- * spawn and exec of a program from the boot image, and wait.
+ * lib/base's spawn and exec of a program from the boot image, and wait.
+ * (The POSIX layer loads programs from the file system itself: exec.c.)
  *
  * fork shares every page of the parent with the child: read-only pages as
  * they are, writable ones read-only on both sides and marked VPT_COW, so the

@@ -20,7 +20,8 @@
 
 /* The POSIX layer's part of the address space (below lib/base's MMAP_BASE):
  * the hand-off we were given, the pages our parent passed with our
- * descriptors, our own pipes, and scratch pages for a child's hand-off. */
+ * descriptors, our own pipes, and scratch pages for a child's hand-off and
+ * for the program a child runs. */
 #define POSIX_HANDOFF_VA 0x0000500000000000UL
 #define POSIX_HANDOFF_PAGES 8 /* 32 KiB of arguments and environment: ARG_MAX */
 #define POSIX_SHARE_VA (POSIX_HANDOFF_VA + POSIX_HANDOFF_PAGES * PAGE_SIZE)
@@ -28,6 +29,11 @@
 #define POSIX_PIPE_VA 0x0000510000000000UL
 #define POSIX_PIPE_SLOTS 1024 /* pipes one process can have open at once */
 #define POSIX_SPAWN_VA 0x0000520000000000UL
+#define POSIX_EXEC_VA 0x0000530000000000UL /* scratch pages a loaded program is built in (exec.c) */
+/* Descriptors' pages kept across an execve (exec.c): two regions, used in
+ * turn; below POSIX_SHARE_MAX, as fd_export_all wants of a destination. */
+#define POSIX_EXEC_SHARE_VA 0x00004f0000000000UL
+#define POSIX_EXEC_SHARE_SPAN (1UL << 32)
 #define POSIX_HANDOFF_MARK "\x01posix-handoff"
 #define POSIX_HANDOFF_MAGIC 0x65786f706f736978UL /* "exoposix" */
 

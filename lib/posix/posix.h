@@ -186,17 +186,19 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 /* fork, and the library OS's own spawn/exec/wait by program name: proc.h */
 pid_t getpid(void);
 pid_t getppid(void);
-/* Start program prog (a boot-image name or a path whose last component is
- * one) with argv and envp (NULL: ours). fdmap[i] is the descriptor of ours
+/* Start program prog (a name looked up in $PATH, default /bin, or a path;
+ * from the boot image when there is no file system or the name is in no
+ * directory of $PATH: lib/posix/exec.c) with argv and envp (NULL: ours). fdmap[i] is the descriptor of ours
  * the child gets as its i (-1: none), for i < nfd; fdmap NULL: the child
  * gets every descriptor of ours without FD_CLOEXEC, as exec would keep
  * them. Returns the child's pid. */
 pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], const int *fdmap,
 		  int nfd);
-/* Replace this process's program: on Exo, the new program runs as a child
- * that this process waits for and whose status it exits with (the env's
- * memory cannot survive the kernel's exec, see doc/shell.md). Returns only
- * on error. */
+/* Replace this process's program, keeping its pid, parent, descriptors
+ * (but FD_CLOEXEC ones) and console. A program from the boot image runs as a
+ * child that this process waits for and whose status it exits with (the
+ * kernel's env_exec keeps no hand-off, see doc/shell.md). Returns only on
+ * error. */
 int execve(const char *prog, char *const argv[], char *const envp[]);
 
 /* waitpid options and status (Linux's encoding) */

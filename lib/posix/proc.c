@@ -13,6 +13,11 @@
  * its own hold on the hand-off pages, so they belong to the child and go
  * when it ends.
  *
+ * Where a program comes from, and building a child or this env from an ELF
+ * file, is exec.c's; here is only the choice between that and the boot
+ * image's env_create. A loaded child starts unstarted (env_fork): it gets
+ * its hand-off before env_start rather than waiting for it.
+ *
  * posix_init runs before main in every program (the link names it: -u
  * posix_init), so even a program that never calls this layer gets its
  * arguments and prints through its descriptors.
@@ -23,6 +28,7 @@
  */
 #include <lib/base/libos.h>
 #include <lib/base/vm.h>
+#include <lib/posix/exec.h>
 #include <lib/posix/handoff.h>
 #include <lib/posix/pipe.h>
 #include <lib/posix/posix.h>
@@ -149,17 +155,36 @@ static void spawn_unmap(void)
 	vm_unmap(POSIX_SPAWN_VA, POSIX_HANDOFF_PAGES * PAGE_SIZE);
 }
 
-pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], const int *fdmap,
-		  int nfd)
+/* A child that will run prog, from the file system or the boot image
+ * (exec.c's exec_lookup says which), waiting for its hand-off: *unstarted
+ * says it is still to be started (a loaded one), or already runs and waits
+ * (env_create's). */
+static long program_child(const char *prog, bool *unstarted)
 {
-	const char *name = base_name(prog);
-	if (!argv || !argv[0])
-		return -EINVAL;
+	char path[PATH_MAX];
+	int r = exec_lookup(prog, path, sizeof(path));
+	if (r < 0)
+		return r;
+	const char *name = base_name(r == 0 ? path : prog);
+	*unstarted = r == 0;
+	if (r == 0) {
+		const char *stack_argv[] = { name, POSIX_HANDOFF_MARK };
+		return exec_child(path, 2, stack_argv);
+	}
 	if (strlen(name) >= ENV_CREATE_NAME_MAX || name[0] == '\0')
 		return -ENOENT;
-	if (!envp)
-		envp = environ;
-	/* Size it, take that many scratch pages, build it, pass them over. */
+	long id = sys_env_create(name, POSIX_HANDOFF_MARK, CAP_SELF);
+	if (id < 0)
+		return id == -E_NOT_FOUND ? -ENOENT : -errno_from_exo(id);
+	return id;
+}
+
+/* The hand-off of argv, envp and the working directory, built in fresh
+ * pages at POSIX_SPAWN_VA (the descriptors are added later): 0 and *out, or
+ * -E2BIG, -ENOMEM with nothing left. */
+static int handoff_build(char *const argv[], char *const envp[], struct handoff **out)
+{
+	/* Size it, take that many scratch pages, build it. */
 	size_t len = strlen(cwd) + 1;
 	uint32_t argc = 0, envc = 0;
 	for (; argv[argc]; argc++)
@@ -186,11 +211,27 @@ pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], cons
 	h->h_envc = envc;
 	h->h_strlen = (uint32_t)len;
 	h->h_npages = npages;
+	*out = h;
+	return 0;
+}
 
-	long id = sys_env_create(name, POSIX_HANDOFF_MARK, CAP_SELF);
+pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], const int *fdmap,
+		  int nfd)
+{
+	if (!argv || !argv[0])
+		return -EINVAL;
+	if (!prog || !prog[0])
+		return -ENOENT;
+	struct handoff *h;
+	int hr = handoff_build(argv, envp ? envp : environ, &h);
+	if (hr < 0)
+		return hr;
+
+	bool unstarted = false;
+	long id = program_child(prog, &unstarted);
 	if (id < 0) {
 		spawn_unmap();
-		return id == -E_NOT_FOUND ? -ENOENT : -errno_from_exo(id);
+		return (pid_t)id;
 	}
 	uint64_t va_next = POSIX_SHARE_VA;
 	int nfds = 0;
@@ -205,6 +246,11 @@ pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], cons
 			r = -errno_from_exo(r);
 	}
 	spawn_unmap(); /* the pages the child has bound become its own */
+	if (r >= 0 && unstarted) {
+		r = sys_env_start((envid_t)id, CAP_SELF);
+		if (r < 0)
+			r = -errno_from_exo(r);
+	}
 	if (r < 0) {
 		sys_env_destroy((envid_t)id, CAP_SELF);
 		sys_env_wait((envid_t)id);
@@ -213,8 +259,25 @@ pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], cons
 	return (pid_t)id;
 }
 
+/* A program from the file system replaces this one in place (exec.c); one
+ * from the boot image runs as a child this process becomes: the kernel's
+ * env_exec keeps nothing of the hand-off (doc/shell.md). */
 int execve(const char *prog, char *const argv[], char *const envp[])
 {
+	if (!argv || !argv[0])
+		return -EINVAL;
+	char path[PATH_MAX];
+	int found = exec_lookup(prog, path, sizeof(path));
+	if (found < 0)
+		return found;
+	if (found == 0) {
+		struct handoff *h;
+		int r = handoff_build(argv, envp ? envp : environ, &h);
+		if (r == 0)
+			r = exec_replace(path, h); /* returns only on failure */
+		spawn_unmap();
+		return r;
+	}
 	pid_t pid = posix_spawn(prog, argv, envp, NULL, 0);
 	if (pid < 0)
 		return pid;
