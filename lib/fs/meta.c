@@ -9,8 +9,8 @@
  * steal), so the disk always holds a committed state plus file data. Commit:
  *
  *   1. write back the data blocks the transaction wrote, and the log into
- *      the journal; data barrier (fsdev.h: the data on disk and known to
- *      XN as written, no metadata written);
+ *      the journal; if there was data, a data barrier (fsdev.h: the data
+ *      on disk and known to XN as written, no metadata written);
  *   2. write a header (sequence, the log's hash, and the hash of each
  *      touched block's final contents) into the journal; barrier. The
  *      transaction is now durable. The header never lands before the
@@ -396,12 +396,18 @@ static void txn_reset(struct fs *fs)
 int txn_commit(struct fs *fs)
 {
 	int r = 0;
+	bool data = false;
 	for (size_t i = 0; i < fs->tb_cap && r == 0; i++)
-		if (fs->tb[i].blk && (fs->tb[i].flags & TB_DATA))
+		if (fs->tb[i].blk && (fs->tb[i].flags & TB_DATA)) {
 			r = fs->dev.writeback(fs->dev.d_ctx, fs->tb[i].blk);
+			data = true;
+		}
 	if (r == 0 && fs->nmeta > 0 && !fs->replaying) {
+		/* Without file data there is nothing for the header to
+		 * overtake: a torn log fails its hash, and the journal's own
+		 * blocks stay claimed (replay never claims them again). */
 		r = write_log(fs);
-		if (r == 0)
+		if (r == 0 && data)
 			r = fs->dev.data_barrier(fs->dev.d_ctx);
 		if (r == 0)
 			r = write_header(fs);
