@@ -28,8 +28,10 @@
  * change, so a second writer could only break this tree, never another's.
  * The file system's journal relies on metadata not reaching home before its
  * commit: the kernel writes dirty metadata only at disk_flush (ours) or when
- * its cache is full of dirty blocks (BC_ENTRIES; a transaction touches at
- * most FS_TXN_MAX_BLOCKS), so a lone file system keeps that order.
+ * its cache is full of dirty and data entries (a transaction touches at
+ * most FS_TXN_MAX_BLOCKS, which fit beside BC_DATA_MAX data entries), so a
+ * lone file system keeps that order. Another env's disk_flush would not
+ * (doc/fs.md, "Not done yet").
  *
  * Kernel errors become errno values: a refused change is -EPERM, as on the
  * model; E_NO_MEM -ENOMEM; the rest -EIO.
