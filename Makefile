@@ -293,7 +293,10 @@ include test/http.mk
 include bench/bench.mk
 include tools/fs.mk
 
-test: deps all $(BUILD)/exo.iso
+# Everything the suites run is built first (with make's -j if given), so
+# tools/test's suites, which run at once, never build the same file twice.
+test: deps all $(BUILD)/exo.iso $(HOST_TEST_BINS) $(FUZZ_BINS) $(BUILD)/fuzz/bin/fuzz_http \
+		$(BUILD)/httpd-host bench-progs
 	@tools/test
 
 # kvd against Redis's own test suite, every unit of the groups it implements.

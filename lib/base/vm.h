@@ -94,14 +94,4 @@ struct vm_stats {
 };
 extern struct vm_stats vm_stats;
 
-/* Copy-on-write fork in the library OS. Returns the child's id to the
- * parent, 0 to the child, or -E_*. */
-long fork(void);
-/* Become program name (args as for spawn): returns only on error. */
-long exec(const char *name, const char *args);
-/* Start program name with args as a child; returns its id. */
-long spawn(const char *name, const char *args);
-/* Wait for child id to end; returns its exit status (EXIT_* bits). */
-long wait(long id);
-
 #endif

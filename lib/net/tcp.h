@@ -71,7 +71,8 @@ struct tcp_stats {
 		in_syn_dropped, in_cookies_ok, in_cookies_bad, in_tw;
 	uint64_t out_segs, out_data_segs, out_rexmit_segs, out_rst, out_cookies, out_errors;
 	uint64_t rto_fired, fast_rexmits, conns_timed_out, conns_created, conns_freed;
-	uint64_t tw_count; /* in TIME_WAIT now */
+	uint64_t tw_count;     /* in TIME_WAIT now */
+	uint64_t lookup_steps; /* table entries compared by 4-tuple lookups: their cost */
 };
 
 /* Connection states (RFC 9293, 3.3.2). */

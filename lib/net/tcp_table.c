@@ -288,10 +288,12 @@ struct tcp_conn *tcp_lookup(struct tcp_stack *st, uint32_t lip, uint16_t lport, 
 {
 	struct tcp_hash *h = &st->st_conns;
 	uint32_t b = tcp_tuple_hash(st, lip, lport, rip, rport) & (h->h_size - 1);
-	for (struct tcp_conn *c = h->h_buckets[b]; c; c = c->c_hnext)
+	for (struct tcp_conn *c = h->h_buckets[b]; c; c = c->c_hnext) {
+		st->st_stats.lookup_steps++;
 		if (c->c_lport == lport && c->c_rport == rport && c->c_rip == rip &&
 		    c->c_lip == lip)
 			return c;
+	}
 	return NULL;
 }
 
@@ -316,10 +318,12 @@ struct tcp_tw *tcp_lookup_tw(struct tcp_stack *st, uint32_t lip, uint16_t lport,
 {
 	struct tcp_hash *h = &st->st_tws;
 	uint32_t b = tcp_tuple_hash(st, lip, lport, rip, rport) & (h->h_size - 1);
-	for (struct tcp_tw *t = h->h_buckets[b]; t; t = t->tw_hnext)
+	for (struct tcp_tw *t = h->h_buckets[b]; t; t = t->tw_hnext) {
+		st->st_stats.lookup_steps++;
 		if (t->tw_lport == lport && t->tw_rport == rport && t->tw_rip == rip &&
 		    t->tw_lip == lip)
 			return t;
+	}
 	return NULL;
 }
 

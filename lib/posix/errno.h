@@ -49,12 +49,21 @@
 	X(ENOTEMPTY, 39, "Directory not empty")                      \
 	X(ELOOP, 40, "Too many levels of symbolic links")            \
 	X(ENOTSOCK, 88, "Socket operation on non-socket")            \
+	X(EMSGSIZE, 90, "Message too long")                          \
 	X(EOPNOTSUPP, 95, "Operation not supported")                 \
+	X(EAFNOSUPPORT, 97, "Address family not supported by protocol") \
 	X(EADDRINUSE, 98, "Address already in use")                  \
+	X(EADDRNOTAVAIL, 99, "Cannot assign requested address")      \
+	X(ENETDOWN, 100, "Network is down")                          \
+	X(ECONNABORTED, 103, "Software caused connection abort")     \
 	X(ECONNRESET, 104, "Connection reset by peer")               \
+	X(EISCONN, 106, "Transport endpoint is already connected")   \
 	X(ENOTCONN, 107, "Transport endpoint is not connected")      \
 	X(ETIMEDOUT, 110, "Connection timed out")                    \
-	X(ECONNREFUSED, 111, "Connection refused")
+	X(ECONNREFUSED, 111, "Connection refused")                   \
+	X(EHOSTUNREACH, 113, "No route to host")                     \
+	X(EALREADY, 114, "Operation already in progress")            \
+	X(EINPROGRESS, 115, "Operation now in progress")
 
 enum {
 #define POSIX_ERRNO_ENUM(name, num, msg) name = num,

@@ -15,7 +15,9 @@
 #define EXO_LIB_POSIX_H
 
 #include <inc/types.h>
+#include <lib/net/sock.h>
 #include <lib/posix/errno.h>
+#include <lib/posix/proc.h>
 
 typedef long ssize_t;
 typedef long off_t;
@@ -154,10 +156,34 @@ DIR *opendir(const char *path, int *err); /* NULL and *err = errno on failure */
 struct dirent *readdir(DIR *d);
 int closedir(DIR *d);
 
+/* ---- sockets (socket.c): descriptors over lib/net/sock.h ---- */
+
+/* AF_INET, SOCK_*, SOL_SOCKET, SO_*, TCP_NODELAY, MSG_*, SHUT_* and struct
+ * sockaddr_in come from lib/net/sock.h, with Linux's values and layout.
+ * A socket stays with the process that made it: it is close-on-exec, and
+ * a forked child's copy answers EBADF (socket.c says why). */
+typedef uint32_t socklen_t;
+#define SOCK_CLOEXEC O_CLOEXEC
+int socket(int domain, int type, int protocol);
+int bind(int fd, const struct sockaddr_in *addr, socklen_t len);
+int listen(int fd, int backlog);
+int accept(int fd, struct sockaddr_in *addr, socklen_t *len);
+int accept4(int fd, struct sockaddr_in *addr, socklen_t *len, int flags);
+int connect(int fd, const struct sockaddr_in *addr, socklen_t len);
+ssize_t send(int fd, const void *buf, size_t n, int flags);
+ssize_t recv(int fd, void *buf, size_t n, int flags);
+ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr_in *to,
+	       socklen_t len);
+ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr_in *from, socklen_t *len);
+int shutdown(int fd, int how);
+int getsockname(int fd, struct sockaddr_in *addr, socklen_t *len);
+int getpeername(int fd, struct sockaddr_in *addr, socklen_t *len);
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len);
+int getsockopt(int fd, int level, int name, void *val, socklen_t *len);
+
 /* ---- processes, environment, working directory (proc.c) ---- */
 
-/* Copy-on-write fork (fork.c): 0 in the child, its pid in the parent. */
-long fork(void);
+/* fork, and the library OS's own spawn/exec/wait by program name: proc.h */
 pid_t getpid(void);
 pid_t getppid(void);
 /* Start program prog (a boot-image name or a path whose last component is

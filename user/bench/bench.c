@@ -10,6 +10,7 @@
 #include <lib/posix/pipe.h>
 #include <lib/base/thread.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 #include <lib/base/wakeup.h>
 
 #define MAX_ROUNDS 20000

@@ -9,6 +9,7 @@
 #include <inc/net.h>
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 #include <lib/base/wakeup.h>
 
 /* r0 = (u64 at region 0 offset 0) != 0 */

@@ -9,6 +9,7 @@
 #include <lib/base/pct.h>
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 
 #define EMPTY_SLOT 30 /* a key slot nothing here fills */
 

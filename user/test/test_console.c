@@ -5,6 +5,7 @@
  */
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 
 static bool gone(envid_t id)
 {

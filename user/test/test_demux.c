@@ -8,6 +8,7 @@
 #include <lib/net/net.h>
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 
 static char buf[UDP_PAYLOAD_MAX + 2];
 static volatile uint64_t *sync_word;

@@ -8,6 +8,7 @@
  */
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 
 #define VA 0x0000320000000000UL
 

@@ -6,6 +6,7 @@
  */
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 
 static volatile uint64_t global = 1;
 static char bss_buf[3 * PAGE_SIZE];

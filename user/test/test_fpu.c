@@ -5,6 +5,7 @@
  */
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 
 static void set_xmm(uint64_t v)
 {

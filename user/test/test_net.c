@@ -13,6 +13,7 @@
 #include <inc/net.h>
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 
 #define RING_PAGES 4
 #define GW_IP 0x0a000202 /* 10.0.2.2 */

@@ -7,6 +7,7 @@
  */
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 
 #define ALIAS_VA 0x530000000000UL /* a second address for the shared page */
 #define UNBOUND_VA 0x540000000000UL

@@ -8,6 +8,7 @@
  */
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 #include <lib/base/wakeup.h>
 
 #define SLEEPERS 4

@@ -7,6 +7,7 @@
  */
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 
 #define PAGES 120
 

@@ -8,6 +8,7 @@
 #include <lib/base/slice.h>
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 
 static volatile uint64_t *shared;
 

@@ -17,6 +17,7 @@
 #include <lib/base/libos.h>
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <lib/posix/proc.h>
 #include <lib/net/sock.h>
 #include <lib/net/sockerr.h>
 #include <lib/net/tcpnet.h>
