@@ -399,6 +399,16 @@ long sys_disk_flush(void)
 	return disk_kernel_flush_sync();
 }
 
+long sys_disk_flush_data(void)
+{
+	if (!disk_present())
+		return -E_NOT_FOUND;
+	if (disk_stats.di_xn == XN_STATE_MOUNTED)
+		return xn_sync_data();
+	disk_kernel_drain();
+	return disk_kernel_flush_sync();
+}
+
 long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 {
 	struct env *e = curenv;

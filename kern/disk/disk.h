@@ -49,11 +49,15 @@ void xn_block_written(uint64_t block);
 void xn_init(void);
 /* Write every dirty metadata block back, in XN's order, and wait: 0 or -E_IO. */
 long xn_sync(void);
+/* Make completed env writes and the written map durable, writing no
+ * metadata: 0 or -E_IO. */
+long xn_sync_data(void);
 
 long sys_disk_info(uint64_t out);
 long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap);
 long sys_disk_wait(uint64_t id, uint64_t ticks);
 long sys_disk_flush(void);
+long sys_disk_flush_data(void);
 long sys_xn_format(uint64_t cap);
 long sys_xn_type_register(uint64_t udef);
 long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap);

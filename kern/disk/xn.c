@@ -40,7 +40,8 @@
  *
  * The written map (s_written): which tree wrote each block since it was
  * last freed, on disk before any metadata of the sync that follows the
- * write. A block a tree allocates again after a power cut (a journal
+ * write, or at disk_flush_data (xn_sync_data: a journal's barrier before its
+ * commit record, which is data too and must not land first). A block a tree allocates again after a power cut (a journal
  * replayed) keeps what that tree wrote there; for any other tree it is
  * uninitialised and gets zeros, as before.
  *
@@ -481,6 +482,17 @@ static bool ready_to_write(uint64_t block, const void *page)
 	if (ready && pass_len < XN_MAX_BLOCKS)
 		pass_marked[pass_len++] = (uint32_t)block;
 	return ready;
+}
+
+/* The data half of a sync. A file system that journals (lib/fs) writes
+ * its data and log, then this, then its commit record: were the record to
+ * land before the written map, a replay after a cut would claim blocks XN
+ * takes for never written, and they would read as zeros (doc/fs.md). */
+long xn_sync_data(void)
+{
+	disk_kernel_drain(); /* env writes in flight finish: they set their notes */
+	long r = write_written_map();
+	return r < 0 ? r : disk_kernel_flush_sync();
 }
 
 long xn_sync(void)

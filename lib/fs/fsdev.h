@@ -18,7 +18,13 @@
  *               ordering forbids it now (it claims a block not yet
  *               initialised on disk, or one whose previous owner's release is
  *               not yet on disk): write those first, barrier, retry
- *   barrier     every writeback started before is on disk
+ *   barrier     every writeback started before is on disk (the kernel's XN
+ *               may write other dirty metadata then too)
+ *   data_barrier  every data write (write_data, and writeback of a data
+ *               block) started before is on disk, as is the device's note
+ *               that it was written (XN's written map, which lets a replay
+ *               claim it again), and no metadata block is written: the
+ *               journal's barrier before its commit record
  *   is_free     may the extent be allocated now (free, and not freed by a
  *               write that is not yet on disk)
  *   root        the root catalogue: a named root's block and type
@@ -59,6 +65,7 @@ struct fsdev {
 	int (*move)(void *ctx, const struct fsdev_update *from, const struct fsdev_update *to);
 	int (*writeback)(void *ctx, uint64_t blk);
 	int (*barrier)(void *ctx);
+	int (*data_barrier)(void *ctx);
 	bool (*is_free)(void *ctx, uint64_t start, uint64_t len);
 	int (*root)(void *ctx, const char *name, uint64_t *blk, uint32_t *type);
 	/* mkfs: create the named root at blk, its first contents `image` */

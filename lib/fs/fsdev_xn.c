@@ -13,6 +13,7 @@
  *   writeback    nothing to start: the kernel writes metadata home at the
  *                next disk_flush, in XN's order, and data is already going
  *   barrier      wait for every write, then disk_flush
+ *   data_barrier wait for every write, then disk_flush_data (no metadata)
  *   is_free      a copy of XN's map of allocatable blocks (xn_free_map),
  *                refreshed at each barrier, blocks we allocate taken out
  *   root         xn_root_lookup; root_create: xn_root_create, then the first
@@ -27,8 +28,10 @@
  * change, so a second writer could only break this tree, never another's.
  * The file system's journal relies on metadata not reaching home before its
  * commit: the kernel writes dirty metadata only at disk_flush (ours) or when
- * its cache is full of dirty blocks (BC_ENTRIES; a transaction touches at
- * most FS_TXN_MAX_BLOCKS), so a lone file system keeps that order.
+ * its cache is full of dirty and data entries (a transaction touches at
+ * most FS_TXN_MAX_BLOCKS, which fit beside BC_DATA_MAX data entries), so a
+ * lone file system keeps that order. Another env's disk_flush would not
+ * (doc/fs.md, "Not done yet").
  *
  * Kernel errors become errno values: a refused change is -EPERM, as on the
  * model; E_NO_MEM -ENOMEM; the rest -EIO.
@@ -442,6 +445,15 @@ static int xn_barrier(void *ctx)
 	return r ? r : f;
 }
 
+static int xn_data_barrier(void *ctx)
+{
+	struct xdev *x = ctx;
+	int r = wait_all(x);
+	long k = sys_disk_flush_data();
+	x->st.flushes++;
+	return r ? r : k < 0 ? -EIO : 0;
+}
+
 /* --- roots ------------------------------------------------------------------------ */
 
 static int xn_root(void *ctx UNUSED, const char *name, uint64_t *blk, uint32_t *type)
@@ -580,6 +592,7 @@ int fsdev_xn_open(struct fsdev *dev, uint64_t cap)
 			       .move = xn_move,
 			       .writeback = xn_writeback,
 			       .barrier = xn_barrier,
+			       .data_barrier = xn_data_barrier,
 			       .is_free = xn_is_free,
 			       .root = xn_root,
 			       .root_create = xn_root_create };

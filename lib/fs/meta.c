@@ -8,10 +8,15 @@
  * metadata blocks are not written home until the transaction commits (no
  * steal), so the disk always holds a committed state plus file data. Commit:
  *
- *   1. write back the data blocks the transaction wrote;
- *   2. write the log and a header (sequence, the log's hash, and the hash
- *      of each touched block's final contents) into the journal; barrier.
- *      The transaction is now durable;
+ *   1. write back the data blocks the transaction wrote, and the log into
+ *      the journal; if there was data, a data barrier (fsdev.h: the data
+ *      on disk and known to XN as written, no metadata written);
+ *   2. write a header (sequence, the log's hash, and the hash of each
+ *      touched block's final contents) into the journal; barrier. The
+ *      transaction is now durable. The header never lands before the
+ *      data: replay re-claims the data blocks, and XN hands a block it
+ *      has no record of our writing back as zeros (it would otherwise
+ *      leak another tree's old contents);
  *   3. write each touched metadata block home, in rounds: XN refuses a block
  *      that claims one whose initialisation (or whose release by its old
  *      owner, for a move) is not yet on disk, so each round writes what XN
@@ -313,9 +318,8 @@ static int barrier(struct fs *fs)
 	return fs->dev.barrier(fs->dev.d_ctx);
 }
 
-static int write_journal(struct fs *fs)
+static int write_log(struct fs *fs)
 {
-	struct jheader *h = (struct jheader *)fs->tmp;
 	size_t nlog = ROUNDUP(fs->loglen, FS_BLOCK) / FS_BLOCK;
 	if (fs->nmeta > FS_TXN_MAX_BLOCKS || nlog + 1 > fs->jlen)
 		return -EIO; /* txn_room keeps every transaction inside these */
@@ -330,6 +334,12 @@ static int write_journal(struct fs *fs)
 		if (r < 0)
 			return r;
 	}
+	return 0;
+}
+
+static int write_header(struct fs *fs)
+{
+	struct jheader *h = (struct jheader *)fs->tmp;
 	memset(h, 0, FS_BLOCK);
 	h->magic = FS_JOURNAL_MAGIC, h->seq = fs->seq;
 	h->loglen = (uint32_t)fs->loglen, h->loghash = bytes_hash(fs->log, fs->loglen);
@@ -386,11 +396,22 @@ static void txn_reset(struct fs *fs)
 int txn_commit(struct fs *fs)
 {
 	int r = 0;
+	bool data = false;
 	for (size_t i = 0; i < fs->tb_cap && r == 0; i++)
-		if (fs->tb[i].blk && (fs->tb[i].flags & TB_DATA))
+		if (fs->tb[i].blk && (fs->tb[i].flags & TB_DATA)) {
 			r = fs->dev.writeback(fs->dev.d_ctx, fs->tb[i].blk);
-	if (r == 0 && fs->nmeta > 0 && !fs->replaying)
-		r = write_journal(fs);
+			data = true;
+		}
+	if (r == 0 && fs->nmeta > 0 && !fs->replaying) {
+		/* Without file data there is nothing for the header to
+		 * overtake: a torn log fails its hash, and the journal's own
+		 * blocks stay claimed (replay never claims them again). */
+		r = write_log(fs);
+		if (r == 0 && data)
+			r = fs->dev.data_barrier(fs->dev.d_ctx);
+		if (r == 0)
+			r = write_header(fs);
+	}
 	if (r == 0)
 		r = barrier(fs);
 	if (r == 0 && fs->nmeta > 0) {

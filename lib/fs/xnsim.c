@@ -16,7 +16,8 @@
  *
  * Memory model: `cache` is what the file system sees (the buffer cache);
  * `disk` is what survives a power cut. A writeback copies the block into a
- * pending list; a barrier puts the pending list on the disk. A power cut
+ * pending list; a barrier puts the pending list on the disk (a data
+ * barrier only its data writes). A power cut
  * (xnsim_cut_at) keeps the disk plus an arbitrary choice among the pending
  * writes. `shadow` records, per block, whether the disk holds a write made
  * since the block was last allocated: fsck uses it to find blocks claimed
@@ -486,19 +487,40 @@ static int sim_writeback(void *ctx, uint64_t blk)
 	return 0;
 }
 
+/* A pending write reaches the disk. */
+static void land(struct xnsim *x, struct pending *p)
+{
+	memcpy(blkp(x->disk, p->blk), p->data, FS_BLOCK);
+	fs_free(p->data);
+	if (p->gen > x->gen_disk[p->blk])
+		x->gen_disk[p->blk] = p->gen;
+	x->shadow[p->blk] = 1;
+	if (x->state[p->blk] == XS_CLAIMED)
+		x->flags[p->blk] |= XF_INIT_DISK;
+}
+
+/* The pending data writes reach the disk; metadata ones stay pending (the
+ * kernel's disk_flush_data writes no metadata). */
+static int sim_data_barrier(void *ctx)
+{
+	struct xnsim *x = ctx;
+	size_t k = 0;
+	for (size_t i = 0; i < x->npend; i++) {
+		if (x->state[x->pend[i].blk] == XS_CLAIMED && is_meta(x->type[x->pend[i].blk]))
+			x->pend[k++] = x->pend[i];
+		else
+			land(x, &x->pend[i]);
+	}
+	x->npend = k;
+	event(x);
+	return 0;
+}
+
 static int sim_barrier(void *ctx)
 {
 	struct xnsim *x = ctx;
-	for (size_t i = 0; i < x->npend; i++) {
-		struct pending *p = &x->pend[i];
-		memcpy(blkp(x->disk, p->blk), p->data, FS_BLOCK);
-		fs_free(p->data);
-		if (p->gen > x->gen_disk[p->blk])
-			x->gen_disk[p->blk] = p->gen;
-		x->shadow[p->blk] = 1;
-		if (x->state[p->blk] == XS_CLAIMED)
-			x->flags[p->blk] |= XF_INIT_DISK;
-	}
+	for (size_t i = 0; i < x->npend; i++)
+		land(x, &x->pend[i]);
 	x->npend = 0;
 	/* Blocks whose free is now on disk: whatever they held is stale. */
 	size_t k = 0;
@@ -548,6 +570,7 @@ struct fsdev xnsim_dev(struct xnsim *x)
 			       .move = sim_move,
 			       .writeback = sim_writeback,
 			       .barrier = sim_barrier,
+			       .data_barrier = sim_data_barrier,
 			       .is_free = sim_is_free,
 			       .root = sim_root,
 			       .root_create = sim_root_create,
@@ -572,6 +595,7 @@ static void capture(struct xnsim *x)
 	memcpy(x->cut_image, x->disk, (size_t)bytes);
 	memcpy(x->cut_shadow, x->shadow, (size_t)x->nblocks);
 	uint64_t s = x->cut_seed * 2654435761u + 1;
+
 	/* Each pending write lands or not; of several to one block, the one
 	 * applied last wins, in an order the device chose: model it as each
 	 * landing write overwriting in a random order. */

@@ -41,6 +41,7 @@ static void no_disk(void)
 	check_eq("nodisk.io", sys_disk_io(DISK_OP_READ, 0, (uint64_t)p, CAP_SELF), -E_NOT_FOUND);
 	check_eq("nodisk.wait", sys_disk_wait(0, 0), -E_NOT_FOUND);
 	check_eq("nodisk.flush", sys_disk_flush(), -E_NOT_FOUND);
+	check_eq("nodisk.flush-data", sys_disk_flush_data(), -E_NOT_FOUND);
 }
 
 static void fill(uint8_t *p, uint64_t block, uint64_t gen)
@@ -111,6 +112,7 @@ static void raw_pattern(void)
 	check("raw.write-many", bad == 0 && in == NPAT);
 	check_eq("raw.wait-reaped", sys_disk_wait((uint64_t)id[NPAT - 1], 0), -E_NOT_FOUND);
 	check_eq("raw.flush", sys_disk_flush(), 0);
+	check_eq("raw.flush-data", sys_disk_flush_data(), 0);
 
 	bad = 0;
 	for (unsigned i = 0; i < NPAT; i += DISK_REQS_PER_ENV) {

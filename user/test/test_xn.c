@@ -391,6 +391,18 @@ static void updates(void)
 	memset(p, 0, PAGE_SIZE);
 	check_eq("xn.io-read-data", io(DISK_OP_READ, x.x_start, p, CAP_SELF), 0);
 	check("xn.io-data-back", stamped(p, x.x_start, 7));
+	/* disk_flush_data: the write's note in the written map reaches the
+	 * disk, the dirty metadata (the root's new entry) does not */
+	sys_disk_info(&di);
+	uint64_t dirty = di.di_cache_dirty;
+	check_eq("xn.flush-data", sys_disk_flush_data(), 0);
+	sys_disk_info(&di);
+	check("xn.flush-data-writes-no-metadata", dirty > 0 && di.di_cache_dirty == dirty);
+	uint8_t *wm = page_new();
+	check_eq("xn.flush-data-read-super", io(DISK_OP_READ, 0, wm, CAP_SELF), 0);
+	uint64_t wblock = ((struct xn_super *)wm)->s_written + x.x_start / PAGE_SIZE;
+	check_eq("xn.flush-data-read-written-map", io(DISK_OP_READ, wblock, wm, CAP_SELF), 0);
+	check_eq("xn.flush-data-noted-written", wm[x.x_start % PAGE_SIZE], (long)rt.ri_index + 1);
 	sys_disk_info(&di);
 	check_eq("xn.update-free-count", (long)di.di_xn_free, (long)free0 - 1);
 	check("xn.update-checked-counted", di.di_xn_checked > checked0);
