@@ -7,14 +7,21 @@
  * interned table, so a page costs four bytes however long its guard's name:
  * most pages share their owner's guard.
  *
+ * The key-ring system calls (cap_derive, cap_grant, cap_drop, cap_read) are
+ * here too: a key is read and written only through them. Granting needs a
+ * relation to the target (a key naming it), so no env can fill a stranger's
+ * ring.
+ *
  * Locking: all under the big kernel lock.
  */
 #include <inc/error.h>
 #include <kern/env/cap.h>
 #include <kern/arch/console.h>
+#include <kern/arch/cpu.h>
 #include <kern/env/env.h>
 #include <kern/mem/account.h>
 #include <kern/mem/pmap.h>
+#include <kern/mem/vm.h>
 #include <kern/arch/fastpath.h>
 #include <common/string.h>
 
@@ -163,4 +170,82 @@ void guard_put(uint32_t id)
 const struct cap *guard_of(uint32_t id)
 {
 	return &guards[id].g_cap;
+}
+
+/* The key-ring system calls: derive, grant, drop, read. */
+
+long sys_cap_derive(uint64_t src, uint64_t dst, uint64_t rights, uint64_t uname, uint64_t ncomp)
+{
+	struct env *e = curenv;
+	const struct cap *key;
+	long r = cap_key(e, src, &key);
+	if (r < 0)
+		return r;
+	if (dst >= CAP_RING)
+		return -E_BAD_CAP;
+	if (rights & ~(uint64_t)key->c_rights)
+		return -E_PERM;
+	if (ncomp > (uint64_t)(CAP_MAXLEN - key->c_len))
+		return -E_RANGE;
+	struct cap c = *key;
+	if (copy_from_user(e->env_vm, &c.c_name[key->c_len], uname, ncomp * sizeof(c.c_name[0])) <
+	    0)
+		return -E_FAULT;
+	c.c_len = (uint8_t)(key->c_len + ncomp);
+	c.c_rights = (uint8_t)rights;
+	e->env_kpage->kp_ring[dst] = c;
+	return 0;
+}
+
+/* Does one of self's keys name e (dominate its guard), whatever its rights? */
+static bool holds_key_to(struct env *self, const struct env *e)
+{
+	for (unsigned i = 0; i < CAP_RING; i++)
+		if (cap_dominates(&self->env_kpage->kp_ring[i], &e->env_guard))
+			return true;
+	return false;
+}
+
+long sys_cap_grant(uint64_t src, envid_t envid)
+{
+	const struct cap *key;
+	long r = cap_key(curenv, src, &key);
+	if (r < 0)
+		return r;
+	struct env *to = env_lookup(envid);
+	if (!to)
+		return -E_BAD_ENV;
+	/* Only envs it has a relation to may fill its ring: a key naming it
+	 * (its ancestors hold one; it can hand one out, even with no rights). */
+	if (!holds_key_to(curenv, to))
+		return -E_PERM;
+	for (unsigned i = 0; i < CAP_RING; i++)
+		if (!to->env_kpage->kp_ring[i].c_valid) {
+			to->env_kpage->kp_ring[i] = *key;
+			return i;
+		}
+	return -E_FULL;
+}
+
+long sys_cap_drop(uint64_t slot)
+{
+	if (slot >= CAP_RING)
+		return -E_BAD_CAP;
+	memset(&curenv->env_kpage->kp_ring[slot], 0, sizeof(struct cap));
+	return 0;
+}
+
+long sys_cap_read(envid_t envid, uint64_t slot, uint64_t out)
+{
+	struct env *self = curenv;
+	if (slot >= CAP_RING)
+		return -E_BAD_CAP;
+	struct env *e = envid == 0 ? self : env_lookup(envid);
+	if (!e)
+		return -E_BAD_ENV;
+	if (e != self && !holds_key_to(self, e))
+		return -E_PERM;
+	if (copy_to_user(self->env_vm, out, &e->env_kpage->kp_ring[slot], sizeof(struct cap)) < 0)
+		return -E_FAULT;
+	return 0;
 }

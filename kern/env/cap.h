@@ -32,4 +32,10 @@ long guard_get(const struct cap *guard, struct account *acct);
 void guard_put(uint32_t id);
 const struct cap *guard_of(uint32_t id);
 
+/* The key-ring system calls (inc/syscall.def), for kern/syscall.c. */
+long sys_cap_derive(uint64_t src, uint64_t dst, uint64_t rights, uint64_t uname, uint64_t ncomp);
+long sys_cap_grant(uint64_t src, envid_t envid);
+long sys_cap_drop(uint64_t slot);
+long sys_cap_read(envid_t envid, uint64_t slot, uint64_t out);
+
 #endif
