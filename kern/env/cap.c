@@ -95,7 +95,8 @@ void cap_init_root(struct env *e)
 
 /*
  * Interned guards: a hash table of chains. GUARD_MAX bounds how many distinct
- * page guards can exist at once; page_alloc fails with E_NO_MEM beyond it.
+ * page guards can exist at once; page_alloc fails with E_NO_MEM beyond it
+ * (E_QUOTA beyond the family's share).
  * A new entry is charged (QUOTA_GUARDS) to the family of the env whose
  * allocation made it, until its last page goes, so no family can fill the
  * table for the others: the root's limit is the table's size.
@@ -138,8 +139,10 @@ long guard_get(const struct cap *c, struct account *acct)
 			guards[i].g_refs++;
 			return i;
 		}
-	if (!free_guards || !acct_charge(acct, QUOTA_GUARDS, 1))
+	if (!free_guards)
 		return -E_NO_MEM;
+	if (!acct_charge(acct, QUOTA_GUARDS, 1))
+		return -E_QUOTA;
 	uint16_t i = free_guards;
 	free_guards = guards[i].g_next;
 	guards[i].g_cap = *c;

@@ -26,7 +26,8 @@ void cap_init_root(struct env *e);
 #define GUARD_MAX 4096
 void cap_init(void);
 /* Intern guard, a new entry charged to acct; returns its id (> 0) or
- * -E_NO_MEM (the table is full, or acct's family holds its share). */
+ * -E_NO_MEM (the table is full) or -E_QUOTA (acct's family holds its
+ * share). */
 struct account;
 long guard_get(const struct cap *guard, struct account *acct);
 void guard_put(uint32_t id);

@@ -42,9 +42,9 @@ long sys_page_alloc(uint64_t ppn, uint64_t cap)
 	if (ppn != PPN_ANY && pages[ppn].pg_type != PAGE_FREE)
 		return -E_BUSY;
 	if (e->env_info->env_user_pages >= e->env_info->env_page_limit)
-		return -E_NO_MEM;
+		return -E_QUOTA; /* its own limit (env_set_limit) */
 	if (!acct_may(e->env_vm->vs_acct, QUOTA_PAGES, 1))
-		return -E_NO_MEM; /* its family is at its quota: nothing to revoke */
+		return -E_QUOTA; /* its family is at its quota: nothing to revoke */
 	long g = guard_get(key, e->env_vm->vs_acct);
 	if (g < 0)
 		return g;

@@ -94,7 +94,7 @@ int stlb_reserve(struct vmspace *vs, uint32_t n)
 	if (n > ENV_BINDINGS_MAX - vs->vs_nbindings)
 		return -E_NO_MEM;
 	if (vs->vs_acct && !acct_may(vs->vs_acct, QUOTA_BINDINGS, n))
-		return -E_NO_MEM;
+		return -E_QUOTA;
 	while (nfree <= n) /* one more: a rebinding takes its new one first */
 		if (!grow())
 			return -E_NO_MEM;
@@ -162,7 +162,7 @@ FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned righ
 	if (!old && vs->vs_nbindings >= ENV_BINDINGS_MAX)
 		return -E_NO_MEM;
 	if (!old && vs->vs_acct && !acct_may(vs->vs_acct, QUOTA_BINDINGS, 1))
-		return -E_NO_MEM; /* its family holds its share of the pool */
+		return -E_QUOTA; /* its family holds its share of the pool */
 	uint32_t i = binding_new();
 	if (!i)
 		return -E_NO_MEM;

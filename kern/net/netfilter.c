@@ -157,7 +157,7 @@ long sys_net_filter_add(uint64_t ufilter, uint64_t cap)
 		return -E_BUSY; /* it would take another env's traffic */
 	uint8_t units = (uint8_t)(1 + f.df_natoms);
 	if (!acct_charge(self->env_vm->vs_acct, QUOTA_FILTERS, units))
-		return -E_FULL; /* its family holds its share of the trie */
+		return -E_QUOTA; /* its family holds its share of the trie */
 	int id = dpf_insert(dpf, &f, self->env_id);
 	if (id < 0) {
 		acct_release(self->env_vm->vs_acct, QUOTA_FILTERS, units);
