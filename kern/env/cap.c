@@ -3,7 +3,9 @@
  * page guards.
  *
  * An env's key ring lives in its kernel page (struct env_kpage, charged to
- * the env); its guard is in struct env. Pages carry guard ids into an
+ * the env); its guard is in struct env. Every key in a ring is charged to
+ * the holder's family (QUOTA_KEYS): derived into an empty slot, granted,
+ * or its own at creation; dropped or gone with its env, it is given back. Pages carry guard ids into an
  * interned table, so a page costs four bytes however long its guard's name:
  * most pages share their owner's guard.
  *
@@ -74,6 +76,8 @@ int cap_init_child(struct env *child, const struct cap *key)
 	 * while keys to it may survive. */
 	if (key->c_len + 2 > CAP_MAXLEN)
 		return -E_RANGE;
+	if (!acct_charge(child->env_vm->vs_acct, QUOTA_KEYS, 1))
+		return -E_QUOTA; /* no room in the family for its own key */
 	struct cap g = *key;
 	g.c_valid = 1;
 	g.c_rights = CAP_ALL;
@@ -90,7 +94,18 @@ void cap_init_root(struct env *e)
 	memset(&e->env_guard, 0, sizeof(e->env_guard));
 	e->env_guard.c_valid = 1;
 	e->env_guard.c_rights = CAP_ALL;
+	acct_force(e->env_vm->vs_acct, QUOTA_KEYS, 1); /* the root's limit is every ring */
 	set_self(e);
+}
+
+void cap_ring_release(struct env *e)
+{
+	uint64_t held = 0;
+	for (unsigned i = 0; i < CAP_RING; i++)
+		held += e->env_kpage->kp_ring[i].c_valid;
+	if (held)
+		acct_release(e->env_vm->vs_acct, QUOTA_KEYS, held);
+	memset(e->env_kpage->kp_ring, 0, sizeof(e->env_kpage->kp_ring));
 }
 
 /*
@@ -196,6 +211,10 @@ long sys_cap_derive(uint64_t src, uint64_t dst, uint64_t rights, uint64_t uname,
 		return -E_FAULT;
 	c.c_len = (uint8_t)(key->c_len + ncomp);
 	c.c_rights = (uint8_t)rights;
+	/* A key into an empty slot is one more for the family; one replacing
+	 * a key (weakening in place) is not. */
+	if (!e->env_kpage->kp_ring[dst].c_valid && !acct_charge(e->env_vm->vs_acct, QUOTA_KEYS, 1))
+		return -E_QUOTA;
 	e->env_kpage->kp_ring[dst] = c;
 	return 0;
 }
@@ -222,8 +241,12 @@ long sys_cap_grant(uint64_t src, envid_t envid)
 	 * (its ancestors hold one; it can hand one out, even with no rights). */
 	if (!holds_key_to(curenv, to))
 		return -E_PERM;
+	/* The key is the holder's: charged to its family, as a binding into
+	 * another env is charged to the env that holds it. */
 	for (unsigned i = 0; i < CAP_RING; i++)
 		if (!to->env_kpage->kp_ring[i].c_valid) {
+			if (!acct_charge(to->env_vm->vs_acct, QUOTA_KEYS, 1))
+				return -E_QUOTA;
 			to->env_kpage->kp_ring[i] = *key;
 			return i;
 		}
@@ -234,7 +257,10 @@ long sys_cap_drop(uint64_t slot)
 {
 	if (slot >= CAP_RING)
 		return -E_BAD_CAP;
-	memset(&curenv->env_kpage->kp_ring[slot], 0, sizeof(struct cap));
+	struct cap *c = &curenv->env_kpage->kp_ring[slot];
+	if (c->c_valid)
+		acct_release(curenv->env_vm->vs_acct, QUOTA_KEYS, 1);
+	memset(c, 0, sizeof(*c));
 	return 0;
 }
 

@@ -16,10 +16,14 @@ int cap_check(struct env *e, uint64_t slot, const struct cap *guard, unsigned ri
 
 bool cap_same_name(const struct cap *a, const struct cap *b);
 /* Give child its guard - key's name plus two components, the child's env id -
- * and its own key in CAP_SELF. -E_RANGE if the name cannot grow. */
+ * and its own key in CAP_SELF, charged to its family's QUOTA_KEYS. -E_RANGE
+ * if the name cannot grow, -E_QUOTA if the family has no room for a key. */
 int cap_init_child(struct env *child, const struct cap *key);
 /* The first env: the root name (empty), which dominates everything. */
 void cap_init_root(struct env *e);
+/* e is going: empty its ring and give its keys back to its family's
+ * QUOTA_KEYS. */
+void cap_ring_release(struct env *e);
 
 /* Page guards, interned: pages mostly share their owner's guard. At most
  * GUARD_MAX - 1 distinct ones at once. */

@@ -357,8 +357,10 @@ static void env_gone(struct env *e, enum env_end how)
 	/* Bindings first (they live in the kernel page), then the tables
 	 * that cache them, then every page it owns: kept by whoever else
 	 * still binds it, freed otherwise. */
-	if (e->env_kpage)
+	if (e->env_kpage) {
+		cap_ring_release(e);
 		stlb_clear(e->env_vm);
+	}
 	vm_destroy(e->env_vm);
 	e->env_kpage = NULL;
 	e->env_vm->vs_stlb = NULL;

@@ -41,10 +41,17 @@ static long prepare(unsigned kind)
 	return 0;
 }
 
-/* The one charge past the limit. */
-static long attempt(unsigned kind, long prepared)
+/* The one charge past the limit (how: the call that makes it, when a kind
+ * has more than one). */
+static long attempt(unsigned kind, long prepared, int how)
 {
 	switch (kind) {
+	case QUOTA_KEYS: {
+		if (how == 1)
+			return sys_env_fork(CAP_SELF); /* the child's own key */
+		uint16_t name[1] = { 0x6b6b };
+		return sys_cap_derive(CAP_SELF, 6, CAP_R, name, 1); /* an empty slot */
+	}
 	case QUOTA_PAGES: return sys_page_alloc(PPN_ANY, CAP_SELF);
 	case QUOTA_GUARDS: return sys_page_alloc(PPN_ANY, 5); /* a name no page has yet */
 	case QUOTA_BINDINGS:
@@ -62,7 +69,7 @@ static long attempt(unsigned kind, long prepared)
 	return -E_INVAL;
 }
 
-static void refused(const char *name, unsigned kind)
+static void refused(const char *name, unsigned kind, int how)
 {
 	shared[0] = shared[1] = shared[2] = 0;
 	long pid = fork();
@@ -73,7 +80,7 @@ static void refused(const char *name, unsigned kind)
 		while (shared[0] == 0)
 			sys_yield();
 		if (p >= 0)
-			shared[2] = (uint64_t)attempt(kind, p);
+			shared[2] = (uint64_t)attempt(kind, p, how);
 		shared[1] = 2;
 		for (;;) /* exit could need a page the limit refuses: be destroyed */
 			sys_env_sleep(UINT64_MAX);
@@ -99,14 +106,16 @@ static void refused(const char *name, unsigned kind)
 int main(void)
 {
 	shared = vm_alloc_shared(PAGE_SIZE);
-	refused("pages", QUOTA_PAGES);
-	refused("guards", QUOTA_GUARDS);
-	refused("bindings", QUOTA_BINDINGS);
-	refused("slices", QUOTA_SLICES);
-	refused("filters", QUOTA_FILTERS);
-	refused("rings", QUOTA_RINGS);
-	refused("progs", QUOTA_PROGS);
-	refused("envs", QUOTA_ENVS);
+	refused("pages", QUOTA_PAGES, 0);
+	refused("guards", QUOTA_GUARDS, 0);
+	refused("bindings", QUOTA_BINDINGS, 0);
+	refused("slices", QUOTA_SLICES, 0);
+	refused("filters", QUOTA_FILTERS, 0);
+	refused("rings", QUOTA_RINGS, 0);
+	refused("progs", QUOTA_PROGS, 0);
+	refused("envs", QUOTA_ENVS, 0);
+	refused("keys", QUOTA_KEYS, 0);
+	refused("keys-own-key-of-a-child", QUOTA_KEYS, 1);
 
 	/* The env's own page limit (env_set_limit) is a limit its creator set
 	 * too: E_QUOTA as well (test_revoke's alloc-at-limit). And the
