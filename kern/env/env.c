@@ -355,8 +355,8 @@ static void env_gone(struct env *e, enum env_end how)
 		return;
 	}
 	/* Bindings first (they live in the kernel page), then the tables
-	 * that cache them, then every page it owns: kept by whoever else
-	 * still binds it, freed otherwise. */
+	 * that cache them, then every page it owns - the tables among them -
+	 * kept by whoever else still binds it, freed otherwise. */
 	if (e->env_kpage) {
 		cap_ring_release(e);
 		stlb_clear(e->env_vm);

@@ -178,11 +178,18 @@ FASTPATH long sys_page_bind_batch(envid_t envid, uint64_t ureqs, uint64_t n, uin
 	uint32_t fresh = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		const struct bind_req *q = &reqs[i];
-		if (q->br_ppn == PPN_NONE_REQ || !adds_ref(e->env_vm, q->br_va, q->br_ppn))
+		if (q->br_ppn == PPN_NONE_REQ)
 			continue;
-		if (!stlb_lookup(e->env_vm, q->br_va))
-			fresh++;
+		const struct binding *b = stlb_lookup(e->env_vm, q->br_va);
+		if (b && b->b_ppn == q->br_ppn)
+			continue; /* only its rights change: no new reference */
+		fresh += !b;
+		/* The batch adds at most n references: count this page's among
+		 * the requests before it only when that could reach the limit
+		 * (counting them always made a fork's batches quadratic). */
 		uint32_t refs = pages[q->br_ppn].pg_refs;
+		if (refs + n < PAGE_REFS_USER_MAX)
+			continue;
 		for (uint64_t j = 0; j < i; j++)
 			refs += reqs[j].br_ppn == q->br_ppn;
 		if (refs >= PAGE_REFS_USER_MAX)

@@ -43,7 +43,8 @@ bool stlb_refill(struct vmspace *vs, uint64_t va, uint64_t err);
 /* The hardware's dirty bit for va is about to be lost (its page-table entry
  * dropped or rewritten): keep it in the binding. */
 void stlb_note_dirty(struct vmspace *vs, uint64_t va);
-/* Remove every binding of vs. */
+/* Remove every binding of vs, leaving its page-table entries: the caller
+ * drops the tables right after (vm_flush or vm_destroy), before vs runs. */
 void stlb_clear(struct vmspace *vs);
 /* Remove every binding of page ppn held by vs (or by anyone if NULL). */
 void stlb_unbind_page(ppn_t ppn, struct vmspace *only);
