@@ -27,7 +27,8 @@
 	X(E_FULL, 16, "no room left")                                    \
 	X(E_NO_ENTRY, 17, "no entry point registered")                    \
 	X(E_REFUSED, 18, "program refused by the verifier")              \
-	X(E_IO, 19, "device input/output error")
+	X(E_IO, 19, "device input/output error")                         \
+	X(E_QUOTA, 20, "over a limit set by the creator (family quota)")
 
 enum {
 #define EXO_ERROR_ENUM(name, num, msg) name = num,

@@ -28,6 +28,8 @@ enum quota_kind {
 	QUOTA_PROGS,      /* downloaded programs loaded */
 	QUOTA_ENVS,       /* env slots, and accounts of dead envs that still
 			     have live descendants or charges */
+	QUOTA_KEYS,       /* keys held in its envs' key rings, each env's own
+			     key (CAP_SELF at creation) included */
 	QUOTA_KINDS
 };
 

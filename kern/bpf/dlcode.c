@@ -176,14 +176,14 @@ long sys_bpf_load(uint64_t uargs)
 	if (slot == BPF_PROGS_PER_ENV)
 		return -E_FULL;
 	if (!acct_may(e->env_vm->vs_acct, QUOTA_PROGS, 1))
-		return -E_FULL; /* its family has its share of programs */
+		return -E_QUOTA; /* its family has its share of programs */
 
 	size_t insn_bytes = a.bl_len * sizeof(struct bpf_insn);
 	size_t aux_bytes = a.bl_len * sizeof(struct bpf_aux);
 	unsigned npages = pages_for(sizeof(struct kprog) + insn_bytes + aux_bytes);
 	struct kprog *kp = kdyn_alloc(e->env_vm, npages);
-	if (!kp)
-		return -E_NO_MEM;
+	if (!kp) /* its pages are charged: the family's quota, or the machine */
+		return acct_may(e->env_vm->vs_acct, QUOTA_PAGES, npages) ? -E_NO_MEM : -E_QUOTA;
 	kp->kp_pages = npages;
 	struct bpf_insn *insns = (struct bpf_insn *)(kp + 1);
 	struct bpf_aux *aux = (struct bpf_aux *)((char *)insns + insn_bytes);
@@ -196,7 +196,8 @@ long sys_bpf_load(uint64_t uargs)
 		r = -E_TOO_BIG;
 	void *scratch = r == 0 ? kdyn_alloc(e->env_vm, pages_for(scratch_size)) : NULL;
 	if (r == 0 && !scratch)
-		r = -E_NO_MEM;
+		r = acct_may(e->env_vm->vs_acct, QUOTA_PAGES, pages_for(scratch_size)) ? -E_NO_MEM
+										       : -E_QUOTA;
 	if (r < 0) {
 		unload(kp);
 		return r;

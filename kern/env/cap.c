@@ -3,18 +3,27 @@
  * page guards.
  *
  * An env's key ring lives in its kernel page (struct env_kpage, charged to
- * the env); its guard is in struct env. Pages carry guard ids into an
+ * the env); its guard is in struct env. Every key in a ring is charged to
+ * the holder's family (QUOTA_KEYS): derived into an empty slot, granted,
+ * or its own at creation; dropped or gone with its env, it is given back. Pages carry guard ids into an
  * interned table, so a page costs four bytes however long its guard's name:
  * most pages share their owner's guard.
+ *
+ * The key-ring system calls (cap_derive, cap_grant, cap_drop, cap_read) are
+ * here too: a key is read and written only through them. Granting needs a
+ * relation to the target (a key naming it), so no env can fill a stranger's
+ * ring.
  *
  * Locking: all under the big kernel lock.
  */
 #include <inc/error.h>
 #include <kern/env/cap.h>
 #include <kern/arch/console.h>
+#include <kern/arch/cpu.h>
 #include <kern/env/env.h>
 #include <kern/mem/account.h>
 #include <kern/mem/pmap.h>
+#include <kern/mem/vm.h>
 #include <kern/arch/fastpath.h>
 #include <common/string.h>
 
@@ -67,6 +76,8 @@ int cap_init_child(struct env *child, const struct cap *key)
 	 * while keys to it may survive. */
 	if (key->c_len + 2 > CAP_MAXLEN)
 		return -E_RANGE;
+	if (!acct_charge(child->env_vm->vs_acct, QUOTA_KEYS, 1))
+		return -E_QUOTA; /* no room in the family for its own key */
 	struct cap g = *key;
 	g.c_valid = 1;
 	g.c_rights = CAP_ALL;
@@ -83,12 +94,24 @@ void cap_init_root(struct env *e)
 	memset(&e->env_guard, 0, sizeof(e->env_guard));
 	e->env_guard.c_valid = 1;
 	e->env_guard.c_rights = CAP_ALL;
+	acct_force(e->env_vm->vs_acct, QUOTA_KEYS, 1); /* the root's limit is every ring */
 	set_self(e);
+}
+
+void cap_ring_release(struct env *e)
+{
+	uint64_t held = 0;
+	for (unsigned i = 0; i < CAP_RING; i++)
+		held += e->env_kpage->kp_ring[i].c_valid;
+	if (held)
+		acct_release(e->env_vm->vs_acct, QUOTA_KEYS, held);
+	memset(e->env_kpage->kp_ring, 0, sizeof(e->env_kpage->kp_ring));
 }
 
 /*
  * Interned guards: a hash table of chains. GUARD_MAX bounds how many distinct
- * page guards can exist at once; page_alloc fails with E_NO_MEM beyond it.
+ * page guards can exist at once; page_alloc fails with E_NO_MEM beyond it
+ * (E_QUOTA beyond the family's share).
  * A new entry is charged (QUOTA_GUARDS) to the family of the env whose
  * allocation made it, until its last page goes, so no family can fill the
  * table for the others: the root's limit is the table's size.
@@ -131,8 +154,10 @@ long guard_get(const struct cap *c, struct account *acct)
 			guards[i].g_refs++;
 			return i;
 		}
-	if (!free_guards || !acct_charge(acct, QUOTA_GUARDS, 1))
+	if (!free_guards)
 		return -E_NO_MEM;
+	if (!acct_charge(acct, QUOTA_GUARDS, 1))
+		return -E_QUOTA;
 	uint16_t i = free_guards;
 	free_guards = guards[i].g_next;
 	guards[i].g_cap = *c;
@@ -163,4 +188,93 @@ void guard_put(uint32_t id)
 const struct cap *guard_of(uint32_t id)
 {
 	return &guards[id].g_cap;
+}
+
+/* The key-ring system calls: derive, grant, drop, read. */
+
+long sys_cap_derive(uint64_t src, uint64_t dst, uint64_t rights, uint64_t uname, uint64_t ncomp)
+{
+	struct env *e = curenv;
+	const struct cap *key;
+	long r = cap_key(e, src, &key);
+	if (r < 0)
+		return r;
+	if (dst >= CAP_RING)
+		return -E_BAD_CAP;
+	if (rights & ~(uint64_t)key->c_rights)
+		return -E_PERM;
+	if (ncomp > (uint64_t)(CAP_MAXLEN - key->c_len))
+		return -E_RANGE;
+	struct cap c = *key;
+	if (copy_from_user(e->env_vm, &c.c_name[key->c_len], uname, ncomp * sizeof(c.c_name[0])) <
+	    0)
+		return -E_FAULT;
+	c.c_len = (uint8_t)(key->c_len + ncomp);
+	c.c_rights = (uint8_t)rights;
+	/* A key into an empty slot is one more for the family; one replacing
+	 * a key (weakening in place) is not. */
+	if (!e->env_kpage->kp_ring[dst].c_valid && !acct_charge(e->env_vm->vs_acct, QUOTA_KEYS, 1))
+		return -E_QUOTA;
+	e->env_kpage->kp_ring[dst] = c;
+	return 0;
+}
+
+/* Does one of self's keys name e (dominate its guard), whatever its rights? */
+static bool holds_key_to(struct env *self, const struct env *e)
+{
+	for (unsigned i = 0; i < CAP_RING; i++)
+		if (cap_dominates(&self->env_kpage->kp_ring[i], &e->env_guard))
+			return true;
+	return false;
+}
+
+long sys_cap_grant(uint64_t src, envid_t envid)
+{
+	const struct cap *key;
+	long r = cap_key(curenv, src, &key);
+	if (r < 0)
+		return r;
+	struct env *to = env_lookup(envid);
+	if (!to)
+		return -E_BAD_ENV;
+	/* Only envs it has a relation to may fill its ring: a key naming it
+	 * (its ancestors hold one; it can hand one out, even with no rights). */
+	if (!holds_key_to(curenv, to))
+		return -E_PERM;
+	/* The key is the holder's: charged to its family, as a binding into
+	 * another env is charged to the env that holds it. */
+	for (unsigned i = 0; i < CAP_RING; i++)
+		if (!to->env_kpage->kp_ring[i].c_valid) {
+			if (!acct_charge(to->env_vm->vs_acct, QUOTA_KEYS, 1))
+				return -E_QUOTA;
+			to->env_kpage->kp_ring[i] = *key;
+			return i;
+		}
+	return -E_FULL;
+}
+
+long sys_cap_drop(uint64_t slot)
+{
+	if (slot >= CAP_RING)
+		return -E_BAD_CAP;
+	struct cap *c = &curenv->env_kpage->kp_ring[slot];
+	if (c->c_valid)
+		acct_release(curenv->env_vm->vs_acct, QUOTA_KEYS, 1);
+	memset(c, 0, sizeof(*c));
+	return 0;
+}
+
+long sys_cap_read(envid_t envid, uint64_t slot, uint64_t out)
+{
+	struct env *self = curenv;
+	if (slot >= CAP_RING)
+		return -E_BAD_CAP;
+	struct env *e = envid == 0 ? self : env_lookup(envid);
+	if (!e)
+		return -E_BAD_ENV;
+	if (e != self && !holds_key_to(self, e))
+		return -E_PERM;
+	if (copy_to_user(self->env_vm, out, &e->env_kpage->kp_ring[slot], sizeof(struct cap)) < 0)
+		return -E_FAULT;
+	return 0;
 }

@@ -247,7 +247,9 @@ static long env_new(struct env *parent, const struct cap *key, const char *name,
 		parent ? acct_new(parent->env_vm->vs_acct) : acct_new_root(env_root_quota);
 	if (!a) {
 		env_free_slot(e);
-		return -E_NO_FREE_ENV; /* the table, or the creator's family's share */
+		/* the creator's family at its QUOTA_ENVS, or the table full */
+		return parent && !acct_may(parent->env_vm->vs_acct, QUOTA_ENVS, 1) ? -E_QUOTA
+										   : -E_NO_FREE_ENV;
 	}
 	e->env_vm->vs_acct = a;
 	long r = page_take(e->env_vm, PAGE_ENVMETA, PPN_ANY);
@@ -358,10 +360,12 @@ static void env_gone(struct env *e, enum env_end how)
 		return;
 	}
 	/* Bindings first (they live in the kernel page), then the tables
-	 * that cache them, then every page it owns: kept by whoever else
-	 * still binds it, freed otherwise. */
-	if (e->env_kpage)
+	 * that cache them, then every page it owns - the tables among them -
+	 * kept by whoever else still binds it, freed otherwise. */
+	if (e->env_kpage) {
+		cap_ring_release(e);
 		stlb_clear(e->env_vm);
+	}
 	vm_destroy(e->env_vm);
 	e->env_kpage = NULL;
 	e->env_vm->vs_stlb = NULL;
@@ -396,8 +400,9 @@ long env_exec(struct env *e, const char *name, const char *args)
 		return -E_NOT_FOUND;
 	if (program_check(prog) < 0)
 		return -E_BAD_ELF;
-	if (program_fits(e, prog) < 0)
-		return -E_NO_MEM; /* known before the old image goes */
+	long fits = program_fits(e, prog);
+	if (fits < 0)
+		return fits; /* known before the old image goes */
 	/* Past here the old image is gone (as with Unix exec, a failure now
 	 * can only end the env). It keeps its id, parent, children, keys,
 	 * slots, limit and console. */

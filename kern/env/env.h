@@ -110,8 +110,8 @@ struct env *env_lookup(envid_t id);
 long env_create(struct env *parent, const struct cap *key, const char *name, const char *args);
 /* Replace e's program with the boot image's program name (args as for
  * env_create), keeping its id, family, keys and time. 0 (e's registers now
- * start the new program), -E_NOT_FOUND / -E_BAD_ELF / -E_NO_MEM (it would
- * not fit) with nothing changed, or another -E_* after e has been
+ * start the new program), -E_NOT_FOUND / -E_BAD_ELF / -E_NO_MEM / -E_QUOTA
+ * (it would not fit) with nothing changed, or another -E_* after e has been
  * destroyed (then e is no longer alive). */
 long env_exec(struct env *e, const char *name, const char *args);
 /* Replace e's program with one it built in pages it binds: only the

@@ -250,12 +250,14 @@ int program_fits(struct env *e, const struct program *prog)
 	}
 	/* Every page may need a private copy (the image cache can be full). */
 	uint64_t pages_needed = bound + tables;
-	if (pages_needed > pages_free || !acct_may(e->env_vm->vs_acct, QUOTA_PAGES, pages_needed))
+	if (pages_needed > pages_free)
 		return -E_NO_MEM;
+	if (!acct_may(e->env_vm->vs_acct, QUOTA_PAGES, pages_needed))
+		return -E_QUOTA;
 	/* Its bindings all go before the load: count them as room. */
 	uint64_t have = e->env_vm->vs_nbindings;
 	if (bound > have && !acct_may(e->env_vm->vs_acct, QUOTA_BINDINGS, bound - have))
-		return -E_NO_MEM;
+		return -E_QUOTA;
 	return 0;
 }
 

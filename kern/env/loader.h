@@ -17,7 +17,8 @@ const struct program *program_find(const char *name);
 /* Check that prog is an ELF executable Exo can load. 0 or -E_BAD_ELF. */
 int program_check(const struct program *prog);
 /* Would prog fit in e (replacing what e has bound)? Counted as if every
- * page needed a private copy and e freed no page first: 0 or -E_NO_MEM. */
+ * page needed a private copy and e freed no page first: 0, -E_NO_MEM (the
+ * machine's free pages) or -E_QUOTA (its family's pages or bindings). */
 int program_fits(struct env *e, const struct program *prog);
 /* Load prog into e's (empty) address space, with an initial stack holding
  * argv = name + the space-separated words of args; set e's registers to

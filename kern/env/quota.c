@@ -10,6 +10,19 @@
  * limits; its charges still meet every ancestor's limit whatever its own
  * says. Reading needs nothing, as the env table is public.
  *
+ * Lowering a limit below what the family holds: every charge of the kind
+ * fails with E_QUOTA until the family is back under (acct_may refuses an
+ * account over its limit). For pages the kernel also takes the difference
+ * back, the exokernel way - visibly: each live env of the family is asked,
+ * through the revocation protocol (revoke.c: a T_REVOKE upcall, a
+ * deadline, then the abort protocol), for a share of the excess in
+ * proportion to the user pages it holds above its guaranteed minimum
+ * (ENV_PAGES_MIN), and each chooses which pages to give. What no env can
+ * give without going below its minimum stays: the family is then over its
+ * limit until it frees pages itself. Other kinds are not taken back: the
+ * kernel cannot pick a family's bindings, slots, filters or keys without
+ * deciding its policy, and none of them grows while the family is over.
+ *
  * Locking: under the big kernel lock.
  */
 #include <inc/error.h>
@@ -18,9 +31,51 @@
 #include <kern/env/cap.h>
 #include <kern/env/env.h>
 #include <kern/env/quota.h>
+#include <kern/env/revoke.h>
 #include <kern/mem/account.h>
 #include <kern/mem/vm.h>
 #include <common/string.h>
+
+/* User pages live env e of family a could give back above its minimum
+ * (0 if it is not in a or not alive). */
+static uint64_t spare_pages(const struct account *a, const struct env *e)
+{
+	uint32_t s = e->env_info->env_status;
+	if (s == ENV_FREE || s == ENV_ZOMBIE || !acct_in_family(a, e->env_vm->vs_acct))
+		return 0;
+	uint32_t have = e->env_info->env_user_pages;
+	return have > ENV_PAGES_MIN ? have - ENV_PAGES_MIN : 0;
+}
+
+/* Family a holds more pages than its limit: ask its envs for the excess,
+ * each in proportion to what it could give. */
+static void ask_family_for_pages(const struct account *a)
+{
+	uint64_t used = a->a_used[QUOTA_PAGES], limit = a->a_limit[QUOTA_PAGES];
+	if (used <= limit)
+		return;
+	uint64_t excess = used - limit, spare = 0;
+	for (int i = 0; i < NENV; i++)
+		spare += spare_pages(a, &envs[i]);
+	if (spare == 0)
+		return; /* everyone at its minimum: charges fail until it frees */
+	/* Each its share, rounded down (both factors at most the machine's
+	 * pages: no overflow); what rounding left, a page more each from the
+	 * first with more to give. */
+	uint64_t want = MIN(excess, spare), rounded = 0;
+	for (int i = 0; i < NENV; i++)
+		rounded += spare_pages(a, &envs[i]) * want / spare;
+	uint64_t left = want - rounded;
+	for (int i = 0; i < NENV; i++) {
+		uint64_t have = spare_pages(a, &envs[i]), n = have * want / spare;
+		if (left && have > n) {
+			n++;
+			left--;
+		}
+		if (n)
+			revoke_request(&envs[i], n);
+	}
+}
 
 long sys_env_set_quota(envid_t envid, uint64_t kind, uint64_t limit, uint64_t cap)
 {
@@ -36,6 +91,8 @@ long sys_env_set_quota(envid_t envid, uint64_t kind, uint64_t limit, uint64_t ca
 	if (r < 0)
 		return r;
 	acct_set_limit(e->env_vm->vs_acct, (unsigned)kind, limit);
+	if (kind == QUOTA_PAGES)
+		ask_family_for_pages(e->env_vm->vs_acct);
 	return 0;
 }
 

@@ -168,7 +168,7 @@ long sys_slice_alloc(uint64_t cpu, uint64_t slot, envid_t envid, uint64_t cap)
 		return -E_BUSY;
 	}
 	if (!acct_charge(e->env_vm->vs_acct, QUOTA_SLICES, 1))
-		return -E_FULL; /* its family holds its share of the slots */
+		return -E_QUOTA; /* its family holds its share of the slots */
 	owners[slot] = e->env_id;
 	e->env_info->env_slices++;
 	return (long)slot;

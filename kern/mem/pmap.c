@@ -266,7 +266,7 @@ long page_take(struct vmspace *owner, uint8_t type, uint64_t ppn)
 		return -E_BUSY;
 	}
 	if (owner && owner->vs_acct && !acct_may(owner->vs_acct, QUOTA_PAGES, 1))
-		return -E_NO_MEM; /* its family is at its page quota */
+		return -E_QUOTA; /* its family is at its page quota */
 	if (free_tail == ppn)
 		free_tail = link_prev[ppn];
 	list_remove(&free_head, ppn);

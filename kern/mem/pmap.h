@@ -31,8 +31,8 @@ int pmap_expose_page(uint64_t uva, const void *kva);
 /*
  * Take page ppn (or any free page if ppn == PPN_ANY) for owner with the given
  * type, zero-filled, charged to owner's family (account.c). owner NULL means
- * the kernel. Returns ppn or -E_BUSY / -E_NO_MEM (none free, or the family
- * is at its page quota) / -E_INVAL.
+ * the kernel. Returns ppn or -E_BUSY / -E_NO_MEM (none free) / -E_QUOTA (the
+ * family is at its page quota) / -E_INVAL.
  */
 long page_take(struct vmspace *owner, uint8_t type, uint64_t ppn);
 /* Return an unbound page to the free list. */

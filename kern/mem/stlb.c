@@ -94,7 +94,7 @@ int stlb_reserve(struct vmspace *vs, uint32_t n)
 	if (n > ENV_BINDINGS_MAX - vs->vs_nbindings)
 		return -E_NO_MEM;
 	if (vs->vs_acct && !acct_may(vs->vs_acct, QUOTA_BINDINGS, n))
-		return -E_NO_MEM;
+		return -E_QUOTA;
 	while (nfree <= n) /* one more: a rebinding takes its new one first */
 		if (!grow())
 			return -E_NO_MEM;
@@ -122,8 +122,9 @@ FASTPATH const struct binding *stlb_lookup(struct vmspace *vs, uint64_t va)
 	return pp ? B(*pp) : NULL;
 }
 
-/* Unlink binding *pp (in its env's bucket) from everything and free it. */
-FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
+/* Unlink binding *pp (in its env's bucket) from everything and free it,
+ * all but its charge and its page-table entry; its va. */
+FASTPATH static uint64_t unlink(struct vmspace *vs, uint32_t *pp)
 {
 	uint32_t i = *pp;
 	struct binding *b = B(i);
@@ -135,15 +136,21 @@ FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
 	if (b->b_page_next)
 		B(b->b_page_next)->b_page_prev = b->b_page_prev;
 	pages[b->b_ppn].pg_refs--;
-	if (vs->vs_acct)
-		acct_release(vs->vs_acct, QUOTA_BINDINGS, 1);
 	vs->vs_nbindings--;
 	vs->vs_info->env_bindings--;
-	vm_uninstall(vs, b->b_va);
 	b->b_rights = 0; /* free, to readers of USTLB */
 	b->b_env_next = free_bindings;
 	free_bindings = i;
 	nfree++;
+	return b->b_va;
+}
+
+FASTPATH static void remove_at(struct vmspace *vs, uint32_t *pp)
+{
+	uint64_t va = unlink(vs, pp);
+	if (vs->vs_acct)
+		acct_release(vs->vs_acct, QUOTA_BINDINGS, 1);
+	vm_uninstall(vs, va);
 }
 
 FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned rights)
@@ -162,7 +169,7 @@ FASTPATH int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned righ
 	if (!old && vs->vs_nbindings >= ENV_BINDINGS_MAX)
 		return -E_NO_MEM;
 	if (!old && vs->vs_acct && !acct_may(vs->vs_acct, QUOTA_BINDINGS, 1))
-		return -E_NO_MEM; /* its family holds its share of the pool */
+		return -E_QUOTA; /* its family holds its share of the pool */
 	uint32_t i = binding_new();
 	if (!i)
 		return -E_NO_MEM;
@@ -235,9 +242,15 @@ FASTPATH bool stlb_refill(struct vmspace *vs, uint64_t va, uint64_t err)
 
 void stlb_clear(struct vmspace *vs)
 {
+	/* Every binding goes and the caller drops the tables next: no entry
+	 * is uninstalled one by one, and the charge goes back in one step
+	 * (a dying env's teardown spent a third of its time here). */
+	uint64_t n = 0;
 	for (unsigned k = 0; k < STLB_BUCKETS; k++)
-		while (vs->vs_stlb[k])
-			remove_at(vs, &vs->vs_stlb[k]);
+		for (; vs->vs_stlb[k]; n++)
+			unlink(vs, &vs->vs_stlb[k]);
+	if (vs->vs_acct && n)
+		acct_release(vs->vs_acct, QUOTA_BINDINGS, n);
 }
 
 void stlb_clear_unless(struct vmspace *vs, bool (*keep)(uint64_t va, const void *arg),

@@ -17,12 +17,13 @@ struct vmspace;
 #define STLB_POOL_MAX (1u << 20) /* bindings in all: 32 MiB of pool at most */
 
 /* Bind ppn at va in vs (replacing what was there) and install the hardware
- * mapping. Checks are the caller's; fails only -E_NO_MEM or -E_BUSY (the
- * page has UINT16_MAX bindings). */
+ * mapping. Checks are the caller's; fails only -E_NO_MEM, -E_QUOTA (the
+ * family's QUOTA_BINDINGS) or -E_BUSY (the page has UINT16_MAX bindings). */
 int stlb_bind(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned rights);
 /* Make sure n new bindings in vs cannot fail for want of room: its own
- * maximum, its family's quota, the pool (grown now if need be). 0 or
- * -E_NO_MEM, nothing changed but the pool's size. */
+ * maximum, its family's quota, the pool (grown now if need be). 0,
+ * -E_QUOTA (the family's) or -E_NO_MEM, nothing changed but the pool's
+ * size. */
 int stlb_reserve(struct vmspace *vs, uint32_t n);
 /* User binds stop short of the reference count's limit, leaving room for
  * the loader to bind a shared image page into every env there can be: no
@@ -42,7 +43,8 @@ bool stlb_refill(struct vmspace *vs, uint64_t va, uint64_t err);
 /* The hardware's dirty bit for va is about to be lost (its page-table entry
  * dropped or rewritten): keep it in the binding. */
 void stlb_note_dirty(struct vmspace *vs, uint64_t va);
-/* Remove every binding of vs. */
+/* Remove every binding of vs, leaving its page-table entries: the caller
+ * drops the tables right after (vm_flush or vm_destroy), before vs runs. */
 void stlb_clear(struct vmspace *vs);
 /* Remove every binding of vs whose va keep(va, arg) does not keep. */
 void stlb_clear_unless(struct vmspace *vs, bool (*keep)(uint64_t va, const void *arg),

@@ -196,11 +196,12 @@ void vm_destroy(struct vmspace *vs)
 {
 	if (!vs->vs_pml4)
 		return;
-	/* Never free the tables under us: run on the kernel's while we do. */
+	/* Never run on tables about to be freed: the kernel's from now on. */
 	if (rcr3() == vs->vs_cr3)
 		lcr3(kern_cr3);
-	free_tables(vs, vs->vs_pml4, 3, USER_PML4_SLOTS, 0, false); /* bindings are gone */
-	page_give_back(vs->vs_cr3 >> PAGE_SHIFT);
+	/* No walk of the tree: every table is a page vs owns (PAGE_PGTABLE),
+	 * which its owner gives back with the rest of its pages (env.c). The
+	 * walk - 512 entries a table - cost a dying env more than its bindings. */
 	vs->vs_pml4 = NULL;
 	vs->vs_cr3 = 0;
 }

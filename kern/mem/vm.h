@@ -9,6 +9,8 @@ struct vmspace;
  * The hardware page tables of an env: only a cache of its STLB (stlb.c).
  */
 int vm_create(struct vmspace *vs);
+/* vs is going: stop using its tables. They stay pages vs owns, for its
+ * owner to give back with the rest (env.c's teardown). */
 void vm_destroy(struct vmspace *vs);
 /* Map ppn at va with BIND_* rights in vs's page tables. 0 or -E_NO_MEM. */
 int vm_install(struct vmspace *vs, uint64_t va, ppn_t ppn, unsigned rights);

@@ -274,7 +274,7 @@ long sys_net_ring_attach(uint64_t va, uint64_t npages)
 	if (r == rings + NET_RINGS)
 		return -E_FULL;
 	if (!acct_charge(self->env_vm->vs_acct, QUOTA_RINGS, 1))
-		return -E_FULL; /* its family holds its share of the table */
+		return -E_QUOTA; /* its family holds its share of the table */
 
 	r->r_env = self->env_id;
 	r->r_nslots = (uint32_t)(npages * (PAGE_SIZE / NET_SLOT_SIZE) - 1);

@@ -44,6 +44,8 @@ static uint64_t hits[DPF_MAX_FILTERS];
 static int64_t ash_slot[DPF_MAX_FILTERS];  /* its owner's packet handler + 1, 0: none */
 static uint64_t ash_arg[DPF_MAX_FILTERS];
 static uint8_t cost[DPF_MAX_FILTERS];     /* QUOTA_FILTERS charged for it */
+static uint16_t owned[NENV];              /* filters each env slot holds: an env
+					     that holds none dies without a scan */
 static dpf_code_fn *code;
 static void *code_block;
 static unsigned code_pages;
@@ -157,7 +159,7 @@ long sys_net_filter_add(uint64_t ufilter, uint64_t cap)
 		return -E_BUSY; /* it would take another env's traffic */
 	uint8_t units = (uint8_t)(1 + f.df_natoms);
 	if (!acct_charge(self->env_vm->vs_acct, QUOTA_FILTERS, units))
-		return -E_FULL; /* its family holds its share of the trie */
+		return -E_QUOTA; /* its family holds its share of the trie */
 	int id = dpf_insert(dpf, &f, self->env_id);
 	if (id < 0) {
 		acct_release(self->env_vm->vs_acct, QUOTA_FILTERS, units);
@@ -165,6 +167,7 @@ long sys_net_filter_add(uint64_t ufilter, uint64_t cap)
 	}
 	cost[id] = units;
 	owner[id] = self->env_id;
+	owned[ENVX(self->env_id)]++;
 	hits[id] = 0;
 	ash_slot[id] = 0;
 	recompile();
@@ -178,6 +181,7 @@ long sys_net_filter_remove(uint64_t id)
 		return r;
 	dpf_remove(dpf, (int)id);
 	owner[id] = 0;
+	owned[ENVX(curenv->env_id)]--;
 	ash_slot[id] = 0;
 	acct_release(curenv->env_vm->vs_acct, QUOTA_FILTERS, cost[id]);
 	recompile();
@@ -207,10 +211,11 @@ long sys_net_filters(uint64_t out, uint64_t max)
 void netfilter_env_gone(struct env *e, enum env_end how UNUSED)
 {
 	bool changed = false;
-	for (unsigned i = 0; i < DPF_MAX_FILTERS; i++)
+	for (unsigned i = 0; i < DPF_MAX_FILTERS && owned[ENVX(e->env_id)]; i++)
 		if (owner[i] == e->env_id) {
 			dpf_remove(dpf, (int)i);
 			owner[i] = 0;
+			owned[ENVX(e->env_id)]--;
 			ash_slot[i] = 0;
 			acct_release(e->env_vm->vs_acct, QUOTA_FILTERS, cost[i]);
 			changed = true;

@@ -675,6 +675,7 @@ int errno_from_exo(long e)
 	case E_BAD_CAP: return EPERM;
 	case E_FULL: return ENOSPC;
 	case E_NO_ENTRY: return ENOSYS;
+	case E_QUOTA: return ENOMEM; /* as Linux's fork and mmap over a limit */
 	default: return EIO;
 	}
 }

@@ -74,7 +74,7 @@ static void fork_errors(void)
 		while (shared[0] == 1)
 			sys_yield();
 		long r2 = sys_env_fork(CAP_SELF);
-		exit((r1 == -E_NO_FREE_ENV ? 0 : 1) | (r2 == -E_NO_MEM ? 0 : 2));
+		exit((r1 == -E_QUOTA ? 0 : 1) | (r2 == -E_QUOTA ? 0 : 2));
 	}
 	check_eq("quota-envs-1", sys_env_set_quota((envid_t)pid, QUOTA_ENVS, 1, CAP_SELF), 0);
 	shared[0] = 1;
@@ -85,7 +85,7 @@ static void fork_errors(void)
 	sys_env_set_quota((envid_t)pid, QUOTA_ENVS, 10, CAP_SELF);
 	sys_env_set_quota((envid_t)pid, QUOTA_PAGES, qi.qi_used[QUOTA_PAGES], CAP_SELF);
 	shared[0] = 2;
-	check_eq("fork-no-free-env-and-no-mem", wait(pid), 0);
+	check_eq("fork-quota-envs-then-pages", wait(pid), 0);
 }
 
 /* Exec that would not fit is refused with nothing changed (finding 13). */
@@ -104,7 +104,7 @@ static void exec_errors(void)
 		while (shared[0] == 0)
 			sys_yield();
 		long r = sys_env_exec("hello", "never");
-		exit(r == -E_NO_MEM ? 0 : 1); /* still us: nothing changed */
+		exit(r == -E_QUOTA ? 0 : 1); /* still us: nothing changed */
 	}
 	struct quota_info qi;
 	sys_env_quota((envid_t)pid, &qi);
@@ -127,7 +127,7 @@ static void batch_all_or_nothing(void)
 		reqs[i] =
 			(struct bind_req){ VA + (uint64_t)i * PAGE_SIZE, (uint64_t)ppn, BIND_READ };
 	check_eq("batch-over-quota", sys_page_bind_batch((envid_t)kid, reqs, 5, CAP_SELF),
-		 -E_NO_MEM);
+		 -E_QUOTA);
 	check_eq("batch-none-applied", (long)uenvs[ENVX(kid)].env_bindings, 0);
 	check_eq("batch-within", sys_page_bind_batch((envid_t)kid, reqs, 3, CAP_SELF), 3);
 	/* rebinding bound vas needs no new room */

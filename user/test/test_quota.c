@@ -63,7 +63,7 @@ int main(void)
 	long s2 = sys_slice_alloc(0, SLICE_ANY, (envid_t)child, CAP_SELF);
 	check("slices-within-quota", s1 >= 0 && s2 >= 0);
 	check_eq("slice-over-quota", sys_slice_alloc(0, SLICE_ANY, (envid_t)child, CAP_SELF),
-		 -E_FULL);
+		 -E_QUOTA);
 	check_eq("slices-counted", (long)q((envid_t)child).qi_used[QUOTA_SLICES], 2);
 	check_eq("slice-free", sys_slice_free(0, (uint64_t)s1, CAP_SELF), 0);
 	check_eq("slice-again", sys_slice_alloc(0, (uint64_t)s1, (envid_t)child, CAP_SELF), s1);
@@ -79,7 +79,7 @@ int main(void)
 	     bound++)
 		;
 	check_eq("bindings-stop-at-quota", bound, 3);
-	check_eq("binding-over-quota", r, -E_NO_MEM);
+	check_eq("binding-over-quota", r, -E_QUOTA);
 	check_eq("rebind-same-va-ok",
 		 sys_page_bind((envid_t)child, 0x400000UL, (uint64_t)ppn, BIND_READ | BIND_WRITE,
 			       CAP_SELF),

@@ -237,7 +237,7 @@ int main(void)
 		long r = 0;
 		for (int i = 0; i < 1000 && r >= 0; i++)
 			r = sys_page_alloc(PPN_ANY, CAP_SELF);
-		exit(r == -E_NO_MEM ? 0 : 1);
+		exit(r == -E_QUOTA ? 0 : 1);
 	}
 	sys_env_set_limit((envid_t)f, mine + 64, CAP_SELF);
 	check_eq("alloc-at-limit", wait(f), 0);
