@@ -376,12 +376,19 @@ int appl_run(void)
 		uint64_t wait = sleep_ms(appl_now_ms());
 		if (wait)
 			lstats.sleeps++;
+		/* what the turn sends - answers to the frames, the program's
+		 * replies, the timers' - leaves in one batch (tcpnet_run flushes
+		 * before it sleeps) */
+		net_tx_batch_begin();
 		int r = tcpnet_run(wait);
+		if (r >= 0) {
+			lstats.frames += (uint64_t)r;
+			serve_ready();
+			run_due(appl_now_ms());
+		}
+		net_tx_batch_end();
 		if (r < 0)
 			return r;
-		lstats.frames += (uint64_t)r;
-		serve_ready();
-		run_due(appl_now_ms());
 	}
 	stopping = false;
 	return 0;
