@@ -110,6 +110,7 @@ void nettx_env_gone(struct env *e)
 
 void nettx_info(struct net_info *ni)
 {
+	virtio_net_tx_reap(); /* the counts as of now */
 	ni->ni_tx_kicks = txstats.ni_tx_kicks;
 	ni->ni_tx_refs = txstats.ni_tx_refs;
 	ni->ni_tx_share_full = txstats.ni_tx_share_full;
@@ -196,7 +197,8 @@ static long queue(struct env *self, long nframes)
 						  p->p_len);
 				txstats.ni_tx_refs++;
 			} else {
-				virtio_net_tx_copy((uint8_t *)page_kva(p->p_ppn) + p->p_off, p->p_len);
+				virtio_net_tx_copy((uint8_t *)page_kva(p->p_ppn) + p->p_off,
+						   p->p_len);
 			}
 		}
 		recs[virtio_net_tx_end()] = t;
