@@ -77,7 +77,8 @@ struct net_info {
 	uint64_t ni_turn_cycles;    /* their sum */
 	uint64_t ni_turn_min;       /* the shortest; 0 if none */
 	/* Transmit (sys_net_send, sys_net_send_batch, packet handlers). */
-	uint64_t ni_tx_kicks;       /* doorbells rung: one per call however many frames */
+	uint64_t ni_tx_kicks;       /* doorbells rung: one per call at most, none while
+				     * the device says it is still busy with the queue */
 	uint64_t ni_tx_refs;        /* parts the device read in place (zero copy) */
 	uint64_t ni_tx_share_full;  /* calls stopped short by the caller's share of the ring */
 	uint32_t ni_tx_in_flight;   /* descriptors with the device now, all envs */

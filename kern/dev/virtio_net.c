@@ -60,6 +60,7 @@
 #define NET_HDR_LEN 12     /* struct virtio_net_hdr with num_buffers (VERSION_1) */
 #define NET_BUF 2048       /* header + the largest frame, two a page */
 #define MSIX_ENTRY 0
+#define VIRTQ_USED_F_NO_NOTIFY 1 /* the device: do not kick me now (2.7.10) */
 
 _Static_assert(NET_HDR_LEN + NET_FRAME_MAX <= NET_BUF, "a frame fits its buffer");
 
@@ -276,9 +277,16 @@ uint16_t virtio_net_tx_end(void)
 	return cur_head;
 }
 
-void virtio_net_tx_kick(void)
+bool virtio_net_tx_kick(void)
 {
+	/* A device still working through the queue says so (2.7.10): it
+	 * will see the new frames without being told, and telling it is an
+	 * exit to the emulator. Read after the frames are published. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (txq.vq_used->u_flags & VIRTQ_USED_F_NO_NOTIFY)
+		return false;
 	virtq_kick(&txq);
+	return true;
 }
 
 void virtio_net_irq(void)

@@ -32,6 +32,7 @@ bool virtio_net_link_up(void);
  *   virtio_net_tx_copy / _ref   add bytes, within the reservation
  *   virtio_net_tx_end()         publish it (not yet noticed); its id
  *   virtio_net_tx_kick()        tell the device, once for many frames
+ *                               (unless it is busy with the queue anyway)
  * The done function hears each frame's id once the device is done with
  * it (from virtio_net_tx_reap or the interrupt).
  */
@@ -41,7 +42,9 @@ int virtio_net_tx_start(unsigned ndesc);
 void virtio_net_tx_copy(const void *src, uint32_t len);
 void virtio_net_tx_ref(physaddr_t pa, uint32_t len);
 uint16_t virtio_net_tx_end(void);
-void virtio_net_tx_kick(void);
+/* false: the device asked not to be told (it is still busy with the
+ * queue and will find the new frames itself). */
+bool virtio_net_tx_kick(void);
 /* Take back the frames the device has finished. */
 void virtio_net_tx_reap(void);
 /* Descriptors in the transmit queue (0 without a device): ids are below. */

@@ -209,8 +209,7 @@ static long queue(struct env *self, long nframes)
 	}
 	if (!queued)
 		return -E_AGAIN;
-	txstats.ni_tx_kicks++;
-	virtio_net_tx_kick();
+	txstats.ni_tx_kicks += virtio_net_tx_kick();
 	return queued;
 }
 
@@ -254,7 +253,6 @@ int net_tx_kernel_frame(const void *frame, uint64_t len)
 	recs[virtio_net_tx_end()] = (struct txrec){ 0, 1, 0, { 0 } };
 	in_flight++;
 	net_count_tx();
-	txstats.ni_tx_kicks++;
-	virtio_net_tx_kick();
+	txstats.ni_tx_kicks += virtio_net_tx_kick();
 	return 0;
 }

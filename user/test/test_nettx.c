@@ -196,7 +196,8 @@ static void batches(uint8_t *buf)
 	check_eq("ten-frames", sys_net_send_batch(segs, 10), 10);
 	info(&b);
 	check_eq("ten-frames-counted", (long)(b.ni_tx_frames - a.ni_tx_frames), 10);
-	check_eq("ten-frames-one-kick", (long)(b.ni_tx_kicks - a.ni_tx_kicks), 1);
+	/* one doorbell at most: none if the device was still busy */
+	check("ten-frames-one-kick", b.ni_tx_kicks - a.ni_tx_kicks <= 1);
 
 	/* by reference, one piece across a page boundary: three parts in place */
 	uint8_t *data = buf + PAGE_SIZE;
