@@ -70,6 +70,20 @@ static unsigned ref_frames(unsigned n, uint8_t *hdr, const uint8_t *data)
 	return k;
 }
 
+/* n frames into segs, each a copied header and 7 referenced pieces of 100
+ * bytes that all cross the page boundary at edge: 15 descriptors a frame,
+ * 8 pieces. The count of pieces. */
+static unsigned wide_frames(unsigned n, uint8_t *hdr, const uint8_t *edge)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		seg(k++, hdr, 14, 0);
+		for (unsigned j = 0; j < 7; j++)
+			seg(k++, edge - 50, 100, NET_TX_REF | (j == 6 ? NET_TX_END : 0));
+	}
+	return k;
+}
+
 static long info(struct net_info *ni)
 {
 	return sys_net_info(ni);
@@ -274,46 +288,59 @@ static void killed_in_flight(uint8_t *buf)
 	vm_unmap((uint64_t)mail, PAGE_SIZE);
 }
 
-/* More frames than the caller's share: a partial count, then E_AGAIN
- * while the share is full, and every frame out in the end. */
+/* More frames than the caller's share (96 of 128 descriptors): a partial
+ * count, then E_AGAIN while the share is full, and every frame out in the
+ * end. */
 static void beyond_share(uint8_t *buf)
 {
 	struct net_info a, b;
 	header(buf);
-	uint8_t *data = buf + PAGE_SIZE + PAGE_SIZE - 300; /* each payload crosses a page */
-	unsigned n = ref_frames(NET_TX_SEGS_MAX / 3, buf, data); /* 21 frames, 84 descriptors */
+	/* 8 frames of 15 descriptors: 120, beyond any share */
+	unsigned n = wide_frames(NET_TX_SEGS_MAX / 8, buf, buf + 2 * PAGE_SIZE);
 	info(&a);
-	unsigned partial = 0, again = 0, hung = 0;
+	unsigned partial = 0, whole = 0, again = 0, hung = 0;
 	for (unsigned round = 0; round < 50; round++) {
 		long r = sys_net_send_batch(segs, n);
-		if (r > 0 && r < (long)(n / 3))
-			partial++;
+		partial += r > 0 && r < (long)(NET_TX_SEGS_MAX / 8);
+		whole += r == (long)(NET_TX_SEGS_MAX / 8);
+		again += r == -E_AGAIN; /* the last round's still in flight */
 		/* at once: the share is full until the device finishes some */
-		long r2 = sys_net_send_batch(segs, 3);
+		long r2 = sys_net_send_batch(segs, 8);
 		again += r2 == -E_AGAIN;
 		hung += send_all(n) != 0;
 	}
 	info(&b);
 	check("share-partial-count", partial > 0);
+	check_eq("share-never-whole", whole, 0);
 	again_seen += again;
 	check("share-counted", b.ni_tx_share_full > a.ni_tx_share_full);
 	check_eq("share-never-hangs", hung, 0);
 	printf("test_nettx: of 50 rounds, %u partial, %u refused while full\n", partial, again);
 }
 
+/* Wait (up to 2 s) until nothing is in flight. */
+static void drain(void)
+{
+	struct net_info ni;
+	uint64_t until = ukinfo->ki_ticks + 2 * ukinfo->ki_tick_hz;
+	while (info(&ni) == 0 && ni.ni_tx_in_flight && ukinfo->ki_ticks < until)
+		sys_yield();
+}
+
 /* A child floods the device while we send one frame at a time: with our
- * few frames (well within our share) and its half of the ring at most,
+ * 30 (well within our share) and its three quarters of the ring at most,
  * the ring always has room for ours. */
 static void flood_cannot_starve(uint8_t *buf)
 {
 	volatile uint64_t *stop = (volatile uint64_t *)pages_now(1);
 	header(buf);
+	drain(); /* ours from before: the 30 below are all we hold */
 	long pid = fork();
 	if (pid == 0) {
 		uint8_t *mine = vm_alloc(2 * PAGE_SIZE); /* the child's own */
 		header(mine);
 		memset(mine + 24, 0x55, PAGE_SIZE + 100);
-		unsigned n = ref_frames(NET_TX_SEGS_MAX / 3, mine, mine + PAGE_SIZE - 300);
+		unsigned n = wide_frames(NET_TX_SEGS_MAX / 8, mine, mine + PAGE_SIZE);
 		while (!stop[0])
 			stop[1] += sys_net_send_batch(segs, n) == -E_AGAIN;
 		exit(0);
@@ -357,9 +384,8 @@ int main(void)
 	beyond_share(buf);
 	flood_cannot_starve(buf);
 	/* everything in flight comes back */
-	uint64_t until = ukinfo->ki_ticks + 2 * ukinfo->ki_tick_hz;
-	while (info(&ni) == 0 && ni.ni_tx_in_flight && ukinfo->ki_ticks < until)
-		sys_yield();
+	drain();
+	info(&ni);
 	check_eq("all-back", ni.ni_tx_in_flight, 0);
 	return test_finish();
 }
