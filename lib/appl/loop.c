@@ -386,10 +386,14 @@ int appl_run(void)
 			serve_ready();
 			run_due(appl_now_ms());
 		}
-		net_tx_batch_end();
-		if (r < 0)
+		net_tx_batch_end_later(); /* the next turn's tcpnet_run sends the rest */
+		if (r < 0) {
+			net_tx_batch_end();
 			return r;
+		}
 	}
+	net_tx_batch_begin();
+	net_tx_batch_end(); /* nothing left behind */
 	stopping = false;
 	return 0;
 }

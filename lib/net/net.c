@@ -9,17 +9,24 @@
  * pages the sender owns. Both are set up once and kept for the life of the
  * program; net_close only detaches the ring.
  *
- * Transmit batches: frames are built one after another in TX_FRAMES slots
- * of TX_SLOT bytes (net_txbuf is the next free one) and described in an
- * array of struct net_tx_seg that one sys_net_send_batch hands the kernel:
- * one system call and one doorbell for the lot. Outside a batch
- * (net_tx_batch_begin/_end, which nest) every frame is flushed at once, as
- * before; inside, at the end of the outermost batch, before any wait for
- * frames (net_poll), and when the slots run out. The kernel copies what is
- * in the slots during the call, so a slot is free again once its frame is
- * queued. A frame the kernel has no room for yet (its ring, or this env's
- * share of it, is full) waits while the env yields, SEND_TRIES times at
- * most; a failed frame is lost, as a lost frame on the wire would be.
+ * Transmit batches: frames are built one after another in a ring of
+ * TX_FRAMES slots of TX_SLOT bytes (net_txbuf is the next free one) and
+ * described in an array of struct net_tx_seg that one sys_net_send_batch
+ * hands the kernel: one system call and one doorbell for the lot. Outside
+ * a batch (net_tx_batch_begin/_end, which nest) every frame is flushed at
+ * once, as before; inside, at the end of the outermost batch, before any
+ * wait for frames (net_poll), and when the slots run out. The kernel copies
+ * what is in the slots during the call, so a slot is free again once its
+ * frame is queued. When the kernel has no room (its ring, or this env's
+ * share of it, is full), net_tx_batch_end waits - yielding SEND_YIELDS
+ * times, then sleeping a tick at a time, SEND_SLEEPS at most: a device
+ * slower than the stack costs time, not segments, which TCP would only
+ * resend after a timeout - and a frame that still fails is lost, as on the
+ * wire. An event loop ends its turn with net_tx_batch_end_later instead:
+ * what the kernel cannot take yet stays in the slots, the loop goes back
+ * to reading its input (an env that waits here leaves the ACKs that would
+ * free the device's ring to overflow its receive ring), and net_poll sends
+ * it before it sleeps, sleeping at most a tick while any is left.
  *
  * Zero copy: net_tx_ref adds bytes of immutable memory (a TCP zero-copy
  * object) to the frame being built by reference; the kernel pins their
@@ -34,7 +41,8 @@
 #include <lib/base/vm.h>
 
 #define RING_PAGES NET_RING_PAGES_MAX /* 127 slots: a burst of SYNs from many clients */
-#define SEND_TRIES 1000 /* yields while the kernel has no room for a frame */
+#define SEND_YIELDS 1000 /* yields while the kernel has no room for a frame, */
+#define SEND_SLEEPS 100 /* ... then sleeps of a tick (1 ms) */
 #define TX_SLOT 2048    /* a slot: the largest frame, two a page */
 #define TX_FRAMES (NET_TX_SEGS_MAX / 2) /* slots: a frame is two pieces, mostly */
 #define TX_REFS 3       /* referenced parts a frame may have: with the copied runs
@@ -50,6 +58,7 @@ static envid_t attached; /* who attached the ring: a forked child has not */
 /* The batch being gathered. */
 static struct net_tx_seg batch[NET_TX_SEGS_MAX];
 static unsigned nsegs, nframes, holding;
+static unsigned slot_head; /* the slot of the first frame gathered: slots are a ring */
 /* What net_tx_ref attached to the frame being built in slot nframes. */
 static struct {
 	size_t r_at; /* bytes of the slot's copied run before it */
@@ -61,7 +70,7 @@ static size_t ref_bytes;
 
 uint8_t *net_txbuf(void)
 {
-	return txslots ? txslots + (size_t)nframes * TX_SLOT : NULL;
+	return txslots ? txslots + (size_t)((slot_head + nframes) % TX_FRAMES) * TX_SLOT : NULL;
 }
 
 bool net_tx_ref(size_t at, const void *data, size_t len)
@@ -81,21 +90,44 @@ static void add_seg(const void *va, size_t len, uint32_t flags)
 	batch[nsegs++] = (struct net_tx_seg){ (uint64_t)va, (uint32_t)len, flags };
 }
 
+/* Is [va, va + len) bound in our address space now? */
+static bool readable(uint64_t va, size_t len)
+{
+	for (uint64_t p = ROUNDDOWN(va, PAGE_SIZE); p < va + len; p += PAGE_SIZE)
+		if (sys_page_lookup(p) < 0)
+			return false;
+	return true;
+}
+
 /* Turn the frames of the batch from segs[first] on into one copied piece
  * each, in its slot: the kernel would not send their referenced pieces in
  * place. A frame's first piece is always the start of its slot (the
- * headers come first). */
-static void refs_to_copies(unsigned first)
+ * headers come first). A frame whose referenced bytes are not even bound
+ * any more (an object let go while a retransmission of it waited) is
+ * lost; the count in *lost. */
+static void refs_to_copies(unsigned first, unsigned *lost)
 {
 	static uint8_t frame[ETH_FRAME_MAX];
 	unsigned out = first;
 	for (unsigned i = first; i < nsegs;) {
 		uint8_t *slot = (uint8_t *)batch[i].ts_va;
 		size_t len = 0;
+		bool ok = true;
 		for (bool end = false; !end; i++) {
-			memcpy(frame + len, (const void *)batch[i].ts_va, batch[i].ts_len);
-			len += batch[i].ts_len;
-			end = batch[i].ts_flags & NET_TX_END;
+			const struct net_tx_seg *g = &batch[i];
+			if ((g->ts_flags & NET_TX_REF) && !readable(g->ts_va, g->ts_len))
+				ok = false;
+			if (ok)
+				memcpy(frame + len, (const void *)g->ts_va, g->ts_len);
+			len += g->ts_len;
+			end = g->ts_flags & NET_TX_END;
+		}
+		if (!ok) {
+			/* its slot keeps its place in the ring: send the bare Ethernet
+			 * header, which the peer drops */
+			batch[out++] = (struct net_tx_seg){ (uint64_t)slot, ETH_HLEN, NET_TX_END };
+			++*lost;
+			continue;
 		}
 		memcpy(slot, frame, len);
 		batch[out++] = (struct net_tx_seg){ (uint64_t)slot, (uint32_t)len, NET_TX_END };
@@ -103,35 +135,54 @@ static void refs_to_copies(unsigned first)
 	nsegs = out;
 }
 
-/* Hand the kernel every frame gathered. 0, or the error that lost some. */
-static int flush(void)
+/* Hand the kernel the frames gathered, in order. wait: until it has taken
+ * them all (yielding, then sleeping: see SEND_YIELDS) or they are lost;
+ * otherwise the ones it has no room for now stay gathered for the next
+ * flush. 0, or the error that lost frames. */
+static int flush(bool wait)
 {
-	unsigned first = 0;
+	unsigned first = 0, done = 0;
 	int err = 0, tries = 0;
 	bool copied = false;
 	while (first < nsegs) {
 		long r = sys_net_send_batch(batch + first, nsegs - first);
 		net_stats.sys_sends++;
-		if (r == -E_AGAIN && tries++ < SEND_TRIES) {
-			sys_yield(); /* the device has the ring, or our share: let it drain */
+		if (r == -E_AGAIN && !wait)
+			break;
+		if (r == -E_AGAIN && tries++ < SEND_YIELDS + SEND_SLEEPS) {
+			/* the device has the ring, or our share: let it drain */
+			if (tries <= SEND_YIELDS)
+				sys_yield();
+			else
+				sys_env_sleep(1);
 			continue;
 		}
 		if ((r == -E_PERM || r == -E_FAULT) && !copied) {
-			refs_to_copies(first);
+			unsigned lost = 0;
+			refs_to_copies(first, &lost);
+			net_stats.tx_errors += lost;
 			copied = true;
 			continue;
 		}
 		if (r < 0) {
 			err = (int)r;
-			for (unsigned i = first; i < nsegs; i++)
-				net_stats.tx_errors += (batch[i].ts_flags & NET_TX_END) != 0;
+			for (; first < nsegs; first++) {
+				bool end = batch[first].ts_flags & NET_TX_END;
+				net_stats.tx_errors += end;
+				done += end;
+			}
 			break;
 		}
+		done += (unsigned)r;
 		for (; r > 0; first++)
 			r -= (batch[first].ts_flags & NET_TX_END) != 0;
 		net_stats.tx_batches++;
+		tries = 0; /* progress: the rest waits afresh */
 	}
-	nsegs = nframes = 0;
+	memmove(batch, batch + first, (nsegs - first) * sizeof(batch[0]));
+	nsegs -= first;
+	nframes -= done;
+	slot_head = (slot_head + done) % TX_FRAMES;
 	return err;
 }
 
@@ -157,9 +208,15 @@ int net_tx(size_t len)
 	nrefs = 0;
 	ref_bytes = 0;
 	nframes++;
-	if (holding && nframes < TX_FRAMES && nsegs + NET_TX_FRAME_SEGS <= NET_TX_SEGS_MAX)
+	bool room = nframes < TX_FRAMES && nsegs + NET_TX_FRAME_SEGS <= NET_TX_SEGS_MAX;
+	if (holding && room)
 		return 0;
-	return flush();
+	if (holding) {
+		flush(false); /* what the kernel takes now makes room */
+		if (nframes < TX_FRAMES && nsegs + NET_TX_FRAME_SEGS <= NET_TX_SEGS_MAX)
+			return 0;
+	}
+	return flush(true);
 }
 
 void net_tx_batch_begin(void)
@@ -171,7 +228,15 @@ int net_tx_batch_end(void)
 {
 	if (holding && --holding)
 		return 0;
-	return nframes ? flush() : 0;
+	return nframes ? flush(true) : 0;
+}
+
+void net_tx_batch_end_later(void)
+{
+	if (holding && --holding)
+		return;
+	if (nframes)
+		flush(false);
 }
 
 uint64_t net_now_us(void)
@@ -244,8 +309,12 @@ int net_poll(uint64_t wait_ms)
 		net_tx_batch_end();
 		if (n || wait_ms == 0 || waited)
 			return n;
-		if (nframes)
-			flush(); /* never sleep on frames not sent */
+		if (nframes) {
+			flush(false); /* never sleep on frames not sent... */
+			if (nframes)
+				wait_ms =
+					1; /* ... and come back soon for those the kernel had no room for */
+		}
 		uint64_t hz = ukinfo->ki_tick_hz;
 		uint64_t ticks =
 			wait_ms > UINT64_MAX / hz ? UINT64_MAX : (wait_ms * hz + 999) / 1000;

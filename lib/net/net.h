@@ -69,6 +69,10 @@ int net_poll(uint64_t wait_ms);
  * _end returns 0 or the error that lost frames (lost as on the wire). */
 void net_tx_batch_begin(void);
 int net_tx_batch_end(void);
+/* The same for an event loop that comes back (its next net_poll, or
+ * tcpnet_run, flushes again): frames the kernel has no room for now stay
+ * gathered instead of the env waiting with input unread. */
+void net_tx_batch_end_later(void);
 /* Milliseconds since boot. */
 uint64_t net_now_ms(void);
 
