@@ -13,7 +13,8 @@
  *
  * A piece without NET_TX_REF is copied into the driver's buffer during the
  * call. A NET_TX_REF piece becomes a descriptor of its own (one per page it
- * touches) that the device reads by physical address: each such page is
+ * touches, or one for two pages that are neighbours in physical memory)
+ * that the device reads by physical address: each such page is
  * pinned (kern/mem/pmap.c) before the frame is published and unpinned when
  * the device hands the frame back. While pinned the page cannot be freed,
  * granted or repossessed; if its owner frees it or dies meanwhile the
@@ -68,6 +69,8 @@ struct part {
 	ppn_t p_ppn;
 	uint16_t p_off, p_len;
 	bool p_ref;
+	bool p_join; /* a referenced part that goes on from the last one in
+		      * physical memory: the same descriptor */
 };
 
 static struct txrec recs[VIRTQ_MAX];
@@ -149,8 +152,11 @@ static long check(struct env *self, uint64_t n)
 			    pages[b->b_ppn].pg_type != PAGE_USER)
 				return -E_PERM;
 			uint64_t off = va % PAGE_SIZE, len = MIN(PAGE_SIZE - off, end - va);
-			parts[nparts++] = (struct part){ b->b_ppn, (uint16_t)off, (uint16_t)len,
-							 (s->ts_flags & NET_TX_REF) != 0 };
+			bool ref = (s->ts_flags & NET_TX_REF) != 0;
+			bool join =
+				ref && va != s->ts_va && parts[nparts - 1].p_ppn + 1 == b->b_ppn;
+			parts[nparts++] =
+				(struct part){ b->b_ppn, (uint16_t)off, (uint16_t)len, ref, join };
 			va += len;
 		}
 	}
@@ -167,7 +173,7 @@ static unsigned descriptors(unsigned first, unsigned end)
 {
 	unsigned n = 1;
 	for (unsigned i = first; i < end; i++)
-		if (parts[i].p_ref || (i > first && parts[i - 1].p_ref))
+		if (parts[i].p_ref ? !parts[i].p_join : i > first && parts[i - 1].p_ref)
 			n++;
 	return n;
 }
@@ -189,19 +195,28 @@ static long queue(struct env *self, long nframes)
 		if (virtio_net_tx_start(nd) < 0)
 			break;
 		struct txrec t = { self->env_id, (uint16_t)nd, 0, { 0 } };
+		physaddr_t ref_pa = 0;
+		uint32_t ref_len = 0; /* a referenced run not yet given its descriptor */
 		for (unsigned i = first; i < end; i++) {
 			const struct part *p = &parts[i];
+			if (ref_len && !p->p_join) {
+				virtio_net_tx_ref(ref_pa, ref_len);
+				ref_len = 0;
+			}
 			if (p->p_ref) {
 				page_pin(p->p_ppn);
 				t.t_pins[t.t_npins++] = p->p_ppn;
-				virtio_net_tx_ref(((physaddr_t)p->p_ppn << PAGE_SHIFT) + p->p_off,
-						  p->p_len);
-				txstats.ni_tx_refs++;
+				if (!p->p_join)
+					ref_pa = ((physaddr_t)p->p_ppn << PAGE_SHIFT) + p->p_off;
+				ref_len += p->p_len;
+				txstats.ni_tx_refs += !p->p_join;
 			} else {
 				virtio_net_tx_copy((uint8_t *)page_kva(p->p_ppn) + p->p_off,
 						   p->p_len);
 			}
 		}
+		if (ref_len)
+			virtio_net_tx_ref(ref_pa, ref_len);
 		recs[virtio_net_tx_end()] = t;
 		*used += (uint16_t)nd;
 		in_flight += nd;

@@ -41,6 +41,47 @@ static uint64_t ppn_of(const void *va)
 	return (uint64_t)r >> PAGE_SHIFT;
 }
 
+#define PAIR_VA 0x0000240000000000UL /* page pairs placed by hand (pair()) */
+
+/* Two pages of ours bound writable at va, va + PAGE_SIZE: physically
+ * neighbours (one descriptor for a piece across them) or not (two).
+ * The ppns in ppn[2]. */
+static uint8_t *pair(uint64_t va, bool neighbours, uint64_t ppn[2])
+{
+	for (int tries = 0; tries < 64; tries++) {
+		long a = sys_page_alloc(PPN_ANY, CAP_SELF);
+		assert(a >= 0);
+		long b = sys_page_alloc(neighbours ? (uint64_t)a + 1 : PPN_ANY, CAP_SELF);
+		if (b >= 0 && !neighbours && b == a + 1) {
+			long c = sys_page_alloc(PPN_ANY, CAP_SELF);
+			sys_page_free((uint64_t)b, CAP_SELF);
+			b = c;
+		}
+		if (b < 0 || (!neighbours && b == a + 1)) {
+			sys_page_free((uint64_t)a, CAP_SELF);
+			if (b >= 0)
+				sys_page_free((uint64_t)b, CAP_SELF);
+			continue;
+		}
+		ppn[0] = (uint64_t)a;
+		ppn[1] = (uint64_t)b;
+		assert(sys_page_bind(0, va, ppn[0], BIND_READ | BIND_WRITE, CAP_SELF) == 0);
+		assert(sys_page_bind(0, va + PAGE_SIZE, ppn[1], BIND_READ | BIND_WRITE, CAP_SELF) ==
+		       0);
+		return (uint8_t *)va;
+	}
+	assert(!"no pair of pages");
+	return NULL;
+}
+
+static void unpair(uint64_t va, const uint64_t ppn[2])
+{
+	sys_page_unbind(0, va, CAP_SELF);
+	sys_page_unbind(0, va + PAGE_SIZE, CAP_SELF);
+	sys_page_free(ppn[0], CAP_SELF);
+	sys_page_free(ppn[1], CAP_SELF);
+}
+
 static void seg(unsigned i, const void *va, uint64_t len, uint32_t flags)
 {
 	segs[i] = (struct net_tx_seg){ (uint64_t)va, (uint32_t)len, flags };
@@ -213,18 +254,30 @@ static void batches(uint8_t *buf)
 	/* one doorbell at most: none if the device was still busy */
 	check("ten-frames-one-kick", b.ni_tx_kicks - a.ni_tx_kicks <= 1);
 
-	/* by reference, one piece across a page boundary: three parts in place */
-	uint8_t *data = buf + PAGE_SIZE;
+	/* by reference, a piece within a page, and one across a page boundary
+	 * between pages apart in physical memory: three parts in place */
+	uint64_t ppn[2];
+	uint8_t *data = pair(PAIR_VA, false, ppn);
 	seg(0, buf, 14, 0);
 	seg(1, data + 100, 200, NET_TX_REF | NET_TX_END);
 	seg(2, buf, 14, 0);
-	seg(3, data + 2 * PAGE_SIZE - 50, 100, NET_TX_REF);
+	seg(3, data + PAGE_SIZE - 50, 100, NET_TX_REF);
 	seg(4, buf + 14, 10, NET_TX_END);
 	info(&a);
 	check_eq("ref-frames", send_all(5), 0);
 	info(&b);
 	check_eq("ref-parts-counted", (long)(b.ni_tx_refs - a.ni_tx_refs), 3);
 	check("ref-in-flight-bounded", b.ni_tx_in_flight <= b.ni_tx_size);
+	unpair(PAIR_VA, ppn);
+	/* across neighbours in physical memory: one part */
+	data = pair(PAIR_VA, true, ppn);
+	seg(0, buf, 14, 0);
+	seg(1, data + PAGE_SIZE - 50, 100, NET_TX_REF | NET_TX_END);
+	info(&a);
+	check_eq("ref-neighbours", send_all(2), 0);
+	info(&b);
+	check_eq("ref-neighbours-one-part", (long)(b.ni_tx_refs - a.ni_tx_refs), 1);
+	unpair(PAIR_VA, ppn);
 }
 
 /* A page referenced by frames in flight is freed at once. */
@@ -288,6 +341,15 @@ static void killed_in_flight(uint8_t *buf)
 	vm_unmap((uint64_t)mail, PAGE_SIZE);
 }
 
+/* Wait (up to 2 s) until nothing is in flight. */
+static void drain(void)
+{
+	struct net_info ni;
+	uint64_t until = ukinfo->ki_ticks + 2 * ukinfo->ki_tick_hz;
+	while (info(&ni) == 0 && ni.ni_tx_in_flight && ukinfo->ki_ticks < until)
+		sys_yield();
+}
+
 /* More frames than the caller's share (96 of 128 descriptors): a partial
  * count, then E_AGAIN while the share is full, and every frame out in the
  * end. */
@@ -296,7 +358,9 @@ static void beyond_share(uint8_t *buf)
 	struct net_info a, b;
 	header(buf);
 	/* 8 frames of 15 descriptors: 120, beyond any share */
-	unsigned n = wide_frames(NET_TX_SEGS_MAX / 8, buf, buf + 2 * PAGE_SIZE);
+	uint64_t ppn[2];
+	uint8_t *apart = pair(PAIR_VA, false, ppn);
+	unsigned n = wide_frames(NET_TX_SEGS_MAX / 8, buf, apart + PAGE_SIZE);
 	info(&a);
 	unsigned partial = 0, whole = 0, again = 0, hung = 0;
 	for (unsigned round = 0; round < 50; round++) {
@@ -316,15 +380,8 @@ static void beyond_share(uint8_t *buf)
 	check("share-counted", b.ni_tx_share_full > a.ni_tx_share_full);
 	check_eq("share-never-hangs", hung, 0);
 	printf("test_nettx: of 50 rounds, %u partial, %u refused while full\n", partial, again);
-}
-
-/* Wait (up to 2 s) until nothing is in flight. */
-static void drain(void)
-{
-	struct net_info ni;
-	uint64_t until = ukinfo->ki_ticks + 2 * ukinfo->ki_tick_hz;
-	while (info(&ni) == 0 && ni.ni_tx_in_flight && ukinfo->ki_ticks < until)
-		sys_yield();
+	drain();
+	unpair(PAIR_VA, ppn);
 }
 
 /* A child floods the device while we send one frame at a time: with our
@@ -337,9 +394,9 @@ static void flood_cannot_starve(uint8_t *buf)
 	drain(); /* ours from before: the 30 below are all we hold */
 	long pid = fork();
 	if (pid == 0) {
-		uint8_t *mine = vm_alloc(2 * PAGE_SIZE); /* the child's own */
+		uint64_t ppn[2]; /* the child's own pages */
+		uint8_t *mine = pair(PAIR_VA + 16 * PAGE_SIZE, false, ppn);
 		header(mine);
-		memset(mine + 24, 0x55, PAGE_SIZE + 100);
 		unsigned n = wide_frames(NET_TX_SEGS_MAX / 8, mine, mine + PAGE_SIZE);
 		while (!stop[0])
 			stop[1] += sys_net_send_batch(segs, n) == -E_AGAIN;
