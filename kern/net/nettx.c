@@ -23,10 +23,10 @@
  * write its own pinned page: that only changes its own frame.
  *
  * Fairness: the ring has virtio_net_tx_size() descriptors (128 under QEMU).
- * One env may hold at most three quarters of them in flight (share_used,
- * per env slot) - a 64 KiB window of zero-copy segments - so an env that
- * floods the device, in a loop, as fast as it can, always leaves a quarter
- * to the rest, and since the device never
+ * One env may hold all but TX_RESERVE of them in flight (share_used, per
+ * env slot) - a 64 KiB window of zero-copy segments fits - so an env that
+ * floods the device, in a loop, as fast as it can, always leaves room for
+ * the next frames of everyone else, and since the device never
  * waits for an env (every descriptor points at pinned or kernel memory),
  * what it holds comes back within the device's own time. Frames beyond an
  * env's share are not queued: the call returns the count it did queue.
@@ -55,6 +55,7 @@
 
 #define PARTS_MAX (NET_TX_SEGS_MAX * 2) /* a piece <= NET_FRAME_MAX spans two pages at most */
 #define FRAME_PARTS_MAX (NET_TX_FRAME_SEGS * 2)
+#define TX_RESERVE 16 /* descriptors one env may not take: the others' next frames */
 
 /* A frame with the device, by the id (head descriptor) the driver gave. */
 struct txrec {
@@ -181,7 +182,7 @@ static unsigned descriptors(unsigned first, unsigned end)
 /* Queue the checked frames of self: the count queued, or -E_AGAIN. */
 static long queue(struct env *self, long nframes)
 {
-	unsigned share = virtio_net_tx_size() - virtio_net_tx_size() / 4;
+	unsigned share = virtio_net_tx_size() - TX_RESERVE;
 	uint16_t *used = &share_used[ENVX(self->env_id)];
 	long queued = 0;
 	virtio_net_tx_reap(); /* what finished gives its share back first */

@@ -43,6 +43,7 @@
 #define RING_PAGES NET_RING_PAGES_MAX /* 127 slots: a burst of SYNs from many clients */
 #define SEND_YIELDS 1000 /* yields while the kernel has no room for a frame, */
 #define SEND_SLEEPS 100 /* ... then sleeps of a tick (1 ms) */
+#define POLL_YIELDS 32  /* before net_poll sleeps with frames the kernel has no room for */
 #define TX_SLOT 2048    /* a slot: the largest frame, two a page */
 #define TX_FRAMES (NET_TX_SEGS_MAX / 2) /* slots: a frame is two pieces, mostly */
 #define TX_REFS 3       /* referenced parts a frame may have: with the copied runs
@@ -309,12 +310,15 @@ int net_poll(uint64_t wait_ms)
 		net_tx_batch_end();
 		if (n || wait_ms == 0 || waited)
 			return n;
-		if (nframes) {
-			flush(false); /* never sleep on frames not sent... */
-			if (nframes)
-				wait_ms =
-					1; /* ... and come back soon for those the kernel had no room for */
+		/* never sleep on frames not sent: the device drains the ring in
+		 * microseconds, so look again a few times before sleeping a tick */
+		for (int i = 0; nframes && i < POLL_YIELDS; i++) {
+			flush(false);
+			if (nframes && ring->nr_tail == ring->nr_head)
+				sys_yield();
 		}
+		if (nframes)
+			wait_ms = 1; /* come back soon for what the kernel had no room for */
 		uint64_t hz = ukinfo->ki_tick_hz;
 		uint64_t ticks =
 			wait_ms > UINT64_MAX / hz ? UINT64_MAX : (wait_ms * hz + 999) / 1000;
