@@ -264,6 +264,8 @@ int net_open(void)
 		 * parent's, shared copy-on-write; the kernel needs its own */
 		ring = bound_pages(RING_PAGES);
 		txslots = bound_pages(TX_FRAMES * TX_SLOT / PAGE_SIZE);
+		nsegs = nframes = slot_head = nrefs = 0; /* a parent's frames are its own */
+		ref_bytes = 0;
 		if (!ring || !txslots)
 			return -E_NO_MEM;
 		r = sys_net_ring_attach(ring, RING_PAGES);
