@@ -76,7 +76,35 @@ struct net_info {
 	uint64_t ni_turn_count;     /* turnarounds counted */
 	uint64_t ni_turn_cycles;    /* their sum */
 	uint64_t ni_turn_min;       /* the shortest; 0 if none */
+	/* Transmit (sys_net_send, sys_net_send_batch, packet handlers). */
+	uint64_t ni_tx_kicks;       /* doorbells rung: one per call at most, none while
+				     * the device says it is still busy with the queue */
+	uint64_t ni_tx_refs;        /* parts the device read in place (zero copy) */
+	uint64_t ni_tx_share_full;  /* calls stopped short by the caller's share of the ring */
+	uint32_t ni_tx_in_flight;   /* descriptors with the device now, all envs */
+	uint32_t ni_tx_size;        /* descriptors in the transmit ring */
 };
+
+/*
+ * sys_net_send_batch: the frames to send, as one array of pieces in the
+ * caller's memory. A frame is a run of pieces ending with one that has
+ * NET_TX_END; its bytes are the pieces' in order. A piece is copied by the
+ * kernel during the call, or with NET_TX_REF read by the device in place
+ * (zero copy): its pages stay pinned - the env cannot free, pass on or
+ * lose them to the abort protocol; freed or left behind by a dying env they
+ * are the kernel's until the device is done - and the bytes must stay as
+ * they are until then, or the frame carries what they became. Every piece
+ * lies in user pages the caller owns; one may cross a page boundary.
+ */
+struct net_tx_seg {
+	uint64_t ts_va;    /* the piece's first byte */
+	uint32_t ts_len;   /* its length, 1..NET_FRAME_MAX */
+	uint32_t ts_flags; /* NET_TX_* */
+};
+#define NET_TX_END 0x1         /* the last piece of its frame */
+#define NET_TX_REF 0x2         /* by reference: the device reads it in place */
+#define NET_TX_SEGS_MAX 64     /* pieces per call: bounds the kernel's copy of the array */
+#define NET_TX_FRAME_SEGS 8    /* pieces per frame: bounds a frame's descriptor chain */
 
 /* sys_net_filters: one installed filter. */
 struct net_filter_info {

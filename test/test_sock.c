@@ -104,6 +104,22 @@ uint64_t net_now_ms(void)
 	return sim.now_us / 1000;
 }
 
+/* The simulated link takes each segment as it is sent: a batch of them
+ * (lib/net/net.c) has nothing to gather; only its nesting is checked. */
+static int tx_batch_depth;
+
+void net_tx_batch_begin(void)
+{
+	tx_batch_depth++;
+}
+
+int net_tx_batch_end(void)
+{
+	CHECK_MSG(tx_batch_depth > 0, "a transmit batch ended that never began");
+	tx_batch_depth--;
+	return 0;
+}
+
 /* Deliver what is due; then move the clock to the next event, at most
  * wait_ms on. */
 int tcpnet_run(uint64_t wait_ms)

@@ -5,13 +5,23 @@
  * buffer by the 12-byte struct virtio_net_hdr, all zero on transmit (no
  * checksum or segmentation offload asked) and ignored on receive.
  *
- * Buffers are the kernel's: VIRTQ_MAX / 2 of NET_BUF bytes per queue, two
- * a page, each descriptor owning one buffer for good. Receive buffers are
- * handed back to the device as soon as the rx function has copied the frame out,
- * so the device never waits on an env. A transmit buffer is filled by
- * net.c (a copy of the sender's frame, see there) and comes back when the
- * device marks it used; transmit completions are reaped lazily, when
- * buffers run out and on each interrupt.
+ * Receive buffers are the kernel's: NET_RXQ of NET_BUF bytes, two a page,
+ * each descriptor owning one buffer for good, handed back to the device as
+ * soon as the rx function has copied the frame out, so the device never
+ * waits on an env.
+ *
+ * Transmit: a frame is a descriptor chain (VERSION_1 implies any layout).
+ * Its head descriptor's own kernel buffer holds the virtio header and every
+ * run of bytes the caller asks to be copied (virtio_net_tx_copy); a part
+ * the caller asks to be read in place (virtio_net_tx_ref: zero copy, from
+ * memory the caller keeps still until told) gets a descriptor of its own.
+ * Nothing is published until virtio_net_tx_end, and the device is told
+ * only by virtio_net_tx_kick: a caller queues several frames and rings
+ * once. A chain comes back when the device marks its head used; its
+ * descriptors return to the free list and the done function hears the
+ * frame's id (so the layer above can unpin what it pinned). Completions
+ * are reaped on each interrupt, when descriptors run short, and when the
+ * layer above asks (virtio_net_tx_reap).
  *
  * Interrupts: MSI-X entry 0, vector IRQ_NET, for both queues, to the boot
  * CPU. Configuration changes (link up/down) raise nothing; sys_net_info
@@ -44,10 +54,13 @@
 
 #define RX_QUEUE 0
 #define TX_QUEUE 1
-#define NET_QSIZE 64       /* buffers per queue: 32 pages each way */
+#define NET_RXQ 64         /* receive buffers: 32 pages */
+#define NET_TXQ VIRTQ_MAX  /* transmit descriptors (each with a buffer: 64 pages) */
+#define TX_CHAIN_MAX 24    /* descriptors one frame may use: bounds chain[] */
 #define NET_HDR_LEN 12     /* struct virtio_net_hdr with num_buffers (VERSION_1) */
 #define NET_BUF 2048       /* header + the largest frame, two a page */
 #define MSIX_ENTRY 0
+#define VIRTQ_USED_F_NO_NOTIFY 1 /* the device: do not kick me now (2.7.10) */
 
 _Static_assert(NET_HDR_LEN + NET_FRAME_MAX <= NET_BUF, "a frame fits its buffer");
 
@@ -55,10 +68,21 @@ static struct virtio_dev vdev;
 static struct virtq rxq, txq;
 static bool present, has_status;
 static uint8_t mac[6];
-static physaddr_t rx_pa[NET_QSIZE], tx_pa[NET_QSIZE];
-static uint16_t tx_free[NET_QSIZE];   /* transmit descriptors not with the device */
+static physaddr_t rx_pa[NET_RXQ], tx_pa[NET_TXQ];
+static uint16_t tx_free[NET_TXQ];   /* transmit descriptors not with the device */
 static uint16_t ntx_free;
-static uint16_t tx_cur;               /* taken by virtio_net_tx_begin */
+static virtio_net_tx_done_fn *tx_done;
+
+/* Each frame with the device, by its head descriptor: the chain. */
+static struct {
+	uint16_t c_n;
+	uint16_t c_desc[TX_CHAIN_MAX];
+} chain[NET_TXQ];
+
+/* The frame being built (between virtio_net_tx_start and _end). */
+static uint16_t cur_head, cur_last;
+static uint32_t cur_copied; /* bytes used in the head's buffer, header included */
+static bool cur_last_is_buf; /* the last descriptor is a run in the head's buffer */
 
 /* Take n buffers of NET_BUF bytes from fresh kernel pages. */
 static int alloc_buffers(physaddr_t *pa, uint16_t n)
@@ -92,8 +116,8 @@ static int start(struct pci_dev *d)
 	if (r < 0)
 		return r;
 	has_status = got & NET_F_STATUS;
-	if ((r = virtio_queue_init(&vdev, &rxq, RX_QUEUE, NET_QSIZE, MSIX_ENTRY)) < 0 ||
-	    (r = virtio_queue_init(&vdev, &txq, TX_QUEUE, NET_QSIZE, MSIX_ENTRY)) < 0)
+	if ((r = virtio_queue_init(&vdev, &rxq, RX_QUEUE, NET_RXQ, MSIX_ENTRY)) < 0 ||
+	    (r = virtio_queue_init(&vdev, &txq, TX_QUEUE, NET_TXQ, MSIX_ENTRY)) < 0)
 		return r;
 	virtio_config_vector(&vdev, VIRTIO_NO_VECTOR);
 	if ((r = alloc_buffers(rx_pa, rxq.vq_size)) < 0 ||
@@ -159,34 +183,110 @@ bool virtio_net_link_up(void)
 	return status & NET_S_LINK_UP;
 }
 
-static void tx_reap(void)
+void virtio_net_set_tx_done(virtio_net_tx_done_fn *fn)
+{
+	tx_done = fn;
+}
+
+uint16_t virtio_net_tx_size(void)
+{
+	return present ? txq.vq_size : 0;
+}
+
+void virtio_net_tx_reap(void)
 {
 	uint16_t id;
 	uint32_t len;
-	while (virtq_pop(&txq, &id, &len))
-		if (ntx_free < txq.vq_size)
-			tx_free[ntx_free++] = id;
+	while (present && virtq_pop(&txq, &id, &len)) {
+		if (!chain[id].c_n) {
+			cprintf("virtio-net: device returned idle descriptor %u; ignored\n", id);
+			continue;
+		}
+		for (uint16_t i = 0; i < chain[id].c_n; i++)
+			tx_free[ntx_free++] = chain[id].c_desc[i];
+		chain[id].c_n = 0;
+		if (tx_done)
+			tx_done(id);
+	}
 }
 
-void *virtio_net_tx_begin(void)
+/* Take a free descriptor into the frame being built (reserved by _start). */
+static uint16_t take_desc(void)
+{
+	uint16_t d = tx_free[--ntx_free];
+	chain[cur_head].c_desc[chain[cur_head].c_n++] = d;
+	return d;
+}
+
+/* Append descriptor d (filled) to the frame being built. */
+static void link_desc(uint16_t d)
+{
+	txq.vq_desc[cur_last].d_flags |= VIRTQ_DESC_F_NEXT;
+	txq.vq_desc[cur_last].d_next = d;
+	cur_last = d;
+}
+
+int virtio_net_tx_start(unsigned ndesc)
 {
 	if (!present)
-		return NULL;
-	if (!ntx_free)
-		tx_reap();
-	if (!ntx_free)
-		return NULL;
-	tx_cur = tx_free[--ntx_free];
-	uint8_t *buf = KADDR(tx_pa[tx_cur]);
-	memset(buf, 0, NET_HDR_LEN);
-	return buf + NET_HDR_LEN;
+		return -E_NOT_FOUND;
+	if (ndesc < 1 || ndesc > TX_CHAIN_MAX)
+		return -E_INVAL;
+	if (ntx_free < ndesc)
+		virtio_net_tx_reap();
+	if (ntx_free < ndesc)
+		return -E_AGAIN;
+	chain[tx_free[ntx_free - 1]].c_n = 0;
+	cur_head = tx_free[ntx_free - 1];
+	take_desc();
+	cur_last = cur_head;
+	memset(KADDR(tx_pa[cur_head]), 0, NET_HDR_LEN);
+	cur_copied = NET_HDR_LEN;
+	cur_last_is_buf = true;
+	virtq_desc_set(&txq, cur_head, tx_pa[cur_head], NET_HDR_LEN, 0);
+	return 0;
 }
 
-void virtio_net_tx_commit(uint32_t len)
+void virtio_net_tx_copy(const void *src, uint32_t len)
 {
-	virtq_desc_set(&txq, tx_cur, tx_pa[tx_cur], NET_HDR_LEN + len, 0);
-	virtq_push(&txq, tx_cur);
+	if (cur_copied + len > NET_BUF)
+		panic("virtio_net_tx_copy: %u bytes after %u", len, cur_copied);
+	memcpy((uint8_t *)KADDR(tx_pa[cur_head]) + cur_copied, src, len);
+	if (cur_last_is_buf) {
+		txq.vq_desc[cur_last].d_len += len; /* the run goes on */
+	} else {
+		uint16_t d = take_desc();
+		virtq_desc_set(&txq, d, tx_pa[cur_head] + cur_copied, len, 0);
+		link_desc(d);
+		cur_last_is_buf = true;
+	}
+	cur_copied += len;
+}
+
+void virtio_net_tx_ref(physaddr_t pa, uint32_t len)
+{
+	uint16_t d = take_desc();
+	virtq_desc_set(&txq, d, pa, len, 0);
+	link_desc(d);
+	cur_last_is_buf = false;
+}
+
+uint16_t virtio_net_tx_end(void)
+{
+	virtq_push(&txq, cur_head);
+	return cur_head;
+}
+
+bool virtio_net_tx_kick(void)
+{
+	/* A device still working through the queue says so (2.7.10): it
+	 * will see the new frames without being told, and telling it is an
+	 * exit to the emulator. Read after the frames are published. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (txq.vq_used->u_flags & VIRTQ_USED_F_NO_NOTIFY)
+		return false;
 	virtq_kick(&txq);
+	return true;
 }
 
 void virtio_net_irq(void)
@@ -204,5 +304,5 @@ void virtio_net_irq(void)
 	}
 	if (gave)
 		virtq_kick(&rxq);
-	tx_reap();
+	virtio_net_tx_reap();
 }

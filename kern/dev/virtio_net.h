@@ -20,10 +20,35 @@ bool virtio_net_present(void);
 void virtio_net_mac(uint8_t mac[6]);
 /* Link up? (true if the device cannot tell) */
 bool virtio_net_link_up(void);
-/* A transmit buffer of NET_FRAME_MAX bytes to fill, or NULL if every one is
- * still with the device. virtio_net_tx_commit sends the first len bytes. */
-void *virtio_net_tx_begin(void);
-void virtio_net_tx_commit(uint32_t len);
+/*
+ * Transmit. A frame is built in order from runs copied now into the
+ * driver's buffer (NET_FRAME_MAX bytes in all at most) and parts the device
+ * reads in place, by physical address, until the frame comes back:
+ *   virtio_net_tx_start(ndesc)  reserve ndesc descriptors (1 for the copied
+ *                               runs' first, 1 more per part and per run
+ *                               after a part; at most TX_CHAIN_MAX = 24):
+ *                               0, -E_AGAIN (too few free: try later),
+ *                               -E_INVAL, -E_NOT_FOUND (no device)
+ *   virtio_net_tx_copy / _ref   add bytes, within the reservation
+ *   virtio_net_tx_end()         publish it (not yet noticed); its id
+ *   virtio_net_tx_kick()        tell the device, once for many frames
+ *                               (unless it is busy with the queue anyway)
+ * The done function hears each frame's id once the device is done with
+ * it (from virtio_net_tx_reap or the interrupt).
+ */
+typedef void virtio_net_tx_done_fn(uint16_t id);
+void virtio_net_set_tx_done(virtio_net_tx_done_fn *fn);
+int virtio_net_tx_start(unsigned ndesc);
+void virtio_net_tx_copy(const void *src, uint32_t len);
+void virtio_net_tx_ref(physaddr_t pa, uint32_t len);
+uint16_t virtio_net_tx_end(void);
+/* false: the device asked not to be told (it is still busy with the
+ * queue and will find the new frames itself). */
+bool virtio_net_tx_kick(void);
+/* Take back the frames the device has finished. */
+void virtio_net_tx_reap(void);
+/* Descriptors in the transmit queue (0 without a device): ids are below. */
+uint16_t virtio_net_tx_size(void);
 /* The device's interrupt: every received frame goes to the rx function,
  * finished transmit buffers come back. */
 void virtio_net_irq(void);

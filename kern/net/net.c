@@ -24,14 +24,10 @@
  * and the frame goes to the env's ring, so a handler that runs to its
  * budget on every frame slows only its own family's traffic.
  *
- * Transmit: sys_net_send sends a frame from the caller's memory, which must
- * be bound in the caller's software TLB and lie in user pages it owns. The
- * frame is copied into a kernel transmit buffer (1514 bytes at most): zero
- * copy would let the device read the page after the call returns, so the
- * page would have to stay pinned - not freed, not passed on, not taken by
- * the abort protocol - until the device is done, and the page table of
- * owners has no such pin yet. Any env may send; source addresses are not
- * checked (outgoing filters belong with the DPF work).
+ * Transmit (sys_net_send, sys_net_send_batch, a packet handler's replies)
+ * is nettx.c's: batches, zero copy from pinned pages, each env's share of
+ * the ring. Any env may send; source addresses are not checked (outgoing
+ * filters belong with the DPF work).
  *
  * Locking: the big kernel lock (system calls and IRQ_NET alike).
  */
@@ -68,6 +64,7 @@ static void net_input(const uint8_t *frame, uint32_t len);
 void net_init(void)
 {
 	virtio_net_init(net_input);
+	nettx_init();
 }
 
 void net_irq(void)
@@ -96,6 +93,7 @@ void net_env_gone(struct env *e, enum env_end how UNUSED)
 	struct ring *r = ring_of(e->env_id);
 	if (r)
 		ring_detach(r, e);
+	nettx_env_gone(e);
 }
 
 /* Is ppn a user page e owns? Only then may the kernel write into it. */
@@ -157,7 +155,7 @@ static uint64_t last_arrival; /* TSC of the latest frame since a send; 0: none *
 /* A frame is about to go to the device: count it, and the turnaround since
  * the frame that (presumably) asked for it arrived - up to the doorbell,
  * whose cost is the emulator's and the same for every sender. */
-static void count_tx(void)
+void net_count_tx(void)
 {
 	stats.ni_tx_frames++;
 	if (!last_arrival)
@@ -170,20 +168,6 @@ static void count_tx(void)
 		stats.ni_turn_min = t;
 }
 
-/* A frame a packet handler sends, from its env's granted memory. */
-static int ash_tx(const void *frame, uint64_t len)
-{
-	if (len < NET_FRAME_MIN || len > NET_FRAME_MAX)
-		return -E_RANGE;
-	uint8_t *buf = virtio_net_present() ? virtio_net_tx_begin() : NULL;
-	if (!buf)
-		return -E_AGAIN;
-	memcpy(buf, frame, len);
-	count_tx();
-	virtio_net_tx_commit((uint32_t)len);
-	return 0;
-}
-
 /* Who gets a frame: the env whose packet filter accepts it (netfilter.c),
  * if it has a ring - after its packet handler, if the filter has one, which
  * may consume the frame (0 returned) - else the default receiver. */
@@ -194,7 +178,7 @@ static envid_t demux(const uint8_t *frame, uint32_t len, bool *consumed)
 	uint64_t arg = 0;
 	envid_t id = netfilter_demux(frame, len, &ash, &arg);
 	struct env *e = ash >= 0 ? env_lookup(id) : NULL; /* only a handler needs it */
-	if (e && dlcode_run_packet(e, (uint64_t)ash, frame, len, arg, ash_tx) == 0) {
+	if (e && dlcode_run_packet(e, (uint64_t)ash, frame, len, arg, net_tx_kernel_frame) == 0) {
 		stats.ni_rx_ash++;
 		*consumed = true; /* handled in the kernel: the env is not woken */
 		return 0;
@@ -286,40 +270,6 @@ long sys_net_ring_attach(uint64_t va, uint64_t npages)
 	return r->r_nslots;
 }
 
-long sys_net_send(uint64_t va, uint64_t len)
-{
-	struct env *self = curenv;
-	if (len < NET_FRAME_MIN || len > NET_FRAME_MAX)
-		return -E_INVAL;
-	if (va >= UTOP || len > UTOP - va)
-		return -E_FAULT;
-	/* the frame spans at most two pages */
-	const uint8_t *part[2];
-	uint64_t part_len[2], nparts = 0;
-	for (uint64_t at = va; at < va + len; nparts++) {
-		const struct binding *b = stlb_lookup(self->env_vm, at);
-		if (!b)
-			return -E_FAULT;
-		if (!owns(self, b->b_ppn))
-			return -E_PERM;
-		uint64_t off = at % PAGE_SIZE;
-		part[nparts] = (const uint8_t *)page_kva(b->b_ppn) + off;
-		part_len[nparts] = MIN(PAGE_SIZE - off, va + len - at);
-		at += part_len[nparts];
-	}
-	if (!virtio_net_present())
-		return -E_NOT_FOUND;
-	uint8_t *buf = virtio_net_tx_begin();
-	if (!buf)
-		return -E_AGAIN;
-	memcpy(buf, part[0], part_len[0]);
-	if (nparts == 2)
-		memcpy(buf + part_len[0], part[1], part_len[1]);
-	count_tx();
-	virtio_net_tx_commit((uint32_t)len);
-	return 0;
-}
-
 long sys_net_info(uint64_t out)
 {
 	if (!virtio_net_present())
@@ -328,6 +278,7 @@ long sys_net_info(uint64_t out)
 	virtio_net_mac(ni.ni_mac);
 	ni.ni_link = virtio_net_link_up();
 	ni.ni_owner = net_owner();
+	nettx_info(&ni);
 	if (copy_to_user(curenv->env_vm, out, &ni, sizeof(ni)) < 0)
 		return -E_FAULT;
 	return 0;

@@ -376,13 +376,24 @@ int appl_run(void)
 		uint64_t wait = sleep_ms(appl_now_ms());
 		if (wait)
 			lstats.sleeps++;
+		/* what the turn sends - answers to the frames, the program's
+		 * replies, the timers' - leaves in one batch (tcpnet_run flushes
+		 * before it sleeps) */
+		net_tx_batch_begin();
 		int r = tcpnet_run(wait);
-		if (r < 0)
+		if (r >= 0) {
+			lstats.frames += (uint64_t)r;
+			serve_ready();
+			run_due(appl_now_ms());
+		}
+		net_tx_batch_end_later(); /* the next turn's tcpnet_run sends the rest */
+		if (r < 0) {
+			net_tx_batch_end();
 			return r;
-		lstats.frames += (uint64_t)r;
-		serve_ready();
-		run_due(appl_now_ms());
+		}
 	}
+	net_tx_batch_begin();
+	net_tx_batch_end(); /* nothing left behind */
 	stopping = false;
 	return 0;
 }

@@ -1,13 +1,39 @@
 /*
  * The network stack's ties to Exo: the receive ring the kernel fills, the
- * transmit buffer, the clock, and waiting for frames. The protocol files
+ * transmit slots, the clock, and waiting for frames. The protocol files
  * reach the machine only through these (lib/net/netwire.h).
  *
- * The ring and the transmit buffer are pages this env allocates and binds
- * itself (shared memory, bound at once), as the kernel
- * requires: it writes received frames only into pages the receiver owns
- * and sends only from pages the sender owns. Both are set up once and kept
- * for the life of the program; net_close only detaches the ring.
+ * The ring and the transmit slots are pages this env allocates and binds
+ * itself (shared memory, bound at once), as the kernel requires: it writes
+ * received frames only into pages the receiver owns and sends only from
+ * pages the sender owns. Both are set up once and kept for the life of the
+ * program; net_close only detaches the ring.
+ *
+ * Transmit batches: frames are built one after another in a ring of
+ * TX_FRAMES slots of TX_SLOT bytes (net_txbuf is the next free one) and
+ * described in an array of struct net_tx_seg that one sys_net_send_batch
+ * hands the kernel: one system call and one doorbell for the lot. Outside
+ * a batch (net_tx_batch_begin/_end, which nest) every frame is flushed at
+ * once, as before; inside, at the end of the outermost batch, before any
+ * wait for frames (net_poll), and when the slots run out. The kernel copies
+ * what is in the slots during the call, so a slot is free again once its
+ * frame is queued. When the kernel has no room (its ring, or this env's
+ * share of it, is full), net_tx_batch_end waits - yielding SEND_YIELDS
+ * times, then sleeping a tick at a time, SEND_SLEEPS at most: a device
+ * slower than the stack costs time, not segments, which TCP would only
+ * resend after a timeout - and a frame that still fails is lost, as on the
+ * wire. An event loop ends its turn with net_tx_batch_end_later instead:
+ * what the kernel cannot take yet stays in the slots, the loop goes back
+ * to reading its input (an env that waits here leaves the ACKs that would
+ * free the device's ring to overflow its receive ring), and net_poll sends
+ * it before it sleeps, sleeping at most a tick while any is left.
+ *
+ * Zero copy: net_tx_ref adds bytes of immutable memory (a TCP zero-copy
+ * object) to the frame being built by reference; the kernel pins their
+ * pages and the device reads them in place. The kernel sends only from
+ * pages this env owns: if it refuses a batch (-E_PERM or -E_FAULT: the
+ * memory is in the boot image, say), the referenced bytes are copied into
+ * the slots and the batch tried again.
  */
 #include <inc/net.h>
 #include <lib/base/libos.h>
@@ -15,27 +41,203 @@
 #include <lib/base/vm.h>
 
 #define RING_PAGES NET_RING_PAGES_MAX /* 127 slots: a burst of SYNs from many clients */
-#define SEND_TRIES 1000 /* yields while every transmit buffer is busy */
+#define SEND_YIELDS 1000 /* yields while the kernel has no room for a frame, */
+#define SEND_SLEEPS 100 /* ... then sleeps of a tick (1 ms) */
+#define POLL_YIELDS 32  /* before net_poll sleeps with frames the kernel has no room for */
+#define TX_SLOT 2048    /* a slot: the largest frame, two a page */
+#define TX_FRAMES (NET_TX_SEGS_MAX / 2) /* slots: a frame is two pieces, mostly */
+#define TX_REFS 3       /* referenced parts a frame may have: with the copied runs
+			 * between them, within NET_TX_FRAME_SEGS pieces */
+
+_Static_assert(2 * TX_REFS + 1 <= NET_TX_FRAME_SEGS, "a frame's pieces fit the kernel's limit");
+_Static_assert(ETH_FRAME_MAX <= TX_SLOT, "a frame fits its slot");
 
 static struct net_ring *ring;
-static uint8_t *txbuf;
+static uint8_t *txslots; /* TX_FRAMES slots of TX_SLOT bytes */
 static envid_t attached; /* who attached the ring: a forked child has not */
+
+/* The batch being gathered. */
+static struct net_tx_seg batch[NET_TX_SEGS_MAX];
+static unsigned nsegs, nframes, holding;
+static unsigned slot_head; /* the slot of the first frame gathered: slots are a ring */
+/* What net_tx_ref attached to the frame being built in slot nframes. */
+static struct {
+	size_t r_at; /* bytes of the slot's copied run before it */
+	const void *r_data;
+	size_t r_len;
+} refs[TX_REFS];
+static unsigned nrefs;
+static size_t ref_bytes;
 
 uint8_t *net_txbuf(void)
 {
-	return txbuf;
+	return txslots ? txslots + (size_t)((slot_head + nframes) % TX_FRAMES) * TX_SLOT : NULL;
+}
+
+bool net_tx_ref(size_t at, const void *data, size_t len)
+{
+	if (nrefs == TX_REFS || len == 0 || !txslots)
+		return false;
+	refs[nrefs].r_at = at;
+	refs[nrefs].r_data = data;
+	refs[nrefs].r_len = len;
+	nrefs++;
+	ref_bytes += len;
+	return true;
+}
+
+static void add_seg(const void *va, size_t len, uint32_t flags)
+{
+	batch[nsegs++] = (struct net_tx_seg){ (uint64_t)va, (uint32_t)len, flags };
+}
+
+/* Is [va, va + len) bound in our address space now? */
+static bool readable(uint64_t va, size_t len)
+{
+	for (uint64_t p = ROUNDDOWN(va, PAGE_SIZE); p < va + len; p += PAGE_SIZE)
+		if (sys_page_lookup(p) < 0)
+			return false;
+	return true;
+}
+
+/* Turn the frames of the batch from segs[first] on into one copied piece
+ * each, in its slot: the kernel would not send their referenced pieces in
+ * place. A frame's first piece is always the start of its slot (the
+ * headers come first). A frame whose referenced bytes are not even bound
+ * any more (an object let go while a retransmission of it waited) is
+ * lost; the count in *lost. */
+static void refs_to_copies(unsigned first, unsigned *lost)
+{
+	static uint8_t frame[ETH_FRAME_MAX];
+	unsigned out = first;
+	for (unsigned i = first; i < nsegs;) {
+		uint8_t *slot = (uint8_t *)batch[i].ts_va;
+		size_t len = 0;
+		bool ok = true;
+		for (bool end = false; !end; i++) {
+			const struct net_tx_seg *g = &batch[i];
+			if ((g->ts_flags & NET_TX_REF) && !readable(g->ts_va, g->ts_len))
+				ok = false;
+			if (ok)
+				memcpy(frame + len, (const void *)g->ts_va, g->ts_len);
+			len += g->ts_len;
+			end = g->ts_flags & NET_TX_END;
+		}
+		if (!ok) {
+			/* its slot keeps its place in the ring: send the bare Ethernet
+			 * header, which the peer drops */
+			batch[out++] = (struct net_tx_seg){ (uint64_t)slot, ETH_HLEN, NET_TX_END };
+			++*lost;
+			continue;
+		}
+		memcpy(slot, frame, len);
+		batch[out++] = (struct net_tx_seg){ (uint64_t)slot, (uint32_t)len, NET_TX_END };
+	}
+	nsegs = out;
+}
+
+/* Hand the kernel the frames gathered, in order. wait: until it has taken
+ * them all (yielding, then sleeping: see SEND_YIELDS) or they are lost;
+ * otherwise the ones it has no room for now stay gathered for the next
+ * flush. 0, or the error that lost frames. */
+static int flush(bool wait)
+{
+	unsigned first = 0, done = 0;
+	int err = 0, tries = 0;
+	bool copied = false;
+	while (first < nsegs) {
+		long r = sys_net_send_batch(batch + first, nsegs - first);
+		net_stats.sys_sends++;
+		if (r == -E_AGAIN && !wait)
+			break;
+		if (r == -E_AGAIN && tries++ < SEND_YIELDS + SEND_SLEEPS) {
+			/* the device has the ring, or our share: let it drain */
+			if (tries <= SEND_YIELDS)
+				sys_yield();
+			else
+				sys_env_sleep(1);
+			continue;
+		}
+		if ((r == -E_PERM || r == -E_FAULT) && !copied) {
+			unsigned lost = 0;
+			refs_to_copies(first, &lost);
+			net_stats.tx_errors += lost;
+			copied = true;
+			continue;
+		}
+		if (r < 0) {
+			err = (int)r;
+			for (; first < nsegs; first++) {
+				bool end = batch[first].ts_flags & NET_TX_END;
+				net_stats.tx_errors += end;
+				done += end;
+			}
+			break;
+		}
+		done += (unsigned)r;
+		for (; r > 0; first++)
+			r -= (batch[first].ts_flags & NET_TX_END) != 0;
+		net_stats.tx_batches++;
+		tries = 0; /* progress: the rest waits afresh */
+	}
+	memmove(batch, batch + first, (nsegs - first) * sizeof(batch[0]));
+	nsegs -= first;
+	nframes -= done;
+	slot_head = (slot_head + done) % TX_FRAMES;
+	return err;
 }
 
 int net_tx(size_t len)
 {
-	long r;
-	for (int tries = 0; (r = sys_net_send(txbuf, len)) == -E_AGAIN && tries < SEND_TRIES;
-	     tries++) {
-		net_stats.sys_sends++;
-		sys_yield(); /* the device has every buffer: let it drain */
+	if (ref_bytes > len || len - ref_bytes < ETH_HLEN) {
+		nrefs = 0;
+		ref_bytes = 0;
+		return -E_INVAL;
 	}
-	net_stats.sys_sends++;
-	return (int)r;
+	uint8_t *slot = net_txbuf();
+	size_t at = 0, copy = len - ref_bytes;
+	for (unsigned i = 0; i < nrefs; i++) {
+		if (refs[i].r_at > at)
+			add_seg(slot + at, refs[i].r_at - at, 0);
+		at = refs[i].r_at;
+		add_seg(refs[i].r_data, refs[i].r_len, NET_TX_REF);
+		net_stats.tx_refs++;
+	}
+	if (copy > at)
+		add_seg(slot + at, copy - at, 0);
+	batch[nsegs - 1].ts_flags |= NET_TX_END;
+	nrefs = 0;
+	ref_bytes = 0;
+	nframes++;
+	bool room = nframes < TX_FRAMES && nsegs + NET_TX_FRAME_SEGS <= NET_TX_SEGS_MAX;
+	if (holding && room)
+		return 0;
+	if (holding) {
+		flush(false); /* what the kernel takes now makes room */
+		if (nframes < TX_FRAMES && nsegs + NET_TX_FRAME_SEGS <= NET_TX_SEGS_MAX)
+			return 0;
+	}
+	return flush(true);
+}
+
+void net_tx_batch_begin(void)
+{
+	holding++;
+}
+
+int net_tx_batch_end(void)
+{
+	if (holding && --holding)
+		return 0;
+	return nframes ? flush(true) : 0;
+}
+
+void net_tx_batch_end_later(void)
+{
+	if (holding && --holding)
+		return;
+	if (nframes)
+		flush(false);
 }
 
 uint64_t net_now_us(void)
@@ -61,8 +263,10 @@ int net_open(void)
 		/* new, or a forked child: the ring and buffer it sees are its
 		 * parent's, shared copy-on-write; the kernel needs its own */
 		ring = bound_pages(RING_PAGES);
-		txbuf = bound_pages(1);
-		if (!ring || !txbuf)
+		txslots = bound_pages(TX_FRAMES * TX_SLOT / PAGE_SIZE);
+		nsegs = nframes = slot_head = nrefs = 0; /* a parent's frames are its own */
+		ref_bytes = 0;
+		if (!ring || !txslots)
 			return -E_NO_MEM;
 		r = sys_net_ring_attach(ring, RING_PAGES);
 		if (r < 0)
@@ -96,6 +300,7 @@ int net_poll(uint64_t wait_ms)
 	int n = 0;
 	for (bool waited = false;; waited = true) {
 		uint32_t head = ring->nr_head;
+		net_tx_batch_begin(); /* the answers to these frames leave together */
 		while (ring->nr_tail != head && n < NET_POLL_BATCH) {
 			uint32_t t = ring->nr_tail;
 			struct net_slot *s = net_ring_slot(ring, t % ring->nr_nslots);
@@ -104,8 +309,18 @@ int net_poll(uint64_t wait_ms)
 			ring->nr_tail = t + 1;
 			n++;
 		}
+		net_tx_batch_end();
 		if (n || wait_ms == 0 || waited)
 			return n;
+		/* never sleep on frames not sent: the device drains the ring in
+		 * microseconds, so look again a few times before sleeping a tick */
+		for (int i = 0; nframes && i < POLL_YIELDS; i++) {
+			flush(false);
+			if (nframes && ring->nr_tail == ring->nr_head)
+				sys_yield();
+		}
+		if (nframes)
+			wait_ms = 1; /* come back soon for what the kernel had no room for */
 		uint64_t hz = ukinfo->ki_tick_hz;
 		uint64_t ticks =
 			wait_ms > UINT64_MAX / hz ? UINT64_MAX : (wait_ms * hz + 999) / 1000;

@@ -46,7 +46,8 @@ struct net_stats {
 	uint64_t udp_in, udp_bad, udp_no_port, udp_queue_full;
 	uint64_t tcp_in; /* handed to the TCP stack (its own counters: tcp.h) */
 	uint64_t tx_frames, tx_errors;
-	uint64_t sys_sends, sys_waits; /* system calls made: net_send, net_wait */
+	uint64_t sys_sends, sys_waits; /* system calls made: net_send(_batch), net_wait */
+	uint64_t tx_batches, tx_refs;  /* batches the kernel took; pieces sent in place */
 };
 
 extern struct net_config net_config;
@@ -62,6 +63,16 @@ void net_close(void);
  * stay in the ring (63 slots), so a burst for one socket is not dropped
  * for want of room in its queue. */
 int net_poll(uint64_t wait_ms);
+/* Gather the frames sent from here to the matching net_tx_batch_end (they
+ * nest) and hand them to the kernel together: one system call and one
+ * doorbell for many frames. Waiting for frames (net_poll) flushes first.
+ * _end returns 0 or the error that lost frames (lost as on the wire). */
+void net_tx_batch_begin(void);
+int net_tx_batch_end(void);
+/* The same for an event loop that comes back (its next net_poll, or
+ * tcpnet_run, flushes again): frames the kernel has no room for now stay
+ * gathered instead of the env waiting with input unread. */
+void net_tx_batch_end_later(void);
 /* Milliseconds since boot. */
 uint64_t net_now_ms(void);
 

@@ -95,8 +95,16 @@ uint16_t csum_fold(uint32_t sum);
 /* A buffer of ETH_FRAME_MAX bytes to build an outgoing frame in; NULL
  * until net_open has succeeded (no NIC: nothing may be sent). */
 uint8_t *net_txbuf(void);
-/* Send the first len bytes of net_txbuf(). 0 or -E_*. */
+/* Send the first len bytes of net_txbuf(), with the pieces net_tx_ref
+ * attached inserted where they were attached. 0 or -E_* (inside a batch,
+ * errors come later and the frame is lost). */
 int net_tx(size_t len);
+/* Put len bytes at data into the frame being built, by reference (the
+ * device reads them in place: they must not change until acknowledged),
+ * after the first `at` bytes of net_txbuf() that the frame copies; net_tx's
+ * len counts them. false if the frame has no room for another reference
+ * (copy the bytes instead). lib/net/net.c only; the host fakes need none. */
+bool net_tx_ref(size_t at, const void *data, size_t len);
 /* Microseconds since some fixed moment. */
 uint64_t net_now_us(void);
 /* net_poll (lib/net/net.h) completes the set. */

@@ -552,7 +552,9 @@ long sock_sendto(int sd, const void *buf, size_t len, int flags, const struct so
 	bool wait = !s->s_nonblock && !(flags & MSG_DONTWAIT);
 	size_t done = 0;
 	while (done < len || len == 0) {
+		net_tx_batch_begin(); /* the segments one call sends: one system call */
 		long r = tcp_send(s->s_c, (const uint8_t *)buf + done, len - done);
+		net_tx_batch_end();
 		if (r >= 0 && len == 0)
 			return 0;
 		if (r > 0) {

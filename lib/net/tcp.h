@@ -46,6 +46,8 @@ struct tcp_conn;
 struct tcp_piece {
 	const void *tp_data;
 	size_t tp_len;
+	bool tp_ref; /* a zero-copy object's bytes (tcp_send_zc): they stay as they are
+		      * while referenced, so the output hook may send them in place */
 };
 
 struct tcp_hooks {

@@ -83,6 +83,7 @@ int tcp_send_segment(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t d
 	h->th_sum = (uint16_t)~tcp_sum_fold32(sum);
 	pieces[0].tp_data = hdr;
 	pieces[0].tp_len = hlen;
+	pieces[0].tp_ref = false;
 	int r = st->st_hooks.th_output(st->st_hooks.th_ctx, c->c_lip, c->c_rip, pieces, np + 1);
 	st->st_stats.out_segs++;
 	if (r < 0)
@@ -138,7 +139,7 @@ void tcp_send_rst(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t r
 	h.th_flags = TCP_RST | (ack_it ? TCP_ACK : 0);
 	uint32_t sum = tcp_pseudo_sum(lip, rip, TCP_HLEN) + tcp_sum_add(0, &h, TCP_HLEN);
 	h.th_sum = (uint16_t)~tcp_sum_fold32(sum);
-	struct tcp_piece p = { &h, TCP_HLEN };
+	struct tcp_piece p = { &h, TCP_HLEN, false };
 	st->st_hooks.th_output(st->st_hooks.th_ctx, lip, rip, &p, 1);
 	st->st_stats.out_rst++;
 	st->st_stats.out_segs++;

@@ -197,6 +197,7 @@ int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *lenp, struct t
 		uint32_t take = MIN(e->e_len - skip, len - got);
 		pieces[n].tp_data = ext_bytes(e) + skip;
 		pieces[n].tp_len = take;
+		pieces[n].tp_ref = e->e_zc != NULL;
 		uint32_t ps =
 			e->e_zc ? zc_sum(e, skip, take) : tcp_sum_add(0, pieces[n].tp_data, take);
 		s += tcp_sum_shift(ps, got);

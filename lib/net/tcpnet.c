@@ -3,9 +3,13 @@
  * OS's IPv4 (lib/net/ipv4.c hands it segments through net_tcp_input) and
  * to the kernel's packet filters, and the waiting calls a program uses.
  *
- * Hooks: a segment goes out through ip_output from the transmit buffer
- * (the pieces are gathered there: the kernel sends only from pages this
- * env owns). Output never waits for ARP: with no address cached for the
+ * Hooks: a segment goes out through ip_output from a transmit slot (the
+ * headers and copied pieces are gathered there), its zero-copy pieces
+ * (tcp_send_zc's objects) of REF_MIN bytes or more by reference: the
+ * kernel pins their pages and the device reads them in place
+ * (lib/net/net.c). Frames produced during one tcpnet_run - the answers to
+ * a burst of received segments, and what the timers send - leave in one
+ * batch, one system call. Output never waits for ARP: with no address cached for the
  * next hop it asks and drops the segment, which retransmission repeats -
  * waiting would process received frames inside the stack's own call.
  * Memory is the library OS's malloc, or the program's own
@@ -36,6 +40,7 @@
 #include <lib/net/tcpnet.h>
 
 #define CLAIMS 64 /* ports claimed at once (listeners and clients) */
+#define REF_MIN 512 /* shorter zero-copy pieces are copied: cheaper than a descriptor */
 #define CLIENT_BLOCK 1024 /* ephemeral ports one env claims with one filter */
 #define CLIENT_BLOCKS ((65536 - 49152) / CLIENT_BLOCK)
 
@@ -67,11 +72,15 @@ static int tcp_out(void *ctx, uint32_t src, uint32_t dst, const struct tcp_piece
 		return -E_AGAIN;
 	}
 	uint8_t *out = ip_payload();
+	size_t copied = 0;
 	for (int i = 0; i < n; i++) {
-		memcpy(out, pieces[i].tp_data, pieces[i].tp_len);
-		out += pieces[i].tp_len;
+		if (pieces[i].tp_ref && pieces[i].tp_len >= REF_MIN &&
+		    net_tx_ref(ETH_HLEN + IP_HLEN + copied, pieces[i].tp_data, pieces[i].tp_len))
+			continue;
+		memcpy(out + copied, pieces[i].tp_data, pieces[i].tp_len);
+		copied += pieces[i].tp_len;
 	}
-	return ip_output(mac, dst, IP_PROTO_TCP, len);
+	return ip_output(mac, dst, IP_PROTO_TCP, len); /* checked: it reaches net_tx */
 }
 
 static uint64_t tcp_clock(void *ctx)
@@ -253,6 +262,7 @@ int tcpnet_run(uint64_t wait_ms)
 	struct tcp_stack *st = tcpnet_stack();
 	if (!st)
 		return -E_NO_MEM;
+	net_tx_batch_begin(); /* net_poll flushes before it sleeps */
 	uint64_t next = tcp_timers(st), now = net_now_us();
 	if (next != UINT64_MAX) {
 		uint64_t until = next > now ? (next - now + 999) / 1000 : 0;
@@ -267,6 +277,7 @@ int tcpnet_run(uint64_t wait_ms)
 			r += n;
 	}
 	tcp_timers(st);
+	net_tx_batch_end();
 	return r;
 }
 
@@ -329,7 +340,9 @@ long tcpnet_send_all(struct tcp_conn *c, const void *buf, size_t len, uint64_t t
 	size_t done = 0;
 	uint64_t deadline = net_now_ms() + timeout_ms;
 	while (done < len) {
+		net_tx_batch_begin(); /* the segments one call sends leave together */
 		long r = tcp_send(c, (const uint8_t *)buf + done, len - done);
+		net_tx_batch_end();
 		if (r > 0) {
 			done += (size_t)r;
 			continue;
