@@ -235,11 +235,23 @@ static void cmd_client(struct kvd_client *c)
 		} else {
 			reply_ll(c, killed);
 		}
+	} else if (arg_eq(sub, "reply") && c->argc == 3) {
+		if (arg_eq(&c->argv[2], "on")) {
+			c->reply_off = c->reply_skip = false;
+			reply_ok(c);
+		} else if (arg_eq(&c->argv[2], "off")) {
+			c->reply_off = true;
+		} else if (arg_eq(&c->argv[2], "skip")) {
+			if (!c->reply_off)
+				c->reply_skip_next = true;
+		} else {
+			reply_syntax(c);
+		}
 	} else if (arg_eq(sub, "no-evict") || arg_eq(sub, "no-touch")) {
 		reply_ok(c);
 	} else if (arg_eq(sub, "help")) {
 		reply_array(c, 1);
-		reply_status(c, "CLIENT ID|SETNAME|GETNAME|LIST|INFO|KILL");
+		reply_status(c, "CLIENT ID|SETNAME|GETNAME|LIST|INFO|KILL|REPLY");
 	} else {
 		reply_unknown_sub(c, "CLIENT");
 	}

@@ -330,6 +330,8 @@ struct kvd_client {
 	long long consumed; /* bytes of whole commands taken from qbuf */
 
 	struct buf out; /* replies not yet handed to hooks.send */
+	/* CLIENT REPLY: OFF drops every reply; SKIP drops the next command's */
+	bool reply_off, reply_skip, reply_skip_next;
 
 	/* MULTI */
 	bool in_multi, multi_dirty, cas_dirty, in_exec;
@@ -477,6 +479,7 @@ int client_argc(struct kvd_client *c);
 /* Each cmd_*.c file's table, ended by a NULL name. */
 extern struct cmd cmds_string[], cmds_keys[], cmds_server[], cmds_list[], cmds_hash[], cmds_set[],
 	cmds_zset[], cmds_multi[], cmds_pubsub[];
+extern struct cmd cmds_bit[], cmds_dump[];
 void process_command(struct kvd_client *c);
 void scan_generic(struct kvd_client *c, struct dict *d, int kind, int first);
 void config_set_command(struct kvd_client *c);
