@@ -1,5 +1,5 @@
 /*
- * Clients blocked in BLPOP, BRPOP, BLMOVE and BRPOPLPUSH.
+ * Clients blocked in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP.
  *
  * A client that finds all its lists empty is parked: each key it waits on
  * maps (per database) to a FIFO of waiting clients, and the client stops
@@ -81,6 +81,7 @@ void unblock_client(struct kvd_client *c, bool timed_out)
 		c->bmove = false;
 	}
 	c->blocked = false;
+	c->bcount = 0;
 	kv->nblocked--;
 	if (timed_out)
 		reply_null_array(c);
@@ -100,6 +101,10 @@ static bool serve_one(struct kvd *kv, struct db *db, struct dent *key, struct kv
 		struct obj *d = db_get(kv, db, c->bdst.p, c->bdst.n);
 		if (d && d->type != T_LIST)
 			return false;
+	}
+	if (c->bcount) {
+		mpop_reply(c, db, &k, l, c->bcount, left);
+		return true;
 	}
 	struct lnode *x = list_pop(l, left);
 	struct arg val = { x->data, x->len };

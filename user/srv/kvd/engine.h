@@ -347,6 +347,7 @@ struct kvd_client {
 	uint64_t btimeout; /* ms, 0 = forever */
 	int bwhere;    /* 0 left, 1 right; for BLMOVE: +2 * dst side */
 	struct arg bdst;   /* BLMOVE destination, or n == 0 */
+	long long bcount;  /* BLMPOP's COUNT; 0: BLPOP, BRPOP, BLMOVE */
 	bool bmove;
 	struct kvd_client *unblocked_next;
 
@@ -509,6 +510,9 @@ bool keyspace_check_type(struct kvd_client *c, struct obj *o, int type);
 /* blocking.c */
 void block_client(struct kvd_client *c, struct arg *keys, int nkeys, uint64_t timeout, int where,
 		  const struct arg *dst);
+/* BLMPOP's reply and log for n elements popped from list l at key. */
+void mpop_reply(struct kvd_client *c, struct db *db, const struct arg *key, struct lobj *l,
+		long long count, bool left);
 void unblock_client(struct kvd_client *c, bool timed_out);
 void serve_ready_keys(struct kvd *kv);
 void blocked_timeouts(struct kvd *kv);
