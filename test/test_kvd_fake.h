@@ -77,7 +77,7 @@ static int f_log_sync(void *ctx)
 	return 0;
 }
 
-static struct kvd *new_kv(bool with_log)
+static inline struct kvd *new_kv(bool with_log)
 {
 	memset(&F, 0, sizeof(F));
 	F.now = 1700000000000ULL;
@@ -97,7 +97,7 @@ static struct kvd *new_kv(bool with_log)
 }
 
 /* Send raw bytes and return what came back (and clear it). */
-static const char *raw(struct kvd_client *c, struct out *o, const char *bytes)
+static inline const char *raw(struct kvd_client *c, struct out *o, const char *bytes)
 {
 	static char last[1 << 16];
 	o->len = 0;
@@ -108,7 +108,7 @@ static const char *raw(struct kvd_client *c, struct out *o, const char *bytes)
 }
 
 /* An inline command's reply. */
-static const char *cmd(struct kvd_client *c, struct out *o, const char *line)
+static inline const char *cmd(struct kvd_client *c, struct out *o, const char *line)
 {
 	char b[4096];
 	snprintf(b, sizeof(b), "%s\r\n", line);

@@ -56,16 +56,22 @@ struct dent {
 	char key[]; /* klen bytes and a NUL */
 };
 
+/*
+ * Two tables while a resize is under way (tab[1] != NULL): bucket j of
+ * tab[0] has moved to tab[1] iff j < moved, and an entry whose hash h has
+ * (h & mask[0]) < moved is in tab[1], else in tab[0].
+ */
 struct dict {
-	struct dent **tab;
-	uint64_t mask; /* size - 1; size 0 when tab is NULL */
+	struct dent **tab[2];
+	uint64_t mask[2]; /* size - 1; size 0 when tab is NULL */
 	uint64_t used;
-	int iterating; /* > 0: no resizing (someone walks the buckets) */
+	uint64_t moved; /* buckets of tab[0] moved to tab[1] so far */
+	int iterating;	/* > 0: no rehash steps (someone walks the buckets) */
 };
 
 struct dict_iter {
 	struct dict *d;
-	uint64_t bucket;
+	uint64_t bucket; /* over tab[0], then tab[1] */
 	struct dent *next;
 };
 
@@ -87,6 +93,8 @@ struct dent *dict_iter_next(struct dict_iter *it);
 void dict_iter_end(struct dict_iter *it);
 /* Shrink a table much larger than its contents (called from kvd_tick). */
 void dict_shrink(struct kvd *kv, struct dict *d);
+/* Move buckets of a resize under way for about ms milliseconds (kvd_tick). */
+void dict_rehash_for(struct kvd *kv, struct dict *d, uint64_t ms);
 size_t dict_mem(const struct dict *d); /* bucket array bytes */
 uint64_t dict_hash(const struct kvd *kv, const char *k, size_t n);
 

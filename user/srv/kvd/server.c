@@ -308,6 +308,10 @@ void kvd_tick(struct kvd *kv)
 	for (int i = 0; i < KVD_DBS; i++) {
 		dict_shrink(kv, &kv->dbs[i].keys);
 		dict_shrink(kv, &kv->dbs[i].expires);
+		/* an idle server finishes its resizes too, 1 ms a tick (Redis's
+		 * activerehashing) */
+		dict_rehash_for(kv, &kv->dbs[i].keys, 1);
+		dict_rehash_for(kv, &kv->dbs[i].expires, 1);
 	}
 	if (kv->cfg.timeout > 0) {
 		for (struct kvd_client *c = kv->clients; c; c = c->next)
