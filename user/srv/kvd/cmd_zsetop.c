@@ -1,7 +1,8 @@
 /*
  * Sorted-set algebra and multi-key pops: ZUNION ZINTER ZDIFF and their
  * STORE forms (WEIGHTS, AGGREGATE SUM|MIN|MAX, WITHSCORES), ZINTERCARD
- * (LIMIT) and ZMPOP (MIN|MAX, COUNT), with Redis 7.0's replies and errors.
+ * (LIMIT), ZMPOP (MIN|MAX, COUNT) and the blocking BZMPOP BZPOPMIN
+ * BZPOPMAX (parked by blocking.c), with Redis 7.0's replies and errors.
  *
  * Sources may be sorted sets or plain sets (whose members score 1). The
  * result is built as a sorted set of its own, then stored or replied in
@@ -89,8 +90,8 @@ static void compute(struct kvd *kv, struct src *s, long long nsrc, int op, int a
 				s[j] = s[j - 1];
 				s[j - 1] = t;
 			}
-	if (!s[0].o)
-		return;
+	if (op != OP_UNION && !s[0].o)
+		return; /* nothing in the smallest (or the first, for DIFF) */
 	if (op == OP_UNION) {
 		for (long long i = 0; i < nsrc; i++) {
 			if (!s[i].o)
@@ -190,8 +191,7 @@ static void setop_generic(struct kvd_client *c, struct arg *dst, int at, int op,
 			j++;
 		} else if (card && left >= 2 && arg_eq(o, "limit")) {
 			if (!str2ll(c->argv[j + 1].p, c->argv[j + 1].n, &limit) || limit < 0) {
-				reply_error(c, limit < 0 ? "ERR LIMIT can't be negative"
-							 : "ERR value is not an integer or out of range");
+				reply_error(c, "ERR LIMIT can't be negative");
 				goto out;
 			}
 			j += 2;
@@ -271,21 +271,79 @@ static void cmd_zintercard(struct kvd_client *c)
 	setop_generic(c, NULL, 1, OP_INTER, true, "zintercard");
 }
 
-/* --- ZMPOP ------------------------------------------------------------------------ */
-/* Pop up to count members from the min or max end of the first non-empty
- * sorted set among keys: [key, [[member, score], ...]], logged as ZPOPMIN/MAX. */
-static void cmd_zmpop(struct kvd_client *c)
+/* --- ZMPOP, BZMPOP, BZPOPMIN, BZPOPMAX ------------------------------------------ */
+void zmpop_reply(struct kvd_client *c, struct db *db, const struct arg *key, struct zobj *z,
+		 long long count, bool max)
 {
 	struct kvd *kv = c->kv;
+	bool single = count == 0;
+	long long n = single ? 1 : count < (long long)z->len ? count : (long long)z->len;
+	reply_array(c, single ? 3 : 2);
+	reply_bulk(c, key->p, key->n);
+	if (!single)
+		reply_array(c, n);
+	for (long long i = 0; i < n; i++) {
+		struct zsl_node *x = max ? z->tail : z->head->level[0].fwd;
+		if (!single)
+			reply_array(c, 2);
+		reply_bulk(c, x->ele, x->elen);
+		reply_double(c, x->score);
+		char *m = mem_dup(kv, x->ele, x->elen);
+		size_t mn = x->elen;
+		zset_del(kv, z, m, mn);
+		mem_free(kv, m, mn + 1);
+	}
+	kv->dirty += n;
+	char num[KVD_LONG_STR];
+	struct arg argv[3] = { { max ? "ZPOPMAX" : "ZPOPMIN", 7 }, *key, { num, 0 } };
+	argv[2].n = (size_t)ll2str(num, n);
+	aof_feed(kv, db->id, 3, argv);
+	touch_watched(kv, db, key->p, key->n); /* ZMPOP's keys are not in its key spec */
+	if (kv->current == c)
+		propagate_none(c);
+}
+
+/* Pop from the first non-empty sorted set of keys[0..nkeys), or block
+ * (BZ* forms) until one has members. count 0: BZPOPMIN/MAX's one member. */
+static void zpop_first(struct kvd_client *c, struct arg *keys, int nkeys, bool max,
+		       long long count, bool block, uint64_t when)
+{
+	for (int k = 0; k < nkeys; k++) {
+		bool wrong;
+		struct zobj *z = (struct zobj *)lookup_typed(c, &keys[k], T_ZSET, &wrong);
+		if (wrong)
+			return;
+		if (!z)
+			continue;
+		zmpop_reply(c, c->db, &keys[k], z, count, max);
+		if (z->len == 0)
+			db_delete(c->kv, c->db, keys[k].p, keys[k].n);
+		return;
+	}
+	if (!block || c->kv->loading || c->in_exec) {
+		reply_null_array(c);
+		return;
+	}
+	block_client(c, keys, nkeys, when, max ? 1 : 0, NULL);
+	c->btype = T_ZSET;
+	c->bcount = count;
+}
+
+/* ZMPOP numkeys key... MIN|MAX [COUNT n]; BZMPOP timeout numkeys ... */
+static void zmpop_generic(struct kvd_client *c, int at, bool block)
+{
 	long long nkeys, count = -1;
-	if (!arg_ll_range(c, &c->argv[1], 1, INT64_MAX, &nkeys,
+	uint64_t when = 0;
+	if (block && !parse_timeout(c, &c->argv[1], &when))
+		return;
+	if (!arg_ll_range(c, &c->argv[at], 1, INT64_MAX, &nkeys,
 			  "ERR numkeys should be greater than 0"))
 		return;
-	if (nkeys >= c->argc - 2) {
+	if (nkeys >= c->argc - at - 1) {
 		reply_syntax(c);
 		return;
 	}
-	int where = 2 + (int)nkeys;
+	int where = at + 1 + (int)nkeys;
 	bool max;
 	if (arg_eq(&c->argv[where], "min"))
 		max = false;
@@ -305,40 +363,34 @@ static void cmd_zmpop(struct kvd_client *c)
 			return;
 		}
 	}
-	if (count == -1)
-		count = 1;
-	for (int k = 2; k < where; k++) {
-		bool wrong;
-		struct zobj *z = (struct zobj *)lookup_typed(c, &c->argv[k], T_ZSET, &wrong);
-		if (wrong)
-			return;
-		if (!z)
-			continue;
-		long long n = count < (long long)z->len ? count : (long long)z->len;
-		reply_array(c, 2);
-		reply_bulk(c, c->argv[k].p, c->argv[k].n);
-		reply_array(c, n);
-		for (long long i = 0; i < n; i++) {
-			struct zsl_node *x = max ? z->tail : z->head->level[0].fwd;
-			reply_array(c, 2);
-			reply_bulk(c, x->ele, x->elen);
-			reply_double(c, x->score);
-			char *m = mem_dup(kv, x->ele, x->elen);
-			size_t mn = x->elen;
-			zset_del(kv, z, m, mn);
-			mem_free(kv, m, mn + 1);
-		}
-		kv->dirty += n;
-		touch_watched(kv, c->db, c->argv[k].p, c->argv[k].n); /* no key spec */
-		char num[KVD_LONG_STR];
-		int nn = ll2str(num, n);
-		propagate_as(c, 3, max ? "ZPOPMAX" : "ZPOPMIN", (size_t)7, c->argv[k].p,
-			     c->argv[k].n, num, (size_t)nn);
-		if (z->len == 0)
-			db_delete(kv, c->db, c->argv[k].p, c->argv[k].n);
-		return;
-	}
-	reply_null_array(c);
+	zpop_first(c, &c->argv[at + 1], (int)nkeys, max, count == -1 ? 1 : count, block, when);
+}
+
+static void cmd_zmpop(struct kvd_client *c)
+{
+	zmpop_generic(c, 1, false);
+}
+
+static void cmd_bzmpop(struct kvd_client *c)
+{
+	zmpop_generic(c, 2, true);
+}
+
+static void bzpop_generic(struct kvd_client *c, bool max)
+{
+	uint64_t when;
+	if (parse_timeout(c, &c->argv[c->argc - 1], &when))
+		zpop_first(c, &c->argv[1], c->argc - 2, max, 0, true, when);
+}
+
+static void cmd_bzpopmin(struct kvd_client *c)
+{
+	bzpop_generic(c, false);
+}
+
+static void cmd_bzpopmax(struct kvd_client *c)
+{
+	bzpop_generic(c, true);
 }
 
 struct cmd cmds_zsetop[] = {
@@ -352,5 +404,10 @@ struct cmd cmds_zsetop[] = {
 	{ "zdiff", cmd_zdiff, -3, CMD_READONLY, 0, 0, 0, "sorted-set", 0, 0 },
 	{ "zintercard", cmd_zintercard, -3, CMD_READONLY, 0, 0, 0, "sorted-set", 0, 0 },
 	{ "zmpop", cmd_zmpop, -4, CMD_WRITE, 0, 0, 0, "sorted-set", 0, 0 },
+	{ "bzmpop", cmd_bzmpop, -5, CMD_WRITE | CMD_BLOCKING, 0, 0, 0, "sorted-set", 0, 0 },
+	{ "bzpopmin", cmd_bzpopmin, -3, CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1, "sorted-set",
+	  0, 0 },
+	{ "bzpopmax", cmd_bzpopmax, -3, CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1, "sorted-set",
+	  0, 0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0 },
 };

@@ -355,7 +355,8 @@ struct kvd_client {
 	uint64_t btimeout; /* ms, 0 = forever */
 	int bwhere;    /* 0 left, 1 right; for BLMOVE: +2 * dst side */
 	struct arg bdst;   /* BLMOVE destination, or n == 0 */
-	long long bcount;  /* BLMPOP's COUNT; 0: BLPOP, BRPOP, BLMOVE */
+	long long bcount;  /* BLMPOP's or BZMPOP's COUNT; 0: the one-element forms */
+	int btype;	   /* T_LIST or T_ZSET: the kind of key it waits for */
 	bool bmove;
 	struct kvd_client *unblocked_next;
 
@@ -518,6 +519,10 @@ bool keyspace_check_type(struct kvd_client *c, struct obj *o, int type);
 /* blocking.c */
 void block_client(struct kvd_client *c, struct arg *keys, int nkeys, uint64_t timeout, int where,
 		  const struct arg *dst);
+/* BZPOPMIN/BZMPOP's reply and log: count members from the min or max end
+ * (count 0: one, as [key, member, score]); the caller deletes an empty z. */
+void zmpop_reply(struct kvd_client *c, struct db *db, const struct arg *key, struct zobj *z,
+		 long long count, bool max);
 /* BLMPOP's reply and log for n elements popped from list l at key. */
 void mpop_reply(struct kvd_client *c, struct db *db, const struct arg *key, struct lobj *l,
 		long long count, bool left);
