@@ -95,6 +95,9 @@ TEST(kvd_cmds, bits_as_redis)
 	CHECK_STREQ(cmd(c, &o, "SETBIT b -1 1"),
 		    "-ERR bit offset is not an integer or out of range\r\n");
 	CHECK_STREQ(cmd(c, &o, "SETBIT b 1 2"), "-ERR bit is not an integer or out of range\r\n");
+	/* SETRANGE's offset + length must not overflow into a small size */
+	CHECK_STREQ(cmd(c, &o, "SETRANGE k 9223372036854775807 A"),
+		    "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
 	CHECK(kvd_used_memory(kv) < before + 4096);
 	CHECK_STREQ(cmd(c, &o, "SET s foobar"), "+OK\r\n");
 	CHECK_STREQ(cmd(c, &o, "BITCOUNT s"), ":26\r\n");

@@ -293,8 +293,8 @@ static void cmd_swapdb(struct kvd_client *c)
 		return;
 	}
 	struct db *x = &kv->dbs[a], *y = &kv->dbs[b];
-	touch_all_watched(kv, x);
-	touch_all_watched(kv, y);
+	touch_all_watched(kv, x, y);
+	touch_all_watched(kv, y, x);
 	struct dict k = x->keys, e = x->expires;
 	x->keys = y->keys;
 	x->expires = y->expires;
@@ -565,7 +565,7 @@ static bool flush_args_ok(struct kvd_client *c)
 
 static void flush_one(struct kvd *kv, struct db *db)
 {
-	touch_all_watched(kv, db);
+	touch_all_watched(kv, db, NULL);
 	kv->dirty += (long long)db->keys.used;
 	db_flush(kv, db);
 }

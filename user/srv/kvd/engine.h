@@ -293,6 +293,7 @@ enum { /* command flags */
        CMD_FAST = 1 << 9,
        CMD_NOMULTI = 1 << 10, /* not queued inside MULTI (EXEC, DISCARD, WATCH...) */
        CMD_SUBOK = 1 << 11,   /* allowed while subscribed (RESP2) */
+       CMD_OWNTOUCH = 1 << 12, /* the handler touches WATCHed keys itself (SMOVE) */
 };
 
 struct cmd {
@@ -536,7 +537,9 @@ void multi_queue(struct kvd_client *c, struct cmd *cmd);
 void multi_discard(struct kvd_client *c);
 void unwatch_all(struct kvd_client *c);
 void touch_watched(struct kvd *kv, struct db *db, const char *k, size_t n);
-void touch_all_watched(struct kvd *kv, struct db *db);
+/* Every watched key of db that exists there or in `other` (SWAPDB: the key
+ * will exist after the swap; may be NULL) loses its transaction. */
+void touch_all_watched(struct kvd *kv, struct db *db, struct db *other);
 
 /* pubsub.c */
 void pubsub_unsubscribe_all(struct kvd_client *c, bool notify);

@@ -446,7 +446,8 @@ void call(struct kvd_client *c, struct cmd *cmd)
 	if (kv->dirty != dirty && (cmd->flags & CMD_WRITE)) {
 		if (!c->prop_none)
 			aof_feed(kv, c->db->id, c->argc, c->argv);
-		touch_keys(c, cmd);
+		if (!(cmd->flags & CMD_OWNTOUCH))
+			touch_keys(c, cmd);
 	}
 	c->prop_none = false;
 	kv->current = prev;
