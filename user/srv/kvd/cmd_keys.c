@@ -251,7 +251,9 @@ static void cmd_move(struct kvd_client *c)
 {
 	struct kvd *kv = c->kv;
 	long long dbid;
-	if (!str2ll(c->argv[2].p, c->argv[2].n, &dbid) || dbid < 0 || dbid >= KVD_DBS) {
+	if (!arg_ll_range(c, &c->argv[2], INT32_MIN, INT32_MAX, &dbid, NULL))
+		return;
+	if (dbid < 0 || dbid >= KVD_DBS) {
 		reply_error(c, "ERR DB index is out of range");
 		return;
 	}
