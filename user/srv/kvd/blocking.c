@@ -151,11 +151,11 @@ static bool serve_one(struct kvd *kv, struct db *db, struct dent *key, struct kv
 
 void serve_ready_keys(struct kvd *kv)
 {
-	while (kv->ready_keys.used) {
-		struct dict_iter it;
-		dict_iter_start(&it, &kv->ready_keys);
-		struct dent *r = dict_iter_next(&it);
-		dict_iter_end(&it);
+	while (kv->ready_head) {
+		struct dent *r = kv->ready_head;
+		kv->ready_head = r->v.p;
+		if (!kv->ready_head)
+			kv->ready_tail = NULL;
 		r = dict_unlink(kv, &kv->ready_keys, r->key, r->klen);
 		struct db *db = &kv->dbs[(unsigned char)r->key[0]];
 		const char *k = r->key + 1;

@@ -433,6 +433,9 @@ struct kvd {
 	struct kvd_client *current;   /* running a command */
 	unsigned long nblocked;
 	struct dict ready_keys;  /* "dbid:key" of lists that got elements */
+	/* ... in the order they did (v.p links each entry to the next), so
+	 * clients are served key by key as Redis does */
+	struct dent *ready_head, *ready_tail;
 	struct dict pubsub_channels; /* channel -> struct waitq * */
 	struct pattern_sub *patterns;
 	unsigned long npatterns;

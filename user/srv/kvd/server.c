@@ -451,7 +451,7 @@ void call(struct kvd_client *c, struct cmd *cmd)
 	}
 	c->prop_none = false;
 	kv->current = prev;
-	if (!prev && kv->ready_keys.used)
+	if (!prev && kv->ready_head)
 		serve_ready_keys(kv);
 }
 
