@@ -287,6 +287,53 @@ static void reply_command_info(struct kvd_client *c, const struct cmd *cmd)
 	reply_array(c, 0);
 }
 
+/* COMMAND GETKEYS cmd arg...: the key arguments, by the command's key
+ * positions; SORT's keys are its first argument and the last STORE's. */
+static void command_getkeys(struct kvd_client *c)
+{
+	struct cmd *cmd = cmd_lookup(c->kv, c->argv[2].p, c->argv[2].n);
+	int argc = c->argc - 2;
+	struct arg *argv = c->argv + 2;
+	if (!cmd) {
+		reply_error(c, "ERR Invalid command specified");
+		return;
+	}
+	bool sort = !strcmp(cmd->name, "sort") || !strcmp(cmd->name, "sort_ro");
+	if (cmd->first <= 0 && !sort) {
+		reply_error(c, "ERR The command has no key arguments");
+		return;
+	}
+	if (cmd->arity > 0 ? argc != cmd->arity : argc < -cmd->arity) {
+		reply_error(c, "ERR Invalid number of arguments specified for command");
+		return;
+	}
+	if (sort) {
+		int store = 0;
+		for (int i = 2; i < argc; i++) {
+			if (arg_eq(&argv[i], "limit"))
+				i += 2;
+			else if (arg_eq(&argv[i], "by") || arg_eq(&argv[i], "get"))
+				i++;
+			else if (!strcmp(cmd->name, "sort") && arg_eq(&argv[i], "store") &&
+				 i + 1 < argc)
+				store = ++i;
+		}
+		reply_array(c, store ? 2 : 1);
+		reply_bulk(c, argv[1].p, argv[1].n);
+		if (store)
+			reply_bulk(c, argv[store].p, argv[store].n);
+		return;
+	}
+	int last = cmd->last < 0 ? argc + cmd->last : cmd->last;
+	if (last >= argc)
+		last = argc - 1;
+	size_t at = reply_defer(c);
+	long long n = 0;
+	for (int i = cmd->first; i <= last; i += cmd->step, n++)
+		reply_bulk(c, argv[i].p, argv[i].n);
+	reply_defer_array(c, at, n);
+}
+
 static void cmd_command(struct kvd_client *c)
 {
 	struct kvd *kv = c->kv;
@@ -320,9 +367,14 @@ static void cmd_command(struct kvd_client *c)
 		for (struct dent *e; (e = dict_iter_next(&it));)
 			reply_cstr(c, ((struct cmd *)e->v.p)->name);
 		dict_iter_end(&it);
+	} else if (arg_eq(sub, "getkeys")) {
+		if (c->argc < 4)
+			reply_subcommand_arity(c, "command");
+		else
+			command_getkeys(c);
 	} else if (arg_eq(sub, "help")) {
 		reply_array(c, 1);
-		reply_status(c, "COMMAND [COUNT|INFO|DOCS|LIST]");
+		reply_status(c, "COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS]");
 	} else {
 		reply_unknown_sub(c, "COMMAND");
 	}
