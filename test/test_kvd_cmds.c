@@ -110,7 +110,7 @@ TEST(kvd_cmds, bits_as_redis)
 	CHECK_STREQ(cmd(c, &o, "BITPOS s 1 7 15 bit"), ":9\r\n");
 	CHECK_STREQ(cmd(c, &o, "BITPOS s 2"), "-ERR The bit argument must be 1 or 0.\r\n");
 	CHECK_STREQ(cmd(c, &o, "SET ff \"\\xff\\xff\""), "+OK\r\n");
-	CHECK_STREQ(cmd(c, &o, "BITPOS ff 0"), ":16\r\n");	/* zeros after the end */
+	CHECK_STREQ(cmd(c, &o, "BITPOS ff 0"), ":16\r\n"); /* zeros after the end */
 	CHECK_STREQ(cmd(c, &o, "BITPOS ff 0 0 -1"), ":-1\r\n"); /* ... unless an end is given */
 	CHECK_STREQ(cmd(c, &o, "BITPOS nokey 0"), ":0\r\n");
 	CHECK_STREQ(cmd(c, &o, "BITOP AND d s ff"), ":6\r\n");
@@ -137,8 +137,7 @@ TEST(kvd_cmds, copy_between_dbs)
 	cmd(c, &o, "PEXPIRE z 5000");
 	CHECK_STREQ(cmd(c, &o, "COPY z z2"), ":1\r\n");
 	CHECK_STREQ(cmd(c, &o, "COPY z z2"), ":0\r\n");
-	CHECK_STREQ(cmd(c, &o, "COPY z z"),
-		    "-ERR source and destination objects are the same\r\n");
+	CHECK_STREQ(cmd(c, &o, "COPY z z"), "-ERR source and destination objects are the same\r\n");
 	CHECK_STREQ(cmd(c, &o, "COPY z z DB 16"), "-ERR DB index is out of range\r\n");
 	CHECK_STREQ(cmd(c, &o, "COPY z z DB x"),
 		    "-ERR value is not an integer or out of range\r\n");
@@ -184,7 +183,8 @@ TEST(kvd_cmds, dump_restore_round_trip_and_damage)
 		for (size_t b = 0; b < plen * 8; b++) {
 			payload[b / 8] ^= (char)(1 << (b % 8));
 			restore(c, &o, "bad", "0", payload, plen, "REPLACE");
-			if (!CHECK_STREQ(o.buf, "-ERR DUMP payload version or checksum are wrong\r\n"))
+			if (!CHECK_STREQ(o.buf,
+					 "-ERR DUMP payload version or checksum are wrong\r\n"))
 				break;
 			payload[b / 8] ^= (char)(1 << (b % 8));
 		}
@@ -252,9 +252,11 @@ TEST(kvd_cmds, zset_algebra)
 	CHECK_STREQ(cmd(c, &o, "ZUNION 2 z1 z2 WEIGHTS 1 x"),
 		    "-ERR weight value is not a float\r\n");
 	CHECK_STREQ(cmd(c, &o, "ZDIFF 2 z1 z2 WEIGHTS 1 2"), "-ERR syntax error\r\n");
-	CHECK_STREQ(cmd(c, &o, "ZMPOP 2 nokey z1 MAX COUNT 2"),
-		    "*2\r\n$2\r\nz1\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
-	CHECK_STREQ(cmd(c, &o, "ZMPOP 1 z1 MIN COUNT 0"), "-ERR count should be greater than 0\r\n");
+	CHECK_STREQ(
+		cmd(c, &o, "ZMPOP 2 nokey z1 MAX COUNT 2"),
+		"*2\r\n$2\r\nz1\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n");
+	CHECK_STREQ(cmd(c, &o, "ZMPOP 1 z1 MIN COUNT 0"),
+		    "-ERR count should be greater than 0\r\n");
 	kvd_client_gone(c);
 	kvd_destroy(kv);
 	CHECK_EQ(F.allocs, 0);
@@ -274,15 +276,18 @@ TEST(kvd_cmds, sort_options)
 	CHECK_STREQ(cmd(c, &o, "SORT l BY nosort DESC LIMIT 1 2"), "*2\r\n$1\r\n2\r\n$1\r\n1\r\n");
 	cmd(c, &o, "MSET w_3 1 w_1 3 w_2 2");
 	cmd(c, &o, "HSET h_10 name ten");
-	CHECK_STREQ(cmd(c, &o, "SORT l BY w_* GET # GET h_*->name"),
-		    "*8\r\n$2\r\n10\r\n$3\r\nten\r\n$1\r\n3\r\n$-1\r\n$1\r\n2\r\n$-1\r\n$1\r\n1\r\n$-1\r\n");
+	CHECK_STREQ(
+		cmd(c, &o, "SORT l BY w_* GET # GET h_*->name"),
+		"*8\r\n$2\r\n10\r\n$3\r\nten\r\n$1\r\n3\r\n$-1\r\n$1\r\n2\r\n$-1\r\n$1\r\n1\r\n$-1\r\n");
 	CHECK_STREQ(cmd(c, &o, "SORT l BY w_* GET h_*->name STORE dst"), ":4\r\n");
-	CHECK_STREQ(cmd(c, &o, "LRANGE dst 0 -1"), "*4\r\n$3\r\nten\r\n$0\r\n\r\n$0\r\n\r\n$0\r\n\r\n");
+	CHECK_STREQ(cmd(c, &o, "LRANGE dst 0 -1"),
+		    "*4\r\n$3\r\nten\r\n$0\r\n\r\n$0\r\n\r\n$0\r\n\r\n");
 	cmd(c, &o, "RPUSH bad 1 x");
 	CHECK_STREQ(cmd(c, &o, "SORT bad"),
 		    "-ERR One or more scores can't be converted into double\r\n");
 	CHECK_STREQ(cmd(c, &o, "SORT_RO l STORE dst"), "-ERR syntax error\r\n");
-	CHECK_STREQ(cmd(c, &o, "SORT l LIMIT x 1"), "-ERR value is not an integer or out of range\r\n");
+	CHECK_STREQ(cmd(c, &o, "SORT l LIMIT x 1"),
+		    "-ERR value is not an integer or out of range\r\n");
 	CHECK_STREQ(cmd(c, &o, "SORT nokey STORE dst"), ":0\r\n");
 	CHECK_STREQ(cmd(c, &o, "EXISTS dst"), ":0\r\n");
 	kvd_client_gone(c);

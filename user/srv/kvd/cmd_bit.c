@@ -139,7 +139,7 @@ static bool clamp_bits(long long len, long long start, long long end, bool bits,
 	if (start > end)
 		return false;
 	if (bits) {
-		r->head_out = (unsigned char)(0xff00u >> (start & 7));	 /* bits before start */
+		r->head_out = (unsigned char)(0xff00u >> (start & 7));  /* bits before start */
 		r->tail_out = (unsigned char)((1u << (7 - (end & 7))) - 1); /* bits after end */
 		start >>= 3;
 		end >>= 3;
@@ -258,8 +258,8 @@ static void cmd_bitpos(struct kvd_client *c)
 		return;
 	}
 	size_t n = (size_t)(r.end - r.start + 1);
-	long long pos = find_bit((const unsigned char *)s->data + r.start, n, (int)bit,
-				 r.head_out, r.tail_out);
+	long long pos = find_bit((const unsigned char *)s->data + r.start, n, (int)bit, r.head_out,
+				 r.tail_out);
 	if (pos < 0 && bit == 0 && !end_given) {
 		/* no end given: the string goes on with zeros after it */
 		pos = (long long)n * 8;
@@ -312,7 +312,8 @@ static void cmd_bitop(struct kvd_client *c)
 	res->len = (uint32_t)maxlen;
 	unsigned char *out = (unsigned char *)res->data;
 	for (int i = 0; i < nsrc; i++) {
-		struct sobj *s = (struct sobj *)db_get(kv, c->db, c->argv[3 + i].p, c->argv[3 + i].n);
+		struct sobj *s =
+			(struct sobj *)db_get(kv, c->db, c->argv[3 + i].p, c->argv[3 + i].n);
 		const unsigned char *p = s ? (const unsigned char *)s->data : NULL;
 		size_t len = s ? s->len : 0;
 		for (size_t j = 0; j < maxlen; j++) {

@@ -396,8 +396,8 @@ static void cmd_restore(struct kvd_client *c)
 		return;
 	}
 	if (idle >= 0)
-		o->lru = kv_lru_clock(kv) - (uint32_t)(idle > kv_lru_clock(kv) ? kv_lru_clock(kv)
-										  : idle);
+		o->lru = kv_lru_clock(kv) -
+			 (uint32_t)(idle > kv_lru_clock(kv) ? kv_lru_clock(kv) : idle);
 	db_add(kv, c->db, key, o);
 	kv->dirty++;
 	if (ttl) {

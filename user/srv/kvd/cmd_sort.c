@@ -86,8 +86,8 @@ static bool lookup_pattern(struct kvd_client *c, const struct arg *pat, const ch
 	if (field) {
 		if (o->type != T_HASH)
 			return false;
-		struct dent *e = dict_find(kv, &((struct hobj *)o)->d, field + 2,
-					   (size_t)(end - field - 2));
+		struct dent *e =
+			dict_find(kv, &((struct hobj *)o)->d, field + 2, (size_t)(end - field - 2));
 		if (!e)
 			return false;
 		struct bstr *v = e->v.p;
@@ -108,8 +108,7 @@ static int bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
 	return r ? r : an < bn ? -1 : an > bn ? 1 : 0;
 }
 
-static int item_cmp(const struct sort_item *x, const struct sort_item *y,
-		    const struct sort_opts *o)
+static int item_cmp(const struct sort_item *x, const struct sort_item *y, const struct sort_opts *o)
 {
 	int r;
 	if (!o->alpha) {

@@ -2,9 +2,9 @@
  * Sorted-set commands: ZADD (NX XX GT LT CH INCR) ZINCRBY ZREM ZSCORE
  * ZMSCORE ZCARD ZCOUNT ZLEXCOUNT ZRANGE (BYSCORE BYLEX REV LIMIT
  * WITHSCORES) ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX
- * ZREVRANGE ZRANGESTORE ZRANK ZREVRANK ZPOPMIN ZPOPMAX
- * ZREMRANGEBYRANK/SCORE/LEX, with
- * Redis 7.0's semantics and error words. Ranges walk the skiplist of
+ * ZREVRANGE ZRANGESTORE ZRANK ZREVRANK ZREMRANGEBYRANK/SCORE/LEX, with
+ * Redis 7.0's semantics (ZPOPMIN/ZPOPMAX are with the other pops in
+ * cmd_zsetop.c) and error words. Ranges walk the skiplist of
  * zset.c: the first node of a score or lex range is found in O(log n).
  */
 #include <user/srv/kvd/engine.h>
@@ -559,57 +559,6 @@ static void cmd_zrevrank(struct kvd_client *c)
 	rank_generic(c, true);
 }
 
-static void pop_generic(struct kvd_client *c, bool max)
-{
-	struct kvd *kv = c->kv;
-	long long count = 1;
-	bool with_count = c->argc == 3;
-	if (c->argc > 3) {
-		reply_syntax(c);
-		return;
-	}
-	if (with_count && (!str2ll(c->argv[2].p, c->argv[2].n, &count) || count < 0)) {
-		reply_error(c, "ERR value is out of range, must be positive");
-		return;
-	}
-	bool wrong;
-	struct zobj *z = zset_lookup(c, &c->argv[1], &wrong);
-	if (wrong)
-		return;
-	if (!z || count == 0) {
-		reply_array(c, 0);
-		return;
-	}
-	if (count > (long long)z->len)
-		count = (long long)z->len;
-	bool pairs = c->resp == 3 && with_count;
-	reply_array(c, pairs ? count : count * 2);
-	for (long long i = 0; i < count; i++) {
-		struct zsl_node *x = max ? z->tail : z->head->level[0].fwd;
-		if (pairs)
-			reply_array(c, 2);
-		reply_bulk(c, x->ele, x->elen);
-		reply_double(c, x->score);
-		char *m = mem_dup(kv, x->ele, x->elen);
-		size_t n = x->elen;
-		zset_del(kv, z, m, n);
-		mem_free(kv, m, n + 1);
-	}
-	kv->dirty += count;
-	if (z->len == 0)
-		db_delete(kv, c->db, c->argv[1].p, c->argv[1].n);
-}
-
-static void cmd_zpopmin(struct kvd_client *c)
-{
-	pop_generic(c, false);
-}
-
-static void cmd_zpopmax(struct kvd_client *c)
-{
-	pop_generic(c, true);
-}
-
 static void remrange_generic(struct kvd_client *c, int by)
 {
 	struct kvd *kv = c->kv;
@@ -701,8 +650,6 @@ struct cmd cmds_zset[] = {
 	{ "zrevrangebylex", cmd_zrevrangebylex, -4, CMD_READONLY, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zrank", cmd_zrank, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zrevrank", cmd_zrevrank, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
-	{ "zpopmin", cmd_zpopmin, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
-	{ "zpopmax", cmd_zpopmax, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zremrangebyrank", cmd_zremrangebyrank, 4, CMD_WRITE, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zremrangebyscore", cmd_zremrangebyscore, 4, CMD_WRITE, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zremrangebylex", cmd_zremrangebylex, 4, CMD_WRITE, 1, 1, 1, "sorted-set", 0, 0 },

@@ -1,7 +1,7 @@
 /*
  * Sorted-set algebra and multi-key pops: ZUNION ZINTER ZDIFF and their
  * STORE forms (WEIGHTS, AGGREGATE SUM|MIN|MAX, WITHSCORES), ZINTERCARD
- * (LIMIT), ZMPOP (MIN|MAX, COUNT) and the blocking BZMPOP BZPOPMIN
+ * (LIMIT), ZPOPMIN ZPOPMAX ZMPOP (MIN|MAX, COUNT) and the blocking BZMPOP BZPOPMIN
  * BZPOPMAX (parked by blocking.c), with Redis 7.0's replies and errors.
  *
  * Sources may be sorted sets or plain sets (whose members score 1). The
@@ -303,10 +303,62 @@ void zmpop_reply(struct kvd_client *c, struct db *db, const struct arg *key, str
 		propagate_none(c);
 }
 
+/* ZPOPMIN/ZPOPMAX key [count] */
+static void zpop_generic(struct kvd_client *c, bool max)
+{
+	struct kvd *kv = c->kv;
+	long long count = 1;
+	bool with_count = c->argc == 3;
+	if (c->argc > 3) {
+		reply_syntax(c);
+		return;
+	}
+	if (with_count && (!str2ll(c->argv[2].p, c->argv[2].n, &count) || count < 0)) {
+		reply_error(c, "ERR value is out of range, must be positive");
+		return;
+	}
+	bool wrong;
+	struct zobj *z = (struct zobj *)lookup_typed(c, &c->argv[1], T_ZSET, &wrong);
+	if (wrong)
+		return;
+	if (!z || count == 0) {
+		reply_array(c, 0);
+		return;
+	}
+	if (count > (long long)z->len)
+		count = (long long)z->len;
+	bool pairs = c->resp == 3 && with_count;
+	reply_array(c, pairs ? count : count * 2);
+	for (long long i = 0; i < count; i++) {
+		struct zsl_node *x = max ? z->tail : z->head->level[0].fwd;
+		if (pairs)
+			reply_array(c, 2);
+		reply_bulk(c, x->ele, x->elen);
+		reply_double(c, x->score);
+		char *m = mem_dup(kv, x->ele, x->elen);
+		size_t n = x->elen;
+		zset_del(kv, z, m, n);
+		mem_free(kv, m, n + 1);
+	}
+	kv->dirty += count;
+	if (z->len == 0)
+		db_delete(kv, c->db, c->argv[1].p, c->argv[1].n);
+}
+
+static void cmd_zpopmin(struct kvd_client *c)
+{
+	zpop_generic(c, false);
+}
+
+static void cmd_zpopmax(struct kvd_client *c)
+{
+	zpop_generic(c, true);
+}
+
 /* Pop from the first non-empty sorted set of keys[0..nkeys), or block
  * (BZ* forms) until one has members. count 0: BZPOPMIN/MAX's one member. */
-static void zpop_first(struct kvd_client *c, struct arg *keys, int nkeys, bool max,
-		       long long count, bool block, uint64_t when)
+static void zpop_first(struct kvd_client *c, struct arg *keys, int nkeys, bool max, long long count,
+		       bool block, uint64_t when)
 {
 	for (int k = 0; k < nkeys; k++) {
 		bool wrong;
@@ -403,6 +455,8 @@ struct cmd cmds_zsetop[] = {
 	{ "zinter", cmd_zinter, -3, CMD_READONLY, 0, 0, 0, "sorted-set", 0, 0 },
 	{ "zdiff", cmd_zdiff, -3, CMD_READONLY, 0, 0, 0, "sorted-set", 0, 0 },
 	{ "zintercard", cmd_zintercard, -3, CMD_READONLY, 0, 0, 0, "sorted-set", 0, 0 },
+	{ "zpopmin", cmd_zpopmin, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
+	{ "zpopmax", cmd_zpopmax, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zmpop", cmd_zmpop, -4, CMD_WRITE, 0, 0, 0, "sorted-set", 0, 0 },
 	{ "bzmpop", cmd_bzmpop, -5, CMD_WRITE | CMD_BLOCKING, 0, 0, 0, "sorted-set", 0, 0 },
 	{ "bzpopmin", cmd_bzpopmin, -3, CMD_WRITE | CMD_BLOCKING | CMD_FAST, 1, -2, 1, "sorted-set",

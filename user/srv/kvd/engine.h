@@ -66,7 +66,7 @@ struct dict {
 	uint64_t mask[2]; /* size - 1; size 0 when tab is NULL */
 	uint64_t used;
 	uint64_t moved; /* buckets of tab[0] moved to tab[1] so far */
-	int iterating;	/* > 0: no rehash steps (someone walks the buckets) */
+	int iterating; /* > 0: no rehash steps (someone walks the buckets) */
 };
 
 struct dict_iter {
@@ -357,7 +357,7 @@ struct kvd_client {
 	int bwhere;    /* 0 left, 1 right; for BLMOVE: +2 * dst side */
 	struct arg bdst;   /* BLMOVE destination, or n == 0 */
 	long long bcount;  /* BLMPOP's or BZMPOP's COUNT; 0: the one-element forms */
-	int btype;	   /* T_LIST or T_ZSET: the kind of key it waits for */
+	int btype;    /* T_LIST or T_ZSET: the kind of key it waits for */
 	bool bmove;
 	struct kvd_client *unblocked_next;
 
