@@ -3,9 +3,9 @@
  * test_kvd_fake.h: bit operations (and the refusal of offsets of 4 GiB
  * bits and more), COPY, DUMP/RESTORE (round trip of every type, a damaged
  * or random payload refused without a crash or a leak, relative TTLs
- * logged as absolute), ZUNION/ZINTER/ZDIFF and their STORE forms, SORT
- * (BY, GET, hash fields, LIMIT clamped, STORE, bad scores), CLIENT REPLY,
- * and LMPOP/BLMPOP (served with a count, timed out). The replies expected
+ * logged as absolute), LCS (and its memory refusal), ZUNION/ZINTER/ZDIFF
+ * and their STORE forms, SORT (BY, GET, hash fields, LIMIT clamped, STORE,
+ * bad scores), CLIENT REPLY, and LMPOP/BLMPOP (served with a count, timed out). The replies expected
  * are what redis-server 7.0.15 answers to the same commands.
  */
 #pragma GCC diagnostic ignored "-Wunused-parameter" /* hook signatures */
@@ -123,6 +123,38 @@ TEST(kvd_cmds, bits_as_redis)
 	cmd(c, &o, "RPUSH l x");
 	CHECK_STREQ(cmd(c, &o, "SETBIT l 1 1"),
 		    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+	kvd_client_gone(c);
+	kvd_destroy(kv);
+	CHECK_EQ(F.allocs, 0);
+}
+
+TEST(kvd_cmds, lcs_as_redis)
+{
+	struct kvd *kv = new_kv(false);
+	struct out o = { 0 };
+	struct kvd_client *c = kvd_client_new(kv, &o, "t:1");
+	cmd(c, &o, "MSET a ohmytext b mynewtext");
+	CHECK_STREQ(cmd(c, &o, "LCS a b"), "$6\r\nmytext\r\n");
+	CHECK_STREQ(cmd(c, &o, "LCS a b LEN"), ":6\r\n");
+	CHECK_STREQ(cmd(c, &o, "LCS a b IDX MINMATCHLEN 4 WITHMATCHLEN"),
+		    "*4\r\n$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n"
+		    ":4\r\n$3\r\nlen\r\n:6\r\n");
+	CHECK_STREQ(cmd(c, &o, "LCS a b IDX LEN"),
+		    "-ERR If you want both the length and indexes, please just use IDX.\r\n");
+	CHECK_STREQ(cmd(c, &o, "LCS a nokey"), "$0\r\n\r\n");
+	/* a table of 20001 x 20001 cells is past proto-max-bulk-len: refused */
+	char *big = malloc(20000 + 16);
+	memset(big, 'x', 20000);
+	memcpy(big + 20000, "\r\n", 3);
+	char req[64];
+	snprintf(req, sizeof(req), "*3\r\n$3\r\nSET\r\n$2\r\nbb\r\n$%d\r\n", 20000);
+	raw(c, &o, req);
+	CHECK_STREQ(raw(c, &o, big), "+OK\r\n");
+	CHECK_STREQ(cmd(c, &o, "COPY bb cc"), ":1\r\n");
+	CHECK_STREQ(
+		cmd(c, &o, "LCS bb cc"),
+		"-ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len\r\n");
+	free(big);
 	kvd_client_gone(c);
 	kvd_destroy(kv);
 	CHECK_EQ(F.allocs, 0);

@@ -493,7 +493,7 @@ int client_argc(struct kvd_client *c);
 /* Each cmd_*.c file's table, ended by a NULL name. */
 extern struct cmd cmds_string[], cmds_keys[], cmds_server[], cmds_list[], cmds_hash[], cmds_set[],
 	cmds_zset[], cmds_multi[], cmds_pubsub[];
-extern struct cmd cmds_bit[], cmds_dump[], cmds_zsetop[], cmds_sort[];
+extern struct cmd cmds_bit[], cmds_dump[], cmds_zsetop[], cmds_sort[], cmds_lcs[];
 void process_command(struct kvd_client *c);
 void scan_generic(struct kvd_client *c, struct dict *d, int kind, int first);
 void config_set_command(struct kvd_client *c);

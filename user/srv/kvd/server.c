@@ -108,7 +108,7 @@ struct kvd *kvd_new(const struct kvd_hooks *hooks)
 	struct cmd *const tables[] = { cmds_string, cmds_keys, cmds_server, cmds_list,
 				       cmds_hash,   cmds_set,  cmds_zset,   cmds_multi,
 				       cmds_pubsub, cmds_bit,  cmds_dump,   cmds_zsetop,
-				       cmds_sort };
+				       cmds_sort,   cmds_lcs };
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 		for (struct cmd *cmd = tables[t]; cmd->name; cmd++) {
 			struct dent *e = dict_add(kv, &kv->commands, cmd->name, strlen(cmd->name));
