@@ -1,8 +1,9 @@
 /*
- * Sorted-set algebra and multi-key pops: ZUNION ZINTER ZDIFF and their
- * STORE forms (WEIGHTS, AGGREGATE SUM|MIN|MAX, WITHSCORES), ZINTERCARD
- * (LIMIT), ZPOPMIN ZPOPMAX ZMPOP (MIN|MAX, COUNT) and the blocking BZMPOP BZPOPMIN
- * BZPOPMAX (parked by blocking.c), with Redis 7.0's replies and errors.
+ * Sorted-set algebra, random members and pops: ZUNION ZINTER ZDIFF and
+ * their STORE forms (WEIGHTS, AGGREGATE SUM|MIN|MAX, WITHSCORES),
+ * ZINTERCARD (LIMIT), ZRANDMEMBER, ZPOPMIN ZPOPMAX ZMPOP (MIN|MAX, COUNT)
+ * and the blocking BZMPOP BZPOPMIN BZPOPMAX (parked by blocking.c), with
+ * Redis 7.0's replies and errors.
  *
  * Sources may be sorted sets or plain sets (whose members score 1). The
  * result is built as a sorted set of its own, then stored or replied in
@@ -303,6 +304,86 @@ void zmpop_reply(struct kvd_client *c, struct db *db, const struct arg *key, str
 		propagate_none(c);
 }
 
+/* --- ZRANDMEMBER ------------------------------------------------------------------ */
+/* ZRANDMEMBER key [count [WITHSCORES]]: a negative count may repeat
+ * members, a positive one gives at most the set's size, all distinct. */
+static void cmd_zrandmember(struct kvd_client *c)
+{
+	struct kvd *kv = c->kv;
+	long long count = 1;
+	bool scores = false, multi = c->argc >= 3;
+	if (multi) {
+		if (!arg_ll(c, &c->argv[2], &count))
+			return;
+		if (count < -INT64_MAX) {
+			reply_errorf(c,
+				     "ERR value is out of range, value must between %lld and %lld",
+				     -INT64_MAX, INT64_MAX);
+			return;
+		}
+	}
+	if (c->argc > 4 || (c->argc == 4 && !arg_eq(&c->argv[3], "withscores"))) {
+		reply_syntax(c);
+		return;
+	}
+	scores = c->argc == 4;
+	if (scores && (count < -(INT64_MAX / 2) || count > INT64_MAX / 2)) {
+		reply_error(c, "ERR value is out of range");
+		return;
+	}
+	bool wrong;
+	struct zobj *z = (struct zobj *)lookup_typed(c, &c->argv[1], T_ZSET, &wrong);
+	if (wrong)
+		return;
+	if (!z) {
+		if (multi)
+			reply_array(c, 0);
+		else
+			reply_null(c);
+		return;
+	}
+	if (!multi) {
+		struct dent *e = dict_random(kv, &z->d);
+		reply_bulk(c, e->key, e->klen);
+		return;
+	}
+	bool repeat = count < 0;
+	long long n = repeat ? -count : count;
+	size_t total = z->d.used;
+	if (!repeat && n > (long long)total)
+		n = (long long)total;
+	reply_array(c, scores && c->resp == 2 ? n * 2 : n);
+	struct dent **all = NULL;
+	if (!repeat && n) { /* distinct: a partial shuffle of every member */
+		all = mem_must(kv, total * sizeof(*all));
+		struct dict_iter it;
+		size_t i = 0;
+		dict_iter_start(&it, &z->d);
+		for (struct dent *e; (e = dict_iter_next(&it));)
+			all[i++] = e;
+		dict_iter_end(&it);
+	}
+	for (long long i = 0; i < n; i++) {
+		struct dent *e;
+		if (repeat) {
+			e = dict_random(kv, &z->d);
+		} else {
+			size_t j =
+				(size_t)i + (size_t)(kv->h.random(kv->h.ctx) % (total - (size_t)i));
+			e = all[j];
+			all[j] = all[i];
+			all[i] = e;
+		}
+		if (scores && c->resp == 3)
+			reply_array(c, 2);
+		reply_bulk(c, e->key, e->klen);
+		if (scores)
+			reply_double(c, ((struct zsl_node *)e->v.p)->score);
+	}
+	if (all)
+		mem_free(kv, all, total * sizeof(*all));
+}
+
 /* ZPOPMIN/ZPOPMAX key [count] */
 static void zpop_generic(struct kvd_client *c, bool max)
 {
@@ -455,6 +536,7 @@ struct cmd cmds_zsetop[] = {
 	{ "zinter", cmd_zinter, -3, CMD_READONLY, 0, 0, 0, "sorted-set", 0, 0 },
 	{ "zdiff", cmd_zdiff, -3, CMD_READONLY, 0, 0, 0, "sorted-set", 0, 0 },
 	{ "zintercard", cmd_zintercard, -3, CMD_READONLY, 0, 0, 0, "sorted-set", 0, 0 },
+	{ "zrandmember", cmd_zrandmember, -2, CMD_READONLY, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zpopmin", cmd_zpopmin, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zpopmax", cmd_zpopmax, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zmpop", cmd_zmpop, -4, CMD_WRITE, 0, 0, 0, "sorted-set", 0, 0 },
