@@ -4,7 +4,8 @@
  * plain array through several growths and shrinks (so lookups, deletions
  * and insertions run while two tables are live), a SCAN across a resize
  * that must return every element present throughout, iteration and
- * random picks during a resize, and no leak at the end (ASan/UBSan).
+ * random picks during a resize, random picks on a small table equally
+ * likely for every entry, and no leak at the end (ASan/UBSan).
  */
 #pragma GCC diagnostic ignored "-Wunused-parameter" /* hook signatures */
 #include "check.h"
@@ -130,6 +131,28 @@ TEST(kvd_dict, scan_across_growth_returns_everything)
 	CHECK_EQ(cursor, 0);
 	for (int i = 0; i < 1000; i++)
 		if (!CHECK_MSG(count[i] >= 1, "k%d not returned", i))
+			break;
+	dict_clear(kv, &d, NULL);
+	kvd_destroy(kv);
+	CHECK_EQ(F.allocs, 0);
+}
+
+/* SRANDMEMBER and HRANDFIELD draw with dict_random: on a small table every
+ * entry must be about equally likely, even those sharing a bucket. */
+TEST(kvd_dict, random_is_fair_on_small_tables)
+{
+	struct kvd *kv = new_kv(false);
+	struct dict d;
+	dict_init(&d);
+	char k[32];
+	for (int i = 0; i < 10; i++)
+		dict_add(kv, &d, k, (size_t)key_of(k, i));
+	int count[N] = { 0 };
+	for (int i = 0; i < 20000; i++)
+		seen(count, dict_random(kv, &d));
+	for (int i = 0; i < 10; i++)
+		if (!CHECK_MSG(count[i] > 1700 && count[i] < 2300, "k%d drawn %d times of 20000", i,
+			       count[i]))
 			break;
 	dict_clear(kv, &d, NULL);
 	kvd_destroy(kv);
