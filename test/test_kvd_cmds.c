@@ -337,6 +337,10 @@ TEST(kvd_cmds, client_reply_and_lmpop)
 		    "+OK\r\n");
 	CHECK_STREQ(raw(a, &o1, "CLIENT REPLY SKIP\r\nGET k\r\nGET k\r\n"), "$1\r\n1\r\n");
 	CHECK_STREQ(cmd(a, &o1, "CLIENT REPLY MAYBE"), "-ERR syntax error\r\n");
+	/* INFO with several sections: each once, in its usual place */
+	const char *info = cmd(a, &o1, "INFO keyspace CPU keyspace");
+	CHECK(strstr(info, "# CPU\r\n\r\n# Keyspace\r\ndb0:keys=1,") != NULL);
+	CHECK(strstr(info, "# Server") == NULL);
 	cmd(a, &o1, "RPUSH l a b c");
 	CHECK_STREQ(cmd(a, &o1, "LMPOP 2 nokey l RIGHT COUNT 2"),
 		    "*2\r\n$1\r\nl\r\n*2\r\n$1\r\nc\r\n$1\r\nb\r\n");

@@ -416,7 +416,7 @@ static void cmd_config(struct kvd_client *c)
 static void cmd_info(struct kvd_client *c)
 {
 	struct buf b = { 0 };
-	info_generate(c->kv, &b, c->argc > 1 ? c->argv[1].p : "default");
+	info_generate(c->kv, &b, c->argc - 1, c->argv + 1);
 	reply_verbatim(c, b.b ? b.b : "", b.len);
 	buf_free(c->kv, &b);
 }

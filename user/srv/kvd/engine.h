@@ -556,7 +556,7 @@ int aof_rewrite(struct kvd *kv);
 void aof_start(struct kvd *kv);
 
 /* info.c */
-void info_generate(struct kvd *kv, struct buf *b, const char *section);
+void info_generate(struct kvd *kv, struct buf *b, int nsections, const struct arg *sections);
 
 /* config.c */
 int config_set(struct kvd *kv, const char *name, const char *val, const char **why);
