@@ -337,6 +337,12 @@ TEST(kvd_cmds, client_reply_and_lmpop)
 		    "+OK\r\n");
 	CHECK_STREQ(raw(a, &o1, "CLIENT REPLY SKIP\r\nGET k\r\nGET k\r\n"), "$1\r\n1\r\n");
 	CHECK_STREQ(cmd(a, &o1, "CLIENT REPLY MAYBE"), "-ERR syntax error\r\n");
+	/* SHUTDOWN and SAVE are refused inside MULTI (and spoil it), not run */
+	cmd(a, &o1, "MULTI");
+	CHECK_STREQ(cmd(a, &o1, "SHUTDOWN"), "-ERR Command not allowed inside a transaction\r\n");
+	CHECK_STREQ(cmd(a, &o1, "EXEC"),
+		    "-EXECABORT Transaction discarded because of previous errors.\r\n");
+	CHECK_EQ(F.shutdowns, 0);
 	/* INFO with several sections: each once, in its usual place */
 	const char *info = cmd(a, &o1, "INFO keyspace CPU keyspace");
 	CHECK(strstr(info, "# CPU\r\n\r\n# Keyspace\r\ndb0:keys=1,") != NULL);

@@ -294,6 +294,7 @@ enum { /* command flags */
        CMD_NOMULTI = 1 << 10, /* not queued inside MULTI (EXEC, DISCARD, WATCH...) */
        CMD_SUBOK = 1 << 11,   /* allowed while subscribed (RESP2) */
        CMD_OWNTOUCH = 1 << 12, /* the handler touches WATCHed keys itself (SMOVE) */
+       CMD_DENYMULTI = 1 << 13, /* refused inside MULTI (SAVE, SHUTDOWN), as Redis */
 };
 
 struct cmd {

@@ -399,6 +399,12 @@ void process_command(struct kvd_client *c)
 			     cmd->name);
 		return;
 	}
+	if (c->in_multi && (cmd->flags & CMD_DENYMULTI)) {
+		reply_error(c, "ERR Command not allowed inside a transaction");
+		c->multi_dirty = true;
+		kv->stat_rejected++;
+		return;
+	}
 	if (c->in_multi && !(cmd->flags & CMD_NOMULTI)) {
 		if ((cmd->flags & CMD_DENYOOM) && !memory_ok(c, cmd)) {
 			reply_oom(c);
