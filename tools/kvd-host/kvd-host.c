@@ -64,6 +64,14 @@ static uint64_t h_now_ms(void *ctx)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void h_cpu_usec(void *ctx, uint64_t *user, uint64_t *sys)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	*user = (uint64_t)ru.ru_utime.tv_sec * 1000000 + (uint64_t)ru.ru_utime.tv_usec;
+	*sys = (uint64_t)ru.ru_stime.tv_sec * 1000000 + (uint64_t)ru.ru_stime.tv_usec;
+}
+
 static void *h_alloc(void *ctx, size_t n)
 {
 	return malloc(n ? n : 1);
@@ -400,6 +408,7 @@ int main(int argc, char **argv)
 		.close = h_close,
 		.shutdown = h_shutdown,
 		.log_line = h_log_line,
+		.cpu_usec = h_cpu_usec,
 	};
 	/* first pass: where the log lives (its hooks must exist before kvd_new) */
 	for (int i = 1; i + 1 < argc; i += 2)

@@ -1,5 +1,6 @@
 /*
- * Clients blocked in BLPOP, BRPOP, BLMOVE and BRPOPLPUSH.
+ * Clients blocked in BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP, and on
+ * sorted sets in BZPOPMIN, BZPOPMAX and BZMPOP.
  *
  * A client that finds all its lists empty is parked: each key it waits on
  * maps (per database) to a FIFO of waiting clients, and the client stops
@@ -38,6 +39,7 @@ void block_client(struct kvd_client *c, struct arg *keys, int nkeys, uint64_t ti
 {
 	struct kvd *kv = c->kv;
 	c->blocked = true;
+	c->btype = T_LIST; /* BZPOPMIN and BZMPOP set T_ZSET after */
 	c->bdb = c->db;
 	c->btimeout = timeout;
 	c->bwhere = where;
@@ -81,6 +83,7 @@ void unblock_client(struct kvd_client *c, bool timed_out)
 		c->bmove = false;
 	}
 	c->blocked = false;
+	c->bcount = 0;
 	kv->nblocked--;
 	if (timed_out)
 		reply_null_array(c);
@@ -96,10 +99,20 @@ static bool serve_one(struct kvd *kv, struct db *db, struct dent *key, struct kv
 	struct lobj *l = key->v.p;
 	struct arg k = { key->key, key->klen };
 	bool left = (c->bwhere & 1) == 0;
+	if (l->h.type != c->btype)
+		return false;
+	if (c->btype == T_ZSET) {
+		zmpop_reply(c, db, &k, (struct zobj *)l, c->bcount, !left);
+		return true;
+	}
 	if (c->bmove) {
 		struct obj *d = db_get(kv, db, c->bdst.p, c->bdst.n);
 		if (d && d->type != T_LIST)
 			return false;
+	}
+	if (c->bcount) {
+		mpop_reply(c, db, &k, l, c->bcount, left);
+		return true;
 	}
 	struct lnode *x = list_pop(l, left);
 	struct arg val = { x->data, x->len };
@@ -138,11 +151,11 @@ static bool serve_one(struct kvd *kv, struct db *db, struct dent *key, struct kv
 
 void serve_ready_keys(struct kvd *kv)
 {
-	while (kv->ready_keys.used) {
-		struct dict_iter it;
-		dict_iter_start(&it, &kv->ready_keys);
-		struct dent *r = dict_iter_next(&it);
-		dict_iter_end(&it);
+	while (kv->ready_head) {
+		struct dent *r = kv->ready_head;
+		kv->ready_head = r->v.p;
+		if (!kv->ready_head)
+			kv->ready_tail = NULL;
 		r = dict_unlink(kv, &kv->ready_keys, r->key, r->klen);
 		struct db *db = &kv->dbs[(unsigned char)r->key[0]];
 		const char *k = r->key + 1;
@@ -150,7 +163,10 @@ void serve_ready_keys(struct kvd *kv)
 		for (;;) {
 			struct dent *q = dict_find(kv, &db->blocking, k, n);
 			struct dent *key = db_find(kv, db, k, n);
-			if (!q || !key || ((struct obj *)key->v.p)->type != T_LIST)
+			if (!q || !key)
+				break;
+			struct obj *o = key->v.p;
+			if (o->type != T_LIST && o->type != T_ZSET)
 				break;
 			struct waiter *w = ((struct waitq *)q->v.p)->head;
 			struct kvd_client *c = NULL;
@@ -161,9 +177,8 @@ void serve_ready_keys(struct kvd *kv)
 				}
 			if (!c)
 				break;
-			struct lobj *l = key->v.p;
 			unblock_client(c, false); /* frees w and maybe q */
-			if (l->len == 0) {
+			if (obj_len(o) == 0) {
 				db_delete(kv, db, k, n);
 				break;
 			}

@@ -242,6 +242,10 @@ static void cmd_hincrbyfloat(struct kvd_client *c)
 	long double by, v = 0;
 	if (!arg_ld(c, &c->argv[3], &by))
 		return;
+	if (by - by != 0) { /* HINCRBYFLOAT refuses an infinite increment up front */
+		reply_error(c, "ERR value is NaN or Infinity");
+		return;
+	}
 	bool wrong;
 	struct hobj *h = hash_lookup(c, false, &wrong);
 	if (wrong)

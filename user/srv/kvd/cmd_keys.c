@@ -251,7 +251,9 @@ static void cmd_move(struct kvd_client *c)
 {
 	struct kvd *kv = c->kv;
 	long long dbid;
-	if (!str2ll(c->argv[2].p, c->argv[2].n, &dbid) || dbid < 0 || dbid >= KVD_DBS) {
+	if (!arg_ll_range(c, &c->argv[2], INT32_MIN, INT32_MAX, &dbid, NULL))
+		return;
+	if (dbid < 0 || dbid >= KVD_DBS) {
 		reply_error(c, "ERR DB index is out of range");
 		return;
 	}
@@ -293,8 +295,8 @@ static void cmd_swapdb(struct kvd_client *c)
 		return;
 	}
 	struct db *x = &kv->dbs[a], *y = &kv->dbs[b];
-	touch_all_watched(kv, x);
-	touch_all_watched(kv, y);
+	touch_all_watched(kv, x, y);
+	touch_all_watched(kv, y, x);
 	struct dict k = x->keys, e = x->expires;
 	x->keys = y->keys;
 	x->expires = y->expires;
@@ -565,7 +567,7 @@ static bool flush_args_ok(struct kvd_client *c)
 
 static void flush_one(struct kvd *kv, struct db *db)
 {
-	touch_all_watched(kv, db);
+	touch_all_watched(kv, db, NULL);
 	kv->dirty += (long long)db->keys.used;
 	db_flush(kv, db);
 }

@@ -496,6 +496,90 @@ static void cmd_brpop(struct kvd_client *c)
 	bpop_generic(c, false);
 }
 
+/* [key, [elements]]: up to count elements of l (at key), logged as the
+ * LPOP/RPOP with a count it amounts to; the caller deletes an emptied list. */
+void mpop_reply(struct kvd_client *c, struct db *db, const struct arg *key, struct lobj *l,
+		long long count, bool left)
+{
+	struct kvd *kv = c->kv;
+	long long n = count < (long long)l->len ? count : (long long)l->len;
+	reply_array(c, 2);
+	reply_bulk(c, key->p, key->n);
+	reply_array(c, n);
+	for (long long i = 0; i < n; i++) {
+		struct lnode *x = list_pop(l, left);
+		reply_bulk(c, x->data, x->len);
+		lnode_free(kv, x);
+	}
+	kv->dirty += n;
+	char num[KVD_LONG_STR];
+	struct arg argv[3] = { { left ? "LPOP" : "RPOP", 4 }, *key, { num, 0 } };
+	argv[2].n = (size_t)ll2str(num, n);
+	aof_feed(kv, db->id, 3, argv);
+	touch_watched(kv, db, key->p, key->n); /* LMPOP's keys are not in its key spec */
+	if (c->kv->current == c)
+		propagate_none(c);
+}
+
+/* LMPOP numkeys key... LEFT|RIGHT [COUNT n]; BLMPOP timeout numkeys ... */
+static void mpop_generic(struct kvd_client *c, int at, bool block)
+{
+	long long nkeys, count = -1;
+	uint64_t when = 0;
+	if (block && !parse_timeout(c, &c->argv[1], &when))
+		return;
+	if (!arg_ll_range(c, &c->argv[at], 1, INT64_MAX, &nkeys,
+			  "ERR numkeys should be greater than 0"))
+		return;
+	if (nkeys >= c->argc - at - 1) {
+		reply_syntax(c);
+		return;
+	}
+	int where = at + 1 + (int)nkeys;
+	bool left;
+	if (!parse_side(c, &c->argv[where], &left))
+		return;
+	for (int j = where + 1; j < c->argc; j++) {
+		if (count == -1 && arg_eq(&c->argv[j], "count") && j + 1 < c->argc) {
+			if (!arg_ll_range(c, &c->argv[++j], 1, INT64_MAX, &count,
+					  "ERR count should be greater than 0"))
+				return;
+		} else {
+			reply_syntax(c);
+			return;
+		}
+	}
+	if (count == -1)
+		count = 1;
+	for (int k = at + 1; k < where; k++) {
+		bool wrong;
+		struct lobj *l = list_lookup(c, &c->argv[k], &wrong);
+		if (wrong)
+			return;
+		if (l) {
+			mpop_reply(c, c->db, &c->argv[k], l, count, left);
+			delete_if_empty(c, &c->argv[k], l);
+			return;
+		}
+	}
+	if (!block || c->kv->loading || c->in_exec) {
+		reply_null_array(c);
+		return;
+	}
+	block_client(c, &c->argv[at + 1], (int)nkeys, when, left ? 0 : 1, NULL);
+	c->bcount = count;
+}
+
+static void cmd_lmpop(struct kvd_client *c)
+{
+	mpop_generic(c, 1, false);
+}
+
+static void cmd_blmpop(struct kvd_client *c)
+{
+	mpop_generic(c, 2, true);
+}
+
 struct cmd cmds_list[] = {
 	{ "lpush", cmd_lpush, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "list", 0, 0 },
 	{ "rpush", cmd_rpush, -3, CMD_WRITE | CMD_DENYOOM | CMD_FAST, 1, 1, 1, "list", 0, 0 },
@@ -518,5 +602,7 @@ struct cmd cmds_list[] = {
 	  0, 0 },
 	{ "blpop", cmd_blpop, -3, CMD_WRITE | CMD_BLOCKING, 1, -2, 1, "list", 0, 0 },
 	{ "brpop", cmd_brpop, -3, CMD_WRITE | CMD_BLOCKING, 1, -2, 1, "list", 0, 0 },
+	{ "lmpop", cmd_lmpop, -4, CMD_WRITE, 0, 0, 0, "list", 0, 0 },
+	{ "blmpop", cmd_blmpop, -5, CMD_WRITE | CMD_BLOCKING, 0, 0, 0, "list", 0, 0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0 },
 };

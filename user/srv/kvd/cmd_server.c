@@ -235,11 +235,23 @@ static void cmd_client(struct kvd_client *c)
 		} else {
 			reply_ll(c, killed);
 		}
+	} else if (arg_eq(sub, "reply") && c->argc == 3) {
+		if (arg_eq(&c->argv[2], "on")) {
+			c->reply_off = c->reply_skip = false;
+			reply_ok(c);
+		} else if (arg_eq(&c->argv[2], "off")) {
+			c->reply_off = true;
+		} else if (arg_eq(&c->argv[2], "skip")) {
+			if (!c->reply_off)
+				c->reply_skip_next = true;
+		} else {
+			reply_syntax(c);
+		}
 	} else if (arg_eq(sub, "no-evict") || arg_eq(sub, "no-touch")) {
 		reply_ok(c);
 	} else if (arg_eq(sub, "help")) {
 		reply_array(c, 1);
-		reply_status(c, "CLIENT ID|SETNAME|GETNAME|LIST|INFO|KILL");
+		reply_status(c, "CLIENT ID|SETNAME|GETNAME|LIST|INFO|KILL|REPLY");
 	} else {
 		reply_unknown_sub(c, "CLIENT");
 	}
@@ -275,6 +287,53 @@ static void reply_command_info(struct kvd_client *c, const struct cmd *cmd)
 	reply_array(c, 0);
 }
 
+/* COMMAND GETKEYS cmd arg...: the key arguments, by the command's key
+ * positions; SORT's keys are its first argument and the last STORE's. */
+static void command_getkeys(struct kvd_client *c)
+{
+	struct cmd *cmd = cmd_lookup(c->kv, c->argv[2].p, c->argv[2].n);
+	int argc = c->argc - 2;
+	struct arg *argv = c->argv + 2;
+	if (!cmd) {
+		reply_error(c, "ERR Invalid command specified");
+		return;
+	}
+	bool sort = !strcmp(cmd->name, "sort") || !strcmp(cmd->name, "sort_ro");
+	if (cmd->first <= 0 && !sort) {
+		reply_error(c, "ERR The command has no key arguments");
+		return;
+	}
+	if (cmd->arity > 0 ? argc != cmd->arity : argc < -cmd->arity) {
+		reply_error(c, "ERR Invalid number of arguments specified for command");
+		return;
+	}
+	if (sort) {
+		int store = 0;
+		for (int i = 2; i < argc; i++) {
+			if (arg_eq(&argv[i], "limit"))
+				i += 2;
+			else if (arg_eq(&argv[i], "by") || arg_eq(&argv[i], "get"))
+				i++;
+			else if (!strcmp(cmd->name, "sort") && arg_eq(&argv[i], "store") &&
+				 i + 1 < argc)
+				store = ++i;
+		}
+		reply_array(c, store ? 2 : 1);
+		reply_bulk(c, argv[1].p, argv[1].n);
+		if (store)
+			reply_bulk(c, argv[store].p, argv[store].n);
+		return;
+	}
+	int last = cmd->last < 0 ? argc + cmd->last : cmd->last;
+	if (last >= argc)
+		last = argc - 1;
+	size_t at = reply_defer(c);
+	long long n = 0;
+	for (int i = cmd->first; i <= last; i += cmd->step, n++)
+		reply_bulk(c, argv[i].p, argv[i].n);
+	reply_defer_array(c, at, n);
+}
+
 static void cmd_command(struct kvd_client *c)
 {
 	struct kvd *kv = c->kv;
@@ -308,9 +367,14 @@ static void cmd_command(struct kvd_client *c)
 		for (struct dent *e; (e = dict_iter_next(&it));)
 			reply_cstr(c, ((struct cmd *)e->v.p)->name);
 		dict_iter_end(&it);
+	} else if (arg_eq(sub, "getkeys")) {
+		if (c->argc < 4)
+			reply_subcommand_arity(c, "command");
+		else
+			command_getkeys(c);
 	} else if (arg_eq(sub, "help")) {
 		reply_array(c, 1);
-		reply_status(c, "COMMAND [COUNT|INFO|DOCS|LIST]");
+		reply_status(c, "COMMAND [COUNT|INFO|DOCS|LIST|GETKEYS]");
 	} else {
 		reply_unknown_sub(c, "COMMAND");
 	}
@@ -352,7 +416,7 @@ static void cmd_config(struct kvd_client *c)
 static void cmd_info(struct kvd_client *c)
 {
 	struct buf b = { 0 };
-	info_generate(c->kv, &b, c->argc > 1 ? c->argv[1].p : "default");
+	info_generate(c->kv, &b, c->argc - 1, c->argv + 1);
 	reply_verbatim(c, b.b ? b.b : "", b.len);
 	buf_free(c->kv, &b);
 }
@@ -511,11 +575,11 @@ struct cmd cmds_server[] = {
 	{ "info", cmd_info, -1, CMD_LOADING | CMD_STALE, 0, 0, 0, "server", 0, 0 },
 	{ "time", cmd_time, 1, CMD_FAST | CMD_LOADING, 0, 0, 0, "server", 0, 0 },
 	{ "lastsave", cmd_lastsave, 1, CMD_FAST, 0, 0, 0, "server", 0, 0 },
-	{ "save", cmd_save, 1, CMD_ADMIN | CMD_NOMULTI, 0, 0, 0, "server", 0, 0 },
+	{ "save", cmd_save, 1, CMD_ADMIN | CMD_DENYMULTI, 0, 0, 0, "server", 0, 0 },
 	{ "bgsave", cmd_bgsave, -1, CMD_ADMIN, 0, 0, 0, "server", 0, 0 },
 	{ "bgrewriteaof", cmd_bgrewriteaof, 1, CMD_ADMIN, 0, 0, 0, "server", 0, 0 },
-	{ "shutdown", cmd_shutdown, -1, CMD_ADMIN | CMD_NOMULTI | CMD_LOADING, 0, 0, 0, "server", 0,
-	  0 },
+	{ "shutdown", cmd_shutdown, -1, CMD_ADMIN | CMD_DENYMULTI | CMD_LOADING, 0, 0, 0, "server",
+	  0, 0 },
 	{ "memory", cmd_memory, -2, CMD_READONLY, 0, 0, 0, "server", 0, 0 },
 	{ "function", cmd_function, -2, CMD_NOSCRIPT, 0, 0, 0, "scripting", 0, 0 },
 	{ "debug", cmd_debug, -2, CMD_ADMIN, 0, 0, 0, "server", 0, 0 },

@@ -397,13 +397,16 @@ static void cmd_smove(struct kvd_client *c)
 		return;
 	}
 	set_rem(kv, src, m->p, m->n);
+	touch_watched(kv, c->db, c->argv[1].p, c->argv[1].n);
 	if (src->d.used == 0)
 		db_delete(kv, c->db, c->argv[1].p, c->argv[1].n);
 	if (!dst) {
 		dst = (struct setobj *)obj_new(kv, T_SET);
 		db_add(kv, c->db, &c->argv[2], &dst->h);
 	}
-	set_add(kv, dst, m->p, m->n);
+	/* the destination changes only if the member is new there */
+	if (set_add(kv, dst, m->p, m->n))
+		touch_watched(kv, c->db, c->argv[2].p, c->argv[2].n);
 	kv->dirty++;
 	reply_ll(c, 1);
 }
@@ -424,6 +427,6 @@ struct cmd cmds_set[] = {
 	{ "sunionstore", cmd_sunionstore, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1, "set", 0, 0 },
 	{ "sdiffstore", cmd_sdiffstore, -3, CMD_WRITE | CMD_DENYOOM, 1, -1, 1, "set", 0, 0 },
 	{ "sintercard", cmd_sintercard, -3, CMD_READONLY, 0, 0, 0, "set", 0, 0 },
-	{ "smove", cmd_smove, 4, CMD_WRITE | CMD_FAST, 1, 2, 1, "set", 0, 0 },
+	{ "smove", cmd_smove, 4, CMD_WRITE | CMD_FAST | CMD_OWNTOUCH, 1, 2, 1, "set", 0, 0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0, NULL, 0, 0 },
 };

@@ -399,9 +399,15 @@ static void cmd_incrbyfloat(struct kvd_client *c)
 	propagate_as(c, 4, "SET", (size_t)3, key->p, key->n, buf, (size_t)n, "KEEPTTL", (size_t)7);
 }
 
-static bool check_string_size(struct kvd_client *c, long long total)
+/* Would a string of base + add bytes (each >= 0) be too long? Checked
+ * without overflow (SETRANGE's offset may be near 2^63), and never past the
+ * 32-bit length a kvd string has, whatever proto-max-bulk-len says. */
+static bool check_string_size(struct kvd_client *c, long long base, long long add)
 {
-	if (total > c->kv->cfg.proto_max_bulk_len) {
+	long long max = c->kv->cfg.proto_max_bulk_len;
+	if (max > 0xfffffff0LL)
+		max = 0xfffffff0LL;
+	if (base > max || add > max - base) {
 		reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
 		return false;
 	}
@@ -425,7 +431,7 @@ static void cmd_append(struct kvd_client *c)
 		return;
 	}
 	struct sobj *s = (struct sobj *)o;
-	if (!check_string_size(c, (long long)s->len + (long long)val->n))
+	if (!check_string_size(c, (long long)s->len, (long long)val->n))
 		return;
 	s = str_grow(kv, s, s->len + val->n);
 	memcpy(s->data + s->len, val->p, val->n);
@@ -499,7 +505,7 @@ static void cmd_setrange(struct kvd_client *c)
 		reply_ll(c, 0);
 		return;
 	}
-	if (val->n && !check_string_size(c, off + (long long)val->n))
+	if (val->n && !check_string_size(c, off, (long long)val->n))
 		return;
 	if (!e) {
 		db_add(kv, c->db, key, &str_new(kv, "", 0)->h);

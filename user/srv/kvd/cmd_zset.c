@@ -2,8 +2,9 @@
  * Sorted-set commands: ZADD (NX XX GT LT CH INCR) ZINCRBY ZREM ZSCORE
  * ZMSCORE ZCARD ZCOUNT ZLEXCOUNT ZRANGE (BYSCORE BYLEX REV LIMIT
  * WITHSCORES) ZRANGEBYSCORE ZREVRANGEBYSCORE ZRANGEBYLEX ZREVRANGEBYLEX
- * ZREVRANGE ZRANK ZREVRANK ZPOPMIN ZPOPMAX ZREMRANGEBYRANK/SCORE/LEX, with
- * Redis 7.0's semantics and error words. Ranges walk the skiplist of
+ * ZREVRANGE ZRANGESTORE ZRANK ZREVRANK ZREMRANGEBYRANK/SCORE/LEX, with
+ * Redis 7.0's semantics (ZPOPMIN/ZPOPMAX are with the other pops in
+ * cmd_zsetop.c) and error words. Ranges walk the skiplist of
  * zset.c: the first node of a score or lex range is found in O(log n).
  */
 #include <user/srv/kvd/engine.h>
@@ -367,16 +368,26 @@ static void reply_node(struct kvd_client *c, struct zsl_node *x, bool scores)
 /* --- ZRANGE and friends --------------------------------------------------------------- */
 enum { BY_RANK, BY_SCORE, BY_LEX };
 
+/* One node of a range: to the reply, or into ZRANGESTORE's result. */
+static void emit(struct kvd_client *c, struct zobj *res, struct zsl_node *x, bool scores)
+{
+	if (res)
+		zset_add(c->kv, res, x->ele, x->elen, x->score);
+	else
+		reply_node(c, x, scores);
+}
+
 /* argv[first], argv[first+1] are the range (max, min when rev for score/lex,
- * as the user wrote them); options start at opt. */
+ * as the user wrote them) of the key at argv[first - 1]; options start at
+ * opt. store: ZRANGESTORE, into the key at argv[1]. */
 static void zrange_generic(struct kvd_client *c, int by, bool rev, int first, int opt,
-			   bool allow_opts)
+			   bool allow_opts, bool store)
 {
 	bool scores = false, limit = false;
 	long long offset = 0, count = -1;
 	for (int i = opt; i < c->argc; i++) {
 		struct arg *o = &c->argv[i];
-		if (arg_eq(o, "withscores")) {
+		if (arg_eq(o, "withscores") && !store) {
 			scores = true;
 		} else if (arg_eq(o, "limit") && i + 2 < c->argc) {
 			if (!arg_ll(c, &c->argv[i + 1], &offset) ||
@@ -425,79 +436,102 @@ static void zrange_generic(struct kvd_client *c, int by, bool rev, int first, in
 		return;
 	}
 	bool wrong;
-	struct zobj *z = zset_lookup(c, &c->argv[1], &wrong);
+	struct zobj *z = zset_lookup(c, &c->argv[first - 1], &wrong);
 	if (wrong)
 		return;
-	if (!z) {
-		reply_array(c, 0);
-		return;
-	}
+	struct zobj *res = store ? (struct zobj *)obj_new(c->kv, T_ZSET) : NULL;
 	bool flat2 = scores && c->resp == 2;
-	if (by == BY_RANK) {
-		if (!clamp_range((long long)z->len, &start, &stop)) {
-			reply_array(c, 0);
-			return;
-		}
-		long long n = stop - start + 1;
-		reply_array(c, flat2 ? n * 2 : n);
-		struct zsl_node *x = zset_by_rank(
-			z, (unsigned long)(rev ? (long long)z->len - start : start + 1));
-		for (long long i = 0; i < n && x; i++) {
-			reply_node(c, x, scores);
-			x = rev ? x->back : x->level[0].fwd;
-		}
-		return;
-	}
-	struct srange *s = by == BY_SCORE ? &sr : NULL;
-	struct lrange *l = by == BY_LEX ? &lr : NULL;
-	struct zsl_node *x = rev ? last_in(z, s, l) : first_in(z, s, l);
-	size_t at = reply_defer(c);
 	long long n = 0;
-	while (x && offset > 0) {
-		x = rev ? x->back : x->level[0].fwd;
-		offset--;
+	if (!z) {
+		if (!res)
+			reply_array(c, 0);
+	} else if (by == BY_RANK) {
+		if (!clamp_range((long long)z->len, &start, &stop)) {
+			if (!res)
+				reply_array(c, 0);
+		} else {
+			n = stop - start + 1;
+			if (!res)
+				reply_array(c, flat2 ? n * 2 : n);
+			struct zsl_node *x = zset_by_rank(
+				z, (unsigned long)(rev ? (long long)z->len - start : start + 1));
+			for (long long i = 0; i < n && x; i++) {
+				emit(c, res, x, scores);
+				x = rev ? x->back : x->level[0].fwd;
+			}
+		}
+	} else {
+		struct srange *s = by == BY_SCORE ? &sr : NULL;
+		struct lrange *l = by == BY_LEX ? &lr : NULL;
+		struct zsl_node *x = rev ? last_in(z, s, l) : first_in(z, s, l);
+		size_t at = res ? 0 : reply_defer(c);
+		while (x && offset > 0) {
+			x = rev ? x->back : x->level[0].fwd;
+			offset--;
+		}
+		if (offset < 0)
+			x = NULL;
+		for (; x && count != 0; x = rev ? x->back : x->level[0].fwd, count--) {
+			bool in = s ? (rev ? gte_min(x->score, s) : lte_max(x->score, s))
+				    : (rev ? lex_gte_min(x, l) : lex_lte_max(x, l));
+			if (!in)
+				break;
+			emit(c, res, x, scores);
+			n++;
+		}
+		if (!res)
+			reply_defer_array(c, at, flat2 ? n * 2 : n);
 	}
-	if (offset < 0)
-		x = NULL;
-	for (; x && count != 0; x = rev ? x->back : x->level[0].fwd, count--) {
-		bool in = s ? (rev ? gte_min(x->score, s) : lte_max(x->score, s))
-			    : (rev ? lex_gte_min(x, l) : lex_lte_max(x, l));
-		if (!in)
-			break;
-		reply_node(c, x, scores);
-		n++;
+	if (!res)
+		return;
+	/* ZRANGESTORE: an empty result deletes the destination */
+	struct kvd *kv = c->kv;
+	n = (long long)res->len;
+	if (n) {
+		note_size(kv, res, 0);
+		db_set(kv, c->db, &c->argv[1], &res->h, false);
+		kv->dirty++;
+	} else {
+		obj_free(kv, &res->h);
+		if (db_delete(kv, c->db, c->argv[1].p, c->argv[1].n))
+			kv->dirty++;
 	}
-	reply_defer_array(c, at, flat2 ? n * 2 : n);
+	reply_ll(c, n);
+}
+
+static void cmd_zrangestore(struct kvd_client *c)
+{
+	zrange_generic(c, BY_RANK, false, 3, 5, true, true);
 }
 
 static void cmd_zrange(struct kvd_client *c)
 {
-	zrange_generic(c, BY_RANK, false, 2, 4, true);
+	zrange_generic(c, BY_RANK, false, 2, 4, true, false);
 }
 
 static void cmd_zrevrange(struct kvd_client *c)
 {
-	zrange_generic(c, BY_RANK, true, 2, 4, false);
+	zrange_generic(c, BY_RANK, true, 2, 4, false, false);
 }
 
 static void cmd_zrangebyscore(struct kvd_client *c)
 {
-	zrange_generic(c, BY_SCORE, false, 2, 4, false);
+	zrange_generic(c, BY_SCORE, false, 2, 4, false, false);
 }
 
 static void cmd_zrevrangebyscore(struct kvd_client *c)
 {
-	zrange_generic(c, BY_SCORE, true, 2, 4, false);
+	zrange_generic(c, BY_SCORE, true, 2, 4, false, false);
 }
 
 static void cmd_zrangebylex(struct kvd_client *c)
 {
-	zrange_generic(c, BY_LEX, false, 2, 4, false);
+	zrange_generic(c, BY_LEX, false, 2, 4, false, false);
 }
 
 static void cmd_zrevrangebylex(struct kvd_client *c)
 {
-	zrange_generic(c, BY_LEX, true, 2, 4, false);
+	zrange_generic(c, BY_LEX, true, 2, 4, false, false);
 }
 
 static void rank_generic(struct kvd_client *c, bool rev)
@@ -523,57 +557,6 @@ static void cmd_zrank(struct kvd_client *c)
 static void cmd_zrevrank(struct kvd_client *c)
 {
 	rank_generic(c, true);
-}
-
-static void pop_generic(struct kvd_client *c, bool max)
-{
-	struct kvd *kv = c->kv;
-	long long count = 1;
-	bool with_count = c->argc == 3;
-	if (c->argc > 3) {
-		reply_syntax(c);
-		return;
-	}
-	if (with_count && (!str2ll(c->argv[2].p, c->argv[2].n, &count) || count < 0)) {
-		reply_error(c, "ERR value is out of range, must be positive");
-		return;
-	}
-	bool wrong;
-	struct zobj *z = zset_lookup(c, &c->argv[1], &wrong);
-	if (wrong)
-		return;
-	if (!z || count == 0) {
-		reply_array(c, 0);
-		return;
-	}
-	if (count > (long long)z->len)
-		count = (long long)z->len;
-	bool pairs = c->resp == 3 && with_count;
-	reply_array(c, pairs ? count : count * 2);
-	for (long long i = 0; i < count; i++) {
-		struct zsl_node *x = max ? z->tail : z->head->level[0].fwd;
-		if (pairs)
-			reply_array(c, 2);
-		reply_bulk(c, x->ele, x->elen);
-		reply_double(c, x->score);
-		char *m = mem_dup(kv, x->ele, x->elen);
-		size_t n = x->elen;
-		zset_del(kv, z, m, n);
-		mem_free(kv, m, n + 1);
-	}
-	kv->dirty += count;
-	if (z->len == 0)
-		db_delete(kv, c->db, c->argv[1].p, c->argv[1].n);
-}
-
-static void cmd_zpopmin(struct kvd_client *c)
-{
-	pop_generic(c, false);
-}
-
-static void cmd_zpopmax(struct kvd_client *c)
-{
-	pop_generic(c, true);
 }
 
 static void remrange_generic(struct kvd_client *c, int by)
@@ -658,6 +641,8 @@ struct cmd cmds_zset[] = {
 	{ "zcount", cmd_zcount, 4, CMD_READONLY | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zlexcount", cmd_zlexcount, 4, CMD_READONLY | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zrange", cmd_zrange, -4, CMD_READONLY, 1, 1, 1, "sorted-set", 0, 0 },
+	{ "zrangestore", cmd_zrangestore, -5, CMD_WRITE | CMD_DENYOOM, 1, 2, 1, "sorted-set", 0,
+	  0 },
 	{ "zrevrange", cmd_zrevrange, -4, CMD_READONLY, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zrangebyscore", cmd_zrangebyscore, -4, CMD_READONLY, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zrevrangebyscore", cmd_zrevrangebyscore, -4, CMD_READONLY, 1, 1, 1, "sorted-set", 0, 0 },
@@ -665,8 +650,6 @@ struct cmd cmds_zset[] = {
 	{ "zrevrangebylex", cmd_zrevrangebylex, -4, CMD_READONLY, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zrank", cmd_zrank, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zrevrank", cmd_zrevrank, 3, CMD_READONLY | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
-	{ "zpopmin", cmd_zpopmin, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
-	{ "zpopmax", cmd_zpopmax, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zremrangebyrank", cmd_zremrangebyrank, 4, CMD_WRITE, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zremrangebyscore", cmd_zremrangebyscore, 4, CMD_WRITE, 1, 1, 1, "sorted-set", 0, 0 },
 	{ "zremrangebylex", cmd_zremrangebylex, 4, CMD_WRITE, 1, 1, 1, "sorted-set", 0, 0 },

@@ -225,8 +225,15 @@ void signal_list_ready(struct kvd *kv, struct db *db, const char *k, size_t n)
 	char *name = len <= sizeof(small) ? small : mem_must(kv, len);
 	name[0] = (char)db->id;
 	memcpy(name + 1, k, n);
-	if (!dict_find(kv, &kv->ready_keys, name, len))
-		dict_add(kv, &kv->ready_keys, name, len);
+	if (!dict_find(kv, &kv->ready_keys, name, len)) {
+		struct dent *e = dict_add(kv, &kv->ready_keys, name, len);
+		e->v.p = NULL;
+		if (kv->ready_tail)
+			kv->ready_tail->v.p = e;
+		else
+			kv->ready_head = e;
+		kv->ready_tail = e;
+	}
 	if (name != small)
 		mem_free(kv, name, len);
 }

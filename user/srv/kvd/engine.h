@@ -56,16 +56,22 @@ struct dent {
 	char key[]; /* klen bytes and a NUL */
 };
 
+/*
+ * Two tables while a resize is under way (tab[1] != NULL): bucket j of
+ * tab[0] has moved to tab[1] iff j < moved, and an entry whose hash h has
+ * (h & mask[0]) < moved is in tab[1], else in tab[0].
+ */
 struct dict {
-	struct dent **tab;
-	uint64_t mask; /* size - 1; size 0 when tab is NULL */
+	struct dent **tab[2];
+	uint64_t mask[2]; /* size - 1; size 0 when tab is NULL */
 	uint64_t used;
-	int iterating; /* > 0: no resizing (someone walks the buckets) */
+	uint64_t moved; /* buckets of tab[0] moved to tab[1] so far */
+	int iterating; /* > 0: no rehash steps (someone walks the buckets) */
 };
 
 struct dict_iter {
 	struct dict *d;
-	uint64_t bucket;
+	uint64_t bucket; /* over tab[0], then tab[1] */
 	struct dent *next;
 };
 
@@ -87,6 +93,8 @@ struct dent *dict_iter_next(struct dict_iter *it);
 void dict_iter_end(struct dict_iter *it);
 /* Shrink a table much larger than its contents (called from kvd_tick). */
 void dict_shrink(struct kvd *kv, struct dict *d);
+/* Move buckets of a resize under way for about ms milliseconds (kvd_tick). */
+void dict_rehash_for(struct kvd *kv, struct dict *d, uint64_t ms);
 size_t dict_mem(const struct dict *d); /* bucket array bytes */
 uint64_t dict_hash(const struct kvd *kv, const char *k, size_t n);
 
@@ -285,6 +293,8 @@ enum { /* command flags */
        CMD_FAST = 1 << 9,
        CMD_NOMULTI = 1 << 10, /* not queued inside MULTI (EXEC, DISCARD, WATCH...) */
        CMD_SUBOK = 1 << 11,   /* allowed while subscribed (RESP2) */
+       CMD_OWNTOUCH = 1 << 12, /* the handler touches WATCHed keys itself (SMOVE) */
+       CMD_DENYMULTI = 1 << 13, /* refused inside MULTI (SAVE, SHUTDOWN), as Redis */
 };
 
 struct cmd {
@@ -330,6 +340,8 @@ struct kvd_client {
 	long long consumed; /* bytes of whole commands taken from qbuf */
 
 	struct buf out; /* replies not yet handed to hooks.send */
+	/* CLIENT REPLY: OFF drops every reply; SKIP drops the next command's */
+	bool reply_off, reply_skip, reply_skip_next;
 
 	/* MULTI */
 	bool in_multi, multi_dirty, cas_dirty, in_exec;
@@ -345,6 +357,8 @@ struct kvd_client {
 	uint64_t btimeout; /* ms, 0 = forever */
 	int bwhere;    /* 0 left, 1 right; for BLMOVE: +2 * dst side */
 	struct arg bdst;   /* BLMOVE destination, or n == 0 */
+	long long bcount;  /* BLMPOP's or BZMPOP's COUNT; 0: the one-element forms */
+	int btype;    /* T_LIST or T_ZSET: the kind of key it waits for */
 	bool bmove;
 	struct kvd_client *unblocked_next;
 
@@ -420,6 +434,9 @@ struct kvd {
 	struct kvd_client *current;   /* running a command */
 	unsigned long nblocked;
 	struct dict ready_keys;  /* "dbid:key" of lists that got elements */
+	/* ... in the order they did (v.p links each entry to the next), so
+	 * clients are served key by key as Redis does */
+	struct dent *ready_head, *ready_tail;
 	struct dict pubsub_channels; /* channel -> struct waitq * */
 	struct pattern_sub *patterns;
 	unsigned long npatterns;
@@ -477,6 +494,7 @@ int client_argc(struct kvd_client *c);
 /* Each cmd_*.c file's table, ended by a NULL name. */
 extern struct cmd cmds_string[], cmds_keys[], cmds_server[], cmds_list[], cmds_hash[], cmds_set[],
 	cmds_zset[], cmds_multi[], cmds_pubsub[];
+extern struct cmd cmds_bit[], cmds_dump[], cmds_zsetop[], cmds_sort[], cmds_lcs[];
 void process_command(struct kvd_client *c);
 void scan_generic(struct kvd_client *c, struct dict *d, int kind, int first);
 void config_set_command(struct kvd_client *c);
@@ -506,6 +524,13 @@ bool keyspace_check_type(struct kvd_client *c, struct obj *o, int type);
 /* blocking.c */
 void block_client(struct kvd_client *c, struct arg *keys, int nkeys, uint64_t timeout, int where,
 		  const struct arg *dst);
+/* BZPOPMIN/BZMPOP's reply and log: count members from the min or max end
+ * (count 0: one, as [key, member, score]); the caller deletes an empty z. */
+void zmpop_reply(struct kvd_client *c, struct db *db, const struct arg *key, struct zobj *z,
+		 long long count, bool max);
+/* BLMPOP's reply and log for n elements popped from list l at key. */
+void mpop_reply(struct kvd_client *c, struct db *db, const struct arg *key, struct lobj *l,
+		long long count, bool left);
 void unblock_client(struct kvd_client *c, bool timed_out);
 void serve_ready_keys(struct kvd *kv);
 void blocked_timeouts(struct kvd *kv);
@@ -516,7 +541,9 @@ void multi_queue(struct kvd_client *c, struct cmd *cmd);
 void multi_discard(struct kvd_client *c);
 void unwatch_all(struct kvd_client *c);
 void touch_watched(struct kvd *kv, struct db *db, const char *k, size_t n);
-void touch_all_watched(struct kvd *kv, struct db *db);
+/* Every watched key of db that exists there or in `other` (SWAPDB: the key
+ * will exist after the swap; may be NULL) loses its transaction. */
+void touch_all_watched(struct kvd *kv, struct db *db, struct db *other);
 
 /* pubsub.c */
 void pubsub_unsubscribe_all(struct kvd_client *c, bool notify);
@@ -530,7 +557,7 @@ int aof_rewrite(struct kvd *kv);
 void aof_start(struct kvd *kv);
 
 /* info.c */
-void info_generate(struct kvd *kv, struct buf *b, const char *section);
+void info_generate(struct kvd *kv, struct buf *b, int nsections, const struct arg *sections);
 
 /* config.c */
 int config_set(struct kvd *kv, const char *name, const char *val, const char **why);

@@ -48,8 +48,36 @@ static bool class_match(const char *pat, size_t plen, size_t *pi, unsigned char 
 	return neg ? !hit : hit;
 }
 
+/*
+ * Redis's matcher recurses once per run of '*' that is not the pattern's
+ * last and gives up (no match) past 1000 levels; a match must pass every
+ * such run, so a pattern with more than 1000 of them never matches there.
+ * KEYS answers as Redis does: count them first.
+ */
+static bool too_many_stars(const char *pat, size_t plen)
+{
+	size_t runs = 0;
+	for (size_t i = 0; i < plen; i++) {
+		if (pat[i] == '\\') {
+			i++;
+		} else if (pat[i] == '[') {
+			while (i + 1 < plen && pat[i + 1] != ']')
+				i += pat[i + 1] == '\\' ? 2 : 1;
+			i++;
+		} else if (pat[i] == '*') {
+			while (i + 1 < plen && pat[i + 1] == '*')
+				i++;
+			if (i + 1 < plen)
+				runs++;
+		}
+	}
+	return runs > 1000;
+}
+
 bool glob_match(const char *pat, size_t plen, const char *s, size_t slen, bool nocase)
 {
+	if (plen > 2000 && too_many_stars(pat, plen))
+		return false;
 	size_t pi = 0, si = 0;
 	size_t star_p = (size_t)-1, star_s = 0;
 	while (si < slen) {

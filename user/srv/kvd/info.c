@@ -1,26 +1,39 @@
 /*
  * INFO: the server's state as "field:value" lines in "# Section" groups,
  * with Redis's field names (clients and tests parse them). Sections: server,
- * clients, memory, persistence, stats, replication, keyspace (the default
- * set), and commandstats (asked for by name, or with "all").
+ * clients, memory, persistence, stats, replication, cpu, keyspace (the
+ * default set), and commandstats (asked for by name, or with "all" or
+ * "everything"). Several names may be given (INFO cpu keyspace); each
+ * section comes once, in its usual place, whatever the order asked. The
+ * CPU section needs the runner's cpu_usec hook and is empty without it.
  */
 #include <user/srv/kvd/engine.h>
 
-static bool want(const char *asked, const char *section, bool in_default)
+/* Is section asked for by any of the names (lower-cased)? */
+static bool want(int nasked, char (*asked)[32], const char *section, bool in_default)
 {
-	if (!strcmp(asked, "all") || !strcmp(asked, "everything"))
-		return true;
-	if (!strcmp(asked, "default"))
-		return in_default;
-	return !strcmp(asked, section);
+	for (int i = 0; i < nasked; i++) {
+		if (!strcmp(asked[i], "all") || !strcmp(asked[i], "everything"))
+			return true;
+		if (!strcmp(asked[i], "default") ? in_default : !strcmp(asked[i], section))
+			return true;
+	}
+	return false;
 }
 
-void info_generate(struct kvd *kv, struct buf *b, const char *section)
+void info_generate(struct kvd *kv, struct buf *b, int nsections, const struct arg *sections)
 {
-	char asked[32];
-	size_t n = strlcpy(asked, section, sizeof(asked));
-	for (size_t i = 0; i < n && i < sizeof(asked); i++)
-		asked[i] = (char)tolower(asked[i]);
+	char asked[8][32]; /* names past the eighth are ignored: there are fewer sections */
+	int nasked = 0;
+	for (int i = 0; i < nsections && nasked < 8; i++) {
+		size_t n = strlcpy(asked[nasked], sections[i].p, sizeof(asked[0]));
+		for (size_t j = 0; j < n && j < sizeof(asked[0]); j++)
+			asked[nasked][j] = (char)tolower(asked[nasked][j]);
+		nasked++;
+	}
+	if (nasked == 0)
+		strlcpy(asked[nasked++], "default", sizeof(asked[0]));
+#define want(section, in_default) want(nasked, asked, section, in_default)
 	uint64_t up = (kv->now_ms - kv->start_ms) / 1000;
 	bool first = true;
 #define SECTION(name)                               \
@@ -31,7 +44,7 @@ void info_generate(struct kvd *kv, struct buf *b, const char *section)
 		buf_printf(kv, b, "# %s\r\n", name); \
 	} while (0)
 
-	if (want(asked, "server", true)) {
+	if (want("server", true)) {
 		SECTION("Server");
 		buf_printf(kv, b,
 			   "redis_version:7.0.15\r\nkvd_version:0.1\r\nredis_mode:standalone\r\n"
@@ -44,7 +57,7 @@ void info_generate(struct kvd *kv, struct buf *b, const char *section)
 			   (unsigned long long)(up / 86400), kv->cfg.hz, kv->cfg.hz,
 			   kv_lru_clock(kv));
 	}
-	if (want(asked, "clients", true)) {
+	if (want("clients", true)) {
 		SECTION("Clients");
 		unsigned long pubsub = 0, watching = 0;
 		for (struct kvd_client *c = kv->clients; c; c = c->next) {
@@ -59,7 +72,7 @@ void info_generate(struct kvd *kv, struct buf *b, const char *section)
 			kv->nclients, kv->cfg.maxclients, kv->nblocked, kv->nblocked, pubsub,
 			watching);
 	}
-	if (want(asked, "memory", true)) {
+	if (want("memory", true)) {
 		SECTION("Memory");
 		buf_printf(
 			kv, b,
@@ -72,7 +85,7 @@ void info_generate(struct kvd *kv, struct buf *b, const char *section)
 					  "allkeys-lfu",
 					  "volatile-lfu" }[kv->cfg.maxmemory_policy]);
 	}
-	if (want(asked, "persistence", true)) {
+	if (want("persistence", true)) {
 		SECTION("Persistence");
 		buf_printf(
 			kv, b,
@@ -86,7 +99,7 @@ void info_generate(struct kvd *kv, struct buf *b, const char *section)
 			kv->aof_last_write_status == 0 ? "ok" : "err", kv->aof_size,
 			kv->aof_base_size, kv->aof_buf.len);
 	}
-	if (want(asked, "stats", true)) {
+	if (want("stats", true)) {
 		SECTION("Stats");
 		buf_printf(kv, b,
 			   "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
@@ -100,11 +113,26 @@ void info_generate(struct kvd *kv, struct buf *b, const char *section)
 			   (unsigned long long)kv->pubsub_channels.used, kv->npatterns,
 			   kv->stat_rejected);
 	}
-	if (want(asked, "replication", true)) {
+	if (want("replication", true)) {
 		SECTION("Replication");
 		buf_printf(kv, b, "role:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n");
 	}
-	if (want(asked, "commandstats", false)) {
+	if (want("cpu", true)) {
+		SECTION("CPU");
+		if (kv->h.cpu_usec) {
+			uint64_t user, sys;
+			kv->h.cpu_usec(kv->h.ctx, &user, &sys);
+			buf_printf(kv, b,
+				   "used_cpu_sys:%llu.%06llu\r\nused_cpu_user:%llu.%06llu\r\n"
+				   "used_cpu_sys_children:0.000000\r\n"
+				   "used_cpu_user_children:0.000000\r\n",
+				   (unsigned long long)(sys / 1000000),
+				   (unsigned long long)(sys % 1000000),
+				   (unsigned long long)(user / 1000000),
+				   (unsigned long long)(user % 1000000));
+		}
+	}
+	if (want("commandstats", false)) {
 		SECTION("Commandstats");
 		struct dict_iter it;
 		dict_iter_start(&it, &kv->commands);
@@ -118,7 +146,7 @@ void info_generate(struct kvd *kv, struct buf *b, const char *section)
 		}
 		dict_iter_end(&it);
 	}
-	if (want(asked, "keyspace", true)) {
+	if (want("keyspace", true)) {
 		SECTION("Keyspace");
 		for (int i = 0; i < KVD_DBS; i++) {
 			struct db *db = &kv->dbs[i];
@@ -129,4 +157,5 @@ void info_generate(struct kvd *kv, struct buf *b, const char *section)
 		}
 	}
 #undef SECTION
+#undef want
 }

@@ -59,6 +59,9 @@ struct kvd_hooks {
 	void (*rewrite_abort)(void *ctx);
 	/* A line for the server's log (may be NULL). */
 	void (*log_line)(void *ctx, const char *line);
+	/* CPU time the process has used, user and system, in microseconds, for
+	 * INFO's CPU section (may be NULL: the section is then empty). */
+	void (*cpu_usec)(void *ctx, uint64_t *user, uint64_t *sys);
 };
 
 struct kvd *kvd_new(const struct kvd_hooks *hooks);

@@ -256,12 +256,13 @@ void touch_watched(struct kvd *kv, struct db *db, const char *k, size_t n)
 	}
 }
 
-void touch_all_watched(struct kvd *kv, struct db *db)
+void touch_all_watched(struct kvd *kv, struct db *db, struct db *other)
 {
 	struct dict_iter it;
 	dict_iter_start(&it, &db->watched);
 	for (struct dent *e; (e = dict_iter_next(&it));) {
-		if (!dict_find(kv, &db->keys, e->key, e->klen))
+		if (!dict_find(kv, &db->keys, e->key, e->klen) &&
+		    !(other && dict_find(kv, &other->keys, e->key, e->klen)))
 			continue;
 		struct watchq *q = e->v.p;
 		for (struct watcher *w = q->head; w; w = w->next) {

@@ -25,7 +25,7 @@
 /* --- replies ----------------------------------------------------------------- */
 void reply_raw(struct kvd_client *c, const void *p, size_t n)
 {
-	if (!c->conn) /* the log's loader: nobody to answer */
+	if (!c->conn || c->reply_off || c->reply_skip) /* the log's loader; CLIENT REPLY */
 		return;
 	buf_put(c->kv, &c->out, p, n);
 	client_flush_later(c);
@@ -186,7 +186,7 @@ size_t reply_defer(struct kvd_client *c)
 
 static void reply_defer_hdr(struct kvd_client *c, size_t at, char type, long long n)
 {
-	if (!c->conn)
+	if (!c->conn || c->reply_off || c->reply_skip)
 		return;
 	char b[KVD_LONG_STR + 4];
 	b[0] = type;
@@ -481,6 +481,9 @@ void client_process_input(struct kvd_client *c)
 		c->qpos = c->qscan;
 		if (argc > 0)
 			process_command(c);
+		/* CLIENT REPLY SKIP silences the command after it, and only that */
+		c->reply_skip = c->reply_skip_next;
+		c->reply_skip_next = false;
 		if (c == kv->loader && !c->in_multi)
 			kv->load_valid = c->consumed;
 		c->argc = 0;

@@ -105,8 +105,10 @@ struct kvd *kvd_new(const struct kvd_hooks *hooks)
 	dict_init(&kv->commands);
 	dict_init(&kv->ready_keys);
 	dict_init(&kv->pubsub_channels);
-	struct cmd *const tables[] = { cmds_string, cmds_keys, cmds_server, cmds_list,  cmds_hash,
-				       cmds_set,    cmds_zset, cmds_multi,  cmds_pubsub };
+	struct cmd *const tables[] = { cmds_string, cmds_keys, cmds_server, cmds_list,
+				       cmds_hash,   cmds_set,  cmds_zset,   cmds_multi,
+				       cmds_pubsub, cmds_bit,  cmds_dump,   cmds_zsetop,
+				       cmds_sort,   cmds_lcs };
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 		for (struct cmd *cmd = tables[t]; cmd->name; cmd++) {
 			struct dent *e = dict_add(kv, &kv->commands, cmd->name, strlen(cmd->name));
@@ -307,6 +309,10 @@ void kvd_tick(struct kvd *kv)
 	for (int i = 0; i < KVD_DBS; i++) {
 		dict_shrink(kv, &kv->dbs[i].keys);
 		dict_shrink(kv, &kv->dbs[i].expires);
+		/* an idle server finishes its resizes too, 1 ms a tick (Redis's
+		 * activerehashing) */
+		dict_rehash_for(kv, &kv->dbs[i].keys, 1);
+		dict_rehash_for(kv, &kv->dbs[i].expires, 1);
 	}
 	if (kv->cfg.timeout > 0) {
 		for (struct kvd_client *c = kv->clients; c; c = c->next)
@@ -393,6 +399,12 @@ void process_command(struct kvd_client *c)
 			     cmd->name);
 		return;
 	}
+	if (c->in_multi && (cmd->flags & CMD_DENYMULTI)) {
+		reply_error(c, "ERR Command not allowed inside a transaction");
+		c->multi_dirty = true;
+		kv->stat_rejected++;
+		return;
+	}
 	if (c->in_multi && !(cmd->flags & CMD_NOMULTI)) {
 		if ((cmd->flags & CMD_DENYOOM) && !memory_ok(c, cmd)) {
 			reply_oom(c);
@@ -441,11 +453,12 @@ void call(struct kvd_client *c, struct cmd *cmd)
 	if (kv->dirty != dirty && (cmd->flags & CMD_WRITE)) {
 		if (!c->prop_none)
 			aof_feed(kv, c->db->id, c->argc, c->argv);
-		touch_keys(c, cmd);
+		if (!(cmd->flags & CMD_OWNTOUCH))
+			touch_keys(c, cmd);
 	}
 	c->prop_none = false;
 	kv->current = prev;
-	if (!prev && kv->ready_keys.used)
+	if (!prev && kv->ready_head)
 		serve_ready_keys(kv);
 }
 
