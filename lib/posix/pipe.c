@@ -93,36 +93,47 @@ static bool alive(envid_t id)
 	       e->env_status != ENV_FREE;
 }
 
+/*
+ * Claim (or count once more) who's slot on end. The slot is filled before
+ * the end is marked claimed: a reader that saw the claim before the slot
+ * would find no holder and take the end for closed (an early end of file,
+ * which test_pct's pipe checks caught now and then). For the same reason a
+ * slot is held while it names a live env, whatever its count: between the
+ * two stores of hold or of release the end still counts as open, and a
+ * slot is free for another only once release has cleared its env.
+ */
 static int hold(struct pipe *p, int end, envid_t who)
 {
 	struct holder *h = p->p_holders[end];
-	p->p_claimed |= 1u << end;
-	for (int i = 0; i < PIPE_HOLDERS; i++)
+	int r = -EMFILE;
+	for (int i = 0; i < PIPE_HOLDERS && r < 0; i++)
 		if (h[i].h_env == who) {
-			h[i].h_count++;
-			return 0;
+			__atomic_fetch_add(&h[i].h_count, 1, __ATOMIC_SEQ_CST);
+			r = 0;
 		}
-	for (int i = 0; i < PIPE_HOLDERS; i++) {
+	for (int i = 0; i < PIPE_HOLDERS && r < 0; i++) {
 		envid_t cur = h[i].h_env;
 		if ((cur == 0 || !alive(cur)) &&
 		    __atomic_compare_exchange_n(&h[i].h_env, &cur, who, false, __ATOMIC_SEQ_CST,
 						__ATOMIC_SEQ_CST)) {
-			h[i].h_count = 1;
-			return 0;
+			__atomic_store_n(&h[i].h_count, 1, __ATOMIC_SEQ_CST);
+			r = 0;
 		}
 	}
-	return -EMFILE;
+	if (r == 0)
+		__atomic_fetch_or(&p->p_claimed, 1u << end, __ATOMIC_SEQ_CST);
+	return r;
 }
 
 static bool end_open(struct pipe *p, int end)
 {
-	if (!(p->p_claimed & (1u << end)))
+	if (!(__atomic_load_n(&p->p_claimed, __ATOMIC_SEQ_CST) & (1u << end)))
 		return true;
 	for (int i = 0; i < PIPE_HOLDERS; i++) {
 		struct holder *h = &p->p_holders[end][i];
-		envid_t id = h->h_env;
-		if (id && h->h_count && alive(id))
-			return true;
+		envid_t id = __atomic_load_n(&h->h_env, __ATOMIC_SEQ_CST);
+		if (id && alive(id))
+			return true; /* a count of 0: being filled (see hold) */
 	}
 	return false;
 }
@@ -155,8 +166,12 @@ static void release(struct pipe *p, int end)
 	struct holder *h = p->p_holders[end];
 	for (int i = 0; i < PIPE_HOLDERS; i++)
 		if (h[i].h_env == thisenv_id && h[i].h_count) {
-			if (--h[i].h_count == 0)
-				h[i].h_env = 0;
+			if (h[i].h_count == 1) { /* the slot is free once its env is */
+				__atomic_store_n(&h[i].h_count, 0, __ATOMIC_SEQ_CST);
+				__atomic_store_n(&h[i].h_env, 0, __ATOMIC_SEQ_CST);
+			} else {
+				__atomic_fetch_sub(&h[i].h_count, 1, __ATOMIC_SEQ_CST);
+			}
 			break;
 		}
 	if (end == PIPE_WRITE_END) {
