@@ -28,6 +28,7 @@
 #define POSIX_PIPE_VA 0x0000510000000000UL
 #define POSIX_PIPE_SLOTS 1024 /* pipes one process can have open at once */
 #define POSIX_SPAWN_VA 0x0000520000000000UL
+#define POSIX_FSSHARE_VA 0x0000530000000000UL /* the family's file-tree page (fsshare.c) */
 #define POSIX_HANDOFF_MARK "\x01posix-handoff"
 #define POSIX_HANDOFF_MAGIC 0x65786f706f736978UL /* "exoposix" */
 
@@ -46,6 +47,8 @@ struct handoff {
 	uint32_t h_npages;  /* pages of this hand-off */
 	uint32_t h_argc, h_envc;
 	uint32_t h_nfds;
+	int32_t h_fs_key;   /* the child's slot of a key to the file tree, or -1 */
+	uint32_t h_fs_share; /* the family's file-tree page is bound (fsshare.c) */
 	struct handoff_fd h_fds[FD_MAX];
 	uint32_t h_strlen;  /* bytes in h_strings: argv, envp, cwd, each NUL-ended */
 	char h_strings[];
