@@ -189,6 +189,7 @@ struct disk_file {
 	bool df_is_dir;
 	bool df_dir_open;
 	struct fs_dir df_dir;
+	int df_shared; /* 1 + the family's slot of a shared offset; 0: our own */
 	char df_path[PATH_MAX]; /* for readdir, which lib/fs starts by path */
 };
 
@@ -203,18 +204,46 @@ static struct disk_file *df_of(struct file *f)
 		return -EIO;                     \
 	TURN(fs)
 
+/* A file passed to or from another member keeps its offset in the
+ * family's page: lib/fs's offset is set from it before an operation that
+ * uses it, and it from lib/fs's after (both in the turn). */
+static uint64_t *shared_offset(struct disk_file *df)
+{
+	return df->df_shared ? fs_share_offset(df->df_shared - 1) : NULL;
+}
+
+static void offset_in(struct fs *fs, struct disk_file *df)
+{
+	uint64_t *p = shared_offset(df);
+	if (p && (int64_t)*p >= 0)
+		fs_lseek(fs, df->df_file, (int64_t)*p, FS_SEEK_SET);
+}
+
+static long offset_out(struct fs *fs, struct disk_file *df, long r)
+{
+	uint64_t *p = shared_offset(df);
+	int64_t pos = p ? fs_lseek(fs, df->df_file, 0, FS_SEEK_CUR) : -1;
+	if (pos >= 0)
+		*p = (uint64_t)pos;
+	return r;
+}
+
 static ssize_t df_read(struct file *f, void *buf, size_t n)
 {
-	if (df_of(f)->df_is_dir)
+	struct disk_file *df = df_of(f);
+	if (df->df_is_dir)
 		return -EISDIR;
 	FILE_TURN(fs);
-	return turn_end(fs_read(fs, df_of(f)->df_file, buf, n));
+	offset_in(fs, df);
+	return turn_end(offset_out(fs, df, fs_read(fs, df->df_file, buf, n)));
 }
 
 static ssize_t df_write(struct file *f, const void *buf, size_t n)
 {
+	struct disk_file *df = df_of(f);
 	FILE_TURN(fs);
-	return turn_end(fs_write(fs, df_of(f)->df_file, buf, n));
+	offset_in(fs, df);
+	return turn_end(offset_out(fs, df, fs_write(fs, df->df_file, buf, n)));
 }
 
 static ssize_t df_pread(struct file *f, void *buf, size_t n, off_t off)
@@ -237,8 +266,10 @@ static ssize_t df_pwrite(struct file *f, const void *buf, size_t n, off_t off)
 
 static off_t df_lseek(struct file *f, off_t off, int whence)
 {
+	struct disk_file *df = df_of(f);
 	FILE_TURN(fs);
-	return turn_end(fs_lseek(fs, df_of(f)->df_file, off, whence));
+	offset_in(fs, df);
+	return turn_end(offset_out(fs, df, fs_lseek(fs, df->df_file, off, whence)));
 }
 
 static int df_fstat(struct file *f, struct stat *st)
@@ -293,23 +324,44 @@ static void df_close(struct file *f)
 {
 	struct disk_file *df = df_of(f);
 	struct fs *fs;
-	if (mounted && turn_begin(&fs) == 0)
+	if (mounted && turn_begin(&fs) == 0) {
+		if (df->df_shared)
+			fs_share_offset_put(df->df_shared - 1);
 		turn_end(fs_close(fs, df->df_file));
+	}
 	free(df);
 }
 
-/* A child gets which inode, where, and our offset (handoff.h's blob). */
+/* What a passed file's blob holds. */
+struct df_blob {
+	struct fs_file_id b_id;
+	int32_t b_offset; /* the family's slot of the shared offset, or -1 */
+};
+_Static_assert(sizeof(struct df_blob) <= 48, "fits the hand-off's blob");
+
+/* A child gets which inode, where, and the offset, which from now on is
+ * shared through the family's page (one more reference: the child's). */
 static int df_export(struct file *f, envid_t child UNUSED, uint64_t *va_next UNUSED,
 		     uint8_t blob[48])
 {
-	if (df_of(f)->df_is_dir)
+	struct disk_file *df = df_of(f);
+	if (df->df_is_dir)
 		return -EBADF; /* a readdir cursor does not travel */
-	struct fs_file_id id;
-	_Static_assert(sizeof(id) <= 48, "fits the hand-off's blob");
+	struct df_blob b = { .b_offset = -1 };
 	FILE_TURN(fs);
-	int r = (int)turn_end(fs_file_id(fs, df_of(f)->df_file, &id));
+	offset_in(fs, df);
+	int r = (int)fs_file_id(fs, df->df_file, &b.b_id);
+	if (r == 0 && !df->df_shared) {
+		int slot = fs_share_offset_new(b.b_id.pos);
+		df->df_shared = slot + 1; /* 0 if none is free: the child's own */
+	}
+	if (r == 0 && df->df_shared) {
+		fs_share_offset_hold(df->df_shared - 1);
+		b.b_offset = df->df_shared - 1;
+	}
+	r = (int)turn_end(r);
 	if (r == 0)
-		memcpy(blob, &id, sizeof(id));
+		memcpy(blob, &b, sizeof(b));
 	return r;
 }
 
@@ -317,26 +369,29 @@ static const struct file_ops disk_file_ops;
 
 static struct file *df_import(const uint8_t blob[48], int flags)
 {
-	struct fs_file_id id;
-	memcpy(&id, blob, sizeof(id));
+	struct df_blob b;
+	memcpy(&b, blob, sizeof(b));
 	struct disk_file *df = malloc(sizeof(*df));
-	if (!df)
-		return NULL;
-	*df = (struct disk_file){ 0 };
 	struct fs *fs;
-	if (turn_begin(&fs) < 0) {
+	if (!df || turn_begin(&fs) < 0) {
 		free(df);
 		return NULL;
 	}
-	int r = (int)turn_end(fs_open_id(fs, &id, flags & (O_ACCMODE | O_APPEND), &df->df_file));
+	*df = (struct disk_file){ 0 };
+	if (fs_share_offset(b.b_offset))
+		df->df_shared = b.b_offset + 1; /* the reference our parent took for us */
+	int r = fs_open_id(fs, &b.b_id, flags & (O_ACCMODE | O_APPEND), &df->df_file);
 	struct file *file =
 		r == 0 ? file_new(&disk_file_ops, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), df)
 		       : NULL;
 	if (!file) {
-		if (r == 0 && turn_begin(&fs) == 0)
-			turn_end(fs_close(fs, df->df_file));
+		if (r == 0)
+			fs_close(fs, df->df_file);
+		if (df->df_shared)
+			fs_share_offset_put(df->df_shared - 1);
 		free(df);
 	}
+	turn_end(0);
 	return file;
 }
 

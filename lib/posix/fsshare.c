@@ -24,6 +24,12 @@
  * mounts with it. A tree guarded by the root name itself is not shared:
  * the only key to it would reach every env and page.
  *
+ * The page also holds the offsets of open files passed between members
+ * (POSIX shares an open file's offset with the children it goes to), each
+ * with a count of the members holding it; a member killed without closing
+ * leaves its count behind, so a slot can leak (FS_SHARE_OFFSETS bounds
+ * them; when none is free a passed file gets an offset of its own).
+ *
  * Interface: fs_share_lock / fs_share_unlock around each operation (file.c),
  * fs_share_key (the slot to mount with), fs_share_joining / fs_share_mounted
  * (the first mount replays the journal, the others join), fs_share_export /
@@ -54,7 +60,14 @@ struct fs_share {
 	uint32_t sh_gen;     /* bumped by each turn that changed the tree */
 	uint32_t sh_mounted; /* a member mounted: the journal was replayed */
 	uint64_t sh_magic;
+	/* offsets of open files passed between members (read and written in
+	 * turns); refs: members holding it, 0 free */
+	struct {
+		uint32_t refs, pad;
+		uint64_t pos;
+	} sh_pos[FS_SHARE_OFFSETS];
 };
+_Static_assert(sizeof(struct fs_share) <= PAGE_SIZE, "one page");
 
 static struct fs_share *share;   /* NULL until made or handed to us */
 static uint64_t mount_key = CAP_SELF;
@@ -226,4 +239,36 @@ void fs_share_import(int32_t key, uint32_t shared)
 	    vm_adopt_shared(POSIX_FSSHARE_VA, PAGE_SIZE) == 0 &&
 	    ((struct fs_share *)POSIX_FSSHARE_VA)->sh_magic == SHARE_MAGIC)
 		share = (struct fs_share *)POSIX_FSSHARE_VA;
+}
+
+/* --- shared offsets (in a turn) ---------------------------------------------- */
+
+int fs_share_offset_new(uint64_t pos)
+{
+	for (int i = 0; share && i < FS_SHARE_OFFSETS; i++)
+		if (share->sh_pos[i].refs == 0) {
+			share->sh_pos[i].refs = 1;
+			share->sh_pos[i].pos = pos;
+			return i;
+		}
+	return -1;
+}
+
+uint64_t *fs_share_offset(int slot)
+{
+	if (!share || slot < 0 || slot >= FS_SHARE_OFFSETS || share->sh_pos[slot].refs == 0)
+		return NULL;
+	return &share->sh_pos[slot].pos;
+}
+
+void fs_share_offset_hold(int slot)
+{
+	if (fs_share_offset(slot))
+		share->sh_pos[slot].refs++;
+}
+
+void fs_share_offset_put(int slot)
+{
+	if (fs_share_offset(slot))
+		share->sh_pos[slot].refs--;
 }

@@ -26,6 +26,15 @@ int fs_share_export(envid_t child, int32_t *key, uint32_t *shared);
 /* start-up of a spawned child: what the hand-off says. */
 void fs_share_import(int32_t key, uint32_t shared);
 
+/* Offsets shared by the members holding one open file, called in a turn:
+ * a new slot holding pos with one reference (or -1: none free), the
+ * offset's address (NULL: no such slot), another reference, one less. */
+#define FS_SHARE_OFFSETS 200 /* fills the page */
+int fs_share_offset_new(uint64_t pos);
+uint64_t *fs_share_offset(int slot);
+void fs_share_offset_hold(int slot);
+void fs_share_offset_put(int slot);
+
 /* file.c: lets spawn's hand-off import FILE_KIND_FILE descriptors. */
 void posix_file_kind_register(void);
 
