@@ -18,8 +18,8 @@
  * fs_ops has no slot for, are here directly. A regular file's descriptor
  * passes to a spawned child (fo_export: which inode, where, the offset;
  * the child opens the same inode in its own instance), so `prog > file`
- * works; the child's offset starts at the parent's but is its own from then
- * on (doc/fs.md says why).
+ * works; from then on the offset lives in the family's page (fsshare.c),
+ * shared by every member holding the file, as POSIX wants.
  *
  * Ownership: the struct fs is this env's; each open file owns its
  * struct fs_file (closed by fo_close when the last descriptor goes), which
