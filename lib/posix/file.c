@@ -567,6 +567,9 @@ int fdatasync(int fd)
  * parent sees it end. */
 static void fs_at_exit(void)
 {
+	/* our files first, each in a turn: a passed file's shared offset
+	 * counts us until we close it (the later hooks find them closed) */
+	fd_close_at_exit();
 	if (mounted)
 		posix_fs_unmount();
 	if (next_exit_hook)

@@ -73,7 +73,6 @@ static struct fs_share *share;   /* NULL until made or handed to us */
 static uint64_t mount_key = CAP_SELF;
 static long child_key = -1;      /* our slot of the key we grant; -2: none */
 static uint32_t seen_gen;
-static int tree_known;           /* 0 not looked, 1 a tree, -1 none */
 
 static bool alive(envid_t id)
 {
@@ -155,18 +154,14 @@ void fs_share_unlock(bool changed)
 	}
 }
 
-/* Is there a tree of lib/fs's on a disk XN has mounted? Looked up once. */
+/* Is there a tree of lib/fs's on a disk XN has mounted? (A program may
+ * make one after start-up, so "no" is asked again at each spawn.) */
 static bool have_tree(struct xn_root_info *ri)
 {
 	struct disk_info di;
-	if (tree_known < 0)
-		return false;
 	if (sys_disk_info(&di) < 0 || di.di_xn != XN_STATE_MOUNTED ||
-	    sys_xn_root_lookup(FS_SHARE_ROOT, ri) < 0) {
-		tree_known = -1;
+	    sys_xn_root_lookup(FS_SHARE_ROOT, ri) < 0)
 		return false;
-	}
-	tree_known = 1;
 	return true;
 }
 
