@@ -87,22 +87,23 @@ static uint64_t turn_start_activity;
  * gave us, or our own): 0 and *out, or -errno (-ENOSYS: no disk). */
 static int turn_begin(struct fs **out)
 {
-	bool changed;
+	bool changed, replayed = false;
 	int r = fs_share_lock(&changed);
 	if (r < 0)
 		return r;
 	if (!mounted) {
+		replayed = !fs_share_joining();
 		r = mount_in_turn(fs_share_key());
 		if (r < 0) {
 			fs_share_unlock(false);
 			return r == -ENODEV ? -ENOSYS : r; /* no disk: no file system */
 		}
-		changed = true; /* a first mount replays and reclaims: say so */
 	} else if (changed && (r = fsdev_xn_forget(&dev)) < 0) {
 		fs_share_unlock(false);
 		return r;
 	}
-	turn_start_activity = changed ? UINT64_MAX : activity();
+	/* the family's first mount may have replayed and reclaimed: say so */
+	turn_start_activity = replayed ? UINT64_MAX : activity();
 	*out = mounted;
 	return 0;
 }
@@ -143,11 +144,13 @@ int posix_fs_unmount(void)
 		return r;
 	if (changed)
 		fsdev_xn_forget(&dev);
-	r = fs_unmount(mounted);
+	uint64_t before = activity();
+	r = fs_unmount(mounted); /* closing what is open may reclaim orphans */
 	mounted = NULL;
+	changed = activity() != before;
 	int c = fsdev_xn_close(&dev);
 	dev_open = false;
-	fs_share_unlock(true);
+	fs_share_unlock(changed);
 	return r < 0 ? r : c;
 }
 

@@ -116,19 +116,22 @@ int fs_share_lock(bool *changed)
 	if (r < 0)
 		return r;
 	uint32_t me = (uint32_t)thisenv_id;
+	bool took_over = false;
 	for (;;) {
 		uint32_t v = 0;
 		if (__atomic_compare_exchange_n(&share->sh_lock, &v, me, false, __ATOMIC_SEQ_CST,
 						__ATOMIC_SEQ_CST))
 			break;
 		if (v == me)
-			break; /* a turn we never ended (killed mid-call by a fault we survived) */
+			break; /* re-entered during our own turn: waiting would never end */
 		if (!alive((envid_t)v)) {
 			/* the holder died in its turn: its last changes are in the
-			 * kernel's cache, uncommitted; ours will commit them */
+			 * kernel's cache, uncommitted, and told nobody */
 			if (__atomic_compare_exchange_n(&share->sh_lock, &v, me, false,
-							__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+							__ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+				took_over = true;
 				break;
+			}
 			continue;
 		}
 		__atomic_store_n(&share->sh_waiting, 1, __ATOMIC_SEQ_CST);
@@ -138,7 +141,7 @@ int fs_share_lock(bool *changed)
 				       ukinfo->ki_tick_hz / 10);
 	}
 	uint32_t gen = __atomic_load_n(&share->sh_gen, __ATOMIC_SEQ_CST);
-	*changed = gen != seen_gen;
+	*changed = gen != seen_gen || took_over;
 	seen_gen = gen;
 	return 0;
 }
