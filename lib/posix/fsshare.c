@@ -52,7 +52,8 @@
 #include <common/string.h>
 
 #define SHARE_MAGIC 0x65726168735f7366UL /* "fs_share" */
-#define FIRST_FREE_KEY 3 /* slots below are lib/base's (CAP_SELF, PCT keys) */
+#define TREE_KEY_SLOT (CAP_RING - 1) /* where we keep the tree's key: lib/base
+					* uses the low slots (CAP_SELF, PCT keys) */
 
 struct fs_share {
 	uint32_t sh_lock;    /* the holder's env id; 0: free */
@@ -168,16 +169,6 @@ static bool have_tree(struct xn_root_info *ri)
 	return true;
 }
 
-static long free_key_slot(void)
-{
-	for (long s = FIRST_FREE_KEY; s < CAP_RING; s++) {
-		struct cap c;
-		if (sys_cap_read(0, (uint64_t)s, &c) == 0 && !c.c_valid)
-			return s;
-	}
-	return -1;
-}
-
 /* Our slot of a key naming exactly the tree's guard with read/write: the
  * one we mount with if it is that already, else derived from it. -1 if our
  * key does not reach the tree, or the tree's guard is the root name. */
@@ -194,11 +185,12 @@ static long tree_key(void)
 		return -1;
 	if (k.c_len == g->c_len && k.c_rights == (CAP_R | CAP_W))
 		return (long)mount_key;
-	long slot = free_key_slot();
-	if (slot < 0 || sys_cap_derive(mount_key, (uint64_t)slot, CAP_R | CAP_W,
-				       g->c_name + k.c_len, g->c_len - k.c_len) < 0)
-		return -1;
-	return slot;
+	struct cap there;
+	if (sys_cap_read(0, TREE_KEY_SLOT, &there) < 0 || there.c_valid ||
+	    sys_cap_derive(mount_key, TREE_KEY_SLOT, CAP_R | CAP_W, g->c_name + k.c_len,
+			   g->c_len - k.c_len) < 0)
+		return -1; /* the slot is someone else's: no key to give */
+	return TREE_KEY_SLOT;
 }
 
 int fs_share_export(envid_t child, int32_t *key, uint32_t *shared)
@@ -231,8 +223,17 @@ int fs_share_export(envid_t child, int32_t *key, uint32_t *shared)
 
 void fs_share_import(int32_t key, uint32_t shared)
 {
-	if (key > 0 && key < CAP_RING)
+	uint16_t none = 0;
+	if (key > 0 && key < CAP_RING) {
 		mount_key = (uint64_t)key;
+		/* cap_grant put it in our first free slot, which lib/base may
+		 * want (a fork child's PCT key): keep it in our own slot */
+		if (key != TREE_KEY_SLOT &&
+		    sys_cap_derive((uint64_t)key, TREE_KEY_SLOT, CAP_R | CAP_W, &none, 0) == 0) {
+			sys_cap_drop((uint64_t)key);
+			mount_key = TREE_KEY_SLOT;
+		}
+	}
 	if (shared && sys_page_lookup(POSIX_FSSHARE_VA) >= 0 &&
 	    vm_adopt_shared(POSIX_FSSHARE_VA, PAGE_SIZE) == 0 &&
 	    ((struct fs_share *)POSIX_FSSHARE_VA)->sh_magic == SHARE_MAGIC)
