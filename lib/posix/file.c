@@ -335,6 +335,18 @@ static void df_close(struct file *f)
 	free(df);
 }
 
+/* fork: the child's copy of this file uses the same shared offset, if it
+ * has one (a file not yet passed keeps a copy of its offset each). */
+static void df_fork(struct file *f, envid_t child UNUSED)
+{
+	struct disk_file *df = df_of(f);
+	struct fs *fs;
+	if (df->df_shared && mounted && turn_begin(&fs) == 0) {
+		fs_share_offset_hold(df->df_shared - 1);
+		turn_end(0);
+	}
+}
+
 /* What a passed file's blob holds. */
 struct df_blob {
 	struct fs_file_id b_id;
@@ -411,6 +423,7 @@ static const struct file_ops disk_file_ops = {
 	.fo_sync = df_sync,
 	.fo_close = df_close,
 	.fo_export = df_export,
+	.fo_fork = df_fork,
 	.fo_kind = FILE_KIND_FILE,
 };
 

@@ -72,7 +72,8 @@ _Static_assert(sizeof(struct fs_share) <= PAGE_SIZE, "one page");
 
 static struct fs_share *share;   /* NULL until made or handed to us */
 static uint64_t mount_key = CAP_SELF;
-static long child_key = -1;      /* our slot of the key we grant; -2: none */
+static long tree_slot = -1;      /* our slot of the tree's own key, once made */
+static struct cap tree_guard;    /* the tree's guard, once tree_slot is set */
 static uint32_t seen_gen;
 
 static bool alive(envid_t id)
@@ -95,9 +96,15 @@ static int share_page(void)
 	return 0;
 }
 
+static long tree_key(void);
+
 uint64_t fs_share_key(void)
 {
-	return mount_key;
+	/* the narrowest key that reaches the tree: what we grant, and what a
+	 * fork child of ours finds in the same slot */
+	if (tree_slot < 0)
+		tree_slot = tree_key();
+	return tree_slot >= 0 ? (uint64_t)tree_slot : mount_key;
 }
 
 bool fs_share_joining(void)
@@ -183,6 +190,7 @@ static long tree_key(void)
 	    memcmp(k.c_name, g->c_name, k.c_len * sizeof(k.c_name[0])) != 0 ||
 	    (k.c_rights & (CAP_R | CAP_W)) != (CAP_R | CAP_W))
 		return -1;
+	tree_guard = *g;
 	if (k.c_len == g->c_len && k.c_rights == (CAP_R | CAP_W))
 		return (long)mount_key;
 	struct cap there;
@@ -199,11 +207,8 @@ int fs_share_export(envid_t child, int32_t *key, uint32_t *shared)
 	*key = -1, *shared = 0;
 	if (!have_tree(&ri))
 		return 0; /* no disk, no tree: nothing to share */
-	if (child_key == -1) {
-		child_key = tree_key();
-		if (child_key < 0)
-			child_key = -2;
-	}
+	if (tree_slot < 0)
+		tree_slot = tree_key(); /* asked again while there is none */
 	int r = share_page();
 	if (r < 0)
 		return r;
@@ -212,8 +217,8 @@ int fs_share_export(envid_t child, int32_t *key, uint32_t *shared)
 	if (k < 0)
 		return -errno_from_exo(k);
 	*shared = 1;
-	if (child_key >= 0) {
-		k = sys_cap_grant((uint64_t)child_key, child);
+	if (tree_slot >= 0) {
+		k = sys_cap_grant((uint64_t)tree_slot, child);
 		if (k < 0)
 			return -errno_from_exo(k);
 		*key = (int32_t)k;
@@ -224,6 +229,7 @@ int fs_share_export(envid_t child, int32_t *key, uint32_t *shared)
 void fs_share_import(int32_t key, uint32_t shared)
 {
 	uint16_t none = 0;
+	tree_slot = -1; /* our parent's, in the memory env_create did not copy */
 	if (key > 0 && key < CAP_RING) {
 		mount_key = (uint64_t)key;
 		/* cap_grant put it in our first free slot, which lib/base may
@@ -270,4 +276,40 @@ void fs_share_offset_put(int slot)
 {
 	if (fs_share_offset(slot))
 		share->sh_pos[slot].refs--;
+}
+
+/* --- fork ----------------------------------------------------------------------- */
+
+void fs_share_fork(envid_t child)
+{
+	/* lands in the child's first free slot; fs_share_after_fork moves it */
+	if (tree_slot < 0)
+		tree_slot = tree_key();
+	if (tree_slot >= 0)
+		sys_cap_grant((uint64_t)tree_slot, child);
+}
+
+void fs_share_after_fork(void)
+{
+	struct xn_root_info ri;
+	if (!have_tree(&ri))
+		return;
+	tree_guard = ri.ri_guard;
+	uint16_t none = 0;
+	/* grants fill the first free slots: ours is before the first empty one */
+	for (uint64_t s = 1; s < TREE_KEY_SLOT; s++) {
+		struct cap c;
+		if (sys_cap_read(0, s, &c) < 0 || !c.c_valid)
+			break;
+		if (c.c_len != tree_guard.c_len || c.c_rights != (CAP_R | CAP_W) ||
+		    memcmp(c.c_name, tree_guard.c_name, c.c_len * sizeof(c.c_name[0])) != 0)
+			continue;
+		if (sys_cap_derive(s, TREE_KEY_SLOT, CAP_R | CAP_W, &none, 0) == 0) {
+			sys_cap_drop(s);
+			tree_slot = TREE_KEY_SLOT;
+		}
+		break;
+	}
+	/* our copy of the parent's instance uses TREE_KEY_SLOT: without the
+	 * key there, its calls answer -EPERM */
 }

@@ -26,6 +26,10 @@ int fs_share_export(envid_t child, int32_t *key, uint32_t *shared);
 /* start-up of a spawned child: what the hand-off says. */
 void fs_share_import(int32_t key, uint32_t shared);
 
+/* fork: grant child our tree key (parent, before it starts), and move it
+ * to the slot our copied state expects (child, first thing). */
+void fs_share_fork(envid_t child);
+void fs_share_after_fork(void);
 /* Offsets shared by the members holding one open file, called in a turn:
  * a new slot holding pos with one reference (or -1: none free), the
  * offset's address (NULL: no such slot), another reference, one less. */
