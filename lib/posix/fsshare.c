@@ -33,7 +33,9 @@
  * Interface: fs_share_lock / fs_share_unlock around each operation (file.c),
  * fs_share_key (the slot to mount with), fs_share_joining / fs_share_mounted
  * (the first mount replays the journal, the others join), fs_share_export /
- * fs_share_import in spawn's hand-off (proc.c).
+ * fs_share_import in spawn's hand-off (proc.c), fs_share_fork /
+ * fs_share_after_fork around fork (fd.c, fork.c), the fs_share_offset_*
+ * calls for passed files' offsets (file.c).
  *
  * Hostile stance: the page is writable by every member. A member can hold
  * the lock for ever (stalling its own family, as it could by holding any
