@@ -294,9 +294,10 @@ static const void *xn_map(void *ctx, uint64_t blk)
 	}
 	/* metadata: the kernel's cached page, which disk_bind binds. A data
 	 * block binds only where some env put a copy in the registry
-	 * (disk_cache); this device puts none there, and only one env mounts a
-	 * tree at a time, so for data disk_bind answers E_NOT_FOUND (or
-	 * E_AGAIN while a copy is read in) and the block is read from the disk */
+	 * (disk_cache); this device puts none there (the envs sharing a tree
+	 * commit their data writes before another takes a turn), so for data
+	 * disk_bind answers E_NOT_FOUND (or E_AGAIN while a copy is read in)
+	 * and the block is read from the disk */
 	long r = sys_disk_bind(blk, (uint64_t)x->bind_va, x->cap);
 	if (r == -E_NOT_FOUND || r == -E_AGAIN)
 		r = -E_INVAL;
