@@ -50,6 +50,7 @@ HOST_FS_DEPS := lib/fs/xnsim.c lib/fs/meta.c lib/fs/dir.c lib/fs/file.c lib/fs/p
 HOST_TEST_DEPS_fs := $(HOST_FS_DEPS)
 HOST_TEST_DEPS_fsx := $(HOST_FS_DEPS)
 HOST_TEST_DEPS_fscrash := $(HOST_FS_DEPS)
+HOST_TEST_DEPS_fsjoin := $(HOST_FS_DEPS)
 TCP_CORE := $(wildcard lib/net/tcp_*.c) common/string.c
 HOST_TEST_DEPS_tcp := $(TCP_CORE)
 HOST_TEST_DEPS_tcp_rules := $(TCP_CORE)

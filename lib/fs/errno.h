@@ -32,6 +32,7 @@
 #define ENOSYS 38
 #define ENOTEMPTY 39
 #define ELOOP 40
+#define ESTALE 116 /* a file another instance named is no longer there */
 #define EUCLEAN 117 /* the on-disk structure is damaged (fsck's finding) */
 
 #endif

@@ -72,7 +72,7 @@ out:
 	return r;
 }
 
-int fs_mount(struct fs **out, const struct fsdev *dev)
+static int mount(struct fs **out, const struct fsdev *dev, bool joining)
 {
 	uint64_t sb;
 	uint32_t type;
@@ -90,6 +90,10 @@ int fs_mount(struct fs **out, const struct fsdev *dev)
 		return -ENOMEM;
 	fs->dev = *dev, fs->super = sb;
 	fs->jstart = s->journal_start, fs->jlen = s->journal_len, fs->root_dir = s->root_dir;
+	if (joining) {
+		*out = fs;
+		return 0;
+	}
 	if ((r = journal_replay(fs)) < 0 || (r = orphans_reclaim(fs)) < 0 ||
 	    (r = txn_commit(fs)) < 0) {
 		txn_free(fs);
@@ -98,6 +102,19 @@ int fs_mount(struct fs **out, const struct fsdev *dev)
 	}
 	*out = fs;
 	return 0;
+}
+
+int fs_mount(struct fs **out, const struct fsdev *dev)
+{
+	return mount(out, dev, false);
+}
+
+/* A tree other instances have mounted (lib/posix's process family): its
+ * journal is clean whenever none of them holds the family's lock, and its
+ * orphans may be open in them, so neither replay nor reclaim runs here. */
+int fs_join(struct fs **out, const struct fsdev *dev)
+{
+	return mount(out, dev, true);
 }
 
 int fs_sync(struct fs *fs)
@@ -328,4 +345,42 @@ int fs_truncate(struct fs *fs, const char *path, uint64_t size)
 		r = file_truncate(fs, n, size);
 	node_put(fs, n);
 	return r;
+}
+
+/* --- open files passed to another instance ----------------------------------- */
+
+int fs_file_id(struct fs *fs, struct fs_file *f, struct fs_file_id *id)
+{
+	(void)fs;
+	*id = (struct fs_file_id){ f->node->ino, f->node->home, f->node->ioff, f->pos };
+	return 0;
+}
+
+int fs_open_id(struct fs *fs, const struct fs_file_id *id, int flags, struct fs_file **out)
+{
+	int acc = flags & FS_O_ACCMODE;
+	if (acc == 3 || (flags & ~(FS_O_ACCMODE | FS_O_APPEND)))
+		return -EINVAL;
+	/* the id comes from another instance: it must name an inode where it
+	 * says, and a file we may open so */
+	if (id->home < fs->dev.d_reserved || id->home >= fs->dev.d_nblocks || id->ino == 0 ||
+	    inode_in(fs, id->home, id->ino) != id->ioff || id->ioff == 0)
+		return -ESTALE;
+	const uint8_t *b = meta_map(fs, id->home);
+	if (!b)
+		return -EIO;
+	uint32_t type = inode_at(b, id->ioff)->mode & S_IFMT;
+	if (type != S_IFREG)
+		return type == S_IFDIR ? -EISDIR : -EINVAL;
+	struct fs_file *f = fs_alloc(sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->node = node_get(fs, id->ino, id->home, id->ioff);
+	if (!f->node) {
+		fs_free(f);
+		return -ENOMEM;
+	}
+	f->flags = flags, f->pos = id->pos;
+	*out = f;
+	return 0;
 }

@@ -74,6 +74,10 @@ struct fs_dir {
 int fs_format(struct fsdev *dev, uint32_t journal_blocks);
 /* Mounts: finds the root, replays the journal, frees orphans. */
 int fs_mount(struct fs **out, const struct fsdev *dev);
+/* Mounts a tree that other instances have mounted too and whose journal is
+ * clean (lib/posix's process family, doc/fs.md): no replay, no orphans
+ * reclaimed. */
+int fs_join(struct fs **out, const struct fsdev *dev);
 /* Syncs and frees; files still open are closed. */
 int fs_unmount(struct fs *fs);
 int fs_sync(struct fs *fs);
@@ -88,6 +92,19 @@ int64_t fs_lseek(struct fs *fs, struct fs_file *f, int64_t off, int whence);
 int fs_ftruncate(struct fs *fs, struct fs_file *f, uint64_t size);
 int fs_fsync(struct fs *fs, struct fs_file *f);
 int fs_fstat(struct fs *fs, struct fs_file *f, struct fs_stat *st);
+
+/* An open regular file as another instance of the same tree can open it
+ * (a descriptor passed to a child): where its inode is, and the offset. */
+struct fs_file_id {
+	uint64_t ino;
+	uint32_t home, ioff;
+	uint64_t pos;
+};
+int fs_file_id(struct fs *fs, struct fs_file *f, struct fs_file_id *id);
+/* Opens the file id names (flags: access mode and FS_O_APPEND only), at its
+ * offset. -ESTALE if no such inode is where id says (it was renamed or
+ * removed since), -EISDIR / -EINVAL if it is not a regular file. */
+int fs_open_id(struct fs *fs, const struct fs_file_id *id, int flags, struct fs_file **out);
 
 int fs_truncate(struct fs *fs, const char *path, uint64_t size);
 int fs_stat(struct fs *fs, const char *path, struct fs_stat *st);

@@ -23,9 +23,13 @@
  * (user/bpf/fs_udf_*.c, bpfobjs.S) and registered under the ids the UDFs
  * name (format.h); the kernel keeps them on disk.
  *
- * Ownership: one env mounts a tree at a time. The copies of metadata blocks
- * are right only while nobody else changes the tree; XN still checks every
- * change, so a second writer could only break this tree, never another's.
+ * Ownership: the copies of metadata blocks, the data cache and the free map
+ * are right only while nobody else changes the tree. Several envs share a
+ * tree by taking turns (lib/posix/fsshare.c): a turn that follows another
+ * env's changes first calls fsdev_xn_forget, so every copy is fetched again
+ * from the kernel's cache (disk_bind) or the disk. XN still checks every
+ * change, so a writer that breaks the turns could only break this tree,
+ * never another's.
  * The file system's journal relies on metadata not reaching home before its
  * commit: the kernel writes dirty metadata only at disk_flush (ours) or when
  * its cache is full of dirty and data entries (a transaction touches at
@@ -293,9 +297,10 @@ static const void *xn_map(void *ctx, uint64_t blk)
 	}
 	/* metadata: the kernel's cached page, which disk_bind binds. A data
 	 * block binds only where some env put a copy in the registry
-	 * (disk_cache); this device puts none there, and only one env mounts a
-	 * tree at a time, so for data disk_bind answers E_NOT_FOUND (or
-	 * E_AGAIN while a copy is read in) and the block is read from the disk */
+	 * (disk_cache); this device puts none there (the envs sharing a tree
+	 * commit their data writes before another takes a turn), so for data
+	 * disk_bind answers E_NOT_FOUND (or E_AGAIN while a copy is read in)
+	 * and the block is read from the disk */
 	long r = sys_disk_bind(blk, (uint64_t)x->bind_va, x->cap);
 	if (r == -E_NOT_FOUND || r == -E_AGAIN)
 		r = -E_INVAL;
@@ -606,6 +611,23 @@ int fsdev_xn_close(struct fsdev *dev)
 	xn_close_mem(x);
 	dev->d_ctx = NULL;
 	return r;
+}
+
+int fsdev_xn_forget(struct fsdev *dev)
+{
+	struct xdev *x = dev->d_ctx;
+	int r = wait_all(x);
+	for (size_t i = 0; i < x->meta_cap; i++)
+		if (x->meta[i].blk != NO_BLOCK) {
+			free(x->meta[i].page);
+			x->meta[i].blk = NO_BLOCK;
+		}
+	x->nmeta = 0;
+	for (int i = 0; i < DATA_SLOTS; i++)
+		x->slots[i].blk = NO_BLOCK; /* no write in flight: wait_all */
+	int f = refresh_free(x);
+	x->st.forgets++;
+	return r ? r : f;
 }
 
 const struct fsdev_xn_stats *fsdev_xn_stats(const struct fsdev *dev)

@@ -12,6 +12,7 @@ struct fsdev_xn_stats {
 	uint64_t refused;          /* updates XN refused */
 	uint64_t data_writes, data_reads, meta_reads;
 	uint64_t flushes;          /* disk_flush calls (barriers) */
+	uint64_t forgets;          /* fsdev_xn_forget calls */
 };
 
 /* Registers lib/fs's three metadata types with XN (their UDFs are carried
@@ -22,6 +23,10 @@ struct fsdev_xn_stats {
 int fsdev_xn_open(struct fsdev *dev, uint64_t cap);
 /* Waits for every write, flushes, and frees the hooks' memory. */
 int fsdev_xn_close(struct fsdev *dev);
+/* Another env changed the tree: wait for our writes, drop every copy of a
+ * metadata block and every cached data block, and read XN's free map again,
+ * so the next map() sees the kernel's current blocks. 0 or -EIO. */
+int fsdev_xn_forget(struct fsdev *dev);
 const struct fsdev_xn_stats *fsdev_xn_stats(const struct fsdev *dev);
 
 #endif

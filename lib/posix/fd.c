@@ -13,6 +13,7 @@
  * use; a kind without an operation answers the POSIX error for it.
  */
 #include <lib/base/libos.h>
+#include <lib/posix/fsshare.h>
 #include <lib/posix/handoff.h>
 #include <lib/posix/posix.h>
 
@@ -542,6 +543,7 @@ int closedir(DIR *d)
 
 void fd_fork_child(envid_t child)
 {
+	fs_share_fork(child); /* the file tree's key, for its copy of our files */
 	/* each open file once, however many descriptors share it */
 	for (int fd = 0; fd < FD_MAX; fd++) {
 		struct file *f = fdtab[fd].fe_file;

@@ -4,27 +4,30 @@
  * FILE_KIND_FILE kind of descriptor.
  *
  * The file system is mounted on first use, not at start-up: most programs
- * never touch a file, and XN lets one env mount a tree at a time
- * (fsdev_xn.c), so a program that does not need it must not take it. The
- * mount uses this env's own key (CAP_SELF), which is the tree's guard for
- * the first env; posix_fs_mount lets a program choose another key, and
- * posix_fs_unmount gives the tree up (syncing) so another env can have it.
+ * never touch a file. Every member of a process family runs its own lib/fs
+ * instance on the same tree, and each operation here is one turn at it
+ * (fsshare.c): the turn starts by dropping our copies if another member
+ * changed the tree since our last turn, and a turn that changed the tree
+ * ends by committing lib/fs's transaction. The mount uses the key our
+ * parent granted us for the tree, or this env's own key (CAP_SELF: the
+ * first env's dominates the tree's guard); posix_fs_mount lets a program
+ * choose another key, and posix_fs_unmount gives the tree up (syncing).
  *
  * Interface: posix.h's calls (open, read, ..., stat, mkdir, ...) reach the
  * functions here through fs_ops and file_ops; chmod and fdatasync, which
- * fs_ops has no slot for, are here directly.
+ * fs_ops has no slot for, are here directly. A regular file's descriptor
+ * passes to a spawned child (fo_export: which inode, where, the offset;
+ * the child opens the same inode in its own instance), so `prog > file`
+ * works; from then on the offset lives in the family's page (fsshare.c),
+ * shared by every member holding the file, as POSIX wants.
  *
  * Ownership: the struct fs is this env's; each open file owns its
  * struct fs_file (closed by fo_close when the last descriptor goes), which
  * dup'd descriptors share, and with it the offset.
  *
- * Limits (left undone, see doc/fs.md): a file descriptor cannot yet pass to
- * a child (fo_export is absent, so spawn refuses it with -EBADF and the
- * caller closes it or marks it FD_CLOEXEC); a child that opens files mounts
- * the tree itself, which is only sound while its parent has it unmounted.
- *
  * Hostile input: paths come resolved and bounded (path_resolve); lib/fs
- * checks everything else and answers with an errno value.
+ * checks everything else and answers with an errno value; an imported
+ * file's inode is checked to be where the hand-off says (-ESTALE).
  */
 #include <lib/posix/posix.h>
 
@@ -32,6 +35,7 @@
 #include <lib/base/libos.h>
 #include <lib/fs/fs.h>
 #include <lib/fs/fsdev_xn.h>
+#include <lib/posix/fsshare.h>
 #include <common/string.h>
 
 static struct fsdev dev;
@@ -41,24 +45,26 @@ static bool exit_hooked;
 static void (*next_exit_hook)(void);
 static void fs_at_exit(void);
 
-int posix_fs_mount(uint64_t cap)
+/* Mounts with key cap, in a turn: the family's first mount replays the
+ * journal, later ones join. */
+static int mount_in_turn(uint64_t cap)
 {
-	if (mounted)
-		return -EBUSY;
 	if (!dev_open) {
 		int r = fsdev_xn_open(&dev, cap);
 		if (r < 0)
 			return r;
 		dev_open = true;
 	}
-	int r = fs_mount(&mounted, &dev);
-	if (r == 0 && !exit_hooked) {
-		/* here, not at start-up: after every start-up hook has set its own */
-		next_exit_hook = libos_exit_hook;
-		libos_exit_hook = fs_at_exit;
-		exit_hooked = true;
-	}
-	if (r < 0) {
+	int r = fs_share_joining() ? fs_join(&mounted, &dev) : fs_mount(&mounted, &dev);
+	if (r == 0) {
+		fs_share_mounted();
+		if (!exit_hooked) {
+			/* here, not at start-up: after every start-up hook has set its own */
+			next_exit_hook = libos_exit_hook;
+			libos_exit_hook = fs_at_exit;
+			exit_hooked = true;
+		}
+	} else {
 		fsdev_xn_close(&dev);
 		dev_open = false;
 		mounted = NULL;
@@ -66,35 +72,96 @@ int posix_fs_mount(uint64_t cap)
 	return r;
 }
 
-int posix_fs_unmount(void)
+/* What our device did: a turn that moved it changed the tree. */
+static uint64_t activity(void)
 {
-	if (!mounted)
-		return -EINVAL;
-	int r = fs_unmount(mounted);
-	mounted = NULL;
-	int c = fsdev_xn_close(&dev);
-	dev_open = false;
-	return r < 0 ? r : c;
+	if (!dev_open)
+		return 0;
+	const struct fsdev_xn_stats *st = fsdev_xn_stats(&dev);
+	return st->updates + st->moves + st->data_writes;
 }
 
-/* The mounted file system, mounting it with our own key if need be. */
-static int need_fs(struct fs **out)
+static uint64_t turn_start_activity;
+
+/* Start a turn at the tree, mounting it if need be (with the key our parent
+ * gave us, or our own): 0 and *out, or -errno (-ENOSYS: no disk). */
+static int turn_begin(struct fs **out)
 {
+	bool changed, replayed = false;
+	int r = fs_share_lock(&changed);
+	if (r < 0)
+		return r;
 	if (!mounted) {
-		int r = posix_fs_mount(CAP_SELF);
-		if (r < 0)
+		replayed = !fs_share_joining();
+		r = mount_in_turn(fs_share_key());
+		if (r < 0) {
+			fs_share_unlock(false);
 			return r == -ENODEV ? -ENOSYS : r; /* no disk: no file system */
+		}
+	} else if (changed && (r = fsdev_xn_forget(&dev)) < 0) {
+		fs_share_unlock(false);
+		return r;
 	}
+	/* the family's first mount may have replayed and reclaimed: say so */
+	turn_start_activity = replayed ? UINT64_MAX : activity();
 	*out = mounted;
 	return 0;
 }
 
-#define NEED_FS(fs)                              \
+/* End the turn, committing what it changed; r is the operation's result. */
+static long turn_end(long r)
+{
+	bool changed = activity() != turn_start_activity;
+	if (changed && mounted) {
+		int c = fs_sync(mounted);
+		if (c < 0 && r >= 0)
+			r = c;
+	}
+	fs_share_unlock(changed);
+	return r;
+}
+
+int posix_fs_mount(uint64_t cap)
+{
+	if (mounted)
+		return -EBUSY;
+	bool changed;
+	int r = fs_share_lock(&changed);
+	if (r < 0)
+		return r;
+	r = mount_in_turn(cap);
+	fs_share_unlock(r == 0);
+	return r;
+}
+
+int posix_fs_unmount(void)
+{
+	if (!mounted)
+		return -EINVAL;
+	bool changed;
+	int r = fs_share_lock(&changed);
+	if (r < 0)
+		return r;
+	if (changed)
+		fsdev_xn_forget(&dev);
+	uint64_t before = activity();
+	r = fs_unmount(mounted); /* closing what is open may reclaim orphans */
+	mounted = NULL;
+	changed = activity() != before;
+	int c = fsdev_xn_close(&dev);
+	dev_open = false;
+	fs_share_unlock(changed);
+	return r < 0 ? r : c;
+}
+
+/* A turn at the tree for the rest of the function: fs is the mounted file
+ * system; return through turn_end. */
+#define TURN(fs)                                 \
 	struct fs *fs;                           \
 	do {                                     \
-		int nf_ = need_fs(&fs);          \
-		if (nf_ < 0)                     \
-			return nf_;              \
+		int tb_ = turn_begin(&fs);       \
+		if (tb_ < 0)                     \
+			return tb_;              \
 	} while (0)
 
 static void stat_from_fs(struct stat *st, const struct fs_stat *in)
@@ -125,6 +192,7 @@ struct disk_file {
 	bool df_is_dir;
 	bool df_dir_open;
 	struct fs_dir df_dir;
+	int df_shared; /* 1 + the family's slot of a shared offset; 0: our own */
 	char df_path[PATH_MAX]; /* for readdir, which lib/fs starts by path */
 };
 
@@ -133,16 +201,52 @@ static struct disk_file *df_of(struct file *f)
 	return f->f_priv;
 }
 
+/* A turn for an open file: -EIO once the tree was unmounted under it. */
+#define FILE_TURN(fs)                            \
+	if (!mounted)                            \
+		return -EIO;                     \
+	TURN(fs)
+
+/* A file passed to or from another member keeps its offset in the
+ * family's page: lib/fs's offset is set from it before an operation that
+ * uses it, and it from lib/fs's after (both in the turn). */
+static uint64_t *shared_offset(struct disk_file *df)
+{
+	return df->df_shared ? fs_share_offset(df->df_shared - 1) : NULL;
+}
+
+static void offset_in(struct fs *fs, struct disk_file *df)
+{
+	uint64_t *p = shared_offset(df);
+	if (p && (int64_t)*p >= 0)
+		fs_lseek(fs, df->df_file, (int64_t)*p, FS_SEEK_SET);
+}
+
+static long offset_out(struct fs *fs, struct disk_file *df, long r)
+{
+	uint64_t *p = shared_offset(df);
+	int64_t pos = p ? fs_lseek(fs, df->df_file, 0, FS_SEEK_CUR) : -1;
+	if (pos >= 0)
+		*p = (uint64_t)pos;
+	return r;
+}
+
 static ssize_t df_read(struct file *f, void *buf, size_t n)
 {
-	if (df_of(f)->df_is_dir)
+	struct disk_file *df = df_of(f);
+	if (df->df_is_dir)
 		return -EISDIR;
-	return mounted ? fs_read(mounted, df_of(f)->df_file, buf, n) : -EIO;
+	FILE_TURN(fs);
+	offset_in(fs, df);
+	return turn_end(offset_out(fs, df, fs_read(fs, df->df_file, buf, n)));
 }
 
 static ssize_t df_write(struct file *f, const void *buf, size_t n)
 {
-	return mounted ? fs_write(mounted, df_of(f)->df_file, buf, n) : -EIO;
+	struct disk_file *df = df_of(f);
+	FILE_TURN(fs);
+	offset_in(fs, df);
+	return turn_end(offset_out(fs, df, fs_write(fs, df->df_file, buf, n)));
 }
 
 static ssize_t df_pread(struct file *f, void *buf, size_t n, off_t off)
@@ -151,25 +255,31 @@ static ssize_t df_pread(struct file *f, void *buf, size_t n, off_t off)
 		return -EISDIR;
 	if (off < 0)
 		return -EINVAL;
-	return mounted ? fs_pread(mounted, df_of(f)->df_file, buf, n, (uint64_t)off) : -EIO;
+	FILE_TURN(fs);
+	return turn_end(fs_pread(fs, df_of(f)->df_file, buf, n, (uint64_t)off));
 }
 
 static ssize_t df_pwrite(struct file *f, const void *buf, size_t n, off_t off)
 {
 	if (off < 0)
 		return -EINVAL;
-	return mounted ? fs_pwrite(mounted, df_of(f)->df_file, buf, n, (uint64_t)off) : -EIO;
+	FILE_TURN(fs);
+	return turn_end(fs_pwrite(fs, df_of(f)->df_file, buf, n, (uint64_t)off));
 }
 
 static off_t df_lseek(struct file *f, off_t off, int whence)
 {
-	return mounted ? fs_lseek(mounted, df_of(f)->df_file, off, whence) : -EIO;
+	struct disk_file *df = df_of(f);
+	FILE_TURN(fs);
+	offset_in(fs, df);
+	return turn_end(offset_out(fs, df, fs_lseek(fs, df->df_file, off, whence)));
 }
 
 static int df_fstat(struct file *f, struct stat *st)
 {
 	struct fs_stat s;
-	int r = mounted ? fs_fstat(mounted, df_of(f)->df_file, &s) : -EIO;
+	FILE_TURN(fs);
+	int r = (int)turn_end(fs_fstat(fs, df_of(f)->df_file, &s));
 	if (r == 0)
 		stat_from_fs(st, &s);
 	return r;
@@ -180,16 +290,15 @@ static int df_readdir(struct file *f, struct dirent *d)
 	struct disk_file *df = df_of(f);
 	if (!df->df_is_dir)
 		return -ENOTDIR;
-	if (!mounted)
-		return -EIO;
+	FILE_TURN(fs);
 	if (!df->df_dir_open) {
-		int r = fs_opendir(mounted, df->df_path, &df->df_dir);
+		int r = fs_opendir(fs, df->df_path, &df->df_dir);
 		if (r < 0)
-			return r;
+			return (int)turn_end(r);
 		df->df_dir_open = true;
 	}
 	struct fs_dirent e;
-	int r = fs_readdir(mounted, &df->df_dir, &e);
+	int r = (int)turn_end(fs_readdir(fs, &df->df_dir, &e));
 	if (r <= 0)
 		return r;
 	d->d_ino = e.d_ino;
@@ -204,20 +313,101 @@ static int df_readdir(struct file *f, struct dirent *d)
 
 static int df_truncate(struct file *f, off_t len)
 {
-	return mounted ? fs_ftruncate(mounted, df_of(f)->df_file, (uint64_t)len) : -EIO;
+	FILE_TURN(fs);
+	return (int)turn_end(fs_ftruncate(fs, df_of(f)->df_file, (uint64_t)len));
 }
 
 static int df_sync(struct file *f)
 {
-	return mounted ? fs_fsync(mounted, df_of(f)->df_file) : -EIO;
+	FILE_TURN(fs);
+	return (int)turn_end(fs_fsync(fs, df_of(f)->df_file));
 }
 
 static void df_close(struct file *f)
 {
 	struct disk_file *df = df_of(f);
-	if (mounted)
-		fs_close(mounted, df->df_file);
+	struct fs *fs;
+	if (mounted && turn_begin(&fs) == 0) {
+		if (df->df_shared)
+			fs_share_offset_put(df->df_shared - 1);
+		turn_end(fs_close(fs, df->df_file));
+	}
 	free(df);
+}
+
+/* fork: the child's copy of this file uses the same shared offset, if it
+ * has one (a file not yet passed keeps a copy of its offset each). */
+static void df_fork(struct file *f, envid_t child UNUSED)
+{
+	struct disk_file *df = df_of(f);
+	struct fs *fs;
+	if (df->df_shared && mounted && turn_begin(&fs) == 0) {
+		fs_share_offset_hold(df->df_shared - 1);
+		turn_end(0);
+	}
+}
+
+/* What a passed file's blob holds. */
+struct df_blob {
+	struct fs_file_id b_id;
+	int32_t b_offset; /* the family's slot of the shared offset, or -1 */
+};
+_Static_assert(sizeof(struct df_blob) <= 48, "fits the hand-off's blob");
+
+/* A child gets which inode, where, and the offset, which from now on is
+ * shared through the family's page (one more reference: the child's). */
+static int df_export(struct file *f, envid_t child UNUSED, uint64_t *va_next UNUSED,
+		     uint8_t blob[48])
+{
+	struct disk_file *df = df_of(f);
+	if (df->df_is_dir)
+		return -EBADF; /* a readdir cursor does not travel */
+	struct df_blob b = { .b_offset = -1 };
+	FILE_TURN(fs);
+	offset_in(fs, df);
+	int r = (int)fs_file_id(fs, df->df_file, &b.b_id);
+	if (r == 0 && !df->df_shared) {
+		int slot = fs_share_offset_new(b.b_id.pos);
+		df->df_shared = slot + 1; /* 0 if none is free: the child's own */
+	}
+	if (r == 0 && df->df_shared) {
+		fs_share_offset_hold(df->df_shared - 1);
+		b.b_offset = df->df_shared - 1;
+	}
+	r = (int)turn_end(r);
+	if (r == 0)
+		memcpy(blob, &b, sizeof(b));
+	return r;
+}
+
+static const struct file_ops disk_file_ops;
+
+static struct file *df_import(const uint8_t blob[48], int flags)
+{
+	struct df_blob b;
+	memcpy(&b, blob, sizeof(b));
+	struct disk_file *df = malloc(sizeof(*df));
+	struct fs *fs;
+	if (!df || turn_begin(&fs) < 0) {
+		free(df);
+		return NULL;
+	}
+	*df = (struct disk_file){ 0 };
+	if (fs_share_offset(b.b_offset))
+		df->df_shared = b.b_offset + 1; /* the reference our parent took for us */
+	int r = fs_open_id(fs, &b.b_id, flags & (O_ACCMODE | O_APPEND), &df->df_file);
+	struct file *file =
+		r == 0 ? file_new(&disk_file_ops, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), df)
+		       : NULL;
+	if (!file) {
+		if (r == 0)
+			fs_close(fs, df->df_file);
+		if (df->df_shared)
+			fs_share_offset_put(df->df_shared - 1);
+		free(df);
+	}
+	turn_end(0);
+	return file;
 }
 
 static const struct file_ops disk_file_ops = {
@@ -232,6 +422,8 @@ static const struct file_ops disk_file_ops = {
 	.fo_truncate = df_truncate,
 	.fo_sync = df_sync,
 	.fo_close = df_close,
+	.fo_export = df_export,
+	.fo_fork = df_fork,
 	.fo_kind = FILE_KIND_FILE,
 };
 
@@ -239,7 +431,6 @@ static const struct file_ops disk_file_ops = {
 
 static int p_open(const char *path, int flags, mode_t mode, struct file **out)
 {
-	NEED_FS(fs);
 	size_t len = strlen(path);
 	if (len >= PATH_MAX)
 		return -ENAMETOOLONG;
@@ -247,13 +438,19 @@ static int p_open(const char *path, int flags, mode_t mode, struct file **out)
 	if (!df)
 		return -ENOMEM;
 	*df = (struct disk_file){ 0 };
-	/* lib/fs takes Linux's flags; O_CLOEXEC and O_NOCTTY are the
-	 * descriptor's, O_NONBLOCK means nothing for a disk file */
-	int fsflags = flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY);
-	int r = fs_open(fs, path, fsflags, mode & 07777, &df->df_file);
+	struct fs *fs;
+	int r = turn_begin(&fs);
 	if (r < 0) {
 		free(df);
 		return r;
+	}
+	/* lib/fs takes Linux's flags; O_CLOEXEC and O_NOCTTY are the
+	 * descriptor's, O_NONBLOCK means nothing for a disk file */
+	int fsflags = flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY);
+	r = fs_open(fs, path, fsflags, mode & 07777, &df->df_file);
+	if (r < 0) {
+		free(df);
+		return (int)turn_end(r);
 	}
 	struct fs_stat st;
 	r = fs_fstat(fs, df->df_file, &st);
@@ -267,17 +464,17 @@ static int p_open(const char *path, int flags, mode_t mode, struct file **out)
 	if (!f) {
 		fs_close(fs, df->df_file);
 		free(df);
-		return r < 0 ? r : -ENOMEM;
+		return (int)turn_end(r < 0 ? r : -ENOMEM);
 	}
 	*out = f;
-	return 0;
+	return (int)turn_end(0);
 }
 
 static int p_stat(const char *path, struct stat *st, bool follow)
 {
-	NEED_FS(fs);
 	struct fs_stat s;
-	int r = follow ? fs_stat(fs, path, &s) : fs_lstat(fs, path, &s);
+	TURN(fs);
+	int r = (int)turn_end(follow ? fs_stat(fs, path, &s) : fs_lstat(fs, path, &s));
 	if (r == 0)
 		stat_from_fs(st, &s);
 	return r;
@@ -285,57 +482,57 @@ static int p_stat(const char *path, struct stat *st, bool follow)
 
 static int p_unlink(const char *path)
 {
-	NEED_FS(fs);
-	return fs_unlink(fs, path);
+	TURN(fs);
+	return turn_end(fs_unlink(fs, path));
 }
 
 static int p_rename(const char *from, const char *to)
 {
-	NEED_FS(fs);
-	return fs_rename(fs, from, to);
+	TURN(fs);
+	return turn_end(fs_rename(fs, from, to));
 }
 
 static int p_mkdir(const char *path, mode_t mode)
 {
-	NEED_FS(fs);
-	return fs_mkdir(fs, path, mode & 07777);
+	TURN(fs);
+	return turn_end(fs_mkdir(fs, path, mode & 07777));
 }
 
 static int p_rmdir(const char *path)
 {
-	NEED_FS(fs);
-	return fs_rmdir(fs, path);
+	TURN(fs);
+	return turn_end(fs_rmdir(fs, path));
 }
 
 static int p_link(const char *from, const char *to)
 {
-	NEED_FS(fs);
-	return fs_link(fs, from, to);
+	TURN(fs);
+	return turn_end(fs_link(fs, from, to));
 }
 
 static int p_symlink(const char *target, const char *path)
 {
-	NEED_FS(fs);
-	return fs_symlink(fs, target, path);
+	TURN(fs);
+	return turn_end(fs_symlink(fs, target, path));
 }
 
 static ssize_t p_readlink(const char *path, char *buf, size_t size)
 {
-	NEED_FS(fs);
-	return fs_readlink(fs, path, buf, size);
+	TURN(fs);
+	return turn_end(fs_readlink(fs, path, buf, size));
 }
 
 static int p_truncate(const char *path, off_t len)
 {
-	NEED_FS(fs);
-	return fs_truncate(fs, path, (uint64_t)len);
+	TURN(fs);
+	return turn_end(fs_truncate(fs, path, (uint64_t)len));
 }
 
 static int p_statfs(struct statfs_info *out)
 {
-	NEED_FS(fs);
 	struct fs_statfs s;
-	int r = fs_statfs(fs, &s);
+	TURN(fs);
+	int r = (int)turn_end(fs_statfs(fs, &s));
 	if (r == 0)
 		*out = (struct statfs_info){ .f_bsize = s.f_bsize,
 					     .f_blocks = s.f_blocks,
@@ -345,7 +542,11 @@ static int p_statfs(struct statfs_info *out)
 
 static int p_sync(void)
 {
-	return mounted ? fs_sync(mounted) : 0;
+	if (!mounted)
+		return 0;
+	TURN(fs);
+	turn_start_activity = UINT64_MAX; /* sync writes whatever is pending */
+	return (int)turn_end(0);
 }
 
 static const struct fs_ops disk_fs_ops = {
@@ -369,8 +570,8 @@ int chmod(const char *path, mode_t mode)
 	int r = path_resolve(path, abs, sizeof(abs));
 	if (r < 0)
 		return r;
-	NEED_FS(fs);
-	return fs_chmod(fs, abs, mode & 07777);
+	TURN(fs);
+	return turn_end(fs_chmod(fs, abs, mode & 07777));
 }
 
 int fdatasync(int fd)
@@ -382,6 +583,9 @@ int fdatasync(int fd)
  * parent sees it end. */
 static void fs_at_exit(void)
 {
+	/* our files first, each in a turn: a passed file's shared offset
+	 * counts us until we close it (the later hooks find them closed) */
+	fd_close_at_exit();
 	if (mounted)
 		posix_fs_unmount();
 	if (next_exit_hook)
@@ -392,6 +596,12 @@ static void posix_fs_start(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
 	fs_register(&disk_fs_ops);
+}
+
+/* Before the hand-off is read (proc.c), so passed files can be imported. */
+void posix_file_kind_register(void)
+{
+	file_kind_register(FILE_KIND_FILE, df_import);
 }
 LIBOS_INIT(posix_fs_start);
 

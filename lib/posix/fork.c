@@ -21,6 +21,7 @@
 #include <lib/base/pct.h>
 #include <lib/base/slice.h>
 #include <lib/base/vm.h>
+#include <lib/posix/fsshare.h>
 #include <lib/posix/posix.h>
 
 struct fork_ctx {
@@ -147,6 +148,7 @@ long fork(void)
 	if (upcall_save(&f)) {
 		/* the child, resumed by env_start, with the parent's data */
 		thisenv_id = (envid_t)sys_getenvid();
+		fs_share_after_fork(); /* before pct_after_fork takes slot 2 */
 		pct_after_fork();
 		return 0;
 	}

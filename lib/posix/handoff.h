@@ -34,6 +34,7 @@
  * turn; below POSIX_SHARE_MAX, as fd_export_all wants of a destination. */
 #define POSIX_EXEC_SHARE_VA 0x00004f0000000000UL
 #define POSIX_EXEC_SHARE_SPAN (1UL << 32)
+#define POSIX_FSSHARE_VA 0x0000540000000000UL /* the family's file-tree page (fsshare.c) */
 #define POSIX_HANDOFF_MARK "\x01posix-handoff"
 #define POSIX_HANDOFF_MAGIC 0x65786f706f736978UL /* "exoposix" */
 
@@ -52,6 +53,8 @@ struct handoff {
 	uint32_t h_npages;  /* pages of this hand-off */
 	uint32_t h_argc, h_envc;
 	uint32_t h_nfds;
+	int32_t h_fs_key;   /* the child's slot of a key to the file tree, or -1 */
+	uint32_t h_fs_share; /* the family's file-tree page is bound (fsshare.c) */
 	struct handoff_fd h_fds[FD_MAX];
 	uint32_t h_strlen;  /* bytes in h_strings: argv, envp, cwd, each NUL-ended */
 	char h_strings[];

@@ -29,6 +29,7 @@
 #include <lib/base/libos.h>
 #include <lib/base/vm.h>
 #include <lib/posix/exec.h>
+#include <lib/posix/fsshare.h>
 #include <lib/posix/handoff.h>
 #include <lib/posix/pipe.h>
 #include <lib/posix/posix.h>
@@ -99,6 +100,7 @@ static void receive(int *argc, char ***argv)
 		have += h->h_strings[i] == '\0';
 	if (h->h_argc == 0 || have != want)
 		die("posix: hand-off string count wrong\n");
+	fs_share_import(h->h_fs_key, h->h_fs_share); /* before files are imported */
 	char **av = malloc(sizeof(char *) * (h->h_argc + 1));
 	environ = malloc(sizeof(char *) * (h->h_envc + 1));
 	if (!av || !environ)
@@ -121,6 +123,7 @@ static void receive(int *argc, char ***argv)
 static void posix_start(int *argc, char ***argv)
 {
 	pipe_kinds_register();
+	posix_file_kind_register();
 	fd_default_console(); /* registers the console kinds, then fills 0-2 */
 	if (*argc == 2 && strcmp((*argv)[1], POSIX_HANDOFF_MARK) == 0) {
 		fd_close_all(); /* what the parent passes replaces the defaults */
@@ -237,6 +240,8 @@ pid_t posix_spawn(const char *prog, char *const argv[], char *const envp[], cons
 	int nfds = 0;
 	long r = fd_export_all((envid_t)id, fdmap, nfd, &va_next, h->h_fds, &nfds);
 	h->h_nfds = (uint32_t)nfds;
+	if (r >= 0)
+		r = fs_share_export((envid_t)id, &h->h_fs_key, &h->h_fs_share);
 	/* the first page last: the child waits for it */
 	for (uint32_t i = h->h_npages; r >= 0 && i-- > 0;) {
 		uint64_t va = POSIX_SPAWN_VA + i * PAGE_SIZE;

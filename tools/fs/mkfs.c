@@ -138,6 +138,14 @@ int main(int argc, char **argv)
 	     load_type(x, udfdir, "fs_udf_extmap.o", "cffs-extmap", FS_T_EXTMAP) < 0))
 		return 1;
 	if (r == 0) {
+		/* The tree's guard: a name of its own under the root (0xffff is
+		 * no env id's first component), which the first env's key
+		 * dominates and a key derived for exactly it reaches nothing
+		 * else: what a parent grants its children (lib/posix/fsshare.c). */
+		struct cap guard = {
+			.c_valid = 1, .c_len = 2, .c_rights = CAP_ALL, .c_name = { 0xffff, 1 }
+		};
+		xnsim_set_guard(x, &guard);
 		d = xnsim_dev(x);
 		d.now = image_now;
 		r = fs_format(&d, journal);

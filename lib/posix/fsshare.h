@@ -1,0 +1,45 @@
+/*
+ * One file tree shared by a process family (fsshare.c): the key a parent
+ * grants its children and the turns members take at the tree.
+ */
+#ifndef EXO_LIB_POSIX_FSSHARE_H
+#define EXO_LIB_POSIX_FSSHARE_H
+
+#include <lib/posix/posix.h>
+
+#define FS_SHARE_ROOT "cffs" /* XN's name of lib/fs's tree (lib/fs/fs.c) */
+
+/* Start a turn: waits for the family's lock. *changed: another member
+ * changed the tree since our last turn (drop private copies). 0 or -ENOMEM. */
+int fs_share_lock(bool *changed);
+/* End the turn; changed: this turn changed the tree (and committed). */
+void fs_share_unlock(bool changed);
+/* The key slot to mount with: a granted tree key, or CAP_SELF. */
+uint64_t fs_share_key(void);
+/* Has a member mounted already (so the journal is replayed and clean)? */
+bool fs_share_joining(void);
+/* We mounted: later members join. Call in a turn. */
+void fs_share_mounted(void);
+/* spawn: bind the page in child and grant it a tree key (*key its slot,
+ * -1 if we have none to give). 0 or -errno. */
+int fs_share_export(envid_t child, int32_t *key, uint32_t *shared);
+/* start-up of a spawned child: what the hand-off says. */
+void fs_share_import(int32_t key, uint32_t shared);
+
+/* fork: grant child our tree key (parent, before it starts), and move it
+ * to the slot our copied state expects (child, first thing). */
+void fs_share_fork(envid_t child);
+void fs_share_after_fork(void);
+/* Offsets shared by the members holding one open file, called in a turn:
+ * a new slot holding pos with one reference (or -1: none free), the
+ * offset's address (NULL: no such slot), another reference, one less. */
+#define FS_SHARE_OFFSETS 200 /* fills the page */
+int fs_share_offset_new(uint64_t pos);
+uint64_t *fs_share_offset(int slot);
+void fs_share_offset_hold(int slot);
+void fs_share_offset_put(int slot);
+
+/* file.c: lets spawn's hand-off import FILE_KIND_FILE descriptors. */
+void posix_file_kind_register(void);
+
+#endif
