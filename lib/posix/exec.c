@@ -43,6 +43,7 @@
 #include <lib/base/libos.h>
 #include <lib/base/vm.h>
 #include <lib/posix/exec.h>
+#include <lib/posix/fsshare.h>
 #include <lib/posix/handoff.h>
 #include <lib/posix/posix.h>
 
@@ -477,7 +478,7 @@ static int plan_moves(const struct exec_file *x, uint32_t handoff_pages, uint64_
 			m[k - 1].em_npages = (end - m[k - 1].em_to) / PAGE_SIZE;
 			continue;
 		}
-		if (k == EXEC_MOVES_MAX - 3)
+		if (k == EXEC_MOVES_MAX - 4)
 			return -ENOEXEC; /* too scattered to move in one call */
 		m[k++] = (struct exec_move){ stage_va(lo), lo, (hi - lo) / PAGE_SIZE };
 	}
@@ -486,6 +487,8 @@ static int plan_moves(const struct exec_file *x, uint32_t handoff_pages, uint64_
 	m[k++] = (struct exec_move){ POSIX_SPAWN_VA, POSIX_HANDOFF_VA, handoff_pages };
 	if (share_end > share)
 		m[k++] = (struct exec_move){ share, share, (share_end - share) / PAGE_SIZE };
+	if (vm_lookup(POSIX_FSSHARE_VA) & VPT_P) /* the family's file-tree page stays */
+		m[k++] = (struct exec_move){ POSIX_FSSHARE_VA, POSIX_FSSHARE_VA, 1 };
 	*n = k;
 	return 0;
 }
@@ -523,6 +526,7 @@ int exec_replace(const char *path, struct handoff *h)
 		int nfds = 0;
 		r = fd_export_all(thisenv_id, NULL, 0, &share_end, h->h_fds, &nfds);
 		h->h_nfds = (uint32_t)nfds;
+		fs_share_keep(&h->h_fs_key, &h->h_fs_share);
 	}
 	if (r == 0)
 		r = plan_moves(&x, h->h_npages, share, share_end, m, &n);

@@ -228,6 +228,14 @@ int fs_share_export(envid_t child, int32_t *key, uint32_t *shared)
 	return 0;
 }
 
+void fs_share_keep(int32_t *key, uint32_t *shared)
+{
+	/* the kernel keeps our key ring across the exec: the new program
+	 * uses the slot we mount with; the page is bound where it is */
+	*key = mount_key != CAP_SELF ? (int32_t)mount_key : -1;
+	*shared = share != NULL;
+}
+
 void fs_share_import(int32_t key, uint32_t shared)
 {
 	uint16_t none = 0;

@@ -23,6 +23,10 @@ void fs_share_mounted(void);
 /* spawn: bind the page in child and grant it a tree key (*key its slot,
  * -1 if we have none to give). 0 or -errno. */
 int fs_share_export(envid_t child, int32_t *key, uint32_t *shared);
+/* execve in place: what our own hand-off says for the new program (its
+ * key stays in our ring; the caller keeps the page at POSIX_FSSHARE_VA
+ * bound when *shared). */
+void fs_share_keep(int32_t *key, uint32_t *shared);
 /* start-up of a spawned child: what the hand-off says. */
 void fs_share_import(int32_t key, uint32_t shared);
 
