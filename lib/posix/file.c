@@ -410,6 +410,16 @@ static struct file *df_import(const uint8_t blob[48], int flags)
 	return file;
 }
 
+static int df_path(struct file *f, char *buf, size_t size)
+{
+	struct disk_file *df = df_of(f);
+	if (!df->df_is_dir)
+		return -ENOTDIR;
+	if (strlcpy(buf, df->df_path, size) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 static const struct file_ops disk_file_ops = {
 	.fo_name = "file",
 	.fo_read = df_read,
@@ -421,6 +431,7 @@ static const struct file_ops disk_file_ops = {
 	.fo_readdir = df_readdir,
 	.fo_truncate = df_truncate,
 	.fo_sync = df_sync,
+	.fo_path = df_path,
 	.fo_close = df_close,
 	.fo_export = df_export,
 	.fo_fork = df_fork,

@@ -118,6 +118,11 @@ ssize_t write_all(int fd, const void *buf, size_t n);
 ssize_t pread(int fd, void *buf, size_t n, off_t off);
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off);
 int open(const char *path, int flags, mode_t mode);
+/* open, with a relative path taken from directory descriptor dirfd
+ * (AT_FDCWD: the working directory). The directory is found by the path it
+ * was opened with: renamed since, the old path is used. */
+#define AT_FDCWD (-100)
+int openat(int dirfd, const char *path, int flags, mode_t mode);
 int close(int fd);
 int dup(int fd);
 int dup2(int oldfd, int newfd);
@@ -258,6 +263,8 @@ struct file_ops {
 	int (*fo_readdir)(struct file *f, struct dirent *d); /* 1: an entry, 0: end */
 	int (*fo_truncate)(struct file *f, off_t len);
 	int (*fo_sync)(struct file *f);
+	/* A directory's absolute path, for openat (NULL or -ENOTDIR: not one). */
+	int (*fo_path)(struct file *f, char *buf, size_t size);
 	/* The last descriptor to it is gone. */
 	void (*fo_close)(struct file *f);
 	/* Pass it to unstarted-or-new child env `child`: bind what it needs

@@ -9,6 +9,7 @@
  *   pf.stat-*    fstat/stat/lstat, ftruncate, fsync/fdatasync, chmod
  *   pf.name-*    unlink, rename, mkdir, rmdir, link, symlink, readlink
  *   pf.dir-*     opendir/readdir, chdir/getcwd and relative paths
+ *   pf.openat-*  openat from a directory descriptor, the cwd, and its errors
  *   pf.remount   everything still there after unmount and mount
  * Without a disk, the path calls answer -ENOSYS.
  */
@@ -221,6 +222,34 @@ static void dirs(void)
 	check_eq("pf.dir-chdir-file", chdir("/w/one"), -ENOTDIR);
 	check_eq("pf.dir-chdir-missing", chdir("/zz"), -ENOENT);
 	chdir("/");
+	/* openat: relative to a directory descriptor, or to the cwd */
+	int dfd = open("/w", O_RDONLY | O_DIRECTORY, 0);
+	check("pf.openat-dirfd", dfd >= 0);
+	int fd = openat(dfd, "two", O_RDONLY, 0);
+	char b[4] = { 0 };
+	check_eq("pf.openat-read", fd >= 0 ? read(fd, b, sizeof(b)) : fd, 2);
+	check("pf.openat-contents", memcmp(b, "22", 2) == 0);
+	close(fd);
+	fd = openat(dfd, "sub/new", O_WRONLY | O_CREAT | O_EXCL, 0644);
+	check("pf.openat-create", fd >= 0);
+	close(fd);
+	struct stat st;
+	check_eq("pf.openat-created-there", stat("/w/sub/new", &st), 0);
+	check_eq("pf.openat-missing", openat(dfd, "nope", O_RDONLY, 0), -ENOENT);
+	int file = open("/w/one", O_RDONLY, 0);
+	check_eq("pf.openat-not-a-dir", openat(file, "x", O_RDONLY, 0), -ENOTDIR);
+	check_eq("pf.openat-console", openat(1, "x", O_RDONLY, 0), -ENOTDIR);
+	check_eq("pf.openat-bad-fd", openat(99, "x", O_RDONLY, 0), -EBADF);
+	fd = openat(file, "/w/two", O_RDONLY, 0); /* absolute: dirfd unused */
+	check("pf.openat-absolute", fd >= 0);
+	close(fd);
+	chdir("/w");
+	fd = openat(AT_FDCWD, "one", O_RDONLY, 0);
+	check("pf.openat-cwd", fd >= 0);
+	close(fd);
+	chdir("/");
+	close(file);
+	close(dfd);
 }
 
 int main(void)
