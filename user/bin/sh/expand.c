@@ -12,6 +12,7 @@
  * Memory comes from ops->alloc (malloc in the guest and in host tests);
  * every path that fails frees what it took.
  */
+#include <common/fmt.h>
 #include <common/string.h>
 #include "parse.h"
 
@@ -187,6 +188,11 @@ bool sh_match(const char *pattern, const char *s)
 	return match_from(pattern, s);
 }
 
+bool sh_match_case(const char *pattern, const char *s)
+{
+	return match_from(pattern, s);
+}
+
 /* ---- globbing ---- */
 
 static bool has_glob(const char *p, size_t n)
@@ -341,6 +347,7 @@ struct field {
 	struct sbuf b;
 	bool have;  /* a field exists (even empty, from quotes) */
 	bool globby; /* an unquoted glob character is in it */
+	bool nosplit; /* one string wanted: values are not split */
 };
 
 static void put(struct field *f, char c, bool quoted)
@@ -368,7 +375,7 @@ static int end_field(struct field *f, const struct sh_expand_ops *ops, struct sh
 	}
 	if (f->b.s)
 		ops->release(f->b.s);
-	*f = (struct field){ .b = { .ops = ops } };
+	*f = (struct field){ .b = { .ops = ops }, .nosplit = f->nosplit };
 	return r;
 }
 
@@ -378,7 +385,7 @@ static int put_value(struct field *f, const char *v, bool quoted, const struct s
 		     struct sh_fields *out)
 {
 	for (; v && *v; v++) {
-		if (!quoted && (*v == ' ' || *v == '\t' || *v == '\n')) {
+		if (!quoted && !f->nosplit && (*v == ' ' || *v == '\t' || *v == '\n')) {
 			if (f->have && end_field(f, ops, out) < 0)
 				return -1;
 			continue;
@@ -388,6 +395,136 @@ static int put_value(struct field *f, const char *v, bool quoted, const struct s
 	return 0;
 }
 
+static int report(const struct sh_expand_ops *ops, const char *msg)
+{
+	if (ops->error)
+		ops->error(ops->ctx, msg);
+	return -2; /* said: the caller need not say "out of memory" too */
+}
+
+/* w[i] is a '(' (of "$(" or "$(("): the index of its matching ')'.
+ * The lexer checked the word, so it is there; quotes inside are followed. */
+static size_t paren_end(const char *w, size_t i)
+{
+	int depth = 0;
+	for (; w[i]; i++) {
+		char c = w[i];
+		if (c == '\\' && w[i + 1]) {
+			i++;
+		} else if (c == '\'') {
+			while (w[i + 1] && w[i + 1] != '\'')
+				i++;
+			if (w[i + 1])
+				i++;
+		} else if (c == '"') {
+			for (i++; w[i] && w[i] != '"'; i++)
+				if (w[i] == '\\' && w[i + 1])
+					i++;
+			if (!w[i])
+				return i;
+		} else if (c == '(') {
+			depth++;
+		} else if (c == ')' && --depth == 0) {
+			return i;
+		}
+	}
+	return i;
+}
+
+static int expand_text(const char *s, size_t n, bool heredoc, const struct sh_expand_ops *ops,
+		       struct field *f, struct sh_fields *out);
+
+/* Run text as commands: their output, less trailing newlines, as a value. */
+static int command_subst(const char *text, size_t len, struct field *f, bool quoted,
+			 const struct sh_expand_ops *ops, struct sh_fields *out)
+{
+	if (!ops->subst)
+		return 0;
+	char *o = ops->subst(ops->ctx, text, len);
+	if (!o)
+		return -2; /* the runner said why */
+	size_t n = strlen(o);
+	while (n && o[n - 1] == '\n')
+		o[--n] = '\0';
+	if (quoted)
+		f->have = true;
+	int r = put_value(f, o, quoted, ops, out);
+	ops->release(o);
+	return r;
+}
+
+static const char *arith_get(void *ctx, const char *name, size_t len)
+{
+	const struct sh_expand_ops *ops = ctx;
+	return ops->var(ops->ctx, name, len);
+}
+
+static int arith_set(void *ctx, const char *name, size_t len, long v)
+{
+	const struct sh_expand_ops *ops = ctx;
+	return ops->set ? ops->set(ops->ctx, name, len, v) : -1;
+}
+
+/* $((expr)): expand what is inside as in double quotes, then evaluate. */
+static int arith_subst(const char *text, size_t len, struct field *f,
+		       const struct sh_expand_ops *ops)
+{
+	struct field inner = { .b = { .ops = ops } };
+	struct sh_fields none = { 0 };
+	int r = expand_text(text, len, true, ops, &inner, &none);
+	sh_fields_free(&none, ops);
+	if (r < 0 || inner.b.oom) {
+		if (inner.b.s)
+			ops->release(inner.b.s);
+		return r < 0 ? r : -1;
+	}
+	const char *e = inner.b.s ? inner.b.s : "";
+	/* the field escapes quoted glob characters: none matter here */
+	char *plain = unescape(ops, e, strlen(e));
+	if (inner.b.s)
+		ops->release(inner.b.s);
+	if (!plain)
+		return -1;
+	struct sh_arith_ops aops = { arith_get, arith_set, (void *)ops };
+	long v;
+	char err[80], msg[160];
+	r = sh_arith(plain, strlen(plain), &aops, &v, err, sizeof(err));
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "$((%.60s)): %s", plain, err);
+		ops->release(plain);
+		return report(ops, msg);
+	}
+	ops->release(plain);
+	char num[24];
+	snprintf(num, sizeof(num), "%ld", v);
+	for (char *c = num; *c; c++)
+		put(f, *c, true);
+	return 0;
+}
+
+/* `text`: backslash quotes $ ` and \ inside; the rest is the command. */
+static int backquote_subst(const char *w, size_t *i, struct field *f, bool quoted,
+			   const struct sh_expand_ops *ops, struct sh_fields *out)
+{
+	size_t start = *i + 1, end = start;
+	while (w[end] && w[end] != '`')
+		end += w[end] == '\\' && w[end + 1] ? 2 : 1;
+	char *text = ops->alloc(end - start + 1);
+	if (!text)
+		return -1;
+	size_t n = 0;
+	for (size_t k = start; k < end; k++) {
+		if (w[k] == '\\' && (w[k + 1] == '$' || w[k + 1] == '`' || w[k + 1] == '\\'))
+			k++;
+		text[n++] = w[k];
+	}
+	text[n] = '\0';
+	*i = w[end] ? end + 1 : end;
+	int r = command_subst(text, n, f, quoted, ops, out);
+	ops->release(text);
+	return r;
+}
+
 /* $... at w[*i] (the '$'): expand it, advancing *i past it. */
 static int dollar(const char *w, size_t *i, struct field *f, bool quoted,
 		  const struct sh_expand_ops *ops, struct sh_fields *out)
@@ -395,6 +532,18 @@ static int dollar(const char *w, size_t *i, struct field *f, bool quoted,
 	const char *s = w + *i + 1;
 	const char *name = s;
 	size_t len = 0, skip = 0;
+	if (*s == '(') {
+		size_t open = *i + 1, close = paren_end(w, open);
+		bool arith = s[1] == '(' && close > open + 2 && w[close - 1] == ')' &&
+			     paren_end(w, open + 1) == close - 1;
+		*i = w[close] ? close + 1 : close;
+		if (arith) {
+			if (quoted)
+				f->have = true;
+			return arith_subst(w + open + 2, close - 1 - (open + 2), f, ops);
+		}
+		return command_subst(w + open + 1, close - open - 1, f, quoted, ops, out);
+	}
 	if (*s == '{') {
 		const char *end = strchr(s, '}');
 		name = s + 1;
@@ -421,16 +570,45 @@ static int dollar(const char *w, size_t *i, struct field *f, bool quoted,
 	return put_value(f, v, quoted, ops, out);
 }
 
-int sh_expand(const char *w, const struct sh_expand_ops *ops, struct sh_fields *out)
+/* Expand n bytes of s as inside double quotes (heredoc: '"' is plain). */
+static int expand_text(const char *s, size_t n, bool heredoc, const struct sh_expand_ops *ops,
+		       struct field *f, struct sh_fields *out)
 {
-	struct field f = { .b = { .ops = ops } };
+	char *w = ops->alloc(n + 1);
+	if (!w)
+		return -1;
+	memcpy(w, s, n);
+	w[n] = '\0';
+	int r = 0;
+	for (size_t i = 0; w[i] && r == 0;) {
+		if (w[i] == '\\' && w[i + 1] &&
+		    (w[i + 1] == '$' || w[i + 1] == '\\' || w[i + 1] == '`' ||
+		     (!heredoc && w[i + 1] == '"') || w[i + 1] == '\n')) {
+			if (w[i + 1] != '\n')
+				put(f, w[i + 1], true);
+			i += 2;
+		} else if (w[i] == '$') {
+			r = dollar(w, &i, f, true, ops, out);
+		} else if (w[i] == '`') {
+			r = backquote_subst(w, &i, f, true, ops, out);
+		} else {
+			put(f, w[i++], true);
+		}
+	}
+	ops->release(w);
+	return r;
+}
+
+static int expand_word(const char *w, const struct sh_expand_ops *ops, struct field *f,
+		       struct sh_fields *out)
+{
 	size_t i = 0;
 	int r = 0;
 	if (w[0] == '~' && (w[1] == '/' || w[1] == '\0')) {
 		const char *home = ops->var(ops->ctx, "HOME", 4);
 		if (home) {
 			for (; *home; home++)
-				put(&f, *home, true);
+				put(f, *home, true);
 			i = 1;
 		}
 	}
@@ -438,44 +616,111 @@ int sh_expand(const char *w, const struct sh_expand_ops *ops, struct sh_fields *
 		char c = w[i];
 		if (c == '\\') {
 			if (w[i + 1]) {
-				put(&f, w[i + 1], true);
+				put(f, w[i + 1], true);
 				i += 2;
 			} else {
-				put(&f, '\\', true);
+				put(f, '\\', true);
 				i++;
 			}
 		} else if (c == '\'') {
-			f.have = true;
+			f->have = true;
 			for (i++; w[i] && w[i] != '\''; i++)
-				put(&f, w[i], true);
+				put(f, w[i], true);
 			if (w[i])
 				i++;
 		} else if (c == '"') {
-			f.have = true;
-			for (i++; w[i] && w[i] != '"' && r == 0;) {
-				if (w[i] == '\\' && w[i + 1] &&
-				    (w[i + 1] == '$' || w[i + 1] == '"' || w[i + 1] == '\\' ||
-				     w[i + 1] == '`')) {
-					put(&f, w[i + 1], true);
-					i += 2;
-				} else if (w[i] == '$') {
-					r = dollar(w, &i, &f, true, ops, out);
+			f->have = true;
+			size_t end = i + 1;
+			while (w[end] && w[end] != '"') {
+				if (w[end] == '\\' && w[end + 1]) {
+					end += 2;
+				} else if (w[end] == '$' && w[end + 1] == '(') {
+					end = paren_end(w, end + 1);
+					if (w[end])
+						end++;
+				} else if (w[end] == '`') {
+					for (end++; w[end] && w[end] != '`';)
+						end += w[end] == '\\' && w[end + 1] ? 2 : 1;
+					if (w[end])
+						end++;
 				} else {
-					put(&f, w[i++], true);
+					end++;
 				}
 			}
-			if (w[i])
-				i++;
+			r = expand_text(w + i + 1, end - i - 1, false, ops, f, out);
+			i = w[end] ? end + 1 : end;
 		} else if (c == '$') {
-			r = dollar(w, &i, &f, false, ops, out);
+			r = dollar(w, &i, f, false, ops, out);
+		} else if (c == '`') {
+			r = backquote_subst(w, &i, f, false, ops, out);
 		} else {
-			put(&f, c, false);
+			put(f, c, false);
 			i++;
 		}
 	}
+	return r;
+}
+
+static int said(int r, const struct sh_expand_ops *ops)
+{
+	if (r == -1)
+		report(ops, "out of memory or too many fields expanding a word");
+	return r < 0 ? -1 : 0;
+}
+
+int sh_expand(const char *w, const struct sh_expand_ops *ops, struct sh_fields *out)
+{
+	struct field f = { .b = { .ops = ops } };
+	int r = expand_word(w, ops, &f, out);
 	if (r == 0)
-		return end_field(&f, ops, out);
+		return said(end_field(&f, ops, out), ops);
 	if (f.b.s)
 		ops->release(f.b.s);
-	return r;
+	return said(r, ops);
+}
+
+/* The field's text: unescaped, or kept as a pattern. */
+static char *field_text(struct field *f, const struct sh_expand_ops *ops, bool pattern)
+{
+	const char *e = f->b.s ? f->b.s : "";
+	char *t = pattern ? dup_str(ops, e) : unescape(ops, e, strlen(e));
+	if (f->b.s)
+		ops->release(f->b.s);
+	return t;
+}
+
+char *sh_expand_one(const char *w, const struct sh_expand_ops *ops, bool pattern)
+{
+	struct field f = { .b = { .ops = ops }, .nosplit = true };
+	struct sh_fields none = { 0 };
+	int r = expand_word(w, ops, &f, &none);
+	sh_fields_free(&none, ops);
+	if (r < 0 || f.b.oom) {
+		if (f.b.s)
+			ops->release(f.b.s);
+		said(r < 0 ? r : -1, ops);
+		return NULL;
+	}
+	char *t = field_text(&f, ops, pattern);
+	if (!t)
+		said(-1, ops);
+	return t;
+}
+
+char *sh_expand_heredoc(const char *body, const struct sh_expand_ops *ops)
+{
+	struct field f = { .b = { .ops = ops } };
+	struct sh_fields none = { 0 };
+	int r = expand_text(body, strlen(body), true, ops, &f, &none);
+	sh_fields_free(&none, ops);
+	if (r < 0 || f.b.oom) {
+		if (f.b.s)
+			ops->release(f.b.s);
+		said(r < 0 ? r : -1, ops);
+		return NULL;
+	}
+	char *t = field_text(&f, ops, false);
+	if (!t)
+		said(-1, ops);
+	return t;
 }

@@ -167,9 +167,33 @@ static void *expand_alloc(size_t n)
 	return malloc(n);
 }
 
+static char *expand_subst(void *ctx UNUSED, const char *text, size_t len)
+{
+	return exec_subst(text, len);
+}
+
+static int expand_set(void *ctx UNUSED, const char *name, size_t len, long value)
+{
+	char n[128], v[24];
+	if (len >= sizeof(n))
+		return -EINVAL;
+	memcpy(n, name, len);
+	n[len] = '\0';
+	snprintf(v, sizeof(v), "%ld", value);
+	return var_set(n, v);
+}
+
+static void expand_error(void *ctx UNUSED, const char *msg)
+{
+	fdprintf(2, "sh: %s\n", msg);
+}
+
 const struct sh_expand_ops expand_ops = {
 	.var = expand_var,
 	.list_dir = expand_list,
+	.subst = expand_subst,
+	.set = expand_set,
+	.error = expand_error,
 	.alloc = expand_alloc,
 	.release = free,
 };
