@@ -267,6 +267,8 @@ pid_t start_program(char **argv, const struct sh_fields *assigns, const struct f
 static int run_here(const int *fd, int (*fn)(void *arg, const int *fd), void *arg)
 {
 	int saved[3], mine[3] = { 0, 1, 2 };
+	if (fd[0] == 0 && fd[1] == 1 && fd[2] == 2)
+		return fn(arg, mine); /* nothing to move: no descriptors spent */
 	for (int i = 0; i < 3; i++)
 		saved[i] = dup(i);
 	for (int i = 0; i < 3; i++) {
@@ -418,13 +420,6 @@ int run_pipeline(struct sh_prog *p, int idx, bool background)
 		fdprintf(2, "sh: too many commands in a pipeline (at most %d)\n", JOB_PROCS_MAX);
 		return 1;
 	}
-	struct job *j = job_new(p->src + pl->n_start, (size_t)(pl->n_end - pl->n_start));
-	if (!j) {
-		fdprintf(2, "sh: too many jobs\n");
-		return 1;
-	}
-	j->j_negate = pl->n_negate;
-	j->j_fg = !background;
 	/* A job gets our 0-2, except that where ours is the console an
 	 * interactive shell gives it a terminal (jobs.c, lib/posix/tty.c) */
 	int def[3] = { 0, 1, 2 }, own_in = -1, tty = -1;
@@ -446,6 +441,11 @@ int run_pipeline(struct sh_prog *p, int idx, bool background)
 	bool handed = false; /* the console went to the job's first reader */
 	int prev_read = -1, status = 0;
 	bool in_shell = false;
+	/* what ran: a job is made only if a process started (a function
+	 * calling itself must not use up the job table) */
+	int nprocs = 0, nstarted = 0;
+	pid_t pids[JOB_PROCS_MAX];
+	int stats[JOB_PROCS_MAX];
 	for (int k = pl->n_kid; k >= 0; k = p->nodes[k].n_next) {
 		bool last = p->nodes[k].n_next < 0;
 		struct fdmap m;
@@ -473,10 +473,9 @@ int run_pipeline(struct sh_prog *p, int idx, bool background)
 			close(pp[1]);
 		prev_read = pp[0];
 		/* every command counts, even one that did not start */
-		j->j_pids[j->j_nprocs] = pid > 0 ? pid : 0;
-		j->j_status[j->j_nprocs] = (st & 0xff) << 8;
-		j->j_reaped[j->j_nprocs] = pid <= 0;
-		j->j_nprocs++;
+		pids[nprocs] = pid > 0 ? pid : 0;
+		stats[nprocs++] = st;
+		nstarted += pid > 0;
 	}
 	if (prev_read >= 0)
 		close(prev_read);
@@ -484,11 +483,29 @@ int run_pipeline(struct sh_prog *p, int idx, bool background)
 		close(tty);
 	if (own_in >= 0)
 		close(own_in);
-	if (in_shell || job_done(j)) {
-		status = job_status(j);
-		job_free(j);
-		return status;
+	if (in_shell || nstarted == 0) {
+		status = nprocs ? stats[nprocs - 1] : status;
+		return pl->n_negate ? status == 0 : status;
 	}
+	struct job *j = job_new(p->src + pl->n_start, (size_t)(pl->n_end - pl->n_start));
+	if (!j) {
+		/* no slot to watch them by: wait for them plainly */
+		fdprintf(2, "sh: too many jobs: waiting for this one without job control\n");
+		for (int i = 0; i < nprocs; i++)
+			if (pids[i] > 0 && waitpid(pids[i], &stats[i], 0) == pids[i])
+				stats[i] = WIFSIGNALED(stats[i]) ? 128 + WTERMSIG(stats[i])
+								 : WEXITSTATUS(stats[i]);
+		status = stats[nprocs - 1];
+		return pl->n_negate ? status == 0 : status;
+	}
+	j->j_negate = pl->n_negate;
+	j->j_fg = !background;
+	for (int i = 0; i < nprocs; i++) {
+		j->j_pids[i] = pids[i];
+		j->j_status[i] = (stats[i] & 0xff) << 8;
+		j->j_reaped[i] = pids[i] == 0;
+	}
+	j->j_nprocs = nprocs;
 	if (background) {
 		last_bg_pid = j->j_pids[j->j_nprocs - 1];
 		if (interactive)
