@@ -413,7 +413,9 @@ static const char *fake_var(void *ctx __attribute__((unused)), const char *name,
 	static const char *vars[][2] = {
 		{ "HOME", "/home/me" }, { "X", "ex" },   { "SPACED", "  one two\tthree " },
 		{ "?", "3" },           { "$", "42" },   { "EMPTY", "" },
-		{ "STAR", "*.c" },      { "1", "first" }
+		{ "STAR", "*.c" },      { "1", "first" },    { "2", "sec ond" },
+		{ "#", "2" },           { "N", "7" },        { "BAD", "12x" },
+		{ "@", "first sec ond" }, { "*", "first sec ond" }
 	};
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		if (strlen(vars[i][0]) == len && strncmp(vars[i][0], name, len) == 0)
@@ -434,8 +436,41 @@ static int fake_list(void *ctx __attribute__((unused)), const char *dir,
 	return 0;
 }
 
-static const struct sh_expand_ops ops = { .var = fake_var, .list_dir = fake_list,
-					  .alloc = alloc, .release = free };
+/* Command substitution, faked: the command's text, upper-cased, with
+ * two trailing newlines (which must go). */
+static char *fake_subst(void *ctx __attribute__((unused)), const char *text, size_t len)
+{
+	char *o = malloc(len + 3);
+	for (size_t i = 0; i < len; i++)
+		o[i] = (char)(text[i] >= 'a' && text[i] <= 'z' ? text[i] - 32 : text[i]);
+	memcpy(o + len, "\n\n", 3);
+	return o;
+}
+
+static char last_error[256];
+
+static void fake_error(void *ctx __attribute__((unused)), const char *msg)
+{
+	snprintf(last_error, sizeof(last_error), "%s", msg);
+}
+
+static long assigned;
+
+static int fake_set(void *ctx __attribute__((unused)), const char *name, size_t len, long v)
+{
+	if (len != 1 || name[0] != 'N')
+		return -1;
+	assigned = v;
+	return 0;
+}
+
+static const struct sh_expand_ops ops = { .var = fake_var,
+					  .list_dir = fake_list,
+					  .subst = fake_subst,
+					  .set = fake_set,
+					  .error = fake_error,
+					  .alloc = alloc,
+					  .release = free };
 
 /* Expand w; the fields joined with '|'. */
 static const char *expand(const char *w)
@@ -452,6 +487,97 @@ static const char *expand(const char *w)
 	}
 	sh_fields_free(&f, &ops);
 	return out;
+}
+
+TEST(expand, arithmetic)
+{
+	CHECK_STREQ(expand("$((1 + 2 * 3))"), "7");
+	CHECK_STREQ(expand("$(( (1 + 2) * 3 ))"), "9");
+	CHECK_STREQ(expand("$((7 / 2)),$((7 % 3)),$((-7 / 2))"), "3,1,-3");
+	CHECK_STREQ(expand("$((1 < 2)):$((2 <= 1)):$((3 == 3)):$((3 != 3)):$((!0)):$((~0))"),
+		    "1:0:1:0:1:-1");
+	CHECK_STREQ(expand("$((N * 2)):$(($N + 1)):$((UNSET + 1))"), "14:8:1");
+	CHECK_STREQ(expand("$((0x10 + 010)):$((1 << 4)):$((5 & 3 | 8 ^ 1))"), "24:16:9");
+	CHECK_STREQ(expand("$((1 && 0 || 2)):$((0 ? 4 : 5))"), "1:5");
+	CHECK_STREQ(expand("\"$((2+2))\""), "4");
+	CHECK_STREQ(expand("$((N = 3 + 4))"), "7");
+	CHECK_EQ(assigned, 7);
+	CHECK_STREQ(expand("$((N += 1))"), "8");
+	CHECK_EQ(assigned, 8);
+	CHECK_STREQ(expand("$((9223372036854775807 + 1))"), "-9223372036854775808");
+	/* errors: said, never a trap */
+	static const char *const bad[][2] = {
+		{ "$((1/0))", "$((1/0)): division by zero" },
+		{ "$((5 % 0))", "$((5 % 0)): division by zero" },
+		{ "$((1 +))", "$((1 +)): missing operand" },
+		{ "$((1 2))", "$((1 2)): syntax error" },
+		{ "$((2 ** 3))", "$((2 ** 3)): syntax error" },
+		{ "$((BAD))", "$((BAD)): 'BAD' is not a number" },
+		{ "$((09))", "$((09)): bad number" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		last_error[0] = '\0';
+		CHECK_STREQ(expand(bad[i][0]), "(error)");
+		CHECK_STREQ(last_error, bad[i][1]);
+	}
+	CHECK_STREQ(expand("$((1 || 1/0)):$((0 && 1/0))"), "1:0"); /* not taken: no error */
+	static char deep[4096];
+	memset(deep, '(', 1000);
+	deep[1000] = '\0';
+	long v;
+	char err[64];
+	struct sh_arith_ops aops = { 0 };
+	CHECK_EQ(sh_arith(deep, strlen(deep), &aops, &v, err, sizeof(err)), -1);
+	CHECK_STREQ(err, "expression too deeply nested");
+	CHECK_EQ(sh_arith("(1 + 2", 6, &aops, &v, err, sizeof(err)), -1);
+	CHECK_STREQ(err, "missing ')'");
+	memset(deep, '-', 2000);
+	deep[2000] = '1';
+	CHECK_EQ(sh_arith(deep, 2001, &aops, &v, err, sizeof(err)), -1);
+}
+
+TEST(expand, parameter_forms)
+{
+	CHECK_STREQ(expand("${X}y:${#X}:${#UNSET}"), "exy:2:0");
+	CHECK_STREQ(expand("${UNSET-def}:${EMPTY-def}:${EMPTY:-def}:${X:-def}"), "def::def:ex");
+	CHECK_STREQ(expand("${X+alt}:${UNSET+alt}:${EMPTY:+alt}"), "alt::");
+	CHECK_STREQ(expand("${UNSET:-$X $X}"), "ex ex");
+	CHECK_STREQ(expand("${X?}"), "ex");
+	last_error[0] = '\0';
+	CHECK_STREQ(expand("${UNSET?not here}"), "(error)");
+	CHECK_STREQ(last_error, "UNSET: not here");
+	CHECK_STREQ(expand("${X%y}"), "(error)");
+	/* "$@": a field per parameter */
+	CHECK_STREQ(expand("\"$@\""), "first|sec ond");
+	CHECK_STREQ(expand("<\"$@\">"), "<first|sec ond>");
+	CHECK_STREQ(expand("$@"), "first|sec|ond");
+	CHECK_STREQ(expand("\"$*\""), "first sec ond");
+}
+
+TEST(expand, command_substitution)
+{
+	CHECK_STREQ(expand("$(echo hi)"), "ECHO|HI");
+	CHECK_STREQ(expand("\"$(echo hi)\""), "ECHO HI");
+	CHECK_STREQ(expand("a`b\\`c`d"), "aB`Cd");
+	CHECK_STREQ(expand("x$(a (b) c)y"), "xA|(B)|Cy");
+	CHECK_STREQ(expand("\"$(a \")\" b)\""), "A \")\" B");
+}
+
+TEST(expand, here_document_and_one_string)
+{
+	char *t = sh_expand_heredoc("a \"$X\" '$1' \\$X $((1+1)) `x`\n", &ops);
+	CHECK_STREQ(t, "a \"ex\" 'first' $X 2 X\n");
+	free(t);
+	t = sh_expand_one("$SPACED*'*'", &ops, false);
+	CHECK_STREQ(t, "  one two\tthree **");
+	free(t);
+	t = sh_expand_one("a*'*'", &ops, true);
+	CHECK_STREQ(t, "a*\\*");
+	CHECK(sh_match_case(t, "ab*"));
+	CHECK(!sh_match_case(t, "abc"));
+	free(t);
+	CHECK(sh_match_case("*", ".hidden"));
+	CHECK(!sh_match("*", ".hidden"));
 }
 
 TEST(expand, quotes)

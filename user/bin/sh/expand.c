@@ -525,6 +525,84 @@ static int backquote_subst(const char *w, size_t *i, struct field *f, bool quote
 	return r;
 }
 
+/* "$@": each positional parameter a field of its own (none if there
+ * are none); text around it joins the first and the last. */
+static int quoted_at(struct field *f, const struct sh_expand_ops *ops, struct sh_fields *out)
+{
+	const char *count = ops->var(ops->ctx, "#", 1);
+	long n = count ? strtol(count, NULL, 10) : 0;
+	for (long k = 1; k <= n; k++) {
+		char num[24];
+		int l = snprintf(num, sizeof(num), "%ld", k);
+		f->have = true;
+		int r = put_value(f, ops->var(ops->ctx, num, (size_t)l), true, ops, out);
+		if (r == 0 && k < n)
+			r = end_field(f, ops, out);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ${NAME}, ${#NAME}, ${NAME-word} ${NAME:-word} ${NAME+word} ${NAME:+word}
+ * and ${NAME?word} ${NAME:?word}: w[*i] is the '$'. The word is expanded
+ * as inside double quotes. */
+static int braced(const char *w, size_t *i, struct field *f, bool quoted,
+		  const struct sh_expand_ops *ops, struct sh_fields *out)
+{
+	const char *s = w + *i + 2;
+	/* the closing brace, past quotes and nested braces in the word */
+	size_t end = 0;
+	for (int depth = 1; s[end]; end++) {
+		if (s[end] == '\\' && s[end + 1])
+			end++;
+		else if (s[end] == '{')
+			depth++;
+		else if (s[end] == '}' && --depth == 0)
+			break;
+	}
+	*i += 2 + end + (s[end] ? 1 : 0);
+	bool length = s[0] == '#' && end > 1;
+	const char *name = s + length;
+	size_t len = 0;
+	if (name[0] == '?' || name[0] == '$' || name[0] == '#' || name[0] == '!' ||
+	    name[0] == '@' || name[0] == '*')
+		len = 1;
+	else
+		while (isalnum(name[len]) || name[len] == '_')
+			len++;
+	const char *op = name + len, *stop = s + end;
+	if (len == 0 || (length && op != stop))
+		return report(ops, "bad substitution");
+	if (quoted)
+		f->have = true;
+	const char *v = ops->var(ops->ctx, name, len);
+	if (length) {
+		char num[24];
+		snprintf(num, sizeof(num), "%zu", v ? strlen(v) : (size_t)0);
+		return put_value(f, num, quoted, ops, out);
+	}
+	if (op == stop)
+		return put_value(f, v, quoted, ops, out);
+	bool colon = *op == ':';
+	char kind = op[colon];
+	const char *word = op + colon + 1;
+	if (kind != '-' && kind != '+' && kind != '?')
+		return report(ops, "bad substitution (only - + ? and their : forms)");
+	bool set = v && (!colon || v[0]);
+	if ((kind == '-' && set) || (kind == '+' && !set))
+		return kind == '-' ? put_value(f, v, quoted, ops, out) : 0;
+	if (kind == '?' && set)
+		return put_value(f, v, quoted, ops, out);
+	if (kind == '?') {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "%.*s: %.*s", (int)len, name,
+			 (int)MIN((size_t)(stop - word), 100), stop > word ? word : "parameter not set");
+		return report(ops, msg);
+	}
+	return expand_text(word, (size_t)(stop - word), false, ops, f, out);
+}
+
 /* $... at w[*i] (the '$'): expand it, advancing *i past it. */
 static int dollar(const char *w, size_t *i, struct field *f, bool quoted,
 		  const struct sh_expand_ops *ops, struct sh_fields *out)
@@ -544,13 +622,10 @@ static int dollar(const char *w, size_t *i, struct field *f, bool quoted,
 		}
 		return command_subst(w + open + 1, close - open - 1, f, quoted, ops, out);
 	}
-	if (*s == '{') {
-		const char *end = strchr(s, '}');
-		name = s + 1;
-		len = end ? (size_t)(end - name) : strlen(name);
-		skip = len + 2;
-	} else if (*s == '?' || *s == '$' || *s == '#' || *s == '!' || *s == '@' || *s == '*' ||
-		   isdigit(*s)) {
+	if (*s == '{')
+		return braced(w, i, f, quoted, ops, out);
+	if (*s == '?' || *s == '$' || *s == '#' || *s == '!' || *s == '@' || *s == '*' ||
+	    isdigit(*s)) {
 		len = 1;
 		skip = 1;
 	} else {
@@ -558,12 +633,14 @@ static int dollar(const char *w, size_t *i, struct field *f, bool quoted,
 			len++;
 		skip = len;
 	}
-	if (len == 0 && *s != '{') {
+	if (len == 0) {
 		put(f, '$', true); /* a lone dollar */
 		*i += 1;
 		return 0;
 	}
 	*i += 1 + skip;
+	if (quoted && *s == '@')
+		return quoted_at(f, ops, out);
 	const char *v = ops->var(ops->ctx, name, len);
 	if (quoted)
 		f->have = true; /* "$EMPTY" is one empty field */
@@ -629,7 +706,8 @@ static int expand_word(const char *w, const struct sh_expand_ops *ops, struct fi
 			if (w[i])
 				i++;
 		} else if (c == '"') {
-			f->have = true;
+			if (strncmp(w + i, "\"$@\"", 4) != 0)
+				f->have = true; /* "" is a field; "$@" may be none */
 			size_t end = i + 1;
 			while (w[end] && w[end] != '"') {
 				if (w[end] == '\\' && w[end + 1]) {

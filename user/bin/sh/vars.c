@@ -62,10 +62,15 @@ const char *var_get(const char *name, size_t len)
 			return all;
 		}
 		}
-		if (isdigit(name[0])) {
-			int i = name[0] - '0';
-			return i < script_argc ? script_argv[i] : NULL;
+	}
+	if (len && isdigit(name[0])) { /* $1, ${10} */
+		long i = 0;
+		for (size_t k = 0; k < len; k++) {
+			if (!isdigit(name[k]) || i > 100000)
+				return NULL;
+			i = i * 10 + (name[k] - '0');
 		}
+		return i < script_argc ? script_argv[i] : NULL;
 	}
 	int i = local_find(name, len);
 	if (i >= 0)
