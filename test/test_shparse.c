@@ -104,9 +104,7 @@ static void dump_node(int idx)
 			put("! ");
 		dump_kids(n, " | ");
 		return;
-	case K_CMD:
-		dump_words(n, 0, " ");
-		break;
+	case K_CMD: dump_words(n, 0, " "); break;
 	case K_SUBSHELL:
 	case K_GROUP:
 		put(n->n_kind == K_GROUP ? "{" : "(");
@@ -322,7 +320,8 @@ TEST(parse, open_constructs_want_more)
 		{ "if a; then b; else\n", "MORE: syntax error near 'end of line'" },
 		{ "while a; do\n", "MORE: syntax error near 'end of line'" },
 		{ "for i in a b\n", "MORE: syntax error: 'for' is not closed (expected 'do')" },
-		{ "case a in\nb) c;;\n", "MORE: syntax error: 'case' is not closed (expected 'esac')" },
+		{ "case a in\nb) c;;\n",
+		  "MORE: syntax error: 'case' is not closed (expected 'esac')" },
 		{ "{ a\n", "MORE: syntax error: '{' is not closed (expected '}')" },
 		{ "(a\n", "MORE: syntax error: '(' is not closed (expected ')')" },
 		{ "f()\n", "MORE: syntax error: function 'f' has no body" },
@@ -384,9 +383,10 @@ TEST(parse, hostile_text)
 TEST(parse, random_text)
 {
 	static const char *const atoms[] = {
-		"a", "b ", " ", "'", "\"", "\\", "$", "|", "&", ";", "<", ">", "2", "#", "!", "{",
-		"}", "*", "(", ")", "\n", "if ", "then ", "else ", "fi ", "while ", "do ", "done ",
-		"for ", "in ", "case ", "esac ", ";;", "<<E", "E\n", "$(", "`", "$((", "<<-",
+		"a",     "b ",    " ",     "'",     "\"",  "\\",     "$",   "|",     "&",    ";",
+		"<",     ">",     "2",     "#",     "!",   "{",      "}",   "*",     "(",    ")",
+		"\n",    "if ",   "then ", "else ", "fi ", "while ", "do ", "done ", "for ", "in ",
+		"case ", "esac ", ";;",    "<<E",   "E\n", "$(",     "`",   "$((",   "<<-",
 	};
 	unsigned seed = 12345;
 	for (int round = 0; round < 20000; round++) {
@@ -410,13 +410,20 @@ TEST(parse, random_text)
 
 static const char *fake_var(void *ctx __attribute__((unused)), const char *name, size_t len)
 {
-	static const char *vars[][2] = {
-		{ "HOME", "/home/me" }, { "X", "ex" },   { "SPACED", "  one two\tthree " },
-		{ "?", "3" },           { "$", "42" },   { "EMPTY", "" },
-		{ "STAR", "*.c" },      { "1", "first" },    { "2", "sec ond" },
-		{ "#", "2" },           { "N", "7" },        { "BAD", "12x" },
-		{ "@", "first sec ond" }, { "*", "first sec ond" }
-	};
+	static const char *vars[][2] = { { "HOME", "/home/me" },
+					 { "X", "ex" },
+					 { "SPACED", "  one two\tthree " },
+					 { "?", "3" },
+					 { "$", "42" },
+					 { "EMPTY", "" },
+					 { "STAR", "*.c" },
+					 { "1", "first" },
+					 { "2", "sec ond" },
+					 { "#", "2" },
+					 { "N", "7" },
+					 { "BAD", "12x" },
+					 { "@", "first sec ond" },
+					 { "*", "first sec ond" } };
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		if (strlen(vars[i][0]) == len && strncmp(vars[i][0], name, len) == 0)
 			return vars[i][1];

@@ -36,8 +36,8 @@ static long fail(struct arith *a, const char *msg)
 
 static void blanks(struct arith *a)
 {
-	while (a->pos < a->len && (a->s[a->pos] == ' ' || a->s[a->pos] == '\t' ||
-				   a->s[a->pos] == '\n'))
+	while (a->pos < a->len &&
+	       (a->s[a->pos] == ' ' || a->s[a->pos] == '\t' || a->s[a->pos] == '\n'))
 		a->pos++;
 }
 
@@ -98,7 +98,7 @@ static int to_number(const char *s, size_t n, long *out)
 	unsigned long v = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		unsigned d = isdigit(c)		   ? (unsigned)(c - '0')
+		unsigned d = isdigit(c)             ? (unsigned)(c - '0')
 			     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
 			     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
 						    : 99;
@@ -189,7 +189,7 @@ static long unary(struct arith *a)
 		if (n == 0) {
 			v = fail(a, a->pos < a->len ? "syntax error" : "missing operand");
 		} else {
-			static const char *const ops[] = { "=",	 "+=",	"-=", "*=", "/=", "%=",
+			static const char *const ops[] = { "=",   "+=",  "-=", "*=", "/=", "%=",
 							   "<<=", ">>=", "&=", "|=", "^=" };
 			size_t k = 0;
 			blanks(a);
@@ -216,9 +216,8 @@ static long unary(struct arith *a)
 
 /* Binary operators by precedence, loosest last. */
 static const char *const levels[][4] = {
-	{ "*", "/", "%", NULL }, { "+", "-", NULL },	 { "<<", ">>", NULL },
-	{ "<=", ">=", "<", ">" }, { "==", "!=", NULL }, { "&", NULL },
-	{ "^", NULL },		  { "|", NULL },
+	{ "*", "/", "%", NULL }, { "+", "-", NULL }, { "<<", ">>", NULL }, { "<=", ">=", "<", ">" },
+	{ "==", "!=", NULL },    { "&", NULL },      { "^", NULL },        { "|", NULL },
 };
 
 static long binary(struct arith *a, int level)

@@ -472,10 +472,11 @@ static int bi_help(int argc UNUSED, char **argv UNUSED, const int *fd)
 	out_printf(&o, "Builtins:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(builtins); i++)
 		out_printf(&o, "  %-9s %s\n", builtins[i].name, builtins[i].help);
-	out_printf(&o, "Programs (each takes -h): type 'progs' to list them.\n"
-		       "Syntax: a | b, a && b, a || b, a; b, a &, < > >> 2> 2>&1 <<EOF, 'q' \"q\" \\, "
-		       "$VAR $? $$ $(cmd) $((1+2)), * ?,\n"
-		       "  if/then/elif/else/fi, while/until/do/done, for/in, case/esac, ( ), { },\n"
-		       "  NAME() { ...; }: doc/shell.md has the details.\n");
+	out_printf(&o,
+		   "Programs (each takes -h): type 'progs' to list them.\n"
+		   "Syntax: a | b, a && b, a || b, a; b, a &, < > >> 2> 2>&1 <<EOF, 'q' \"q\" \\, "
+		   "$VAR $? $$ $(cmd) $((1+2)), * ?,\n"
+		   "  if/then/elif/else/fi, while/until/do/done, for/in, case/esac, ( ), { },\n"
+		   "  NAME() { ...; }: doc/shell.md has the details.\n");
 	return out_flush(&o) ? 1 : 0;
 }

@@ -354,7 +354,8 @@ int exec_node(struct sh_prog *p, int idx)
 	case K_ANDOR:
 		for (int k = n->n_kid; k >= 0 && !stop_here(); k = p->nodes[k].n_next) {
 			int join = p->nodes[k].n_join;
-			if (join == J_FIRST || (join == J_AND && st == 0) || (join == J_OR && st != 0))
+			if (join == J_FIRST || (join == J_AND && st == 0) ||
+			    (join == J_OR && st != 0))
 				st = exec_node(p, k);
 			last_status = st;
 		}

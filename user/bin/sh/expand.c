@@ -1,6 +1,9 @@
 /*
- * Word expansion (parse.h): tilde, parameters, quote removal, field
- * splitting and pathname globbing, in POSIX's order.
+ * Word expansion (parse.h): tilde, parameters (${N-w} and the like, "$@"),
+ * command substitution (through ops->subst), arithmetic (arith.c), quote
+ * removal, field splitting and pathname globbing (glob.c), in POSIX's
+ * order; also here-document bodies and single-string expansion (case,
+ * assignments).
  *
  * A word is scanned once into fields. Each field is built as a pattern in
  * which every quoted character that globbing would treat specially is
@@ -10,11 +13,12 @@
  * nothing stays as written, as POSIX says.
  *
  * Memory comes from ops->alloc (malloc in the guest and in host tests);
- * every path that fails frees what it took.
+ * every path that fails frees what it took. A failed expansion (1/0, a
+ * ${N?} unset) is said through ops->error and fails the word.
  */
 #include <common/fmt.h>
 #include <common/string.h>
-#include "parse.h"
+#include "expand.h"
 
 struct sbuf {
 	char *s;
@@ -45,7 +49,7 @@ static void sb_putc(struct sbuf *b, char c)
 	b->s[b->len] = '\0';
 }
 
-static char *dup_str(const struct sh_expand_ops *ops, const char *s)
+char *sh_dup_str(const struct sh_expand_ops *ops, const char *s)
 {
 	size_t n = strlen(s) + 1;
 	char *d = ops->alloc(n);
@@ -54,7 +58,7 @@ static char *dup_str(const struct sh_expand_ops *ops, const char *s)
 	return d;
 }
 
-static int fields_add(struct sh_fields *f, const struct sh_expand_ops *ops, char *s)
+int sh_fields_add(struct sh_fields *f, const struct sh_expand_ops *ops, char *s)
 {
 	if (!s)
 		return -1;
@@ -106,241 +110,6 @@ bool sh_is_assignment(const char *word)
 	return eq && sh_valid_name(word, (size_t)(eq - word));
 }
 
-/* ---- matching ---- */
-
-/* The set at p (just after '['): does it hold c? *end gets the byte after
- * the ']'; NULL if the set is not closed (then '[' is literal). */
-static bool in_set(const char *p, char c, const char **end)
-{
-	bool negate = *p == '!' || *p == '^';
-	if (negate)
-		p++;
-	bool hit = false;
-	bool first = true;
-	for (; *p && (*p != ']' || first); first = false) {
-		char lo = *p == '\\' && p[1] ? *++p : *p;
-		p++;
-		char hi = lo;
-		if (*p == '-' && p[1] && p[1] != ']') {
-			p++;
-			hi = *p == '\\' && p[1] ? *++p : *p;
-			p++;
-		}
-		if (c >= lo && c <= hi)
-			hit = true;
-	}
-	if (*p != ']') {
-		*end = NULL;
-		return false;
-	}
-	*end = p + 1;
-	return hit != negate;
-}
-
-static bool match_from(const char *p, const char *s)
-{
-	for (; *p; p++, s++) {
-		switch (*p) {
-		case '*':
-			while (p[1] == '*')
-				p++;
-			if (!p[1])
-				return true;
-			for (const char *t = s; *t; t++)
-				if (match_from(p + 1, t))
-					return true;
-			return match_from(p + 1, s + strlen(s));
-		case '?':
-			if (!*s)
-				return false;
-			break;
-		case '[': {
-			const char *end;
-			if (!*s)
-				return false;
-			bool hit = in_set(p + 1, *s, &end);
-			if (end) {
-				if (!hit)
-					return false;
-				p = end - 1;
-				break;
-			}
-			if (*s != '[')
-				return false;
-			break;
-		}
-		case '\\':
-			if (p[1])
-				p++;
-			/* fall through */
-		default:
-			if (*p != *s)
-				return false;
-		}
-	}
-	return *s == '\0';
-}
-
-bool sh_match(const char *pattern, const char *s)
-{
-	if (s[0] == '.' && pattern[0] != '.')
-		return false;
-	return match_from(pattern, s);
-}
-
-bool sh_match_case(const char *pattern, const char *s)
-{
-	return match_from(pattern, s);
-}
-
-/* ---- globbing ---- */
-
-static bool has_glob(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\\' && i + 1 < n)
-			i++;
-		else if (p[i] == '*' || p[i] == '?' || p[i] == '[')
-			return true;
-	}
-	return false;
-}
-
-static char *unescape(const struct sh_expand_ops *ops, const char *p, size_t n)
-{
-	char *d = ops->alloc(n + 1);
-	if (!d)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\\' && i + 1 < n)
-			i++;
-		d[k++] = p[i];
-	}
-	d[k] = '\0';
-	return d;
-}
-
-struct glob_step {
-	const struct sh_expand_ops *ops;
-	const char *pattern; /* this component, NUL-ended */
-	const char *dir;     /* the path so far ("" or ending in '/') */
-	struct sh_fields *next;
-	bool failed;
-};
-
-static void glob_emit(void *arg, const char *name)
-{
-	struct glob_step *g = arg;
-	if (g->failed || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-	    !sh_match(g->pattern, name))
-		return;
-	size_t dl = strlen(g->dir), nl = strlen(name);
-	char *path = g->ops->alloc(dl + nl + 1);
-	if (!path) {
-		g->failed = true;
-		return;
-	}
-	memcpy(path, g->dir, dl);
-	memcpy(path + dl, name, nl + 1);
-	if (fields_add(g->next, g->ops, path) < 0)
-		g->failed = true;
-}
-
-static void sort_fields(struct sh_fields *f)
-{
-	for (int i = 1; i < f->n; i++) {
-		char *x = f->v[i];
-		int j = i;
-		for (; j > 0 && strcmp(f->v[j - 1], x) > 0; j--)
-			f->v[j] = f->v[j - 1];
-		f->v[j] = x;
-	}
-}
-
-/* Glob pattern into out; 0 with nothing added if it matches nothing. */
-static int glob(const char *pattern, const struct sh_expand_ops *ops, struct sh_fields *out)
-{
-	struct sh_fields cur = { 0 }, next = { 0 };
-	if (fields_add(&cur, ops, dup_str(ops, pattern[0] == '/' ? "/" : "")) < 0)
-		return -1;
-	const char *p = pattern;
-	int r = 0;
-	while (*p && cur.n && r == 0) {
-		while (*p == '/')
-			p++;
-		const char *e = p;
-		while (*e && *e != '/')
-			e++;
-		if (e == p)
-			break;
-		bool last = *e == '\0';
-		char *comp = ops->alloc((size_t)(e - p) + 1);
-		if (!comp) {
-			r = -1;
-			break;
-		}
-		memcpy(comp, p, (size_t)(e - p));
-		comp[e - p] = '\0';
-		for (int i = 0; i < cur.n && r == 0; i++) {
-			if (has_glob(comp, (size_t)(e - p))) {
-				struct glob_step g = { ops, comp, cur.v[i], &next, false };
-				ops->list_dir(ops->ctx, cur.v[i][0] ? cur.v[i] : ".", glob_emit,
-					      &g);
-				if (g.failed)
-					r = -1;
-			} else {
-				char *lit = unescape(ops, comp, strlen(comp));
-				size_t dl = strlen(cur.v[i]), ll = lit ? strlen(lit) : 0;
-				char *path = lit ? ops->alloc(dl + ll + 1) : NULL;
-				if (path) {
-					memcpy(path, cur.v[i], dl);
-					memcpy(path + dl, lit, ll + 1);
-				}
-				if (lit)
-					ops->release(lit);
-				if (fields_add(&next, ops, path) < 0)
-					r = -1;
-			}
-		}
-		ops->release(comp);
-		/* directories go on: give each a slash */
-		if (!last)
-			for (int i = 0; i < next.n && r == 0; i++) {
-				size_t l = strlen(next.v[i]);
-				char *d = ops->alloc(l + 2);
-				if (!d) {
-					r = -1;
-					break;
-				}
-				memcpy(d, next.v[i], l);
-				d[l] = '/';
-				d[l + 1] = '\0';
-				ops->release(next.v[i]);
-				next.v[i] = d;
-			}
-		sh_fields_free(&cur, ops);
-		cur = next;
-		next = (struct sh_fields){ 0 };
-		p = e;
-	}
-	if (r == 0) {
-		sort_fields(&cur);
-		for (int i = 0; i < cur.n && r == 0; i++) {
-			r = fields_add(out, ops, cur.v[i]);
-			cur.v[i] = NULL;
-		}
-	}
-	for (int i = 0; i < cur.n; i++)
-		if (cur.v[i])
-			ops->release(cur.v[i]);
-	if (cur.v)
-		ops->release(cur.v);
-	cur.n = 0;
-	sh_fields_free(&next, ops);
-	return r;
-}
-
 /* ---- the word ---- */
 
 struct field {
@@ -369,9 +138,9 @@ static int end_field(struct field *f, const struct sh_expand_ops *ops, struct sh
 		const char *pat = f->b.s ? f->b.s : "";
 		int before = out->n;
 		if (f->globby && ops->list_dir)
-			r = glob(pat, ops, out);
+			r = sh_glob(pat, ops, out);
 		if (r == 0 && out->n == before)
-			r = fields_add(out, ops, unescape(ops, pat, strlen(pat)));
+			r = sh_fields_add(out, ops, sh_unescape(ops, pat, strlen(pat)));
 	}
 	if (f->b.s)
 		ops->release(f->b.s);
@@ -480,7 +249,7 @@ static int arith_subst(const char *text, size_t len, struct field *f,
 	}
 	const char *e = inner.b.s ? inner.b.s : "";
 	/* the field escapes quoted glob characters: none matter here */
-	char *plain = unescape(ops, e, strlen(e));
+	char *plain = sh_unescape(ops, e, strlen(e));
 	if (inner.b.s)
 		ops->release(inner.b.s);
 	if (!plain)
@@ -597,7 +366,8 @@ static int braced(const char *w, size_t *i, struct field *f, bool quoted,
 	if (kind == '?') {
 		char msg[160];
 		snprintf(msg, sizeof(msg), "%.*s: %.*s", (int)len, name,
-			 (int)MIN((size_t)(stop - word), 100), stop > word ? word : "parameter not set");
+			 (int)MIN((size_t)(stop - word), 100),
+			 stop > word ? word : "parameter not set");
 		return report(ops, msg);
 	}
 	return expand_text(word, (size_t)(stop - word), false, ops, f, out);
@@ -761,7 +531,7 @@ int sh_expand(const char *w, const struct sh_expand_ops *ops, struct sh_fields *
 static char *field_text(struct field *f, const struct sh_expand_ops *ops, bool pattern)
 {
 	const char *e = f->b.s ? f->b.s : "";
-	char *t = pattern ? dup_str(ops, e) : unescape(ops, e, strlen(e));
+	char *t = pattern ? sh_dup_str(ops, e) : sh_unescape(ops, e, strlen(e));
 	if (f->b.s)
 		ops->release(f->b.s);
 	return t;

@@ -106,7 +106,7 @@ bool job_intr_arm(void)
 	return intr_armed;
 }
 
-static int intr_holds;	   /* loops running that keep it armed */
+static int intr_holds;    /* loops running that keep it armed */
 static uint32_t intr_seen; /* ki_cons_intrs when the outermost began */
 static bool intr_hit;
 

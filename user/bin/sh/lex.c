@@ -59,17 +59,23 @@ int node_new(struct lexer *lx, int kind)
 		 SH_NODES_MAX) < 0)
 		return lex_fail(lx, "too many commands (at most %s nodes)", "16384");
 	struct sh_node *n = &p->nodes[p->nnodes];
-	*n = (struct sh_node){ .n_kind = (uint8_t)kind, .n_kid = -1, .n_next = -1, .n_a = -1,
-			       .n_b = -1, .n_c = -1, .n_word0 = p->nwords,
-			       .n_redir0 = p->nredirs, .n_start = (int)lx->tok_start };
+	*n = (struct sh_node){ .n_kind = (uint8_t)kind,
+			       .n_kid = -1,
+			       .n_next = -1,
+			       .n_a = -1,
+			       .n_b = -1,
+			       .n_c = -1,
+			       .n_word0 = p->nwords,
+			       .n_redir0 = p->nredirs,
+			       .n_start = (int)lx->tok_start };
 	return p->nnodes++;
 }
 
 int add_redir(struct lexer *lx, const struct sh_redir *rd)
 {
 	struct sh_prog *p = lx->p;
-	if (grow(p, (void **)&p->redirs, &p->cap_redirs, p->nredirs, sizeof(*rd),
-		 SH_REDIRS_MAX) < 0)
+	if (grow(p, (void **)&p->redirs, &p->cap_redirs, p->nredirs, sizeof(*rd), SH_REDIRS_MAX) <
+	    0)
 		return lex_fail(lx, "too many redirections (at most %s)", "4096");
 	p->redirs[p->nredirs] = *rd;
 	return p->nredirs++;
@@ -78,8 +84,7 @@ int add_redir(struct lexer *lx, const struct sh_redir *rd)
 int add_word_ptr(struct lexer *lx, char *w)
 {
 	struct sh_prog *p = lx->p;
-	if (grow(p, (void **)&p->words, &p->cap_words, p->nwords, sizeof(char *),
-		 SH_WORDS_MAX) < 0)
+	if (grow(p, (void **)&p->words, &p->cap_words, p->nwords, sizeof(char *), SH_WORDS_MAX) < 0)
 		return lex_fail(lx, "too many words (at most %s)", "16384");
 	p->words[p->nwords] = w;
 	return p->nwords++;
@@ -406,10 +411,9 @@ void lex_drop_word(struct lexer *lx)
 
 const char *lex_tok_name(const struct lexer *lx)
 {
-	static const char *const names[] = {
-		"word", "newline", "|", "||", "&", "&&", ";", ";;", "(", ")", "redirection",
-		"end of line"
-	};
+	static const char *const names[] = { "word", "newline", "|",           "||",
+					     "&",    "&&",      ";",           ";;",
+					     "(",    ")",       "redirection", "end of line" };
 	if (lx->tok == T_WORD)
 		return lx->p->words[lx->word];
 	return lx->tok >= 0 && lx->tok < (int)ARRAY_SIZE(names) ? names[lx->tok] : "?";

@@ -80,7 +80,8 @@ static int parse_redir(struct lexer *lx, int node)
 		lex_drop_word(lx);
 		if (heredoc) {
 			if (lx->nhd == HEREDOCS_PENDING_MAX)
-				return lex_fail(lx, "too many here-documents on one line (at most %s)",
+				return lex_fail(lx,
+						"too many here-documents on one line (at most %s)",
 						"16");
 			if (heredoc_delim(w))
 				rd.op = R_HEREDOC_RAW;
@@ -238,8 +239,9 @@ static int parse_andor(struct lexer *lx)
  * continues the construct around it)? */
 static bool list_ends(struct lexer *lx)
 {
-	static const char *const words[] = { "then", "elif", "else", "fi",
-					     "do",   "done", "esac", "}" };
+	static const char *const words[] = {
+		"then", "elif", "else", "fi", "do", "done", "esac", "}"
+	};
 	if (lx->tok == T_END || lx->tok == T_RPAREN || lx->tok == T_DSEMI)
 		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++)

@@ -1,6 +1,6 @@
 /*
- * The shell's pure parts (lex.c, parse.c, parse_ctl.c, expand.c, arith.c,
- * edit.c): the command grammar, word expansion, arithmetic and the line
+ * The shell's pure parts (lex.c, parse.c, parse_ctl.c, expand.c, glob.c,
+ * arith.c, edit.c): the command grammar, word expansion, arithmetic and the line
  * editor. They touch nothing but the memory they are given and the
  * callbacks below, so host tests drive them (test/test_shparse.c) and the
  * guest shell (main.c, run.c, exec.c) links the same code.

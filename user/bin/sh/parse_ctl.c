@@ -164,18 +164,23 @@ static int parse_case(struct lexer *lx, int n)
 		p->nodes[item].n_word0 = p->nwords - (lx->tok == T_WORD);
 		for (;;) {
 			if (lx->tok != T_WORD)
-				return lx->tok == T_END ? expect(lx, "esac", "case")
-							: lex_fail(lx, "syntax error near '%s' (expected a pattern)",
-								   lex_tok_name(lx));
+				return lx->tok == T_END
+					       ? expect(lx, "esac", "case")
+					       : lex_fail(
+							 lx,
+							 "syntax error near '%s' (expected a pattern)",
+							 lex_tok_name(lx));
 			p->nodes[item].n_nwords++;
 			if (lex_next(lx) < 0)
 				return -1;
 			if (lx->tok == T_RPAREN)
 				break;
 			if (lx->tok != T_PIPE)
-				return lx->tok == T_END ? expect(lx, "esac", "case")
-							: lex_fail(lx, "syntax error near '%s' (expected ')')",
-								   lex_tok_name(lx));
+				return lx->tok == T_END
+					       ? expect(lx, "esac", "case")
+					       : lex_fail(lx,
+							  "syntax error near '%s' (expected ')')",
+							  lex_tok_name(lx));
 			if (lex_next(lx) < 0)
 				return -1;
 		}
@@ -207,9 +212,9 @@ int parse_compound(struct lexer *lx)
 	struct sh_prog *p = lx->p;
 	if (++lx->depth > SH_NEST_MAX)
 		return lex_fail(lx, "too deeply nested (at most %s levels)", "64");
-	int kind = lx->tok == T_LPAREN ? K_SUBSHELL
-		   : lex_is(lx, "{")    ? K_GROUP
-		   : lex_is(lx, "if")   ? K_IF
+	int kind = lx->tok == T_LPAREN   ? K_SUBSHELL
+		   : lex_is(lx, "{")     ? K_GROUP
+		   : lex_is(lx, "if")    ? K_IF
 		   : lex_is(lx, "while") ? K_WHILE
 		   : lex_is(lx, "until") ? K_UNTIL
 		   : lex_is(lx, "for")   ? K_FOR

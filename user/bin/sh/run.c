@@ -550,4 +550,3 @@ int read_file(const char *path, char **out)
 	*out = buf;
 	return 0;
 }
-

@@ -116,7 +116,7 @@ static bool primary(struct targs *t)
 			return bad(t, "')' expected", NULL);
 		return v;
 	}
-	if (t->i + 1 < t->n + 1 && t->i < t->n && is_binary(t->v[t->i])) {
+	if (t->i < t->n && is_binary(t->v[t->i])) {
 		const char *op = take(t), *b = take(t);
 		if (!b)
 			return bad(t, "argument expected after", op);
