@@ -246,4 +246,3 @@ int sh_glob(const char *pattern, const struct sh_expand_ops *ops, struct sh_fiel
 	sh_fields_free(&next, ops);
 	return r;
 }
-
