@@ -389,8 +389,8 @@ static void *prog_alloc(size_t n)
 
 int run_text(const char *text)
 {
-	size_t pos = 0;
-	while (text[pos] && !exit_requested) {
+	size_t pos = 0, total = strlen(text);
+	while (pos < total && !exit_requested) {
 		struct sh_prog *p = malloc(sizeof(*p));
 		if (!p) {
 			fdprintf(2, "sh: out of memory\n");
@@ -399,7 +399,7 @@ int run_text(const char *text)
 		p->alloc = prog_alloc;
 		p->release = free;
 		size_t used;
-		int r = sh_parse(text + pos, p, &used);
+		int r = sh_parse_n(text + pos, total - pos, p, &used);
 		if (r != SH_PARSE_OK) {
 			fdprintf(2, "sh: %s\n", p->err);
 			sh_prog_free(p);
@@ -427,12 +427,12 @@ int run_line(const char *line)
 
 int text_state(const char *text)
 {
-	size_t pos = 0;
+	size_t pos = 0, total = strlen(text);
 	int r = SH_PARSE_OK;
-	while (text[pos] && r == SH_PARSE_OK) {
+	while (pos < total && r == SH_PARSE_OK) {
 		struct sh_prog p = { .alloc = prog_alloc, .release = free };
 		size_t used;
-		r = sh_parse(text + pos, &p, &used);
+		r = sh_parse_n(text + pos, total - pos, &p, &used);
 		sh_prog_free(&p);
 		if (r == SH_PARSE_OK && used == 0)
 			break;

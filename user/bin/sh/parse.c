@@ -301,11 +301,15 @@ void sh_prog_free(struct sh_prog *p)
 
 int sh_parse(const char *text, struct sh_prog *p, size_t *used)
 {
+	return sh_parse_n(text, strnlen(text, SH_TEXT_MAX + 1), p, used);
+}
+
+int sh_parse_n(const char *text, size_t len, struct sh_prog *p, size_t *used)
+{
 	void *(*alloc)(size_t) = p->alloc;
 	void (*release)(void *) = p->release;
 	*p = (struct sh_prog){ .root = -1, .alloc = alloc, .release = release };
 	*used = 0;
-	size_t len = strnlen(text, SH_TEXT_MAX + 1);
 	if (len > SH_TEXT_MAX)
 		len = SH_TEXT_MAX;
 	struct lexer lx = { .s = text, .len = len, .p = p };

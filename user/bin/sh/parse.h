@@ -109,6 +109,10 @@ enum { SH_PARSE_OK = 0, SH_PARSE_ERR = -1, SH_PARSE_MORE = -2 };
  * says why for both. Only blanks, comments and newlines: OK with root -1.
  * Call sh_prog_free after, whatever the result. */
 int sh_parse(const char *text, struct sh_prog *p, size_t *used);
+/* The same with text's length known (text is NUL-ended at or after len;
+ * len past SH_TEXT_MAX counts as SH_TEXT_MAX): a script's next command
+ * costs no scan of the rest. */
+int sh_parse_n(const char *text, size_t len, struct sh_prog *p, size_t *used);
 void sh_prog_free(struct sh_prog *p);
 
 /* ---- arithmetic (arith.c) ---- */
