@@ -57,6 +57,7 @@ HOST_TEST_DEPS_tcp_rules := $(TCP_CORE)
 HOST_TEST_DEPS_appl := lib/appl/slab.c common/string.c
 HOST_TEST_DEPS_regex := lib/posix/regex.c common/fmt.c common/string.c
 HOST_TEST_DEPS_shparse := user/bin/sh/parse.c user/bin/sh/expand.c user/bin/sh/edit.c \
+	user/bin/sh/lex.c user/bin/sh/parse_ctl.c user/bin/sh/arith.c user/bin/sh/glob.c \
 	common/fmt.c common/string.c
 # Pure kernel files (no kernel state, no libc names) are tested the same way.
 HOST_TEST_DEPS_xn_check := common/xn_check.c

@@ -1,6 +1,9 @@
 /*
- * Word expansion (parse.h): tilde, parameters, quote removal, field
- * splitting and pathname globbing, in POSIX's order.
+ * Word expansion (parse.h): tilde, parameters (${N-w} and the like, "$@"),
+ * command substitution (through ops->subst), arithmetic (arith.c), quote
+ * removal, field splitting and pathname globbing (glob.c), in POSIX's
+ * order; also here-document bodies and single-string expansion (case,
+ * assignments).
  *
  * A word is scanned once into fields. Each field is built as a pattern in
  * which every quoted character that globbing would treat specially is
@@ -10,10 +13,12 @@
  * nothing stays as written, as POSIX says.
  *
  * Memory comes from ops->alloc (malloc in the guest and in host tests);
- * every path that fails frees what it took.
+ * every path that fails frees what it took. A failed expansion (1/0, a
+ * ${N?} unset) is said through ops->error and fails the word.
  */
+#include <common/fmt.h>
 #include <common/string.h>
-#include "parse.h"
+#include "expand.h"
 
 struct sbuf {
 	char *s;
@@ -44,7 +49,7 @@ static void sb_putc(struct sbuf *b, char c)
 	b->s[b->len] = '\0';
 }
 
-static char *dup_str(const struct sh_expand_ops *ops, const char *s)
+char *sh_dup_str(const struct sh_expand_ops *ops, const char *s)
 {
 	size_t n = strlen(s) + 1;
 	char *d = ops->alloc(n);
@@ -53,7 +58,7 @@ static char *dup_str(const struct sh_expand_ops *ops, const char *s)
 	return d;
 }
 
-static int fields_add(struct sh_fields *f, const struct sh_expand_ops *ops, char *s)
+int sh_fields_add(struct sh_fields *f, const struct sh_expand_ops *ops, char *s)
 {
 	if (!s)
 		return -1;
@@ -105,242 +110,13 @@ bool sh_is_assignment(const char *word)
 	return eq && sh_valid_name(word, (size_t)(eq - word));
 }
 
-/* ---- matching ---- */
-
-/* The set at p (just after '['): does it hold c? *end gets the byte after
- * the ']'; NULL if the set is not closed (then '[' is literal). */
-static bool in_set(const char *p, char c, const char **end)
-{
-	bool negate = *p == '!' || *p == '^';
-	if (negate)
-		p++;
-	bool hit = false;
-	bool first = true;
-	for (; *p && (*p != ']' || first); first = false) {
-		char lo = *p == '\\' && p[1] ? *++p : *p;
-		p++;
-		char hi = lo;
-		if (*p == '-' && p[1] && p[1] != ']') {
-			p++;
-			hi = *p == '\\' && p[1] ? *++p : *p;
-			p++;
-		}
-		if (c >= lo && c <= hi)
-			hit = true;
-	}
-	if (*p != ']') {
-		*end = NULL;
-		return false;
-	}
-	*end = p + 1;
-	return hit != negate;
-}
-
-static bool match_from(const char *p, const char *s)
-{
-	for (; *p; p++, s++) {
-		switch (*p) {
-		case '*':
-			while (p[1] == '*')
-				p++;
-			if (!p[1])
-				return true;
-			for (const char *t = s; *t; t++)
-				if (match_from(p + 1, t))
-					return true;
-			return match_from(p + 1, s + strlen(s));
-		case '?':
-			if (!*s)
-				return false;
-			break;
-		case '[': {
-			const char *end;
-			if (!*s)
-				return false;
-			bool hit = in_set(p + 1, *s, &end);
-			if (end) {
-				if (!hit)
-					return false;
-				p = end - 1;
-				break;
-			}
-			if (*s != '[')
-				return false;
-			break;
-		}
-		case '\\':
-			if (p[1])
-				p++;
-			/* fall through */
-		default:
-			if (*p != *s)
-				return false;
-		}
-	}
-	return *s == '\0';
-}
-
-bool sh_match(const char *pattern, const char *s)
-{
-	if (s[0] == '.' && pattern[0] != '.')
-		return false;
-	return match_from(pattern, s);
-}
-
-/* ---- globbing ---- */
-
-static bool has_glob(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\\' && i + 1 < n)
-			i++;
-		else if (p[i] == '*' || p[i] == '?' || p[i] == '[')
-			return true;
-	}
-	return false;
-}
-
-static char *unescape(const struct sh_expand_ops *ops, const char *p, size_t n)
-{
-	char *d = ops->alloc(n + 1);
-	if (!d)
-		return NULL;
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\\' && i + 1 < n)
-			i++;
-		d[k++] = p[i];
-	}
-	d[k] = '\0';
-	return d;
-}
-
-struct glob_step {
-	const struct sh_expand_ops *ops;
-	const char *pattern; /* this component, NUL-ended */
-	const char *dir;     /* the path so far ("" or ending in '/') */
-	struct sh_fields *next;
-	bool failed;
-};
-
-static void glob_emit(void *arg, const char *name)
-{
-	struct glob_step *g = arg;
-	if (g->failed || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-	    !sh_match(g->pattern, name))
-		return;
-	size_t dl = strlen(g->dir), nl = strlen(name);
-	char *path = g->ops->alloc(dl + nl + 1);
-	if (!path) {
-		g->failed = true;
-		return;
-	}
-	memcpy(path, g->dir, dl);
-	memcpy(path + dl, name, nl + 1);
-	if (fields_add(g->next, g->ops, path) < 0)
-		g->failed = true;
-}
-
-static void sort_fields(struct sh_fields *f)
-{
-	for (int i = 1; i < f->n; i++) {
-		char *x = f->v[i];
-		int j = i;
-		for (; j > 0 && strcmp(f->v[j - 1], x) > 0; j--)
-			f->v[j] = f->v[j - 1];
-		f->v[j] = x;
-	}
-}
-
-/* Glob pattern into out; 0 with nothing added if it matches nothing. */
-static int glob(const char *pattern, const struct sh_expand_ops *ops, struct sh_fields *out)
-{
-	struct sh_fields cur = { 0 }, next = { 0 };
-	if (fields_add(&cur, ops, dup_str(ops, pattern[0] == '/' ? "/" : "")) < 0)
-		return -1;
-	const char *p = pattern;
-	int r = 0;
-	while (*p && cur.n && r == 0) {
-		while (*p == '/')
-			p++;
-		const char *e = p;
-		while (*e && *e != '/')
-			e++;
-		if (e == p)
-			break;
-		bool last = *e == '\0';
-		char *comp = ops->alloc((size_t)(e - p) + 1);
-		if (!comp) {
-			r = -1;
-			break;
-		}
-		memcpy(comp, p, (size_t)(e - p));
-		comp[e - p] = '\0';
-		for (int i = 0; i < cur.n && r == 0; i++) {
-			if (has_glob(comp, (size_t)(e - p))) {
-				struct glob_step g = { ops, comp, cur.v[i], &next, false };
-				ops->list_dir(ops->ctx, cur.v[i][0] ? cur.v[i] : ".", glob_emit,
-					      &g);
-				if (g.failed)
-					r = -1;
-			} else {
-				char *lit = unescape(ops, comp, strlen(comp));
-				size_t dl = strlen(cur.v[i]), ll = lit ? strlen(lit) : 0;
-				char *path = lit ? ops->alloc(dl + ll + 1) : NULL;
-				if (path) {
-					memcpy(path, cur.v[i], dl);
-					memcpy(path + dl, lit, ll + 1);
-				}
-				if (lit)
-					ops->release(lit);
-				if (fields_add(&next, ops, path) < 0)
-					r = -1;
-			}
-		}
-		ops->release(comp);
-		/* directories go on: give each a slash */
-		if (!last)
-			for (int i = 0; i < next.n && r == 0; i++) {
-				size_t l = strlen(next.v[i]);
-				char *d = ops->alloc(l + 2);
-				if (!d) {
-					r = -1;
-					break;
-				}
-				memcpy(d, next.v[i], l);
-				d[l] = '/';
-				d[l + 1] = '\0';
-				ops->release(next.v[i]);
-				next.v[i] = d;
-			}
-		sh_fields_free(&cur, ops);
-		cur = next;
-		next = (struct sh_fields){ 0 };
-		p = e;
-	}
-	if (r == 0) {
-		sort_fields(&cur);
-		for (int i = 0; i < cur.n && r == 0; i++) {
-			r = fields_add(out, ops, cur.v[i]);
-			cur.v[i] = NULL;
-		}
-	}
-	for (int i = 0; i < cur.n; i++)
-		if (cur.v[i])
-			ops->release(cur.v[i]);
-	if (cur.v)
-		ops->release(cur.v);
-	cur.n = 0;
-	sh_fields_free(&next, ops);
-	return r;
-}
-
 /* ---- the word ---- */
 
 struct field {
 	struct sbuf b;
 	bool have;  /* a field exists (even empty, from quotes) */
 	bool globby; /* an unquoted glob character is in it */
+	bool nosplit; /* one string wanted: values are not split */
 };
 
 static void put(struct field *f, char c, bool quoted)
@@ -362,13 +138,13 @@ static int end_field(struct field *f, const struct sh_expand_ops *ops, struct sh
 		const char *pat = f->b.s ? f->b.s : "";
 		int before = out->n;
 		if (f->globby && ops->list_dir)
-			r = glob(pat, ops, out);
+			r = sh_glob(pat, ops, out);
 		if (r == 0 && out->n == before)
-			r = fields_add(out, ops, unescape(ops, pat, strlen(pat)));
+			r = sh_fields_add(out, ops, sh_unescape(ops, pat, strlen(pat)));
 	}
 	if (f->b.s)
 		ops->release(f->b.s);
-	*f = (struct field){ .b = { .ops = ops } };
+	*f = (struct field){ .b = { .ops = ops }, .nosplit = f->nosplit };
 	return r;
 }
 
@@ -378,7 +154,7 @@ static int put_value(struct field *f, const char *v, bool quoted, const struct s
 		     struct sh_fields *out)
 {
 	for (; v && *v; v++) {
-		if (!quoted && (*v == ' ' || *v == '\t' || *v == '\n')) {
+		if (!quoted && !f->nosplit && (*v == ' ' || *v == '\t' || *v == '\n')) {
 			if (f->have && end_field(f, ops, out) < 0)
 				return -1;
 			continue;
@@ -388,6 +164,215 @@ static int put_value(struct field *f, const char *v, bool quoted, const struct s
 	return 0;
 }
 
+static int report(const struct sh_expand_ops *ops, const char *msg)
+{
+	if (ops->error)
+		ops->error(ops->ctx, msg);
+	return -2; /* said: the caller need not say "out of memory" too */
+}
+
+/* w[i] is a '(' (of "$(" or "$(("): the index of its matching ')'.
+ * The lexer checked the word, so it is there; quotes inside are followed. */
+static size_t paren_end(const char *w, size_t i)
+{
+	int depth = 0;
+	for (; w[i]; i++) {
+		char c = w[i];
+		if (c == '\\' && w[i + 1]) {
+			i++;
+		} else if (c == '\'') {
+			while (w[i + 1] && w[i + 1] != '\'')
+				i++;
+			if (w[i + 1])
+				i++;
+		} else if (c == '"') {
+			for (i++; w[i] && w[i] != '"'; i++)
+				if (w[i] == '\\' && w[i + 1])
+					i++;
+			if (!w[i])
+				return i;
+		} else if (c == '(') {
+			depth++;
+		} else if (c == ')' && --depth == 0) {
+			return i;
+		}
+	}
+	return i;
+}
+
+static int expand_text(const char *s, size_t n, bool heredoc, const struct sh_expand_ops *ops,
+		       struct field *f, struct sh_fields *out);
+
+/* Run text as commands: their output, less trailing newlines, as a value. */
+static int command_subst(const char *text, size_t len, struct field *f, bool quoted,
+			 const struct sh_expand_ops *ops, struct sh_fields *out)
+{
+	if (!ops->subst)
+		return 0;
+	char *o = ops->subst(ops->ctx, text, len);
+	if (!o)
+		return -2; /* the runner said why */
+	size_t n = strlen(o);
+	while (n && o[n - 1] == '\n')
+		o[--n] = '\0';
+	if (quoted)
+		f->have = true;
+	int r = put_value(f, o, quoted, ops, out);
+	ops->release(o);
+	return r;
+}
+
+static const char *arith_get(void *ctx, const char *name, size_t len)
+{
+	const struct sh_expand_ops *ops = ctx;
+	return ops->var(ops->ctx, name, len);
+}
+
+static int arith_set(void *ctx, const char *name, size_t len, long v)
+{
+	const struct sh_expand_ops *ops = ctx;
+	return ops->set ? ops->set(ops->ctx, name, len, v) : -1;
+}
+
+/* $((expr)): expand what is inside as in double quotes, then evaluate. */
+static int arith_subst(const char *text, size_t len, struct field *f,
+		       const struct sh_expand_ops *ops)
+{
+	struct field inner = { .b = { .ops = ops } };
+	struct sh_fields none = { 0 };
+	int r = expand_text(text, len, true, ops, &inner, &none);
+	sh_fields_free(&none, ops);
+	if (r < 0 || inner.b.oom) {
+		if (inner.b.s)
+			ops->release(inner.b.s);
+		return r < 0 ? r : -1;
+	}
+	const char *e = inner.b.s ? inner.b.s : "";
+	/* the field escapes quoted glob characters: none matter here */
+	char *plain = sh_unescape(ops, e, strlen(e));
+	if (inner.b.s)
+		ops->release(inner.b.s);
+	if (!plain)
+		return -1;
+	struct sh_arith_ops aops = { arith_get, arith_set, (void *)ops };
+	long v;
+	char err[80], msg[160];
+	r = sh_arith(plain, strlen(plain), &aops, &v, err, sizeof(err));
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "$((%.60s)): %s", plain, err);
+		ops->release(plain);
+		return report(ops, msg);
+	}
+	ops->release(plain);
+	char num[24];
+	snprintf(num, sizeof(num), "%ld", v);
+	for (char *c = num; *c; c++)
+		put(f, *c, true);
+	return 0;
+}
+
+/* `text`: backslash quotes $ ` and \ inside; the rest is the command. */
+static int backquote_subst(const char *w, size_t *i, struct field *f, bool quoted,
+			   const struct sh_expand_ops *ops, struct sh_fields *out)
+{
+	size_t start = *i + 1, end = start;
+	while (w[end] && w[end] != '`')
+		end += w[end] == '\\' && w[end + 1] ? 2 : 1;
+	char *text = ops->alloc(end - start + 1);
+	if (!text)
+		return -1;
+	size_t n = 0;
+	for (size_t k = start; k < end; k++) {
+		if (w[k] == '\\' && (w[k + 1] == '$' || w[k + 1] == '`' || w[k + 1] == '\\'))
+			k++;
+		text[n++] = w[k];
+	}
+	text[n] = '\0';
+	*i = w[end] ? end + 1 : end;
+	int r = command_subst(text, n, f, quoted, ops, out);
+	ops->release(text);
+	return r;
+}
+
+/* "$@": each positional parameter a field of its own (none if there
+ * are none); text around it joins the first and the last. */
+static int quoted_at(struct field *f, const struct sh_expand_ops *ops, struct sh_fields *out)
+{
+	const char *count = ops->var(ops->ctx, "#", 1);
+	long n = count ? strtol(count, NULL, 10) : 0;
+	for (long k = 1; k <= n; k++) {
+		char num[24];
+		int l = snprintf(num, sizeof(num), "%ld", k);
+		f->have = true;
+		int r = put_value(f, ops->var(ops->ctx, num, (size_t)l), true, ops, out);
+		if (r == 0 && k < n)
+			r = end_field(f, ops, out);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ${NAME}, ${#NAME}, ${NAME-word} ${NAME:-word} ${NAME+word} ${NAME:+word}
+ * and ${NAME?word} ${NAME:?word}: w[*i] is the '$'. The word is expanded
+ * as inside double quotes. */
+static int braced(const char *w, size_t *i, struct field *f, bool quoted,
+		  const struct sh_expand_ops *ops, struct sh_fields *out)
+{
+	const char *s = w + *i + 2;
+	/* the closing brace, past quotes and nested braces in the word */
+	size_t end = 0;
+	for (int depth = 1; s[end]; end++) {
+		if (s[end] == '\\' && s[end + 1])
+			end++;
+		else if (s[end] == '{')
+			depth++;
+		else if (s[end] == '}' && --depth == 0)
+			break;
+	}
+	*i += 2 + end + (s[end] ? 1 : 0);
+	bool length = s[0] == '#' && end > 1;
+	const char *name = s + length;
+	size_t len = 0;
+	if (name[0] == '?' || name[0] == '$' || name[0] == '#' || name[0] == '!' ||
+	    name[0] == '@' || name[0] == '*')
+		len = 1;
+	else
+		while (isalnum(name[len]) || name[len] == '_')
+			len++;
+	const char *op = name + len, *stop = s + end;
+	if (len == 0 || (length && op != stop))
+		return report(ops, "bad substitution");
+	if (quoted)
+		f->have = true;
+	const char *v = ops->var(ops->ctx, name, len);
+	if (length) {
+		char num[24];
+		snprintf(num, sizeof(num), "%zu", v ? strlen(v) : (size_t)0);
+		return put_value(f, num, quoted, ops, out);
+	}
+	if (op == stop)
+		return put_value(f, v, quoted, ops, out);
+	bool colon = *op == ':';
+	char kind = op[colon];
+	const char *word = op + colon + 1;
+	if (kind != '-' && kind != '+' && kind != '?')
+		return report(ops, "bad substitution (only - + ? and their : forms)");
+	bool set = v && (!colon || v[0]);
+	if ((kind == '-' && set) || (kind == '+' && !set))
+		return kind == '-' ? put_value(f, v, quoted, ops, out) : 0;
+	if (kind == '?' && set)
+		return put_value(f, v, quoted, ops, out);
+	if (kind == '?') {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "%.*s: %.*s", (int)len, name,
+			 (int)MIN((size_t)(stop - word), 100),
+			 stop > word ? word : "parameter not set");
+		return report(ops, msg);
+	}
+	return expand_text(word, (size_t)(stop - word), false, ops, f, out);
+}
+
 /* $... at w[*i] (the '$'): expand it, advancing *i past it. */
 static int dollar(const char *w, size_t *i, struct field *f, bool quoted,
 		  const struct sh_expand_ops *ops, struct sh_fields *out)
@@ -395,13 +380,22 @@ static int dollar(const char *w, size_t *i, struct field *f, bool quoted,
 	const char *s = w + *i + 1;
 	const char *name = s;
 	size_t len = 0, skip = 0;
-	if (*s == '{') {
-		const char *end = strchr(s, '}');
-		name = s + 1;
-		len = end ? (size_t)(end - name) : strlen(name);
-		skip = len + 2;
-	} else if (*s == '?' || *s == '$' || *s == '#' || *s == '!' || *s == '@' || *s == '*' ||
-		   isdigit(*s)) {
+	if (*s == '(') {
+		size_t open = *i + 1, close = paren_end(w, open);
+		bool arith = s[1] == '(' && close > open + 2 && w[close - 1] == ')' &&
+			     paren_end(w, open + 1) == close - 1;
+		*i = w[close] ? close + 1 : close;
+		if (arith) {
+			if (quoted)
+				f->have = true;
+			return arith_subst(w + open + 2, close - 1 - (open + 2), f, ops);
+		}
+		return command_subst(w + open + 1, close - open - 1, f, quoted, ops, out);
+	}
+	if (*s == '{')
+		return braced(w, i, f, quoted, ops, out);
+	if (*s == '?' || *s == '$' || *s == '#' || *s == '!' || *s == '@' || *s == '*' ||
+	    isdigit(*s)) {
 		len = 1;
 		skip = 1;
 	} else {
@@ -409,28 +403,59 @@ static int dollar(const char *w, size_t *i, struct field *f, bool quoted,
 			len++;
 		skip = len;
 	}
-	if (len == 0 && *s != '{') {
+	if (len == 0) {
 		put(f, '$', true); /* a lone dollar */
 		*i += 1;
 		return 0;
 	}
 	*i += 1 + skip;
+	if (quoted && *s == '@')
+		return quoted_at(f, ops, out);
 	const char *v = ops->var(ops->ctx, name, len);
 	if (quoted)
 		f->have = true; /* "$EMPTY" is one empty field */
 	return put_value(f, v, quoted, ops, out);
 }
 
-int sh_expand(const char *w, const struct sh_expand_ops *ops, struct sh_fields *out)
+/* Expand n bytes of s as inside double quotes (heredoc: '"' is plain). */
+static int expand_text(const char *s, size_t n, bool heredoc, const struct sh_expand_ops *ops,
+		       struct field *f, struct sh_fields *out)
 {
-	struct field f = { .b = { .ops = ops } };
+	char *w = ops->alloc(n + 1);
+	if (!w)
+		return -1;
+	memcpy(w, s, n);
+	w[n] = '\0';
+	int r = 0;
+	for (size_t i = 0; w[i] && r == 0;) {
+		if (w[i] == '\\' && w[i + 1] &&
+		    (w[i + 1] == '$' || w[i + 1] == '\\' || w[i + 1] == '`' ||
+		     (!heredoc && w[i + 1] == '"') || w[i + 1] == '\n')) {
+			if (w[i + 1] != '\n')
+				put(f, w[i + 1], true);
+			i += 2;
+		} else if (w[i] == '$') {
+			r = dollar(w, &i, f, true, ops, out);
+		} else if (w[i] == '`') {
+			r = backquote_subst(w, &i, f, true, ops, out);
+		} else {
+			put(f, w[i++], true);
+		}
+	}
+	ops->release(w);
+	return r;
+}
+
+static int expand_word(const char *w, const struct sh_expand_ops *ops, struct field *f,
+		       struct sh_fields *out)
+{
 	size_t i = 0;
 	int r = 0;
 	if (w[0] == '~' && (w[1] == '/' || w[1] == '\0')) {
 		const char *home = ops->var(ops->ctx, "HOME", 4);
 		if (home) {
 			for (; *home; home++)
-				put(&f, *home, true);
+				put(f, *home, true);
 			i = 1;
 		}
 	}
@@ -438,44 +463,112 @@ int sh_expand(const char *w, const struct sh_expand_ops *ops, struct sh_fields *
 		char c = w[i];
 		if (c == '\\') {
 			if (w[i + 1]) {
-				put(&f, w[i + 1], true);
+				put(f, w[i + 1], true);
 				i += 2;
 			} else {
-				put(&f, '\\', true);
+				put(f, '\\', true);
 				i++;
 			}
 		} else if (c == '\'') {
-			f.have = true;
+			f->have = true;
 			for (i++; w[i] && w[i] != '\''; i++)
-				put(&f, w[i], true);
+				put(f, w[i], true);
 			if (w[i])
 				i++;
 		} else if (c == '"') {
-			f.have = true;
-			for (i++; w[i] && w[i] != '"' && r == 0;) {
-				if (w[i] == '\\' && w[i + 1] &&
-				    (w[i + 1] == '$' || w[i + 1] == '"' || w[i + 1] == '\\' ||
-				     w[i + 1] == '`')) {
-					put(&f, w[i + 1], true);
-					i += 2;
-				} else if (w[i] == '$') {
-					r = dollar(w, &i, &f, true, ops, out);
+			if (strncmp(w + i, "\"$@\"", 4) != 0)
+				f->have = true; /* "" is a field; "$@" may be none */
+			size_t end = i + 1;
+			while (w[end] && w[end] != '"') {
+				if (w[end] == '\\' && w[end + 1]) {
+					end += 2;
+				} else if (w[end] == '$' && w[end + 1] == '(') {
+					end = paren_end(w, end + 1);
+					if (w[end])
+						end++;
+				} else if (w[end] == '`') {
+					for (end++; w[end] && w[end] != '`';)
+						end += w[end] == '\\' && w[end + 1] ? 2 : 1;
+					if (w[end])
+						end++;
 				} else {
-					put(&f, w[i++], true);
+					end++;
 				}
 			}
-			if (w[i])
-				i++;
+			r = expand_text(w + i + 1, end - i - 1, false, ops, f, out);
+			i = w[end] ? end + 1 : end;
 		} else if (c == '$') {
-			r = dollar(w, &i, &f, false, ops, out);
+			r = dollar(w, &i, f, false, ops, out);
+		} else if (c == '`') {
+			r = backquote_subst(w, &i, f, false, ops, out);
 		} else {
-			put(&f, c, false);
+			put(f, c, false);
 			i++;
 		}
 	}
+	return r;
+}
+
+static int said(int r, const struct sh_expand_ops *ops)
+{
+	if (r == -1)
+		report(ops, "out of memory or too many fields expanding a word");
+	return r < 0 ? -1 : 0;
+}
+
+int sh_expand(const char *w, const struct sh_expand_ops *ops, struct sh_fields *out)
+{
+	struct field f = { .b = { .ops = ops } };
+	int r = expand_word(w, ops, &f, out);
 	if (r == 0)
-		return end_field(&f, ops, out);
+		return said(end_field(&f, ops, out), ops);
 	if (f.b.s)
 		ops->release(f.b.s);
-	return r;
+	return said(r, ops);
+}
+
+/* The field's text: unescaped, or kept as a pattern. */
+static char *field_text(struct field *f, const struct sh_expand_ops *ops, bool pattern)
+{
+	const char *e = f->b.s ? f->b.s : "";
+	char *t = pattern ? sh_dup_str(ops, e) : sh_unescape(ops, e, strlen(e));
+	if (f->b.s)
+		ops->release(f->b.s);
+	return t;
+}
+
+char *sh_expand_one(const char *w, const struct sh_expand_ops *ops, bool pattern)
+{
+	struct field f = { .b = { .ops = ops }, .nosplit = true };
+	struct sh_fields none = { 0 };
+	int r = expand_word(w, ops, &f, &none);
+	sh_fields_free(&none, ops);
+	if (r < 0 || f.b.oom) {
+		if (f.b.s)
+			ops->release(f.b.s);
+		said(r < 0 ? r : -1, ops);
+		return NULL;
+	}
+	char *t = field_text(&f, ops, pattern);
+	if (!t)
+		said(-1, ops);
+	return t;
+}
+
+char *sh_expand_heredoc(const char *body, const struct sh_expand_ops *ops)
+{
+	struct field f = { .b = { .ops = ops } };
+	struct sh_fields none = { 0 };
+	int r = expand_text(body, strlen(body), true, ops, &f, &none);
+	sh_fields_free(&none, ops);
+	if (r < 0 || f.b.oom) {
+		if (f.b.s)
+			ops->release(f.b.s);
+		said(r < 0 ? r : -1, ops);
+		return NULL;
+	}
+	char *t = field_text(&f, ops, false);
+	if (!t)
+		said(-1, ops);
+	return t;
 }

@@ -106,9 +106,15 @@ bool job_intr_arm(void)
 	return intr_armed;
 }
 
+static int intr_holds;    /* loops running that keep it armed */
+static uint32_t intr_seen; /* ki_cons_intrs when the outermost began */
+static bool intr_hit;
+
 /* At the prompt Ctrl-C is a byte again: the line editor drops the line. */
 static void job_intr_disarm(void)
 {
+	if (intr_holds)
+		return;
 	if (intr_armed && ukinfo->ki_console == thisenv_id &&
 	    sys_cons_set_intr(CONS_INTR_OFF, 0, 0) == 0)
 		intr_armed = false;
@@ -133,6 +139,30 @@ static bool jobs_poll_all(void)
 		reaped |= after != before;
 	}
 	return reaped;
+}
+
+void intr_begin(void)
+{
+	if (intr_holds++ == 0) {
+		intr_hit = false;
+		job_intr_arm();
+		intr_seen = ukinfo->ki_cons_intrs;
+	}
+}
+
+void intr_end(void)
+{
+	if (--intr_holds == 0) {
+		intr_hit = false;
+		job_intr_disarm();
+	}
+}
+
+bool intr_pending(void)
+{
+	if (intr_holds && intr_armed && ukinfo->ki_cons_intrs != intr_seen)
+		intr_hit = true;
+	return intr_hit;
 }
 
 int job_wait_fg(struct job *j)

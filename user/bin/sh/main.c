@@ -51,6 +51,69 @@ static void prompt(void)
 		fdprintf(1, "exo:%s$ ", posix_cwd());
 }
 
+/* Lines typed or read so far of a command still open (an if without its
+ * fi, a quote): a PS2 prompt asks for the rest. */
+static char *pending;
+static size_t pending_len;
+
+static void pending_drop(void)
+{
+	free(pending);
+	pending = NULL;
+	pending_len = 0;
+}
+
+/* Add a line; run what is complete. true if more is wanted. */
+static bool feed_line(const char *line, size_t n)
+{
+	if (pending_len + n + 2 > SH_TEXT_MAX) {
+		fdprintf(2, "sh: command too long (at most %d bytes)\n", SH_TEXT_MAX);
+		pending_drop();
+		last_status = 2;
+		return false;
+	}
+	char *b = malloc(pending_len + n + 2);
+	if (!b) {
+		fdprintf(2, "sh: out of memory\n");
+		pending_drop();
+		return false;
+	}
+	if (pending)
+		memcpy(b, pending, pending_len);
+	memcpy(b + pending_len, line, n);
+	b[pending_len + n] = '\n';
+	b[pending_len + n + 1] = '\0';
+	free(pending);
+	pending = b;
+	pending_len += n + 1;
+	if (text_state(pending) == SH_PARSE_MORE)
+		return true;
+	char *text = pending;
+	pending = NULL;
+	pending_len = 0;
+	run_text(text);
+	free(text);
+	return false;
+}
+
+/* End of input with a command still open: say what is open. */
+static void feed_end(void)
+{
+	if (!pending)
+		return;
+	char *text = pending;
+	pending = NULL;
+	pending_len = 0;
+	run_text(text); /* the parse error names what is open */
+	free(text);
+}
+
+static void prompt2(void)
+{
+	const char *ps2 = getenv("PS2");
+	fdprintf(1, "%s", ps2 ? ps2 : "> ");
+}
+
 static bool is_init(void)
 {
 	return thisenv->env_parent_id == 0;
@@ -85,24 +148,30 @@ static void console_loop(void)
 			if (r == ED_MORE)
 				continue;
 			echo_flush();
-			if (r == ED_EOF) {
+			bool more = false;
+			if (r == ED_EOF && pending) {
+				feed_end(); /* Ctrl-D ends the open command, not the shell */
+			} else if (r == ED_EOF) {
 				exit_requested = true;
 				exit_code = last_status;
 				break;
-			}
-			if (r == ED_LINE) {
+			} else if (r == ED_LINE) {
 				sh_edit_remember(&ed, ed.line);
 				static char line[SH_LINE_MAX + 1];
 				memcpy(line, ed.line, (size_t)ed.len + 1);
-				run_line(line);
+				more = feed_line(line, (size_t)ed.len);
 			} else {
+				pending_drop();
 				last_status = 128 + SIGINT;
 			}
 			if (exit_requested)
 				break;
 			/* what was typed while the command ran is new input */
 			sh_edit_init(&ed);
-			prompt();
+			if (more)
+				prompt2();
+			else
+				prompt();
 		}
 		echo_flush();
 	}
@@ -116,9 +185,11 @@ static void line_loop(void)
 		return;
 	in_init(in, 0);
 	bool tty = isatty(0) == 1;
-	static char line[SH_LINE_MAX + 1];
+	bool more = false;
 	while (!exit_requested) {
-		if (tty)
+		if (tty && more)
+			prompt2();
+		else if (tty)
 			prompt();
 		char *l;
 		ssize_t n = in_line(in, &l);
@@ -130,10 +201,10 @@ static void line_loop(void)
 			fdprintf(2, "sh: line too long (at most %d bytes)\n", SH_LINE_MAX);
 			continue;
 		}
-		memcpy(line, l, (size_t)n);
-		line[n] = '\0';
-		run_line(line);
+		more = feed_line(l, (size_t)n);
 	}
+	if (!exit_requested)
+		feed_end();
 	free(in);
 	if (!exit_requested)
 		exit_code = last_status;

@@ -1,296 +1,348 @@
 /*
- * The shell's parser (parse.h): one line into pipelines, commands,
- * redirections and raw words.
+ * The shell's parser (parse.h): a complete command into a tree of lists,
+ * and-or lists, pipelines and simple commands; compound commands and
+ * function definitions are in parse_ctl.c. Recursive descent over the
+ * lexer's tokens (lex.c); nesting is bounded by SH_NEST_MAX, since each
+ * level is a few stack frames.
  *
- * A lexer reads a word or an operator at a time; words are copied with
- * their quotes into p->text, since expansion (expand.c) needs to know what
- * was quoted. Everything is bounded by the arrays of struct sh_prog; the
- * first problem ends the parse with a message in p->err.
+ * A simple command's words are consecutive in p->words; its redirection
+ * targets and here-document bodies are not words (they sit in p->text,
+ * named by offset), so nothing has to be moved out of the run.
  */
 #include <common/fmt.h>
 #include <common/string.h>
-#include "parse.h"
-
-enum tok { T_WORD, T_PIPE, T_OR, T_AND, T_ANDAND, T_SEMI, T_BANG, T_REDIR, T_END, T_ERR };
-
-struct lexer {
-	const char *s;
-	size_t pos;
-	struct sh_prog *p;
-	size_t textlen;
-	/* the last token */
-	int tok;
-	int word;            /* T_WORD: index in p->words */
-	struct sh_redir rd;  /* T_REDIR: all but the word */
-	size_t tok_start;
-	bool at_start; /* a pipeline may start here: '!' is an operator */
-};
-
-static int fail(struct lexer *lx, const char *fmt, const char *what)
-{
-	if (!lx->p->err[0])
-		snprintf(lx->p->err, sizeof(lx->p->err), fmt, what);
-	lx->tok = T_ERR;
-	return -1;
-}
-
-static bool is_meta(char c)
-{
-	return c == '|' || c == '&' || c == ';' || c == '<' || c == '>' || c == '(' || c == ')' ||
-	       c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0';
-}
-
-/* Copy a word, quotes and all, to p->text; stop at an unquoted
- * metacharacter. */
-static int lex_word(struct lexer *lx)
-{
-	struct sh_prog *p = lx->p;
-	if (p->nwords == SH_WORDS_MAX)
-		return fail(lx, "too many words (at most %s)", "512");
-	size_t start = lx->textlen;
-	const char *s = lx->s;
-	size_t i = lx->pos;
-	while (!is_meta(s[i])) {
-		char c = s[i];
-		size_t from = i;
-		if (c == '\\') {
-			i += s[i + 1] ? 2 : 1;
-		} else if (c == '\'') {
-			const char *end = strchr(s + i + 1, '\'');
-			if (!end)
-				return fail(lx, "unterminated %s", "single quote");
-			i = (size_t)(end - s) + 1;
-		} else if (c == '"') {
-			for (i++; s[i] && s[i] != '"'; i++)
-				if (s[i] == '\\' && s[i + 1])
-					i++;
-			if (!s[i])
-				return fail(lx, "unterminated %s", "double quote");
-			i++;
-		} else if (c == '$' && s[i + 1] == '{') {
-			const char *end = strchr(s + i, '}');
-			if (!end)
-				return fail(lx, "unterminated %s", "${");
-			i = (size_t)(end - s) + 1;
-		} else {
-			i++;
-		}
-		if (lx->textlen + (i - from) + 1 > sizeof(p->text))
-			return fail(lx, "line too long%s", "");
-		memcpy(p->text + lx->textlen, s + from, i - from);
-		lx->textlen += i - from;
-	}
-	p->text[lx->textlen++] = '\0';
-	p->words[p->nwords] = p->text + start;
-	lx->word = p->nwords++;
-	lx->pos = i;
-	lx->tok = T_WORD;
-	return 0;
-}
-
-static int next(struct lexer *lx)
-{
-	const char *s = lx->s;
-	while (s[lx->pos] == ' ' || s[lx->pos] == '\t' || s[lx->pos] == '\r' || s[lx->pos] == '\n')
-		lx->pos++;
-	if (s[lx->pos] == '#') /* a comment, to the end of the line */
-		while (s[lx->pos])
-			lx->pos++;
-	lx->tok_start = lx->pos;
-	char c = s[lx->pos], d = c ? s[lx->pos + 1] : '\0';
-	/* an IO number: one digit right before < or > */
-	int fd = -1;
-	if (isdigit(c) && (d == '<' || d == '>')) {
-		fd = c - '0';
-		lx->pos++;
-		c = d;
-		d = s[lx->pos + 1];
-	}
-	switch (c) {
-	case '\0': lx->tok = T_END; return 0;
-	case '|':
-		lx->pos += d == '|' ? 2 : 1;
-		lx->tok = d == '|' ? T_OR : T_PIPE;
-		return 0;
-	case '&':
-		lx->pos += d == '&' ? 2 : 1;
-		lx->tok = d == '&' ? T_ANDAND : T_AND;
-		return 0;
-	case ';':
-		lx->pos++;
-		lx->tok = T_SEMI;
-		return 0;
-	case '(':
-	case ')': return fail(lx, "subshells '%s' are not supported", c == '(' ? "(" : ")");
-	case '<':
-	case '>': {
-		struct sh_redir *rd = &lx->rd;
-		lx->pos++;
-		rd->fd = fd >= 0 ? fd : c == '<' ? 0 : 1;
-		rd->word = -1;
-		rd->dupfd = -1;
-		if (d == '&') {
-			lx->pos++;
-			char t = s[lx->pos];
-			if (!isdigit(t) || !is_meta(s[lx->pos + 1]))
-				return fail(lx, "syntax error: %s& needs one digit",
-					    c == '<' ? "<" : ">");
-			rd->op = R_DUP;
-			rd->dupfd = t - '0';
-			lx->pos++;
-		} else if (c == '>' && d == '>') {
-			lx->pos++;
-			rd->op = R_APPEND;
-		} else {
-			rd->op = c == '<' ? R_IN : R_OUT;
-		}
-		lx->tok = T_REDIR;
-		return 0;
-	}
-	default:
-		if (c == '!' && is_meta(d) && lx->at_start) {
-			lx->pos++;
-			lx->tok = T_BANG;
-			return 0;
-		}
-		return lex_word(lx);
-	}
-}
-
-static int next_at_start(struct lexer *lx)
-{
-	lx->at_start = true;
-	int r = next(lx);
-	lx->at_start = false;
-	return r;
-}
-
-static const char *tok_name(int t)
-{
-	static const char *const names[] = { "word", "|", "||",          "&",          "&&",
-					     ";",    "!", "redirection", "end of line" };
-	return t >= 0 && t < (int)ARRAY_SIZE(names) ? names[t] : "?";
-}
+#include "lex.h"
 
 static int unexpected(struct lexer *lx)
 {
-	return fail(lx, "syntax error near '%s'", tok_name(lx->tok));
+	if (lx->tok == T_END)
+		return lex_more(lx, "syntax error near '%s'", "end of line");
+	return lex_fail(lx, "syntax error near '%s'", lex_tok_name(lx));
 }
 
-/* command := { word | redir }; the current token starts it. */
+/* Skip newlines (after && || | and the like). */
+int parse_linebreak(struct lexer *lx)
+{
+	while (lx->tok == T_NEWLINE)
+		if (lex_next(lx) < 0)
+			return -1;
+	return 0;
+}
+
+static void link_kid(struct sh_prog *p, int parent, int *last, int kid)
+{
+	if (*last < 0)
+		p->nodes[parent].n_kid = kid;
+	else
+		p->nodes[*last].n_next = kid;
+	*last = kid;
+}
+
+/* The delimiter word of a here-document, quotes removed in place; true
+ * if anything was quoted (then the body is not expanded). */
+static bool heredoc_delim(char *w)
+{
+	bool quoted = false;
+	char *d = w;
+	for (char *s = w; *s; s++) {
+		if (*s == '\'' || *s == '"') {
+			quoted = true;
+			continue;
+		}
+		if (*s == '\\' && s[1]) {
+			quoted = true;
+			s++;
+		}
+		*d++ = *s;
+	}
+	*d = '\0';
+	return quoted;
+}
+
+/* The current token is a redirection: add it, with its target, to the
+ * node being built. */
+static int parse_redir(struct lexer *lx, int node)
+{
+	struct sh_prog *p = lx->p;
+	struct sh_redir rd = lx->rd;
+	bool heredoc = lx->heredoc, strip = lx->strip_tabs;
+	if (rd.op != R_DUP) {
+		if (lex_next(lx) < 0)
+			return -1;
+		if (lx->tok != T_WORD) {
+			if (lx->tok == T_END || lx->tok == T_NEWLINE)
+				return lex_fail(lx, "syntax error: redirection without a %s",
+						heredoc ? "delimiter" : "file name");
+			return unexpected(lx);
+		}
+		char *w = p->words[lx->word];
+		rd.word = (int)(w - p->text);
+		lex_drop_word(lx);
+		if (heredoc) {
+			if (lx->nhd == HEREDOCS_PENDING_MAX)
+				return lex_fail(lx,
+						"too many here-documents on one line (at most %s)",
+						"16");
+			if (heredoc_delim(w))
+				rd.op = R_HEREDOC_RAW;
+		}
+	}
+	int r = add_redir(lx, &rd);
+	if (r < 0)
+		return -1;
+	if (heredoc)
+		lx->hd[lx->nhd++] = (struct heredoc_pending){ r, p->text + rd.word, strip };
+	struct sh_node *n = &p->nodes[node];
+	if (n->n_nredirs == 0)
+		n->n_redir0 = r;
+	n->n_nredirs++;
+	return 0;
+}
+
+/* Redirections after a compound command. */
+static int parse_redirs_after(struct lexer *lx, int node)
+{
+	struct sh_node *n = &lx->p->nodes[node];
+	n->n_redir0 = lx->p->nredirs;
+	while (lx->tok == T_REDIR)
+		if (parse_redir(lx, node) < 0 || lex_next(lx) < 0)
+			return -1;
+	return 0;
+}
+
+static bool starts_compound(struct lexer *lx)
+{
+	return lx->tok == T_LPAREN || lex_is(lx, "if") || lex_is(lx, "while") ||
+	       lex_is(lx, "until") || lex_is(lx, "for") || lex_is(lx, "case") || lex_is(lx, "{");
+}
+
+static int parse_function(struct lexer *lx, int cmd);
+
+/* command := simple | compound {redir} | function definition */
 static int parse_command(struct lexer *lx)
 {
 	struct sh_prog *p = lx->p;
-	if (p->ncmds == SH_CMDS_MAX)
-		return fail(lx, "too many commands (at most %s)", "64");
-	struct sh_cmd *c = &p->cmds[p->ncmds];
+	if (starts_compound(lx)) {
+		int n = parse_compound(lx);
+		if (n < 0 || parse_redirs_after(lx, n) < 0)
+			return -1;
+		return n;
+	}
+	int c = node_new(lx, K_CMD);
+	if (c < 0)
+		return -1;
 	/* the current token, already lexed, may be its first word */
-	*c = (struct sh_cmd){ .word0 = p->nwords - (lx->tok == T_WORD), .redir0 = p->nredirs };
-	/* words of a command are consecutive: redirection targets go in a
-	 * second pass, so collect them here first */
-	int targets[SH_REDIRS_MAX];
-	int ntargets = 0;
-	size_t target_pos[SH_REDIRS_MAX];
+	p->nodes[c].n_word0 = p->nwords - (lx->tok == T_WORD);
 	for (;;) {
 		if (lx->tok == T_WORD) {
-			c->nwords++;
+			p->nodes[c].n_nwords++;
 		} else if (lx->tok == T_REDIR) {
-			if (p->nredirs == SH_REDIRS_MAX)
-				return fail(lx, "too many redirections (at most %s)", "64");
-			struct sh_redir rd = lx->rd;
-			if (rd.op != R_DUP) {
-				/* the target is the next word; it is not an argument */
-				if (next(lx) < 0)
-					return -1;
-				if (lx->tok != T_WORD)
-					return fail(lx, "syntax error: redirection without a %s",
-						    "file name");
-				/* move it out of the argument run: remember and drop */
-				target_pos[ntargets] = (size_t)(p->words[lx->word] - p->text);
-				targets[ntargets++] = p->nredirs;
-				p->nwords--;
-			}
-			p->redirs[p->nredirs++] = rd;
-			c->nredirs++;
+			if (parse_redir(lx, c) < 0)
+				return -1;
+		} else if (lx->tok == T_LPAREN && p->nodes[c].n_nwords == 1 &&
+			   p->nodes[c].n_nredirs == 0) {
+			return parse_function(lx, c);
 		} else {
 			break;
 		}
-		if (next(lx) < 0)
+		if (lex_next(lx) < 0)
 			return -1;
 	}
-	if (c->nwords == 0 && c->nredirs == 0)
+	struct sh_node *n = &p->nodes[c];
+	if (n->n_nwords == 0 && n->n_nredirs == 0)
 		return unexpected(lx);
-	/* the targets' words after the arguments */
-	for (int i = 0; i < ntargets; i++) {
-		if (p->nwords == SH_WORDS_MAX)
-			return fail(lx, "too many words (at most %s)", "512");
-		p->words[p->nwords] = p->text + target_pos[i];
-		p->redirs[targets[i]].word = p->nwords++;
+	n->n_end = (int)lx->tok_start;
+	return c;
+}
+
+/* NAME ( ) linebreak compound: the "(" is the current token. */
+static int parse_function(struct lexer *lx, int cmd)
+{
+	struct sh_prog *p = lx->p;
+	struct sh_node *n = &p->nodes[cmd];
+	const char *name = p->words[n->n_word0];
+	if (!sh_valid_name(name, strlen(name)))
+		return lex_fail(lx, "syntax error: '%s' is not a valid function name", name);
+	n->n_kind = K_FUNC;
+	if (lex_next(lx) < 0)
+		return -1;
+	if (lx->tok != T_RPAREN)
+		return unexpected(lx);
+	if (lex_next(lx) < 0 || parse_linebreak(lx) < 0)
+		return -1;
+	if (!starts_compound(lx)) {
+		if (lx->tok == T_END)
+			return lex_more(lx, "syntax error: function '%s' has no body", name);
+		return unexpected(lx);
 	}
-	p->ncmds++;
-	return 0;
+	int body = parse_compound(lx);
+	if (body < 0 || parse_redirs_after(lx, body) < 0)
+		return -1;
+	p->nodes[cmd].n_a = body;
+	p->nodes[cmd].n_end = (int)lx->tok_start;
+	return cmd;
 }
 
 static int parse_pipeline(struct lexer *lx)
 {
 	struct sh_prog *p = lx->p;
-	if (p->npipes == SH_CMDS_MAX)
-		return fail(lx, "too many pipelines (at most %s)", "64");
-	struct sh_pipeline *pl = &p->pipes[p->npipes];
-	*pl = (struct sh_pipeline){ .cmd0 = p->ncmds, .start = (int)lx->tok_start };
-	if (lx->tok == T_BANG) {
-		pl->negate = true;
-		if (next(lx) < 0)
+	int pl = node_new(lx, K_PIPE), last = -1;
+	if (pl < 0)
+		return -1;
+	if (lex_is(lx, "!")) {
+		lex_drop_word(lx);
+		p->nodes[pl].n_negate = true;
+		if (lex_next(lx) < 0)
 			return -1;
 	}
 	for (;;) {
-		if (parse_command(lx) < 0)
+		int c = parse_command(lx);
+		if (c < 0)
 			return -1;
-		pl->ncmds++;
+		link_kid(p, pl, &last, c);
 		if (lx->tok != T_PIPE)
 			break;
-		if (next(lx) < 0)
+		if (lex_next(lx) < 0 || parse_linebreak(lx) < 0)
 			return -1;
 	}
-	pl->end = (int)lx->tok_start;
-	p->npipes++;
-	return 0;
+	p->nodes[pl].n_end = (int)lx->tok_start;
+	return pl;
 }
 
-int sh_parse(const char *line, struct sh_prog *p)
+static int parse_andor(struct lexer *lx)
 {
-	p->npipes = p->ncmds = p->nredirs = p->nwords = 0;
-	p->err[0] = '\0';
-	if (strnlen(line, SH_LINE_MAX + 1) > SH_LINE_MAX) {
-		snprintf(p->err, sizeof(p->err), "line too long (at most %d bytes)", SH_LINE_MAX);
+	struct sh_prog *p = lx->p;
+	int ao = node_new(lx, K_ANDOR), last = -1;
+	if (ao < 0)
 		return -1;
-	}
-	struct lexer lx = { .s = line, .p = p };
-	if (next_at_start(&lx) < 0)
-		return -1;
-	while (lx.tok != T_END) {
-		if (parse_pipeline(&lx) < 0)
+	int join = J_FIRST;
+	for (;;) {
+		int pl = parse_pipeline(lx);
+		if (pl < 0)
 			return -1;
-		struct sh_pipeline *pl = &p->pipes[p->npipes - 1];
-		switch (lx.tok) {
-		case T_END: pl->next = N_END; return 0;
-		case T_SEMI:
-		case T_AND:
-			pl->next = lx.tok == T_SEMI ? N_SEQ : N_BG;
-			if (next_at_start(&lx) < 0)
-				return -1;
+		p->nodes[pl].n_join = (uint8_t)join;
+		link_kid(p, ao, &last, pl);
+		if (lx->tok != T_ANDAND && lx->tok != T_OR)
 			break;
-		case T_ANDAND:
-		case T_OR:
-			pl->next = lx.tok == T_ANDAND ? N_AND : N_OR;
-			if (next_at_start(&lx) < 0)
-				return -1;
-			if (lx.tok == T_END)
-				return fail(&lx, "syntax error: line ends after '%s'",
-					    pl->next == N_AND ? "&&" : "||");
+		join = lx->tok == T_ANDAND ? J_AND : J_OR;
+		if (lex_next(lx) < 0 || parse_linebreak(lx) < 0)
+			return -1;
+		if (lx->tok == T_END)
+			return lex_more(lx, "syntax error: line ends after '%s'",
+					join == J_AND ? "&&" : "||");
+	}
+	p->nodes[ao].n_end = (int)lx->tok_start;
+	return ao;
+}
+
+/* Does the current token end a list (a reserved word that closes or
+ * continues the construct around it)? */
+static bool list_ends(struct lexer *lx)
+{
+	static const char *const words[] = {
+		"then", "elif", "else", "fi", "do", "done", "esac", "}"
+	};
+	if (lx->tok == T_END || lx->tok == T_RPAREN || lx->tok == T_DSEMI)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (lex_is(lx, words[i]))
+			return true;
+	return false;
+}
+
+/* list: and-or lists separated by ; & or newlines. At the top it ends at
+ * a newline; inside a compound command at the word that closes it. */
+int parse_list(struct lexer *lx, bool top)
+{
+	struct sh_prog *p = lx->p;
+	int list = node_new(lx, K_LIST), last = -1;
+	if (list < 0)
+		return -1;
+	for (;;) {
+		if (!top && parse_linebreak(lx) < 0)
+			return -1;
+		if (list_ends(lx) || lx->tok == T_NEWLINE)
 			break;
-		default: return unexpected(&lx);
+		int ao = parse_andor(lx);
+		if (ao < 0)
+			return -1;
+		link_kid(p, list, &last, ao);
+		if (lx->tok == T_SEMI || lx->tok == T_AND) {
+			p->nodes[ao].n_bg = lx->tok == T_AND;
+			if (lex_next(lx) < 0)
+				return -1;
+		} else if (lx->tok != T_NEWLINE) {
+			break;
 		}
 	}
-	return 0;
+	if (last < 0)
+		return unexpected(lx);
+	p->nodes[list].n_end = (int)lx->tok_start;
+	return list;
+}
+
+void sh_prog_free(struct sh_prog *p)
+{
+	if (p->nodes)
+		p->release(p->nodes);
+	if (p->redirs)
+		p->release(p->redirs);
+	if (p->words)
+		p->release(p->words);
+	if (p->text)
+		p->release(p->text);
+	if (p->src)
+		p->release(p->src);
+	p->nodes = NULL;
+	p->redirs = NULL;
+	p->words = NULL;
+	p->text = p->src = NULL;
+}
+
+int sh_parse(const char *text, struct sh_prog *p, size_t *used)
+{
+	return sh_parse_n(text, strnlen(text, SH_TEXT_MAX + 1), p, used);
+}
+
+int sh_parse_n(const char *text, size_t len, struct sh_prog *p, size_t *used)
+{
+	void *(*alloc)(size_t) = p->alloc;
+	void (*release)(void *) = p->release;
+	*p = (struct sh_prog){ .root = -1, .alloc = alloc, .release = release };
+	*used = 0;
+	if (len > SH_TEXT_MAX)
+		len = SH_TEXT_MAX;
+	struct lexer lx = { .s = text, .len = len, .p = p };
+	int r = lex_next(&lx);
+	if (r == 0)
+		r = parse_linebreak(&lx);
+	if (r == 0 && lx.tok != T_END) {
+		p->root = parse_list(&lx, true);
+		r = p->root < 0 ? -1 : 0;
+		if (r == 0 && lx.tok != T_NEWLINE && lx.tok != T_END)
+			r = unexpected(&lx);
+		if (r == 0 && lx.nhd)
+			r = lex_more(&lx, "unterminated here-document (expected '%s')",
+				     lx.hd[0].delim);
+	}
+	if (r < 0) {
+		p->root = -1;
+		return lx.more ? SH_PARSE_MORE : SH_PARSE_ERR;
+	}
+	if (lx.pos >= SH_TEXT_MAX && text[lx.pos]) {
+		snprintf(p->err, sizeof(p->err), "command too long (at most %d bytes)",
+			 SH_TEXT_MAX);
+		p->root = -1;
+		return SH_PARSE_ERR;
+	}
+	*used = lx.pos;
+	p->src = alloc(lx.pos + 1);
+	if (!p->src) {
+		snprintf(p->err, sizeof(p->err), "out of memory");
+		p->root = -1;
+		return SH_PARSE_ERR;
+	}
+	memcpy(p->src, text, lx.pos);
+	p->src[lx.pos] = '\0';
+	return SH_PARSE_OK;
 }

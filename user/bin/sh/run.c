@@ -1,15 +1,19 @@
 /*
- * Running parsed lines: and-or lists, pipelines, redirections, builtins.
+ * Running pipelines and simple commands (exec.c runs the rest of the
+ * tree): expansion of a command's words, redirections, programs,
+ * builtins and function calls.
  *
  * A pipeline's processes are spawned (posix_spawn) with their descriptors
  * 0-9 given as a map of the shell's own: the pipe between neighbours, the
  * job's terminal (jobs.c) or /dev/null for a background job, then the
  * command's redirections in order. Files are opened with open(), so
  * redirection to files works as soon as a file system registers (until
- * then open answers ENOSYS, /dev/null and /dev/tty excepted). A builtin
- * alone in the foreground runs in the shell with that map; in a pipeline or
- * the background it runs in a forked copy of the shell, which exits with
- * its status. An and-or list sent to the background runs in a forked shell.
+ * then open answers ENOSYS, /dev/null and /dev/tty excepted). A builtin, a
+ * function or a compound command alone in the foreground runs in the shell
+ * with that map on its 0-2; in a pipeline or the background it runs in a
+ * forked copy of the shell, which exits with its status. A here-document
+ * is a pipe the shell fills (a forked writer when it is larger than a
+ * pipe holds).
  *
  * Programs are found by name in the boot image (the kernel's env_create
  * looks them up) until programs load from /bin; a path names the program
@@ -20,26 +24,20 @@
 bool interactive;
 bool exit_requested;
 int exit_code;
-extern pid_t last_bg_pid;
 
-#define VFD 10 /* descriptors a command's redirections can name: 0-9 */
+#define HEREDOC_INLINE 2048 /* bytes written straight into a pipe (it holds more) */
 
-struct builtin {
-	const char *name;
-	int (*fn)(int argc, char **argv, const int *fd);
-	const char *help;
-};
-
-static const struct builtin *builtin_find(const char *name);
-
-/* Does c plainly name a builtin (its first word unquoted)? Then it runs in
- * the shell and needs no terminal of its own. */
-static bool builtin_named(const struct sh_prog *p, const struct sh_cmd *c)
+/* Does n plainly run in the shell (a builtin or function named by its
+ * first word, unquoted; only assignments)? Then it needs no terminal of
+ * its own. */
+static bool runs_in_shell(const struct sh_prog *p, const struct sh_node *n)
 {
-	if (c->nwords == 0)
-		return true; /* assignments or redirections only */
-	const char *w = p->words[c->word0];
-	return !sh_is_assignment(w) && builtin_find(w) != NULL;
+	if (n->n_kind != K_CMD)
+		return true;
+	if (n->n_nwords == 0)
+		return true;
+	const char *w = p->words[n->n_word0];
+	return !sh_is_assignment(w) && (builtin_find(w) != NULL || func_exists(w));
 }
 
 /* ---- expansion ---- */
@@ -51,31 +49,17 @@ static void fields_cleanup(struct sh_fields *f)
 
 /* The command's words, expanded: leading assignments into *assigns (each
  * "NAME=value"), the rest into *args. */
-static int expand_cmd(const struct sh_prog *p, const struct sh_cmd *c, struct sh_fields *args,
+static int expand_cmd(const struct sh_prog *p, const struct sh_node *c, struct sh_fields *args,
 		      struct sh_fields *assigns)
 {
 	bool leading = true;
-	for (int i = 0; i < c->nwords; i++) {
-		const char *w = p->words[c->word0 + i];
+	for (int i = 0; i < c->n_nwords; i++) {
+		const char *w = p->words[c->n_word0 + i];
 		if (leading && sh_is_assignment(w)) {
-			struct sh_fields f = { 0 };
-			if (sh_expand(w, &expand_ops, &f) < 0)
-				return -ENOMEM;
-			/* one value however it split: join the fields again */
-			char buf[SH_LINE_MAX];
-			size_t n = 0;
-			buf[0] = '\0';
-			for (int k = 0; k < f.n; k++)
-				n += (size_t)snprintf(buf + n, sizeof(buf) - MIN(n, sizeof(buf)),
-						      "%s%s", k ? " " : "", f.v[k]);
-			fields_cleanup(&f);
-			if (!strchr(buf, '=')) { /* A="" expands to "A=" anyway */
-				snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "=");
-			}
-			char *s = malloc(strlen(buf) + 1);
+			/* one value, however it would split */
+			char *s = sh_expand_one(w, &expand_ops, false);
 			if (!s)
-				return -ENOMEM;
-			strlcpy(s, buf, strlen(buf) + 1);
+				return -1;
 			if (assigns->n + 2 > assigns->cap) {
 				int cap = assigns->cap ? assigns->cap * 2 : 8;
 				char **v = malloc(sizeof(char *) * (size_t)cap);
@@ -95,18 +79,12 @@ static int expand_cmd(const struct sh_prog *p, const struct sh_cmd *c, struct sh
 		}
 		leading = false;
 		if (sh_expand(w, &expand_ops, args) < 0)
-			return -ENOMEM;
+			return -1;
 	}
 	return 0;
 }
 
 /* ---- redirections ---- */
-
-struct fdmap {
-	int fd[VFD];
-	int opened[SH_REDIRS_MAX];
-	int nopened;
-};
 
 static void fdmap_close_opened(struct fdmap *m)
 {
@@ -115,10 +93,80 @@ static void fdmap_close_opened(struct fdmap *m)
 	m->nopened = 0;
 }
 
-static int apply_redirs(const struct sh_prog *p, const struct sh_cmd *c, struct fdmap *m)
+void fdmap_init(struct fdmap *m, const int *fd3)
 {
-	for (int i = 0; i < c->nredirs; i++) {
-		const struct sh_redir *r = &p->redirs[c->redir0 + i];
+	for (int k = 0; k < VFD; k++)
+		m->fd[k] = k < 3 ? fd3[k] : -1;
+	m->nopened = 0;
+}
+
+/* A pipe to read body from: its read end, or < 0 (said). */
+static int heredoc_fd(const char *body)
+{
+	int pp[2];
+	int r = pipe(pp);
+	if (r < 0) {
+		fdprintf(2, "sh: here-document: %s\n", strerror(r));
+		return r;
+	}
+	size_t n = strlen(body);
+	if (n <= HEREDOC_INLINE) {
+		write_all(pp[1], body, n);
+		close(pp[1]);
+		return pp[0];
+	}
+	long pid = fork();
+	if (pid == 0) {
+		close(pp[0]);
+		write_all(pp[1], body, n);
+		exit(0);
+	}
+	close(pp[1]);
+	if (pid < 0) {
+		fdprintf(2, "sh: here-document: %e\n", pid);
+		close(pp[0]);
+		return -ENOMEM;
+	}
+	return pp[0]; /* the writer is reaped as a child that is no job's */
+}
+
+static int open_target(const struct sh_prog *p, const struct sh_redir *r)
+{
+	const char *w = p->text + r->word;
+	if (r->op == R_HEREDOC_RAW)
+		return heredoc_fd(w);
+	if (r->op == R_HEREDOC) {
+		char *body = sh_expand_heredoc(w, &expand_ops);
+		if (!body)
+			return -1;
+		int fd = heredoc_fd(body);
+		free(body);
+		return fd;
+	}
+	struct sh_fields f = { 0 };
+	if (sh_expand(w, &expand_ops, &f) < 0) {
+		fields_cleanup(&f);
+		return -1;
+	}
+	if (f.n != 1) {
+		fdprintf(2, "sh: %s: ambiguous redirect\n", w);
+		fields_cleanup(&f);
+		return -1;
+	}
+	int flags = r->op == R_IN    ? O_RDONLY
+		    : r->op == R_OUT ? O_WRONLY | O_CREAT | O_TRUNC
+				     : O_WRONLY | O_CREAT | O_APPEND;
+	int fd = open(f.v[0], flags | O_CLOEXEC, 0666);
+	if (fd < 0)
+		fdprintf(2, "sh: %s: %s\n", f.v[0], strerror(fd));
+	fields_cleanup(&f);
+	return fd;
+}
+
+int apply_redirs(const struct sh_prog *p, const struct sh_node *n, struct fdmap *m)
+{
+	for (int i = 0; i < n->n_nredirs; i++) {
+		const struct sh_redir *r = &p->redirs[n->n_redir0 + i];
 		if (r->op == R_DUP) {
 			if (m->fd[r->dupfd] < 0) {
 				fdprintf(2, "sh: %d: bad file descriptor\n", r->dupfd);
@@ -127,23 +175,13 @@ static int apply_redirs(const struct sh_prog *p, const struct sh_cmd *c, struct 
 			m->fd[r->fd] = m->fd[r->dupfd];
 			continue;
 		}
-		struct sh_fields f = { 0 };
-		const char *w = p->words[r->word];
-		if (sh_expand(w, &expand_ops, &f) < 0 || f.n != 1) {
-			fdprintf(2, "sh: %s: ambiguous redirect\n", w);
-			fields_cleanup(&f);
+		if (m->nopened == SH_FDS_OPENED_MAX) {
+			fdprintf(2, "sh: too many redirections in one command\n");
 			return -1;
 		}
-		int flags = r->op == R_IN    ? O_RDONLY
-			    : r->op == R_OUT ? O_WRONLY | O_CREAT | O_TRUNC
-					     : O_WRONLY | O_CREAT | O_APPEND;
-		int fd = open(f.v[0], flags | O_CLOEXEC, 0666);
-		if (fd < 0) {
-			fdprintf(2, "sh: %s: %s\n", f.v[0], strerror(fd));
-			fields_cleanup(&f);
+		int fd = open_target(p, r);
+		if (fd < 0)
 			return -1;
-		}
-		fields_cleanup(&f);
 		m->opened[m->nopened++] = fd;
 		m->fd[r->fd] = fd;
 	}
@@ -180,7 +218,7 @@ static char **command_env(const struct sh_fields *assigns)
 }
 
 /* Start argv as a program with descriptors m: its pid, or -errno (said). */
-static pid_t start_program(char **argv, const struct sh_fields *assigns, const struct fdmap *m)
+pid_t start_program(char **argv, const struct sh_fields *assigns, const struct fdmap *m)
 {
 	const char *prog = argv[0];
 	char *shebang_argv[SH_WORDS_MAX + 3];
@@ -224,11 +262,13 @@ static pid_t start_program(char **argv, const struct sh_fields *assigns, const s
 	return pid;
 }
 
-/* Run a builtin in the shell with fd[0..2] as its 0-2 for the while (what
- * it runs itself, as time and source do, sees them), then put ours back. */
-static int run_builtin_here(const struct builtin *b, int argc, char **argv, const int *fd)
+/* Run fn in the shell with fd[0..2] as its 0-2 for the while (what it
+ * runs itself, as time and source do, sees them), then put ours back. */
+static int run_here(const int *fd, int (*fn)(void *arg, const int *fd), void *arg)
 {
 	int saved[3], mine[3] = { 0, 1, 2 };
+	if (fd[0] == 0 && fd[1] == 1 && fd[2] == 2)
+		return fn(arg, mine); /* nothing to move: no descriptors spent */
 	for (int i = 0; i < 3; i++)
 		saved[i] = dup(i);
 	for (int i = 0; i < 3; i++) {
@@ -238,7 +278,7 @@ static int run_builtin_here(const struct builtin *b, int argc, char **argv, cons
 		else if (src != i)
 			dup2(src, i);
 	}
-	int st = b->fn(argc, argv, mine);
+	int st = fn(arg, mine);
 	for (int i = 0; i < 3; i++) {
 		if (saved[i] >= 0) {
 			dup2(saved[i], i);
@@ -250,8 +290,8 @@ static int run_builtin_here(const struct builtin *b, int argc, char **argv, cons
 	return st;
 }
 
-/* Run a builtin with descriptors m in a forked copy of the shell. */
-static pid_t fork_builtin(const struct builtin *b, int argc, char **argv, const struct fdmap *m)
+/* Run fn with descriptors m in a forked copy of the shell. */
+static pid_t fork_with(const struct fdmap *m, int (*fn)(void *arg, const int *fd), void *arg)
 {
 	long pid = fork();
 	if (pid < 0) {
@@ -259,7 +299,7 @@ static pid_t fork_builtin(const struct builtin *b, int argc, char **argv, const 
 		return -ENOMEM;
 	}
 	if (pid == 0) {
-		/* the copy's own 0-2 become the builtin's, for what it runs itself */
+		/* the copy's own 0-2 become the command's, for what it runs itself */
 		int fds[3] = { 0, 1, 2 }, tmp[3];
 		for (int i = 0; i < 3; i++)
 			tmp[i] = m->fd[i] >= 0 ? dup(m->fd[i]) : -1;
@@ -272,9 +312,30 @@ static pid_t fork_builtin(const struct builtin *b, int argc, char **argv, const 
 			}
 		}
 		interactive = false;
-		exit(b->fn(argc, argv, fds));
+		int st = fn(arg, fds);
+		exit(exit_requested ? exit_code : st);
 	}
 	return (pid_t)pid;
+}
+
+/* What runs in the shell or a forked copy: a builtin or function with
+ * its arguments, or a compound command. */
+struct inner {
+	const struct builtin *b;
+	int argc;
+	char **argv;
+	struct sh_prog *p;
+	int node;
+};
+
+static int inner_run(void *arg, const int *fd)
+{
+	struct inner *in = arg;
+	if (in->b)
+		return in->b->fn(in->argc, in->argv, fd);
+	if (in->argv)
+		return func_call(in->argc, in->argv);
+	return exec_node(in->p, in->node);
 }
 
 static bool on_console(int fd)
@@ -288,16 +349,77 @@ static bool on_terminal(int fd)
 	return on_console(fd) || tty_file(fd);
 }
 
-static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, bool background,
-			const char *line)
+/* Only assignments: they set shell variables. */
+static void assign_all(const struct sh_fields *assigns)
 {
-	struct job *j = job_new(line + pl->start, (size_t)(pl->end - pl->start));
-	if (!j) {
-		fdprintf(2, "sh: too many jobs\n");
+	for (int a = 0; a < assigns->n; a++) {
+		char *eq = strchr(assigns->v[a], '=');
+		*eq = '\0';
+		if (var_set(assigns->v[a], eq + 1) < 0)
+			fdprintf(2, "sh: %s: cannot set\n", assigns->v[a]);
+		*eq = '=';
+	}
+}
+
+/* One command of a pipeline with descriptors m: its status (st) if it ran
+ * in the shell, else the pid of what runs it. */
+static pid_t run_one(struct sh_prog *p, int idx, bool alone, struct fdmap *m, int *st,
+		     bool *in_shell)
+{
+	const struct sh_node *c = &p->nodes[idx];
+	*in_shell = false;
+	*st = 0;
+	if (c->n_kind != K_CMD) {
+		struct inner in = { .p = p, .node = idx };
+		if (apply_redirs(p, c, m) < 0) {
+			*st = 1;
+			return -1;
+		}
+		if (alone) {
+			*in_shell = true;
+			*st = run_here(m->fd, inner_run, &in);
+			return 0;
+		}
+		return fork_with(m, inner_run, &in);
+	}
+	struct sh_fields args = { 0 }, assigns = { 0 };
+	pid_t pid = -1;
+	subst_ran = false; /* a command substitution in the words sets subst_status */
+	if (expand_cmd(p, c, &args, &assigns) < 0 || apply_redirs(p, c, m) < 0) {
+		*st = 1;
+	} else if (args.n == 0) {
+		assign_all(&assigns);
+		*st = subst_ran ? subst_status : 0;
+		*in_shell = alone;
+	} else {
+		struct inner in = { .b = builtin_find(args.v[0]), .argc = args.n, .argv = args.v };
+		bool func = !in.b && func_exists(args.v[0]);
+		if ((in.b || func) && alone) {
+			*in_shell = true;
+			*st = run_here(m->fd, inner_run, &in);
+		} else if (in.b || func) {
+			pid = fork_with(m, inner_run, &in);
+		} else {
+			pid = start_program(args.v, &assigns, m);
+		}
+		if (pid < 0 && !*in_shell)
+			*st = pid == -ENOENT ? 127 : 126;
+	}
+	fields_cleanup(&args);
+	fields_cleanup(&assigns);
+	return pid;
+}
+
+int run_pipeline(struct sh_prog *p, int idx, bool background)
+{
+	const struct sh_node *pl = &p->nodes[idx];
+	int ncmds = 0;
+	for (int k = pl->n_kid; k >= 0; k = p->nodes[k].n_next)
+		ncmds++;
+	if (ncmds > JOB_PROCS_MAX) {
+		fdprintf(2, "sh: too many commands in a pipeline (at most %d)\n", JOB_PROCS_MAX);
 		return 1;
 	}
-	j->j_negate = pl->negate;
-	j->j_fg = !background;
 	/* A job gets our 0-2, except that where ours is the console an
 	 * interactive shell gives it a terminal (jobs.c, lib/posix/tty.c) */
 	int def[3] = { 0, 1, 2 }, own_in = -1, tty = -1;
@@ -306,8 +428,9 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 	bool console = false;
 	for (int i = 0; i < 3; i++)
 		console |= on_console(def[i]);
+	bool alone = ncmds == 1 && !background;
 	if (console && interactive && ukinfo->ki_console == thisenv_id &&
-	    !(pl->ncmds == 1 && builtin_named(p, &p->cmds[pl->cmd0]))) {
+	    !(alone && runs_in_shell(p, &p->nodes[pl->n_kid]))) {
 		tty = tty_open();
 		if (tty >= 0) {
 			job_intr_arm(); /* while the console is still ours */
@@ -316,19 +439,19 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 		}
 	}
 	bool handed = false; /* the console went to the job's first reader */
-	int def_in = def[0], def_out = def[1], def_err = def[2];
 	int prev_read = -1, status = 0;
-	bool single_builtin = false;
-	for (int i = 0; i < pl->ncmds; i++) {
-		const struct sh_cmd *c = &p->cmds[pl->cmd0 + i];
-		bool last = i == pl->ncmds - 1;
+	bool in_shell = false;
+	/* what ran: a job is made only if a process started (a function
+	 * calling itself must not use up the job table) */
+	int nprocs = 0, nstarted = 0;
+	pid_t pids[JOB_PROCS_MAX];
+	int stats[JOB_PROCS_MAX];
+	for (int k = pl->n_kid; k >= 0; k = p->nodes[k].n_next) {
+		bool last = p->nodes[k].n_next < 0;
 		struct fdmap m;
-		for (int k = 0; k < VFD; k++)
-			m.fd[k] = -1;
-		m.nopened = 0;
-		m.fd[0] = prev_read >= 0 ? prev_read : def_in;
-		m.fd[1] = def_out;
-		m.fd[2] = def_err;
+		fdmap_init(&m, def);
+		if (prev_read >= 0)
+			m.fd[0] = prev_read;
 		int pp[2] = { -1, -1 };
 		if (!last) {
 			int r = pipe(pp);
@@ -339,50 +462,20 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 			}
 			m.fd[1] = pp[1];
 		}
-		struct sh_fields args = { 0 }, assigns = { 0 };
-		pid_t pid = -1;
-		int st = 0;
-		if (expand_cmd(p, c, &args, &assigns) < 0) {
-			fdprintf(2, "sh: out of memory expanding words\n");
-			st = 1;
-		} else if (apply_redirs(p, c, &m) < 0) {
-			st = 1;
-		} else if (args.n == 0) {
-			/* only assignments (and redirections): they set shell variables */
-			for (int a = 0; a < assigns.n; a++) {
-				char *eq = strchr(assigns.v[a], '=');
-				*eq = '\0';
-				var_set(assigns.v[a], eq + 1);
-				*eq = '=';
-			}
-		} else {
-			const struct builtin *b = builtin_find(args.v[0]);
-			if (b && pl->ncmds == 1 && !background) {
-				single_builtin = true;
-				st = run_builtin_here(b, args.n, args.v, m.fd);
-			} else if (b) {
-				pid = fork_builtin(b, args.n, args.v, &m);
-			} else {
-				pid = start_program(args.v, &assigns, &m);
-			}
-			if (pid < 0 && !single_builtin)
-				st = pid == -ENOENT ? 127 : 126;
-			if (pid > 0 && !handed && !background && on_terminal(m.fd[0]))
-				handed = tty_hand_to(pid) > 0;
-		}
+		int st;
+		pid_t pid = run_one(p, k, alone, &m, &st, &in_shell);
+		if (pid > 0 && !handed && !background && on_terminal(m.fd[0]))
+			handed = tty_hand_to(pid) > 0;
 		fdmap_close_opened(&m);
-		fields_cleanup(&args);
-		fields_cleanup(&assigns);
 		if (prev_read >= 0)
 			close(prev_read);
 		if (pp[1] >= 0)
 			close(pp[1]);
 		prev_read = pp[0];
 		/* every command counts, even one that did not start */
-		j->j_pids[j->j_nprocs] = pid > 0 ? pid : 0;
-		j->j_status[j->j_nprocs] = st << 8;
-		j->j_reaped[j->j_nprocs] = pid <= 0;
-		j->j_nprocs++;
+		pids[nprocs] = pid > 0 ? pid : 0;
+		stats[nprocs++] = st;
+		nstarted += pid > 0;
 	}
 	if (prev_read >= 0)
 		close(prev_read);
@@ -390,11 +483,29 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 		close(tty);
 	if (own_in >= 0)
 		close(own_in);
-	if (single_builtin || job_done(j)) {
-		status = job_status(j);
-		job_free(j);
-		return status;
+	if (in_shell || nstarted == 0) {
+		status = nprocs ? stats[nprocs - 1] : status;
+		return pl->n_negate ? status == 0 : status;
 	}
+	struct job *j = job_new(p->src + pl->n_start, (size_t)(pl->n_end - pl->n_start));
+	if (!j) {
+		/* no slot to watch them by: wait for them plainly */
+		fdprintf(2, "sh: too many jobs: waiting for this one without job control\n");
+		for (int i = 0; i < nprocs; i++)
+			if (pids[i] > 0 && waitpid(pids[i], &stats[i], 0) == pids[i])
+				stats[i] = WIFSIGNALED(stats[i]) ? 128 + WTERMSIG(stats[i])
+								 : WEXITSTATUS(stats[i]);
+		status = stats[nprocs - 1];
+		return pl->n_negate ? status == 0 : status;
+	}
+	j->j_negate = pl->n_negate;
+	j->j_fg = !background;
+	for (int i = 0; i < nprocs; i++) {
+		j->j_pids[i] = pids[i];
+		j->j_status[i] = (stats[i] & 0xff) << 8;
+		j->j_reaped[i] = pids[i] == 0;
+	}
+	j->j_nprocs = nprocs;
 	if (background) {
 		last_bg_pid = j->j_pids[j->j_nprocs - 1];
 		if (interactive)
@@ -404,96 +515,6 @@ static int run_pipeline(const struct sh_prog *p, const struct sh_pipeline *pl, b
 	status = job_wait_fg(j);
 	job_free(j);
 	return status;
-}
-
-/* Pipelines first..last joined by && and ||. */
-static int run_andor(const struct sh_prog *p, int first, int last, const char *line)
-{
-	int status = run_pipeline(p, &p->pipes[first], false, line);
-	for (int i = first + 1; i <= last && !exit_requested; i++) {
-		int op = p->pipes[i - 1].next;
-		if ((op == N_AND && status == 0) || (op == N_OR && status != 0))
-			status = run_pipeline(p, &p->pipes[i], false, line);
-	}
-	return status;
-}
-
-static int run_prog(const struct sh_prog *p, const char *line)
-{
-	int status = last_status;
-	for (int i = 0; i < p->npipes && !exit_requested;) {
-		int k = i;
-		while (p->pipes[k].next == N_AND || p->pipes[k].next == N_OR)
-			k++;
-		if (p->pipes[k].next != N_BG) {
-			status = run_andor(p, i, k, line);
-		} else if (k == i) {
-			status = run_pipeline(p, &p->pipes[i], true, line);
-		} else {
-			/* a background and-or list: a forked shell runs it */
-			struct job *j = job_new(line + p->pipes[i].start,
-						(size_t)(p->pipes[k].end - p->pipes[i].start));
-			long pid = j ? fork() : -E_FULL;
-			if (pid == 0) {
-				interactive = false;
-				int null = open("/dev/null", O_RDONLY, 0);
-				if (null >= 0)
-					dup2(null, 0);
-				exit(run_andor(p, i, k, line));
-			}
-			if (pid < 0) {
-				fdprintf(2, "sh: cannot start background list: %e\n", pid);
-				if (j)
-					job_free(j);
-				status = 1;
-			} else {
-				j->j_pids[0] = (pid_t)pid;
-				j->j_nprocs = 1;
-				last_bg_pid = (pid_t)pid;
-				if (interactive)
-					fdprintf(2, "[%d] %ld\n", j->j_id, pid);
-				status = 0;
-			}
-		}
-		last_status = status;
-		i = k + 1;
-	}
-	return status;
-}
-
-int run_line(const char *line)
-{
-	static struct sh_prog prog; /* 20 KiB: not on the stack */
-	if (sh_parse(line, &prog) < 0) {
-		fdprintf(2, "sh: %s\n", prog.err);
-		last_status = 2;
-		return 2;
-	}
-	/* run_prog may re-enter (source): work on a copy */
-	struct sh_prog *p = malloc(sizeof(*p));
-	if (!p) {
-		fdprintf(2, "sh: out of memory\n");
-		return last_status = 1;
-	}
-	memcpy(p, &prog, sizeof(*p));
-	/* the copy's word pointers must point into the copy's text */
-	for (int i = 0; i < p->nwords; i++)
-		p->words[i] = p->text + (prog.words[i] - prog.text);
-	int st = p->npipes ? run_prog(p, line) : last_status;
-	free(p);
-	return st;
-}
-
-int run_text(char *text)
-{
-	for (char *l = text; l && *l && !exit_requested;) {
-		char *nl = strchr(l, '\n');
-		if (nl)
-			*nl = '\0';
-		run_line(l);
-		l = nl ? nl + 1 : NULL;
-	}
-	return last_status;
 }
 
 int read_file(const char *path, char **out)
@@ -528,350 +549,4 @@ int read_file(const char *path, char **out)
 	buf[len] = '\0';
 	*out = buf;
 	return 0;
-}
-
-/* ---- builtins ---- */
-
-static int bi_cd(int argc, char **argv, const int *fd)
-{
-	const char *dir = argc > 1 ? argv[1] : getenv("HOME") ? getenv("HOME") : "/";
-	int r = chdir(dir);
-	if (r < 0) {
-		fdprintf(fd[2], "cd: %s: %s\n", dir, strerror(r));
-		return 1;
-	}
-	setenv("PWD", posix_cwd(), 1);
-	return 0;
-}
-
-static int bi_pwd(int argc UNUSED, char **argv UNUSED, const int *fd)
-{
-	fdprintf(fd[1], "%s\n", posix_cwd());
-	return 0;
-}
-
-static int bi_exit(int argc, char **argv, const int *fd UNUSED)
-{
-	exit_requested = true;
-	exit_code = argc > 1 ? (int)strtol(argv[1], NULL, 10) & 0xff : last_status;
-	return exit_code;
-}
-
-static int bi_export(int argc, char **argv, const int *fd)
-{
-	if (argc == 1) {
-		var_list(fd[1], true);
-		return 0;
-	}
-	int st = 0;
-	for (int i = 1; i < argc; i++) {
-		char *eq = strchr(argv[i], '=');
-		if (eq)
-			*eq = '\0';
-		int r = eq ? var_set(argv[i], eq + 1) : 0;
-		if (r == 0)
-			r = var_export(argv[i]);
-		if (r < 0) {
-			fdprintf(fd[2], "export: %s: %s\n", argv[i],
-				 r == -EINVAL ? "not a valid name" : strerror(r));
-			st = 1;
-		}
-	}
-	return st;
-}
-
-static int bi_unset(int argc, char **argv, const int *fd UNUSED)
-{
-	for (int i = 1; i < argc; i++)
-		var_unset(argv[i]);
-	return 0;
-}
-
-static int bi_set(int argc UNUSED, char **argv UNUSED, const int *fd)
-{
-	var_list(fd[1], false);
-	return 0;
-}
-
-static int bi_jobs(int argc UNUSED, char **argv UNUSED, const int *fd)
-{
-	jobs_list(fd[1]);
-	return 0;
-}
-
-static int bi_fg(int argc, char **argv, const int *fd)
-{
-	struct job *j = job_find(argc > 1 ? argv[1] : NULL);
-	if (!j) {
-		fdprintf(fd[2], "fg: %s: no such job\n", argc > 1 ? argv[1] : "current");
-		return 1;
-	}
-	fdprintf(fd[2], "%s\n", j->j_text);
-	int st = job_wait_fg(j);
-	job_free(j);
-	return st;
-}
-
-static int bi_wait(int argc, char **argv, const int *fd)
-{
-	if (argc > 1) {
-		int st = 0;
-		for (int i = 1; i < argc; i++) {
-			struct job *j = job_find(argv[i]);
-			if (!j) {
-				fdprintf(fd[2], "wait: %s: no such job\n", argv[i]);
-				st = 127;
-				continue;
-			}
-			st = job_wait_fg(j);
-			job_free(j);
-		}
-		return st;
-	}
-	for (struct job *j; (j = job_find(NULL));) {
-		job_wait_fg(j);
-		job_free(j);
-	}
-	return 0;
-}
-
-static int bi_kill(int argc, char **argv, const int *fd)
-{
-	int sig = SIGTERM, i = 1, st = 0;
-	if (argc > 1 && argv[1][0] == '-' && isdigit(argv[1][1])) {
-		sig = (int)strtol(argv[1] + 1, NULL, 10);
-		i++;
-	}
-	if (i >= argc) {
-		fdprintf(fd[2], "usage: kill [-SIGNAL] %%JOB|PID...\n");
-		return 2;
-	}
-	for (; i < argc; i++) {
-		if (argv[i][0] == '%') {
-			struct job *j = job_find(argv[i]);
-			if (!j) {
-				fdprintf(fd[2], "kill: %s: no such job\n", argv[i]);
-				st = 1;
-				continue;
-			}
-			for (int k = 0; k < j->j_nprocs; k++)
-				if (j->j_pids[k])
-					kill_tree(j->j_pids[k], sig);
-			continue;
-		}
-		char *end;
-		long pid = strtol(argv[i], &end, 0);
-		int r = *end || pid <= 0 ? -EINVAL : kill((pid_t)pid, sig);
-		if (r < 0) {
-			fdprintf(fd[2], "kill: %s: %s\n", argv[i], strerror(r));
-			st = 1;
-		}
-	}
-	return st;
-}
-
-static int bi_source(int argc, char **argv, const int *fd)
-{
-	if (argc < 2) {
-		fdprintf(fd[2], "usage: source FILE\n");
-		return 2;
-	}
-	char *text;
-	int r = read_file(argv[1], &text);
-	if (r < 0) {
-		fdprintf(fd[2], "source: %s: %s\n", argv[1], strerror(r));
-		return 1;
-	}
-	int st = run_text(text);
-	free(text);
-	return st;
-}
-
-static int bi_progs(int argc UNUSED, char **argv UNUSED, const int *fd)
-{
-	struct outbuf o;
-	out_init(&o, fd[1]);
-	for (uint32_t i = 0; i < ukinfo->ki_nprogs && i < KI_MAX_PROGS; i++)
-		out_printf(&o, "%s%.*s", i ? " " : "", KI_PROG_NAME_LEN,
-			   (const char *)ukinfo->ki_progs[i]);
-	out_printf(&o, "\n");
-	return out_flush(&o) ? 1 : 0;
-}
-
-/* argv joined into a command line, each word single-quoted. */
-static int quote_join(char **argv, int argc, char *out, size_t size)
-{
-	size_t n = 0;
-	for (int i = 0; i < argc; i++) {
-		bool amp = i == argc - 1 && strcmp(argv[i], "&") == 0;
-		if (n + 4 >= size)
-			return -1;
-		if (i)
-			out[n++] = ' ';
-		if (amp) {
-			out[n++] = '&';
-			continue;
-		}
-		out[n++] = '\'';
-		for (const char *c = argv[i]; *c; c++) {
-			if (n + 6 >= size)
-				return -1;
-			if (*c == '\'') {
-				memcpy(out + n, "'\\''", 4);
-				n += 4;
-			} else {
-				out[n++] = *c;
-			}
-		}
-		out[n++] = '\'';
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-/* run PROGRAM [ARGS...] [&]: the monitor's way of starting a program. */
-static int bi_run(int argc, char **argv, const int *fd)
-{
-	static char line[SH_LINE_MAX + 1];
-	if (argc < 2) {
-		fdprintf(fd[2], "usage: run PROGRAM [ARGS...] [&]\n");
-		return 2;
-	}
-	if (quote_join(argv + 1, argc - 1, line, sizeof(line)) < 0) {
-		fdprintf(fd[2], "run: line too long\n");
-		return 2;
-	}
-	return run_line(line);
-}
-
-/* time COMMAND...: how long it took, from the exposed tick count. */
-static int bi_time(int argc, char **argv, const int *fd)
-{
-	static char line[SH_LINE_MAX + 1];
-	if (argc < 2) {
-		fdprintf(fd[2], "usage: time COMMAND [ARGS...]\n");
-		return 2;
-	}
-	if (quote_join(argv + 1, argc - 1, line, sizeof(line)) < 0) {
-		fdprintf(fd[2], "time: line too long\n");
-		return 2;
-	}
-	uint64_t t0 = rdtsc();
-	int st = run_line(line);
-	uint64_t us =
-		(rdtsc() - t0) / (ukinfo->ki_tsc_hz / 1000000 ? ukinfo->ki_tsc_hz / 1000000 : 1);
-	fdprintf(fd[2], "real %lu.%06lus\n", us / 1000000, us % 1000000);
-	return st;
-}
-
-static int bi_trace(int argc, char **argv, const int *fd)
-{
-	if (argc == 3 && (strcmp(argv[2], "on") == 0 || strcmp(argv[2], "off") == 0)) {
-		/* trace ENVID on|off: an env of ours (ourselves, 0, or a job) */
-		char *end;
-		long id = (long)strtoul(argv[1], &end, 16);
-		if (*end || end == argv[1] || id < 0 || id > 0x7fffffff) {
-			fdprintf(fd[2], "trace: bad env id '%s'\n", argv[1]);
-			return 2;
-		}
-		bool on = argv[2][1] == 'n';
-		long r = sys_env_trace((envid_t)id, on, CAP_SELF);
-		if (r < 0) {
-			fdprintf(fd[2], "trace: %08lx: %le\n", id, r);
-			return 1;
-		}
-		fdprintf(fd[1], "trace: %08lx %s\n", id, on ? "on" : "off");
-		return 0;
-	}
-	int skip = argc > 2 && strcmp(argv[1], "run") == 0 ? 2 : 1; /* "trace run": the monitor's */
-	if (argc <= skip) {
-		fdprintf(
-			fd[2],
-			"usage: trace [run] COMMAND [ARGS...]: run it with its system calls logged\n"
-			"       trace ENVID on|off: log a running env's system calls\n");
-		return 2;
-	}
-	/* traced from its first instruction: tracing it after it starts would
-	 * miss its first calls */
-	struct fdmap m;
-	for (int k = 0; k < VFD; k++)
-		m.fd[k] = k < 3 ? fd[k] : -1;
-	m.nopened = 0;
-	struct sh_fields none = { 0 };
-	sys_env_trace(0, 2, CAP_SELF);
-	pid_t pid = start_program(argv + skip, &none, &m);
-	sys_env_trace(0, 0, CAP_SELF);
-	if (pid < 0)
-		return 127;
-	struct job *j = job_new(argv[skip], strlen(argv[skip]));
-	if (!j) {
-		int st;
-		waitpid(pid, &st, 0);
-		return WEXITSTATUS(st);
-	}
-	j->j_pids[0] = pid;
-	j->j_nprocs = 1;
-	j->j_fg = true;
-	int st = job_wait_fg(j);
-	job_free(j);
-	return st;
-}
-
-static int bi_reboot(int argc UNUSED, char **argv UNUSED, const int *fd)
-{
-	long r = sys_machine_reboot();
-	fdprintf(fd[2], "reboot: %e\n", r);
-	return 1;
-}
-
-static int bi_poweroff(int argc, char **argv, const int *fd)
-{
-	long r = sys_machine_exit(argc > 1 ? (uint64_t)strtol(argv[1], NULL, 10) : 0);
-	fdprintf(fd[2], "poweroff: %e (only the first env may)\n", r);
-	return 1;
-}
-
-static int bi_help(int argc, char **argv, const int *fd);
-
-static const struct builtin builtins[] = {
-	{ "cd", bi_cd, "cd [DIR]: change the working directory" },
-	{ "pwd", bi_pwd, "print the working directory" },
-	{ "exit", bi_exit, "exit [N]: leave the shell" },
-	{ "export", bi_export, "export [NAME[=VALUE]...]: pass variables to programs" },
-	{ "unset", bi_unset, "unset NAME...: forget variables" },
-	{ "set", bi_set, "list variables" },
-	{ "jobs", bi_jobs, "list background jobs" },
-	{ "fg", bi_fg, "fg [%N]: wait for a job in the foreground (Ctrl-C stops it)" },
-	{ "wait", bi_wait, "wait [%N...]: wait for background jobs" },
-	{ "kill", bi_kill, "kill [-SIG] %N|PID...: end a job or process" },
-	{ "source", bi_source, "source FILE: run FILE's commands in this shell" },
-	{ ".", bi_source, "the same as source" },
-	{ "progs", bi_progs, "list the programs in the boot image" },
-	{ "trace", bi_trace, "trace COMMAND... | trace ENVID on|off: log system calls" },
-	{ "time", bi_time, "time COMMAND...: run it and say how long it took" },
-	{ "run", bi_run, "run PROGRAM [ARGS...] [&]: start a program (as the monitor did)" },
-	{ "reboot", bi_reboot, "reset the machine" },
-	{ "poweroff", bi_poweroff, "stop the machine (under QEMU: exit QEMU)" },
-	{ "help", bi_help, "this list" },
-};
-
-static const struct builtin *builtin_find(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(builtins); i++)
-		if (strcmp(builtins[i].name, name) == 0)
-			return &builtins[i];
-	return NULL;
-}
-
-static int bi_help(int argc UNUSED, char **argv UNUSED, const int *fd)
-{
-	struct outbuf o;
-	out_init(&o, fd[1]);
-	out_printf(&o, "Builtins:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(builtins); i++)
-		out_printf(&o, "  %-9s %s\n", builtins[i].name, builtins[i].help);
-	out_printf(&o, "Programs (each takes -h): type 'progs' to list them.\n"
-		       "Syntax: a | b, a && b, a || b, a; b, a &, < > >> 2> 2>&1, 'q' \"q\" \\, "
-		       "$VAR $? $$, * ?\n");
-	return out_flush(&o) ? 1 : 0;
 }

@@ -62,10 +62,15 @@ const char *var_get(const char *name, size_t len)
 			return all;
 		}
 		}
-		if (isdigit(name[0])) {
-			int i = name[0] - '0';
-			return i < script_argc ? script_argv[i] : NULL;
+	}
+	if (len && isdigit(name[0])) { /* $1, ${10} */
+		long i = 0;
+		for (size_t k = 0; k < len; k++) {
+			if (!isdigit(name[k]) || i > 100000)
+				return NULL;
+			i = i * 10 + (name[k] - '0');
 		}
+		return i < script_argc ? script_argv[i] : NULL;
 	}
 	int i = local_find(name, len);
 	if (i >= 0)
@@ -167,9 +172,33 @@ static void *expand_alloc(size_t n)
 	return malloc(n);
 }
 
+static char *expand_subst(void *ctx UNUSED, const char *text, size_t len)
+{
+	return exec_subst(text, len);
+}
+
+static int expand_set(void *ctx UNUSED, const char *name, size_t len, long value)
+{
+	char n[128], v[24];
+	if (len >= sizeof(n))
+		return -EINVAL;
+	memcpy(n, name, len);
+	n[len] = '\0';
+	snprintf(v, sizeof(v), "%ld", value);
+	return var_set(n, v);
+}
+
+static void expand_error(void *ctx UNUSED, const char *msg)
+{
+	fdprintf(2, "sh: %s\n", msg);
+}
+
 const struct sh_expand_ops expand_ops = {
 	.var = expand_var,
 	.list_dir = expand_list,
+	.subst = expand_subst,
+	.set = expand_set,
+	.error = expand_error,
 	.alloc = expand_alloc,
 	.release = free,
 };
