@@ -51,7 +51,7 @@ $(BUILD)/disk.img: $(BUILD)/tools/mkfs $(BUILD)/tools/fsck $(USER_ELFS) $(FS_UDF
 		tools/fs/disk-README $(wildcard user/srv/httpd/www/*)
 	$(say) "  MKFS $@"
 	$(Q)rm -rf $(BUILD)/diskroot && mkdir -p $(BUILD)/diskroot/bin $(BUILD)/diskroot/etc \
-		$(BUILD)/diskroot/home $(BUILD)/diskroot/www
+		$(BUILD)/diskroot/home $(BUILD)/diskroot/tmp $(BUILD)/diskroot/www
 	$(Q)cp $(USER_ELFS) $(BUILD)/diskroot/bin/
 	$(Q)cp tools/fs/disk-README $(BUILD)/diskroot/README
 	$(Q)cp -r user/srv/httpd/www/. $(BUILD)/diskroot/www/
