@@ -405,24 +405,6 @@ int open(const char *path, int flags, mode_t mode)
 	return r;
 }
 
-int openat(int dirfd, const char *path, int flags, mode_t mode)
-{
-	if (!path)
-		return -EFAULT;
-	if (path[0] == '/' || dirfd == AT_FDCWD)
-		return open(path, flags, mode);
-	struct file *f = fd_file(dirfd);
-	if (!f)
-		return -EBADF;
-	char dir[PATH_MAX], joined[PATH_MAX];
-	int r = f->f_ops->fo_path ? f->f_ops->fo_path(f, dir, sizeof(dir)) : -ENOTDIR;
-	if (r < 0)
-		return r;
-	if (snprintf(joined, sizeof(joined), "%s/%s", dir, path) >= (int)sizeof(joined))
-		return -ENAMETOOLONG;
-	return open(joined, flags, mode);
-}
-
 /* Resolve path into abs[PATH_MAX] (declared by the caller) or return. */
 #define RESOLVE(path, abs)                                              \
 	do {                                                            \
