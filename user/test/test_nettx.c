@@ -299,10 +299,18 @@ static void freed_in_flight(uint8_t *buf)
 			seg(i, buf, 60, NET_TX_END);
 		long r = send_all(n);
 		long f = sys_page_free(ppn, CAP_SELF);
-		uint8_t flags = upages[ppn].pg_flags;
+		/* The owner first, then the flags: the device may finish between
+		 * the two reads, and an orphan only ever goes on to free (flags
+		 * 0), so in this order a finished page never looks like an
+		 * orphan with the wrong owner. */
+		envid_t owner = __atomic_load_n(&upages[ppn].pg_owner, __ATOMIC_SEQ_CST);
+		uint8_t flags = __atomic_load_n(&upages[ppn].pg_flags, __ATOMIC_SEQ_CST);
 		if (flags & PG_ORPHAN) {
 			orphaned++;
-			bad += !(flags & PG_PINNED) || upages[ppn].pg_owner != PAGE_OWNER_KERNEL;
+			if (!(flags & PG_PINNED) || owner != PAGE_OWNER_KERNEL)
+				printf("test_nettx: round %u: an orphan with flags 0x%x, owner %d\n",
+				       round, flags, (int)owner);
+			bad += !(flags & PG_PINNED) || owner != PAGE_OWNER_KERNEL;
 		}
 		if (r < 0 || f < 0)
 			printf("test_nettx: round %u: send %ld, free %ld\n", round, r, f);
