@@ -537,22 +537,30 @@ static char *field_text(struct field *f, const struct sh_expand_ops *ops, bool p
 	return t;
 }
 
+/* The text of an expansion into the one field f (r its result; none takes
+ * the fields it must not have made), or NULL with the error said. */
+static char *one_text(struct field *f, struct sh_fields *none, int r,
+		      const struct sh_expand_ops *ops, bool pattern)
+{
+	sh_fields_free(none, ops);
+	if (r < 0 || f->b.oom) {
+		if (f->b.s)
+			ops->release(f->b.s);
+		said(r < 0 ? r : -1, ops);
+		return NULL;
+	}
+	char *t = field_text(f, ops, pattern);
+	if (!t)
+		said(-1, ops);
+	return t;
+}
+
 char *sh_expand_one(const char *w, const struct sh_expand_ops *ops, bool pattern)
 {
 	struct field f = { .b = { .ops = ops }, .nosplit = true };
 	struct sh_fields none = { 0 };
 	int r = expand_word(w, ops, &f, &none);
-	sh_fields_free(&none, ops);
-	if (r < 0 || f.b.oom) {
-		if (f.b.s)
-			ops->release(f.b.s);
-		said(r < 0 ? r : -1, ops);
-		return NULL;
-	}
-	char *t = field_text(&f, ops, pattern);
-	if (!t)
-		said(-1, ops);
-	return t;
+	return one_text(&f, &none, r, ops, pattern);
 }
 
 char *sh_expand_heredoc(const char *body, const struct sh_expand_ops *ops)
@@ -560,15 +568,5 @@ char *sh_expand_heredoc(const char *body, const struct sh_expand_ops *ops)
 	struct field f = { .b = { .ops = ops } };
 	struct sh_fields none = { 0 };
 	int r = expand_text(body, strlen(body), true, ops, &f, &none);
-	sh_fields_free(&none, ops);
-	if (r < 0 || f.b.oom) {
-		if (f.b.s)
-			ops->release(f.b.s);
-		said(r < 0 ? r : -1, ops);
-		return NULL;
-	}
-	char *t = field_text(&f, ops, false);
-	if (!t)
-		said(-1, ops);
-	return t;
+	return one_text(&f, &none, r, ops, false);
 }

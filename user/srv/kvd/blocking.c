@@ -34,6 +34,44 @@ bool parse_timeout(struct kvd_client *c, const struct arg *a, uint64_t *when)
 	return true;
 }
 
+bool mpop_args(struct kvd_client *c, int at, bool block, const char *first, const char *second,
+	       long long *nkeys, bool *is_second, long long *count, uint64_t *when)
+{
+	*count = -1;
+	*when = 0;
+	if (block && !parse_timeout(c, &c->argv[1], when))
+		return false;
+	if (!arg_ll_range(c, &c->argv[at], 1, INT64_MAX, nkeys,
+			  "ERR numkeys should be greater than 0"))
+		return false;
+	if (*nkeys >= c->argc - at - 1) {
+		reply_syntax(c);
+		return false;
+	}
+	int where = at + 1 + (int)*nkeys;
+	if (arg_eq(&c->argv[where], first)) {
+		*is_second = false;
+	} else if (arg_eq(&c->argv[where], second)) {
+		*is_second = true;
+	} else {
+		reply_syntax(c);
+		return false;
+	}
+	for (int j = where + 1; j < c->argc; j++) {
+		if (*count == -1 && arg_eq(&c->argv[j], "count") && j + 1 < c->argc) {
+			if (!arg_ll_range(c, &c->argv[++j], 1, INT64_MAX, count,
+					  "ERR count should be greater than 0"))
+				return false;
+		} else {
+			reply_syntax(c);
+			return false;
+		}
+	}
+	if (*count == -1)
+		*count = 1;
+	return true;
+}
+
 void block_client(struct kvd_client *c, struct arg *keys, int nkeys, uint64_t timeout, int where,
 		  const struct arg *dst)
 {

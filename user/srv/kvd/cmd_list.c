@@ -524,33 +524,13 @@ void mpop_reply(struct kvd_client *c, struct db *db, const struct arg *key, stru
 /* LMPOP numkeys key... LEFT|RIGHT [COUNT n]; BLMPOP timeout numkeys ... */
 static void mpop_generic(struct kvd_client *c, int at, bool block)
 {
-	long long nkeys, count = -1;
-	uint64_t when = 0;
-	if (block && !parse_timeout(c, &c->argv[1], &when))
+	long long nkeys, count;
+	uint64_t when;
+	bool right;
+	if (!mpop_args(c, at, block, "left", "right", &nkeys, &right, &count, &when))
 		return;
-	if (!arg_ll_range(c, &c->argv[at], 1, INT64_MAX, &nkeys,
-			  "ERR numkeys should be greater than 0"))
-		return;
-	if (nkeys >= c->argc - at - 1) {
-		reply_syntax(c);
-		return;
-	}
+	bool left = !right;
 	int where = at + 1 + (int)nkeys;
-	bool left;
-	if (!parse_side(c, &c->argv[where], &left))
-		return;
-	for (int j = where + 1; j < c->argc; j++) {
-		if (count == -1 && arg_eq(&c->argv[j], "count") && j + 1 < c->argc) {
-			if (!arg_ll_range(c, &c->argv[++j], 1, INT64_MAX, &count,
-					  "ERR count should be greater than 0"))
-				return;
-		} else {
-			reply_syntax(c);
-			return;
-		}
-	}
-	if (count == -1)
-		count = 1;
 	for (int k = at + 1; k < where; k++) {
 		bool wrong;
 		struct lobj *l = list_lookup(c, &c->argv[k], &wrong);

@@ -465,38 +465,12 @@ static void zpop_first(struct kvd_client *c, struct arg *keys, int nkeys, bool m
 /* ZMPOP numkeys key... MIN|MAX [COUNT n]; BZMPOP timeout numkeys ... */
 static void zmpop_generic(struct kvd_client *c, int at, bool block)
 {
-	long long nkeys, count = -1;
-	uint64_t when = 0;
-	if (block && !parse_timeout(c, &c->argv[1], &when))
-		return;
-	if (!arg_ll_range(c, &c->argv[at], 1, INT64_MAX, &nkeys,
-			  "ERR numkeys should be greater than 0"))
-		return;
-	if (nkeys >= c->argc - at - 1) {
-		reply_syntax(c);
-		return;
-	}
-	int where = at + 1 + (int)nkeys;
+	long long nkeys, count;
+	uint64_t when;
 	bool max;
-	if (arg_eq(&c->argv[where], "min"))
-		max = false;
-	else if (arg_eq(&c->argv[where], "max"))
-		max = true;
-	else {
-		reply_syntax(c);
+	if (!mpop_args(c, at, block, "min", "max", &nkeys, &max, &count, &when))
 		return;
-	}
-	for (int j = where + 1; j < c->argc; j++) {
-		if (count == -1 && arg_eq(&c->argv[j], "count") && j + 1 < c->argc) {
-			if (!arg_ll_range(c, &c->argv[++j], 1, INT64_MAX, &count,
-					  "ERR count should be greater than 0"))
-				return;
-		} else {
-			reply_syntax(c);
-			return;
-		}
-	}
-	zpop_first(c, &c->argv[at + 1], (int)nkeys, max, count == -1 ? 1 : count, block, when);
+	zpop_first(c, &c->argv[at + 1], (int)nkeys, max, count, block, when);
 }
 
 static void cmd_zmpop(struct kvd_client *c)

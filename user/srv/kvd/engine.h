@@ -535,6 +535,12 @@ void unblock_client(struct kvd_client *c, bool timed_out);
 void serve_ready_keys(struct kvd *kv);
 void blocked_timeouts(struct kvd *kv);
 bool parse_timeout(struct kvd_client *c, const struct arg *a, uint64_t *when);
+/* The arguments of LMPOP/ZMPOP and their blocking forms ([timeout] numkeys
+ * key... SIDE [COUNT n], numkeys at argv[at]): SIDE is first or second
+ * (*is_second says which), *count 1 when absent. False after replying
+ * with the error, checked in Redis's order. */
+bool mpop_args(struct kvd_client *c, int at, bool block, const char *first, const char *second,
+	       long long *nkeys, bool *is_second, long long *count, uint64_t *when);
 
 /* multi.c */
 void multi_queue(struct kvd_client *c, struct cmd *cmd);
