@@ -59,30 +59,30 @@ static inline struct net_slot *net_ring_slot(struct net_ring *r, uint32_t i)
 struct net_info {
 	uint8_t ni_mac[6];          /* the NIC's address */
 	uint8_t ni_link;            /* 1: link up (or the device cannot tell) */
-	uint8_t ni_pad;
-	envid_t ni_owner;           /* who receives unfiltered traffic, 0: nobody */
+	uint8_t ni_offloads; /* NET_OFFLOAD_*: what sys_net_send_batch may ask of the device */
+	envid_t ni_owner; /* who receives unfiltered traffic, 0: nobody */
 	uint32_t ni_pad2;
-	uint64_t ni_rx_frames;      /* frames the device gave the kernel */
-	uint64_t ni_rx_delivered;   /* ... placed in a ring */
-	uint64_t ni_rx_unclaimed;   /* ... dropped: no ring wanted them */
-	uint64_t ni_rx_full;        /* ... dropped: the ring was full */
-	uint64_t ni_tx_frames;      /* frames handed to the device */
-	uint64_t ni_rx_ash;         /* frames a packet handler consumed in the kernel */
+	uint64_t ni_rx_frames; /* frames the device gave the kernel */
+	uint64_t ni_rx_delivered; /* ... placed in a ring */
+	uint64_t ni_rx_unclaimed; /* ... dropped: no ring wanted them */
+	uint64_t ni_rx_full; /* ... dropped: the ring was full */
+	uint64_t ni_tx_frames; /* frames handed to the device */
+	uint64_t ni_rx_ash; /* frames a packet handler consumed in the kernel */
 	/* Turnaround: TSC cycles from a frame's arrival (the receive interrupt
 	 * handing it to the kernel) to the next frame sent, by an env or a
 	 * packet handler - for a request/response server, the guest's share of
 	 * a round trip. A frame sent with no arrival since the last is not
 	 * counted. */
-	uint64_t ni_turn_count;     /* turnarounds counted */
-	uint64_t ni_turn_cycles;    /* their sum */
-	uint64_t ni_turn_min;       /* the shortest; 0 if none */
+	uint64_t ni_turn_count; /* turnarounds counted */
+	uint64_t ni_turn_cycles; /* their sum */
+	uint64_t ni_turn_min; /* the shortest; 0 if none */
 	/* Transmit (sys_net_send, sys_net_send_batch, packet handlers). */
-	uint64_t ni_tx_kicks;       /* doorbells rung: one per call at most, none while
+	uint64_t ni_tx_kicks; /* doorbells rung: one per call at most, none while
 				     * the device says it is still busy with the queue */
-	uint64_t ni_tx_refs;        /* parts the device read in place (zero copy) */
-	uint64_t ni_tx_share_full;  /* calls stopped short by the caller's share of the ring */
-	uint32_t ni_tx_in_flight;   /* descriptors with the device now, all envs */
-	uint32_t ni_tx_size;        /* descriptors in the transmit ring */
+	uint64_t ni_tx_refs; /* parts the device read in place (zero copy) */
+	uint64_t ni_tx_share_full; /* calls stopped short by the caller's share of the ring */
+	uint32_t ni_tx_in_flight; /* descriptors with the device now, all envs */
+	uint32_t ni_tx_size; /* descriptors in the transmit ring */
 };
 
 /*
@@ -97,22 +97,51 @@ struct net_info {
  * lies in user pages the caller owns; one may cross a page boundary.
  */
 struct net_tx_seg {
-	uint64_t ts_va;    /* the piece's first byte */
-	uint32_t ts_len;   /* its length, 1..NET_FRAME_MAX */
+	uint64_t ts_va; /* the piece's first byte */
+	uint32_t ts_len; /* its length, 1..NET_FRAME_MAX */
 	uint32_t ts_flags; /* NET_TX_* */
 };
 #define NET_TX_END 0x1         /* the last piece of its frame */
 #define NET_TX_REF 0x2         /* by reference: the device reads it in place */
+/*
+ * Offloads, asked on a frame's first piece, only of a device that offers
+ * them (ni_offloads). The frame must be Ethernet + IPv4 (no fragment) +
+ * TCP or UDP, the headers whole inside it; the kernel reads them to tell
+ * the device where the checksum goes, and refuses (E_INVAL) a frame whose
+ * headers do not say that.
+ *   NET_TX_CSUM  the device writes the TCP or UDP checksum; the frame's
+ *                checksum field holds the sum of the pseudo-header only
+ *                (not complemented), as for RFC 1071 incremental updates.
+ *   NET_TX_TSO   the frame is one TCP segment of up to NET_TSO_FRAME_MAX
+ *                bytes that the device cuts into segments of
+ *                NET_TX_MSS(flags) payload bytes each, copying the headers
+ *                (IP length, id and checksum, TCP sequence numbers, and
+ *                FIN/PSH on the last only, are the device's). Implies
+ *                NET_TX_CSUM, with the pseudo-header's sum over the whole
+ *                segment's TCP length. Its pieces may be that long too.
+ */
+#define NET_TX_CSUM 0x4
+#define NET_TX_TSO 0x8
+#define NET_TX_MSS_SHIFT 16    /* the segment size, in the flags' top half */
+#define NET_TX_MSS(flags) ((uint32_t)(flags) >> NET_TX_MSS_SHIFT)
+#define NET_TSO_FRAME_MAX (14 + 65535) /* an Ethernet header and the largest IPv4 datagram */
+#define NET_TX_FRAME_PARTS 32  /* a frame's pieces, cut where they cross a page: at most this many */
 #define NET_TX_SEGS_MAX 64     /* pieces per call: bounds the kernel's copy of the array */
 #define NET_TX_FRAME_SEGS 8    /* pieces per frame: bounds a frame's descriptor chain */
+
+/* ni_offloads: what the device does for a frame that asks (NET_TX_CSUM,
+ * NET_TX_TSO). QEMU offers both on a TAP device (whose host kernel does
+ * the work), neither on its user network or a datagram socket. */
+#define NET_OFFLOAD_CSUM 0x1   /* TCP and UDP checksums over IPv4 */
+#define NET_OFFLOAD_TSO4 0x2   /* TCP segmentation over IPv4 */
 
 /* sys_net_filters: one installed filter. */
 struct net_filter_info {
 	int32_t nf_id;
 	envid_t nf_owner;
 	uint32_t nf_natoms;
-	uint32_t nf_ash;      /* 1: a packet handler runs on its frames */
-	uint64_t nf_hits;     /* frames it won */
+	uint32_t nf_ash; /* 1: a packet handler runs on its frames */
+	uint64_t nf_hits; /* frames it won */
 };
 
 #define NET_FILTERS_PER_ENV 16 /* DPF filters one env may install */

@@ -59,6 +59,7 @@ static struct sim sim;
 static struct sim_pkt sim_q[SIM_QUEUE]; /* a min-heap by (at_us, order) */
 static uint8_t sim_cap[SIM_CAPTURE][SIM_SEG_MAX];
 static size_t sim_cap_len[SIM_CAPTURE];
+static uint64_t sim_tso_cuts; /* segments sim_device cut from longer ones, ever */
 static bool sim_trace; /* print every segment delivered */
 
 static void sim_print(const char *what, uint32_t src, const uint8_t *d, size_t len)
@@ -169,25 +170,97 @@ static void sim_enqueue(uint32_t src, uint32_t dst, const uint8_t *data, size_t 
 	}
 }
 
+/* RFC 1071's sum of len bytes (big-endian words), not folded. */
+static uint32_t sim_sum(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t sim_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* Hand one segment to the wire: captured, or queued on the link. */
+static void sim_wire(int me, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
+{
+	if (sim.capture[me]) {
+		if (sim.ncap < SIM_CAPTURE && len <= SIM_SEG_MAX) {
+			memcpy(sim_cap[sim.ncap], seg, len);
+			sim_cap_len[sim.ncap++] = len;
+		}
+		return;
+	}
+	sim_enqueue(src, dst, seg, len);
+}
+
+/*
+ * The device's half of the offloads (tcp_stack_set_offload), done the way
+ * a NIC or the host's TAP device does it, from the header alone: a
+ * segment longer than one MSS is cut into MSS-sized ones (sequence numbers
+ * advanced, FIN and PSH on the last only), and a partial checksum - the
+ * pseudo-header's sum over the whole segment's length - is adjusted to
+ * each piece's length and finished over its bytes. A stack that got either
+ * wrong sends segments the peer drops as corrupt.
+ */
+static void sim_device(int me, uint32_t src, uint32_t dst, const struct tcp_piece *h,
+		       const uint8_t *seg, size_t len)
+{
+	size_t hlen = h->tp_len, mss = h->tp_tso_mss ? h->tp_tso_mss : len - hlen;
+	uint32_t seq =
+		(uint32_t)seg[4] << 24 | (uint32_t)seg[5] << 16 | (uint32_t)seg[6] << 8 | seg[7];
+	uint16_t partial = (uint16_t)(seg[16] << 8 | seg[17]);
+	for (size_t off = hlen;; off += mss) {
+		size_t n = MIN(mss, len - off);
+		uint8_t out[SIM_SEG_MAX + 64];
+		if (hlen + n > sizeof(out))
+			abort(); /* a segment the MSS does not allow: a stack bug */
+		memcpy(out, seg, hlen);
+		memcpy(out + hlen, seg + off, n);
+		uint32_t s = seq + (uint32_t)(off - hlen);
+		out[4] = (uint8_t)(s >> 24), out[5] = (uint8_t)(s >> 16);
+		out[6] = (uint8_t)(s >> 8), out[7] = (uint8_t)s;
+		bool last = off + n >= len;
+		if (!last)
+			out[13] &= (uint8_t)~0x09; /* FIN, PSH */
+		if (h->tp_csum_partial) {
+			/* the length in the pseudo-header: the whole segment's, now this one's */
+			uint32_t adj =
+				(uint32_t)partial + (uint16_t)~(uint16_t)len + (uint32_t)(hlen + n);
+			out[16] = (uint8_t)(sim_fold(adj) >> 8), out[17] = (uint8_t)sim_fold(adj);
+			uint16_t sum = (uint16_t)~sim_fold(sim_sum(0, out, hlen + n));
+			out[16] = (uint8_t)(sum >> 8), out[17] = (uint8_t)sum;
+		}
+		sim_wire(me, src, dst, out, hlen + n);
+		sim_tso_cuts += h->tp_tso_mss != 0;
+		if (last)
+			break;
+	}
+}
+
 static int sim_output(void *ctx, uint32_t src, uint32_t dst, const struct tcp_piece *pieces, int n)
 {
-	uint8_t buf[SIM_SEG_MAX + 64];
+	static uint8_t buf[65536 + 64];
 	size_t len = 0;
 	for (int i = 0; i < n; i++) {
 		if (len + pieces[i].tp_len > sizeof(buf))
-			abort(); /* larger than any MSS allows: a stack bug */
+			abort(); /* larger than any segment may be: a stack bug */
 		memcpy(buf + len, pieces[i].tp_data, pieces[i].tp_len);
 		len += pieces[i].tp_len;
 	}
 	int me = sim_index(ctx);
-	if (sim.capture[me]) {
-		if (sim.ncap < SIM_CAPTURE) {
-			memcpy(sim_cap[sim.ncap], buf, len);
-			sim_cap_len[sim.ncap++] = len;
-		}
-		return 0;
-	}
-	sim_enqueue(src, dst, buf, len);
+	if (pieces[0].tp_tso_mss || pieces[0].tp_csum_partial)
+		sim_device(me, src, dst, &pieces[0], buf, len);
+	else if (len > SIM_SEG_MAX + 64)
+		abort(); /* larger than any MSS allows: a stack bug */
+	else
+		sim_wire(me, src, dst, buf, len);
 	return 0;
 }
 

@@ -44,6 +44,11 @@ uint8_t *net_txbuf(void)
 	return txbuf;
 }
 
+size_t net_tx_frame_max(void)
+{
+	return ETH_FRAME_MAX; /* no offloads here */
+}
+
 uint64_t net_now_us(void)
 {
 	return now_us;

@@ -227,6 +227,13 @@ static struct scenario_result run_scenario(uint64_t seed, unsigned mix)
 	struct tcp_stack *sa = sim_add_stack(A_IP), *sb = sim_add_stack(B_IP);
 	tcp_stack_set_msl(sa, 1000 + sim_below(5000));
 	tcp_stack_set_msl(sb, 1000 + sim_below(5000));
+	/* a third of the stacks leave checksums, and most of those segmenting
+	 * too, to the device (tcp_sim.h's sim_device) */
+	struct tcp_stack *both[2] = { sa, sb };
+	for (int i = 0; i < 2; i++)
+		if (sim_below(3) == 0)
+			tcp_stack_set_offload(both[i], true,
+					      sim_below(4) ? 1 + sim_below(TCP_TSO_MAX) : 0);
 	size_t ab = draw_size(), ba = draw_size();
 	struct side a, b;
 	side_init(&a, sa, seed, 0, ab, ba);
@@ -375,6 +382,8 @@ static void run_batch(uint64_t base, unsigned mix)
 		return;
 	}
 	errored += child_errored;
+	/* the offload path must have been taken, or it was not tested */
+	CHECK_MSG(n < 1000 || sim_tso_cuts > 0, "no segment went through segmentation offload");
 	/* an error is allowed only when reported; it must still be rare */
 	CHECK_MSG(errored * 20 <= n, "%lu of %lu scenarios ended in an error", errored, n);
 }

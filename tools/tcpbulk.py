@@ -1,15 +1,18 @@
 #!/usr/bin/python3
-# tcpbulk HOST PORT BYTES SEED TIMEOUT: Linux's TCP against an echo server
+# tcpbulk HOST PORT BYTES SEED TIMEOUT [HOLD]: Linux's TCP against an echo server
 # (user/srv/sockecho.c on Exo): sends BYTES of seeded random data while
 # reading the echo, so the bytes cross the path both ways at once, then
 # shuts down its side and reads to end of stream. Compares the SHA-256 of
 # what came back with what was sent. Prints one line
 #   tcpbulk: ok BYTES each way in T s (R KB/s), sha256 H
 # and exits 0, or "tcpbulk: FAIL ..." and exits 1 (also after TIMEOUT s).
-import hashlib, random, selectors, socket, sys, time
+# With HOLD (a path), the last byte waits until that file exists, so the
+# connection stays open for as long as the caller needs it to.
+import hashlib, os, random, selectors, socket, sys, time
 
 host, port, total, seed, timeout = (sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
                                     int(sys.argv[4]), float(sys.argv[5]))
+hold = sys.argv[6] if len(sys.argv) > 6 else None
 data = random.Random(seed).randbytes(total)
 want = hashlib.sha256(data).hexdigest()
 got = hashlib.sha256()
@@ -32,8 +35,14 @@ while True:
         sys.exit(1)
     for key, ev in sel.select(min(left, 1.0)):
         if ev & selectors.EVENT_WRITE and sent < total:
+            if hold and os.path.exists(hold):
+                hold = None
+            upto = total - 1 if hold else total
             try:
-                sent += s.send(data[sent:sent + 65536])
+                if sent < upto:
+                    sent += s.send(data[sent:min(sent + 65536, upto)])
+                else:
+                    time.sleep(0.01)  # held: everything but the last byte is out
             except BlockingIOError:
                 pass
             if sent == total and not shut:

@@ -1,9 +1,12 @@
 /*
  * virtio-net (virtio spec 1.x, 5.1): one NIC with a receive queue (0) and a
- * transmit queue (1), no offloads, no control queue. Negotiated: VERSION_1
- * (required), MAC and STATUS when offered. Each frame is preceded in its
- * buffer by the 12-byte struct virtio_net_hdr, all zero on transmit (no
- * checksum or segmentation offload asked) and ignored on receive.
+ * transmit queue (1), no control queue. Negotiated: VERSION_1 (required),
+ * MAC and STATUS when offered, and the transmit offloads CSUM and HOST_TSO4
+ * when offered (QEMU offers them when its backend takes the header: a TAP
+ * device). Each frame is preceded in its buffer by the 12-byte struct
+ * virtio_net_hdr: on transmit all zero unless the sender asked an offload
+ * (virtio_net_tx_offload); ignored on receive (no receive offload is
+ * negotiated, so every frame arrives whole and checksummed).
  *
  * Receive buffers are the kernel's: NET_RXQ of NET_BUF bytes, two a page,
  * each descriptor owning one buffer for good, handed back to the device as
@@ -46,6 +49,8 @@
 #define VIRTIO_NET_MODERN_ID 0x1041      /* 0x1040 + device type 1 */
 #define VIRTIO_NET_TRANSITIONAL_ID 0x1000
 
+#define NET_F_CSUM (1UL << 0)      /* the device checksums what we ask it to */
+#define NET_F_HOST_TSO4 (1UL << 11) /* ... and segments TCP over IPv4 */
 #define NET_F_MAC (1UL << 5)
 #define NET_F_STATUS (1UL << 16)
 #define NET_S_LINK_UP 1
@@ -56,17 +61,32 @@
 #define TX_QUEUE 1
 #define NET_RXQ 64         /* receive buffers: 32 pages */
 #define NET_TXQ VIRTQ_MAX  /* transmit descriptors (each with a buffer: 64 pages) */
-#define TX_CHAIN_MAX 24    /* descriptors one frame may use: bounds chain[] */
+#define TX_CHAIN_MAX VIRTIO_NET_TX_CHAIN_MAX /* bounds chain[] */
 #define NET_HDR_LEN 12     /* struct virtio_net_hdr with num_buffers (VERSION_1) */
 #define NET_BUF 2048       /* header + the largest frame, two a page */
 #define MSIX_ENTRY 0
 #define VIRTQ_USED_F_NO_NOTIFY 1 /* the device: do not kick me now (2.7.10) */
+#define HDR_F_NEEDS_CSUM 1     /* virtio_net_hdr.flags: csum_start/offset are set */
+#define HDR_GSO_TCPV4 1        /* virtio_net_hdr.gso_type */
+
+/* struct virtio_net_hdr (5.1.6), little-endian like the machine. */
+struct net_hdr {
+	uint8_t h_flags;
+	uint8_t h_gso_type;
+	uint16_t h_hdr_len;
+	uint16_t h_gso_size;
+	uint16_t h_csum_start;
+	uint16_t h_csum_offset;
+	uint16_t h_num_buffers;
+};
+_Static_assert(sizeof(struct net_hdr) == 12, "virtio_net_hdr");
 
 _Static_assert(NET_HDR_LEN + NET_FRAME_MAX <= NET_BUF, "a frame fits its buffer");
 
 static struct virtio_dev vdev;
 static struct virtq rxq, txq;
 static bool present, has_status;
+static uint8_t offloads; /* NET_OFFLOAD_* */
 static uint8_t mac[6];
 static physaddr_t rx_pa[NET_RXQ], tx_pa[NET_TXQ];
 static uint16_t tx_free[NET_TXQ];   /* transmit descriptors not with the device */
@@ -112,10 +132,13 @@ static int start(struct pci_dev *d)
 	pci_msix_route(&vdev.vd_msix, MSIX_ENTRY, IRQ_NET, lapic_id());
 	pci_msix_enable(d, &vdev.vd_msix);
 	uint64_t got;
-	r = virtio_negotiate(&vdev, NET_F_MAC | NET_F_STATUS, VIRTIO_F_VERSION_1, &got);
+	r = virtio_negotiate(&vdev, NET_F_MAC | NET_F_STATUS | NET_F_CSUM | NET_F_HOST_TSO4,
+			     VIRTIO_F_VERSION_1, &got);
 	if (r < 0)
 		return r;
 	has_status = got & NET_F_STATUS;
+	if (got & NET_F_CSUM)
+		offloads = NET_OFFLOAD_CSUM | (got & NET_F_HOST_TSO4 ? NET_OFFLOAD_TSO4 : 0);
 	if ((r = virtio_queue_init(&vdev, &rxq, RX_QUEUE, NET_RXQ, MSIX_ENTRY)) < 0 ||
 	    (r = virtio_queue_init(&vdev, &txq, TX_QUEUE, NET_TXQ, MSIX_ENTRY)) < 0)
 		return r;
@@ -158,9 +181,11 @@ void virtio_net_init(virtio_net_rx_fn *rx)
 	}
 	present = true;
 	cprintf("virtio-net: %02x:%02x.%x mac %02x:%02x:%02x:%02x:%02x:%02x, registers at %#lx, "
-		"%u+%u buffers, vector %d\n",
+		"%u+%u buffers, vector %d%s%s\n",
 		d->pd_bus, d->pd_dev, d->pd_fn, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
-		vdev.vd_common_pa, rxq.vq_size, txq.vq_size, IRQ_NET);
+		vdev.vd_common_pa, rxq.vq_size, txq.vq_size, IRQ_NET,
+		offloads & NET_OFFLOAD_CSUM ? ", tx checksums" : "",
+		offloads & NET_OFFLOAD_TSO4 ? ", tso" : "");
 }
 
 bool virtio_net_present(void)
@@ -171,6 +196,11 @@ bool virtio_net_present(void)
 void virtio_net_mac(uint8_t out[6])
 {
 	memcpy(out, mac, 6);
+}
+
+uint8_t virtio_net_offloads(void)
+{
+	return present ? offloads : 0;
 }
 
 bool virtio_net_link_up(void)
@@ -245,6 +275,19 @@ int virtio_net_tx_start(unsigned ndesc)
 	cur_last_is_buf = true;
 	virtq_desc_set(&txq, cur_head, tx_pa[cur_head], NET_HDR_LEN, 0);
 	return 0;
+}
+
+void virtio_net_tx_offload(const struct virtio_net_offload *o)
+{
+	struct net_hdr *h = KADDR(tx_pa[cur_head]);
+	h->h_flags = HDR_F_NEEDS_CSUM;
+	h->h_csum_start = o->o_csum_start;
+	h->h_csum_offset = o->o_csum_offset;
+	if (o->o_gso_size) {
+		h->h_gso_type = HDR_GSO_TCPV4;
+		h->h_hdr_len = o->o_hdr_len;
+		h->h_gso_size = o->o_gso_size;
+	}
 }
 
 void virtio_net_tx_copy(const void *src, uint32_t len)

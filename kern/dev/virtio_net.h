@@ -18,6 +18,8 @@ void virtio_net_init(virtio_net_rx_fn *rx);
 bool virtio_net_present(void);
 /* Its MAC address. */
 void virtio_net_mac(uint8_t mac[6]);
+/* NET_OFFLOAD_* (inc/net.h): what the device was found to do. */
+uint8_t virtio_net_offloads(void);
 /* Link up? (true if the device cannot tell) */
 bool virtio_net_link_up(void);
 /*
@@ -26,7 +28,7 @@ bool virtio_net_link_up(void);
  * reads in place, by physical address, until the frame comes back:
  *   virtio_net_tx_start(ndesc)  reserve ndesc descriptors (1 for the copied
  *                               runs' first, 1 more per part and per run
- *                               after a part; at most TX_CHAIN_MAX = 24):
+ *                               after a part; at most VIRTIO_NET_TX_CHAIN_MAX):
  *                               0, -E_AGAIN (too few free: try later),
  *                               -E_INVAL, -E_NOT_FOUND (no device)
  *   virtio_net_tx_copy / _ref   add bytes, within the reservation
@@ -36,9 +38,24 @@ bool virtio_net_link_up(void);
  * The done function hears each frame's id once the device is done with
  * it (from virtio_net_tx_reap or the interrupt).
  */
+#define VIRTIO_NET_TX_CHAIN_MAX 33 /* descriptors one frame may use */
+
+/* What the device is asked to do to a frame (the virtio-net header's
+ * fields, 5.1.6.2): o_csum_start 0 asks nothing; o_gso_size 0 asks only
+ * the checksum. */
+struct virtio_net_offload {
+	uint16_t o_csum_start;  /* where the sum starts: the TCP or UDP header */
+	uint16_t o_csum_offset; /* where in it the sum goes */
+	uint16_t o_hdr_len;     /* TSO: bytes of headers each segment repeats */
+	uint16_t o_gso_size;    /* TSO: payload bytes per segment */
+};
+
 typedef void virtio_net_tx_done_fn(uint16_t id);
 void virtio_net_set_tx_done(virtio_net_tx_done_fn *fn);
 int virtio_net_tx_start(unsigned ndesc);
+/* Ask the offload o of the frame just started (o->o_csum_start != 0; only
+ * what virtio_net_offloads() says the device does). */
+void virtio_net_tx_offload(const struct virtio_net_offload *o);
 void virtio_net_tx_copy(const void *src, uint32_t len);
 void virtio_net_tx_ref(physaddr_t pa, uint32_t len);
 uint16_t virtio_net_tx_end(void);

@@ -277,6 +277,7 @@ long sys_net_info(uint64_t out)
 	struct net_info ni = stats;
 	virtio_net_mac(ni.ni_mac);
 	ni.ni_link = virtio_net_link_up();
+	ni.ni_offloads = virtio_net_offloads();
 	ni.ni_owner = net_owner();
 	nettx_info(&ni);
 	if (copy_to_user(curenv->env_vm, out, &ni, sizeof(ni)) < 0)

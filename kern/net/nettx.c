@@ -52,10 +52,15 @@
 #include <kern/dev/virtio.h>
 #include <kern/dev/virtio_net.h>
 #include <kern/net/net.h>
+#include <common/string.h>
 
-#define PARTS_MAX (NET_TX_SEGS_MAX * 2) /* a piece <= NET_FRAME_MAX spans two pages at most */
-#define FRAME_PARTS_MAX (NET_TX_FRAME_SEGS * 2)
+#define PARTS_MAX 256 /* parts checked per call */
+#define FRAME_PARTS_MAX NET_TX_FRAME_PARTS
 #define TX_RESERVE 16 /* descriptors one env may not take: the others' next frames */
+#define HDR_PEEK (14 + 60 + 60) /* the most an Ethernet, IPv4 and TCP header take */
+
+_Static_assert(FRAME_PARTS_MAX <= PARTS_MAX, "one frame's parts fit a call's");
+_Static_assert(FRAME_PARTS_MAX + 1 <= VIRTIO_NET_TX_CHAIN_MAX, "a frame's chain fits the driver's");
 
 /* A frame with the device, by the id (head descriptor) the driver gave. */
 struct txrec {
@@ -83,6 +88,7 @@ static struct net_info txstats;   /* only the ni_tx_* fields */
 static struct net_tx_seg segs[NET_TX_SEGS_MAX];
 static struct part parts[PARTS_MAX];
 static uint16_t frame_first[NET_TX_SEGS_MAX + 1]; /* each frame's first part; then the end */
+static struct virtio_net_offload frame_off[NET_TX_SEGS_MAX]; /* what each frame asks */
 
 /* The driver is done with frame id: unpin its pages, give its share back. */
 static void tx_done(uint16_t id)
@@ -123,25 +129,77 @@ void nettx_info(struct net_info *ni)
 	ni->ni_tx_size = virtio_net_tx_size();
 }
 
+/* Copy up to n bytes from the start of the frame made of parts[first..end). */
+static size_t peek(unsigned first, unsigned end, uint8_t *out, size_t n)
+{
+	size_t got = 0;
+	for (unsigned i = first; i < end && got < n; i++) {
+		size_t k = MIN((size_t)parts[i].p_len, n - got);
+		memcpy(out + got, (uint8_t *)page_kva(parts[i].p_ppn) + parts[i].p_off, k);
+		got += k;
+	}
+	return got;
+}
+
+/* What the device must be told for a frame asking flags (NET_TX_CSUM,
+ * NET_TX_TSO) of frame_len bytes, read from its headers: 0, or -E_INVAL if
+ * the device does not offer it or the headers are not what it needs. The
+ * bytes are the env's and may change after this look; that only spoils
+ * its own frame, since the device checks nothing the kernel relies on. */
+static int offload_of(uint32_t flags, unsigned first, unsigned end, uint64_t frame_len,
+		      struct virtio_net_offload *o)
+{
+	bool tso = flags & NET_TX_TSO;
+	uint8_t need = tso ? NET_OFFLOAD_TSO4 | NET_OFFLOAD_CSUM : NET_OFFLOAD_CSUM;
+	if ((virtio_net_offloads() & need) != need)
+		return -E_INVAL;
+	uint8_t h[HDR_PEEK];
+	size_t got = peek(first, end, h, sizeof(h));
+	if (got < 14 + 20 || h[12] != 0x08 || h[13] != 0x00 || (h[14] >> 4) != 4)
+		return -E_INVAL; /* not IPv4 over Ethernet */
+	unsigned ihl = (h[14] & 0xf) * 4u, l4 = 14 + ihl;
+	bool frag = (h[20] & 0x3f) || h[21]; /* MF, or an offset */
+	uint8_t proto = h[23];
+	if (ihl < 20 || frag || (proto != 6 && (tso || proto != 17)))
+		return -E_INVAL;
+	unsigned l4len = proto == 6 ? (got > l4 + 12 ? (h[l4 + 12] >> 4) * 4u : 0) : 8;
+	if ((proto == 6 && l4len < 20) || got < l4 + l4len || frame_len < l4 + l4len)
+		return -E_INVAL;
+	*o = (struct virtio_net_offload){ .o_csum_start = (uint16_t)l4,
+					  .o_csum_offset = proto == 6 ? 16 : 6 };
+	if (tso) {
+		uint32_t mss = NET_TX_MSS(flags);
+		if (mss == 0 || l4 + l4len + mss > NET_FRAME_MAX)
+			return -E_INVAL;
+		o->o_hdr_len = (uint16_t)(l4 + l4len);
+		o->o_gso_size = (uint16_t)mss;
+	}
+	return 0;
+}
+
 /* Check n pieces (in the kernel's segs[]) for self and split them into
  * parts of one page each: the number of frames, or -E_*. */
 static long check(struct env *self, uint64_t n)
 {
-	uint64_t nparts = 0, nframes = 0, frame_len = 0, frame_segs = 0;
+	uint64_t nparts = 0, nframes = 0, frame_len = 0, frame_segs = 0, frame_max = 0;
+	uint32_t frame_flags = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		const struct net_tx_seg *s = &segs[i];
-		if ((s->ts_flags & ~(uint32_t)(NET_TX_END | NET_TX_REF)) || s->ts_len == 0 ||
-		    s->ts_len > NET_FRAME_MAX || ++frame_segs > NET_TX_FRAME_SEGS)
+		uint32_t f = s->ts_flags;
+		if (frame_segs == 0) {
+			frame_flags =
+				f & (NET_TX_CSUM | NET_TX_TSO | ~(uint32_t)0 << NET_TX_MSS_SHIFT);
+			frame_max = f & NET_TX_TSO ? NET_TSO_FRAME_MAX : NET_FRAME_MAX;
+			if (NET_TX_MSS(f) && !(f & NET_TX_TSO))
+				return -E_INVAL;
+			f &= ~frame_flags;
+		}
+		if ((f & ~(uint32_t)(NET_TX_END | NET_TX_REF)) || s->ts_len == 0 ||
+		    s->ts_len > frame_max || ++frame_segs > NET_TX_FRAME_SEGS)
 			return -E_INVAL;
 		frame_len += s->ts_len;
 		if (frame_segs == 1)
 			frame_first[nframes] = (uint16_t)nparts;
-		if (s->ts_flags & NET_TX_END) {
-			if (frame_len < NET_FRAME_MIN || frame_len > NET_FRAME_MAX)
-				return -E_INVAL;
-			nframes++;
-			frame_len = frame_segs = 0;
-		}
 		uint64_t va = s->ts_va, end = s->ts_va + s->ts_len;
 		if (va >= UTOP || s->ts_len > UTOP - va)
 			return -E_FAULT;
@@ -152,6 +210,12 @@ static long check(struct env *self, uint64_t n)
 			if (b->b_ppn >= pages_total || pages[b->b_ppn].pg_owner != self->env_id ||
 			    pages[b->b_ppn].pg_type != PAGE_USER)
 				return -E_PERM;
+			/* Neither bound can be reached (a frame's 8 pieces within
+			 * NET_TSO_FRAME_MAX bytes touch 31 pages at most, and a
+			 * call's 64 pieces make 8 such frames at most), but the
+			 * arrays rely on them. */
+			if (nparts - frame_first[nframes] == FRAME_PARTS_MAX || nparts == PARTS_MAX)
+				return -E_INVAL;
 			uint64_t off = va % PAGE_SIZE, len = MIN(PAGE_SIZE - off, end - va);
 			bool ref = (s->ts_flags & NET_TX_REF) != 0;
 			bool join =
@@ -160,10 +224,21 @@ static long check(struct env *self, uint64_t n)
 				(struct part){ b->b_ppn, (uint16_t)off, (uint16_t)len, ref, join };
 			va += len;
 		}
+		if (s->ts_flags & NET_TX_END) {
+			if (frame_len < NET_FRAME_MIN || frame_len > frame_max)
+				return -E_INVAL;
+			frame_off[nframes] = (struct virtio_net_offload){ 0 };
+			if (frame_flags &&
+			    offload_of(frame_flags, frame_first[nframes], (unsigned)nparts,
+				       frame_len, &frame_off[nframes]) < 0)
+				return -E_INVAL;
+			frame_first[nframes + 1] = (uint16_t)nparts;
+			nframes++;
+			frame_len = frame_segs = 0;
+		}
 	}
 	if (frame_segs)
 		return -E_INVAL; /* the last frame has no end */
-	frame_first[nframes] = (uint16_t)nparts;
 	return (long)nframes;
 }
 
@@ -195,6 +270,8 @@ static long queue(struct env *self, long nframes)
 		}
 		if (virtio_net_tx_start(nd) < 0)
 			break;
+		if (frame_off[f].o_csum_start)
+			virtio_net_tx_offload(&frame_off[f]);
 		struct txrec t = { self->env_id, (uint16_t)nd, 0, { 0 } };
 		physaddr_t ref_pa = 0;
 		uint32_t ref_len = 0; /* a referenced run not yet given its descriptor */

@@ -60,7 +60,7 @@ void eth_input(const uint8_t *frame, size_t len)
 
 int eth_output(const uint8_t dst[6], uint16_t type, size_t len)
 {
-	if (len > ETH_FRAME_MAX - ETH_HLEN)
+	if (len > net_tx_frame_max() - ETH_HLEN)
 		return -E_TOO_BIG;
 	struct eth_hdr *eh = (struct eth_hdr *)net_txbuf();
 	memcpy(eh->eh_dst, dst, 6);

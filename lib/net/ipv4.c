@@ -92,8 +92,8 @@ void ip_input(const struct eth_hdr *eh, const uint8_t *pkt, size_t len)
 
 int ip_output(const uint8_t dst_mac[6], uint32_t dst, uint8_t proto, size_t len)
 {
-	if (len > IP_MTU - IP_HLEN)
-		return -E_TOO_BIG;
+	if (len > net_tx_frame_max() - ETH_HLEN - IP_HLEN)
+		return -E_TOO_BIG; /* IP_MTU, unless the device segments it */
 	struct ip_hdr *ih = (struct ip_hdr *)(net_txbuf() + ETH_HLEN);
 	ih->ih_vhl = 0x45;
 	ih->ih_tos = 0;

@@ -28,6 +28,14 @@
  * free the device's ring to overflow its receive ring), and net_poll sends
  * it before it sleeps, sleeping at most a tick while any is left.
  *
+ * Offloads: net_open learns what the device does (ni_offloads, inc/net.h)
+ * into net_offloads; a frame built after net_tx_offload asks it of the
+ * device on its first piece. A segmented frame is larger than a slot, so
+ * it cannot be copied should the kernel refuse its references (below): it
+ * is lost, and segmentation is off from then on (TCP resends its bytes in
+ * frames of one MSS). net_offload_off, set before net_open, turns every
+ * offload off (to measure them).
+ *
  * Zero copy: net_tx_ref adds bytes of immutable memory (a TCP zero-copy
  * object) to the frame being built by reference; the kernel pins their
  * pages and the device reads them in place. The kernel sends only from
@@ -46,10 +54,9 @@
 #define POLL_YIELDS 32  /* before net_poll sleeps with frames the kernel has no room for */
 #define TX_SLOT 2048    /* a slot: the largest frame, two a page */
 #define TX_FRAMES (NET_TX_SEGS_MAX / 2) /* slots: a frame is two pieces, mostly */
-#define TX_REFS 3       /* referenced parts a frame may have: with the copied runs
-			 * between them, within NET_TX_FRAME_SEGS pieces */
-
-_Static_assert(2 * TX_REFS + 1 <= NET_TX_FRAME_SEGS, "a frame's pieces fit the kernel's limit");
+#define TX_REFS (NET_TX_FRAME_SEGS - 1) /* referenced parts a frame may have (after its
+					* headers); net_tx_ref keeps the copied runs
+					* between them within NET_TX_FRAME_SEGS pieces */
 _Static_assert(ETH_FRAME_MAX <= TX_SLOT, "a frame fits its slot");
 
 static struct net_ring *ring;
@@ -68,6 +75,10 @@ static struct {
 } refs[TX_REFS];
 static unsigned nrefs;
 static size_t ref_bytes;
+static unsigned ref_pieces; /* the pieces those make, with the copied runs before them */
+static uint32_t off_flags;  /* what the frame asks of the device (net_tx_offload) */
+uint8_t net_offloads;       /* NET_OFFLOAD_*: the device's (net_open), less what failed */
+bool net_offload_off;
 
 uint8_t *net_txbuf(void)
 {
@@ -76,14 +87,38 @@ uint8_t *net_txbuf(void)
 
 bool net_tx_ref(size_t at, const void *data, size_t len)
 {
-	if (nrefs == TX_REFS || len == 0 || !txslots)
+	/* this piece, a copied run before it, and one after the last */
+	unsigned more = 1 + (at > (nrefs ? refs[nrefs - 1].r_at : 0) || !nrefs);
+	if (nrefs == TX_REFS || len == 0 || !txslots || ref_pieces + more + 1 > NET_TX_FRAME_SEGS)
 		return false;
+	ref_pieces += more;
 	refs[nrefs].r_at = at;
 	refs[nrefs].r_data = data;
 	refs[nrefs].r_len = len;
 	nrefs++;
 	ref_bytes += len;
 	return true;
+}
+
+bool net_tx_offload(uint32_t flags)
+{
+	uint8_t need = flags & NET_TX_TSO ? NET_OFFLOAD_TSO4 | NET_OFFLOAD_CSUM : NET_OFFLOAD_CSUM;
+	if ((net_offloads & need) != need || !txslots)
+		return false;
+	off_flags = flags;
+	return true;
+}
+
+void net_tx_cancel(void)
+{
+	off_flags = 0;
+	nrefs = ref_pieces = 0;
+	ref_bytes = 0;
+}
+
+size_t net_tx_frame_max(void)
+{
+	return off_flags & NET_TX_TSO ? NET_TSO_FRAME_MAX : ETH_FRAME_MAX;
 }
 
 static void add_seg(const void *va, size_t len, uint32_t flags)
@@ -112,17 +147,21 @@ static void refs_to_copies(unsigned first, unsigned *lost)
 	unsigned out = first;
 	for (unsigned i = first; i < nsegs;) {
 		uint8_t *slot = (uint8_t *)batch[i].ts_va;
+		uint32_t asks = batch[i].ts_flags & ~(uint32_t)(NET_TX_END | NET_TX_REF);
 		size_t len = 0;
 		bool ok = true;
 		for (bool end = false; !end; i++) {
 			const struct net_tx_seg *g = &batch[i];
-			if ((g->ts_flags & NET_TX_REF) && !readable(g->ts_va, g->ts_len))
-				ok = false;
+			if (((g->ts_flags & NET_TX_REF) && !readable(g->ts_va, g->ts_len)) ||
+			    len + g->ts_len > sizeof(frame))
+				ok = false; /* gone, or segmented: larger than a slot */
 			if (ok)
 				memcpy(frame + len, (const void *)g->ts_va, g->ts_len);
 			len += g->ts_len;
 			end = g->ts_flags & NET_TX_END;
 		}
+		if (asks & NET_TX_TSO)
+			net_offloads &= (uint8_t)~NET_OFFLOAD_TSO4; /* these would fail again */
 		if (!ok) {
 			/* its slot keeps its place in the ring: send the bare Ethernet
 			 * header, which the peer drops */
@@ -131,7 +170,8 @@ static void refs_to_copies(unsigned first, unsigned *lost)
 			continue;
 		}
 		memcpy(slot, frame, len);
-		batch[out++] = (struct net_tx_seg){ (uint64_t)slot, (uint32_t)len, NET_TX_END };
+		batch[out++] =
+			(struct net_tx_seg){ (uint64_t)slot, (uint32_t)len, NET_TX_END | asks };
 	}
 	nsegs = out;
 }
@@ -189,13 +229,16 @@ static int flush(bool wait)
 
 int net_tx(size_t len)
 {
-	if (ref_bytes > len || len - ref_bytes < ETH_HLEN) {
-		nrefs = 0;
+	uint32_t asks = off_flags;
+	off_flags = 0;
+	if (ref_bytes > len || len - ref_bytes < ETH_HLEN || len - ref_bytes > TX_SLOT) {
+		nrefs = ref_pieces = 0;
 		ref_bytes = 0;
 		return -E_INVAL;
 	}
 	uint8_t *slot = net_txbuf();
 	size_t at = 0, copy = len - ref_bytes;
+	unsigned frame_seg = nsegs;
 	for (unsigned i = 0; i < nrefs; i++) {
 		if (refs[i].r_at > at)
 			add_seg(slot + at, refs[i].r_at - at, 0);
@@ -206,7 +249,9 @@ int net_tx(size_t len)
 	if (copy > at)
 		add_seg(slot + at, copy - at, 0);
 	batch[nsegs - 1].ts_flags |= NET_TX_END;
-	nrefs = 0;
+	batch[frame_seg].ts_flags |= asks;
+	net_stats.tx_tso += (asks & NET_TX_TSO) != 0;
+	nrefs = ref_pieces = 0;
 	ref_bytes = 0;
 	nframes++;
 	bool room = nframes < TX_FRAMES && nsegs + NET_TX_FRAME_SEGS <= NET_TX_SEGS_MAX;
@@ -264,7 +309,8 @@ int net_open(void)
 		 * parent's, shared copy-on-write; the kernel needs its own */
 		ring = bound_pages(RING_PAGES);
 		txslots = bound_pages(TX_FRAMES * TX_SLOT / PAGE_SIZE);
-		nsegs = nframes = slot_head = nrefs = 0; /* a parent's frames are its own */
+		nsegs = nframes = slot_head = nrefs = ref_pieces = off_flags = 0; /* a parent's
+									  * frames are its own */
 		ref_bytes = 0;
 		if (!ring || !txslots)
 			return -E_NO_MEM;
@@ -274,6 +320,7 @@ int net_open(void)
 		attached = thisenv_id;
 	}
 	memcpy(net_config.nc_mac, ni.ni_mac, 6);
+	net_offloads = net_offload_off ? 0 : ni.ni_offloads;
 	net_config.nc_ip = NET_QEMU_IP;
 	net_config.nc_mask = NET_QEMU_MASK;
 	net_config.nc_gw = NET_QEMU_GW;

@@ -48,10 +48,17 @@ struct net_stats {
 	uint64_t tx_frames, tx_errors;
 	uint64_t sys_sends, sys_waits; /* system calls made: net_send(_batch), net_wait */
 	uint64_t tx_batches, tx_refs;  /* batches the kernel took; pieces sent in place */
+	uint64_t tx_tso;               /* frames the device segmented (net_tx_offload) */
 };
 
 extern struct net_config net_config;
 extern struct net_stats net_stats;
+/* NET_OFFLOAD_* (inc/net.h): what this stack asks of the device, from
+ * net_open (less segmentation if the kernel ever refused a segmented
+ * frame's references). */
+extern uint8_t net_offloads;
+/* Set before net_open: ask no offload of the device (to measure them). */
+extern bool net_offload_off;
 
 /* Attach a receive ring, learn the MAC, configure for QEMU's user network
  * and resolve the gateway (which also tells it our address). 0 or -E_*. */

@@ -105,6 +105,17 @@ int net_tx(size_t len);
  * len counts them. false if the frame has no room for another reference
  * (copy the bytes instead). lib/net/net.c only; the host fakes need none. */
 bool net_tx_ref(size_t at, const void *data, size_t len);
+/* Ask the device to finish the frame being built: flags NET_TX_CSUM (its
+ * TCP or UDP checksum), or NET_TX_TSO | mss << NET_TX_MSS_SHIFT (also cut
+ * it into segments: inc/net.h). false if the device does not offer that.
+ * lib/net/net.c only. */
+bool net_tx_offload(uint32_t flags);
+/* Forget what net_tx_ref and net_tx_offload said of the frame being built
+ * (it will not be sent). lib/net/net.c only. */
+void net_tx_cancel(void);
+/* The longest the frame being built may be: ETH_FRAME_MAX, or up to
+ * NET_TSO_FRAME_MAX once net_tx_offload asked for segmentation. */
+size_t net_tx_frame_max(void);
 /* Microseconds since some fixed moment. */
 uint64_t net_now_us(void);
 /* net_poll (lib/net/net.h) completes the set. */

@@ -48,7 +48,18 @@ struct tcp_piece {
 	size_t tp_len;
 	bool tp_ref; /* a zero-copy object's bytes (tcp_send_zc): they stay as they are
 		      * while referenced, so the output hook may send them in place */
+	/* The header piece (pieces[0]) only, with offloads on
+	 * (tcp_stack_set_offload): */
+	bool tp_csum_partial; /* the header's checksum field holds the pseudo-header's
+			       * sum only (not complemented): the device finishes it */
+	uint16_t tp_tso_mss;  /* 0, or the segment carries more than one MSS and the
+			       * device cuts it into segments of this many payload bytes */
 };
+
+#define TCP_TSO_PIECES 6 /* payload pieces a segment longer than one MSS has at most */
+/* The longest segment payload tcp_stack_set_offload allows: an IPv4
+ * datagram's 65,535 bytes less the largest IP and TCP headers. */
+#define TCP_TSO_MAX (65535 - 60 - 60)
 
 struct tcp_hooks {
 	void *th_ctx; /* passed back to every hook */
@@ -144,6 +155,12 @@ void tcp_stack_set_msl(struct tcp_stack *st, uint32_t msl_ms);
  * block of ports from the kernel's packet filters for all its clients.
  * 0 or -E_INVAL. */
 int tcp_stack_set_ephemeral(struct tcp_stack *st, uint16_t first, uint32_t count);
+/* What the output hook's device does (segmentation offload): csum, finish
+ * the checksum of every segment with data (tp_csum_partial); tso_max
+ * (needs csum), take segments of up to tso_max payload bytes and cut them
+ * into MSS-sized ones (tp_tso_mss), so one call sends what would be many.
+ * Applies to segments built from now on. 0 or -E_INVAL. */
+int tcp_stack_set_offload(struct tcp_stack *st, bool csum, uint32_t tso_max);
 /* Bytes allocated for connections, buffers and tables now. */
 size_t tcp_stack_memory(const struct tcp_stack *st);
 

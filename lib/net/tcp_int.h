@@ -203,6 +203,8 @@ struct tcp_stack {
 	uint64_t st_cookie_sent_us;   /* when a SYN cookie last went out */
 	size_t st_mem;
 	bool st_dying; /* tcp_stack_free: send nothing more */
+	bool st_csum_offload;  /* tcp_stack_set_offload */
+	uint32_t st_tso_max;   /* ... 0: one MSS a segment */
 };
 
 /* A parsed segment. */
@@ -325,6 +327,7 @@ void tcp_sndbuf_free(struct tcp_conn *c);
 /* Pieces for the queued bytes [seq, seq + *len) into pieces[] (at most
  * max; *len shrinks if more would be needed): their count, and their
  * Internet checksum (as at offset 0) in *sum. */
+/* sum may be NULL: the device sums the payload (offload). */
 int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *len, struct tcp_piece *pieces,
 		      int max, uint32_t *sum);
 

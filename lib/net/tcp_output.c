@@ -2,7 +2,11 @@
  * What the TCP core sends: tcp_output decides, from the windows, the
  * recovery state, Nagle and pending ACKs, which segments go out now, and
  * tcp_send_segment builds each one (header, options, checksum) around the
- * send queue's pieces and hands it to the output hook.
+ * send queue's pieces and hands it to the output hook. With segmentation
+ * offload (tcp_stack_set_offload) new data leaves in segments of many MSS
+ * that the device cuts up, and the device finishes the checksums; every
+ * decision below is still made in MSS units, so the wire sees what it
+ * would have seen without (retransmissions stay one MSS).
  *
  * Order of business in tcp_output: retransmissions chosen by loss recovery
  * (tcp_cc.c); new (or, after a timeout, resent) data within
@@ -63,8 +67,12 @@ int tcp_send_segment(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t d
 	uint32_t psum = 0;
 	int np = 0;
 	uint32_t want = dlen;
+	bool tso = dlen > c->c_mss; /* send_new_data asks it only with st_tso_max */
+	bool partial = dlen && st->st_csum_offload;
 	if (dlen)
-		np = tcp_sndbuf_pieces(c, seq, &dlen, pieces + 1, MAX_PIECES, &psum);
+		np = tcp_sndbuf_pieces(c, seq, &dlen, pieces + 1, tso ? TCP_TSO_PIECES : MAX_PIECES,
+				       partial ? NULL : &psum);
+	tso = dlen > c->c_mss; /* still, with the pieces it could gather */
 	if (dlen < want)
 		flags &= (uint8_t)~(TCP_FIN | TCP_PSH); /* cut short: the FIN is not next */
 	if (dlen == 0)
@@ -79,11 +87,16 @@ int tcp_send_segment(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t d
 	h->th_sum = 0;
 	h->th_urp = 0;
 	uint32_t sum = tcp_pseudo_sum(c->c_lip, c->c_rip, hlen + dlen);
-	sum += tcp_sum_add(0, hdr, hlen) + psum; /* hlen is even: no shift */
-	h->th_sum = (uint16_t)~tcp_sum_fold32(sum);
-	pieces[0].tp_data = hdr;
-	pieces[0].tp_len = hlen;
-	pieces[0].tp_ref = false;
+	if (partial) {
+		h->th_sum = (uint16_t)tcp_sum_fold32(sum); /* the device adds the rest */
+	} else {
+		sum += tcp_sum_add(0, hdr, hlen) + psum; /* hlen is even: no shift */
+		h->th_sum = (uint16_t)~tcp_sum_fold32(sum);
+	}
+	pieces[0] = (struct tcp_piece){ .tp_data = hdr,
+					.tp_len = hlen,
+					.tp_csum_partial = partial,
+					.tp_tso_mss = tso ? c->c_mss : 0 };
 	int r = st->st_hooks.th_output(st->st_hooks.th_ctx, c->c_lip, c->c_rip, pieces, np + 1);
 	st->st_stats.out_segs++;
 	if (r < 0)
@@ -139,7 +152,7 @@ void tcp_send_rst(struct tcp_stack *st, uint32_t lip, uint16_t lport, uint32_t r
 	h.th_flags = TCP_RST | (ack_it ? TCP_ACK : 0);
 	uint32_t sum = tcp_pseudo_sum(lip, rip, TCP_HLEN) + tcp_sum_add(0, &h, TCP_HLEN);
 	h.th_sum = (uint16_t)~tcp_sum_fold32(sum);
-	struct tcp_piece p = { &h, TCP_HLEN, false };
+	struct tcp_piece p = { .tp_data = &h, .tp_len = TCP_HLEN };
 	st->st_hooks.th_output(st->st_hooks.th_ctx, lip, rip, &p, 1);
 	st->st_stats.out_rst++;
 	st->st_stats.out_segs++;
@@ -176,6 +189,14 @@ static void sent(struct tcp_conn *c, uint32_t seq, uint32_t len, bool fin)
 	tcp_rexmt_arm(c, false);
 }
 
+/* The most payload one segment takes: an MSS, or with segmentation
+ * offload as many whole MSS as fit st_tso_max. */
+static uint32_t seg_max(const struct tcp_conn *c)
+{
+	uint32_t max = c->c_st->st_tso_max;
+	return max > c->c_mss ? max - max % c->c_mss : c->c_mss;
+}
+
 static void send_new_data(struct tcp_conn *c)
 {
 	bool sack_recovery = (c->c_flags & (TF_RECOVERY | TF_SACK)) == (TF_RECOVERY | TF_SACK);
@@ -198,7 +219,9 @@ static void send_new_data(struct tcp_conn *c)
 		uint32_t wnd = sack_recovery ? c->c_snd_wnd : MIN(c->c_snd_wnd, c->c_cwnd);
 		uint32_t inflight = c->c_snd_nxt - c->c_snd_una;
 		uint32_t usable = wnd > inflight ? wnd - inflight : 0;
-		uint32_t len = MIN(MIN(avail, (uint32_t)c->c_mss), usable);
+		uint32_t len = MIN(MIN(avail, seg_max(c)), usable);
+		if (len > c->c_mss && len < avail)
+			len -= len % c->c_mss; /* whole segments: the tail waits, as below */
 		if (len == 0)
 			return;
 		if (sack_recovery && !tcp_cc_pipe_room(c, len))

@@ -198,13 +198,16 @@ int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *lenp, struct t
 		pieces[n].tp_data = ext_bytes(e) + skip;
 		pieces[n].tp_len = take;
 		pieces[n].tp_ref = e->e_zc != NULL;
-		uint32_t ps =
-			e->e_zc ? zc_sum(e, skip, take) : tcp_sum_add(0, pieces[n].tp_data, take);
-		s += tcp_sum_shift(ps, got);
+		if (sum) {
+			uint32_t ps = e->e_zc ? zc_sum(e, skip, take)
+					      : tcp_sum_add(0, pieces[n].tp_data, take);
+			s += tcp_sum_shift(ps, got);
+		}
 		got += take;
 		n++;
 	}
 	*lenp = got;
-	*sum = tcp_sum_fold32(s);
+	if (sum)
+		*sum = tcp_sum_fold32(s);
 	return n;
 }

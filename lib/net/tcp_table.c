@@ -164,6 +164,15 @@ int tcp_stack_set_ephemeral(struct tcp_stack *st, uint16_t first, uint32_t count
 	return 0;
 }
 
+int tcp_stack_set_offload(struct tcp_stack *st, bool csum, uint32_t tso_max)
+{
+	if (tso_max && (!csum || tso_max > TCP_TSO_MAX))
+		return -E_INVAL;
+	st->st_csum_offload = csum;
+	st->st_tso_max = tso_max;
+	return 0;
+}
+
 void tcp_stack_free(struct tcp_stack *st)
 {
 	st->st_dying = true;

@@ -53,20 +53,41 @@ static struct {
 	int filter;
 } claims[CLAIMS];
 
+/* Tell the stack what the device does: on the first segment, and again
+ * if net.c had to give segmentation up. */
+static void offloads_follow(void)
+{
+	static int told = -1;
+	if (told == net_offloads)
+		return;
+	told = net_offloads;
+	tcp_stack_set_offload(stack, net_offloads & NET_OFFLOAD_CSUM,
+			      net_offloads & NET_OFFLOAD_TSO4 ? TCP_TSO_MAX : 0);
+}
+
 static int tcp_out(void *ctx, uint32_t src, uint32_t dst, const struct tcp_piece *pieces, int n)
 {
 	(void)ctx, (void)src;
 	size_t len = 0;
 	for (int i = 0; i < n; i++)
 		len += pieces[i].tp_len;
-	if (len > IP_MTU - IP_HLEN)
-		return -E_TOO_BIG;
 	if (!net_txbuf())
 		return -E_NOT_FOUND; /* net_open has not succeeded: no NIC */
+	uint16_t mss = pieces[0].tp_tso_mss;
+	if ((mss && !net_tx_offload(NET_TX_TSO | (uint32_t)mss << NET_TX_MSS_SHIFT)) ||
+	    (!mss && pieces[0].tp_csum_partial && !net_tx_offload(NET_TX_CSUM))) {
+		offloads_follow(); /* the device no longer does it: lost, resent without */
+		return -E_INVAL;
+	}
+	if (len > net_tx_frame_max() - ETH_HLEN - IP_HLEN) {
+		net_tx_cancel();
+		return -E_TOO_BIG;
+	}
 	bool local = (dst & net_config.nc_mask) == (net_config.nc_ip & net_config.nc_mask);
 	uint32_t hop = local ? dst : net_config.nc_gw;
 	uint8_t mac[6];
 	if (!arp_lookup(hop, mac)) {
+		net_tx_cancel();
 		if (!net_in_input)
 			arp_request(hop);
 		return -E_AGAIN;
@@ -74,9 +95,17 @@ static int tcp_out(void *ctx, uint32_t src, uint32_t dst, const struct tcp_piece
 	uint8_t *out = ip_payload();
 	size_t copied = 0;
 	for (int i = 0; i < n; i++) {
-		if (pieces[i].tp_ref && pieces[i].tp_len >= REF_MIN &&
+		/* a segmented frame's payload goes by reference, all of it: the
+		 * stack's own buffers stay as they are until acknowledged too,
+		 * and the slot holds only one MSS (TCP_TSO_PIECES fit) */
+		bool by_ref = mss ? i > 0 : pieces[i].tp_ref && pieces[i].tp_len >= REF_MIN;
+		if (by_ref &&
 		    net_tx_ref(ETH_HLEN + IP_HLEN + copied, pieces[i].tp_data, pieces[i].tp_len))
 			continue;
+		if (mss && i > 0) {
+			net_tx_cancel();
+			return -E_FULL; /* cannot happen: TCP_TSO_PIECES fit a frame */
+		}
 		memcpy(out + copied, pieces[i].tp_data, pieces[i].tp_len);
 		copied += pieces[i].tp_len;
 	}
@@ -157,6 +186,7 @@ struct tcp_stack *tcpnet_stack(void)
 	struct tcp_hooks h = { NULL, tcp_out, tcp_clock, tcp_malloc, tcp_mfree, tcp_wake_hook };
 	stack = tcp_stack_new(&h, secret);
 	if (stack) {
+		offloads_follow();
 		net_tcp_input = input;
 		net_tcp_unreachable = unreachable;
 	}

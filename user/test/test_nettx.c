@@ -445,6 +445,93 @@ static void flood_cannot_starve(uint8_t *buf)
 	vm_unmap((uint64_t)stop, PAGE_SIZE);
 }
 
+/* At p: Ethernet, IPv4 (proto, total length for len bytes after it) and,
+ * for TCP, a 20-byte header with data offset doff words: 10.0.2.15 to
+ * the gateway, whose host answers a stray segment with a RST at most. */
+static void l4_frame(uint8_t *p, uint8_t proto, uint8_t doff, uint32_t len)
+{
+	memset(p, 0, 54);
+	memset(p, 0xff, 6);
+	p[12] = 0x08, p[13] = 0x00;
+	p[14] = 0x45;
+	p[16] = (uint8_t)((20 + len) >> 8), p[17] = (uint8_t)(20 + len);
+	p[22] = 64, p[23] = proto;
+	p[26] = 10, p[27] = 0, p[28] = 2, p[29] = 15;
+	p[30] = 10, p[31] = 0, p[32] = 2, p[33] = 2;
+	p[34] = 0xc0, p[35] = 0x01, p[36] = 0x00, p[37] = 0x09; /* ports 49153 -> 9 */
+	if (proto == 6)
+		p[46] = (uint8_t)(doff << 4), p[47] = 0x10; /* ACK */
+}
+
+#define MSS_FLAG(mss) ((uint32_t)(mss) << NET_TX_MSS_SHIFT)
+
+/* The offloads (NET_TX_CSUM, NET_TX_TSO): asked wrongly, or of a device
+ * without them (QEMU's user network), refused before anything is sent;
+ * on one with them (a TAP device: tools/test-tap), sent. */
+static void offloads(uint8_t *buf)
+{
+	struct net_info ni;
+	info(&ni);
+	uint8_t *data = buf + PAGE_SIZE; /* BUF_PAGES - 1 pages of payload */
+	l4_frame(buf, 6, 5, 20 + 1000);
+	seg(0, buf, 54, NET_TX_CSUM | MSS_FLAG(1000));
+	seg(1, data, 1000, NET_TX_END);
+	check_eq("mss-without-tso", sys_net_send_batch(segs, 2), -E_INVAL);
+	seg(0, buf, 54, 0);
+	seg(1, data, 1000, NET_TX_END | NET_TX_CSUM);
+	check_eq("offload-on-a-later-piece", sys_net_send_batch(segs, 2), -E_INVAL);
+	if (!(ni.ni_offloads & NET_OFFLOAD_TSO4)) {
+		seg(0, buf, 54, NET_TX_CSUM);
+		seg(1, data, 1000, NET_TX_END);
+		long csum = sys_net_send_batch(segs, 2);
+		check(ni.ni_offloads & NET_OFFLOAD_CSUM ? "csum-offered" : "csum-not-offered",
+		      ni.ni_offloads & NET_OFFLOAD_CSUM ? csum == 1 : csum == -E_INVAL);
+		seg(0, buf, 54, NET_TX_TSO | MSS_FLAG(1000));
+		seg(1, data, 1000, NET_TX_END);
+		check_eq("tso-not-offered", sys_net_send_batch(segs, 2), -E_INVAL);
+		printf("test_nettx: the device offers no segmentation (%#x)\n", ni.ni_offloads);
+		return;
+	}
+	header(buf);
+	seg(0, buf, 60, NET_TX_END | NET_TX_CSUM);
+	check_eq("csum-not-ip", sys_net_send_batch(segs, 1), -E_INVAL);
+	l4_frame(buf, 17, 0, 8 + 100);
+	seg(0, buf, 42 + 100, NET_TX_END | NET_TX_CSUM);
+	check_eq("csum-udp", sys_net_send_batch(segs, 1), 1);
+	seg(0, buf, 42 + 100, NET_TX_END | NET_TX_TSO | MSS_FLAG(50));
+	check_eq("tso-udp", sys_net_send_batch(segs, 1), -E_INVAL);
+	uint32_t big = 3 * PAGE_SIZE - 100; /* three pieces of it: 35 segments */
+	l4_frame(buf, 6, 5, 20 + big);
+	uint32_t tso = NET_TX_TSO | MSS_FLAG(1000);
+	seg(0, buf, 54, 0); /* then the pieces, below */
+	for (unsigned i = 1; i <= 3; i++)
+		seg(i, data + (i - 1) * (big / 3), big / 3, (i == 3 ? NET_TX_END : 0) | NET_TX_REF);
+	segs[0].ts_flags = NET_TX_TSO;
+	check_eq("tso-mss-zero", sys_net_send_batch(segs, 4), -E_INVAL);
+	segs[0].ts_flags = NET_TX_TSO | MSS_FLAG(1461);
+	check_eq("tso-mss-beyond-mtu", sys_net_send_batch(segs, 4), -E_INVAL);
+	segs[0].ts_flags = tso;
+	buf[20] = 0x20; /* more fragments */
+	check_eq("tso-fragment", sys_net_send_batch(segs, 4), -E_INVAL);
+	buf[20] = 0;
+	buf[46] = 4 << 4;
+	check_eq("tso-tcp-offset-short", sys_net_send_batch(segs, 4), -E_INVAL);
+	buf[46] = 15 << 4; /* 60 bytes of TCP header: past the first piece, still in the frame */
+	check_eq("tso-options-in-a-later-piece", sys_net_send_batch(segs, 4), 1);
+	buf[46] = 5 << 4;
+	seg(0, buf, 40, tso | NET_TX_END);
+	check_eq("tso-headers-cut", sys_net_send_batch(segs, 1), -E_INVAL);
+	seg(0, buf, 54, tso);
+	seg(3, data + 2 * (big / 3), NET_TSO_FRAME_MAX + 1, NET_TX_END | NET_TX_REF);
+	check_eq("tso-piece-too-long", sys_net_send_batch(segs, 4), -E_INVAL);
+	seg(3, data + 2 * (big / 3), big / 3, NET_TX_END | NET_TX_REF);
+	uint64_t frames = ni.ni_tx_frames;
+	check_eq("tso-sent", send_all(4), 0);
+	info(&ni);
+	check("tso-counted-once", ni.ni_tx_frames > frames);
+	drain();
+}
+
 int main(void)
 {
 	uint8_t *buf = pages_now(BUF_PAGES);
@@ -454,6 +541,7 @@ int main(void)
 		without_nic(buf);
 		return test_finish();
 	}
+	offloads(buf);
 	batches(buf);
 	freed_in_flight(buf);
 	killed_in_flight(buf);
