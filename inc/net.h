@@ -15,13 +15,17 @@
  *      │ ...                          │ nr_nslots = npages * 2 - 1
  *      └──────────────────────────────┘
  *
- * nr_head and nr_tail count frames since attach (free-running, wrapping at
- * 2^32): frame number n is in slot n % nr_nslots. The kernel alone advances
- * nr_head (after writing the slot); the env alone advances nr_tail (after it
- * is done with the slot). The ring is empty when they are equal and full
- * when nr_head - nr_tail == nr_nslots; a frame that finds it full is dropped
- * and counted in nr_drops. The kernel trusts nothing it reads back: a
- * nr_tail that is out of range makes the ring count as full.
+ * nr_head and nr_tail count slots used since attach (free-running,
+ * wrapping at 2^32): use number n is slot n % nr_nslots. A frame takes one
+ * slot, or - only with receive offload (NET_OFFLOAD_RX_TSO4), for a
+ * segment longer than a slot - NET_SLOTS_FOR(len) slots in a row
+ * (wrapping), its bytes continuing from one slot's ns_data to the next's.
+ * The kernel alone advances nr_head (past a whole frame, after writing
+ * it); the env alone advances nr_tail (after it is done with the slots).
+ * The ring is empty when they are equal and full when nr_head - nr_tail ==
+ * nr_nslots; a frame that finds too few slots free is dropped and counted
+ * in nr_drops. The kernel trusts nothing it reads back: a nr_tail that is
+ * out of range makes the ring count as full.
  */
 #ifndef EXO_INC_NET_H
 #define EXO_INC_NET_H
@@ -41,10 +45,17 @@ struct net_ring {
 };
 
 struct net_slot {
-	uint32_t ns_len;             /* bytes of ns_data in use */
-	uint32_t ns_pad;
+	uint32_t ns_len;             /* the frame's bytes (in this slot's ns_data and,
+				      * past its end, the next slots'); 0 in a slot a
+				      * longer frame continues into */
+	uint32_t ns_flags;           /* NET_SLOT_* */
 	uint8_t ns_data[NET_SLOT_SIZE - 8];
 };
+#define NET_SLOT_DATA (NET_SLOT_SIZE - 8)
+#define NET_SLOT_SUM_OK 0x1 /* the device checked the TCP/UDP checksum: the field
+			     * need not hold it (a coalesced segment's does not) */
+/* Slots a frame of len bytes takes. */
+#define NET_SLOTS_FOR(len) (((len) + NET_SLOT_DATA - 1) / NET_SLOT_DATA)
 
 _Static_assert(sizeof(struct net_slot) == NET_SLOT_SIZE, "net_slot is ABI");
 _Static_assert(NET_FRAME_MAX <= sizeof(((struct net_slot *)0)->ns_data), "");
@@ -83,6 +94,10 @@ struct net_info {
 	uint64_t ni_tx_share_full; /* calls stopped short by the caller's share of the ring */
 	uint32_t ni_tx_in_flight; /* descriptors with the device now, all envs */
 	uint32_t ni_tx_size; /* descriptors in the transmit ring */
+	/* Receive offload. */
+	uint64_t ni_rx_coalesced; /* frames longer than NET_FRAME_MAX (segments the
+				   * host coalesced) among ni_rx_frames */
+	uint64_t ni_rx_bad; /* frames the device described impossibly: dropped */
 };
 
 /*
@@ -134,6 +149,11 @@ struct net_tx_seg {
  * the work), neither on its user network or a datagram socket. */
 #define NET_OFFLOAD_CSUM 0x1   /* TCP and UDP checksums over IPv4 */
 #define NET_OFFLOAD_TSO4 0x2   /* TCP segmentation over IPv4 */
+/* ... and what it does for frames received: */
+#define NET_OFFLOAD_RX_CSUM 0x4 /* vouches for checksums (NET_SLOT_SUM_OK) */
+#define NET_OFFLOAD_RX_TSO4 0x8 /* hands over TCP segments the host coalesced,
+				 * up to NET_TSO_FRAME_MAX bytes: a frame may
+				 * take several slots of a ring */
 
 /* sys_net_filters: one installed filter. */
 struct net_filter_info {

@@ -139,13 +139,19 @@ int virtio_attach(struct virtio_dev *vd, struct pci_dev *d)
 	return 0;
 }
 
-int virtio_negotiate(struct virtio_dev *vd, uint64_t wanted, uint64_t required, uint64_t *got)
+uint64_t virtio_offered(struct virtio_dev *vd)
 {
 	volatile struct virtio_common *c = vd->vd_common;
 	c->c_device_feature_select = 0;
 	uint64_t offered = c->c_device_feature;
 	c->c_device_feature_select = 1;
-	offered |= (uint64_t)c->c_device_feature << 32;
+	return offered | (uint64_t)c->c_device_feature << 32;
+}
+
+int virtio_negotiate(struct virtio_dev *vd, uint64_t wanted, uint64_t required, uint64_t *got)
+{
+	volatile struct virtio_common *c = vd->vd_common;
+	uint64_t offered = virtio_offered(vd);
 	if ((offered & required) != required)
 		return -E_NOT_FOUND;
 	uint64_t use = offered & (wanted | required);

@@ -76,6 +76,8 @@ int virtio_attach(struct virtio_dev *vd, struct pci_dev *d);
 /* Accept the offered features among wanted; fails (-E_NOT_FOUND) unless
  * every one of required is offered, or if the device refuses FEATURES_OK.
  * *got is what was agreed. */
+/* The feature bits the device offers. */
+uint64_t virtio_offered(struct virtio_dev *vd);
 int virtio_negotiate(struct virtio_dev *vd, uint64_t wanted, uint64_t required, uint64_t *got);
 /* Set up queue index with up to size entries (rings in fresh kernel pages),
  * interrupts on MSI-X entry vector. 0, -E_NOT_FOUND (no such queue), or

@@ -1,12 +1,21 @@
 /*
  * virtio-net (virtio spec 1.x, 5.1): one NIC with a receive queue (0) and a
  * transmit queue (1), no control queue. Negotiated: VERSION_1 (required),
- * MAC and STATUS when offered, and the transmit offloads CSUM and HOST_TSO4
- * when offered (QEMU offers them when its backend takes the header: a TAP
- * device). Each frame is preceded in its buffer by the 12-byte struct
+ * MAC and STATUS when offered, and the offloads when offered (QEMU offers
+ * them when its backend takes the header: a TAP device): on transmit CSUM
+ * and HOST_TSO4, on receive GUEST_CSUM, and GUEST_TSO4 with MRG_RXBUF.
+ * Each frame is preceded in its buffer by the 12-byte struct
  * virtio_net_hdr: on transmit all zero unless the sender asked an offload
- * (virtio_net_tx_offload); ignored on receive (no receive offload is
- * negotiated, so every frame arrives whole and checksummed).
+ * (virtio_net_tx_offload).
+ *
+ * Receive offload: the device may hand over a TCP segment the host
+ * coalesced (up to NET_TSO_FRAME_MAX bytes) in several buffers
+ * (num_buffers in the first's header), which are put together in rx_frame;
+ * and a frame's checksum may be vouched for (DATA_VALID) or, from a sender
+ * on the host itself, not yet computed (NEEDS_CSUM). The layers above see
+ * complete frames only: a partial checksum is finished here for a frame of
+ * one buffer (so a packet handler may echo it), and a coalesced frame's is
+ * left undone and the frame flagged as checked (VIRTIO_NET_RX_SUM_OK).
  *
  * Receive buffers are the kernel's: NET_RXQ of NET_BUF bytes, two a page,
  * each descriptor owning one buffer for good, handed back to the device as
@@ -51,6 +60,9 @@
 
 #define NET_F_CSUM (1UL << 0)      /* the device checksums what we ask it to */
 #define NET_F_HOST_TSO4 (1UL << 11) /* ... and segments TCP over IPv4 */
+#define NET_F_GUEST_CSUM (1UL << 1) /* it may pass frames with checksums unchecked */
+#define NET_F_GUEST_TSO4 (1UL << 7) /* ... and TCP segments longer than the MTU */
+#define NET_F_MRG_RXBUF (1UL << 15) /* ... in several receive buffers */
 #define NET_F_MAC (1UL << 5)
 #define NET_F_STATUS (1UL << 16)
 #define NET_S_LINK_UP 1
@@ -59,7 +71,7 @@
 
 #define RX_QUEUE 0
 #define TX_QUEUE 1
-#define NET_RXQ 64         /* receive buffers: 32 pages */
+#define NET_RXQ VIRTQ_MAX  /* receive buffers: 64 pages (a coalesced segment takes 33) */
 #define NET_TXQ VIRTQ_MAX  /* transmit descriptors (each with a buffer: 64 pages) */
 #define TX_CHAIN_MAX VIRTIO_NET_TX_CHAIN_MAX /* bounds chain[] */
 #define NET_HDR_LEN 12     /* struct virtio_net_hdr with num_buffers (VERSION_1) */
@@ -67,6 +79,7 @@
 #define MSIX_ENTRY 0
 #define VIRTQ_USED_F_NO_NOTIFY 1 /* the device: do not kick me now (2.7.10) */
 #define HDR_F_NEEDS_CSUM 1     /* virtio_net_hdr.flags: csum_start/offset are set */
+#define HDR_F_DATA_VALID 2     /* ... on receive: the device checked the checksums */
 #define HDR_GSO_TCPV4 1        /* virtio_net_hdr.gso_type */
 
 /* struct virtio_net_hdr (5.1.6), little-endian like the machine. */
@@ -87,6 +100,9 @@ static struct virtio_dev vdev;
 static struct virtq rxq, txq;
 static bool present, has_status;
 static uint8_t offloads; /* NET_OFFLOAD_* */
+static bool mrg_rxbuf;   /* a received frame may span buffers */
+static uint8_t rx_frame[NET_TSO_FRAME_MAX]; /* one put together (big kernel lock) */
+static uint64_t rx_bad; /* frames the device described impossibly: dropped */
 static uint8_t mac[6];
 static physaddr_t rx_pa[NET_RXQ], tx_pa[NET_TXQ];
 static uint16_t tx_free[NET_TXQ];   /* transmit descriptors not with the device */
@@ -132,13 +148,20 @@ static int start(struct pci_dev *d)
 	pci_msix_route(&vdev.vd_msix, MSIX_ENTRY, IRQ_NET, lapic_id());
 	pci_msix_enable(d, &vdev.vd_msix);
 	uint64_t got;
-	r = virtio_negotiate(&vdev, NET_F_MAC | NET_F_STATUS | NET_F_CSUM | NET_F_HOST_TSO4,
-			     VIRTIO_F_VERSION_1, &got);
+	uint64_t want = NET_F_MAC | NET_F_STATUS | NET_F_CSUM | NET_F_HOST_TSO4 | NET_F_GUEST_CSUM;
+	uint64_t lro = NET_F_GUEST_CSUM | NET_F_GUEST_TSO4 | NET_F_MRG_RXBUF;
+	if ((virtio_offered(&vdev) & lro) == lro)
+		want |= NET_F_GUEST_TSO4 | NET_F_MRG_RXBUF; /* all three, or none */
+	r = virtio_negotiate(&vdev, want, VIRTIO_F_VERSION_1, &got);
 	if (r < 0)
 		return r;
 	has_status = got & NET_F_STATUS;
 	if (got & NET_F_CSUM)
 		offloads = NET_OFFLOAD_CSUM | (got & NET_F_HOST_TSO4 ? NET_OFFLOAD_TSO4 : 0);
+	if (got & NET_F_GUEST_CSUM)
+		offloads |=
+			NET_OFFLOAD_RX_CSUM | (got & NET_F_GUEST_TSO4 ? NET_OFFLOAD_RX_TSO4 : 0);
+	mrg_rxbuf = got & NET_F_MRG_RXBUF;
 	if ((r = virtio_queue_init(&vdev, &rxq, RX_QUEUE, NET_RXQ, MSIX_ENTRY)) < 0 ||
 	    (r = virtio_queue_init(&vdev, &txq, TX_QUEUE, NET_TXQ, MSIX_ENTRY)) < 0)
 		return r;
@@ -181,11 +204,12 @@ void virtio_net_init(virtio_net_rx_fn *rx)
 	}
 	present = true;
 	cprintf("virtio-net: %02x:%02x.%x mac %02x:%02x:%02x:%02x:%02x:%02x, registers at %#lx, "
-		"%u+%u buffers, vector %d%s%s\n",
+		"%u+%u buffers, vector %d%s%s%s\n",
 		d->pd_bus, d->pd_dev, d->pd_fn, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
 		vdev.vd_common_pa, rxq.vq_size, txq.vq_size, IRQ_NET,
 		offloads & NET_OFFLOAD_CSUM ? ", tx checksums" : "",
-		offloads & NET_OFFLOAD_TSO4 ? ", tso" : "");
+		offloads & NET_OFFLOAD_TSO4 ? ", tso" : "",
+		offloads & NET_OFFLOAD_RX_TSO4 ? ", rx coalescing" : "");
 }
 
 bool virtio_net_present(void)
@@ -332,6 +356,87 @@ bool virtio_net_tx_kick(void)
 	return true;
 }
 
+/* Finish the partial checksum of a frame (NEEDS_CSUM): the sum of its
+ * bytes from start on, with the field at start + off holding the
+ * pseudo-header's, folded into the field. false if it does not fit. */
+static bool finish_sum(uint8_t *frame, uint32_t len, uint16_t start, uint16_t off)
+{
+	if (start >= len || off > len - start - 2)
+		return false;
+	uint32_t sum = 0;
+	for (uint32_t i = start; i + 1 < len; i += 2)
+		sum += (uint32_t)frame[i] << 8 | frame[i + 1];
+	if ((len - start) & 1)
+		sum += (uint32_t)frame[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	uint16_t v = (uint16_t)~sum;
+	frame[start + off] = (uint8_t)(v >> 8);
+	frame[start + off + 1] = (uint8_t)v;
+	return true;
+}
+
+/* Give back the n buffers after the one taken: the rest of a frame that
+ * is being dropped. */
+static void rx_skip(uint16_t n)
+{
+	uint16_t id;
+	uint32_t len;
+	while (n-- && virtq_pop(&rxq, &id, &len))
+		rx_give(id);
+}
+
+/* The frame that starts in buffer id (len bytes, header included): to the
+ * rx function, put together if it spans buffers. */
+static void rx_one(uint16_t id, uint32_t len)
+{
+	uint8_t *buf = KADDR(rx_pa[id]);
+	struct net_hdr h = *(struct net_hdr *)buf;
+	uint16_t nbuf = mrg_rxbuf ? h.h_num_buffers : 1;
+	if (len <= NET_HDR_LEN || len > NET_BUF || nbuf == 0 || nbuf > NET_RXQ) {
+		rx_bad++;
+		rx_give(id);
+		if (nbuf > 1 && nbuf <= NET_RXQ)
+			rx_skip(nbuf - 1);
+		return;
+	}
+	bool sum_ok = h.h_flags & HDR_F_DATA_VALID;
+	if (nbuf == 1) {
+		uint8_t *frame = buf + NET_HDR_LEN;
+		uint32_t flen = len - NET_HDR_LEN;
+		if (h.h_flags & HDR_F_NEEDS_CSUM)
+			sum_ok = finish_sum(frame, flen, h.h_csum_start, h.h_csum_offset);
+		rx_fn(frame, flen, sum_ok);
+		rx_give(id);
+		return;
+	}
+	uint32_t got = len - NET_HDR_LEN;
+	memcpy(rx_frame, buf + NET_HDR_LEN, got);
+	rx_give(id);
+	for (uint16_t k = 1; k < nbuf; k++) {
+		if (!virtq_pop(&rxq, &id, &len)) {
+			rx_bad++; /* the device said more buffers than it gave */
+			return;
+		}
+		if (len > NET_BUF || got + len > sizeof(rx_frame)) {
+			rx_bad++;
+			rx_give(id);
+			rx_skip(nbuf - 1 - k);
+			return;
+		}
+		memcpy(rx_frame + got, KADDR(rx_pa[id]), len);
+		got += len;
+		rx_give(id);
+	}
+	/* coalesced by the host from segments it checked or made itself */
+	rx_fn(rx_frame, got, sum_ok || (h.h_flags & HDR_F_NEEDS_CSUM));
+}
+
+uint64_t virtio_net_rx_bad(void)
+{
+	return rx_bad;
+}
+
 void virtio_net_irq(void)
 {
 	if (!present)
@@ -340,9 +445,7 @@ void virtio_net_irq(void)
 	uint32_t len;
 	bool gave = false;
 	while (virtq_pop(&rxq, &id, &len)) {
-		if (len > NET_HDR_LEN && len <= NET_BUF)
-			rx_fn((uint8_t *)KADDR(rx_pa[id]) + NET_HDR_LEN, len - NET_HDR_LEN);
-		rx_give(id);
+		rx_one(id, len);
 		gave = true;
 	}
 	if (gave)

@@ -7,8 +7,11 @@
 
 #include <inc/types.h>
 
-/* A received frame, in the driver's buffer, valid only during the call. */
-typedef void virtio_net_rx_fn(const uint8_t *frame, uint32_t len);
+/* A received frame, in the driver's buffer, valid only during the call:
+ * up to NET_FRAME_MAX bytes, or NET_TSO_FRAME_MAX for a TCP segment the
+ * host coalesced (receive offload). sum_ok: the device vouches for its
+ * TCP or UDP checksum, which a coalesced frame's field need not hold. */
+typedef void virtio_net_rx_fn(const uint8_t *frame, uint32_t len, bool sum_ok);
 
 /* Find and start the first virtio-net device (after pci_init, lapic_init
  * and trap_init), handing every received frame to rx (the network layer
@@ -66,6 +69,8 @@ bool virtio_net_tx_kick(void);
 void virtio_net_tx_reap(void);
 /* Descriptors in the transmit queue (0 without a device): ids are below. */
 uint16_t virtio_net_tx_size(void);
+/* Received frames the device described impossibly (dropped). */
+uint64_t virtio_net_rx_bad(void);
 /* The device's interrupt: every received frame goes to the rx function,
  * finished transmit buffers come back. */
 void virtio_net_irq(void);

@@ -59,7 +59,7 @@ struct ring {
 static struct ring rings[NET_RINGS];
 static struct net_info stats; /* counters; the rest is filled on request */
 
-static void net_input(const uint8_t *frame, uint32_t len);
+static void net_input(const uint8_t *frame, uint32_t len, bool sum_ok);
 
 void net_init(void)
 {
@@ -189,17 +189,18 @@ static envid_t demux(const uint8_t *frame, uint32_t len, bool *consumed)
 }
 
 /* A frame arrived (the driver's buffer, valid only during the call). */
-static void net_input(const uint8_t *frame, uint32_t len)
+static void net_input(const uint8_t *frame, uint32_t len, bool sum_ok)
 {
 	last_arrival = rdtsc();
 	stats.ni_rx_frames++;
+	stats.ni_rx_coalesced += len > NET_FRAME_MAX;
 	bool consumed;
 	envid_t id = demux(frame, len, &consumed);
 	if (consumed)
 		return;
 	struct ring *r = id ? ring_of(id) : NULL;
 	struct env *e = r ? env_lookup(id) : NULL;
-	if (!e || len > sizeof(((struct net_slot *)0)->ns_data)) {
+	if (!e || len > NET_TSO_FRAME_MAX) {
 		stats.ni_rx_unclaimed++;
 		return;
 	}
@@ -208,23 +209,27 @@ static void net_input(const uint8_t *frame, uint32_t len)
 		stats.ni_rx_unclaimed++;
 		return;
 	}
-	uint32_t tail = hdr->nr_tail;
-	if (r->r_head - tail >= r->r_nslots) {
+	uint32_t tail = hdr->nr_tail, nslots = NET_SLOTS_FOR(len);
+	if (r->r_head - tail > r->r_nslots || r->r_head - tail + nslots > r->r_nslots) {
 		/* full, or a tail the env made up: the frame is lost either way */
 		hdr->nr_drops++;
 		stats.ni_rx_full++;
 		return;
 	}
-	uint64_t slot = r->r_head % r->r_nslots;
-	struct net_slot *s = ring_at(r, e, NET_SLOT_SIZE * (1 + slot));
-	if (!s) {
-		stats.ni_rx_unclaimed++;
-		return;
+	for (uint32_t i = 0, done = 0; i < nslots; i++, done += NET_SLOT_DATA) {
+		uint64_t slot = (r->r_head + i) % r->r_nslots;
+		struct net_slot *s = ring_at(r, e, NET_SLOT_SIZE * (1 + slot));
+		if (!s) {
+			stats.ni_rx_unclaimed++;
+			return;
+		}
+		memcpy(s->ns_data, frame + done, MIN(len - done, (uint32_t)NET_SLOT_DATA));
+		s->ns_len = i ? 0 : len;
+		s->ns_flags = !i && sum_ok ? NET_SLOT_SUM_OK : 0;
 	}
-	memcpy(s->ns_data, frame, len);
-	s->ns_len = len;
-	__asm__ volatile("" ::: "memory"); /* the slot before the head that shows it */
-	hdr->nr_head = ++r->r_head;
+	__asm__ volatile("" ::: "memory"); /* the slots before the head that shows them */
+	r->r_head += nslots;
+	hdr->nr_head = r->r_head;
 	stats.ni_rx_delivered++;
 	sched_wake(e, 1);
 }
@@ -278,6 +283,7 @@ long sys_net_info(uint64_t out)
 	virtio_net_mac(ni.ni_mac);
 	ni.ni_link = virtio_net_link_up();
 	ni.ni_offloads = virtio_net_offloads();
+	ni.ni_rx_bad = virtio_net_rx_bad();
 	ni.ni_owner = net_owner();
 	nettx_info(&ni);
 	if (copy_to_user(curenv->env_vm, out, &ni, sizeof(ni)) < 0)

@@ -14,6 +14,7 @@
 struct net_config net_config;
 struct net_stats net_stats;
 bool net_in_input;
+bool net_rx_sum_ok;
 const uint8_t eth_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
 uint32_t csum_add(uint32_t sum, const void *data, size_t len)

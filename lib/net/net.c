@@ -338,6 +338,27 @@ void net_close(void)
 	attached = 0;
 }
 
+/* The frame of len bytes starting at slot use t, which goes on into the
+ * slots after it (receive offload), copied into one piece: the bytes, and
+ * in *used the slots it took. A length the ring cannot hold (the kernel
+ * writes none; only this env could have) gives an empty frame. */
+static const uint8_t *gather(uint32_t t, uint32_t head, uint32_t *len, uint32_t *used)
+{
+	static uint8_t frame[NET_TSO_FRAME_MAX];
+	uint32_t n = NET_SLOTS_FOR(*len);
+	if (*len > sizeof(frame) || n > head - t) {
+		*len = 0;
+		return frame;
+	}
+	for (uint32_t i = 0, done = 0; i < n; i++, done += NET_SLOT_DATA) {
+		struct net_slot *s = net_ring_slot(ring, (t + i) % ring->nr_nslots);
+		memcpy(frame + done, s->ns_data, MIN(*len - done, (uint32_t)NET_SLOT_DATA));
+	}
+	*used = n;
+	net_stats.rx_coalesced++;
+	return frame;
+}
+
 int net_poll(uint64_t wait_ms)
 {
 	if (attached != thisenv_id)
@@ -349,11 +370,17 @@ int net_poll(uint64_t wait_ms)
 		uint32_t head = ring->nr_head;
 		net_tx_batch_begin(); /* the answers to these frames leave together */
 		while (ring->nr_tail != head && n < NET_POLL_BATCH) {
-			uint32_t t = ring->nr_tail;
+			uint32_t t = ring->nr_tail, used = 1;
 			struct net_slot *s = net_ring_slot(ring, t % ring->nr_nslots);
-			eth_input(s->ns_data, MIN(s->ns_len, (uint32_t)sizeof(s->ns_data)));
-			__asm__ volatile("" ::: "memory"); /* done with the slot first */
-			ring->nr_tail = t + 1;
+			const uint8_t *frame = s->ns_data;
+			uint32_t len = s->ns_len;
+			if (len > NET_SLOT_DATA)
+				frame = gather(t, head, &len, &used);
+			net_rx_sum_ok = s->ns_flags & NET_SLOT_SUM_OK;
+			eth_input(frame, len);
+			net_rx_sum_ok = false;
+			__asm__ volatile("" ::: "memory"); /* done with the slots first */
+			ring->nr_tail = t + used;
 			n++;
 		}
 		net_tx_batch_end();

@@ -49,6 +49,7 @@ struct net_stats {
 	uint64_t sys_sends, sys_waits; /* system calls made: net_send(_batch), net_wait */
 	uint64_t tx_batches, tx_refs;  /* batches the kernel took; pieces sent in place */
 	uint64_t tx_tso;               /* frames the device segmented (net_tx_offload) */
+	uint64_t rx_coalesced; /* frames longer than a slot (receive offload) */
 };
 
 extern struct net_config net_config;

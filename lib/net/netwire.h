@@ -122,6 +122,7 @@ uint64_t net_now_us(void);
 
 /* --- between the protocol files --- */
 extern bool net_in_input; /* a received frame is being processed */
+extern bool net_rx_sum_ok; /* ... and the device checked its TCP/UDP checksum */
 /* One received frame, from the ring. */
 void eth_input(const uint8_t *frame, size_t len);
 /* Fill the Ethernet header of net_txbuf() and send len payload bytes

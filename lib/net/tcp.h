@@ -166,6 +166,11 @@ size_t tcp_stack_memory(const struct tcp_stack *st);
 
 /* A received segment (the IP payload) from src to dst. */
 void tcp_input(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len);
+/* The same, for a segment whose checksum the device checked (or, for one
+ * the host coalesced or sent itself, vouches for without one): sum_ok
+ * skips the check. */
+void tcp_input_checked(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg,
+		       size_t len, bool sum_ok);
 /* An ICMP destination-unreachable for a segment we sent from src:sport to
  * dst:dport: a soft error, kept to report if the connection times out. */
 void tcp_icmp_unreachable(struct tcp_stack *st, uint32_t src, uint16_t sport, uint32_t dst,

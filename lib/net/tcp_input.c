@@ -617,10 +617,16 @@ static void conn_input(struct tcp_conn *c, struct tcp_seg *s)
 
 void tcp_input(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
 {
+	tcp_input_checked(st, src, dst, seg, len, false);
+}
+
+void tcp_input_checked(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg,
+		       size_t len, bool sum_ok)
+{
 	struct tcp_seg s;
 	const struct tcp_hdr *h;
 	st->st_stats.in_segs++;
-	if (!tcp_parse(st, src, dst, seg, len, &s, &h))
+	if (!tcp_parse(st, src, dst, seg, len, sum_ok, &s, &h))
 		return;
 	uint16_t lport = tcp_htons(h->th_dport), rport = tcp_htons(h->th_sport);
 	if (lport == 0 || rport == 0) {

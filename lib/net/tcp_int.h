@@ -332,9 +332,10 @@ int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *len, struct tc
 		      int max, uint32_t *sum);
 
 /* --- tcp_opt.c --- */
-/* Parse a segment; false (and counted) if malformed. */
+/* Parse a segment; false (and counted) if malformed. sum_ok: the device
+ * checked the checksum (tcp_input_checked). */
 bool tcp_parse(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len,
-	       struct tcp_seg *s, const struct tcp_hdr **hp);
+	       bool sum_ok, struct tcp_seg *s, const struct tcp_hdr **hp);
 /* Options for a segment of c into opt (at most TCP_OPT_MAX): their length. */
 size_t tcp_build_opts(struct tcp_conn *c, uint8_t flags, uint8_t *opt);
 uint32_t tcp_sum_add(uint32_t sum, const void *data, size_t len);

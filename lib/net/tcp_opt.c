@@ -144,7 +144,7 @@ static bool parse_opts(const uint8_t *o, size_t n, struct tcp_seg *s)
 }
 
 bool tcp_parse(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len,
-	       struct tcp_seg *s, const struct tcp_hdr **hp)
+	       bool sum_ok, struct tcp_seg *s, const struct tcp_hdr **hp)
 {
 	struct tcp_stats *ss = &st->st_stats;
 	if (len < TCP_HLEN || len > 65535) {
@@ -157,7 +157,8 @@ bool tcp_parse(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *
 		ss->in_bad_off++;
 		return false;
 	}
-	if (tcp_sum_fold32(tcp_sum_add(tcp_pseudo_sum(src, dst, len), seg, len)) != 0xffff) {
+	if (!sum_ok &&
+	    tcp_sum_fold32(tcp_sum_add(tcp_pseudo_sum(src, dst, len), seg, len)) != 0xffff) {
 		ss->in_bad_sum++;
 		return false;
 	}

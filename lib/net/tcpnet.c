@@ -161,7 +161,7 @@ void tcpnet_set_wake(void (*fn)(struct tcp_conn *c))
 
 static void input(uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
 {
-	tcp_input(stack, src, dst, seg, len);
+	tcp_input_checked(stack, src, dst, seg, len, net_rx_sum_ok);
 }
 
 static void unreachable(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)

@@ -68,7 +68,8 @@ void udp_input(const struct ip_hdr *ih, const uint8_t *pkt, size_t len)
 		return;
 	}
 	uint32_t src = ntohl(ih->ih_src), dst = ntohl(ih->ih_dst);
-	if (uh->uh_sum && csum_fold(csum_add(udp_pseudo_sum(src, dst, ulen), pkt, ulen)) != 0) {
+	if (uh->uh_sum && !net_rx_sum_ok &&
+	    csum_fold(csum_add(udp_pseudo_sum(src, dst, ulen), pkt, ulen)) != 0) {
 		net_stats.udp_bad++;
 		return;
 	}

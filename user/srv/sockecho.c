@@ -186,6 +186,10 @@ static void progress(uint64_t *next)
 	*next = now + 5000;
 	struct net_info ni;
 	uint64_t full = sys_net_info(&ni) == 0 ? ni.ni_rx_full : 0;
+	printf("sockecho: offloads %#x: %lu frames sent segmented by the device, %lu received "
+	       "coalesced by the host\n",
+	       net_offloads, (unsigned long)net_stats.tx_tso,
+	       (unsigned long)net_stats.rx_coalesced);
 	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
 	printf("sockecho: at %lu ms: open %lu served %lu; frames in %lu out %lu, tx errors %lu, "
 	       "net_send %lu; ring full %lu; segs in %lu out %lu rexmit %lu rto %lu\n",
@@ -263,6 +267,10 @@ int main(int argc, char **argv)
 	       (unsigned long)rx, (unsigned long)tx, (unsigned long)sends, (unsigned long)waits,
 	       (unsigned long)(rx ? waits * 100 / rx : 0),
 	       (unsigned long)(thisenv->env_runs - runs0), (unsigned long)full);
+	printf("sockecho: offloads %#x: %lu frames sent segmented by the device, %lu received "
+	       "coalesced by the host\n",
+	       net_offloads, (unsigned long)net_stats.tx_tso,
+	       (unsigned long)net_stats.rx_coalesced);
 	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
 	printf("sockecho: segments retransmitted %lu, timeouts %lu, memory %lu bytes\n",
 	       (unsigned long)ts->out_rexmit_segs, (unsigned long)ts->rto_fired,

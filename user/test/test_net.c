@@ -63,10 +63,14 @@ static uint64_t arp_frame(uint8_t *f)
 	return 42;
 }
 
+/* Send, waiting while the device has the ring: up to 30 s of ticks (a
+ * loaded host runs QEMU's transmit side late; a count of yields would be
+ * a bound on its speed). */
 static long send_retry(const void *va, uint64_t len)
 {
 	long r;
-	for (int i = 0; (r = sys_net_send(va, len)) == -E_AGAIN && i < 1000; i++)
+	uint64_t until = ukinfo->ki_ticks + 30 * ukinfo->ki_tick_hz;
+	while ((r = sys_net_send(va, len)) == -E_AGAIN && ukinfo->ki_ticks < until)
 		sys_yield();
 	return r;
 }
