@@ -561,6 +561,59 @@ TEST(tcp_rules, zero_window_is_probed_then_reopened)
 	sim_free_all();
 }
 
+/* Send 1 MiB from a to b, b reading only between bursts (so its window
+ * closes each time, then empties): b's receive buffer size at the end. */
+static int burst_transfer(struct pair *p, struct tcp_conn *a, struct tcp_conn *b)
+{
+	static uint8_t data[1 << 20], got[1 << 20];
+	CHECK_EQ(tcp_setopt(a, TCP_OPT_SNDBUF, 1 << 20), 0); /* the sender is not the limit */
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + (i >> 11));
+	size_t sent = 0, rcvd = 0;
+	for (int round = 0; round < 2000 && rcvd < sizeof(data); round++) {
+		long r = tcp_send(a, data + sent, sizeof(data) - sent);
+		if (r > 0)
+			sent += (size_t)r;
+		run_until(NULL, NULL, 20000);
+		while ((r = tcp_recv(b, got + rcvd, sizeof(got) - rcvd)) > 0)
+			rcvd += (size_t)r;
+	}
+	CHECK_EQ(rcvd, sizeof(data));
+	CHECK(memcmp(got, data, sizeof(data)) == 0);
+	(void)p;
+	int v = 0;
+	tcp_getopt(b, TCP_OPT_RCVBUF, &v);
+	return v;
+}
+
+TEST(tcp_rules, receive_buffer_grows_when_its_window_holds_the_sender)
+{
+	struct pair p = pair_new(15);
+	sim.imp.delay_us = 2000;
+	struct tcp_conn *a, *b;
+	connect_pair(&p, &a, &b, 0);
+	int size = burst_transfer(&p, a, b);
+	const struct tcp_stats *sb = tcp_stack_stats(p.b);
+	CHECK(sb->rbuf_grown >= 2);
+	CHECK(size >= 4 * 65536 && size <= 1024 * 1024);
+	tcp_close(a);
+	tcp_close(b);
+	CHECK(run_until(settled, NULL, 100000000));
+	sim_free_all();
+	CHECK_EQ(sim.mem_bytes, 0);
+
+	/* a size the application chose stays */
+	p = pair_new(16);
+	sim.imp.delay_us = 2000;
+	connect_pair(&p, &a, &b, 65536);
+	CHECK_EQ(burst_transfer(&p, a, b), 65536);
+	CHECK_EQ(tcp_stack_stats(p.b)->rbuf_grown, 0);
+	tcp_close(a);
+	tcp_close(b);
+	CHECK(run_until(settled, NULL, 100000000));
+	sim_free_all();
+}
+
 TEST(tcp_rules, keepalive_finds_a_dead_peer)
 {
 	struct pair p = pair_new(13);

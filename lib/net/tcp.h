@@ -86,6 +86,7 @@ struct tcp_stats {
 	uint64_t rto_fired, fast_rexmits, conns_timed_out, conns_created, conns_freed;
 	uint64_t tw_count;     /* in TIME_WAIT now */
 	uint64_t lookup_steps; /* table entries compared by 4-tuple lookups: their cost */
+	uint64_t rbuf_grown;   /* receive buffers doubled (the window held a sender back) */
 };
 
 /* Connection states (RFC 9293, 3.3.2). */

@@ -17,8 +17,11 @@
 #include <common/string.h>
 #include <lib/net/tcp_int.h>
 
-static uint8_t wscale_for(uint32_t size)
+uint8_t tcp_wscale_for(const struct tcp_conn *c)
 {
+	uint32_t size = c->c_flags & TF_RBUF_SET
+				? c->c_rbuf_size
+				: MAX(c->c_rbuf_size, (uint32_t)TCP_RCVBUF_AUTO_MAX);
 	uint8_t s = 0;
 	while (s < TCP_WSCALE_MAX && (size >> s) > 65535)
 		s++;
@@ -120,9 +123,11 @@ struct tcp_conn *tcp_connect_rcvbuf(struct tcp_stack *st, uint32_t lip, uint16_t
 	}
 	c->c_lip = lip, c->c_lport = lport, c->c_rip = rip, c->c_rport = rport;
 	c->c_flags |= TF_ACTIVE | TF_TS | TF_SACK | TF_WS;
-	if (rcvbuf)
+	if (rcvbuf) {
 		c->c_rbuf_size = (uint32_t)rcvbuf;
-	c->c_rcv_wscale = wscale_for(c->c_rbuf_size);
+		c->c_flags |= TF_RBUF_SET;
+	}
+	c->c_rcv_wscale = tcp_wscale_for(c);
 	c->c_ts_offset = (uint32_t)tcp_keyed_hash(st->st_secret, &c->c_lip, 12);
 	c->c_iss = tcp_isn(st, lip, lport, rip, rport);
 	c->c_snd_una = c->c_snd_nxt = c->c_snd_max = c->c_iss;
@@ -385,6 +390,7 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_opt opt, int v)
 		if (c->c_state != TCP_CLOSED && c->c_state != TCP_LISTEN)
 			return -EISCONN;
 		c->c_rbuf_size = (uint32_t)v;
+		c->c_flags |= TF_RBUF_SET;
 		return 0;
 	case TCP_OPT_LINGER:
 		if (v != -1 && v != 0)

@@ -60,15 +60,6 @@ void tcp_drop(struct tcp_conn *c, int err)
 	tcp_wake(c);
 }
 
-/* A connection's window scale for its receive buffer. */
-static uint8_t wscale_for(uint32_t size)
-{
-	uint8_t s = 0;
-	while (s < TCP_WSCALE_MAX && (size >> s) > 65535)
-		s++;
-	return s;
-}
-
 /* What the SYN (or SYN-ACK) s agrees to; we offered everything. */
 static void syn_options(struct tcp_conn *c, const struct tcp_seg *s)
 {
@@ -117,7 +108,7 @@ static bool establish(struct tcp_conn *c, const struct tcp_seg *s, uint32_t wnd)
 /* --- listeners --- */
 static void copy_settings(struct tcp_conn *c, const struct tcp_conn *l)
 {
-	c->c_flags |= l->c_flags & (TF_NODELAY | TF_KEEPALIVE);
+	c->c_flags |= l->c_flags & (TF_NODELAY | TF_KEEPALIVE | TF_RBUF_SET);
 	c->c_sndbuf = l->c_sndbuf;
 	c->c_rbuf_size = l->c_rbuf_size;
 	c->c_keepidle_s = l->c_keepidle_s;
@@ -225,7 +216,7 @@ static void listen_input(struct tcp_conn *l, struct tcp_seg *s, uint32_t lip, ui
 		return;
 	}
 	c->c_flags |= TF_TS | TF_SACK | TF_WS;
-	c->c_rcv_wscale = wscale_for(c->c_rbuf_size);
+	c->c_rcv_wscale = tcp_wscale_for(c);
 	c->c_ts_offset = (uint32_t)tcp_keyed_hash(st->st_secret, &c->c_lip, 12);
 	c->c_irs = s->seq;
 	c->c_rcv_nxt = c->c_rcv_adv = s->seq + 1;

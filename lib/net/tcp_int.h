@@ -55,6 +55,9 @@ _Static_assert(sizeof(struct tcp_hdr) == TCP_HLEN, "");
 #define TCP_OOO_MAX 4           /* out-of-order ranges kept (SACK sends 3-4) */
 #define TCP_SACK_MAX 8          /* ranges in the sender's scoreboard */
 #define TCP_RCVBUF_DEFAULT (64 * 1024)
+/* A buffer whose window filled grows, doubling each time it empties, up to
+ * this (unless the application set its size): tcp_rcvbuf.c. */
+#define TCP_RCVBUF_AUTO_MAX (1024 * 1024)
 #define TCP_SNDBUF_DEFAULT (64 * 1024)
 #define TCP_BUF_MAX (4 * 1024 * 1024)
 #define TCP_BUF_MIN 2048
@@ -98,6 +101,9 @@ _Static_assert(sizeof(struct tcp_hdr) == TCP_HLEN, "");
 #define TF_LOST_RXT 0x40000  /* recovery: snd_una's segment needs resending */
 #define TF_FORCE 0x100000    /* the persist timer: send despite SWS avoidance */
 #define TF_CORK 0x200000     /* TCP_OPT_CORK: short segments wait for uncorking */
+#define TF_RBUF_SET 0x400000 /* TCP_OPT_RCVBUF given: the buffer keeps its size */
+#define TF_RBUF_FULL 0x800000 /* the window closed to under a quarter of the buffer
+			       * since the ring was allocated */
 
 struct tcp_ext; /* tcp_sndbuf.c */
 
@@ -330,6 +336,11 @@ void tcp_sndbuf_free(struct tcp_conn *c);
 /* sum may be NULL: the device sums the payload (offload). */
 int tcp_sndbuf_pieces(struct tcp_conn *c, uint32_t seq, uint32_t *len, struct tcp_piece *pieces,
 		      int max, uint32_t *sum);
+
+/* --- tcp_conn.c --- */
+/* The window scale c offers: room for its buffer, or for the largest its
+ * buffer may grow to (TCP_RCVBUF_AUTO_MAX) unless the application fixed it. */
+uint8_t tcp_wscale_for(const struct tcp_conn *c);
 
 /* --- tcp_opt.c --- */
 /* Parse a segment; false (and counted) if malformed. sum_ok: the device

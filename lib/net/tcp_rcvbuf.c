@@ -14,7 +14,8 @@
  * The ring exists only while it holds something: it is allocated when
  * data arrives and freed when the application has read it all (with no
  * out-of-order range left), so an idle connection costs its block alone
- * and 10,000 of them fit in a few MiB.
+ * and 10,000 of them fit in a few MiB. A buffer whose window closed on
+ * the sender doubles when it next empties (grow, below).
  */
 #include <common/string.h>
 #include <lib/net/tcp_int.h>
@@ -127,6 +128,8 @@ bool tcp_rcvbuf_store(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uin
 	}
 	ring_put(c, seq, data, len);
 	c->c_rcv_nxt = seq + len;
+	if (tcp_rcvbuf_space(c) < c->c_rbuf_size / 4)
+		c->c_flags |= TF_RBUF_FULL;
 	/* pull in the ranges that now follow on */
 	for (bool more = true; more;) {
 		more = false;
@@ -143,6 +146,24 @@ bool tcp_rcvbuf_store(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uin
 	return true;
 }
 
+/* The buffer just emptied (and is freed). If its window closed to under a
+ * quarter while it lived, the sender may have waited on us; the
+ * application has now read it all: double it for next time, up to TCP_RCVBUF_AUTO_MAX and the
+ * window scale offered - as Linux's receive-buffer tuning does, so a bulk
+ * stream is not held to one buffer per round trip while an idle or slow
+ * connection keeps the small default. The advertised window only grows. */
+static void grow(struct tcp_conn *c)
+{
+	uint32_t max = MIN((uint32_t)TCP_RCVBUF_AUTO_MAX, 65535u << c->c_rcv_wscale);
+	if ((c->c_flags & (TF_RBUF_FULL | TF_RBUF_SET)) != TF_RBUF_FULL)
+		return;
+	c->c_flags &= ~TF_RBUF_FULL;
+	if (c->c_rbuf_size * 2 <= max) {
+		c->c_rbuf_size *= 2;
+		c->c_st->st_stats.rbuf_grown++;
+	}
+}
+
 size_t tcp_rcvbuf_read(struct tcp_conn *c, uint8_t *buf, size_t len)
 {
 	size_t n = MIN(len, (size_t)tcp_rcvbuf_unread(c));
@@ -153,7 +174,9 @@ size_t tcp_rcvbuf_read(struct tcp_conn *c, uint8_t *buf, size_t len)
 	memcpy(buf + first, c->c_rbuf, n - first);
 	c->c_rb_head = (uint32_t)((c->c_rb_head + n) % c->c_rbuf_size);
 	c->c_rb_seq += (uint32_t)n;
-	if (tcp_rcvbuf_unread(c) == 0 && c->c_nooo == 0)
+	if (tcp_rcvbuf_unread(c) == 0 && c->c_nooo == 0) {
 		tcp_rcvbuf_free(c);
+		grow(c);
+	}
 	return n;
 }
