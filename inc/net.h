@@ -35,7 +35,7 @@
 #define NET_FRAME_MAX 1514     /* Ethernet header + 1500-byte payload, no FCS */
 #define NET_FRAME_MIN 14       /* an Ethernet header */
 #define NET_SLOT_SIZE 2048     /* two slots a page; a frame and its length fit */
-#define NET_RING_PAGES_MAX 64  /* 127 slots: bounds what the kernel records per env */
+#define NET_RING_PAGES_MAX 256 /* 511 slots (1 MiB): bounds what the kernel records per env */
 
 struct net_ring {
 	volatile uint32_t nr_head;   /* frames written by the kernel */

@@ -48,7 +48,8 @@
 #include <lib/net/netwire.h>
 #include <lib/base/vm.h>
 
-#define RING_PAGES NET_RING_PAGES_MAX /* 127 slots: a burst of SYNs from many clients */
+#define RING_PAGES NET_RING_PAGES_MAX /* 511 slots: a burst of SYNs from many clients,
+				      * or a grown TCP window of coalesced segments */
 #define SEND_YIELDS 1000 /* yields while the kernel has no room for a frame, */
 #define SEND_SLEEPS 100 /* ... then sleeps of a tick (1 ms) */
 #define POLL_YIELDS 32  /* before net_poll sleeps with frames the kernel has no room for */
