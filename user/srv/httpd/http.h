@@ -81,6 +81,7 @@ struct http_config {
 	bool cache;              /* serve from the merged file cache */
 	bool csum;               /* precompute payload checksums at cache fill */
 	bool merge;              /* header, body and FIN in one send where they fit */
+	bool offload;            /* let the NIC segment and checksum (a TAP device) */
 	uint64_t cache_bytes;    /* the cache's capacity */
 	uint64_t cache_file_max; /* larger files bypass the cache */
 	unsigned csum_chunk;     /* bytes per precomputed checksum: the TCP MSS */

@@ -585,6 +585,7 @@ int main(int argc, char **argv)
 	}
 	cfg.csum_chunk = TCP_ZC_CHUNK; /* the sums the stack adds up */
 	log_console = cfg.log_path != NULL;
+	net_offload_off = !cfg.offload;
 	int r = appl_init();
 	if (r < 0) {
 		printf("httpd: no network: %e\n", r);
@@ -641,9 +642,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	appl_every(STATS_MS, stats_tick, NULL);
-	printf("httpd: serving %s %s; cache %s, csum %s, merge %s, %u connections\n",
+	printf("httpd: serving %s %s; cache %s, csum %s, merge %s, offload %s, %u connections\n",
 	       disk ? cfg.root : "the site in the image", disk ? "from the disk" : "(no disk)",
 	       cfg.cache ? "on" : "off", cfg.csum ? "on" : "off", cfg.merge ? "on" : "off",
+	       !cfg.offload                      ? "off"
+	       : net_offloads & NET_OFFLOAD_TSO4 ? "on"
+						 : "on (none offered)",
 	       cfg.max_conns);
 	printf("httpd: listening on 10.0.2.15 port %u\n", cfg.port);
 	r = appl_run();
