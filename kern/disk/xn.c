@@ -55,9 +55,10 @@
  * and superblock are written (and flushed again) only if what is in use
  * changed since they last were.
  *
- * Files: this one (format, mount and recovery, types, roots, authority,
- * the free map, binding); xn_update.c (sys_xn_update, sys_xn_move);
- * xn_sync.c (the ordered write-back); xn_int.h (their shared state).
+ * Files: this one (format, mount and recovery, types, authority, the free
+ * map, binding); xn_root.c (the root catalogue's calls); xn_update.c
+ * (sys_xn_update, sys_xn_move); xn_sync.c (the ordered write-back);
+ * xn_int.h (their shared state).
  *
  * Locking: the big kernel lock. Kernel I/O here spins on the device (mount,
  * registration, the sync, cache misses): simple, and bounded by the disk.
@@ -167,7 +168,7 @@ static int write_own(uint64_t block, const void *data, size_t len)
 	return disk_kernel_io_sync(DISK_OP_WRITE, block, io_ppn);
 }
 
-static int write_catalogue(void)
+int write_catalogue(void)
 {
 	return write_own(sb.s_catalogue, cat, sizeof(cat));
 }
@@ -513,88 +514,6 @@ long sys_xn_type_register(uint64_t udef)
 	types[slot] = t;
 	udf[slot] = kp;
 	return slot;
-}
-
-/* The catalogue entry named by the user string at uname, or -E_*. */
-static long root_named(struct env *e, uint64_t uname, char name[XN_NAME_MAX])
-{
-	long n = copy_string_from_user(e->env_vm, name, uname, XN_NAME_MAX);
-	if (n < 0)
-		return n;
-	if (n == 0)
-		return -E_INVAL;
-	for (unsigned i = 0; i < XN_ROOTS_MAX; i++)
-		if (strcmp(cat[i].r_name, name) == 0)
-			return i;
-	return -E_NOT_FOUND;
-}
-
-long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
-{
-	struct env *e = curenv;
-	char name[XN_NAME_MAX];
-	long r = need_mounted();
-	if (r < 0)
-		return r;
-	long at = root_named(e, uname, name);
-	if (at >= 0)
-		return -E_BUSY;
-	if (at != -E_NOT_FOUND)
-		return at;
-	if (type == XN_TYPE_DATA || type > XN_TYPES_MAX || !udf[type])
-		return -E_INVAL;
-	const struct cap *key;
-	if ((r = cap_key(e, cap, &key)) < 0)
-		return r;
-	unsigned slot = 0;
-	while (slot < XN_ROOTS_MAX && cat[slot].r_name[0])
-		slot++;
-	if (slot == XN_ROOTS_MAX)
-		return -E_FULL;
-	uint64_t b = sb.s_data;
-	while (b < nblocks && in_use(b))
-		b++;
-	if (b == nblocks)
-		return -E_NO_MEM;
-	/* a fresh root claims nothing */
-	memset(page_kva(copy_ppn), 0, PAGE_SIZE);
-	if (claims_of((uint32_t)type, b, page_kva(copy_ppn), after) != 0)
-		return -E_REFUSED;
-	/* the root block on disk before the catalogue points to it */
-	if ((r = disk_kernel_io_sync(DISK_OP_WRITE, b, zero_ppn)) < 0)
-		return r;
-	struct xn_root *rt = &cat[slot];
-	memset(rt, 0, sizeof(*rt));
-	strlcpy(rt->r_name, name, sizeof(rt->r_name));
-	rt->r_guard = *key;
-	rt->r_block = b;
-	rt->r_type = (uint32_t)type;
-	root_of[b] = (uint16_t)(slot + 1);
-	type_of[b] = (uint8_t)type;
-	parent_of[b] = XN_PARENT_ROOT;
-	bflags[b] = B_INIT;
-	usage_changes++;
-	if ((r = write_catalogue()) < 0)
-		return r;
-	count_free();
-	return slot;
-}
-
-long sys_xn_root_lookup(uint64_t uname, uint64_t out)
-{
-	struct env *e = curenv;
-	char name[XN_NAME_MAX];
-	long r = need_mounted();
-	if (r < 0)
-		return r;
-	long at = root_named(e, uname, name);
-	if (at < 0)
-		return at;
-	struct xn_root_info ri = { (uint64_t)at, cat[at].r_block, cat[at].r_type, 0,
-				   cat[at].r_guard };
-	if (copy_to_user(e->env_vm, out, &ri, sizeof(ri)) < 0)
-		return -E_FAULT;
-	return at;
 }
 
 long sys_xn_free_map(uint64_t first, uint64_t count, uint64_t uout)

@@ -1,7 +1,8 @@
 /*
  * XN's state and helpers, shared by its files: xn.c (format, mount and
- * recovery, types, roots, authority, the free map, binding), xn_update.c
- * (checked updates and moves) and xn_sync.c (the ordered write-back).
+ * recovery, types, authority, the free map, binding), xn_root.c (the
+ * catalogue's calls), xn_update.c (checked updates and moves) and
+ * xn_sync.c (the ordered write-back).
  * Nothing outside kern/disk/xn*.c includes this; kern/disk/disk.h is the
  * layer's interface. The big kernel lock covers all of it.
  */
@@ -66,6 +67,8 @@ void count_free(void);
 /* What block (of type, contents page) claims, normalised into out: the
  * count, or -1 (unknown type, the run failed, or not a set). */
 int claims_of(uint32_t type, uint64_t block, const void *page, struct xn_extent *out);
+/* The catalogue to disk (not flushed). */
+int write_catalogue(void);
 /* The free map and superblock as they are now. */
 int write_freemap(uint64_t clean);
 void set_written(uint64_t b, uint8_t root);

@@ -141,4 +141,3 @@ long xn_sync(void)
 		return r;
 	return disk_kernel_flush_sync();
 }
-

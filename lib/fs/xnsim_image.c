@@ -151,8 +151,7 @@ int xnsim_root_create(struct xnsim *x, const char *name, uint64_t blk, uint32_t 
 	return 0;
 }
 
-int sim_root_create(void *ctx, const char *name, uint64_t blk, uint32_t type,
-			   const void *image)
+int sim_root_create(void *ctx, const char *name, uint64_t blk, uint32_t type, const void *image)
 {
 	return xnsim_root_create(ctx, name, blk, type, image);
 }
@@ -299,4 +298,3 @@ uint64_t xnsim_free_blocks(const struct xnsim *x)
 		n += x->state[b] == XS_FREE || x->state[b] == XS_PFREE;
 	return n;
 }
-
