@@ -201,6 +201,14 @@ unsigned bc_dirty_count(void)
 	return ndirty;
 }
 
+unsigned bc_dirty_count_root(uint16_t root)
+{
+	unsigned n = 0;
+	for (struct bc_entry *b = registry; b < registry + BC_ENTRIES && n < ndirty; b++)
+		n += b->be_state == BC_DIRTY && b->be_root == root;
+	return n;
+}
+
 static int pass_status;
 
 static void written(uint64_t arg, int status)

@@ -95,7 +95,8 @@ uint8_t bflags[XN_MAX_BLOCKS];
 uint32_t walk_stack[XN_MAX_BLOCKS];
 uint8_t written_by[XN_MAX_BLOCKS];   /* the written map, as on disk soon */
 bool written_dirty[WRITTEN_MAP_BLOCKS]; /* its blocks changed since written */
-uint32_t moved_from[XN_MAX_BLOCKS];  /* for B_MOVED blocks: the giver */
+uint32_t moved_from[XN_MAX_BLOCKS];
+uint8_t freed_by[XN_MAX_BLOCKS];  /* for B_MOVED blocks: the giver */
 ppn_t undo_ppn;  /* a move's giver as it was, should the receiver fail */
 ppn_t copy2_ppn; /* a move's second new contents */
 ppn_t io_ppn;    /* a kernel page for XN's own blocks */
@@ -295,6 +296,11 @@ static int mount(void)
 	memcpy(cat, page_kva(io_ppn), sizeof(cat));
 	for (unsigned i = 0; i < XN_ROOTS_MAX; i++)
 		cat[i].r_name[XN_NAME_MAX - 1] = 0;
+	/* notes of a tree whose removal landed before the written map did */
+	for (uint64_t b = 0; b < nblocks; b++)
+		if (written_by[b] &&
+		    (written_by[b] > XN_ROOTS_MAX || !cat[written_by[b] - 1].r_name[0]))
+			set_written(b, 0);
 	unload_types();
 	for (unsigned t = 1; t <= XN_TYPES_MAX; t++) {
 		if ((r = read_own(sb.s_types + t - 1)) < 0)

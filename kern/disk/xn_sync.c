@@ -26,6 +26,7 @@ static uint64_t zero_writes;
 static uint32_t *const pass_marked = walk_stack; /* free outside mount */
 static uint64_t pass_len;
 static bool ignore_moves; /* a sync met a cycle of moves: write anyway */
+static uint16_t sync_tree; /* the tree a sync writes; 0: every tree */
 
 /* Is the release of moved block c by its giver on disk? The giver is
  * written (not dirty), or was freed since and the block that freed it is
@@ -49,6 +50,8 @@ static bool ready_to_write(uint64_t block, const void *page)
 {
 	if (block >= nblocks || !root_of[block])
 		return true; /* freed meanwhile: nothing points to it any more */
+	if (sync_tree && root_of[block] != sync_tree)
+		return false; /* another tree's: its own sync, or the next full one */
 	int n = claims_of(type_of[block], block, page, scratch);
 	if (n < 0)
 		return false; /* cannot happen: every accepted change was checked */
@@ -89,7 +92,18 @@ long xn_sync_data(void)
 	return r < 0 ? r : disk_kernel_flush_sync();
 }
 
-long xn_sync(void)
+/* Dirty metadata blocks of tree (every tree's if 0), as the cache counts. */
+static unsigned dirty_of(uint16_t tree)
+{
+	return tree ? bc_dirty_count_root(tree) : bc_dirty_count();
+}
+
+/* Write tree's dirty metadata (every tree's for 0) in XN's order, flush,
+ * and settle the frees those writes made durable. Nothing a tree's
+ * blocks wait for is in another tree (claims, moves and frees stay in
+ * one), so the only shared steps are the env writes and the written map
+ * that go first, and the device's flush. */
+static long sync_trees(uint16_t tree)
 {
 	if (!mounted)
 		return 0;
@@ -98,12 +112,13 @@ long xn_sync(void)
 	/* and are durable, with the written map, before any metadata goes: a
 	 * file system's journal, written as data, precedes its home blocks */
 	long r = 0;
-	if (bc_dirty_count() || written_map_dirty()) {
+	if (dirty_of(tree) || written_map_dirty()) {
 		if ((r = write_written_map()) < 0 || (r = disk_kernel_flush_sync()) < 0)
 			return r;
 	}
 	ignore_moves = false;
-	for (int pass = 0; bc_dirty_count(); pass++) {
+	sync_tree = tree;
+	for (int pass = 0; dirty_of(tree); pass++) {
 		pass_len = 0;
 		long n = bc_write_pass(ready_to_write);
 		if (n < 0)
@@ -124,14 +139,14 @@ long xn_sync(void)
 	r = disk_kernel_flush_sync();
 	if (r < 0)
 		return r;
-	/* every removal is on disk now: the freed blocks are free */
+	/* every removal in these trees is on disk now: their freed blocks are free */
 	for (uint64_t b = sb.s_data; b < nblocks; b++)
-		if (bflags[b] & B_FREEING) {
+		if ((bflags[b] & B_FREEING) && (!tree || freed_by[b] == tree)) {
 			bflags[b] = 0;
 			set_written(b, 0);
 			usage_changes++;
 		}
-	disk_stats.di_cache_dirty = 0;
+	disk_stats.di_cache_dirty = bc_dirty_count();
 	if ((r = write_written_map()) < 0)
 		return r;
 	if (usage_changes == usage_on_disk)
@@ -140,4 +155,24 @@ long xn_sync(void)
 	if ((r = write_freemap(0)) < 0)
 		return r;
 	return disk_kernel_flush_sync();
+}
+
+long xn_sync(void)
+{
+	return sync_trees(0);
+}
+
+long sys_xn_root_sync(uint64_t uname, uint64_t cap)
+{
+	struct env *e = curenv;
+	char name[XN_NAME_MAX];
+	long r = need_mounted();
+	if (r < 0)
+		return r;
+	long at = root_named(e, uname, name);
+	if (at < 0)
+		return at;
+	if ((r = tree_check(e, cap, (uint16_t)(at + 1), CAP_R)) < 0)
+		return r;
+	return sync_trees((uint16_t)(at + 1));
 }

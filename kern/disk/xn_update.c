@@ -190,6 +190,7 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 			bc_drop(b); /* a data block's shared copy too: the tree lets go */
 			root_of[b] = 0;
 			bflags[b] = B_FREEING;
+			freed_by[b] = tree;
 		}
 	}
 	counts_changed(u.u_op != XN_OP_NONE);
