@@ -112,7 +112,9 @@ long sys_xn_root_lookup(uint64_t uname, uint64_t out)
  * the tree freed whose release was not yet written (B_FREEING) too. The
  * rule is the one for freeing any metadata block: it must claim nothing,
  * so a tree is emptied through checked updates first and no block it
- * claimed is ever lost track of. Its notes in the written map are cleared
+ * claimed is ever lost track of. "Nothing" is what XN holds the tree to
+ * own (root_of), not a UDF run: a root whose UDF no longer loads was
+ * walked as claiming nothing at mount, and can be removed. Its notes in the written map are cleared
  * so that a tree made later in the same slot cannot read what it wrote
  * (xn_root_create writes the map before its own catalogue entry; a mount
  * clears notes of slots without a root). */
@@ -132,15 +134,9 @@ long sys_xn_root_remove(uint64_t uname, uint64_t cap)
 	if (disk_stats.di_read_only)
 		return -E_PERM;
 	uint64_t b = cat[at].r_block;
-	int err;
-	void *p = bc_get(b, tree, &err);
-	if (!p)
-		return err;
-	int n = claims_of(cat[at].r_type, b, p, scratch);
-	if (n < 0)
-		return -E_REFUSED;
-	if (n > 0)
-		return -E_BUSY; /* free what it claims first */
+	for (uint64_t k = sb.s_data; k < nblocks; k++)
+		if (root_of[k] == tree && k != b)
+			return -E_BUSY; /* free what it claims first */
 	struct xn_root old = cat[at];
 	memset(&cat[at], 0, sizeof(cat[at]));
 	if ((r = write_catalogue()) < 0 || (r = disk_kernel_flush_sync()) < 0) {
