@@ -156,6 +156,40 @@ int sim_root_create(void *ctx, const char *name, uint64_t blk, uint32_t type, co
 	return xnsim_root_create(ctx, name, blk, type, image);
 }
 
+/* As the kernel's xn_root_remove: the catalogue's write is the commit
+ * point (here, on disk at once); after it nothing reaches the root block
+ * or what its old contents on disk point to, so they are free now. */
+int xnsim_root_remove(struct xnsim *x, const char *name)
+{
+	uint64_t blk;
+	uint32_t type;
+	if (!name[0] || strlen(name) >= XN_NAME_MAX)
+		return -EINVAL;
+	if (sim_root(x, name, &blk, &type) < 0)
+		return -ENOENT;
+	for (uint64_t b = x->first_data; b < x->nblocks; b++)
+		if (x->state[b] == XS_CLAIMED && x->owner[b] == blk && b != blk)
+			return -EBUSY; /* the tree still holds blocks */
+	struct xn_root *cat = catalogue_of(x->disk);
+	for (int i = 0; i < XN_ROOTS_MAX; i++)
+		if (cat[i].r_name[0] && strncmp(cat[i].r_name, name, XN_NAME_MAX) == 0)
+			memset(&cat[i], 0, sizeof(cat[i]));
+	memcpy(catalogue_of(x->cache), cat, FS_BLOCK);
+	/* its writes not yet landed are moot: the block is nobody's */
+	size_t k = 0;
+	for (size_t i = 0; i < x->npend; i++) {
+		if (x->pend[i].blk == blk)
+			fs_free(x->pend[i].data);
+		else
+			x->pend[k++] = x->pend[i];
+	}
+	x->npend = k;
+	x->state[blk] = XS_FREE, x->type[blk] = 0, x->flags[blk] = 0, x->shadow[blk] = 0;
+	for (uint64_t b = x->first_data; b < x->nblocks; b++)
+		settle_pfree(x, b); /* a release by the root block is durable now */
+	return 0;
+}
+
 static void walk_error(struct xnsim *x, const char *what, uint64_t blk)
 {
 	if (!x->walk_errors++)
