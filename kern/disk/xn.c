@@ -95,8 +95,8 @@ uint8_t bflags[XN_MAX_BLOCKS];
 uint32_t walk_stack[XN_MAX_BLOCKS];
 uint8_t written_by[XN_MAX_BLOCKS];   /* the written map, as on disk soon */
 bool written_dirty[WRITTEN_MAP_BLOCKS]; /* its blocks changed since written */
-uint32_t moved_from[XN_MAX_BLOCKS];
-uint8_t freed_by[XN_MAX_BLOCKS];  /* for B_MOVED blocks: the giver */
+uint32_t moved_from[XN_MAX_BLOCKS]; /* for B_MOVED blocks: the giver */
+uint8_t freed_by[XN_MAX_BLOCKS];    /* for B_FREEING blocks: the tree that freed it */
 ppn_t undo_ppn;  /* a move's giver as it was, should the receiver fail */
 ppn_t copy2_ppn; /* a move's second new contents */
 ppn_t io_ppn;    /* a kernel page for XN's own blocks */

@@ -16,10 +16,20 @@
  *                     stay dirty in the cache and old on disk; a block
  *                     freed by one tree becomes free at its own sync, not
  *                     at the other's.
+ *   xnroot.dcache-*   the data registry charged to families: a child
+ *                     family (a lead and four flooders, enough to fill
+ *                     BC_DATA_MAX at BC_DATA_PER_ENV each) floods it: three
+ *                     fill the family's default share (3/4), the fourth is
+ *                     refused E_QUOTA; with all of them alive, another
+ *                     family caches at once; every entry goes when the
+ *                     flooders die.
  *   remount.*         the second boot: the removed root is still gone,
  *                     the others whole, the free count exact.
+ *
+ * Child modes: "floodlead FIRST", "flood FIRST", "victim BLOCK".
  */
 #include <inc/disk.h>
+#include <inc/quota.h>
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
 #include "xnudf.h"
@@ -154,7 +164,8 @@ static void remove_errors(void)
 	uint64_t free1 = di.di_xn_free;
 	uint32_t roots1 = di.di_xn_roots;
 
-	check_eq("xnroot.remove-name-fault", sys_xn_root_remove((const char *)8, CAP_SELF), -E_FAULT);
+	check_eq("xnroot.remove-name-fault", sys_xn_root_remove((const char *)8, CAP_SELF),
+		 -E_FAULT);
 	check_eq("xnroot.remove-name-long", sys_xn_root_remove(long_name, CAP_SELF), -E_TOO_BIG);
 	check_eq("xnroot.remove-name-empty", sys_xn_root_remove("", CAP_SELF), -E_INVAL);
 	check_eq("xnroot.remove-missing", sys_xn_root_remove("nope", CAP_SELF), -E_NOT_FOUND);
@@ -288,6 +299,156 @@ static void sync_one_tree(void)
 	check_eq("xnroot.sync-read-key", sys_xn_root_sync("sa", 13), 0);
 }
 
+/* --- the data registry, charged to families -------------------------------------- */
+
+#define FLOODERS (BC_DATA_MAX / BC_DATA_PER_ENV) /* enough to fill the registry */
+
+/* The key the parent grants (it may arrive after we start). */
+static uint64_t granted_key(void)
+{
+	for (;;) {
+		for (uint64_t s = 1; s < CAP_RING; s++) {
+			struct cap c;
+			if (sys_cap_read(0, s, &c) == 0 && c.c_valid && c.c_len == 2 &&
+			    c.c_name[0] == KEY_TAG)
+				return s;
+		}
+		sys_yield();
+	}
+}
+
+/* Register a fresh page of ours as the copy of each of blocks first.. (at
+ * most n): how many, and the error that stopped it (0: none) in *err. */
+static unsigned adopt(uint64_t first, unsigned n, uint64_t key, long *err)
+{
+	unsigned k;
+	uint8_t *pages = vm_alloc_shared((uint64_t)n * PAGE_SIZE); /* one region: they are few */
+	*err = pages ? 0 : -E_NO_MEM;
+	for (k = 0; pages && k < n; k++) {
+		uint8_t *p = pages + (uint64_t)k * PAGE_SIZE;
+		memset(p, (int)k, PAGE_SIZE);
+		long r = sys_disk_cache(DISK_CACHE_ADOPT, first + k, (uint64_t)p, key);
+		if (r < 0) {
+			*err = r;
+			break;
+		}
+	}
+	return k;
+}
+
+static long dcache_used(envid_t id)
+{
+	struct quota_info qi;
+	return sys_env_quota(id, &qi) < 0 ? -1 : (long)qi.qi_used[QUOTA_DCACHE];
+}
+
+static long spawn(const char *args, uint64_t key)
+{
+	long id = sys_env_create("test_xnroot", args, CAP_SELF);
+	if (id > 0 && sys_cap_grant(key, (envid_t)id) < 0)
+		return -1;
+	return id;
+}
+
+/* Wait (30 s at most) until env id sleeps: a flooder's last step. */
+static bool wait_blocked(long id)
+{
+	const volatile struct env_info *ei = &uenvs[ENVX((envid_t)id)];
+	for (int t = 0; t < 3000; t++) {
+		if (ei->env_id == (envid_t)id && ei->env_status == ENV_BLOCKED)
+			return true;
+		sys_env_sleep(10);
+	}
+	return false;
+}
+
+static int dcache_child(int argc, char **argv)
+{
+	uint64_t first = argc > 2 ? (uint64_t)strtol(argv[2], NULL, 10) : 0;
+	uint64_t key = granted_key();
+	long err;
+	if (strcmp(argv[1], "flood") == 0) {
+		/* take our whole share, or what the family has left (want), then
+		 * hold it until destroyed */
+		long want = argc > 3 ? strtol(argv[3], NULL, 10) : 0;
+		check_eq("flood.cached", adopt(first, BC_DATA_PER_ENV, key, &err), want);
+		check_eq("flood.stopped-by", err, want == BC_DATA_PER_ENV ? 0 : -E_QUOTA);
+		for (;;)
+			sys_env_sleep(UINT64_MAX);
+	}
+	if (strcmp(argv[1], "victim") == 0) {
+		check_eq("victim.caches", adopt(first, 1, key, &err), 1);
+		return test_finish();
+	}
+	/* the lead: children flood one after another; the family's share is
+	 * full after three, so the fourth gets nothing (E_QUOTA) */
+	struct quota_info qi;
+	sys_env_quota(0, &qi);
+	long share = (long)qi.qi_limit[QUOTA_DCACHE];
+	check_eq("flood.family-share", share, BC_DATA_MAX * QUOTA_SHARE_NUM / QUOTA_SHARE_DEN);
+	for (unsigned i = 0; i < FLOODERS; i++) {
+		char args[64];
+		long want = MIN(BC_DATA_PER_ENV, share - (long)i * BC_DATA_PER_ENV);
+		snprintf(args, sizeof(args), "flood %lu %ld", first + i * BC_DATA_PER_ENV,
+			 MAX(want, 0));
+		long id = spawn(args, key);
+		check("flood.spawn", id > 0 && wait_blocked(id));
+	}
+	check_eq("flood.family-full", dcache_used(0), share);
+	return test_finish();
+}
+
+static unsigned data_entries(void)
+{
+	const volatile struct bc_entry *r = (const volatile struct bc_entry *)UBCACHE;
+	unsigned n = 0;
+	for (unsigned i = 0; i < BC_ENTRIES; i++)
+		n += (r[i].be_state & BC_DATA) != 0;
+	return n;
+}
+
+static void dcache_flood(void)
+{
+	check("xnroot.dcache-create", sys_xn_root_create("dc", t_table, KEY_A) >= 0);
+	struct xn_root_info ri;
+	const struct table *v = view_of("dc", &ri);
+	check("xnroot.dcache-view", v != NULL);
+	if (!v)
+		return;
+	unsigned nb = (FLOODERS + 1) * BC_DATA_PER_ENV;
+	uint64_t first = next_free - nb + 1;
+	next_free -= nb;
+	check_eq("xnroot.dcache-alloc",
+		 tab_append(ri.ri_block, v, (struct xn_extent){ first, nb, D }, KEY_A), 0);
+	check_eq("xnroot.dcache-empty", data_entries(), 0);
+	char args[48];
+	snprintf(args, sizeof(args), "floodlead %lu", first);
+	long lead = spawn(args, KEY_A);
+	check("xnroot.dcache-lead-started", lead > 0);
+	if (lead > 0)
+		check_eq("xnroot.dcache-lead", sys_env_wait((envid_t)lead), 0);
+	/* the lead is gone; its children hold their entries */
+	unsigned held = data_entries();
+	check_eq("xnroot.dcache-flooders-hold", held,
+		 BC_DATA_MAX * QUOTA_SHARE_NUM / QUOTA_SHARE_DEN);
+	snprintf(args, sizeof(args), "victim %lu", first + FLOODERS * BC_DATA_PER_ENV);
+	long victim = spawn(args, KEY_A);
+	check("xnroot.dcache-victim-started", victim > 0);
+	if (victim > 0)
+		check_eq("xnroot.dcache-victim", sys_env_wait((envid_t)victim), 0);
+	/* the flooders (orphans now) go, and their entries with them */
+	for (unsigned i = 0; i < NENV; i++)
+		if (uenvs[i].env_id && uenvs[i].env_id != thisenv_id &&
+		    (uenvs[i].env_status == ENV_RUNNABLE || uenvs[i].env_status == ENV_RUNNING ||
+		     uenvs[i].env_status == ENV_BLOCKED) &&
+		    strcmp((const char *)uenvs[i].env_name, "test_xnroot") == 0)
+			sys_env_destroy(uenvs[i].env_id, CAP_SELF);
+	for (int t = 0; t < 3000 && data_entries(); t++)
+		sys_env_sleep(10);
+	check_eq("xnroot.dcache-freed", data_entries(), 0);
+	check_eq("xnroot.dcache-uncharged", dcache_used(0), 0);
+}
+
 static void remount(void)
 {
 	struct xn_root_info ri;
@@ -298,13 +459,14 @@ static void remount(void)
 					     vb->count == 4 && va->pad[0] == 0xa1 &&
 					     vb->pad[0] == 0xb1);
 	di = info();
-	check_eq("remount.roots", di.di_xn_roots, 3);
-	/* XN's own blocks, three roots, ra2's data block, sb's three children
-	 * and its one data block */
+	check_eq("remount.roots", di.di_xn_roots, 4);
+	/* XN's own blocks, four roots, ra2's data block, sb's three children
+	 * and its one data block, dc's extent */
 	uint64_t fmb = (di.di_xn_blocks + DISK_BLOCK_SIZE * 8 - 1) / (DISK_BLOCK_SIZE * 8);
 	uint64_t wmb = (di.di_xn_blocks + DISK_BLOCK_SIZE - 1) / DISK_BLOCK_SIZE;
 	uint64_t own = 1 + fmb + wmb + 1 + XN_TYPES_MAX;
-	check_eq("remount.free-exact", (long)di.di_xn_free, (long)(di.di_xn_blocks - own - 3 - 5));
+	check_eq("remount.free-exact", (long)di.di_xn_free,
+		 (long)(di.di_xn_blocks - own - 4 - 5 - (FLOODERS + 1) * BC_DATA_PER_ENV));
 }
 
 int main(int argc, char **argv)
@@ -315,10 +477,13 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "remount") == 0) {
 		remount();
+	} else if (argc > 1) {
+		return dcache_child(argc, argv);
 	} else {
 		setup();
 		remove_errors();
 		sync_one_tree();
+		dcache_flood();
 		check_eq("xnroot.final-flush", sys_disk_flush(), 0);
 	}
 	int r = test_finish();
