@@ -156,6 +156,8 @@ static struct bc_entry *fill(uint64_t block, uint16_t root, int *err)
 void *bc_get(uint64_t block, uint16_t root, int *err)
 {
 	struct bc_entry *b = find(block);
+	if (b && root)
+		b->be_root = root; /* read by mount's walk, before its tree was known */
 	if (b)
 		return page_kva(b->be_ppn);
 	if (!(b = fill(block, root, err)))
@@ -212,11 +214,11 @@ unsigned bc_dirty_count(void)
 	return ndirty;
 }
 
-unsigned bc_dirty_count_root(uint16_t root)
+unsigned bc_dirty_count_if(bool (*in)(uint64_t block))
 {
 	unsigned n = 0;
-	for (struct bc_entry *b = registry; b < registry + BC_ENTRIES && n < ndirty; b++)
-		n += b->be_state == BC_DIRTY && b->be_root == root;
+	for (struct bc_entry *b = registry; b < registry + BC_ENTRIES; b++)
+		n += b->be_state == BC_DIRTY && in(b->be_block);
 	return n;
 }
 

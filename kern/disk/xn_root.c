@@ -114,10 +114,10 @@ long sys_xn_root_lookup(uint64_t uname, uint64_t out)
  * so a tree is emptied through checked updates first and no block it
  * claimed is ever lost track of. "Nothing" is what XN holds the tree to
  * own (root_of), not a UDF run: a root whose UDF no longer loads was
- * walked as claiming nothing at mount, and can be removed. Its notes in the written map are cleared
- * so that a tree made later in the same slot cannot read what it wrote
- * (xn_root_create writes the map before its own catalogue entry; a mount
- * clears notes of slots without a root). */
+ * walked as claiming nothing at mount, and can be removed. Its notes in
+ * the written map are cleared so that a tree made later in the same slot
+ * cannot read what it wrote (xn_root_create writes the map before its own
+ * catalogue entry; a mount clears notes of slots without a root). */
 long sys_xn_root_remove(uint64_t uname, uint64_t cap)
 {
 	struct env *e = curenv;

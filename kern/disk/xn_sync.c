@@ -92,10 +92,17 @@ long xn_sync_data(void)
 	return r < 0 ? r : disk_kernel_flush_sync();
 }
 
-/* Dirty metadata blocks of tree (every tree's if 0), as the cache counts. */
+static bool in_sync_tree(uint64_t block)
+{
+	return block < nblocks && root_of[block] == sync_tree;
+}
+
+/* Dirty metadata blocks of tree (every tree's if 0): XN's own view of
+ * which tree a block is in (root_of), as ready_to_write has it. */
 static unsigned dirty_of(uint16_t tree)
 {
-	return tree ? bc_dirty_count_root(tree) : bc_dirty_count();
+	sync_tree = tree;
+	return tree ? bc_dirty_count_if(in_sync_tree) : bc_dirty_count();
 }
 
 /* Write tree's dirty metadata (every tree's for 0) in XN's order, flush,

@@ -460,6 +460,21 @@ static void remount(void)
 					     vb->pad[0] == 0xb1);
 	di = info();
 	check_eq("remount.roots", di.di_xn_roots, 4);
+	/* a tree whose blocks the mount's walk read: its sync finds them */
+	struct xn_root_info rs;
+	long at = sys_xn_root_lookup("sa", &rs);
+	check_eq("remount.sync-touch", touch(rs.ri_block, 0xa2, CAP_SELF), 0);
+	uint64_t w0 = info().di_writes;
+	check_eq("remount.sync", sys_xn_root_sync("sa", CAP_SELF), 0);
+	di = info();
+	check_eq("remount.sync-writes-it", (long)(di.di_writes - w0), 1);
+	check_eq("remount.sync-leaves-none-dirty", (long)di.di_cache_dirty, 0);
+	const volatile struct bc_entry *reg = (const volatile struct bc_entry *)UBCACHE;
+	long tree = -1;
+	for (unsigned i = 0; i < BC_ENTRIES; i++)
+		if (reg[i].be_state && reg[i].be_block == rs.ri_block)
+			tree = reg[i].be_root;
+	check_eq("remount.registry-names-tree", tree, at + 1);
 	/* XN's own blocks, four roots, ra2's data block, sb's three children
 	 * and its one data block, dc's extent */
 	uint64_t fmb = (di.di_xn_blocks + DISK_BLOCK_SIZE * 8 - 1) / (DISK_BLOCK_SIZE * 8);
