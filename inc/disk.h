@@ -193,7 +193,8 @@ _Static_assert(sizeof(struct bc_entry) * BC_ENTRIES == 4096, "the registry is on
  * or on DISK_CACHE_DROP: every binding of it goes with it. */
 #define BC_DATA 8
 #define BC_DATA_MAX 128           /* entries data blocks may hold: metadata keeps the rest */
-#define BC_DATA_PER_ENV 32        /* of those, pages of one env */
+#define BC_DATA_PER_ENV 32        /* of those, pages of one env; each entry is
+				     also charged to the family (QUOTA_DCACHE) */
 #define DISK_CACHE_READ 0         /* read block into the caller's page at va, register it */
 #define DISK_CACHE_ADOPT 1        /* register the caller's page at va as block's copy, dirty */
 #define DISK_CACHE_DIRTY 2        /* say the cached copy was changed (needs CAP_W) */

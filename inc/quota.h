@@ -30,6 +30,8 @@ enum quota_kind {
 			     have live descendants or charges */
 	QUOTA_KEYS,       /* keys held in its envs' key rings, each env's own
 			     key (CAP_SELF at creation) included */
+	QUOTA_DCACHE,     /* entries of the disk's data-cache registry its
+			     envs' pages hold (sys_disk_cache) */
 	QUOTA_KINDS
 };
 

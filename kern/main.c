@@ -102,6 +102,7 @@ static void start_first_env(void)
 	env_root_quota[QUOTA_PROGS] = (uint64_t)NENV * BPF_PROGS_PER_ENV;
 	env_root_quota[QUOTA_ENVS] = NENV;
 	env_root_quota[QUOTA_KEYS] = (uint64_t)NENV * CAP_RING; /* every ring full */
+	env_root_quota[QUOTA_DCACHE] = BC_DATA_MAX;
 	long id = env_create(NULL, NULL, name, args);
 	if (id < 0)
 		panic("start_first_env: cannot start '%s': %le", name, id);

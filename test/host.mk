@@ -45,7 +45,7 @@ KVD_ENGINE_SRCS := $(filter-out user/srv/kvd/exo.c,$(wildcard user/srv/kvd/*.c))
 HOST_TEST_DEPS_kvd := $(KVD_ENGINE_SRCS) common/string.c common/fmt.c
 HOST_TEST_DEPS_kvd_cmds := $(HOST_TEST_DEPS_kvd)
 HOST_TEST_DEPS_kvd_dict := $(HOST_TEST_DEPS_kvd)
-HOST_FS_DEPS := lib/fs/xnsim.c lib/fs/meta.c lib/fs/dir.c lib/fs/file.c lib/fs/path.c \
+HOST_FS_DEPS := lib/fs/xnsim.c lib/fs/xnsim_image.c lib/fs/meta.c lib/fs/dir.c lib/fs/file.c lib/fs/path.c \
 	lib/fs/fs.c lib/fs/names.c lib/fs/fsck.c common/string.c common/fmt.c common/xn_check.c
 HOST_TEST_DEPS_fs := $(HOST_FS_DEPS)
 HOST_TEST_DEPS_fsx := $(HOST_FS_DEPS)

@@ -435,3 +435,58 @@ TEST(fs, fsck_finds_damage)
 	CHECK(strstr(rep.msg, "links") != NULL);
 	xnsim_close(x);
 }
+
+/* The model's root removal, the kernel's rule (xn_root_remove): every
+ * error changes nothing; an emptied root goes, with its block and the
+ * block it freed (release not yet written) free at once; the removal is on
+ * disk: a reopened image walks no such root and finds no damage. */
+TEST(xnsim, root_remove)
+{
+	struct xnsim *xs;
+	CHECK_EQ(xnsim_format(&xs, 256), 0);
+	struct fsdev d = xnsim_dev(xs);
+	uint64_t first = xnsim_first_data(256), free0 = xnsim_free_blocks(xs), blk;
+	uint32_t type;
+	static uint8_t zero[FS_BLOCK];
+	CHECK_EQ(xnsim_root_create(xs, "e", first, FS_T_EXTMAP, zero), 0);
+	char longn[XN_NAME_MAX + 1];
+	memset(longn, 'n', XN_NAME_MAX);
+	longn[XN_NAME_MAX] = 0;
+	CHECK_EQ(xnsim_root_remove(xs, ""), -EINVAL);
+	CHECK_EQ(xnsim_root_remove(xs, longn), -EINVAL);
+	CHECK_EQ(xnsim_root_remove(xs, "nope"), -ENOENT);
+	/* one data block claimed: busy */
+	struct fs_extmap m = { .tag = FS_TAG_EXTMAP, .count = 1 };
+	m.ext[0] = (struct fs_extent){ 0, (uint32_t)first + 1, 1 };
+	struct fsdev_range rg = { 0, 32, &m };
+	struct fsdev_update u = { first, FSDEV_ALLOC, FS_T_DATA, first + 1, 1, 1, &rg };
+	CHECK_EQ(d.update(d.d_ctx, &u), 0);
+	CHECK_EQ(xnsim_root_remove(xs, "e"), -EBUSY);
+	CHECK_EQ(d.root(d.d_ctx, "e", &blk, &type), 0);
+	CHECK_EQ(blk, first);
+	CHECK_EQ(xnsim_free_blocks(xs), free0 - 2);
+	/* freed, the release not on disk yet: the block is not free */
+	uint32_t none = 0;
+	struct fsdev_range rg2 = { 4, 4, &none };
+	struct fsdev_update f = { first, FSDEV_FREE, FS_T_DATA, first + 1, 1, 1, &rg2 };
+	CHECK_EQ(d.update(d.d_ctx, &f), 0);
+	CHECK(!d.is_free(d.d_ctx, first + 1, 1));
+	CHECK_EQ(xnsim_root_remove(xs, "e"), 0);
+	CHECK_EQ(d.root(d.d_ctx, "e", &blk, &type), -ENOENT);
+	CHECK_EQ(xnsim_root_remove(xs, "e"), -ENOENT);
+	CHECK(d.is_free(d.d_ctx, first, 2));
+	CHECK_EQ(xnsim_free_blocks(xs), free0);
+	CHECK_EQ(xnsim_root_create(xs, "e2", first, FS_T_EXTMAP, zero), 0);
+	CHECK_EQ(xnsim_root_remove(xs, "e2"), 0);
+	/* on disk: reopened, no root, no damage, the same free count */
+	CHECK_EQ(xnsim_sync(xs), 0);
+	uint8_t *img = fs_alloc(256 * FS_BLOCK);
+	memcpy(img, xnsim_disk(xs), 256 * FS_BLOCK);
+	xnsim_close(xs);
+	CHECK_EQ(xnsim_open(&xs, img, 256, NULL), 0);
+	d = xnsim_dev(xs);
+	CHECK_EQ(xnsim_walk_errors(xs), 0);
+	CHECK_EQ(d.root(d.d_ctx, "e", &blk, &type), -ENOENT);
+	CHECK_EQ(xnsim_free_blocks(xs), free0);
+	xnsim_close(xs);
+}

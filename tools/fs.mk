@@ -7,7 +7,7 @@
 #   make fs-stress       the long file-system tests (more fsx operations,
 #                        more power cuts): FS_STRESS_SCALE=10 by default
 
-FS_LIB_SRCS := lib/fs/xnsim.c lib/fs/meta.c lib/fs/dir.c lib/fs/file.c lib/fs/path.c \
+FS_LIB_SRCS := lib/fs/xnsim.c lib/fs/xnsim_image.c lib/fs/meta.c lib/fs/dir.c lib/fs/file.c lib/fs/path.c \
 	lib/fs/fs.c lib/fs/names.c lib/fs/fsck.c lib/base/bpf_elf.c common/string.c common/fmt.c common/xn_check.c
 FS_TOOL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -MMD -MP
 FS_TOOL_OBJS := $(patsubst %.c,$(BUILD)/tools-obj/%.o,$(FS_LIB_SRCS))

@@ -25,7 +25,9 @@
  * page_uncache, PG_CACHED) or the block is freed, the entry goes and
  * every binding of the page with it. Data entries are never evicted by
  * the kernel; they may hold at most BC_DATA_MAX entries (BC_DATA_PER_ENV
- * of one env's pages), so metadata always finds room.
+ * of one env's pages), so metadata always finds room, and each is charged
+ * to the owner's family (QUOTA_DCACHE), so a family of many envs cannot
+ * fill them all and keep every other env from caching.
  *
  * Locking: the big kernel lock.
  */
@@ -33,6 +35,7 @@
 #include <inc/kinfo.h>
 #include <kern/arch/console.h>
 #include <kern/env/env.h>
+#include <kern/mem/account.h>
 #include <kern/mem/pmap.h>
 #include <kern/mem/stlb.h>
 #include <kern/disk/bcache.h>
@@ -46,6 +49,10 @@ static unsigned ndirty;
 static unsigned evict_hand; /* where the next eviction looks first */
 static unsigned ndata;      /* data entries */
 static uint8_t data_of_env[NENV];
+/* The family account each data entry is charged to (QUOTA_DCACHE): kept,
+ * since the owner may be gone when the entry goes; an account lives while
+ * it is charged. */
+static struct account *data_acct[BC_ENTRIES];
 
 static void page_uncached(ppn_t ppn);
 
@@ -86,6 +93,10 @@ static void forget(struct bc_entry *b)
 		if (owner > 0 && data_of_env[ENVX(owner)])
 			data_of_env[ENVX(owner)]--;
 		ndata--;
+		if (data_acct[b - registry]) {
+			acct_release(data_acct[b - registry], QUOTA_DCACHE, 1);
+			data_acct[b - registry] = NULL;
+		}
 		b->be_ppn = 0; /* not a kernel page to reuse */
 		b->be_state = 0;
 		return;
@@ -145,6 +156,8 @@ static struct bc_entry *fill(uint64_t block, uint16_t root, int *err)
 void *bc_get(uint64_t block, uint16_t root, int *err)
 {
 	struct bc_entry *b = find(block);
+	if (b && root)
+		b->be_root = root; /* read by mount's walk, before its tree was known */
 	if (b)
 		return page_kva(b->be_ppn);
 	if (!(b = fill(block, root, err)))
@@ -201,6 +214,14 @@ unsigned bc_dirty_count(void)
 	return ndirty;
 }
 
+unsigned bc_dirty_count_if(bool (*in)(uint64_t block))
+{
+	unsigned n = 0;
+	for (struct bc_entry *b = registry; b < registry + BC_ENTRIES; b++)
+		n += b->be_state == BC_DIRTY && in(b->be_block);
+	return n;
+}
+
 static int pass_status;
 
 static void written(uint64_t arg, int status)
@@ -243,12 +264,21 @@ long bc_data_insert(uint64_t block, uint16_t root, ppn_t ppn, uint16_t state)
 		return -E_BUSY;
 	if (ndata >= BC_DATA_MAX || owner <= 0 || data_of_env[ENVX(owner)] >= BC_DATA_PER_ENV)
 		return -E_FULL;
+	struct env *oe = env_lookup(owner);
+	if (!oe)
+		return -E_FULL;
+	struct account *acct = oe->env_vm->vs_acct;
 	struct bc_entry *b = NULL;
 	for (struct bc_entry *e = registry; e < registry + BC_ENTRIES; e++)
 		if (!e->be_state && (!b || !e->be_ppn))
 			b = e; /* prefer one without a kernel page: metadata reuses those */
 	if (!b)
 		return -E_FULL;
+	/* the owner's family pays for the entry: a family of many envs cannot
+	 * take every one (its default share is 3/4 of its creator's) */
+	if (!acct_charge(acct, QUOTA_DCACHE, 1))
+		return -E_QUOTA;
+	data_acct[b - registry] = acct;
 	if (b->be_ppn) {
 		/* give its kernel page back to the pool: the entry holds an env's page now */
 		page_give_back(b->be_ppn);

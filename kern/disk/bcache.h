@@ -25,8 +25,9 @@ void bc_reset(void);
  * ready(block, page) holds, then wait for the device. The number written,
  * or -E_IO. */
 long bc_write_pass(bool (*ready)(uint64_t block, const void *page));
-/* Dirty entries now. */
+/* Dirty entries now: all of them, or those of blocks in(block) picks. */
 unsigned bc_dirty_count(void);
+unsigned bc_dirty_count_if(bool (*in)(uint64_t block));
 
 /* --- data blocks: copies in env pages ---------------------------------------- */
 /* Register page ppn (an env's user page) as block's copy, state BC_*: the

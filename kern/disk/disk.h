@@ -66,6 +66,8 @@ long sys_xn_update(uint64_t uupd, uint64_t cap);
 long sys_disk_bind(uint64_t block, uint64_t va, uint64_t cap);
 long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap);
 long sys_xn_free_map(uint64_t first, uint64_t count, uint64_t uout);
+long sys_xn_root_remove(uint64_t uname, uint64_t cap);
+long sys_xn_root_sync(uint64_t uname, uint64_t cap);
 long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap);
 
 #endif

@@ -55,6 +55,11 @@
  * and superblock are written (and flushed again) only if what is in use
  * changed since they last were.
  *
+ * Files: this one (format, mount and recovery, types, authority, the free
+ * map, binding); xn_root.c (the root catalogue's calls); xn_update.c
+ * (sys_xn_update, sys_xn_move); xn_sync.c (the ordered write-back);
+ * xn_int.h (their shared state).
+ *
  * Locking: the big kernel lock. Kernel I/O here spins on the device (mount,
  * registration, the sync, cache misses): simple, and bounded by the disk.
  */
@@ -75,58 +80,39 @@
 #include <common/xn_check.h>
 #include <kern/disk/xn_walk.h>
 #include <common/string.h>
+#include <kern/disk/xn_int.h>
 
-#define B_INIT 0x1    /* its contents are on disk (written since allocated) */
-#define B_FREEING 0x2 /* freed; in use until the removal of its pointer is on disk */
-#define B_DIRTY 0x4   /* metadata changed in the cache since its last write */
-#define B_MOVED 0x8   /* moved: its new owner waits for moved_from's release */
-#define WRITTEN_PER_BLOCK DISK_BLOCK_SIZE /* written-map entries a block holds */
-#define WRITTEN_MAP_BLOCKS (XN_MAX_BLOCKS / WRITTEN_PER_BLOCK)
-
-static struct xn_super sb;
-static bool mounted;
-static uint64_t nblocks;
-static struct xn_root cat[XN_ROOTS_MAX];
-static struct xn_type_block types[XN_TYPES_MAX + 1]; /* index = type id; 0 unused */
-static struct kprog *udf[XN_TYPES_MAX + 1];
-static uint16_t root_of[XN_MAX_BLOCKS];
-static uint8_t type_of[XN_MAX_BLOCKS];
-static uint32_t parent_of[XN_MAX_BLOCKS];
-static uint8_t bflags[XN_MAX_BLOCKS];
-static uint32_t walk_stack[XN_MAX_BLOCKS];
-static uint8_t written_by[XN_MAX_BLOCKS];   /* the written map, as on disk soon */
-static bool written_dirty[WRITTEN_MAP_BLOCKS]; /* its blocks changed since written */
-static uint32_t moved_from[XN_MAX_BLOCKS];  /* for B_MOVED blocks: the giver */
-static ppn_t undo_ppn;  /* a move's giver as it was, should the receiver fail */
-static ppn_t copy2_ppn; /* a move's second new contents */
-static ppn_t io_ppn;    /* a kernel page for XN's own blocks */
-static ppn_t zero_ppn;  /* zeros, for data blocks never written */
-static ppn_t copy_ppn;  /* an update's new contents, before they are accepted */
+struct xn_super sb;
+bool mounted;
+uint64_t nblocks;
+struct xn_root cat[XN_ROOTS_MAX];
+struct xn_type_block types[XN_TYPES_MAX + 1]; /* index = type id; 0 unused */
+struct kprog *udf[XN_TYPES_MAX + 1];
+uint16_t root_of[XN_MAX_BLOCKS];
+uint8_t type_of[XN_MAX_BLOCKS];
+uint32_t parent_of[XN_MAX_BLOCKS];
+uint8_t bflags[XN_MAX_BLOCKS];
+uint32_t walk_stack[XN_MAX_BLOCKS];
+uint8_t written_by[XN_MAX_BLOCKS];   /* the written map, as on disk soon */
+bool written_dirty[WRITTEN_MAP_BLOCKS]; /* its blocks changed since written */
+uint32_t moved_from[XN_MAX_BLOCKS]; /* for B_MOVED blocks: the giver */
+uint8_t freed_by[XN_MAX_BLOCKS];    /* for B_FREEING blocks: the tree that freed it */
+ppn_t undo_ppn;  /* a move's giver as it was, should the receiver fail */
+ppn_t copy2_ppn; /* a move's second new contents */
+ppn_t io_ppn;    /* a kernel page for XN's own blocks */
+ppn_t zero_ppn;  /* zeros, for data blocks never written */
+ppn_t copy_ppn;  /* an update's new contents, before they are accepted */
 static struct xn_extent out_buf[XN_UDF_MAX_EXTENTS] __attribute__((aligned(16)));
-static struct xn_extent before[XN_UDF_MAX_EXTENTS + 1], after[XN_UDF_MAX_EXTENTS + 1];
-static struct xn_extent scratch[XN_UDF_MAX_EXTENTS + 1];
+struct xn_extent before[XN_UDF_MAX_EXTENTS + 1], after[XN_UDF_MAX_EXTENTS + 1];
+struct xn_extent scratch[XN_UDF_MAX_EXTENTS + 1];
 
 static const struct cap raw_guard = { .c_valid = 1, .c_len = 0, .c_rights = CAP_ALL };
-/* Changes to what is in use, and the last one the free map on disk shows:
- * a sync writes the map (for inspection: mount never trusts it) only when
- * they differ, so a sync of a byte-only change costs its block and a flush. */
-static uint64_t usage_changes, usage_on_disk;
-/* What the UDF last said the block last_block claims (normalised): its
- * contents change only through xn_update, which keeps this current, so
- * the next update of the same block need not run the UDF on it again. A
- * UDF sees nothing but the block and its number, so its answer cannot
- * have changed. Forgotten when the block is allocated or freed, and at
- * format and mount. */
-static struct xn_extent last_set[XN_UDF_MAX_EXTENTS];
-static int last_count;
-static uint64_t last_block = UINT64_MAX;
+uint64_t usage_changes, usage_on_disk;
+struct xn_extent last_set[XN_UDF_MAX_EXTENTS];
+int last_count;
+uint64_t last_block = UINT64_MAX;
 
-static bool in_use(uint64_t b)
-{
-	return b < sb.s_data || root_of[b] || (bflags[b] & B_FREEING);
-}
-
-static void count_free(void)
+void count_free(void)
 {
 	uint64_t n = 0;
 	for (uint64_t b = 0; b < nblocks; b++)
@@ -153,7 +139,7 @@ static struct kprog *load_udf(const struct xn_type_block *t, struct bpf_verify_e
 
 /* What block (of type, contents page) claims, normalised into out: the
  * count, or -1 (unknown type, the run failed, or not a set). */
-static int claims_of(uint32_t type, uint64_t block, const void *page, struct xn_extent *out)
+int claims_of(uint32_t type, uint64_t block, const void *page, struct xn_extent *out)
 {
 	if (type == XN_TYPE_DATA || type > XN_TYPES_MAX || !udf[type])
 		return -1;
@@ -183,13 +169,13 @@ static int write_own(uint64_t block, const void *data, size_t len)
 	return disk_kernel_io_sync(DISK_OP_WRITE, block, io_ppn);
 }
 
-static int write_catalogue(void)
+int write_catalogue(void)
 {
 	return write_own(sb.s_catalogue, cat, sizeof(cat));
 }
 
 /* The free map and superblock as they are now. */
-static int write_freemap(uint64_t clean)
+int write_freemap(uint64_t clean)
 {
 	uint8_t *p = page_kva(io_ppn);
 	for (uint64_t fb = 0; fb < sb.s_freemap_blocks; fb++) {
@@ -225,7 +211,7 @@ static int read_written_map(void)
 	return 0;
 }
 
-static void set_written(uint64_t b, uint8_t root)
+void set_written(uint64_t b, uint8_t root)
 {
 	if (written_by[b] != root) {
 		written_by[b] = root;
@@ -234,7 +220,7 @@ static void set_written(uint64_t b, uint8_t root)
 }
 
 /* The changed blocks of the written map to disk (not flushed). */
-static int write_written_map(void)
+int write_written_map(void)
 {
 	for (uint64_t wb = 0; sb.s_written && wb < sb.s_written_blocks; wb++) {
 		if (!written_dirty[wb])
@@ -249,7 +235,7 @@ static int write_written_map(void)
 	return 0;
 }
 
-static bool written_map_dirty(void)
+bool written_map_dirty(void)
 {
 	for (unsigned wb = 0; wb < WRITTEN_MAP_BLOCKS; wb++)
 		if (written_dirty[wb])
@@ -310,6 +296,11 @@ static int mount(void)
 	memcpy(cat, page_kva(io_ppn), sizeof(cat));
 	for (unsigned i = 0; i < XN_ROOTS_MAX; i++)
 		cat[i].r_name[XN_NAME_MAX - 1] = 0;
+	/* notes of a tree whose removal landed before the written map did */
+	for (uint64_t b = 0; b < nblocks; b++)
+		if (written_by[b] &&
+		    (written_by[b] > XN_ROOTS_MAX || !cat[written_by[b] - 1].r_name[0]))
+			set_written(b, 0);
 	unload_types();
 	for (unsigned t = 1; t <= XN_TYPES_MAX; t++) {
 		if ((r = read_own(sb.s_types + t - 1)) < 0)
@@ -390,7 +381,7 @@ void xn_init(void)
 
 /* --- authority ------------------------------------------------------------------- */
 
-static long tree_check(struct env *e, uint64_t cap, uint16_t root, unsigned rights)
+long tree_check(struct env *e, uint64_t cap, uint16_t root, unsigned rights)
 {
 	return cap_check(e, cap, &cat[root - 1].r_guard, rights);
 }
@@ -426,131 +417,9 @@ void xn_block_written(uint64_t block)
 	}
 }
 
-/* --- ordering: the sync ----------------------------------------------------------- */
-
-static uint64_t zero_writes;
-static uint32_t *const pass_marked = walk_stack; /* free outside mount */
-static uint64_t pass_len;
-static bool ignore_moves; /* a sync met a cycle of moves: write anyway */
-
-/* Is the release of moved block c by its giver on disk? The giver is
- * written (not dirty), or was freed since and the block that freed it is
- * written, and so on up; a giver free again is settled. */
-static bool release_durable(uint64_t c)
-{
-	uint64_t g = moved_from[c];
-	for (int hops = 0; hops < 64 && g < nblocks; hops++) {
-		if (root_of[g])
-			return !(bflags[g] & B_DIRTY);
-		if (!(bflags[g] & B_FREEING))
-			return true;
-		g = parent_of[g];
-	}
-	return ignore_moves;
-}
-
-/* May this dirty metadata block go to disk now? Only if everything it
- * claims is initialised there; data blocks never written get zeros now. */
-static bool ready_to_write(uint64_t block, const void *page)
-{
-	if (block >= nblocks || !root_of[block])
-		return true; /* freed meanwhile: nothing points to it any more */
-	int n = claims_of(type_of[block], block, page, scratch);
-	if (n < 0)
-		return false; /* cannot happen: every accepted change was checked */
-	bool ready = true;
-	for (int i = 0; i < n && ready; i++)
-		for (uint64_t k = 0; k < scratch[i].x_count; k++) {
-			uint64_t c = scratch[i].x_start + k;
-			if ((bflags[c] & B_MOVED) && !ignore_moves && !release_durable(c)) {
-				ready = false;
-				break;
-			}
-			bflags[c] &= (uint8_t)~B_MOVED;
-			if (bflags[c] & B_INIT)
-				continue;
-			if (scratch[i].x_type == XN_TYPE_DATA &&
-			    disk_kernel_io_sync(DISK_OP_WRITE, c, zero_ppn) == 0) {
-				bflags[c] |= B_INIT;
-				set_written(c, (uint8_t)root_of[c]);
-				zero_writes++;
-				continue;
-			}
-			ready = false;
-			break;
-		}
-	if (ready && pass_len < XN_MAX_BLOCKS)
-		pass_marked[pass_len++] = (uint32_t)block;
-	return ready;
-}
-
-/* The data half of a sync. A file system that journals (lib/fs) writes
- * its data and log, then this, then its commit record: were the record to
- * land before the written map, a replay after a cut would claim blocks XN
- * takes for never written, and they would read as zeros (doc/fs.md). */
-long xn_sync_data(void)
-{
-	disk_kernel_drain(); /* env writes in flight finish: they set their notes */
-	long r = write_written_map();
-	return r < 0 ? r : disk_kernel_flush_sync();
-}
-
-long xn_sync(void)
-{
-	if (!mounted)
-		return 0;
-	/* env writes in flight finish first: they initialise their blocks */
-	disk_kernel_drain();
-	/* and are durable, with the written map, before any metadata goes: a
-	 * file system's journal, written as data, precedes its home blocks */
-	long r = 0;
-	if (bc_dirty_count() || written_map_dirty()) {
-		if ((r = write_written_map()) < 0 || (r = disk_kernel_flush_sync()) < 0)
-			return r;
-	}
-	ignore_moves = false;
-	for (int pass = 0; bc_dirty_count(); pass++) {
-		pass_len = 0;
-		long n = bc_write_pass(ready_to_write);
-		if (n < 0)
-			return n;
-		for (uint64_t i = 0; i < pass_len; i++) {
-			uint64_t b = pass_marked[i];
-			bflags[b] = (uint8_t)((bflags[b] | B_INIT) & ~B_DIRTY); /* on disk now */
-		}
-		if (n == 0 && !ignore_moves) {
-			/* only an env's own cycle of moves (A took from B, B from
-			 * A) can wait on itself; it risks that tree alone */
-			cprintf("xn_sync: a cycle of moves; written without their order\n");
-			ignore_moves = true;
-		} else if (n == 0) {
-			panic("xn_sync: dirty metadata that can never be written");
-		}
-	}
-	r = disk_kernel_flush_sync();
-	if (r < 0)
-		return r;
-	/* every removal is on disk now: the freed blocks are free */
-	for (uint64_t b = sb.s_data; b < nblocks; b++)
-		if (bflags[b] & B_FREEING) {
-			bflags[b] = 0;
-			set_written(b, 0);
-			usage_changes++;
-		}
-	disk_stats.di_cache_dirty = 0;
-	if ((r = write_written_map()) < 0)
-		return r;
-	if (usage_changes == usage_on_disk)
-		return 0; /* the map on disk is current: the one flush made everything durable */
-	count_free();
-	if ((r = write_freemap(0)) < 0)
-		return r;
-	return disk_kernel_flush_sync();
-}
-
 /* --- system calls ----------------------------------------------------------------- */
 
-static long need_mounted(void)
+long need_mounted(void)
 {
 	if (!disk_present())
 		return -E_NOT_FOUND;
@@ -651,321 +520,6 @@ long sys_xn_type_register(uint64_t udef)
 	types[slot] = t;
 	udf[slot] = kp;
 	return slot;
-}
-
-/* The catalogue entry named by the user string at uname, or -E_*. */
-static long root_named(struct env *e, uint64_t uname, char name[XN_NAME_MAX])
-{
-	long n = copy_string_from_user(e->env_vm, name, uname, XN_NAME_MAX);
-	if (n < 0)
-		return n;
-	if (n == 0)
-		return -E_INVAL;
-	for (unsigned i = 0; i < XN_ROOTS_MAX; i++)
-		if (strcmp(cat[i].r_name, name) == 0)
-			return i;
-	return -E_NOT_FOUND;
-}
-
-long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
-{
-	struct env *e = curenv;
-	char name[XN_NAME_MAX];
-	long r = need_mounted();
-	if (r < 0)
-		return r;
-	long at = root_named(e, uname, name);
-	if (at >= 0)
-		return -E_BUSY;
-	if (at != -E_NOT_FOUND)
-		return at;
-	if (type == XN_TYPE_DATA || type > XN_TYPES_MAX || !udf[type])
-		return -E_INVAL;
-	const struct cap *key;
-	if ((r = cap_key(e, cap, &key)) < 0)
-		return r;
-	unsigned slot = 0;
-	while (slot < XN_ROOTS_MAX && cat[slot].r_name[0])
-		slot++;
-	if (slot == XN_ROOTS_MAX)
-		return -E_FULL;
-	uint64_t b = sb.s_data;
-	while (b < nblocks && in_use(b))
-		b++;
-	if (b == nblocks)
-		return -E_NO_MEM;
-	/* a fresh root claims nothing */
-	memset(page_kva(copy_ppn), 0, PAGE_SIZE);
-	if (claims_of((uint32_t)type, b, page_kva(copy_ppn), after) != 0)
-		return -E_REFUSED;
-	/* the root block on disk before the catalogue points to it */
-	if ((r = disk_kernel_io_sync(DISK_OP_WRITE, b, zero_ppn)) < 0)
-		return r;
-	struct xn_root *rt = &cat[slot];
-	memset(rt, 0, sizeof(*rt));
-	strlcpy(rt->r_name, name, sizeof(rt->r_name));
-	rt->r_guard = *key;
-	rt->r_block = b;
-	rt->r_type = (uint32_t)type;
-	root_of[b] = (uint16_t)(slot + 1);
-	type_of[b] = (uint8_t)type;
-	parent_of[b] = XN_PARENT_ROOT;
-	bflags[b] = B_INIT;
-	usage_changes++;
-	if ((r = write_catalogue()) < 0)
-		return r;
-	count_free();
-	return slot;
-}
-
-long sys_xn_root_lookup(uint64_t uname, uint64_t out)
-{
-	struct env *e = curenv;
-	char name[XN_NAME_MAX];
-	long r = need_mounted();
-	if (r < 0)
-		return r;
-	long at = root_named(e, uname, name);
-	if (at < 0)
-		return at;
-	struct xn_root_info ri = { (uint64_t)at, cat[at].r_block, cat[at].r_type, 0,
-				   cat[at].r_guard };
-	if (copy_to_user(e->env_vm, out, &ri, sizeof(ri)) < 0)
-		return -E_FAULT;
-	return at;
-}
-
-/* Check an update's extent against the state: 0 or -E_*. */
-static long check_extent(const struct xn_update *u)
-{
-	const struct xn_extent *x = &u->u_ext;
-	if (x->x_count == 0 || x->x_start >= nblocks || x->x_count > nblocks - x->x_start ||
-	    x->x_type > XN_TYPES_MAX || (x->x_type != XN_TYPE_DATA && !udf[x->x_type]) ||
-	    (x->x_type != XN_TYPE_DATA && x->x_count != 1))
-		return -E_INVAL;
-	for (uint64_t b = x->x_start; b < x->x_start + x->x_count; b++) {
-		if (u->u_op == XN_OP_ALLOC && in_use(b))
-			return -E_BUSY;
-		if (u->u_op == XN_OP_FREE &&
-		    (root_of[b] != root_of[u->u_block] || parent_of[b] != u->u_block ||
-		     type_of[b] != x->x_type || (bflags[b] & B_FREEING)))
-			return -E_INVAL;
-	}
-	if (u->u_op == XN_OP_ALLOC && x->x_type != XN_TYPE_DATA) {
-		/* a new metadata block starts zeroed: it must claim nothing */
-		memset(page_kva(copy_ppn), 0, PAGE_SIZE);
-		if (claims_of(x->x_type, x->x_start, page_kva(copy_ppn), scratch) != 0)
-			return -E_REFUSED;
-	}
-	if (u->u_op == XN_OP_FREE && x->x_type != XN_TYPE_DATA) {
-		int err;
-		void *p = bc_get(x->x_start, root_of[x->x_start], &err);
-		if (!p)
-			return err;
-		if (claims_of(x->x_type, x->x_start, p, scratch) != 0)
-			return -E_BUSY; /* free its children first */
-	}
-	return 0;
-}
-
-/* An update and its writes, copied in and checked for form: 0 or -E_*. */
-static long update_decode(struct env *e, uint64_t uupd, struct xn_update *u, struct xn_write *w)
-{
-	if (copy_from_user(e->env_vm, u, uupd, sizeof(*u)) < 0)
-		return -E_FAULT;
-	if (u->u_op > XN_OP_FREE || u->u_nwrites == 0 || u->u_nwrites > XN_WRITES_MAX)
-		return -E_INVAL;
-	if (copy_from_user(e->env_vm, w, (uint64_t)u->u_writes, u->u_nwrites * sizeof(w[0])) < 0)
-		return -E_FAULT;
-	for (unsigned i = 0; i < u->u_nwrites; i++)
-		if (w[i].w_len == 0 || w[i].w_off >= DISK_BLOCK_SIZE ||
-		    w[i].w_len > DISK_BLOCK_SIZE - w[i].w_off)
-			return -E_INVAL;
-	return 0;
-}
-
-/* May e change u->u_block at all? 0 or -E_*. */
-static long update_reach(struct env *e, const struct xn_update *u, uint64_t cap)
-{
-	long r = need_mounted();
-	if (r < 0)
-		return r;
-	if (u->u_block >= nblocks || !root_of[u->u_block])
-		return -E_RANGE;
-	if ((r = tree_check(e, cap, root_of[u->u_block], CAP_W)) < 0)
-		return r;
-	if (type_of[u->u_block] == XN_TYPE_DATA)
-		return -E_INVAL; /* data blocks are written with disk_io */
-	return 0;
-}
-
-/* The block's new contents in next, and the UDF's verdict on the change:
- * the number of claims after it (in after[]), or -E_* with nothing changed.
- * The claims before come from the last update's answer when it was to the
- * same block: a file system updates one block many times running. */
-static long update_check(struct env *e, const struct xn_update *u, const struct xn_write *w,
-			 uint8_t *next)
-{
-	int err;
-	uint8_t *cur = bc_get(u->u_block, root_of[u->u_block], &err);
-	if (!cur)
-		return err;
-	memcpy(next, cur, PAGE_SIZE);
-	for (unsigned i = 0; i < u->u_nwrites; i++)
-		if (copy_from_user(e->env_vm, next + w[i].w_off, w[i].w_src, w[i].w_len) < 0)
-			return -E_FAULT;
-	/* the check: before and after, through the type's UDF */
-	disk_stats.di_xn_checked++;
-	uint32_t type = type_of[u->u_block];
-	int nb;
-	if (last_block == u->u_block) {
-		nb = last_count;
-		memcpy(before, last_set, (size_t)nb * sizeof(before[0]));
-	} else {
-		nb = claims_of(type, u->u_block, cur, before);
-	}
-	int na = nb < 0 ? -1 : claims_of(type, u->u_block, next, after);
-	if (na < 0 ||
-	    !xn_change_ok(before, nb, after, na, (int)u->u_op, &u->u_ext, scratch, nblocks)) {
-		disk_stats.di_xn_refused++;
-		return -E_REFUSED;
-	}
-	return na;
-}
-
-/* Put checked contents in the cache: 0, or -E_* (the block could not be
- * brought back into a full cache) with nothing changed. Only the nw ranges
- * w names differ (next holds their final bytes); w NULL: all of it. */
-static long update_apply(uint64_t block, const uint8_t *next, const struct xn_write *w, unsigned nw)
-{
-	int err;
-	uint8_t *cur = bc_get(block, root_of[block], &err);
-	if (!cur)
-		return err;
-	if (!w)
-		memcpy(cur, next, PAGE_SIZE);
-	for (unsigned i = 0; w && i < nw; i++)
-		memcpy(cur + w[i].w_off, next + w[i].w_off, w[i].w_len);
-	bc_mark_dirty(block);
-	bflags[block] |= B_DIRTY;
-	return 0;
-}
-
-/* After an accepted change; set_changed: blocks were allocated or freed,
- * so the free map on disk is stale (a walk of every block: only then). */
-static void counts_changed(bool set_changed)
-{
-	disk_stats.di_cache_dirty = bc_dirty_count();
-	if (set_changed) {
-		usage_changes++;
-		count_free();
-	}
-}
-
-long sys_xn_update(uint64_t uupd, uint64_t cap)
-{
-	struct env *e = curenv;
-	struct xn_update u;
-	struct xn_write w[XN_WRITES_MAX];
-	long r = update_decode(e, uupd, &u, w);
-	if (r < 0 || (r = update_reach(e, &u, cap)) < 0)
-		return r;
-	if (u.u_op != XN_OP_NONE && (r = check_extent(&u)) < 0)
-		return r;
-	uint8_t *next = page_kva(copy_ppn);
-	long na = update_check(e, &u, w, next);
-	if (na < 0)
-		return na;
-	/* accepted: from here nothing fails but a full cache for a new block */
-	const struct xn_extent *x = &u.u_ext;
-	int err;
-	if (u.u_op == XN_OP_ALLOC && x->x_type != XN_TYPE_DATA &&
-	    !bc_new(x->x_start, root_of[u.u_block], &err))
-		return err;
-	if ((r = update_apply(u.u_block, next, w, u.u_nwrites)) < 0)
-		return r;
-	memcpy(last_set, after, (size_t)na * sizeof(after[0]));
-	last_count = (int)na;
-	last_block = u.u_block;
-	uint8_t tree = (uint8_t)root_of[u.u_block];
-	for (uint64_t b = x->x_start; u.u_op != XN_OP_NONE && b < x->x_start + x->x_count; b++) {
-		if (b == last_block)
-			last_block = UINT64_MAX;
-		if (u.u_op == XN_OP_ALLOC) {
-			root_of[b] = root_of[u.u_block];
-			type_of[b] = (uint8_t)x->x_type;
-			parent_of[b] = (uint32_t)u.u_block;
-			/* not initialised on disk yet, unless this tree wrote it
-			 * since it was last freed (a journal replayed after a cut) */
-			bflags[b] = x->x_type != XN_TYPE_DATA ? B_DIRTY
-				    : written_by[b] == tree   ? B_INIT
-							      : 0;
-		} else {
-			bc_drop(b); /* a data block's shared copy too: the tree lets go */
-			root_of[b] = 0;
-			bflags[b] = B_FREEING;
-		}
-	}
-	counts_changed(u.u_op != XN_OP_NONE);
-	return 0;
-}
-
-/* A move's extent: claimed by `from` now as its type, whole. 0 or -E_*. */
-static long check_move(const struct xn_update *from, const struct xn_update *to)
-{
-	const struct xn_extent *x = &from->u_ext;
-	if (from->u_op != XN_OP_FREE || to->u_op != XN_OP_ALLOC || from->u_block == to->u_block ||
-	    root_of[from->u_block] != root_of[to->u_block] || x->x_start != to->u_ext.x_start ||
-	    x->x_count != to->u_ext.x_count || x->x_type != to->u_ext.x_type)
-		return -E_INVAL;
-	if (x->x_count == 0 || x->x_start >= nblocks || x->x_count > nblocks - x->x_start ||
-	    x->x_type > XN_TYPES_MAX || (x->x_type != XN_TYPE_DATA && x->x_count != 1))
-		return -E_INVAL;
-	for (uint64_t b = x->x_start; b < x->x_start + x->x_count; b++)
-		if (root_of[b] != root_of[from->u_block] || parent_of[b] != from->u_block ||
-		    type_of[b] != x->x_type || (bflags[b] & B_FREEING))
-			return -E_INVAL;
-	return 0;
-}
-
-long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap)
-{
-	struct env *e = curenv;
-	struct xn_update from, to;
-	struct xn_write wf[XN_WRITES_MAX], wt[XN_WRITES_MAX];
-	long r = update_decode(e, ufrom, &from, wf);
-	if (r < 0 || (r = update_decode(e, uto, &to, wt)) < 0)
-		return r;
-	if ((r = update_reach(e, &from, cap)) < 0 || (r = update_reach(e, &to, cap)) < 0)
-		return r;
-	if ((r = check_move(&from, &to)) < 0)
-		return r;
-	uint8_t *next_from = page_kva(copy_ppn), *next_to = page_kva(copy2_ppn);
-	if ((r = update_check(e, &from, wf, next_from)) < 0 ||
-	    (r = update_check(e, &to, wt, next_to)) < 0)
-		return r;
-	last_block = UINT64_MAX; /* after[] holds only the receiver's answer */
-	/* both accepted: the giver first (dirty now, so the cache keeps it),
-	 * then the receiver; should the receiver's block not come back into
-	 * the cache, the giver is put back as it was */
-	int err;
-	uint8_t *old = bc_get(from.u_block, root_of[from.u_block], &err);
-	if (!old)
-		return err;
-	memcpy(page_kva(undo_ppn), old, PAGE_SIZE);
-	if ((r = update_apply(from.u_block, next_from, NULL, 0)) < 0)
-		return r;
-	if ((r = update_apply(to.u_block, next_to, NULL, 0)) < 0) {
-		update_apply(from.u_block, page_kva(undo_ppn), NULL, 0);
-		return r;
-	}
-	for (uint64_t b = from.u_ext.x_start; b < from.u_ext.x_start + from.u_ext.x_count; b++) {
-		parent_of[b] = (uint32_t)to.u_block;
-		moved_from[b] = (uint32_t)from.u_block;
-		bflags[b] |= B_MOVED;
-	}
-	counts_changed(false); /* the same blocks are in use */
-	return 0;
 }
 
 long sys_xn_free_map(uint64_t first, uint64_t count, uint64_t uout)

@@ -12,7 +12,8 @@
  *   update/move  xn_update / xn_move, then the same bytes applied here
  *   writeback    nothing to start: the kernel writes metadata home at the
  *                next disk_flush, in XN's order, and data is already going
- *   barrier      wait for every write, then disk_flush
+ *   barrier      wait for every write, then xn_root_sync of our tree
+ *                (disk_flush before the root is known)
  *   data_barrier wait for every write, then disk_flush_data (no metadata)
  *   is_free      a copy of XN's map of allocatable blocks (xn_free_map),
  *                refreshed at each barrier, blocks we allocate taken out
@@ -31,11 +32,12 @@
  * change, so a writer that breaks the turns could only break this tree,
  * never another's.
  * The file system's journal relies on metadata not reaching home before its
- * commit: the kernel writes dirty metadata only at disk_flush (ours) or when
- * its cache is full of dirty and data entries (a transaction touches at
- * most FS_TXN_MAX_BLOCKS, which fit beside BC_DATA_MAX data entries), so a
- * lone file system keeps that order. Another env's disk_flush would not
- * (doc/fs.md, "Not done yet").
+ * commit: the kernel writes a tree's dirty metadata only at a sync of that
+ * tree (ours: xn_root_sync, which writes no other tree's), at a disk_flush
+ * or when its cache is full of dirty and data entries (a transaction
+ * touches at most FS_TXN_MAX_BLOCKS, which fit beside BC_DATA_MAX data
+ * entries). An env of another family that calls disk_flush itself, rather
+ * than syncing its own tree, would still break that (doc/fs.md).
  *
  * Kernel errors become errno values: a refused change is -EPERM, as on the
  * model; E_NO_MEM -ENOMEM; the rest -EIO.
@@ -79,6 +81,7 @@ struct xdev {
 	int inflight[WRITES_MAX];      /* slot indices, oldest first */
 	int ninflight;
 	uint8_t *bind_va;              /* where disk_bind puts a block we copy */
+	char tree[XN_NAME_MAX];        /* our root's name, once looked up: what we sync */
 	struct fsdev_xn_stats st;
 };
 
@@ -442,7 +445,7 @@ static int xn_barrier(void *ctx)
 {
 	struct xdev *x = ctx;
 	int r = wait_all(x);
-	long k = sys_disk_flush();
+	long k = x->tree[0] ? sys_xn_root_sync(x->tree, x->cap) : sys_disk_flush();
 	x->st.flushes++;
 	if (r == 0 && k < 0)
 		r = -EIO;
@@ -461,8 +464,9 @@ static int xn_data_barrier(void *ctx)
 
 /* --- roots ------------------------------------------------------------------------ */
 
-static int xn_root(void *ctx UNUSED, const char *name, uint64_t *blk, uint32_t *type)
+static int xn_root(void *ctx, const char *name, uint64_t *blk, uint32_t *type)
 {
+	struct xdev *x = ctx;
 	struct xn_root_info ri;
 	long r = sys_xn_root_lookup(name, &ri);
 	if (r == -E_NOT_FOUND)
@@ -470,11 +474,12 @@ static int xn_root(void *ctx UNUSED, const char *name, uint64_t *blk, uint32_t *
 	if (r < 0)
 		return -EIO;
 	*blk = ri.ri_block, *type = ri.ri_type;
+	strlcpy(x->tree, name, sizeof(x->tree));
 	return 0;
 }
 
 /* XN places a new root at its first free block; lib/fs asks for one place,
- * so the two must agree before the root is made (roots are not removed). */
+ * so the two must agree before the root is made. */
 static int xn_root_create(void *ctx, const char *name, uint64_t blk, uint32_t type,
 			  const void *image)
 {
@@ -487,6 +492,7 @@ static int xn_root_create(void *ctx, const char *name, uint64_t blk, uint32_t ty
 	long r = sys_xn_root_create(name, type, x->cap);
 	if (r < 0)
 		return r == -E_BUSY ? -EEXIST : errno_of(r);
+	strlcpy(x->tree, name, sizeof(x->tree));
 	take(x, blk, 1);
 	if (!meta_add(x, blk))
 		return -ENOMEM;

@@ -47,6 +47,10 @@ const char *xnsim_walk_error(const struct xnsim *x);
  * `image` (which must claim nothing), on disk at once. */
 int xnsim_root_create(struct xnsim *x, const char *name, uint64_t blk, uint32_t type,
 		      const void *image);
+/* Removes the root called name (xn_root_remove): -EINVAL a bad name,
+ * -ENOENT no such root, -EBUSY its tree holds a block besides the root
+ * block. On disk at once; the root block is free. */
+int xnsim_root_remove(struct xnsim *x, const char *name);
 /* Free blocks and blocks in use by roots, as XN's free map says. */
 uint64_t xnsim_free_blocks(const struct xnsim *x);
 

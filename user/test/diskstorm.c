@@ -14,7 +14,11 @@
  *      prints PASS:/FAIL: lines and "diskstorm: checked";
  *   3. storms: allocates and frees data blocks through checked updates,
  *      writes stamps (before or after the pointer, at random), syncs now
- *      and then, until the host kills QEMU.
+ *      and then, until the host kills QEMU. Every 16 operations a second
+ *      root, "eph", is made (with a data block or two) or emptied and
+ *      removed: a cut during a removal must leave the root whole or gone,
+ *      its blocks never leaked nor owned twice (the same checks cover
+ *      its table when it is there).
  *
  * Argument: a seed for the storm.
  */
@@ -46,6 +50,8 @@ static uint64_t rnd(void)
 static uint8_t *io;                 /* a page for data blocks */
 static const struct table *tab;     /* the root block, bound from the cache */
 static struct xn_root_info root;
+static uint64_t eph_va;             /* where "eph"'s root block is bound */
+static long table_type;
 static struct disk_info di;
 
 static uint64_t stamp_sum(const uint64_t *w)
@@ -97,26 +103,47 @@ static long io_sync(uint64_t op, uint64_t block)
 	return sys_disk_wait((uint64_t)id, UINT64_MAX);
 }
 
-static void check_invariants(void)
+struct tally {
+	uint64_t claimed, garbage, zeros, bad;
+};
+
+/* Count what table t claims (and its root block) into *c, reading each
+ * data block: a stamp or zeros, never the image's garbage. */
+static void tally_table(const struct table *t, struct tally *c)
 {
-	uint64_t claimed = 1, garbage = 0, zeros = 0, bad = 0;
-	uint32_t n = tab->count;
-	check("crash.table-count", n <= MAX_ENTRIES);
+	uint32_t n = t->count;
+	c->claimed++;
+	c->bad += n > MAX_ENTRIES;
 	for (uint32_t i = 0; i < n && i < 255; i++) {
-		const struct xn_extent *x = &tab->ent[i];
+		const struct xn_extent *x = &t->ent[i];
 		if (x->x_type != XN_TYPE_DATA || x->x_count != 1) {
-			bad++;
+			c->bad++;
 			continue;
 		}
-		claimed++;
+		c->claimed++;
 		if (io_sync(DISK_OP_READ, x->x_start) != DISK_WAIT_DONE) {
-			bad++;
+			c->bad++;
 			continue;
 		}
 		int s = stamp_ok(x->x_start);
-		garbage += s < 0;
-		zeros += s > 0;
+		c->garbage += s < 0;
+		c->zeros += s > 0;
 	}
+}
+
+static void check_invariants(void)
+{
+	struct tally c = { 0, 0, 0, 0 };
+	uint32_t n = tab->count;
+	check("crash.table-count", n <= MAX_ENTRIES);
+	tally_table(tab, &c);
+	struct xn_root_info eph;
+	bool have_eph = sys_xn_root_lookup("eph", &eph) >= 0;
+	bool eph_bound = have_eph && sys_disk_bind(eph.ri_block, eph_va, CAP_SELF) == 0;
+	check("crash.eph-whole-or-gone", !have_eph || eph_bound);
+	if (eph_bound)
+		tally_table((const struct table *)eph_va, &c);
+	uint64_t claimed = c.claimed, garbage = c.garbage, zeros = c.zeros, bad = c.bad;
 	check_eq("crash.entries-well-formed", (long)bad, 0);
 	check_eq("crash.no-uninitialised-block", (long)garbage, 0);
 	sys_disk_info(&di);
@@ -125,11 +152,14 @@ static void check_invariants(void)
 	uint64_t data = 1 + fmb + 1 + XN_TYPES_MAX + wmb;
 	check_eq("crash.free-count-exact", (long)di.di_xn_free,
 		 (long)(di.di_xn_blocks - data - claimed));
-	printf("diskstorm: mount %lu: %u entries (%lu zero), %lu free, %lu free-map bits rebuilt\n",
-	       di.di_xn_mounts, n, zeros, di.di_xn_free, di.di_xn_recovered);
+	printf("diskstorm: mount %lu: %u entries (%lu zero), %lu free, %lu free-map bits rebuilt; "
+	       "eph %s\n",
+	       di.di_xn_mounts, n, zeros, di.di_xn_free, di.di_xn_recovered,
+	       have_eph ? "there" : "gone");
 }
 
-static long update(uint32_t op, struct xn_extent ext, uint32_t new_count, uint32_t slot)
+static long update_at(uint64_t block, uint32_t op, struct xn_extent ext, uint32_t new_count,
+		      uint32_t slot)
 {
 	struct xn_write w[2];
 	unsigned nw = 0;
@@ -138,8 +168,45 @@ static long update(uint32_t op, struct xn_extent ext, uint32_t new_count, uint32
 					     (uint64_t)&ext };
 	}
 	w[nw++] = (struct xn_write){ 0, 4, (uint64_t)&new_count };
-	struct xn_update u = { root.ri_block, op, nw, ext, w };
+	struct xn_update u = { block, op, nw, ext, w };
 	return sys_xn_update(&u, CAP_SELF);
+}
+
+static long update(uint32_t op, struct xn_extent ext, uint32_t new_count, uint32_t slot)
+{
+	return update_at(root.ri_block, op, ext, new_count, slot);
+}
+
+/* Make "eph" with a data block or two (written), or empty it and remove it. */
+static void eph_step(uint64_t lo, uint64_t gen)
+{
+	struct xn_root_info ri;
+	long r;
+	if (sys_xn_root_lookup("eph", &ri) < 0) {
+		if ((r = sys_xn_root_create("eph", (uint64_t)table_type, CAP_SELF)) < 0 ||
+		    (r = sys_xn_root_lookup("eph", &ri)) < 0)
+			panic("storm: eph: %le", r);
+		for (uint32_t k = 0; k < 1 + rnd() % 2; k++) {
+			uint64_t b = lo + rnd() % (di.di_xn_blocks - lo);
+			struct xn_extent x = { b, 1, XN_TYPE_DATA };
+			if ((r = update_at(ri.ri_block, XN_OP_ALLOC, x, k + 1, k)) == -E_BUSY)
+				break;
+			if (r < 0)
+				panic("storm: eph alloc %lu: %le", b, r);
+			stamp(b, gen + k);
+			if (io_sync(DISK_OP_WRITE, b) != DISK_WAIT_DONE)
+				panic("storm: eph write %lu", b);
+		}
+		return;
+	}
+	if ((r = sys_disk_bind(ri.ri_block, eph_va, CAP_SELF)) < 0)
+		panic("storm: eph bind: %le", r);
+	const struct table *t = (const struct table *)eph_va;
+	for (uint32_t n = t->count; n > 0; n--)
+		if ((r = update_at(ri.ri_block, XN_OP_FREE, t->ent[n - 1], n - 1, n - 1)) < 0)
+			panic("storm: eph free: %le", r);
+	if ((r = sys_xn_root_remove("eph", CAP_SELF)) < 0)
+		panic("storm: eph remove: %le", r);
 }
 
 static void storm(void)
@@ -184,6 +251,8 @@ static void storm(void)
 		}
 		if (++ops % 16 == 0)
 			sys_disk_flush();
+		if (ops % 16 == 8)
+			eph_step(lo, gen++ << 8);
 		if (ops % 512 == 0)
 			printf("diskstorm: %lu operations\n", ops);
 	}
@@ -213,6 +282,11 @@ int main(int argc, char **argv)
 	struct bpf_load_error err;
 	long type =
 		xnudf_register("table", bpfobj_xn_table_udf, bpfobj_xn_table_udf_end, NULL, &err);
+	table_type = type;
+	uint8_t *ev = vm_alloc_shared(PAGE_SIZE);
+	assert(ev);
+	vm_unmap((uint64_t)ev, PAGE_SIZE);
+	eph_va = (uint64_t)ev;
 	if (type < 0)
 		panic("diskstorm: table type: %le (%s)", type, err.le_msg);
 	if (sys_xn_root_lookup("storm", &root) < 0) {

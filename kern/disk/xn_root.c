@@ -1,0 +1,161 @@
+/*
+ * XN's root catalogue: named trees, each with its guard (keys dominating
+ * it reach the whole tree), root block and type. sys_xn_root_create and
+ * sys_xn_root_lookup. The catalogue is one block (XN_ROOTS_MAX entries),
+ * written through at every change; mount reads it and walks each tree
+ * from its root (xn.c). Names are not authority.
+ */
+#include <inc/error.h>
+#include <inc/page.h>
+#include <kern/arch/cpu.h>
+#include <kern/env/cap.h>
+#include <kern/env/env.h>
+#include <kern/mem/pmap.h>
+#include <kern/mem/vm.h>
+#include <kern/disk/bcache.h>
+#include <kern/disk/disk.h>
+#include <kern/disk/xn_int.h>
+#include <kern/disk/xn_walk.h>
+#include <common/string.h>
+
+/* The catalogue entry named by the user string at uname, or -E_*. */
+long root_named(struct env *e, uint64_t uname, char name[XN_NAME_MAX])
+{
+	long n = copy_string_from_user(e->env_vm, name, uname, XN_NAME_MAX);
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return -E_INVAL;
+	for (unsigned i = 0; i < XN_ROOTS_MAX; i++)
+		if (strcmp(cat[i].r_name, name) == 0)
+			return i;
+	return -E_NOT_FOUND;
+}
+
+long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
+{
+	struct env *e = curenv;
+	char name[XN_NAME_MAX];
+	long r = need_mounted();
+	if (r < 0)
+		return r;
+	long at = root_named(e, uname, name);
+	if (at >= 0)
+		return -E_BUSY;
+	if (at != -E_NOT_FOUND)
+		return at;
+	if (type == XN_TYPE_DATA || type > XN_TYPES_MAX || !udf[type])
+		return -E_INVAL;
+	const struct cap *key;
+	if ((r = cap_key(e, cap, &key)) < 0)
+		return r;
+	unsigned slot = 0;
+	while (slot < XN_ROOTS_MAX && cat[slot].r_name[0])
+		slot++;
+	if (slot == XN_ROOTS_MAX)
+		return -E_FULL;
+	uint64_t b = sb.s_data;
+	while (b < nblocks && in_use(b))
+		b++;
+	if (b == nblocks)
+		return -E_NO_MEM;
+	/* a fresh root claims nothing */
+	memset(page_kva(copy_ppn), 0, PAGE_SIZE);
+	if (claims_of((uint32_t)type, b, page_kva(copy_ppn), after) != 0)
+		return -E_REFUSED;
+	/* the root block on disk before the catalogue points to it, and no
+	 * note of a removed tree in this slot (xn_root_remove clears them in
+	 * memory) left in the written map on disk to be taken for this one's */
+	if ((r = disk_kernel_io_sync(DISK_OP_WRITE, b, zero_ppn)) < 0)
+		return r;
+	if (written_map_dirty() &&
+	    ((r = write_written_map()) < 0 || (r = disk_kernel_flush_sync()) < 0))
+		return r;
+	struct xn_root *rt = &cat[slot];
+	memset(rt, 0, sizeof(*rt));
+	strlcpy(rt->r_name, name, sizeof(rt->r_name));
+	rt->r_guard = *key;
+	rt->r_block = b;
+	rt->r_type = (uint32_t)type;
+	root_of[b] = (uint16_t)(slot + 1);
+	type_of[b] = (uint8_t)type;
+	parent_of[b] = XN_PARENT_ROOT;
+	bflags[b] = B_INIT;
+	usage_changes++;
+	if ((r = write_catalogue()) < 0)
+		return r;
+	count_free();
+	return slot;
+}
+
+long sys_xn_root_lookup(uint64_t uname, uint64_t out)
+{
+	struct env *e = curenv;
+	char name[XN_NAME_MAX];
+	long r = need_mounted();
+	if (r < 0)
+		return r;
+	long at = root_named(e, uname, name);
+	if (at < 0)
+		return at;
+	struct xn_root_info ri = { (uint64_t)at, cat[at].r_block, cat[at].r_type, 0,
+				   cat[at].r_guard };
+	if (copy_to_user(e->env_vm, out, &ri, sizeof(ri)) < 0)
+		return -E_FAULT;
+	return at;
+}
+
+/* Removal is the catalogue entry going, durably: that write is the one
+ * commit point. Before it, the tree is whole; after it, nothing on disk
+ * reaches the root block or anything its old contents may still point to
+ * (mount walks from the catalogue), so they are free at once, and blocks
+ * the tree freed whose release was not yet written (B_FREEING) too. The
+ * rule is the one for freeing any metadata block: it must claim nothing,
+ * so a tree is emptied through checked updates first and no block it
+ * claimed is ever lost track of. "Nothing" is what XN holds the tree to
+ * own (root_of), not a UDF run: a root whose UDF no longer loads was
+ * walked as claiming nothing at mount, and can be removed. Its notes in
+ * the written map are cleared so that a tree made later in the same slot
+ * cannot read what it wrote (xn_root_create writes the map before its own
+ * catalogue entry; a mount clears notes of slots without a root). */
+long sys_xn_root_remove(uint64_t uname, uint64_t cap)
+{
+	struct env *e = curenv;
+	char name[XN_NAME_MAX];
+	long r = need_mounted();
+	if (r < 0)
+		return r;
+	long at = root_named(e, uname, name);
+	if (at < 0)
+		return at;
+	uint16_t tree = (uint16_t)(at + 1);
+	if ((r = tree_check(e, cap, tree, CAP_W | CAP_M)) < 0)
+		return r;
+	if (disk_stats.di_read_only)
+		return -E_PERM;
+	uint64_t b = cat[at].r_block;
+	for (uint64_t k = sb.s_data; k < nblocks; k++)
+		if (root_of[k] == tree && k != b)
+			return -E_BUSY; /* free what it claims first */
+	struct xn_root old = cat[at];
+	memset(&cat[at], 0, sizeof(cat[at]));
+	if ((r = write_catalogue()) < 0 || (r = disk_kernel_flush_sync()) < 0) {
+		cat[at] = old; /* on disk it may be either: both are whole */
+		return r;
+	}
+	bc_drop(b);
+	if (last_block == b)
+		last_block = UINT64_MAX;
+	root_of[b] = 0;
+	bflags[b] = 0;
+	for (uint64_t k = sb.s_data; k < nblocks; k++) {
+		if ((bflags[k] & B_FREEING) && freed_by[k] == tree)
+			bflags[k] = 0;
+		if (written_by[k] == tree)
+			set_written(k, 0);
+	}
+	usage_changes++;
+	disk_stats.di_cache_dirty = bc_dirty_count();
+	count_free();
+	return 0;
+}
