@@ -1,6 +1,6 @@
 /*
- * Sockets for the library OS (lib/net/sock.c) and an epoll-like event API
- * (lib/net/sockev.c), over the TCP stack (lib/net/tcp.h, one per program,
+ * Sockets for the library OS (lib/net/sock.c, options in lib/net/sockopt.c)
+ * and an epoll-like event API (lib/net/sockev.c), over the TCP stack (lib/net/tcp.h, one per program,
  * lib/net/tcpnet.h) and UDP (lib/net/udp.c).
  *
  * A socket is a small integer (0..SOCK_MAX-1) naming an entry of this
@@ -85,7 +85,7 @@ struct linger {
 	int l_linger; /* seconds */
 };
 
-/* --- sockets (sock.c) --- */
+/* --- sockets (sock.c; options and sock_errno: sockopt.c) --- */
 /* domain AF_INET; type SOCK_STREAM or SOCK_DGRAM, optionally | SOCK_NONBLOCK;
  * protocol 0 or the type's. The socket, or -E_INVAL, -EOPNOTSUPP, -E_FULL. */
 int sock_socket(int domain, int type, int protocol);
