@@ -53,7 +53,7 @@ struct page_word {
 	uint32_t pw_expected; /* sleep only while the word holds this */
 	uint32_t pw_pad;
 };
-#define PAGE_SLEEP_WORDS_MAX 64 /* words one sleep watches: a poll's descriptors */
+#define PAGE_SLEEP_WORDS_MAX 128 /* words one sleep watches: a poll's 64 descriptors and more; bounds a wake's work */
 #define PAGE_SLEEP_CONSOLE 0x1  /* console input for the caller ends it too */
 
 /* Most bytes one sys_entropy_get returns: enough for any key. */

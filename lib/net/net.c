@@ -291,6 +291,16 @@ void net_close(void)
 	attached = 0;
 }
 
+volatile uint32_t *net_ring_head(bool *busy)
+{
+	if (attached != thisenv_id) {
+		*busy = false;
+		return NULL;
+	}
+	*busy = nframes != 0 || ring->nr_tail != ring->nr_head;
+	return &ring->nr_head;
+}
+
 int net_poll(uint64_t wait_ms)
 {
 	if (attached != thisenv_id)

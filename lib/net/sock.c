@@ -30,6 +30,7 @@
  */
 #include <common/string.h>
 #include <lib/net/sock_int.h>
+#include <lib/net/netwire.h>
 #include <lib/net/tcpnet.h>
 
 #define PORT_REFS 64         /* claimed ports outside the client block */
@@ -632,6 +633,24 @@ int sock_shutdown(int sd, int how)
 	if (how != SHUT_WR)
 		s->s_shut_rd = true;
 	sockev_wake(s);
+	return 0;
+}
+
+int sock_poll_prepare(volatile uint32_t **word, uint32_t *seen, uint64_t *wait_ms)
+{
+	struct tcp_stack *st = stack();
+	if (!st)
+		return -E_NO_MEM;
+	int r = tcpnet_run(0);
+	if (r < 0 && r != -E_INVAL) /* -E_INVAL: no ring of ours, nothing arrives */
+		return r;
+	bool busy;
+	*word = net_ring_head(&busy);
+	*seen = *word ? **word : 0;
+	uint64_t next = tcp_timers(st), now = net_now_us();
+	*wait_ms = next == UINT64_MAX ? UINT64_MAX : next > now ? (next - now + 999) / 1000 : 0;
+	if (busy) /* frames left in the ring, or not yet sent: look again soon */
+		*wait_ms = MIN(*wait_ms, 1);
 	return 0;
 }
 

@@ -117,6 +117,12 @@ int sock_poll(int sd);
 /* Process what has arrived and the timers due, sleeping up to timeout_ms
  * in the kernel for a frame first if nothing has. */
 int sock_wait(uint64_t timeout_ms);
+/* For a descriptor layer's poll, which sleeps by itself: process what has
+ * arrived and the timers due without sleeping, then say what a sleep must
+ * watch: *word (NULL: no ring) holding *seen until the next frame, and
+ * *wait_ms, the most it may last (the next TCP timer, 1 while frames
+ * wait; UINT64_MAX: nothing due). 0 or -E_*. */
+int sock_poll_prepare(volatile uint32_t **word, uint32_t *seen, uint64_t *wait_ms);
 /* The Linux errno value (positive) for one of these negated codes. */
 int sock_errno(int err);
 /* The TCP connection behind a stream socket (NULL otherwise), for calls of
