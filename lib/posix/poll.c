@@ -137,9 +137,9 @@ static int do_poll(struct pollfd *fds, nfds_t nfds, int64_t timeout)
 		if (w.pw_overflow)
 			ms = MIN(ms, 1);
 		uint64_t hz = ukinfo->ki_tick_hz;
-		uint64_t ticks = ms == FOREVER ? UINT64_MAX
-			       : ms > UINT64_MAX / hz ? UINT64_MAX - 1
-						      : (ms * hz + 999) / 1000;
+		uint64_t ticks = ms == FOREVER          ? UINT64_MAX
+				 : ms > UINT64_MAX / hz ? UINT64_MAX - 1
+							: (ms * hz + 999) / 1000;
 		long r = sys_page_sleep_any(w.pw_words, w.pw_n,
 					    w.pw_console ? PAGE_SLEEP_CONSOLE : 0, ticks);
 		if (r < 0 && r != -E_PERM) /* E_PERM: the console went: look again */
@@ -168,8 +168,9 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 	if (tv) {
 		if (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec > 999999)
 			return -EINVAL;
-		timeout = tv->tv_sec > INT64_MAX / 2000 ? INT64_MAX / 2
-							 : tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
+		timeout = tv->tv_sec > INT64_MAX / 2000
+				  ? INT64_MAX / 2
+				  : tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000;
 	}
 	struct pollfd fds[FD_MAX];
 	nfds_t n = 0;
