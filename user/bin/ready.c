@@ -55,8 +55,8 @@ int main(int argc, char **argv)
 		if (!ev)
 			continue;
 		fdprintf(1, "ready %d %s\n", fds[i].fd,
-			 ev & POLLNVAL ? "nval"
-			 : ev & POLLIN ? "in"
+			 ev & POLLNVAL  ? "nval"
+			 : ev & POLLIN  ? "in"
 			 : ev & POLLHUP ? "hup"
 					: "err");
 		if (!(ev & (POLLIN | POLLHUP)))
