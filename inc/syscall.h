@@ -45,6 +45,16 @@ enum {
 /* sys_page_sleep's answers beyond env_sleep's 0 (time) and 1 (transfer) */
 #define PAGE_SLEEP_WOKEN 2   /* a sys_page_wake on the word */
 #define PAGE_SLEEP_CHANGED 3 /* the word was not the value expected: no sleep */
+#define PAGE_SLEEP_INPUT 4   /* sys_page_sleep_any: console input is waiting */
+
+/* sys_page_sleep_any: one word to watch, and what else ends the sleep */
+struct page_word {
+	uint64_t pw_va;       /* 4-byte aligned, bound readable */
+	uint32_t pw_expected; /* sleep only while the word holds this */
+	uint32_t pw_pad;
+};
+#define PAGE_SLEEP_WORDS_MAX 128 /* words one sleep watches: a poll's 64 descriptors and more; bounds a wake's work */
+#define PAGE_SLEEP_CONSOLE 0x1  /* console input for the caller ends it too */
 
 /* Most bytes one sys_entropy_get returns: enough for any key. */
 #define ENTROPY_GET_MAX 256

@@ -15,6 +15,7 @@
 #include <kern/env/cap.h>
 #include <kern/mem/stlb.h>
 #include <kern/bpf/dlcode.h>
+#include <kern/env/pagewait.h>
 #include <kern/env/pct.h>
 #include <kern/arch/console.h>
 #include <kern/arch/cpu.h>
@@ -148,6 +149,7 @@ void kmain(uint32_t protocol, uint64_t info_pa)
 	env_gone_register(netfilter_env_gone);
 	env_gone_register(net_env_gone);
 	env_gone_register(disk_env_gone); /* pinned pages stay the kernel's */
+	env_gone_register(pagewait_env_gone); /* a sharer may be gone: sleepers look again */
 	pmap_expose(UINFO, &kinfo, PAGE_SIZE);
 	/* Interrupt controllers, then the calibrated timer. */
 	pic_disable();

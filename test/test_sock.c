@@ -1,6 +1,6 @@
 /*
  * Host tests for the socket layer and its event sets (lib/net/sock.c,
- * lib/net/sockev.c) over the real TCP core: the layer's Exo ties (tcpnet's
+ * lib/net/sockopt.c, lib/net/sockev.c) over the real TCP core: the layer's Exo ties (tcpnet's
  * stack, waiting, port claims, routes; UDP's sockets) are faked here. The
  * stack is one test/tcp_sim.h stack on 10.0.0.1 talking to itself over the
  * simulated link, so clients and servers in one program meet as on Exo;
@@ -11,7 +11,8 @@
  * EOF, EPIPE, resets from SO_LINGER 0 and lingering closes, the options,
  * UDP under the same calls, the event sets' readiness (accept, in, out,
  * peer hang-up, hang-up, error), level, edge and one-shot triggering and
- * timeouts, 300 connections served by one event loop, reported for what
+ * timeouts, what poll's sleep watches (sock_poll_prepare), 300
+ * connections served by one event loop, reported for what
  * changed rather than once per wait; at the end no connection or byte of
  * the stack's memory is left.
  */
@@ -139,6 +140,21 @@ int tcpnet_run(uint64_t wait_ms)
 		sim.now_us = to;
 	sim_step();
 	return 0;
+}
+
+/* lib/net/net.c's ring, for sock_poll_prepare: a word the test sets */
+static volatile uint32_t fake_head;
+static bool fake_busy;
+
+volatile uint32_t *net_ring_head(bool *busy)
+{
+	*busy = fake_busy;
+	return &fake_head;
+}
+
+uint64_t net_now_us(void)
+{
+	return sim.now_us;
 }
 
 /* --- fake UDP (lib/net/udp.c): loopback sockets --- */
@@ -593,6 +609,40 @@ TEST(sock, udp)
 	sock_close(b);
 	sock_close(d);
 	sock_epoll_close(ep);
+	check_clean();
+}
+
+/* What a descriptor layer's poll sleeps on: the ring's word as it was,
+ * and no longer than the stack's next timer (or a moment, while frames
+ * wait). */
+TEST(sock, poll_prepare)
+{
+	int l = server(87), c;
+	int s = pair(l, 87, &c);
+	settle(10);
+	volatile uint32_t *word;
+	uint32_t seen;
+	uint64_t ms;
+	fake_head = 12345;
+	int before = runs;
+	CHECK_EQ(sock_poll_prepare(&word, &seen, &ms), 0);
+	CHECK(runs == before + 1); /* the stack ran once, without waiting */
+	CHECK(word == &fake_head);
+	CHECK_EQ(seen, 12345);
+	/* data in flight: a retransmission (or delayed ACK) timer is due */
+	CHECK_EQ(sock_send(c, "x", 1, MSG_DONTWAIT), 1);
+	CHECK_EQ(sock_poll_prepare(&word, &seen, &ms), 0);
+	CHECK(ms != UINT64_MAX && ms <= 120000);
+	fake_busy = true;
+	CHECK_EQ(sock_poll_prepare(&word, &seen, &ms), 0);
+	CHECK(ms <= 1);
+	fake_busy = false;
+	settle(10);
+	char b[4];
+	CHECK_EQ(sock_recv(s, b, sizeof(b), MSG_DONTWAIT), 1);
+	sock_close(s);
+	sock_close(c);
+	sock_close(l);
 	check_clean();
 }
 

@@ -42,10 +42,16 @@ static uint64_t input_dropped;
 static int intr_byte = -1; /* the interrupt character, or -1: none */
 static envid_t intr_env;   /* whom it tells */
 
-/* Hand the oldest buffered byte to the console holder if it is waiting. */
+/* Hand the oldest buffered byte to the console holder if it is waiting
+ * in sys_cgetc; wake it if it sleeps on input (sys_page_sleep_any). */
 static void deliver_input(void)
 {
 	struct env *e = env_lookup(kinfo.ki_console);
+	if (e && input_len && e->env_info->env_status == ENV_BLOCKED &&
+	    e->env_block == BLOCK_SLEEP && e->env_sleep_console) {
+		sched_wake(e, PAGE_SLEEP_INPUT);
+		return;
+	}
 	if (!e || input_len == 0 || e->env_info->env_status != ENV_BLOCKED ||
 	    e->env_block != BLOCK_CONSOLE)
 		return;
@@ -95,6 +101,11 @@ int console_getc(void)
 	input_head = (input_head + 1) % INPUT_BUF;
 	input_len--;
 	return c;
+}
+
+unsigned console_pending(void)
+{
+	return input_len;
 }
 
 void console_owner_changed(void)

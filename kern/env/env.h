@@ -82,15 +82,19 @@ struct env {
 	int env_sleep_pred;           /* sleeping on this program, or -1 */
 	bool env_sleep_children;      /* in env_sleep_child: a child's death ends it */
 	uint64_t env_sleep_pa;        /* in page_sleep: the word's physical address, or 0 */
+	uint64_t env_sleep_words; /* in page_sleep_any: its struct page_word array (user va) */
+	uint32_t env_sleep_nwords; /* ... and how many */
+	bool env_sleep_any; /* in page_sleep_any: a death ends it */
+	bool env_sleep_console; /* console input ends it (PAGE_SLEEP_CONSOLE) */
 	uint64_t env_sleep_arg;
 	/* Sleeping (sched.c). */
-	uint64_t env_sleep_until;     /* tick to wake at; UINT64_MAX: never */
+	uint64_t env_sleep_until; /* tick to wake at; UINT64_MAX: never */
 	struct env *env_sleep_next, *env_sleep_prev;
-	envid_t env_wait_for;         /* BLOCK_WAIT: the child */
-	struct env *env_free_next;    /* free slots, oldest first */
-	bool env_trace;               /* log its system calls and upcalls (trace.c) */
-	bool env_trace_children;      /* the envs it creates start with env_trace */
-	uint32_t env_nchildren;       /* slots with env_parent_id == env_id */
+	envid_t env_wait_for; /* BLOCK_WAIT: the child */
+	struct env *env_free_next; /* free slots, oldest first */
+	bool env_trace; /* log its system calls and upcalls (trace.c) */
+	bool env_trace_children; /* the envs it creates start with env_trace */
+	uint32_t env_nchildren; /* slots with env_parent_id == env_id */
 	struct env *env_rq_next, *env_rq_prev; /* run queue (sched.c) */
 	uint8_t env_fpu[512] __attribute__((aligned(16))); /* fxsave image */
 };

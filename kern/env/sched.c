@@ -20,6 +20,7 @@
 #include <kern/arch/lock.h>
 #include <kern/mem/pmap.h>
 #include <kern/env/slice.h>
+#include <kern/env/pagewait.h>
 #include <kern/arch/x86.h>
 
 extern struct kern_info kinfo;
@@ -103,6 +104,10 @@ FASTPATH void sched_sleep(struct env *e, uint64_t ticks)
 	e->env_sleep_pred = -1;
 	e->env_sleep_children = false;
 	e->env_sleep_pa = 0;
+	e->env_sleep_words = 0;
+	e->env_sleep_nwords = 0;
+	e->env_sleep_any = false;
+	e->env_sleep_console = false;
 	e->env_sleep_until = until;
 	sleepers_append(e);
 	env_set_status(e, ENV_BLOCKED);
@@ -125,7 +130,7 @@ unsigned sched_wake_word(uint64_t pa, long value)
 	unsigned n = 0;
 	for (struct env *e = sleepers, *next; e; e = next) {
 		next = e->env_sleep_next;
-		if (e->env_sleep_pa == pa) {
+		if (pagewait_watches(e, pa)) {
 			sched_wake(e, value);
 			n++;
 		}

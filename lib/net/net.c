@@ -360,6 +360,16 @@ static const uint8_t *gather(uint32_t t, uint32_t head, uint32_t *len, uint32_t 
 	return frame;
 }
 
+volatile uint32_t *net_ring_head(bool *busy)
+{
+	if (attached != thisenv_id) {
+		*busy = false;
+		return NULL;
+	}
+	*busy = nframes != 0 || ring->nr_tail != ring->nr_head;
+	return &ring->nr_head;
+}
+
 int net_poll(uint64_t wait_ms)
 {
 	if (attached != thisenv_id)

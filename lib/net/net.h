@@ -71,6 +71,11 @@ void net_close(void);
  * stay in the ring (63 slots), so a burst for one socket is not dropped
  * for want of room in its queue. */
 int net_poll(uint64_t wait_ms);
+/* For a caller that sleeps by itself (poll's sys_page_sleep_any): the
+ * ring's head word, which the kernel bumps for each frame it delivers
+ * (NULL: no ring of ours), and in *busy whether frames still wait to be
+ * taken from it or for room in the kernel (come back soon, do not sleep). */
+volatile uint32_t *net_ring_head(bool *busy);
 /* Gather the frames sent from here to the matching net_tx_batch_end (they
  * nest) and hand them to the kernel together: one system call and one
  * doorbell for many frames. Waiting for frames (net_poll) flushes first.

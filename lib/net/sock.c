@@ -21,16 +21,17 @@
  * kernel until a frame or the next TCP timer; the stack's wake-ups (th_wake,
  * via tcpnet_set_wake) and UDP's (udp_on_datagram) go to the event sets.
  *
+ * Options and sock_errno are in lib/net/sockopt.c, readiness (sock_ready,
+ * sock_poll) with the event sets in lib/net/sockev.c.
+ *
  * Hostile input: arguments are checked (a socket number out of range or
  * free is -EBADF, an address of another family or a bad length -E_INVAL)
  * before anything changes; received data is the stack's business.
  */
 #include <common/string.h>
 #include <lib/net/sock_int.h>
+#include <lib/net/netwire.h>
 #include <lib/net/tcpnet.h>
-
-#define BUF_MIN 2048             /* SO_SNDBUF, SO_RCVBUF: the stack's bounds */
-#define BUF_MAX (4 * 1024 * 1024)
 
 #define PORT_REFS 64         /* claimed ports outside the client block */
 #define ROUTE_WAIT_MS 3000   /* a blocking connect's ARP wait */
@@ -53,16 +54,9 @@ static inline uint32_t swap32(uint32_t v)
 	return __builtin_bswap32(v);
 }
 
-static struct sock *get(int sd)
-{
-	if (sd < 0 || sd >= SOCK_MAX || !sock_table[sd].s_type)
-		return NULL;
-	return &sock_table[sd];
-}
-
 struct tcp_conn *sock_tcp(int sd)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	return s && s->s_type == SOCK_STREAM ? s->s_c : NULL;
 }
 
@@ -196,7 +190,7 @@ int sock_socket(int domain, int type, int protocol)
 
 int sock_set_nonblock(int sd, bool on)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	s->s_nonblock = on;
@@ -245,7 +239,7 @@ static bool drained(struct sock *s)
 
 int sock_close(int sd)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	sockev_forget(s);
@@ -271,7 +265,7 @@ int sock_close(int sd)
 /* --- addresses --- */
 int sock_bind(int sd, const struct sockaddr_in *addr)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	if (check_addr(addr) < 0)
@@ -315,7 +309,7 @@ int sock_bind(int sd, const struct sockaddr_in *addr)
 
 int sock_getsockname(int sd, struct sockaddr_in *addr)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	if (!addr)
@@ -332,7 +326,7 @@ int sock_getsockname(int sd, struct sockaddr_in *addr)
 
 int sock_getpeername(int sd, struct sockaddr_in *addr)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	if (!addr)
@@ -355,7 +349,7 @@ int sock_getpeername(int sd, struct sockaddr_in *addr)
 /* --- connections --- */
 int sock_listen(int sd, int backlog)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	if (s->s_type != SOCK_STREAM)
@@ -398,7 +392,7 @@ static bool acceptable(struct sock *s)
 
 int sock_accept(int sd, struct sockaddr_in *peer, int flags)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	if (!s->s_listening)
@@ -448,7 +442,7 @@ static bool connect_done(struct sock *s)
 
 int sock_connect(int sd, const struct sockaddr_in *addr)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	if (check_addr(addr) < 0)
@@ -525,7 +519,7 @@ long sock_recv(int sd, void *buf, size_t len, int flags)
 
 long sock_sendto(int sd, const void *buf, size_t len, int flags, const struct sockaddr_in *to)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	if (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL))
@@ -572,7 +566,7 @@ long sock_sendto(int sd, const void *buf, size_t len, int flags, const struct so
 
 long sock_recvfrom(int sd, void *buf, size_t len, int flags, struct sockaddr_in *from)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	if (flags & ~MSG_DONTWAIT)
@@ -621,7 +615,7 @@ long sock_recvfrom(int sd, void *buf, size_t len, int flags, struct sockaddr_in 
 
 int sock_shutdown(int sd, int how)
 {
-	struct sock *s = get(sd);
+	struct sock *s = sock_get(sd);
 	if (!s)
 		return -EBADF;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
@@ -642,195 +636,22 @@ int sock_shutdown(int sd, int how)
 	return 0;
 }
 
-/* --- options --- */
-static int tcp_level(struct sock *s, int name, int v)
+int sock_poll_prepare(volatile uint32_t **word, uint32_t *seen, uint64_t *wait_ms)
 {
-	enum tcp_opt o;
-	int *keep;
-	switch (name) {
-	case TCP_NODELAY: o = TCP_OPT_NODELAY, keep = &s->s_nodelay, v = !!v; break;
-	case TCP_KEEPIDLE: o = TCP_OPT_KEEPIDLE, keep = &s->s_keepidle; break;
-	case TCP_KEEPINTVL: o = TCP_OPT_KEEPINTVL, keep = &s->s_keepintvl; break;
-	case TCP_KEEPCNT: o = TCP_OPT_KEEPCNT, keep = &s->s_keepcnt; break;
-	default: return -EOPNOTSUPP;
-	}
-	if (o != TCP_OPT_NODELAY && (v < 1 || v > (o == TCP_OPT_KEEPCNT ? 255 : 32767)))
-		return -E_INVAL;
-	if (s->s_c) {
-		int r = tcp_setopt(s->s_c, o, v);
-		if (r < 0)
-			return r;
-	}
-	*keep = v;
-	return 0;
-}
-
-int sock_setsockopt(int sd, int level, int name, const void *val, size_t len)
-{
-	struct sock *s = get(sd);
-	if (!s)
-		return -EBADF;
-	if (!val)
-		return -E_INVAL;
-	if (level == SOL_SOCKET && name == SO_LINGER) {
-		struct linger l;
-		if (len < sizeof(l))
-			return -E_INVAL;
-		memcpy(&l, val, sizeof(l));
-		if (l.l_linger < 0)
-			return -E_INVAL;
-		if (s->s_c && !s->s_listening) {
-			int r = tcp_setopt(s->s_c, TCP_OPT_LINGER,
-					   l.l_onoff && l.l_linger == 0 ? 0 : -1);
-			if (r < 0)
-				return r;
-		}
-		s->s_linger = l;
-		return 0;
-	}
-	int v;
-	if (len < sizeof(v))
-		return -E_INVAL;
-	memcpy(&v, val, sizeof(v));
-	if (level == IPPROTO_TCP) {
-		if (s->s_type != SOCK_STREAM)
-			return -EOPNOTSUPP;
-		return tcp_level(s, name, v);
-	}
-	if (level != SOL_SOCKET)
-		return -EOPNOTSUPP;
-	switch (name) {
-	case SO_REUSEADDR: s->s_reuse = v != 0; return 0;
-	case SO_KEEPALIVE:
-		if (s->s_c && s->s_type == SOCK_STREAM) {
-			int r = tcp_setopt(s->s_c, TCP_OPT_KEEPALIVE, !!v);
-			if (r < 0)
-				return r;
-		}
-		s->s_keepalive = !!v;
-		return 0;
-	case SO_SNDBUF:
-	case SO_RCVBUF:
-		if (v < BUF_MIN || v > BUF_MAX)
-			return -E_INVAL;
-		if (s->s_c && s->s_type == SOCK_STREAM) {
-			enum tcp_opt o = name == SO_SNDBUF ? TCP_OPT_SNDBUF : TCP_OPT_RCVBUF;
-			int r = tcp_setopt(s->s_c, o, v);
-			/* a connection's receive buffer is fixed at the handshake */
-			if (r < 0 && r != -EISCONN)
-				return r;
-		}
-		*(name == SO_SNDBUF ? &s->s_sndbuf : &s->s_rcvbuf) = v;
-		return 0;
-	}
-	return -EOPNOTSUPP;
-}
-
-static int int_opt(struct sock *s, int level, int name, int *v)
-{
-	if (level == IPPROTO_TCP) {
-		if (s->s_type != SOCK_STREAM)
-			return -EOPNOTSUPP;
-		switch (name) {
-		case TCP_NODELAY: *v = s->s_nodelay; return 0;
-		case TCP_KEEPIDLE:
-			*v = s->s_keepidle;
-			return s->s_keepidle ? 0 : tcp_getopt_default(TCP_OPT_KEEPIDLE, v);
-		case TCP_KEEPINTVL:
-			*v = s->s_keepintvl;
-			return s->s_keepintvl ? 0 : tcp_getopt_default(TCP_OPT_KEEPINTVL, v);
-		case TCP_KEEPCNT:
-			*v = s->s_keepcnt;
-			return s->s_keepcnt ? 0 : tcp_getopt_default(TCP_OPT_KEEPCNT, v);
-		}
-		return -EOPNOTSUPP;
-	}
-	if (level != SOL_SOCKET)
-		return -EOPNOTSUPP;
-	switch (name) {
-	case SO_TYPE: *v = s->s_type; return 0;
-	case SO_ERROR:
-		*v = s->s_err;
-		s->s_err = 0;
-		if (!*v && s->s_c && !s->s_listening && tcp_error(s->s_c))
-			*v = tcp_error(s->s_c);
-		return 0; /* a negated code, as every call returns */
-	case SO_REUSEADDR: *v = s->s_reuse; return 0;
-	case SO_KEEPALIVE: *v = s->s_keepalive; return 0;
-	case SO_SNDBUF:
-		if (s->s_c && s->s_type == SOCK_STREAM)
-			return tcp_getopt(s->s_c, TCP_OPT_SNDBUF, v);
-		*v = s->s_sndbuf;
-		return s->s_sndbuf ? 0 : tcp_getopt_default(TCP_OPT_SNDBUF, v);
-	case SO_RCVBUF:
-		if (s->s_c && s->s_type == SOCK_STREAM)
-			return tcp_getopt(s->s_c, TCP_OPT_RCVBUF, v);
-		*v = s->s_rcvbuf;
-		return s->s_rcvbuf ? 0 : tcp_getopt_default(TCP_OPT_RCVBUF, v);
-	}
-	return -EOPNOTSUPP;
-}
-
-int sock_getsockopt(int sd, int level, int name, void *val, size_t *len)
-{
-	struct sock *s = get(sd);
-	if (!s)
-		return -EBADF;
-	if (!val || !len)
-		return -E_INVAL;
-	if (level == SOL_SOCKET && name == SO_LINGER) {
-		if (*len < sizeof(struct linger))
-			return -E_INVAL;
-		memcpy(val, &s->s_linger, sizeof(struct linger));
-		*len = sizeof(struct linger);
-		return 0;
-	}
-	if (*len < sizeof(int))
-		return -E_INVAL;
-	int v, r = int_opt(s, level, name, &v);
-	if (r < 0)
+	struct tcp_stack *st = stack();
+	if (!st)
+		return -E_NO_MEM;
+	int r = tcpnet_run(0);
+	if (r < 0 && r != -E_INVAL) /* -E_INVAL: no ring of ours, nothing arrives */
 		return r;
-	memcpy(val, &v, sizeof(v));
-	*len = sizeof(v);
+	bool busy;
+	*word = net_ring_head(&busy);
+	*seen = *word ? **word : 0;
+	uint64_t next = tcp_timers(st), now = net_now_us();
+	*wait_ms = next == UINT64_MAX ? UINT64_MAX : next > now ? (next - now + 999) / 1000 : 0;
+	if (busy) /* frames left in the ring, or not yet sent: look again soon */
+		*wait_ms = MIN(*wait_ms, 1);
 	return 0;
-}
-
-/* --- readiness --- */
-unsigned sock_ready(const struct sock *s)
-{
-	if (s->s_type == SOCK_DGRAM) {
-		unsigned ev = s->s_shut_wr ? 0 : SOCK_EV_OUT;
-		if (udp_pending(s->s_udp) > 0 || s->s_shut_rd)
-			ev |= SOCK_EV_IN;
-		return ev;
-	}
-	if (!s->s_c)
-		return SOCK_EV_OUT | SOCK_EV_HUP; /* as Linux: nothing to wait for */
-	unsigned t = tcp_events(s->s_c), ev = 0;
-	if (s->s_listening)
-		return t & TCP_EV_IN ? SOCK_EV_IN : 0;
-	if (t & TCP_EV_IN)
-		ev |= SOCK_EV_IN;
-	if (t & TCP_EV_OUT)
-		ev |= SOCK_EV_OUT;
-	if (t & TCP_EV_HUP)
-		ev |= SOCK_EV_RDHUP | SOCK_EV_IN;
-	if (s->s_shut_rd)
-		ev |= SOCK_EV_IN | SOCK_EV_RDHUP;
-	if (t & TCP_EV_ERR)
-		ev |= SOCK_EV_ERR | SOCK_EV_HUP | SOCK_EV_IN | SOCK_EV_OUT;
-	enum tcp_state st = tcp_state(s->s_c);
-	bool sent_all = s->s_shut_wr || st == TCP_LAST_ACK || st == TCP_CLOSING ||
-			st == TCP_TIME_WAIT || st == TCP_CLOSED;
-	if ((t & TCP_EV_HUP) && sent_all)
-		ev |= SOCK_EV_HUP;
-	return ev;
-}
-
-int sock_poll(int sd)
-{
-	struct sock *s = get(sd);
-	return s ? (int)sock_ready(s) : -EBADF;
 }
 
 int sock_wait(uint64_t timeout_ms)
@@ -838,34 +659,4 @@ int sock_wait(uint64_t timeout_ms)
 	if (!stack())
 		return -E_NO_MEM;
 	return tcpnet_run(timeout_ms);
-}
-
-int sock_errno(int err)
-{
-	switch (err < 0 ? -err : err) {
-	case 0: return 0;
-	case E_AGAIN: return 11; /* EAGAIN */
-	case E_NO_MEM: return 12; /* ENOMEM */
-	case E_FAULT: return 14; /* EFAULT */
-	case E_FULL: return 24; /* EMFILE */
-	case E_TOO_BIG: return 90; /* EMSGSIZE */
-	case E_NOT_FOUND: return 100; /* ENETDOWN: no NIC */
-	case E_BUSY:
-	case EADDRINUSE: return 98;
-	case EPIPE: return 32;
-	case EBADF: return 9;
-	case ENOTSOCK: return 88;
-	case EOPNOTSUPP: return 95;
-	case EADDRNOTAVAIL: return 99;
-	case ECONNABORTED: return 103;
-	case ECONNRESET: return 104;
-	case EISCONN: return 106;
-	case ENOTCONN: return 107;
-	case ETIMEDOUT: return 110;
-	case ECONNREFUSED: return 111;
-	case EHOSTUNREACH: return 113;
-	case EALREADY: return 114;
-	case EINPROGRESS: return 115;
-	}
-	return 22; /* EINVAL, and whatever else */
 }

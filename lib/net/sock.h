@@ -1,6 +1,6 @@
 /*
- * Sockets for the library OS (lib/net/sock.c) and an epoll-like event API
- * (lib/net/sockev.c), over the TCP stack (lib/net/tcp.h, one per program,
+ * Sockets for the library OS (lib/net/sock.c, options in lib/net/sockopt.c)
+ * and an epoll-like event API (lib/net/sockev.c), over the TCP stack (lib/net/tcp.h, one per program,
  * lib/net/tcpnet.h) and UDP (lib/net/udp.c).
  *
  * A socket is a small integer (0..SOCK_MAX-1) naming an entry of this
@@ -85,7 +85,7 @@ struct linger {
 	int l_linger; /* seconds */
 };
 
-/* --- sockets (sock.c) --- */
+/* --- sockets (sock.c; options and sock_errno: sockopt.c) --- */
 /* domain AF_INET; type SOCK_STREAM or SOCK_DGRAM, optionally | SOCK_NONBLOCK;
  * protocol 0 or the type's. The socket, or -E_INVAL, -EOPNOTSUPP, -E_FULL. */
 int sock_socket(int domain, int type, int protocol);
@@ -117,6 +117,12 @@ int sock_poll(int sd);
 /* Process what has arrived and the timers due, sleeping up to timeout_ms
  * in the kernel for a frame first if nothing has. */
 int sock_wait(uint64_t timeout_ms);
+/* For a descriptor layer's poll, which sleeps by itself: process what has
+ * arrived and the timers due without sleeping, then say what a sleep must
+ * watch: *word (NULL: no ring) holding *seen until the next frame, and
+ * *wait_ms, the most it may last (the next TCP timer, 1 while frames
+ * wait; UINT64_MAX: nothing due). 0 or -E_*. */
+int sock_poll_prepare(volatile uint32_t **word, uint32_t *seen, uint64_t *wait_ms);
 /* The Linux errno value (positive) for one of these negated codes. */
 int sock_errno(int err);
 /* The TCP connection behind a stream socket (NULL otherwise), for calls of

@@ -42,6 +42,14 @@ static inline int sock_number(const struct sock *s)
 	return (int)(s - sock_table);
 }
 
+/* The open socket sd, or NULL (out of range or free). */
+static inline struct sock *sock_get(int sd)
+{
+	if (sd < 0 || sd >= SOCK_MAX || !sock_table[sd].s_type)
+		return NULL;
+	return &sock_table[sd];
+}
+
 /* What s is ready for now (SOCK_EV_*). */
 unsigned sock_ready(const struct sock *s);
 /* s's readiness may have changed: put it on its event set's ready list. */

@@ -19,6 +19,10 @@
  * Edge-triggered sockets (SOCK_EV_ET) leave the list once reported and come
  * back on the next wake-up; one-shot ones (SOCK_EV_ONESHOT) are disarmed
  * until SOCK_CTL_MOD. A socket belongs to one set at most.
+ *
+ * What a socket is ready for (sock_ready, and sock_poll for a descriptor
+ * layer's poll) is computed here too, from the stack's events and the
+ * socket's own shutdowns.
  */
 #include <lib/net/sock_int.h>
 #include <lib/net/tcpnet.h>
@@ -190,4 +194,42 @@ int sock_epoll_wait(int ep, struct sock_event *evs, int max, int64_t timeout_ms)
 		if (r < 0)
 			return r;
 	}
+}
+
+/* --- readiness --- */
+unsigned sock_ready(const struct sock *s)
+{
+	if (s->s_type == SOCK_DGRAM) {
+		unsigned ev = s->s_shut_wr ? 0 : SOCK_EV_OUT;
+		if (udp_pending(s->s_udp) > 0 || s->s_shut_rd)
+			ev |= SOCK_EV_IN;
+		return ev;
+	}
+	if (!s->s_c)
+		return SOCK_EV_OUT | SOCK_EV_HUP; /* as Linux: nothing to wait for */
+	unsigned t = tcp_events(s->s_c), ev = 0;
+	if (s->s_listening)
+		return t & TCP_EV_IN ? SOCK_EV_IN : 0;
+	if (t & TCP_EV_IN)
+		ev |= SOCK_EV_IN;
+	if (t & TCP_EV_OUT)
+		ev |= SOCK_EV_OUT;
+	if (t & TCP_EV_HUP)
+		ev |= SOCK_EV_RDHUP | SOCK_EV_IN;
+	if (s->s_shut_rd)
+		ev |= SOCK_EV_IN | SOCK_EV_RDHUP;
+	if (t & TCP_EV_ERR)
+		ev |= SOCK_EV_ERR | SOCK_EV_HUP | SOCK_EV_IN | SOCK_EV_OUT;
+	enum tcp_state st = tcp_state(s->s_c);
+	bool sent_all = s->s_shut_wr || st == TCP_LAST_ACK || st == TCP_CLOSING ||
+			st == TCP_TIME_WAIT || st == TCP_CLOSED;
+	if ((t & TCP_EV_HUP) && sent_all)
+		ev |= SOCK_EV_HUP;
+	return ev;
+}
+
+int sock_poll(int sd)
+{
+	struct sock *s = sock_get(sd);
+	return s ? (int)sock_ready(s) : -EBADF;
 }

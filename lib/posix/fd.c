@@ -134,6 +134,7 @@ static const struct file_ops console_ops = {
 	.fo_write = console_write,
 	.fo_fstat = chr_fstat,
 	.fo_export = chr_export,
+	.fo_poll = console_poll,
 	.fo_tty = true,
 	.fo_kind = FILE_KIND_CONSOLE,
 };

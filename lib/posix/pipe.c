@@ -337,6 +337,39 @@ static void end_close(struct file *f)
 	free(e);
 }
 
+/* poll, as Linux's pipes answer it: the read end POLLIN with data,
+ * POLLHUP once every writer is gone; the write end POLLOUT with room,
+ * POLLERR once every reader is gone. With w, arm the wait first (the flag,
+ * then the word, as a blocked read or write does) and then look. */
+static int end_poll(struct file *f, struct poll_wait *w)
+{
+	struct pipe_end *e = f->f_priv;
+	struct pipe *p = e->pe_map->pm_pipe;
+	int ev = 0;
+	if (e->pe_end == PIPE_READ_END) {
+		if (w) {
+			p->p_reader = thisenv_id;
+			poll_wait_word(w, &p->p_data_seq,
+				       about_to_wait(&p->p_data_seq, &p->p_reader_waits));
+		}
+		if (p->p_tail != p->p_head)
+			ev |= POLLIN;
+		if (p->p_closed || !end_open(p, PIPE_WRITE_END))
+			ev |= POLLHUP;
+		return ev;
+	}
+	if (w) {
+		p->p_writer = thisenv_id;
+		poll_wait_word(w, &p->p_room_seq,
+			       about_to_wait(&p->p_room_seq, &p->p_writer_waits));
+	}
+	if (p->p_tail - p->p_head < PIPE_BYTES)
+		ev |= POLLOUT;
+	if (!end_open(p, PIPE_READ_END))
+		ev |= POLLERR;
+	return ev;
+}
+
 /* Bind the page in the child at *va_next and make it a holder of the end. */
 static int end_export(struct file *f, envid_t child, uint64_t *va_next, uint8_t blob[48])
 {
@@ -370,6 +403,7 @@ static const struct file_ops pipe_ops = {
 	.fo_close = end_close,
 	.fo_export = end_export,
 	.fo_fork = end_fork,
+	.fo_poll = end_poll,
 	.fo_kind = FILE_KIND_PIPE,
 };
 

@@ -186,6 +186,54 @@ int getpeername(int fd, struct sockaddr_in *addr, socklen_t *len);
 int setsockopt(int fd, int level, int name, const void *val, socklen_t len);
 int getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 
+/* ---- waiting on several descriptors (poll.c) ---- */
+
+/* Linux's values and layouts (x86-64). */
+struct pollfd {
+	int fd;        /* < 0: ignored (revents 0) */
+	short events;  /* POLL* asked for */
+	short revents; /* POLL* that hold: what was asked, and ERR, HUP, NVAL always */
+};
+typedef unsigned long nfds_t;
+#define POLLIN 0x001
+#define POLLPRI 0x002
+#define POLLOUT 0x004
+#define POLLERR 0x008
+#define POLLHUP 0x010
+#define POLLNVAL 0x020
+#define POLLRDNORM 0x040
+#define POLLRDBAND 0x080
+#define POLLWRNORM 0x100
+#define POLLWRBAND 0x200
+#define POLLRDHUP 0x2000
+#define POLL_NFDS_MAX 1024 /* entries of one poll: Linux's default RLIMIT_NOFILE */
+
+/* Wait until one of fds is ready or timeout ms pass (< 0: no limit; 0:
+ * look only). Returns how many entries have revents, 0 when the time ran
+ * out, -EFAULT (fds not ours to write), -EINVAL (nfds above
+ * POLL_NFDS_MAX), or -ENOMEM. A descriptor not open is POLLNVAL. */
+int poll(struct pollfd *fds, nfds_t nfds, int timeout);
+
+struct timeval {
+	int64_t tv_sec;
+	int64_t tv_usec;
+};
+#define FD_SETSIZE 1024
+typedef struct {
+	uint64_t fds_bits[FD_SETSIZE / 64];
+} fd_set;
+#define FD_ZERO(s) __builtin_memset((s), 0, sizeof(fd_set))
+#define FD_SET(fd, s) ((s)->fds_bits[(unsigned)(fd) / 64] |= 1ull << ((unsigned)(fd) % 64))
+#define FD_CLR(fd, s) ((s)->fds_bits[(unsigned)(fd) / 64] &= ~(1ull << ((unsigned)(fd) % 64)))
+#define FD_ISSET(fd, s) (((s)->fds_bits[(unsigned)(fd) / 64] >> ((unsigned)(fd) % 64)) & 1)
+/* poll for descriptors 0..nfds-1 in the sets (each may be NULL): the sets
+ * keep only the ready ones; returns how many bits are left set, 0 when the
+ * time ran out (timeout NULL: no limit; on return it holds the time left,
+ * as Linux's does). Errors: -EBADF a set names a descriptor not open;
+ * -EINVAL nfds < 0 or above FD_SETSIZE, or a timeout negative or with
+ * tv_usec past 999999; -EFAULT a set or the timeout not ours to write. */
+int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, struct timeval *timeout);
+
 /* ---- processes, environment, working directory (proc.c) ---- */
 
 /* fork, and the library OS's own spawn/exec/wait by program name: proc.h */
@@ -250,6 +298,22 @@ int path_resolve(const char *path, char *out, size_t size);
 /* ---- what lib/fs and lib/net plug in (fd.c) ---- */
 
 struct file;
+/* What one poll's sleep watches (poll.c): the kinds' fo_poll add to it. */
+struct poll_wait;
+/* Wake on a change of *word (shared memory another process bumps and then
+ * wakes with sys_page_wake), which held seen when the kind looked. */
+void poll_wait_word(struct poll_wait *w, volatile uint32_t *word, uint32_t seen);
+/* Wake on console input (we hold the console). */
+void poll_wait_console(struct poll_wait *w);
+/* Sleep no longer than ms (a timer falls due). */
+void poll_wait_within(struct poll_wait *w, uint64_t ms);
+/* Set by socket.c when a process opens the network (so a program without
+ * sockets does not link the stack): run this env's TCP stack on what has
+ * arrived and the timers due; with w, have the sleep watch the receive
+ * ring and end by the next timer. */
+extern void (*poll_net_prepare)(struct poll_wait *w);
+/* The console kind's fo_poll (fd.c's ops, poll.c's code). */
+int console_poll(struct file *f, struct poll_wait *w);
 /* The operations of one kind of open file. NULL entries answer -EINVAL
  * (read/write: -EBADF) or -ENOSYS as POSIX says. */
 struct file_ops {
@@ -272,6 +336,11 @@ struct file_ops {
 	int (*fo_export)(struct file *f, envid_t child, uint64_t *va_next, uint8_t blob[48]);
 	/* We forked child, which shares our memory and so this file. */
 	void (*fo_fork)(struct file *f, envid_t child);
+	/* What it is ready for now (POLL*); with w, also what a sleep must
+	 * watch to hear of a change (poll_wait_*), armed before looking so
+	 * no change is missed. NULL: always POLLIN | POLLOUT, as a regular
+	 * file. */
+	int (*fo_poll)(struct file *f, struct poll_wait *w);
 	bool fo_tty;
 	uint16_t fo_kind; /* FILE_KIND_*: how a child imports it */
 };

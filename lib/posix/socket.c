@@ -111,12 +111,39 @@ static void sk_close(struct file *f)
 	free(ps);
 }
 
+/* poll: sock_poll's SOCK_EV_* bits are Linux's POLL* values. */
+static int sk_poll(struct file *f, struct poll_wait *w UNUSED)
+{
+	struct psock *ps = f->f_priv;
+	if (ps->ps_owner != thisenv_id)
+		return POLLNVAL; /* our parent's, copied by fork */
+	int ev = sock_poll(ps->ps_sd);
+	if (ev < 0)
+		return POLLNVAL;
+	return ev & (POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDHUP);
+}
+
+static void net_prepare(struct poll_wait *w)
+{
+	if (net_opened_by != thisenv_id)
+		return; /* no stack of ours runs here: nothing to take or time */
+	volatile uint32_t *word;
+	uint32_t seen;
+	uint64_t ms;
+	if (sock_poll_prepare(&word, &seen, &ms) < 0 || !w)
+		return;
+	if (word)
+		poll_wait_word(w, word, seen);
+	poll_wait_within(w, ms);
+}
+
 static const struct file_ops sock_ops = {
 	.fo_name = "socket",
 	.fo_read = sk_read,
 	.fo_write = sk_write,
 	.fo_fstat = sk_fstat,
 	.fo_close = sk_close,
+	.fo_poll = sk_poll,
 	/* no fo_export: see the top; descriptors are close-on-exec */
 	.fo_kind = FILE_KIND_SOCKET,
 };
@@ -150,6 +177,7 @@ int socket(int domain, int type, int protocol)
 		if (r < 0 && r != -E_NOT_FOUND)
 			return -errno_from_exo(r);
 		net_opened_by = thisenv_id;
+		poll_net_prepare = net_prepare;
 	}
 	bool nonblock = (type & SOCK_NONBLOCK) != 0;
 	int sd = sock_socket(domain, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), protocol);

@@ -148,12 +148,32 @@ static int tty_export(struct file *f UNUSED, envid_t child UNUSED, uint64_t *va_
 	return 0; /* nothing to share: the console is the kernel's */
 }
 
+/* poll: a line (or end of file) ready to read. The bytes typed so far are
+ * fed to the line now, as a terminal's driver would as they arrive. */
+static int tty_poll(struct file *f UNUSED, struct poll_wait *w)
+{
+	while (!line.done && !line.eof) {
+		long c = sys_cgetc(CGETC_NONBLOCK);
+		if (c == -E_AGAIN)
+			break;
+		if (c < 0)
+			return POLLOUT | POLLERR; /* not ours now: a read fails (EIO) */
+		feed((uint8_t)c);
+	}
+	if (line.done || line.eof)
+		return POLLIN | POLLOUT;
+	if (w)
+		poll_wait_console(w);
+	return POLLOUT;
+}
+
 static const struct file_ops tty_ops = {
 	.fo_name = "tty",
 	.fo_read = tty_read,
 	.fo_write = tty_write,
 	.fo_fstat = tty_fstat,
 	.fo_export = tty_export,
+	.fo_poll = tty_poll,
 	.fo_tty = true,
 	.fo_kind = FILE_KIND_TTY,
 };

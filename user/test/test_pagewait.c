@@ -4,6 +4,8 @@
  * sleeps), time-outs, and a wake reaching a sleeper through another
  * address of the same page - the pipes between siblings of a pipeline
  * are built on it (lib/posix/pipe.c; the shell's session runs them).
+ * Then sys_page_sleep_any, poll's sleep (lib/posix/poll.c): its errors,
+ * a wake on any of its words, and any env's death ending it.
  */
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
@@ -11,6 +13,79 @@
 
 #define ALIAS_VA 0x530000000000UL /* a second address for the shared page */
 #define UNBOUND_VA 0x540000000000UL
+
+/* Fork a child that sleeps on words (w[0] and w[2]) and stores how its
+ * sleep ended in w[1] + 100; wait until it sleeps. */
+static long sleeper(volatile uint32_t *w, const struct page_word *words)
+{
+	w[1] = 0;
+	long pid = fork();
+	if (pid == 0) {
+		long r = sys_page_sleep_any(words, 2, 0, 10 * ukinfo->ki_tick_hz);
+		w[1] = (uint32_t)r + 100;
+		exit(0);
+	}
+	uint64_t until = ukinfo->ki_ticks + 5 * ukinfo->ki_tick_hz;
+	while ((uenvs[ENVX(pid)].env_status != ENV_BLOCKED || w[1]) && ukinfo->ki_ticks < until)
+		sys_yield();
+	return pid;
+}
+
+static void sleep_any(volatile uint32_t *w)
+{
+	uint64_t va = (uint64_t)(uintptr_t)w;
+	w[0] = 7, w[2] = 9;
+	struct page_word words[PAGE_SLEEP_WORDS_MAX + 1];
+	for (int i = 0; i <= PAGE_SLEEP_WORDS_MAX; i++)
+		words[i] = (struct page_word){ va, 7, 0 };
+	words[1].pw_va = va + 8, words[1].pw_expected = 9;
+
+	check_eq("any-flags", sys_page_sleep_any(words, 2, 0x2, 1), -E_INVAL);
+	check_eq("any-too-many", sys_page_sleep_any(words, PAGE_SLEEP_WORDS_MAX + 1, 0, 1),
+		 -E_INVAL);
+	check_eq("any-most", sys_page_sleep_any(words + 1, PAGE_SLEEP_WORDS_MAX, 0, 0), 0);
+	check_eq("any-words-unreadable", sys_page_sleep_any((void *)UNBOUND_VA, 1, 0, 1), -E_FAULT);
+	struct page_word bad[2] = { words[0], { va + 1, 0, 0 } };
+	check_eq("any-unaligned", sys_page_sleep_any(bad, 2, 0, 1), -E_INVAL);
+	bad[1].pw_va = UTOP;
+	check_eq("any-past-utop", sys_page_sleep_any(bad, 2, 0, 1), -E_INVAL);
+	bad[1].pw_va = UNBOUND_VA;
+	check_eq("any-unbound", sys_page_sleep_any(bad, 2, 0, 1), -E_FAULT);
+	/* an error anywhere wins over a changed word before it */
+	bad[0].pw_expected = 8;
+	check_eq("any-checked-first", sys_page_sleep_any(bad, 2, 0, 1), -E_FAULT);
+	check_eq("any-none", sys_page_sleep_any(NULL, 0, 0, 0), 0);
+	check_eq("any-none-times-out", sys_page_sleep_any(NULL, 0, 0, 2), 0);
+	check_eq("any-zero-ticks", sys_page_sleep_any(words, 2, 0, 0), 0);
+	words[1].pw_expected = 10;
+	check_eq("any-second-changed", sys_page_sleep_any(words, 2, 0, UINT64_MAX),
+		 PAGE_SLEEP_CHANGED);
+	words[1].pw_expected = 9;
+	uint64_t t0 = ukinfo->ki_ticks;
+	check_eq("any-times-out", sys_page_sleep_any(words, 2, 0, 3), 0);
+	check("any-times-out-late-enough", ukinfo->ki_ticks - t0 >= 2);
+
+	/* the console: only its holder may wait for input (a forked child
+	 * never holds it) */
+	long pid = fork();
+	if (pid == 0)
+		exit(sys_page_sleep_any(NULL, 0, PAGE_SLEEP_CONSOLE, 0) == -E_PERM ? 0 : 1);
+	check_eq("any-console-not-held", wait(pid), 0);
+
+	/* a wake on the second word ends it */
+	pid = sleeper(w, words);
+	check_eq("any-wake-second", sys_page_wake(va + 8), 1);
+	check_eq("any-child-exit", wait(pid), 0);
+	check_eq("any-child-woken", w[1], 100 + PAGE_SLEEP_WOKEN);
+	/* so does any env's death: here a child that only exits */
+	pid = sleeper(w, words);
+	long other = fork();
+	if (other == 0)
+		exit(0);
+	check_eq("any-other-exit", wait(other), 0);
+	check_eq("any-death-child-exit", wait(pid), 0);
+	check_eq("any-death-woken", w[1], 100 + PAGE_SLEEP_WOKEN);
+}
 
 int main(void)
 {
@@ -56,5 +131,6 @@ int main(void)
 	/* another word of the page is another word */
 	check_eq("other-word-nobody", sys_page_wake(ALIAS_VA + 4), 0);
 	sys_page_unbind(0, ALIAS_VA, CAP_SELF);
+	sleep_any(w);
 	return test_finish();
 }

@@ -112,6 +112,14 @@ static void io(void)
 	check_eq("pf.io-dup2", dup2(fd, 20), 20);
 	check_eq("pf.io-dup2-shares", lseek(20, 0, SEEK_END), sizeof(buf2));
 	check_eq("pf.io-read-eof", read(fd, buf, 10), 0);
+	/* a regular file is always ready, at its end too (poll.c) */
+	struct pollfd pf = { fd, POLLIN | POLLOUT, 0 };
+	check_eq("pf.io-poll", poll(&pf, 1, -1), 1);
+	check_eq("pf.io-poll-ready", pf.revents, POLLIN | POLLOUT);
+	fd_set rs;
+	FD_ZERO(&rs);
+	FD_SET(fd, &rs);
+	check_eq("pf.io-select", select(fd + 1, &rs, NULL, NULL, NULL), 1);
 	check_eq("pf.io-lseek-neg", lseek(fd, -1, SEEK_SET), -EINVAL);
 	close(20);
 	close(d);
