@@ -247,7 +247,9 @@ static int blocks_io(int op, int slot, uint64_t first, uint8_t *p, uint64_t n)
 }
 
 /* Write the window's blocks up to tail; the block holding tail (if partly
- * filled) becomes the window's first page. */
+ * filled) becomes the window's first page. The window holds zeros past the
+ * tail, so a partly filled block goes to the disk with zeros after its
+ * last record, and recovery finds the end by them. */
 static int win_out(struct writer *w)
 {
 	uint64_t used = w->tail - w->win_first * BLK;
@@ -262,6 +264,7 @@ static int win_out(struct writer *w)
 	if (full && used % BLK)
 		memcpy(w->win, w->win + full * BLK, BLK);
 	w->win_first += full;
+	memset(w->win + used % BLK, 0, n * BLK - used % BLK);
 	return 0;
 }
 
@@ -385,6 +388,7 @@ static int xn_rewrite_begin(void *ctx UNUSED)
 		return -1;
 	new_w.slot = s;
 	new_w.tail = new_w.seq = new_w.blocks = new_w.win_first = 0;
+	memset(new_w.win, 0, WIN_PAGES * BLK);
 	return 0;
 }
 
@@ -520,13 +524,15 @@ static int scan(struct kvd *kv, int64_t cut, struct scan *sc)
 	return 0;
 }
 
-/* Put w's window over its tail: the tail's block read in if partly used. */
+/* Put w's window over its tail: the tail's block read in if partly used,
+ * zeros after the tail (whatever a crash or damage left there goes). */
 static int win_load(struct writer *w)
 {
 	w->win_first = w->tail / BLK;
-	if (w->tail % BLK == 0)
-		return 0;
-	return blocks_io(DISK_OP_READ, w->slot, w->win_first, w->win, 1);
+	if (w->tail % BLK && blocks_io(DISK_OP_READ, w->slot, w->win_first, w->win, 1) < 0)
+		return -1;
+	memset(w->win + w->tail % BLK, 0, WIN_PAGES * BLK - w->tail % BLK);
+	return 0;
 }
 
 static int xn_recover(struct kvd *kv)
