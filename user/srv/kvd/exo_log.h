@@ -6,9 +6,9 @@
  *   xn  exo_log_xn.c: XN blocks kvd owns directly, records with a CRC
  *
  * Every call is synchronous (the disk's work holds the event loop, as a
- * single-threaded Redis's fsync would). append only buffers; flush writes
- * the buffer out without making it durable (the runner's tick); sync makes
- * everything appended durable. A negative return is an error the engine
+ * single-threaded Redis's fsync would). append only buffers; flush, called
+ * at the runner's tick, may write the buffer out without making it durable
+ * (the backend chooses when); sync makes everything appended durable. A negative return is an error the engine
  * handles (with appendfsync always it stops the server).
  */
 #ifndef EXO_USER_SRV_KVD_EXO_LOG_H
