@@ -8,15 +8,16 @@
  * the records, the root's changes, growth and block I/O.
  *
  *   append    buffers (pend) and, past PEND_FLUSH, writes out
- *   tick      writes out past TICK_WRITE or a second after the last time
- *   flush     frames what is buffered as records into a window of pages
- *             holding the log's last block onwards, and writes the blocks
- *             it touched with disk_io (the last block, partly filled, is
+ *   flush     (the runner's tick, 100 ms) frames what is buffered as
+ *             records into a window of pages holding the log's last block
+ *             onwards, and starts writing the blocks it touched with
+ *             disk_io, without waiting (the last block, partly filled, is
  *             written again next time with the same bytes in front, so a
  *             torn write of it can only hurt records not yet acknowledged)
- *   sync      flush, then disk_flush_data: the data and XN's written map,
- *             no metadata. So appendfsync always costs a block write (two
- *             when a record crosses a block) and a device flush.
+ *   sync      flush, wait for the writes, then disk_flush_data: the data
+ *             and XN's written map, no metadata. So appendfsync always
+ *             costs a block write (two when a record crosses a block) and
+ *             a device flush.
  *   growth    the extents are allocated ahead (EXT_BLOCKS at a time) by one
  *             xn_update on the root and made durable at once (disk_flush),
  *             before any record in them is acknowledged.
@@ -52,13 +53,11 @@
 #include <user/srv/kvd/exo_log_xn.h>
 
 #define PEND_FLUSH (256 * 1024) /* buffered appends written out early past this */
-#define TICK_WRITE (64 * 1024)  /* a tick writes them out past this, or 1 s after the last */
 
 static struct writer log_w, new_w; /* the live log; a compaction's new one */
 static uint8_t *pend, *recbuf, *bind_va;
 static size_t pend_len, pend_cap;
 static bool broken;
-static uint64_t last_out_ms; /* when buffered appends were last written out */
 
 /* --- the engine's hooks -------------------------------------------------------- */
 
@@ -82,25 +81,12 @@ static int xn_flush(void)
 		return -1;
 	}
 	pend_len = 0;
-	last_out_ms = appl_now_ms();
 	if (pend_cap > 4 * PEND_FLUSH) {
 		appl_free(pend);
 		pend = NULL;
 		pend_cap = 0;
 	}
 	return 0;
-}
-
-/* The runner's tick: the disk's writes are synchronous here, so they are
- * batched (a sync writes everything anyway); appendfsync no still reaches
- * the disk within a second or so. */
-static int xn_tick(void)
-{
-	if (broken)
-		return -1;
-	if (pend_len < TICK_WRITE && appl_now_ms() - last_out_ms < 1000)
-		return 0;
-	return xn_flush();
 }
 
 static int xn_append(void *ctx UNUSED, const void *buf, size_t n)
@@ -128,6 +114,11 @@ static int xn_sync(void *ctx UNUSED)
 {
 	if (xn_flush() < 0)
 		return -1;
+	if (xl_wait(&log_w) < 0) {
+		printf("kvd: a write of the log on XN failed: the log is closed\n");
+		broken = true;
+		return -1;
+	}
 	if (xl_unsynced && sys_disk_flush_data() < 0)
 		return -1;
 	xl_unsynced = false;
@@ -148,9 +139,8 @@ static int xn_rewrite_begin(void *ctx UNUSED)
 	if (xl_root_update(XN_OP_NONE, (struct xn_extent){ 0, 0, 0 }, off, len, 2) < 0)
 		return -1;
 	new_w.slot = s;
-	new_w.tail = new_w.seq = new_w.blocks = new_w.win_first = 0;
-	memset(new_w.win, 0, WIN_PAGES * BLK);
-	return 0;
+	new_w.tail = new_w.seq = new_w.blocks = 0;
+	return xl_win_load(&new_w);
 }
 
 static int xn_rewrite_append(void *ctx UNUSED, const void *buf, size_t n)
@@ -165,7 +155,7 @@ static void xn_rewrite_abort(void *ctx UNUSED)
 
 static int xn_rewrite_commit(void *ctx UNUSED)
 {
-	if (xl_win_out(&new_w) < 0 || sys_disk_flush_data() < 0) {
+	if (xl_win_out(&new_w) < 0 || xl_wait(&new_w) < 0 || sys_disk_flush_data() < 0) {
 		xn_rewrite_abort(NULL);
 		return -1;
 	}
@@ -179,9 +169,9 @@ static int xn_rewrite_commit(void *ctx UNUSED)
 			broken = true; /* switched in the cache, not known on disk */
 		return -1;
 	}
-	uint8_t *win = log_w.win;
+	uint8_t *b0 = log_w.buf[0], *b1 = log_w.buf[1]; /* no writes in flight: synced */
 	log_w = new_w;
-	new_w.win = win;
+	new_w.buf[0] = b0, new_w.buf[1] = b1;
 	xl_unsynced = false;
 	if (xl_slot_free(old) < 0)
 		printf("kvd: the old log's blocks were not all given back; the next start will\n");
@@ -238,7 +228,7 @@ struct scan {
 static int scan(struct kvd *kv, int64_t cut, struct scan *sc)
 {
 	const struct xnlog_slot *sl = &xl_root.r_slot[xl_root.r_active];
-	struct reader r = { (int)xl_root.r_active, 0, 0, log_w.win, 0, 0 };
+	struct reader r = { (int)xl_root.r_active, 0, 0, log_w.buf[0], 0, 0 };
 	for (uint32_t i = 0; i < sl->s_count; i++)
 		r.blocks += sl->s_ext[i].e_len;
 	*sc = (struct scan){ 0 };
@@ -304,8 +294,9 @@ static int xn_recover(struct kvd *kv)
 		log_w.tail = c.found_at, log_w.seq = c.found_hdr.rec_seq - 1;
 		if (xl_win_load(&log_w) < 0)
 			return -1;
-		if (c.found_off && (xl_put_records(&log_w, recbuf, c.found_off) < 0 ||
-				    xl_win_out(&log_w) < 0 || sys_disk_flush_data() < 0))
+		if (c.found_off &&
+		    (xl_put_records(&log_w, recbuf, c.found_off) < 0 || xl_win_out(&log_w) < 0 ||
+		     xl_wait(&log_w) < 0 || sys_disk_flush_data() < 0))
 			return -1;
 		printf("kvd: cut a torn command of %lld bytes off the log\n",
 		       (long long)(sc.payload - (uint64_t)valid));
@@ -372,10 +363,13 @@ static int xn_open(bool format)
 	xl_crc_init();
 	xl_free_bits = appl_calloc((size_t)(xl_nblocks + 7) / 8);
 	recbuf = appl_alloc(XNLOG_REC_MAX);
-	log_w.win = appl_pages(WIN_PAGES);
-	new_w.win = appl_pages(WIN_PAGES);
+	for (int i = 0; i < 2; i++) {
+		log_w.buf[i] = appl_pages(WIN_PAGES);
+		new_w.buf[i] = appl_pages(WIN_PAGES);
+	}
 	bind_va = vm_alloc(BLK); /* an address for disk_bind, never touched */
-	if (!xl_free_bits || !recbuf || !log_w.win || !new_w.win || !bind_va)
+	if (!xl_free_bits || !recbuf || !log_w.buf[0] || !log_w.buf[1] || !new_w.buf[0] ||
+	    !new_w.buf[1] || !bind_va)
 		return fail("out of memory", -E_NO_MEM);
 	long type = register_type();
 	if (type < 0)
@@ -435,7 +429,7 @@ const struct exo_log exo_log_xn = {
 	.open = xn_open,
 	.recover = xn_recover,
 	.append = xn_append,
-	.flush = xn_tick,
+	.flush = xn_flush,
 	.sync = xn_sync,
 	.rewrite_begin = xn_rewrite_begin,
 	.rewrite_append = xn_rewrite_append,

@@ -4,9 +4,11 @@
  * hooks make. Not an interface for anything else.
  *
  * A struct writer is one log being written (the live one, or a
- * compaction's new one): its slot in the root, its end, and a window of
- * WIN_PAGES pages holding the log's block at the end and those after it,
- * zeros past the end. Every call is synchronous and returns 0 or -E_*.
+ * compaction's new one): its slot in the root, its end, and two windows of
+ * WIN_PAGES pages. Records go into the current one, which mirrors the
+ * log's block at the end and those after it (zeros past the end); writing
+ * it out starts the writes and moves on to the other, whose pages wait
+ * for the next write-out to be reused. Calls return 0 or -E_*.
  */
 #ifndef EXO_USER_SRV_KVD_EXO_LOG_XN_H
 #define EXO_USER_SRV_KVD_EXO_LOG_XN_H
@@ -25,8 +27,11 @@ struct writer {
 	uint64_t tail;      /* bytes of records in the log */
 	uint64_t seq;       /* the last record's sequence number */
 	uint64_t blocks;    /* blocks its extents hold */
-	uint8_t *win;       /* WIN_PAGES pages: log blocks win_first... */
+	uint8_t *buf[2];    /* two windows of WIN_PAGES pages */
+	int cur;            /* buf[cur] holds log blocks win_first... */
 	uint64_t win_first; /* the block holding tail */
+	long ids[WIN_PAGES]; /* the last batch's writes, from buf[1 - cur] */
+	uint32_t nids, npages;
 };
 
 extern struct xnlog_root xl_root; /* our copy of the root block */
@@ -53,8 +58,10 @@ int xl_blocks_io(int op, int slot, uint64_t first, uint8_t *p, uint64_t n);
 /* Append buf as records, growing the log first if it must (so a want of
  * space fails before anything is written); written out as the window fills. */
 int xl_put_records(struct writer *w, const uint8_t *buf, size_t n);
-/* Write the window's blocks up to the tail. */
+/* Start writing the window's blocks up to the tail (after waiting for the
+ * last batch); xl_wait waits for them. */
 int xl_win_out(struct writer *w);
+int xl_wait(struct writer *w);
 /* Set the window over w->tail, reading the tail's block in. */
 int xl_win_load(struct writer *w);
 

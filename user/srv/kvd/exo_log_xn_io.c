@@ -197,26 +197,56 @@ int xl_blocks_io(int op, int slot, uint64_t first, uint8_t *p, uint64_t n)
 	return r;
 }
 
-/* Write the window's blocks up to tail; the block holding tail (if partly
- * filled) becomes the window's first page. The window holds zeros past the
- * tail, so a partly filled block goes to the disk with zeros after its
- * last record, and recovery finds the end by them. */
+/* Wait for w's last batch of writes; their pages, in the window not in
+ * use, are zeroed for its next turn. */
+int xl_wait(struct writer *w)
+{
+	int r = 0;
+	for (uint32_t i = 0; i < w->nids; i++) {
+		long k;
+		do
+			k = sys_disk_wait((uint64_t)w->ids[i], UINT64_MAX);
+		while (k == DISK_WAIT_TRANSFER || k == DISK_WAIT_TIMEOUT);
+		if (k != DISK_WAIT_DONE && r == 0)
+			r = k < 0 ? (int)k : -E_IO;
+	}
+	memset(w->buf[1 - w->cur], 0, (size_t)w->npages * BLK);
+	w->nids = w->npages = 0;
+	return r;
+}
+
+/* Start writing the window's blocks up to the tail, after the last batch
+ * is done (two writes of one block are never in flight at once, so the
+ * newer always lands last), and go on in the other window, its first page
+ * the block holding the tail. The windows hold zeros past the tail, so a
+ * partly filled block goes to the disk with zeros after its last record,
+ * and recovery finds the end by them. */
 int xl_win_out(struct writer *w)
 {
+	int r = xl_wait(w);
 	uint64_t used = w->tail - w->win_first * BLK;
 	uint64_t n = (used + BLK - 1) / BLK;
-	if (n == 0)
-		return 0;
-	int r = xl_blocks_io(DISK_OP_WRITE, w->slot, w->win_first, w->win, n);
-	if (r < 0)
+	if (r < 0 || n == 0)
 		return r;
+	uint8_t *win = w->buf[w->cur], *other = w->buf[1 - w->cur];
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t b = xl_log_block(w->slot, w->win_first + i);
+		long id = b ? sys_disk_io(DISK_OP_WRITE, b, (uint64_t)(win + i * BLK), CAP_SELF)
+			    : -E_RANGE;
+		if (id < 0) {
+			r = (int)id;
+			break;
+		}
+		w->ids[w->nids++] = id;
+	}
 	xl_unsynced = true;
 	uint64_t full = used / BLK;
-	if (full && used % BLK)
-		memcpy(w->win, w->win + full * BLK, BLK);
+	if (used % BLK)
+		memcpy(other, win + full * BLK, BLK);
 	w->win_first += full;
-	memset(w->win + used % BLK, 0, n * BLK - used % BLK);
-	return 0;
+	w->cur = 1 - w->cur;
+	w->npages = (uint32_t)n;
+	return r < 0 ? (xl_wait(w), r) : 0;
 }
 
 /* Put bytes at w's tail, writing the window out each time it fills. */
@@ -232,7 +262,7 @@ static int put(struct writer *w, const void *p, uint64_t n)
 			continue;
 		}
 		uint64_t k = MIN(n, (uint64_t)WIN_PAGES * BLK - at);
-		memcpy(w->win + at, s, k);
+		memcpy(w->buf[w->cur] + at, s, k);
 		w->tail += k, s += k, n -= k;
 	}
 	return 0;
@@ -269,8 +299,11 @@ int xl_put_records(struct writer *w, const uint8_t *buf, size_t n)
 int xl_win_load(struct writer *w)
 {
 	w->win_first = w->tail / BLK;
-	if (w->tail % BLK && xl_blocks_io(DISK_OP_READ, w->slot, w->win_first, w->win, 1) < 0)
+	w->cur = 0;
+	w->nids = w->npages = 0;
+	memset(w->buf[1], 0, WIN_PAGES * BLK);
+	if (w->tail % BLK && xl_blocks_io(DISK_OP_READ, w->slot, w->win_first, w->buf[0], 1) < 0)
 		return -1;
-	memset(w->win + w->tail % BLK, 0, WIN_PAGES * BLK - w->tail % BLK);
+	memset(w->buf[0] + w->tail % BLK, 0, WIN_PAGES * BLK - w->tail % BLK);
 	return 0;
 }
