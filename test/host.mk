@@ -40,8 +40,8 @@ HOST_TEST_DEPS_http := $(filter-out user/srv/httpd/main.c,$(wildcard user/srv/ht
 	common/fmt.c common/string.c
 HOST_TEST_DEPS_httpcache := $(HOST_TEST_DEPS_http)
 
-# kvd's engine: every file of user/srv/kvd but its Exo main (exo.c).
-KVD_ENGINE_SRCS := $(filter-out user/srv/kvd/exo.c,$(wildcard user/srv/kvd/*.c))
+# kvd's engine: every file of user/srv/kvd but its Exo runner (exo*.c).
+KVD_ENGINE_SRCS := $(filter-out user/srv/kvd/exo%.c,$(wildcard user/srv/kvd/*.c))
 HOST_TEST_DEPS_kvd := $(KVD_ENGINE_SRCS) common/string.c common/fmt.c
 HOST_TEST_DEPS_kvd_cmds := $(HOST_TEST_DEPS_kvd)
 HOST_TEST_DEPS_kvd_dict := $(HOST_TEST_DEPS_kvd)

@@ -2,13 +2,14 @@
  * kvd on Exo: the Redis-protocol engine (user/srv/kvd/kvd.h) served over
  * TCP by the appliance library OS (lib/appl/appl.h).
  *
- *   kvd [--port N] [--disk [--format]] [name value ...]
+ *   kvd [--port N] [--disk | --aof-dev xn|fs] [--format] [name value ...]
  *
  * listens on N (6379) and CONFIG SETs each pair. --disk keeps the
- * append-only log on the disk's file system (lib/fs through XN, mounted by
- * lib/appl/disk.c) as /kvd/appendonly.aof, replayed at start with a torn
- * tail cut off; --format first lays XN and an empty file system on a disk
- * that has none (erasing it). "appendonly yes" then turns the log on.
+ * append-only log on the disk, replayed at start (exo_log.h): --aof-dev xn
+ * on blocks kvd owns through XN (exo_log_xn.c), --aof-dev fs as a file of
+ * the disk's file system (exo_log_fs.c); --disk alone takes AOF_DEFAULT.
+ * --format first lays XN (and for fs an empty file system) on a disk that
+ * has none (erasing it). "appendonly yes" then turns the log on.
  *
  * One event loop serves every client. A readable client's bytes are fed to
  * the engine as they come; the replies the engine produces meanwhile are
@@ -25,7 +26,7 @@
  *
  * Hooks: time is milliseconds since boot (no wall clock yet), memory is
  * lib/appl's slab allocator, randomness an xorshift seeded with the TSC.
- * The log hooks (with --disk) are lib/fs calls, synchronous: an fsync
+ * The log hooks (with --disk) are the backend's, synchronous: an fsync
  * holds the loop while the disk works, as a single-threaded Redis would
  * with appendfsync always. Without --disk there are none, and SAVE says
  * there is nowhere to save.
@@ -33,14 +34,10 @@
 #include <inc/net.h>
 #include <lib/appl/appl.h>
 #include <lib/base/libos.h>
-#include <lib/fs/fs.h>
 #include <lib/net/tcpnet.h>
-#include <user/srv/kvd/kvd.h>
+#include <user/srv/kvd/exo_log.h>
 
-#define LOG_DIR "/kvd"
-#define LOG_PATH "/kvd/appendonly.aof"
-#define TMP_PATH "/kvd/appendonly.aof.tmp"
-
+#define AOF_DEFAULT exo_log_xn /* --disk without --aof-dev: the faster (doc/kvd.md) */
 #define READ_CHUNK 16384                     /* bytes per tcp_recv */
 #define READ_TURN (256 * 1024)               /* bytes read per client per turn */
 #define OUT_PAUSE (1024 * 1024)              /* stop reading above this */
@@ -58,6 +55,7 @@ struct client {
 };
 
 static struct kvd *kv;
+static const struct exo_log *aof; /* where the log goes; NULL: nowhere */
 static struct client *current; /* the client being fed */
 static uint64_t rng_state;
 static uint8_t inbuf[READ_CHUNK];
@@ -135,162 +133,6 @@ static void exo_close(void *ctx UNUSED, void *conn)
 static void exo_shutdown(void *ctx UNUSED)
 {
 	appl_stop();
-}
-
-/* --- the append-only log on lib/fs ---
- * Appends collect in log_buf and reach the file system when the engine
- * syncs (appendfsync always: before the replies leave) and at every tick
- * (100 ms), so a burst of single-command events costs one lib/fs write,
- * not one each: the engine's own promise (log_append is not durable,
- * log_sync is) is kept, and with everysec a power cut still loses at most
- * the last second. */
-#define LOG_BUF_FLUSH (256 * 1024) /* write out early past this */
-static struct fs *fs;
-static struct fs_file *log_file, *tmp_file;
-static uint8_t *log_buf;
-static size_t log_len, log_cap;
-static bool log_failed;
-
-static int write_all(struct fs_file *f, const void *buf, size_t n)
-{
-	const uint8_t *p = buf;
-	while (n) {
-		long r = fs_write(fs, f, p, n);
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-/* The buffered appends to the file system: 0 or -1. */
-static int log_flush(void)
-{
-	if (!log_len)
-		return log_failed ? -1 : 0;
-	if (write_all(log_file, log_buf, log_len) < 0) {
-		log_failed = true;
-		return -1;
-	}
-	log_len = 0;
-	log_failed = false;
-	return 0;
-}
-
-static int exo_log_append(void *ctx UNUSED, const void *buf, size_t n)
-{
-	if (log_len + n > log_cap) {
-		size_t cap = MAX(log_cap * 2, (size_t)65536);
-		while (cap < log_len + n)
-			cap *= 2;
-		uint8_t *p = appl_alloc(cap);
-		if (!p)
-			return log_flush() < 0 ? -1 : write_all(log_file, buf, n);
-		memcpy(p, log_buf, log_len);
-		appl_free(log_buf);
-		log_buf = p;
-		log_cap = cap;
-	}
-	memcpy(log_buf + log_len, buf, n);
-	log_len += n;
-	return log_len >= LOG_BUF_FLUSH ? log_flush() : 0;
-}
-
-static int exo_log_sync(void *ctx UNUSED)
-{
-	if (log_flush() < 0)
-		return -1;
-	return fs_fsync(fs, log_file) < 0 ? -1 : 0;
-}
-
-static int exo_rewrite_begin(void *ctx UNUSED)
-{
-	if (log_flush() < 0) /* what came before belongs to the old log */
-		return -1;
-	return fs_open(fs, TMP_PATH, FS_O_WRONLY | FS_O_CREAT | FS_O_TRUNC, 0644, &tmp_file) < 0
-		       ? -1
-		       : 0;
-}
-
-static int exo_rewrite_append(void *ctx UNUSED, const void *buf, size_t n)
-{
-	return write_all(tmp_file, buf, n);
-}
-
-static int exo_rewrite_commit(void *ctx UNUSED)
-{
-	int r = fs_fsync(fs, tmp_file);
-	fs_close(fs, tmp_file);
-	tmp_file = NULL;
-	if (r < 0 || fs_rename(fs, TMP_PATH, LOG_PATH) < 0 || fs_sync(fs) < 0) {
-		fs_unlink(fs, TMP_PATH);
-		return -1;
-	}
-	struct fs_file *f;
-	if (fs_open(fs, LOG_PATH, FS_O_WRONLY | FS_O_APPEND, 0, &f) < 0)
-		return -1;
-	fs_close(fs, log_file);
-	log_file = f;
-	return 0;
-}
-
-static void exo_rewrite_abort(void *ctx UNUSED)
-{
-	if (tmp_file)
-		fs_close(fs, tmp_file);
-	tmp_file = NULL;
-	fs_unlink(fs, TMP_PATH);
-}
-
-/* Replay the log (a torn tail is cut off); 0, or -1 when it is damaged. */
-static int recover(void)
-{
-	struct fs_file *f;
-	if (fs_open(fs, LOG_PATH, FS_O_RDONLY, 0, &f) < 0)
-		return 0; /* no log yet */
-	static uint8_t buf[64 * 1024];
-	long long total = 0;
-	long r;
-	while ((r = fs_read(fs, f, buf, sizeof(buf))) > 0) {
-		total += r;
-		if (kvd_load(kv, buf, (size_t)r) < 0)
-			break;
-	}
-	fs_close(fs, f);
-	const char *why = NULL;
-	long long valid = kvd_load_end(kv, &why);
-	if (r < 0 || valid < 0) {
-		printf("kvd: %s is damaged: %s\n", LOG_PATH, r < 0 ? "read error" : why);
-		return -1;
-	}
-	if (valid < total) {
-		printf("kvd: cutting a torn tail of %lld bytes off %s\n", total - valid, LOG_PATH);
-		if (fs_truncate(fs, LOG_PATH, (uint64_t)valid) < 0 || fs_sync(fs) < 0)
-			return -1;
-	}
-	printf("kvd: loaded %lld bytes of log\n", valid);
-	return 0;
-}
-
-/* Mount the disk's file system and open the log for appending. */
-static int open_log(bool format)
-{
-	int r = appl_fs_mount(format, &fs);
-	if (r < 0) {
-		printf("kvd: no file system on the disk (error %d)%s\n", r,
-		       r == -ENODEV && !format ? "; --format lays one on a new disk" : "");
-		return -1;
-	}
-	r = fs_mkdir(fs, LOG_DIR, 0755);
-	if (r < 0 && r != -EEXIST)
-		return -1;
-	r = fs_open(fs, LOG_PATH, FS_O_WRONLY | FS_O_CREAT | FS_O_APPEND, 0644, &log_file);
-	if (r < 0) {
-		printf("kvd: cannot open %s: error %d\n", LOG_PATH, r);
-		return -1;
-	}
-	return 0;
 }
 
 static void exo_log_line(void *ctx UNUSED, const char *line)
@@ -404,8 +246,8 @@ static void on_timer(struct appl_conn *ac UNUSED)
 
 static void tick(void *arg UNUSED)
 {
-	if (log_file)
-		log_flush(); /* a failure is retried next time; the engine's sync reports it */
+	if (aof)
+		aof->flush(); /* a failure is retried next time; the engine's sync reports it */
 	kvd_tick(kv);
 }
 
@@ -428,6 +270,17 @@ int main(int argc, char **argv)
 		} else if (argi < argc && !strcmp(argv[argi], "--disk")) {
 			disk = true;
 			argi++;
+		} else if (argi + 1 < argc && !strcmp(argv[argi], "--aof-dev")) {
+			const char *d = argv[argi + 1];
+			aof = !strcmp(d, "xn")   ? &exo_log_xn
+			      : !strcmp(d, "fs") ? &exo_log_fs
+						 : NULL;
+			if (!aof) {
+				printf("kvd: --aof-dev %s: want xn or fs\n", d);
+				return 2;
+			}
+			disk = true;
+			argi += 2;
 		} else if (argi < argc && !strcmp(argv[argi], "--format")) {
 			format = true;
 			argi++;
@@ -439,6 +292,8 @@ int main(int argc, char **argv)
 		printf("kvd: --format needs --disk\n");
 		return 2;
 	}
+	if (disk && !aof)
+		aof = &AOF_DEFAULT;
 	rng_state = rdtsc() | 1;
 	int r = appl_init();
 	if (r < 0) {
@@ -456,15 +311,15 @@ int main(int argc, char **argv)
 		.shutdown = exo_shutdown,
 		.log_line = exo_log_line,
 	};
-	if (disk) {
-		if (open_log(format) < 0)
+	if (aof) {
+		if (aof->open(format) < 0)
 			return 1;
-		h.log_append = exo_log_append;
-		h.log_sync = exo_log_sync;
-		h.rewrite_begin = exo_rewrite_begin;
-		h.rewrite_append = exo_rewrite_append;
-		h.rewrite_commit = exo_rewrite_commit;
-		h.rewrite_abort = exo_rewrite_abort;
+		h.log_append = aof->append;
+		h.log_sync = aof->sync;
+		h.rewrite_begin = aof->rewrite_begin;
+		h.rewrite_append = aof->rewrite_append;
+		h.rewrite_commit = aof->rewrite_commit;
+		h.rewrite_abort = aof->rewrite_abort;
 	}
 	kv = kvd_new(&h);
 	if (!kv) {
@@ -478,7 +333,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (disk && recover() < 0)
+	if (aof && aof->recover(kv) < 0)
 		return 1;
 	struct appl_listener *l = appl_listen(port, 1024, &ops, NULL, &r);
 	if (!l) {
@@ -514,12 +369,7 @@ int main(int argc, char **argv)
 	       (unsigned long)ts->in_cookies_bad, (unsigned long)ts->conns_created,
 	       (unsigned long)ts->conns_freed, (unsigned long)ni.ni_rx_full);
 	kvd_destroy(kv);
-	if (disk) {
-		if (log_flush() < 0 || fs_fsync(fs, log_file) < 0)
-			printf("kvd: the last appends did not reach the disk\n");
-		fs_close(fs, log_file);
-		int u = appl_fs_unmount();
-		printf("kvd: file system %s\n", u < 0 ? "not unmounted cleanly" : "unmounted");
-	}
+	if (aof)
+		aof->close();
 	return r < 0 ? 1 : 0;
 }
