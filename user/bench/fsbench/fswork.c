@@ -26,6 +26,7 @@ static void counts_since(const struct fsw_counts *before, struct fsw_counts *del
 	delta->writes = now.writes - before->writes;
 	delta->flushes = now.flushes - before->flushes;
 	delta->journal = now.journal - before->journal;
+	delta->checked = now.checked - before->checked;
 }
 
 /* dir + "/" + name + (number, 6 digits, if num >= 0) */
@@ -52,7 +53,8 @@ static void stamp_small(unsigned i)
 
 static int small_ok(unsigned i)
 {
-	return small_buf[0] == (SMALL_STAMP | i) && small_buf[FSW_SMALL / 8 - 1] == ~(SMALL_STAMP | i);
+	return small_buf[0] == (SMALL_STAMP | i) &&
+	       small_buf[FSW_SMALL / 8 - 1] == ~(SMALL_STAMP | i);
 }
 
 static void pass_create(const char *dir, unsigned nfiles)
@@ -207,8 +209,8 @@ static void pass_read_big(const char *path, unsigned mib, uint8_t *big, uint64_t
 void fsw_run(const char *dir, unsigned nfiles, unsigned big_mib, uint8_t *big, uint64_t chunk)
 {
 	char path[FSW_PATH_MAX];
-	if (nfiles < 1 || nfiles > FSW_FILES_MAX || big_mib < 1 || chunk < 4096 ||
-	    chunk % 4096 || MIB % chunk)
+	if (nfiles < 1 || nfiles > FSW_FILES_MAX || big_mib < 1 || chunk < 4096 || chunk % 4096 ||
+	    MIB % chunk)
 		fsw_fail("arguments out of range", dir, -22 /* EINVAL */);
 	for (unsigned i = 0; i < FSW_SMALL / 8; i++)
 		small_buf[i] = 0x0101010101010101ull * (i & 0xff);

@@ -39,10 +39,12 @@
 #define FSW_PATH_MAX 128         /* a path fsw_run builds: dir + "/big" or "/f" + 6 digits */
 
 /* Device requests since boot, as the guest's block layer counts them, and
- * the journal's commits where the side can count them (Linux: jbd2's
- * transactions; Exo: 0, lib/fs keeps no count - its flushes show them). */
+ * what each side can count of its file system's own work (0 where it
+ * cannot): journal commits (Linux: jbd2's transactions; lib/fs keeps no
+ * count, its flushes show them) and metadata updates checked (Exo: XN's
+ * UDF checks, disk_info's di_xn_checked). */
 struct fsw_counts {
-	uint64_t reads, writes, flushes, journal;
+	uint64_t reads, writes, flushes, journal, checked;
 };
 
 int fsw_create(const char *path); /* open(O_WRONLY | O_CREAT | O_TRUNC, 0644) */

@@ -5,7 +5,8 @@
  * tree). The work is fswork.c's, shared with the Linux guest's lbench; this
  * file supplies its hooks over lib/posix (lib/fs on XN), then prints
  *   BENCH <row> <cycles per operation> <cycles for the pass> <operations>
- *   FSIO <row> reads <n> writes <n> flushes <n>   (the disk's own counters)
+ *   FSIO <row> reads <n> writes <n> flushes <n> checked <n>
+ * (the disk's own counters; checked: metadata updates XN's UDFs checked)
  * for each row and "BENCH done tsc_hz N". Defaults: 10,000 files, 64 MiB,
  * 1,024 KiB per write and read. Then it checks what the run left: lib/fs's
  * fsck in the guest (the host's tools/fsck knows only lib/fs's trees, and
@@ -81,12 +82,11 @@ static void evictor_make(void)
 	struct bpf_load_error err;
 	struct xn_root_info root;
 	struct disk_info di;
-	long type = xnudf_register("fsbench-table", bpfobj_xn_table_udf,
-				   bpfobj_xn_table_udf_end, NULL, &err);
+	long type = xnudf_register("fsbench-table", bpfobj_xn_table_udf, bpfobj_xn_table_udf_end,
+				   NULL, &err);
 	long r = type;
 	if (type < 0 || (r = sys_xn_root_create("fsbench-evict", (uint64_t)type, CAP_SELF)) < 0 ||
-	    (r = sys_xn_root_lookup("fsbench-evict", &root)) < 0 ||
-	    (r = sys_disk_info(&di)) < 0 ||
+	    (r = sys_xn_root_lookup("fsbench-evict", &root)) < 0 || (r = sys_disk_info(&di)) < 0 ||
 	    (r = sys_xn_free_map(0, di.di_xn_blocks, free_map)) < 0)
 		fsw_fail("the evictor's tree", "(xn)", -errno_from_exo(r));
 	/* the highest free blocks, away from where lib/fs allocates */
@@ -216,7 +216,7 @@ void fsw_counts(struct fsw_counts *out)
 	struct disk_info di;
 	if (sys_disk_info(&di) < 0)
 		fsw_fail("disk_info", "", -EIO);
-	*out = (struct fsw_counts){ di.di_reads, di.di_writes, di.di_flushes, 0 };
+	*out = (struct fsw_counts){ di.di_reads, di.di_writes, di.di_flushes, 0, di.di_xn_checked };
 }
 
 uint64_t fsw_clock(void)
@@ -227,8 +227,8 @@ uint64_t fsw_clock(void)
 void fsw_report(const char *row, uint64_t cycles, uint64_t ops, const struct fsw_counts *io)
 {
 	printf("BENCH %s %lu %lu %lu\n", row, cycles / ops, cycles, ops);
-	printf("FSIO %s reads %lu writes %lu flushes %lu\n", row, io->reads, io->writes,
-	       io->flushes);
+	printf("FSIO %s reads %lu writes %lu flushes %lu checked %lu\n", row, io->reads, io->writes,
+	       io->flushes, io->checked);
 }
 
 static uint64_t xn_free(void)
