@@ -1,7 +1,7 @@
 /*
  * fsbench [NFILES [BIG_MIB [CHUNK_KIB]]]: Exo's side of the file-system rows
  * of `make bench-fs` (tools/bench-fs boots it as the first env, with DISK=
- * a fresh image made by tools/mkfs, so it holds the key that dominates the
+ * a fresh image made by tools/fs/mkfs.c, so it holds the key that dominates the
  * tree). The work is fswork.c's, shared with the Linux guest's lbench; this
  * file supplies its hooks over lib/posix (lib/fs on XN), then prints
  *   BENCH <row> <cycles per operation> <cycles for the pass> <operations>
@@ -278,7 +278,7 @@ int main(int argc, char **argv)
 	struct xn_root_info ri;
 	if (sys_disk_info(&di) < 0 || di.di_xn != XN_STATE_MOUNTED ||
 	    sys_xn_root_lookup(FS_SHARE_ROOT, &ri) < 0)
-		fsw_fail("no file system", "(boot with DISK= an image made by tools/mkfs)",
+		fsw_fail("no file system", "(boot with DISK= an image made by build/tools/mkfs)",
 			 -ENODEV);
 	uint64_t free_before = xn_free();
 	evictor_make();
