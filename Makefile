@@ -6,6 +6,7 @@
 #   make iso        a GRUB-bootable image, build/exo.iso
 #   make bench      benchmarks (see doc/bench)
 #   make bench-smoke  both benchmark programs with tiny counts
+#   make bench-fs   only the file-system rows, lib/fs beside ext4 (doc/bench)
 #   make host-tests just the host unit tests
 #   make conformance  Redis's own test suite against kvd on the host (doc/kvd.md)
 #   make dpf-bench  the packet-filter demux benchmark on the host (doc/dpf.md)

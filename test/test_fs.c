@@ -362,6 +362,102 @@ TEST(fs, fragmented_file)
 	finish(fs);
 }
 
+/* Read-ahead (fsdev's prefetch hook): a read of several blocks names the
+ * file's next blocks - stamped with their file block number here - in
+ * order, within one extent and within the read; a hint that fails or
+ * covers less changes nothing read. */
+static struct fsdev spy_dev;
+static uint64_t spy_lo, spy_hi, spy_calls, spy_bad;
+static long spy_result;
+
+static long spy_prefetch(void *ctx, uint64_t blk, uint64_t count)
+{
+	spy_calls++;
+	uint32_t first = 0;
+	for (uint64_t i = 0; i < count; i++) {
+		const uint8_t *b = spy_dev.map(ctx, blk + i);
+		uint32_t lblk;
+		if (!b) {
+			spy_bad++;
+			continue;
+		}
+		memcpy(&lblk, b, 4);
+		if (i == 0)
+			first = lblk;
+		if (lblk != first + i || lblk < spy_lo || lblk > spy_hi)
+			spy_bad++;
+	}
+	return spy_result ? spy_result : (long)(count > 3 ? 3 : count);
+}
+
+static void stamped_write(struct fs *fs, struct fs_file *f, uint32_t lblk)
+{
+	uint8_t blk[FS_BLOCK];
+	memset(blk, (int)(lblk * 7), sizeof(blk));
+	memcpy(blk, &lblk, 4);
+	CHECK_EQ(fs_pwrite(fs, f, blk, sizeof(blk), (uint64_t)lblk * FS_BLOCK), FS_BLOCK);
+}
+
+/* reads [off, off + len) of path through the spy; 0 if every byte is right */
+static int spy_read(struct fs *fs, const char *path, uint64_t off, size_t len, uint64_t size)
+{
+	static uint8_t buf[64 * FS_BLOCK];
+	struct fs_file *f;
+	CHECK_EQ(fs_open(fs, path, FS_O_RDONLY, 0, &f), 0);
+	spy_lo = off / FS_BLOCK, spy_hi = (off + len - 1) / FS_BLOCK;
+	long n = fs_pread(fs, f, buf, len, off);
+	fs_close(fs, f);
+	uint64_t want = off >= size ? 0 : (size - off < len ? size - off : len);
+	if (n != (long)want)
+		return 1;
+	for (uint64_t p = off; p < off + want; p++) {
+		uint32_t lblk = (uint32_t)(p / FS_BLOCK), in = (uint32_t)(p % FS_BLOCK);
+		uint8_t expect = in < 4 ? (uint8_t)(lblk >> (8 * in)) : (uint8_t)(lblk * 7);
+		if (buf[p - off] != expect)
+			return 1;
+	}
+	return 0;
+}
+
+TEST(fs, read_ahead_hints)
+{
+	struct fs *fs = setup(4096);
+	struct fs_file *c, *a, *b;
+	CHECK_EQ(fs_open(fs, "/contig", FS_O_RDWR | FS_O_CREAT, 0644, &c), 0);
+	CHECK_EQ(fs_open(fs, "/a", FS_O_RDWR | FS_O_CREAT, 0644, &a), 0);
+	CHECK_EQ(fs_open(fs, "/b", FS_O_RDWR | FS_O_CREAT, 0644, &b), 0);
+	for (uint32_t i = 0; i < 40; i++)
+		stamped_write(fs, c, i);
+	for (uint32_t i = 0; i < 40; i++) { /* interleaved: short extents */
+		stamped_write(fs, a, i);
+		stamped_write(fs, b, i);
+		if (i % 3 == 0)
+			stamped_write(fs, c, 40 + i / 3); /* and contig grows elsewhere */
+	}
+	fs_close(fs, c), fs_close(fs, a), fs_close(fs, b);
+	CHECK_EQ(fs_unmount(fs), 0);
+	spy_dev = xnsim_dev(x);
+	spy_dev.now = fsh_now;
+	spy_dev.prefetch = spy_prefetch;
+	CHECK_EQ(fs_mount(&fs, &spy_dev), 0);
+	uint64_t csize = 54 * FS_BLOCK, asize = 40 * FS_BLOCK;
+	for (int fail = 0; fail < 2; fail++) {
+		spy_result = fail ? -EIO : 0;
+		spy_calls = 0;
+		CHECK_EQ(spy_read(fs, "/contig", 0, csize, csize), 0);
+		CHECK(spy_calls > 0);
+		CHECK_EQ(spy_read(fs, "/contig", 5 * FS_BLOCK + 100, 30 * FS_BLOCK, csize), 0);
+		CHECK_EQ(spy_read(fs, "/contig", 50 * FS_BLOCK + 9, 10 * FS_BLOCK, csize), 0);
+		CHECK_EQ(spy_read(fs, "/a", 0, asize, asize), 0);
+		CHECK_EQ(spy_read(fs, "/b", 3 * FS_BLOCK - 1, 2, asize), 0);
+		spy_calls = 0;
+		CHECK_EQ(spy_read(fs, "/a", 7 * FS_BLOCK, 100, asize), 0);
+		CHECK_EQ(spy_calls, 0); /* one block: no hint */
+	}
+	CHECK_EQ(spy_bad, 0);
+	finish(fs);
+}
+
 TEST(fs, full_disk_keeps_what_was_written)
 {
 	struct fs *fs = setup(1024); /* 4 MiB */

@@ -44,8 +44,9 @@ fscrashtest: all
 
 # The disk the system boots with (make run attaches it): /bin (every
 # program), /etc, /home, /README, /www, made by mkfs with lib/fs's UDFs in
-# XN's type blocks. DISK_MIB sizes it.
-DISK_MIB ?= 96
+# XN's type blocks. DISK_MIB sizes it (/bin alone, every program, is over
+# 60 MiB).
+DISK_MIB ?= 128
 FS_UDF_OBJS := $(BUILD)/bpf/fs_udf_super.o $(BUILD)/bpf/fs_udf_dir.o $(BUILD)/bpf/fs_udf_extmap.o
 $(BUILD)/disk.img: $(BUILD)/tools/mkfs $(BUILD)/tools/fsck $(USER_ELFS) $(FS_UDF_OBJS) \
 		tools/fs/disk-README $(wildcard user/srv/httpd/www/*)

@@ -20,7 +20,8 @@
  * a tenth or a twentieth of ROUNDS. A small ROUNDS is a smoke run. The program
  * is built static on the host and started by the initramfs's /init.
  *
- * "lbench disk ROUNDS" runs the disk rows instead (bench_disk below).
+ * "lbench disk ROUNDS" runs the disk rows instead (bench_disk below), "lbench
+ * fs NFILES BIG_MIB CHUNK_KIB" the file-system rows (lfs.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +47,8 @@
 #define PAGE 4096UL
 #define VM_PAGES 100 /* Appel & Li's N for prot100, unprot100, appel2 */
 #define NOP_PATH "/nop" /* the tiny static program fork_exec_wait runs */
+
+int bench_fs(int argc, char **argv, uint64_t tsc_hz); /* lfs.c */
 
 static uint64_t *samples;
 
@@ -653,7 +656,8 @@ static void bench_disk(int rounds)
 int main(int argc, char **argv)
 {
 	int disk = argc > 1 && strcmp(argv[1], "disk") == 0;
-	if (disk) {
+	int fs = argc > 1 && strcmp(argv[1], "fs") == 0;
+	if (disk || fs) {
 		argc--;
 		argv++;
 	}
@@ -678,6 +682,8 @@ int main(int argc, char **argv)
 	/* a short calibration for a smoke run, a longer one otherwise */
 	uint64_t tsc_hz = calibrate_tsc(rounds < 100 ? 20 : 200);
 
+	if (fs)
+		return bench_fs(argc, argv, tsc_hz);
 	if (disk) {
 		bench_disk(rounds > 4000 ? 4000 : rounds);
 		printf("BENCH done tsc_hz %lu\n", (unsigned long)tsc_hz);

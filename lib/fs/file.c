@@ -89,6 +89,7 @@ struct find {
 	uint64_t lblk;
 	uint32_t phys;      /* the block mapping lblk, 0: a hole */
 	uint64_t next_lblk; /* first mapped file block after lblk (UINT64_MAX: none) */
+	uint64_t run;       /* blocks of phys's extent from lblk on */
 	struct slot grow;   /* an extent ending just before lblk, blk 0: none */
 	uint32_t grow_end;  /* its disk end */
 	uint32_t last_end;  /* disk end of the extent with the highest lblk */
@@ -103,6 +104,7 @@ static int find_fn(struct fs *fs, struct slot s, const struct fs_extent *e, void
 		return 0;
 	if (f->lblk >= e->lblk && f->lblk - e->lblk < e->len) {
 		f->phys = e->start + (uint32_t)(f->lblk - e->lblk);
+		f->run = e->len - (f->lblk - e->lblk);
 		return 1;
 	}
 	if (e->lblk > f->lblk && e->lblk < f->next_lblk)
@@ -225,6 +227,7 @@ long file_read(struct fs *fs, struct fs_node *n, void *buf, size_t len, uint64_t
 		return 0;
 	len = (size_t)MIN((uint64_t)len, size - off);
 	size_t done = 0;
+	uint64_t last = (off + len - 1) >> FS_BLOCK_SHIFT, ahead = 0; /* read ahead below ahead */
 	while (done < len) {
 		uint64_t pos = off + done, lblk = pos >> FS_BLOCK_SHIFT;
 		uint32_t in = pos & (FS_BLOCK - 1);
@@ -233,6 +236,13 @@ long file_read(struct fs *fs, struct fs_node *n, void *buf, size_t len, uint64_t
 		int r = find(fs, n, lblk, &f);
 		if (r < 0)
 			return r;
+		/* a read of several blocks: ask the device for the rest of this
+		 * extent that the read needs at once, not a block at a time */
+		if (f.phys && lblk >= ahead && last > lblk && fs->dev.prefetch) {
+			long got = fs->dev.prefetch(fs->dev.d_ctx, f.phys,
+						    MIN(last - lblk + 1, f.run));
+			ahead = lblk + (got > 0 ? (uint64_t)got : 1);
+		}
 		const uint8_t *b = f.phys ? meta_map(fs, f.phys) : fs->zero;
 		if (!b)
 			return -EIO;

@@ -74,6 +74,11 @@ struct fsdev {
 	/* fsck only: whether a claimed block was ever initialised (NULL: unknown) */
 	bool (*initialised)(void *ctx, uint64_t blk);
 	uint64_t (*now)(void *ctx); /* ns since the epoch, for timestamps (NULL: 0) */
+	/* read-ahead (NULL: none): data blocks [blk, blk + count) of one extent
+	 * will be mapped next, in order; start reading them together. Returns
+	 * how many from blk on it covered (>= 1), or a negative errno - only a
+	 * hint: map still reads, and reports, whatever did not arrive */
+	long (*prefetch)(void *ctx, uint64_t blk, uint64_t count);
 };
 
 /* Memory for the file system's own tables; each platform supplies these

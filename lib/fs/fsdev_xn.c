@@ -55,6 +55,8 @@
 
 #define DATA_SLOTS 64  /* cached data blocks: a map() pointer lives this many reads */
 #define WRITES_MAX 24  /* our writes in flight, under DISK_REQS_PER_ENV */
+#define AHEAD_MAX 24   /* read-ahead in flight (with our writes, at most
+			* DISK_REQS_PER_ENV); under DATA_SLOTS, so map() pointers live on */
 #define NO_BLOCK UINT64_MAX
 
 struct meta {
@@ -326,6 +328,54 @@ static const void *xn_map(void *ctx, uint64_t blk)
 	x->slots[s].blk = blk;
 	x->st.data_reads++;
 	return x->slots[s].page;
+}
+
+/* Is blk in the kernel's registry (a metadata block, or a data block some
+ * env registered)? Then map() must bind it, not read the disk. */
+static bool registered(uint64_t blk)
+{
+	const volatile struct bc_entry *reg = (const volatile struct bc_entry *)UBCACHE;
+	for (int i = 0; i < BC_ENTRIES; i++)
+		if (reg[i].be_state && reg[i].be_block == blk)
+			return true;
+	return false;
+}
+
+/* Read-ahead: the data blocks of an extent map() will be asked for next,
+ * read into slots AHEAD_MAX at a time in one wait, where map() would read
+ * them one by one. Blocks we hold already, or that map() would bind from
+ * the registry, are left to map(); a read that fails leaves its slot
+ * empty, so map() reads the block again and reports the error. */
+static long xn_prefetch(void *ctx, uint64_t blk, uint64_t count)
+{
+	struct xdev *x = ctx;
+	long id[AHEAD_MAX];
+	uint64_t bl[AHEAD_MAX];
+	int sl[AHEAD_MAX], n = 0;
+	count = MIN(count, (uint64_t)MIN(AHEAD_MAX, DISK_REQS_PER_ENV - x->ninflight));
+	if (count == 0 || blk < x->first_data || blk >= x->nblocks || count > x->nblocks - blk)
+		return -EINVAL;
+	for (uint64_t b = blk; b < blk + count; b++) {
+		bool hit;
+		if (slot_find(x, b) >= 0 || meta_find(x, b) || registered(b))
+			continue;
+		int s = slot_get(x, b, &hit);
+		if (s < 0)
+			break;
+		long r = sys_disk_io(DISK_OP_READ, b, (uint64_t)x->slots[s].page, x->cap);
+		if (r < 0)
+			break; /* the slot stays empty: map() reads b itself */
+		id[n] = r, bl[n] = b, sl[n++] = s;
+	}
+	int err = 0;
+	for (int i = 0; i < n; i++) {
+		if (wait_id(id[i]) == 0)
+			x->slots[sl[i]].blk = bl[i];
+		else
+			err = -EIO;
+		x->st.data_reads++;
+	}
+	return err ? err : (long)count;
 }
 
 /* --- updates ---------------------------------------------------------------------- */
@@ -606,7 +656,8 @@ int fsdev_xn_open(struct fsdev *dev, uint64_t cap)
 			       .data_barrier = xn_data_barrier,
 			       .is_free = xn_is_free,
 			       .root = xn_root,
-			       .root_create = xn_root_create };
+			       .root_create = xn_root_create,
+			       .prefetch = xn_prefetch };
 	return 0;
 }
 
