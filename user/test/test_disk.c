@@ -143,10 +143,16 @@ static void raw_page_given_away(void)
 		uint64_t ppn = ppn_of(p);
 		long id = sys_disk_io(DISK_OP_READ, PAT_BASE, (uint64_t)p, CAP_SELF);
 		long f = sys_page_free(ppn, CAP_SELF);
+		/* the owner before the flags: the device may finish (and the
+		 * page be freed) between the two reads, and read the other way
+		 * round a clean completion would look like an orphan with the
+		 * wrong owner */
+		envid_t owner = upages[ppn].pg_owner;
+		__asm__ volatile("" ::: "memory");
 		uint8_t flags = upages[ppn].pg_flags;
 		if (flags & PG_ORPHAN) {
 			orphaned++;
-			bad += !(flags & PG_PINNED) || upages[ppn].pg_owner != PAGE_OWNER_KERNEL;
+			bad += !(flags & PG_PINNED) || owner != PAGE_OWNER_KERNEL;
 		}
 		bad += id < 0 || f < 0;
 		/* a message may end the wait early: the request is still in flight */
