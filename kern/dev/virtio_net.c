@@ -361,8 +361,8 @@ bool virtio_net_tx_kick(void)
  * pseudo-header's, folded into the field. false if it does not fit. */
 static bool finish_sum(uint8_t *frame, uint32_t len, uint16_t start, uint16_t off)
 {
-	if (start >= len || off > len - start - 2)
-		return false;
+	if (start >= len || len - start < 2 || off > len - start - 2)
+		return false; /* the device's offsets are outside the frame */
 	uint32_t sum = 0;
 	for (uint32_t i = start; i + 1 < len; i += 2)
 		sum += (uint32_t)frame[i] << 8 | frame[i + 1];
