@@ -133,7 +133,9 @@ struct net_tx_seg {
  *                (IP length, id and checksum, TCP sequence numbers, and
  *                FIN/PSH on the last only, are the device's). Implies
  *                NET_TX_CSUM, with the pseudo-header's sum over the whole
- *                segment's TCP length. Its pieces may be that long too.
+ *                segment's TCP length. Its pieces may be that long too,
+ *                but those copied (not NET_TX_REF) hold NET_FRAME_MAX
+ *                bytes in all at most, as in any frame.
  */
 #define NET_TX_CSUM 0x4
 #define NET_TX_TSO 0x8

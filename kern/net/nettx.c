@@ -182,6 +182,7 @@ static int offload_of(uint32_t flags, unsigned first, unsigned end, uint64_t fra
 static long check(struct env *self, uint64_t n)
 {
 	uint64_t nparts = 0, nframes = 0, frame_len = 0, frame_segs = 0, frame_max = 0;
+	uint64_t frame_copied = 0; /* bytes of the frame copied into the driver's buffer */
 	uint32_t frame_flags = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		const struct net_tx_seg *s = &segs[i];
@@ -198,6 +199,10 @@ static long check(struct env *self, uint64_t n)
 		    s->ts_len > frame_max || ++frame_segs > NET_TX_FRAME_SEGS)
 			return -E_INVAL;
 		frame_len += s->ts_len;
+		/* what is copied goes to the head's buffer, which holds one
+		 * ordinary frame: a segmented frame's payload goes by reference */
+		if (!(s->ts_flags & NET_TX_REF) && (frame_copied += s->ts_len) > NET_FRAME_MAX)
+			return -E_INVAL;
 		if (frame_segs == 1)
 			frame_first[nframes] = (uint16_t)nparts;
 		uint64_t va = s->ts_va, end = s->ts_va + s->ts_len;
@@ -234,7 +239,7 @@ static long check(struct env *self, uint64_t n)
 				return -E_INVAL;
 			frame_first[nframes + 1] = (uint16_t)nparts;
 			nframes++;
-			frame_len = frame_segs = 0;
+			frame_len = frame_segs = frame_copied = 0;
 		}
 	}
 	if (frame_segs)

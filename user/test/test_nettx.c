@@ -524,6 +524,10 @@ static void offloads(uint8_t *buf)
 	seg(0, buf, 54, tso);
 	seg(3, data + 2 * (big / 3), NET_TSO_FRAME_MAX + 1, NET_TX_END | NET_TX_REF);
 	check_eq("tso-piece-too-long", sys_net_send_batch(segs, 4), -E_INVAL);
+	/* copied, the payload would overflow the driver's buffer for the
+	 * headers: only what an ordinary frame holds may be copied */
+	seg(3, data + 2 * (big / 3), big / 3, NET_TX_END);
+	check_eq("tso-copied-too-long", sys_net_send_batch(segs, 4), -E_INVAL);
 	seg(3, data + 2 * (big / 3), big / 3, NET_TX_END | NET_TX_REF);
 	uint64_t frames = ni.ni_tx_frames;
 	check_eq("tso-sent", send_all(4), 0);
