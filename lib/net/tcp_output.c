@@ -67,12 +67,12 @@ int tcp_send_segment(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t d
 	uint32_t psum = 0;
 	int np = 0;
 	uint32_t want = dlen;
-	bool tso = dlen > c->c_mss; /* send_new_data asks it only with st_tso_max */
+	bool tso = st->st_tso_max && dlen > c->c_mss; /* only send_new_data asks it */
 	bool partial = dlen && st->st_csum_offload;
 	if (dlen)
 		np = tcp_sndbuf_pieces(c, seq, &dlen, pieces + 1, tso ? TCP_TSO_PIECES : MAX_PIECES,
 				       partial ? NULL : &psum);
-	tso = dlen > c->c_mss; /* still, with the pieces it could gather */
+	tso = tso && dlen > c->c_mss; /* still, with the pieces it could gather */
 	if (dlen < want)
 		flags &= (uint8_t)~(TCP_FIN | TCP_PSH); /* cut short: the FIN is not next */
 	if (dlen == 0)
