@@ -186,10 +186,6 @@ static void progress(uint64_t *next)
 	*next = now + 5000;
 	struct net_info ni;
 	uint64_t full = sys_net_info(&ni) == 0 ? ni.ni_rx_full : 0;
-	printf("sockecho: offloads %#x: %lu frames sent segmented by the device, %lu received "
-	       "coalesced by the host\n",
-	       net_offloads, (unsigned long)net_stats.tx_tso,
-	       (unsigned long)net_stats.rx_coalesced);
 	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
 	printf("sockecho: at %lu ms: open %lu served %lu; frames in %lu out %lu, tx errors %lu, "
 	       "net_send %lu; ring full %lu; segs in %lu out %lu rexmit %lu rto %lu\n",
@@ -271,6 +267,13 @@ int main(int argc, char **argv)
 	       "coalesced by the host\n",
 	       net_offloads, (unsigned long)net_stats.tx_tso,
 	       (unsigned long)net_stats.rx_coalesced);
+	/* the guest's own share of a round trip (struct net_info): a frame's
+	 * arrival to the next frame sent */
+	uint64_t mhz = ukinfo->ki_tsc_hz / 1000000;
+	if (sys_net_info(&ni) == 0 && ni.ni_turn_count && mhz)
+		printf("sockecho: turnaround %lu us on average over %lu, shortest %lu us\n",
+		       (unsigned long)(ni.ni_turn_cycles / ni.ni_turn_count / mhz),
+		       (unsigned long)ni.ni_turn_count, (unsigned long)(ni.ni_turn_min / mhz));
 	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
 	printf("sockecho: segments retransmitted %lu, timeouts %lu, memory %lu bytes\n",
 	       (unsigned long)ts->out_rexmit_segs, (unsigned long)ts->rto_fired,
