@@ -79,6 +79,8 @@ bool written_map_dirty(void);
 long need_mounted(void);
 /* The catalogue entry named by the user string at uname, or -E_*. */
 long root_named(struct env *e, uint64_t uname, char name[XN_NAME_MAX]);
+/* The same, after checking XN is mounted (need_mounted). */
+long mounted_root(struct env *e, uint64_t uname);
 long tree_check(struct env *e, uint64_t cap, uint16_t root, unsigned rights);
 
 #endif

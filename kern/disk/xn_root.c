@@ -32,6 +32,13 @@ long root_named(struct env *e, uint64_t uname, char name[XN_NAME_MAX])
 	return -E_NOT_FOUND;
 }
 
+long mounted_root(struct env *e, uint64_t uname)
+{
+	char name[XN_NAME_MAX];
+	long r = need_mounted();
+	return r < 0 ? r : root_named(e, uname, name);
+}
+
 long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
 {
 	struct env *e = curenv;
@@ -91,11 +98,7 @@ long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
 long sys_xn_root_lookup(uint64_t uname, uint64_t out)
 {
 	struct env *e = curenv;
-	char name[XN_NAME_MAX];
-	long r = need_mounted();
-	if (r < 0)
-		return r;
-	long at = root_named(e, uname, name);
+	long at = mounted_root(e, uname);
 	if (at < 0)
 		return at;
 	struct xn_root_info ri = { (uint64_t)at, cat[at].r_block, cat[at].r_type, 0,
@@ -121,11 +124,7 @@ long sys_xn_root_lookup(uint64_t uname, uint64_t out)
 long sys_xn_root_remove(uint64_t uname, uint64_t cap)
 {
 	struct env *e = curenv;
-	char name[XN_NAME_MAX];
-	long r = need_mounted();
-	if (r < 0)
-		return r;
-	long at = root_named(e, uname, name);
+	long r, at = mounted_root(e, uname);
 	if (at < 0)
 		return at;
 	uint16_t tree = (uint16_t)(at + 1);

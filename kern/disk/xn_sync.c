@@ -172,11 +172,7 @@ long xn_sync(void)
 long sys_xn_root_sync(uint64_t uname, uint64_t cap)
 {
 	struct env *e = curenv;
-	char name[XN_NAME_MAX];
-	long r = need_mounted();
-	if (r < 0)
-		return r;
-	long at = root_named(e, uname, name);
+	long r, at = mounted_root(e, uname);
 	if (at < 0)
 		return at;
 	if ((r = tree_check(e, cap, (uint16_t)(at + 1), CAP_R)) < 0)
