@@ -311,28 +311,10 @@ static void cmd_hrandfield(struct kvd_client *c)
 		reply_array(c, n);
 	else
 		reply_array(c, with_values ? n * 2 : n);
-	struct dent **all = NULL;
-	size_t total = h->d.used;
-	if (!repeat) { /* distinct: a partial shuffle of every entry */
-		all = mem_must(kv, total * sizeof(*all));
-		struct dict_iter it;
-		size_t i = 0;
-		dict_iter_start(&it, &h->d);
-		for (struct dent *e; (e = dict_iter_next(&it));)
-			all[i++] = e;
-		dict_iter_end(&it);
-	}
+	struct dict_pick pick;
+	dict_pick_start(kv, &h->d, !repeat, &pick);
 	for (long long i = 0; i < n; i++) {
-		struct dent *e;
-		if (repeat) {
-			e = dict_random(kv, &h->d);
-		} else {
-			size_t j =
-				(size_t)i + (size_t)(kv->h.random(kv->h.ctx) % (total - (size_t)i));
-			e = all[j];
-			all[j] = all[i];
-			all[i] = e;
-		}
+		struct dent *e = dict_pick_next(kv, &h->d, &pick, (size_t)i);
 		if (with_values && c->resp == 3)
 			reply_array(c, 2);
 		reply_bulk(c, e->key, e->klen);
@@ -341,8 +323,7 @@ static void cmd_hrandfield(struct kvd_client *c)
 			reply_bulk(c, v->data, v->len);
 		}
 	}
-	if (all)
-		mem_free(kv, all, total * sizeof(*all));
+	dict_pick_end(kv, &pick);
 }
 
 struct cmd cmds_hash[] = {

@@ -200,33 +200,16 @@ static void cmd_srandmember(struct kvd_client *c)
 		reply_bulk(c, e->key, e->klen);
 		return;
 	}
-	if (count < 0) {
-		reply_array(c, -count);
-		for (long long i = 0; i < -count; i++) {
-			struct dent *e = dict_random(kv, &s->d);
-			reply_bulk(c, e->key, e->klen);
-		}
-		return;
-	}
-	size_t total = s->d.used;
-	if (count > (long long)total)
-		count = (long long)total;
-	struct dent **all = mem_must(kv, total * sizeof(*all));
-	struct dict_iter it;
-	size_t k = 0;
-	dict_iter_start(&it, &s->d);
-	for (struct dent *e; (e = dict_iter_next(&it));)
-		all[k++] = e;
-	dict_iter_end(&it);
-	reply_array(c, count);
-	for (long long i = 0; i < count; i++) {
-		size_t j = (size_t)i + (size_t)(kv->h.random(kv->h.ctx) % (total - (size_t)i));
-		struct dent *e = all[j];
-		all[j] = all[i];
-		all[i] = e;
+	bool repeat = count < 0;
+	long long n = repeat ? -count : MIN(count, (long long)s->d.used);
+	reply_array(c, n);
+	struct dict_pick pick;
+	dict_pick_start(kv, &s->d, !repeat, &pick);
+	for (long long i = 0; i < n; i++) {
+		struct dent *e = dict_pick_next(kv, &s->d, &pick, (size_t)i);
 		reply_bulk(c, e->key, e->klen);
 	}
-	mem_free(kv, all, total * sizeof(*all));
+	dict_pick_end(kv, &pick);
 }
 
 enum { OP_INTER, OP_UNION, OP_DIFF };

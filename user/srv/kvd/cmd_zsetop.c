@@ -353,35 +353,17 @@ static void cmd_zrandmember(struct kvd_client *c)
 	if (!repeat && n > (long long)total)
 		n = (long long)total;
 	reply_array(c, scores && c->resp == 2 ? n * 2 : n);
-	struct dent **all = NULL;
-	if (!repeat && n) { /* distinct: a partial shuffle of every member */
-		all = mem_must(kv, total * sizeof(*all));
-		struct dict_iter it;
-		size_t i = 0;
-		dict_iter_start(&it, &z->d);
-		for (struct dent *e; (e = dict_iter_next(&it));)
-			all[i++] = e;
-		dict_iter_end(&it);
-	}
+	struct dict_pick pick;
+	dict_pick_start(kv, &z->d, !repeat && n, &pick);
 	for (long long i = 0; i < n; i++) {
-		struct dent *e;
-		if (repeat) {
-			e = dict_random(kv, &z->d);
-		} else {
-			size_t j =
-				(size_t)i + (size_t)(kv->h.random(kv->h.ctx) % (total - (size_t)i));
-			e = all[j];
-			all[j] = all[i];
-			all[i] = e;
-		}
+		struct dent *e = dict_pick_next(kv, &z->d, &pick, (size_t)i);
 		if (scores && c->resp == 3)
 			reply_array(c, 2);
 		reply_bulk(c, e->key, e->klen);
 		if (scores)
 			reply_double(c, ((struct zsl_node *)e->v.p)->score);
 	}
-	if (all)
-		mem_free(kv, all, total * sizeof(*all));
+	dict_pick_end(kv, &pick);
 }
 
 /* ZPOPMIN/ZPOPMAX key [count] */

@@ -297,6 +297,39 @@ struct dent *dict_random(struct kvd *kv, struct dict *d)
 	return e;
 }
 
+void dict_pick_start(struct kvd *kv, struct dict *d, bool distinct, struct dict_pick *p)
+{
+	p->all = NULL;
+	p->total = d->used;
+	if (!distinct || !p->total)
+		return;
+	p->all = mem_must(kv, p->total * sizeof(*p->all));
+	struct dict_iter it;
+	size_t i = 0;
+	dict_iter_start(&it, d);
+	for (struct dent *e; (e = dict_iter_next(&it));)
+		p->all[i++] = e;
+	dict_iter_end(&it);
+}
+
+struct dent *dict_pick_next(struct kvd *kv, struct dict *d, struct dict_pick *p, size_t i)
+{
+	if (!p->all)
+		return dict_random(kv, d);
+	size_t j = i + (size_t)(kv->h.random(kv->h.ctx) % (p->total - i));
+	struct dent *e = p->all[j];
+	p->all[j] = p->all[i];
+	p->all[i] = e;
+	return e;
+}
+
+void dict_pick_end(struct kvd *kv, struct dict_pick *p)
+{
+	if (p->all)
+		mem_free(kv, p->all, p->total * sizeof(*p->all));
+	p->all = NULL;
+}
+
 static uint64_t rev64(uint64_t v)
 {
 	uint64_t r = 0;

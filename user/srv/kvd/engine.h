@@ -85,6 +85,17 @@ void dent_free(struct kvd *kv, struct dent *e);
 /* Free every entry, calling fn(kv, e) first on each (fn may be NULL). */
 void dict_clear(struct kvd *kv, struct dict *d, void (*fn)(struct kvd *, struct dent *));
 struct dent *dict_random(struct kvd *kv, struct dict *d);
+/* n picks from d (HRANDFIELD, ZRANDMEMBER): dict_pick_start, then
+ * dict_pick_next for i = 0..n-1 (n at most d->used when distinct), then
+ * dict_pick_end. distinct: each entry once, by a partial shuffle of them
+ * all; otherwise with repeats (dict_random). */
+struct dict_pick {
+	struct dent **all; /* distinct: every entry, the first i shuffled */
+	size_t total;
+};
+void dict_pick_start(struct kvd *kv, struct dict *d, bool distinct, struct dict_pick *p);
+struct dent *dict_pick_next(struct kvd *kv, struct dict *d, struct dict_pick *p, size_t i);
+void dict_pick_end(struct kvd *kv, struct dict_pick *p);
 /* One SCAN step: calls fn on a bucket's entries; returns the next cursor
  * (0 when done). Entries present for the whole scan are seen at least once. */
 uint64_t dict_scan(struct dict *d, uint64_t cursor, void (*fn)(void *, struct dent *), void *arg);
