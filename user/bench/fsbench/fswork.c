@@ -29,6 +29,28 @@ static void counts_since(const struct fsw_counts *before, struct fsw_counts *del
 	delta->checked = now.checked - before->checked;
 }
 
+/* A pass's time and device counts: pass_start, then pass_end reports
+ * them as row (the clock is read before the counts, and after them at
+ * the start, so counting is outside the timed span). */
+struct pass_timer {
+	struct fsw_counts c0;
+	uint64_t t0;
+};
+
+static void pass_start(struct pass_timer *pt)
+{
+	fsw_counts(&pt->c0);
+	pt->t0 = fsw_clock();
+}
+
+static void pass_end(struct pass_timer *pt, const char *row, uint64_t n)
+{
+	uint64_t t1 = fsw_clock();
+	struct fsw_counts io;
+	counts_since(&pt->c0, &io);
+	fsw_report(row, t1 - pt->t0, n, &io);
+}
+
 /* dir + "/" + name + (number, 6 digits, if num >= 0) */
 static const char *path_of(char *out, const char *dir, const char *name, long num)
 {
@@ -60,9 +82,8 @@ static int small_ok(unsigned i)
 static void pass_create(const char *dir, unsigned nfiles)
 {
 	char path[FSW_PATH_MAX];
-	struct fsw_counts c0, io;
-	fsw_counts(&c0);
-	uint64_t t0 = fsw_clock();
+	struct pass_timer pt;
+	pass_start(&pt);
 	for (unsigned i = 0; i < nfiles; i++) {
 		path_of(path, dir, "f", i);
 		int fd = fsw_create(path);
@@ -79,20 +100,17 @@ static void pass_create(const char *dir, unsigned nfiles)
 	int r = fsw_sync();
 	if (r < 0)
 		fsw_fail("sync", dir, r);
-	uint64_t t1 = fsw_clock();
-	counts_since(&c0, &io);
-	fsw_report("fs_create", t1 - t0, nfiles, &io);
+	pass_end(&pt, "fs_create", nfiles);
 }
 
 static void pass_read(const char *dir, unsigned nfiles)
 {
 	char path[FSW_PATH_MAX];
-	struct fsw_counts c0, io;
+	struct pass_timer pt;
 	int r = fsw_drop_caches();
 	if (r < 0)
 		fsw_fail("dropping the caches", dir, r);
-	fsw_counts(&c0);
-	uint64_t t0 = fsw_clock();
+	pass_start(&pt);
 	for (unsigned i = 0; i < nfiles; i++) {
 		path_of(path, dir, "f", i);
 		int fd = fsw_open_read(path);
@@ -105,33 +123,27 @@ static void pass_read(const char *dir, unsigned nfiles)
 		if ((r = fsw_close(fd)) < 0)
 			fsw_fail("close", path, r);
 	}
-	uint64_t t1 = fsw_clock();
-	counts_since(&c0, &io);
-	fsw_report("fs_read", t1 - t0, nfiles, &io);
+	pass_end(&pt, "fs_read", nfiles);
 }
 
 static void pass_stat(const char *dir, unsigned nfiles)
 {
 	char path[FSW_PATH_MAX];
-	struct fsw_counts c0, io;
-	fsw_counts(&c0);
-	uint64_t t0 = fsw_clock();
+	struct pass_timer pt;
+	pass_start(&pt);
 	for (unsigned i = 0; i < nfiles; i++) {
 		long size = fsw_stat_size(path_of(path, dir, "f", i));
 		if (size != FSW_SMALL)
 			fsw_fail("stat (wrong size)", path, size < 0 ? size : -5);
 	}
-	uint64_t t1 = fsw_clock();
-	counts_since(&c0, &io);
-	fsw_report("fs_stat", t1 - t0, nfiles, &io);
+	pass_end(&pt, "fs_stat", nfiles);
 }
 
 static void pass_unlink(const char *dir, unsigned nfiles)
 {
 	char path[FSW_PATH_MAX];
-	struct fsw_counts c0, io;
-	fsw_counts(&c0);
-	uint64_t t0 = fsw_clock();
+	struct pass_timer pt;
+	pass_start(&pt);
 	for (unsigned i = 0; i < nfiles; i++) {
 		int r = fsw_unlink(path_of(path, dir, "f", i));
 		if (r < 0)
@@ -140,9 +152,7 @@ static void pass_unlink(const char *dir, unsigned nfiles)
 	int r = fsw_sync();
 	if (r < 0)
 		fsw_fail("sync", dir, r);
-	uint64_t t1 = fsw_clock();
-	counts_since(&c0, &io);
-	fsw_report("fs_unlink", t1 - t0, nfiles, &io);
+	pass_end(&pt, "fs_unlink", nfiles);
 	/* the names are gone: a stat must say so */
 	if ((r = (int)fsw_stat_size(path_of(path, dir, "f", 0))) != -2 /* ENOENT */)
 		fsw_fail("stat after unlink (not ENOENT)", path, r < 0 ? r : -5);
@@ -150,10 +160,9 @@ static void pass_unlink(const char *dir, unsigned nfiles)
 
 static void pass_write_big(const char *path, unsigned mib, uint8_t *big, uint64_t chunk)
 {
-	struct fsw_counts c0, io;
+	struct pass_timer pt;
 	uint64_t *words = (uint64_t *)big, block = 0;
-	fsw_counts(&c0);
-	uint64_t t0 = fsw_clock();
+	pass_start(&pt);
 	int fd = fsw_create(path);
 	if (fd < 0)
 		fsw_fail("create", path, fd);
@@ -169,20 +178,17 @@ static void pass_write_big(const char *path, unsigned mib, uint8_t *big, uint64_
 		fsw_fail("fsync", path, r);
 	if ((r = fsw_close(fd)) < 0)
 		fsw_fail("close", path, r);
-	uint64_t t1 = fsw_clock();
-	counts_since(&c0, &io);
-	fsw_report("fs_write", t1 - t0, mib, &io);
+	pass_end(&pt, "fs_write", mib);
 }
 
 static void pass_read_big(const char *path, unsigned mib, uint8_t *big, uint64_t chunk)
 {
-	struct fsw_counts c0, io;
+	struct pass_timer pt;
 	uint64_t *words = (uint64_t *)big, block = 0;
 	int r = fsw_drop_caches();
 	if (r < 0)
 		fsw_fail("dropping the caches", path, r);
-	fsw_counts(&c0);
-	uint64_t t0 = fsw_clock();
+	pass_start(&pt);
 	int fd = fsw_open_read(path);
 	if (fd < 0)
 		fsw_fail("open", path, fd);
@@ -201,9 +207,7 @@ static void pass_read_big(const char *path, unsigned mib, uint8_t *big, uint64_t
 		fsw_fail("read past the end (not 0)", path, n < 0 ? n : -5);
 	if ((r = fsw_close(fd)) < 0)
 		fsw_fail("close", path, r);
-	uint64_t t1 = fsw_clock();
-	counts_since(&c0, &io);
-	fsw_report("fs_readbig", t1 - t0, mib, &io);
+	pass_end(&pt, "fs_readbig", mib);
 }
 
 void fsw_run(const char *dir, unsigned nfiles, unsigned big_mib, uint8_t *big, uint64_t chunk)
