@@ -37,6 +37,7 @@
 #include <inc/kinfo.h>
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include "xntable.h"
 #include "xnudf.h"
 
 extern const uint8_t bpfobj_xn_table_udf[], bpfobj_xn_table_udf_end[];
@@ -45,12 +46,6 @@ extern const uint8_t bpfobj_xn_bad_udf[], bpfobj_xn_bad_udf_end[];
 
 #define D XN_TYPE_DATA
 #define NDATA 4 /* data blocks each child's tree holds */
-
-struct table {
-	uint32_t count;
-	uint32_t pad[3];
-	struct xn_extent ent[255];
-};
 
 /* Blocks XN keeps for itself: the superblock, the free map (a bit a
  * block), the written map (a byte a block), the catalogue and the type
@@ -80,15 +75,6 @@ static uint64_t hole(void)
 	return (uint64_t)p;
 }
 
-static long io(uint64_t op, uint64_t block, void *page, uint64_t cap)
-{
-	long id = sys_disk_io(op, block, (uint64_t)page, cap);
-	if (id < 0)
-		return id;
-	long w = sys_disk_wait((uint64_t)id, UINT64_MAX);
-	return w == DISK_WAIT_DONE ? 0 : w < 0 ? w : -E_IO;
-}
-
 static void stamp(uint8_t *p, uint64_t block, uint64_t tag)
 {
 	uint64_t *w = (uint64_t *)p;
@@ -103,32 +89,6 @@ static bool stamped(const uint8_t *p, uint64_t block, uint64_t tag)
 		if (w[i] != block * 0x9e3779b97f4a7c15UL + tag + i)
 			return false;
 	return true;
-}
-
-static long update(uint64_t block, uint32_t op, struct xn_extent x, const struct xn_write *w,
-		   unsigned nw, uint64_t cap)
-{
-	struct xn_update u = { block, op, nw, x, w };
-	return sys_xn_update(&u, cap);
-}
-
-/* Append x to the table at block (seen through view), declaring decl. */
-static long tab_append(uint64_t block, const struct table *view, struct xn_extent x, uint32_t op,
-		       struct xn_extent decl, uint64_t cap)
-{
-	uint32_t count = view->count + 1;
-	struct xn_write w[2] = {
-		{ (uint32_t)(16 + view->count * sizeof(x)), sizeof(x), (uint64_t)&x },
-		{ 0, 4, (uint64_t)&count },
-	};
-	return update(block, op, decl, w, 2, cap);
-}
-
-static long tab_pop(uint64_t block, const struct table *view, uint64_t cap)
-{
-	uint32_t count = view->count - 1;
-	struct xn_write w[1] = { { 0, 4, (uint64_t)&count } };
-	return update(block, XN_OP_FREE, view->ent[count], w, 1, cap);
 }
 
 /* Set entry i of the pointer array at block to target. */

@@ -32,6 +32,7 @@
 #include <inc/quota.h>
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include "xntable.h"
 #include "xnudf.h"
 
 extern const uint8_t bpfobj_xn_table_udf[], bpfobj_xn_table_udf_end[];
@@ -41,12 +42,6 @@ extern const uint8_t bpfobj_xn_table_udf[], bpfobj_xn_table_udf_end[];
 #define KEY_A 10       /* slots of the derived keys */
 #define KEY_B 11
 #define KEY_A_RW 12 /* A's name without CAP_M */
-
-struct table {
-	uint32_t count;
-	uint32_t pad[3];
-	struct xn_extent ent[255];
-};
 
 static struct disk_info di;
 static long t_table;
@@ -58,39 +53,6 @@ static uint64_t hole(void)
 	assert(p);
 	vm_unmap((uint64_t)p, PAGE_SIZE);
 	return (uint64_t)p;
-}
-
-static long io(uint64_t op, uint64_t block, void *page, uint64_t cap)
-{
-	long id = sys_disk_io(op, block, (uint64_t)page, cap);
-	if (id < 0)
-		return id;
-	long w = sys_disk_wait((uint64_t)id, UINT64_MAX);
-	return w == DISK_WAIT_DONE ? 0 : w < 0 ? w : -E_IO;
-}
-
-static long update(uint64_t block, uint32_t op, struct xn_extent x, const struct xn_write *w,
-		   unsigned nw, uint64_t cap)
-{
-	struct xn_update u = { block, op, nw, x, w };
-	return sys_xn_update(&u, cap);
-}
-
-static long tab_append(uint64_t block, const struct table *view, struct xn_extent x, uint64_t cap)
-{
-	uint32_t count = view->count + 1;
-	struct xn_write w[2] = {
-		{ (uint32_t)(16 + view->count * sizeof(x)), sizeof(x), (uint64_t)&x },
-		{ 0, 4, (uint64_t)&count },
-	};
-	return update(block, XN_OP_ALLOC, x, w, 2, cap);
-}
-
-static long tab_pop(uint64_t block, const struct table *view, uint64_t cap)
-{
-	uint32_t count = view->count - 1;
-	struct xn_write w[1] = { { 0, 4, (uint64_t)&count } };
-	return update(block, XN_OP_FREE, view->ent[count], w, 1, cap);
 }
 
 /* A byte-only change (the table's pad word): the block is dirty, nothing
@@ -159,7 +121,7 @@ static void remove_errors(void)
 	if (!view)
 		return;
 	struct xn_extent x = { next_free--, 1, D };
-	check_eq("xnroot.remove-alloc", tab_append(ri.ri_block, view, x, KEY_A), 0);
+	check_eq("xnroot.remove-alloc", tab_add(ri.ri_block, view, x, KEY_A), 0);
 	di = info();
 	uint64_t free1 = di.di_xn_free;
 	uint32_t roots1 = di.di_xn_roots;
@@ -205,7 +167,7 @@ static void remove_errors(void)
 	check("xnroot.remove-view2", v2 != NULL);
 	if (!v2)
 		return;
-	check_eq("xnroot.remove-realloc", tab_append(again.ri_block, v2, x, KEY_A), 0);
+	check_eq("xnroot.remove-realloc", tab_add(again.ri_block, v2, x, KEY_A), 0);
 	check_eq("xnroot.remove-realloc-flush", sys_xn_root_sync("ra2", KEY_A), 0);
 	memset(p, 0xff, PAGE_SIZE);
 	check_eq("xnroot.remove-read", io(DISK_OP_READ, x.x_start, p, KEY_A), 0);
@@ -245,13 +207,13 @@ static void sync_one_tree(void)
 	for (int i = 0; i < 3; i++) {
 		struct xn_extent m = { next_free--, 1, (uint32_t)t_table };
 		kids[i] = m.x_start;
-		check_eq("xnroot.sync-b-child", tab_append(rb.ri_block, vb, m, KEY_B), 0);
+		check_eq("xnroot.sync-b-child", tab_add(rb.ri_block, vb, m, KEY_B), 0);
 	}
 	struct xn_extent da = { next_free--, 1, D }, db1 = { next_free--, 1, D },
 			 db2 = { next_free--, 1, D };
-	check_eq("xnroot.sync-a-data", tab_append(ra.ri_block, va, da, KEY_A), 0);
-	check_eq("xnroot.sync-b-data1", tab_append(rb.ri_block, vb, db1, KEY_B), 0);
-	check_eq("xnroot.sync-b-data2", tab_append(rb.ri_block, vb, db2, KEY_B), 0);
+	check_eq("xnroot.sync-a-data", tab_add(ra.ri_block, va, da, KEY_A), 0);
+	check_eq("xnroot.sync-b-data1", tab_add(rb.ri_block, vb, db1, KEY_B), 0);
+	check_eq("xnroot.sync-b-data2", tab_add(rb.ri_block, vb, db2, KEY_B), 0);
 	check_eq("xnroot.sync-clean-start", sys_disk_flush(), 0);
 	di = info();
 	check_eq("xnroot.sync-all-clean", (long)di.di_cache_dirty, 0);
@@ -419,7 +381,7 @@ static void dcache_flood(void)
 	uint64_t first = next_free - nb + 1;
 	next_free -= nb;
 	check_eq("xnroot.dcache-alloc",
-		 tab_append(ri.ri_block, v, (struct xn_extent){ first, nb, D }, KEY_A), 0);
+		 tab_add(ri.ri_block, v, (struct xn_extent){ first, nb, D }, KEY_A), 0);
 	check_eq("xnroot.dcache-empty", data_entries(), 0);
 	char args[48];
 	snprintf(args, sizeof(args), "floodlead %lu", first);
