@@ -26,8 +26,8 @@ static inline long io(uint64_t op, uint64_t block, void *page, uint64_t cap)
 	return w == DISK_WAIT_DONE ? 0 : w < 0 ? w : -E_IO;
 }
 
-static inline long update(uint64_t block, uint32_t op, struct xn_extent x,
-			  const struct xn_write *w, unsigned nw, uint64_t cap)
+static inline long update(uint64_t block, uint32_t op, struct xn_extent x, const struct xn_write *w,
+			  unsigned nw, uint64_t cap)
 {
 	struct xn_update u = { block, op, nw, x, w };
 	return sys_xn_update(&u, cap);
