@@ -27,6 +27,7 @@ void libos_start(int argc, char **argv)
 }
 
 void (*libos_exit_hook)(void);
+void (*libos_block_hook)(void); /* syscall.h */
 
 void exit(int code)
 {

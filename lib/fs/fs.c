@@ -122,6 +122,11 @@ int fs_sync(struct fs *fs)
 	return txn_commit(fs);
 }
 
+bool fs_txn_pending(const struct fs *fs)
+{
+	return fs->ntb > 0 || fs->loglen > 0;
+}
+
 int fs_unmount(struct fs *fs)
 {
 	while (fs->nnodes) {

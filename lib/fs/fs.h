@@ -81,6 +81,8 @@ int fs_join(struct fs **out, const struct fsdev *dev);
 /* Syncs and frees; files still open are closed. */
 int fs_unmount(struct fs *fs);
 int fs_sync(struct fs *fs);
+/* Whether the running transaction holds anything a commit would write. */
+bool fs_txn_pending(const struct fs *fs);
 
 int fs_open(struct fs *fs, const char *path, int flags, uint32_t mode, struct fs_file **out);
 int fs_close(struct fs *fs, struct fs_file *f);

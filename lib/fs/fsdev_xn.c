@@ -264,6 +264,16 @@ static void slot_drop(struct xdev *x, uint64_t blk)
 		x->slots[s].blk = NO_BLOCK;
 }
 
+/* A read is about to land in slot s's page: make it ours and writable
+ * first. After a fork the page is shared copy-on-write, bound read-only
+ * (disk_io refuses it, and the device must not write where the other
+ * process sees it); a write to it makes our copy. */
+static void *slot_for_read(struct xdev *x, int s)
+{
+	*(volatile uint8_t *)x->slots[s].page = 0;
+	return x->slots[s].page;
+}
+
 static int xn_write_data(void *ctx, uint64_t blk, const void *data)
 {
 	struct xdev *x = ctx;
@@ -322,7 +332,7 @@ static const void *xn_map(void *ctx, uint64_t blk)
 	bool hit;
 	if ((s = slot_get(x, blk, &hit)) < 0)
 		return NULL;
-	long id = sys_disk_io(DISK_OP_READ, blk, (uint64_t)x->slots[s].page, x->cap);
+	long id = sys_disk_io(DISK_OP_READ, blk, (uint64_t)slot_for_read(x, s), x->cap);
 	if (id < 0 || wait_id(id) < 0)
 		return NULL;
 	x->slots[s].blk = blk;
@@ -362,7 +372,7 @@ static long xn_prefetch(void *ctx, uint64_t blk, uint64_t count)
 		int s = slot_get(x, b, &hit);
 		if (s < 0)
 			break;
-		long r = sys_disk_io(DISK_OP_READ, b, (uint64_t)x->slots[s].page, x->cap);
+		long r = sys_disk_io(DISK_OP_READ, b, (uint64_t)slot_for_read(x, s), x->cap);
 		if (r < 0)
 			break; /* the slot stays empty: map() reads b itself */
 		id[n] = r, bl[n] = b, sl[n++] = s;

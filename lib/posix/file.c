@@ -7,8 +7,9 @@
  * never touch a file. Every member of a process family runs its own lib/fs
  * instance on the same tree, and each operation here is one turn at it
  * (fsshare.c): the turn starts by dropping our copies if another member
- * changed the tree since our last turn, and a turn that changed the tree
- * ends by committing lib/fs's transaction. The mount uses the key our
+ * changed the tree since our last turn. A turn that changed the tree keeps
+ * the family's lock when it ends ("holding the tree", below), and lib/fs's
+ * transaction is committed when we let go of it. The mount uses the key our
  * parent granted us for the tree, or this env's own key (CAP_SELF: the
  * first env's dominates the tree's guard); posix_fs_mount lets a program
  * choose another key, and posix_fs_unmount gives the tree up (syncing).
@@ -62,6 +63,7 @@ static int mount_in_turn(uint64_t cap)
 			/* here, not at start-up: after every start-up hook has set its own */
 			next_exit_hook = libos_exit_hook;
 			libos_exit_hook = fs_at_exit;
+			libos_block_hook = posix_fs_let_go;
 			exit_hooked = true;
 		}
 	} else {
@@ -83,10 +85,61 @@ static uint64_t activity(void)
 
 static uint64_t turn_start_activity;
 
+/*
+ * Holding the tree. A turn that changed the tree does not commit when it
+ * ends: this env keeps the family's lock with lib/fs's transaction running,
+ * and its next operations go on without a commit each (lib/fs commits by
+ * itself when the transaction nears the journal's size). It commits and
+ * lets go when another member waits for the tree (looked at as each of its
+ * turns starts and ends), before it may block or make a child
+ * (posix_fs_let_go), at fsync, sync and exit, and HOLD_SECONDS after the
+ * hold began, so a power cut loses at most that much of what was not
+ * fsync'd (ext4 commits every 5 s too). A member that holds the tree and
+ * then computes without calling the library OS keeps the others waiting
+ * until it does: the family's members trust each other (fsshare.c).
+ */
+#define HOLD_SECONDS 5
+static bool held;          /* we keep the lock between turns */
+static bool in_turn;       /* between turn_begin and turn_end */
+static uint64_t held_tick; /* ki_ticks when the hold began */
+
+static bool hold_over(void)
+{
+	return fs_share_wanted() ||
+	       ukinfo->ki_ticks - held_tick >= (uint64_t)HOLD_SECONDS * ukinfo->ki_tick_hz;
+}
+
+/* Commit what the hold changed and give the lock back: 0 or -errno (the
+ * lock is given back either way; lib/fs keeps the uncommitted transaction
+ * for the next commit). */
+static int let_go(void)
+{
+	held = false;
+	int r = fs_txn_pending(mounted) ? fs_sync(mounted) : 0;
+	fs_share_unlock(true);
+	return r;
+}
+
+/* Also libos_block_hook (lib/base/syscall.h): before this env sleeps or
+ * makes a child, outside a turn (a turn's own waits are for the disk). */
+void posix_fs_let_go(void)
+{
+	if (held && !in_turn)
+		let_go();
+}
+
 /* Start a turn at the tree, mounting it if need be (with the key our parent
  * gave us, or our own): 0 and *out, or -errno (-ENOSYS: no disk). */
 static int turn_begin(struct fs **out)
 {
+	if (held && hold_over())
+		let_go(); /* an error here reaches the next fsync */
+	if (held) {
+		turn_start_activity = activity();
+		in_turn = true;
+		*out = mounted;
+		return 0;
+	}
 	bool changed, replayed = false;
 	int r = fs_share_lock(&changed);
 	if (r < 0)
@@ -104,21 +157,35 @@ static int turn_begin(struct fs **out)
 	}
 	/* the family's first mount may have replayed and reclaimed: say so */
 	turn_start_activity = replayed ? UINT64_MAX : activity();
+	in_turn = true;
 	*out = mounted;
 	return 0;
 }
 
-/* End the turn, committing what it changed; r is the operation's result. */
-static long turn_end(long r)
+/* End the turn, keeping the tree if it changed (above); r is the
+ * operation's result. commit: the operation asked for it (sync). */
+static long turn_end_as(long r, bool commit)
 {
-	bool changed = activity() != turn_start_activity;
-	if (changed && mounted) {
-		int c = fs_sync(mounted);
+	in_turn = false;
+	if (activity() != turn_start_activity && !held) {
+		held = true;
+		held_tick = ukinfo->ki_ticks;
+	}
+	if (!held) {
+		fs_share_unlock(false);
+		return r;
+	}
+	if (commit || hold_over()) {
+		int c = let_go();
 		if (c < 0 && r >= 0)
 			r = c;
 	}
-	fs_share_unlock(changed);
 	return r;
+}
+
+static long turn_end(long r)
+{
+	return turn_end_as(r, false);
 }
 
 int posix_fs_mount(uint64_t cap)
@@ -138,13 +205,14 @@ int posix_fs_unmount(void)
 {
 	if (!mounted)
 		return -EINVAL;
-	bool changed;
-	int r = fs_share_lock(&changed);
+	bool changed = false;
+	int r = held ? 0 : fs_share_lock(&changed);
 	if (r < 0)
 		return r;
 	if (changed)
 		fsdev_xn_forget(&dev);
-	uint64_t before = activity();
+	uint64_t before = held ? UINT64_MAX : activity(); /* a hold changed it */
+	held = false;
 	r = fs_unmount(mounted); /* closing what is open may reclaim orphans */
 	mounted = NULL;
 	changed = activity() != before;
@@ -320,7 +388,7 @@ static int df_truncate(struct file *f, off_t len)
 static int df_sync(struct file *f)
 {
 	FILE_TURN(fs);
-	return (int)turn_end(fs_fsync(fs, df_of(f)->df_file));
+	return (int)turn_end_as(fs_fsync(fs, df_of(f)->df_file), true);
 }
 
 static void df_close(struct file *f)
@@ -557,7 +625,7 @@ static int p_sync(void)
 		return 0;
 	TURN(fs);
 	turn_start_activity = UINT64_MAX; /* sync writes whatever is pending */
-	return (int)turn_end(0);
+	return (int)turn_end_as(0, true);
 }
 
 static const struct fs_ops disk_fs_ops = {

@@ -7,13 +7,14 @@
  * right because members take turns: a small coordination page, made by the
  * first member that needs it and bound by each parent into the children it
  * spawns (like a pipe's page), holds a lock and a generation number. A turn
- * (fs_share_lock .. fs_share_unlock) is one lib/posix file operation. At
- * the start of a turn, a member that sees the generation moved since its
- * last turn drops its copies (fsdev_xn_forget) and reads them again from
- * the kernel's cache; at the end of a turn that changed the tree, it
- * commits lib/fs's running transaction (so the journal is clean whenever
- * nobody holds the lock, and the next member may commit its own) and bumps
- * the generation. The lock's word holds the holder's env id; a waiter
+ * (fs_share_lock .. fs_share_unlock) is one or more lib/posix file
+ * operations (file.c keeps the lock across the operations that change the
+ * tree until another member waits, fs_share_wanted). At the start of a
+ * turn, a member that sees the generation moved since its last turn drops
+ * its copies (fsdev_xn_forget) and reads them again from the kernel's
+ * cache; before it lets go after changing the tree, it commits lib/fs's
+ * running transaction (so the journal is clean whenever nobody holds the
+ * lock, and the next member may commit its own) and bumps the generation. The lock's word holds the holder's env id; a waiter
  * sleeps on it (page_sleep, bounded) and takes it over when the holder has
  * died.
  *
@@ -165,6 +166,11 @@ void fs_share_unlock(bool changed)
 		__atomic_store_n(&share->sh_waiting, 0, __ATOMIC_SEQ_CST);
 		sys_page_wake(POSIX_FSSHARE_VA + offsetof(struct fs_share, sh_lock));
 	}
+}
+
+bool fs_share_wanted(void)
+{
+	return share && __atomic_load_n(&share->sh_waiting, __ATOMIC_SEQ_CST);
 }
 
 /* Is there a tree of lib/fs's on a disk XN has mounted? (A program may

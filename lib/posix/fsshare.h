@@ -14,6 +14,8 @@
 int fs_share_lock(bool *changed);
 /* End the turn; changed: this turn changed the tree (and committed). */
 void fs_share_unlock(bool changed);
+/* Does another member wait for the lock? */
+bool fs_share_wanted(void);
 /* The key slot to mount with: a granted tree key, or CAP_SELF. */
 uint64_t fs_share_key(void);
 /* Has a member mounted already (so the journal is replayed and clean)? */
@@ -43,6 +45,10 @@ uint64_t *fs_share_offset(int slot);
 void fs_share_offset_hold(int slot);
 void fs_share_offset_put(int slot);
 
+/* file.c: commit what a held turn changed and give the tree back to the
+ * family (doc/fs.md, "Holding the tree"); nothing if we do not hold it.
+ * Called before this env may block or make a child. */
+void posix_fs_let_go(void);
 /* file.c: lets spawn's hand-off import FILE_KIND_FILE descriptors. */
 void posix_file_kind_register(void);
 
