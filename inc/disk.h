@@ -43,6 +43,8 @@ struct disk_info {
 	uint64_t di_xn_checked;    /* metadata updates checked by UDFs */
 	uint64_t di_xn_refused;    /* ... and refused */
 	uint64_t di_cache_dirty;   /* dirty metadata blocks in the cache */
+	uint64_t di_xn_udf_runs;   /* UDF runs (an update needs one or two: XN keeps
+				      a few blocks' last answers) */
 };
 
 /* --- XN: on-disk format ---------------------------------------------------- */

@@ -146,7 +146,7 @@ void fsw_counts(struct fsw_counts *out)
 	uint64_t j[1] = { 0 };
 	/* "N transactions (M requested), each up to B blocks" */
 	read_numbers("/proc/fs/jbd2/vda-8/info", j, 1);
-	*out = (struct fsw_counts){ v[0], v[4], n >= 16 ? v[15] : 0, j[0], 0 };
+	*out = (struct fsw_counts){ v[0], v[4], n >= 16 ? v[15] : 0, j[0], 0, 0 };
 }
 
 uint64_t fsw_clock(void)

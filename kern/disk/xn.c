@@ -108,9 +108,60 @@ struct xn_extent scratch[XN_UDF_MAX_EXTENTS + 1];
 
 static const struct cap raw_guard = { .c_valid = 1, .c_len = 0, .c_rights = CAP_ALL };
 uint64_t usage_changes, usage_on_disk;
-struct xn_extent last_set[XN_UDF_MAX_EXTENTS];
-int last_count;
-uint64_t last_block = UINT64_MAX;
+
+static struct claims_entry {
+	uint64_t block;
+	uint64_t used; /* 0: empty; else when last used (least recently used out) */
+	int count;
+	struct xn_extent set[XN_UDF_MAX_EXTENTS];
+} claims_cache[CLAIMS_CACHED];
+static uint64_t claims_clock;
+
+static struct claims_entry *claims_find(uint64_t block)
+{
+	for (unsigned i = 0; i < CLAIMS_CACHED; i++)
+		if (claims_cache[i].used && claims_cache[i].block == block)
+			return &claims_cache[i];
+	return NULL;
+}
+
+int claims_cached(uint64_t block, struct xn_extent *out)
+{
+	struct claims_entry *c = claims_find(block);
+	if (!c)
+		return -1;
+	c->used = ++claims_clock;
+	memcpy(out, c->set, (size_t)c->count * sizeof(out[0]));
+	return c->count;
+}
+
+void claims_remember(uint64_t block, const struct xn_extent *set, int n)
+{
+	struct claims_entry *c = claims_find(block);
+	if (!c) {
+		c = &claims_cache[0];
+		for (unsigned i = 1; i < CLAIMS_CACHED; i++)
+			if (claims_cache[i].used < c->used)
+				c = &claims_cache[i];
+	}
+	c->block = block;
+	c->used = ++claims_clock;
+	c->count = n;
+	memcpy(c->set, set, (size_t)n * sizeof(set[0]));
+}
+
+void claims_forget(uint64_t block)
+{
+	struct claims_entry *c = claims_find(block);
+	if (c)
+		c->used = 0;
+}
+
+void claims_forget_all(void)
+{
+	for (unsigned i = 0; i < CLAIMS_CACHED; i++)
+		claims_cache[i].used = 0;
+}
 
 void count_free(void)
 {
@@ -146,6 +197,7 @@ int claims_of(uint32_t type, uint64_t block, const void *page, struct xn_extent 
 	struct bpf_udf_ctx ctx = { block, type, nblocks, 0 };
 	void *regions[2] = { (void *)page, out_buf };
 	memset(out_buf, 0, sizeof(out_buf));
+	disk_stats.di_xn_udf_runs++;
 	bool ok;
 	uint64_t n = dlcode_run_kernel(udf[type], &ctx, regions, &ok);
 	if (!ok || n > XN_UDF_MAX_EXTENTS)
@@ -316,7 +368,7 @@ static int mount(void)
 				t, types[t].t_len > XN_UDF_MAX_INSNS ? -E_TOO_BIG : err);
 	}
 	/* the walk: who claims what */
-	last_block = UINT64_MAX;
+	claims_forget_all();
 	memset(root_of, 0, sizeof(root_of));
 	memset(bflags, 0, sizeof(bflags));
 	struct xn_walk_hooks h = { NULL, walk_read, walk_claims };
@@ -446,7 +498,7 @@ long sys_xn_format(uint64_t cap)
 	bc_reset();
 	unload_types();
 	mounted = false;
-	last_block = UINT64_MAX;
+	claims_forget_all();
 	memset(&sb, 0, sizeof(sb));
 	sb.s_magic = XN_MAGIC;
 	sb.s_nblocks = n;

@@ -48,15 +48,20 @@ extern struct xn_extent scratch[XN_UDF_MAX_EXTENTS + 1];
  * a sync writes the map (for inspection: mount never trusts it) only when
  * they differ, so a sync of a byte-only change costs its block and a flush. */
 extern uint64_t usage_changes, usage_on_disk;
-/* What the UDF last said the block last_block claims (normalised): its
- * contents change only through xn_update, which keeps this current, so
- * the next update of the same block need not run the UDF on it again. A
- * UDF sees nothing but the block and its number, so its answer cannot
- * have changed. Forgotten when the block is allocated or freed, and at
- * format and mount. */
-extern struct xn_extent last_set[XN_UDF_MAX_EXTENTS];
-extern int last_count;
-extern uint64_t last_block;
+/* What the UDF last said a few recently updated blocks claim (normalised):
+ * a block's contents change only through xn_update and xn_move, which keep
+ * this current, so the next update of one of them need not run the UDF on
+ * it again. A UDF sees nothing but the block and its number, so its answer
+ * cannot have changed. A file system updates a handful of blocks in turn
+ * (a directory block, its parent's, its super block), so several are kept,
+ * least recently used out. Forgotten when the block is allocated or freed
+ * (claims_forget), and all at format and mount (claims_forget_all). */
+#define CLAIMS_CACHED 8
+/* The cached answer for block into out: its count, or -1 if not cached. */
+int claims_cached(uint64_t block, struct xn_extent *out);
+void claims_remember(uint64_t block, const struct xn_extent *set, int n);
+void claims_forget(uint64_t block);
+void claims_forget_all(void);
 
 static inline bool in_use(uint64_t b)
 {

@@ -143,8 +143,7 @@ long sys_xn_root_remove(uint64_t uname, uint64_t cap)
 		return r;
 	}
 	bc_drop(b);
-	if (last_block == b)
-		last_block = UINT64_MAX;
+	claims_forget(b);
 	root_of[b] = 0;
 	bflags[b] = 0;
 	for (uint64_t k = sb.s_data; k < nblocks; k++) {

@@ -103,13 +103,9 @@ static long update_check(struct env *e, const struct xn_update *u, const struct 
 	/* the check: before and after, through the type's UDF */
 	disk_stats.di_xn_checked++;
 	uint32_t type = type_of[u->u_block];
-	int nb;
-	if (last_block == u->u_block) {
-		nb = last_count;
-		memcpy(before, last_set, (size_t)nb * sizeof(before[0]));
-	} else {
+	int nb = claims_cached(u->u_block, before);
+	if (nb < 0)
 		nb = claims_of(type, u->u_block, cur, before);
-	}
 	int na = nb < 0 ? -1 : claims_of(type, u->u_block, next, after);
 	if (na < 0 ||
 	    !xn_change_ok(before, nb, after, na, (int)u->u_op, &u->u_ext, scratch, nblocks)) {
@@ -174,13 +170,11 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 		return err;
 	if ((r = update_apply(u.u_block, next, w, u.u_nwrites)) < 0)
 		return r;
-	memcpy(last_set, after, (size_t)na * sizeof(after[0]));
-	last_count = (int)na;
-	last_block = u.u_block;
+	claims_remember(u.u_block, after, (int)na);
 	uint8_t tree = (uint8_t)root_of[u.u_block];
 	for (uint64_t b = x->x_start; u.u_op != XN_OP_NONE && b < x->x_start + x->x_count; b++) {
-		if (b == last_block)
-			last_block = UINT64_MAX;
+		if (x->x_type != XN_TYPE_DATA)
+			claims_forget(b);
 		if (u.u_op == XN_OP_ALLOC) {
 			root_of[b] = root_of[u.u_block];
 			type_of[b] = (uint8_t)x->x_type;
@@ -235,7 +229,9 @@ long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap)
 	if ((r = update_check(e, &from, wf, next_from)) < 0 ||
 	    (r = update_check(e, &to, wt, next_to)) < 0)
 		return r;
-	last_block = UINT64_MAX; /* after[] holds only the receiver's answer */
+	/* both blocks change: what the checks said of each is not kept */
+	claims_forget(from.u_block);
+	claims_forget(to.u_block);
 	/* both accepted: the giver first (dirty now, so the cache keeps it),
 	 * then the receiver; should the receiver's block not come back into
 	 * the cache, the giver is put back as it was */

@@ -23,6 +23,10 @@
  *                     refused E_QUOTA; with all of them alive, another
  *                     family caches at once; every entry goes when the
  *                     flooders die.
+ *   xnroot.claims-*   XN keeps a few blocks' last UDF answers: updates
+ *                     going round four blocks run the UDF once each (on
+ *                     the new contents), and the kept answer still judges
+ *                     (a byte change that drops a claim is refused).
  *   remount.*         the second boot: the removed root is still gone,
  *                     the others whole, the free count exact.
  *
@@ -266,6 +270,41 @@ static void sync_one_tree(void)
 #define FLOODERS (BC_DATA_MAX / BC_DATA_PER_ENV) /* enough to fill the registry */
 
 /* The key the parent grants (it may arrive after we start). */
+/* XN keeps the last answers of a few blocks (CLAIMS_CACHED in
+ * kern/disk/xn_int.h), so a file system going round a handful of blocks
+ * pays one UDF run an update, not two. The tree is removed again. */
+static void claims_kept(void)
+{
+	check("xnroot.claims-create", sys_xn_root_create("sc", t_table, KEY_A) >= 0);
+	struct xn_root_info rc;
+	const struct table *vc = view_of("sc", &rc);
+	check("xnroot.claims-view", vc != NULL);
+	if (!vc)
+		return;
+	uint64_t blocks[4] = { rc.ri_block };
+	for (int i = 1; i < 4; i++) {
+		struct xn_extent m = { next_free--, 1, (uint32_t)t_table };
+		blocks[i] = m.x_start;
+		check_eq("xnroot.claims-child", tab_add(rc.ri_block, vc, m, KEY_A), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		check_eq("xnroot.claims-first-round", touch(blocks[i], 0xc0, KEY_A), 0);
+	uint64_t runs0 = info().di_xn_udf_runs;
+	for (uint32_t round = 1; round <= 2; round++)
+		for (int i = 0; i < 4; i++)
+			check_eq("xnroot.claims-touch", touch(blocks[i], 0xc0 + round, KEY_A), 0);
+	check_eq("xnroot.claims-one-run-each", (long)(info().di_xn_udf_runs - runs0), 8);
+	/* judged against the kept answer: three claims, not two */
+	uint32_t fewer = vc->count - 1;
+	struct xn_write w[1] = { { 0, 4, (uint64_t)&fewer } };
+	check_eq("xnroot.claims-still-judged",
+		 update(rc.ri_block, XN_OP_NONE, (struct xn_extent){ 0, 0, 0 }, w, 1, KEY_A),
+		 -E_REFUSED);
+	for (int i = 0; i < 3; i++)
+		check_eq("xnroot.claims-free-child", tab_pop(rc.ri_block, vc, KEY_A), 0);
+	check_eq("xnroot.claims-remove", sys_xn_root_remove("sc", KEY_A), 0);
+}
+
 static uint64_t granted_key(void)
 {
 	for (;;) {
@@ -460,6 +499,7 @@ int main(int argc, char **argv)
 		setup();
 		remove_errors();
 		sync_one_tree();
+		claims_kept();
 		dcache_flood();
 		check_eq("xnroot.final-flush", sys_disk_flush(), 0);
 	}

@@ -27,6 +27,7 @@ static void counts_since(const struct fsw_counts *before, struct fsw_counts *del
 	delta->flushes = now.flushes - before->flushes;
 	delta->journal = now.journal - before->journal;
 	delta->checked = now.checked - before->checked;
+	delta->udf_runs = now.udf_runs - before->udf_runs;
 }
 
 /* A pass's time and device counts: pass_start, then pass_end reports

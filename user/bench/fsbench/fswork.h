@@ -45,6 +45,7 @@
  * UDF checks, disk_info's di_xn_checked). */
 struct fsw_counts {
 	uint64_t reads, writes, flushes, journal, checked;
+	uint64_t udf_runs; /* Exo: XN's UDF runs; Linux: 0 */
 };
 
 int fsw_create(const char *path); /* open(O_WRONLY | O_CREAT | O_TRUNC, 0644) */

@@ -5,7 +5,7 @@
  * tree). The work is fswork.c's, shared with the Linux guest's lbench; this
  * file supplies its hooks over lib/posix (lib/fs on XN), then prints
  *   BENCH <row> <cycles per operation> <cycles for the pass> <operations>
- *   FSIO <row> reads <n> writes <n> flushes <n> checked <n>
+ *   FSIO <row> reads <n> writes <n> flushes <n> checked <n> udf <n>
  * (the disk's own counters; checked: metadata updates XN's UDFs checked)
  * for each row and "BENCH done tsc_hz N". Defaults: 10,000 files, 64 MiB,
  * 1,024 KiB per write and read. Then it checks what the run left: lib/fs's
@@ -216,7 +216,8 @@ void fsw_counts(struct fsw_counts *out)
 	struct disk_info di;
 	if (sys_disk_info(&di) < 0)
 		fsw_fail("disk_info", "", -EIO);
-	*out = (struct fsw_counts){ di.di_reads, di.di_writes, di.di_flushes, 0, di.di_xn_checked };
+	*out = (struct fsw_counts){ di.di_reads, di.di_writes,     di.di_flushes,
+				    0,           di.di_xn_checked, di.di_xn_udf_runs };
 }
 
 uint64_t fsw_clock(void)
@@ -227,8 +228,8 @@ uint64_t fsw_clock(void)
 void fsw_report(const char *row, uint64_t cycles, uint64_t ops, const struct fsw_counts *io)
 {
 	printf("BENCH %s %lu %lu %lu\n", row, cycles / ops, cycles, ops);
-	printf("FSIO %s reads %lu writes %lu flushes %lu checked %lu\n", row, io->reads, io->writes,
-	       io->flushes, io->checked);
+	printf("FSIO %s reads %lu writes %lu flushes %lu checked %lu udf %lu\n", row, io->reads,
+	       io->writes, io->flushes, io->checked, io->udf_runs);
 }
 
 static uint64_t xn_free(void)
