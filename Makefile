@@ -11,6 +11,7 @@
 #   make conformance  Redis's own test suite against kvd on the host (doc/kvd.md)
 #   make dpf-bench  the packet-filter demux benchmark on the host (doc/dpf.md)
 #   make crashtest  power cuts on a disk: N=1000 cuts (tools/crashtest)
+#   make fsx-long   the guest's POSIX fsx: FSX_OPS (1,000,000) per seed in FSX_SEEDS
 #   make fuzz       each downloaded-code fuzzer for FUZZ_TIME seconds (60)
 #   make tcp-torture  a million simulated TCP scenarios with bulk transfers
 #   make http-test  httpd's core against curl, wget, ab, wrk (doc/httpd.md)

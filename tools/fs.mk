@@ -37,10 +37,18 @@ fs-stress: $(BUILD)/host/test_fsx $(BUILD)/host/test_fscrash
 $(BUILD)/bpf/fs_udf_super.o $(BUILD)/bpf/fs_udf_dir.o $(BUILD)/bpf/fs_udf_extmap.o: \
 	lib/fs/udf.h lib/fs/format.h inc/disk.h
 
-# Power cuts of lib/fs on the real disk (tools/fscrashtest); make test runs 30.
+# Power cuts of lib/fs on the real disk (tools/fscrashtest); make test runs 50.
 FSCRASH_N ?= 200
 fscrashtest: all
 	tools/fscrashtest $(FSCRASH_N)
+
+# The POSIX fsx in the guest, longer than make test's 100,000 calls, with
+# one seed or several: make fsx-long FSX_OPS=1000000 FSX_SEEDS="1 2 3".
+FSX_OPS ?= 1000000
+FSX_SEEDS ?= 1
+fsx-long: all
+	@for s in $(FSX_SEEDS); do FSX_OPS=$(FSX_OPS) FSX_SEED=$$s tools/test-disk fsx || exit 1; done
+.PHONY: fsx-long
 
 # The disk the system boots with (make run attaches it): /bin (every
 # program), /etc, /home, /README, /www, made by mkfs with lib/fs's UDFs in
