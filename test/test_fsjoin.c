@@ -149,3 +149,86 @@ TEST(fsjoin, open_id_refuses_what_is_not_there)
 	CHECK_EQ(fsh_fsck(x, &rep), 0);
 	xnsim_close(x);
 }
+
+/* What b's renames moved, as lib/posix keeps it in the family's page. */
+static struct {
+	uint64_t ino;
+	uint32_t home, ioff;
+	int n;
+} last_move;
+
+static void note_move(void *ctx, uint64_t ino, uint32_t home, uint32_t ioff)
+{
+	(void)ctx;
+	last_move.ino = ino, last_move.home = home, last_move.ioff = ioff;
+	last_move.n++;
+}
+
+TEST(fsjoin, open_file_follows_another_instances_rename)
+{
+	struct fs *a = fsh_new(&x, 4096, 64);
+	CHECK(a != NULL);
+	CHECK_EQ(fs_mkdir(a, "/d", 0755), 0);
+	CHECK_EQ(fs_mkdir(a, "/e", 0755), 0);
+	struct fs_file *f, *g;
+	CHECK_EQ(fs_open(a, "/d/f", FS_O_RDWR | FS_O_CREAT, 0644, &f), 0);
+	CHECK_EQ(fs_write(a, f, "12345", 5), 5);
+	CHECK_EQ(fs_sync(a), 0);
+	struct fs *b = join();
+	fs_on_move(b, note_move, NULL);
+	last_move.n = 0;
+	CHECK_EQ(fs_rename(b, "/d/f", "/e/f"), 0); /* into another directory: the inode moves */
+	CHECK_EQ(last_move.n, 1);
+	/* another file takes the old place */
+	CHECK_EQ(put(b, "/d/other", "untouched"), 9);
+	CHECK_EQ(fs_sync(b), 0);
+	/* a's turn: its file is not where it thinks, and says so */
+	CHECK_EQ(fs_revalidate(a), 1);
+	CHECK_EQ(fs_write(a, f, "678", 3), -ESTALE);
+	struct fs_stat st;
+	CHECK_EQ(fs_fstat(a, f, &st), -ESTALE);
+	/* told of the move, it follows */
+	fs_relocate(a, last_move.ino, last_move.home, last_move.ioff + 8); /* not there */
+	CHECK_EQ(fs_write(a, f, "678", 3), -ESTALE);
+	fs_relocate(a, last_move.ino, last_move.home, last_move.ioff);
+	CHECK_EQ(fs_revalidate(a), 0);
+	CHECK_EQ(fs_write(a, f, "678", 3), 3);
+	CHECK_EQ(fs_sync(a), 0);
+	char buf[32] = { 0 };
+	CHECK_EQ(fs_open(b, "/e/f", FS_O_RDONLY, 0, &g), 0);
+	CHECK_EQ(fs_read(b, g, buf, sizeof(buf)), 8);
+	CHECK_STREQ(buf, "12345678");
+	fs_close(b, g);
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(fs_open(b, "/d/other", FS_O_RDONLY, 0, &g), 0);
+	CHECK_EQ(fs_read(b, g, buf, sizeof(buf)), 9);
+	CHECK_STREQ(buf, "untouched");
+	fs_close(b, g);
+	/* removed by b while a has it open: stale, and a's close frees nothing */
+	CHECK_EQ(fs_unlink(b, "/e/f"), 0);
+	CHECK_EQ(put(b, "/e/g", "new file"), 8);
+	CHECK_EQ(fs_sync(b), 0);
+	CHECK_EQ(fs_revalidate(a), 1);
+	CHECK_EQ(fs_pread(a, f, buf, sizeof(buf), 0), -ESTALE);
+	CHECK_EQ(fs_close(a, f), 0);
+	CHECK_EQ(fs_sync(a), 0);
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(fs_open(b, "/e/g", FS_O_RDONLY, 0, &g), 0);
+	CHECK_EQ(fs_read(b, g, buf, sizeof(buf)), 8);
+	CHECK_STREQ(buf, "new file");
+	fs_close(b, g);
+	/* a stale file's name opened again: the walk finds where it is now */
+	CHECK_EQ(fs_open(a, "/d/other", FS_O_RDWR, 0, &f), 0);
+	CHECK_EQ(fs_rename(b, "/d/other", "/e/other"), 0);
+	CHECK_EQ(fs_sync(b), 0);
+	CHECK_EQ(fs_revalidate(a), 1);
+	CHECK_EQ(fs_open(a, "/e/other", FS_O_RDONLY, 0, &g), 0);
+	CHECK_EQ(fs_pread(a, f, buf, 9, 0), 9); /* the same inode: no longer stale */
+	fs_close(a, g);
+	fs_close(a, f);
+	CHECK_EQ(fs_unmount(b), 0);
+	CHECK_EQ(fs_unmount(a), 0);
+	struct fsck_report rep;
+	CHECK_EQ(fsh_fsck(x, &rep), 0);
+	xnsim_close(x);
+}

@@ -191,6 +191,32 @@ fail:
 	return r;
 }
 
+void fs_on_move(struct fs *fs, void (*fn)(void *ctx, uint64_t ino, uint32_t home, uint32_t ioff),
+		void *ctx)
+{
+	fs->on_move = fn, fs->on_move_ctx = ctx;
+}
+
+void fs_relocate(struct fs *fs, uint64_t ino, uint32_t home, uint32_t ioff)
+{
+	struct fs_node *n = node_find(fs, ino);
+	if (n && home >= fs->dev.d_reserved && home < fs->dev.d_nblocks &&
+	    inode_in(fs, home, ino) == ioff && ioff)
+		n->home = home, n->ioff = ioff, n->stale = false;
+}
+
+unsigned fs_revalidate(struct fs *fs)
+{
+	unsigned stale = 0;
+	for (size_t i = 0; i < fs->nnodes; i++) {
+		struct fs_node *n = fs->nodes[i];
+		if (!n->stale && inode_in(fs, n->home, n->ino) != n->ioff)
+			n->stale = true;
+		stale += n->stale;
+	}
+	return stale;
+}
+
 int fs_close(struct fs *fs, struct fs_file *f)
 {
 	node_put(fs, f->node);
@@ -206,6 +232,8 @@ static bool is_dir(struct fs *fs, struct fs_node *n)
 
 long fs_pread(struct fs *fs, struct fs_file *f, void *buf, size_t n, uint64_t off)
 {
+	if (f->node->stale)
+		return -ESTALE;
 	if ((f->flags & FS_O_ACCMODE) == FS_O_WRONLY)
 		return -EBADF;
 	if (is_dir(fs, f->node))
@@ -217,6 +245,8 @@ long fs_pread(struct fs *fs, struct fs_file *f, void *buf, size_t n, uint64_t of
 
 long fs_pwrite(struct fs *fs, struct fs_file *f, const void *buf, size_t n, uint64_t off)
 {
+	if (f->node->stale)
+		return -ESTALE;
 	if ((f->flags & FS_O_ACCMODE) == FS_O_RDONLY)
 		return -EBADF;
 	if ((int64_t)off < 0)
@@ -236,6 +266,8 @@ long fs_read(struct fs *fs, struct fs_file *f, void *buf, size_t n)
 
 long fs_write(struct fs *fs, struct fs_file *f, const void *buf, size_t n)
 {
+	if (f->node->stale)
+		return -ESTALE;
 	if (f->flags & FS_O_APPEND) {
 		const uint8_t *b = meta_map(fs, f->node->home);
 		if (!b)
@@ -251,6 +283,8 @@ long fs_write(struct fs *fs, struct fs_file *f, const void *buf, size_t n)
 int64_t fs_lseek(struct fs *fs, struct fs_file *f, int64_t off, int whence)
 {
 	int64_t base;
+	if (f->node->stale)
+		return -ESTALE;
 	const uint8_t *b = meta_map(fs, f->node->home);
 	if (!b)
 		return -EIO;
@@ -268,6 +302,8 @@ int64_t fs_lseek(struct fs *fs, struct fs_file *f, int64_t off, int whence)
 
 int fs_ftruncate(struct fs *fs, struct fs_file *f, uint64_t size)
 {
+	if (f->node->stale)
+		return -ESTALE;
 	if ((f->flags & FS_O_ACCMODE) == FS_O_RDONLY)
 		return -EBADF;
 	if (is_dir(fs, f->node))
@@ -302,6 +338,8 @@ static void fill_stat(struct fs *fs, uint32_t home, uint32_t ioff, struct fs_sta
 
 int fs_fstat(struct fs *fs, struct fs_file *f, struct fs_stat *st)
 {
+	if (f->node->stale)
+		return -ESTALE;
 	if (!meta_map(fs, f->node->home))
 		return -EIO;
 	fill_stat(fs, f->node->home, f->node->ioff, st);
@@ -357,6 +395,8 @@ int fs_truncate(struct fs *fs, const char *path, uint64_t size)
 int fs_file_id(struct fs *fs, struct fs_file *f, struct fs_file_id *id)
 {
 	(void)fs;
+	if (f->node->stale)
+		return -ESTALE;
 	*id = (struct fs_file_id){ f->node->ino, f->node->home, f->node->ioff, f->pos };
 	return 0;
 }

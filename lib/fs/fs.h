@@ -107,6 +107,18 @@ int fs_file_id(struct fs *fs, struct fs_file *f, struct fs_file_id *id);
  * offset. -ESTALE if no such inode is where id says (it was renamed or
  * removed since), -EISDIR / -EINVAL if it is not a regular file. */
 int fs_open_id(struct fs *fs, const struct fs_file_id *id, int flags, struct fs_file **out);
+/* Several instances on one tree (a process family, lib/posix/fsshare.c):
+ * fs_on_move names a function told where each rename of ours moved an
+ * inode; fs_relocate applies another instance's move to our open file of
+ * that inode (if the inode is there: a later move or removal may have
+ * overtaken it); fs_revalidate, after another instance changed the tree,
+ * marks every open file whose inode is no longer where we think stale
+ * (its calls answer -ESTALE, its close reclaims nothing; opening the name
+ * again finds it) and returns how many are. */
+void fs_on_move(struct fs *fs, void (*fn)(void *ctx, uint64_t ino, uint32_t home, uint32_t ioff),
+		void *ctx);
+void fs_relocate(struct fs *fs, uint64_t ino, uint32_t home, uint32_t ioff);
+unsigned fs_revalidate(struct fs *fs);
 
 int fs_truncate(struct fs *fs, const char *path, uint64_t size);
 int fs_stat(struct fs *fs, const char *path, struct fs_stat *st);

@@ -32,6 +32,7 @@ struct fs_node {
 	uint32_t ioff; /* byte offset of the struct fs_inode in it */
 	uint32_t refs;
 	bool orphan; /* unlinked while open: reclaimed at last close */
+	bool stale;  /* another instance moved or removed the inode (fs_revalidate) */
 };
 
 struct fs_file {
@@ -63,6 +64,9 @@ struct fs {
 	size_t ntb, tb_cap, nmeta;
 	size_t nnew; /* metadata blocks initialised by the running transaction */
 	int replaying;
+	/* told where rename moved an inode (fs_on_move) */
+	void (*on_move)(void *ctx, uint64_t ino, uint32_t home, uint32_t ioff);
+	void *on_move_ctx;
 	/* inodes in use */
 	struct fs_node **nodes;
 	size_t nnodes, nodes_cap;

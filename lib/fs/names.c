@@ -294,6 +294,8 @@ int fs_rename(struct fs *fs, const char *from, const char *to)
 		struct fs_node *n = node_find(fs, a.ino);
 		if (n)
 			n->home = blk, n->ioff = off + 8;
+		if (fs->on_move)
+			fs->on_move(fs->on_move_ctx, a.ino, blk, off + 8);
 		if (is_dir_mode(a.mode)) {
 			uint32_t root = inode_at(meta_map(fs, blk), off + 8)->ext[0].start;
 			uint8_t *c = meta_edit(fs, root, 0);

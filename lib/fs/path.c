@@ -161,6 +161,9 @@ struct fs_node *node_get(struct fs *fs, uint64_t ino, uint32_t home, uint32_t io
 {
 	struct fs_node *n = node_find(fs, ino);
 	if (n) {
+		/* the walk that found it is the truth: another instance's
+		 * rename may have moved it since we opened it */
+		n->home = home, n->ioff = ioff, n->stale = false;
 		n->refs++;
 		return n;
 	}
@@ -176,7 +179,7 @@ struct fs_node *node_get(struct fs *fs, uint64_t ino, uint32_t home, uint32_t io
 	}
 	if (!(n = fs_alloc(sizeof(*n))))
 		return NULL;
-	*n = (struct fs_node){ ino, home, ioff, 1, false };
+	*n = (struct fs_node){ ino, home, ioff, 1, false, false };
 	fs->nodes[fs->nnodes++] = n;
 	return n;
 }
@@ -185,7 +188,7 @@ void node_put(struct fs *fs, struct fs_node *n)
 {
 	if (--n->refs)
 		return;
-	if (n->orphan)
+	if (n->orphan && !n->stale)
 		reclaim(fs, n->home, n->ino); /* on failure, the next mount reclaims it */
 	for (size_t i = 0; i < fs->nnodes; i++)
 		if (fs->nodes[i] == n) {

@@ -63,7 +63,9 @@
 	X(ECONNREFUSED, 111, "Connection refused")                   \
 	X(EHOSTUNREACH, 113, "No route to host")                     \
 	X(EALREADY, 114, "Operation already in progress")            \
-	X(EINPROGRESS, 115, "Operation now in progress")
+	X(EINPROGRESS, 115, "Operation now in progress")             \
+	X(ESTALE, 116, "Stale file handle")                          \
+	X(EUCLEAN, 117, "Structure needs cleaning")
 
 enum {
 #define POSIX_ERRNO_ENUM(name, num, msg) name = num,

@@ -3,16 +3,9 @@
  * the file system behind fd.c's path calls, and its open files as the
  * FILE_KIND_FILE kind of descriptor.
  *
- * The file system is mounted on first use, not at start-up: most programs
- * never touch a file. Every member of a process family runs its own lib/fs
- * instance on the same tree, and each operation here is one turn at it
- * (fsshare.c): the turn starts by dropping our copies if another member
- * changed the tree since our last turn. A turn that changed the tree keeps
- * the family's lock when it ends ("holding the tree", below), and lib/fs's
- * transaction is committed when we let go of it. The mount uses the key our
- * parent granted us for the tree, or this env's own key (CAP_SELF: the
- * first env's dominates the tree's guard); posix_fs_mount lets a program
- * choose another key, and posix_fs_unmount gives the tree up (syncing).
+ * Each operation here is one turn at the family's tree (fsturn.c: the
+ * mount on first use, turns, holding the tree, following other members'
+ * renames; fsshare.c: the family's lock and page).
  *
  * Interface: posix.h's calls (open, read, ..., stat, mkdir, ...) reach the
  * functions here through fs_ops and file_ops; chmod and fdatasync, which
@@ -37,197 +30,15 @@
 #include <lib/fs/fs.h>
 #include <lib/fs/fsdev_xn.h>
 #include <lib/posix/fsshare.h>
+#include <lib/posix/fsturn.h>
 #include <common/string.h>
 
-static struct fsdev dev;
-static struct fs *mounted;
-static bool dev_open;
-static bool exit_hooked;
-static void (*next_exit_hook)(void);
-static void fs_at_exit(void);
-
-/* Mounts with key cap, in a turn: the family's first mount replays the
- * journal, later ones join. */
-static int mount_in_turn(uint64_t cap)
-{
-	if (!dev_open) {
-		int r = fsdev_xn_open(&dev, cap);
-		if (r < 0)
-			return r;
-		dev_open = true;
-	}
-	int r = fs_share_joining() ? fs_join(&mounted, &dev) : fs_mount(&mounted, &dev);
-	if (r == 0) {
-		fs_share_mounted();
-		if (!exit_hooked) {
-			/* here, not at start-up: after every start-up hook has set its own */
-			next_exit_hook = libos_exit_hook;
-			libos_exit_hook = fs_at_exit;
-			libos_block_hook = posix_fs_let_go;
-			exit_hooked = true;
-		}
-	} else {
-		fsdev_xn_close(&dev);
-		dev_open = false;
-		mounted = NULL;
-	}
-	return r;
-}
-
-/* What our device did: a turn that moved it changed the tree. */
-static uint64_t activity(void)
-{
-	if (!dev_open)
-		return 0;
-	const struct fsdev_xn_stats *st = fsdev_xn_stats(&dev);
-	return st->updates + st->moves + st->data_writes;
-}
-
-static uint64_t turn_start_activity;
-
-/*
- * Holding the tree. A turn that changed the tree does not commit when it
- * ends: this env keeps the family's lock with lib/fs's transaction running,
- * and its next operations go on without a commit each (lib/fs commits by
- * itself when the transaction nears the journal's size). It commits and
- * lets go when another member waits for the tree (looked at as each of its
- * turns starts and ends), before it may block or make a child
- * (posix_fs_let_go), at fsync, sync and exit, and HOLD_SECONDS after the
- * hold began, so a power cut loses at most that much of what was not
- * fsync'd (ext4 commits every 5 s too). A member that holds the tree and
- * then computes without calling the library OS keeps the others waiting
- * until it does: the family's members trust each other (fsshare.c).
- */
-#define HOLD_SECONDS 5
-static bool held;          /* we keep the lock between turns */
-static bool in_turn;       /* between turn_begin and turn_end */
-static uint64_t held_tick; /* ki_ticks when the hold began */
-
-static bool hold_over(void)
-{
-	return fs_share_wanted() ||
-	       ukinfo->ki_ticks - held_tick >= (uint64_t)HOLD_SECONDS * ukinfo->ki_tick_hz;
-}
-
-/* Commit what the hold changed and give the lock back: 0 or -errno (the
- * lock is given back either way; lib/fs keeps the uncommitted transaction
- * for the next commit). */
-static int let_go(void)
-{
-	held = false;
-	int r = fs_txn_pending(mounted) ? fs_sync(mounted) : 0;
-	fs_share_unlock(true);
-	return r;
-}
-
-/* Also libos_block_hook (lib/base/syscall.h): before this env sleeps or
- * makes a child, outside a turn (a turn's own waits are for the disk). */
-void posix_fs_let_go(void)
-{
-	if (held && !in_turn)
-		let_go();
-}
-
-/* Start a turn at the tree, mounting it if need be (with the key our parent
- * gave us, or our own): 0 and *out, or -errno (-ENOSYS: no disk). */
-static int turn_begin(struct fs **out)
-{
-	if (held && hold_over())
-		let_go(); /* an error here reaches the next fsync */
-	if (held) {
-		turn_start_activity = activity();
-		in_turn = true;
-		*out = mounted;
-		return 0;
-	}
-	bool changed, replayed = false;
-	int r = fs_share_lock(&changed);
-	if (r < 0)
-		return r;
-	if (!mounted) {
-		replayed = !fs_share_joining();
-		r = mount_in_turn(fs_share_key());
-		if (r < 0) {
-			fs_share_unlock(false);
-			return r == -ENODEV ? -ENOSYS : r; /* no disk: no file system */
-		}
-	} else if (changed && (r = fsdev_xn_forget(&dev)) < 0) {
-		fs_share_unlock(false);
-		return r;
-	}
-	/* the family's first mount may have replayed and reclaimed: say so */
-	turn_start_activity = replayed ? UINT64_MAX : activity();
-	in_turn = true;
-	*out = mounted;
-	return 0;
-}
-
-/* End the turn, keeping the tree if it changed (above); r is the
- * operation's result. commit: the operation asked for it (sync). */
-static long turn_end_as(long r, bool commit)
-{
-	in_turn = false;
-	if (activity() != turn_start_activity && !held) {
-		held = true;
-		held_tick = ukinfo->ki_ticks;
-	}
-	if (!held) {
-		fs_share_unlock(false);
-		return r;
-	}
-	if (commit || hold_over()) {
-		int c = let_go();
-		if (c < 0 && r >= 0)
-			r = c;
-	}
-	return r;
-}
-
-static long turn_end(long r)
-{
-	return turn_end_as(r, false);
-}
-
-int posix_fs_mount(uint64_t cap)
-{
-	if (mounted)
-		return -EBUSY;
-	bool changed;
-	int r = fs_share_lock(&changed);
-	if (r < 0)
-		return r;
-	r = mount_in_turn(cap);
-	fs_share_unlock(r == 0);
-	return r;
-}
-
-int posix_fs_unmount(void)
-{
-	if (!mounted)
-		return -EINVAL;
-	bool changed = false;
-	int r = held ? 0 : fs_share_lock(&changed);
-	if (r < 0)
-		return r;
-	if (changed)
-		fsdev_xn_forget(&dev);
-	uint64_t before = held ? UINT64_MAX : activity(); /* a hold changed it */
-	held = false;
-	r = fs_unmount(mounted); /* closing what is open may reclaim orphans */
-	mounted = NULL;
-	changed = activity() != before;
-	int c = fsdev_xn_close(&dev);
-	dev_open = false;
-	fs_share_unlock(changed);
-	return r < 0 ? r : c;
-}
-
 /* A turn at the tree for the rest of the function: fs is the mounted file
- * system; return through turn_end. */
+ * system; return through fs_turn_end. */
 #define TURN(fs)                                 \
 	struct fs *fs;                           \
 	do {                                     \
-		int tb_ = turn_begin(&fs);       \
+		int tb_ = fs_turn_begin(&fs);       \
 		if (tb_ < 0)                     \
 			return tb_;              \
 	} while (0)
@@ -271,7 +82,7 @@ static struct disk_file *df_of(struct file *f)
 
 /* A turn for an open file: -EIO once the tree was unmounted under it. */
 #define FILE_TURN(fs)                            \
-	if (!mounted)                            \
+	if (!fs_turn_mounted())                  \
 		return -EIO;                     \
 	TURN(fs)
 
@@ -306,7 +117,7 @@ static ssize_t df_read(struct file *f, void *buf, size_t n)
 		return -EISDIR;
 	FILE_TURN(fs);
 	offset_in(fs, df);
-	return turn_end(offset_out(fs, df, fs_read(fs, df->df_file, buf, n)));
+	return fs_turn_end(offset_out(fs, df, fs_read(fs, df->df_file, buf, n)));
 }
 
 static ssize_t df_write(struct file *f, const void *buf, size_t n)
@@ -314,7 +125,7 @@ static ssize_t df_write(struct file *f, const void *buf, size_t n)
 	struct disk_file *df = df_of(f);
 	FILE_TURN(fs);
 	offset_in(fs, df);
-	return turn_end(offset_out(fs, df, fs_write(fs, df->df_file, buf, n)));
+	return fs_turn_end(offset_out(fs, df, fs_write(fs, df->df_file, buf, n)));
 }
 
 static ssize_t df_pread(struct file *f, void *buf, size_t n, off_t off)
@@ -324,7 +135,7 @@ static ssize_t df_pread(struct file *f, void *buf, size_t n, off_t off)
 	if (off < 0)
 		return -EINVAL;
 	FILE_TURN(fs);
-	return turn_end(fs_pread(fs, df_of(f)->df_file, buf, n, (uint64_t)off));
+	return fs_turn_end(fs_pread(fs, df_of(f)->df_file, buf, n, (uint64_t)off));
 }
 
 static ssize_t df_pwrite(struct file *f, const void *buf, size_t n, off_t off)
@@ -332,7 +143,7 @@ static ssize_t df_pwrite(struct file *f, const void *buf, size_t n, off_t off)
 	if (off < 0)
 		return -EINVAL;
 	FILE_TURN(fs);
-	return turn_end(fs_pwrite(fs, df_of(f)->df_file, buf, n, (uint64_t)off));
+	return fs_turn_end(fs_pwrite(fs, df_of(f)->df_file, buf, n, (uint64_t)off));
 }
 
 static off_t df_lseek(struct file *f, off_t off, int whence)
@@ -340,14 +151,14 @@ static off_t df_lseek(struct file *f, off_t off, int whence)
 	struct disk_file *df = df_of(f);
 	FILE_TURN(fs);
 	offset_in(fs, df);
-	return turn_end(offset_out(fs, df, fs_lseek(fs, df->df_file, off, whence)));
+	return fs_turn_end(offset_out(fs, df, fs_lseek(fs, df->df_file, off, whence)));
 }
 
 static int df_fstat(struct file *f, struct stat *st)
 {
 	struct fs_stat s;
 	FILE_TURN(fs);
-	int r = (int)turn_end(fs_fstat(fs, df_of(f)->df_file, &s));
+	int r = (int)fs_turn_end(fs_fstat(fs, df_of(f)->df_file, &s));
 	if (r == 0)
 		stat_from_fs(st, &s);
 	return r;
@@ -362,11 +173,11 @@ static int df_readdir(struct file *f, struct dirent *d)
 	if (!df->df_dir_open) {
 		int r = fs_opendir(fs, df->df_path, &df->df_dir);
 		if (r < 0)
-			return (int)turn_end(r);
+			return (int)fs_turn_end(r);
 		df->df_dir_open = true;
 	}
 	struct fs_dirent e;
-	int r = (int)turn_end(fs_readdir(fs, &df->df_dir, &e));
+	int r = (int)fs_turn_end(fs_readdir(fs, &df->df_dir, &e));
 	if (r <= 0)
 		return r;
 	d->d_ino = e.d_ino;
@@ -382,23 +193,23 @@ static int df_readdir(struct file *f, struct dirent *d)
 static int df_truncate(struct file *f, off_t len)
 {
 	FILE_TURN(fs);
-	return (int)turn_end(fs_ftruncate(fs, df_of(f)->df_file, (uint64_t)len));
+	return (int)fs_turn_end(fs_ftruncate(fs, df_of(f)->df_file, (uint64_t)len));
 }
 
 static int df_sync(struct file *f)
 {
 	FILE_TURN(fs);
-	return (int)turn_end_as(fs_fsync(fs, df_of(f)->df_file), true);
+	return (int)fs_turn_end_as(fs_fsync(fs, df_of(f)->df_file), true);
 }
 
 static void df_close(struct file *f)
 {
 	struct disk_file *df = df_of(f);
 	struct fs *fs;
-	if (mounted && turn_begin(&fs) == 0) {
+	if (fs_turn_mounted() && fs_turn_begin(&fs) == 0) {
 		if (df->df_shared)
 			fs_share_offset_put(df->df_shared - 1);
-		turn_end(fs_close(fs, df->df_file));
+		fs_turn_end(fs_close(fs, df->df_file));
 	}
 	free(df);
 }
@@ -409,9 +220,9 @@ static void df_fork(struct file *f, envid_t child UNUSED)
 {
 	struct disk_file *df = df_of(f);
 	struct fs *fs;
-	if (df->df_shared && mounted && turn_begin(&fs) == 0) {
+	if (df->df_shared && fs_turn_mounted() && fs_turn_begin(&fs) == 0) {
 		fs_share_offset_hold(df->df_shared - 1);
-		turn_end(0);
+		fs_turn_end(0);
 	}
 }
 
@@ -442,7 +253,7 @@ static int df_export(struct file *f, envid_t child UNUSED, uint64_t *va_next UNU
 		fs_share_offset_hold(df->df_shared - 1);
 		b.b_offset = df->df_shared - 1;
 	}
-	r = (int)turn_end(r);
+	r = (int)fs_turn_end(r);
 	if (r == 0)
 		memcpy(blob, &b, sizeof(b));
 	return r;
@@ -456,7 +267,7 @@ static struct file *df_import(const uint8_t blob[48], int flags)
 	memcpy(&b, blob, sizeof(b));
 	struct disk_file *df = malloc(sizeof(*df));
 	struct fs *fs;
-	if (!df || turn_begin(&fs) < 0) {
+	if (!df || fs_turn_begin(&fs) < 0) {
 		free(df);
 		return NULL;
 	}
@@ -474,7 +285,7 @@ static struct file *df_import(const uint8_t blob[48], int flags)
 			fs_share_offset_put(df->df_shared - 1);
 		free(df);
 	}
-	turn_end(0);
+	fs_turn_end(0);
 	return file;
 }
 
@@ -518,7 +329,7 @@ static int p_open(const char *path, int flags, mode_t mode, struct file **out)
 		return -ENOMEM;
 	*df = (struct disk_file){ 0 };
 	struct fs *fs;
-	int r = turn_begin(&fs);
+	int r = fs_turn_begin(&fs);
 	if (r < 0) {
 		free(df);
 		return r;
@@ -529,7 +340,7 @@ static int p_open(const char *path, int flags, mode_t mode, struct file **out)
 	r = fs_open(fs, path, fsflags, mode & 07777, &df->df_file);
 	if (r < 0) {
 		free(df);
-		return (int)turn_end(r);
+		return (int)fs_turn_end(r);
 	}
 	struct fs_stat st;
 	r = fs_fstat(fs, df->df_file, &st);
@@ -543,17 +354,17 @@ static int p_open(const char *path, int flags, mode_t mode, struct file **out)
 	if (!f) {
 		fs_close(fs, df->df_file);
 		free(df);
-		return (int)turn_end(r < 0 ? r : -ENOMEM);
+		return (int)fs_turn_end(r < 0 ? r : -ENOMEM);
 	}
 	*out = f;
-	return (int)turn_end(0);
+	return (int)fs_turn_end(0);
 }
 
 static int p_stat(const char *path, struct stat *st, bool follow)
 {
 	struct fs_stat s;
 	TURN(fs);
-	int r = (int)turn_end(follow ? fs_stat(fs, path, &s) : fs_lstat(fs, path, &s));
+	int r = (int)fs_turn_end(follow ? fs_stat(fs, path, &s) : fs_lstat(fs, path, &s));
 	if (r == 0)
 		stat_from_fs(st, &s);
 	return r;
@@ -562,56 +373,56 @@ static int p_stat(const char *path, struct stat *st, bool follow)
 static int p_unlink(const char *path)
 {
 	TURN(fs);
-	return turn_end(fs_unlink(fs, path));
+	return fs_turn_end(fs_unlink(fs, path));
 }
 
 static int p_rename(const char *from, const char *to)
 {
 	TURN(fs);
-	return turn_end(fs_rename(fs, from, to));
+	return fs_turn_end(fs_rename(fs, from, to));
 }
 
 static int p_mkdir(const char *path, mode_t mode)
 {
 	TURN(fs);
-	return turn_end(fs_mkdir(fs, path, mode & 07777));
+	return fs_turn_end(fs_mkdir(fs, path, mode & 07777));
 }
 
 static int p_rmdir(const char *path)
 {
 	TURN(fs);
-	return turn_end(fs_rmdir(fs, path));
+	return fs_turn_end(fs_rmdir(fs, path));
 }
 
 static int p_link(const char *from, const char *to)
 {
 	TURN(fs);
-	return turn_end(fs_link(fs, from, to));
+	return fs_turn_end(fs_link(fs, from, to));
 }
 
 static int p_symlink(const char *target, const char *path)
 {
 	TURN(fs);
-	return turn_end(fs_symlink(fs, target, path));
+	return fs_turn_end(fs_symlink(fs, target, path));
 }
 
 static ssize_t p_readlink(const char *path, char *buf, size_t size)
 {
 	TURN(fs);
-	return turn_end(fs_readlink(fs, path, buf, size));
+	return fs_turn_end(fs_readlink(fs, path, buf, size));
 }
 
 static int p_truncate(const char *path, off_t len)
 {
 	TURN(fs);
-	return turn_end(fs_truncate(fs, path, (uint64_t)len));
+	return fs_turn_end(fs_truncate(fs, path, (uint64_t)len));
 }
 
 static int p_statfs(struct statfs_info *out)
 {
 	struct fs_statfs s;
 	TURN(fs);
-	int r = (int)turn_end(fs_statfs(fs, &s));
+	int r = (int)fs_turn_end(fs_statfs(fs, &s));
 	if (r == 0)
 		*out = (struct statfs_info){ .f_bsize = s.f_bsize,
 					     .f_blocks = s.f_blocks,
@@ -621,11 +432,11 @@ static int p_statfs(struct statfs_info *out)
 
 static int p_sync(void)
 {
-	if (!mounted)
+	if (!fs_turn_mounted())
 		return 0;
 	TURN(fs);
-	turn_start_activity = UINT64_MAX; /* sync writes whatever is pending */
-	return (int)turn_end_as(0, true);
+	/* what a hold of ours changed is committed; nothing else is pending */
+	return (int)fs_turn_end_as(0, true);
 }
 
 static const struct fs_ops disk_fs_ops = {
@@ -650,25 +461,12 @@ int chmod(const char *path, mode_t mode)
 	if (r < 0)
 		return r;
 	TURN(fs);
-	return turn_end(fs_chmod(fs, abs, mode & 07777));
+	return fs_turn_end(fs_chmod(fs, abs, mode & 07777));
 }
 
 int fdatasync(int fd)
 {
 	return fsync(fd);
-}
-
-/* Written-back at exit, so what a program wrote is on the disk when its
- * parent sees it end. */
-static void fs_at_exit(void)
-{
-	/* our files first, each in a turn: a passed file's shared offset
-	 * counts us until we close it (the later hooks find them closed) */
-	fd_close_at_exit();
-	if (mounted)
-		posix_fs_unmount();
-	if (next_exit_hook)
-		next_exit_hook();
 }
 
 static void posix_fs_start(int *argc, char ***argv)

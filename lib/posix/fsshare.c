@@ -70,6 +70,10 @@ struct fs_share {
 		uint32_t refs, pad;
 		uint64_t pos;
 	} sh_pos[FS_SHARE_OFFSETS];
+	/* where the last FS_SHARE_MOVES renames moved an inode (written in
+	 * turns): entry n % FS_SHARE_MOVES is the n-th of sh_moves */
+	uint64_t sh_moves;
+	struct fs_share_move sh_move[FS_SHARE_MOVES];
 };
 _Static_assert(sizeof(struct fs_share) <= PAGE_SIZE, "one page");
 
@@ -292,6 +296,35 @@ void fs_share_offset_put(int slot)
 {
 	if (fs_share_offset(slot))
 		share->sh_pos[slot].refs--;
+}
+
+/* --- inodes moved by renames (in a turn) ------------------------------------------ */
+
+void fs_share_moved(uint64_t ino, uint32_t home, uint32_t ioff)
+{
+	if (!share)
+		return;
+	share->sh_move[share->sh_moves % FS_SHARE_MOVES] =
+		(struct fs_share_move){ ino, home, ioff };
+	share->sh_moves++;
+}
+
+int fs_share_moves_since(uint64_t *seen, const struct fs_share_move **out)
+{
+	uint64_t now = share ? share->sh_moves : 0;
+	if (now - *seen > FS_SHARE_MOVES) {
+		*seen = now;
+		return -1; /* overrun: some are lost */
+	}
+	int n = 0;
+	for (; *seen < now; (*seen)++)
+		out[n++] = &share->sh_move[*seen % FS_SHARE_MOVES];
+	return n;
+}
+
+uint64_t fs_share_moves_now(void)
+{
+	return share ? share->sh_moves : 0;
 }
 
 /* --- fork ----------------------------------------------------------------------- */

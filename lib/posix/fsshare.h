@@ -45,6 +45,19 @@ uint64_t *fs_share_offset(int slot);
 void fs_share_offset_hold(int slot);
 void fs_share_offset_put(int slot);
 
+/* Inodes moved by renames, so members with the file open follow it
+ * (lib/fs's fs_on_move / fs_relocate), read and written in turns: record
+ * one; the ones since *seen (advanced) into out[FS_SHARE_MOVES], their
+ * count, or -1 if more than FS_SHARE_MOVES came since (the caller then
+ * revalidates its open files instead); the count so far. */
+#define FS_SHARE_MOVES 48
+struct fs_share_move {
+	uint64_t ino;
+	uint32_t home, ioff;
+};
+void fs_share_moved(uint64_t ino, uint32_t home, uint32_t ioff);
+int fs_share_moves_since(uint64_t *seen, const struct fs_share_move **out);
+uint64_t fs_share_moves_now(void);
 /* file.c: commit what a held turn changed and give the tree back to the
  * family (doc/fs.md, "Holding the tree"); nothing if we do not hold it.
  * Called before this env may block or make a child. */

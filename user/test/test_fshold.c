@@ -19,6 +19,12 @@
  *   fshold.sleeping-holder a holder that then sleeps in a pipe read lets go
  *                          first, so the child it waits for can use the
  *                          tree (without that: both wait for ever)
+ *   fshold.follows-rename  a file the parent has open, renamed into another
+ *                          directory by a child (its inode moves), takes
+ *                          the parent's next write where it now is; a file
+ *                          made in the old place is untouched
+ *   fshold.removed-stale   the same file removed by a child: the parent's
+ *                          calls on it answer ESTALE and harm nothing
  *
  * Without a disk (the guest suite runs it so) the path calls answer -ENOSYS.
  * The checks count events, never time: a wait is bounded by 60 s of ticks
@@ -172,6 +178,41 @@ static void sleeping_holder(void)
 	check_eq("fshold.sleep-child", wait(pid), 0);
 }
 
+/* Is path's content exactly s (longer files too)? */
+static bool holds_long(const char *path, const char *s)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY, 0);
+	if (fd < 0)
+		return false;
+	long n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return n >= 0 && strcmp(buf, s) == 0;
+}
+
+static void renamed_under_us(void)
+{
+	check_eq("fshold.mv-dirs", mkdir("/mv", 0755) | mkdir("/mv2", 0755), 0);
+	int fd = open("/mv/a", O_RDWR | O_CREAT, 0644);
+	check("fshold.mv-open", fd >= 0);
+	check_eq("fshold.mv-write", write(fd, "12345", 5), 5);
+	long pid = fork();
+	if (pid == 0)
+		exit(rename("/mv/a", "/mv2/a") == 0 && put("/mv/b", "other") == 5 ? 0 : 1);
+	check_eq("fshold.mv-child", pid > 0 ? wait(pid) : -1, 0);
+	check_eq("fshold.follows-rename", write(fd, "678", 3), 3);
+	check("fshold.follows-rename-content", holds_long("/mv2/a", "12345678"));
+	check("fshold.old-place-untouched", holds_long("/mv/b", "other"));
+	pid = fork();
+	if (pid == 0)
+		exit(unlink("/mv2/a") == 0 && put("/mv2/c", "third") == 5 ? 0 : 1);
+	check_eq("fshold.rm-child", pid > 0 ? wait(pid) : -1, 0);
+	check_eq("fshold.removed-stale", write(fd, "9", 1), -ESTALE);
+	check_eq("fshold.removed-close", close(fd), 0);
+	check("fshold.removed-harms-nothing", holds_long("/mv2/c", "third"));
+}
+
 int main(void)
 {
 	struct disk_info di;
@@ -186,6 +227,7 @@ int main(void)
 	fork_and_exit();
 	busy_holder();
 	sleeping_holder();
+	renamed_under_us();
 	int r = test_finish();
 	printf("test_fshold: done\n");
 	return r;
