@@ -193,8 +193,8 @@ static void refresh(struct ep *ep, struct poll_wait *w)
 		if (it->it_class == IT_WORDS && !it->it_disarmed)
 			arm(it); /* perhaps a sharer died: every word entry again */
 	for (struct epitem *it = ep->ep_watch; it && w; it = it->it_wnext)
-		for (unsigned i = 0; it->it_class == IT_WORDS && !it->it_disarmed && i < it->it_nwords;
-		     i++)
+		for (unsigned i = 0;
+		     it->it_class == IT_WORDS && !it->it_disarmed && i < it->it_nwords; i++)
 			poll_wait_word(w, (volatile uint32_t *)(uintptr_t)it->it_words[i].pw_va,
 				       it->it_words[i].pw_expected);
 }
@@ -392,7 +392,10 @@ static int add(struct ep *ep, struct file *f, int fd, const struct epoll_event *
 	struct epitem *it = malloc(sizeof(*it));
 	if (!it)
 		return -ENOMEM;
-	*it = (struct epitem){ .it_ep = ep, .it_file = f, .it_fd = fd, .it_events = ev->events,
+	*it = (struct epitem){ .it_ep = ep,
+			       .it_file = f,
+			       .it_fd = fd,
+			       .it_events = ev->events,
 			       .it_data = ev->data.u64 };
 	int sd = f->f_ops->fo_socket ? f->f_ops->fo_socket(f) : -1;
 	if (sd >= 0 && ep->ep_owner == thisenv_id) {

@@ -74,8 +74,7 @@ static void errors(void)
 	check_eq("e-pipe", pipe(fds), 0);
 
 	check_eq("ctl-epfd-closed", ctl(50, EPOLL_CTL_ADD, fds[0], EPOLLIN, 0), -EBADF);
-	check_eq("ctl-epfd-past-table", ctl(FD_MAX + 1, EPOLL_CTL_ADD, fds[0], EPOLLIN, 0),
-		 -EBADF);
+	check_eq("ctl-epfd-past-table", ctl(FD_MAX + 1, EPOLL_CTL_ADD, fds[0], EPOLLIN, 0), -EBADF);
 	check_eq("ctl-fd-closed", ctl(ep, EPOLL_CTL_ADD, 50, EPOLLIN, 0), -EBADF);
 	check_eq("ctl-fd-negative", ctl(ep, EPOLL_CTL_ADD, -1, EPOLLIN, 0), -EBADF);
 	check_eq("ctl-epfd-not-set", ctl(fds[1], EPOLL_CTL_ADD, fds[0], EPOLLIN, 0), -EINVAL);
@@ -434,8 +433,9 @@ static void serve(void)
 	close(cmd[0]);
 	enum { LISTENER = 1000, PIPE = 1001 };
 	int ep = epoll_create1(0);
-	check_eq("serve-add", ctl(ep, EPOLL_CTL_ADD, l, EPOLLIN, LISTENER) ||
-				      ctl(ep, EPOLL_CTL_ADD, data[0], EPOLLIN, PIPE),
+	check_eq("serve-add",
+		 ctl(ep, EPOLL_CTL_ADD, l, EPOLLIN, LISTENER) ||
+			 ctl(ep, EPOLL_CTL_ADD, data[0], EPOLLIN, PIPE),
 		 0);
 	printf("posixepoll: ready on port 7005\n");
 	int served = 0, fins = 0, pokes = 0, poker = -1;
