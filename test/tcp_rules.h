@@ -87,7 +87,8 @@ static inline size_t build(uint8_t *buf, uint32_t src, uint32_t dst, const struc
 }
 
 /* Hand the stack a segment from the peer, in a buffer of exactly its size. */
-static inline void inject(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg, size_t len)
+static inline void inject(struct tcp_stack *st, uint32_t src, uint32_t dst, const uint8_t *seg,
+			  size_t len)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	memcpy(copy, seg, len);
@@ -216,7 +217,8 @@ static inline bool has_accept(void *arg)
 }
 
 /* A listening on B's port 80 and a connection to it; both ends. */
-static inline void connect_pair(struct pair *p, struct tcp_conn **a, struct tcp_conn **b, int rcvbuf)
+static inline void connect_pair(struct pair *p, struct tcp_conn **a, struct tcp_conn **b,
+				int rcvbuf)
 {
 	int err;
 	struct tcp_conn *l = tcp_listen(p->b, B_IP, 80, 16, false, &err);
@@ -232,7 +234,7 @@ static inline void connect_pair(struct pair *p, struct tcp_conn **a, struct tcp_
 /* Connections from 10.1.x.y:port to A:80 made by injecting handshakes
  * (the peer's side is not simulated): returns them accepted. */
 static inline struct tcp_conn *inject_conn(struct tcp_stack *st, struct tcp_conn *l, uint32_t src,
-				    uint16_t port)
+					   uint16_t port)
 {
 	uint8_t buf[64];
 	struct pseg syn = { port, 80, 1000, 0, F_SYN, 65535, NULL, 0, NULL, 0 };

@@ -16,17 +16,7 @@
 #include <lib/net/net.h>
 #include <lib/posix/posix.h>
 
-static uint64_t ms_now(void)
-{
-	return rdtsc() / (ukinfo->ki_tsc_hz / 1000);
-}
-
-static struct sockaddr_in addr(uint32_t ip, uint16_t port)
-{
-	return (struct sockaddr_in){
-		AF_INET, __builtin_bswap16(port), __builtin_bswap32(ip), { 0 }
-	};
-}
+#include "pollwaiter.h"
 
 static int ctl(int ep, int op, int fd, uint32_t events, uint64_t data)
 {
@@ -45,15 +35,6 @@ static long wait1(int ep, int timeout, uint64_t *data)
 	if (data)
 		*data = ev.data.u64;
 	return ev.events;
-}
-
-/* Wait (yielding, up to 10 s) until env pid blocks in the kernel. */
-static bool blocked(long pid)
-{
-	uint64_t until = ukinfo->ki_ticks + 10 * ukinfo->ki_tick_hz;
-	while (uenvs[ENVX(pid)].env_status != ENV_BLOCKED && ukinfo->ki_ticks < until)
-		sys_yield();
-	return uenvs[ENVX(pid)].env_status == ENV_BLOCKED;
 }
 
 static void errors(void)
@@ -395,18 +376,7 @@ static void idle(void)
 		long r = wait1(ep, -1, &data);
 		exit(r == EPOLLIN && data == 1 ? 0 : 1);
 	}
-	uint64_t until = ukinfo->ki_ticks + 10 * ukinfo->ki_tick_hz;
-	while (!shared[0] && ukinfo->ki_ticks < until)
-		sys_yield();
-	check("i-child-waits", blocked(pid));
-	uint64_t runs = uenvs[ENVX(pid)].env_runs;
-	sys_env_sleep(2 * ukinfo->ki_tick_hz); /* two seconds of idleness */
-	uint64_t idle_runs = uenvs[ENVX(pid)].env_runs - runs;
-	printf("posixepoll: idle waiter ran %lu times in 2 s\n", idle_runs);
-	check_eq("i-not-run-while-idle", idle_runs, 0);
-	check_eq("i-still-blocked", uenvs[ENVX(pid)].env_status, ENV_BLOCKED);
-	check_eq("i-write", write(fds[1], "x", 1), 1);
-	check_eq("i-child-woken", wait(pid), 0);
+	idle_check(pid, shared, "i-child-waits", "posixepoll: idle waiter", fds[1]);
 	close(fds[0]);
 	close(fds[1]);
 }
