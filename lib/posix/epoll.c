@@ -19,7 +19,8 @@
  *   words and the values they held remembered; a wait compares them (no
  *   call into the kind) and looks again only at an entry whose word moved;
  * - the rest (the console, the terminal, a set inside a set) is looked at
- *   on every wait; there are few.
+ *   on every wait; there are few. Edge-triggered, such an entry is
+ *   reported when something holds that did not at the last look.
  *
  * Level-triggered entries stay on the ready list while they are ready
  * (behind the others, so a busy one does not starve the rest); an
@@ -60,6 +61,7 @@ struct epitem {
 	uint8_t it_class;
 	bool it_queued;
 	bool it_armed;      /* IT_WORDS: words and values remembered */
+	uint32_t it_last;   /* IT_LOOK: what held at the last look (its edges) */
 	int it_sd;          /* IT_SOCK: lib/net's number */
 	uint64_t it_data;
 	unsigned it_nwords;
@@ -180,8 +182,11 @@ static void refresh(struct ep *ep, struct poll_wait *w)
 		if (it->it_disarmed)
 			continue;
 		if (it->it_class == IT_LOOK) {
-			if (file_events(it->it_file, w) & wanted(it))
+			/* edge-triggered: only what was not there last time */
+			uint32_t ev = file_events(it->it_file, w) & wanted(it);
+			if (ev & ((it->it_events & EPOLLET) ? ~it->it_last : ~0u))
 				ready_add(it);
+			it->it_last = ev;
 			continue;
 		}
 		if (!it->it_armed || words_moved(it)) {
@@ -462,6 +467,7 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
 		it->it_events = ev.events;
 		it->it_data = ev.data.u64;
 		it->it_disarmed = false;
+		it->it_last = 0; /* looked at afresh, as Linux does */
 		ready_add(it);
 		return 0;
 	}

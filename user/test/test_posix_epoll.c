@@ -316,6 +316,16 @@ static void nested(void)
 	check_eq("n-poll-revents", p.revents, POLLIN);
 	check_eq("n-inner-event", wait1(inner, 0, &data), EPOLLIN);
 	check_eq("n-inner-data", data, 70);
+	/* edge-triggered on a set: once while it stays ready */
+	check_eq("n-et", ctl(outer, EPOLL_CTL_MOD, inner, EPOLLIN | EPOLLET, 72), 0);
+	check_eq("n-et-once", wait1(outer, 0, &data), EPOLLIN);
+	check_eq("n-et-data", data, 72);
+	check_eq("n-et-not-twice", wait1(outer, 0, NULL), 0);
+	char b[4];
+	check_eq("n-et-drain", read(fds[0], b, sizeof(b)), 1);
+	check_eq("n-et-drained", wait1(outer, 0, NULL), 0);
+	check_eq("n-et-write", write(fds[1], "m", 1), 1);
+	check_eq("n-et-again", wait1(outer, 0, NULL), EPOLLIN);
 	check_eq("n-child", wait(pid), 0);
 	close(inner); /* the last descriptor: its entry in outer goes */
 	check_eq("n-inner-gone", wait1(outer, 0, NULL), 0);
