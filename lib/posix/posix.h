@@ -290,6 +290,9 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
  * time ran out, -EBADF, -EINVAL (epfd not a set, maxevents <= 0 or too
  * large), -EFAULT (events not ours to write). */
 int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+/* Exo's, for tests: how many times epoll has asked a descriptor's kind
+ * what it is ready for (fo_poll), in this process, ever. */
+uint64_t epoll_looks(void);
 
 /* ---- processes, environment, working directory (proc.c) ---- */
 
