@@ -476,6 +476,7 @@ static void serve(void)
 			 ctl(ep, EPOLL_CTL_ADD, data[0], EPOLLIN, PIPE),
 		 0);
 	printf("posixepoll: ready on port 7005\n");
+	uint64_t looks0 = epoll_looks();
 	int served = 0, fins = 0, pokes = 0, poker = -1;
 	bool quit = false;
 	uint64_t waits = 0, runs = 0;
@@ -521,8 +522,9 @@ static void serve(void)
 			}
 		}
 	}
-	printf("posixepoll: served %d connections, %d pokes, %d ends; %lu waits ran %lu times\n",
-	       served, pokes, fins, waits, runs);
+	printf("posixepoll: served %d connections, %d pokes, %d ends; %lu waits ran %lu times, "
+	       "looked at %lu descriptors\n",
+	       served, pokes, fins, waits, runs, epoll_looks() - looks0);
 	/* frames and TCP timers wake it, a few times a wait; a waiter that
 	 * spun through the host's idle second would run thousands of times */
 	check("serve-not-spinning", runs <= 16 * waits + 64);
