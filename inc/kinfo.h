@@ -42,6 +42,10 @@ struct kern_info {
 	uint32_t ki_entropy_source; /* what serves sys_entropy_get: ENTROPY_SRC_* */
 	volatile uint32_t ki_stlb_pages; /* binding-pool pages mapped at USTLB (inc/stlb.h) */
 	volatile uint32_t ki_cons_intrs; /* interrupt characters posted (sys_cons_set_intr) */
+	/* Sleepers' words page_wake calls have compared (kern/env/pagewait.c):
+	 * with the wake index, the watches of each wake's own word and its
+	 * hash bucket, however many other words sleepers watch. */
+	volatile uint64_t ki_wake_looks;
 } __attribute__((aligned(4096))); /* alone on its page: the page is exposed */
 
 _Static_assert(sizeof(struct kern_info) == 4096, "kern_info is UINFO's page");

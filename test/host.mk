@@ -54,6 +54,7 @@ HOST_TEST_DEPS_fsjoin := $(HOST_FS_DEPS)
 TCP_CORE := $(wildcard lib/net/tcp_*.c) common/string.c
 HOST_TEST_DEPS_tcp := $(TCP_CORE)
 HOST_TEST_DEPS_tcp_rules := $(TCP_CORE)
+HOST_TEST_DEPS_tcp_pairs := $(TCP_CORE)
 HOST_TEST_DEPS_appl := lib/appl/slab.c common/string.c
 HOST_TEST_DEPS_regex := lib/posix/regex.c common/fmt.c common/string.c
 HOST_TEST_DEPS_shparse := user/bin/sh/parse.c user/bin/sh/expand.c user/bin/sh/edit.c \
@@ -65,6 +66,7 @@ HOST_TEST_DEPS_xn_walk := kern/disk/xn_walk.c common/xn_check.c
 HOST_TEST_DEPS_civil := common/civil.c kern/arch/rtc.c
 HOST_TEST_DEPS_entropy := common/string.c
 HOST_TEST_DEPS_sock := $(TCP_CORE) lib/net/sock.c lib/net/sockopt.c lib/net/sockev.c
+HOST_TEST_DEPS_sockev := $(HOST_TEST_DEPS_sock)
 
 HOST_TESTS := $(patsubst test/test_%.c,%,$(wildcard test/test_*.c))
 HOST_TEST_BINS := $(patsubst %,$(BUILD)/host/test_%,$(HOST_TESTS))

@@ -41,6 +41,14 @@ struct upcall_route {
 	uint64_t ur_entry, ur_lo, ur_hi;
 };
 
+/* A word a sleeping env watches (page_sleep, page_sleep_any), as the
+ * wake index (pagewait.c) holds it: hashed by physical address. */
+struct page_watch {
+	uint64_t w_pa;
+	struct env *w_env;
+	struct page_watch *w_next, **w_pprev;
+};
+
 /* The kernel's private part of an env; the public part is *env_info. */
 struct env {
 	struct trapframe env_tf;      /* user registers while not running */
@@ -81,9 +89,10 @@ struct env {
 	struct kprog *env_progs[BPF_PROGS_PER_ENV];
 	int env_sleep_pred;           /* sleeping on this program, or -1 */
 	bool env_sleep_children;      /* in env_sleep_child: a child's death ends it */
-	uint64_t env_sleep_pa;        /* in page_sleep: the word's physical address, or 0 */
-	uint64_t env_sleep_words; /* in page_sleep_any: its struct page_word array (user va) */
-	uint32_t env_sleep_nwords; /* ... and how many */
+	struct page_watch env_watch1; /* page_sleep's word, or page_sleep_any's only one */
+	struct page_watch *env_watches; /* page_sleep_any's words: a page charged to it, or NULL */
+	uint32_t env_nwatches; /* its words in the wake index now (0: none) */
+	struct env *env_wake_next; /* a page_wake gathering its sleepers (pagewait.c) */
 	bool env_sleep_any; /* in page_sleep_any: a death ends it */
 	bool env_sleep_console; /* console input ends it (PAGE_SLEEP_CONSOLE) */
 	uint64_t env_sleep_arg;
@@ -192,9 +201,6 @@ void sched_wake(struct env *e, long value);
 /* The system call (inc/syscall.def): sleep until a child dies, a transfer
  * arrives or ticks pass. */
 long sys_env_sleep_child(uint64_t ticks);
-/* End the page_sleep of every env sleeping on the word at physical address
- * pa, with value; returns how many (pagewait.c). */
-unsigned sched_wake_word(uint64_t pa, long value);
 /* Timer tick: wake the sleepers whose time has come. */
 void sched_tick(uint64_t now);
 

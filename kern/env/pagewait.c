@@ -19,13 +19,22 @@
  * sys_page_sleep_any sleeps on several words at once (up to
  * PAGE_SLEEP_WORDS_MAX), and on console input: how poll waits for any of
  * its pipes, its sockets (a frame for the env's ring ends every sleep) and
- * the console. The kernel keeps only where the sleeper's array is and how
- * long; a wake translates each of its words again (the sleepers list is
- * short, the arrays bounded), so a sleeper that changes its array or
- * unbinds a word only changes what wakes itself. A sharer killed without
- * waking anyone would leave such a sleeper waiting for ever, so any env's
- * death ends every sys_page_sleep_any: the sleeper looks again (which
- * pipes do through the exposed env table) and sleeps again.
+ * the console. A sharer killed without waking anyone would leave such a
+ * sleeper waiting for ever, so any env's death ends every
+ * sys_page_sleep_any: the sleeper looks again (which pipes do through the
+ * exposed env table) and sleeps again.
+ *
+ * The wake index: a sleeper's words are translated to physical addresses
+ * when it goes to sleep and hashed into one table of watches, so a wake
+ * compares only the watches in its word's bucket - it pays for the
+ * sleepers of its own word (and the rare collision), not for every
+ * sleeper's every word (ki_wake_looks counts the comparisons, for the
+ * tests). A sleep ends (sched_wake) by taking its watches out again. A
+ * page unbound or freed while its watcher sleeps is still watched at its
+ * old address: a wake there only ends the sleep early, as any may.
+ * page_sleep's one word, and page_sleep_any's when there is one, live in
+ * the env; more live in one page charged to the sleeper (PAGE_ENVMETA),
+ * taken at its first such sleep and kept until it dies or execs.
  *
  * Locking: under the big kernel lock.
  */
@@ -38,10 +47,71 @@
 #include <kern/env/console_input.h>
 #include <kern/env/env.h>
 #include <kern/env/pagewait.h>
+#include <kern/mem/account.h>
+#include <kern/mem/kdyn.h>
 #include <kern/mem/stlb.h>
 #include <kern/mem/vm.h>
 
 extern struct kern_info kinfo;
+
+#define WATCH_BUCKETS 4096 /* the wake index's chains: ~4 per env slot */
+_Static_assert(PAGE_SLEEP_WORDS_MAX * sizeof(struct page_watch) <= PAGE_SIZE,
+	       "a sleeper's watches fit its page");
+
+static struct page_watch *watch_buckets[WATCH_BUCKETS];
+
+static struct page_watch **bucket_of(uint64_t pa)
+{
+	return &watch_buckets[((pa >> 2) * 0x9e3779b97f4a7c15ULL) >> 52];
+}
+_Static_assert(WATCH_BUCKETS == 1 << 12, "bucket_of keeps 12 bits");
+
+static void watch(struct env *e, struct page_watch *w, uint64_t pa)
+{
+	struct page_watch **b = bucket_of(pa);
+	*w = (struct page_watch){ pa, e, *b, b };
+	if (*b)
+		(*b)->w_pprev = &w->w_next;
+	*b = w;
+	e->env_nwatches++;
+}
+
+void pagewait_unwatch(struct env *e)
+{
+	uint32_t n = e->env_nwatches;
+	struct page_watch *ws = n == 1 ? &e->env_watch1 : e->env_watches;
+	for (uint32_t i = 0; i < n; i++) {
+		struct page_watch *w = &ws[i];
+		*w->w_pprev = w->w_next;
+		if (w->w_next)
+			w->w_next->w_pprev = w->w_pprev;
+	}
+	e->env_nwatches = 0;
+}
+
+/* End the sleep of every env watching the word at physical address pa:
+ * how many. The bucket is walked once to gather them (waking one takes
+ * its watches out of the chain being walked), then they are woken. */
+static unsigned wake_word(uint64_t pa)
+{
+	struct env *first = NULL;
+	unsigned n = 0;
+	for (struct page_watch *w = *bucket_of(pa); w; w = w->w_next) {
+		kinfo.ki_wake_looks++;
+		struct env *e = w->w_env;
+		if (w->w_pa != pa || e->env_wake_next || e == first)
+			continue; /* another word, or already gathered */
+		e->env_wake_next = first ? first : e; /* e ends the list */
+		first = e;
+	}
+	for (struct env *e = first, *next; e; e = next) {
+		next = e->env_wake_next == e ? NULL : e->env_wake_next;
+		e->env_wake_next = NULL;
+		sched_wake(e, PAGE_SLEEP_WOKEN);
+		n++;
+	}
+	return n;
+}
 
 /* The physical address of the word at va in e, which e binds readable:
  * 0 and an error if not. */
@@ -75,7 +145,7 @@ long sys_page_sleep(uint64_t va, uint64_t expected, uint64_t ticks)
 	if (ticks == 0)
 		return 0;
 	sched_sleep(self, ticks);
-	self->env_sleep_pa = pa;
+	watch(self, &self->env_watch1, pa);
 	sched_yield();
 }
 
@@ -85,7 +155,7 @@ long sys_page_wake(uint64_t va)
 	long r = word_paddr(curenv, va, &pa);
 	if (r < 0)
 		return r;
-	return sched_wake_word(pa, PAGE_SLEEP_WOKEN);
+	return wake_word(pa);
 }
 
 /* Read words[i] of e: 0 and its address, or an error. */
@@ -128,30 +198,33 @@ long sys_page_sleep_any(uint64_t words, uint64_t n, uint64_t flags, uint64_t tic
 		return PAGE_SLEEP_INPUT;
 	if (ticks == 0)
 		return 0;
+	if (n > 1 && !self->env_watches) {
+		self->env_watches = kdyn_alloc(self->env_vm, 1);
+		if (!self->env_watches) /* charged: the family's quota, or the machine */
+			return acct_may(self->env_vm->vs_acct, QUOTA_PAGES, 1) ? -E_NO_MEM
+									       : -E_QUOTA;
+	}
 	sched_sleep(self, ticks);
-	self->env_sleep_words = words;
-	self->env_sleep_nwords = (uint32_t)n;
+	for (uint64_t i = 0; i < n; i++) {
+		struct page_word w;
+		uint64_t pa = 0;
+		word_at(self, words, i, &w); /* checked above, and nothing ran since */
+		word_paddr(self, w.pw_va, &pa);
+		watch(self, n == 1 ? &self->env_watch1 : &self->env_watches[i], pa);
+	}
 	self->env_sleep_any = true;
 	self->env_sleep_console = console;
 	sched_yield();
 }
 
-bool pagewait_watches(struct env *e, uint64_t pa)
-{
-	if (e->env_sleep_pa == pa)
-		return true;
-	for (uint32_t i = 0; i < e->env_sleep_nwords; i++) {
-		struct page_word w;
-		uint64_t wpa;
-		if (word_at(e, e->env_sleep_words, i, &w) == 0 &&
-		    word_paddr(e, w.pw_va, &wpa) == 0 && wpa == pa)
-			return true;
-	}
-	return false;
-}
-
 void pagewait_env_gone(struct env *e, enum env_end how)
 {
+	if (e->env_nwatches)
+		pagewait_unwatch(e);
+	if (e->env_watches) {
+		kdyn_free(e->env_watches, 1);
+		e->env_watches = NULL;
+	}
 	if (how != ENV_END_DESTROY)
 		return;
 	for (int i = 0; i < NENV; i++) {

@@ -103,9 +103,6 @@ FASTPATH void sched_sleep(struct env *e, uint64_t ticks)
 	e->env_block = BLOCK_SLEEP;
 	e->env_sleep_pred = -1;
 	e->env_sleep_children = false;
-	e->env_sleep_pa = 0;
-	e->env_sleep_words = 0;
-	e->env_sleep_nwords = 0;
 	e->env_sleep_any = false;
 	e->env_sleep_console = false;
 	e->env_sleep_until = until;
@@ -118,24 +115,13 @@ FASTPATH void sched_wake(struct env *e, long value)
 	if (e->env_info->env_status != ENV_BLOCKED || e->env_block != BLOCK_SLEEP)
 		return;
 	sleepers_remove(e);
+	if (e->env_nwatches)
+		pagewait_unwatch(e);
 	e->env_tf.tf_rax = (uint64_t)value;
 	e->env_block = BLOCK_NONE;
 	e->env_sleep_pred = -1;
 	e->env_woken = true;
 	env_set_status(e, ENV_RUNNABLE);
-}
-
-unsigned sched_wake_word(uint64_t pa, long value)
-{
-	unsigned n = 0;
-	for (struct env *e = sleepers, *next; e; e = next) {
-		next = e->env_sleep_next;
-		if (pagewait_watches(e, pa)) {
-			sched_wake(e, value);
-			n++;
-		}
-	}
-	return n;
 }
 
 /* Has a child of e died, unreaped? A scan of the table: env_sleep_child

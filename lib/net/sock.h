@@ -123,6 +123,10 @@ int sock_wait(uint64_t timeout_ms);
  * *wait_ms, the most it may last (the next TCP timer, 1 while frames
  * wait; UINT64_MAX: nothing due). 0 or -E_*. */
 int sock_poll_prepare(volatile uint32_t **word, uint32_t *seen, uint64_t *wait_ms);
+/* Called whenever the stack or UDP says socket sd's readiness may have
+ * changed (where sockev.c's sets hear of it), for a descriptor layer's
+ * own event sets; NULL: nobody listens. */
+extern void (*sock_change_hook)(int sd);
 /* The Linux errno value (positive) for one of these negated codes. */
 int sock_errno(int err);
 /* The TCP connection behind a stream socket (NULL otherwise), for calls of

@@ -68,8 +68,12 @@ static void link_ready(struct epset *e, struct sock *s)
 	s->s_queued = true;
 }
 
+void (*sock_change_hook)(int sd);
+
 void sockev_wake(struct sock *s)
 {
+	if (sock_change_hook)
+		sock_change_hook(sock_number(s));
 	if (s->s_ep < 0 || s->s_queued || !s->s_ev_mask)
 		return;
 	link_ready(&sets[s->s_ep], s);

@@ -48,10 +48,14 @@ struct file *file_new(const struct file_ops *ops, int flags, void *priv)
 	return f;
 }
 
+void (*file_unwatch)(struct file *f);
+
 void file_put(struct file *f)
 {
 	if (--f->f_refs > 0)
 		return;
+	if (f->f_watched && file_unwatch)
+		file_unwatch(f); /* its event-set entries go with it, as Linux's */
 	if (f->f_ops->fo_close)
 		f->f_ops->fo_close(f);
 	if (!is_static(f))

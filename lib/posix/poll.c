@@ -31,17 +31,17 @@
 #include <lib/base/libos.h>
 #include <lib/posix/posix.h>
 
-#define FOREVER UINT64_MAX
+#include <lib/posix/pollwait.h>
 
 void (*poll_net_prepare)(struct poll_wait *w);
+void (*poll_sock_changed)(int sd);
 
-struct poll_wait {
-	struct page_word pw_words[PAGE_SLEEP_WORDS_MAX];
-	unsigned pw_n;
-	bool pw_console;   /* wake on console input */
-	bool pw_overflow;  /* a word found no room: come back within a tick */
-	uint64_t pw_max_ms; /* the sleep's longest (the stack's next timer) */
-};
+void poll_wait_reset(struct poll_wait *w)
+{
+	w->pw_n = 0;
+	w->pw_console = w->pw_overflow = false;
+	w->pw_max_ms = POLL_FOREVER;
+}
 
 void poll_wait_word(struct poll_wait *w, volatile uint32_t *word, uint32_t seen)
 {
@@ -66,16 +66,33 @@ void poll_wait_within(struct poll_wait *w, uint64_t ms)
 	w->pw_max_ms = MIN(w->pw_max_ms, ms);
 }
 
-static uint64_t now_ms(void)
+uint64_t poll_now_ms(void)
 {
 	return rdtsc() / (ukinfo->ki_tsc_hz / 1000);
 }
 
-/* Could [p, p+len) be the program's memory? What the library can tell. */
-static bool user_range(const void *p, size_t len)
+bool poll_user_range(const void *p, size_t len)
 {
 	uint64_t va = (uint64_t)(uintptr_t)p;
 	return len == 0 || (va >= PAGE_SIZE && va < UTOP && len <= UTOP - va);
+}
+
+long poll_wait_sleep(struct poll_wait *w, uint64_t deadline)
+{
+	uint64_t now = poll_now_ms();
+	uint64_t ms = deadline == POLL_FOREVER ? POLL_FOREVER : deadline - MIN(now, deadline);
+	ms = MIN(ms, w->pw_max_ms);
+	if (w->pw_overflow)
+		ms = MIN(ms, 1);
+	uint64_t hz = ukinfo->ki_tick_hz;
+	uint64_t ticks = ms == POLL_FOREVER     ? UINT64_MAX
+			 : ms > UINT64_MAX / hz ? UINT64_MAX - 1
+						: (ms * hz + 999) / 1000;
+	long r = sys_page_sleep_any(w->pw_words, w->pw_n, w->pw_console ? PAGE_SLEEP_CONSOLE : 0,
+				    ticks);
+	if (r == -E_PERM) /* the console went: look again */
+		return PAGE_SLEEP_WOKEN;
+	return r < 0 ? -errno_from_exo(r) : r;
 }
 
 int console_poll(struct file *f UNUSED, struct poll_wait *w)
@@ -120,30 +137,19 @@ static int scan(struct pollfd *fds, nfds_t nfds, struct poll_wait *w)
 /* poll with a timeout in ms (< 0: none), the arguments checked. */
 static int do_poll(struct pollfd *fds, nfds_t nfds, int64_t timeout)
 {
-	uint64_t deadline = timeout < 0 ? FOREVER : now_ms() + (uint64_t)timeout;
+	uint64_t deadline = timeout < 0 ? POLL_FOREVER : poll_now_ms() + (uint64_t)timeout;
 	struct poll_wait w;
 	for (;;) {
 		struct poll_wait *pw = timeout ? &w : NULL; /* 0: look only */
-		w.pw_n = 0;
-		w.pw_console = w.pw_overflow = false;
-		w.pw_max_ms = FOREVER;
+		poll_wait_reset(&w);
 		if (poll_net_prepare)
 			poll_net_prepare(pw);
 		int n = scan(fds, nfds, pw);
-		uint64_t now = now_ms();
-		if (n || now >= deadline)
+		if (n || poll_now_ms() >= deadline)
 			return n;
-		uint64_t ms = MIN(deadline - now, w.pw_max_ms);
-		if (w.pw_overflow)
-			ms = MIN(ms, 1);
-		uint64_t hz = ukinfo->ki_tick_hz;
-		uint64_t ticks = ms == FOREVER          ? UINT64_MAX
-				 : ms > UINT64_MAX / hz ? UINT64_MAX - 1
-							: (ms * hz + 999) / 1000;
-		long r = sys_page_sleep_any(w.pw_words, w.pw_n,
-					    w.pw_console ? PAGE_SLEEP_CONSOLE : 0, ticks);
-		if (r < 0 && r != -E_PERM) /* E_PERM: the console went: look again */
-			return -errno_from_exo(r);
+		long r = poll_wait_sleep(&w, deadline);
+		if (r < 0)
+			return (int)r;
 	}
 }
 
@@ -151,7 +157,7 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	if (nfds > POLL_NFDS_MAX)
 		return -EINVAL;
-	if (!user_range(fds, nfds * sizeof(*fds)) || (nfds && !fds))
+	if (!poll_user_range(fds, nfds * sizeof(*fds)) || (nfds && !fds))
 		return -EFAULT;
 	return do_poll(fds, nfds, timeout < 0 ? -1 : timeout);
 }
@@ -161,8 +167,8 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 	if (nfds < 0 || nfds > FD_SETSIZE)
 		return -EINVAL;
 	size_t setlen = (size_t)(nfds + 63) / 64 * sizeof(uint64_t);
-	if (!user_range(rd, rd ? setlen : 0) || !user_range(wr, wr ? setlen : 0) ||
-	    !user_range(ex, ex ? setlen : 0) || !user_range(tv, tv ? sizeof(*tv) : 0))
+	if (!poll_user_range(rd, rd ? setlen : 0) || !poll_user_range(wr, wr ? setlen : 0) ||
+	    !poll_user_range(ex, ex ? setlen : 0) || !poll_user_range(tv, tv ? sizeof(*tv) : 0))
 		return -EFAULT;
 	int64_t timeout = -1;
 	if (tv) {
@@ -184,7 +190,7 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 			return -EBADF; /* fd_file is NULL past FD_MAX too */
 		fds[n++] = (struct pollfd){ fd, ev, 0 };
 	}
-	uint64_t start = now_ms();
+	uint64_t start = poll_now_ms();
 	int r = do_poll(fds, n, timeout);
 	if (r < 0)
 		return r;
@@ -210,7 +216,7 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 			FD_SET(fd, ex), count++;
 	}
 	if (tv) {
-		uint64_t spent = now_ms() - start;
+		uint64_t spent = poll_now_ms() - start;
 		uint64_t left = spent >= (uint64_t)timeout ? 0 : (uint64_t)timeout - spent;
 		tv->tv_sec = (int64_t)(left / 1000);
 		tv->tv_usec = (int64_t)(left % 1000) * 1000;

@@ -234,6 +234,66 @@ typedef struct {
  * tv_usec past 999999; -EFAULT a set or the timeout not ours to write. */
 int select(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds, struct timeval *timeout);
 
+/* ---- event sets (epoll.c): Linux's epoll, over every descriptor ---- */
+
+#define EPOLLIN 0x001
+#define EPOLLPRI 0x002
+#define EPOLLOUT 0x004
+#define EPOLLERR 0x008
+#define EPOLLHUP 0x010
+#define EPOLLRDNORM 0x040
+#define EPOLLRDBAND 0x080
+#define EPOLLWRNORM 0x100
+#define EPOLLWRBAND 0x200
+#define EPOLLMSG 0x400
+#define EPOLLRDHUP 0x2000
+#define EPOLLEXCLUSIVE (1u << 28)
+#define EPOLLWAKEUP (1u << 29)
+#define EPOLLONESHOT (1u << 30)
+#define EPOLLET (1u << 31)
+#define EPOLL_CTL_ADD 1
+#define EPOLL_CTL_DEL 2
+#define EPOLL_CTL_MOD 3
+#define EPOLL_CLOEXEC O_CLOEXEC
+#define EPOLL_NEST_MAX 5 /* epoll sets in one chain of sets inside sets (Linux's limit) */
+
+typedef union epoll_data {
+	void *ptr;
+	int fd;
+	uint32_t u32;
+	uint64_t u64;
+} epoll_data_t;
+
+struct epoll_event {
+	uint32_t events;
+	epoll_data_t data;
+} __attribute__((packed)); /* Linux's layout on x86-64: 12 bytes */
+
+/* A new event set as a descriptor (flags 0 or EPOLL_CLOEXEC; it is always
+ * close-on-exec, as sockets are: its set lives in this process's memory).
+ * A forked child gets a copy of the set, not the set: later changes in
+ * one are not seen by the other. -EINVAL (flags), -EMFILE, -ENOMEM. */
+int epoll_create1(int flags);
+/* size > 0, else -EINVAL; otherwise epoll_create1(0). */
+int epoll_create(int size);
+/* Add, change or remove descriptor fd's interest in set epfd (event may
+ * be NULL for DEL). Errors: -EBADF epfd or fd not open; -EINVAL epfd not
+ * a set, fd is the set itself, an unknown op, or EPOLLEXCLUSIVE where
+ * Linux refuses it; -EEXIST (ADD) fd already in the set; -ENOENT (MOD,
+ * DEL) it is not; -EPERM fd's kind cannot be waited for (a regular file,
+ * a directory, /dev/null, /dev/zero); -ELOOP a set would contain itself
+ * or make a chain longer than EPOLL_NEST_MAX; -EFAULT event not ours to
+ * read; -ENOMEM. An entry goes when its file's last descriptor closes. */
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
+/* Up to maxevents ready entries into events, waiting up to timeout ms (<
+ * 0: no limit; 0: look only) while none is. Returns how many, 0 when the
+ * time ran out, -EBADF, -EINVAL (epfd not a set, maxevents <= 0 or too
+ * large), -EFAULT (events not ours to write). */
+int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+/* Exo's, for tests: how many times epoll has asked a descriptor's kind
+ * what it is ready for (fo_poll), in this process, ever. */
+uint64_t epoll_looks(void);
+
 /* ---- processes, environment, working directory (proc.c) ---- */
 
 /* fork, and the library OS's own spawn/exec/wait by program name: proc.h */
@@ -341,6 +401,10 @@ struct file_ops {
 	 * no change is missed. NULL: always POLLIN | POLLOUT, as a regular
 	 * file. */
 	int (*fo_poll)(struct file *f, struct poll_wait *w);
+	/* A socket of this env's stack: its lib/net number, whose changes of
+	 * readiness lib/net reports (poll_sock_changed); -1 otherwise. NULL:
+	 * not a socket. */
+	int (*fo_socket)(struct file *f);
 	bool fo_tty;
 	uint16_t fo_kind; /* FILE_KIND_*: how a child imports it */
 };
@@ -352,7 +416,10 @@ struct file {
 	int f_flags;      /* O_ACCMODE | O_APPEND | O_NONBLOCK */
 	off_t f_offset;
 	void *f_priv;     /* the kind's own */
+	void *f_watched;  /* event-set entries on it (epoll.c), NULL: none */
 };
+/* Set by epoll.c: f's last reference is going, with f_watched set. */
+extern void (*file_unwatch)(struct file *f);
 
 enum {
 	FILE_KIND_CONSOLE = 1,

@@ -22,6 +22,7 @@
  * (sock_errno); a descriptor that is not a socket is ENOTSOCK; an address
  * shorter than struct sockaddr_in is EINVAL, another family EAFNOSUPPORT.
  */
+#include <lib/posix/pollwait.h>
 #include <lib/posix/posix.h>
 
 #include <lib/base/libos.h>
@@ -137,6 +138,19 @@ static void net_prepare(struct poll_wait *w)
 	poll_wait_within(w, ms);
 }
 
+static int sk_socket(struct file *f)
+{
+	struct psock *ps = f->f_priv;
+	return ps->ps_owner == thisenv_id ? ps->ps_sd : -1;
+}
+
+/* lib/net: sd's readiness may have changed; epoll.c keeps its ready lists. */
+static void sk_changed(int sd)
+{
+	if (poll_sock_changed)
+		poll_sock_changed(sd);
+}
+
 static const struct file_ops sock_ops = {
 	.fo_name = "socket",
 	.fo_read = sk_read,
@@ -144,6 +158,7 @@ static const struct file_ops sock_ops = {
 	.fo_fstat = sk_fstat,
 	.fo_close = sk_close,
 	.fo_poll = sk_poll,
+	.fo_socket = sk_socket,
 	/* no fo_export: see the top; descriptors are close-on-exec */
 	.fo_kind = FILE_KIND_SOCKET,
 };
@@ -178,6 +193,7 @@ int socket(int domain, int type, int protocol)
 			return -errno_from_exo(r);
 		net_opened_by = thisenv_id;
 		poll_net_prepare = net_prepare;
+		sock_change_hook = sk_changed;
 	}
 	bool nonblock = (type & SOCK_NONBLOCK) != 0;
 	int sd = sock_socket(domain, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), protocol);

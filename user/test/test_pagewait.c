@@ -5,7 +5,10 @@
  * address of the same page - the pipes between siblings of a pipeline
  * are built on it (lib/posix/pipe.c; the shell's session runs them).
  * Then sys_page_sleep_any, poll's sleep (lib/posix/poll.c): its errors,
- * a wake on any of its words, and any env's death ending it.
+ * a wake on any of its words, and any env's death ending it; the wake
+ * index: many sleepers on many words, each woken only by its own, and
+ * wakes elsewhere that compare no more than their own bucket's watches
+ * (ki_wake_looks); and E_QUOTA for the page that records the words.
  */
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
@@ -87,6 +90,128 @@ static void sleep_any(volatile uint32_t *w)
 	check_eq("any-death-woken", w[1], 100 + PAGE_SLEEP_WOKEN);
 }
 
+/* SLEEPERS children each sleep on PAGE_SLEEP_WORDS_MAX words of their own
+ * (together a page of words); wakes on words nobody watches compare a few
+ * watches each, not the thousand the sleepers hold; a wake on one of a
+ * child's words wakes that child and no other. A woken child then waits
+ * on a release word with page_sleep, which no death ends (a death ends
+ * every page_sleep_any), so the others stay asleep until woken. */
+#define SLEEPERS 8
+static void many(void)
+{
+	volatile uint32_t *words = vm_alloc_shared(2 * PAGE_SIZE);
+	volatile uint32_t *ctl = words + PAGE_SIZE / sizeof(uint32_t);
+	volatile uint32_t *release = &ctl[PAGE_SIZE / sizeof(uint32_t) - 1];
+	enum { N = PAGE_SLEEP_WORDS_MAX };
+	_Static_assert(SLEEPERS * N * sizeof(uint32_t) == PAGE_SIZE, "one page of words");
+	long pids[SLEEPERS];
+	*release = 0;
+	for (int c = 0; c < SLEEPERS; c++) {
+		ctl[c] = 0;
+		pids[c] = fork();
+		if (pids[c] == 0) {
+			struct page_word pw[N];
+			for (int i = 0; i < N; i++)
+				pw[i] = (struct page_word){ (uint64_t)(uintptr_t)&words[c * N + i],
+							    0, 0 };
+			long r = sys_page_sleep_any(pw, N, 0, 30 * ukinfo->ki_tick_hz);
+			ctl[c] = (uint32_t)r + 100;
+			while (!*release)
+				sys_page_sleep((uint64_t)(uintptr_t)release, 0, ukinfo->ki_tick_hz);
+			exit(0);
+		}
+	}
+	bool all_asleep = true;
+	uint64_t until = ukinfo->ki_ticks + 10 * ukinfo->ki_tick_hz;
+	for (int c = 0; c < SLEEPERS; c++) {
+		while (uenvs[ENVX(pids[c])].env_status != ENV_BLOCKED && ukinfo->ki_ticks < until)
+			sys_yield();
+		all_asleep &= uenvs[ENVX(pids[c])].env_status == ENV_BLOCKED && !ctl[c];
+	}
+	check("many-asleep", all_asleep);
+	/* words of the control page nobody watches: their buckets only */
+	uint64_t looks = ukinfo->ki_wake_looks;
+	long woken = 0;
+	for (int i = SLEEPERS; i < SLEEPERS + N; i++)
+		woken += sys_page_wake((uint64_t)(uintptr_t)&ctl[i]);
+	looks = ukinfo->ki_wake_looks - looks;
+	printf("pagewait: %d wakes elsewhere compared %lu watches (%d sleepers, %d words each)\n",
+	       N, looks, SLEEPERS, N);
+	check_eq("many-elsewhere-nobody", woken, 0);
+	check("many-elsewhere-cheap", looks < (uint64_t)N * 8);
+	/* each child by a word of its own (child c's (c * 17 % N)-th), child 3
+	 * first: it alone wakes */
+	bool each = true;
+	for (int k = 0; k < SLEEPERS; k++) {
+		int c = (k + 3) % SLEEPERS;
+		looks = ukinfo->ki_wake_looks;
+		long n = sys_page_wake((uint64_t)(uintptr_t)&words[c * N + c * 17 % N]);
+		looks = ukinfo->ki_wake_looks - looks;
+		while (!ctl[c] && ukinfo->ki_ticks < until)
+			sys_yield();
+		bool others = true;
+		for (int o = 0; o < SLEEPERS; o++)
+			others &= (o - 3 + SLEEPERS) % SLEEPERS <= k || !ctl[o];
+		if (k == 0) {
+			check_eq("many-own-word", n, 1);
+			check("many-own-word-cheap", looks < 16);
+			check_eq("many-own-woken", ctl[c], 100 + PAGE_SLEEP_WOKEN);
+			check("many-others-asleep", others);
+		} else {
+			each &= n == 1 && ctl[c] == 100 + PAGE_SLEEP_WOKEN && others;
+		}
+	}
+	check("many-each-own", each);
+	*release = 1;
+	sys_page_wake((uint64_t)(uintptr_t)release);
+	bool exits = true;
+	for (int c = 0; c < SLEEPERS; c++)
+		exits &= wait(pids[c]) == 0;
+	check("many-exits", exits);
+	vm_unmap((uint64_t)(uintptr_t)words, 2 * PAGE_SIZE);
+}
+
+/* The page recording a sleep on several words is charged to the sleeper:
+ * a child whose family is at its page limit gets E_QUOTA, and sleeps once
+ * the limit allows it. */
+static void quota(volatile uint32_t *w)
+{
+	uint64_t va = (uint64_t)(uintptr_t)w;
+	struct page_word two[2] = { { va + 16, 5, 0 }, { va + 20, 6, 0 } };
+	w[4] = 5, w[5] = 6, w[6] = 0, w[7] = 0, w[8] = 0;
+	long pid = fork();
+	if (pid == 0) {
+		w[6] = 1; /* everything touched: no page needed from here */
+		while (w[7] == 0)
+			sys_yield();
+		w[8] = (uint32_t)sys_page_sleep_any(two, 2, 0, 1);
+		w[6] = 2;
+		while (w[7] == 1)
+			sys_yield();
+		w[8] = (uint32_t)sys_page_sleep_any(two, 2, 0, 1);
+		w[6] = 3;
+		exit(0);
+	}
+	uint64_t until = ukinfo->ki_ticks + 10 * ukinfo->ki_tick_hz;
+	while (w[6] != 1 && ukinfo->ki_ticks < until)
+		sys_yield();
+	struct quota_info qi;
+	check_eq("quota-read", sys_env_quota((envid_t)pid, &qi), 0);
+	check_eq("quota-limit",
+		 sys_env_set_quota((envid_t)pid, QUOTA_PAGES, qi.qi_used[QUOTA_PAGES], CAP_SELF),
+		 0);
+	w[7] = 1;
+	while (w[6] != 2 && ukinfo->ki_ticks < until)
+		sys_yield();
+	check_eq("quota-refused", (int32_t)w[8], -E_QUOTA);
+	check_eq("quota-raised",
+		 sys_env_set_quota((envid_t)pid, QUOTA_PAGES, qi.qi_limit[QUOTA_PAGES], CAP_SELF),
+		 0);
+	w[7] = 2;
+	check_eq("quota-child", wait(pid), 0);
+	check_eq("quota-then-sleeps", w[8], 0); /* a tick, timed out */
+}
+
 int main(void)
 {
 	volatile uint32_t *w = vm_alloc_shared(PAGE_SIZE);
@@ -132,5 +257,7 @@ int main(void)
 	check_eq("other-word-nobody", sys_page_wake(ALIAS_VA + 4), 0);
 	sys_page_unbind(0, ALIAS_VA, CAP_SELF);
 	sleep_any(w);
+	many();
+	quota(w);
 	return test_finish();
 }

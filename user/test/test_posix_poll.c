@@ -16,17 +16,7 @@
 #include <lib/net/net.h>
 #include <lib/posix/posix.h>
 
-static uint64_t ms_now(void)
-{
-	return rdtsc() / (ukinfo->ki_tsc_hz / 1000);
-}
-
-static struct sockaddr_in addr(uint32_t ip, uint16_t port)
-{
-	return (struct sockaddr_in){
-		AF_INET, __builtin_bswap16(port), __builtin_bswap32(ip), { 0 }
-	};
-}
+#include "pollwaiter.h"
 
 /* poll one descriptor for events with timeout: its revents, or the error. */
 static int poll1(int fd, short events, int timeout)
@@ -34,15 +24,6 @@ static int poll1(int fd, short events, int timeout)
 	struct pollfd p = { fd, events, 0x7777 };
 	int r = poll(&p, 1, timeout);
 	return r < 0 ? r : r == 0 ? (p.revents ? -1000 : 0) : p.revents;
-}
-
-/* Wait (yielding, up to 10 s) until env pid blocks in the kernel. */
-static bool blocked(long pid)
-{
-	uint64_t until = ukinfo->ki_ticks + 10 * ukinfo->ki_tick_hz;
-	while (uenvs[ENVX(pid)].env_status != ENV_BLOCKED && ukinfo->ki_ticks < until)
-		sys_yield();
-	return uenvs[ENVX(pid)].env_status == ENV_BLOCKED;
 }
 
 static void errors(void)
@@ -203,18 +184,7 @@ static void idle(void)
 		int r = poll(p, 2, -1);
 		exit(r == 1 && p[0].revents == (POLLIN) && p[1].revents == 0 ? 0 : 1);
 	}
-	uint64_t until = ukinfo->ki_ticks + 10 * ukinfo->ki_tick_hz;
-	while (!shared[0] && ukinfo->ki_ticks < until)
-		sys_yield();
-	check("i-child-polls", blocked(pid));
-	uint64_t runs = uenvs[ENVX(pid)].env_runs;
-	sys_env_sleep(2 * ukinfo->ki_tick_hz); /* two seconds of idleness */
-	uint64_t idle_runs = uenvs[ENVX(pid)].env_runs - runs;
-	printf("posixpoll: idle poller ran %lu times in 2 s\n", idle_runs);
-	check_eq("i-not-run-while-idle", idle_runs, 0);
-	check_eq("i-still-blocked", uenvs[ENVX(pid)].env_status, ENV_BLOCKED);
-	check_eq("i-write", write(fds[1], "x", 1), 1);
-	check_eq("i-child-woken", wait(pid), 0);
+	idle_check(pid, shared, "i-child-polls", "posixpoll: idle poller", fds[1]);
 	close(fds[0]);
 	close(fds[1]);
 	close(l);
