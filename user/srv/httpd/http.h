@@ -52,6 +52,13 @@ struct http_stat {
 	bool hs_is_dir;
 };
 
+/* What the driver's disk did, for /status (the disk_stats hook). */
+struct http_disk_stats {
+	uint64_t data_reads, meta_reads; /* blocks read from the disk */
+	uint64_t groups, group_runs, group_blocks; /* grouped fetches, their
+						    * contiguous runs and blocks */
+};
+
 /* A directory listing's callback: one entry (not "." or ".."). */
 typedef void http_list_fn(void *arg, const char *name, bool is_dir);
 
@@ -70,6 +77,12 @@ struct http_hooks {
 	void (*free)(void *ctx, void *p);
 	/* One access-log line, ending in '\n'. */
 	void (*log)(void *ctx, const char *line, size_t len);
+	/* Optional (NULL: none). --group: the n files (regular, each path as
+	 * for stat) are about to be read, one after another: fetch them from
+	 * the disk together. Only a hint: read must still work without it. */
+	void (*group)(void *ctx, const char *const *paths, int n);
+	/* Optional: the driver's disk counters for /status. */
+	void (*disk_stats)(void *ctx, struct http_disk_stats *out);
 };
 
 /* The server's settings (http_config_parse reads them from flags). */
@@ -82,6 +95,7 @@ struct http_config {
 	bool csum;               /* precompute payload checksums at cache fill */
 	bool merge;              /* header, body and FIN in one send where they fit */
 	bool offload;            /* let the NIC segment and checksum (a TAP device) */
+	bool group;              /* read a page's embedded objects with it */
 	uint64_t cache_bytes;    /* the cache's capacity */
 	uint64_t cache_file_max; /* larger files bypass the cache */
 	unsigned csum_chunk;     /* bytes per precomputed checksum: the TCP MSS */
@@ -104,6 +118,7 @@ struct http_stats {
 	uint64_t cache_hits, cache_misses, cache_fills, cache_evictions;
 	uint64_t cache_bytes, cache_objects, csum_bytes;
 	uint64_t timeouts_request, timeouts_idle, timeouts_send;
+	uint64_t group_pages, group_objects, group_refused; /* --group */
 };
 
 struct http_server;

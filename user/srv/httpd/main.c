@@ -45,7 +45,7 @@
 #include <lib/fs/format.h> /* S_IFMT */
 #include <lib/fs/fs.h>
 #include <lib/net/tcpnet.h>
-#include <user/srv/httpd/core.h>
+#include <user/srv/httpd/main.h>
 
 #define IOV_PIECES 8
 #define STEP_ROUNDS 32               /* reads and writes per connection per turn */
@@ -204,37 +204,6 @@ static int exo_list(void *ctx UNUSED, const char *path, http_list_fn *each, void
 			each(arg, e.d_name, e.d_type == FS_DT_DIR);
 	}
 	return r < 0 ? fs_code(r) : 0;
-}
-
-/* --seed: the site this program carries, written under cfg.root on the
- * disk with its files' times. 0 or a negative errno. */
-static int seed_site(void)
-{
-	char p[HTTP_PATH_MAX + 256];
-	for (size_t i = 0; i < romfs_count(); i++) {
-		const struct romfs_entry *e = romfs_entry(i);
-		if (!disk_path(e->re_path, p, sizeof(p)))
-			return -ENAMETOOLONG;
-		/* each directory on the way, then the file */
-		for (char *s = p + 1; (s = strchr(s, '/')); s++) {
-			*s = '\0';
-			int r = fs_mkdir(disk_fs, p, 0755);
-			*s = '/';
-			if (r < 0 && r != -EEXIST)
-				return r;
-		}
-		struct fs_file *f;
-		int r = fs_open(disk_fs, p, FS_O_WRONLY | FS_O_CREAT | FS_O_TRUNC, 0644, &f);
-		if (r < 0)
-			return r;
-		long w = fs_write(disk_fs, f, e->re_data, e->re_size);
-		fs_close(disk_fs, f);
-		if (w != (long)e->re_size)
-			return w < 0 ? (int)w : -EIO;
-		uint64_t ns = (uint64_t)e->re_mtime * 1000000000ULL;
-		fs_utimens(disk_fs, p, ns, ns);
-	}
-	return fs_sync(disk_fs);
 }
 
 static int64_t exo_now_ms(void *ctx UNUSED)
@@ -601,9 +570,10 @@ int main(int argc, char **argv)
 			printf("httpd: no file system on the disk (error %d)\n", r);
 			return 1;
 		}
+		exo_disk_init(disk_fs, cfg.root);
 		struct fs_stat rst;
 		if (seed && fs_stat(disk_fs, cfg.root, &rst) == -ENOENT) {
-			r = seed_site();
+			r = exo_seed_site();
 			printf("httpd: seeded %s with %lu files: %s\n", cfg.root,
 			       (unsigned long)romfs_count(), r < 0 ? "failed" : "ok");
 			if (r < 0)
@@ -631,6 +601,8 @@ int main(int argc, char **argv)
 		.free = exo_free,
 		.log = exo_log,
 	};
+	if (disk)
+		exo_disk_hooks(&hooks);
 	srv = http_server_new(&cfg, &hooks);
 	if (!srv) {
 		printf("httpd: out of memory\n");
@@ -642,9 +614,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	appl_every(STATS_MS, stats_tick, NULL);
-	printf("httpd: serving %s %s; cache %s, csum %s, merge %s, offload %s, %u connections\n",
+	printf("httpd: serving %s %s; cache %s, csum %s, merge %s, group %s, offload %s, "
+	       "%u connections\n",
 	       disk ? cfg.root : "the site in the image", disk ? "from the disk" : "(no disk)",
 	       cfg.cache ? "on" : "off", cfg.csum ? "on" : "off", cfg.merge ? "on" : "off",
+	       cfg.group ? "on" : "off",
 	       !cfg.offload                      ? "off"
 	       : net_offloads & NET_OFFLOAD_TSO4 ? "on"
 						 : "on (none offered)",

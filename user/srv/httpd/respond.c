@@ -276,14 +276,24 @@ static void status_page(struct http_server *srv, const struct http_request *req,
 		"cache: %lu hits, %lu misses, %lu fills, %lu evictions, %lu objects, %lu bytes\n"
 		"checksummed at fill: %lu bytes\n"
 		"timeouts: %lu request, %lu idle, %lu send\n"
-		"flags: cache %s, csum %s, merge %s\n",
+		"group: %lu pages, %lu objects read with them, %lu references refused\n"
+		"flags: cache %s, csum %s, merge %s, group %s\n",
 		s->conns_open, s->conns_total, s->conns_refused, s->requests, s->responses[1],
 		s->responses[2], s->responses[3], s->responses[4], s->responses[5], s->bytes_out,
 		s->body_bytes_out, s->cache_hits, s->cache_misses, s->cache_fills,
 		s->cache_evictions, s->cache_objects, s->cache_bytes, s->csum_bytes,
-		s->timeouts_request, s->timeouts_idle, s->timeouts_send,
-		srv->cfg.cache ? "on" : "off", srv->cfg.csum ? "on" : "off",
-		srv->cfg.merge ? "on" : "off");
+		s->timeouts_request, s->timeouts_idle, s->timeouts_send, s->group_pages,
+		s->group_objects, s->group_refused, srv->cfg.cache ? "on" : "off",
+		srv->cfg.csum ? "on" : "off", srv->cfg.merge ? "on" : "off",
+		srv->cfg.group ? "on" : "off");
+	if (srv->hooks.disk_stats) {
+		struct http_disk_stats d = { 0 };
+		srv->hooks.disk_stats(srv->hooks.ctx, &d);
+		text_printf(&b,
+			    "disk: %lu data blocks read, %lu metadata blocks; grouped: %lu "
+			    "fetches, %lu runs, %lu blocks\n",
+			    d.data_reads, d.meta_reads, d.groups, d.group_runs, d.group_blocks);
+	}
 	text_response(srv, req, rsp, 200, "text/plain; charset=utf-8",
 		      "Cache-Control: no-store\r\n", &b);
 }
@@ -385,7 +395,10 @@ static void file_response(struct http_server *srv, const struct http_request *re
 		return;
 	rsp->off = first;
 	rsp->len = len;
+	uint64_t fills = srv->stats.cache_fills;
 	rsp->obj = srv->cache ? http_cache_get(srv->cache, path, st) : NULL;
+	if (rsp->obj && srv->stats.cache_fills != fills)
+		http_group_page(srv, path, rsp->obj); /* read from the disk just now */
 	if (rsp->obj) {
 		rsp->body = BODY_OBJ;
 	} else {
