@@ -30,19 +30,18 @@ static int scan(const char *page, const char *html, unsigned *refused)
 TEST(refs, finds_embedded_objects)
 {
 	unsigned refused;
-	const char *html =
-		"<!DOCTYPE html><html><head>\n"
-		"<LINK REL=\"stylesheet\" HREF=\"../css/site.css\">\n"
-		"<link href='icon.ico' rel='shortcut icon'>\n"
-		"<link rel=\"next\" href=\"page2.html\">\n" /* not embedded */
-		"<script src=js/app.js defer></script>\n"
-		"<!-- <img src=\"commented.png\"> -->\n"
-		"</head><body><a href=\"other.html\">x</a>\n" /* a link, not embedded */
-		"<img alt=\"a > b\" src=\"pics/a%20b.png?v=2#top\" width=3>\n"
-		"<picture><source src=\"/abs/v.webm\"></picture>\n"
-		"<img src=\"./pics/../pics/c.png\"/>\n"
-		"<img src=\"js/app.js\">\n" /* a repeat */
-		"</body></html>\n";
+	const char *html = "<!DOCTYPE html><html><head>\n"
+			   "<LINK REL=\"stylesheet\" HREF=\"../css/site.css\">\n"
+			   "<link href='icon.ico' rel='shortcut icon'>\n"
+			   "<link rel=\"next\" href=\"page2.html\">\n" /* not embedded */
+			   "<script src=js/app.js defer></script>\n"
+			   "<!-- <img src=\"commented.png\"> -->\n"
+			   "</head><body><a href=\"other.html\">x</a>\n" /* a link, not embedded */
+			   "<img alt=\"a > b\" src=\"pics/a%20b.png?v=2#top\" width=3>\n"
+			   "<picture><source src=\"/abs/v.webm\"></picture>\n"
+			   "<img src=\"./pics/../pics/c.png\"/>\n"
+			   "<img src=\"js/app.js\">\n" /* a repeat */
+			   "</body></html>\n";
 	int n = scan("/site/doc/page.html", html, &refused);
 	CHECK_EQ(n, 6);
 	CHECK_EQ(refused, 0);
@@ -57,14 +56,14 @@ TEST(refs, finds_embedded_objects)
 TEST(refs, hostile_references_refused)
 {
 	static const char *bad[] = {
-		"../../x.png",          /* above the root from /a/p.html */
+		"../../x.png", /* above the root from /a/p.html */
 		"/../x.png",
 		"..",
-		"%2e%2e/%2e%2e/x.png",  /* dots the decoder refuses */
-		"a%2fb.png",            /* an encoded slash */
-		"a%00b.png",            /* NUL */
-		"a%zzb.png",            /* a bad escape */
-		"a%5cb.png",            /* a backslash */
+		"%2e%2e/%2e%2e/x.png", /* dots the decoder refuses */
+		"a%2fb.png", /* an encoded slash */
+		"a%00b.png", /* NUL */
+		"a%zzb.png", /* a bad escape */
+		"a%5cb.png", /* a backslash */
 		"http://evil.example/x.png",
 		"//evil.example/x.png",
 		"data:image/png;base64,AAAA",
@@ -72,8 +71,8 @@ TEST(refs, hostile_references_refused)
 		"",
 		"?only=query",
 		"#frag",
-		"dir/",                 /* a directory */
-		"p.html",               /* the page itself */
+		"dir/", /* a directory */
+		"p.html", /* the page itself */
 		"/a/./p.html",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -301,7 +300,8 @@ TEST(group, status_page_reports_it)
 		http_conn_sent(c, total);
 	}
 	out[len] = '\0';
-	CHECK(strstr(out, "group: 1 pages, 4 objects read with them, 5 references refused") != NULL);
+	CHECK(strstr(out, "group: 1 pages, 4 objects read with them, 5 references refused") !=
+	      NULL);
 	CHECK(strstr(out, "group on") != NULL);
 	http_conn_free(c);
 	http_server_free(srv);

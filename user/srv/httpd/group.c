@@ -198,8 +198,8 @@ int http_page_refs(const char *page, const char *html, size_t len, char (*out)[H
 static bool is_html(const char *path)
 {
 	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
-	return dot && dot > slash && (name_is(dot, strlen(dot), ".html") ||
-				      name_is(dot, strlen(dot), ".htm"));
+	return dot && dot > slash &&
+	       (name_is(dot, strlen(dot), ".html") || name_is(dot, strlen(dot), ".htm"));
 }
 
 void http_group_page(struct http_server *srv, const char *path, const struct http_obj *page)

@@ -55,6 +55,7 @@ struct http_stat {
 /* What the driver's disk did, for /status (the disk_stats hook). */
 struct http_disk_stats {
 	uint64_t data_reads, meta_reads; /* blocks read from the disk */
+	uint64_t read_waits;             /* stat and read hooks that read the disk */
 	uint64_t groups, group_runs, group_blocks; /* grouped fetches, their
 						    * contiguous runs and blocks */
 };

@@ -136,7 +136,9 @@ static int exo_stat(void *ctx UNUSED, const char *path, struct http_stat *hs)
 		struct fs_stat fst;
 		if (!disk_path(path, p, sizeof(p)))
 			return -HTTP_ENOENT;
+		uint64_t before = exo_disk_reads();
 		int r = fs_lstat(disk_fs, p, &fst);
+		exo_disk_waited(before);
 		if (r < 0)
 			return fs_code(r);
 		uint32_t type = fst.st_mode & S_IFMT;
@@ -169,11 +171,15 @@ static long exo_read(void *ctx UNUSED, const char *path, uint64_t off, void *buf
 		struct fs_file *f;
 		if (!disk_path(path, p, sizeof(p)))
 			return -HTTP_ENOENT;
+		uint64_t before = exo_disk_reads();
 		int r = fs_open(disk_fs, p, FS_O_RDONLY | FS_O_NOFOLLOW, 0, &f);
-		if (r < 0)
+		if (r < 0) {
+			exo_disk_waited(before);
 			return fs_code(r);
+		}
 		long got = fs_pread(disk_fs, f, buf, len, off);
 		fs_close(disk_fs, f);
+		exo_disk_waited(before);
 		return got < 0 ? fs_code((int)got) : got;
 	}
 	uint64_t size;

@@ -13,6 +13,10 @@ void exo_disk_init(struct fs *fs, const char *root);
 /* --seed: the site in the program's image written under the root, each page
  * with its objects after it. 0 or a negative errno. */
 int exo_seed_site(void);
+/* Blocks read from the disk so far; then, after a stat or read that began
+ * at `before`, count it as one that waited on the disk if it read any. */
+uint64_t exo_disk_reads(void);
+void exo_disk_waited(uint64_t before);
 /* Sets the group and disk_stats hooks. */
 void exo_disk_hooks(struct http_hooks *h);
 

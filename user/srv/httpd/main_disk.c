@@ -122,6 +122,12 @@ static void exo_group(void *ctx UNUSED, const char *const *paths, int n)
 	}
 }
 
+static bool is_page(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	return dot && strcmp(dot, ".html") == 0;
+}
+
 /* One file of the carried site written under cfg.root on the disk, with
  * each directory on the way and the file's time. 0 or a negative errno. */
 static int seed_file(const struct romfs_entry *e)
@@ -151,8 +157,8 @@ static int seed_file(const struct romfs_entry *e)
 }
 
 /* --seed: the site this program carries, written under cfg.root. Each HTML
- * page goes first with the objects it embeds right after it (the ones not
- * written yet), so that lib/fs, which puts a file's first block after its
+ * page goes first with the objects it embeds right after it (those not
+ * written yet, pages aside: they come with their own), so that lib/fs, which puts a file's first block after its
  * directory's last, lays a page's objects next to it where they share its
  * directory (exo_group reads them in one run). 0 or a negative errno. */
 int exo_seed_site(void)
@@ -164,8 +170,7 @@ int exo_seed_site(void)
 	for (int html = 1; html >= 0 && r == 0; html--) {
 		for (size_t i = 0; i < n && r == 0; i++) {
 			const struct romfs_entry *e = romfs_entry(i);
-			const char *dot = strrchr(e->re_path, '.');
-			if (done[i] || (html && (!dot || strcmp(dot, ".html") != 0)))
+			if (done[i] || (html && !is_page(e->re_path)))
 				continue;
 			r = seed_file(e);
 			done[i] = true;
@@ -175,7 +180,8 @@ int exo_seed_site(void)
 				     : 0;
 			for (int j = 0; j < k && r == 0; j++)
 				for (size_t m = 0; m < n; m++)
-					if (!done[m] && !strcmp(romfs_entry(m)->re_path, refs[j])) {
+					if (!done[m] && !is_page(romfs_entry(m)->re_path) &&
+					    !strcmp(romfs_entry(m)->re_path, refs[j])) {
 						r = seed_file(romfs_entry(m));
 						done[m] = true;
 					}
@@ -186,11 +192,23 @@ int exo_seed_site(void)
 	return r < 0 ? r : fs_sync(gfs);
 }
 
+uint64_t exo_disk_reads(void)
+{
+	const struct fsdev *dev = appl_fs_dev();
+	const struct fsdev_xn_stats *x = dev ? fsdev_xn_stats(dev) : NULL;
+	return x ? x->data_reads + x->meta_reads : 0;
+}
+
+void exo_disk_waited(uint64_t before)
+{
+	gst.read_waits += exo_disk_reads() != before;
+}
+
 static void exo_disk_stats(void *ctx UNUSED, struct http_disk_stats *out)
 {
 	const struct fsdev *dev = appl_fs_dev();
 	*out = gst;
-	if (dev) {
+	if (dev) { /* a group's blocks count in data_reads too */
 		const struct fsdev_xn_stats *x = fsdev_xn_stats(dev);
 		out->data_reads = x->data_reads;
 		out->meta_reads = x->meta_reads;

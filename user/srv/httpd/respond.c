@@ -290,9 +290,10 @@ static void status_page(struct http_server *srv, const struct http_request *req,
 		struct http_disk_stats d = { 0 };
 		srv->hooks.disk_stats(srv->hooks.ctx, &d);
 		text_printf(&b,
-			    "disk: %lu data blocks read, %lu metadata blocks; grouped: %lu "
-			    "fetches, %lu runs, %lu blocks\n",
-			    d.data_reads, d.meta_reads, d.groups, d.group_runs, d.group_blocks);
+			    "disk: %lu data blocks read, %lu metadata blocks; %lu file reads "
+			    "waited on it; grouped: %lu fetches, %lu runs, %lu blocks\n",
+			    d.data_reads, d.meta_reads, d.read_waits, d.groups, d.group_runs,
+			    d.group_blocks);
 	}
 	text_response(srv, req, rsp, 200, "text/plain; charset=utf-8",
 		      "Cache-Control: no-store\r\n", &b);
