@@ -52,14 +52,6 @@ struct http_stat {
 	bool hs_is_dir;
 };
 
-/* What the driver's disk did, for /status (the disk_stats hook). */
-struct http_disk_stats {
-	uint64_t data_reads, meta_reads; /* blocks read from the disk */
-	uint64_t read_waits;             /* stat and read hooks that read the disk */
-	uint64_t groups, group_runs, group_blocks; /* grouped fetches, their
-						    * contiguous runs and blocks */
-};
-
 /* A directory listing's callback: one entry (not "." or ".."). */
 typedef void http_list_fn(void *arg, const char *name, bool is_dir);
 
@@ -82,8 +74,9 @@ struct http_hooks {
 	 * for stat) are about to be read, one after another: fetch them from
 	 * the disk together. Only a hint: read must still work without it. */
 	void (*group)(void *ctx, const char *const *paths, int n);
-	/* Optional: the driver's disk counters for /status. */
-	void (*disk_stats)(void *ctx, struct http_disk_stats *out);
+	/* Optional: the driver's own lines for /status (its disk, its
+	 * network), written into buf: how many bytes (at most size). */
+	size_t (*status)(void *ctx, char *buf, size_t size);
 };
 
 /* The server's settings (http_config_parse reads them from flags). */

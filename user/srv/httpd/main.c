@@ -83,6 +83,7 @@ static size_t log_len;
 static uint64_t log_lost; /* lines the disk refused (reported at exit) */
 static struct {
 	uint64_t zc_sends, zc_bytes, copy_bytes, refused;
+	uint64_t in_cycles, out_cycles; /* TSC in tcp_recv + the core, and in write_out */
 } st;
 
 /* --- hooks --- */
@@ -409,10 +410,13 @@ static void step(struct hconn *h)
 			return;
 		}
 		bool progress = false;
+		uint64_t t0 = rdtsc();
 		if ((ev & HTTP_WANT_WRITE) && !write_out(h, tc, &progress)) {
 			drop(h, true);
 			return;
 		}
+		uint64_t t1 = rdtsc();
+		st.out_cycles += t1 - t0;
 		if ((ev & HTTP_WANT_FIN) && !h->fin_sent) {
 			tcp_shutdown(tc);
 			h->fin_sent = true;
@@ -432,6 +436,7 @@ static void step(struct hconn *h)
 				drop(h, true);
 				return;
 			}
+			st.in_cycles += rdtsc() - t1;
 		}
 		if (!progress)
 			break;
@@ -500,6 +505,37 @@ static void stats_tick(void *arg UNUSED)
 	       (unsigned long)ts->out_segs, (unsigned long)ts->out_rexmit_segs,
 	       (unsigned long)ts->rto_fired, (unsigned long)ts->fast_rexmits,
 	       (unsigned long)ts->out_errors, (unsigned long)ni.ni_rx_full);
+}
+
+/* The driver's lines of /status: the disk's (with --disk), the network's,
+ * and where a request's time goes in the guest - the kernel's turnaround
+ * (a frame's arrival to the next frame sent: everything the guest does for
+ * a request, struct net_info) beside httpd's own share of it. */
+static size_t exo_status(void *ctx UNUSED, char *buf, size_t size)
+{
+	size_t n = disk_fs ? exo_disk_status(buf, size) : 0;
+	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
+	uint64_t reqs = MAX(http_server_stats(srv)->requests, (uint64_t)1);
+	uint64_t mhz = MAX(ukinfo->ki_tsc_hz / 1000000, (uint64_t)1);
+	struct net_info ni;
+	if (sys_net_info(&ni) < 0)
+		memset(&ni, 0, sizeof(ni));
+	int k = snprintf(
+		buf + n, size - n,
+		"net: %lu segments out (%lu with data, %lu retransmitted), %lu in; %lu frames "
+		"to the device (%lu cut up by it) in %lu calls\n"
+		"turnaround: %lu ns mean over %lu, shortest %lu ns\n"
+		"per request: %lu ns receiving and answering, %lu ns queueing the output\n",
+		(unsigned long)ts->out_segs, (unsigned long)ts->out_data_segs,
+		(unsigned long)ts->out_rexmit_segs, (unsigned long)ts->in_segs,
+		(unsigned long)net_stats.tx_frames, (unsigned long)net_stats.tx_tso,
+		(unsigned long)net_stats.sys_sends,
+		(unsigned long)(ni.ni_turn_count ? ni.ni_turn_cycles * 1000 / mhz / ni.ni_turn_count
+						 : 0),
+		(unsigned long)ni.ni_turn_count, (unsigned long)(ni.ni_turn_min * 1000 / mhz),
+		(unsigned long)(st.in_cycles * 1000 / mhz / reqs),
+		(unsigned long)(st.out_cycles * 1000 / mhz / reqs));
+	return n + (k < 0 ? 0 : MIN((size_t)k, size - n));
 }
 
 static void report(void)
@@ -607,6 +643,7 @@ int main(int argc, char **argv)
 		.free = exo_free,
 		.log = exo_log,
 	};
+	hooks.status = exo_status;
 	if (disk)
 		exo_disk_hooks(&hooks);
 	srv = http_server_new(&cfg, &hooks);

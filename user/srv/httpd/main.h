@@ -17,7 +17,9 @@ int exo_seed_site(void);
  * at `before`, count it as one that waited on the disk if it read any. */
 uint64_t exo_disk_reads(void);
 void exo_disk_waited(uint64_t before);
-/* Sets the group and disk_stats hooks. */
+/* The "disk:" line of /status into buf: its length (0 without a disk). */
+size_t exo_disk_status(char *buf, size_t size);
+/* Sets the group hook. */
 void exo_disk_hooks(struct http_hooks *h);
 
 #endif

@@ -2,7 +2,7 @@
  * httpd on Exo, with --disk: --seed (the carried site written to the
  * disk, a page's objects after it), the grouped fetch of a page's embedded objects
  * (the core's `group` hook, --group; group.c finds the objects) and the
- * disk counters /status shows.
+ * disk counters /status shows (exo_disk_status).
  *
  * The file system already keeps a directory's small files together: a
  * file's first block goes right after its directory block (lib/fs/file.c),
@@ -38,7 +38,11 @@
 
 static struct fs *gfs;
 static const char *groot;
-static struct http_disk_stats gst;
+static struct {
+	uint64_t read_waits;                 /* stat and read hooks that read the disk */
+	uint64_t groups, group_runs, group_blocks; /* group hooks, their fetches
+						    * (one wait each) and blocks */
+} gst;
 
 void exo_disk_init(struct fs *fs, const char *root)
 {
@@ -204,19 +208,23 @@ void exo_disk_waited(uint64_t before)
 	gst.read_waits += exo_disk_reads() != before;
 }
 
-static void exo_disk_stats(void *ctx UNUSED, struct http_disk_stats *out)
+size_t exo_disk_status(char *buf, size_t size)
 {
 	const struct fsdev *dev = appl_fs_dev();
-	*out = gst;
-	if (dev) { /* a group's blocks count in data_reads too */
-		const struct fsdev_xn_stats *x = fsdev_xn_stats(dev);
-		out->data_reads = x->data_reads;
-		out->meta_reads = x->meta_reads;
-	}
+	const struct fsdev_xn_stats *x = dev ? fsdev_xn_stats(dev) : NULL;
+	if (!x)
+		return 0;
+	/* a group's blocks count in data_reads too */
+	int n = snprintf(buf, size,
+			 "disk: %lu data blocks read, %lu metadata blocks; %lu file reads waited "
+			 "on it; grouped: %lu fetches, %lu runs, %lu blocks\n",
+			 (unsigned long)x->data_reads, (unsigned long)x->meta_reads,
+			 (unsigned long)gst.read_waits, (unsigned long)gst.groups,
+			 (unsigned long)gst.group_runs, (unsigned long)gst.group_blocks);
+	return n < 0 ? 0 : MIN((size_t)n, size);
 }
 
 void exo_disk_hooks(struct http_hooks *h)
 {
 	h->group = exo_group;
-	h->disk_stats = exo_disk_stats;
 }

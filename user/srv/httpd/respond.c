@@ -286,14 +286,10 @@ static void status_page(struct http_server *srv, const struct http_request *req,
 		s->group_objects, s->group_refused, srv->cfg.cache ? "on" : "off",
 		srv->cfg.csum ? "on" : "off", srv->cfg.merge ? "on" : "off",
 		srv->cfg.group ? "on" : "off");
-	if (srv->hooks.disk_stats) {
-		struct http_disk_stats d = { 0 };
-		srv->hooks.disk_stats(srv->hooks.ctx, &d);
-		text_printf(&b,
-			    "disk: %lu data blocks read, %lu metadata blocks; %lu file reads "
-			    "waited on it; grouped: %lu fetches, %lu runs, %lu blocks\n",
-			    d.data_reads, d.meta_reads, d.read_waits, d.groups, d.group_runs,
-			    d.group_blocks);
+	if (srv->hooks.status) {
+		char extra[1024];
+		size_t n = srv->hooks.status(srv->hooks.ctx, extra, sizeof(extra));
+		text_put(&b, extra, MIN(n, sizeof(extra)));
 	}
 	text_response(srv, req, rsp, 200, "text/plain; charset=utf-8",
 		      "Cache-Control: no-store\r\n", &b);
