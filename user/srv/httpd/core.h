@@ -131,6 +131,13 @@ struct http_server {
 	struct http_hooks hooks;
 	struct http_stats stats;
 	struct http_cache *cache; /* NULL when the cache is off */
+	/* HTTP-dates formatted once and reused (a request's turnaround is
+	 * what a single client waits for): now, to the second, and the last
+	 * Last-Modified time */
+	int64_t date_at, modified_at;
+	char date[HTTP_DATE_LEN + 1], modified[HTTP_DATE_LEN + 1];
 };
+/* The current time as an IMF-fixdate (conn.c). */
+const char *http_server_date(struct http_server *srv);
 
 #endif

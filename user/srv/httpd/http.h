@@ -68,7 +68,8 @@ struct http_hooks {
 	int64_t (*wall_s)(void *ctx);  /* seconds since 1970-01-01 UTC */
 	void *(*alloc)(void *ctx, size_t size); /* NULL when out of memory */
 	void (*free)(void *ctx, void *p);
-	/* One access-log line, ending in '\n'. */
+	/* One access-log line, ending in '\n'; NULL: no access log (and no
+	 * time spent making its lines). */
 	void (*log)(void *ctx, const char *line, size_t len);
 	/* Optional (NULL: none). --group: the n files (regular, each path as
 	 * for stat) are about to be read, one after another: fetch them from

@@ -641,7 +641,7 @@ int main(int argc, char **argv)
 		.wall_s = exo_wall_s,
 		.alloc = exo_alloc,
 		.free = exo_free,
-		.log = exo_log,
+		.log = cfg.log_path ? exo_log : NULL,
 	};
 	hooks.status = exo_status;
 	if (disk)

@@ -189,11 +189,9 @@ static void text_url(struct text *t, const char *s)
 static void head_start(struct http_server *srv, struct http_response *rsp, struct text *h,
 		       int status)
 {
-	char date[HTTP_DATE_LEN + 1];
-	http_date_format(srv->hooks.wall_s(srv->hooks.ctx), date);
 	rsp->status = status;
 	text_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: exo-httpd\r\n", status,
-		    http_reason(status), date);
+		    http_reason(status), http_server_date(srv));
 }
 
 static void head_end(const struct http_request *req, struct http_response *rsp, struct text *h,
@@ -359,8 +357,11 @@ static int choose_range(const struct http_request *req, const struct http_stat *
 static void file_response(struct http_server *srv, const struct http_request *req,
 			  struct http_response *rsp, const char *path, const struct http_stat *st)
 {
-	char modified[HTTP_DATE_LEN + 1];
-	http_date_format(st->hs_mtime, modified);
+	if (st->hs_mtime != srv->modified_at || !srv->modified[0]) {
+		http_date_format(st->hs_mtime, srv->modified);
+		srv->modified_at = st->hs_mtime;
+	}
+	const char *modified = srv->modified;
 	if (req->has_ims && st->hs_mtime <= req->ims) {
 		struct text h = head_text(srv, rsp);
 		head_start(srv, rsp, &h, 304);
