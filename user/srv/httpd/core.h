@@ -113,7 +113,8 @@ struct http_response {
 	char file[HTTP_PATH_MAX + 1]; /* BODY_FILE: read through the hooks */
 	uint64_t off, len;    /* the body: [off, off+len) of the file or object */
 	bool close;           /* the connection ends after this response */
-};
+}; /* http_respond sets every field but the bytes of head and file: a new
+    * field must be set there too */
 /* Builds the response to req (or to a parse error when status != 0). */
 void http_respond(struct http_server *srv, const struct http_request *req, int status,
 		  struct http_response *rsp);
