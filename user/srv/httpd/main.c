@@ -137,7 +137,7 @@ static int exo_stat(void *ctx UNUSED, const char *path, struct http_stat *hs)
 		struct fs_stat fst;
 		if (!disk_path(path, p, sizeof(p)))
 			return -HTTP_ENOENT;
-		uint64_t before = exo_disk_reads();
+		struct disk_mark before = exo_disk_mark();
 		int r = fs_lstat(disk_fs, p, &fst);
 		exo_disk_waited(before);
 		if (r < 0)
@@ -172,7 +172,7 @@ static long exo_read(void *ctx UNUSED, const char *path, uint64_t off, void *buf
 		struct fs_file *f;
 		if (!disk_path(path, p, sizeof(p)))
 			return -HTTP_ENOENT;
-		uint64_t before = exo_disk_reads();
+		struct disk_mark before = exo_disk_mark();
 		int r = fs_open(disk_fs, p, FS_O_RDONLY | FS_O_NOFOLLOW, 0, &f);
 		if (r < 0) {
 			exo_disk_waited(before);

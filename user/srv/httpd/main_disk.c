@@ -39,9 +39,10 @@
 static struct fs *gfs;
 static const char *groot;
 static struct {
-	uint64_t read_waits;                 /* stat and read hooks that read the disk */
+	uint64_t read_waits, read_cycles;    /* stat and read hooks that read the disk */
 	uint64_t groups, group_runs, group_blocks; /* group hooks, their fetches
 						    * (one wait each) and blocks */
+	uint64_t group_cycles;
 } gst;
 
 void exo_disk_init(struct fs *fs, const char *root)
@@ -108,6 +109,7 @@ static void exo_group(void *ctx UNUSED, const char *const *paths, int n)
 		nb = file_blocks(dev, paths[i], blks, nb, GROUP_BLOCKS_MAX);
 	sort_blocks(blks, nb);
 	gst.groups++;
+	uint64_t t0 = rdtsc();
 	for (int i = 0; i < nb;) {
 		int j = i + 1;
 		while (j < nb && blks[j] <= blks[j - 1] + 1)
@@ -124,6 +126,7 @@ static void exo_group(void *ctx UNUSED, const char *const *paths, int n)
 		}
 		i = j;
 	}
+	gst.group_cycles += rdtsc() - t0;
 }
 
 static bool is_page(const char *path)
@@ -196,16 +199,24 @@ int exo_seed_site(void)
 	return r < 0 ? r : fs_sync(gfs);
 }
 
-uint64_t exo_disk_reads(void)
+static uint64_t disk_reads(void)
 {
 	const struct fsdev *dev = appl_fs_dev();
 	const struct fsdev_xn_stats *x = dev ? fsdev_xn_stats(dev) : NULL;
 	return x ? x->data_reads + x->meta_reads : 0;
 }
 
-void exo_disk_waited(uint64_t before)
+struct disk_mark exo_disk_mark(void)
 {
-	gst.read_waits += exo_disk_reads() != before;
+	return (struct disk_mark){ disk_reads(), rdtsc() };
+}
+
+void exo_disk_waited(struct disk_mark before)
+{
+	if (disk_reads() != before.reads) {
+		gst.read_waits++;
+		gst.read_cycles += rdtsc() - before.tsc;
+	}
 }
 
 size_t exo_disk_status(char *buf, size_t size)
@@ -215,12 +226,14 @@ size_t exo_disk_status(char *buf, size_t size)
 	if (!x)
 		return 0;
 	/* a group's blocks count in data_reads too */
+	uint64_t mhz = MAX(ukinfo->ki_tsc_hz / 1000000, (uint64_t)1);
 	int n = snprintf(buf, size,
 			 "disk: %lu data blocks read, %lu metadata blocks; %lu file reads waited "
-			 "on it; grouped: %lu fetches, %lu runs, %lu blocks\n",
+			 "on it, %lu us; grouped: %lu fetches, %lu runs, %lu blocks, %lu us\n",
 			 (unsigned long)x->data_reads, (unsigned long)x->meta_reads,
-			 (unsigned long)gst.read_waits, (unsigned long)gst.groups,
-			 (unsigned long)gst.group_runs, (unsigned long)gst.group_blocks);
+			 (unsigned long)gst.read_waits, (unsigned long)(gst.read_cycles / mhz),
+			 (unsigned long)gst.groups, (unsigned long)gst.group_runs,
+			 (unsigned long)gst.group_blocks, (unsigned long)(gst.group_cycles / mhz));
 	return n < 0 ? 0 : MIN((size_t)n, size);
 }
 
