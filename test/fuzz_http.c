@@ -4,7 +4,8 @@
  * read past it), to the parser, the path decoder and the date parser, and
  * then through a whole connection of a server on test/http_fake.h's files,
  * fed in pieces whose sizes the input's first byte picks, with the clock
- * moving so timeouts fire too. What comes out must be well formed: every
+ * moving so timeouts fire too, and as an HTML page to the scanner of the
+ * objects it embeds (--group) and to a server that serves it as one. What comes out must be well formed: every
  * response starts with a status line, and a parsed path is clean.
  *
  * Run by make http-fuzz (test/http.mk); seeds in test/http-corpus/.
@@ -49,6 +50,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[HTTP_PATH_MAX + 1];
 	if (http_decode_path(buf, size, path, sizeof(path)) == 0)
 		check_path(path);
+	/* the input as a page whose embedded objects --group would read */
+	static char refs[HTTP_GROUP_REFS][HTTP_PATH_MAX + 1];
+	unsigned refused;
+	int nrefs = http_page_refs("/a/b/page.html", buf, size, refs, HTTP_GROUP_REFS, &refused);
+	if (nrefs < 0 || nrefs > HTTP_GROUP_REFS)
+		abort();
+	for (int i = 0; i < nrefs; i++) {
+		check_path(refs[i]);
+		if (!strcmp(refs[i], "/a/b/page.html") || refs[i][strlen(refs[i]) - 1] == '/')
+			abort();
+		for (int j = 0; j < i; j++)
+			if (!strcmp(refs[i], refs[j]))
+				abort();
+	}
 	int64_t t;
 	if (http_date_parse(buf, size, &t)) {
 		char d[HTTP_DATE_LEN + 1];
@@ -64,6 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fake_add("/index.html", "<html>hi</html>\n", 16, 784111777);
 	fake_add("/d", NULL, 0, 784111777);
 	fake_add("/d/x.txt", "0123456789", 10, 784111777);
+	/* the input is also a page, so --group reads what it embeds */
+	fake_add("/d/page.html", buf, size, 784111777);
 	struct http_config cfg;
 	http_config_default(&cfg);
 	cfg.cache = size && (data[0] & 0x40);

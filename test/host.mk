@@ -36,9 +36,10 @@ HOST_TEST_DEPS_fmt := common/fmt.c common/string.c
 HOST_TEST_DEPS_string := common/string.c
 HOST_TEST_DEPS_netstack := lib/net/ether.c lib/net/arp.c lib/net/ipv4.c lib/net/udp.c \
 	common/string.c
-HOST_TEST_DEPS_http := $(filter-out user/srv/httpd/main.c,$(wildcard user/srv/httpd/*.c)) \
+HOST_TEST_DEPS_http := $(filter-out user/srv/httpd/main%.c,$(wildcard user/srv/httpd/*.c)) \
 	common/fmt.c common/string.c
 HOST_TEST_DEPS_httpcache := $(HOST_TEST_DEPS_http)
+HOST_TEST_DEPS_httpgroup := $(HOST_TEST_DEPS_http)
 
 # kvd's engine: every file of user/srv/kvd but its Exo runner (exo*.c).
 KVD_ENGINE_SRCS := $(filter-out user/srv/kvd/exo%.c,$(wildcard user/srv/kvd/*.c))

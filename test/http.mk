@@ -13,7 +13,7 @@
 #
 # The corpus and any crash input stay in $(BUILD)/fuzz/fuzz_http/.
 
-HTTPD_CORE_SRCS := $(filter-out user/srv/httpd/main.c,$(wildcard user/srv/httpd/*.c))
+HTTPD_CORE_SRCS := $(filter-out user/srv/httpd/main%.c,$(wildcard user/srv/httpd/*.c))
 HTTPD_HOST_OBJS := $(patsubst %.c,$(BUILD)/host/%.o,$(HTTPD_CORE_SRCS) common/fmt.c \
 	common/string.c)
 

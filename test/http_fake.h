@@ -132,8 +132,8 @@ static void fake_log(void *ctx, const char *line, size_t len)
 	fake_log_count++;
 }
 
-static const struct http_hooks fake_hooks = { NULL,       fake_stat,   fake_read,
-					      fake_list,  fake_now_ms, fake_wall_s,
-					      fake_alloc, fake_free,   fake_log };
+static const struct http_hooks fake_hooks = { NULL,        fake_stat,   fake_read,  fake_list,
+					      fake_now_ms, fake_wall_s, fake_alloc, fake_free,
+					      fake_log,    NULL,        NULL };
 
 #endif

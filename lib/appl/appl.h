@@ -71,6 +71,10 @@ struct fs;
 int appl_fs_mount(bool format, struct fs **out);
 /* Write everything out and let the disk go. */
 int appl_fs_unmount(void);
+/* The mounted file system's device hooks (lib/fs/fsdev_xn.h), for a server
+ * that reads its files' blocks ahead itself; NULL before a mount. */
+struct fsdev;
+const struct fsdev *appl_fs_dev(void);
 
 /* --- the event loop --- */
 struct appl_conn;

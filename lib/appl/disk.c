@@ -1,7 +1,7 @@
 /*
  * The appliance's file system: lib/fs on the machine's disk through XN
  * (lib/fs/fsdev_xn.h), mounted once for the program (interface in
- * lib/appl/appl.h: appl_fs_mount, appl_fs_unmount).
+ * lib/appl/appl.h: appl_fs_mount, appl_fs_unmount, appl_fs_dev).
  *
  * A disk with XN and lib/fs on it is mounted as it is (the journal
  * replays). Only when asked (format) is a disk without them given XN's
@@ -58,4 +58,9 @@ int appl_fs_unmount(void)
 	int c = fsdev_xn_close(&dev);
 	mounted = NULL;
 	return r < 0 ? r : c;
+}
+
+const struct fsdev *appl_fs_dev(void)
+{
+	return mounted ? &dev : NULL;
 }

@@ -325,8 +325,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "httpd-host: %s: not a directory\n", host.root);
 		return 1;
 	}
-	struct http_hooks hooks = { NULL,     h_stat,  h_read, h_list, h_now_ms,
-				    h_wall_s, h_alloc, h_free, h_log };
+	struct http_hooks hooks = { NULL,    h_stat, h_read, h_list, h_now_ms, h_wall_s,
+				    h_alloc, h_free, h_log,  NULL,   NULL };
 	struct http_server *srv = http_server_new(&cfg, &hooks);
 	if (!srv) {
 		fprintf(stderr, "httpd-host: out of memory\n");

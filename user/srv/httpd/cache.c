@@ -254,14 +254,15 @@ static struct http_obj *fill(struct http_cache *c, const char *path, const struc
 	return o;
 }
 
-struct http_obj *http_cache_get(struct http_cache *c, const char *path, const struct http_stat *st)
+static struct http_obj *get(struct http_cache *c, const char *path, const struct http_stat *st,
+			    bool count)
 {
 	uint32_t b = hash_path(path);
 	for (struct http_obj *o = c->buckets[b]; o; o = o->o_next_hash) {
 		if (strcmp(o->o_path, path) != 0)
 			continue;
 		if (o->o_size == st->hs_size && o->o_mtime == st->hs_mtime) {
-			c->stats->cache_hits++;
+			c->stats->cache_hits += count;
 			lru_unlink(c, o);
 			lru_push(c, o);
 			o->o_refs++;
@@ -270,7 +271,7 @@ struct http_obj *http_cache_get(struct http_cache *c, const char *path, const st
 		obj_retire(c, o); /* the file changed */
 		break;
 	}
-	c->stats->cache_misses++;
+	c->stats->cache_misses += count;
 	uint64_t chunks = c->chunk ? (st->hs_size + c->chunk - 1) / c->chunk : 0;
 	uint64_t need = st->hs_size + chunks * sizeof(uint16_t) + sizeof(struct http_obj);
 	if (st->hs_size > c->file_max || !make_room(c, need))
@@ -287,6 +288,25 @@ struct http_obj *http_cache_get(struct http_cache *c, const char *path, const st
 	c->stats->cache_bytes = c->used;
 	o->o_refs = 1;
 	return o;
+}
+
+struct http_obj *http_cache_get(struct http_cache *c, const char *path, const struct http_stat *st)
+{
+	return get(c, path, st, true);
+}
+
+struct http_obj *http_cache_get_quiet(struct http_cache *c, const char *path,
+				      const struct http_stat *st)
+{
+	return get(c, path, st, false);
+}
+
+bool http_cache_holds(struct http_cache *c, const char *path, const struct http_stat *st)
+{
+	for (struct http_obj *o = c->buckets[hash_path(path)]; o; o = o->o_next_hash)
+		if (!strcmp(o->o_path, path))
+			return o->o_size == st->hs_size && o->o_mtime == st->hs_mtime;
+	return false;
 }
 
 /* Every object must be unheld by now. */

@@ -19,6 +19,7 @@ const char http_usage[] =
 	"  --csum on|off         checksums precomputed at cache fill (on)\n"
 	"  --merge on|off        head, body and FIN in one send (on)\n"
 	"  --offload on|off      the NIC's segmentation and checksum offload, if it has them (on)\n"
+	"  --group on|off        read a page's embedded objects from the disk with it (on)\n"
 	"  --cache-mb N          cache capacity in MiB (64)\n"
 	"  --cache-file-mb N     larger files bypass the cache (16)\n"
 	"  --chunk N             bytes per precomputed checksum, the MSS (1460)\n"
@@ -37,6 +38,7 @@ void http_config_default(struct http_config *cfg)
 		.csum = true,
 		.merge = true,
 		.offload = true,
+		.group = true,
 		.cache_bytes = 64ul << 20,
 		.cache_file_max = 16ul << 20,
 		.csum_chunk = 1460,
@@ -103,6 +105,8 @@ int http_config_parse(struct http_config *cfg, int argc, char **argv, char *err,
 			ok = on_off(val, &cfg->merge);
 		else if (!strcmp(name, "--offload"))
 			ok = on_off(val, &cfg->offload);
+		else if (!strcmp(name, "--group"))
+			ok = on_off(val, &cfg->group);
 		else if (!strcmp(name, "--cache-mb"))
 			ok = number(val, 1, 1 << 20, &v) && (cfg->cache_bytes = v << 20, true);
 		else if (!strcmp(name, "--cache-file-mb"))

@@ -125,11 +125,21 @@ void http_conn_free(struct http_conn *c)
 	c->srv->hooks.free(c->srv->hooks.ctx, c);
 }
 
+const char *http_server_date(struct http_server *srv)
+{
+	int64_t now = srv->hooks.wall_s(srv->hooks.ctx);
+	if (now != srv->date_at || !srv->date[0]) {
+		http_date_format(now, srv->date);
+		srv->date_at = now;
+	}
+	return srv->date;
+}
+
 /* One access-log line, Common Log Format. */
 static void log_request(struct http_conn *c, const struct http_request *req)
 {
-	char date[HTTP_DATE_LEN + 1], line[sizeof(req->line)], out[400];
-	http_date_format(c->srv->hooks.wall_s(c->srv->hooks.ctx), date);
+	char line[sizeof(req->line)], out[400];
+	const char *date = http_server_date(c->srv);
 	/* "Sun, 06 Nov 1994 08:49:37 GMT" -> "06/Nov/1994:08:49:37 +0000" */
 	char clf[27];
 	snprintf(clf, sizeof(clf), "%.2s/%.3s/%.4s:%.8s +0000", date + 5, date + 8, date + 12,
@@ -159,7 +169,8 @@ static void start_response(struct http_conn *c, const struct http_request *req, 
 	srv->stats.requests++; /* before: /status counts itself */
 	http_respond(srv, req, status, &c->rsp);
 	srv->stats.responses[c->rsp.status / 100 % 6]++;
-	log_request(c, req);
+	if (srv->hooks.log)
+		log_request(c, req);
 	c->head_sent = 0;
 	c->body_sent = 0;
 	c->state = c->rsp.head_len ? C_SENDING : C_DEAD;

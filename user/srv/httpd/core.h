@@ -79,6 +79,23 @@ void http_cache_free(struct http_cache *cache);
  * another size or time is replaced. */
 struct http_obj *http_cache_get(struct http_cache *cache, const char *path,
 				const struct http_stat *st);
+/* The same, for a file nobody asked for yet (--group): neither a hit nor a
+ * miss is counted, only the fill. */
+struct http_obj *http_cache_get_quiet(struct http_cache *cache, const char *path,
+				      const struct http_stat *st);
+/* Whether the cache holds path as st describes it (nothing counted). */
+bool http_cache_holds(struct http_cache *cache, const char *path, const struct http_stat *st);
+
+/* --- group.c --- */
+#define HTTP_GROUP_REFS 32             /* objects read with one page, at most */
+#define HTTP_GROUP_BYTES (4ull << 20)  /* ... and their bytes in all */
+/* The paths of the objects the HTML page at path embeds (img, script and
+ * source src; link href of a stylesheet or icon), resolved and normalised
+ * as request paths, without repeats or the page itself: how many (at most
+ * max) went into out; *refused counts references that name no path here
+ * (another host, above the root, badly encoded). */
+int http_page_refs(const char *path, const char *html, size_t len, char (*out)[HTTP_PATH_MAX + 1],
+		   int max, unsigned *refused);
 
 /* --- respond.c --- */
 struct http_server;
@@ -96,7 +113,8 @@ struct http_response {
 	char file[HTTP_PATH_MAX + 1]; /* BODY_FILE: read through the hooks */
 	uint64_t off, len;    /* the body: [off, off+len) of the file or object */
 	bool close;           /* the connection ends after this response */
-};
+}; /* http_respond sets every field but the bytes of head and file: a new
+    * field must be set there too */
 /* Builds the response to req (or to a parse error when status != 0). */
 void http_respond(struct http_server *srv, const struct http_request *req, int status,
 		  struct http_response *rsp);
@@ -104,12 +122,23 @@ void http_respond(struct http_server *srv, const struct http_request *req, int s
 void http_response_release(struct http_server *srv, struct http_response *rsp);
 const char *http_reason(int status);
 
+/* --group: the page at path was just read into the cache as page: read
+ * the objects it embeds too, together (group.c). */
+void http_group_page(struct http_server *srv, const char *path, const struct http_obj *page);
+
 /* --- conn.c: the server, for respond.c --- */
 struct http_server {
 	struct http_config cfg;
 	struct http_hooks hooks;
 	struct http_stats stats;
 	struct http_cache *cache; /* NULL when the cache is off */
+	/* HTTP-dates formatted once and reused (a request's turnaround is
+	 * what a single client waits for): now, to the second, and the last
+	 * Last-Modified time */
+	int64_t date_at, modified_at;
+	char date[HTTP_DATE_LEN + 1], modified[HTTP_DATE_LEN + 1];
 };
+/* The current time as an IMF-fixdate (conn.c). */
+const char *http_server_date(struct http_server *srv);
 
 #endif

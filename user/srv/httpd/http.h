@@ -68,8 +68,16 @@ struct http_hooks {
 	int64_t (*wall_s)(void *ctx);  /* seconds since 1970-01-01 UTC */
 	void *(*alloc)(void *ctx, size_t size); /* NULL when out of memory */
 	void (*free)(void *ctx, void *p);
-	/* One access-log line, ending in '\n'. */
+	/* One access-log line, ending in '\n'; NULL: no access log (and no
+	 * time spent making its lines). */
 	void (*log)(void *ctx, const char *line, size_t len);
+	/* Optional (NULL: none). --group: the n files (regular, each path as
+	 * for stat) are about to be read, one after another: fetch them from
+	 * the disk together. Only a hint: read must still work without it. */
+	void (*group)(void *ctx, const char *const *paths, int n);
+	/* Optional: the driver's own lines for /status (its disk, its
+	 * network), written into buf: how many bytes (at most size). */
+	size_t (*status)(void *ctx, char *buf, size_t size);
 };
 
 /* The server's settings (http_config_parse reads them from flags). */
@@ -82,6 +90,7 @@ struct http_config {
 	bool csum;               /* precompute payload checksums at cache fill */
 	bool merge;              /* header, body and FIN in one send where they fit */
 	bool offload;            /* let the NIC segment and checksum (a TAP device) */
+	bool group;              /* read a page's embedded objects with it */
 	uint64_t cache_bytes;    /* the cache's capacity */
 	uint64_t cache_file_max; /* larger files bypass the cache */
 	unsigned csum_chunk;     /* bytes per precomputed checksum: the TCP MSS */
@@ -104,6 +113,7 @@ struct http_stats {
 	uint64_t cache_hits, cache_misses, cache_fills, cache_evictions;
 	uint64_t cache_bytes, cache_objects, csum_bytes;
 	uint64_t timeouts_request, timeouts_idle, timeouts_send;
+	uint64_t group_pages, group_objects, group_refused; /* --group */
 };
 
 struct http_server;

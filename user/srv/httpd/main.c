@@ -45,7 +45,7 @@
 #include <lib/fs/format.h> /* S_IFMT */
 #include <lib/fs/fs.h>
 #include <lib/net/tcpnet.h>
-#include <user/srv/httpd/core.h>
+#include <user/srv/httpd/main.h>
 
 #define IOV_PIECES 8
 #define STEP_ROUNDS 32               /* reads and writes per connection per turn */
@@ -83,6 +83,7 @@ static size_t log_len;
 static uint64_t log_lost; /* lines the disk refused (reported at exit) */
 static struct {
 	uint64_t zc_sends, zc_bytes, copy_bytes, refused;
+	uint64_t in_cycles, out_cycles; /* TSC in tcp_recv + the core, and in write_out */
 } st;
 
 /* --- hooks --- */
@@ -136,7 +137,9 @@ static int exo_stat(void *ctx UNUSED, const char *path, struct http_stat *hs)
 		struct fs_stat fst;
 		if (!disk_path(path, p, sizeof(p)))
 			return -HTTP_ENOENT;
+		struct disk_mark before = exo_disk_mark();
 		int r = fs_lstat(disk_fs, p, &fst);
+		exo_disk_waited(before);
 		if (r < 0)
 			return fs_code(r);
 		uint32_t type = fst.st_mode & S_IFMT;
@@ -169,11 +172,15 @@ static long exo_read(void *ctx UNUSED, const char *path, uint64_t off, void *buf
 		struct fs_file *f;
 		if (!disk_path(path, p, sizeof(p)))
 			return -HTTP_ENOENT;
+		struct disk_mark before = exo_disk_mark();
 		int r = fs_open(disk_fs, p, FS_O_RDONLY | FS_O_NOFOLLOW, 0, &f);
-		if (r < 0)
+		if (r < 0) {
+			exo_disk_waited(before);
 			return fs_code(r);
+		}
 		long got = fs_pread(disk_fs, f, buf, len, off);
 		fs_close(disk_fs, f);
+		exo_disk_waited(before);
 		return got < 0 ? fs_code((int)got) : got;
 	}
 	uint64_t size;
@@ -204,37 +211,6 @@ static int exo_list(void *ctx UNUSED, const char *path, http_list_fn *each, void
 			each(arg, e.d_name, e.d_type == FS_DT_DIR);
 	}
 	return r < 0 ? fs_code(r) : 0;
-}
-
-/* --seed: the site this program carries, written under cfg.root on the
- * disk with its files' times. 0 or a negative errno. */
-static int seed_site(void)
-{
-	char p[HTTP_PATH_MAX + 256];
-	for (size_t i = 0; i < romfs_count(); i++) {
-		const struct romfs_entry *e = romfs_entry(i);
-		if (!disk_path(e->re_path, p, sizeof(p)))
-			return -ENAMETOOLONG;
-		/* each directory on the way, then the file */
-		for (char *s = p + 1; (s = strchr(s, '/')); s++) {
-			*s = '\0';
-			int r = fs_mkdir(disk_fs, p, 0755);
-			*s = '/';
-			if (r < 0 && r != -EEXIST)
-				return r;
-		}
-		struct fs_file *f;
-		int r = fs_open(disk_fs, p, FS_O_WRONLY | FS_O_CREAT | FS_O_TRUNC, 0644, &f);
-		if (r < 0)
-			return r;
-		long w = fs_write(disk_fs, f, e->re_data, e->re_size);
-		fs_close(disk_fs, f);
-		if (w != (long)e->re_size)
-			return w < 0 ? (int)w : -EIO;
-		uint64_t ns = (uint64_t)e->re_mtime * 1000000000ULL;
-		fs_utimens(disk_fs, p, ns, ns);
-	}
-	return fs_sync(disk_fs);
 }
 
 static int64_t exo_now_ms(void *ctx UNUSED)
@@ -434,10 +410,13 @@ static void step(struct hconn *h)
 			return;
 		}
 		bool progress = false;
+		uint64_t t0 = rdtsc();
 		if ((ev & HTTP_WANT_WRITE) && !write_out(h, tc, &progress)) {
 			drop(h, true);
 			return;
 		}
+		uint64_t t1 = rdtsc();
+		st.out_cycles += t1 - t0;
 		if ((ev & HTTP_WANT_FIN) && !h->fin_sent) {
 			tcp_shutdown(tc);
 			h->fin_sent = true;
@@ -457,6 +436,7 @@ static void step(struct hconn *h)
 				drop(h, true);
 				return;
 			}
+			st.in_cycles += rdtsc() - t1;
 		}
 		if (!progress)
 			break;
@@ -525,6 +505,37 @@ static void stats_tick(void *arg UNUSED)
 	       (unsigned long)ts->out_segs, (unsigned long)ts->out_rexmit_segs,
 	       (unsigned long)ts->rto_fired, (unsigned long)ts->fast_rexmits,
 	       (unsigned long)ts->out_errors, (unsigned long)ni.ni_rx_full);
+}
+
+/* The driver's lines of /status: the disk's (with --disk), the network's,
+ * and where a request's time goes in the guest - the kernel's turnaround
+ * (a frame's arrival to the next frame sent: everything the guest does for
+ * a request, struct net_info) beside httpd's own share of it. */
+static size_t exo_status(void *ctx UNUSED, char *buf, size_t size)
+{
+	size_t n = disk_fs ? exo_disk_status(buf, size) : 0;
+	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
+	uint64_t reqs = MAX(http_server_stats(srv)->requests, (uint64_t)1);
+	uint64_t mhz = MAX(ukinfo->ki_tsc_hz / 1000000, (uint64_t)1);
+	struct net_info ni;
+	if (sys_net_info(&ni) < 0)
+		memset(&ni, 0, sizeof(ni));
+	int k = snprintf(
+		buf + n, size - n,
+		"net: %lu segments out (%lu with data, %lu retransmitted), %lu in; %lu frames "
+		"to the device (%lu cut up by it) in %lu calls\n"
+		"turnaround: %lu ns mean over %lu, shortest %lu ns\n"
+		"per request: %lu ns receiving and answering, %lu ns queueing the output\n",
+		(unsigned long)ts->out_segs, (unsigned long)ts->out_data_segs,
+		(unsigned long)ts->out_rexmit_segs, (unsigned long)ts->in_segs,
+		(unsigned long)net_stats.tx_frames, (unsigned long)net_stats.tx_tso,
+		(unsigned long)net_stats.sys_sends,
+		(unsigned long)(ni.ni_turn_count ? ni.ni_turn_cycles * 1000 / mhz / ni.ni_turn_count
+						 : 0),
+		(unsigned long)ni.ni_turn_count, (unsigned long)(ni.ni_turn_min * 1000 / mhz),
+		(unsigned long)(st.in_cycles * 1000 / mhz / reqs),
+		(unsigned long)(st.out_cycles * 1000 / mhz / reqs));
+	return n + (k < 0 ? 0 : MIN((size_t)k, size - n));
 }
 
 static void report(void)
@@ -601,9 +612,10 @@ int main(int argc, char **argv)
 			printf("httpd: no file system on the disk (error %d)\n", r);
 			return 1;
 		}
+		exo_disk_init(disk_fs, cfg.root);
 		struct fs_stat rst;
 		if (seed && fs_stat(disk_fs, cfg.root, &rst) == -ENOENT) {
-			r = seed_site();
+			r = exo_seed_site();
 			printf("httpd: seeded %s with %lu files: %s\n", cfg.root,
 			       (unsigned long)romfs_count(), r < 0 ? "failed" : "ok");
 			if (r < 0)
@@ -629,8 +641,11 @@ int main(int argc, char **argv)
 		.wall_s = exo_wall_s,
 		.alloc = exo_alloc,
 		.free = exo_free,
-		.log = exo_log,
+		.log = cfg.log_path ? exo_log : NULL,
 	};
+	hooks.status = exo_status;
+	if (disk)
+		exo_disk_hooks(&hooks);
 	srv = http_server_new(&cfg, &hooks);
 	if (!srv) {
 		printf("httpd: out of memory\n");
@@ -642,9 +657,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	appl_every(STATS_MS, stats_tick, NULL);
-	printf("httpd: serving %s %s; cache %s, csum %s, merge %s, offload %s, %u connections\n",
+	printf("httpd: serving %s %s; cache %s, csum %s, merge %s, group %s, offload %s, "
+	       "%u connections\n",
 	       disk ? cfg.root : "the site in the image", disk ? "from the disk" : "(no disk)",
 	       cfg.cache ? "on" : "off", cfg.csum ? "on" : "off", cfg.merge ? "on" : "off",
+	       cfg.group ? "on" : "off",
 	       !cfg.offload                      ? "off"
 	       : net_offloads & NET_OFFLOAD_TSO4 ? "on"
 						 : "on (none offered)",
