@@ -178,19 +178,6 @@ static void sleeping_holder(void)
 	check_eq("fshold.sleep-child", wait(pid), 0);
 }
 
-/* Is path's content exactly s (longer files too)? */
-static bool holds_long(const char *path, const char *s)
-{
-	char buf[64];
-	int fd = open(path, O_RDONLY, 0);
-	if (fd < 0)
-		return false;
-	long n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n < 0 ? 0 : n] = '\0';
-	return n >= 0 && strcmp(buf, s) == 0;
-}
-
 static void renamed_under_us(void)
 {
 	check_eq("fshold.mv-dirs", mkdir("/mv", 0755) | mkdir("/mv2", 0755), 0);
@@ -202,15 +189,15 @@ static void renamed_under_us(void)
 		exit(rename("/mv/a", "/mv2/a") == 0 && put("/mv/b", "other") == 5 ? 0 : 1);
 	check_eq("fshold.mv-child", pid > 0 ? wait(pid) : -1, 0);
 	check_eq("fshold.follows-rename", write(fd, "678", 3), 3);
-	check("fshold.follows-rename-content", holds_long("/mv2/a", "12345678"));
-	check("fshold.old-place-untouched", holds_long("/mv/b", "other"));
+	check("fshold.follows-rename-content", holds("/mv2/a", "12345678"));
+	check("fshold.old-place-untouched", holds("/mv/b", "other"));
 	pid = fork();
 	if (pid == 0)
 		exit(unlink("/mv2/a") == 0 && put("/mv2/c", "third") == 5 ? 0 : 1);
 	check_eq("fshold.rm-child", pid > 0 ? wait(pid) : -1, 0);
 	check_eq("fshold.removed-stale", write(fd, "9", 1), -ESTALE);
 	check_eq("fshold.removed-close", close(fd), 0);
-	check("fshold.removed-harms-nothing", holds_long("/mv2/c", "third"));
+	check("fshold.removed-harms-nothing", holds("/mv2/c", "third"));
 }
 
 int main(void)
