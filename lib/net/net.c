@@ -187,16 +187,20 @@ static int flush(bool wait)
 	int err = 0, tries = 0;
 	bool copied = false;
 	while (first < nsegs) {
+		uint64_t t0 = rdtsc();
 		long r = sys_net_send_batch(batch + first, nsegs - first);
+		net_stats.cyc_send += rdtsc() - t0;
 		net_stats.sys_sends++;
 		if (r == -E_AGAIN && !wait)
 			break;
 		if (r == -E_AGAIN && tries++ < SEND_YIELDS + SEND_SLEEPS) {
 			/* the device has the ring, or our share: let it drain */
-			if (tries <= SEND_YIELDS)
+			if (tries <= SEND_YIELDS) {
+				net_stats.sys_yields++;
 				sys_yield();
-			else
+			} else {
 				sys_env_sleep(1);
+			}
 			continue;
 		}
 		if ((r == -E_PERM || r == -E_FAULT) && !copied) {
@@ -379,6 +383,7 @@ int net_poll(uint64_t wait_ms)
 	int n = 0;
 	for (bool waited = false;; waited = true) {
 		uint32_t head = ring->nr_head;
+		uint64_t t0 = rdtsc();
 		net_tx_batch_begin(); /* the answers to these frames leave together */
 		while (ring->nr_tail != head && n < NET_POLL_BATCH) {
 			uint32_t t = ring->nr_tail, used = 1;
@@ -395,14 +400,18 @@ int net_poll(uint64_t wait_ms)
 			n++;
 		}
 		net_tx_batch_end();
+		if (n)
+			net_stats.cyc_rx += rdtsc() - t0;
 		if (n || wait_ms == 0 || waited)
 			return n;
 		/* never sleep on frames not sent: the device drains the ring in
 		 * microseconds, so look again a few times before sleeping a tick */
 		for (int i = 0; nframes && i < POLL_YIELDS; i++) {
 			flush(false);
-			if (nframes && ring->nr_tail == ring->nr_head)
+			if (nframes && ring->nr_tail == ring->nr_head) {
+				net_stats.sys_yields++;
 				sys_yield();
+			}
 		}
 		if (nframes)
 			wait_ms = 1; /* come back soon for what the kernel had no room for */
@@ -410,7 +419,9 @@ int net_poll(uint64_t wait_ms)
 		uint64_t ticks =
 			wait_ms > UINT64_MAX / hz ? UINT64_MAX : (wait_ms * hz + 999) / 1000;
 		net_stats.sys_waits++;
+		uint64_t w0 = rdtsc();
 		long r = sys_net_wait(ticks);
+		net_stats.cyc_wait += rdtsc() - w0;
 		if (r < 0)
 			return (int)r;
 	}

@@ -435,6 +435,7 @@ static void heap_remove(struct tcp_conn *c)
 	struct tcp_stack *st = c->c_st;
 	if (!c->c_heap_idx)
 		return;
+	st->st_stats.timer_removes++;
 	uint32_t i = c->c_heap_idx - 1;
 	c->c_heap_idx = 0;
 	struct tcp_conn *last = st->st_heap[--st->st_heap_len];
@@ -485,6 +486,7 @@ void tcp_timer_update(struct tcp_conn *c)
 		st->st_heap_cap = ncap;
 	}
 	c->c_deadline = d;
+	st->st_stats.timer_adds++;
 	heap_set(st, st->st_heap_len++, c);
 	heap_up(st, st->st_heap_len - 1);
 }

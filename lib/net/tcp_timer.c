@@ -136,6 +136,7 @@ void tcp_timer_fire(struct tcp_conn *c, uint64_t now)
 	if (c->c_delack_at && now >= c->c_delack_at) {
 		c->c_delack_at = 0;
 		c->c_flags |= TF_ACK_NOW;
+		st->st_stats.delacks++;
 		tcp_output(c);
 	}
 	if (c->c_keep_at && now >= c->c_keep_at) {

@@ -61,6 +61,8 @@ static uint64_t rng_state;
 static uint8_t inbuf[READ_CHUNK];
 static struct {
 	uint64_t clients, dropped_output, bytes_in, bytes_out;
+	uint64_t recvs, sends;                    /* tcp_recv and tcp_send calls */
+	uint64_t cyc_recv, cyc_send, cyc_out; /* cycles in them, and in exo_send's copy */
 } st;
 
 static uint64_t exo_now_ms(void *ctx UNUSED)
@@ -116,8 +118,10 @@ static void exo_send(void *ctx UNUSED, void *conn, const void *buf, size_t n)
 		cl->out = p;
 		cl->out_cap = cap;
 	}
+	uint64_t t0 = rdtsc();
 	memcpy(cl->out + cl->out_len, buf, n);
 	cl->out_len += n;
+	st.cyc_out += rdtsc() - t0;
 	if (cl != current)
 		appl_kick(cl->ac);
 }
@@ -140,12 +144,79 @@ static void exo_log_line(void *ctx UNUSED, const char *line)
 	printf("%s\n", line);
 }
 
+static uint64_t exo_cycles(void *ctx UNUSED)
+{
+	return rdtsc();
+}
+
+/* INFO runner: every layer's counters, raw (a profile takes the
+ * difference across a benchmark and divides by the commands run; the
+ * cycles are the TSC's, ki_tsc_hz a second). syscall_cycles is the
+ * cheapest of a few null system calls made now: the entry and exit
+ * every call pays. */
+static size_t exo_info(void *ctx UNUSED, char *out, size_t cap)
+{
+	struct appl_loop_stats ls;
+	appl_loop_stats(&ls);
+	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
+	struct net_info ni;
+	if (sys_net_info(&ni) < 0)
+		memset(&ni, 0, sizeof(ni));
+	uint64_t null_call = UINT64_MAX;
+	for (int i = 0; i < 16; i++) {
+		uint64_t t0 = rdtsc();
+		sys_getenvid();
+		null_call = MIN(null_call, rdtsc() - t0);
+	}
+	const struct net_stats *ns = &net_stats;
+	int n = snprintf(
+		out, cap,
+		"tsc_hz:%lu\r\ntsc:%lu\r\nsyscall_cycles:%lu\r\n"
+		"loop_turns:%lu\r\nloop_sleeps:%lu\r\nloop_frames:%lu\r\nloop_events:%lu\r\n"
+		"loop_timers:%lu\r\nloop_cycles_net:%lu\r\nloop_cycles_serve:%lu\r\n"
+		"loop_cycles_due:%lu\r\nloop_cycles_flush:%lu\r\n"
+		"net_rx_frames:%lu\r\nnet_tx_frames:%lu\r\nnet_sys_sends:%lu\r\n"
+		"net_sys_waits:%lu\r\nnet_sys_yields:%lu\r\nnet_cycles_send:%lu\r\n"
+		"net_cycles_wait:%lu\r\nnet_cycles_rx:%lu\r\n"
+		"tcp_in_segs:%lu\r\ntcp_out_segs:%lu\r\ntcp_out_data_segs:%lu\r\n"
+		"tcp_out_acks:%lu\r\ntcp_delacks:%lu\r\ntcp_timer_adds:%lu\r\n"
+		"tcp_timer_removes:%lu\r\ntcp_lookup_steps:%lu\r\n"
+		"kvd_recvs:%lu\r\nkvd_sends:%lu\r\nkvd_cycles_recv:%lu\r\n"
+		"kvd_cycles_send:%lu\r\nkvd_cycles_out:%lu\r\n"
+		"kern_rx_frames:%lu\r\nkern_tx_frames:%lu\r\nkern_tx_kicks:%lu\r\n"
+		"kern_irqs:%lu\r\nkern_cycles_irq:%lu\r\nkern_wakes:%lu\r\n"
+		"kern_turns:%lu\r\nkern_cycles_turn:%lu\r\nkern_ticks:%lu\r\n"
+		"kern_env_runs:%lu\r\n",
+		(unsigned long)ukinfo->ki_tsc_hz, (unsigned long)rdtsc(), (unsigned long)null_call,
+		(unsigned long)ls.turns, (unsigned long)ls.sleeps, (unsigned long)ls.frames,
+		(unsigned long)ls.events, (unsigned long)ls.timers, (unsigned long)ls.cyc_net,
+		(unsigned long)ls.cyc_serve, (unsigned long)ls.cyc_due, (unsigned long)ls.cyc_flush,
+		(unsigned long)ns->rx_frames, (unsigned long)ns->tx_frames,
+		(unsigned long)ns->sys_sends, (unsigned long)ns->sys_waits,
+		(unsigned long)ns->sys_yields, (unsigned long)ns->cyc_send,
+		(unsigned long)ns->cyc_wait, (unsigned long)ns->cyc_rx, (unsigned long)ts->in_segs,
+		(unsigned long)ts->out_segs, (unsigned long)ts->out_data_segs,
+		(unsigned long)ts->out_acks, (unsigned long)ts->delacks,
+		(unsigned long)ts->timer_adds, (unsigned long)ts->timer_removes,
+		(unsigned long)ts->lookup_steps, (unsigned long)st.recvs, (unsigned long)st.sends,
+		(unsigned long)st.cyc_recv, (unsigned long)st.cyc_send, (unsigned long)st.cyc_out,
+		(unsigned long)ni.ni_rx_frames, (unsigned long)ni.ni_tx_frames,
+		(unsigned long)ni.ni_tx_kicks, (unsigned long)ni.ni_irqs,
+		(unsigned long)ni.ni_irq_cycles, (unsigned long)ni.ni_wakes,
+		(unsigned long)ni.ni_turn_count, (unsigned long)ni.ni_turn_cycles,
+		(unsigned long)ukinfo->ki_ticks, (unsigned long)thisenv->env_runs);
+	return n < 0 ? 0 : MIN((size_t)n, cap - 1);
+}
+
 /* Hand TCP what it takes of the client's output. */
 static void flush(struct client *cl)
 {
 	struct tcp_conn *tc = appl_conn_tcp(cl->ac);
 	while (cl->out_off < cl->out_len) {
+		uint64_t t0 = rdtsc();
 		long r = tcp_send(tc, cl->out + cl->out_off, cl->out_len - cl->out_off);
+		st.cyc_send += rdtsc() - t0;
+		st.sends++;
 		if (r == -E_AGAIN)
 			return;
 		if (r <= 0) {
@@ -204,7 +275,10 @@ static void on_event(struct appl_conn *ac, unsigned ev)
 	current = cl;
 	while (!cl->closing && !cl->eof && !cl->broken && cl->out_len - cl->out_off < OUT_PAUSE &&
 	       turn < READ_TURN) {
+		uint64_t t0 = rdtsc();
 		long n = tcp_recv(tc, inbuf, sizeof(inbuf));
+		st.cyc_recv += rdtsc() - t0;
+		st.recvs++;
 		if (n == -E_AGAIN)
 			break;
 		if (n == 0) {
@@ -310,6 +384,8 @@ int main(int argc, char **argv)
 		.close = exo_close,
 		.shutdown = exo_shutdown,
 		.log_line = exo_log_line,
+		.cycles = exo_cycles,
+		.info_runner = exo_info,
 	};
 	if (aof) {
 		if (aof->open(format) < 0)
