@@ -45,6 +45,47 @@ def rate(path):
     return "-"
 
 
+def client_ns(path):
+    """The client's CPU time (user + system) in ns, or None."""
+    if not os.path.exists(path):
+        return None
+    for line in open(path):
+        w = line.split()
+        if len(w) == 4 and w[0] == "client_ticks":
+            return (int(w[1]) + int(w[2])) * 1e9 / int(w[3])
+    return None
+
+
+def diff(d, k):
+    b, a = info(f"{d}.before"), info(f"{d}.after")
+    return a.get(k, 0) - b.get(k, 0)
+
+
+def host_rows(d, t):
+    """The host's CPU per request, microseconds: Exo and Linux side by side."""
+    cols = []
+    for g in ("exo", "linux"):
+        base = f"{d}/{g}-{t}"
+        req = diff(base, "total_commands_processed")
+        r = rate(f"{base}.bench")
+        if req <= 0:
+            cols.append(None)
+            continue
+        c = client_ns(f"{base}.bench")
+        cols.append({"wall": 1e6 / float(r) if r != "-" else 0,
+                     "vcpu": diff(base, "host_vcpu_ns") / req / 1e3,
+                     "io": diff(base, "host_qemu_io_ns") / req / 1e3,
+                     "client": c / req / 1e3 if c else 0})
+    print("| host, microseconds per request | Exo | Linux |\n|---|---:|---:|")
+    for k, name in (("wall", "wall clock (1 / the rate)"),
+                    ("vcpu", "QEMU's vCPU thread on a CPU (the guest)"),
+                    ("io", "QEMU's other threads (TAP, virtio queues)"),
+                    ("client", "redis-benchmark (user + system)")):
+        v = ["%.1f" % col[k] if col else "-" for col in cols]
+        print(f"| {name} | {v[0]} | {v[1]} |")
+    print()
+
+
 def main():
     d, tests = sys.argv[1], sys.argv[2].split()
     for t in tests:
@@ -65,13 +106,18 @@ def main():
         def row(name, v, fmt="%.2f"):
             print(f"| {name} | {fmt % v} |")
 
+        host_rows(d, t)
         print("| wire, per request | Exo | Linux |\n|---|---:|---:|")
         we, wl = wire(f"{d}/exo-{t}.wire"), wire(f"{d}/linux-{t}.wire")
+        wreq = (info(f"{d}/exo-{t}.wafter").get("total_commands_processed", 0) -
+                info(f"{d}/exo-{t}.wbefore").get("total_commands_processed", 0))
+        wlreq = (info(f"{d}/linux-{t}.wafter").get("total_commands_processed", 0) -
+                 info(f"{d}/linux-{t}.wbefore").get("total_commands_processed", 0))
         for k, name in (("to", "frames to the guest"), ("to_data", "... with data"),
                         ("to_acks", "... pure ACKs"), ("from", "frames from the guest"),
                         ("from_data", "... with data"), ("from_acks", "... pure ACKs")):
-            e = "%.3f" % (we[k] / req) if we else "-"
-            lv = "%.3f" % (wl[k] / lreq) if wl and lreq > 0 else "-"
+            e = "%.3f" % (we[k] / wreq) if we and wreq > 0 else "-"
+            lv = "%.3f" % (wl[k] / wlreq) if wl and wlreq > 0 else "-"
             print(f"| {name} | {e} | {lv} |")
         drops = [w["drops"] for w in (we, wl) if w]
         if any(drops):
