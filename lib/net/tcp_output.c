@@ -108,10 +108,7 @@ int tcp_send_segment(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t d
 	if (flags & TCP_ACK) {
 		c->c_last_ack_sent = c->c_rcv_nxt;
 		c->c_flags &= ~(TF_ACK_NOW | TF_DELACK);
-		if (c->c_delack_at) {
-			c->c_delack_at = 0;
-			tcp_timer_update(c);
-		}
+		tcp_delack_cancel(c);
 	}
 	return (int)dlen;
 }

@@ -188,6 +188,8 @@ void tcp_stack_free(struct tcp_stack *st)
 	 * caller's to close; anything left in the heap goes too */
 	while (st->st_heap_len)
 		tcp_conn_free(st->st_heap[0]);
+	while (st->st_da_first)
+		tcp_conn_free(st->st_da_first);
 	while (st->st_tw_first)
 		tcp_tw_free(st, st->st_tw_first);
 	struct tcp_hash *all[3] = { &st->st_conns, &st->st_tws, &st->st_listeners };
@@ -286,6 +288,7 @@ void tcp_conn_free(struct tcp_conn *c)
 		c->c_parent = NULL;
 	}
 	heap_remove(c);
+	tcp_delack_cancel(c);
 	tcp_rcvbuf_free(c);
 	tcp_sndbuf_free(c);
 	st->st_stats.conns_freed++;
@@ -458,8 +461,7 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 void tcp_timer_update(struct tcp_conn *c)
 {
 	struct tcp_stack *st = c->c_st;
-	uint64_t d = earliest(earliest(c->c_rexmt_at, c->c_delack_at),
-			      earliest(c->c_keep_at, c->c_close_at));
+	uint64_t d = earliest(c->c_rexmt_at, earliest(c->c_keep_at, c->c_close_at));
 	if (!d) {
 		heap_remove(c);
 		c->c_deadline = 0;
