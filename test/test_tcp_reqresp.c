@@ -11,7 +11,10 @@
  *   - delayed ACKs armed at different times, one of them cancelled from
  *     the middle of the FIFO, each go out on their own deadline;
  *   - a stack freed with delayed ACKs pending frees every connection
- *     (ASan's leak check).
+ *     (ASan's leak check);
+ *   - an emptied receive ring waits for the next request on the stack's
+ *     spares (one allocation for 200 exchanges), which hold at most
+ *     TCP_RBUF_SPARES rings.
  */
 #include "check.h"
 #include <stdint.h>
@@ -97,6 +100,8 @@ TEST(tcp_reqresp, the_reply_carries_the_ack_and_the_heap_sees_one_timer)
 	CHECK_EQ(sa->out_acks - a0.out_acks, 0);
 	CHECK_EQ(sa->out_segs - a0.out_segs, ROUNDS);
 	CHECK_EQ(sb->delacks - b0.delacks, 0);
+	/* the request's receive ring is the one the last request emptied */
+	CHECK(sb->rbuf_allocs - b0.rbuf_allocs <= 1);
 	/* one heap insertion per exchange (the reply's retransmission timer,
 	 * taken off by the next request's ACK); the delayed ACK the request
 	 * armed and the reply cancelled never reached the heap */
@@ -163,4 +168,34 @@ TEST(tcp_reqresp, a_stack_freed_with_delayed_acks_pending_frees_them)
 	run_until(NULL, NULL, 1000); /* delivered; the ACKs wait */
 	CHECK_EQ(tcp_stack_stats(b)->delacks, 0);
 	sim_free_all(); /* ASan: nothing leaks, nothing is freed twice */
+}
+
+TEST(tcp_reqresp, emptied_receive_rings_are_kept_up_to_the_bound)
+{
+	struct tcp_stack *a, *b;
+	pair_new(4, &a, &b);
+	sim.imp.delay_us = 100;
+	enum { N = TCP_RBUF_SPARES + 6 };
+	static struct tcp_conn *ca[N], *cb[N];
+	connect_n(a, b, N, ca, cb);
+	size_t m0 = tcp_stack_memory(b);
+	for (int i = 0; i < N; i++)
+		CHECK_EQ(tcp_send(ca[i], "x", 1), 1);
+	run_until(NULL, NULL, 1000);
+	CHECK_EQ(tcp_stack_memory(b), m0 + (size_t)N * TCP_RCVBUF_DEFAULT);
+	uint8_t buf[8];
+	for (int i = 0; i < N; i++)
+		CHECK_EQ(tcp_recv(cb[i], buf, sizeof(buf)), 1);
+	/* TCP_RBUF_SPARES kept, the rest given back */
+	CHECK_EQ(tcp_stack_memory(b), m0 + (size_t)TCP_RBUF_SPARES * TCP_RCVBUF_DEFAULT);
+	uint64_t allocs = tcp_stack_stats(b)->rbuf_allocs;
+	for (int i = 0; i < N; i++)
+		CHECK_EQ(tcp_send(ca[i], "y", 1), 1);
+	run_until(NULL, NULL, 1000);
+	CHECK_EQ(tcp_stack_stats(b)->rbuf_allocs - allocs, N - TCP_RBUF_SPARES);
+	for (int i = 0; i < N; i++) {
+		tcp_abort(ca[i]);
+		tcp_abort(cb[i]);
+	}
+	sim_free_all(); /* the spares too: ASan's leak check */
 }

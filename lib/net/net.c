@@ -290,9 +290,15 @@ void net_tx_batch_end_later(void)
 		flush(false);
 }
 
+/* Microseconds since boot: the TSC times 10^6 / ki_tsc_hz as a 32.32
+ * fixed-point factor (made once), one multiplication where two divisions
+ * were; the TCP stack reads its clock about seven times a request. */
 uint64_t net_now_us(void)
 {
-	return rdtsc() / (ukinfo->ki_tsc_hz / 1000000);
+	static uint64_t per_tick; /* 2^32 * 10^6 / ki_tsc_hz */
+	if (!per_tick)
+		per_tick = ((uint64_t)1000000 << 32) / ukinfo->ki_tsc_hz;
+	return (uint64_t)(((unsigned __int128)rdtsc() * per_tick) >> 32);
 }
 
 /* Memory of npages that is bound (and ours) now, not at first touch, and

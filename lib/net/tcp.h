@@ -90,6 +90,7 @@ struct tcp_stats {
 	uint64_t out_acks;     /* segments that carried nothing but an ACK (and a window) */
 	uint64_t delacks;      /* delayed-ACK timers that expired (an ACK owed went alone) */
 	uint64_t timer_adds, timer_removes; /* connections put on / taken off the timer heap */
+	uint64_t rbuf_allocs; /* receive rings the allocator gave (not a spare, tcp_rcvbuf.c) */
 };
 
 /* Connection states (RFC 9293, 3.3.2). */

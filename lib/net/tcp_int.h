@@ -55,6 +55,9 @@ _Static_assert(sizeof(struct tcp_hdr) == TCP_HLEN, "");
 #define TCP_OOO_MAX 4           /* out-of-order ranges kept (SACK sends 3-4) */
 #define TCP_SACK_MAX 8          /* ranges in the sender's scoreboard */
 #define TCP_RCVBUF_DEFAULT (64 * 1024)
+/* Emptied receive rings of the default size kept for the next data to
+ * arrive (tcp_rcvbuf.c): at most 4 MiB held beyond what waits in them. */
+#define TCP_RBUF_SPARES 64
 /* A buffer whose window filled grows, doubling each time it empties, up to
  * this (unless the application set its size): tcp_rcvbuf.c. */
 #define TCP_RCVBUF_AUTO_MAX (1024 * 1024)
@@ -165,7 +168,7 @@ struct tcp_conn {
 	uint64_t c_rexmt_at, c_delack_at, c_keep_at, c_close_at, c_deadline, c_last_rcv_us;
 	uint32_t c_heap_idx;    /* index in the timer heap + 1; 0: not in it */
 	struct tcp_conn *c_da_next, *c_da_prev; /* on the delayed-ACK FIFO */
-	bool c_da_on;			   /* ... is on it */
+	bool c_da_on;      /* ... is on it */
 	uint16_t c_keepidle_s, c_keepintvl_s;
 	uint8_t c_keepcnt;
 	int8_t c_linger;        /* -1: off; 0: close resets */
@@ -204,6 +207,8 @@ struct tcp_stack {
 	struct tcp_tw *st_tw_first, *st_tw_last; /* expiry order (all last 2 MSL) */
 	struct tcp_conn **st_heap;    /* timer heap, by c_deadline */
 	struct tcp_conn *st_da_first, *st_da_last; /* delayed ACKs, by c_delack_at */
+	void *st_rbuf_spare[TCP_RBUF_SPARES];      /* emptied default-size rings */
+	uint32_t st_nspare;
 	uint32_t st_heap_len, st_heap_cap;
 	uint32_t st_msl_ms;
 	uint16_t st_next_port;

@@ -192,6 +192,8 @@ void tcp_stack_free(struct tcp_stack *st)
 		tcp_conn_free(st->st_da_first);
 	while (st->st_tw_first)
 		tcp_tw_free(st, st->st_tw_first);
+	while (st->st_nspare)
+		tcp_free(st, st->st_rbuf_spare[--st->st_nspare], TCP_RCVBUF_DEFAULT);
 	struct tcp_hash *all[3] = { &st->st_conns, &st->st_tws, &st->st_listeners };
 	for (int k = 0; k < 3; k++)
 		tcp_free(st, all[k]->h_buckets, all[k]->h_size * sizeof(void *));
