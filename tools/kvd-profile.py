@@ -171,6 +171,11 @@ def main():
         cyc("...... tcp_send (TCP output, IP, frame built)", per("kvd_cycles_send"))
         cyc("... end of turn: the batch sent", per("loop_cycles_flush"))
         cyc("... ticks and deadlines", per("loop_cycles_due"))
+        txf, rxf = per("kern_tx_frames"), per("kern_rx_frames")
+        if txf and rxf:
+            print(f"\nPer frame: {per('net_cycles_send') / txf:.0f} cycles in sys_net_send_batch "
+                  f"for each frame sent, {per('kern_cycles_irq') / rxf:.0f} in the interrupt "
+                  f"for each frame received.")
         print()
 
 

@@ -12,17 +12,18 @@
  * has none (erasing it). "appendonly yes" then turns the log on.
  *
  * One event loop serves every client. A readable client's bytes are fed to
- * the engine as they come; the replies the engine produces meanwhile are
- * gathered in the client's output buffer and handed to TCP in one send
- * when the feed is done, so a pipelined batch leaves in full segments and
- * not one segment per reply. What TCP cannot take yet waits in that buffer
- * and goes when the stack says there is room (TCP_EV_OUT). A client whose
+ * the engine as they come; the engine gathers the replies of what it was
+ * fed and hands them over at once, and they go straight to TCP when none
+ * of the client's bytes wait before them (one copy: TCP's), so a
+ * pipelined batch leaves in full segments and not one segment per reply.
+ * What TCP cannot take yet waits in the client's output buffer and goes
+ * when the stack says there is room (TCP_EV_OUT). A client whose
  * unsent output passes OUT_PAUSE is not read until it drains (a client
  * that pipelines without reading holds back only itself), and one whose
  * output passes OUT_LIMIT is dropped (Redis's client-output-buffer-limit).
  *
- * Replies for other clients (PUBLISH, a BLPOP woken, CLIENT KILL) are
- * queued the same way and the client is put back on the loop's list.
+ * Replies for other clients (PUBLISH, a BLPOP woken, CLIENT KILL) go the
+ * same way; what waits puts the client back on the loop's list.
  *
  * Hooks: time is milliseconds since boot (no wall clock yet), memory is
  * lib/appl's slab allocator, randomness an xorshift seeded with the TSC.
@@ -89,10 +90,41 @@ static uint64_t exo_random(void *ctx UNUSED)
 	return rng_state = x;
 }
 
+/* Straight to TCP (which copies what it takes into its send buffer) when
+ * nothing of the client's waits before these bytes: n less what it took,
+ * or 0 with the client marked broken if TCP failed. */
+static size_t send_direct(struct client *cl, const uint8_t *buf, size_t n)
+{
+	if (cl->out_off != cl->out_len)
+		return n; /* behind queued bytes: in order, after them */
+	uint64_t t0 = rdtsc();
+	long r = tcp_send(appl_conn_tcp(cl->ac), buf, n);
+	st.cyc_send += rdtsc() - t0;
+	st.sends++;
+	if (r == -E_AGAIN)
+		return n;
+	if (r <= 0) {
+		cl->broken = true;
+		return 0;
+	}
+	st.bytes_out += (uint64_t)r;
+	return n - (size_t)r;
+}
+
 static void exo_send(void *ctx UNUSED, void *conn, const void *buf, size_t n)
 {
 	struct client *cl = conn;
 	if (cl->broken)
+		return;
+	size_t left = send_direct(cl, buf, n);
+	buf = (const uint8_t *)buf + (n - left);
+	n = left;
+	if (cl->broken) {
+		if (cl != current)
+			appl_kick(cl->ac);
+		return;
+	}
+	if (n == 0)
 		return;
 	size_t need = cl->out_len + n;
 	if (need > OUT_LIMIT) {
