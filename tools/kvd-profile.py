@@ -129,6 +129,7 @@ def main():
                         ("tcp_timer_adds", "TCP timer heap insertions"),
                         ("tcp_timer_removes", "TCP timer heap removals"),
                         ("tcp_lookup_steps", "4-tuple lookup steps"),
+                        ("tcp_rbuf_allocs", "receive rings allocated"),
                         ("net_sys_sends", "sys_net_send_batch calls"),
                         ("net_sys_waits", "sys_net_wait calls"),
                         ("net_sys_yields", "sys_yield calls"),
@@ -167,8 +168,9 @@ def main():
         cyc("...... tcp_recv (copy out of the receive buffer)", per("kvd_cycles_recv"))
         cyc("...... engine: feed (RESP parse, command, reply)", per("engine_cycles_feed"))
         cyc("......... command (lookup, run, reply buffered)", per("engine_cycles_command"))
-        cyc("......... replies handed to the runner (copy)", per("engine_cycles_reply"))
-        cyc("...... tcp_send (TCP output, IP, frame built)", per("kvd_cycles_send"))
+        cyc("......... replies handed to the runner", per("engine_cycles_reply"))
+        cyc("...... tcp_send (TCP output, IP, frame built; most of it in the hand-over)",
+            per("kvd_cycles_send"))
         cyc("... end of turn: the batch sent", per("loop_cycles_flush"))
         cyc("... ticks and deadlines", per("loop_cycles_due"))
         txf, rxf = per("kern_tx_frames"), per("kern_rx_frames")

@@ -212,7 +212,7 @@ static size_t exo_info(void *ctx UNUSED, char *out, size_t cap)
 		"net_cycles_wait:%lu\r\nnet_cycles_rx:%lu\r\n"
 		"tcp_in_segs:%lu\r\ntcp_out_segs:%lu\r\ntcp_out_data_segs:%lu\r\n"
 		"tcp_out_acks:%lu\r\ntcp_delacks:%lu\r\ntcp_timer_adds:%lu\r\n"
-		"tcp_timer_removes:%lu\r\ntcp_lookup_steps:%lu\r\n"
+		"tcp_timer_removes:%lu\r\ntcp_lookup_steps:%lu\r\ntcp_rbuf_allocs:%lu\r\n"
 		"kvd_recvs:%lu\r\nkvd_sends:%lu\r\nkvd_cycles_recv:%lu\r\n"
 		"kvd_cycles_send:%lu\r\nkvd_cycles_out:%lu\r\n"
 		"kern_rx_frames:%lu\r\nkern_tx_frames:%lu\r\nkern_tx_kicks:%lu\r\n"
@@ -230,8 +230,9 @@ static size_t exo_info(void *ctx UNUSED, char *out, size_t cap)
 		(unsigned long)ts->out_segs, (unsigned long)ts->out_data_segs,
 		(unsigned long)ts->out_acks, (unsigned long)ts->delacks,
 		(unsigned long)ts->timer_adds, (unsigned long)ts->timer_removes,
-		(unsigned long)ts->lookup_steps, (unsigned long)st.recvs, (unsigned long)st.sends,
-		(unsigned long)st.cyc_recv, (unsigned long)st.cyc_send, (unsigned long)st.cyc_out,
+		(unsigned long)ts->lookup_steps, (unsigned long)ts->rbuf_allocs,
+		(unsigned long)st.recvs, (unsigned long)st.sends, (unsigned long)st.cyc_recv,
+		(unsigned long)st.cyc_send, (unsigned long)st.cyc_out,
 		(unsigned long)ni.ni_rx_frames, (unsigned long)ni.ni_tx_frames,
 		(unsigned long)ni.ni_tx_kicks, (unsigned long)ni.ni_irqs,
 		(unsigned long)ni.ni_irq_cycles, (unsigned long)ni.ni_wakes,
