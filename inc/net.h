@@ -98,6 +98,10 @@ struct net_info {
 	uint64_t ni_rx_coalesced; /* frames longer than NET_FRAME_MAX (segments the
 				   * host coalesced) among ni_rx_frames */
 	uint64_t ni_rx_bad; /* frames the device described impossibly: dropped */
+	/* Where the kernel's network time goes (a server's per-request costs). */
+	uint64_t ni_irqs;       /* network interrupts taken */
+	uint64_t ni_irq_cycles; /* TSC cycles in their handler (receive, demux, reap) */
+	uint64_t ni_wakes;      /* ring owners a frame woke from a sleep */
 };
 
 /*

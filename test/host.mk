@@ -56,6 +56,7 @@ TCP_CORE := $(wildcard lib/net/tcp_*.c) common/string.c
 HOST_TEST_DEPS_tcp := $(TCP_CORE)
 HOST_TEST_DEPS_tcp_rules := $(TCP_CORE)
 HOST_TEST_DEPS_tcp_pairs := $(TCP_CORE)
+HOST_TEST_DEPS_tcp_reqresp := $(TCP_CORE)
 HOST_TEST_DEPS_appl := lib/appl/slab.c common/string.c
 HOST_TEST_DEPS_regex := lib/posix/regex.c common/fmt.c common/string.c
 HOST_TEST_DEPS_shparse := user/bin/sh/parse.c user/bin/sh/expand.c user/bin/sh/edit.c \

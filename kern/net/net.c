@@ -69,7 +69,10 @@ void net_init(void)
 
 void net_irq(void)
 {
+	uint64_t t0 = rdtsc();
 	virtio_net_irq();
+	stats.ni_irqs++;
+	stats.ni_irq_cycles += rdtsc() - t0;
 }
 
 /* The ring of env id, or NULL. */
@@ -231,6 +234,7 @@ static void net_input(const uint8_t *frame, uint32_t len, bool sum_ok)
 	r->r_head += nslots;
 	hdr->nr_head = r->r_head;
 	stats.ni_rx_delivered++;
+	stats.ni_wakes += e->env_info->env_status == ENV_BLOCKED && e->env_block == BLOCK_SLEEP;
 	sched_wake(e, 1);
 }
 

@@ -380,13 +380,21 @@ int appl_run(void)
 		 * replies, the timers' - leaves in one batch (tcpnet_run flushes
 		 * before it sleeps) */
 		net_tx_batch_begin();
+		uint64_t t0 = rdtsc();
 		int r = tcpnet_run(wait);
+		uint64_t t1 = rdtsc(), t2 = t1;
 		if (r >= 0) {
 			lstats.frames += (uint64_t)r;
 			serve_ready();
+			t2 = rdtsc();
 			run_due(appl_now_ms());
 		}
+		uint64_t t3 = rdtsc();
 		net_tx_batch_end_later(); /* the next turn's tcpnet_run sends the rest */
+		lstats.cyc_net += t1 - t0;
+		lstats.cyc_serve += t2 - t1;
+		lstats.cyc_due += t3 - t2;
+		lstats.cyc_flush += rdtsc() - t3;
 		if (r < 0) {
 			net_tx_batch_end();
 			return r;

@@ -50,6 +50,12 @@ struct net_stats {
 	uint64_t tx_batches, tx_refs;  /* batches the kernel took; pieces sent in place */
 	uint64_t tx_tso;               /* frames the device segmented (net_tx_offload) */
 	uint64_t rx_coalesced; /* frames longer than a slot (receive offload) */
+	uint64_t sys_yields;   /* sys_yield while the kernel had no room for frames */
+	/* TSC cycles (rdtsc: cheap beside the work measured), to show where a
+	 * server's time goes: in sys_net_send_batch, in sys_net_wait (asleep
+	 * included), and taking received frames off the ring (the protocols'
+	 * work on them, and the frames that work sends). */
+	uint64_t cyc_send, cyc_wait, cyc_rx;
 };
 
 extern struct net_config net_config;

@@ -87,6 +87,10 @@ struct tcp_stats {
 	uint64_t tw_count;     /* in TIME_WAIT now */
 	uint64_t lookup_steps; /* table entries compared by 4-tuple lookups: their cost */
 	uint64_t rbuf_grown;   /* receive buffers doubled (the window held a sender back) */
+	uint64_t out_acks;     /* segments that carried nothing but an ACK (and a window) */
+	uint64_t delacks;      /* delayed-ACK timers that expired (an ACK owed went alone) */
+	uint64_t timer_adds, timer_removes; /* connections put on / taken off the timer heap */
+	uint64_t rbuf_allocs; /* receive rings the allocator gave (not a spare, tcp_rcvbuf.c) */
 };
 
 /* Connection states (RFC 9293, 3.3.2). */

@@ -387,8 +387,8 @@ int tcp_setopt(struct tcp_conn *c, enum tcp_opt opt, int v)
 		/* the ring and the window scale are fixed at the handshake */
 		if (v < TCP_BUF_MIN || v > TCP_BUF_MAX)
 			return -E_INVAL;
-		if (c->c_state != TCP_CLOSED && c->c_state != TCP_LISTEN)
-			return -EISCONN;
+		if ((c->c_state != TCP_CLOSED && c->c_state != TCP_LISTEN) || c->c_rbuf)
+			return -EISCONN; /* (a closed one's unread bytes keep their ring) */
 		c->c_rbuf_size = (uint32_t)v;
 		c->c_flags |= TF_RBUF_SET;
 		return 0;

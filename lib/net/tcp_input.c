@@ -53,7 +53,8 @@ void tcp_drop(struct tcp_conn *c, int err)
 	}
 	tcp_unhash(c);
 	c->c_state = TCP_CLOSED;
-	c->c_rexmt_at = c->c_delack_at = c->c_keep_at = c->c_close_at = 0;
+	tcp_delack_cancel(c);
+	c->c_rexmt_at = c->c_keep_at = c->c_close_at = 0;
 	c->c_flags &= ~(TF_PERSIST | TF_ACK_NOW | TF_DELACK);
 	tcp_timer_update(c);
 	tcp_sndbuf_free(c);
@@ -295,7 +296,8 @@ static bool time_wait(struct tcp_conn *c)
 		tcp_tw_enter(c);
 		return false;
 	}
-	c->c_rexmt_at = c->c_keep_at = c->c_delack_at = 0;
+	tcp_delack_cancel(c);
+	c->c_rexmt_at = c->c_keep_at = 0;
 	c->c_flags &= ~TF_PERSIST;
 	c->c_close_at = tcp_now(c->c_st) + 2ULL * c->c_st->st_msl_ms * 1000;
 	tcp_timer_update(c);
@@ -443,10 +445,7 @@ static void data_input(struct tcp_conn *c, uint32_t seq, const uint8_t *data, ui
 		c->c_flags |= TF_ACK_NOW; /* the second full segment */
 	} else {
 		c->c_flags |= TF_DELACK;
-		if (!c->c_delack_at) {
-			c->c_delack_at = tcp_now(c->c_st) + TCP_DELACK_US;
-			tcp_timer_update(c);
-		}
+		tcp_delack_arm(c);
 	}
 	if (c->c_rcv_nxt != before)
 		tcp_wake(c);

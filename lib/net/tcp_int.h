@@ -55,6 +55,9 @@ _Static_assert(sizeof(struct tcp_hdr) == TCP_HLEN, "");
 #define TCP_OOO_MAX 4           /* out-of-order ranges kept (SACK sends 3-4) */
 #define TCP_SACK_MAX 8          /* ranges in the sender's scoreboard */
 #define TCP_RCVBUF_DEFAULT (64 * 1024)
+/* Emptied receive rings of the default size kept for the next data to
+ * arrive (tcp_rcvbuf.c): at most 4 MiB held beyond what waits in them. */
+#define TCP_RBUF_SPARES 64
 /* A buffer whose window filled grows, doubling each time it empties, up to
  * this (unless the application set its size): tcp_rcvbuf.c. */
 #define TCP_RCVBUF_AUTO_MAX (1024 * 1024)
@@ -160,9 +163,12 @@ struct tcp_conn {
 	uint32_t c_cubic_wmax, c_cubic_k_ms, c_cubic_origin; /* RFC 9438 */
 	uint64_t c_cubic_epoch_us, c_rtt_start_us;
 
-	/* timers: each 0 when off; c_deadline the earliest, keyed in the heap */
+	/* timers: each 0 when off; c_deadline the earliest but the delayed
+	 * ACK's, keyed in the heap; the delayed ACK is on a FIFO (tcp_timer.c) */
 	uint64_t c_rexmt_at, c_delack_at, c_keep_at, c_close_at, c_deadline, c_last_rcv_us;
 	uint32_t c_heap_idx;    /* index in the timer heap + 1; 0: not in it */
+	struct tcp_conn *c_da_next, *c_da_prev; /* on the delayed-ACK FIFO */
+	bool c_da_on;      /* ... is on it */
 	uint16_t c_keepidle_s, c_keepintvl_s;
 	uint8_t c_keepcnt;
 	int8_t c_linger;        /* -1: off; 0: close resets */
@@ -200,6 +206,9 @@ struct tcp_stack {
 	struct tcp_hash st_listeners; /* port -> tcp_conn in LISTEN */
 	struct tcp_tw *st_tw_first, *st_tw_last; /* expiry order (all last 2 MSL) */
 	struct tcp_conn **st_heap;    /* timer heap, by c_deadline */
+	struct tcp_conn *st_da_first, *st_da_last; /* delayed ACKs, by c_delack_at */
+	void *st_rbuf_spare[TCP_RBUF_SPARES];      /* emptied default-size rings */
+	uint32_t st_nspare;
 	uint32_t st_heap_len, st_heap_cap;
 	uint32_t st_msl_ms;
 	uint16_t st_next_port;
@@ -286,6 +295,12 @@ uint32_t tcp_ts_now(struct tcp_conn *c);
 
 /* --- tcp_timer.c --- */
 void tcp_timer_fire(struct tcp_conn *c, uint64_t now);
+/* Owe the peer an ACK within TCP_DELACK_US (if not owed already), and
+ * stop owing it (an ACK went, or the connection ended). */
+void tcp_delack_arm(struct tcp_conn *c);
+void tcp_delack_cancel(struct tcp_conn *c);
+/* Send the delayed ACKs due by now: the earliest left, or UINT64_MAX. */
+uint64_t tcp_delack_run(struct tcp_stack *st, uint64_t now);
 /* Arm (or stop, when nothing is outstanding) the retransmission timer. */
 void tcp_rexmt_arm(struct tcp_conn *c, bool restart);
 void tcp_rtt_sample(struct tcp_conn *c, uint32_t rtt_us);

@@ -103,13 +103,12 @@ int tcp_send_segment(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t d
 		st->st_stats.out_errors++;
 	if (dlen)
 		st->st_stats.out_data_segs++;
+	else if (flags == TCP_ACK)
+		st->st_stats.out_acks++;
 	if (flags & TCP_ACK) {
 		c->c_last_ack_sent = c->c_rcv_nxt;
 		c->c_flags &= ~(TF_ACK_NOW | TF_DELACK);
-		if (c->c_delack_at) {
-			c->c_delack_at = 0;
-			tcp_timer_update(c);
-		}
+		tcp_delack_cancel(c);
 	}
 	return (int)dlen;
 }

@@ -15,18 +15,28 @@
  * data arrives and freed when the application has read it all (with no
  * out-of-order range left), so an idle connection costs its block alone
  * and 10,000 of them fit in a few MiB. A buffer whose window closed on
- * the sender doubles when it next empties (grow, below).
+ * the sender doubles when it next empties (grow, below). Request/response
+ * traffic empties its ring at every request, so emptied rings of the
+ * default size go to a stack-wide list of TCP_RBUF_SPARES spares that the
+ * next arrival takes, instead of back to the allocator and out again once
+ * per request.
  */
 #include <common/string.h>
 #include <lib/net/tcp_int.h>
 
 int tcp_rcvbuf_alloc(struct tcp_conn *c)
 {
+	struct tcp_stack *st = c->c_st;
 	if (c->c_rbuf)
 		return 0;
-	c->c_rbuf = tcp_alloc(c->c_st, c->c_rbuf_size);
-	if (!c->c_rbuf)
-		return -E_NO_MEM;
+	if (c->c_rbuf_size == TCP_RCVBUF_DEFAULT && st->st_nspare) {
+		c->c_rbuf = st->st_rbuf_spare[--st->st_nspare];
+	} else {
+		c->c_rbuf = tcp_alloc(st, c->c_rbuf_size);
+		if (!c->c_rbuf)
+			return -E_NO_MEM;
+		st->st_stats.rbuf_allocs++;
+	}
 	c->c_rb_head = 0;
 	c->c_rb_seq = c->c_rcv_nxt;
 	return 0;
@@ -34,7 +44,12 @@ int tcp_rcvbuf_alloc(struct tcp_conn *c)
 
 void tcp_rcvbuf_free(struct tcp_conn *c)
 {
-	tcp_free(c->c_st, c->c_rbuf, c->c_rbuf_size);
+	struct tcp_stack *st = c->c_st;
+	if (c->c_rbuf && c->c_rbuf_size == TCP_RCVBUF_DEFAULT && st->st_nspare < TCP_RBUF_SPARES &&
+	    !st->st_dying)
+		st->st_rbuf_spare[st->st_nspare++] = c->c_rbuf;
+	else
+		tcp_free(st, c->c_rbuf, c->c_rbuf_size);
 	c->c_rbuf = NULL;
 	c->c_nooo = 0;
 }

@@ -188,8 +188,12 @@ void tcp_stack_free(struct tcp_stack *st)
 	 * caller's to close; anything left in the heap goes too */
 	while (st->st_heap_len)
 		tcp_conn_free(st->st_heap[0]);
+	while (st->st_da_first)
+		tcp_conn_free(st->st_da_first);
 	while (st->st_tw_first)
 		tcp_tw_free(st, st->st_tw_first);
+	while (st->st_nspare)
+		tcp_free(st, st->st_rbuf_spare[--st->st_nspare], TCP_RCVBUF_DEFAULT);
 	struct tcp_hash *all[3] = { &st->st_conns, &st->st_tws, &st->st_listeners };
 	for (int k = 0; k < 3; k++)
 		tcp_free(st, all[k]->h_buckets, all[k]->h_size * sizeof(void *));
@@ -286,6 +290,7 @@ void tcp_conn_free(struct tcp_conn *c)
 		c->c_parent = NULL;
 	}
 	heap_remove(c);
+	tcp_delack_cancel(c);
 	tcp_rcvbuf_free(c);
 	tcp_sndbuf_free(c);
 	st->st_stats.conns_freed++;
@@ -435,6 +440,7 @@ static void heap_remove(struct tcp_conn *c)
 	struct tcp_stack *st = c->c_st;
 	if (!c->c_heap_idx)
 		return;
+	st->st_stats.timer_removes++;
 	uint32_t i = c->c_heap_idx - 1;
 	c->c_heap_idx = 0;
 	struct tcp_conn *last = st->st_heap[--st->st_heap_len];
@@ -457,8 +463,7 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 void tcp_timer_update(struct tcp_conn *c)
 {
 	struct tcp_stack *st = c->c_st;
-	uint64_t d = earliest(earliest(c->c_rexmt_at, c->c_delack_at),
-			      earliest(c->c_keep_at, c->c_close_at));
+	uint64_t d = earliest(c->c_rexmt_at, earliest(c->c_keep_at, c->c_close_at));
 	if (!d) {
 		heap_remove(c);
 		c->c_deadline = 0;
@@ -485,6 +490,7 @@ void tcp_timer_update(struct tcp_conn *c)
 		st->st_heap_cap = ncap;
 	}
 	c->c_deadline = d;
+	st->st_stats.timer_adds++;
 	heap_set(st, st->st_heap_len++, c);
 	heap_up(st, st->st_heap_len - 1);
 }

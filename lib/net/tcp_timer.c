@@ -9,7 +9,12 @@
  *	c_close_at   TIME_WAIT's 2 MSL, or an orphan's FIN_WAIT_2 limit
  *
  * tcp_timers runs what is due, earliest first, from the heap kept by
- * tcp_table.c. A connection that exhausts its retransmissions or
+ * tcp_table.c, but the delayed ACK, which is on a FIFO of its own: every
+ * delayed ACK waits the same TCP_DELACK_US on a clock that never goes
+ * back, so the order they are armed in is the order they fall due. A
+ * request/response connection arms one for each request and cancels it
+ * when the reply carries the ACK: on the FIFO that is two pointer moves,
+ * in the heap it was an insertion and a removal per request. A connection that exhausts its retransmissions or
  * keep-alive probes fails with ETIMEDOUT (or the soft error an ICMP
  * message left, RFC 1122 4.2.3.9).
  */
@@ -126,17 +131,13 @@ void tcp_timer_fire(struct tcp_conn *c, uint64_t now)
 		if (c->c_state == TCP_TIME_WAIT && !(c->c_flags & TF_ORPHAN)) {
 			/* 2 MSL over: the handle stays the application's */
 			tcp_set_state(c, TCP_CLOSED);
-			c->c_rexmt_at = c->c_delack_at = c->c_keep_at = 0;
+			tcp_delack_cancel(c);
+			c->c_rexmt_at = c->c_keep_at = 0;
 			tcp_timer_update(c);
 			return;
 		}
 		tcp_drop(c, c->c_state == TCP_FIN_WAIT_2 ? -ETIMEDOUT : 0);
 		return;
-	}
-	if (c->c_delack_at && now >= c->c_delack_at) {
-		c->c_delack_at = 0;
-		c->c_flags |= TF_ACK_NOW;
-		tcp_output(c);
 	}
 	if (c->c_keep_at && now >= c->c_keep_at) {
 		c->c_keep_at = 0;
@@ -157,14 +158,66 @@ void tcp_timer_fire(struct tcp_conn *c, uint64_t now)
 	tcp_timer_update(c);
 }
 
+static void da_unlink(struct tcp_conn *c)
+{
+	struct tcp_stack *st = c->c_st;
+	if (c->c_da_prev)
+		c->c_da_prev->c_da_next = c->c_da_next;
+	else
+		st->st_da_first = c->c_da_next;
+	if (c->c_da_next)
+		c->c_da_next->c_da_prev = c->c_da_prev;
+	else
+		st->st_da_last = c->c_da_prev;
+	c->c_da_next = c->c_da_prev = NULL;
+	c->c_da_on = false;
+}
+
+void tcp_delack_arm(struct tcp_conn *c)
+{
+	struct tcp_stack *st = c->c_st;
+	if (c->c_da_on)
+		return;
+	c->c_delack_at = tcp_now(st) + TCP_DELACK_US;
+	c->c_da_prev = st->st_da_last;
+	c->c_da_next = NULL;
+	if (st->st_da_last)
+		st->st_da_last->c_da_next = c;
+	else
+		st->st_da_first = c;
+	st->st_da_last = c;
+	c->c_da_on = true;
+}
+
+void tcp_delack_cancel(struct tcp_conn *c)
+{
+	c->c_delack_at = 0;
+	if (c->c_da_on)
+		da_unlink(c);
+}
+
+uint64_t tcp_delack_run(struct tcp_stack *st, uint64_t now)
+{
+	struct tcp_conn *c;
+	while ((c = st->st_da_first) && c->c_delack_at <= now) {
+		tcp_delack_cancel(c);
+		c->c_flags |= TF_ACK_NOW;
+		st->st_stats.delacks++;
+		tcp_output(c);
+	}
+	return c ? c->c_delack_at : UINT64_MAX;
+}
+
 uint64_t tcp_timers(struct tcp_stack *st)
 {
 	uint64_t now = tcp_now(st);
 	tcp_tw_expire(st, now);
+	uint64_t next = tcp_delack_run(st, now);
 	struct tcp_conn *c;
 	while ((c = tcp_heap_first(st)) && c->c_deadline <= now)
 		tcp_timer_fire(c, now);
-	uint64_t next = c ? c->c_deadline : UINT64_MAX;
+	if (c && c->c_deadline < next)
+		next = c->c_deadline;
 	if (st->st_tw_first && st->st_tw_first->tw_expires_us < next)
 		next = st->st_tw_first->tw_expires_us;
 	return next;

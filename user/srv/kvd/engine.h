@@ -460,6 +460,10 @@ struct kvd {
 	unsigned long long stat_conns, stat_cmds, stat_expired, stat_evicted;
 	unsigned long long stat_hits, stat_misses, stat_rejected, stat_net_in, stat_net_out;
 	unsigned long long stat_expired_stale, stat_pubsub_msgs;
+	/* cycles (hooks.cycles) in kvd_client_feed, in commands (from
+	 * looking the name up to the reply buffered), and in handing replies
+	 * to the runner (flush_pending) */
+	unsigned long long cyc_feed, cyc_cmd, cyc_reply;
 
 	/* the append-only log */
 	struct buf aof_buf;

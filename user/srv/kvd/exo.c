@@ -12,17 +12,18 @@
  * has none (erasing it). "appendonly yes" then turns the log on.
  *
  * One event loop serves every client. A readable client's bytes are fed to
- * the engine as they come; the replies the engine produces meanwhile are
- * gathered in the client's output buffer and handed to TCP in one send
- * when the feed is done, so a pipelined batch leaves in full segments and
- * not one segment per reply. What TCP cannot take yet waits in that buffer
- * and goes when the stack says there is room (TCP_EV_OUT). A client whose
+ * the engine as they come; the engine gathers the replies of what it was
+ * fed and hands them over at once, and they go straight to TCP when none
+ * of the client's bytes wait before them (one copy: TCP's), so a
+ * pipelined batch leaves in full segments and not one segment per reply.
+ * What TCP cannot take yet waits in the client's output buffer and goes
+ * when the stack says there is room (TCP_EV_OUT). A client whose
  * unsent output passes OUT_PAUSE is not read until it drains (a client
  * that pipelines without reading holds back only itself), and one whose
  * output passes OUT_LIMIT is dropped (Redis's client-output-buffer-limit).
  *
- * Replies for other clients (PUBLISH, a BLPOP woken, CLIENT KILL) are
- * queued the same way and the client is put back on the loop's list.
+ * Replies for other clients (PUBLISH, a BLPOP woken, CLIENT KILL) go the
+ * same way; what waits puts the client back on the loop's list.
  *
  * Hooks: time is milliseconds since boot (no wall clock yet), memory is
  * lib/appl's slab allocator, randomness an xorshift seeded with the TSC.
@@ -61,6 +62,8 @@ static uint64_t rng_state;
 static uint8_t inbuf[READ_CHUNK];
 static struct {
 	uint64_t clients, dropped_output, bytes_in, bytes_out;
+	uint64_t recvs, sends;                    /* tcp_recv and tcp_send calls */
+	uint64_t cyc_recv, cyc_send, cyc_out; /* cycles in them, and in exo_send's copy */
 } st;
 
 static uint64_t exo_now_ms(void *ctx UNUSED)
@@ -87,10 +90,41 @@ static uint64_t exo_random(void *ctx UNUSED)
 	return rng_state = x;
 }
 
+/* Straight to TCP (which copies what it takes into its send buffer) when
+ * nothing of the client's waits before these bytes: n less what it took,
+ * or 0 with the client marked broken if TCP failed. */
+static size_t send_direct(struct client *cl, const uint8_t *buf, size_t n)
+{
+	if (cl->out_off != cl->out_len)
+		return n; /* behind queued bytes: in order, after them */
+	uint64_t t0 = rdtsc();
+	long r = tcp_send(appl_conn_tcp(cl->ac), buf, n);
+	st.cyc_send += rdtsc() - t0;
+	st.sends++;
+	if (r == -E_AGAIN)
+		return n;
+	if (r <= 0) {
+		cl->broken = true;
+		return 0;
+	}
+	st.bytes_out += (uint64_t)r;
+	return n - (size_t)r;
+}
+
 static void exo_send(void *ctx UNUSED, void *conn, const void *buf, size_t n)
 {
 	struct client *cl = conn;
 	if (cl->broken)
+		return;
+	size_t left = send_direct(cl, buf, n);
+	buf = (const uint8_t *)buf + (n - left);
+	n = left;
+	if (cl->broken) {
+		if (cl != current)
+			appl_kick(cl->ac);
+		return;
+	}
+	if (n == 0)
 		return;
 	size_t need = cl->out_len + n;
 	if (need > OUT_LIMIT) {
@@ -116,8 +150,10 @@ static void exo_send(void *ctx UNUSED, void *conn, const void *buf, size_t n)
 		cl->out = p;
 		cl->out_cap = cap;
 	}
+	uint64_t t0 = rdtsc();
 	memcpy(cl->out + cl->out_len, buf, n);
 	cl->out_len += n;
+	st.cyc_out += rdtsc() - t0;
 	if (cl != current)
 		appl_kick(cl->ac);
 }
@@ -140,12 +176,80 @@ static void exo_log_line(void *ctx UNUSED, const char *line)
 	printf("%s\n", line);
 }
 
+static uint64_t exo_cycles(void *ctx UNUSED)
+{
+	return rdtsc();
+}
+
+/* INFO runner: every layer's counters, raw (a profile takes the
+ * difference across a benchmark and divides by the commands run; the
+ * cycles are the TSC's, ki_tsc_hz a second). syscall_cycles is the
+ * cheapest of a few null system calls made now: the entry and exit
+ * every call pays. */
+static size_t exo_info(void *ctx UNUSED, char *out, size_t cap)
+{
+	struct appl_loop_stats ls;
+	appl_loop_stats(&ls);
+	const struct tcp_stats *ts = tcp_stack_stats(tcpnet_stack());
+	struct net_info ni;
+	if (sys_net_info(&ni) < 0)
+		memset(&ni, 0, sizeof(ni));
+	uint64_t null_call = UINT64_MAX;
+	for (int i = 0; i < 16; i++) {
+		uint64_t t0 = rdtsc();
+		sys_getenvid();
+		null_call = MIN(null_call, rdtsc() - t0);
+	}
+	const struct net_stats *ns = &net_stats;
+	int n = snprintf(
+		out, cap,
+		"tsc_hz:%lu\r\ntsc:%lu\r\nsyscall_cycles:%lu\r\n"
+		"loop_turns:%lu\r\nloop_sleeps:%lu\r\nloop_frames:%lu\r\nloop_events:%lu\r\n"
+		"loop_timers:%lu\r\nloop_cycles_net:%lu\r\nloop_cycles_serve:%lu\r\n"
+		"loop_cycles_due:%lu\r\nloop_cycles_flush:%lu\r\n"
+		"net_rx_frames:%lu\r\nnet_tx_frames:%lu\r\nnet_sys_sends:%lu\r\n"
+		"net_sys_waits:%lu\r\nnet_sys_yields:%lu\r\nnet_cycles_send:%lu\r\n"
+		"net_cycles_wait:%lu\r\nnet_cycles_rx:%lu\r\n"
+		"tcp_in_segs:%lu\r\ntcp_out_segs:%lu\r\ntcp_out_data_segs:%lu\r\n"
+		"tcp_out_acks:%lu\r\ntcp_delacks:%lu\r\ntcp_timer_adds:%lu\r\n"
+		"tcp_timer_removes:%lu\r\ntcp_lookup_steps:%lu\r\ntcp_rbuf_allocs:%lu\r\n"
+		"kvd_recvs:%lu\r\nkvd_sends:%lu\r\nkvd_cycles_recv:%lu\r\n"
+		"kvd_cycles_send:%lu\r\nkvd_cycles_out:%lu\r\n"
+		"kern_rx_frames:%lu\r\nkern_tx_frames:%lu\r\nkern_tx_kicks:%lu\r\n"
+		"kern_irqs:%lu\r\nkern_cycles_irq:%lu\r\nkern_wakes:%lu\r\n"
+		"kern_turns:%lu\r\nkern_cycles_turn:%lu\r\nkern_ticks:%lu\r\n"
+		"kern_env_runs:%lu\r\n",
+		(unsigned long)ukinfo->ki_tsc_hz, (unsigned long)rdtsc(), (unsigned long)null_call,
+		(unsigned long)ls.turns, (unsigned long)ls.sleeps, (unsigned long)ls.frames,
+		(unsigned long)ls.events, (unsigned long)ls.timers, (unsigned long)ls.cyc_net,
+		(unsigned long)ls.cyc_serve, (unsigned long)ls.cyc_due, (unsigned long)ls.cyc_flush,
+		(unsigned long)ns->rx_frames, (unsigned long)ns->tx_frames,
+		(unsigned long)ns->sys_sends, (unsigned long)ns->sys_waits,
+		(unsigned long)ns->sys_yields, (unsigned long)ns->cyc_send,
+		(unsigned long)ns->cyc_wait, (unsigned long)ns->cyc_rx, (unsigned long)ts->in_segs,
+		(unsigned long)ts->out_segs, (unsigned long)ts->out_data_segs,
+		(unsigned long)ts->out_acks, (unsigned long)ts->delacks,
+		(unsigned long)ts->timer_adds, (unsigned long)ts->timer_removes,
+		(unsigned long)ts->lookup_steps, (unsigned long)ts->rbuf_allocs,
+		(unsigned long)st.recvs, (unsigned long)st.sends, (unsigned long)st.cyc_recv,
+		(unsigned long)st.cyc_send, (unsigned long)st.cyc_out,
+		(unsigned long)ni.ni_rx_frames, (unsigned long)ni.ni_tx_frames,
+		(unsigned long)ni.ni_tx_kicks, (unsigned long)ni.ni_irqs,
+		(unsigned long)ni.ni_irq_cycles, (unsigned long)ni.ni_wakes,
+		(unsigned long)ni.ni_turn_count, (unsigned long)ni.ni_turn_cycles,
+		(unsigned long)ukinfo->ki_ticks, (unsigned long)thisenv->env_runs);
+	return n < 0 ? 0 : MIN((size_t)n, cap - 1);
+}
+
 /* Hand TCP what it takes of the client's output. */
 static void flush(struct client *cl)
 {
 	struct tcp_conn *tc = appl_conn_tcp(cl->ac);
 	while (cl->out_off < cl->out_len) {
+		uint64_t t0 = rdtsc();
 		long r = tcp_send(tc, cl->out + cl->out_off, cl->out_len - cl->out_off);
+		st.cyc_send += rdtsc() - t0;
+		st.sends++;
 		if (r == -E_AGAIN)
 			return;
 		if (r <= 0) {
@@ -204,7 +308,10 @@ static void on_event(struct appl_conn *ac, unsigned ev)
 	current = cl;
 	while (!cl->closing && !cl->eof && !cl->broken && cl->out_len - cl->out_off < OUT_PAUSE &&
 	       turn < READ_TURN) {
+		uint64_t t0 = rdtsc();
 		long n = tcp_recv(tc, inbuf, sizeof(inbuf));
+		st.cyc_recv += rdtsc() - t0;
+		st.recvs++;
 		if (n == -E_AGAIN)
 			break;
 		if (n == 0) {
@@ -310,6 +417,8 @@ int main(int argc, char **argv)
 		.close = exo_close,
 		.shutdown = exo_shutdown,
 		.log_line = exo_log_line,
+		.cycles = exo_cycles,
+		.info_runner = exo_info,
 	};
 	if (aof) {
 		if (aof->open(format) < 0)

@@ -2,10 +2,12 @@
  * INFO: the server's state as "field:value" lines in "# Section" groups,
  * with Redis's field names (clients and tests parse them). Sections: server,
  * clients, memory, persistence, stats, replication, cpu, keyspace (the
- * default set), and commandstats (asked for by name, or with "all" or
- * "everything"). Several names may be given (INFO cpu keyspace); each
- * section comes once, in its usual place, whatever the order asked. The
- * CPU section needs the runner's cpu_usec hook and is empty without it.
+ * default set), and commandstats and runner (asked for by name, or with
+ * "all" or "everything"; runner: the engine's cycles and the runner's own
+ * counters, from hooks.cycles and hooks.info_runner, and absent without
+ * them). Several names may be given (INFO cpu keyspace); each section
+ * comes once, in its usual place, whatever the order asked. The CPU
+ * section needs the runner's cpu_usec hook and is empty without it.
  */
 #include <user/srv/kvd/engine.h>
 
@@ -145,6 +147,19 @@ void info_generate(struct kvd *kv, struct buf *b, int nsections, const struct ar
 					   cmd->name, cmd->calls);
 		}
 		dict_iter_end(&it);
+	}
+	if (want("runner", false) && (kv->h.cycles || kv->h.info_runner)) {
+		SECTION("Runner");
+		if (kv->h.cycles)
+			buf_printf(kv, b,
+				   "engine_commands:%llu\r\nengine_cycles_feed:%llu\r\n"
+				   "engine_cycles_command:%llu\r\nengine_cycles_reply:%llu\r\n",
+				   kv->stat_cmds, kv->cyc_feed, kv->cyc_cmd, kv->cyc_reply);
+		if (kv->h.info_runner) {
+			char out[2048];
+			size_t n = kv->h.info_runner(kv->h.ctx, out, sizeof(out));
+			buf_put(kv, b, out, n < sizeof(out) ? n : sizeof(out));
+		}
 	}
 	if (want("keyspace", true)) {
 		SECTION("Keyspace");

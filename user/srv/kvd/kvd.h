@@ -62,6 +62,14 @@ struct kvd_hooks {
 	/* CPU time the process has used, user and system, in microseconds, for
 	 * INFO's CPU section (may be NULL: the section is then empty). */
 	void (*cpu_usec)(void *ctx, uint64_t *user, uint64_t *sys);
+	/* A cycle counter (the TSC), for the time the engine spends parsing,
+	 * running commands and handing replies over (INFO's Runner section;
+	 * may be NULL: no timing). */
+	uint64_t (*cycles)(void *ctx);
+	/* INFO's Runner section (INFO runner, all, everything): the runner's
+	 * own "field:value\r\n" lines, at most cap bytes into out; returns
+	 * the bytes written (may be NULL: only the engine's timing lines). */
+	size_t (*info_runner)(void *ctx, char *out, size_t cap);
 };
 
 struct kvd *kvd_new(const struct kvd_hooks *hooks);

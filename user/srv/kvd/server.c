@@ -260,6 +260,7 @@ void kvd_client_gone(struct kvd_client *c)
 void flush_pending(struct kvd *kv)
 {
 	aof_flush(kv, false);
+	uint64_t t0 = kv->h.cycles && kv->pending ? kv->h.cycles(kv->h.ctx) : 0;
 	while (kv->pending) {
 		struct kvd_client *c = kv->pending;
 		kv->pending = c->pend_next;
@@ -274,6 +275,8 @@ void flush_pending(struct kvd *kv)
 		if (c->closing && c->conn)
 			kv->h.close(kv->h.ctx, c->conn); /* may call kvd_client_gone */
 	}
+	if (t0)
+		kv->cyc_reply += kv->h.cycles(kv->h.ctx) - t0;
 }
 
 /* After a command: clients whose BLPOP was served read their next commands. */
@@ -295,9 +298,12 @@ void kvd_client_feed(struct kvd_client *c, const void *buf, size_t n)
 	kv->stat_net_in += n;
 	if (c->closing)
 		return;
+	uint64_t t0 = kv->h.cycles ? kv->h.cycles(kv->h.ctx) : 0;
 	buf_put(kv, &c->qbuf, buf, n);
 	client_process_input(c);
 	end_of_event(kv);
+	if (kv->h.cycles)
+		kv->cyc_feed += kv->h.cycles(kv->h.ctx) - t0;
 }
 
 void kvd_tick(struct kvd *kv)
@@ -374,7 +380,21 @@ static bool memory_ok(struct kvd_client *c, struct cmd *cmd)
 	return false;
 }
 
+static void process_command_timed(struct kvd_client *c);
+
 void process_command(struct kvd_client *c)
+{
+	struct kvd *kv = c->kv;
+	if (!kv->h.cycles || kv->current) {
+		process_command_timed(c);
+		return;
+	}
+	uint64_t t0 = kv->h.cycles(kv->h.ctx);
+	process_command_timed(c);
+	kv->cyc_cmd += kv->h.cycles(kv->h.ctx) - t0;
+}
+
+static void process_command_timed(struct kvd_client *c)
 {
 	struct kvd *kv = c->kv;
 	struct cmd *cmd = cmd_lookup(kv, c->argv[0].p, c->argv[0].n);
