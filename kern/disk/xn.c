@@ -60,8 +60,11 @@
  * (sys_xn_update, sys_xn_move); xn_sync.c (the ordered write-back);
  * xn_int.h (their shared state).
  *
- * Locking: the big kernel lock. Kernel I/O here spins on the device (mount,
- * registration, the sync, cache misses): simple, and bounded by the disk.
+ * Locking: the big kernel lock. A system call never spins on the device for
+ * a cache miss or the write-back: it sleeps (kwait.c, xn_sync.c). Mount,
+ * format, type registration and the catalogue's writes (root creation and
+ * removal) still spin: rare, a block or two and a flush each, and they
+ * wait for a running write-back job first (they share io_ppn with it).
  */
 #include <inc/bpf.h>
 #include <inc/error.h>
@@ -322,7 +325,9 @@ static int mount(void)
 	struct xn_walk_hooks h = { NULL, walk_read, walk_claims };
 	struct xn_walk_mem m = { root_of, type_of, parent_of, walk_stack, walk_buf, before };
 	struct xn_walk_result res;
+	bc_spin = true; /* no env may sleep here: boot, or format's own call */
 	xn_walk(&h, &m, nblocks, sb.s_data, cat, XN_ROOTS_MAX, &res);
+	bc_spin = false;
 	for (uint64_t b = 0; b < nblocks; b++)
 		if (root_of[b])
 			bflags[b] = B_INIT; /* on disk: it was read or pointed to there */
@@ -345,8 +350,9 @@ static int mount(void)
 	disk_stats.di_xn_mounts = sb.s_mounts;
 	disk_stats.di_xn_recovered = differ;
 	count_free();
-	if ((r = write_freemap(0)) < 0 || (r = disk_kernel_flush_sync()) < 0)
-		return r;
+	if (!disk_stats.di_read_only &&
+	    ((r = write_freemap(0)) < 0 || (r = disk_kernel_flush_sync()) < 0))
+		return r; /* a read-only disk keeps its map: mount never trusts it anyway */
 	cprintf("xn: mounted, %lu blocks, %u roots, %lu in trees (%lu metadata), %lu free; "
 		"free map on disk %s (%lu blocks differed)%s\n",
 		nblocks, disk_stats.di_xn_roots, res.claimed, res.metadata, disk_stats.di_xn_free,
@@ -436,6 +442,8 @@ long sys_xn_format(uint64_t cap)
 		return r;
 	if (disk_stats.di_read_only)
 		return -E_PERM;
+	if (xn_job_busy(0))
+		disk_sleep_restart(); /* it writes through io_ppn */
 	uint64_t n = MIN(disk_blocks(), (uint64_t)XN_MAX_BLOCKS);
 	uint64_t fmb = (n + DISK_BLOCK_SIZE * 8 - 1) / (DISK_BLOCK_SIZE * 8);
 	uint64_t wmb = (n + WRITTEN_PER_BLOCK - 1) / WRITTEN_PER_BLOCK;
@@ -501,6 +509,10 @@ long sys_xn_type_register(uint64_t udef)
 	}
 	if (!slot)
 		return d.td_id ? -E_BUSY : -E_FULL;
+	if (disk_stats.di_read_only)
+		return -E_PERM; /* a new type must be on disk before any tree uses it */
+	if (xn_job_busy(0))
+		disk_sleep_restart(); /* it writes through io_ppn */
 	struct bpf_verify_error verr;
 	struct kprog *kp = load_udf(&t, &verr, &r);
 	if (!kp) {

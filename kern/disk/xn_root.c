@@ -66,6 +66,10 @@ long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
 		b++;
 	if (b == nblocks)
 		return -E_NO_MEM;
+	if (disk_stats.di_read_only)
+		return -E_PERM;
+	if (xn_job_busy(0))
+		disk_sleep_restart(); /* the writes below go through io_ppn */
 	/* a fresh root claims nothing */
 	memset(page_kva(copy_ppn), 0, PAGE_SIZE);
 	if (claims_of((uint32_t)type, b, page_kva(copy_ppn), after) != 0)
@@ -136,6 +140,8 @@ long sys_xn_root_remove(uint64_t uname, uint64_t cap)
 	for (uint64_t k = sb.s_data; k < nblocks; k++)
 		if (root_of[k] == tree && k != b)
 			return -E_BUSY; /* free what it claims first */
+	if (xn_job_busy(0))
+		disk_sleep_restart(); /* the catalogue goes through io_ppn */
 	struct xn_root old = cat[at];
 	memset(&cat[at], 0, sizeof(cat[at]));
 	if ((r = write_catalogue()) < 0 || (r = disk_kernel_flush_sync()) < 0) {
