@@ -67,7 +67,7 @@ static struct account *data_acct[BC_ENTRIES];
 
 static void page_uncached(ppn_t ppn);
 
-bool bc_spin;		      /* mount and format: read by spinning */
+bool bc_spin;        /* mount and format: read by spinning */
 static uint64_t held[2] = { UINT64_MAX, UINT64_MAX }; /* not to evict (bc_hold) */
 static uint64_t reading[BC_ENTRIES]; /* the block an entry's read is for */
 static uint64_t failed_block = UINT64_MAX; /* its read failed: tell the next asker */

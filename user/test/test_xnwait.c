@@ -5,9 +5,13 @@
  * first env: it holds the root key):
  *
  *   xnwait.runs-*     another env runs while one waits in disk_flush: a
- *                     child that spins until it sees us BLOCKED exits,
- *                     and its run count grows across one flush (with the
- *                     CPU spinning in the kernel it could do neither).
+ *                     child that spins until it sees us BLOCKED (we block
+ *                     in nothing else) exits within ROUNDS flushes. With
+ *                     the kernel spinning on the device it never did (40
+ *                     flushes, the child destroyed): we were never
+ *                     asleep. Its run count across each flush is printed
+ *                     only: the disk's interrupt after a spinning call
+ *                     also lets it run before we look.
  *   xnwait.scope-*    disk_flush by a child holding only tree A's key
  *                     writes A's dirty block and not B's (B's stays dirty
  *                     and old on disk); ours (the root key) writes B's.
@@ -124,7 +128,6 @@ static void runs_during_flush(void)
 	check_eq("xnwait.runs-touch-and-flush", bad, 0);
 	printf("test_xnwait: spinner ended after %d flushes, ran during %d\n", rounds, grew);
 	check("xnwait.runs-child-saw-us-asleep", gone(child));
-	check("xnwait.runs-child-ran-during-a-flush", grew > 0);
 	if (!gone(child))
 		sys_env_destroy((envid_t)child, CAP_SELF);
 	check_eq("xnwait.runs-child-status", sys_env_wait((envid_t)child), 0);
@@ -180,7 +183,8 @@ static long move_last(uint64_t from, uint32_t from_count, struct xn_extent x, ui
 {
 	uint32_t fc = from_count - 1, tc = to_count + 1;
 	struct xn_write wf[1] = { { 0, 4, (uint64_t)&fc } };
-	struct xn_write wt[2] = { { (uint32_t)(16 + to_count * sizeof(x)), sizeof(x), (uint64_t)&x },
+	struct xn_write wt[2] = { { (uint32_t)(16 + to_count * sizeof(x)), sizeof(x),
+				    (uint64_t)&x },
 				  { 0, 4, (uint64_t)&tc } };
 	struct xn_update uf = { from, XN_OP_FREE, 1, x, wf }, ut = { to, XN_OP_ALLOC, 2, x, wt };
 	return sys_xn_move(&uf, &ut, cap);
@@ -196,10 +200,10 @@ static void full_cache(void)
 		return;
 	/* A: a child table; C: a child table and a data block in its root */
 	uint64_t a1 = next_free--, c1 = next_free--, cd = next_free--;
-	check_eq("xnwait.full-a-child", tab_add(ra, va, (struct xn_extent){ a1, 1, t_table }, KEY_A),
-		 0);
-	check_eq("xnwait.full-c-child", tab_add(rc, vc, (struct xn_extent){ c1, 1, t_table }, KEY_C),
-		 0);
+	check_eq("xnwait.full-a-child",
+		 tab_add(ra, va, (struct xn_extent){ a1, 1, t_table }, KEY_A), 0);
+	check_eq("xnwait.full-c-child",
+		 tab_add(rc, vc, (struct xn_extent){ c1, 1, t_table }, KEY_C), 0);
 	check_eq("xnwait.full-c-data", tab_add(rc, vc, (struct xn_extent){ cd, 1, D }, KEY_C), 0);
 	check_eq("xnwait.full-clean", sys_disk_flush(), 0);
 	/* two of A's dirty, then B's root and children up to a full cache */
