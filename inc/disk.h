@@ -43,6 +43,8 @@ struct disk_info {
 	uint64_t di_xn_checked;    /* metadata updates checked by UDFs */
 	uint64_t di_xn_refused;    /* ... and refused */
 	uint64_t di_cache_dirty;   /* dirty metadata blocks in the cache */
+	uint64_t di_sleeps;        /* system calls that slept for the kernel's own I/O
+				      (a cache miss, a write-back) rather than spin */
 };
 
 /* --- XN: on-disk format ---------------------------------------------------- */

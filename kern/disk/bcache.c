@@ -316,7 +316,7 @@ static void written(uint64_t arg, int status)
 	written_to(block, status, clean);
 }
 
-long bc_write_pass(bool (*ready)(uint64_t block, const void *page), bc_written_fn *done)
+long bc_write_pass(bool (*ready)(uint64_t block, const void *page), bc_written_fn *done, bool *full)
 {
 	long n = 0;
 	written_to = done;
@@ -324,8 +324,10 @@ long bc_write_pass(bool (*ready)(uint64_t block, const void *page), bc_written_f
 		if (b->be_state != BC_DIRTY || !ready(b->be_block, page_kva(b->be_ppn)))
 			continue;
 		if (disk_kernel_io(DISK_OP_WRITE, b->be_block, b->be_ppn, written,
-				   (uint64_t)(b - registry)) < 0)
+				   (uint64_t)(b - registry)) < 0) {
+			*full = true;
 			break; /* the table is full: the rest at the next pass */
+		}
 		writing[b - registry] = b->be_block;
 		b->be_state = BC_IN_FLIGHT | BC_CLEAN;
 		ndirty--;

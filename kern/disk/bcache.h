@@ -32,10 +32,11 @@ void bc_drop(uint64_t block);
 void bc_reset(void);
 /* One write-back pass: start writing every dirty entry for which
  * ready(block, page) holds (BC_IN_FLIGHT | BC_CLEAN), while the request
- * table has room. The number started; done(block, status, clean) runs as
+ * table has room (*full set when it had none). The number started; done(block, status, clean) runs as
  * each ends (clean: BC_CLEAN now, nothing changed it meanwhile). */
 typedef void bc_written_fn(uint64_t block, int status, bool clean);
-long bc_write_pass(bool (*ready)(uint64_t block, const void *page), bc_written_fn *done);
+long bc_write_pass(bool (*ready)(uint64_t block, const void *page), bc_written_fn *done,
+		   bool *full);
 /* Dirty entries now: all of them, or those of blocks in(block) picks. */
 unsigned bc_dirty_count(void);
 unsigned bc_dirty_count_if(bool (*in)(uint64_t block));

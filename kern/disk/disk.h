@@ -53,7 +53,6 @@ void disk_sleep_result(void) __attribute__((noreturn));
 void disk_wake_restart(void);
 void disk_wake_result(envid_t owner, long result);
 void kwait_env_gone(struct env *e);
-extern uint64_t disk_restarts;
 
 /* --- xn_sync.c: the write-back job ------------------------------------------------ */
 enum xn_job_mode {

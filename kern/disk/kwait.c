@@ -29,13 +29,13 @@
 
 static envid_t sleeper[NENV];  /* env id sleeping in BLOCK_DISK, or 0 */
 static bool restarts[NENV];    /* ... to issue its call again (else: a result) */
-uint64_t disk_restarts;        /* calls re-issued: for the tests' counts */
 
 static void sleep_now(bool restart) __attribute__((noreturn));
 
 static void sleep_now(bool restart)
 {
 	struct env *e = curenv;
+	disk_stats.di_sleeps++;
 	long sysno = (long)thiscpu()->cpu_syscall_frame->tf_rax;
 	syscall_save_caller(restart ? sysno : 0);
 	if (restart)
@@ -49,7 +49,6 @@ static void sleep_now(bool restart)
 
 void disk_sleep_restart(void)
 {
-	disk_restarts++;
 	sleep_now(true);
 }
 

@@ -223,8 +223,10 @@ static void job_end(long status)
 	job.phase = J_IDLE;
 	job.owner = 0;
 	disk_stats.di_cache_dirty = bc_dirty_count();
+	/* calls that waited for the job look again, queued before its owner:
+	 * an env flushing in a loop cannot keep them waiting for ever */
+	disk_wake_restart();
 	disk_wake_result(owner, status);
-	disk_wake_restart(); /* calls that waited for the job look again */
 }
 
 /* The metadata path's passes: false when every dirty block is written. */
@@ -232,7 +234,7 @@ static bool pass_step(void)
 {
 	if (!dirty_in_job())
 		return false;
-	long n = bc_write_pass(ready_to_write, meta_written);
+	long n = bc_write_pass(ready_to_write, meta_written, &job.full);
 	job.out += (unsigned)n;
 	if (job.out || job.full)
 		return true;

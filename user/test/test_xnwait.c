@@ -9,7 +9,8 @@
  *                     in nothing else) exits within ROUNDS flushes. With
  *                     the kernel spinning on the device it never did (40
  *                     flushes, the child destroyed): we were never
- *                     asleep. Its run count across each flush is printed
+ *                     asleep. Every flush counts a sleep (di_sleeps). The
+ *                     child's run count across each flush is printed
  *                     only: the disk's interrupt after a spinning call
  *                     also lets it run before we look.
  *   xnwait.scope-*    disk_flush by a child holding only tree A's key
@@ -21,6 +22,9 @@
  *                     dirty, gets E_FULL from disk_bind, xn_update and
  *                     xn_move, and no block is written for it; after a
  *                     flush C's calls work.
+ *   xnwait.miss-*     a cache miss in disk_bind sleeps: three binds of
+ *                     evicted blocks each count a sleep (di_sleeps; the
+ *                     old kernel spun and had no sleeps to count).
  *
  * Child modes: "spinner PARENT", "flusher".
  */
@@ -92,6 +96,13 @@ static long spawn(const char *args, uint64_t key)
 	return id;
 }
 
+/* Let a new child reach its loop: yielding never blocks us. */
+static void warm_up(void)
+{
+	for (int i = 0; i < 5; i++)
+		sys_yield();
+}
+
 static bool gone(long id)
 {
 	const volatile struct env_info *ei = &uenvs[ENVX((envid_t)id)];
@@ -113,19 +124,22 @@ static void runs_during_flush(void)
 	if (!v || child <= 0)
 		return;
 	const volatile struct env_info *ce = &uenvs[ENVX((envid_t)child)];
+	warm_up();
 	/* we never block but in disk_flush here, so the spinner ends only if
 	 * it ran while we were asleep in one */
-	int rounds = 0, grew = 0;
+	int rounds = 0, grew = 0, slept = 0;
 	long bad = 0;
 	while (rounds < ROUNDS && !gone(child) && bad == 0) {
 		bad = touch(root, (uint32_t)rounds, KEY_A);
-		uint64_t runs0 = ce->env_runs;
+		uint64_t runs0 = ce->env_runs, s0 = info().di_sleeps;
 		if (bad == 0)
 			bad = sys_disk_flush();
 		grew += ce->env_runs != runs0;
+		slept += info().di_sleeps > s0;
 		rounds++;
 	}
 	check_eq("xnwait.runs-touch-and-flush", bad, 0);
+	check_eq("xnwait.runs-every-flush-slept", slept, rounds);
 	printf("test_xnwait: spinner ended after %d flushes, ran during %d\n", rounds, grew);
 	check("xnwait.runs-child-saw-us-asleep", gone(child));
 	if (!gone(child))
@@ -237,6 +251,13 @@ static void full_cache(void)
 	/* everything written: C's calls find room */
 	check_eq("xnwait.full-flush", sys_disk_flush(), 0);
 	check_eq("xnwait.full-b-on-disk", on_disk_pad(rb, KEY_B), 0xb2);
+	/* a cache miss sleeps too (these blocks were evicted): counted */
+	uint64_t missed[3] = { a1, rc, c1 }, keys[3] = { KEY_A, KEY_C, KEY_C };
+	for (int i = 0; i < 3; i++) {
+		uint64_t s0 = info().di_sleeps;
+		check_eq("xnwait.miss-bind", sys_disk_bind(missed[i], hole(), keys[i]), 0);
+		check("xnwait.miss-slept", info().di_sleeps > s0);
+	}
 	check_eq("xnwait.full-c-bind-after", sys_disk_bind(c1, hole(), KEY_C), 0);
 	check_eq("xnwait.full-c-move-after", move_last(rc, 2, xd, c1, 0, KEY_C), 0);
 	check_eq("xnwait.full-c-update-after", touch(c1, 0xc1, KEY_C), 0);
@@ -260,8 +281,11 @@ static void setup(void)
 int main(int argc, char **argv)
 {
 	struct disk_info di;
-	if (sys_disk_info(&di) == -E_NOT_FOUND)
+	if (sys_disk_info(&di) == -E_NOT_FOUND) {
+		check_eq("nodisk.xnwait-flush", sys_disk_flush(), -E_NOT_FOUND);
+		check_eq("nodisk.xnwait-flush-data", sys_disk_flush_data(), -E_NOT_FOUND);
 		return test_finish();
+	}
 	if (argc > 2 && strcmp(argv[1], "spinner") == 0)
 		return spinner((envid_t)strtol(argv[2], NULL, 10));
 	if (argc > 1 && strcmp(argv[1], "flusher") == 0)

@@ -49,8 +49,7 @@ void probe_all(const char *who, const bool *mine, uint64_t key)
 }
 
 /* Build a tree with NDATA stamped data blocks in format fmt; mark mine[]. */
-uint64_t make_tree(const char *who, const char *fmt, uint64_t key, bool *mine,
-			  uint64_t first)
+uint64_t make_tree(const char *who, const char *fmt, uint64_t key, bool *mine, uint64_t first)
 {
 	char name[48];
 	long type = register_type(fmt);

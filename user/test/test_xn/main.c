@@ -49,7 +49,6 @@ uint64_t xn_own(const struct disk_info *d)
 	return 1 + fmb + wmb + 1 + XN_TYPES_MAX;
 }
 
-
 uint8_t *page_new(void)
 {
 	uint8_t *p = vm_alloc_shared(PAGE_SIZE);
@@ -83,7 +82,7 @@ bool stamped(const uint8_t *p, uint64_t block, uint64_t tag)
 
 /* Set entry i of the pointer array at block to target. */
 long ptr_set(uint64_t block, unsigned i, uint32_t target, uint32_t op, struct xn_extent decl,
-		    uint64_t cap)
+	     uint64_t cap)
 {
 	struct xn_write w[1] = { { i * 4, 4, (uint64_t)&target } };
 	return update(block, op, decl, w, 1, cap);
