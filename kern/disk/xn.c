@@ -23,7 +23,7 @@
  * blocks are written directly (disk_io); metadata only through updates.
  * Without XN's format the disk is raw: only the root name reaches it.
  *
- * Ordering (xn_sync, the only write-back of metadata): a metadata block is
+ * Ordering (xn_sync.c's job, the only write-back of metadata): a metadata block is
  * written only once every block it claims is initialised on disk (child
  * metadata written first, data blocks never written get zeros), so no
  * pointer reaches the disk before its target; a freed extent stays in use
@@ -40,7 +40,7 @@
  *
  * The written map (s_written): which tree wrote each block since it was
  * last freed, on disk before any metadata of the sync that follows the
- * write, or at disk_flush_data (xn_sync_data: a journal's barrier before its
+ * write, or at disk_flush_data (its data-only job: a journal's barrier before its
  * commit record, which is data too and must not land first). A block a tree allocates again after a power cut (a journal
  * replayed) keeps what that tree wrote there; for any other tree it is
  * uninitialised and gets zeros, as before.
