@@ -60,6 +60,7 @@ enum xn_job_mode {
 	XN_JOB_DATA,       /* disk_flush_data: env writes and the written map */
 	XN_JOB_RAW,        /* no XN: env writes drained, the device flushed */
 	XN_JOB_RAW_FLUSH,  /* no XN: the device flushed */
+	XN_JOB_CATALOGUE,  /* a root created or removed: its block, the catalogue */
 };
 #define XN_JOB_WAITING 1 /* xn_job_start: the job waits for the device */
 /* Start a job (none may be running); owner is woken with its status.
@@ -75,6 +76,17 @@ bool xn_block_syncing(uint64_t block);
  * tree's own started or running (XN_JOB_WAITING: wait for it), 0 (look
  * again now), or -E_FULL (every dirty block is another tree's). */
 long xn_make_room(uint16_t tree);
+/* The catalogue job of a root's creation (zero_block: its block, zeroed
+ * first, then the written map if it changed, with a flush) or removal
+ * (UINT64_MAX; flush: the catalogue's write flushed) of tree, for the
+ * calling env, which has set the catalogue in memory: it waits for a
+ * running job first (restart), sleeps meanwhile, and returns what
+ * finish(status, cat_sent) makes of the job's status (it runs as the
+ * job ends; cat_sent: the catalogue's write was sent). */
+typedef long xn_job_finish_fn(long status, bool cat_sent);
+long xn_catalogue_job(uint16_t tree, uint64_t zero_block, bool flush, xn_job_finish_fn *finish);
+/* Is block a new root's, its zeros not yet written? */
+bool xn_block_zeroing(uint64_t block);
 /* disk_flush (data_only: disk_flush_data) for the calling env. */
 long xn_flush(bool data_only);
 

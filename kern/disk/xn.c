@@ -61,10 +61,9 @@
  * xn_int.h (their shared state).
  *
  * Locking: the big kernel lock. A system call never spins on the device for
- * a cache miss or the write-back: it sleeps (kwait.c, xn_sync.c). Mount,
- * format, type registration and the catalogue's writes (root creation and
- * removal) still spin: rare, a block or two and a flush each, and they
- * wait for a running write-back job first (they share io_ppn with it).
+ * a cache miss, the write-back or the catalogue: it sleeps (kwait.c,
+ * xn_sync.c). Mount, format and type registration still spin: rare, and
+ * they wait for a running job first (they share io_ppn with it).
  */
 #include <inc/bpf.h>
 #include <inc/error.h>
@@ -220,22 +219,6 @@ void set_written(uint64_t b, uint8_t root)
 		written_by[b] = root;
 		written_dirty[b / WRITTEN_PER_BLOCK] = true;
 	}
-}
-
-/* The changed blocks of the written map to disk (not flushed). */
-int write_written_map(void)
-{
-	for (uint64_t wb = 0; sb.s_written && wb < sb.s_written_blocks; wb++) {
-		if (!written_dirty[wb])
-			continue;
-		uint64_t first = wb * WRITTEN_PER_BLOCK;
-		int r = write_own(sb.s_written + wb, written_by + first,
-				  MIN(WRITTEN_PER_BLOCK, nblocks - first));
-		if (r < 0)
-			return r;
-		written_dirty[wb] = false;
-	}
-	return 0;
 }
 
 bool written_map_dirty(void)
@@ -564,6 +547,8 @@ long sys_disk_bind(uint64_t block, uint64_t va, uint64_t cap)
 		return -E_RANGE;
 	if ((r = tree_check(e, cap, root_of[block], CAP_R)) < 0)
 		return r;
+	if (xn_block_zeroing(block))
+		disk_sleep_restart(); /* a new root: what is on disk is not its yet */
 	if (type_of[block] == XN_TYPE_DATA) {
 		/* a copy some env registered (sys_disk_cache): writable with CAP_W */
 		struct bc_entry *be = bc_data_find(block);

@@ -2,7 +2,8 @@
  * XN's ordered write-back, as a job the device's completions drive: the
  * sync of some trees (disk_flush: the caller's trees; xn_root_sync: one;
  * a cache full of dirty blocks: the tree that needs the room), its data
- * half (disk_flush_data) and a raw disk's flush. A dirty metadata block
+ * half (disk_flush_data), a raw disk's flush, and the catalogue's writes
+ * of a root's creation or removal (xn_root.c says what they are). A dirty metadata block
  * is written only when everything it claims is initialised on disk and,
  * for a moved block, its giver's release is; freed blocks become free
  * once the writes that removed them are flushed. The rules are in xn.c's
@@ -16,8 +17,8 @@
  * writing or the order it relies on, so calls that would wait for it
  * (kwait.c's restart): a change to one of its trees (xn_update, xn_move,
  * an env's write of one of their blocks), a second job, and the calls
- * that write XN's own blocks through io_ppn (format, type registration,
- * root creation and removal). Other trees' changes, reads and binds go
+ * that still write XN's own blocks through io_ppn spinning (format, type
+ * registration). Other trees' changes, reads and binds go
  * on. Steps:
  *
  *   DRAIN     requests submitted before the job began complete (env writes
@@ -52,6 +53,8 @@ enum phase {
 	J_DRAIN,
 	J_MAP,
 	J_MAP_FLUSH,
+	J_ZERO,      /* XN_JOB_CATALOGUE: a new root block's zeros */
+	J_CATALOGUE, /* ... the catalogue, then (remove) a flush */
 	J_PASS,
 	J_FLUSH,
 	J_SETTLE,
@@ -73,6 +76,10 @@ static struct {
 	envid_t owner;       /* woken with the status; 0: nobody */
 	uint64_t fm_next;    /* the free map's next block */
 	uint64_t usage_mark; /* usage_changes the free map being written shows */
+	uint64_t zero_block; /* XN_JOB_CATALOGUE: a new root's block, or UINT64_MAX */
+	bool cat_flush;      /* ... flush after the catalogue (a removal's commit) */
+	bool cat_sent;       /* ... the catalogue's write was sent */
+	xn_job_finish_fn *finish; /* ... its call's last step: the result */
 } job;
 
 static uint64_t zero_writes;
@@ -219,6 +226,8 @@ static unsigned dirty_in_job(void)
 
 static void job_end(long status)
 {
+	if (job.mode == XN_JOB_CATALOGUE && job.finish)
+		status = job.finish(status, job.cat_sent);
 	envid_t owner = job.owner;
 	job.phase = J_IDLE;
 	job.owner = 0;
@@ -293,7 +302,24 @@ static void job_run(void)
 			break;
 		case J_MAP_FLUSH:
 			if (job_io(DISK_KOP_FLUSH, 0, 0, on_done, 0))
-				job.phase = J_PASS;
+				job.phase = job.mode == XN_JOB_CATALOGUE ? J_CATALOGUE : J_PASS;
+			break;
+		case J_ZERO:
+			if (job.zero_block != UINT64_MAX &&
+			    !job_io(DISK_OP_WRITE, job.zero_block, zero_ppn, on_done, 0))
+				break;
+			/* then no note of a removed tree left in the map on disk */
+			job.phase = job.zero_block != UINT64_MAX && written_map_dirty()
+					    ? J_MAP
+					    : J_CATALOGUE;
+			break;
+		case J_CATALOGUE:
+			memset(page_kva(io_ppn), 0, PAGE_SIZE);
+			memcpy(page_kva(io_ppn), cat, sizeof(cat));
+			if (job_io(DISK_OP_WRITE, sb.s_catalogue, io_ppn, on_done, 0)) {
+				job.cat_sent = true;
+				job.phase = job.cat_flush ? J_LAST_FLUSH : J_END;
+			}
 			break;
 		case J_PASS:
 			if (!pass_step())
@@ -374,7 +400,9 @@ long xn_job_start(enum xn_job_mode mode, uint32_t trees, envid_t owner)
 	job.mark = disk_serial();
 	job.out = 0;
 	job.status = 0;
-	job.phase = mode == XN_JOB_RAW_FLUSH ? J_LAST_FLUSH : J_DRAIN;
+	job.phase = mode == XN_JOB_RAW_FLUSH   ? J_LAST_FLUSH
+		    : mode == XN_JOB_CATALOGUE ? J_ZERO
+					       : J_DRAIN;
 	if (mode == XN_JOB_SYNC)
 		ignore_moves = false;
 	job.owner = 0; /* finishing now: the caller returns the status itself */
@@ -413,6 +441,25 @@ static long job_for_caller(enum xn_job_mode mode, uint32_t trees)
 	if (r == XN_JOB_WAITING)
 		disk_sleep_result();
 	return r;
+}
+
+long xn_catalogue_job(uint16_t tree, uint64_t zero_block, bool flush, xn_job_finish_fn *finish)
+{
+	if (job.phase != J_IDLE)
+		disk_sleep_restart();
+	job.zero_block = zero_block;
+	job.cat_flush = flush;
+	job.cat_sent = false;
+	job.finish = finish;
+	long r = xn_job_start(XN_JOB_CATALOGUE, tree_bit(tree), curenv->env_id);
+	if (r == XN_JOB_WAITING)
+		disk_sleep_result();
+	return r;
+}
+
+bool xn_block_zeroing(uint64_t block)
+{
+	return job.phase != J_IDLE && job.mode == XN_JOB_CATALOGUE && job.zero_block == block;
 }
 
 /* The trees a key in e's ring reaches with CAP_R: those a flush may write. */

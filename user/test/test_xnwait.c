@@ -22,6 +22,8 @@
  *                     dirty, gets E_FULL from disk_bind, xn_update and
  *                     xn_move, and no block is written for it; after a
  *                     flush C's calls work.
+ *   xnwait.create-*, xnwait.remove-*: a root's creation and removal
+ *                     sleep while the catalogue is written (di_sleeps).
  *   xnwait.miss-*     a cache miss in disk_bind sleeps: three binds of
  *                     evicted blocks each count a sleep (di_sleeps; the
  *                     old kernel spun and had no sleeps to count).
@@ -265,6 +267,20 @@ static void full_cache(void)
 	check_eq("xnwait.full-c-on-disk", on_disk_pad(c1, KEY_C), 0xc1);
 }
 
+/* Creating and removing a root write the catalogue asleep too. */
+static void catalogue_sleeps(void)
+{
+	uint64_t s0 = info().di_sleeps, root;
+	const struct table *v = new_root("cr", KEY_A, &root);
+	check("xnwait.create", v != NULL && v->count == 0 && v->pad[0] == 0);
+	check("xnwait.create-slept", info().di_sleeps > s0);
+	s0 = info().di_sleeps;
+	check_eq("xnwait.remove", sys_xn_root_remove("cr", KEY_A), 0);
+	check("xnwait.remove-slept", info().di_sleeps > s0);
+	struct xn_root_info ri;
+	check_eq("xnwait.remove-gone", sys_xn_root_lookup("cr", &ri), -E_NOT_FOUND);
+}
+
 static void setup(void)
 {
 	check_eq("xnwait.format", sys_xn_format(CAP_SELF), 0);
@@ -292,6 +308,7 @@ int main(int argc, char **argv)
 		return flusher();
 	setup();
 	runs_during_flush();
+	catalogue_sleeps();
 	flush_scope();
 	full_cache();
 	int r = test_finish();
