@@ -85,6 +85,9 @@ long xn_make_room(uint16_t tree);
  * job ends; cat_sent: the catalogue's write was sent). */
 typedef long xn_job_finish_fn(long status, bool cat_sent);
 long xn_catalogue_job(uint16_t tree, uint64_t zero_block, bool flush, xn_job_finish_fn *finish);
+/* The same for a type: len bytes at src (they must stay put) written to
+ * block and flushed. */
+long xn_type_job(uint64_t block, const void *src, size_t len, xn_job_finish_fn *finish);
 /* Is block a new root's, its zeros not yet written? */
 bool xn_block_zeroing(uint64_t block);
 /* disk_flush (data_only: disk_flush_data) for the calling env. */

@@ -61,9 +61,9 @@
  * xn_int.h (their shared state).
  *
  * Locking: the big kernel lock. A system call never spins on the device for
- * a cache miss, the write-back or the catalogue: it sleeps (kwait.c,
- * xn_sync.c). Mount, format and type registration still spin: rare, and
- * they wait for a running job first (they share io_ppn with it).
+ * a cache miss, the write-back, the catalogue or a type: it sleeps
+ * (kwait.c, xn_sync.c). Mount and format still spin (format waits for a
+ * running job first: they share io_ppn).
  */
 #include <inc/bpf.h>
 #include <inc/error.h>
@@ -462,6 +462,23 @@ long sys_xn_format(uint64_t cap)
 	return mount();
 }
 
+/* A type registration in progress (one job at a time). */
+static struct xn_type_block type_new;
+static unsigned type_slot;
+static struct kprog *type_prog;
+
+/* Its block written and flushed: the type is there for trees to use. */
+static long type_written(long status, bool cat_sent UNUSED)
+{
+	if (status < 0) {
+		dlcode_unload_kernel(type_prog);
+		return status;
+	}
+	types[type_slot] = type_new;
+	udf[type_slot] = type_prog;
+	return type_slot;
+}
+
 long sys_xn_type_register(uint64_t udef)
 {
 	struct env *e = curenv;
@@ -495,7 +512,7 @@ long sys_xn_type_register(uint64_t udef)
 	if (disk_stats.di_read_only)
 		return -E_PERM; /* a new type must be on disk before any tree uses it */
 	if (xn_job_busy(0))
-		disk_sleep_restart(); /* it writes through io_ppn */
+		disk_sleep_restart(); /* one job at a time; nothing changed yet */
 	struct bpf_verify_error verr;
 	struct kprog *kp = load_udf(&t, &verr, &r);
 	if (!kp) {
@@ -507,14 +524,10 @@ long sys_xn_type_register(uint64_t udef)
 		return r;
 	}
 	/* on disk before any tree can use it: the walk after a crash needs it */
-	if ((r = write_own(sb.s_types + slot - 1, &t, sizeof(t))) < 0 ||
-	    (r = disk_kernel_flush_sync()) < 0) {
-		dlcode_unload_kernel(kp);
-		return r;
-	}
-	types[slot] = t;
-	udf[slot] = kp;
-	return slot;
+	type_new = t;
+	type_slot = slot;
+	type_prog = kp;
+	return xn_type_job(sb.s_types + slot - 1, &type_new, sizeof(type_new), type_written);
 }
 
 long sys_xn_free_map(uint64_t first, uint64_t count, uint64_t uout)

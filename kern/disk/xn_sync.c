@@ -17,8 +17,7 @@
  * writing or the order it relies on, so calls that would wait for it
  * (kwait.c's restart): a change to one of its trees (xn_update, xn_move,
  * an env's write of one of their blocks), a second job, and the calls
- * that still write XN's own blocks through io_ppn spinning (format, type
- * registration). Other trees' changes, reads and binds go
+ * that still write XN's own blocks through io_ppn spinning (format). Other trees' changes, reads and binds go
  * on. Steps:
  *
  *   DRAIN     requests submitted before the job began complete (env writes
@@ -79,6 +78,9 @@ static struct {
 	uint64_t zero_block; /* XN_JOB_CATALOGUE: a new root's block, or UINT64_MAX */
 	bool cat_flush;      /* ... flush after the catalogue (a removal's commit) */
 	bool cat_sent;       /* ... the catalogue's write was sent */
+	const void *src;     /* ... or (a type) these len bytes to block dst instead */
+	size_t len;
+	uint64_t dst;
 	xn_job_finish_fn *finish; /* ... its call's last step: the result */
 } job;
 
@@ -315,8 +317,10 @@ static void job_run(void)
 			break;
 		case J_CATALOGUE:
 			memset(page_kva(io_ppn), 0, PAGE_SIZE);
-			memcpy(page_kva(io_ppn), cat, sizeof(cat));
-			if (job_io(DISK_OP_WRITE, sb.s_catalogue, io_ppn, on_done, 0)) {
+			memcpy(page_kva(io_ppn), job.src ? job.src : cat,
+			       job.src ? job.len : sizeof(cat));
+			if (job_io(DISK_OP_WRITE, job.src ? job.dst : sb.s_catalogue, io_ppn,
+				   on_done, 0)) {
 				job.cat_sent = true;
 				job.phase = job.cat_flush ? J_LAST_FLUSH : J_END;
 			}
@@ -450,8 +454,26 @@ long xn_catalogue_job(uint16_t tree, uint64_t zero_block, bool flush, xn_job_fin
 	job.zero_block = zero_block;
 	job.cat_flush = flush;
 	job.cat_sent = false;
+	job.src = NULL;
 	job.finish = finish;
 	long r = xn_job_start(XN_JOB_CATALOGUE, tree_bit(tree), curenv->env_id);
+	if (r == XN_JOB_WAITING)
+		disk_sleep_result();
+	return r;
+}
+
+long xn_type_job(uint64_t block, const void *src, size_t len, xn_job_finish_fn *finish)
+{
+	if (job.phase != J_IDLE)
+		disk_sleep_restart();
+	job.zero_block = UINT64_MAX;
+	job.cat_flush = true;
+	job.cat_sent = false;
+	job.src = src;
+	job.len = len;
+	job.dst = block;
+	job.finish = finish;
+	long r = xn_job_start(XN_JOB_CATALOGUE, 0, curenv->env_id);
 	if (r == XN_JOB_WAITING)
 		disk_sleep_result();
 	return r;

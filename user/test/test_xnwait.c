@@ -22,8 +22,9 @@
  *                     dirty, gets E_FULL from disk_bind, xn_update and
  *                     xn_move, and no block is written for it; after a
  *                     flush C's calls work.
- *   xnwait.create-*, xnwait.remove-*: a root's creation and removal
- *                     sleep while the catalogue is written (di_sleeps).
+ *   xnwait.type-*, xnwait.create-*, xnwait.remove-*: a type's
+ *                     registration and a root's creation and removal sleep
+ *                     while their blocks are written (di_sleeps).
  *   xnwait.miss-*     a cache miss in disk_bind sleeps: three binds of
  *                     evicted blocks each count a sleep (di_sleeps; the
  *                     old kernel spun and had no sleeps to count).
@@ -285,8 +286,15 @@ static void setup(void)
 {
 	check_eq("xnwait.format", sys_xn_format(CAP_SELF), 0);
 	struct bpf_load_error err;
+	uint64_t s0 = info().di_sleeps;
 	t_table = xnudf_register("table", bpfobj_xn_table_udf, bpfobj_xn_table_udf_end, NULL, &err);
 	check("xnwait.type", t_table > 0);
+	check("xnwait.type-slept", info().di_sleeps > s0); /* its block and a flush */
+	s0 = info().di_sleeps;
+	check_eq("xnwait.type-again",
+		 xnudf_register("table", bpfobj_xn_table_udf, bpfobj_xn_table_udf_end, NULL, &err),
+		 t_table);
+	check_eq("xnwait.type-again-no-io", (long)(info().di_sleeps - s0), 0);
 	next_free = info().di_xn_blocks - 1;
 	uint16_t a[2] = { KEY_TAG, 0xa }, b[2] = { KEY_TAG, 0xb }, c[2] = { KEY_TAG, 0xc };
 	check_eq("xnwait.derive-a", sys_cap_derive(CAP_SELF, KEY_A, CAP_ALL, a, 2), 0);
