@@ -464,6 +464,12 @@ static void read_only(void)
 	check_eq("readonly.create", sys_xn_root_create("ro", (uint64_t)ri.ri_type, CAP_SELF),
 		 -E_PERM);
 	check_eq("readonly.update", touch(ri.ri_block, 0xa3, CAP_SELF), -E_PERM);
+	uint32_t pad = 0;
+	struct xn_write w[1] = { { 4, 4, (uint64_t)&pad } };
+	struct xn_extent x = { ri.ri_block + 1, 1, D };
+	struct xn_update from = { ri.ri_block, XN_OP_FREE, 1, x, w },
+			 to = { ri.ri_block, XN_OP_ALLOC, 1, x, w };
+	check_eq("readonly.move", sys_xn_move(&from, &to, CAP_SELF), -E_PERM);
 	check_eq("readonly.format", sys_xn_format(CAP_SELF), -E_PERM);
 	struct bpf_load_error err;
 	check_eq("readonly.type-new",
