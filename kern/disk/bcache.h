@@ -20,7 +20,7 @@ void *bc_get(uint64_t block, uint16_t root, int *err);
 void *bc_new(uint64_t block, uint16_t root, int *err);
 /* Keep blocks a and b (UINT64_MAX: none) from eviction, till the next
  * bc_hold: a call needs them after its first change, when it may no
- * longer wait for a read. */
+ * longer wait for a read. It lets go when it returns or sleeps. */
 void bc_hold(uint64_t a, uint64_t b);
 extern bool bc_spin;
 /* Is block cached? Its page number in *ppn. */

@@ -23,6 +23,7 @@
  */
 #include <kern/arch/cpu.h>
 #include <kern/env/env.h>
+#include <kern/disk/bcache.h>
 #include <kern/disk/disk.h>
 
 #define SYSCALL_INSN_LEN 2 /* `syscall` is 0f 05 */
@@ -36,6 +37,7 @@ static void sleep_now(bool restart)
 {
 	struct env *e = curenv;
 	disk_stats.di_sleeps++;
+	bc_hold(UINT64_MAX, UINT64_MAX); /* a call holds its blocks only while it runs */
 	long sysno = (long)thiscpu()->cpu_syscall_frame->tf_rax;
 	syscall_save_caller(restart ? sysno : 0);
 	if (restart)

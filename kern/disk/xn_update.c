@@ -152,7 +152,25 @@ static void counts_changed(bool set_changed)
 	}
 }
 
+static long update(uint64_t uupd, uint64_t cap);
+static long move(uint64_t ufrom, uint64_t uto, uint64_t cap);
+
+/* Both hold their blocks in the cache (bc_hold) only while they run. */
 long sys_xn_update(uint64_t uupd, uint64_t cap)
+{
+	long r = update(uupd, cap);
+	bc_hold(UINT64_MAX, UINT64_MAX);
+	return r;
+}
+
+long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap)
+{
+	long r = move(ufrom, uto, cap);
+	bc_hold(UINT64_MAX, UINT64_MAX);
+	return r;
+}
+
+static long update(uint64_t uupd, uint64_t cap)
 {
 	struct env *e = curenv;
 	struct xn_update u;
@@ -220,7 +238,7 @@ static long check_move(const struct xn_update *from, const struct xn_update *to)
 	return 0;
 }
 
-long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap)
+static long move(uint64_t ufrom, uint64_t uto, uint64_t cap)
 {
 	struct env *e = curenv;
 	struct xn_update from, to;
