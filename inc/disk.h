@@ -45,6 +45,8 @@ struct disk_info {
 	uint64_t di_cache_dirty;   /* dirty metadata blocks in the cache */
 	uint64_t di_xn_udf_runs;   /* UDF runs (an update needs one or two: XN keeps
 				      a few blocks' last answers) */
+	uint64_t di_sleeps;        /* system calls that slept for the kernel's own I/O
+				      (a cache miss, a write-back) rather than spin */
 };
 
 /* --- XN: on-disk format ---------------------------------------------------- */

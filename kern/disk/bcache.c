@@ -10,10 +10,21 @@
  * change. The kernel holds the only writable copy (metadata changes only
  * through sys_xn_update), so the pages are the kernel's (PAGE_KERNEL,
  * counted as pool pages: taken once, reused). A dirty entry is written back
- * only by xn_sync's passes, which decide the order (xn.c); a clean entry is
- * evicted when the table is full, after its page is unbound from every env
- * that bound it (a binding of a cached block is a cache, like the hardware
- * page tables: the env binds it again after the next lookup).
+ * only by xn_sync.c's passes, which decide the order (xn.c); a clean entry
+ * is evicted when the table is full, after its page is unbound from every
+ * env that bound it (a binding of a cached block is a cache, like the
+ * hardware page tables: the env binds it again after the next lookup).
+ * When every entry is dirty, the tree that needs the room has its own
+ * blocks written back (xn_make_room); if none of them is its, the call
+ * gets -E_FULL: another tree's uncommitted blocks are never written for it.
+ *
+ * A miss in a system call does not spin: the read is started into the
+ * entry (BC_IN_FLIGHT alone: not valid yet, never evicted), and the call
+ * sleeps and is issued again once it completes (kwait.c), finding the
+ * block cached; a failed read is reported to the next call that asks for
+ * the block. Mount and format read with the CPU spinning (bc_spin). A call
+ * names the blocks it will need after its first change (bc_hold): those
+ * are not evicted, so it never has to wait once it has changed anything.
  *
  * Data blocks are cached here too, in pages of the envs that brought them
  * in (sys_disk_cache): an env reads a block into its own page and
@@ -55,6 +66,23 @@ static uint8_t data_of_env[NENV];
 static struct account *data_acct[BC_ENTRIES];
 
 static void page_uncached(ppn_t ppn);
+
+bool bc_spin;        /* mount and format: read by spinning */
+static uint64_t held[2] = { UINT64_MAX, UINT64_MAX }; /* not to evict (bc_hold) */
+static uint64_t reading[BC_ENTRIES]; /* the block an entry's read is for */
+static uint64_t failed_block = UINT64_MAX; /* its read failed: tell the next asker */
+static int failed_err;
+
+void bc_hold(uint64_t a, uint64_t b)
+{
+	held[0] = a;
+	held[1] = b;
+}
+
+static bool evictable(const struct bc_entry *b)
+{
+	return b->be_state == BC_CLEAN && b->be_block != held[0] && b->be_block != held[1];
+}
 
 void bc_init(void)
 {
@@ -104,13 +132,22 @@ static void forget(struct bc_entry *b)
 	stlb_unbind_page(b->be_ppn, NULL);
 	if (b->be_state & BC_DIRTY)
 		ndirty--;
+	if (b->be_state & BC_IN_FLIGHT) {
+		/* the device still writes or reads its page: the entry stays
+		 * taken, for no block, until the request ends */
+		b->be_state = BC_IN_FLIGHT;
+		b->be_block = UINT64_MAX;
+		return;
+	}
 	b->be_state = 0;
 }
 
-/* An entry to fill: an empty one, or a clean one evicted. */
-static struct bc_entry *slot(int *err)
+/* An entry to fill for a block of tree root: an empty one, or a clean one
+ * evicted. Every entry dirty: tree root's own are written back and the
+ * call waits for them (it has changed nothing yet), or -E_FULL. */
+static struct bc_entry *slot(uint16_t root, int *err)
 {
-	for (int pass = 0; pass < 2; pass++) {
+	for (int tries = 0; tries < 2; tries++) {
 		/* an empty entry, one with a kernel page first */
 		struct bc_entry *empty = NULL;
 		for (struct bc_entry *b = registry; b < registry + BC_ENTRIES; b++)
@@ -120,23 +157,27 @@ static struct bc_entry *slot(int *err)
 			return empty;
 		for (unsigned i = 0; i < BC_ENTRIES; i++) {
 			struct bc_entry *b = &registry[(evict_hand + i) % BC_ENTRIES];
-			if (b->be_state == BC_CLEAN) {
+			if (evictable(b)) {
 				evict_hand = (evict_hand + i + 1) % BC_ENTRIES;
 				forget(b);
 				return b;
 			}
 		}
-		/* every entry dirty: write them back (in XN's order), then evict */
-		if (pass == 0 && xn_sync() < 0)
-			break;
+		long r = bc_spin ? -E_NO_MEM : xn_make_room(root);
+		if (r == XN_JOB_WAITING)
+			disk_sleep_restart();
+		if (r < 0) {
+			*err = (int)r;
+			return NULL;
+		}
 	}
-	*err = -E_NO_MEM;
+	*err = -E_FULL;
 	return NULL;
 }
 
 static struct bc_entry *fill(uint64_t block, uint16_t root, int *err)
 {
-	struct bc_entry *b = slot(err);
+	struct bc_entry *b = slot(root, err);
 	if (!b)
 		return NULL;
 	if (!b->be_ppn) {
@@ -153,24 +194,55 @@ static struct bc_entry *fill(uint64_t block, uint16_t root, int *err)
 	return b;
 }
 
+static void read_done(uint64_t idx, int status)
+{
+	struct bc_entry *b = &registry[idx];
+	if (b->be_state == BC_IN_FLIGHT && b->be_block == reading[idx] && status == 0) {
+		b->be_state = BC_CLEAN;
+	} else {
+		if (b->be_block == reading[idx] && status < 0) {
+			failed_block = reading[idx];
+			failed_err = status;
+		}
+		b->be_state = 0; /* failed, or forgotten while it was read */
+	}
+	disk_wake_restart();
+}
+
 void *bc_get(uint64_t block, uint16_t root, int *err)
 {
 	struct bc_entry *b = find(block);
 	if (b && root)
 		b->be_root = root; /* read by mount's walk, before its tree was known */
+	if (b && b->be_state == BC_IN_FLIGHT) {
+		if (bc_spin)
+			disk_kernel_drain();
+		else
+			disk_sleep_restart(); /* being read for another call */
+	}
 	if (b)
 		return page_kva(b->be_ppn);
+	if (failed_block == block) {
+		failed_block = UINT64_MAX;
+		*err = failed_err;
+		return NULL;
+	}
 	if (!(b = fill(block, root, err)))
 		return NULL;
 	b->be_state = BC_IN_FLIGHT;
-	int r = disk_kernel_io_sync(DISK_OP_READ, block, b->be_ppn);
-	if (r < 0) {
-		b->be_state = 0;
+	if (bc_spin) {
+		int r = disk_kernel_io_sync(DISK_OP_READ, block, b->be_ppn);
+		b->be_state = r < 0 ? 0 : BC_CLEAN;
 		*err = r;
-		return NULL;
+		return r < 0 ? NULL : page_kva(b->be_ppn);
 	}
-	b->be_state = BC_CLEAN;
-	return page_kva(b->be_ppn);
+	reading[b - registry] = block;
+	if (disk_kernel_io(DISK_OP_READ, block, b->be_ppn, read_done, (uint64_t)(b - registry)) <
+	    0) {
+		b->be_state = 0;
+		disk_wake_at_completion(); /* the request table is full: look again then */
+	}
+	disk_sleep_restart();
 }
 
 void *bc_new(uint64_t block, uint16_t root, int *err)
@@ -190,7 +262,8 @@ void bc_mark_dirty(uint64_t block)
 {
 	struct bc_entry *b = find(block);
 	if (b && !(b->be_state & BC_DIRTY)) {
-		b->be_state = BC_DIRTY;
+		/* changed while being written: dirty again once the write ends */
+		b->be_state = (uint16_t)((b->be_state & BC_IN_FLIGHT) | BC_DIRTY);
 		ndirty++;
 	}
 }
@@ -222,37 +295,45 @@ unsigned bc_dirty_count_if(bool (*in)(uint64_t block))
 	return n;
 }
 
-static int pass_status;
+static bc_written_fn *written_to;
+static uint64_t writing[BC_ENTRIES]; /* the block an entry's write is of */
 
 static void written(uint64_t arg, int status)
 {
 	struct bc_entry *b = &registry[arg];
-	if (status < 0) {
-		pass_status = status;
+	uint64_t block = writing[arg];
+	bool clean = false;
+	if (b->be_block != block) {
+		b->be_state = 0; /* forgotten while it was written */
+	} else if (status < 0 || (b->be_state & BC_DIRTY)) {
+		if (!(b->be_state & BC_DIRTY))
+			ndirty++;
 		b->be_state = BC_DIRTY; /* still to write */
-		ndirty++;
-		return;
+	} else {
+		b->be_state = BC_CLEAN;
+		clean = true;
 	}
-	b->be_state = BC_CLEAN;
+	written_to(block, status, clean);
 }
 
-long bc_write_pass(bool (*ready)(uint64_t block, const void *page))
+long bc_write_pass(bool (*ready)(uint64_t block, const void *page), bc_written_fn *done, bool *full)
 {
 	long n = 0;
-	pass_status = 0;
+	written_to = done;
 	for (struct bc_entry *b = registry; b < registry + BC_ENTRIES; b++) {
 		if (b->be_state != BC_DIRTY || !ready(b->be_block, page_kva(b->be_ppn)))
 			continue;
-		int r;
-		while ((r = disk_kernel_io(DISK_OP_WRITE, b->be_block, b->be_ppn, written,
-					   (uint64_t)(b - registry))) == -E_FULL)
-			disk_kernel_drain(); /* the table is full: let some finish */
-		b->be_state = BC_IN_FLIGHT;
+		if (disk_kernel_io(DISK_OP_WRITE, b->be_block, b->be_ppn, written,
+				   (uint64_t)(b - registry)) < 0) {
+			*full = true;
+			break; /* the table is full: the rest at the next pass */
+		}
+		writing[b - registry] = b->be_block;
+		b->be_state = BC_IN_FLIGHT | BC_CLEAN;
 		ndirty--;
 		n++;
 	}
-	disk_kernel_drain();
-	return pass_status < 0 ? pass_status : n;
+	return n;
 }
 
 /* --- data blocks --------------------------------------------------------------- */

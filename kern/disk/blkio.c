@@ -38,7 +38,7 @@
 #include <common/string.h>
 
 #define SECTORS_PER_BLOCK (DISK_BLOCK_SIZE / VBLK_SECTOR)
-#define OP_FLUSH 2 /* beside DISK_OP_READ and DISK_OP_WRITE, inside the kernel */
+#define OP_FLUSH DISK_KOP_FLUSH
 #define KERNEL_RESERVE 16 /* requests envs can never take: the kernel's write-backs */
 
 enum req_state { R_FREE = 0, R_QUEUED, R_DEVICE, R_DONE };
@@ -55,6 +55,7 @@ struct req {
 	uint64_t r_karg;
 	uint16_t r_cache;      /* registry entry + 1 of a data block's copy (sys_disk_cache) */
 	bool r_waited;         /* its env sleeps in sys_disk_wait for it */
+	uint64_t r_serial;     /* submission number: a job's drain waits for the older ones */
 	uint64_t r_wait_until; /* ... with this env_sleep_until */
 };
 
@@ -64,6 +65,8 @@ static uint16_t queue[DISK_REQS]; /* R_QUEUED requests, oldest first */
 static unsigned qhead, qlen;
 static unsigned per_env[NENV];    /* requests each env slot holds */
 static unsigned env_total;        /* ... and all envs together */
+static uint64_t serial;           /* requests submitted so far */
+static bool wake_at_completion;   /* restart sleepers wait for room in the table */
 
 bool disk_present(void)
 {
@@ -92,6 +95,8 @@ static int to_device(struct req *r)
 	return s;
 }
 
+static void completed(uint64_t tag, int status);
+
 /* Start queued requests while the device has room. */
 static void run_queue(void)
 {
@@ -102,8 +107,13 @@ static void run_queue(void)
 			return;
 		qhead = (qhead + 1) % DISK_REQS;
 		qlen--;
-		if (s < 0)
-			panic("run_queue: request refused: %e", s); /* checked at submission */
+		if (s < 0) {
+			/* checked at submission; a kernel write to a read-only
+			 * disk would end here: it fails, the kernel goes on */
+			cprintf("disk: the device refused a request: %e\n", s);
+			r->r_state = R_DEVICE;
+			completed(req_id(r), -E_IO);
+		}
 	}
 }
 
@@ -137,18 +147,49 @@ static void submit(struct req *r)
 	if (r->r_op != OP_FLUSH)
 		page_pin(r->r_ppn);
 	r->r_state = R_QUEUED;
+	r->r_serial = serial++;
 	queue[(qhead + qlen) % DISK_REQS] = (uint16_t)(r - reqs);
 	qlen++;
 	run_queue();
 	disk_stats.di_queued = qlen;
 }
 
-/* The driver's completion. */
+uint64_t disk_serial(void)
+{
+	return serial;
+}
+
+bool disk_pending_before(uint64_t mark)
+{
+	for (struct req *r = reqs; r < reqs + DISK_REQS; r++)
+		if ((r->r_state == R_QUEUED || r->r_state == R_DEVICE) && r->r_serial < mark)
+			return true;
+	return false;
+}
+
+void disk_wake_at_completion(void)
+{
+	wake_at_completion = true;
+}
+
+static void finish(struct req *r, int status);
+
+/* The driver's completion: then whatever waited for any request to end. */
 static void completed(uint64_t tag, int status)
 {
 	struct req *r = &reqs[tag % DISK_REQS];
 	if (r->r_state != R_DEVICE || req_id(r) != tag)
 		panic("completed: request %lu is not with the device", tag);
+	finish(r, status);
+	if (wake_at_completion) {
+		wake_at_completion = false;
+		disk_wake_restart();
+	}
+	xn_job_poke();
+}
+
+static void finish(struct req *r, int status)
+{
 	if (r->r_op != OP_FLUSH)
 		page_unpin(r->r_ppn);
 	if (status < 0) {
@@ -217,6 +258,14 @@ int disk_kernel_io(int op, uint64_t block, ppn_t ppn, disk_kdone_fn *done, uint6
 	return kernel_request(op, block, ppn, done, arg);
 }
 
+int disk_kernel_flush(disk_kdone_fn *done, uint64_t arg)
+{
+	if (!virtio_blk_has_flush())
+		return 0; /* write-through: completed writes are on the medium */
+	int r = kernel_request(OP_FLUSH, 0, 0, done, arg);
+	return r < 0 ? r : 1;
+}
+
 static void sync_done(uint64_t arg, int status)
 {
 	*(int *)arg = status;
@@ -272,6 +321,7 @@ void disk_init(void)
 
 void disk_env_gone(struct env *e, enum env_end how UNUSED)
 {
+	kwait_env_gone(e);
 	/* queued ones never reach the device: unpin them now */
 	unsigned kept = 0;
 	for (unsigned i = 0; i < qlen; i++) {
@@ -364,6 +414,8 @@ long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 		return c;
 	if (op == DISK_OP_WRITE && disk_stats.di_read_only)
 		return -E_PERM;
+	if (op == DISK_OP_WRITE && xn_block_syncing(block))
+		disk_sleep_restart(); /* its tree's sync may be zeroing it: after that */
 	return env_request(e, (int)op, block, b->b_ppn, 0);
 }
 
@@ -390,23 +442,20 @@ long sys_disk_wait(uint64_t id, uint64_t ticks)
 	sched_yield();
 }
 
+/* Both sleep while the device works (xn_sync.c's job); a flush of XN
+ * writes the metadata of the trees the caller's keys reach. */
 long sys_disk_flush(void)
 {
 	if (!disk_present())
 		return -E_NOT_FOUND;
-	if (disk_stats.di_xn == XN_STATE_MOUNTED)
-		return xn_sync(); /* it ends with the device's flush */
-	return disk_kernel_flush_sync();
+	return xn_flush(false);
 }
 
 long sys_disk_flush_data(void)
 {
 	if (!disk_present())
 		return -E_NOT_FOUND;
-	if (disk_stats.di_xn == XN_STATE_MOUNTED)
-		return xn_sync_data();
-	disk_kernel_drain();
-	return disk_kernel_flush_sync();
+	return xn_flush(true);
 }
 
 long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
@@ -470,6 +519,8 @@ long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 	}
 	if (be->be_state & BC_IN_FLIGHT)
 		return -E_BUSY; /* one write at a time */
+	if (xn_block_syncing(block))
+		disk_sleep_restart(); /* as sys_disk_io's writes */
 	long id = env_request(e, DISK_OP_WRITE, block, be->be_ppn, bc_index(be) + 1);
 	if (id >= 0)
 		bc_data_set(be, BC_IN_FLIGHT | BC_CLEAN); /* clean once it lands, unless changed */

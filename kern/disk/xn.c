@@ -23,7 +23,7 @@
  * blocks are written directly (disk_io); metadata only through updates.
  * Without XN's format the disk is raw: only the root name reaches it.
  *
- * Ordering (xn_sync, the only write-back of metadata): a metadata block is
+ * Ordering (xn_sync.c's job, the only write-back of metadata): a metadata block is
  * written only once every block it claims is initialised on disk (child
  * metadata written first, data blocks never written get zeros), so no
  * pointer reaches the disk before its target; a freed extent stays in use
@@ -40,7 +40,7 @@
  *
  * The written map (s_written): which tree wrote each block since it was
  * last freed, on disk before any metadata of the sync that follows the
- * write, or at disk_flush_data (xn_sync_data: a journal's barrier before its
+ * write, or at disk_flush_data (its data-only job: a journal's barrier before its
  * commit record, which is data too and must not land first). A block a tree allocates again after a power cut (a journal
  * replayed) keeps what that tree wrote there; for any other tree it is
  * uninitialised and gets zeros, as before.
@@ -60,8 +60,10 @@
  * (sys_xn_update, sys_xn_move); xn_sync.c (the ordered write-back);
  * xn_int.h (their shared state).
  *
- * Locking: the big kernel lock. Kernel I/O here spins on the device (mount,
- * registration, the sync, cache misses): simple, and bounded by the disk.
+ * Locking: the big kernel lock. A system call never spins on the device for
+ * a cache miss, the write-back, the catalogue or a type: it sleeps
+ * (kwait.c, xn_sync.c). Mount and format still spin (format waits for a
+ * running job first: they share io_ppn).
  */
 #include <inc/bpf.h>
 #include <inc/error.h>
@@ -271,22 +273,6 @@ void set_written(uint64_t b, uint8_t root)
 	}
 }
 
-/* The changed blocks of the written map to disk (not flushed). */
-int write_written_map(void)
-{
-	for (uint64_t wb = 0; sb.s_written && wb < sb.s_written_blocks; wb++) {
-		if (!written_dirty[wb])
-			continue;
-		uint64_t first = wb * WRITTEN_PER_BLOCK;
-		int r = write_own(sb.s_written + wb, written_by + first,
-				  MIN(WRITTEN_PER_BLOCK, nblocks - first));
-		if (r < 0)
-			return r;
-		written_dirty[wb] = false;
-	}
-	return 0;
-}
-
 bool written_map_dirty(void)
 {
 	for (unsigned wb = 0; wb < WRITTEN_MAP_BLOCKS; wb++)
@@ -374,7 +360,9 @@ static int mount(void)
 	struct xn_walk_hooks h = { NULL, walk_read, walk_claims };
 	struct xn_walk_mem m = { root_of, type_of, parent_of, walk_stack, walk_buf, before };
 	struct xn_walk_result res;
+	bc_spin = true; /* no env may sleep here: boot, or format's own call */
 	xn_walk(&h, &m, nblocks, sb.s_data, cat, XN_ROOTS_MAX, &res);
+	bc_spin = false;
 	for (uint64_t b = 0; b < nblocks; b++)
 		if (root_of[b])
 			bflags[b] = B_INIT; /* on disk: it was read or pointed to there */
@@ -397,8 +385,9 @@ static int mount(void)
 	disk_stats.di_xn_mounts = sb.s_mounts;
 	disk_stats.di_xn_recovered = differ;
 	count_free();
-	if ((r = write_freemap(0)) < 0 || (r = disk_kernel_flush_sync()) < 0)
-		return r;
+	if (!disk_stats.di_read_only &&
+	    ((r = write_freemap(0)) < 0 || (r = disk_kernel_flush_sync()) < 0))
+		return r; /* a read-only disk keeps its map: mount never trusts it anyway */
 	cprintf("xn: mounted, %lu blocks, %u roots, %lu in trees (%lu metadata), %lu free; "
 		"free map on disk %s (%lu blocks differed)%s\n",
 		nblocks, disk_stats.di_xn_roots, res.claimed, res.metadata, disk_stats.di_xn_free,
@@ -488,6 +477,8 @@ long sys_xn_format(uint64_t cap)
 		return r;
 	if (disk_stats.di_read_only)
 		return -E_PERM;
+	if (xn_job_busy(0))
+		disk_sleep_restart(); /* it writes through io_ppn */
 	uint64_t n = MIN(disk_blocks(), (uint64_t)XN_MAX_BLOCKS);
 	uint64_t fmb = (n + DISK_BLOCK_SIZE * 8 - 1) / (DISK_BLOCK_SIZE * 8);
 	uint64_t wmb = (n + WRITTEN_PER_BLOCK - 1) / WRITTEN_PER_BLOCK;
@@ -523,6 +514,23 @@ long sys_xn_format(uint64_t cap)
 	return mount();
 }
 
+/* A type registration in progress (one job at a time). */
+static struct xn_type_block type_new;
+static unsigned type_slot;
+static struct kprog *type_prog;
+
+/* Its block written and flushed: the type is there for trees to use. */
+static long type_written(long status, bool cat_sent UNUSED)
+{
+	if (status < 0) {
+		dlcode_unload_kernel(type_prog);
+		return status;
+	}
+	types[type_slot] = type_new;
+	udf[type_slot] = type_prog;
+	return type_slot;
+}
+
 long sys_xn_type_register(uint64_t udef)
 {
 	struct env *e = curenv;
@@ -553,6 +561,10 @@ long sys_xn_type_register(uint64_t udef)
 	}
 	if (!slot)
 		return d.td_id ? -E_BUSY : -E_FULL;
+	if (disk_stats.di_read_only)
+		return -E_PERM; /* a new type must be on disk before any tree uses it */
+	if (xn_job_busy(0))
+		disk_sleep_restart(); /* one job at a time; nothing changed yet */
 	struct bpf_verify_error verr;
 	struct kprog *kp = load_udf(&t, &verr, &r);
 	if (!kp) {
@@ -564,14 +576,10 @@ long sys_xn_type_register(uint64_t udef)
 		return r;
 	}
 	/* on disk before any tree can use it: the walk after a crash needs it */
-	if ((r = write_own(sb.s_types + slot - 1, &t, sizeof(t))) < 0 ||
-	    (r = disk_kernel_flush_sync()) < 0) {
-		dlcode_unload_kernel(kp);
-		return r;
-	}
-	types[slot] = t;
-	udf[slot] = kp;
-	return slot;
+	type_new = t;
+	type_slot = slot;
+	type_prog = kp;
+	return xn_type_job(sb.s_types + slot - 1, &type_new, sizeof(type_new), type_written);
 }
 
 long sys_xn_free_map(uint64_t first, uint64_t count, uint64_t uout)
@@ -604,6 +612,8 @@ long sys_disk_bind(uint64_t block, uint64_t va, uint64_t cap)
 		return -E_RANGE;
 	if ((r = tree_check(e, cap, root_of[block], CAP_R)) < 0)
 		return r;
+	if (xn_block_zeroing(block))
+		disk_sleep_restart(); /* a new root: what is on disk is not its yet */
 	if (type_of[block] == XN_TYPE_DATA) {
 		/* a copy some env registered (sys_disk_cache): writable with CAP_W */
 		struct bc_entry *be = bc_data_find(block);

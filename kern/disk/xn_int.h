@@ -78,8 +78,6 @@ int write_catalogue(void);
 /* The free map and superblock as they are now. */
 int write_freemap(uint64_t clean);
 void set_written(uint64_t b, uint8_t root);
-/* The changed blocks of the written map to disk (not flushed). */
-int write_written_map(void);
 bool written_map_dirty(void);
 long need_mounted(void);
 /* The catalogue entry named by the user string at uname, or -E_*. */

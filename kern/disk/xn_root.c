@@ -39,6 +39,33 @@ long mounted_root(struct env *e, uint64_t uname)
 	return r < 0 ? r : root_named(e, uname, name);
 }
 
+/* The catalogue job in progress (one at a time): what its last step needs. */
+static struct {
+	unsigned at;      /* the catalogue slot */
+	uint64_t block;   /* the root block */
+	struct xn_root old; /* a removal's entry, put back if the write fails */
+} pending;
+
+/* A creation's writes ended. Once its zeros (and the map) were written
+ * and the catalogue's write sent, the root stays, as it did when this
+ * spun: a failed catalogue write leaves it to the next one. Before that
+ * it goes again. */
+static long created(long status, bool cat_sent)
+{
+	uint64_t b = pending.block;
+	if (status < 0 && !cat_sent) {
+		memset(&cat[pending.at], 0, sizeof(cat[pending.at]));
+		root_of[b] = 0;
+		usage_changes++;
+	} else {
+		bflags[b] = B_INIT;
+	}
+	count_free();
+	return status < 0 ? status : (long)pending.at;
+}
+
+static long removed(long status, bool cat_sent);
+
 long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
 {
 	struct env *e = curenv;
@@ -66,18 +93,19 @@ long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
 		b++;
 	if (b == nblocks)
 		return -E_NO_MEM;
+	if (disk_stats.di_read_only)
+		return -E_PERM;
+	if (xn_job_busy(0))
+		disk_sleep_restart(); /* the writes below go through io_ppn */
 	/* a fresh root claims nothing */
 	memset(page_kva(copy_ppn), 0, PAGE_SIZE);
 	if (claims_of((uint32_t)type, b, page_kva(copy_ppn), after) != 0)
 		return -E_REFUSED;
-	/* the root block on disk before the catalogue points to it, and no
-	 * note of a removed tree in this slot (xn_root_remove clears them in
-	 * memory) left in the written map on disk to be taken for this one's */
-	if ((r = disk_kernel_io_sync(DISK_OP_WRITE, b, zero_ppn)) < 0)
-		return r;
-	if (written_map_dirty() &&
-	    ((r = write_written_map()) < 0 || (r = disk_kernel_flush_sync()) < 0))
-		return r;
+	/* the tree is in memory at once (its block taken, its name known;
+	 * changes to it wait for the job), and on disk in this order: the root
+	 * block's zeros, then no note of a removed tree in this slot
+	 * (xn_root_remove clears them in memory) left in the written map on
+	 * disk to be taken for this one's, flushed, then the catalogue */
 	struct xn_root *rt = &cat[slot];
 	memset(rt, 0, sizeof(*rt));
 	strlcpy(rt->r_name, name, sizeof(rt->r_name));
@@ -87,12 +115,11 @@ long sys_xn_root_create(uint64_t uname, uint64_t type, uint64_t cap)
 	root_of[b] = (uint16_t)(slot + 1);
 	type_of[b] = (uint8_t)type;
 	parent_of[b] = XN_PARENT_ROOT;
-	bflags[b] = B_INIT;
+	bflags[b] = 0; /* B_INIT once its zeros are written (created) */
 	usage_changes++;
-	if ((r = write_catalogue()) < 0)
-		return r;
-	count_free();
-	return slot;
+	pending.at = slot;
+	pending.block = b;
+	return xn_catalogue_job((uint16_t)(slot + 1), b, false, created);
 }
 
 long sys_xn_root_lookup(uint64_t uname, uint64_t out)
@@ -136,11 +163,24 @@ long sys_xn_root_remove(uint64_t uname, uint64_t cap)
 	for (uint64_t k = sb.s_data; k < nblocks; k++)
 		if (root_of[k] == tree && k != b)
 			return -E_BUSY; /* free what it claims first */
-	struct xn_root old = cat[at];
+	if (xn_job_busy(0))
+		disk_sleep_restart(); /* the catalogue goes through io_ppn */
+	pending.at = (unsigned)at;
+	pending.block = b;
+	pending.old = cat[at];
 	memset(&cat[at], 0, sizeof(cat[at]));
-	if ((r = write_catalogue()) < 0 || (r = disk_kernel_flush_sync()) < 0) {
-		cat[at] = old; /* on disk it may be either: both are whole */
-		return r;
+	return xn_catalogue_job(tree, UINT64_MAX, true, removed);
+}
+
+/* A removal's catalogue write and flush ended. */
+static long removed(long status, bool cat_sent UNUSED)
+{
+	unsigned at = pending.at;
+	uint16_t tree = (uint16_t)(at + 1);
+	uint64_t b = pending.block;
+	if (status < 0) {
+		cat[at] = pending.old; /* on disk it may be either: both are whole */
+		return status;
 	}
 	bc_drop(b);
 	claims_forget(b);

@@ -82,6 +82,10 @@ static long update_reach(struct env *e, const struct xn_update *u, uint64_t cap)
 		return r;
 	if (type_of[u->u_block] == XN_TYPE_DATA)
 		return -E_INVAL; /* data blocks are written with disk_io */
+	if (disk_stats.di_read_only)
+		return -E_PERM; /* it could never be written back */
+	if (xn_job_busy(root_of[u->u_block]))
+		disk_sleep_restart(); /* its tree is being written back: after that */
 	return 0;
 }
 
@@ -148,7 +152,25 @@ static void counts_changed(bool set_changed, uint64_t taken)
 	}
 }
 
+static long update(uint64_t uupd, uint64_t cap);
+static long move(uint64_t ufrom, uint64_t uto, uint64_t cap);
+
+/* Both hold their blocks in the cache (bc_hold) only while they run. */
 long sys_xn_update(uint64_t uupd, uint64_t cap)
+{
+	long r = update(uupd, cap);
+	bc_hold(UINT64_MAX, UINT64_MAX);
+	return r;
+}
+
+long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap)
+{
+	long r = move(ufrom, uto, cap);
+	bc_hold(UINT64_MAX, UINT64_MAX);
+	return r;
+}
+
+static long update(uint64_t uupd, uint64_t cap)
 {
 	struct env *e = curenv;
 	struct xn_update u;
@@ -156,6 +178,7 @@ long sys_xn_update(uint64_t uupd, uint64_t cap)
 	long r = update_decode(e, uupd, &u, w);
 	if (r < 0 || (r = update_reach(e, &u, cap)) < 0)
 		return r;
+	bc_hold(u.u_block, UINT64_MAX); /* bc_new below must not evict it */
 	if (u.u_op != XN_OP_NONE && (r = check_extent(&u)) < 0)
 		return r;
 	uint8_t *next = page_kva(copy_ppn);
@@ -213,7 +236,7 @@ static long check_move(const struct xn_update *from, const struct xn_update *to)
 	return 0;
 }
 
-long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap)
+static long move(uint64_t ufrom, uint64_t uto, uint64_t cap)
 {
 	struct env *e = curenv;
 	struct xn_update from, to;
@@ -225,6 +248,7 @@ long sys_xn_move(uint64_t ufrom, uint64_t uto, uint64_t cap)
 		return r;
 	if ((r = check_move(&from, &to)) < 0)
 		return r;
+	bc_hold(from.u_block, to.u_block); /* each read must not evict the other */
 	uint8_t *next_from = page_kva(copy_ppn), *next_to = page_kva(copy2_ppn);
 	if ((r = update_check(e, &from, wf, next_from)) < 0 ||
 	    (r = update_check(e, &to, wt, next_to)) < 0)

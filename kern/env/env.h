@@ -17,6 +17,7 @@ enum env_block {
 	BLOCK_UNSTARTED, /* made by sys_env_fork, waiting for sys_env_start */
 	BLOCK_PCT,      /* in sys_pct_call, waiting for env_pct_peer's reply */
 	BLOCK_SLEEP,    /* in sys_env_sleep, until env_sleep_until or a PCT */
+	BLOCK_DISK, /* a system call waits for the kernel's own disk I/O (kern/disk/kwait.c) */
 };
 
 /* An asynchronous protected control transfer waiting for its target. */
@@ -29,8 +30,8 @@ struct pct_msg {
 struct kprog;
 
 struct env_kpage {
-	struct cap kp_ring[CAP_RING];         /* key ring */
-	uint32_t kp_stlb[STLB_BUCKETS];       /* STLB chains (stlb.c) */
+	struct cap kp_ring[CAP_RING]; /* key ring */
+	uint32_t kp_stlb[STLB_BUCKETS]; /* STLB chains (stlb.c) */
 };
 
 _Static_assert(sizeof(struct env_kpage) == PAGE_SIZE, "env_kpage is one page");
@@ -51,40 +52,40 @@ struct page_watch {
 
 /* The kernel's private part of an env; the public part is *env_info. */
 struct env {
-	struct trapframe env_tf;      /* user registers while not running */
-	envid_t env_id;               /* == env_info->env_id while alive */
-	struct env_info *env_info;    /* its exposed entry at UENVS */
-	struct vmspace *env_vm;       /* its pages, STLB and page tables (vmspaces[]) */
-	struct env_kpage *env_kpage;  /* key ring and STLB buckets */
-	struct cap env_guard;         /* what a key must dominate to control it */
+	struct trapframe env_tf; /* user registers while not running */
+	envid_t env_id; /* == env_info->env_id while alive */
+	struct env_info *env_info; /* its exposed entry at UENVS */
+	struct vmspace *env_vm; /* its pages, STLB and page tables (vmspaces[]) */
+	struct env_kpage *env_kpage; /* key ring and STLB buckets */
+	struct cap env_guard; /* what a key must dominate to control it */
 	struct upcall_route env_route[UPCALL_KINDS]; /* exceptions, PCT, slices */
-	uint32_t env_block;           /* enum env_block when ENV_BLOCKED */
+	uint32_t env_block; /* enum env_block when ENV_BLOCKED */
 	/* Revocation (revoke.c): give back pages until env_pages <= target. */
-	bool env_revoking;            /* a request is outstanding */
-	bool env_revoke_upcall;       /* T_REVOKE not yet delivered */
-	bool env_repossess_upcall;    /* T_REPOSSESS not yet delivered */
+	bool env_revoking; /* a request is outstanding */
+	bool env_revoke_upcall; /* T_REVOKE not yet delivered */
+	bool env_repossess_upcall; /* T_REPOSSESS not yet delivered */
 	uint32_t env_revoke_target;
 	uint64_t env_revoke_deadline; /* in ticks */
 	uint64_t env_rvec_va, env_rvec_n; /* repossession vector */
 	uint64_t env_pinned_lo, env_pinned_hi; /* never repossessed */
 	/* Protected control transfer (pct.c). */
-	struct cap env_pct_guard;     /* what a caller's key must dominate */
-	envid_t env_pct_peer;         /* BLOCK_PCT: whom it called */
-	uint64_t env_pct_frame;       /* the last frame pushed on its PCT stack */
+	struct cap env_pct_guard; /* what a caller's key must dominate */
+	envid_t env_pct_peer; /* BLOCK_PCT: whom it called */
+	uint64_t env_pct_frame; /* the last frame pushed on its PCT stack */
 	envid_t env_pct_frame_caller; /* whose call that frame is (0: a message) */
-	bool env_pct_replied;         /* it replied and has not run since */
-	uint32_t env_pct_waiters;     /* envs blocked in a call to it */
+	bool env_pct_replied; /* it replied and has not run since */
+	uint32_t env_pct_waiters; /* envs blocked in a call to it */
 	struct pct_msg env_pct_q[PCT_QUEUE]; /* messages not yet delivered */
 	uint32_t env_pct_qhead, env_pct_qlen;
 	/* A message reached its handler while it was not asleep: the env may
 	 * have looked for the handler's effect just before, then called
 	 * env_sleep, so that sleep returns at once (pct.c). */
 	bool env_pct_unslept;
-	bool env_woken;               /* sched_wake ended its sleep; env_run clears it */
+	bool env_woken; /* sched_wake ended its sleep; env_run clears it */
 	/* Time slices (slice.c). */
-	uint64_t env_slice_started;   /* slice number + 1 of its last prologue */
-	uint64_t env_epilogue_sent;   /* slice number of its last epilogue */
-	bool env_overran;             /* missed an epilogue budget: tell it */
+	uint64_t env_slice_started; /* slice number + 1 of its last prologue */
+	uint64_t env_epilogue_sent; /* slice number of its last epilogue */
+	bool env_overran; /* missed an epilogue budget: tell it */
 	/* Downloaded code (dlcode.c). */
 	struct kprog *env_progs[BPF_PROGS_PER_ENV];
 	int env_sleep_pred;           /* sleeping on this program, or -1 */

@@ -29,6 +29,9 @@
  *                     (a byte change that drops a claim is refused).
  *   remount.*         the second boot: the removed root is still gone,
  *                     the others whole, the free count exact.
+ *   readonly.*        a third boot with the disk read-only: xn_root_remove
+ *                     (and every other call that would write) E_PERM,
+ *                     changing nothing; reads, binds and flushes work.
  *
  * Child modes: "floodlead FIRST", "flood FIRST", "victim BLOCK".
  */
@@ -40,6 +43,7 @@
 #include "xnudf.h"
 
 extern const uint8_t bpfobj_xn_table_udf[], bpfobj_xn_table_udf_end[];
+extern const uint8_t bpfobj_xn_ptr_udf[], bpfobj_xn_ptr_udf_end[];
 
 #define D XN_TYPE_DATA
 #define KEY_TAG 0x7e57 /* the first component of the keys this test derives */
@@ -485,6 +489,47 @@ static void remount(void)
 		 (long)(di.di_xn_blocks - own - 4 - 5 - (FLOODERS + 1) * BC_DATA_PER_ENV));
 }
 
+static void read_only(void)
+{
+	di = info();
+	check_eq("readonly.disk", (long)di.di_read_only, 1);
+	check_eq("readonly.mounted", (long)di.di_xn, XN_STATE_MOUNTED);
+	struct xn_root_info ri;
+	const struct table *v = view_of("sa", &ri);
+	check("readonly.bind", v != NULL && v->pad[0] == 0xa2);
+	uint64_t free0 = di.di_xn_free, w0 = di.di_writes;
+	check_eq("readonly.remove", sys_xn_root_remove("sa", CAP_SELF), -E_PERM);
+	check("readonly.remove-kept", sys_xn_root_lookup("sa", &ri) >= 0);
+	check_eq("readonly.create", sys_xn_root_create("ro", (uint64_t)ri.ri_type, CAP_SELF),
+		 -E_PERM);
+	check_eq("readonly.update", touch(ri.ri_block, 0xa3, CAP_SELF), -E_PERM);
+	uint32_t pad = 0;
+	struct xn_write w[1] = { { 4, 4, (uint64_t)&pad } };
+	struct xn_extent x = { ri.ri_block + 1, 1, D };
+	struct xn_update from = { ri.ri_block, XN_OP_FREE, 1, x, w },
+			 to = { ri.ri_block, XN_OP_ALLOC, 1, x, w };
+	check_eq("readonly.move", sys_xn_move(&from, &to, CAP_SELF), -E_PERM);
+	check_eq("readonly.format", sys_xn_format(CAP_SELF), -E_PERM);
+	struct bpf_load_error err;
+	check_eq("readonly.type-new",
+		 xnudf_register("ptr", bpfobj_xn_ptr_udf, bpfobj_xn_ptr_udf_end, NULL, &err),
+		 -E_PERM);
+	check_eq("readonly.type-known",
+		 xnudf_register("table", bpfobj_xn_table_udf, bpfobj_xn_table_udf_end, NULL, &err),
+		 (long)ri.ri_type);
+	uint8_t *p = vm_alloc_shared(PAGE_SIZE);
+	assert(p);
+	check_eq("readonly.read", io(DISK_OP_READ, ri.ri_block, p, CAP_SELF), 0);
+	check_eq("readonly.read-old", ((const struct table *)p)->pad[0], 0xa2);
+	check_eq("readonly.write", sys_disk_io(DISK_OP_WRITE, ri.ri_block, (uint64_t)p, CAP_SELF),
+		 -E_PERM);
+	check_eq("readonly.flush", sys_disk_flush(), 0);
+	di = info();
+	check_eq("readonly.nothing-written", (long)(di.di_writes - w0), 0);
+	check_eq("readonly.free-kept", (long)di.di_xn_free, (long)free0);
+	check("readonly.root-kept", view_of("sa", &ri) != NULL && di.di_xn_roots == 4);
+}
+
 int main(int argc, char **argv)
 {
 	if (sys_disk_info(&di) == -E_NOT_FOUND) {
@@ -493,6 +538,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "remount") == 0) {
 		remount();
+	} else if (argc > 1 && strcmp(argv[1], "readonly") == 0) {
+		read_only();
 	} else if (argc > 1) {
 		return dcache_child(argc, argv);
 	} else {
