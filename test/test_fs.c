@@ -458,6 +458,56 @@ TEST(fs, read_ahead_hints)
 	finish(fs);
 }
 
+/* Allocations a big write makes: the device's ALLOC updates, counted. */
+static int (*real_update)(void *ctx, const struct fsdev_update *u);
+static int allocs;
+static int count_update(void *ctx, const struct fsdev_update *u)
+{
+	allocs += u->u_op == FSDEV_ALLOC;
+	return real_update(ctx, u);
+}
+
+/* Small files freed leave small holes; a big write must not fill them an
+ * extent (and an XN update) every few blocks. A small file still takes the
+ * first hole near its directory. */
+TEST(fs, big_write_skips_small_holes)
+{
+	struct fs *fs = setup(8192);
+	static uint8_t buf[1 << 20];
+	char name[32];
+	for (int i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "/s%d", i);
+		CHECK_EQ(put(fs, name, buf, FS_BLOCK), FS_BLOCK);
+	}
+	for (int i = 0; i < 600; i++)
+		if (i % 4) {
+			snprintf(name, sizeof(name), "/s%d", i);
+			CHECK_EQ(fs_unlink(fs, name), 0);
+		}
+	CHECK_EQ(fs_sync(fs), 0);
+	CHECK_EQ(fs_unmount(fs), 0);
+	spy_dev = xnsim_dev(x);
+	spy_dev.now = fsh_now;
+	real_update = spy_dev.update;
+	spy_dev.update = count_update;
+	CHECK_EQ(fs_mount(&fs, &spy_dev), 0);
+	allocs = 0;
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + (i >> 12));
+	CHECK_EQ(put(fs, "/big", buf, sizeof(buf)), (long)sizeof(buf));
+	CHECK(allocs <= 4); /* first fit: 80 and more, one per 3-block hole */
+	static uint8_t back[1 << 20];
+	struct fs_file *f;
+	CHECK_EQ(fs_open(fs, "/big", FS_O_RDONLY, 0, &f), 0);
+	CHECK_EQ(fs_read(fs, f, back, sizeof(back)), (long)sizeof(back));
+	CHECK(memcmp(buf, back, sizeof(buf)) == 0);
+	fs_close(fs, f);
+	allocs = 0;
+	CHECK_EQ(put(fs, "/small", buf, FS_BLOCK), FS_BLOCK);
+	CHECK_EQ(allocs, 1);
+	finish(fs);
+}
+
 TEST(fs, full_disk_keeps_what_was_written)
 {
 	struct fs *fs = setup(1024); /* 4 MiB */

@@ -47,6 +47,39 @@ uint32_t alloc_run(struct fs *fs, uint32_t goal, uint32_t want, uint32_t *n)
 	return 0;
 }
 
+/* For a write of want blocks: a free run of at least min(want,
+ * BIG_RUN_MIN) blocks within BIG_RUN_SCAN blocks of goal, as alloc_run
+ * answers (at most want of it); 0 and *n = 0 if there is none. A big
+ * write that took the first free block would fill the small holes freed
+ * files leave between directory blocks, an extent (and an XN update) every
+ * few blocks. */
+#define BIG_WRITE 16 /* blocks: a write this big looks for a big run */
+#define BIG_RUN_MIN 64
+#define BIG_RUN_SCAN 16384
+static uint32_t alloc_big_run(struct fs *fs, uint32_t goal, uint32_t want, uint32_t *n)
+{
+	uint64_t nb = fs->dev.d_nblocks, need = MIN(want, BIG_RUN_MIN);
+	*n = 0;
+	if (goal == 0 || goal >= nb)
+		goal = 1;
+	for (uint64_t i = 0; i < MIN(nb, BIG_RUN_SCAN);) {
+		uint64_t b = (goal + i) % nb;
+		if (b == 0 || !fs->dev.is_free(fs->dev.d_ctx, b, 1)) {
+			i++;
+			continue;
+		}
+		uint32_t k = 1;
+		while (k < want && b + k < nb && fs->dev.is_free(fs->dev.d_ctx, b + k, 1))
+			k++;
+		if (k >= need) {
+			*n = k;
+			return (uint32_t)b;
+		}
+		i += k; /* past this hole */
+	}
+	return 0;
+}
+
 /* Where an extent slot is: block and byte offset of its struct fs_extent. */
 struct slot {
 	uint32_t blk, off;
@@ -189,24 +222,35 @@ static int allocate(struct fs *fs, struct fs_node *n, uint64_t lblk, uint64_t wa
 	want = MIN(want, f->next_lblk - lblk);
 	want = MIN(want, (uint64_t)1 << 16);
 	*got = 0;
+	uint32_t k = 0, big = 0, big_start = 0;
 	if (f->grow.blk && fs->dev.is_free(fs->dev.d_ctx, f->grow_end, 1)) {
-		uint32_t k = 1;
+		k = 1;
 		while (k < want && fs->dev.is_free(fs->dev.d_ctx, f->grow_end + k, 1))
 			k++;
+	}
+	/* a big write goes where it fits whole rather than into a small hole
+	 * (a small one fills holes near its directory, as C-FFS groups) */
+	if (want >= BIG_WRITE && want > k && k < BIG_RUN_MIN)
+		big_start = alloc_big_run(fs, f->last_end ? f->last_end : n->home, (uint32_t)want, &big);
+	if (k && big <= k) {
 		uint8_t *c = meta_edit(fs, f->grow.blk, 1);
 		((struct fs_extent *)(c + f->grow.off))->len += k;
 		int r = meta_put(fs, f->grow.blk, c, FSDEV_ALLOC, FS_T_DATA, f->grow_end, k);
 		*phys = f->grow_end, *got = r < 0 ? 0 : k;
 		return r;
 	}
-	uint32_t goal = f->last_end ? f->last_end : n->home, k;
-	if (alloc_run(fs, goal, 1, &k), !k)
+	uint32_t goal = f->last_end ? f->last_end : n->home;
+	if (!big && (alloc_run(fs, goal, 1, &k), !k))
 		return -ENOSPC;
 	struct slot s;
 	int r = get_slot(fs, n, &s); /* may take a block for an extent map */
 	if (r < 0)
 		return r;
-	uint32_t start = alloc_run(fs, goal, (uint32_t)want, &k);
+	/* get_slot may have taken a block of the big run: look again */
+	uint32_t start = big ? alloc_big_run(fs, big_start, (uint32_t)want, &k)
+			     : alloc_run(fs, goal, (uint32_t)want, &k);
+	if (!k)
+		start = alloc_run(fs, goal, (uint32_t)want, &k);
 	if (!k)
 		return -ENOSPC;
 	uint8_t *c = meta_edit(fs, s.blk, 1);
