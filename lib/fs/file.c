@@ -231,7 +231,8 @@ static int allocate(struct fs *fs, struct fs_node *n, uint64_t lblk, uint64_t wa
 	/* a big write goes where it fits whole rather than into a small hole
 	 * (a small one fills holes near its directory, as C-FFS groups) */
 	if (want >= BIG_WRITE && want > k && k < BIG_RUN_MIN)
-		big_start = alloc_big_run(fs, f->last_end ? f->last_end : n->home, (uint32_t)want, &big);
+		big_start = alloc_big_run(fs, f->last_end ? f->last_end : n->home, (uint32_t)want,
+					  &big);
 	if (k && big <= k) {
 		uint8_t *c = meta_edit(fs, f->grow.blk, 1);
 		((struct fs_extent *)(c + f->grow.off))->len += k;
