@@ -177,24 +177,6 @@ static inline struct pair pair_new(uint64_t seed)
 	return p;
 }
 
-/* Run the simulation until cond() holds or for at most us. */
-static inline bool run_until(bool (*cond)(void *), void *arg, uint64_t us)
-{
-	uint64_t end = sim.now_us + us;
-	for (;;) {
-		uint64_t next = sim_step();
-		if (cond && cond(arg))
-			return true;
-		if (next == UINT64_MAX || next > end) {
-			sim.now_us = end;
-			sim_step();
-			return cond ? cond(arg) : true;
-		}
-		if (next > sim.now_us)
-			sim.now_us = next;
-	}
-}
-
 static inline bool settled(void *arg)
 {
 	(void)arg;

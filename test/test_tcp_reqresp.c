@@ -32,24 +32,6 @@ static void pair_new(uint64_t seed, struct tcp_stack **a, struct tcp_stack **b)
 	*b = sim_add_stack(B_IP);
 }
 
-/* Run the simulation until cond(arg) holds or for at most us. */
-static bool run_until(bool (*cond)(void *), void *arg, uint64_t us)
-{
-	uint64_t end = sim.now_us + us;
-	for (;;) {
-		uint64_t next = sim_step();
-		if (cond && cond(arg))
-			return true;
-		if (next == UINT64_MAX || next > end) {
-			sim.now_us = end;
-			sim_step();
-			return cond ? cond(arg) : true;
-		}
-		if (next > sim.now_us)
-			sim.now_us = next;
-	}
-}
-
 static bool readable(void *arg)
 {
 	return tcp_events(arg) & TCP_EV_IN;
