@@ -447,6 +447,8 @@ static long job_for_caller(enum xn_job_mode mode, uint32_t trees)
 	return r;
 }
 
+/* The catalogue's jobs set their fields only once no job runs (a running
+ * one's are still in use), then start as any caller's. */
 long xn_catalogue_job(uint16_t tree, uint64_t zero_block, bool flush, xn_job_finish_fn *finish)
 {
 	if (job.phase != J_IDLE)
@@ -456,10 +458,7 @@ long xn_catalogue_job(uint16_t tree, uint64_t zero_block, bool flush, xn_job_fin
 	job.cat_sent = false;
 	job.src = NULL;
 	job.finish = finish;
-	long r = xn_job_start(XN_JOB_CATALOGUE, tree_bit(tree), curenv->env_id);
-	if (r == XN_JOB_WAITING)
-		disk_sleep_result();
-	return r;
+	return job_for_caller(XN_JOB_CATALOGUE, tree_bit(tree));
 }
 
 long xn_type_job(uint64_t block, const void *src, size_t len, xn_job_finish_fn *finish)
@@ -473,10 +472,7 @@ long xn_type_job(uint64_t block, const void *src, size_t len, xn_job_finish_fn *
 	job.len = len;
 	job.dst = block;
 	job.finish = finish;
-	long r = xn_job_start(XN_JOB_CATALOGUE, 0, curenv->env_id);
-	if (r == XN_JOB_WAITING)
-		disk_sleep_result();
-	return r;
+	return job_for_caller(XN_JOB_CATALOGUE, 0);
 }
 
 bool xn_block_zeroing(uint64_t block)

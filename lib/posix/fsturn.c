@@ -181,7 +181,8 @@ int fs_turn_begin(struct fs **out)
 long fs_turn_end_as(long r, bool commit)
 {
 	in_turn = false;
-	if (activity() != turn_start_activity && !held) {
+	/* a commit asked for also retries one a failed let_go left pending */
+	if (!held && (activity() != turn_start_activity || (commit && fs_txn_pending(mounted)))) {
 		held = true;
 		held_tick = ukinfo->ki_ticks;
 	}

@@ -55,22 +55,6 @@ static struct disk_info di;
 static long t_table;
 static uint64_t next_free; /* blocks are taken from the top of the disk down */
 
-static uint64_t hole(void)
-{
-	uint8_t *p = vm_alloc_shared(PAGE_SIZE);
-	assert(p);
-	vm_unmap((uint64_t)p, PAGE_SIZE);
-	return (uint64_t)p;
-}
-
-/* A byte-only change (the table's pad word): the block is dirty, nothing
- * else changes. */
-static long touch(uint64_t block, uint32_t v, uint64_t cap)
-{
-	struct xn_write w[1] = { { 4, 4, (uint64_t)&v } };
-	return update(block, XN_OP_NONE, (struct xn_extent){ 0, 0, 0 }, w, 1, cap);
-}
-
 static struct disk_info info(void)
 {
 	struct disk_info d;

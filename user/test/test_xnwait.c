@@ -56,20 +56,6 @@ static struct disk_info info(void)
 	return d;
 }
 
-static uint64_t hole(void)
-{
-	uint8_t *p = vm_alloc_shared(PAGE_SIZE);
-	assert(p);
-	vm_unmap((uint64_t)p, PAGE_SIZE);
-	return (uint64_t)p;
-}
-
-static long touch(uint64_t block, uint32_t v, uint64_t cap)
-{
-	struct xn_write w[1] = { { 4, 4, (uint64_t)&v } };
-	return update(block, XN_OP_NONE, (struct xn_extent){ 0, 0, 0 }, w, 1, cap);
-}
-
 /* A new root of ours: its block in *block, its view bound read-only. */
 static const struct table *new_root(const char *name, uint64_t key, uint64_t *block)
 {

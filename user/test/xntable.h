@@ -9,12 +9,22 @@
 #include <inc/disk.h>
 #include <inc/error.h>
 #include <lib/base/libos.h>
+#include <lib/base/vm.h>
 
 struct table {
 	uint32_t count;
 	uint32_t pad[3];
 	struct xn_extent ent[255];
 };
+
+/* An address with nothing bound at it. */
+static inline uint64_t hole(void)
+{
+	uint8_t *p = vm_alloc_shared(PAGE_SIZE);
+	assert(p);
+	vm_unmap((uint64_t)p, PAGE_SIZE);
+	return (uint64_t)p;
+}
 
 /* Read or write block through page and wait: 0 or -E_*. */
 static inline long io(uint64_t op, uint64_t block, void *page, uint64_t cap)
@@ -58,6 +68,14 @@ static inline long tab_pop(uint64_t block, const struct table *view, uint64_t ca
 	uint32_t count = view->count - 1;
 	struct xn_write w[1] = { { 0, 4, (uint64_t)&count } };
 	return update(block, XN_OP_FREE, view->ent[count], w, 1, cap);
+}
+
+/* A byte-only change (the table's pad word): the block is dirty, nothing
+ * else changes. */
+static inline long touch(uint64_t block, uint32_t v, uint64_t cap)
+{
+	struct xn_write w[1] = { { 4, 4, (uint64_t)&v } };
+	return update(block, XN_OP_NONE, (struct xn_extent){ 0, 0, 0 }, w, 1, cap);
 }
 
 #endif

@@ -56,14 +56,6 @@ uint8_t *page_new(void)
 	return p;
 }
 
-/* An address with nothing bound, for disk_bind. */
-uint64_t hole(void)
-{
-	uint8_t *p = page_new();
-	vm_unmap((uint64_t)p, PAGE_SIZE);
-	return (uint64_t)p;
-}
-
 void stamp(uint8_t *p, uint64_t block, uint64_t tag)
 {
 	uint64_t *w = (uint64_t *)p;

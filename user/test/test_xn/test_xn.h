@@ -31,8 +31,6 @@ extern bool owned[1 << 16]; /* a child's blocks */
  * blocks. */
 uint64_t xn_own(const struct disk_info *d);
 uint8_t *page_new(void);
-/* An address with nothing bound, for disk_bind. */
-uint64_t hole(void);
 void stamp(uint8_t *p, uint64_t block, uint64_t tag);
 bool stamped(const uint8_t *p, uint64_t block, uint64_t tag);
 /* Set entry i of the pointer array at block to target. */
