@@ -78,6 +78,28 @@ static void unload(struct kprog *kp)
 	kdyn_free(kp, kp->kp_pages);
 }
 
+/* Compiles kp's verified program to native code in pages charged to owner
+ * (NULL: the kernel's own). Without memory for the code it is interpreted.
+ * bpf_jit sizes the code when given no buffer, answering -E_TOO_BIG. */
+static void compile_native(struct kprog *kp, struct vmspace *owner)
+{
+	struct bpf_prog *p = &kp->kp_prog;
+	size_t code_size = 0;
+	if (bpf_jit(p, NULL, 0, &code_size) != -E_TOO_BIG || code_size == 0)
+		return;
+	kp->kp_code_pages = pages_for(code_size);
+	kp->kp_code = kdyn_alloc(owner, kp->kp_code_pages);
+	if (!kp->kp_code)
+		return;
+	if (bpf_jit(p, kp->kp_code, kp->kp_code_pages * PAGE_SIZE, &code_size) != 0) {
+		kdyn_free(kp->kp_code, kp->kp_code_pages);
+		kp->kp_code = NULL;
+		return;
+	}
+	kdyn_make_exec(kp->kp_code, kp->kp_code_pages);
+	kp->kp_fn = (bpf_jit_fn *)kp->kp_code;
+}
+
 /* A packet handler's region 0: the frame, copied here zero-padded so the
  * handler never sees what an earlier frame left in a buffer. */
 static uint8_t packet_buf[BPF_PACKET_MAX] __attribute__((aligned(16)));
@@ -220,20 +242,7 @@ long sys_bpf_load(uint64_t uargs)
 		unload(kp);
 		return -E_REFUSED;
 	}
-	/* Compile; if there is no memory for the code, interpret instead. */
-	size_t code_size = 0;
-	if (bpf_jit(p, NULL, 0, &code_size) == 0 && code_size) {
-		kp->kp_code_pages = pages_for(code_size);
-		kp->kp_code = kdyn_alloc(e->env_vm, kp->kp_code_pages);
-		if (kp->kp_code &&
-		    bpf_jit(p, kp->kp_code, kp->kp_code_pages * PAGE_SIZE, &code_size) == 0) {
-			kdyn_make_exec(kp->kp_code, kp->kp_code_pages);
-			kp->kp_fn = (bpf_jit_fn *)kp->kp_code;
-		} else if (kp->kp_code) {
-			kdyn_free(kp->kp_code, kp->kp_code_pages);
-			kp->kp_code = NULL;
-		}
-	}
+	compile_native(kp, e->env_vm);
 	kp->kp_pure = pure_predicate(p);
 	e->env_progs[slot] = kp;
 	acct_force(e->env_vm->vs_acct, QUOTA_PROGS, 1); /* room checked above */
@@ -401,25 +410,18 @@ struct kprog *dlcode_load_kernel(uint32_t kind, const struct bpf_insn *insns, ui
 		*err = -E_REFUSED;
 		return NULL;
 	}
-	size_t code_size = 0;
-	if (bpf_jit(p, NULL, 0, &code_size) == 0 && code_size) {
-		kp->kp_code_pages = pages_for(code_size);
-		kp->kp_code = kdyn_alloc(NULL, kp->kp_code_pages);
-		if (kp->kp_code &&
-		    bpf_jit(p, kp->kp_code, kp->kp_code_pages * PAGE_SIZE, &code_size) == 0) {
-			kdyn_make_exec(kp->kp_code, kp->kp_code_pages);
-			kp->kp_fn = (bpf_jit_fn *)kp->kp_code;
-		} else if (kp->kp_code) {
-			kdyn_free(kp->kp_code, kp->kp_code_pages);
-			kp->kp_code = NULL;
-		}
-	}
+	compile_native(kp, NULL);
 	return kp;
 }
 
 void dlcode_unload_kernel(struct kprog *kp)
 {
 	unload(kp);
+}
+
+bool dlcode_native(const struct kprog *kp)
+{
+	return kp->kp_fn != NULL;
 }
 
 uint64_t dlcode_run_kernel(struct kprog *kp, void *ctx, void *const *region_kptr, bool *ok)

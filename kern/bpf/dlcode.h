@@ -31,6 +31,8 @@ struct kprog *dlcode_load_kernel(uint32_t kind, const struct bpf_insn *insns, ui
 				 const struct bpf_region *regions, uint32_t nregions,
 				 struct bpf_verify_error *verr, long *err);
 void dlcode_unload_kernel(struct kprog *kp);
+/* Was it compiled to native code (else it is interpreted: no memory)? */
+bool dlcode_native(const struct kprog *kp);
 /* Run it on ctx with these region addresses; r0, and *ok false if the run
  * faulted or ran out of budget. */
 uint64_t dlcode_run_kernel(struct kprog *kp, void *ctx, void *const *region_kptr, bool *ok);

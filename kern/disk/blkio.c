@@ -175,11 +175,19 @@ void disk_wake_at_completion(void)
 static void finish(struct req *r, int status);
 
 /* The driver's completion: then whatever waited for any request to end. */
+/* Writes the device has completed, and how many of them the last flush
+ * sent covers: a flush with none since is not sent (disk_kernel_flush). */
+static uint64_t writes_completed, writes_at_flush;
+
 static void completed(uint64_t tag, int status)
 {
 	struct req *r = &reqs[tag % DISK_REQS];
 	if (r->r_state != R_DEVICE || req_id(r) != tag)
 		panic("completed: request %lu is not with the device", tag);
+	if (r->r_op == DISK_OP_WRITE)
+		writes_completed++;
+	else if (r->r_op == OP_FLUSH && status < 0)
+		writes_at_flush = UINT64_MAX; /* it covered nothing: the next one goes */
 	finish(r, status);
 	if (wake_at_completion) {
 		wake_at_completion = false;
@@ -262,7 +270,11 @@ int disk_kernel_flush(disk_kdone_fn *done, uint64_t arg)
 {
 	if (!virtio_blk_has_flush())
 		return 0; /* write-through: completed writes are on the medium */
+	if (writes_completed == writes_at_flush)
+		return 0; /* every completed write is behind a flush already sent */
 	int r = kernel_request(OP_FLUSH, 0, 0, done, arg);
+	if (r >= 0)
+		writes_at_flush = writes_completed;
 	return r < 0 ? r : 1;
 }
 

@@ -388,10 +388,14 @@ static int mount(void)
 	if (!disk_stats.di_read_only &&
 	    ((r = write_freemap(0)) < 0 || (r = disk_kernel_flush_sync()) < 0))
 		return r; /* a read-only disk keeps its map: mount never trusts it anyway */
-	cprintf("xn: mounted, %lu blocks, %u roots, %lu in trees (%lu metadata), %lu free; "
-		"free map on disk %s (%lu blocks differed)%s\n",
-		nblocks, disk_stats.di_xn_roots, res.claimed, res.metadata, disk_stats.di_xn_free,
-		differ ? "rebuilt" : "was right", differ,
+	unsigned ntypes = 0, native = 0;
+	for (unsigned t = 1; t <= XN_TYPES_MAX; t++)
+		if (udf[t])
+			ntypes++, native += dlcode_native(udf[t]);
+	cprintf("xn: mounted, %lu blocks, %u roots, %u types (%u compiled), %lu in trees (%lu "
+		"metadata), %lu free; free map on disk %s (%lu blocks differed)%s\n",
+		nblocks, disk_stats.di_xn_roots, ntypes, native, res.claimed, res.metadata,
+		disk_stats.di_xn_free, differ ? "rebuilt" : "was right", differ,
 		res.twice || res.bad_udf || res.bad_roots ? "; DAMAGE: claims ignored" : "");
 	if (res.twice || res.bad_udf || res.bad_roots)
 		cprintf("xn: %lu double claims, %lu unreadable metadata blocks, %lu bad roots\n",

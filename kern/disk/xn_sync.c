@@ -28,8 +28,9 @@
  *   PASS      the trees' dirty blocks whose claims are initialised (data
  *             blocks never written get zeros first), pass after pass
  *   FLUSH     then SETTLE: the trees' frees are durable, their blocks free
- *   MAP2, FREEMAP, SUPER, FLUSH: the map, and the free map only if what is
- *             in use changed since it was last written
+ *   MAP2, FREEMAP, SUPER, FLUSH: the map, and (disk_flush only) the free
+ *             map if what is in use changed since it was last written: a
+ *             tree's sync leaves it, as mount rebuilds it anyway
  */
 #include <inc/error.h>
 #include <inc/page.h>
@@ -82,6 +83,7 @@ static struct {
 	size_t len;
 	uint64_t dst;
 	xn_job_finish_fn *finish; /* ... its call's last step: the result */
+	bool write_map;      /* XN_JOB_SYNC: the free map too (disk_flush's) */
 } job;
 
 static uint64_t zero_writes;
@@ -233,6 +235,7 @@ static void job_end(long status)
 	envid_t owner = job.owner;
 	job.phase = J_IDLE;
 	job.owner = 0;
+	job.write_map = false;
 	disk_stats.di_cache_dirty = bc_dirty_count();
 	/* calls that waited for the job look again, queued before its owner:
 	 * an env flushing in a loop cannot keep them waiting for ever */
@@ -346,6 +349,12 @@ static void job_run(void)
 				break;
 			}
 			count_free();
+			if (!job.write_map) {
+				/* left for disk_flush to write: mount never trusts the
+				 * map on disk (it walks the trees) */
+				job.phase = J_END;
+				break;
+			}
 			job.fm_next = 0;
 			job.usage_mark = usage_changes;
 			job.phase = J_FREEMAP;
@@ -499,6 +508,9 @@ long xn_flush(bool data_only)
 		return job_for_caller(data_only ? XN_JOB_RAW : XN_JOB_RAW_FLUSH, 0);
 	if (data_only)
 		return job_for_caller(XN_JOB_DATA, 0);
+	if (job.phase != J_IDLE)
+		disk_sleep_restart();
+	job.write_map = true; /* set once no job runs: job_end clears it */
 	return job_for_caller(XN_JOB_SYNC, trees_of(curenv));
 }
 

@@ -28,23 +28,39 @@ uint64_t fs_now(struct fs *fs)
 	return fs->dev.now ? fs->dev.now(fs->dev.d_ctx) : 0;
 }
 
+/* The first block in [start, end) that may be allocated, or end. */
+static uint64_t free_from(struct fs *fs, uint64_t start, uint64_t end)
+{
+	if (fs->dev.next_free)
+		return fs->dev.next_free(fs->dev.d_ctx, start, end);
+	while (start < end && !fs->dev.is_free(fs->dev.d_ctx, start, 1))
+		start++;
+	return start;
+}
+
+/* How many blocks from b on (b free, b < nb) are free, up to want. */
+static uint32_t free_run(struct fs *fs, uint64_t b, uint64_t want)
+{
+	uint64_t nb = fs->dev.d_nblocks;
+	uint64_t end = want < nb - b ? b + want : nb;
+	uint64_t used = b + 1;
+	while (used < end && fs->dev.is_free(fs->dev.d_ctx, used, 1))
+		used++;
+	return (uint32_t)(used - b);
+}
+
 uint32_t alloc_run(struct fs *fs, uint32_t goal, uint32_t want, uint32_t *n)
 {
 	uint64_t nb = fs->dev.d_nblocks;
 	*n = 0;
 	if (goal == 0 || goal >= nb)
 		goal = 1;
-	for (uint64_t i = 0; i < nb; i++) {
-		uint64_t b = (goal + i) % nb;
-		if (b == 0 || !fs->dev.is_free(fs->dev.d_ctx, b, 1))
-			continue;
-		uint32_t k = 1;
-		while (k < want && b + k < nb && fs->dev.is_free(fs->dev.d_ctx, b + k, 1))
-			k++;
-		*n = k;
-		return (uint32_t)b;
-	}
-	return 0;
+	/* from goal to the end, then from block 1 back up to goal */
+	uint64_t b = free_from(fs, goal, nb);
+	if (b == nb && (b = free_from(fs, 1, goal)) == goal)
+		return 0;
+	*n = free_run(fs, b, want);
+	return (uint32_t)b;
 }
 
 /* For a write of want blocks: a free run of at least min(want,
@@ -63,14 +79,15 @@ static uint32_t alloc_big_run(struct fs *fs, uint32_t goal, uint32_t want, uint3
 	if (goal == 0 || goal >= nb)
 		goal = 1;
 	for (uint64_t i = 0; i < MIN(nb, BIG_RUN_SCAN);) {
-		uint64_t b = (goal + i) % nb;
-		if (b == 0 || !fs->dev.is_free(fs->dev.d_ctx, b, 1)) {
-			i++;
+		uint64_t from = (goal + i) % nb, b = free_from(fs, MAX(from, 1), nb);
+		if (b == nb) { /* wrap to block 1 */
+			i += nb - from;
 			continue;
 		}
-		uint32_t k = 1;
-		while (k < want && b + k < nb && fs->dev.is_free(fs->dev.d_ctx, b + k, 1))
-			k++;
+		i += b - from;
+		if (i >= MIN(nb, BIG_RUN_SCAN))
+			break;
+		uint32_t k = free_run(fs, b, want);
 		if (k >= need) {
 			*n = k;
 			return (uint32_t)b;

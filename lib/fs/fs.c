@@ -134,6 +134,8 @@ int fs_unmount(struct fs *fs)
 		node_put(fs, fs->nodes[0]);
 	}
 	int r = txn_commit(fs);
+	if (r == 0) /* the last commit's cleared header (txn_commit) */
+		r = fs->dev.barrier(fs->dev.d_ctx);
 	fs_free(fs->nodes);
 	txn_free(fs);
 	fs_free(fs);

@@ -25,6 +25,8 @@
  *               that it was written (XN's written map, which lets a replay
  *               claim it again), and no metadata block is written: the
  *               journal's barrier before its commit record
+ *   next_free   the first block in [start, end) is_free would answer true
+ *               for, alone, or end: the allocator's scan (optional)
  *   is_free     may the extent be allocated now (free, and not freed by a
  *               write that is not yet on disk)
  *   root        the root catalogue: a named root's block and type
@@ -67,6 +69,7 @@ struct fsdev {
 	int (*barrier)(void *ctx);
 	int (*data_barrier)(void *ctx);
 	bool (*is_free)(void *ctx, uint64_t start, uint64_t len);
+	uint64_t (*next_free)(void *ctx, uint64_t start, uint64_t end); /* NULL: is_free */
 	int (*root)(void *ctx, const char *name, uint64_t *blk, uint32_t *type);
 	/* mkfs: create the named root at blk, its first contents `image` */
 	int (*root_create)(void *ctx, const char *name, uint64_t blk, uint32_t type,

@@ -132,6 +132,24 @@ static bool xn_is_free(void *ctx, uint64_t start, uint64_t len)
 	return true;
 }
 
+static uint64_t xn_next_free(void *ctx, uint64_t start, uint64_t end)
+{
+	struct xdev *x = ctx;
+	uint64_t b = MAX(start, x->first_data), stop = MIN(end, x->nblocks);
+	while (b < stop) {
+		uint64_t word;
+		if (b % 64 == 0 && stop - b >= 64 &&
+		    (memcpy(&word, x->free_bits + b / 8, sizeof(word)), word == 0)) {
+			b += 64; /* none free here */
+			continue;
+		}
+		if (bit_free(x, b))
+			return b;
+		b++;
+	}
+	return end;
+}
+
 /* --- metadata copies ------------------------------------------------------------ */
 
 static struct meta *meta_slot(struct xdev *x, uint64_t blk)
@@ -665,10 +683,16 @@ int fsdev_xn_open(struct fsdev *dev, uint64_t cap)
 			       .barrier = xn_barrier,
 			       .data_barrier = xn_data_barrier,
 			       .is_free = xn_is_free,
+			       .next_free = xn_next_free,
 			       .root = xn_root,
 			       .root_create = xn_root_create,
 			       .prefetch = xn_prefetch };
 	return 0;
+}
+
+int fsdev_xn_drain(struct fsdev *dev)
+{
+	return wait_all(dev->d_ctx);
 }
 
 int fsdev_xn_close(struct fsdev *dev)

@@ -27,6 +27,9 @@ int fsdev_xn_close(struct fsdev *dev);
  * metadata block and every cached data block, and read XN's free map again,
  * so the next map() sees the kernel's current blocks. 0 or -EIO. */
 int fsdev_xn_forget(struct fsdev *dev);
+/* Waits for every write in flight, without a flush: a fork child copies
+ * this state and must not find one of our requests in it. 0 or -EIO. */
+int fsdev_xn_drain(struct fsdev *dev);
 const struct fsdev_xn_stats *fsdev_xn_stats(const struct fsdev *dev);
 
 #endif

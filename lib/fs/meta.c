@@ -581,13 +581,16 @@ int txn_commit(struct fs *fs)
 	if (r == 0)
 		r = barrier(fs);
 	if (r == 0 && fs->nmeta > 0) {
+		/* The header is cleared without a barrier of its own: the next
+		 * commit's first barrier, or unmount's, puts it on disk. Until
+		 * then a cut leaves a header whose blocks are all home, which a
+		 * replay finds so and skips (or, once the next log overwrote
+		 * this one, whose log no longer matches its hash). */
 		r = write_homes(fs);
 		if (r == 0)
 			r = fs->dev.write_data(fs->dev.d_ctx, fs->jstart, fs->zero);
 		if (r == 0)
 			r = fs->dev.writeback(fs->dev.d_ctx, fs->jstart);
-		if (r == 0)
-			r = barrier(fs);
 	}
 	if (r == 0)
 		txn_reset(fs);

@@ -135,8 +135,17 @@ static int let_go(void)
  * makes a child, outside a turn (a turn's own waits are for the disk). */
 void posix_fs_let_go(void)
 {
-	if (held && !in_turn)
+	static bool going; /* the waits below are blocking calls too */
+	if (in_turn || going)
+		return;
+	going = true;
+	if (held)
 		let_go();
+	/* lib/fs's commit leaves its header's clearing in flight, which a
+	 * fork child's copy of our device must not inherit */
+	if (dev_open)
+		fsdev_xn_drain(&dev);
+	going = false;
 }
 
 /* Start a turn at the tree, mounting it if need be (with the key our parent

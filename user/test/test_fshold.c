@@ -172,7 +172,10 @@ static void sleeping_holder(void)
 	check_eq("fshold.sleep-go", write(go[1], "g", 1), 1);
 	char c = 0;
 	/* blocks in the pipe: the child can answer only if we let go first */
-	check("fshold.sleeping-holder", read(answer[0], &c, 1) == 1 && c == 'y');
+	long got = read(answer[0], &c, 1);
+	if (got != 1 || c != 'y')
+		printf("fshold: the sleeping holder's child answered %ld '%c'\n", got, c ? c : '-');
+	check("fshold.sleeping-holder", got == 1 && c == 'y');
 	close(go[1]);
 	close(answer[0]);
 	check_eq("fshold.sleep-child", wait(pid), 0);
