@@ -272,9 +272,15 @@ all: $(BUILD)/kernel $(BOOT_ARCHIVES)
 deps:
 	@tools/deps
 
+# make run boots init alone from the boot archive, which runs the shell from
+# the build's disk (BOOT_PROGRAMS=min), unless it is asked for another disk
+# (which may not hold /bin) or for a first program by name (APPEND=init=...,
+# which must be in the archive): then every program (full). A BOOT_PROGRAMS
+# given wins (doc/boot.md).
 run: deps all
 	@d="$${DISK:-$(BUILD)/disk.img}"; [ -f "$$d" ] || cp $(BUILD)/disk.img "$$d"; \
-		DISK="$$d" BOOT_PROGRAMS="$${BOOT_PROGRAMS:-min}" tools/run $(BUILD)/kernel
+		bp=full; [ -z "$$DISK" ] && case " $$APPEND" in *" init="*) ;; *) bp=min ;; esac; \
+		DISK="$$d" BOOT_PROGRAMS="$${BOOT_PROGRAMS:-$$bp}" tools/run $(BUILD)/kernel
 
 # The dedicated servers on the appliance library OS, through QEMU's user
 # network (doc/kvd.md, doc/httpd.md).
@@ -377,7 +383,7 @@ help:
 	@echo "Run knobs, for make run, qemu-gdb, test and bench (see tools/qemu):"
 	@sed -n '/^# Run knobs/,/^$$/s/^#   /  /p' Makefile
 	@echo "Knobs now: MEM=$(MEM) SMP=$(SMP) ACCEL=$(ACCEL) PORTS='$(PORTS)' NET=$(NET)" \
-		"DISK=$(DISK) APPEND='$(APPEND)' GDBPORT=$(GDBPORT) V=$(V)"
+		"DISK=$(DISK) BOOT_PROGRAMS=$(BOOT_PROGRAMS) APPEND='$(APPEND)' GDBPORT=$(GDBPORT) V=$(V)"
 
 clean:
 	rm -rf $(BUILD)
