@@ -1,7 +1,8 @@
 /*
  * Reading the boot loader's hand-off: the physical memory map, the command
- * line, the ACPI root pointer and the first boot module's place, from either PVH's struct hvm_start_info
- * (QEMU -kernel) or a multiboot2 information block (GRUB).
+ * line, the ACPI root pointer and where the first boot module is, from
+ * either PVH's struct hvm_start_info (QEMU -kernel) or a multiboot2
+ * information block (GRUB).
  *
  * Runs once, on the boot CPU, before paging is rebuilt: the loader's
  * structures are read through the boot page table's identity map of the first
