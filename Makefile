@@ -1,7 +1,8 @@
 # Exo's build. `make help` lists the targets and the run knobs.
 #
-#   make            build the kernel (with every user program inside it)
-#   make run        boot it in QEMU, serial console on this terminal
+#   make            build the kernel, the boot archives of programs and the disk
+#   make run        boot it in QEMU, serial console on this terminal, the shell
+#                   from the disk's /bin (BOOT_PROGRAMS=min; doc/boot.md)
 #   make test       host unit tests + in-guest tests, ending "N passed, N failed"
 #   make iso        a GRUB-bootable image, build/exo.iso
 #   make bench      benchmarks (see doc/bench)
@@ -38,6 +39,9 @@
 #   NET=            none (default), user (default with PORTS), or tap: a TAP
 #                   device named by TAP=exo0, which needs root
 #   DISK=           a raw image attached as a virtio-blk disk, apart from boot
+#   BOOT_PROGRAMS=  the boot module: full (every program; the default but for
+#                   make run), min (init only: the rest from the disk's /bin),
+#                   none, or an archive's path (doc/boot.md)
 #   APPEND=         kernel command line: init=PROGRAM -- ARGS, trace=1, ...
 #   GDBPORT=1234    where make qemu-gdb waits for GDB
 #   QEMU_ARGS=      more QEMU arguments, e.g. a monitor socket (doc/debugging.md)
@@ -56,7 +60,7 @@ SMP ?= 1
 ACCEL ?= tcg
 V ?= 0
 GDBPORT ?= 1234
-export MEM SMP ACCEL V PORTS NET TAP DISK APPEND GDBPORT QEMU_ARGS
+export MEM SMP ACCEL V PORTS NET TAP DISK APPEND GDBPORT QEMU_ARGS BOOT_PROGRAMS
 
 GCC_INC := $(shell $(CC) -print-file-name=include)
 
@@ -88,8 +92,7 @@ KERN_SRCS := $(wildcard boot/*.S) \
 	$(wildcard kern/*.c)
 # Pure, freestanding modules the kernel shares with the library OSes.
 KERN_LIB_SRCS := $(wildcard common/*.c)
-KERN_OBJS := $(patsubst %,$(BUILD)/kern-obj/%.o,$(KERN_SRCS) $(KERN_LIB_SRCS)) \
-	$(BUILD)/kern-obj/programs.S.o
+KERN_OBJS := $(patsubst %,$(BUILD)/kern-obj/%.o,$(KERN_SRCS) $(KERN_LIB_SRCS))
 
 $(BUILD)/kern-obj/%.c.o: %.c
 	@mkdir -p $(@D)
@@ -212,15 +215,25 @@ $(BUILD)/user/badelf: $(BUILD)/user/hello
 	$(say) "  GEN  $@"
 	$(Q)head -c 200 $< > $@
 
-# The programs carried in the boot image, in the kernel's rodata.
-$(BUILD)/kern-obj/programs.S: $(USER_ELFS) tools/mkprograms
+# The programs the kernel can start by name come from a boot module, a
+# program archive (inc/progarchive.h, doc/boot.md), not from the kernel:
+# programs-full.img holds every program, programs-min.img only init, which
+# mounts the disk and runs /bin/sh from it. tools/qemu's BOOT_PROGRAMS picks.
+MKPROGRAMS := $(BUILD)/tools/mkprograms
+$(MKPROGRAMS): tools/mkprograms.c inc/progarchive.h inc/types.h
 	@mkdir -p $(@D)
-	$(say) "  GEN  $@"
-	$(Q)tools/mkprograms $(USER_ELFS) > $@
+	$(say) "  HOSTCC $@"
+	$(Q)$(HOST_CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -o $@ $<
 
-$(BUILD)/kern-obj/programs.S.o: $(BUILD)/kern-obj/programs.S
-	$(say) "  CC   $@"
-	$(Q)$(CC) $(KCFLAGS) -D__ASSEMBLER__ -c -o $@ $<
+$(BUILD)/programs-full.img: $(USER_ELFS) $(MKPROGRAMS)
+	$(say) "  GEN  $@"
+	$(Q)$(MKPROGRAMS) $@ $(USER_ELFS)
+
+$(BUILD)/programs-min.img: $(BUILD)/user/init $(MKPROGRAMS)
+	$(say) "  GEN  $@"
+	$(Q)$(MKPROGRAMS) $@ $(BUILD)/user/init
+
+BOOT_ARCHIVES := $(BUILD)/programs-full.img $(BUILD)/programs-min.img
 
 # The kernel carries its own symbol table for backtraces (kern/debug/ksym.c): link
 # once with an empty table, list that image's functions (tools/mkksyms), link
@@ -252,16 +265,22 @@ $(BUILD)/kernel: $(KERN_OBJS) $(KSYMS).S.o kern/kernel.ld
 	$(Q)$(OBJDUMP) -d -S $@ > $(BUILD)/kernel.asm
 	$(Q)$(NM) -n $@ > $(BUILD)/kernel.sym
 
-all: $(BUILD)/kernel
+all: $(BUILD)/kernel $(BOOT_ARCHIVES)
 .DEFAULT_GOAL := all
 
 # --- running ------------------------------------------------------------------
 deps:
 	@tools/deps
 
+# make run boots init alone from the boot archive, which runs the shell from
+# the build's disk (BOOT_PROGRAMS=min), unless it is asked for another disk
+# (which may not hold /bin) or for a first program by name (APPEND=init=...,
+# which must be in the archive): then every program (full). A BOOT_PROGRAMS
+# given wins (doc/boot.md).
 run: deps all
 	@d="$${DISK:-$(BUILD)/disk.img}"; [ -f "$$d" ] || cp $(BUILD)/disk.img "$$d"; \
-		DISK="$$d" tools/run $(BUILD)/kernel
+		bp=full; [ -z "$$DISK" ] && case " $$APPEND" in *" init="*) ;; *) bp=min ;; esac; \
+		DISK="$$d" BOOT_PROGRAMS="$${BOOT_PROGRAMS:-$$bp}" tools/run $(BUILD)/kernel
 
 # The dedicated servers on the appliance library OS, through QEMU's user
 # network (doc/kvd.md, doc/httpd.md).
@@ -281,9 +300,9 @@ qemu-gdb: deps all
 	@echo "GDB: gdb -ex 'target remote localhost:$(GDBPORT)' $(BUILD)/kernel"
 	GDB=1 tools/qemu $(BUILD)/kernel
 
-$(BUILD)/exo.iso: $(BUILD)/kernel tools/mkiso
+$(BUILD)/exo.iso: $(BUILD)/kernel $(BOOT_ARCHIVES) tools/mkiso
 	$(say) "  GEN  $@"
-	$(Q)tools/mkiso $(BUILD)/kernel $@
+	$(Q)tools/mkiso $(BUILD)/kernel $(BOOT_ARCHIVES) $@
 
 iso: deps $(BUILD)/exo.iso
 
@@ -364,7 +383,7 @@ help:
 	@echo "Run knobs, for make run, qemu-gdb, test and bench (see tools/qemu):"
 	@sed -n '/^# Run knobs/,/^$$/s/^#   /  /p' Makefile
 	@echo "Knobs now: MEM=$(MEM) SMP=$(SMP) ACCEL=$(ACCEL) PORTS='$(PORTS)' NET=$(NET)" \
-		"DISK=$(DISK) APPEND='$(APPEND)' GDBPORT=$(GDBPORT) V=$(V)"
+		"DISK=$(DISK) BOOT_PROGRAMS=$(BOOT_PROGRAMS) APPEND='$(APPEND)' GDBPORT=$(GDBPORT) V=$(V)"
 
 clean:
 	rm -rf $(BUILD)

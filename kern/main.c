@@ -53,8 +53,8 @@ static void kinfo_init(void)
 	kinfo.ki_boot_unix = rtc_read_unix(); /* wall-clock time, for date */
 	kinfo.ki_entropy_source = entropy_init(kinfo.ki_boot_unix);
 	strlcpy(kinfo.ki_cmdline, boot_info.cmdline, sizeof(kinfo.ki_cmdline));
-	for (const struct program *p = programs; p->name && kinfo.ki_nprogs < KI_MAX_PROGS; p++)
-		strlcpy(kinfo.ki_progs[kinfo.ki_nprogs++], p->name, KI_PROG_NAME_LEN);
+	for (unsigned i = 0; i < nprograms && kinfo.ki_nprogs < KI_MAX_PROGS; i++)
+		strlcpy(kinfo.ki_progs[kinfo.ki_nprogs++], programs[i].name, KI_PROG_NAME_LEN);
 }
 
 /*
@@ -104,6 +104,20 @@ static void start_first_env(void)
 	env_root_quota[QUOTA_ENVS] = NENV;
 	env_root_quota[QUOTA_KEYS] = (uint64_t)NENV * CAP_RING; /* every ring full */
 	env_root_quota[QUOTA_DCACHE] = BC_DATA_MAX;
+	if (nprograms == 0) {
+		/* Not a kernel bug: how it was booted (doc/boot.md). */
+		cprintf("exo: the boot image holds no programs (no archive, or it was refused):"
+			" nothing to run; halting\n");
+		outw(0xf4, 0); /* QEMU's isa-debug-exit, if present */
+		halt_forever();
+	}
+	if (!program_find(name)) {
+		cprintf("exo: no program '%s' in the boot archive (init=%s): nothing to run;"
+			" halting\n",
+			name, name);
+		outw(0xf4, 0);
+		halt_forever();
+	}
 	long id = env_create(NULL, NULL, name, args);
 	if (id < 0)
 		panic("start_first_env: cannot start '%s': %le", name, id);
@@ -130,8 +144,11 @@ void kmain(uint32_t protocol, uint64_t info_pa)
 										 : "?");
 	if (!have_map)
 		panic("kmain: the boot loader gave no memory map");
-	/* Direct map, kernel tables, the page table of owners. */
+	/* Direct map, kernel tables, the page table of owners (which keeps
+	 * the boot module's pages); then the module's programs, through the
+	 * direct map. */
 	pmap_init();
+	programs_init();
 	/* ACPI tables are reached through the direct map. */
 	acpi_init(boot_info.rsdp_pa);
 	trap_init();

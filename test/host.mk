@@ -67,6 +67,7 @@ HOST_TEST_DEPS_xn_check := common/xn_check.c
 HOST_TEST_DEPS_xn_walk := kern/disk/xn_walk.c common/xn_check.c
 HOST_TEST_DEPS_civil := common/civil.c kern/arch/rtc.c
 HOST_TEST_DEPS_entropy := common/string.c
+HOST_TEST_DEPS_progarchive := kern/env/progarchive.c
 HOST_TEST_DEPS_sock := $(TCP_CORE) lib/net/sock.c lib/net/sockopt.c lib/net/sockev.c
 HOST_TEST_DEPS_sockev := $(HOST_TEST_DEPS_sock)
 

@@ -1,7 +1,8 @@
 /*
  * Reading the boot loader's hand-off: the physical memory map, the command
- * line and the ACPI root pointer, from either PVH's struct hvm_start_info
- * (QEMU -kernel) or a multiboot2 information block (GRUB).
+ * line, the ACPI root pointer and where the first boot module is, from
+ * either PVH's struct hvm_start_info (QEMU -kernel) or a multiboot2
+ * information block (GRUB).
  *
  * Runs once, on the boot CPU, before paging is rebuilt: the loader's
  * structures are read through the boot page table's identity map of the first
@@ -34,6 +35,15 @@ static void add_range(uint64_t base, uint64_t len, bool usable)
 	r->usable = usable;
 }
 
+/* The first module only; a range that wraps or is empty is no module. */
+static void set_module(uint64_t pa, uint64_t len)
+{
+	if (boot_info.mod_len || len == 0 || pa + len < pa)
+		return;
+	boot_info.mod_pa = pa;
+	boot_info.mod_len = len;
+}
+
 static void copy_cmdline(physaddr_t pa)
 {
 	const char *s = boot_ptr(pa, 1);
@@ -59,6 +69,10 @@ struct hvm_start_info {
 	uint32_t reserved;
 };
 
+struct hvm_modlist_entry {
+	uint64_t paddr, size, cmdline_paddr, reserved;
+};
+
 struct hvm_memmap_entry {
 	uint64_t addr, size;
 	uint32_t type, reserved;
@@ -74,6 +88,11 @@ static bool parse_pvh(physaddr_t pa)
 		return false;
 	copy_cmdline(si->cmdline_paddr);
 	boot_info.rsdp_pa = si->rsdp_paddr;
+	boot_info.nmods = si->nr_modules;
+	const struct hvm_modlist_entry *mod =
+		si->nr_modules ? boot_ptr(si->modlist_paddr, sizeof(*mod)) : NULL;
+	if (mod)
+		set_module(mod->paddr, mod->size);
 	if (si->version < 1)
 		return false;
 	const struct hvm_memmap_entry *m =
@@ -88,6 +107,7 @@ static bool parse_pvh(physaddr_t pa)
 /* Multiboot2 information: a size header, then 8-byte-aligned tags. */
 #define MB2_TAG_END 0
 #define MB2_TAG_CMDLINE 1
+#define MB2_TAG_MODULE 3
 #define MB2_TAG_MMAP 6
 #define MB2_TAG_ACPI_OLD 14
 #define MB2_TAG_ACPI_NEW 15
@@ -115,6 +135,11 @@ static bool parse_multiboot2(physaddr_t pa)
 		uint32_t body_len = t->size - 8;
 		if (t->type == MB2_TAG_CMDLINE) {
 			copy_cmdline(p + 8);
+		} else if (t->type == MB2_TAG_MODULE && body_len >= 8) {
+			const uint32_t *m = (const uint32_t *)body; /* start, end, string */
+			boot_info.nmods++;
+			if (m[1] > m[0])
+				set_module(m[0], (uint64_t)m[1] - m[0]);
 		} else if (t->type == MB2_TAG_MMAP && body_len >= 8) {
 			uint32_t esize = ((const uint32_t *)body)[0];
 			if (esize >= sizeof(struct mb2_mmap_entry)) {

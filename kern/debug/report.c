@@ -164,7 +164,8 @@ void report_kill(struct env *e, const struct trapframe *tf, const char *reason)
 		rbp = frame[0];
 	}
 	if (!prog)
-		para_add("  (no program named '%s' in the boot image: no symbols)\n", name);
+		para_add("  (no program named '%s' in the boot archive: no symbols; doc/boot.md)\n",
+			 name);
 	cprintf("%s", para.tb_buf);
 }
 

@@ -1,15 +1,18 @@
 /*
- * Loading a program from the boot image into a new env: its ELF segments, an
- * initial stack with argc/argv, and the registers to start it with.
+ * Loading a program from the boot archive into a new env: its ELF segments,
+ * an initial stack with argc/argv, and the registers to start it with.
  *
- * The boot image's programs are built by this tree, but the loader still
- * checks every header field it uses (program_check), so a damaged image makes
- * env_create fail with E_BAD_ELF rather than corrupt memory.
+ * The boot archive is the boot loader's module (doc/boot.md): programs_init
+ * finds it and has progarchive.c check it whole before any program is
+ * looked up. Its programs are built by this tree, but the loader still
+ * checks every header field it uses (program_check), so a damaged program
+ * makes env_create fail with E_BAD_ELF rather than corrupt memory.
  *
  * Pages are allocated for, and owned by, the new env: tearing it down
  * returns them like any other.
  *
- * Locking: under the big kernel lock; the program table is read-only.
+ * Locking: under the big kernel lock; the program table is read-only after
+ * programs_init, which runs on the boot CPU alone.
  */
 #include <inc/elf.h>
 #include <inc/error.h>
@@ -24,16 +27,65 @@
 #include <kern/mem/pmap.h>
 #include <kern/mem/stlb.h>
 #include <kern/mem/vm.h>
+#include <kern/arch/bootinfo.h>
+#include <kern/arch/console.h>
 #include <kern/arch/x86.h>
 #include <common/string.h>
 
 #define MAX_ARGS 64 /* words of a sys_env_create argument string */
 
+struct program programs[PA_MAX_PROGS];
+unsigned nprograms;
+
+/* [pa, pa + len) inside one usable range the direct map reaches. */
+static bool module_in_ram(physaddr_t pa, uint64_t len)
+{
+	if (pa + len < pa || pa + len > (pages_total << PAGE_SHIFT))
+		return false;
+	for (uint32_t i = 0; i < boot_info.nranges; i++) {
+		const struct mem_range *m = &boot_info.ranges[i];
+		if (m->usable && pa >= m->base && pa + len <= m->base + m->len)
+			return true;
+	}
+	return false;
+}
+
+void programs_init(void)
+{
+	if (boot_info.mod_len == 0) {
+		cprintf("boot archive: none (the boot loader gave no module): no programs\n");
+		return;
+	}
+	if (boot_info.nmods > 1)
+		cprintf("boot archive: %u modules given; the first is the archive\n",
+			boot_info.nmods);
+	struct pa_error err;
+	int r;
+	if (!module_in_ram(boot_info.mod_pa, boot_info.mod_len)) {
+		err.pa_why = "the module is not inside the RAM the kernel maps";
+		err.pa_entry = -1;
+		r = -E_INVAL;
+	} else {
+		r = progarchive_parse(KADDR(boot_info.mod_pa), boot_info.mod_len, programs,
+				      PA_MAX_PROGS, &nprograms, &err);
+	}
+	if (r < 0) {
+		if (err.pa_entry >= 0)
+			cprintf("boot archive: refused, entry %d: %s: no programs\n", err.pa_entry,
+				err.pa_why);
+		else
+			cprintf("boot archive: refused: %s: no programs\n", err.pa_why);
+		return;
+	}
+	cprintf("boot archive: %u programs, %lu KiB at %#lx\n", nprograms, boot_info.mod_len >> 10,
+		boot_info.mod_pa);
+}
+
 const struct program *program_find(const char *name)
 {
-	for (const struct program *p = programs; p->name; p++)
-		if (strcmp(p->name, name) == 0)
-			return p;
+	for (unsigned i = 0; i < nprograms; i++)
+		if (strcmp(programs[i].name, name) == 0)
+			return &programs[i];
 	return NULL;
 }
 

@@ -2,17 +2,21 @@
 #define EXO_KERN_LOADER_H
 
 #include <inc/types.h>
+#include <kern/env/progarchive.h>
 
 struct env;
 
-/* A program carried in the boot image (tools/mkprograms builds the table). */
-struct program {
-	const char *name;
-	const uint8_t *start, *end;
-};
+/* The programs of the boot archive (doc/boot.md), in its order: set once by
+ * programs_init, read-only after. */
+extern struct program programs[PA_MAX_PROGS];
+extern unsigned nprograms;
 
-extern const struct program programs[];
-
+/* Find the boot loader's module, check it whole (progarchive.c) and list
+ * its programs; says on the console what it found or why it was refused
+ * (then there are none). After pmap_init: the module is read through the
+ * direct map. */
+void programs_init(void);
+/* The boot archive's program of that name, or NULL. */
 const struct program *program_find(const char *name);
 /* Check that prog is an ELF executable Exo can load. 0 or -E_BAD_ELF. */
 int program_check(const struct program *prog);

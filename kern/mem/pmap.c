@@ -65,9 +65,15 @@ extern struct kern_info kinfo;
 static physaddr_t early_next, early_limit;
 static bool early_direct;  /* false: reach pages via the boot identity map */
 
+/* The boot module's pages, [lo, hi): neither early_alloc's nor free. */
+static physaddr_t module_lo, module_hi;
+
 static void *early_alloc(uint64_t bytes)
 {
 	bytes = ROUNDUP(bytes, PAGE_SIZE);
+	/* GRUB may put the module right after the kernel: step over it */
+	if (early_next < module_hi && early_next + bytes > module_lo)
+		early_next = MAX(early_next, module_hi);
 	if (early_next + bytes > early_limit)
 		panic("pmap_init: not enough memory after the kernel image");
 	physaddr_t pa = early_next;
@@ -84,6 +90,10 @@ static physaddr_t early_pa(const void *p)
 
 static void setup_early_alloc(void)
 {
+	if (boot_info.mod_len) {
+		module_lo = ROUNDDOWN(boot_info.mod_pa, PAGE_SIZE);
+		module_hi = ROUNDUP(boot_info.mod_pa + boot_info.mod_len, PAGE_SIZE);
+	}
 	physaddr_t start = ROUNDUP(PADDR(__kernel_end), PAGE_SIZE);
 	for (uint32_t i = 0; i < boot_info.nranges; i++) {
 		const struct mem_range *r = &boot_info.ranges[i];
@@ -210,7 +220,8 @@ void pmap_init(void)
 	pin_count = early_alloc(pages_total * sizeof(uint16_t));
 
 	/* pages[] starts all PAGE_RESERVED (zero). Free the usable RAM above
-	 * 1 MiB (below it: firmware, and later the SMP trampoline). */
+	 * 1 MiB (below it: firmware, and later the SMP trampoline), but for
+	 * the kernel's and the boot module's pages. */
 	physaddr_t kernel_lo = KERN_LOAD_PA, kernel_hi = early_next;
 	for (uint32_t i = 0; i < boot_info.nranges; i++) {
 		const struct mem_range *r = &boot_info.ranges[i];
@@ -223,7 +234,8 @@ void pmap_init(void)
 			physaddr_t pa = p << PAGE_SHIFT;
 			if (pages[p].pg_type != PAGE_RESERVED)
 				continue; /* overlapping map entries */
-			if (pa >= kernel_lo && pa < kernel_hi) {
+			if ((pa >= kernel_lo && pa < kernel_hi) ||
+			    (pa >= module_lo && pa < module_hi)) {
 				pages[p].pg_type = PAGE_KERNEL;
 				pages[p].pg_owner = PAGE_OWNER_KERNEL;
 				continue;
@@ -243,8 +255,9 @@ void pmap_init(void)
 	}
 
 	pmap_expose(UPAGES, pages, pages_total * sizeof(struct page_info));
-	cprintf("pmap: %lu MiB RAM, %lu pages free, kernel %lu KiB\n",
-		(pages_total << PAGE_SHIFT) >> 20, pages_free, (kernel_hi - kernel_lo) >> 10);
+	cprintf("pmap: %lu MiB RAM, %lu pages free, kernel %lu KiB, boot module %lu KiB\n",
+		(pages_total << PAGE_SHIFT) >> 20, pages_free, (kernel_hi - kernel_lo) >> 10,
+		(module_hi - module_lo) >> 10);
 }
 
 /* Eight bytes a step: under emulation rep stosb costs one step a byte. */

@@ -67,7 +67,9 @@ struct exec_file {
 
 static bool fs_reachable(void)
 {
-	int r = posix_fs_mount(CAP_SELF);
+	/* the key the tree is mounted with on a first path call: a child's
+	 * own key (CAP_SELF) does not reach its family's tree */
+	int r = posix_fs_mount(fs_share_key());
 	return r == 0 || r == -EBUSY; /* -EBUSY: mounted already */
 }
 

@@ -206,10 +206,18 @@ static long tree_key(void)
 	if (k.c_len == g->c_len && k.c_rights == (CAP_R | CAP_W))
 		return (long)mount_key;
 	struct cap there;
-	if (sys_cap_read(0, TREE_KEY_SLOT, &there) < 0 || there.c_valid ||
-	    sys_cap_derive(mount_key, TREE_KEY_SLOT, CAP_R | CAP_W, g->c_name + k.c_len,
+	if (sys_cap_read(0, TREE_KEY_SLOT, &there) < 0)
+		return -1;
+	if (there.c_valid) {
+		/* derived before an execve (the kernel keeps the key ring):
+		 * ours if it is exactly the tree's key; else someone else's */
+		bool same = there.c_len == g->c_len && there.c_rights == (CAP_R | CAP_W) &&
+			    memcmp(there.c_name, g->c_name, g->c_len * sizeof(g->c_name[0])) == 0;
+		return same ? TREE_KEY_SLOT : -1;
+	}
+	if (sys_cap_derive(mount_key, TREE_KEY_SLOT, CAP_R | CAP_W, g->c_name + k.c_len,
 			   g->c_len - k.c_len) < 0)
-		return -1; /* the slot is someone else's: no key to give */
+		return -1; /* no key to give */
 	return TREE_KEY_SLOT;
 }
 
