@@ -15,6 +15,7 @@
 /* progarchive.c uses no libc name: the host's serve */
 #include <inc/error.h>
 #include <kern/env/progarchive.h>
+#include <common/xorshift.h>
 
 #define MAXP 8
 
@@ -296,10 +297,7 @@ static void check_sound(const uint8_t *b, uint64_t len, const struct program *ou
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t next(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 TEST(progarchive, random_corruption)

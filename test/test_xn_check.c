@@ -21,6 +21,7 @@
 
 /* xn_check.c uses no libc name, so the host's memcpy and memcmp serve here */
 #include <common/xn_check.h>
+#include <common/xorshift.h>
 
 #define NB 64 /* blocks of the fake disk */
 #define D XN_TYPE_DATA
@@ -437,10 +438,7 @@ TEST(pipeline, a_blind_udf_can_neither_allocate_nor_free)
 static uint64_t rng = 0x2545f4914f6cdd1dUL;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 /* One byte a block: 0 free, type + 1 claimed; -1 if x is not a set. */

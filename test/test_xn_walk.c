@@ -21,6 +21,7 @@
 
 /* xn_walk.c uses no libc name, so the host's memset and memcpy serve here */
 #include <kern/disk/xn_walk.h>
+#include <common/xorshift.h>
 
 #define NBLK 256
 #define FIRST 8 /* blocks below belong to XN itself */
@@ -361,10 +362,7 @@ TEST(damage, an_answer_that_is_no_set)
 static uint64_t rng;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static void garbage(uint64_t block)

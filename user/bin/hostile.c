@@ -21,6 +21,7 @@
 #include <inc/slice.h>
 #include <lib/base/libos.h>
 #include <lib/net/net.h>
+#include <common/xorshift.h>
 
 static void loop_handler(struct upcall_frame *uf)
 {
@@ -37,10 +38,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15UL;
 
 static uint64_t next_random(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 /* Arguments worth trying: edges of every range the kernel checks. */

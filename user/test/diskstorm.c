@@ -25,6 +25,7 @@
 #include <inc/disk.h>
 #include <lib/base/test.h>
 #include <lib/base/vm.h>
+#include <common/xorshift.h>
 #include "xnudf.h"
 
 extern const uint8_t bpfobj_xn_table_udf[], bpfobj_xn_table_udf_end[];
@@ -41,10 +42,7 @@ struct table {
 static uint64_t rng;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return xorshift64(&rng);
 }
 
 static uint8_t *io;                 /* a page for data blocks */
