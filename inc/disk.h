@@ -174,7 +174,8 @@ struct bpf_udf_ctx {
 #define BPF_BUDGET_UDF 200000
 
 /* --- the buffer-cache registry, read-only at UBCACHE ------------------------- */
-#define BC_ENTRIES 256            /* cached metadata blocks: bounds the kernel's pages */
+#define BC_ENTRIES 1024           /* cached metadata blocks: bounds the kernel's pages */
+#define BC_PAGES 4                /* the registry's pages at UBCACHE */
 #define BC_CLEAN 1                /* the page holds what is on disk */
 #define BC_DIRTY 2                /* changed since; waits for its write-back */
 #define BC_IN_FLIGHT 4            /* being read or written */
@@ -184,7 +185,7 @@ struct bc_entry {
 	uint16_t be_state;        /* BC_* bits; 0: an empty entry */
 	uint16_t be_root;         /* catalogue index + 1 of the tree it is in */
 };
-_Static_assert(sizeof(struct bc_entry) * BC_ENTRIES == 4096, "the registry is one page");
+_Static_assert(sizeof(struct bc_entry) * BC_ENTRIES == BC_PAGES * 4096, "the registry's pages");
 
 /* Data blocks in the registry (sys_disk_cache). A data block's cached copy
  * is a page of the env that brought it in (its memory, counted and revoked

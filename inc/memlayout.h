@@ -18,7 +18,7 @@
  *        │ USTLB: struct stlb_entry[]   │ read-only to users, the binding
  *        │   (inc/stlb.h)               │ pool's pages as it grows
  *        ├ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─┤ UEXPOSED + 5 GiB
- *        │ UBCACHE: struct bc_entry[]   │ read-only to users, one page
+ *        │ UBCACHE: struct bc_entry[]   │ read-only to users, BC_PAGES
  *        ├ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─┤ UEXPOSED + 4 GiB
  *        │ USLICES: struct slice_vec    │ read-only to users, one page
  *        ├ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─ ─┤ UEXPOSED + 3 GiB

@@ -90,11 +90,21 @@ void bc_init(void)
 	page_uncache = page_uncached;
 }
 
+/* Where each block was last found: a hint, checked before it is used, so
+ * nothing has to keep it current; a stale one costs the scan it saves. */
+#define HINTS 1024
+static uint16_t hint[HINTS];
+
 static struct bc_entry *find(uint64_t block)
 {
+	struct bc_entry *h = &registry[hint[block % HINTS]];
+	if (h->be_state && h->be_block == block)
+		return h;
 	for (struct bc_entry *b = registry; b < registry + BC_ENTRIES; b++)
-		if (b->be_state && b->be_block == block)
+		if (b->be_state && b->be_block == block) {
+			hint[block % HINTS] = (uint16_t)(b - registry);
 			return b;
+		}
 	return NULL;
 }
 
@@ -191,6 +201,7 @@ static struct bc_entry *fill(uint64_t block, uint16_t root, int *err)
 	}
 	b->be_block = block;
 	b->be_root = root;
+	hint[block % HINTS] = (uint16_t)(b - registry);
 	return b;
 }
 

@@ -16,11 +16,12 @@
  * operation starts a new transaction when the running one is near full. */
 /* Metadata blocks a transaction may touch: they stay dirty in the kernel's
  * cache until the commit, so they must fit beside the data entries
- * (BC_ENTRIES 256 less BC_DATA_MAX 128: inc/disk.h) with room for reads;
- * the journal header lists at most 254. */
-#define FS_TXN_MAX_BLOCKS 112
-_Static_assert(FS_TXN_MAX_BLOCKS + BC_DATA_MAX + 16 <= BC_ENTRIES,
-	       "a transaction's dirty blocks fit the kernel's cache beside its data entries");
+ * (BC_ENTRIES less BC_DATA_MAX: inc/disk.h) with room for reads, and
+ * several families' transactions at once (four of these fit); the journal
+ * header lists at most 254. */
+#define FS_TXN_MAX_BLOCKS 216
+_Static_assert(4 * FS_TXN_MAX_BLOCKS + BC_DATA_MAX + 16 <= BC_ENTRIES,
+	       "four transactions' dirty blocks fit the kernel's cache beside its data entries");
 #define FS_OP_MAX_BLOCKS 40
 #define FS_OP_MAX_LOG (48 * 1024)
 #define FS_JOURNAL_MAGIC 0x4c4e524a53464643ull /* "CFFSJRNL" */

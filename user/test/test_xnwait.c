@@ -208,6 +208,32 @@ static long move_last(uint64_t from, uint32_t from_count, struct xn_extent x, ui
 	return sys_xn_move(&uf, &ut, cap);
 }
 
+/* want new dirty blocks of tree B: tables under B's root, then under its
+ * first children in turn (a table holds 255 extents). 0 or -E_*. */
+#define FILL_PER_TABLE 250
+static long fill_dirty(uint64_t rb, const struct table *vb, unsigned want)
+{
+	uint64_t parent = rb;
+	const struct table *view = vb;
+	unsigned next_parent = 0;
+	long r = 0;
+	while (want > 0 && r == 0) {
+		if (view->count == FILL_PER_TABLE) {
+			if (next_parent == vb->count)
+				return -E_NO_MEM;
+			parent = vb->ent[next_parent++].x_start;
+			uint64_t va = hole();
+			if ((r = sys_disk_bind(parent, va, KEY_B)) < 0)
+				return r;
+			view = (const struct table *)va;
+			continue;
+		}
+		r = tab_add(parent, view, (struct xn_extent){ next_free--, 1, t_table }, KEY_B);
+		want--;
+	}
+	return r;
+}
+
 static void full_cache(void)
 {
 	uint64_t ra, rb, rc;
@@ -228,10 +254,7 @@ static void full_cache(void)
 	check_eq("xnwait.full-touch-a", touch(ra, 0xa2, KEY_A), 0);
 	check_eq("xnwait.full-touch-a1", touch(a1, 0xa3, KEY_A), 0);
 	check_eq("xnwait.full-touch-b", touch(rb, 0xb2, KEY_B), 0);
-	long r = 0;
-	for (unsigned i = 0; i < BC_ENTRIES - 3 && r == 0; i++)
-		r = tab_add(rb, vb, (struct xn_extent){ next_free--, 1, t_table }, KEY_B);
-	check_eq("xnwait.full-b-children", r, 0);
+	check_eq("xnwait.full-b-children", fill_dirty(rb, vb, BC_ENTRIES - 3), 0);
 	struct disk_info d = info();
 	check_eq("xnwait.full-all-dirty", (long)d.di_cache_dirty, BC_ENTRIES);
 	/* C has nothing dirty to write: refused, nothing written */

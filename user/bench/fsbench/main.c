@@ -42,8 +42,8 @@
 
 extern const uint8_t bpfobj_xn_table_udf[], bpfobj_xn_table_udf_end[];
 
-#define EVICT_MIDS 2
-#define EVICT_PER_MID 150 /* leaves per middle table: 300 > BC_ENTRIES */
+#define EVICT_MIDS 8
+#define EVICT_PER_MID 150 /* leaves per middle table: 1200 > BC_ENTRIES */
 #define EVICT_LEAVES (EVICT_MIDS * EVICT_PER_MID)
 #define CHUNK_MAX (1024 * 1024)
 
