@@ -38,7 +38,7 @@ struct fs_hold {
 
 struct fs_holds {
 	uint32_t hd_kept; /* an orphan was kept for a holder: sweep when one goes */
-	uint32_t hd_reap; /* a hold went without a close that could free: sweep */
+	uint32_t hd_reap; /* a holder died, or a hold went without a close: sweep */
 	uint64_t hd_pad;
 	struct fs_hold hd[FS_SHARE_HOLDS];
 };
@@ -49,16 +49,18 @@ static struct fs_holds *holds(void)
 	return fs_share_ready() ? (struct fs_holds *)POSIX_FSHOLD_VA : NULL;
 }
 
-/* Is entry e in use by a live member? A dead member's is freed here. */
-static bool live(struct fs_hold *e, unsigned *died)
+/* Is entry e of h in use by a live member? A dead member's is freed here,
+ * and if an orphan was kept for someone, the next turn sweeps (whoever
+ * finds the dead entry first: a sweep must not depend on who looks). */
+static bool live(struct fs_holds *h, struct fs_hold *e)
 {
 	if (e->count == 0)
 		return false;
 	if (fs_share_alive((envid_t)e->env))
 		return true;
 	e->count = 0;
-	if (died)
-		(*died)++;
+	if (h->hd_kept)
+		h->hd_reap = 1;
 	return false;
 }
 
@@ -70,7 +72,7 @@ int fs_hold_take(uint64_t ino, envid_t env)
 	struct fs_hold *free = NULL;
 	for (int i = 0; i < FS_SHARE_HOLDS; i++) {
 		struct fs_hold *e = &h->hd[i];
-		if (!live(e, NULL)) {
+		if (!live(h, e)) {
 			if (!free)
 				free = e;
 		} else if (e->ino == ino && e->env == (uint32_t)env) {
@@ -104,7 +106,7 @@ bool fs_hold_room(void)
 {
 	struct fs_holds *h = holds();
 	for (int i = 0; h && i < FS_SHARE_HOLDS; i++)
-		if (!live(&h->hd[i], NULL))
+		if (!live(h, &h->hd[i]))
 			return true;
 	return !h;
 }
@@ -113,7 +115,7 @@ bool fs_hold_held(uint64_t ino)
 {
 	struct fs_holds *h = holds();
 	for (int i = 0; h && i < FS_SHARE_HOLDS; i++)
-		if (h->hd[i].ino == ino && live(&h->hd[i], NULL)) {
+		if (h->hd[i].ino == ino && live(h, &h->hd[i])) {
 			h->hd_kept = 1;
 			return true;
 		}
@@ -125,10 +127,9 @@ bool fs_hold_sweep_due(void)
 	struct fs_holds *h = holds();
 	if (!h || !h->hd_kept)
 		return false; /* no orphan kept for anyone: nothing to look for */
-	unsigned died = 0;
 	for (int i = 0; i < FS_SHARE_HOLDS; i++)
-		live(&h->hd[i], &died);
-	bool due = died || h->hd_reap;
+		live(h, &h->hd[i]); /* a dead holder's entry sets hd_reap */
+	bool due = h->hd_reap;
 	h->hd_reap = 0;
 	return due;
 }
