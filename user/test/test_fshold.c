@@ -34,6 +34,11 @@
  *                          opened it itself, or inherited it by fork) has
  *                          it open: the child reads it all, and the blocks
  *                          come back (statfs) only when the child closes
+ *   fshold.spawned-*       passed to a spawned child (cat, its stdin), then
+ *                          closed and unlinked by the parent before the
+ *                          child may have started: the child reads it all
+ *                          (its hold was taken at the spawn); freed when
+ *                          it exits
  *   fshold.renamed-over-*  renamed over by a child: the parent keeps the
  *                          old file, the name has the new one
  *   fshold.enfile-*        every entry of the family's hold table taken by
@@ -332,6 +337,36 @@ static void child_holds(bool inherited)
 	close(ready[0]), close(ready[1]), close(go[0]), close(go[1]);
 }
 
+static void spawned_holds(void)
+{
+	uint64_t empty = free_blocks();
+	check_eq("fshold.spawned-put", put_big("/s"), 0);
+	int fd = open("/s", O_RDONLY, 0), out[2];
+	check("fshold.spawned-open", fd >= 0);
+	check_eq("fshold.spawned-pipe", pipe(out), 0);
+	char *argv[] = { "cat", NULL };
+	int fdmap[] = { fd, out[1], 2 };
+	long pid = posix_spawn("cat", argv, NULL, fdmap, 3);
+	check("fshold.spawned-spawn", pid > 0);
+	close(out[1]);
+	check_eq("fshold.spawned-close", close(fd), 0);
+	check_eq("fshold.spawned-unlink", unlink("/s"), 0);
+	long got = 0, bad = 0, n;
+	static char buf[4096];
+	while ((n = read(out[0], buf, sizeof(buf))) > 0) {
+		for (long k = 0; k < n; k++)
+			bad += buf[k] != 'a' + (got + k) / 4096;
+		got += n;
+	}
+	close(out[0]);
+	check_eq("fshold.spawned-read", got, BIG_BLOCKS * 4096);
+	check_eq("fshold.spawned-content", bad, 0);
+	int status = -1;
+	check("fshold.spawned-exit", pid > 0 && waitpid(pid, &status, 0) == pid &&
+					     WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	check("fshold.spawned-freed", free_blocks() >= empty);
+}
+
 static void renamed_over(void)
 {
 	check_eq("fshold.renamed-over-put", put("/r1", "first"), 5);
@@ -521,6 +556,7 @@ int main(int argc, char **argv)
 	unlinked_by_child();
 	child_holds(false);
 	child_holds(true);
+	spawned_holds();
 	renamed_over();
 	enfile();
 	killed_holder();
