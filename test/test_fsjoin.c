@@ -234,3 +234,174 @@ TEST(fsjoin, open_file_follows_another_instances_rename)
 	CHECK_EQ(fsh_fsck(x, &rep), 0);
 	xnsim_close(x);
 }
+
+/* Which inode "another instance" has open, as lib/posix's family hold
+ * table would answer for b's held hook. */
+static uint64_t held_ino;
+
+static bool held_by_a(void *ctx, uint64_t ino)
+{
+	(void)ctx;
+	return ino == held_ino;
+}
+
+static struct fs *join_held(void)
+{
+	struct fsdev d = xnsim_dev(x);
+	d.now = fsh_now;
+	d.held = held_by_a;
+	struct fs *fs = NULL;
+	CHECK_EQ(fs_join(&fs, &d), 0);
+	return fs;
+}
+
+static uint64_t free_blocks(struct fs *fs)
+{
+	struct fs_statfs s;
+	CHECK_EQ(fs_statfs(fs, &s), 0);
+	return s.f_bfree;
+}
+
+TEST(fsjoin, held_file_outlives_another_instances_unlink_and_rename)
+{
+	static char big[3 * 4096];
+	memset(big, 'q', sizeof(big));
+	struct fs *a = fsh_new(&x, 4096, 64);
+	CHECK(a != NULL);
+	CHECK_EQ(fs_sync(a), 0);
+	uint64_t empty = free_blocks(a);
+	struct fs_file *f, *g;
+	struct fs_stat st;
+	CHECK_EQ(fs_open(a, "/f", FS_O_RDWR | FS_O_CREAT, 0644, &f), 0);
+	CHECK_EQ(fs_write(a, f, big, sizeof(big)), (long)sizeof(big));
+	CHECK_EQ(fs_fstat(a, f, &st), 0);
+	CHECK_EQ(fs_sync(a), 0);
+	struct fs *b = join_held();
+	held_ino = st.st_ino;
+	/* b unlinks what a has open: an orphan, not freed */
+	CHECK_EQ(fs_unlink(b, "/f"), 0);
+	CHECK_EQ(fs_stat(b, "/f", &st), -ENOENT);
+	CHECK_EQ(fs_sync(b), 0);
+	CHECK(free_blocks(b) < empty);
+	CHECK_EQ(fs_revalidate(a), 0); /* still where a thinks */
+	char buf[8] = { 0 };
+	CHECK_EQ(fs_pread(a, f, buf, 4, 4096), 4);
+	CHECK_STREQ(buf, "qqqq");
+	CHECK_EQ(fs_pwrite(a, f, "zz", 2, 0), 2);
+	CHECK_EQ(fs_fstat(a, f, &st), 0);
+	CHECK_EQ(st.st_nlink, 0);
+	CHECK_EQ(fs_sync(a), 0);
+	/* a's last close: nobody else holds it (a's own hook is none): freed */
+	held_ino = 0;
+	CHECK_EQ(fs_close(a, f), 0);
+	CHECK_EQ(fs_sync(a), 0);
+	CHECK_EQ(free_blocks(a), empty);
+
+	/* renamed over: the old file stays a's until it closes it */
+	CHECK_EQ(put(a, "/old", "old contents"), 12);
+	CHECK_EQ(put(a, "/new", "new"), 3);
+	CHECK_EQ(fs_open(a, "/old", FS_O_RDONLY, 0, &f), 0);
+	CHECK_EQ(fs_fstat(a, f, &st), 0);
+	CHECK_EQ(fs_sync(a), 0);
+	held_ino = st.st_ino;
+	CHECK_EQ(fs_rename(b, "/new", "/old"), 0);
+	CHECK_EQ(fs_sync(b), 0);
+	CHECK_EQ(fs_revalidate(a), 0);
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(fs_pread(a, f, buf, 3, 0), 3);
+	CHECK_STREQ(buf, "old");
+	CHECK_EQ(fs_open(a, "/old", FS_O_RDONLY, 0, &g), 0);
+	memset(buf, 0, sizeof(buf));
+	CHECK_EQ(fs_read(a, g, buf, sizeof(buf)), 3);
+	CHECK_STREQ(buf, "new");
+	fs_close(a, g);
+
+	/* the holder goes without closing (a killed member): b's sweep frees
+	 * the orphan once the hook no longer names it */
+	CHECK_EQ(fs_orphans_reclaim(b), 1); /* still held */
+	held_ino = 0;
+	CHECK_EQ(fs_orphans_reclaim(b), 0);
+	CHECK_EQ(fs_sync(b), 0);
+	CHECK_EQ(fs_revalidate(a), 1); /* a's copy of it is gone */
+	CHECK_EQ(fs_close(a, f), 0);
+	CHECK_EQ(fs_unlink(a, "/old"), 0);
+	CHECK_EQ(fs_sync(a), 0);
+	CHECK_EQ(free_blocks(a), empty);
+	CHECK_EQ(fs_unmount(b), 0);
+	CHECK_EQ(fs_unmount(a), 0);
+	struct fsck_report rep;
+	CHECK_EQ(fsh_fsck(x, &rep), 0);
+	CHECK_EQ(rep.files, 0);
+	xnsim_close(x);
+}
+
+TEST(fsjoin, directory_by_descriptor)
+{
+	struct fs *a = fsh_new(&x, 4096, 64);
+	CHECK(a != NULL);
+	CHECK_EQ(fs_mkdir(a, "/d", 0755), 0);
+	CHECK_EQ(fs_mkdir(a, "/d/e", 0755), 0);
+	struct fs_file *dir, *root, *f, *g;
+	char path[64];
+	CHECK_EQ(fs_open(a, "/", FS_O_RDONLY | FS_O_DIRECTORY, 0, &root), 0);
+	CHECK_EQ(fs_dir_path(a, root, path, sizeof(path)), 0);
+	CHECK_STREQ(path, "/");
+	CHECK_EQ(fs_open(a, "/d/e", FS_O_RDONLY | FS_O_DIRECTORY, 0, &dir), 0);
+	CHECK_EQ(fs_dir_path(a, dir, path, sizeof(path)), 0);
+	CHECK_STREQ(path, "/d/e");
+	CHECK_EQ(fs_dir_path(a, dir, path, 4), -ENAMETOOLONG);
+	/* renamed: the descriptor follows it */
+	CHECK_EQ(fs_rename(a, "/d", "/x"), 0);
+	CHECK_EQ(fs_dir_path(a, dir, path, sizeof(path)), 0);
+	CHECK_STREQ(path, "/x/e");
+	CHECK_EQ(fs_openat(a, dir, "f", FS_O_WRONLY | FS_O_CREAT, 0644, &f), 0);
+	CHECK_EQ(fs_write(a, f, "in e", 4), 4);
+	fs_close(a, f);
+	struct fs_stat st;
+	CHECK_EQ(fs_stat(a, "/x/e/f", &st), 0);
+	CHECK_EQ(fs_openat(a, dir, "../g", FS_O_WRONLY | FS_O_CREAT, 0644, &f), 0);
+	fs_close(a, f);
+	CHECK_EQ(fs_stat(a, "/x/g", &st), 0);
+	CHECK_EQ(fs_openat(a, root, "x/e/f", FS_O_RDONLY, 0, &f), 0);
+	CHECK_EQ(fs_openat(a, f, "y", FS_O_RDONLY, 0, &g), -ENOTDIR);
+	CHECK_EQ(fs_dir_path(a, f, path, sizeof(path)), -ENOTDIR);
+	struct fs_dir cur;
+	CHECK_EQ(fs_opendir_file(a, f, &cur), -ENOTDIR);
+	fs_close(a, f);
+	CHECK_EQ(fs_openat(a, dir, "/x/g", FS_O_RDONLY, 0, &f), 0); /* absolute */
+	fs_close(a, f);
+	CHECK_EQ(fs_openat(a, dir, "nope", FS_O_RDONLY, 0, &f), -ENOENT);
+	/* a cursor from the descriptor */
+	CHECK_EQ(fs_opendir_file(a, dir, &cur), 0);
+	struct fs_dirent e;
+	int names = 0, seen_f = 0;
+	while (fs_readdir(a, &cur, &e) == 1) {
+		names++;
+		seen_f += strcmp(e.d_name, "f") == 0;
+	}
+	CHECK_EQ(names, 3); /* ".", "..", "f" */
+	CHECK_EQ(seen_f, 1);
+	/* passed by id, as a directory */
+	struct fs_file_id id, fid;
+	CHECK_EQ(fs_file_id(a, dir, &id), 0);
+	CHECK_EQ(fs_open_id(a, &id, FS_O_RDONLY | FS_O_DIRECTORY, &g), 0);
+	CHECK_EQ(fs_dir_path(a, g, path, sizeof(path)), 0);
+	CHECK_STREQ(path, "/x/e");
+	fs_close(a, g);
+	CHECK_EQ(fs_open_id(a, &id, FS_O_RDWR | FS_O_DIRECTORY, &g), -EINVAL);
+	CHECK_EQ(fs_open(a, "/x/g", FS_O_RDONLY, 0, &f), 0);
+	CHECK_EQ(fs_file_id(a, f, &fid), 0);
+	fs_close(a, f);
+	CHECK_EQ(fs_open_id(a, &fid, FS_O_RDONLY | FS_O_DIRECTORY, &g), -ENOTDIR);
+	/* removed while open: no path, nothing opens from it */
+	CHECK_EQ(fs_unlink(a, "/x/e/f"), 0);
+	CHECK_EQ(fs_rmdir(a, "/x/e"), 0);
+	CHECK_EQ(fs_dir_path(a, dir, path, sizeof(path)), -ENOENT);
+	CHECK_EQ(fs_openat(a, dir, "h", FS_O_WRONLY | FS_O_CREAT, 0644, &f), -ENOENT);
+	fs_close(a, dir);
+	fs_close(a, root);
+	CHECK_EQ(fs_unmount(a), 0);
+	struct fsck_report rep;
+	CHECK_EQ(fsh_fsck(x, &rep), 0);
+	xnsim_close(x);
+}

@@ -406,7 +406,8 @@ int fs_file_id(struct fs *fs, struct fs_file *f, struct fs_file_id *id)
 int fs_open_id(struct fs *fs, const struct fs_file_id *id, int flags, struct fs_file **out)
 {
 	int acc = flags & FS_O_ACCMODE;
-	if (acc == 3 || (flags & ~(FS_O_ACCMODE | FS_O_APPEND)))
+	if (acc == 3 || (flags & ~(FS_O_ACCMODE | FS_O_APPEND | FS_O_DIRECTORY)) ||
+	    ((flags & FS_O_DIRECTORY) && (acc != FS_O_RDONLY || (flags & FS_O_APPEND))))
 		return -EINVAL;
 	/* the id comes from another instance: it must name an inode where it
 	 * says, and a file we may open so */
@@ -417,8 +418,12 @@ int fs_open_id(struct fs *fs, const struct fs_file_id *id, int flags, struct fs_
 	if (!b)
 		return -EIO;
 	uint32_t type = inode_at(b, id->ioff)->mode & S_IFMT;
-	if (type != S_IFREG)
+	if (flags & FS_O_DIRECTORY) {
+		if (type != S_IFDIR)
+			return -ENOTDIR;
+	} else if (type != S_IFREG) {
 		return type == S_IFDIR ? -EISDIR : -EINVAL;
+	}
 	struct fs_file *f = fs_alloc(sizeof(*f));
 	if (!f)
 		return -ENOMEM;
@@ -430,4 +435,95 @@ int fs_open_id(struct fs *fs, const struct fs_file_id *id, int flags, struct fs_
 	f->flags = flags, f->pos = id->pos;
 	*out = f;
 	return 0;
+}
+
+/* --- directories by descriptor ------------------------------------------------- */
+
+/* The root block of the directory f has open; 0 if f is not one. */
+static uint32_t open_dir_root(struct fs *fs, struct fs_file *f)
+{
+	const uint8_t *b = meta_map(fs, f->node->home);
+	if (!b)
+		return 0;
+	const struct fs_inode *in = inode_at(b, f->node->ioff);
+	return (in->mode & S_IFMT) == S_IFDIR ? in->ext[0].start : 0;
+}
+
+int fs_dir_path(struct fs *fs, struct fs_file *f, char *buf, size_t size)
+{
+	if (f->node->stale)
+		return -ESTALE;
+	uint32_t root = open_dir_root(fs, f);
+	if (!root)
+		return -ENOTDIR;
+	/* built from the end: each directory's name is in its parent's
+	 * record of its inode (a directory has one name, where it lives) */
+	size_t at = size;
+	if (size < 2)
+		return -ENAMETOOLONG;
+	buf[--at] = '\0';
+	for (uint32_t hops = 0; root != fs->root_dir; hops++) {
+		const struct fs_dirblk *h = (const void *)meta_map(fs, root);
+		if (!h || h->tag != FS_TAG_DIR || h->dir_root != root || hops > FS_PATH_MAX / 2)
+			return -EUCLEAN;
+		uint32_t ioff = inode_in(fs, h->self_home, h->self_ino);
+		const uint8_t *b = meta_map(fs, h->self_home);
+		if (!ioff || !b)
+			return -EUCLEAN;
+		const struct fs_rec *rec = (const void *)(b + ioff - 8);
+		if (rec->namelen == 0)
+			return -ENOENT; /* removed while open */
+		if (at < (size_t)rec->namelen + 2)
+			return -ENAMETOOLONG;
+		at -= rec->namelen;
+		memcpy(buf + at, b + ioff + 128, rec->namelen);
+		buf[--at] = '/';
+		root = h->parent_root;
+	}
+	if (at == size - 1)
+		buf[--at] = '/'; /* the root itself */
+	memmove(buf, buf + at, size - at);
+	return 0;
+}
+
+int fs_openat(struct fs *fs, struct fs_file *dir, const char *path, int flags, uint32_t mode,
+	      struct fs_file **out)
+{
+	if (path[0] == '/')
+		return fs_open(fs, path, flags, mode, out);
+	static char joined[FS_PATH_MAX + 2];
+	int r = fs_dir_path(fs, dir, joined, sizeof(joined));
+	if (r < 0)
+		return r;
+	size_t dl = strlen(joined), pl = strnlen(path, FS_PATH_MAX + 1);
+	if (dl + 1 + pl > FS_PATH_MAX)
+		return -ENAMETOOLONG;
+	joined[dl] = '/';
+	memcpy(joined + dl + 1, path, pl + 1);
+	return fs_open(fs, joined, flags, mode, out);
+}
+
+int fs_opendir_file(struct fs *fs, struct fs_file *f, struct fs_dir *d)
+{
+	if (f->node->stale)
+		return -ESTALE;
+	uint32_t root = open_dir_root(fs, f);
+	if (!root)
+		return -ENOTDIR;
+	dir_cursor(d, root);
+	return 0;
+}
+
+int fs_orphans_reclaim(struct fs *fs)
+{
+	int r = orphans_reclaim(fs);
+	if (r < 0)
+		return r;
+	const struct fs_super *s = (const void *)meta_map(fs, (uint32_t)fs->super);
+	if (!s)
+		return -EIO;
+	int left = 0;
+	for (int i = 0; i < FS_ORPHANS; i++)
+		left += s->orphans[i].home != 0;
+	return left;
 }

@@ -103,9 +103,11 @@ struct fs_file_id {
 	uint64_t pos;
 };
 int fs_file_id(struct fs *fs, struct fs_file *f, struct fs_file_id *id);
-/* Opens the file id names (flags: access mode and FS_O_APPEND only), at its
- * offset. -ESTALE if no such inode is where id says (it was renamed or
- * removed since), -EISDIR / -EINVAL if it is not a regular file. */
+/* Opens the file id names (flags: access mode and FS_O_APPEND only, or
+ * FS_O_RDONLY | FS_O_DIRECTORY for a directory), at its offset. -ESTALE if
+ * no such inode is where id says (it was renamed or removed since),
+ * -EISDIR / -EINVAL if it is not a regular file (-ENOTDIR: not a directory
+ * with FS_O_DIRECTORY). */
 int fs_open_id(struct fs *fs, const struct fs_file_id *id, int flags, struct fs_file **out);
 /* Several instances on one tree (a process family, lib/posix/fsshare.c):
  * fs_on_move names a function told where each rename of ours moved an
@@ -119,6 +121,19 @@ void fs_on_move(struct fs *fs, void (*fn)(void *ctx, uint64_t ino, uint32_t home
 		void *ctx);
 void fs_relocate(struct fs *fs, uint64_t ino, uint32_t home, uint32_t ioff);
 unsigned fs_revalidate(struct fs *fs);
+
+/* Directories by descriptor: an open directory's path now (-ENOENT once it
+ * is removed, -ENOTDIR if f is not a directory); fs_open with a relative
+ * path taken from that directory (an absolute one as fs_open); a readdir
+ * cursor over it. */
+int fs_dir_path(struct fs *fs, struct fs_file *f, char *buf, size_t size);
+int fs_openat(struct fs *fs, struct fs_file *dir, const char *path, int flags, uint32_t mode,
+	      struct fs_file **out);
+int fs_opendir_file(struct fs *fs, struct fs_file *f, struct fs_dir *d);
+/* Frees every orphan no instance has open (open here, or held elsewhere
+ * through fsdev's held hook, it stays): how many orphans are left, or a
+ * negative errno. Mount does it too. */
+int fs_orphans_reclaim(struct fs *fs);
 
 int fs_truncate(struct fs *fs, const char *path, uint64_t size);
 int fs_stat(struct fs *fs, const char *path, struct fs_stat *st);

@@ -82,6 +82,11 @@ struct fsdev {
 	 * how many from blk on it covered (>= 1), or a negative errno - only a
 	 * hint: map still reads, and reports, whatever did not arrive */
 	long (*prefetch)(void *ctx, uint64_t blk, uint64_t count);
+	/* not the device's but the tree's sharers' (NULL: no other instance):
+	 * does another instance on this tree still have inode ino open? An
+	 * inode that lost its last name stays an orphan while it does, instead
+	 * of being freed (lib/posix's family, doc/fs.md "Open files") */
+	bool (*held)(void *ctx, uint64_t ino);
 };
 
 /* Memory for the file system's own tables; each platform supplies these

@@ -40,7 +40,9 @@
  * than syncing its own tree, would still break that (doc/fs.md).
  *
  * Kernel errors become errno values: a refused change is -EPERM, as on the
- * model; E_NO_MEM -ENOMEM; the rest -EIO.
+ * model; E_NO_MEM -ENOMEM; the rest -EIO. E_FULL from the cache (other
+ * trees' uncommitted blocks fill it) is waited out, up to 5 s, then -EIO
+ * (room_wait).
  */
 #include <lib/fs/fsdev_xn.h>
 #include <lib/fs/errno.h>
@@ -100,6 +102,28 @@ static int errno_of(long e)
 	case -E_FULL: return -ENOMEM;
 	default: return -EIO;
 	}
+}
+
+/* The kernel's cache full of other trees' uncommitted blocks: E_FULL, and
+ * the call changed nothing. They go when their trees sync, which their
+ * owners do in their own time (lib/posix commits within HOLD_SECONDS), so
+ * a call that needs an entry waits for one rather than fail the file
+ * operation: ROOM_WAIT_MS sleeps, for at most ROOM_WAIT_MAX_MS, then -EIO. */
+#define ROOM_WAIT_MS 10
+#define ROOM_WAIT_MAX_MS 5000
+
+/* After an E_FULL: sleep, and true to try again; false once the wait that
+ * *until (0 at the first E_FULL) bounds is over. */
+static bool room_wait(uint64_t *until)
+{
+	uint64_t hz = ukinfo->ki_tick_hz, now = ukinfo->ki_ticks;
+	if (!*until)
+		*until = now + hz * ROOM_WAIT_MAX_MS / 1000;
+	else if (now >= *until)
+		return false;
+	uint64_t t = hz * ROOM_WAIT_MS / 1000;
+	sys_env_sleep(t ? t : 1);
+	return true;
 }
 
 /* --- XN's free map ----------------------------------------------------------- */
@@ -334,7 +358,11 @@ static const void *xn_map(void *ctx, uint64_t blk)
 	 * commit their data writes before another takes a turn), so for data
 	 * disk_bind answers E_NOT_FOUND (or E_AGAIN while a copy is read in)
 	 * and the block is read from the disk */
-	long r = sys_disk_bind(blk, (uint64_t)x->bind_va, x->cap);
+	uint64_t until = 0;
+	long r;
+	while ((r = sys_disk_bind(blk, (uint64_t)x->bind_va, x->cap)) == -E_FULL &&
+	       room_wait(&until))
+		;
 	if (r == -E_NOT_FOUND || r == -E_AGAIN)
 		r = -E_INVAL;
 	if (r == 0) {
@@ -479,12 +507,15 @@ static int xn_update(void *ctx, const struct fsdev_update *u)
 	int r = to_xn(u, &xu, w);
 	if (r < 0)
 		return r;
-	long k = sys_xn_update(&xu, x->cap);
+	uint64_t until = 0;
+	long k;
+	while ((k = sys_xn_update(&xu, x->cap)) == -E_FULL && room_wait(&until))
+		;
 	if (k < 0) {
 		x->st.refused++;
 		if (k == -E_BUSY && u->u_op == FSDEV_ALLOC)
 			refresh_free(x); /* another tree took it meanwhile */
-		return errno_of(k);
+		return k == -E_FULL ? -EIO : errno_of(k);
 	}
 	x->st.updates++;
 	claims_changed(x, u, false);
@@ -502,10 +533,13 @@ static int xn_move(void *ctx, const struct fsdev_update *from, const struct fsde
 		r = to_xn(to, &xt, wt);
 	if (r < 0)
 		return r;
-	long k = sys_xn_move(&xf, &xt, x->cap);
+	uint64_t until = 0;
+	long k;
+	while ((k = sys_xn_move(&xf, &xt, x->cap)) == -E_FULL && room_wait(&until))
+		;
 	if (k < 0) {
 		x->st.refused++;
-		return errno_of(k);
+		return k == -E_FULL ? -EIO : errno_of(k);
 	}
 	x->st.moves++;
 	apply_here(x, from);

@@ -27,10 +27,12 @@ static uint32_t dir_root_of(struct fs *fs, const struct walk *w)
 	return inode_at(meta_map(fs, w->home), w->ioff)->ext[0].start;
 }
 
-/* Frees an orphan's blocks now unless it is open. */
+/* Frees an orphan's blocks now unless it is open, here or in another
+ * instance on the tree (then its last close there frees them). */
 static int settle(struct fs *fs, const struct walk *w, bool orphan)
 {
-	if (!orphan || node_find(fs, w->ino))
+	if (!orphan || node_find(fs, w->ino) ||
+	    (fs->dev.held && fs->dev.held(fs->dev.d_ctx, w->ino)))
 		return 0;
 	return reclaim(fs, w->home, w->ino);
 }

@@ -10,7 +10,9 @@
  *
  * An inode whose last name goes while it is open becomes an orphan: its
  * record stays (nameless, nlink 0), listed in the super block, and is
- * reclaimed at last close or, after a power cut, at the next mount. Its
+ * reclaimed at last close or, after a power cut, at the next mount. Other
+ * instances on the tree (fsdev's held hook) count: an inode one of them
+ * still has open stays an orphan until the last of them closes it. Its
  * blocks are freed a step at a time, each step a transaction of its own.
  */
 #include <lib/fs/fsint.h>
@@ -184,11 +186,25 @@ struct fs_node *node_get(struct fs *fs, uint64_t ino, uint32_t home, uint32_t io
 	return n;
 }
 
+/* Another instance on the tree has ino open (fsdev's held hook). */
+static bool held_elsewhere(struct fs *fs, uint64_t ino)
+{
+	return fs->dev.held && fs->dev.held(fs->dev.d_ctx, ino);
+}
+
+/* Has n's inode lost its last name? Here (orphan), or in another instance
+ * that unlinked it while we had it open: its record stays, with nlink 0. */
+static bool nameless(struct fs *fs, const struct fs_node *n)
+{
+	const uint8_t *b = n->orphan ? NULL : meta_map(fs, n->home);
+	return n->orphan || (b && inode_at(b, n->ioff)->nlink == 0);
+}
+
 void node_put(struct fs *fs, struct fs_node *n)
 {
 	if (--n->refs)
 		return;
-	if (n->orphan && !n->stale)
+	if (!n->stale && nameless(fs, n) && !held_elsewhere(fs, n->ino))
 		reclaim(fs, n->home, n->ino); /* on failure, the next mount reclaims it */
 	for (size_t i = 0; i < fs->nnodes; i++)
 		if (fs->nodes[i] == n) {
@@ -347,7 +363,7 @@ int orphans_reclaim(struct fs *fs)
 	for (int i = 0; i < FS_ORPHANS; i++) {
 		const struct fs_super *s = (const void *)meta_map(fs, (uint32_t)fs->super);
 		struct fs_orphan o = s->orphans[i];
-		if (!o.home || node_find(fs, o.ino))
+		if (!o.home || node_find(fs, o.ino) || held_elsewhere(fs, o.ino))
 			continue;
 		int r = reclaim(fs, o.home, o.ino);
 		if (r < 0)

@@ -489,8 +489,9 @@ static int plan_moves(const struct exec_file *x, uint32_t handoff_pages, uint64_
 	m[k++] = (struct exec_move){ POSIX_SPAWN_VA, POSIX_HANDOFF_VA, handoff_pages };
 	if (share_end > share)
 		m[k++] = (struct exec_move){ share, share, (share_end - share) / PAGE_SIZE };
-	if (vm_lookup(POSIX_FSSHARE_VA) & VPT_P) /* the family's file-tree page stays */
-		m[k++] = (struct exec_move){ POSIX_FSSHARE_VA, POSIX_FSSHARE_VA, 1 };
+	if (vm_lookup(POSIX_FSSHARE_VA) & VPT_P) /* the family's file-tree pages stay */
+		m[k++] = (struct exec_move){ POSIX_FSSHARE_VA, POSIX_FSSHARE_VA,
+					     POSIX_FSSHARE_PAGES };
 	*n = k;
 	return 0;
 }
@@ -534,6 +535,7 @@ int exec_replace(const char *path, struct handoff *h)
 		r = plan_moves(&x, h->h_npages, share, share_end, m, &n);
 	if (r == 0) {
 		/* past here only the kernel's argument checks can refuse */
+		posix_file_holds_drop(); /* the new program's are the ones just exported */
 		posix_fs_unmount(); /* written back: the new program mounts afresh */
 		for (int fd = 0; fd < FD_MAX; fd++)
 			if (fcntl(fd, F_GETFD, 0) > 0)

@@ -410,6 +410,32 @@ int open(const char *path, int flags, mode_t mode)
 	return r;
 }
 
+/* A relative path from directory descriptor dirfd's directory, wherever it
+ * is now: the file system resolves it (its fs_openat). */
+int openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	if (!path)
+		return -EFAULT;
+	if (path[0] == '/' || dirfd == AT_FDCWD)
+		return open(path, flags, mode);
+	struct file *dir = fd_file(dirfd);
+	if (!dir)
+		return -EBADF;
+	if (!path[0])
+		return -ENOENT;
+	if (!fs || !fs->fs_openat)
+		return -ENOTDIR; /* no file system: dirfd is no directory of it */
+	struct file *f;
+	int r = fs->fs_openat(dir, path, flags, mode, &f);
+	if (r < 0)
+		return r;
+	r = fd_install(f, 0);
+	file_put(f);
+	if (r >= 0 && (flags & O_CLOEXEC))
+		fdtab[r].fe_flags = FD_CLOEXEC;
+	return r;
+}
+
 /* Resolve path into abs[PATH_MAX] (declared by the caller) or return. */
 #define RESOLVE(path, abs)                                              \
 	do {                                                            \
@@ -523,6 +549,27 @@ DIR *opendir(const char *path, int *err)
 		if (fd >= 0)
 			close(fd);
 		*err = fd < 0 ? -fd : ENOMEM;
+		return NULL;
+	}
+	d->d_fd = fd;
+	return d;
+}
+
+DIR *fdopendir(int fd, int *err)
+{
+	struct file *f = fd_file(fd);
+	struct stat st;
+	if (!f) {
+		*err = EBADF;
+		return NULL;
+	}
+	if (!f->f_ops->fo_readdir || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		*err = ENOTDIR;
+		return NULL;
+	}
+	struct posix_dir *d = malloc(sizeof(*d));
+	if (!d) {
+		*err = ENOMEM;
 		return NULL;
 	}
 	d->d_fd = fd;

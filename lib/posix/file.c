@@ -70,9 +70,10 @@ struct disk_file {
 	struct fs_file *df_file;
 	bool df_is_dir;
 	bool df_dir_open;
+	bool df_held; /* counted in the family's holds (fshold.c) as df_ino */
+	uint64_t df_ino;
 	struct fs_dir df_dir;
 	int df_shared; /* 1 + the family's slot of a shared offset; 0: our own */
-	char df_path[PATH_MAX]; /* for readdir, which lib/fs starts by path */
 };
 
 static struct disk_file *df_of(struct file *f)
@@ -171,7 +172,7 @@ static int df_readdir(struct file *f, struct dirent *d)
 		return -ENOTDIR;
 	FILE_TURN(fs);
 	if (!df->df_dir_open) {
-		int r = fs_opendir(fs, df->df_path, &df->df_dir);
+		int r = fs_opendir_file(fs, df->df_file, &df->df_dir);
 		if (r < 0)
 			return (int)fs_turn_end(r);
 		df->df_dir_open = true;
@@ -202,6 +203,19 @@ static int df_sync(struct file *f)
 	return (int)fs_turn_end_as(fs_fsync(fs, df_of(f)->df_file), true);
 }
 
+/* Our hold on df's inode goes, in a turn of the family's lock but with
+ * the tree unmounted (posix_fs_unmount, execve): nothing closes the inode
+ * here, so the family's next turn looks for orphans nobody holds. */
+static void drop_unmounted(struct disk_file *df)
+{
+	bool changed;
+	if (!df->df_held || fs_share_lock(&changed) < 0)
+		return;
+	fs_hold_drop(df->df_ino, thisenv_id, true);
+	fs_share_unlock(false);
+	df->df_held = false;
+}
+
 static void df_close(struct file *f)
 {
 	struct disk_file *df = df_of(f);
@@ -209,43 +223,62 @@ static void df_close(struct file *f)
 	if (fs_turn_mounted() && fs_turn_begin(&fs) == 0) {
 		if (df->df_shared)
 			fs_share_offset_put(df->df_shared - 1);
+		/* ours first: lib/fs frees a nameless inode at our last close
+		 * only if no other member holds it */
+		if (df->df_held)
+			fs_hold_drop(df->df_ino, thisenv_id, false);
 		fs_turn_end(fs_close(fs, df->df_file));
+	} else {
+		drop_unmounted(df);
 	}
 	free(df);
 }
 
-/* fork: the child's copy of this file uses the same shared offset, if it
- * has one (a file not yet passed keeps a copy of its offset each). */
-static void df_fork(struct file *f, envid_t child UNUSED)
+/* fork: the child's copy of this file holds the inode too (one more hold,
+ * the child's), and uses the same shared offset, if it has one (a file not
+ * yet passed keeps a copy of its offset each). */
+static void df_fork(struct file *f, envid_t child)
 {
 	struct disk_file *df = df_of(f);
 	struct fs *fs;
-	if (df->df_shared && fs_turn_mounted() && fs_turn_begin(&fs) == 0) {
-		fs_share_offset_hold(df->df_shared - 1);
+	if (fs_turn_mounted() && fs_turn_begin(&fs) == 0) {
+		if (df->df_shared)
+			fs_share_offset_hold(df->df_shared - 1);
+		/* no room: the child's copy is not counted, and answers ESTALE
+		 * if another member removes the file (before holds, always) */
+		if (df->df_held)
+			fs_hold_take(df->df_ino, child);
 		fs_turn_end(0);
 	}
 }
 
 /* What a passed file's blob holds. */
+#define DF_BLOB_HELD 1 /* the parent took the child's hold on the inode */
+#define DF_BLOB_DIR 2  /* a directory */
 struct df_blob {
 	struct fs_file_id b_id;
 	int32_t b_offset; /* the family's slot of the shared offset, or -1 */
+	uint32_t b_flags; /* DF_BLOB_* */
 };
 _Static_assert(sizeof(struct df_blob) <= 48, "fits the hand-off's blob");
 
 /* A child gets which inode, where, and the offset, which from now on is
- * shared through the family's page (one more reference: the child's). */
-static int df_export(struct file *f, envid_t child UNUSED, uint64_t *va_next UNUSED,
-		     uint8_t blob[48])
+ * shared through the family's page (one more reference: the child's), and
+ * a hold on the inode taken for it, so the file outlives our close and
+ * unlink before the child starts. A directory's readdir cursor does not
+ * travel: the child reads it from the start. */
+static int df_export(struct file *f, envid_t child, uint64_t *va_next UNUSED, uint8_t blob[48])
 {
 	struct disk_file *df = df_of(f);
-	if (df->df_is_dir)
-		return -EBADF; /* a readdir cursor does not travel */
-	struct df_blob b = { .b_offset = -1 };
+	struct df_blob b = { .b_offset = -1, .b_flags = df->df_is_dir ? DF_BLOB_DIR : 0 };
 	FILE_TURN(fs);
 	offset_in(fs, df);
 	int r = (int)fs_file_id(fs, df->df_file, &b.b_id);
-	if (r == 0 && !df->df_shared) {
+	if (r == 0 && df->df_held) {
+		r = fs_hold_take(b.b_id.ino, child);
+		b.b_flags |= r == 0 ? DF_BLOB_HELD : 0;
+	}
+	if (r == 0 && !df->df_shared && !df->df_is_dir) {
 		int slot = fs_share_offset_new(b.b_id.pos);
 		df->df_shared = slot + 1; /* 0 if none is free: the child's own */
 	}
@@ -274,11 +307,17 @@ static struct file *df_import(const uint8_t blob[48], int flags)
 	*df = (struct disk_file){ 0 };
 	if (fs_share_offset(b.b_offset))
 		df->df_shared = b.b_offset + 1; /* the reference our parent took for us */
-	int r = fs_open_id(fs, &b.b_id, flags & (O_ACCMODE | O_APPEND), &df->df_file);
+	df->df_is_dir = b.b_flags & DF_BLOB_DIR;
+	/* the hold our parent took for us is ours now */
+	df->df_held = b.b_flags & DF_BLOB_HELD, df->df_ino = b.b_id.ino;
+	int oflags = df->df_is_dir ? O_RDONLY | O_DIRECTORY : flags & (O_ACCMODE | O_APPEND);
+	int r = fs_open_id(fs, &b.b_id, oflags, &df->df_file);
 	struct file *file =
 		r == 0 ? file_new(&disk_file_ops, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), df)
 		       : NULL;
 	if (!file) {
+		if (df->df_held) /* before the close, so lib/fs may free it */
+			fs_hold_drop(df->df_ino, thisenv_id, r < 0);
 		if (r == 0)
 			fs_close(fs, df->df_file);
 		if (df->df_shared)
@@ -287,16 +326,6 @@ static struct file *df_import(const uint8_t blob[48], int flags)
 	}
 	fs_turn_end(0);
 	return file;
-}
-
-static int df_path(struct file *f, char *buf, size_t size)
-{
-	struct disk_file *df = df_of(f);
-	if (!df->df_is_dir)
-		return -ENOTDIR;
-	if (strlcpy(buf, df->df_path, size) >= size)
-		return -ENAMETOOLONG;
-	return 0;
 }
 
 static const struct file_ops disk_file_ops = {
@@ -310,7 +339,6 @@ static const struct file_ops disk_file_ops = {
 	.fo_readdir = df_readdir,
 	.fo_truncate = df_truncate,
 	.fo_sync = df_sync,
-	.fo_path = df_path,
 	.fo_close = df_close,
 	.fo_export = df_export,
 	.fo_fork = df_fork,
@@ -319,25 +347,33 @@ static const struct file_ops disk_file_ops = {
 
 /* ---- the path calls ---- */
 
-static int p_open(const char *path, int flags, mode_t mode, struct file **out)
+/* open and openat: path from the root, or (dir) from that open directory. */
+static int open_in(struct file *dir, const char *path, int flags, mode_t mode, struct file **out)
 {
-	size_t len = strlen(path);
-	if (len >= PATH_MAX)
+	if (strlen(path) >= PATH_MAX)
 		return -ENAMETOOLONG;
+	if (dir && dir->f_ops != &disk_file_ops)
+		return -ENOTDIR;
 	struct disk_file *df = malloc(sizeof(*df));
 	if (!df)
 		return -ENOMEM;
 	*df = (struct disk_file){ 0 };
 	struct fs *fs;
-	int r = fs_turn_begin(&fs);
+	int r = dir ? (fs_turn_mounted() ? fs_turn_begin(&fs) : -EIO) : fs_turn_begin(&fs);
 	if (r < 0) {
 		free(df);
 		return r;
 	}
+	/* the family's table of open files full: before anything is created */
+	if (!fs_hold_room()) {
+		free(df);
+		return (int)fs_turn_end(-ENFILE);
+	}
 	/* lib/fs takes Linux's flags; O_CLOEXEC and O_NOCTTY are the
 	 * descriptor's, O_NONBLOCK means nothing for a disk file */
 	int fsflags = flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY);
-	r = fs_open(fs, path, fsflags, mode & 07777, &df->df_file);
+	r = dir ? fs_openat(fs, df_of(dir)->df_file, path, fsflags, mode & 07777, &df->df_file)
+		: fs_open(fs, path, fsflags, mode & 07777, &df->df_file);
 	if (r < 0) {
 		free(df);
 		return (int)fs_turn_end(r);
@@ -346,18 +382,32 @@ static int p_open(const char *path, int flags, mode_t mode, struct file **out)
 	r = fs_fstat(fs, df->df_file, &st);
 	if (r == 0) {
 		df->df_is_dir = S_ISDIR(st.st_mode);
-		memcpy(df->df_path, path, len + 1);
+		df->df_ino = st.st_ino;
+		r = fs_hold_take(st.st_ino, thisenv_id);
+		df->df_held = r == 0;
 	}
 	struct file *f =
 		r == 0 ? file_new(&disk_file_ops, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK), df)
 		       : NULL;
 	if (!f) {
+		if (df->df_held)
+			fs_hold_drop(df->df_ino, thisenv_id, false);
 		fs_close(fs, df->df_file);
 		free(df);
 		return (int)fs_turn_end(r < 0 ? r : -ENOMEM);
 	}
 	*out = f;
 	return (int)fs_turn_end(0);
+}
+
+static int p_open(const char *path, int flags, mode_t mode, struct file **out)
+{
+	return open_in(NULL, path, flags, mode, out);
+}
+
+static int p_openat(struct file *dir, const char *path, int flags, mode_t mode, struct file **out)
+{
+	return open_in(dir, path, flags, mode, out);
 }
 
 static int p_stat(const char *path, struct stat *st, bool follow)
@@ -441,6 +491,7 @@ static int p_sync(void)
 
 static const struct fs_ops disk_fs_ops = {
 	.fs_open = p_open,
+	.fs_openat = p_openat,
 	.fs_stat = p_stat,
 	.fs_unlink = p_unlink,
 	.fs_rename = p_rename,
@@ -473,6 +524,25 @@ static void posix_fs_start(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
 	fs_register(&disk_fs_ops);
+}
+
+void posix_file_holds_drop(void)
+{
+	struct fs *fs;
+	bool turn = fs_turn_mounted() && fs_turn_begin(&fs) == 0;
+	for (int fd = 0; fd < FD_MAX; fd++) {
+		struct file *f = fd_file(fd);
+		if (!f || f->f_ops != &disk_file_ops || !df_of(f)->df_held)
+			continue; /* dup'd descriptors share one file: dropped once */
+		if (turn) {
+			fs_hold_drop(df_of(f)->df_ino, thisenv_id, false);
+			df_of(f)->df_held = false;
+		} else {
+			drop_unmounted(df_of(f));
+		}
+	}
+	if (turn)
+		fs_turn_end(0);
 }
 
 /* Before the hand-off is read (proc.c), so passed files can be imported. */

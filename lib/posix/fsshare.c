@@ -25,6 +25,8 @@
  * mounts with it. A tree guarded by the root name itself is not shared:
  * the only key to it would reach every env and page.
  *
+ * A second page holds which members have which inodes open (fshold.c).
+ *
  * The page also holds the offsets of open files passed between members
  * (POSIX shares an open file's offset with the children it goes to), each
  * with a count of the members holding it; a member killed without closing
@@ -83,7 +85,7 @@ static long tree_slot = -1;      /* our slot of the tree's own key, once made */
 static struct cap tree_guard;    /* the tree's guard, once tree_slot is set */
 static uint32_t seen_gen;
 
-static bool alive(envid_t id)
+bool fs_share_alive(envid_t id)
 {
 	const volatile struct env_info *e = &uenvs[ENVX(id)];
 	return id > 0 && e->env_id == id && e->env_status != ENV_ZOMBIE &&
@@ -95,9 +97,13 @@ static int share_page(void)
 {
 	if (share)
 		return 0;
-	if (vm_page_alloc(POSIX_FSSHARE_VA, PROT_READ | PROT_WRITE) < 0)
-		return -ENOMEM;
-	vm_adopt_shared(POSIX_FSSHARE_VA, PAGE_SIZE); /* fork's children share it too */
+	for (int i = 0; i < POSIX_FSSHARE_PAGES; i++)
+		if (vm_page_alloc(POSIX_FSSHARE_VA + i * PAGE_SIZE, PROT_READ | PROT_WRITE) < 0) {
+			vm_unmap(POSIX_FSSHARE_VA, i * PAGE_SIZE);
+			return -ENOMEM;
+		}
+	/* fork's children share them too */
+	vm_adopt_shared(POSIX_FSSHARE_VA, POSIX_FSSHARE_PAGES * PAGE_SIZE);
 	share = (struct fs_share *)POSIX_FSSHARE_VA;
 	share->sh_magic = SHARE_MAGIC;
 	return 0;
@@ -139,7 +145,7 @@ int fs_share_lock(bool *changed)
 			break;
 		if (v == me)
 			break; /* re-entered during our own turn: waiting would never end */
-		if (!alive((envid_t)v)) {
+		if (!fs_share_alive((envid_t)v)) {
 			/* the holder died in its turn: its last changes are in the
 			 * kernel's cache, uncommitted, and told nobody */
 			if (__atomic_compare_exchange_n(&share->sh_lock, &v, me, false,
@@ -170,6 +176,11 @@ void fs_share_unlock(bool changed)
 		__atomic_store_n(&share->sh_waiting, 0, __ATOMIC_SEQ_CST);
 		sys_page_wake(POSIX_FSSHARE_VA + offsetof(struct fs_share, sh_lock));
 	}
+}
+
+bool fs_share_ready(void)
+{
+	return share != NULL;
 }
 
 bool fs_share_wanted(void)
@@ -232,8 +243,12 @@ int fs_share_export(envid_t child, int32_t *key, uint32_t *shared)
 	int r = share_page();
 	if (r < 0)
 		return r;
-	long k = sys_page_bind(child, POSIX_FSSHARE_VA, vm_lookup(POSIX_FSSHARE_VA) >> PAGE_SHIFT,
-			       BIND_READ | BIND_WRITE, CAP_SELF);
+	long k = 0;
+	for (int i = 0; i < POSIX_FSSHARE_PAGES && k >= 0; i++) {
+		uint64_t va = POSIX_FSSHARE_VA + i * PAGE_SIZE;
+		k = sys_page_bind(child, va, vm_lookup(va) >> PAGE_SHIFT, BIND_READ | BIND_WRITE,
+				  CAP_SELF);
+	}
 	if (k < 0)
 		return -errno_from_exo(k);
 	*shared = 1;
@@ -269,7 +284,8 @@ void fs_share_import(int32_t key, uint32_t shared)
 		}
 	}
 	if (shared && sys_page_lookup(POSIX_FSSHARE_VA) >= 0 &&
-	    vm_adopt_shared(POSIX_FSSHARE_VA, PAGE_SIZE) == 0 &&
+	    sys_page_lookup(POSIX_FSHOLD_VA) >= 0 &&
+	    vm_adopt_shared(POSIX_FSSHARE_VA, POSIX_FSSHARE_PAGES * PAGE_SIZE) == 0 &&
 	    ((struct fs_share *)POSIX_FSSHARE_VA)->sh_magic == SHARE_MAGIC)
 		share = (struct fs_share *)POSIX_FSSHARE_VA;
 }

@@ -58,10 +58,42 @@ struct fs_share_move {
 void fs_share_moved(uint64_t ino, uint32_t home, uint32_t ioff);
 int fs_share_moves_since(uint64_t *seen, const struct fs_share_move **out);
 uint64_t fs_share_moves_now(void);
+/* Is env a live member (not gone, not a zombie)? */
+bool fs_share_alive(envid_t env);
+/* Are the family's pages ours yet (made, or handed to us)? */
+bool fs_share_ready(void);
+
+/* Open-file holds (fshold.c), read and written in turns: which members
+ * have which inodes open, so an inode unlinked or renamed over while a
+ * member has it open stays (an orphan) until the family's last close
+ * (doc/fs.md, "Open files across a family"). One entry per inode and
+ * member, counting that member's open files of it; a dead member's
+ * entries count for nothing and are reused. */
+#define FS_SHARE_HOLDS 255 /* fills the page: the family's open files (ENFILE) */
+/* env has one more file of ino open: 0, or -ENFILE with the table full. */
+int fs_hold_take(uint64_t ino, envid_t env);
+/* One less; sweep: this drop did not go with a close that could free the
+ * inode (the tree unmounted, a passed file not imported), so the next
+ * turn looks for orphans nobody holds. */
+void fs_hold_drop(uint64_t ino, envid_t env, bool sweep);
+/* Is there room for a new entry? */
+bool fs_hold_room(void);
+/* Does a live member hold ino? (lib/fs's held hook; a yes is remembered:
+ * an orphan was kept, so a holder's death calls for a sweep.) */
+bool fs_hold_held(uint64_t ino);
+/* At a turn's start: should this turn free orphans nobody holds (a holder
+ * died, or a hold went without a close)? Then fs_hold_swept(how many
+ * orphans are left) after fs_orphans_reclaim. */
+bool fs_hold_sweep_due(void);
+void fs_hold_swept(int left);
+
 /* file.c: commit what a held turn changed and give the tree back to the
  * family (doc/fs.md, "Holding the tree"); nothing if we do not hold it.
  * Called before this env may block or make a child. */
 void posix_fs_let_go(void);
+/* file.c: execve, before the old program's files vanish: their holds go
+ * (the new program's were taken when they were exported). */
+void posix_file_holds_drop(void);
 /* file.c: lets spawn's hand-off import FILE_KIND_FILE descriptors. */
 void posix_file_kind_register(void);
 

@@ -55,6 +55,14 @@ static void follow_moves(void)
 	fs_revalidate(mounted);
 }
 
+/* lib/fs's held hook: another member has the inode open (fshold.c). Asked
+ * at our own last close too, after file.c dropped our hold. */
+static bool family_holds(void *ctx, uint64_t ino)
+{
+	(void)ctx;
+	return fs_hold_held(ino);
+}
+
 /* Mounts with key cap, in a turn: the family's first mount replays the
  * journal, later ones join. */
 static int mount_in_turn(uint64_t cap)
@@ -63,6 +71,7 @@ static int mount_in_turn(uint64_t cap)
 		int r = fsdev_xn_open(&dev, cap);
 		if (r < 0)
 			return r;
+		dev.held = family_holds;
 		dev_open = true;
 	}
 	int r = fs_share_joining() ? fs_join(&mounted, &dev) : fs_mount(&mounted, &dev);
@@ -148,6 +157,15 @@ void posix_fs_let_go(void)
 	going = false;
 }
 
+/* Orphans kept for a member that has since died or let go without a
+ * close are freed by the next turn of anyone (fshold.c); in the turn, after
+ * its start was counted, so the turn counts as one that changed the tree. */
+static void sweep_orphans(void)
+{
+	if (fs_hold_sweep_due())
+		fs_hold_swept(fs_orphans_reclaim(mounted));
+}
+
 /* Start a turn at the tree, mounting it if need be (with the key our parent
  * gave us, or our own): 0 and *out, or -errno (-ENOSYS: no disk). */
 int fs_turn_begin(struct fs **out)
@@ -157,6 +175,7 @@ int fs_turn_begin(struct fs **out)
 	if (held) {
 		turn_start_activity = activity();
 		in_turn = true;
+		sweep_orphans();
 		*out = mounted;
 		return 0;
 	}
@@ -181,6 +200,7 @@ int fs_turn_begin(struct fs **out)
 	/* the family's first mount may have replayed and reclaimed: say so */
 	turn_start_activity = replayed ? UINT64_MAX : activity();
 	in_turn = true;
+	sweep_orphans();
 	*out = mounted;
 	return 0;
 }

@@ -34,7 +34,9 @@
  * turn; below POSIX_SHARE_MAX, as fd_export_all wants of a destination. */
 #define POSIX_EXEC_SHARE_VA 0x00004f0000000000UL
 #define POSIX_EXEC_SHARE_SPAN (1UL << 32)
-#define POSIX_FSSHARE_VA 0x0000540000000000UL /* the family's file-tree page (fsshare.c) */
+#define POSIX_FSSHARE_VA 0x0000540000000000UL /* the family's file-tree pages (fsshare.c) */
+#define POSIX_FSSHARE_PAGES 2 /* the turns' page, and the open-file holds' (fshold.c) */
+#define POSIX_FSHOLD_VA (POSIX_FSSHARE_VA + PAGE_SIZE)
 #define POSIX_HANDOFF_MARK "\x01posix-handoff"
 #define POSIX_HANDOFF_MAGIC 0x65786f706f736978UL /* "exoposix" */
 

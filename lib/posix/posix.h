@@ -119,8 +119,9 @@ ssize_t pread(int fd, void *buf, size_t n, off_t off);
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off);
 int open(const char *path, int flags, mode_t mode);
 /* open, with a relative path taken from directory descriptor dirfd
- * (AT_FDCWD: the working directory). The directory is found by the path it
- * was opened with: renamed since, the old path is used. */
+ * (AT_FDCWD: the working directory). The directory is the one dirfd has
+ * open, wherever it is now (renamed since: its new place; removed since:
+ * -ENOENT); dirfd may have come from a parent. */
 #define AT_FDCWD (-100)
 int openat(int dirfd, const char *path, int flags, mode_t mode);
 int close(int fd);
@@ -158,6 +159,9 @@ int posix_fs_unmount(void);
 /* Directories: an fd opened on a directory, read an entry at a time. */
 typedef struct posix_dir DIR;
 DIR *opendir(const char *path, int *err); /* NULL and *err = errno on failure */
+/* A stream over the directory fd has open, which it takes over (closedir
+ * closes fd): NULL and *err = EBADF or ENOTDIR (ENOMEM) on failure. */
+DIR *fdopendir(int fd, int *err);
 struct dirent *readdir(DIR *d);
 int closedir(DIR *d);
 
@@ -387,8 +391,6 @@ struct file_ops {
 	int (*fo_readdir)(struct file *f, struct dirent *d); /* 1: an entry, 0: end */
 	int (*fo_truncate)(struct file *f, off_t len);
 	int (*fo_sync)(struct file *f);
-	/* A directory's absolute path, for openat (NULL or -ENOTDIR: not one). */
-	int (*fo_path)(struct file *f, char *buf, size_t size);
 	/* The last descriptor to it is gone. */
 	void (*fo_close)(struct file *f);
 	/* Pass it to unstarted-or-new child env `child`: bind what it needs
@@ -452,6 +454,10 @@ struct file *fd_file(int fd);
  * normalised (path_resolve) when they reach it. */
 struct fs_ops {
 	int (*fs_open)(const char *path, int flags, mode_t mode, struct file **out);
+	/* path relative to dir, an open directory of this file system's
+	 * (-ENOTDIR if dir is not one) */
+	int (*fs_openat)(struct file *dir, const char *path, int flags, mode_t mode,
+			 struct file **out);
 	int (*fs_stat)(const char *path, struct stat *st, bool follow);
 	int (*fs_unlink)(const char *path);
 	int (*fs_rename)(const char *from, const char *to);

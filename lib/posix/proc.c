@@ -511,26 +511,7 @@ int unsetenv(const char *name)
 	return 0;
 }
 
-/* ---- working directory, and paths relative to a directory ---- */
-
-/* A relative path joins the path dirfd's directory was opened with. */
-int openat(int dirfd, const char *path, int flags, mode_t mode)
-{
-	if (!path)
-		return -EFAULT;
-	if (path[0] == '/' || dirfd == AT_FDCWD)
-		return open(path, flags, mode);
-	struct file *f = fd_file(dirfd);
-	if (!f)
-		return -EBADF;
-	char dir[PATH_MAX], joined[PATH_MAX];
-	int r = f->f_ops->fo_path ? f->f_ops->fo_path(f, dir, sizeof(dir)) : -ENOTDIR;
-	if (r < 0)
-		return r;
-	if (snprintf(joined, sizeof(joined), "%s/%s", dir, path) >= (int)sizeof(joined))
-		return -ENAMETOOLONG;
-	return open(joined, flags, mode);
-}
+/* ---- working directory ---- */
 
 int path_resolve(const char *path, char *out, size_t size)
 {
