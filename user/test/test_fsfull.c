@@ -34,7 +34,8 @@ extern const uint8_t bpfobj_xn_table_udf[], bpfobj_xn_table_udf_end[];
 static long t_table;
 static uint64_t rb;
 static const struct table *vb;
-static uint64_t kids[255];
+#define FILL_PER_TABLE 250
+static uint64_t kids[BC_ENTRIES];
 static unsigned nkids;
 
 static struct disk_info info(void)
@@ -120,12 +121,26 @@ static void fill(void)
 	static uint8_t bits[65536];
 	check("fsfull.free-map", n <= sizeof(bits) * 8 && sys_xn_free_map(0, n, bits) >= 0);
 	long r = touch(rb, 1, KEY_B);
+	/* the root takes FILL_PER_TABLE, then each of its children in turn (a
+	 * table holds 255 extents) */
+	uint64_t parent = rb;
+	const struct table *view = vb;
+	unsigned next_parent = 0;
 	for (uint64_t blk = n - 1;
-	     blk > 0 && r == 0 && nkids < 255 && info().di_cache_dirty < BC_ENTRIES; blk--)
-		if (bits[blk / 8] >> (blk % 8) & 1) {
-			r = tab_add(rb, vb, (struct xn_extent){ blk, 1, t_table }, KEY_B);
-			kids[nkids++] = blk;
+	     blk > 0 && r == 0 && nkids < ARRAY_SIZE(kids) && info().di_cache_dirty < BC_ENTRIES;
+	     blk--) {
+		if (!(bits[blk / 8] >> (blk % 8) & 1))
+			continue;
+		if (view->count == FILL_PER_TABLE) {
+			uint64_t va = hole();
+			parent = kids[next_parent++];
+			if ((r = sys_disk_bind(parent, va, KEY_B)) < 0)
+				break;
+			view = (const struct table *)va;
 		}
+		r = tab_add(parent, view, (struct xn_extent){ blk, 1, t_table }, KEY_B);
+		kids[nkids++] = blk;
+	}
 	check_eq("fsfull.full-children", r, 0);
 	check_eq("fsfull.full-all-dirty", (long)info().di_cache_dirty, BC_ENTRIES);
 }
