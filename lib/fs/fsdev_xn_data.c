@@ -10,11 +10,13 @@
  *            x->werr and returned by the next write_data or barrier, so a
  *            write is never lost without the file system hearing of it.
  *   reads    map() of a block not here reads it alone and waits; prefetch
- *            (lib/fs's hint: the blocks of one extent a read needs next)
- *            issues them as disk_iov reads without waiting, at most
- *            AHEAD_MAX blocks ahead of the hinted block, and map() waits
- *            only for the request that brings the block it wants, while
- *            the rest are still coming.
+ *            (lib/fs's hint: the blocks of one extent a read needs next, in
+ *            order) issues the first AHEAD_MAX of them as disk_iov reads
+ *            without waiting, and map() waits only for the request that
+ *            brings the block it wants while the rest are still coming. As
+ *            map() reaches the hinted blocks, the next DISK_IOV_MAX are
+ *            issued whenever fewer than that are left in flight ahead, so
+ *            a long read keeps 32 to 64 blocks coming.
  *
  * A slot in a request (SL_WRITING, SL_READING) is never handed to another
  * block until that request is waited for; eviction takes the least
@@ -165,8 +167,17 @@ static void slot_for_read(struct xdev *x, int s)
 	*(volatile uint8_t *)x->slots[s].page = 0;
 }
 
+static void issue_ahead(struct xdev *x, uint64_t blk, uint64_t count);
+
 const void *xd_cached(struct xdev *x, uint64_t blk)
 {
+	if (blk < x->ahead_end && x->ahead_end < x->hint_end &&
+	    x->ahead_end - blk <= DISK_IOV_MAX && blk + AHEAD_MAX > x->ahead_end) {
+		uint64_t from = x->ahead_end;
+		uint64_t n = MIN(x->hint_end - from, (uint64_t)DISK_IOV_MAX);
+		x->ahead_end = from + n;
+		issue_ahead(x, from, n);
+	}
 	int s = slot_find(x, blk);
 	if (s < 0)
 		return NULL;
@@ -251,7 +262,16 @@ long xd_prefetch(struct xdev *x, uint64_t blk, uint64_t count)
 {
 	if (count == 0 || blk < x->first_data || blk >= x->nblocks || count > x->nblocks - blk)
 		return -EINVAL;
-	count = MIN(count, (uint64_t)AHEAD_MAX);
+	uint64_t now = MIN(count, (uint64_t)AHEAD_MAX);
+	x->hint_end = blk + count;
+	x->ahead_end = blk + now;
+	issue_ahead(x, blk, now);
+	return (long)now; /* and map() issues more of the hint as it goes */
+}
+
+/* Issue disk_iov reads of the blocks of [blk, blk + count) we do not hold. */
+static void issue_ahead(struct xdev *x, uint64_t blk, uint64_t count)
+{
 	uint8_t s[DISK_IOV_MAX];
 	unsigned n = 0;
 	uint64_t start = blk;
@@ -277,7 +297,6 @@ long xd_prefetch(struct xdev *x, uint64_t blk, uint64_t count)
 			s[n++] = (uint8_t)k;
 		}
 	}
-	return (long)count;
 }
 
 void xd_drop(struct xdev *x, uint64_t blk)
@@ -303,6 +322,7 @@ int xd_wait_all(struct xdev *x)
 int xd_forget(struct xdev *x)
 {
 	int r = xd_wait_all(x);
+	x->ahead_end = x->hint_end = 0;
 	for (int i = 0; i < DATA_SLOTS; i++)
 		x->slots[i].blk = NO_BLOCK, x->slots[i].state = SL_EMPTY;
 	return r;

@@ -59,8 +59,10 @@ struct xdev {
 	uint8_t run[DISK_IOV_MAX];     /* the gathered run: slots of consecutive blocks */
 	unsigned nrun;
 	uint64_t run_start;            /* the first block of the run */
-	int werr;        /* a gathered write failed: the next write or
-					  barrier reports it */
+	int werr;		      /* a gathered write failed: the next
+					  write or barrier reports it */
+	uint64_t ahead_end, hint_end;  /* read-ahead issued up to ahead_end of the
+					  hinted blocks, which end at hint_end */
 	uint8_t *bind_va;              /* where disk_bind puts a block we copy */
 	char tree[XN_NAME_MAX];        /* our root's name, once looked up: what we sync */
 	struct fsdev_xn_stats st;
