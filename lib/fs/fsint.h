@@ -63,6 +63,9 @@ struct fs {
 	struct txn_blk *tb; /* open-addressed set, tb_cap a power of two */
 	size_t ntb, tb_cap, nmeta;
 	size_t nnew; /* metadata blocks initialised by the running transaction */
+	struct pending *pend; /* claim-neutral changes not yet submitted (meta.c) */
+	size_t npend;
+	uint64_t pend_clock, pend_op; /* pend_op: when the running operation began */
 	int replaying;
 	/* told where rename moved an inode (fs_on_move) */
 	void (*on_move)(void *ctx, uint64_t ino, uint32_t home, uint32_t ioff);
@@ -82,7 +85,9 @@ const uint8_t *meta_map(struct fs *fs, uint32_t blk);
 /* A writable copy of blk in fs->edit[slot]; NULL if blk cannot be mapped. */
 uint8_t *meta_edit(struct fs *fs, uint32_t blk, int slot);
 /* Submits the copy: op FSDEV_WRITE (claims unchanged), ALLOC or FREE of
- * [start, start+len) of XN type `type`. */
+ * [start, start+len) of XN type `type`. A WRITE is held back and merged
+ * with the block's next change (meta.c, "Held-back writes"), so its
+ * refusal, which only a bug can cause, may surface in a later call. */
 int meta_put(struct fs *fs, uint32_t blk, const uint8_t *copy, uint32_t op, uint32_t type,
 	     uint32_t start, uint32_t len);
 /* A new metadata block of XN type `type`, already allocated, filled. */

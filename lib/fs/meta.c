@@ -83,9 +83,13 @@ static uint64_t bytes_hash(const uint8_t *p, size_t n)
 	return h;
 }
 
+static const uint8_t *held_copy(struct fs *fs, uint32_t blk);
+static void pend_done(struct fs *fs, uint32_t blk, const uint8_t *copy);
+
 const uint8_t *meta_map(struct fs *fs, uint32_t blk)
 {
-	return fs->dev.map(fs->dev.d_ctx, blk);
+	const uint8_t *held = held_copy(fs, blk);
+	return held ? held : fs->dev.map(fs->dev.d_ctx, blk);
 }
 
 uint8_t *meta_edit(struct fs *fs, uint32_t blk, int slot)
@@ -220,6 +224,7 @@ static void mark_freed(struct fs *fs, uint32_t type, uint32_t start, uint32_t le
 		if (type == FS_T_DATA) {
 			data_forget(fs, b);
 		} else if (tb_mark(fs, b, 0) == 0) {
+			pend_done(fs, b, NULL); /* not ours now: nothing to write */
 			struct txn_blk *t = tb_find(fs, b);
 			if (t->flags & TB_META)
 				fs->nmeta--;
@@ -228,11 +233,14 @@ static void mark_freed(struct fs *fs, uint32_t type, uint32_t start, uint32_t le
 	}
 }
 
-int meta_put(struct fs *fs, uint32_t blk, const uint8_t *copy, uint32_t op, uint32_t type,
-	     uint32_t start, uint32_t len)
+/* The change to blk (copy: its whole new image) submitted to the device
+ * and logged. Diffed against the device's copy, so it carries the held-back
+ * writes the copy was made on. */
+static int submit(struct fs *fs, uint32_t blk, const uint8_t *copy, uint32_t op, uint32_t type,
+		  uint32_t start, uint32_t len)
 {
 	struct fsdev_range rg[MAX_RANGES];
-	const uint8_t *old = meta_map(fs, blk);
+	const uint8_t *old = fs->dev.map(fs->dev.d_ctx, blk);
 	if (!old)
 		return -EIO;
 	struct fsdev_update u = { blk, op, type, start, len, diff(old, copy, rg), rg };
@@ -248,6 +256,155 @@ int meta_put(struct fs *fs, uint32_t blk, const uint8_t *copy, uint32_t op, uint
 	return r;
 }
 
+/* --- held-back writes -------------------------------------------------------
+ *
+ * A create changes the same few blocks again and again: its name's dir
+ * block, the directory's root block (the count of names), the super block
+ * (the next inode number). Submitted one by one, each change is an XN
+ * update: a system call and the block's UDF run before and after. A change
+ * that leaves the block's claims alone (FSDEV_WRITE) is held here instead,
+ * in a copy meta_map hands out, and reaches the device merged into the
+ * block's next submitted change: its next ALLOC, FREE or move, its eviction
+ * from this table, or the commit, which submits every held block before the
+ * journal's header hashes them. The log records what is submitted, so a
+ * replay submits the same merged updates. Nobody reads the device's copy of
+ * our blocks while our transaction runs: a family's other members wait for
+ * its commit (lib/posix/fsturn.c). Held, a change XN would refuse (only a
+ * bug makes one) is refused when it is submitted, in a later call; it stays
+ * held, so the commit fails rather than drop it.
+ */
+#define PENDING_MAX 16
+struct pending {
+	uint32_t blk; /* held: the block; 0 once submitted (a free slot) */
+	uint32_t was; /* a free slot: the block it last held, its copy current */
+	uint64_t used; /* when last changed, submitted or mapped */
+	uint8_t copy[FS_BLOCK];
+};
+
+/*
+ * meta_map hands out pointers into these slots, and callers read through
+ * one across their own changes, as they could through the device's cached
+ * block. So a slot keeps showing its block: a held block's changes land in
+ * its slot; once submitted, the slot remembers the block (`was`), gets its
+ * later submitted changes too, and is the one taken if the block is held
+ * again. A slot goes to another block only if nothing touched it since the
+ * running operation began (txn_room starts one: the callers map blocks
+ * afresh after it); with no such slot, a change is submitted at once.
+ */
+static struct pending *pend_find(struct fs *fs, uint32_t blk)
+{
+	for (size_t i = 0; i < fs->npend; i++)
+		if (fs->pend[i].blk == blk)
+			return &fs->pend[i];
+	return NULL;
+}
+
+static struct pending *pend_remembered(struct fs *fs, uint32_t blk)
+{
+	for (size_t i = 0; i < fs->npend; i++)
+		if (!fs->pend[i].blk && fs->pend[i].was == blk)
+			return &fs->pend[i];
+	return NULL;
+}
+
+static const uint8_t *held_copy(struct fs *fs, uint32_t blk)
+{
+	struct pending *p = pend_find(fs, blk);
+	if (!p)
+		return NULL;
+	p->used = ++fs->pend_clock;
+	return p->copy;
+}
+
+/* blk's change was submitted whole (copy: the block's image now; NULL: the
+ * block was freed, nothing of it to keep): its slot is free. */
+static void pend_done(struct fs *fs, uint32_t blk, const uint8_t *copy)
+{
+	struct pending *p = pend_find(fs, blk);
+	if (!p && !(p = pend_remembered(fs, blk)))
+		return;
+	if (copy && copy != p->copy)
+		memcpy(p->copy, copy, FS_BLOCK);
+	p->was = blk;
+	p->blk = 0;
+	p->used = ++fs->pend_clock;
+}
+
+static int pend_submit(struct fs *fs, struct pending *p)
+{
+	int r = submit(fs, p->blk, p->copy, FSDEV_WRITE, 0, 0, 0);
+	if (r == 0)
+		pend_done(fs, p->blk, NULL);
+	return r;
+}
+
+/* Every held block submitted: 0, or the first refusal (the rest still go). */
+static int pend_submit_all(struct fs *fs)
+{
+	int err = 0;
+	for (size_t i = 0; i < fs->npend; i++)
+		if (fs->pend[i].blk) {
+			int r = pend_submit(fs, &fs->pend[i]);
+			err = err ? err : r;
+		}
+	return err;
+}
+
+/* A slot blk may take (its own remembered one, a new one, or the oldest not
+ * touched in this operation, submitted first); NULL: none (*err 0), or the
+ * oldest's refusal. */
+static struct pending *pend_slot(struct fs *fs, uint32_t blk, int *err)
+{
+	*err = 0;
+	struct pending *p = pend_remembered(fs, blk);
+	if (p)
+		return p;
+	if (!fs->pend && !(fs->pend = fs_alloc(PENDING_MAX * sizeof(*fs->pend))))
+		return NULL;
+	if (fs->npend < PENDING_MAX)
+		return &fs->pend[fs->npend++];
+	for (size_t i = 0; i < fs->npend; i++)
+		if (fs->pend[i].used < fs->pend_op && (!p || fs->pend[i].used < p->used))
+			p = &fs->pend[i];
+	if (p && p->blk && (*err = pend_submit(fs, p)) < 0)
+		return NULL;
+	return p;
+}
+
+static int hold_back(struct fs *fs, uint32_t blk, const uint8_t *copy)
+{
+	struct pending *p = pend_find(fs, blk);
+	if (!p) {
+		const uint8_t *cur = fs->dev.map(fs->dev.d_ctx, blk);
+		if (!cur)
+			return -EIO;
+		if (memcmp(cur, copy, FS_BLOCK) == 0)
+			return 0;
+		int err;
+		if (!(p = pend_slot(fs, blk, &err))) {
+			if (err < 0 || (err = submit(fs, blk, copy, FSDEV_WRITE, 0, 0, 0)) < 0)
+				return err;
+			return 0;
+		}
+		p->blk = blk;
+	}
+	if (copy != p->copy)
+		memcpy(p->copy, copy, FS_BLOCK);
+	p->used = ++fs->pend_clock;
+	return tb_mark(fs, blk, TB_META);
+}
+
+int meta_put(struct fs *fs, uint32_t blk, const uint8_t *copy, uint32_t op, uint32_t type,
+	     uint32_t start, uint32_t len)
+{
+	if (op == FSDEV_WRITE)
+		return hold_back(fs, blk, copy);
+	int r = submit(fs, blk, copy, op, type, start, len);
+	if (r == 0)
+		pend_done(fs, blk, copy);
+	return r;
+}
+
 int meta_init(struct fs *fs, uint32_t blk, uint32_t type, const uint8_t *image)
 {
 	struct fsdev_range rg[MAX_RANGES];
@@ -259,6 +416,8 @@ int meta_init(struct fs *fs, uint32_t blk, uint32_t type, const uint8_t *image)
 		r = log_update(fs, &u, FSDEV_INIT);
 	if (r == 0)
 		r = tb_mark(fs, blk, TB_META);
+	if (r == 0)
+		pend_done(fs, blk, image);
 	return r;
 }
 
@@ -266,7 +425,8 @@ int meta_move(struct fs *fs, uint32_t from, const uint8_t *fcopy, uint32_t to, c
 	      uint32_t type, uint32_t start, uint32_t len)
 {
 	struct fsdev_range r1[MAX_RANGES], r2[MAX_RANGES];
-	const uint8_t *fold = meta_map(fs, from), *told = meta_map(fs, to);
+	const uint8_t *fold = fs->dev.map(fs->dev.d_ctx, from),
+		      *told = fs->dev.map(fs->dev.d_ctx, to);
 	if (!fold || !told)
 		return -EIO;
 	struct fsdev_update uf = { from, FSDEV_FREE, type, start, len, diff(fold, fcopy, r1), r1 };
@@ -280,6 +440,10 @@ int meta_move(struct fs *fs, uint32_t from, const uint8_t *fcopy, uint32_t to, c
 		r = tb_mark(fs, from, TB_META);
 	if (r == 0)
 		r = tb_mark(fs, to, TB_META | TB_RECEIVED);
+	if (r == 0) {
+		pend_done(fs, from, fcopy);
+		pend_done(fs, to, tcopy);
+	}
 	return r;
 }
 
@@ -308,9 +472,11 @@ void data_forget(struct fs *fs, uint32_t blk)
 int txn_room(struct fs *fs)
 {
 	size_t logmax = (size_t)(fs->jlen - 1) * FS_BLOCK;
+	int r = 0;
 	if (fs->nmeta + FS_OP_MAX_BLOCKS > FS_TXN_MAX_BLOCKS || fs->loglen + FS_OP_MAX_LOG > logmax)
-		return txn_commit(fs);
-	return 0;
+		r = txn_commit(fs);
+	fs->pend_op = ++fs->pend_clock; /* an operation begins (pend_slot) */
+	return r;
 }
 
 static int barrier(struct fs *fs)
@@ -395,7 +561,7 @@ static void txn_reset(struct fs *fs)
 
 int txn_commit(struct fs *fs)
 {
-	int r = 0;
+	int r = pend_submit_all(fs);
 	bool data = false;
 	for (size_t i = 0; i < fs->tb_cap && r == 0; i++)
 		if (fs->tb[i].blk && (fs->tb[i].flags & TB_DATA)) {
@@ -430,8 +596,9 @@ int txn_commit(struct fs *fs)
 
 void txn_free(struct fs *fs)
 {
-	fs_free(fs->log), fs_free(fs->tb);
-	fs->log = NULL, fs->tb = NULL;
+	fs_free(fs->log), fs_free(fs->tb), fs_free(fs->pend);
+	fs->log = NULL, fs->tb = NULL, fs->pend = NULL;
+	fs->npend = 0;
 	fs->logcap = fs->tb_cap = 0;
 }
 

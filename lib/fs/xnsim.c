@@ -231,6 +231,7 @@ static int sim_update(void *ctx, const struct fsdev_update *u)
 {
 	static uint8_t after[FS_BLOCK];
 	struct xnsim *x = ctx;
+	x->checked++;
 	if (u->u_op == FSDEV_ALLOC && (!sim_is_free(x, u->u_start, u->u_len) ||
 				       !(u->u_type == FS_T_DATA || is_meta(u->u_type)) ||
 				       (is_meta(u->u_type) && u->u_len != 1)))
@@ -268,6 +269,7 @@ static int sim_move(void *ctx, const struct fsdev_update *from, const struct fsd
 {
 	static uint8_t a1[FS_BLOCK], a2[FS_BLOCK];
 	struct xnsim *x = ctx;
+	x->checked++;
 	if (from->u_op != FSDEV_FREE || to->u_op != FSDEV_ALLOC || from->u_blk == to->u_blk ||
 	    from->u_start != to->u_start || from->u_len != to->u_len || from->u_len == 0 ||
 	    from->u_start >= x->nblocks || from->u_len > x->nblocks - from->u_start)
@@ -467,6 +469,11 @@ void xnsim_cut_at(struct xnsim *x, uint64_t at, uint64_t seed)
 uint64_t xnsim_events(const struct xnsim *x)
 {
 	return x->events;
+}
+
+uint64_t xnsim_checked(const struct xnsim *x)
+{
+	return x->checked;
 }
 
 bool xnsim_cut_take(struct xnsim *x, uint8_t **image, uint8_t **shadow)

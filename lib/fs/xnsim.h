@@ -51,6 +51,9 @@ int xnsim_root_create(struct xnsim *x, const char *name, uint64_t blk, uint32_t 
  * -ENOENT no such root, -EBUSY its tree holds a block besides the root
  * block. On disk at once; the root block is free. */
 int xnsim_root_remove(struct xnsim *x, const char *name);
+/* Updates and moves submitted, each one checked by the UDFs as the
+ * kernel's XN would (a system call in the guest), refused ones included. */
+uint64_t xnsim_checked(const struct xnsim *x);
 /* Free blocks and blocks in use by roots, as XN's free map says. */
 uint64_t xnsim_free_blocks(const struct xnsim *x);
 

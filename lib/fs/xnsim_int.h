@@ -34,6 +34,7 @@ struct xnsim {
 	uint32_t *pfree;     /* blocks freed whose release may not be on disk yet */
 	size_t npfree;
 	uint64_t events, cut_at, cut_seed;
+	uint64_t checked; /* updates and moves submitted (xnsim_checked) */
 	uint8_t *cut_image, *cut_shadow;
 	uint64_t walk_errors;
 	char walk_error[160];

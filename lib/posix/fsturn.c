@@ -181,8 +181,9 @@ int fs_turn_begin(struct fs **out)
 long fs_turn_end_as(long r, bool commit)
 {
 	in_turn = false;
-	/* a commit asked for also retries one a failed let_go left pending */
-	if (!held && (activity() != turn_start_activity || (commit && fs_txn_pending(mounted)))) {
+	/* lib/fs holds claim-neutral writes back (meta.c): a turn made of them
+	 * moved no device counter but left a transaction running */
+	if (!held && (activity() != turn_start_activity || fs_txn_pending(mounted))) {
 		held = true;
 		held_tick = ukinfo->ki_ticks;
 	}
