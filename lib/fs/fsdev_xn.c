@@ -55,7 +55,7 @@
 #include <lib/base/vm.h>
 #include <common/string.h>
 
-int fsdev_xn_errno(long e)
+static int errno_of(long e)
 {
 	switch (e) {
 	case -E_REFUSED:
@@ -75,7 +75,7 @@ int fsdev_xn_errno(long e)
 static int refresh_free(struct xdev *x)
 {
 	long r = sys_xn_free_map(0, x->nblocks, x->free_bits);
-	return r < 0 ? fsdev_xn_errno(r) : 0;
+	return r < 0 ? errno_of(r) : 0;
 }
 
 static bool bit_free(const struct xdev *x, uint64_t b)
@@ -110,12 +110,11 @@ static struct meta *meta_slot(struct xdev *x, uint64_t blk)
 			return &x->meta[i];
 }
 
-struct meta *fsdev_xn_meta_find(struct xdev *x, uint64_t blk)
+static struct meta *meta_find(struct xdev *x, uint64_t blk)
 {
 	struct meta *m = meta_slot(x, blk);
 	return m->blk == blk ? m : NULL;
 }
-#define meta_find fsdev_xn_meta_find
 
 /* A new zeroed copy for blk (which has none). */
 static uint8_t *meta_add(struct xdev *x, uint64_t blk)
@@ -161,6 +160,17 @@ static void meta_drop(struct xdev *x, uint64_t blk)
 }
 
 /* --- data ------------------------------------------------------------------------ */
+
+/* For fsdev_xn_data.c (fsdev_xn_int.h). */
+int fsdev_xn_errno(long e)
+{
+	return errno_of(e);
+}
+
+struct meta *fsdev_xn_meta_find(struct xdev *x, uint64_t blk)
+{
+	return meta_find(x, blk);
+}
 
 static int xn_write_data(void *ctx, uint64_t blk, const void *data)
 {
@@ -287,7 +297,7 @@ static int xn_update(void *ctx, const struct fsdev_update *u)
 		x->st.refused++;
 		if (k == -E_BUSY && u->u_op == FSDEV_ALLOC)
 			refresh_free(x); /* another tree took it meanwhile */
-		return fsdev_xn_errno(k);
+		return errno_of(k);
 	}
 	x->st.updates++;
 	claims_changed(x, u, false);
@@ -308,7 +318,7 @@ static int xn_move(void *ctx, const struct fsdev_update *from, const struct fsde
 	long k = sys_xn_move(&xf, &xt, x->cap);
 	if (k < 0) {
 		x->st.refused++;
-		return fsdev_xn_errno(k);
+		return errno_of(k);
 	}
 	x->st.moves++;
 	apply_here(x, from);
@@ -372,7 +382,7 @@ static int xn_root_create(void *ctx, const char *name, uint64_t blk, uint32_t ty
 		return -EBUSY;
 	long r = sys_xn_root_create(name, type, x->cap);
 	if (r < 0)
-		return r == -E_BUSY ? -EEXIST : fsdev_xn_errno(r);
+		return r == -E_BUSY ? -EEXIST : errno_of(r);
 	strlcpy(x->tree, name, sizeof(x->tree));
 	take(x, blk, 1);
 	if (!meta_add(x, blk))

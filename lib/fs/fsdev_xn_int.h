@@ -59,8 +59,8 @@ struct xdev {
 	uint8_t run[DISK_IOV_MAX];     /* the gathered run: slots of consecutive blocks */
 	unsigned nrun;
 	uint64_t run_start;            /* the first block of the run */
-	int werr;		      /* a gathered write failed: the next
-					  write or barrier reports it */
+	/* a gathered write failed: the next write or barrier reports it */
+	int werr;
 	uint64_t ahead_end, hint_end;  /* read-ahead issued up to ahead_end of the
 					  hinted blocks, which end at hint_end */
 	uint8_t *bind_va;              /* where disk_bind puts a block we copy */
