@@ -15,6 +15,8 @@
 #define DISK_BLOCK_SIZE 4096       /* one page: a block is DMAed into one page */
 #define DISK_REQS 128              /* requests the kernel tracks at once */
 #define DISK_REQS_PER_ENV 32       /* of those, one env's: a flood cannot starve others */
+#define DISK_IOV_MAX 32            /* blocks one disk_iov request moves: the device
+				      takes them as one request (virtio_blk.h) */
 
 /* disk_io operations. */
 #define DISK_OP_READ 0             /* block -> the caller's page */
@@ -47,6 +49,11 @@ struct disk_info {
 				      a few blocks' last answers) */
 	uint64_t di_sleeps;        /* system calls that slept for the kernel's own I/O
 				      (a cache miss, a write-back) rather than spin */
+	uint64_t di_iov;           /* disk_iov requests (their blocks count in
+				      di_reads / di_writes) */
+	uint64_t di_kicks;         /* times the device was notified: once a batch */
+	uint32_t di_iov_max;       /* blocks one disk_iov may move on this device */
+	uint32_t di_indirect;      /* the device takes indirect descriptors */
 };
 
 /* --- XN: on-disk format ---------------------------------------------------- */

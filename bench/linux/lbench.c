@@ -562,10 +562,13 @@ static void ensure_proc(void)
  * disk QEMU attaches the same way: 4 KiB requests with no page cache
  * (O_DIRECT), 32 in flight through Linux's native AIO (io_submit of one
  * batch, io_getevents until all 32 are back: a sample is the batch / 32),
- * and alone with pread/pwrite (a request's latency). Blocks range over the
- * first DISK_SPAN 4 KiB blocks, all written once first. */
+ * and alone with pread/pwrite (a request's latency), and 128 KiB requests
+ * of consecutive blocks, 8 in flight (Exo's disk_iov rows). Blocks range
+ * over the first DISK_SPAN 4 KiB blocks, all written once first. */
 #define DISK_QD 32
 #define DISK_SPAN 2048
+#define DISK_BIG (32 * PAGE) /* bytes of one big request: Exo's DISK_IOV_MAX blocks */
+#define DISK_BIG_QD 8
 
 static uint64_t disk_rng = 88172645463325252UL;
 static uint64_t disk_rnd(void)
@@ -576,40 +579,49 @@ static uint64_t disk_rnd(void)
 	return disk_rng;
 }
 
-static void disk_batches(const char *name, aio_context_t ctx, int fd, char *buf, int opcode,
-			 int seq, int n)
+/* batches of qd requests of size bytes each: seq, consecutive ones (size
+ * apart), else random 4 KiB blocks */
+static void disk_batches_of(const char *name, aio_context_t ctx, int fd, char *buf, int opcode,
+			    int seq, int n, int qd, long size)
 {
 	struct iocb cb[DISK_QD], *cbs[DISK_QD];
 	struct io_event ev[DISK_QD];
 	uint64_t next = 0;
 	for (int s = 0; s < n; s++) {
 		uint64_t t0 = rdtsc();
-		for (int i = 0; i < DISK_QD; i++) {
-			uint64_t b = seq ? next++ % DISK_SPAN : disk_rnd() % DISK_SPAN;
+		for (int i = 0; i < qd; i++) {
+			uint64_t b = seq ? next % DISK_SPAN : disk_rnd() % DISK_SPAN;
+			next += (uint64_t)(size / PAGE);
 			memset(&cb[i], 0, sizeof(cb[i]));
 			cb[i].aio_fildes = (uint32_t)fd;
 			cb[i].aio_lio_opcode = (uint16_t)opcode;
-			cb[i].aio_buf = (uint64_t)(uintptr_t)(buf + i * PAGE);
-			cb[i].aio_nbytes = PAGE;
+			cb[i].aio_buf = (uint64_t)(uintptr_t)(buf + i * size);
+			cb[i].aio_nbytes = (uint64_t)size;
 			cb[i].aio_offset = (int64_t)(b * PAGE);
 			cbs[i] = &cb[i];
 		}
-		if (syscall(SYS_io_submit, ctx, (long)DISK_QD, cbs) != DISK_QD)
+		if (syscall(SYS_io_submit, ctx, (long)qd, cbs) != qd)
 			die("io_submit");
-		for (int got = 0; got < DISK_QD;) {
-			long r = syscall(SYS_io_getevents, ctx, 1L, (long)(DISK_QD - got), ev + got, NULL);
+		for (int got = 0; got < qd;) {
+			long r = syscall(SYS_io_getevents, ctx, 1L, (long)(qd - got), ev + got, NULL);
 			if (r <= 0)
 				die("io_getevents");
 			for (long k = 0; k < r; k++)
-				if (ev[got + k].res != PAGE) {
+				if (ev[got + k].res != size) {
 					errno = ev[got + k].res < 0 ? (int)-ev[got + k].res : EIO;
 					die("an AIO request");
 				}
 			got += (int)r;
 		}
-		samples[s] = (rdtsc() - t0) / DISK_QD;
+		samples[s] = (rdtsc() - t0) / (uint64_t)qd;
 	}
 	report(name, n);
+}
+
+static void disk_batches(const char *name, aio_context_t ctx, int fd, char *buf, int opcode,
+			 int seq, int n)
+{
+	disk_batches_of(name, ctx, fd, buf, opcode, seq, n, DISK_QD, PAGE);
 }
 
 static void disk_single(const char *name, int fd, char *buf, int write, int n)
@@ -631,9 +643,10 @@ static void bench_disk(int rounds)
 	if (fd < 0)
 		die("open /dev/vda (O_DIRECT)");
 	char *buf;
-	if (posix_memalign((void **)&buf, PAGE, DISK_QD * PAGE) != 0)
+	_Static_assert(DISK_BIG_QD * DISK_BIG >= DISK_QD * PAGE, "the buffer serves both");
+	if (posix_memalign((void **)&buf, PAGE, DISK_BIG_QD * DISK_BIG) != 0)
 		die("posix_memalign");
-	memset(buf, 0x5a, DISK_QD * PAGE);
+	memset(buf, 0x5a, DISK_BIG_QD * DISK_BIG);
 	for (uint64_t b = 0; b < DISK_SPAN; b += DISK_QD)
 		if (pwrite(fd, buf, DISK_QD * PAGE, (off_t)(b * PAGE)) != (ssize_t)(DISK_QD * PAGE))
 			die("pwrite (filling the span)");
@@ -649,6 +662,10 @@ static void bench_disk(int rounds)
 	disk_batches("disk_seq_write_qd32", ctx, fd, buf, IOCB_CMD_PWRITE, 1, nb);
 	disk_single("disk_read_qd1", fd, buf, 0, rounds);
 	disk_single("disk_write_qd1", fd, buf, 1, rounds);
+	disk_batches_of("disk_seq_read_128k_qd8", ctx, fd, buf, IOCB_CMD_PREAD, 1, nb, DISK_BIG_QD,
+			DISK_BIG);
+	disk_batches_of("disk_seq_write_128k_qd8", ctx, fd, buf, IOCB_CMD_PWRITE, 1, nb,
+			DISK_BIG_QD, DISK_BIG);
 	syscall(SYS_io_destroy, ctx);
 	close(fd);
 }

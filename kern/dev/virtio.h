@@ -19,6 +19,10 @@
 /* Descriptor flags. */
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2   /* the device writes the buffer */
+#define VIRTQ_DESC_F_INDIRECT 4 /* the buffer is a table of descriptors */
+
+/* Ring feature bits. */
+#define VIRTIO_RING_F_INDIRECT_DESC (1UL << 28)
 
 struct virtq_desc {
 	uint64_t d_addr;

@@ -11,7 +11,9 @@
 #include <inc/types.h>
 
 #define VBLK_SECTOR 512
-#define VBLK_SLOTS 32      /* requests in flight at once: 3 descriptors each */
+#define VBLK_SLOTS 32      /* requests in flight at once */
+#define VBLK_SEGS_MAX 32   /* pages in one request (DISK_IOV_MAX): with indirect
+			    * descriptors a request of any size takes one ring entry */
 
 enum vblk_op {
 	VBLK_READ = 0,     /* VIRTIO_BLK_T_IN */
@@ -36,12 +38,25 @@ bool virtio_blk_read_only(void);
 /* Called once for each finished request, from virtio_blk_irq or
  * virtio_blk_poll, with the tag given to virtio_blk_submit. */
 void virtio_blk_set_done(vblk_done_fn *fn);
-/* Queue op on len bytes (a multiple of 512, within one physical page) at
- * sector, to or from physical address pa (ignored for a flush). 0, or
- * -E_AGAIN (all VBLK_SLOTS in flight), -E_NOT_FOUND (no device), -E_INVAL
- * (out of range, or a write to a read-only disk). The device may touch pa
- * until the completion for tag has been delivered. */
-int virtio_blk_submit(enum vblk_op op, uint64_t sector, physaddr_t pa, uint32_t len, uint64_t tag);
+/* Queue op on npages whole pages (1..virtio_blk_max_segs()) starting at
+ * sector, to or from the page-aligned physical addresses pa[] in order
+ * (none for a flush: npages 0). 0, or -E_AGAIN (all VBLK_SLOTS in flight, or
+ * not enough free descriptors), -E_NOT_FOUND (no device), -E_INVAL (out of
+ * range, too many pages, or a write to a read-only disk). The device may
+ * touch the pages until the completion for tag has been delivered. The
+ * device is not told: virtio_blk_kick does that once for a batch. */
+int virtio_blk_submit(enum vblk_op op, uint64_t sector, const physaddr_t *pa, unsigned npages,
+		      uint64_t tag);
+/* Tell the device about every request submitted since the last kick. */
+void virtio_blk_kick(void);
+/* The most pages one request may carry on this device (VBLK_SEGS_MAX with
+ * indirect descriptors; fewer if the queue or the device's seg_max is
+ * smaller). */
+unsigned virtio_blk_max_segs(void);
+/* Does the device take indirect descriptors (VIRTIO_RING_F_INDIRECT_DESC)? */
+bool virtio_blk_indirect(void);
+/* Kicks so far (the device notified), for disk_info. */
+uint64_t virtio_blk_kicks(void);
 /* Requests with the device now. */
 unsigned virtio_blk_in_flight(void);
 /* The device's interrupt (IRQ_DISK): deliver every finished request. */

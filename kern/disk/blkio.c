@@ -4,12 +4,15 @@
  * kernel itself (XN's metadata cache, mount).
  *
  * A request moves one DISK_BLOCK_SIZE block between the disk and one
- * physical page: an env's own user page (zero copy: the device reads or
- * writes it directly) or a kernel page. From submission until the device
- * is done the page is pinned (pmap.c): if its owner frees it, dies, or the
- * abort protocol takes it meanwhile, the kernel keeps the page unbound and
- * frees it when the transfer ends, so the device never writes into a page
- * that has changed hands. Requests beyond the device's VBLK_SLOTS wait in
+ * physical page, or (sys_disk_iov) up to DISK_IOV_MAX consecutive blocks
+ * and as many pages, as one device request: an env's own user pages (zero
+ * copy: the device reads or writes them directly) or a kernel page. From
+ * submission until the device is done each page is pinned (pmap.c): if its
+ * owner frees it, dies, or the abort protocol takes it meanwhile, the
+ * kernel keeps the page unbound and frees it when the transfer ends, so
+ * the device never writes into a page that has changed hands. The device
+ * is notified once per batch: after a system call's request, and after a
+ * completion has refilled its slots from the queue (run_queue). Requests beyond the device's VBLK_SLOTS wait in
  * a FIFO queue here, so an env may keep up to DISK_REQS_PER_ENV requests
  * outstanding and no env can take more than that share of the table.
  *
@@ -49,8 +52,9 @@ struct req {
 	uint16_t r_seq;        /* bumped at each reuse: ids of old requests die */
 	envid_t r_env;         /* the env's, 0: the kernel's or abandoned */
 	int r_status;          /* R_DONE: 0 or -E_IO */
-	uint64_t r_block;
-	ppn_t r_ppn;
+	uint8_t r_n;            /* blocks (pages): 1, up to DISK_IOV_MAX for disk_iov */
+	uint64_t r_block;       /* the first */
+	ppn_t r_ppn[DISK_IOV_MAX];
 	disk_kdone_fn *r_kdone; /* kernel requests: called at completion */
 	uint64_t r_karg;
 	uint16_t r_cache;      /* registry entry + 1 of a data block's copy (sys_disk_cache) */
@@ -83,13 +87,19 @@ static uint64_t req_id(const struct req *r)
 	return (uint64_t)r->r_seq * DISK_REQS + (uint64_t)(r - reqs);
 }
 
+_Static_assert(DISK_IOV_MAX == VBLK_SEGS_MAX, "a disk_iov is one device request");
+_Static_assert(DISK_BLOCK_SIZE == PAGE_SIZE, "a block is a page");
+
 static int to_device(struct req *r)
 {
 	enum vblk_op op = r->r_op == OP_FLUSH       ? VBLK_FLUSH
 			  : r->r_op == DISK_OP_READ ? VBLK_READ
 						    : VBLK_WRITE;
-	int s = virtio_blk_submit(op, r->r_block * SECTORS_PER_BLOCK,
-				  (physaddr_t)r->r_ppn << PAGE_SHIFT, DISK_BLOCK_SIZE, req_id(r));
+	physaddr_t pa[DISK_IOV_MAX];
+	for (unsigned i = 0; i < r->r_n; i++)
+		pa[i] = (physaddr_t)r->r_ppn[i] << PAGE_SHIFT;
+	int s = virtio_blk_submit(op, r->r_block * SECTORS_PER_BLOCK, pa,
+				  op == VBLK_FLUSH ? 0 : r->r_n, req_id(r));
 	if (s == 0)
 		r->r_state = R_DEVICE;
 	return s;
@@ -97,14 +107,14 @@ static int to_device(struct req *r)
 
 static void completed(uint64_t tag, int status);
 
-/* Start queued requests while the device has room. */
+/* Start queued requests while the device has room; notify it once. */
 static void run_queue(void)
 {
 	while (qlen) {
 		struct req *r = &reqs[queue[qhead]];
 		int s = to_device(r);
 		if (s == -E_AGAIN)
-			return;
+			break;
 		qhead = (qhead + 1) % DISK_REQS;
 		qlen--;
 		if (s < 0) {
@@ -115,6 +125,7 @@ static void run_queue(void)
 			completed(req_id(r), -E_IO);
 		}
 	}
+	virtio_blk_kick();
 }
 
 static struct req *req_new(void)
@@ -126,6 +137,7 @@ static struct req *req_new(void)
 			r->r_cache = 0;
 			r->r_waited = false;
 			r->r_env = 0;
+			r->r_n = 1;
 			return r;
 		}
 	return NULL;
@@ -142,10 +154,21 @@ static void req_free(struct req *r)
 }
 
 /* Queue r (filled in) and start what the device can take. */
+static void pin_all(const struct req *r)
+{
+	for (unsigned i = 0; r->r_op != OP_FLUSH && i < r->r_n; i++)
+		page_pin(r->r_ppn[i]);
+}
+
+static void unpin_all(const struct req *r)
+{
+	for (unsigned i = 0; r->r_op != OP_FLUSH && i < r->r_n; i++)
+		page_unpin(r->r_ppn[i]);
+}
+
 static void submit(struct req *r)
 {
-	if (r->r_op != OP_FLUSH)
-		page_pin(r->r_ppn);
+	pin_all(r);
 	r->r_state = R_QUEUED;
 	r->r_serial = serial++;
 	queue[(qhead + qlen) % DISK_REQS] = (uint16_t)(r - reqs);
@@ -198,15 +221,14 @@ static void completed(uint64_t tag, int status)
 
 static void finish(struct req *r, int status)
 {
-	if (r->r_op != OP_FLUSH)
-		page_unpin(r->r_ppn);
+	unpin_all(r);
 	if (status < 0) {
 		disk_stats.di_errors++;
-		cprintf("disk: %s of block %lu failed\n",
+		cprintf("disk: %s of block %lu (%u) failed\n",
 			r->r_op == DISK_OP_READ    ? "read"
 			: r->r_op == DISK_OP_WRITE ? "write"
 						   : "flush",
-			r->r_block);
+			r->r_block, r->r_n);
 	}
 	r->r_status = status;
 	r->r_state = R_DONE;
@@ -217,10 +239,10 @@ static void finish(struct req *r, int status)
 		fn(arg, status);
 		return;
 	}
-	if (r->r_op == DISK_OP_WRITE && status == 0)
-		xn_block_written(r->r_block);
+	for (unsigned i = 0; r->r_op == DISK_OP_WRITE && status == 0 && i < r->r_n; i++)
+		xn_block_written(r->r_block + i);
 	if (r->r_cache)
-		bc_data_done(r->r_cache - 1u, r->r_block, r->r_ppn, r->r_op, status);
+		bc_data_done(r->r_cache - 1u, r->r_block, r->r_ppn[0], r->r_op, status);
 	struct env *e = r->r_env ? env_lookup(r->r_env) : NULL;
 	if (!e) {
 		req_free(r); /* abandoned: its env died */
@@ -248,7 +270,7 @@ static int kernel_request(int op, uint64_t block, ppn_t ppn, disk_kdone_fn *done
 		return -E_FULL;
 	r->r_op = (uint8_t)op;
 	r->r_block = block;
-	r->r_ppn = ppn;
+	r->r_ppn[0] = ppn;
 	r->r_kdone = done;
 	r->r_karg = arg;
 	if (op == DISK_OP_READ)
@@ -340,8 +362,7 @@ void disk_env_gone(struct env *e, enum env_end how UNUSED)
 		uint16_t x = queue[(qhead + i) % DISK_REQS];
 		struct req *r = &reqs[x];
 		if (r->r_env == e->env_id) {
-			if (r->r_op != OP_FLUSH)
-				page_unpin(r->r_ppn);
+			unpin_all(r);
 			req_free(r);
 		} else {
 			queue[(qhead + kept++) % DISK_REQS] = x;
@@ -369,6 +390,9 @@ long sys_disk_info(uint64_t out)
 	if (!disk_present())
 		return -E_NOT_FOUND;
 	disk_stats.di_in_flight = virtio_blk_in_flight();
+	disk_stats.di_kicks = virtio_blk_kicks();
+	disk_stats.di_iov_max = virtio_blk_max_segs();
+	disk_stats.di_indirect = virtio_blk_indirect();
 	if (copy_to_user(curenv->env_vm, out, &disk_stats, sizeof(disk_stats)) < 0)
 		return -E_FAULT;
 	return 0;
@@ -381,9 +405,10 @@ static bool env_room(struct env *e)
 	       env_total < DISK_REQS - KERNEL_RESERVE;
 }
 
-/* Start op on page ppn for e (checked); cache: registry entry + 1, or 0.
- * The id, or -E_FULL. */
-static long env_request(struct env *e, int op, uint64_t block, ppn_t ppn, unsigned cache)
+/* Start op on the n pages ppn[] (blocks block..block+n-1) for e (checked);
+ * cache: registry entry + 1, or 0. The id, or -E_FULL. */
+static long env_request(struct env *e, int op, uint64_t block, const ppn_t *ppn, unsigned n,
+			unsigned cache)
 {
 	if (!env_room(e))
 		return -E_FULL;
@@ -392,17 +417,32 @@ static long env_request(struct env *e, int op, uint64_t block, ppn_t ppn, unsign
 		return -E_FULL;
 	r->r_op = (uint8_t)op;
 	r->r_block = block;
-	r->r_ppn = ppn;
+	r->r_n = (uint8_t)n;
+	for (unsigned i = 0; i < n; i++)
+		r->r_ppn[i] = ppn[i];
 	r->r_env = e->env_id;
 	r->r_cache = (uint16_t)cache;
 	per_env[ENVX(e->env_id)]++;
 	env_total++;
 	if (op == DISK_OP_READ)
-		disk_stats.di_reads++;
+		disk_stats.di_reads += n;
 	else
-		disk_stats.di_writes++;
+		disk_stats.di_writes += n;
 	submit(r);
 	return (long)req_id(r);
+}
+
+/* The page e binds at va, checked for a transfer of op: its number, or
+ * -E_FAULT (nothing bound, or read-only for a read) / -E_PERM (not a user
+ * page e owns). */
+static long env_page(struct env *e, int op, uint64_t va)
+{
+	const struct binding *b = stlb_lookup(e->env_vm, va);
+	if (!b || (op == DISK_OP_READ && !(b->b_rights & BIND_WRITE)))
+		return -E_FAULT;
+	if (pages[b->b_ppn].pg_type != PAGE_USER || pages[b->b_ppn].pg_owner != e->env_id)
+		return -E_PERM;
+	return (long)b->b_ppn;
 }
 
 long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
@@ -416,11 +456,9 @@ long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 		return -E_NOT_FOUND;
 	if (block >= disk_blocks())
 		return -E_RANGE;
-	const struct binding *b = stlb_lookup(e->env_vm, va);
-	if (!b || (op == DISK_OP_READ && !(b->b_rights & BIND_WRITE)))
-		return -E_FAULT;
-	if (pages[b->b_ppn].pg_type != PAGE_USER || pages[b->b_ppn].pg_owner != e->env_id)
-		return -E_PERM;
+	long p = env_page(e, (int)op, va);
+	if (p < 0)
+		return p;
 	long c = xn_io_check(e, (int)op, block, cap);
 	if (c < 0)
 		return c;
@@ -428,7 +466,50 @@ long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 		return -E_PERM;
 	if (op == DISK_OP_WRITE && xn_block_syncing(block))
 		disk_sleep_restart(); /* its tree's sync may be zeroing it: after that */
-	return env_request(e, (int)op, block, b->b_ppn, 0);
+	ppn_t ppn = (ppn_t)p;
+	return env_request(e, (int)op, block, &ppn, 1, 0);
+}
+
+long sys_disk_iov(uint64_t op, uint64_t block, uint64_t uvas, uint64_t n, uint64_t cap)
+{
+	struct env *e = curenv;
+	uint64_t va[DISK_IOV_MAX];
+	ppn_t ppn[DISK_IOV_MAX];
+	if (op != DISK_OP_READ && op != DISK_OP_WRITE)
+		return -E_INVAL;
+	if (n == 0 || n > DISK_IOV_MAX)
+		return -E_INVAL;
+	if (copy_from_user(e->env_vm, va, uvas, n * sizeof(va[0])) < 0)
+		return -E_FAULT;
+	for (unsigned i = 0; i < n; i++)
+		if (va[i] % PAGE_SIZE || va[i] >= UTOP)
+			return -E_INVAL;
+	if (!disk_present())
+		return -E_NOT_FOUND;
+	if (n > virtio_blk_max_segs())
+		return -E_INVAL; /* a device with a tiny queue and no indirect descriptors */
+	if (block >= disk_blocks() || n > disk_blocks() - block)
+		return -E_RANGE;
+	for (unsigned i = 0; i < n; i++) {
+		long p = env_page(e, (int)op, va[i]);
+		if (p < 0)
+			return p;
+		ppn[i] = (ppn_t)p;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		long c = xn_io_check(e, (int)op, block + i, cap);
+		if (c < 0)
+			return c;
+	}
+	if (op == DISK_OP_WRITE && disk_stats.di_read_only)
+		return -E_PERM;
+	for (unsigned i = 0; op == DISK_OP_WRITE && i < n; i++)
+		if (xn_block_syncing(block + i))
+			disk_sleep_restart(); /* as sys_disk_io's writes */
+	long id = env_request(e, (int)op, block, ppn, (unsigned)n, 0);
+	if (id >= 0)
+		disk_stats.di_iov++;
+	return id;
 }
 
 long sys_disk_wait(uint64_t id, uint64_t ticks)
@@ -483,12 +564,11 @@ long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 	if (op == DISK_CACHE_READ || op == DISK_CACHE_ADOPT) {
 		if (va % PAGE_SIZE || va >= UTOP)
 			return -E_INVAL;
-		const struct binding *b = stlb_lookup(e->env_vm, va);
-		if (!b || !(b->b_rights & BIND_WRITE))
-			return -E_FAULT;
-		struct page_info *pg = &pages[b->b_ppn];
-		if (pg->pg_type != PAGE_USER || pg->pg_owner != e->env_id)
-			return -E_PERM;
+		long p = env_page(e, DISK_OP_READ, va); /* writable either way */
+		if (p < 0)
+			return p;
+		ppn_t ppn = (ppn_t)p;
+		struct page_info *pg = &pages[ppn];
 		if (pg->pg_flags & (PG_PINNED | PG_CACHED))
 			return -E_BUSY; /* in a transfer, or some block's copy already */
 		int access = op == DISK_CACHE_READ ? DISK_OP_READ : DISK_OP_WRITE;
@@ -499,11 +579,11 @@ long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 			return -E_INVAL; /* metadata is cached by the kernel (disk_bind) */
 		if (op == DISK_CACHE_READ && !env_room(e))
 			return -E_FULL;
-		long idx = bc_data_insert(block, (uint16_t)root, b->b_ppn,
+		long idx = bc_data_insert(block, (uint16_t)root, ppn,
 					  op == DISK_CACHE_READ ? BC_IN_FLIGHT : BC_DIRTY);
 		if (idx < 0 || op == DISK_CACHE_ADOPT)
 			return idx < 0 ? idx : 0;
-		long id = env_request(e, DISK_OP_READ, block, b->b_ppn, (unsigned)idx + 1);
+		long id = env_request(e, DISK_OP_READ, block, &ppn, 1, (unsigned)idx + 1);
 		if (id < 0)
 			bc_data_drop(bc_data_find(block));
 		return id;
@@ -533,7 +613,8 @@ long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 		return -E_BUSY; /* one write at a time */
 	if (xn_block_syncing(block))
 		disk_sleep_restart(); /* as sys_disk_io's writes */
-	long id = env_request(e, DISK_OP_WRITE, block, be->be_ppn, bc_index(be) + 1);
+	ppn_t ppn = be->be_ppn;
+	long id = env_request(e, DISK_OP_WRITE, block, &ppn, 1, bc_index(be) + 1);
 	if (id >= 0)
 		bc_data_set(be, BC_IN_FLIGHT | BC_CLEAN); /* clean once it lands, unless changed */
 	return id;

@@ -110,6 +110,7 @@ void xn_init(void);
 
 long sys_disk_info(uint64_t out);
 long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap);
+long sys_disk_iov(uint64_t op, uint64_t block, uint64_t uvas, uint64_t n, uint64_t cap);
 long sys_disk_wait(uint64_t id, uint64_t ticks);
 long sys_disk_flush(void);
 long sys_disk_flush_data(void);

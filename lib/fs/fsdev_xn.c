@@ -6,9 +6,11 @@
  *   map          metadata: a copy of the kernel's cached block, fetched once
  *                through disk_bind (so it includes changes not yet on disk)
  *                and then kept current by applying our own accepted updates;
- *                data: read with disk_io into a small cache of pages
- *   write_data   starts a disk_io write from a cache page (up to
- *                WRITES_MAX in flight; barrier waits for them)
+ *                data: the data cache (fsdev_xn_data.c)
+ *   write_data   into the data cache, whose consecutive blocks go out
+ *                gathered, one disk_iov for up to DISK_IOV_MAX of them
+ *                (barrier sends them and waits)
+ *   prefetch     the data cache's read-ahead: disk_iov reads, not waited for
  *   update/move  xn_update / xn_move, then the same bytes applied here
  *   writeback    nothing to start: the kernel writes metadata home at the
  *                next disk_flush, in XN's order, and data is already going
@@ -44,7 +46,7 @@
  * trees' uncommitted blocks fill it) is waited out, up to 5 s, then -EIO
  * (room_wait).
  */
-#include <lib/fs/fsdev_xn.h>
+#include <lib/fs/fsdev_xn_int.h>
 #include <lib/fs/errno.h>
 
 #include <inc/disk.h>
@@ -54,40 +56,6 @@
 #include <lib/base/syscall.h>
 #include <lib/base/vm.h>
 #include <common/string.h>
-
-#define DATA_SLOTS 64  /* cached data blocks: a map() pointer lives this many reads */
-#define WRITES_MAX 24  /* our writes in flight, under DISK_REQS_PER_ENV */
-#define AHEAD_MAX 24   /* read-ahead in flight (with our writes, at most
-			* DISK_REQS_PER_ENV); under DATA_SLOTS, so map() pointers live on */
-#define NO_BLOCK UINT64_MAX
-
-struct meta {
-	uint64_t blk; /* NO_BLOCK: empty */
-	uint8_t *page;
-};
-
-struct slot {
-	uint64_t blk;   /* NO_BLOCK: empty */
-	long write_id;  /* a write in flight from this page, or -1 */
-	uint64_t used;  /* last use, for eviction */
-	uint8_t *page;  /* page-aligned, bound */
-};
-
-struct xdev {
-	uint64_t cap;
-	uint64_t nblocks, first_data;
-	uint8_t *free_bits;            /* bit set: XN would let us allocate the block */
-	struct meta *meta;             /* open addressing, power-of-two size */
-	size_t nmeta, meta_cap;
-	struct slot slots[DATA_SLOTS];
-	uint8_t *slot_pages;
-	uint64_t tick;
-	int inflight[WRITES_MAX];      /* slot indices, oldest first */
-	int ninflight;
-	uint8_t *bind_va;              /* where disk_bind puts a block we copy */
-	char tree[XN_NAME_MAX];        /* our root's name, once looked up: what we sync */
-	struct fsdev_xn_stats st;
-};
 
 static int errno_of(long e)
 {
@@ -233,108 +201,27 @@ static void meta_drop(struct xdev *x, uint64_t blk)
 	}
 }
 
-/* --- data pages and writes ------------------------------------------------------- */
+/* --- data ------------------------------------------------------------------------ */
 
-static int wait_id(long id)
+/* For fsdev_xn_data.c (fsdev_xn_int.h). */
+int fsdev_xn_errno(long e)
 {
-	long r = sys_disk_wait((uint64_t)id, UINT64_MAX);
-	while (r == DISK_WAIT_TRANSFER || r == DISK_WAIT_TIMEOUT)
-		r = sys_disk_wait((uint64_t)id, UINT64_MAX);
-	return r == DISK_WAIT_DONE ? 0 : -EIO;
+	return errno_of(e);
 }
 
-static int wait_oldest(struct xdev *x)
+struct meta *fsdev_xn_meta_find(struct xdev *x, uint64_t blk)
 {
-	int s = x->inflight[0];
-	memmove(x->inflight, x->inflight + 1, (size_t)--x->ninflight * sizeof(int));
-	int r = wait_id(x->slots[s].write_id);
-	x->slots[s].write_id = -1;
-	return r;
-}
-
-/* Waits for slot s's write, if one is in flight. */
-static int settle(struct xdev *x, int s)
-{
-	if (x->slots[s].write_id < 0)
-		return 0;
-	int r = 0;
-	while (x->slots[s].write_id >= 0 && r == 0)
-		r = wait_oldest(x);
-	return r;
-}
-
-static int wait_all(struct xdev *x)
-{
-	int r = 0;
-	while (x->ninflight > 0) {
-		int w = wait_oldest(x);
-		r = r ? r : w;
-	}
-	return r;
-}
-
-static int slot_find(struct xdev *x, uint64_t blk)
-{
-	for (int i = 0; i < DATA_SLOTS; i++)
-		if (x->slots[i].blk == blk)
-			return i;
-	return -1;
-}
-
-/* A slot for blk: its own, or the least recently used one, emptied. */
-static int slot_get(struct xdev *x, uint64_t blk, bool *hit)
-{
-	int s = slot_find(x, blk);
-	*hit = s >= 0;
-	if (s < 0) {
-		s = 0;
-		for (int i = 1; i < DATA_SLOTS; i++)
-			if (x->slots[i].used < x->slots[s].used)
-				s = i;
-		if (settle(x, s) < 0)
-			return -EIO;
-		x->slots[s].blk = NO_BLOCK;
-	}
-	x->slots[s].used = ++x->tick;
-	return s;
-}
-
-static void slot_drop(struct xdev *x, uint64_t blk)
-{
-	int s = slot_find(x, blk);
-	if (s >= 0 && settle(x, s) == 0)
-		x->slots[s].blk = NO_BLOCK;
-}
-
-/* A read is about to land in slot s's page: make it ours and writable
- * first. After a fork the page is shared copy-on-write, bound read-only
- * (disk_io refuses it, and the device must not write where the other
- * process sees it); a write to it makes our copy. */
-static void *slot_for_read(struct xdev *x, int s)
-{
-	*(volatile uint8_t *)x->slots[s].page = 0;
-	return x->slots[s].page;
+	return meta_find(x, blk);
 }
 
 static int xn_write_data(void *ctx, uint64_t blk, const void *data)
 {
-	struct xdev *x = ctx;
-	bool hit;
-	int s = slot_get(x, blk, &hit);
-	if (s < 0 || settle(x, s) < 0)
-		return -EIO;
-	if (x->ninflight == WRITES_MAX && wait_oldest(x) < 0)
-		return -EIO;
-	struct slot *sl = &x->slots[s];
-	memcpy(sl->page, data, FS_BLOCK);
-	sl->blk = NO_BLOCK; /* not a copy of blk unless the write starts */
-	long id = sys_disk_io(DISK_OP_WRITE, blk, (uint64_t)sl->page, x->cap);
-	if (id < 0)
-		return errno_of(id);
-	sl->blk = blk, sl->write_id = id;
-	x->inflight[x->ninflight++] = s;
-	x->st.data_writes++;
-	return 0;
+	return xd_write(ctx, blk, data);
+}
+
+static long xn_prefetch(void *ctx, uint64_t blk, uint64_t count)
+{
+	return xd_prefetch(ctx, blk, count);
 }
 
 /* --- map -------------------------------------------------------------------------- */
@@ -347,11 +234,9 @@ static const void *xn_map(void *ctx, uint64_t blk)
 	struct meta *m = meta_find(x, blk);
 	if (m)
 		return m->page;
-	int s = slot_find(x, blk);
-	if (s >= 0) {
-		x->slots[s].used = ++x->tick;
-		return x->slots[s].page;
-	}
+	const void *d = xd_cached(x, blk);
+	if (d)
+		return d;
 	/* metadata: the kernel's cached page, which disk_bind binds. A data
 	 * block binds only where some env put a copy in the registry
 	 * (disk_cache); this device puts none there (the envs sharing a tree
@@ -375,63 +260,7 @@ static const void *xn_map(void *ctx, uint64_t blk)
 	}
 	if (r != -E_INVAL)
 		return NULL; /* in no tree, or not ours */
-	bool hit;
-	if ((s = slot_get(x, blk, &hit)) < 0)
-		return NULL;
-	long id = sys_disk_io(DISK_OP_READ, blk, (uint64_t)slot_for_read(x, s), x->cap);
-	if (id < 0 || wait_id(id) < 0)
-		return NULL;
-	x->slots[s].blk = blk;
-	x->st.data_reads++;
-	return x->slots[s].page;
-}
-
-/* Is blk in the kernel's registry (a metadata block, or a data block some
- * env registered)? Then map() must bind it, not read the disk. */
-static bool registered(uint64_t blk)
-{
-	const volatile struct bc_entry *reg = (const volatile struct bc_entry *)UBCACHE;
-	for (int i = 0; i < BC_ENTRIES; i++)
-		if (reg[i].be_state && reg[i].be_block == blk)
-			return true;
-	return false;
-}
-
-/* Read-ahead: the data blocks of an extent map() will be asked for next,
- * read into slots AHEAD_MAX at a time in one wait, where map() would read
- * them one by one. Blocks we hold already, or that map() would bind from
- * the registry, are left to map(); a read that fails leaves its slot
- * empty, so map() reads the block again and reports the error. */
-static long xn_prefetch(void *ctx, uint64_t blk, uint64_t count)
-{
-	struct xdev *x = ctx;
-	long id[AHEAD_MAX];
-	uint64_t bl[AHEAD_MAX];
-	int sl[AHEAD_MAX], n = 0;
-	count = MIN(count, (uint64_t)MIN(AHEAD_MAX, DISK_REQS_PER_ENV - x->ninflight));
-	if (count == 0 || blk < x->first_data || blk >= x->nblocks || count > x->nblocks - blk)
-		return -EINVAL;
-	for (uint64_t b = blk; b < blk + count; b++) {
-		bool hit;
-		if (slot_find(x, b) >= 0 || meta_find(x, b) || registered(b))
-			continue;
-		int s = slot_get(x, b, &hit);
-		if (s < 0)
-			break;
-		long r = sys_disk_io(DISK_OP_READ, b, (uint64_t)slot_for_read(x, s), x->cap);
-		if (r < 0)
-			break; /* the slot stays empty: map() reads b itself */
-		id[n] = r, bl[n] = b, sl[n++] = s;
-	}
-	int err = 0;
-	for (int i = 0; i < n; i++) {
-		if (wait_id(id[i]) == 0)
-			x->slots[sl[i]].blk = bl[i];
-		else
-			err = -EIO;
-		x->st.data_reads++;
-	}
-	return err ? err : (long)count;
+	return xd_read(x, blk);
 }
 
 /* --- updates ---------------------------------------------------------------------- */
@@ -492,7 +321,7 @@ static void claims_changed(struct xdev *x, const struct fsdev_update *u, bool mo
 				meta_add(x, b); /* XN hands it out zeroed */
 		} else {
 			meta_drop(x, b);
-			slot_drop(x, b);
+			xd_drop(x, b);
 		}
 	}
 }
@@ -507,6 +336,8 @@ static int xn_update(void *ctx, const struct fsdev_update *u)
 	int r = to_xn(u, &xu, w);
 	if (r < 0)
 		return r;
+	if (u->u_op == FSDEV_FREE)
+		xd_send(x); /* gathered writes leave while their blocks are ours */
 	uint64_t until = 0;
 	long k;
 	while ((k = sys_xn_update(&xu, x->cap)) == -E_FULL && room_wait(&until))
@@ -556,7 +387,7 @@ static int xn_writeback(void *ctx, uint64_t blk)
 static int xn_barrier(void *ctx)
 {
 	struct xdev *x = ctx;
-	int r = wait_all(x);
+	int r = xd_wait_all(x);
 	long k = x->tree[0] ? sys_xn_root_sync(x->tree, x->cap) : sys_disk_flush();
 	x->st.flushes++;
 	if (r == 0 && k < 0)
@@ -568,7 +399,7 @@ static int xn_barrier(void *ctx)
 static int xn_data_barrier(void *ctx)
 {
 	struct xdev *x = ctx;
-	int r = wait_all(x);
+	int r = xd_wait_all(x);
 	long k = sys_disk_flush_data();
 	x->st.flushes++;
 	return r ? r : k < 0 ? -EIO : 0;
@@ -658,8 +489,7 @@ static int xn_close_mem(struct xdev *x)
 			free(x->meta[i].page);
 	free(x->meta);
 	free(x->free_bits);
-	if (x->slot_pages)
-		vm_unmap((uint64_t)x->slot_pages, (uint64_t)DATA_SLOTS * FS_BLOCK);
+	xd_close(x);
 	free(x);
 	return 0;
 }
@@ -689,19 +519,13 @@ int fsdev_xn_open(struct fsdev *dev, uint64_t cap)
 	x->free_bits = calloc(1, (size_t)(x->nblocks + 7) / 8);
 	x->meta_cap = 256;
 	x->meta = malloc(x->meta_cap * sizeof(*x->meta));
-	x->slot_pages = vm_alloc((uint64_t)DATA_SLOTS * FS_BLOCK);
 	x->bind_va = vm_alloc(FS_BLOCK);
-	if (!x->free_bits || !x->meta || !x->slot_pages || !x->bind_va) {
+	if (!x->free_bits || !x->meta || xd_open(x) < 0 || !x->bind_va) {
 		xn_close_mem(x);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < x->meta_cap; i++)
 		x->meta[i].blk = NO_BLOCK;
-	for (int i = 0; i < DATA_SLOTS; i++) {
-		x->slots[i] =
-			(struct slot){ NO_BLOCK, -1, 0, x->slot_pages + (size_t)i * FS_BLOCK };
-		memset(x->slots[i].page, 0, FS_BLOCK); /* bound now: DMA needs it */
-	}
 	if ((r = refresh_free(x)) < 0) {
 		xn_close_mem(x);
 		return r;
@@ -726,7 +550,11 @@ int fsdev_xn_open(struct fsdev *dev, uint64_t cap)
 
 int fsdev_xn_drain(struct fsdev *dev)
 {
-	return wait_all(dev->d_ctx);
+	struct xdev *x = dev->d_ctx;
+	int e = xd_wait_all(x);
+	if (e && !x->werr)
+		x->werr = e; /* still the next barrier's to report */
+	return e;
 }
 
 int fsdev_xn_close(struct fsdev *dev)
@@ -741,15 +569,13 @@ int fsdev_xn_close(struct fsdev *dev)
 int fsdev_xn_forget(struct fsdev *dev)
 {
 	struct xdev *x = dev->d_ctx;
-	int r = wait_all(x);
+	int r = xd_forget(x);
 	for (size_t i = 0; i < x->meta_cap; i++)
 		if (x->meta[i].blk != NO_BLOCK) {
 			free(x->meta[i].page);
 			x->meta[i].blk = NO_BLOCK;
 		}
 	x->nmeta = 0;
-	for (int i = 0; i < DATA_SLOTS; i++)
-		x->slots[i].blk = NO_BLOCK; /* no write in flight: wait_all */
 	int f = refresh_free(x);
 	x->st.forgets++;
 	return r ? r : f;

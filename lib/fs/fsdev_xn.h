@@ -10,7 +10,8 @@
 struct fsdev_xn_stats {
 	uint64_t updates, moves;   /* accepted xn_update / xn_move calls */
 	uint64_t refused;          /* updates XN refused */
-	uint64_t data_writes, data_reads, meta_reads;
+	uint64_t data_writes, data_reads, meta_reads; /* blocks */
+	uint64_t data_write_reqs, data_read_reqs;    /* disk_iov requests that moved them */
 	uint64_t flushes;          /* disk_flush calls (barriers) */
 	uint64_t forgets;          /* fsdev_xn_forget calls */
 };

@@ -11,6 +11,10 @@
  *                          4096 * that is the sequential rows' bytes/s
  *   disk_read_qd1          one 4 KiB read of a random block, submitted and
  *   disk_write_qd1         waited for alone: a request's latency
+ *   disk_seq_read_128k_qd8   128 KiB requests (disk_iov of 32 blocks; Linux:
+ *   disk_seq_write_128k_qd8  one O_DIRECT request of 128 KiB) of consecutive
+ *                          blocks, 8 in flight: a sample is one batch of 8
+ *                          divided by 8, the cost of one 128 KiB request
  *   xn_update              one checked metadata update (the table UDF run
  *                          before and after), in the cache, no I/O
  *   xn_update_flush        a checked update made durable: xn_update, then
@@ -33,11 +37,13 @@
 extern const uint8_t bpfobj_xn_table_udf[], bpfobj_xn_table_udf_end[];
 
 #define QD 32
+#define BIG_QD 8 /* 128 KiB requests in flight */
 #define MAX_SAMPLES 4000
 #define SPAN 2048 /* data blocks the I/O rows range over (8 MiB) */
 
 static uint64_t samples[MAX_SAMPLES];
 static uint8_t *pages;
+static uint8_t *big_pages; /* BIG_QD * DISK_IOV_MAX */
 static uint64_t first; /* the data extent's first block */
 
 struct table {
@@ -106,6 +112,28 @@ static void batches(const char *name, uint64_t op, bool seq, int n)
 	report(name, n);
 }
 
+/* batches of BIG_QD requests of DISK_IOV_MAX consecutive blocks */
+static void big(const char *name, uint64_t op, int n)
+{
+	long id[BIG_QD];
+	uint64_t next = 0, va[BIG_QD][DISK_IOV_MAX];
+	for (int i = 0; i < BIG_QD; i++)
+		for (int k = 0; k < DISK_IOV_MAX; k++)
+			va[i][k] =
+				(uint64_t)(big_pages + ((size_t)i * DISK_IOV_MAX + k) * PAGE_SIZE);
+	for (int s = 0; s < n; s++) {
+		uint64_t t0 = rdtsc();
+		for (int i = 0; i < BIG_QD; i++) {
+			id[i] = sys_disk_iov(op, first + next, va[i], DISK_IOV_MAX, CAP_SELF);
+			next = (next + DISK_IOV_MAX) % SPAN;
+		}
+		for (int i = 0; i < BIG_QD; i++)
+			wait_ok(id[i]);
+		samples[s] = (rdtsc() - t0) / BIG_QD;
+	}
+	report(name, n);
+}
+
 static void single(const char *name, uint64_t op, int n)
 {
 	for (int s = 0; s < n; s++) {
@@ -153,6 +181,10 @@ int main(int argc, char **argv)
 	if (!pages)
 		fail("pages", -E_NO_MEM);
 	memset(pages, 0x5a, QD * PAGE_SIZE);
+	big_pages = vm_alloc_shared((uint64_t)BIG_QD * DISK_IOV_MAX * PAGE_SIZE);
+	if (!big_pages)
+		fail("pages", -E_NO_MEM);
+	memset(big_pages, 0xa5, (size_t)BIG_QD * DISK_IOV_MAX * PAGE_SIZE);
 	/* every block written once, so reads see data, not XN's zeros */
 	for (uint64_t b = 0; b < SPAN; b += QD) {
 		long id[QD];
@@ -172,6 +204,8 @@ int main(int argc, char **argv)
 	batches("disk_seq_write_qd32", DISK_OP_WRITE, true, nb);
 	single("disk_read_qd1", DISK_OP_READ, rounds);
 	single("disk_write_qd1", DISK_OP_WRITE, rounds);
+	big("disk_seq_read_128k_qd8", DISK_OP_READ, nb);
+	big("disk_seq_write_128k_qd8", DISK_OP_WRITE, nb);
 
 	/* checked updates: bytes the UDF does not read (the table's pad), so the
 	 * claimed set stays the same and the UDF's whole answer is compared */
