@@ -23,6 +23,7 @@
 #include <lib/posix/proc.h>
 #include <common/string.h>
 #include "xntable.h"
+#include "fsput.h"
 #include "xnudf.h"
 
 extern const uint8_t bpfobj_xn_table_udf[], bpfobj_xn_table_udf_end[];
@@ -48,28 +49,6 @@ static struct disk_info info(void)
 static uint64_t ms_since(uint64_t t0)
 {
 	return (ukinfo->ki_ticks - t0) * 1000 / ukinfo->ki_tick_hz;
-}
-
-static long put(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return fd;
-	long w = write(fd, s, strlen(s));
-	int c = close(fd);
-	return w < 0 ? w : c < 0 ? c : w;
-}
-
-static bool holds(const char *path, const char *s)
-{
-	char buf[64];
-	int fd = open(path, O_RDONLY, 0);
-	if (fd < 0)
-		return false;
-	long n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n < 0 ? 0 : n] = '\0';
-	return n >= 0 && strcmp(buf, s) == 0;
 }
 
 static int flusher(void)

@@ -61,32 +61,10 @@
 #include <lib/posix/fsshare.h>
 #include <lib/posix/proc.h>
 #include <common/string.h>
+#include "fsput.h"
 
 #define BATCH_FILES 200
 static char block[4096];
-
-static long put(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0)
-		return fd;
-	long w = write(fd, s, strlen(s));
-	int c = close(fd);
-	return w < 0 ? w : c < 0 ? c : w;
-}
-
-/* Is path's content exactly s? */
-static bool holds(const char *path, const char *s)
-{
-	char buf[64];
-	int fd = open(path, O_RDONLY, 0);
-	if (fd < 0)
-		return false;
-	long n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n < 0 ? 0 : n] = '\0';
-	return n >= 0 && strcmp(buf, s) == 0;
-}
 
 static uint64_t flushes(void)
 {

@@ -1,0 +1,34 @@
+/*
+ * Small files for the in-guest file tests (test_fshold, test_fsfull):
+ * write one, and check one's whole content.
+ */
+#ifndef EXO_USER_TEST_FSPUT_H
+#define EXO_USER_TEST_FSPUT_H
+
+#include <lib/posix/posix.h>
+
+/* path made (or truncated) holding s: strlen(s), or -errno. */
+static inline long put(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return fd;
+	long w = write(fd, s, strlen(s));
+	int c = close(fd);
+	return w < 0 ? w : c < 0 ? c : w;
+}
+
+/* Is path's content exactly s (under 64 bytes)? */
+static inline bool holds(const char *path, const char *s)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY, 0);
+	if (fd < 0)
+		return false;
+	long n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return n >= 0 && strcmp(buf, s) == 0;
+}
+
+#endif
