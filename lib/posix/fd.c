@@ -378,6 +378,17 @@ int fsync(int fd)
 
 /* ---- paths ---- */
 
+/* A file just opened, in the lowest free descriptor (close-on-exec if
+ * flags say so); our reference goes to the descriptor. */
+static int install_opened(struct file *f, int flags)
+{
+	int r = fd_install(f, 0);
+	file_put(f);
+	if (r >= 0 && (flags & O_CLOEXEC))
+		fdtab[r].fe_flags = FD_CLOEXEC;
+	return r;
+}
+
 int open(const char *path, int flags, mode_t mode)
 {
 	char abs[PATH_MAX];
@@ -401,13 +412,7 @@ int open(const char *path, int flags, mode_t mode)
 		return -ENOSYS;
 	struct file *f;
 	r = fs->fs_open(abs, flags, mode, &f);
-	if (r < 0)
-		return r;
-	r = fd_install(f, 0);
-	file_put(f);
-	if (r >= 0 && (flags & O_CLOEXEC))
-		fdtab[r].fe_flags = FD_CLOEXEC;
-	return r;
+	return r < 0 ? r : install_opened(f, flags);
 }
 
 /* A relative path from directory descriptor dirfd's directory, wherever it
@@ -427,13 +432,7 @@ int openat(int dirfd, const char *path, int flags, mode_t mode)
 		return -ENOTDIR; /* no file system: dirfd is no directory of it */
 	struct file *f;
 	int r = fs->fs_openat(dir, path, flags, mode, &f);
-	if (r < 0)
-		return r;
-	r = fd_install(f, 0);
-	file_put(f);
-	if (r >= 0 && (flags & O_CLOEXEC))
-		fdtab[r].fe_flags = FD_CLOEXEC;
-	return r;
+	return r < 0 ? r : install_opened(f, flags);
 }
 
 /* Resolve path into abs[PATH_MAX] (declared by the caller) or return. */
