@@ -233,8 +233,29 @@ static int get_slot(struct fs *fs, struct fs_node *n, struct slot *s)
 
 /* Maps file blocks [lblk, lblk + want) that are a hole, as far as one
  * extent goes: *got blocks from disk block *phys. */
+/* An allocation about to be put on the inode's own block (its inline
+ * extents) carries the size the write will reach through the new blocks,
+ * and the write's mtime: one XN update where the size's own change, at the
+ * write's end, would be a second (a create's 4 KiB write). The blocks are
+ * written in the same transaction; *sized says what size it set. */
+static void size_with(struct fs *fs, struct fs_node *n, uint32_t blk, uint8_t *c, uint64_t lblk,
+		      uint32_t k, uint64_t end, uint64_t *sized)
+{
+	if (blk != n->home || !end)
+		return;
+	struct fs_inode *in = inode_at(c, n->ioff);
+	uint64_t reach = MIN(end, (lblk + k) << FS_BLOCK_SHIFT);
+	if (in->size < reach)
+		in->size = reach;
+	in->mtime = in->ctime = fs_now(fs);
+	*sized = in->size;
+}
+
+/* New blocks for file block lblk on (want at most); end: where the write
+ * that needs them ends (0: no size to carry; size_with). */
 static int allocate(struct fs *fs, struct fs_node *n, uint64_t lblk, uint64_t want,
-		    const struct find *f, uint32_t *phys, uint32_t *got)
+		    const struct find *f, uint32_t *phys, uint32_t *got, uint64_t end,
+		    uint64_t *sized)
 {
 	want = MIN(want, f->next_lblk - lblk);
 	want = MIN(want, (uint64_t)1 << 16);
@@ -253,6 +274,7 @@ static int allocate(struct fs *fs, struct fs_node *n, uint64_t lblk, uint64_t wa
 	if (k && big <= k) {
 		uint8_t *c = meta_edit(fs, f->grow.blk, 1);
 		((struct fs_extent *)(c + f->grow.off))->len += k;
+		size_with(fs, n, f->grow.blk, c, lblk, k, end, sized);
 		int r = meta_put(fs, f->grow.blk, c, FSDEV_ALLOC, FS_T_DATA, f->grow_end, k);
 		*phys = f->grow_end, *got = r < 0 ? 0 : k;
 		return r;
@@ -273,6 +295,7 @@ static int allocate(struct fs *fs, struct fs_node *n, uint64_t lblk, uint64_t wa
 		return -ENOSPC;
 	uint8_t *c = meta_edit(fs, s.blk, 1);
 	*(struct fs_extent *)(c + s.off) = (struct fs_extent){ lblk, start, k };
+	size_with(fs, n, s.blk, c, lblk, k, end, sized);
 	if ((r = meta_put(fs, s.blk, c, FSDEV_ALLOC, FS_T_DATA, start, k)) < 0)
 		return r;
 	*phys = start, *got = k;
@@ -331,6 +354,10 @@ long file_write(struct fs *fs, struct fs_node *n, const void *buf, size_t len, u
 {
 	if (off >= FS_FILE_MAX || len > FS_FILE_MAX - off)
 		return -EFBIG;
+	const uint8_t *hb = meta_map(fs, n->home);
+	if (!hb)
+		return -EIO;
+	uint64_t size = inode_at(hb, n->ioff)->size, sized = 0;
 	size_t done = 0;
 	int r = 0;
 	while (done < len) {
@@ -345,7 +372,8 @@ long file_write(struct fs *fs, struct fs_node *n, const void *buf, size_t len, u
 		bool fresh = !phys;
 		if (fresh) {
 			uint64_t want = (len - done + in + FS_BLOCK - 1) >> FS_BLOCK_SHIFT;
-			if ((r = allocate(fs, n, lblk, want, &f, &phys, &got)) < 0)
+			if ((r = allocate(fs, n, lblk, want, &f, &phys, &got, off + len, &sized)) <
+			    0)
 				break;
 		}
 		/* Fill the blocks of this run. */
@@ -364,17 +392,15 @@ long file_write(struct fs *fs, struct fs_node *n, const void *buf, size_t len, u
 		if (r < 0)
 			break;
 	}
-	const uint8_t *hb = meta_map(fs, n->home);
-	if (!hb)
-		return -EIO;
-	uint64_t size = inode_at(hb, n->ioff)->size;
-	if (done > 0) {
-		int t = touch(fs, n, MAX(size, off + done));
+	/* the size an allocation carried may run past what a failed write
+	 * wrote: set it from what was */
+	if (done > 0 || sized) {
+		uint64_t want = done > 0 ? MAX(size, off + done) : size;
+		int t = sized == want ? 0 : touch(fs, n, want);
 		if (t < 0)
 			return t;
-		return (long)done;
 	}
-	return r;
+	return done > 0 ? (long)done : r;
 }
 
 struct cut {

@@ -325,6 +325,15 @@ static int orphan_remove(struct fs *fs, uint64_t ino)
 	return meta_put(fs, (uint32_t)fs->super, (void *)s, FSDEV_WRITE, 0, 0, 0);
 }
 
+/* How many of the inode's inline extent slots hold blocks. */
+static uint32_t extents_in(const struct fs_inode *in)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < in->next && i < FS_INLINE_EXTENTS; i++)
+		n += in->ext[i].len != 0;
+	return n;
+}
+
 int reclaim(struct fs *fs, uint32_t home, uint64_t ino)
 {
 	uint32_t ioff = inode_in(fs, home, ino);
@@ -344,6 +353,18 @@ int reclaim(struct fs *fs, uint32_t home, uint64_t ino)
 			if ((r = meta_put(fs, home, c, FSDEV_FREE, FS_T_DIR, root, 1)) < 0)
 				return r;
 		}
+	} else if (!in->extmap && extents_in(in) <= 1) {
+		/* a small file: its record goes with its one extent, in one
+		 * update (dropping the record drops the extent's claim) */
+		struct fs_extent one = { 0, 0, 0 };
+		for (uint32_t i = 0; i < in->next && i < FS_INLINE_EXTENTS; i++)
+			if (in->ext[i].len)
+				one = in->ext[i];
+		uint8_t *c = meta_edit(fs, home, 0);
+		rec_drop(c, ioff - 8);
+		r = one.len ? meta_put(fs, home, c, FSDEV_FREE, FS_T_DATA, one.start, one.len)
+			    : meta_put(fs, home, c, FSDEV_WRITE, 0, 0, 0);
+		return r < 0 ? r : orphan_remove(fs, ino);
 	} else {
 		struct fs_node n = { .ino = ino, .home = home, .ioff = ioff };
 		if ((r = file_truncate(fs, &n, 0)) < 0)
