@@ -90,21 +90,42 @@ void bc_init(void)
 	page_uncache = page_uncached;
 }
 
-/* Where each block was last found: a hint, checked before it is used, so
- * nothing has to keep it current; a stale one costs the scan it saves. */
-#define HINTS 1024
-static uint16_t hint[HINTS];
+/* Entries by block: a chain per bucket of the entries whose be_block
+ * hashes there, whatever their state (find skips empty ones), so only the
+ * three places that set be_block keep it (set_block). Index + 1; 0 ends. */
+#define BUCKETS 1024
+static uint16_t bucket_head[BUCKETS];
+static uint16_t chain_next[BC_ENTRIES];
+static bool chained[BC_ENTRIES];
+
+static unsigned bucket_of(uint64_t block)
+{
+	return (unsigned)((block * 0x9e3779b97f4a7c15ull) >> 54) % BUCKETS;
+}
+
+static void set_block(struct bc_entry *b, uint64_t block)
+{
+	unsigned i = (unsigned)(b - registry);
+	if (chained[i]) {
+		uint16_t *link = &bucket_head[bucket_of(b->be_block)];
+		while (*link != i + 1)
+			link = &chain_next[*link - 1];
+		*link = chain_next[i];
+	}
+	b->be_block = block;
+	unsigned h = bucket_of(block);
+	chain_next[i] = bucket_head[h];
+	bucket_head[h] = (uint16_t)(i + 1);
+	chained[i] = true;
+}
 
 static struct bc_entry *find(uint64_t block)
 {
-	struct bc_entry *h = &registry[hint[block % HINTS]];
-	if (h->be_state && h->be_block == block)
-		return h;
-	for (struct bc_entry *b = registry; b < registry + BC_ENTRIES; b++)
-		if (b->be_state && b->be_block == block) {
-			hint[block % HINTS] = (uint16_t)(b - registry);
+	for (unsigned i = bucket_head[bucket_of(block)]; i; i = chain_next[i - 1]) {
+		struct bc_entry *b = &registry[i - 1];
+		if (b->be_state && b->be_block == block)
 			return b;
-		}
+	}
 	return NULL;
 }
 
@@ -146,7 +167,7 @@ static void forget(struct bc_entry *b)
 		/* the device still writes or reads its page: the entry stays
 		 * taken, for no block, until the request ends */
 		b->be_state = BC_IN_FLIGHT;
-		b->be_block = UINT64_MAX;
+		set_block(b, UINT64_MAX);
 		return;
 	}
 	b->be_state = 0;
@@ -199,9 +220,8 @@ static struct bc_entry *fill(uint64_t block, uint16_t root, int *err)
 		b->be_ppn = (uint32_t)ppn;
 		kinfo.ki_pool_pages++;
 	}
-	b->be_block = block;
+	set_block(b, block);
 	b->be_root = root;
-	hint[block % HINTS] = (uint16_t)(b - registry);
 	return b;
 }
 
@@ -376,7 +396,7 @@ long bc_data_insert(uint64_t block, uint16_t root, ppn_t ppn, uint16_t state)
 		page_give_back(b->be_ppn);
 		kinfo.ki_pool_pages--;
 	}
-	b->be_block = block;
+	set_block(b, block);
 	b->be_root = root;
 	b->be_ppn = (uint32_t)ppn;
 	b->be_state = (uint16_t)(BC_DATA | state);

@@ -293,6 +293,8 @@ struct pending {
  */
 static struct pending *pend_find(struct fs *fs, uint32_t blk)
 {
+	if (blk == 0)
+		return NULL; /* XN's own block, and the mark of a free slot */
 	for (size_t i = 0; i < fs->npend; i++)
 		if (fs->pend[i].blk == blk)
 			return &fs->pend[i];
