@@ -21,6 +21,9 @@
 /* disk_io operations. */
 #define DISK_OP_READ 0             /* block -> the caller's page */
 #define DISK_OP_WRITE 1            /* the caller's page -> block */
+#define DISK_OP_MORE 0x100         /* or'd in: more requests follow at once, so
+				      the device is told at the next call without
+				      it, a disk_wait, or the next clock tick */
 
 /* disk_wait results (>= 0). */
 #define DISK_WAIT_TIMEOUT 0        /* ticks passed: still in flight */

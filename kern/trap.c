@@ -91,6 +91,7 @@ void trap(struct trapframe *tf)
 			uint64_t now = ++kinfo.ki_ticks;
 			revoke_tick(now);
 			sched_tick(now);
+			disk_tick();
 		}
 		slice_tick(tf);
 	case IRQ_SERIAL:

@@ -107,6 +107,10 @@ static int to_device(struct req *r)
 
 static void completed(uint64_t tag, int status);
 
+/* A DISK_OP_MORE call is submitting: requests wait in the ring for the
+ * notification of a call without it (or disk_wait, or disk_tick). */
+static bool hold_kick;
+
 /* Start queued requests while the device has room; notify it once. */
 static void run_queue(void)
 {
@@ -125,7 +129,13 @@ static void run_queue(void)
 			completed(req_id(r), -E_IO);
 		}
 	}
-	virtio_blk_kick();
+	if (!hold_kick)
+		virtio_blk_kick();
+}
+
+void disk_tick(void)
+{
+	virtio_blk_kick(); /* a DISK_OP_MORE caller that never came back */
 }
 
 static struct req *req_new(void)
@@ -448,6 +458,8 @@ static long env_page(struct env *e, int op, uint64_t va)
 long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 {
 	struct env *e = curenv;
+	bool more = op & DISK_OP_MORE;
+	op &= ~(uint64_t)DISK_OP_MORE;
 	if (op != DISK_OP_READ && op != DISK_OP_WRITE)
 		return -E_INVAL;
 	if (va % PAGE_SIZE || va >= UTOP)
@@ -467,7 +479,10 @@ long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 	if (op == DISK_OP_WRITE && xn_block_syncing(block))
 		disk_sleep_restart(); /* its tree's sync may be zeroing it: after that */
 	ppn_t ppn = (ppn_t)p;
-	return env_request(e, (int)op, block, &ppn, 1, 0);
+	hold_kick = more;
+	long id = env_request(e, (int)op, block, &ppn, 1, 0);
+	hold_kick = false;
+	return id;
 }
 
 long sys_disk_iov(uint64_t op, uint64_t block, uint64_t uvas, uint64_t n, uint64_t cap)
@@ -475,6 +490,8 @@ long sys_disk_iov(uint64_t op, uint64_t block, uint64_t uvas, uint64_t n, uint64
 	struct env *e = curenv;
 	uint64_t va[DISK_IOV_MAX];
 	ppn_t ppn[DISK_IOV_MAX];
+	bool more = op & DISK_OP_MORE;
+	op &= ~(uint64_t)DISK_OP_MORE;
 	if (op != DISK_OP_READ && op != DISK_OP_WRITE)
 		return -E_INVAL;
 	if (n == 0 || n > DISK_IOV_MAX)
@@ -506,7 +523,9 @@ long sys_disk_iov(uint64_t op, uint64_t block, uint64_t uvas, uint64_t n, uint64
 	for (unsigned i = 0; op == DISK_OP_WRITE && i < n; i++)
 		if (xn_block_syncing(block + i))
 			disk_sleep_restart(); /* as sys_disk_io's writes */
+	hold_kick = more;
 	long id = env_request(e, (int)op, block, ppn, (unsigned)n, 0);
+	hold_kick = false;
 	if (id >= 0)
 		disk_stats.di_iov++;
 	return id;
@@ -515,6 +534,7 @@ long sys_disk_iov(uint64_t op, uint64_t block, uint64_t uvas, uint64_t n, uint64
 long sys_disk_wait(uint64_t id, uint64_t ticks)
 {
 	struct env *e = curenv;
+	virtio_blk_kick(); /* what DISK_OP_MORE calls left in the ring */
 	struct req *r = &reqs[id % DISK_REQS];
 	if (!disk_present())
 		return -E_NOT_FOUND;

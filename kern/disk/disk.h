@@ -16,6 +16,8 @@
 void disk_init(void);
 /* IRQ_DISK. */
 void disk_irq(void);
+/* Each clock tick: notify the device of requests a DISK_OP_MORE call left. */
+void disk_tick(void);
 /* e is gone (env_gone_register): its queued requests are dropped, those with the device are
  * left to finish (their pages stay pinned, then are freed). */
 void disk_env_gone(struct env *e, enum env_end how);

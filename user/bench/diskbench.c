@@ -102,7 +102,9 @@ static void batches(const char *name, uint64_t op, bool seq, int n)
 		uint64_t t0 = rdtsc();
 		for (int i = 0; i < QD; i++) {
 			uint64_t b = seq ? next++ % SPAN : rnd() % SPAN;
-			id[i] = sys_disk_io(op, first + b, (uint64_t)(pages + i * PAGE_SIZE),
+			/* the device is told once, at the batch's last */
+			uint64_t more = i < QD - 1 ? DISK_OP_MORE : 0;
+			id[i] = sys_disk_io(op | more, first + b, (uint64_t)(pages + i * PAGE_SIZE),
 					    CAP_SELF);
 		}
 		for (int i = 0; i < QD; i++)
@@ -124,7 +126,9 @@ static void big(const char *name, uint64_t op, int n)
 	for (int s = 0; s < n; s++) {
 		uint64_t t0 = rdtsc();
 		for (int i = 0; i < BIG_QD; i++) {
-			id[i] = sys_disk_iov(op, first + next, va[i], DISK_IOV_MAX, CAP_SELF);
+			uint64_t more = i < BIG_QD - 1 ? DISK_OP_MORE : 0;
+			id[i] = sys_disk_iov(op | more, first + next, va[i], DISK_IOV_MAX,
+					     CAP_SELF);
 			next = (next + DISK_IOV_MAX) % SPAN;
 		}
 		for (int i = 0; i < BIG_QD; i++)

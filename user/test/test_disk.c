@@ -7,7 +7,9 @@
  *             with many requests in flight and read back, the per-env
  *             request limit (a flood gets E_FULL), a page freed while the
  *             device still writes into it (the kernel keeps it pinned, then
- *             frees it), and a child env without the root key refused.
+ *             frees it), a batch told to the device once (DISK_OP_MORE,
+ *             and the clock telling what one left), and a child env
+ *             without the root key refused.
  *   xn.*      (test_disk_xn) XN's ownership and checks.
  *
  * Run as "test_disk child" it is the child: it must be refused everywhere.
@@ -133,6 +135,44 @@ static void raw_pattern(void)
 	vm_unmap((uint64_t)dst, NPAT * PAGE_SIZE);
 }
 
+/* DISK_OP_MORE: a batch's requests wait in the ring for its last call and
+ * the device is told once; one left alone is told at a clock tick. */
+static void raw_more(void)
+{
+	uint8_t *p = pages_now(4);
+	struct disk_info d0, d1;
+	long id[4];
+	unsigned bad = 0;
+	check_eq("raw.more-info", sys_disk_info(&d0), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t more = i < 3 ? DISK_OP_MORE : 0;
+		id[i] = sys_disk_io(DISK_OP_READ | more, PAT_BASE + i,
+				    (uint64_t)(p + i * PAGE_SIZE), CAP_SELF);
+		bad += id[i] < 0;
+	}
+	sys_disk_info(&d1);
+	/* one for the batch (a clock tick in between may add one), not four */
+	check("raw.more-batch-kicks", d1.di_kicks - d0.di_kicks < 4);
+	for (unsigned i = 0; i < 4; i++) {
+		bad += id[i] < 0 || sys_disk_wait((uint64_t)id[i], UINT64_MAX) != DISK_WAIT_DONE;
+		bad += !same(p + i * PAGE_SIZE, PAT_BASE + i, 1);
+	}
+	check_eq("raw.more-batch", bad, 0);
+	/* alone: no call of ours tells the device, the clock does */
+	sys_disk_info(&d0);
+	long lone = sys_disk_io(DISK_OP_READ | DISK_OP_MORE, PAT_BASE, (uint64_t)p, CAP_SELF);
+	uint64_t until = ukinfo->ki_ticks + 20;
+	while (ukinfo->ki_ticks < until)
+		sys_yield();
+	sys_disk_info(&d1);
+	check("raw.more-clock-kicks", lone >= 0 && d1.di_kicks > d0.di_kicks);
+	check_eq("raw.more-lone-done", lone < 0 ? lone : sys_disk_wait((uint64_t)lone, UINT64_MAX),
+		 DISK_WAIT_DONE);
+	check_eq("raw.more-bad-op", sys_disk_io(DISK_OP_MORE | 2, PAT_BASE, (uint64_t)p, CAP_SELF),
+		 -E_INVAL);
+	vm_unmap((uint64_t)p, 4 * PAGE_SIZE);
+}
+
 /* The page a read lands in is freed while the request may be in flight:
  * the kernel must hold it (unbound, not free) until the device is done. */
 static void raw_page_given_away(void)
@@ -196,6 +236,7 @@ int main(int argc, char **argv)
 	}
 	raw_errors(&di);
 	raw_pattern();
+	raw_more();
 	raw_page_given_away();
 	raw_child_refused();
 	int r = test_finish();
