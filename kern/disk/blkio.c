@@ -108,7 +108,8 @@ static int to_device(struct req *r)
 static void completed(uint64_t tag, int status);
 
 /* A DISK_OP_MORE call is submitting: requests wait in the ring for the
- * notification of a call without it (or disk_wait, or disk_tick). */
+ * notification of a call without it (or disk_wait, or disk_tick). Set and
+ * cleared within that call, under the big kernel lock. */
 static bool hold_kick;
 
 /* Start queued requests while the device has room; notify it once. */
