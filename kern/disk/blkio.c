@@ -107,13 +107,10 @@ static int to_device(struct req *r)
 
 static void completed(uint64_t tag, int status);
 
-/* A DISK_OP_MORE call is submitting: requests wait in the ring for the
- * notification of a call without it (or disk_wait, or disk_tick). Set and
- * cleared within that call, under the big kernel lock. */
-static bool hold_kick;
-
-/* Start queued requests while the device has room; notify it once. */
-static void run_queue(void)
+/* Start queued requests while the device has room; notify it once unless
+ * told not to (a DISK_OP_MORE call: the batch's last call, disk_wait or
+ * disk_tick notifies it). */
+static void run_queue_kick(bool kick)
 {
 	while (qlen) {
 		struct req *r = &reqs[queue[qhead]];
@@ -130,8 +127,13 @@ static void run_queue(void)
 			completed(req_id(r), -E_IO);
 		}
 	}
-	if (!hold_kick)
+	if (kick)
 		virtio_blk_kick();
+}
+
+static void run_queue(void)
+{
+	run_queue_kick(true);
 }
 
 void disk_tick(void)
@@ -164,7 +166,6 @@ static void req_free(struct req *r)
 	r->r_env = 0;
 }
 
-/* Queue r (filled in) and start what the device can take. */
 static void pin_all(const struct req *r)
 {
 	for (unsigned i = 0; r->r_op != OP_FLUSH && i < r->r_n; i++)
@@ -177,14 +178,15 @@ static void unpin_all(const struct req *r)
 		page_unpin(r->r_ppn[i]);
 }
 
-static void submit(struct req *r)
+/* Queue r (filled in) and start what the device can take. */
+static void submit(struct req *r, bool kick)
 {
 	pin_all(r);
 	r->r_state = R_QUEUED;
 	r->r_serial = serial++;
 	queue[(qhead + qlen) % DISK_REQS] = (uint16_t)(r - reqs);
 	qlen++;
-	run_queue();
+	run_queue_kick(kick);
 	disk_stats.di_queued = qlen;
 }
 
@@ -208,11 +210,11 @@ void disk_wake_at_completion(void)
 
 static void finish(struct req *r, int status);
 
-/* The driver's completion: then whatever waited for any request to end. */
 /* Writes the device has completed, and how many of them the last flush
  * sent covers: a flush with none since is not sent (disk_kernel_flush). */
 static uint64_t writes_completed, writes_at_flush;
 
+/* The driver's completion: then whatever waited for any request to end. */
 static void completed(uint64_t tag, int status)
 {
 	struct req *r = &reqs[tag % DISK_REQS];
@@ -290,7 +292,7 @@ static int kernel_request(int op, uint64_t block, ppn_t ppn, disk_kdone_fn *done
 		disk_stats.di_writes++;
 	else
 		disk_stats.di_flushes++;
-	submit(r);
+	submit(r, true);
 	return 0;
 }
 
@@ -417,9 +419,10 @@ static bool env_room(struct env *e)
 }
 
 /* Start op on the n pages ppn[] (blocks block..block+n-1) for e (checked);
- * cache: registry entry + 1, or 0. The id, or -E_FULL. */
+ * cache: registry entry + 1, or 0; kick: notify the device now (else a
+ * DISK_OP_MORE batch's later call does). The id, or -E_FULL. */
 static long env_request(struct env *e, int op, uint64_t block, const ppn_t *ppn, unsigned n,
-			unsigned cache)
+			unsigned cache, bool kick)
 {
 	if (!env_room(e))
 		return -E_FULL;
@@ -439,7 +442,7 @@ static long env_request(struct env *e, int op, uint64_t block, const ppn_t *ppn,
 		disk_stats.di_reads += n;
 	else
 		disk_stats.di_writes += n;
-	submit(r);
+	submit(r, kick);
 	return (long)req_id(r);
 }
 
@@ -456,49 +459,17 @@ static long env_page(struct env *e, int op, uint64_t va)
 	return (long)b->b_ppn;
 }
 
-long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
+/* disk_io and disk_iov: op (DISK_OP_MORE or'd in, perhaps) on the n
+ * pages e binds at va[] and blocks block..block+n-1, every argument checked
+ * before anything starts. */
+static long transfer(struct env *e, uint64_t op, uint64_t block, const uint64_t *va, uint64_t n,
+		     uint64_t cap)
 {
-	struct env *e = curenv;
-	bool more = op & DISK_OP_MORE;
-	op &= ~(uint64_t)DISK_OP_MORE;
-	if (op != DISK_OP_READ && op != DISK_OP_WRITE)
-		return -E_INVAL;
-	if (va % PAGE_SIZE || va >= UTOP)
-		return -E_INVAL;
-	if (!disk_present())
-		return -E_NOT_FOUND;
-	if (block >= disk_blocks())
-		return -E_RANGE;
-	long p = env_page(e, (int)op, va);
-	if (p < 0)
-		return p;
-	long c = xn_io_check(e, (int)op, block, cap);
-	if (c < 0)
-		return c;
-	if (op == DISK_OP_WRITE && disk_stats.di_read_only)
-		return -E_PERM;
-	if (op == DISK_OP_WRITE && xn_block_syncing(block))
-		disk_sleep_restart(); /* its tree's sync may be zeroing it: after that */
-	ppn_t ppn = (ppn_t)p;
-	hold_kick = more;
-	long id = env_request(e, (int)op, block, &ppn, 1, 0);
-	hold_kick = false;
-	return id;
-}
-
-long sys_disk_iov(uint64_t op, uint64_t block, uint64_t uvas, uint64_t n, uint64_t cap)
-{
-	struct env *e = curenv;
-	uint64_t va[DISK_IOV_MAX];
 	ppn_t ppn[DISK_IOV_MAX];
 	bool more = op & DISK_OP_MORE;
 	op &= ~(uint64_t)DISK_OP_MORE;
 	if (op != DISK_OP_READ && op != DISK_OP_WRITE)
 		return -E_INVAL;
-	if (n == 0 || n > DISK_IOV_MAX)
-		return -E_INVAL;
-	if (copy_from_user(e->env_vm, va, uvas, n * sizeof(va[0])) < 0)
-		return -E_FAULT;
 	for (unsigned i = 0; i < n; i++)
 		if (va[i] % PAGE_SIZE || va[i] >= UTOP)
 			return -E_INVAL;
@@ -523,10 +494,24 @@ long sys_disk_iov(uint64_t op, uint64_t block, uint64_t uvas, uint64_t n, uint64
 		return -E_PERM;
 	for (unsigned i = 0; op == DISK_OP_WRITE && i < n; i++)
 		if (xn_block_syncing(block + i))
-			disk_sleep_restart(); /* as sys_disk_io's writes */
-	hold_kick = more;
-	long id = env_request(e, (int)op, block, ppn, (unsigned)n, 0);
-	hold_kick = false;
+			disk_sleep_restart(); /* its tree's sync may be zeroing it: after that */
+	return env_request(e, (int)op, block, ppn, (unsigned)n, 0, !more);
+}
+
+long sys_disk_io(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
+{
+	return transfer(curenv, op, block, &va, 1, cap);
+}
+
+long sys_disk_iov(uint64_t op, uint64_t block, uint64_t uvas, uint64_t n, uint64_t cap)
+{
+	struct env *e = curenv;
+	uint64_t va[DISK_IOV_MAX];
+	if (n == 0 || n > DISK_IOV_MAX)
+		return -E_INVAL;
+	if (copy_from_user(e->env_vm, va, uvas, n * sizeof(va[0])) < 0)
+		return -E_FAULT;
+	long id = transfer(e, op, block, va, n, cap);
 	if (id >= 0)
 		disk_stats.di_iov++;
 	return id;
@@ -535,7 +520,6 @@ long sys_disk_iov(uint64_t op, uint64_t block, uint64_t uvas, uint64_t n, uint64
 long sys_disk_wait(uint64_t id, uint64_t ticks)
 {
 	struct env *e = curenv;
-	virtio_blk_kick(); /* what DISK_OP_MORE calls left in the ring */
 	struct req *r = &reqs[id % DISK_REQS];
 	if (!disk_present())
 		return -E_NOT_FOUND;
@@ -546,6 +530,7 @@ long sys_disk_wait(uint64_t id, uint64_t ticks)
 		req_free(r);
 		return s < 0 ? s : DISK_WAIT_DONE;
 	}
+	virtio_blk_kick(); /* it may wait untold in the ring (DISK_OP_MORE) */
 	if (e->env_pct_qlen)
 		return DISK_WAIT_TRANSFER;
 	if (ticks == 0)
@@ -604,7 +589,7 @@ long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 					  op == DISK_CACHE_READ ? BC_IN_FLIGHT : BC_DIRTY);
 		if (idx < 0 || op == DISK_CACHE_ADOPT)
 			return idx < 0 ? idx : 0;
-		long id = env_request(e, DISK_OP_READ, block, &ppn, 1, (unsigned)idx + 1);
+		long id = env_request(e, DISK_OP_READ, block, &ppn, 1, (unsigned)idx + 1, true);
 		if (id < 0)
 			bc_data_drop(bc_data_find(block));
 		return id;
@@ -635,7 +620,7 @@ long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 	if (xn_block_syncing(block))
 		disk_sleep_restart(); /* as sys_disk_io's writes */
 	ppn_t ppn = be->be_ppn;
-	long id = env_request(e, DISK_OP_WRITE, block, &ppn, 1, bc_index(be) + 1);
+	long id = env_request(e, DISK_OP_WRITE, block, &ppn, 1, bc_index(be) + 1, true);
 	if (id >= 0)
 		bc_data_set(be, BC_IN_FLIGHT | BC_CLEAN); /* clean once it lands, unless changed */
 	return id;

@@ -152,6 +152,7 @@ long fork(void)
 		pct_after_fork();
 		return 0;
 	}
+	posix_fs_before_fork();
 	long child = sys_env_fork(CAP_SELF);
 	if (child < 0)
 		return child;

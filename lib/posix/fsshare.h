@@ -91,6 +91,9 @@ void fs_hold_swept(int left);
  * family (doc/fs.md, "Holding the tree"); nothing if we do not hold it.
  * Called before this env may block or make a child. */
 void posix_fs_let_go(void);
+/* fsturn.c: before fork copies us, let go and leave no device request in
+ * flight (fork.c). */
+void posix_fs_before_fork(void);
 /* file.c: execve, before the old program's files vanish: their holds go
  * (the new program's were taken when they were exported). */
 void posix_file_holds_drop(void);

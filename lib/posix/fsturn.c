@@ -144,17 +144,18 @@ static int let_go(void)
  * makes a child, outside a turn (a turn's own waits are for the disk). */
 void posix_fs_let_go(void)
 {
-	static bool going; /* the waits below are blocking calls too */
-	if (in_turn || going)
-		return;
-	going = true;
-	if (held)
+	if (held && !in_turn)
 		let_go();
-	/* lib/fs's commit leaves its header's clearing in flight, which a
-	 * fork child's copy of our device must not inherit */
+}
+
+void posix_fs_before_fork(void)
+{
+	posix_fs_let_go();
+	/* lib/fs's commit leaves its header's clearing in flight, and the
+	 * device may be reading ahead: the child's copy of our device must not
+	 * hold our requests */
 	if (dev_open)
 		fsdev_xn_drain(&dev);
-	going = false;
 }
 
 /* Orphans kept for a member that has since died or let go without a
