@@ -141,10 +141,13 @@ void disk_tick(void)
 	virtio_blk_kick(); /* a DISK_OP_MORE caller that never came back */
 }
 
+static unsigned reqs_used; /* requests not R_FREE */
+
 static struct req *req_new(void)
 {
 	for (struct req *r = reqs; r < reqs + DISK_REQS; r++)
 		if (r->r_state == R_FREE) {
+			reqs_used++;
 			r->r_seq++;
 			r->r_kdone = NULL;
 			r->r_cache = 0;
@@ -164,6 +167,7 @@ static void req_free(struct req *r)
 	}
 	r->r_state = R_FREE;
 	r->r_env = 0;
+	reqs_used--;
 }
 
 static void pin_all(const struct req *r)
@@ -415,7 +419,25 @@ long sys_disk_info(uint64_t out)
 static bool env_room(struct env *e)
 {
 	return per_env[ENVX(e->env_id)] < DISK_REQS_PER_ENV &&
-	       env_total < DISK_REQS - KERNEL_RESERVE;
+	       env_total < DISK_REQS - KERNEL_RESERVE && reqs_used < DISK_REQS;
+}
+
+/* No request for e although it is under its own share: XN's write-back
+ * (which takes every free request it can) or other envs hold the table.
+ * While any request is with the device or queued for it, e sleeps until
+ * one ends and issues its call again (it has changed nothing yet), so a
+ * sync elsewhere never fails a transfer. Only a table held by finished
+ * requests that nobody collects (no completion to come) answers E_FULL,
+ * as does e's own share: its own requests to wait for. */
+static void wait_for_room(struct env *e)
+{
+	if (env_room(e) || per_env[ENVX(e->env_id)] >= DISK_REQS_PER_ENV)
+		return;
+	if (!virtio_blk_in_flight() && !qlen)
+		return;
+	virtio_blk_kick(); /* DISK_OP_MORE requests left untold end too */
+	disk_wake_at_completion();
+	disk_sleep_restart();
 }
 
 /* Start op on the n pages ppn[] (blocks block..block+n-1) for e (checked);
@@ -495,6 +517,7 @@ static long transfer(struct env *e, uint64_t op, uint64_t block, const uint64_t 
 	for (unsigned i = 0; op == DISK_OP_WRITE && i < n; i++)
 		if (xn_block_syncing(block + i))
 			disk_sleep_restart(); /* its tree's sync may be zeroing it: after that */
+	wait_for_room(e);
 	return env_request(e, (int)op, block, ppn, (unsigned)n, 0, !more);
 }
 

@@ -43,8 +43,8 @@
  *
  * Kernel errors become errno values: a refused change is -EPERM, as on the
  * model; E_NO_MEM -ENOMEM; the rest -EIO. E_FULL from the cache (other
- * trees' uncommitted blocks fill it) is waited out, up to 5 s, then -EIO
- * (room_wait).
+ * trees' uncommitted blocks fill it), or from the request table (the
+ * data cache's), is waited out, up to 5 s, then -EIO (fsdev_xn_room_wait).
  */
 #include <lib/fs/fsdev_xn_int.h>
 #include <lib/fs/errno.h>
@@ -76,19 +76,25 @@ static int errno_of(long e)
  * the call changed nothing. They go when their trees sync, which their
  * owners do in their own time (lib/posix commits within HOLD_SECONDS), so
  * a call that needs an entry waits for one rather than fail the file
- * operation: ROOM_WAIT_MS sleeps, for at most ROOM_WAIT_MAX_MS, then -EIO. */
+ * operation: ROOM_WAIT_MS sleeps, for at most ROOM_WAIT_MAX_MS, then -EIO.
+ * A wait that ran out makes the calls of the next ROOM_WAIT_MAX_MS that
+ * find no room fail at once, so one file operation (several calls) waits
+ * 5 s in all, not 5 s a call. */
 #define ROOM_WAIT_MS 10
 #define ROOM_WAIT_MAX_MS 5000
 
-/* After an E_FULL: sleep, and true to try again; false once the wait that
- * *until (0 at the first E_FULL) bounds is over. */
-static bool room_wait(uint64_t *until)
+bool fsdev_xn_room_wait(struct xdev *x, uint64_t *until)
 {
 	uint64_t hz = ukinfo->ki_tick_hz, now = ukinfo->ki_ticks;
-	if (!*until)
-		*until = now + hz * ROOM_WAIT_MAX_MS / 1000;
-	else if (now >= *until)
+	uint64_t max = hz * ROOM_WAIT_MAX_MS / 1000;
+	if (!*until) {
+		if (x->room_gave_up && now - x->room_gave_up < max)
+			return false;
+		*until = now + max;
+	} else if (now >= *until) {
+		x->room_gave_up = now;
 		return false;
+	}
 	uint64_t t = hz * ROOM_WAIT_MS / 1000;
 	sys_env_sleep(t ? t : 1);
 	return true;
@@ -246,7 +252,7 @@ static const void *xn_map(void *ctx, uint64_t blk)
 	uint64_t until = 0;
 	long r;
 	while ((r = sys_disk_bind(blk, (uint64_t)x->bind_va, x->cap)) == -E_FULL &&
-	       room_wait(&until))
+	       fsdev_xn_room_wait(x, &until))
 		;
 	if (r == -E_NOT_FOUND || r == -E_AGAIN)
 		r = -E_INVAL;
@@ -340,7 +346,7 @@ static int xn_update(void *ctx, const struct fsdev_update *u)
 		xd_send(x); /* gathered writes leave while their blocks are ours */
 	uint64_t until = 0;
 	long k;
-	while ((k = sys_xn_update(&xu, x->cap)) == -E_FULL && room_wait(&until))
+	while ((k = sys_xn_update(&xu, x->cap)) == -E_FULL && fsdev_xn_room_wait(x, &until))
 		;
 	if (k < 0) {
 		x->st.refused++;
@@ -366,7 +372,7 @@ static int xn_move(void *ctx, const struct fsdev_update *from, const struct fsde
 		return r;
 	uint64_t until = 0;
 	long k;
-	while ((k = sys_xn_move(&xf, &xt, x->cap)) == -E_FULL && room_wait(&until))
+	while ((k = sys_xn_move(&xf, &xt, x->cap)) == -E_FULL && fsdev_xn_room_wait(x, &until))
 		;
 	if (k < 0) {
 		x->st.refused++;

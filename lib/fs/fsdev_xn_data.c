@@ -69,13 +69,17 @@ static int io_wait(struct xdev *x, int i)
 	return r;
 }
 
-static int io_wait_oldest(struct xdev *x)
+/* Wait for our oldest request: false if we have none. */
+static bool io_wait_oldest(struct xdev *x)
 {
 	int old = -1;
 	for (int i = 0; i < IO_MAX; i++)
 		if (x->io[i].id >= 0 && (old < 0 || x->io[i].serial < x->io[old].serial))
 			old = i;
-	return old < 0 ? 0 : io_wait(x, old);
+	if (old < 0)
+		return false;
+	io_wait(x, old);
+	return true;
 }
 
 /* A free entry of io[], waiting for the oldest request if need be. */
@@ -89,14 +93,21 @@ static int io_entry(struct xdev *x)
 	}
 }
 
-/* Start op on the n slots s[] (blocks blk..blk+n-1): 0 or the kernel's error. */
+/* Start op on the n slots s[] (blocks blk..blk+n-1): 0 or the kernel's
+ * error. No request to be had (E_FULL: our share of the kernel's table
+ * taken, or the table held by others) is waited out like a full cache:
+ * our own requests first, then fsdev_xn_room_wait's sleeps. */
 static long io_start(struct xdev *x, int op, uint64_t blk, const uint8_t *s, unsigned n)
 {
 	int i = io_entry(x);
 	uint64_t va[DISK_IOV_MAX];
 	for (unsigned k = 0; k < n; k++)
 		va[k] = (uint64_t)x->slots[s[k]].page;
-	long id = sys_disk_iov((uint64_t)op, blk, va, n, x->cap);
+	uint64_t until = 0;
+	long id;
+	while ((id = sys_disk_iov((uint64_t)op, blk, va, n, x->cap)) == -E_FULL &&
+	       (io_wait_oldest(x) || fsdev_xn_room_wait(x, &until)))
+		;
 	if (id < 0)
 		return id;
 	struct xio *q = &x->io[i];

@@ -61,6 +61,7 @@ struct xdev {
 	uint64_t run_start;            /* the first block of the run */
 	/* a gathered write failed: the next write or barrier reports it */
 	int werr;
+	uint64_t room_gave_up;         /* ki_ticks when a wait for room last ran out */
 	uint64_t ahead_end, hint_end;  /* read-ahead issued up to ahead_end of the
 					  hinted blocks, which end at hint_end */
 	uint8_t *bind_va;              /* where disk_bind puts a block we copy */
@@ -70,6 +71,10 @@ struct xdev {
 
 int fsdev_xn_errno(long e);
 struct meta *fsdev_xn_meta_find(struct xdev *x, uint64_t blk);
+/* After an E_FULL (the kernel's cache or request table held by others):
+ * sleep a little and true to try again; false once the wait that *until
+ * bounds (0 at the call's first E_FULL) is over. */
+bool fsdev_xn_room_wait(struct xdev *x, uint64_t *until);
 
 /* fsdev_xn_data.c */
 int xd_open(struct xdev *x);  /* the slots' pages: 0 or -ENOMEM */

@@ -11,6 +11,12 @@
  * and the kernel writes the other - so the child gets fresh ones; the page
  * table's leaves are copied outright.
  *
+ * The page holding thisenv_id is the one exception the other way: the child
+ * gets its own copy of it at once, its id written in, because the copy-on-
+ * write handler asks thisenv_id whose a page is, and the child faults (its
+ * first push) before it could set it; with the parent's id there it would
+ * take the parent's pages for its own (reuse one in place, free one).
+ *
  * Order matters: the parent keeps running (and writing) while it forks. So it
  * first marks its page table, then copies the leaves for the child, and only
  * then rebinds: a page the parent writes after its rebinding faults and is
@@ -32,8 +38,9 @@ struct fork_ctx {
 	uint64_t run_va, run_n;
 	unsigned run_rights;
 	long err;
-	uint64_t fresh_va[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + LIBOS_SLICESTACK_PAGES + 1];
-	uint64_t fresh_ppn[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + LIBOS_SLICESTACK_PAGES + 1];
+	/* the stacks, the repossession vector and the id's page */
+	uint64_t fresh_va[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + LIBOS_SLICESTACK_PAGES + 2];
+	uint64_t fresh_ppn[LIBOS_XSTACK_PAGES + LIBOS_PCTSTACK_PAGES + LIBOS_SLICESTACK_PAGES + 2];
 	unsigned nfresh;
 };
 
@@ -49,9 +56,15 @@ static void flush(struct fork_ctx *c)
 	c->run_n = 0;
 }
 
+static uint64_t id_page(void)
+{
+	return ROUNDDOWN((uint64_t)&thisenv_id, PAGE_SIZE);
+}
+
 static bool unshareable(uint64_t va)
 {
-	return (va >= LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE && va < LIBOS_XSTACK_TOP) ||
+	return va == id_page() ||
+	       (va >= LIBOS_XSTACK_TOP - LIBOS_XSTACK_PAGES * PAGE_SIZE && va < LIBOS_XSTACK_TOP) ||
 	       (va >= LIBOS_PCTSTACK_TOP - LIBOS_PCTSTACK_PAGES * PAGE_SIZE &&
 		va < LIBOS_PCTSTACK_TOP) ||
 	       (va >= LIBOS_SLICESTACK_TOP - LIBOS_SLICESTACK_PAGES * PAGE_SIZE &&
@@ -79,6 +92,19 @@ static void mark(uint64_t va, uint64_t *s, void *arg)
 	}
 }
 
+/* The child's copy of the page holding thisenv_id, as it is now (the
+ * moment the rest is shared), with the child's id in it. */
+static long copy_id_page(struct fork_ctx *c, uint64_t ppn)
+{
+	long r = sys_page_bind(0, LIBOS_TMP, ppn, BIND_READ | BIND_WRITE, CAP_SELF);
+	if (r < 0)
+		return r;
+	uint8_t *tmp = (uint8_t *)LIBOS_TMP;
+	memcpy(tmp, (const void *)id_page(), PAGE_SIZE);
+	*(envid_t *)(tmp + ((uint64_t)&thisenv_id - id_page())) = c->child;
+	return MIN(0, sys_page_unbind(0, LIBOS_TMP, CAP_SELF));
+}
+
 /* Pass 3: bind every page into the child as its page table says, a batch
  * at a time, and make the parent's copy-on-write pages read-only, a run of
  * contiguous pages at a time (page_protect). */
@@ -90,9 +116,12 @@ static void share(uint64_t va, uint64_t *s, void *arg)
 	uint64_t ppn = *s >> PAGE_SHIFT;
 	if (unshareable(va)) {
 		for (unsigned i = 0; i < c->nfresh; i++)
-			if (c->fresh_va[i] == va)
+			if (c->fresh_va[i] == va) {
+				if (va == id_page())
+					c->err = copy_id_page(c, c->fresh_ppn[i]);
 				c->kid[c->nk++] = (struct bind_req){ va, c->fresh_ppn[i],
 								     BIND_READ | BIND_WRITE };
+			}
 	} else {
 		unsigned rights = vm_rights_of(*s);
 		c->kid[c->nk++] = (struct bind_req){ va, ppn, rights };
@@ -146,8 +175,8 @@ long fork(void)
 	struct upcall_frame f;
 	memset(&f, 0, sizeof(f));
 	if (upcall_save(&f)) {
-		/* the child, resumed by env_start, with the parent's data */
-		thisenv_id = (envid_t)sys_getenvid();
+		/* the child, resumed by env_start, with the parent's data (and
+		 * its own thisenv_id: copy_id_page) */
 		fs_share_after_fork(); /* before pct_after_fork takes slot 2 */
 		pct_after_fork();
 		return 0;

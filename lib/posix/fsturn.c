@@ -129,6 +129,12 @@ static bool hold_over(void)
 	       ukinfo->ki_ticks - held_tick >= (uint64_t)HOLD_SECONDS * ukinfo->ki_tick_hz;
 }
 
+/* A commit that failed where no caller could be told (before a block or a
+ * fork, or a hold that ran out as a turn began): the next fsync or sync
+ * reports it, as Linux reports a failed write-back once, at fsync. What
+ * that commit wrote may be lost (a data write the device failed). */
+static int unreported;
+
 /* Commit what the hold changed and give the lock back: 0 or -errno (the
  * lock is given back either way; lib/fs keeps the uncommitted transaction
  * for the next commit). */
@@ -140,12 +146,19 @@ static int let_go(void)
 	return r;
 }
 
+static void let_go_untold(void)
+{
+	int r = let_go();
+	if (r < 0 && !unreported)
+		unreported = r;
+}
+
 /* Also libos_block_hook (lib/base/syscall.h): before this env sleeps or
  * makes a child, outside a turn (a turn's own waits are for the disk). */
 void posix_fs_let_go(void)
 {
 	if (held && !in_turn)
-		let_go();
+		let_go_untold();
 }
 
 void posix_fs_before_fork(void)
@@ -172,7 +185,7 @@ static void sweep_orphans(void)
 int fs_turn_begin(struct fs **out)
 {
 	if (held && hold_over())
-		let_go(); /* an error here reaches the next fsync */
+		let_go_untold();
 	if (held) {
 		turn_start_activity = activity();
 		in_turn = true;
@@ -208,7 +221,7 @@ int fs_turn_begin(struct fs **out)
 
 /* End the turn, keeping the tree if it changed (above); r is the
  * operation's result. commit: the operation asked for it (sync). */
-long fs_turn_end_as(long r, bool commit)
+static long turn_end(long r, bool commit)
 {
 	in_turn = false;
 	/* lib/fs holds claim-neutral writes back (meta.c): a turn made of them
@@ -225,6 +238,17 @@ long fs_turn_end_as(long r, bool commit)
 		int c = let_go();
 		if (c < 0 && r >= 0)
 			r = c;
+	}
+	return r;
+}
+
+long fs_turn_end_as(long r, bool commit)
+{
+	r = turn_end(r, commit);
+	if (commit && unreported) {
+		if (r >= 0)
+			r = unreported;
+		unreported = 0;
 	}
 	return r;
 }

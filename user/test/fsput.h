@@ -23,11 +23,16 @@ static inline bool holds(const char *path, const char *s)
 {
 	char buf[64];
 	int fd = open(path, O_RDONLY, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		printf("%s: open: %d\n", path, fd);
 		return false;
+	}
 	long n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	buf[n < 0 ? 0 : n] = '\0';
+	if (n < 0 || strcmp(buf, s) != 0)
+		printf("%s: read %ld bytes \"%s\", expected \"%s\"\n", path, n, n < 0 ? "" : buf,
+		       s);
 	return n >= 0 && strcmp(buf, s) == 0;
 }
 

@@ -36,6 +36,10 @@ int main(void)
 	bss_buf[PAGE_SIZE] = 'p';
 	long pid = fork();
 	if (pid == 0) {
+		/* its own id from its first instruction: the copy-on-write
+		 * handler decides with it whose a page is */
+		if (thisenv_id != (envid_t)sys_getenvid())
+			exit(2);
 		bool saw = global == 1 && strcmp(heap, "parent") == 0 && bss_buf[PAGE_SIZE] == 'p';
 		global = 99;
 		strlcpy(heap, "child", 64);
