@@ -57,6 +57,8 @@ struct disk_info {
 	uint64_t di_kicks;         /* times the device was notified: once a batch */
 	uint32_t di_iov_max;       /* blocks one disk_iov may move on this device */
 	uint32_t di_indirect;      /* the device takes indirect descriptors */
+	uint64_t di_idle_polled;   /* completions found by polling before a halt
+				      (blkio.c), not by the interrupt */
 };
 
 /* --- XN: on-disk format ---------------------------------------------------- */

@@ -33,6 +33,7 @@ uint64_t lapic_timer_hz;
 #define LAPIC_TPR 0x080
 #define LAPIC_EOI 0x0b0
 #define LAPIC_SVR 0x0f0
+#define LAPIC_IRR 0x200 /* eight words, 32 vectors each, 0x10 apart */
 #define LAPIC_ESR 0x280
 #define LAPIC_LVT_CMCI 0x2f0
 #define LAPIC_ICR_LO 0x300
@@ -149,6 +150,14 @@ uint32_t lapic_id(void)
 	if (!lapic)
 		panic("lapic_id: called before lapic_init");
 	return lapic_read(LAPIC_ID) >> 24;
+}
+
+bool lapic_irq_pending(void)
+{
+	for (uint32_t w = 1; w < 8; w++) /* vectors 0-31 are exceptions, never requested */
+		if (lapic_read(LAPIC_IRR + w * 0x10))
+			return true;
+	return false;
 }
 
 /* Called from every interrupt handler; lapic is set long before. */

@@ -17,6 +17,8 @@ void lapic_init(void);
 void lapic_timer_calibrate(void);
 /* Run this CPU's timer periodically at hz, raising IRQ_TIMER. */
 void lapic_timer_start(uint32_t hz);
+/* Is an interrupt waiting for this CPU (one it would take with IF set)? */
+bool lapic_irq_pending(void);
 /* Acknowledge the interrupt being handled on this CPU. */
 void lapic_eoi(void);
 /* This CPU's local APIC id. */

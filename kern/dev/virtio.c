@@ -271,6 +271,12 @@ void virtq_kick(struct virtq *q)
 	*q->vq_notify = q->vq_index;
 }
 
+void virtq_interrupts(struct virtq *q, bool on)
+{
+	q->vq_avail->a_flags = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* before the used index is read again */
+}
+
 bool virtq_pop(struct virtq *q, uint16_t *id, uint32_t *len)
 {
 	while (q->vq_used_idx != q->vq_used->u_idx) {

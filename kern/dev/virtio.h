@@ -20,6 +20,7 @@
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2   /* the device writes the buffer */
 #define VIRTQ_DESC_F_INDIRECT 4 /* the buffer is a table of descriptors */
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1 /* the driver polls: no interrupts, please */
 
 /* Ring feature bits. */
 #define VIRTIO_RING_F_INDIRECT_DESC (1UL << 28)
@@ -104,6 +105,9 @@ void virtq_desc_set(struct virtq *q, uint16_t i, physaddr_t pa, uint32_t len, ui
 void virtq_push(struct virtq *q, uint16_t i);
 /* Tell the device new buffers are available. */
 void virtq_kick(struct virtq *q);
+/* Ask the device for an interrupt per used buffer (on) or for none
+ * (VIRTQ_AVAIL_F_NO_INTERRUPT: a hint the device may ignore). */
+void virtq_interrupts(struct virtq *q, bool on);
 /* Take back the next used buffer: its head descriptor and the bytes the
  * device wrote. false if none. A head out of range is skipped and logged. */
 bool virtq_pop(struct virtq *q, uint16_t *id, uint32_t *len);

@@ -243,7 +243,12 @@ int virtio_blk_submit(enum vblk_op op, uint64_t sector, const physaddr_t *pa, un
 		if (op == VBLK_WRITE && read_only)
 			return -E_INVAL;
 	}
-	unsigned chain = npages + 2, need = indirect ? 1 : chain;
+	/* physically consecutive pages go as one descriptor: the device maps
+	 * and copies one run instead of a page at a time */
+	unsigned runs = 0;
+	for (unsigned i = 0; i < npages; i++)
+		runs += i == 0 || pa[i] != pa[i - 1] + PAGE_SIZE;
+	unsigned chain = runs + 2, need = indirect ? 1 : chain;
 	int s = free_slot();
 	if (s < 0 || nfree < need)
 		return -E_AGAIN;
@@ -261,9 +266,14 @@ int virtio_blk_submit(enum vblk_op op, uint64_t sector, const physaddr_t *pa, un
 		idx[i] = indirect ? (uint16_t)i : free_desc[--nfree];
 	uint16_t data_flags = op == VBLK_READ ? VIRTQ_DESC_F_WRITE : 0;
 	desc_fill(t, idx[0], cpa, 16, VIRTQ_DESC_F_NEXT, idx[1]);
-	for (unsigned i = 0; i < npages; i++)
-		desc_fill(t, idx[1 + i], pa[i], PAGE_SIZE, VIRTQ_DESC_F_NEXT | data_flags,
-			  idx[2 + i]);
+	for (unsigned i = 0, d = 1; i < npages; d++) {
+		unsigned n = 1;
+		while (i + n < npages && pa[i + n] == pa[i] + (physaddr_t)n * PAGE_SIZE)
+			n++;
+		desc_fill(t, idx[d], pa[i], (uint32_t)(n * PAGE_SIZE),
+			  VIRTQ_DESC_F_NEXT | data_flags, idx[d + 1]);
+		i += n;
+	}
 	desc_fill(t, idx[chain - 1], cpa + __builtin_offsetof(struct blk_cell, c_status), 1,
 		  VIRTQ_DESC_F_WRITE, 0);
 	uint16_t head;
@@ -327,6 +337,17 @@ void virtio_blk_irq(void)
 {
 	if (present)
 		reap();
+}
+
+bool virtio_blk_reap(void)
+{
+	return present && in_flight && reap() > 0;
+}
+
+void virtio_blk_interrupts(bool on)
+{
+	if (present)
+		virtq_interrupts(&q, on);
 }
 
 bool virtio_blk_poll(void)

@@ -36,7 +36,7 @@ uint64_t virtio_blk_sectors(void);
 bool virtio_blk_has_flush(void);
 bool virtio_blk_read_only(void);
 /* Called once for each finished request, from virtio_blk_irq or
- * virtio_blk_poll, with the tag given to virtio_blk_submit. */
+ * virtio_blk_poll or virtio_blk_reap, with the tag given to virtio_blk_submit. */
 void virtio_blk_set_done(vblk_done_fn *fn);
 /* Queue op on npages whole pages (1..virtio_blk_max_segs()) starting at
  * sector, to or from the page-aligned physical addresses pa[] in order
@@ -61,6 +61,12 @@ uint64_t virtio_blk_kicks(void);
 unsigned virtio_blk_in_flight(void);
 /* The device's interrupt (IRQ_DISK): deliver every finished request. */
 void virtio_blk_irq(void);
+/* Deliver the requests finished now, without waiting: did any finish? */
+bool virtio_blk_reap(void);
+/* Interrupts for finished requests on (the default) or off, while the
+ * caller polls with virtio_blk_reap (it turns them on again, then reaps
+ * once more: a request that ended meanwhile raised none). */
+void virtio_blk_interrupts(bool on);
 /* Spin until at least one request finishes (or none is in flight) and
  * deliver it: for the kernel's own reads at mount time, with interrupts
  * off. false if none finished within a generous bound (a dead device). */

@@ -204,5 +204,10 @@ void sched_wake(struct env *e, long value);
 long sys_env_sleep_child(uint64_t ticks);
 /* Timer tick: wake the sleepers whose time has come. */
 void sched_tick(uint64_t now);
+/* A device layer's idle poll (the disk's): called, under the big lock, when
+ * nothing is runnable, before the CPU halts; it may complete requests (and
+ * wake envs) and says whether it did. */
+typedef bool sched_idle_fn(void);
+void sched_idle_register(sched_idle_fn *fn);
 
 #endif

@@ -217,6 +217,13 @@ FASTPATH void sched_yield(void)
 	sched_halt();
 }
 
+static sched_idle_fn *idle_poll; /* one, set at boot: no CPU reads it before */
+
+void sched_idle_register(sched_idle_fn *fn)
+{
+	idle_poll = fn;
+}
+
 static void sched_halt(void)
 {
 	struct cpu *c = thiscpu();
@@ -232,6 +239,14 @@ static void sched_halt(void)
 		cprintf("exo: no environment left to run; halting\n");
 		outw(0xf4, 0); /* QEMU's isa-debug-exit, if present */
 		halt_forever();
+	}
+	/* Before halting, the disk's poll: what it completes may wake an env */
+	while (idle_poll && idle_poll()) {
+		struct env *owner = slice_pick();
+		if (owner)
+			env_run(owner);
+		if (runq_head)
+			env_run(runq_head);
 	}
 	unlock_kernel();
 	/* Wait on a fresh stack: the interrupt's trap() schedules and never
