@@ -545,11 +545,9 @@ static long transfer(struct env *e, uint64_t op, uint64_t block, const uint64_t 
 			return p;
 		ppn[i] = (ppn_t)p;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		long c = xn_io_check(e, (int)op, block + i, cap);
-		if (c < 0)
-			return c;
-	}
+	long c = xn_io_check(e, (int)op, block, n, cap);
+	if (c < 0)
+		return c;
 	if (op == DISK_OP_WRITE && disk_stats.di_read_only)
 		return -E_PERM;
 	for (unsigned i = 0; op == DISK_OP_WRITE && i < n; i++)
@@ -639,7 +637,7 @@ long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 		if (pg->pg_flags & (PG_PINNED | PG_CACHED))
 			return -E_BUSY; /* in a transfer, or some block's copy already */
 		int access = op == DISK_CACHE_READ ? DISK_OP_READ : DISK_OP_WRITE;
-		if ((c = xn_io_check(e, access, block, cap)) < 0)
+		if ((c = xn_io_check(e, access, block, 1, cap)) < 0)
 			return c;
 		int root = xn_data_root(block);
 		if (root < 0)
@@ -666,7 +664,7 @@ long sys_disk_cache(uint64_t op, uint64_t block, uint64_t va, uint64_t cap)
 		bc_data_drop(be);
 		return 0;
 	}
-	if ((c = xn_io_check(e, DISK_OP_WRITE, block, cap)) < 0)
+	if ((c = xn_io_check(e, DISK_OP_WRITE, block, 1, cap)) < 0)
 		return c;
 	if (disk_stats.di_read_only)
 		return -E_PERM;

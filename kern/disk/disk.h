@@ -100,9 +100,10 @@ uint64_t disk_blocks(void);
 extern struct disk_info disk_stats;
 
 /* --- xn.c: who may do what ---------------------------------------------------- */
-/* May e's key in slot cap read (op DISK_OP_READ) or write block? 0, or
- * -E_BAD_CAP / -E_PERM / -E_RANGE. */
-long xn_io_check(struct env *e, int op, uint64_t block, uint64_t cap);
+/* May e's key in slot cap read (op DISK_OP_READ) or write blocks block..
+ * block+n-1? 0, or the first refused block's -E_BAD_CAP / -E_PERM /
+ * -E_RANGE. */
+long xn_io_check(struct env *e, int op, uint64_t block, uint64_t n, uint64_t cap);
 /* The tree (catalogue index + 1) of data block `block`, or -1 if it is not
  * a data block in a tree (or XN is not mounted). */
 int xn_data_root(uint64_t block);

@@ -431,20 +431,34 @@ long tree_check(struct env *e, uint64_t cap, uint16_t root, unsigned rights)
 	return cap_check(e, cap, &cat[root - 1].r_guard, rights);
 }
 
-long xn_io_check(struct env *e, int op, uint64_t block, uint64_t cap)
+long xn_io_check(struct env *e, int op, uint64_t block, uint64_t n, uint64_t cap)
 {
 	unsigned rights = op == DISK_OP_READ ? CAP_R : CAP_W;
 	if (!mounted)
 		return cap_check(e, cap, &raw_guard, rights);
-	if (block >= nblocks || !root_of[block]) {
-		/* XN's own blocks, free blocks, blocks past XN: raw reading only */
-		long r = cap_check(e, cap, &raw_guard, rights);
-		return r == 0 && op != DISK_OP_READ ? -E_PERM : r;
+	/* the key is checked once per guard: a run of one tree's blocks (the
+	 * usual request) costs one capability check, not one a block */
+	uint16_t reached = 0; /* a tree the key was found to reach */
+	bool raw_reached = false;
+	for (uint64_t b = block; b < block + n; b++) {
+		uint16_t root = b < nblocks ? root_of[b] : 0;
+		long r = 0;
+		if (!root) {
+			/* XN's own blocks, free blocks, blocks past XN: raw reading only */
+			if (!raw_reached && (r = cap_check(e, cap, &raw_guard, rights)) < 0)
+				return r;
+			raw_reached = true;
+			if (op != DISK_OP_READ)
+				return -E_PERM;
+			continue;
+		}
+		if (root != reached && (r = tree_check(e, cap, root, rights)) < 0)
+			return r;
+		reached = root;
+		if (op == DISK_OP_WRITE && type_of[b] != XN_TYPE_DATA)
+			return -E_PERM; /* metadata changes only through xn_update */
 	}
-	long r = tree_check(e, cap, root_of[block], rights);
-	if (r == 0 && op == DISK_OP_WRITE && type_of[block] != XN_TYPE_DATA)
-		return -E_PERM; /* metadata changes only through xn_update */
-	return r;
+	return 0;
 }
 
 int xn_data_root(uint64_t block)

@@ -45,6 +45,26 @@ void probe_all(const char *who, const bool *mine, uint64_t key)
 	char name[48];
 	snprintf(name, sizeof(name), "%s.others-blocks-refused", who);
 	check_eq(name, wrong, 0);
+	/* a disk_iov run is checked block by block, whoever its first block
+	 * is: one that runs from my block into one that is not mine is
+	 * refused; one wholly mine is not (XN checks a tree's key once a run) */
+	uint64_t two[2] = { (uint64_t)p, (uint64_t)page_new() };
+	unsigned crossing = 0, whole = 0;
+	wrong = 0;
+	for (uint64_t b = 0; b + 1 < di.di_blocks; b++) {
+		if (mine[b] != mine[b + 1]) {
+			crossing++;
+			wrong += sys_disk_iov(DISK_OP_READ, b, two, 2, key) != -E_PERM;
+			wrong += sys_disk_iov(DISK_OP_WRITE, b, two, 2, key) != -E_PERM;
+		} else if (mine[b] && mine[b + 1]) {
+			long id = sys_disk_iov(DISK_OP_READ, b, two, 2, key);
+			whole++;
+			wrong +=
+				id < 0 || sys_disk_wait((uint64_t)id, UINT64_MAX) != DISK_WAIT_DONE;
+		}
+	}
+	snprintf(name, sizeof(name), "%s.runs-into-others-refused", who);
+	check(name, wrong == 0 && crossing > 0 && whole > 0);
 	printf("test_xn: %s probed %lu blocks, %u of them its own\n", who, di.di_blocks, allowed);
 }
 
