@@ -286,6 +286,9 @@ static void finish(struct req *r, int status)
  * still end in a halt, and the interrupt ends that. The poll runs with
  * interrupts off and the big lock held, so it stops as soon as another
  * interrupt (the network's, the clock's) waits, and the halt takes it.
+ * One CPU's design: with CPUs beside it, 200 µs holding the big lock would
+ * keep them out of the kernel, so the poll must then drop the lock (and
+ * take it again to deliver what it found).
  */
 #define IDLE_POLL_US 200
 
