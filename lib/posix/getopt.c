@@ -60,3 +60,13 @@ int getopt(int argc, char *const argv[], const char *optstring)
 	}
 	return c;
 }
+
+void getopt_count_form(int argc, char **argv)
+{
+	static char opt[24];
+	if (argc > 1 && argv[1][0] == '-' && argv[1][1] >= '0' && argv[1][1] <= '9' &&
+	    strlen(argv[1]) + 2 <= sizeof(opt)) {
+		snprintf(opt, sizeof(opt), "-n%s", argv[1] + 1);
+		argv[1] = opt;
+	}
+}

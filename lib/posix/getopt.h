@@ -9,6 +9,9 @@
 extern int optind, optopt;
 extern char *optarg;
 int getopt(int argc, char *const argv[], const char *optstring);
+/* head and tail's historical count form: a first argument -NUM (head -3)
+ * becomes -nNUM, as GNU's and busybox's tools take it; call before getopt. */
+void getopt_count_form(int argc, char **argv);
 
 #define EXIT_USAGE 2
 

@@ -3,7 +3,7 @@
 #include <lib/posix/getopt.h>
 #include <lib/posix/stdio.h>
 
-static const char usage[] = "usage: head [-n LINES | -c BYTES] [FILE...]\n"
+static const char usage[] = "usage: head [-n LINES | -LINES | -c BYTES] [FILE...]\n"
 			    "  print the first LINES (10) lines, or the first BYTES bytes\n";
 static long bytes = -1;
 
@@ -52,6 +52,7 @@ int main(int argc, char **argv)
 {
 	long lines = 10;
 	int c;
+	getopt_count_form(argc, argv);
 	while ((c = getopt(argc, argv, "hn:c:")) != -1) {
 		char *end;
 		switch (c) {

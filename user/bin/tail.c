@@ -3,7 +3,7 @@
 #include <lib/posix/getopt.h>
 #include <lib/posix/stdio.h>
 
-static const char usage[] = "usage: tail [-n [+]LINES] [FILE]\n"
+static const char usage[] = "usage: tail [-n [+]LINES | -LINES] [FILE]\n"
 			    "  print the last LINES (10) lines, or from line +LINES on\n";
 
 static struct inbuf in;
@@ -13,6 +13,7 @@ int main(int argc, char **argv)
 	long lines = 10;
 	bool from_start = false;
 	int c;
+	getopt_count_form(argc, argv);
 	while ((c = getopt(argc, argv, "hn:")) != -1) {
 		char *end;
 		switch (c) {
