@@ -7,15 +7,22 @@
 
 #include <lib/posix/posix.h>
 
-/* path made (or truncated) holding s: strlen(s), or -errno. */
-static inline long put(const char *path, const char *s)
+/* s written to path, opened O_WRONLY | O_CREAT | flags: strlen(s), or
+ * -errno (of the open, the write or the close). */
+static inline long put_flags(const char *path, const char *s, int flags)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
 	if (fd < 0)
 		return fd;
 	long w = write(fd, s, strlen(s));
 	int c = close(fd);
 	return w < 0 ? w : c < 0 ? c : w;
+}
+
+/* path made (or truncated) holding s: strlen(s), or -errno. */
+static inline long put(const char *path, const char *s)
+{
+	return put_flags(path, s, O_TRUNC);
 }
 
 /* Is path's content exactly s (under 64 bytes)? */

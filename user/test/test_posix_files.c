@@ -21,6 +21,7 @@
 #include <lib/fs/fs.h>
 #include <lib/fs/fsdev_xn.h>
 #include <common/string.h>
+#include "fsput.h"
 
 static char buf[20000], buf2[20000];
 
@@ -38,16 +39,6 @@ static int format_disk(void)
 	return r;
 }
 
-static long put(const char *path, const char *s, int flags)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
-	if (fd < 0)
-		return fd;
-	long w = write(fd, s, strlen(s));
-	int c = close(fd);
-	return w < 0 ? w : c < 0 ? c : w;
-}
-
 /* The file's contents into buf (NUL-terminated): length or -errno. */
 static long get(const char *path)
 {
@@ -63,17 +54,17 @@ static long get(const char *path)
 static void opens(void)
 {
 	check_eq("pf.open-missing", open("/nope", O_RDONLY, 0), -ENOENT);
-	check_eq("pf.open-create", put("/a", "hello", 0), 5);
+	check_eq("pf.open-create", put_flags("/a", "hello", 0), 5);
 	check_eq("pf.open-read", get("/a"), 5);
 	check("pf.open-read-same", strcmp(buf, "hello") == 0);
 	check_eq("pf.open-excl", open("/a", O_WRONLY | O_CREAT | O_EXCL, 0644), -EEXIST);
-	check_eq("pf.open-append", put("/a", " world", O_APPEND), 6);
+	check_eq("pf.open-append", put_flags("/a", " world", O_APPEND), 6);
 	check_eq("pf.open-append-read", get("/a"), 11);
 	check("pf.open-append-same", strcmp(buf, "hello world") == 0);
-	check_eq("pf.open-no-trunc", put("/a", "J", 0), 1);
+	check_eq("pf.open-no-trunc", put_flags("/a", "J", 0), 1);
 	get("/a");
 	check("pf.open-no-trunc-same", strcmp(buf, "Jello world") == 0);
-	check_eq("pf.open-trunc", put("/a", "x", O_TRUNC), 1);
+	check_eq("pf.open-trunc", put_flags("/a", "x", O_TRUNC), 1);
 	check_eq("pf.open-trunc-read", get("/a"), 1);
 	int fd = open("/a", O_RDONLY | O_NONBLOCK, 0);
 	check("pf.open-nonblock", fd >= 0);
@@ -190,7 +181,7 @@ static void names(void)
 	check_eq("pf.name-unlink-again", unlink("/d/e/l"), -ENOENT);
 	check_eq("pf.name-rmdir", rmdir("/d/e"), 0);
 	/* unlinked while open: still readable through the descriptor */
-	put("/gone", "ghost", O_TRUNC);
+	put_flags("/gone", "ghost", O_TRUNC);
 	int fd = open("/gone", O_RDONLY, 0);
 	check_eq("pf.name-unlink-open", unlink("/gone"), 0);
 	check_eq("pf.name-unlinked-read", read(fd, buf, 5), 5);
@@ -200,8 +191,8 @@ static void names(void)
 static void dirs(void)
 {
 	mkdir("/w", 0755);
-	put("/w/one", "1", 0);
-	put("/w/two", "22", 0);
+	put_flags("/w/one", "1", 0);
+	put_flags("/w/two", "22", 0);
 	mkdir("/w/sub", 0755);
 	int err = 0;
 	DIR *d = opendir("/w", &err);
@@ -225,7 +216,7 @@ static void dirs(void)
 	check_eq("pf.dir-chdir", chdir("/w/sub"), 0);
 	char cwd[64];
 	check("pf.dir-getcwd", getcwd(cwd, sizeof(cwd)) && strcmp(cwd, "/w/sub") == 0);
-	check_eq("pf.dir-relative", put("../three", "333", 0), 3);
+	check_eq("pf.dir-relative", put_flags("../three", "333", 0), 3);
 	check_eq("pf.dir-relative-read", get("/w/three"), 3);
 	check_eq("pf.dir-chdir-file", chdir("/w/one"), -ENOTDIR);
 	check_eq("pf.dir-chdir-missing", chdir("/zz"), -ENOENT);
